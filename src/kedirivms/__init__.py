@@ -1,0 +1,15 @@
+"""kedirivms: ONVIF cameras and NVRs from Python.
+
+Discover cameras, control them over ONVIF, decode their RTSP streams with a zero-copy frame API, record like an
+NVR, run analytics plugins, and provision fleets. Virtual cameras in :mod:`kedirivms.sim` make all of it runnable
+without hardware.
+"""
+
+from __future__ import annotations
+
+from kedirivms import errors
+from kedirivms.errors import KedirivmsError
+
+__version__ = "0.1.0"
+
+__all__ = ["KedirivmsError", "__version__", "errors"]

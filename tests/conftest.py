@@ -1,0 +1,57 @@
+"""Test-wide guards: no traffic leaves loopback from the test process.
+
+Multicast tests run their sender/receiver inside a network namespace they create (subprocesses), so the guard
+here only has to refuse non-loopback destinations from the pytest process itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_sendto = socket.socket.sendto
+
+
+def _check(addr: Any) -> None:
+    if not isinstance(addr, tuple) or not addr:
+        return  # AF_UNIX and friends
+    host = addr[0]
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        if host in ("localhost",):
+            return
+        raise OSError(f"test tried to reach non-loopback host {host!r}") from None
+    if not ip.is_loopback:
+        raise OSError(f"test tried to reach non-loopback address {host!r}")
+
+
+def _connect(self: socket.socket, addr: Any) -> None:
+    _check(addr)
+    return _real_connect(self, addr)
+
+
+def _connect_ex(self: socket.socket, addr: Any) -> int:
+    _check(addr)
+    return _real_connect_ex(self, addr)
+
+
+def _sendto(self: socket.socket, data: Any, *args: Any) -> int:
+    _check(args[-1])
+    return _real_sendto(self, data, *args)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only() -> Any:
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    socket.socket.sendto = _sendto  # type: ignore[method-assign,assignment]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+    socket.socket.sendto = _real_sendto  # type: ignore[method-assign]
