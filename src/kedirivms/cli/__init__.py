@@ -1,0 +1,45 @@
+"""The ``kedirivms`` command line: a thin shell over the public library.
+
+Each command group lives in its own module and registers itself on :data:`app` when imported below.
+One handler (:func:`main`) maps :class:`~kedirivms.errors.KedirivmsError` to one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kedirivms.cli._app import app, exit_code_for, print_error
+
+# Command groups: each module registers its commands on ``app`` at import time.
+from kedirivms.cli import _device  # noqa: E402,F401  (info, profiles, snapshot)
+from kedirivms.cli import _simulate  # noqa: E402,F401
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; :class:`KedirivmsError` becomes one stderr line and a non-zero exit code."""
+    from kedirivms.errors import KedirivmsError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except KedirivmsError as exc:
+        print_error(str(exc))
+        sys.exit(exit_code_for(exc))
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        print_error(f"unexpected error: {type(exc).__name__}: {exc}")
+        sys.exit(70)
