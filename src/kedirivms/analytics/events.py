@@ -1,0 +1,69 @@
+"""The one event model shared by analytics plugins, camera (ONVIF) events and sinks."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+__all__ = ["Event", "JsonValue"]
+
+_KIND = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class Event(BaseModel):
+    """Something that happened on a camera: a plugin finding or a camera (ONVIF) event.
+
+    Attributes:
+        camera: the camera name.
+        source: the plugin name, or the ONVIF topic (e.g. ``tns1:VideoSource/MotionAlarm``).
+        kind: what happened, e.g. ``pile_up``, ``queue_stats``, ``motion`` (letters, digits, ``_.:-``).
+        time: when it happened, a timezone-aware UTC datetime (epoch seconds and other zones are converted;
+            naive datetimes are taken as UTC).
+        zone: the zone it concerns, if any.
+        data: JSON-compatible details.
+        id: a unique id (hex) so receivers can drop duplicates after a webhook retry.
+
+    Example:
+        >>> Event(camera="counter-1", source="queue", kind="pile_up", time=0, data={"length": 6}).time.year
+        1970
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    camera: str = Field(min_length=1, description="Camera name.")
+    source: str = Field(min_length=1, description="Plugin name or ONVIF topic.")
+    kind: str = Field(description="What happened (letters, digits, '_.:-').")
+    time: datetime = Field(description="When it happened (UTC).")
+    zone: str | None = Field(default=None, description="Zone name, if any.")
+    data: dict[str, JsonValue] = Field(default_factory=dict, description="JSON-compatible details.")
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Unique event id.")
+
+    @field_validator("kind")
+    @classmethod
+    def _check_kind(cls, value: str) -> str:
+        if not _KIND.match(value):
+            raise ValueError(f"kind must be 1-64 of letters, digits and '_.:-', got {value!r}")
+        return value
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _to_datetime(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def timestamp(self) -> float:
+        """The event time as epoch seconds."""
+        return self.time.timestamp()
