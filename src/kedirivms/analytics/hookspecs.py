@@ -2,8 +2,8 @@
 
 A plugin is a **class** (or any zero-argument callable with the same attributes) that the runner instantiates
 once per camera pipeline, so every instance holds the state of exactly one camera. Its hook methods are marked
-with :data:`hookimpl`; each instance is registered in its own pluggy ``PluginManager`` holding these specs, so a
-slow or failing plugin never touches another plugin or another camera.
+with :data:`hookimpl`; each instance is registered in its own pluggy ``PluginManager`` holding these specs,
+so a slow or failing plugin never touches another plugin or another camera.
 
 Class attributes read by the runner:
 
@@ -15,10 +15,10 @@ Class attributes read by the runner:
 * ``contract`` (``str``): the contract version the plugin was written for (default ``CONTRACT_VERSION``); a
   different major version is refused at load time.
 
-Hooks are called with keyword arguments, and an implementation may accept any subset of a spec's arguments
-(so specs can grow without breaking plugins). All hooks of one instance run on that plugin's own worker thread,
-one call at a time, so a plugin needs no locking for its own state. Each hook may return events: ``None``, one
-:class:`~kedirivms.analytics.events.Event` or an iterable of them.
+Hooks are called with keyword arguments, and an implementation may accept any subset of a spec's
+arguments (so specs can grow without breaking plugins). All hooks of one instance run on that plugin's own
+worker thread, one call at a time, so a plugin needs no locking for its own state. Each hook may return
+events: ``None``, one :class:`~kedirivms.analytics.events.Event` or an iterable of them.
 
 Third-party plugins are found through the entry-point group ``kedirivms``; the entry point names the class::
 
@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import pluggy
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,7 +71,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 """Marks a plugin method as the implementation of the hook of the same name."""
 
-EventResult = Union[Event, Iterable[Event], None]
+EventResult = Event | Iterable[Event] | None
 """What a hook may return: nothing, one event or an iterable of events."""
 
 
@@ -92,7 +92,7 @@ class CameraInfo(BaseModel):
 class PluginContext:
     """Per-camera, per-plugin context handed to every hook as ``ctx``.
 
-    One object per plugin instance, updated by the runner before each call (do not keep it for another thread).
+    One object per plugin instance, updated by the runner before each call (do not hand it to other threads).
 
     Attributes:
         camera: the camera this instance serves.
@@ -151,11 +151,11 @@ class PluginContext:
         return f"PluginContext(camera={self.camera.name!r}, plugin={self.plugin!r}, seq={self.seq})"
 
 
-# The specs are module-level functions (pluggy's ``add_hookspecs`` accepts a module); bodies are docstrings only.
+# The specs are module-level functions (pluggy's ``add_hookspecs`` takes a module); bodies are docstrings.
 
 
 @hookspec
-def on_start(camera: CameraInfo, config: BaseModel, ctx: PluginContext) -> EventResult:  # type: ignore[empty-body]
+def on_start(camera: CameraInfo, config: BaseModel, ctx: PluginContext) -> EventResult:
     """Called once when the camera pipeline starts, before any frame.
 
     Args:
@@ -169,7 +169,7 @@ def on_start(camera: CameraInfo, config: BaseModel, ctx: PluginContext) -> Event
 
 
 @hookspec
-def on_frame(frame: Frame, ctx: PluginContext) -> EventResult:  # type: ignore[empty-body]
+def on_frame(frame: Frame, ctx: PluginContext) -> EventResult:
     """Called for each frame delivered to the plugin (at most ``max_fps`` per second, latest frame first).
 
     Args:
@@ -183,7 +183,7 @@ def on_frame(frame: Frame, ctx: PluginContext) -> EventResult:  # type: ignore[e
 
 
 @hookspec
-def on_event(event: Event, ctx: PluginContext) -> EventResult:  # type: ignore[empty-body]
+def on_event(event: Event, ctx: PluginContext) -> EventResult:
     """Called for each event on this camera that the plugin did not emit itself.
 
     Camera events (ONVIF topics submitted with ``runner.submit_event``) and other plugins' events arrive here.
@@ -199,7 +199,7 @@ def on_event(event: Event, ctx: PluginContext) -> EventResult:  # type: ignore[e
 
 
 @hookspec
-def on_stop(ctx: PluginContext) -> EventResult:  # type: ignore[empty-body]
+def on_stop(ctx: PluginContext) -> EventResult:
     """Called once when the pipeline stops (also after the plugin was disabled, unless ``on_start`` failed).
 
     Args:
@@ -208,4 +208,3 @@ def on_stop(ctx: PluginContext) -> EventResult:  # type: ignore[empty-body]
     Returns:
         Final events (e.g. a last partial interval), or ``None``.
     """
-
