@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from kedirivms import errors
 from kedirivms.errors import KedirivmsError
+from kedirivms.onvif import Camera, Profile, StreamUri, Timeouts
 
 __version__ = "0.1.0"
 
-__all__ = ["KedirivmsError", "__version__", "errors"]
+__all__ = [
+    "Camera",
+    "KedirivmsError",
+    "Profile",
+    "StreamUri",
+    "Timeouts",
+    "__version__",
+    "errors",
+]

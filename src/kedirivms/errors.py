@@ -202,7 +202,7 @@ class PluginCallError(PluginError):
 
     def __init__(self, message: str, *, plugin: str, **kwargs: str | None) -> None:
         self.plugin = plugin
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)
 
 
 class ProvisionError(KedirivmsError):

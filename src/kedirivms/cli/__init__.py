@@ -1,3 +1,4 @@
+# ruff: noqa: I001
 """The ``kedirivms`` command line: a thin shell over the public library.
 
 Each command group lives in its own module and registers itself on :data:`app` when imported below.
@@ -12,9 +13,9 @@ import typer
 
 from kedirivms.cli._app import app, exit_code_for, print_error
 
-# Command groups: each module registers its commands on ``app`` at import time.
-from kedirivms.cli import _device  # noqa: E402,F401  (info, profiles, snapshot)
-from kedirivms.cli import _simulate  # noqa: E402,F401
+# Command groups: each module registers its commands on ``app`` at import time (one line per group).
+from kedirivms.cli import _device  # noqa: F401,I001  (info, profiles, snapshot)
+from kedirivms.cli import _simulate  # noqa: F401,I001
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,135 @@
+"""``kedirivms info``, ``profiles`` and ``snapshot``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from kedirivms._redact import redact_url
+from kedirivms.cli._app import JsonOption, app, console, emit_json
+from kedirivms.cli._target import (
+    AuthOption,
+    PasswordFileOption,
+    PasswordOption,
+    TargetArg,
+    TimeoutOption,
+    UserOption,
+    open_camera,
+)
+from kedirivms.errors import InvalidArgument
+from kedirivms.onvif import Camera
+
+
+def camera_report(cam: Camera) -> dict[str, Any]:
+    """Device info, clock offset, services, channels and profiles with credential-free stream URIs."""
+    info = cam.device_information()
+    profiles = cam.profiles(with_stream_uris=True)
+    return {
+        "camera": cam.name,
+        "device": info.model_dump(mode="json"),
+        "clock_offset_s": round(cam.clock_offset_s, 3),
+        "services": cam.services().xaddrs,
+        "channels": len({p.channel for p in profiles}),
+        "profiles": [p.model_dump(mode="json") for p in profiles],
+    }
+
+
+@app.command()
+def info(
+    target: str = TargetArg,
+    username: str | None = UserOption,
+    password: str | None = PasswordOption,
+    password_file: Path | None = PasswordFileOption,
+    timeout: float = TimeoutOption,
+    auth: str = AuthOption,
+    json: bool = JsonOption,
+) -> None:
+    """Device information, clock offset, channels and profiles of a camera."""
+    with open_camera(target, username, password, password_file, timeout, auth) as cam:
+        report = camera_report(cam)
+    if json:
+        emit_json(report)
+        return
+    dev = report["device"]
+    console.print(
+        f"[bold]{dev['manufacturer']} {dev['model']}[/]  firmware {dev['firmware_version']}  "
+        f"serial {dev['serial_number']}  clock offset {report['clock_offset_s']:+.1f} s  "
+        f"channels {report['channels']}"
+    )
+    console.print(_profiles_table(report["profiles"]))
+
+
+@app.command()
+def profiles(
+    target: str = TargetArg,
+    username: str | None = UserOption,
+    password: str | None = PasswordOption,
+    password_file: Path | None = PasswordFileOption,
+    timeout: float = TimeoutOption,
+    auth: str = AuthOption,
+    json: bool = JsonOption,
+) -> None:
+    """Media profiles (token, channel, encoder, stream URI)."""
+    with open_camera(target, username, password, password_file, timeout, auth) as cam:
+        items = [p.model_dump(mode="json") for p in cam.profiles(with_stream_uris=True)]
+    if json:
+        emit_json(items)
+    else:
+        console.print(_profiles_table(items))
+
+
+@app.command()
+def snapshot(
+    target: str = TargetArg,
+    output: Path = typer.Option(..., "-o", "--output", help="File to write (JPEG/PNG by suffix)."),
+    profile: str | None = typer.Option(None, "--profile", help="Profile token (default: the first)."),
+    from_stream: bool = typer.Option(False, "--from-stream", help="Decode one frame from the RTSP stream."),
+    username: str | None = UserOption,
+    password: str | None = PasswordOption,
+    password_file: Path | None = PasswordFileOption,
+    timeout: float = TimeoutOption,
+    auth: str = AuthOption,
+) -> None:
+    """Save a snapshot: the camera's HTTP snapshot, or a frame decoded from its stream."""
+    if target.startswith(("rtsp://", "rtsps://", "file:")) or Path(target).is_file():
+        _frame_to_file(target, output, timeout)
+    else:
+        with open_camera(target, username, password, password_file, timeout, auth) as cam:
+            if from_stream:
+                _frame_to_file(cam.stream_uri(profile).with_credentials(), output, timeout)
+            else:
+                data = cam.snapshot(profile)
+                try:
+                    output.write_bytes(data)
+                except OSError as exc:
+                    raise InvalidArgument(f"cannot write {output}: {exc.strerror}") from None
+    console.print(f"saved {output}")
+
+
+def _frame_to_file(source: str, output: Path, timeout: float) -> None:
+    from kedirivms.stream import grab_frame
+
+    frame = grab_frame(source, timeout=timeout)
+    frame.save(output)
+
+
+def _profiles_table(items: list[dict[str, Any]]) -> Table:
+    table = Table("token", "ch", "name", "encoding", "size", "fps", "kbit/s", "gop", "ptz", "stream URI")
+    for p in items:
+        size = f"{p['width']}x{p['height']}" if p.get("width") else "-"
+        table.add_row(
+            p["token"],
+            str(p["channel"]),
+            p.get("name") or "",
+            p.get("encoding") or "-",
+            size,
+            str(p.get("fps") or "-"),
+            str(p.get("bitrate_kbps") or "-"),
+            str(p.get("gop") or "-"),
+            "yes" if p.get("ptz_configured") else "",
+            redact_url(p.get("stream_uri") or "-"),
+        )
+    return table

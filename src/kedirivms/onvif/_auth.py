@@ -1,0 +1,55 @@
+"""WS-Security UsernameToken (PasswordDigest) headers built against the camera's clock."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from datetime import UTC, datetime, timedelta
+
+from lxml import etree
+
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+PASSWORD_DIGEST = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
+)
+BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC (cameras reject offsets other than ``Z``)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def password_digest(nonce: bytes, created: str, password: str) -> str:
+    """Base64(SHA-1(nonce + created + password)) per the UsernameToken profile."""
+    return base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
+
+
+def security_header(username: str, password: str, clock_offset_s: float, soap_env: str) -> etree._Element:
+    """Build a ``wsse:Security`` header whose ``Created`` is the camera's idea of now."""
+    nonce = os.urandom(16)
+    created = utc_stamp(datetime.now(UTC) + timedelta(seconds=clock_offset_s))
+    sec = etree.Element(f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
+    sec.set(f"{{{soap_env}}}mustUnderstand", "1")
+    token = etree.SubElement(sec, f"{{{WSSE}}}UsernameToken")
+    etree.SubElement(token, f"{{{WSSE}}}Username").text = username
+    pw = etree.SubElement(token, f"{{{WSSE}}}Password", Type=PASSWORD_DIGEST)
+    pw.text = password_digest(nonce, created, password)
+    etree.SubElement(token, f"{{{WSSE}}}Nonce", EncodingType=BASE64).text = base64.b64encode(nonce).decode()
+    etree.SubElement(token, f"{{{WSU}}}Created").text = created
+    return sec
+
+
+def add_security(envelope: etree._Element, header: etree._Element) -> None:
+    """Insert ``header`` into the envelope's SOAP Header (created if missing)."""
+    env_ns = etree.QName(envelope).namespace
+    hdr = envelope.find(f"{{{env_ns}}}Header")
+    if hdr is None:
+        hdr = etree.Element(f"{{{env_ns}}}Header")
+        envelope.insert(0, hdr)
+    for old in hdr.findall(f"{{{WSSE}}}Security"):
+        hdr.remove(old)
+    hdr.insert(0, header)

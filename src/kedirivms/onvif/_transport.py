@@ -1,0 +1,442 @@
+"""One camera's SOAP transport: a requests session, auth state, clock offset, service addresses, error mapping.
+
+Messages are built and read with the process-wide zeep clients of :mod:`._wsdl`; HTTP goes through this
+camera's own :class:`requests.Session` with (connect, read) time-outs on every call, so a slow camera never
+holds up another one and no zeep/requests/lxml exception escapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import zeep.exceptions
+from lxml import etree
+from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+
+from kedirivms.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    InvalidArgument,
+    KedirivmsError,
+    NotSupported,
+    OnvifFault,
+    ProtocolError,
+    Timeout,
+)
+from kedirivms.onvif import _auth, _xml
+from kedirivms.onvif._wsdl import SERVICES, client_for
+
+log = logging.getLogger("kedirivms.onvif")
+
+AuthMode = Literal["auto", "username_token", "digest", "basic", "none"]
+
+_UNAUTHORIZED = (
+    "NotAuthorized",
+    "FailedAuthentication",
+    "InvalidSecurity",
+    "FailedCheck",
+    "SenderNotAuthorized",
+)
+_UNSUPPORTED = ("ActionNotSupported", "NoSuchService", "OperationProhibited", "NotImplemented")
+_INVALID = ("InvalidArgVal", "InvalidArgs", "ConfigModify", "NoProfile", "NoConfig", "InvalidArg", "NoSource")
+_RETRY_SAFE_PREFIXES = ("Get", "Find")
+
+
+class OnvifTransport:
+    """SOAP over HTTP to one camera. Thread-safe: calls may come from several threads at once."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        device_path: str = "/onvif/device_service",
+        scheme: str = "http",
+        username: str | None,
+        password: str | None,
+        connect_timeout: float,
+        read_timeout: float,
+        auth: AuthMode = "auto",
+        rewrite_addresses: bool = True,
+        label: str,
+        retries: int = 1,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.scheme = scheme
+        self.label = label
+        self.username = username
+        self._password = password
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.rewrite_addresses = rewrite_addresses
+        self.retries = retries
+        self.forced_auth = auth != "auto"
+        self.auth_mode: AuthMode = auth if auth != "auto" else ("username_token" if username else "none")
+        self.clock_offset_s: float = 0.0
+        self.clock_learned = False
+        self.device_url = self._url(device_path)
+        self.xaddrs: dict[str, str] = {"device": self.device_url}
+        self._proxies: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.session = requests.Session()
+        self.session.trust_env = False  # never route camera traffic through an environment proxy
+        self.session.headers["User-Agent"] = "kedirivms"
+        self._http_auth: AuthBase | None = None
+        self._apply_http_auth()
+
+    # ----------------------------------------------------------------- addresses
+    def _url(self, path: str) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{path if path.startswith('/') else '/' + path}"
+
+    def rewrite(self, url: str | None) -> str | None:
+        """Return ``url`` with its host/port replaced by the ones we reached the camera at (NAT tolerance)."""
+        if not url or url.strip() in ("", "(null)", "null", "None"):
+            return None
+        url = url.strip()
+        if not self.rewrite_addresses:
+            return url
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return url
+        if not parts.hostname:
+            return url
+        if parts.hostname == self.host and (port is None or parts.scheme != "http" or port == self.port):
+            return url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        if parts.scheme in ("http", "https"):
+            netloc = f"{userinfo}{host}:{self.port}"
+        else:  # rtsp and friends keep their own port, on the reached host
+            netloc = f"{userinfo}{host}" + (f":{port}" if port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def set_xaddr(self, service: str, url: str | None) -> None:
+        fixed = self.rewrite(url)
+        if fixed:
+            self.xaddrs[service] = fixed
+            self._proxies.pop(service, None)
+
+    def xaddr(self, service: str) -> str:
+        try:
+            return self.xaddrs[service]
+        except KeyError:
+            raise NotSupported(
+                f"the camera does not advertise the {service} service",
+                camera=self.label,
+                operation=service,
+                hint="check GetServices/GetCapabilities of this camera",
+            ) from None
+
+    # ----------------------------------------------------------------- auth
+    def _apply_http_auth(self) -> None:
+        if self.username is None or self._password is None:
+            self._http_auth = None
+        elif self.auth_mode == "digest":
+            self._http_auth = HTTPDigestAuth(self.username, self._password)
+        elif self.auth_mode == "basic":
+            self._http_auth = HTTPBasicAuth(self.username, self._password)
+        else:
+            self._http_auth = None
+
+    @property
+    def http_auth(self) -> AuthBase | None:
+        """HTTP auth for side requests (snapshots): the camera's mode, or Digest when unknown."""
+        if self._http_auth is not None:
+            return self._http_auth
+        if self.username is None or self._password is None:
+            return None
+        return HTTPDigestAuth(self.username, self._password)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password,) if self._password else ()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ----------------------------------------------------------------- calls
+    def proxy(self, service: str) -> Any:
+        """The zeep service proxy of ``service`` bound to this camera's address (cached)."""
+        proxy = self._proxies.get(service)
+        if proxy is None:
+            spec = SERVICES[service]
+            proxy = client_for(service).create_service(spec.binding, self.xaddr(service))
+            self._proxies[service] = proxy
+        return proxy
+
+    def call(
+        self,
+        service: str,
+        operation: str,
+        *,
+        address: str | None = None,
+        authenticated: bool = True,
+        timeout: float | None = None,
+        soap_headers: list[etree._Element] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call ``operation`` on ``service``; return zeep's deserialised result.
+
+        Raises the kedirivms error matching the failure; never a raw zeep/requests/lxml exception.
+        """
+        client = client_for(service)
+        if address is not None:
+            proxy = client.create_service(SERVICES[service].binding, address)
+        else:
+            proxy = self.proxy(service)
+            address = self.xaddr(service)
+        try:
+            envelope = client.create_message(proxy, operation, **kwargs)
+        except (TypeError, ValueError, AttributeError, zeep.exceptions.Error) as exc:
+            raise InvalidArgument(
+                f"could not build the request: {exc}",
+                camera=self.label,
+                operation=operation,
+                hint="check argument names and types against the ONVIF WSDL",
+            ) from exc
+        for header in soap_headers or ():
+            _append_header(envelope, header)
+        relearned = False
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                root = self._post(operation, address, envelope, authenticated=authenticated, timeout=timeout)
+                return self._deserialize(client, proxy, operation, root)
+            except ConnectionFailed:
+                if attempts <= self.retries and operation.startswith(_RETRY_SAFE_PREFIXES):
+                    time.sleep(0.1 * attempts)
+                    continue
+                raise
+            except AuthenticationFailed:
+                # The token may have been built with a stale clock offset: re-learn it once and retry.
+                if (
+                    relearned
+                    or not authenticated
+                    or self.auth_mode != "username_token"
+                    or operation == ("GetSystemDateAndTime")
+                ):
+                    raise
+                relearned = True
+                self.learn_clock()
+
+    def _post(
+        self,
+        operation: str,
+        address: str,
+        envelope: etree._Element,
+        *,
+        authenticated: bool,
+        timeout: float | None,
+    ) -> etree._Element:
+        env_ns = etree.QName(envelope).namespace or _xml.SOAP12_ENV
+        switched = False
+        while True:
+            use_wsse = authenticated and self.auth_mode == "username_token" and self.username is not None
+            if use_wsse:
+                _auth.add_security(
+                    envelope,
+                    _auth.security_header(
+                        self.username or "", self._password or "", self.clock_offset_s, env_ns
+                    ),
+                )
+            else:
+                _strip_security(envelope)
+            body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+            ctype = (
+                "application/soap+xml; charset=utf-8"
+                if env_ns == _xml.SOAP12_ENV
+                else "text/xml; charset=utf-8"
+            )
+            try:
+                resp = self.session.post(
+                    address,
+                    data=body,
+                    headers={"Content-Type": ctype},
+                    auth=self._http_auth if authenticated else None,
+                    timeout=(self.connect_timeout, timeout or self.read_timeout),
+                    allow_redirects=False,
+                )
+            except requests.exceptions.Timeout as exc:
+                raise Timeout(
+                    f"no reply within {timeout or self.read_timeout:g} s (connect {self.connect_timeout:g} s)",
+                    camera=self.label,
+                    operation=operation,
+                    hint="the camera is slow or unreachable; raise timeout= if it is known to be slow",
+                ) from exc
+            except requests.exceptions.RequestException as exc:
+                raise ConnectionFailed(
+                    f"could not reach {address}: {type(exc).__name__}",
+                    camera=self.label,
+                    operation=operation,
+                    hint="check the address, port and that the camera is powered and routed",
+                ) from exc
+            if resp.status_code == 401:
+                if authenticated and not self.forced_auth and not switched and self.username is not None:
+                    challenge = resp.headers.get("WWW-Authenticate", "").lower()
+                    new_mode: AuthMode | None = (
+                        "digest" if "digest" in challenge else "basic" if "basic" in challenge else None
+                    )
+                    if new_mode and new_mode != self.auth_mode:
+                        log.debug("%s: switching to HTTP %s auth", self.label, new_mode)
+                        self.auth_mode = new_mode
+                        self._apply_http_auth()
+                        switched = True
+                        continue
+                raise AuthenticationFailed(
+                    "HTTP 401: credentials refused"
+                    if authenticated
+                    else "HTTP 401: the camera requires credentials",
+                    camera=self.label,
+                    operation=operation,
+                    hint="check user name and password (and auth mode)",
+                )
+            return self._read(operation, resp)
+
+    def _read(self, operation: str, resp: requests.Response) -> etree._Element:
+        content = resp.content
+        try:
+            root = _xml.normalise(_xml.parse(content))
+        except _xml.HostileXML as exc:
+            raise ProtocolError(
+                f"refused a hostile reply ({exc})",
+                camera=self.label,
+                operation=operation,
+                hint="the camera or something in between returned XML with a DTD/entities",
+            ) from None
+        except etree.XMLSyntaxError as exc:
+            raise ProtocolError(
+                f"HTTP {resp.status_code} with a reply that is not well-formed XML ({len(content)} bytes)",
+                camera=self.label,
+                operation=operation,
+                hint="the firmware returned a broken reply; retry or update the firmware",
+            ) from exc
+        fault = _xml.find_fault(root)
+        if fault is not None:
+            raise self._fault_error(operation, fault)
+        if resp.status_code != 200:
+            raise ProtocolError(
+                f"HTTP {resp.status_code} without a SOAP fault",
+                camera=self.label,
+                operation=operation,
+                hint="the device may not implement this service at this address",
+            )
+        return root
+
+    def _fault_error(self, operation: str, fault: _xml.FaultInfo) -> KedirivmsError:
+        reason = fault.reason or "no reason given"
+        codes = "/".join(fault.local_subcodes) or (fault.code or "")
+        if fault.has(*_UNAUTHORIZED) or "not authorized" in reason.lower():
+            return AuthenticationFailed(
+                f"credentials refused ({codes}: {reason})",
+                camera=self.label,
+                operation=operation,
+                hint="check user name, password and the camera's user level; the clock offset was applied",
+            )
+        if fault.has(*_UNSUPPORTED):
+            return NotSupported(
+                f"{codes}: {reason}",
+                camera=self.label,
+                operation=operation,
+                hint="this camera does not support the operation",
+            )
+        if fault.has(*_INVALID):
+            return InvalidArgument(
+                f"the camera refused a value ({codes}: {reason})",
+                camera=self.label,
+                operation=operation,
+                hint="read the options for valid values",
+            )
+        return OnvifFault(
+            f"SOAP fault {fault.code or ''} {codes}: {reason}".strip(),
+            code=fault.code,
+            subcodes=fault.local_subcodes,
+            detail=fault.reason,
+            camera=self.label,
+            operation=operation,
+        )
+
+    def _deserialize(self, client: Any, proxy: Any, operation: str, root: etree._Element) -> Any:
+        try:
+            op = proxy._binding.get(operation)
+            return op.process_reply(root)
+        except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+            raise ProtocolError(
+                f"could not read the reply: {type(exc).__name__}: {exc}",
+                camera=self.label,
+                operation=operation,
+                hint="the reply does not match the ONVIF schema",
+            ) from exc
+
+    # ----------------------------------------------------------------- clock
+    def learn_clock(self) -> float:
+        """Learn the camera clock offset (camera UTC - our UTC) from GetSystemDateAndTime."""
+        for authenticated in (False, True):
+            sent = time.time()
+            try:
+                reply = self.call("device", "GetSystemDateAndTime", authenticated=authenticated)
+            except AuthenticationFailed:
+                if authenticated or self.username is None:
+                    raise
+                continue
+            received = time.time()
+            camera_utc = utc_from_reply(reply)
+            if camera_utc is None:
+                log.debug("%s: GetSystemDateAndTime without a usable time; offset unchanged", self.label)
+                return self.clock_offset_s
+            local_mid = datetime.fromtimestamp((sent + received) / 2, UTC)
+            self.clock_offset_s = (camera_utc - local_mid).total_seconds()
+            self.clock_learned = True
+            return self.clock_offset_s
+        return self.clock_offset_s
+
+
+def _append_header(envelope: etree._Element, header: etree._Element) -> None:
+    env_ns = etree.QName(envelope).namespace
+    hdr = envelope.find(f"{{{env_ns}}}Header")
+    if hdr is None:
+        hdr = etree.Element(f"{{{env_ns}}}Header")
+        envelope.insert(0, hdr)
+    hdr.append(header)
+
+
+def _strip_security(envelope: etree._Element) -> None:
+    env_ns = etree.QName(envelope).namespace
+    hdr = envelope.find(f"{{{env_ns}}}Header")
+    if hdr is not None:
+        for old in hdr.findall(f"{{{_auth.WSSE}}}Security"):
+            hdr.remove(old)
+
+
+def utc_from_reply(reply: Any) -> datetime | None:
+    """The camera's UTC time from a GetSystemDateAndTime reply, tolerating overflowing fields."""
+    sdt = reply
+    for attr in ("UTCDateTime", "LocalDateTime"):
+        value = getattr(sdt, attr, None)
+        if value is not None:
+            return datetime_from_onvif(value)
+    return None
+
+
+def datetime_from_onvif(value: Any) -> datetime | None:
+    """Build a UTC datetime from an ONVIF ``tt:DateTime``; Minute=60 or Hour=24 roll over instead of failing."""
+    date = getattr(value, "Date", None)
+    tod = getattr(value, "Time", None)
+    if date is None or tod is None:
+        return None
+    try:
+        base = datetime(int(date.Year), int(date.Month), int(date.Day), tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+    return base + timedelta(
+        hours=int(tod.Hour or 0), minutes=int(tod.Minute or 0), seconds=int(tod.Second or 0)
+    )

@@ -1,0 +1,120 @@
+"""Process-wide, lazily parsed ONVIF WSDLs (from the onvif-zeep distribution), shared by every camera.
+
+Parsing a WSDL costs 70-160 ms; onvif-zeep's ``ONVIFCamera`` pays it per camera per service. Here each WSDL is
+parsed once per process under a lock and the resulting zeep ``Client`` is only used to build and read messages:
+HTTP goes through each camera's own requests session (see ``_transport``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import zeep
+from zeep.transports import Transport
+
+from kedirivms.errors import NotSupported
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Where a service's WSDL and binding live, and its ONVIF namespace (as listed by GetServices)."""
+
+    wsdl: str
+    binding: str
+    namespace: str
+    default_path: str
+
+
+_VER10 = "http://www.onvif.org/ver10"
+_VER20 = "http://www.onvif.org/ver20"
+
+SERVICES: dict[str, ServiceSpec] = {
+    "device": ServiceSpec(
+        "devicemgmt.wsdl", f"{{{_VER10}/device/wsdl}}DeviceBinding", f"{_VER10}/device/wsdl", "device_service"
+    ),
+    "media": ServiceSpec(
+        "media.wsdl", f"{{{_VER10}/media/wsdl}}MediaBinding", f"{_VER10}/media/wsdl", "media_service"
+    ),
+    "ptz": ServiceSpec("ptz.wsdl", f"{{{_VER20}/ptz/wsdl}}PTZBinding", f"{_VER20}/ptz/wsdl", "ptz_service"),
+    "imaging": ServiceSpec(
+        "imaging.wsdl",
+        f"{{{_VER20}/imaging/wsdl}}ImagingBinding",
+        f"{_VER20}/imaging/wsdl",
+        "imaging_service",
+    ),
+    "events": ServiceSpec(
+        "events.wsdl", f"{{{_VER10}/events/wsdl}}EventBinding", f"{_VER10}/events/wsdl", "events_service"
+    ),
+    "pullpoint": ServiceSpec(
+        "events.wsdl", f"{{{_VER10}/events/wsdl}}PullPointSubscriptionBinding", f"{_VER10}/events/wsdl", ""
+    ),
+    "subscription": ServiceSpec(
+        "events.wsdl", f"{{{_VER10}/events/wsdl}}SubscriptionManagerBinding", f"{_VER10}/events/wsdl", ""
+    ),
+    "recording": ServiceSpec(
+        "recording.wsdl",
+        f"{{{_VER10}/recording/wsdl}}RecordingBinding",
+        f"{_VER10}/recording/wsdl",
+        "recording_service",
+    ),
+    "search": ServiceSpec(
+        "search.wsdl", f"{{{_VER10}/search/wsdl}}SearchBinding", f"{_VER10}/search/wsdl", "search_service"
+    ),
+    "replay": ServiceSpec(
+        "replay.wsdl", f"{{{_VER10}/replay/wsdl}}ReplayBinding", f"{_VER10}/replay/wsdl", "replay_service"
+    ),
+}
+
+_lock = threading.Lock()
+_clients: dict[str, zeep.Client] = {}
+
+
+@cache
+def wsdl_dir() -> Path:
+    """The ``wsdl/`` folder shipped by the onvif-zeep distribution."""
+    try:
+        dist = metadata.distribution("onvif-zeep")
+    except metadata.PackageNotFoundError as exc:  # pragma: no cover - dependency missing
+        raise NotSupported(
+            "the onvif-zeep distribution is not installed", hint="pip install onvif-zeep"
+        ) from exc
+    for f in dist.files or ():
+        if f.name == "devicemgmt.wsdl":
+            return Path(str(dist.locate_file(f))).parent
+    raise NotSupported("onvif-zeep is installed without its wsdl/ folder", hint="reinstall onvif-zeep")
+
+
+def settings() -> zeep.Settings:
+    """Zeep settings for ONVIF: tolerant parsing, hostile XML refused."""
+    return zeep.Settings(
+        strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
+
+
+def client_for(service: str) -> zeep.Client:
+    """The shared zeep client holding the parsed WSDL of ``service`` (parsed on first use, thread-safe)."""
+    spec = SERVICES.get(service)
+    if spec is None:
+        raise NotSupported(f"unknown ONVIF service {service!r}", hint=f"one of {sorted(SERVICES)}")
+    client = _clients.get(spec.wsdl)
+    if client is not None:
+        return client
+    with _lock:
+        client = _clients.get(spec.wsdl)
+        if client is None:
+            # The transport is only used to load local WSDL/XSD files; operations never go through it.
+            client = zeep.Client(
+                str(wsdl_dir() / spec.wsdl), transport=Transport(timeout=10), settings=settings()
+            )
+            _clients[spec.wsdl] = client
+    return client
+
+
+def preload(*services: str) -> None:
+    """Parse the WSDLs of ``services`` now (e.g. at start-up) instead of on first call."""
+    for name in services or tuple(SERVICES):
+        client_for(name)

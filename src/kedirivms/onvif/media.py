@@ -1,0 +1,325 @@
+"""Media service (``trt``, Media1): profiles, channels, stream/snapshot URIs, video encoder configurations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from kedirivms._redact import strip_userinfo
+from kedirivms.errors import ConnectionFailed, InvalidArgument, NotSupported, ProtocolError, Timeout
+from kedirivms.onvif.models import (
+    Channel,
+    EncoderOptions,
+    IntRange,
+    Profile,
+    StreamUri,
+    VideoEncoderConfig,
+)
+
+if TYPE_CHECKING:
+    from kedirivms.onvif._transport import OnvifTransport
+
+ProfileRef = str | Profile
+
+
+class MediaService:
+    """``camera.media``: the ONVIF media service (profiles, URIs, encoders) of one camera."""
+
+    def __init__(self, transport: OnvifTransport) -> None:
+        self._t = transport
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        return self._t.call("media", operation, **kwargs)
+
+    # ---------------------------------------------------------------- profiles
+    def profiles(self) -> list[Profile]:
+        """Every media profile, flattened, with its 1-based channel (video source) index."""
+        raw = self._call("GetProfiles") or []
+        sources: list[str | None] = []
+        out = []
+        for p in raw:
+            vsc = getattr(p, "VideoSourceConfiguration", None)
+            source = str(vsc.SourceToken) if vsc is not None and vsc.SourceToken else None
+            if source not in sources:
+                sources.append(source)
+            enc = getattr(p, "VideoEncoderConfiguration", None)
+            cfg = _encoder(enc) if enc is not None else None
+            out.append(
+                Profile(
+                    token=str(p.token),
+                    name=str(p.Name or ""),
+                    fixed=bool(getattr(p, "fixed", False)),
+                    video_source_token=source,
+                    channel=sources.index(source) + 1,
+                    encoder_token=cfg.token if cfg else None,
+                    encoding=cfg.encoding if cfg else None,
+                    width=cfg.width if cfg else None,
+                    height=cfg.height if cfg else None,
+                    fps=cfg.fps if cfg else None,
+                    bitrate_kbps=cfg.bitrate_kbps if cfg else None,
+                    gop=cfg.gop if cfg else None,
+                    quality=cfg.quality if cfg else None,
+                    ptz_configured=getattr(p, "PTZConfiguration", None) is not None,
+                )
+            )
+        return out
+
+    def channels(self) -> list[Channel]:
+        """Profiles grouped by video source: a 16-input NVR reads as 16 channels."""
+        groups: dict[int, list[Profile]] = {}
+        for p in self.profiles():
+            groups.setdefault(p.channel, []).append(p)
+        return [
+            Channel(index=i, video_source_token=ps[0].video_source_token, profiles=ps)
+            for i, ps in sorted(groups.items())
+        ]
+
+    # ---------------------------------------------------------------- URIs
+    def stream_uri(self, profile: ProfileRef, transport: Literal["tcp", "udp"] = "tcp") -> StreamUri:
+        """The RTSP URI of ``profile`` (RTP over RTSP/TCP by default, or RTP/UDP).
+
+        The returned ``uri`` is credential-free; ``with_credentials()`` embeds them for the decoder.
+        """
+        token = _token(profile)
+        protocol = {"tcp": "RTSP", "udp": "UDP"}.get(transport)
+        if protocol is None:
+            raise InvalidArgument(f"transport {transport!r} is not valid", hint="use 'tcp' or 'udp'")
+        r = self._call(
+            "GetStreamUri",
+            StreamSetup={"Stream": "RTP-Unicast", "Transport": {"Protocol": protocol}},
+            ProfileToken=token,
+        )
+        uri = self._t.rewrite(getattr(r, "Uri", None))
+        if not uri:
+            raise ProtocolError(
+                "the camera returned an empty stream URI",
+                camera=self._t.label,
+                operation="GetStreamUri",
+                hint="the profile may have no encoder; check the profile configuration",
+            )
+        parts = urlsplit(uri)
+        user = unquote(parts.username) if parts.username else self._t.username
+        password = unquote(parts.password) if parts.password else self._t._password  # noqa: SLF001
+        result = StreamUri(uri=strip_userinfo(uri), transport=transport, profile_token=token)
+        result._user, result._password = user, password
+        return result
+
+    def snapshot_uri(self, profile: ProfileRef) -> str:
+        """The HTTP snapshot URI of ``profile`` (credential-free)."""
+        r = self._call("GetSnapshotUri", ProfileToken=_token(profile))
+        uri = self._t.rewrite(getattr(r, "Uri", None))
+        if not uri:
+            raise NotSupported(
+                "the camera offers no snapshot URI",
+                camera=self._t.label,
+                operation="GetSnapshotUri",
+                hint="use snapshot from the stream instead",
+            )
+        return strip_userinfo(uri)
+
+    def snapshot(self, profile: ProfileRef, *, timeout: float | None = None) -> bytes:
+        """Fetch a JPEG snapshot over HTTP (Digest or Basic auth as the camera asks)."""
+        uri = self.snapshot_uri(profile)
+        op = "snapshot"
+        try:
+            resp = self._t.session.get(
+                uri,
+                auth=self._t.http_auth,
+                timeout=(self._t.connect_timeout, timeout or self._t.read_timeout),
+            )
+        except requests.exceptions.Timeout as exc:
+            raise Timeout(
+                "snapshot did not arrive in time",
+                camera=self._t.label,
+                operation=op,
+                hint="raise timeout= for slow cameras",
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise ConnectionFailed(
+                f"snapshot request failed: {type(exc).__name__}",
+                camera=self._t.label,
+                operation=op,
+                hint="check that the snapshot port is reachable",
+            ) from exc
+        if resp.status_code == 401:
+            from kedirivms.errors import AuthenticationFailed
+
+            raise AuthenticationFailed(
+                "snapshot credentials refused (HTTP 401)",
+                camera=self._t.label,
+                operation=op,
+                hint="check user name and password",
+            )
+        if resp.status_code != 200 or not resp.content:
+            raise ProtocolError(
+                f"snapshot failed with HTTP {resp.status_code}",
+                camera=self._t.label,
+                operation=op,
+                hint="try snapshot from the stream instead",
+            )
+        return resp.content
+
+    # ---------------------------------------------------------------- encoders
+    def video_encoder_configurations(self) -> list[VideoEncoderConfig]:
+        """All video encoder configurations."""
+        return [_encoder(e) for e in self._call("GetVideoEncoderConfigurations") or []]
+
+    def video_encoder_configuration(self, token: str) -> VideoEncoderConfig:
+        """One video encoder configuration by token."""
+        return _encoder(self._call("GetVideoEncoderConfiguration", ConfigurationToken=token))
+
+    def video_encoder_options(
+        self, config_token: str | None = None, profile_token: str | None = None
+    ) -> list[EncoderOptions]:
+        """The options (per encoding) that a configuration can take."""
+        kwargs = {
+            k: v for k, v in (("ConfigurationToken", config_token), ("ProfileToken", profile_token)) if v
+        }
+        r = self._call("GetVideoEncoderConfigurationOptions", **kwargs)
+        out: list[EncoderOptions] = []
+        quality = _range(getattr(r, "QualityRange", None))
+        ext = getattr(r, "Extension", None)
+        for name, attr in (("H264", "H264"), ("JPEG", "JPEG"), ("MPEG4", "MPEG4")):
+            opt = getattr(r, attr, None)
+            if opt is None:
+                continue
+            ext_opt = getattr(ext, attr, None) if ext is not None else None
+            out.append(
+                EncoderOptions(
+                    encoding=name,
+                    resolutions=[(int(x.Width), int(x.Height)) for x in opt.ResolutionsAvailable or []],
+                    fps=_range(getattr(opt, "FrameRateRange", None)),
+                    quality=quality,
+                    gop=_range(getattr(opt, "GovLengthRange", None)),
+                    encoding_interval=_range(getattr(opt, "EncodingIntervalRange", None)),
+                    bitrate_kbps=_range(getattr(ext_opt, "BitrateRange", None))
+                    if ext_opt is not None
+                    else None,
+                    h264_profiles=[str(p) for p in getattr(opt, "H264ProfilesSupported", None) or []],
+                )
+            )
+        return out
+
+    def set_video_encoder(
+        self,
+        token: str,
+        *,
+        encoding: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        fps: int | None = None,
+        bitrate_kbps: int | None = None,
+        gop: int | None = None,
+        quality: float | None = None,
+        persist: bool = True,
+    ) -> VideoEncoderConfig:
+        """Change an encoder configuration after checking every value against the camera's options.
+
+        Raises:
+            InvalidArgument: a value outside the options; the message lists the valid ones.
+        """
+        raw = self._call("GetVideoEncoderConfiguration", ConfigurationToken=token)
+        current = _encoder(raw)
+        target = current.model_copy(
+            update={
+                k: v
+                for k, v in dict(
+                    encoding=encoding,
+                    width=width,
+                    height=height,
+                    fps=fps,
+                    bitrate_kbps=bitrate_kbps,
+                    gop=gop,
+                    quality=quality,
+                ).items()
+                if v is not None
+            }
+        )
+        options = {o.encoding: o for o in self.video_encoder_options(config_token=token)}
+        check_encoder(target, options, camera=self._t.label)
+        raw.Encoding = target.encoding
+        raw.Resolution.Width, raw.Resolution.Height = target.width, target.height
+        raw.Quality = target.quality
+        if raw.RateControl is not None:
+            if target.fps is not None:
+                raw.RateControl.FrameRateLimit = target.fps
+            if target.bitrate_kbps is not None:
+                raw.RateControl.BitrateLimit = target.bitrate_kbps
+        if target.encoding == "H264" and target.gop is not None:
+            if raw.H264 is None:
+                raw.H264 = {"GovLength": target.gop, "H264Profile": target.h264_profile or "Main"}
+            else:
+                raw.H264.GovLength = target.gop
+        self._call("SetVideoEncoderConfiguration", Configuration=raw, ForcePersistence=persist)
+        return self.video_encoder_configuration(token)
+
+
+def check_encoder(
+    target: VideoEncoderConfig, options: dict[str, EncoderOptions], *, camera: str | None = None
+) -> None:
+    """Raise :class:`InvalidArgument` listing valid values when ``target`` is outside ``options``."""
+    op = "SetVideoEncoderConfiguration"
+    opt = options.get(target.encoding)
+    if opt is None:
+        raise InvalidArgument(
+            f"encoding {target.encoding!r} is not offered",
+            camera=camera,
+            operation=op,
+            hint=f"valid encodings: {', '.join(options) or 'none'}",
+        )
+    if opt.resolutions and (target.width, target.height) not in opt.resolutions:
+        valid = ", ".join(f"{w}x{h}" for w, h in opt.resolutions)
+        raise InvalidArgument(
+            f"resolution {target.width}x{target.height} is not offered for {opt.encoding}",
+            camera=camera,
+            operation=op,
+            hint=f"valid resolutions: {valid}",
+        )
+    for field, rng in (
+        ("fps", opt.fps),
+        ("bitrate_kbps", opt.bitrate_kbps),
+        ("gop", opt.gop),
+        ("quality", opt.quality),
+    ):
+        value = getattr(target, field)
+        if value is not None and rng is not None and value not in rng:
+            raise InvalidArgument(
+                f"{field}={value} is outside the camera's range",
+                camera=camera,
+                operation=op,
+                hint=f"valid {field}: {rng.min}..{rng.max}",
+            )
+
+
+def _token(profile: ProfileRef) -> str:
+    return profile.token if isinstance(profile, Profile) else str(profile)
+
+
+def _range(r: Any) -> IntRange | None:
+    if r is None or getattr(r, "Min", None) is None:
+        return None
+    return IntRange(min=int(r.Min), max=int(r.Max))
+
+
+def _encoder(e: Any) -> VideoEncoderConfig:
+    rc = getattr(e, "RateControl", None)
+    h264 = getattr(e, "H264", None)
+    res = getattr(e, "Resolution", None)
+    return VideoEncoderConfig(
+        token=str(e.token),
+        name=str(e.Name or ""),
+        use_count=int(e.UseCount or 0),
+        encoding=str(e.Encoding),
+        width=int(res.Width) if res is not None else 0,
+        height=int(res.Height) if res is not None else 0,
+        quality=float(e.Quality or 0),
+        fps=int(rc.FrameRateLimit) if rc is not None and rc.FrameRateLimit is not None else None,
+        bitrate_kbps=int(rc.BitrateLimit) if rc is not None and rc.BitrateLimit is not None else None,
+        encoding_interval=int(rc.EncodingInterval)
+        if rc is not None and rc.EncodingInterval is not None
+        else None,
+        gop=int(h264.GovLength) if h264 is not None and h264.GovLength is not None else None,
+        h264_profile=str(h264.H264Profile) if h264 is not None and h264.H264Profile is not None else None,
+    )
