@@ -1,0 +1,25 @@
+"""WS-Discovery for ONVIF devices: multicast Probes, unicast sweeps across routed sites, Hello/Bye listening.
+
+Public names: :func:`discover`, :class:`DiscoveredDevice`, :class:`HelloListener`, :class:`ListenerState`,
+:func:`expand_targets` and :data:`DEFAULT_HTTP_PORTS`. See ``docs/discovery.md``.
+"""
+
+from __future__ import annotations
+
+from kedirivms.discovery._discover import DEFAULT_HTTP_PORTS, discover
+from kedirivms.discovery._listener import HelloListener, ListenerState
+from kedirivms.discovery._models import DiscoveredDevice
+from kedirivms.discovery._net import expand_targets
+
+__all__ = [
+    "DEFAULT_HTTP_PORTS",
+    "DiscoveredDevice",
+    "HelloListener",
+    "ListenerState",
+    "discover",
+    "expand_targets",
+]
+
+for _name in ("DiscoveredDevice", "HelloListener", "ListenerState", "discover", "expand_targets"):
+    globals()[_name].__module__ = "kedirivms.discovery"
+del _name
