@@ -8,6 +8,7 @@ without hardware.
 from __future__ import annotations
 
 from kedirivms import errors
+from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import KedirivmsError
 from kedirivms.onvif import Camera, Profile, StreamUri, Timeouts
 
@@ -15,10 +16,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Camera",
+    "DiscoveredDevice",
     "KedirivmsError",
     "Profile",
     "StreamUri",
     "Timeouts",
     "__version__",
+    "discover",
     "errors",
 ]
