@@ -1,0 +1,1 @@
+"""Private parts of the virtual camera's RTSP server (encoder registry, RTP packetizer, RTSP sessions)."""

@@ -1,0 +1,31 @@
+"""Live and file video streams through PyAV, with zero-copy frames.
+
+One demux thread per stream feeds the decoder, packet listeners (the recorder) and consumers (iterator, ``read``,
+callbacks) with latest-frame semantics. See docs/streams.md and docs/frames.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from kedirivms.stream._frame import Frame
+from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
+from kedirivms.stream._reader import Stream, grab_frame, open_stream
+
+__all__ = [
+    "Frame",
+    "StateChange",
+    "Stream",
+    "StreamOptions",
+    "StreamState",
+    "StreamStats",
+    "grab_frame",
+    "open_stream",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__"):
+        with contextlib.suppress(AttributeError, TypeError):
+            _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,247 @@
+"""Decoded video frames as read-only, zero-copy numpy views over PyAV planes.
+
+Lifetime rules (see docs/frames.md): a view keeps its :class:`av.VideoFrame` (and so the decoder's buffer) alive;
+views are read-only because the decoder may still reference the picture; keep data longer than one iteration with
+an explicit :meth:`Frame.copy` or ``np.array(view)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import av
+import numpy as np
+
+from kedirivms.errors import DecodeError, InvalidArgument
+
+if TYPE_CHECKING:
+    from av.video.frame import VideoFrame
+
+__all__ = ["Frame"]
+
+Roi = tuple[int, int, int, int]
+
+
+def _plane_layout(frame: VideoFrame) -> list[tuple[int, int, np.dtype[Any]]]:
+    """Per plane: (channels, bytes per sample, dtype) derived from the pixel format's components."""
+    fmt = frame.format
+    per_plane: dict[int, list[int]] = {}
+    for comp in fmt.components:
+        per_plane.setdefault(comp.plane, []).append(comp.bits)
+    endian = ">" if fmt.is_big_endian else "<"
+    out = []
+    for index in range(len(frame.planes)):
+        bits = per_plane.get(index, [8])
+        wide = max(bits) > 8
+        dtype = np.dtype(f"{endian}u2") if wide else np.dtype(np.uint8)
+        out.append((len(bits), dtype.itemsize, dtype))
+    return out
+
+
+def _view(frame: VideoFrame, index: int) -> np.ndarray:
+    plane = frame.planes[index]
+    channels, itemsize, dtype = _plane_layout(frame)[index]
+    if plane.line_size < 0:  # bottom-up pictures: not produced by FFmpeg video decoders
+        raise DecodeError("negative line size is not supported for zero-copy views", operation="frame view")
+    # PyAV's plane.width counts samples of one component; packed planes (nv12 UV, rgb24) hold several.
+    width = plane.width
+    if channels > 1 and not frame.format.is_planar:
+        width = frame.width  # packed RGB-like: one plane, width pixels of `channels` components
+    if channels == 1:
+        shape: tuple[int, ...] = (plane.height, width)
+        strides: tuple[int, ...] = (plane.line_size, itemsize)
+    else:
+        shape = (plane.height, width, channels)
+        strides = (plane.line_size, itemsize * channels, itemsize)
+    arr: np.ndarray = np.ndarray(shape, dtype, buffer=plane, strides=strides)  # type: ignore[arg-type]  # base = plane -> frame
+    arr.flags.writeable = False
+    return arr
+
+
+class Frame:
+    """One decoded picture with zero-copy views and explicit copies.
+
+    Attributes:
+        pts: presentation timestamp in ``time_base`` units (``None`` if the source gave none).
+        time_base: the stream time base (seconds per pts unit).
+        stream_time: ``pts * time_base`` in seconds (0.0 when unknown).
+        time: wall-clock capture time, UTC epoch seconds (receipt time mapped through the stream clock).
+        key_frame: True for a keyframe (IDR/I picture).
+        width: picture width in pixels.
+        height: picture height in pixels.
+        format: pixel format name, e.g. ``"yuv420p"``, ``"yuvj420p"``, ``"nv12"``, ``"yuv420p10le"``.
+        index: sequence number of this frame in its stream (counts decoded frames, across reconnects).
+
+    Example:
+        >>> grey = frame.y            # (H, W) uint8, read-only, no copy
+        >>> rgb = frame.to_rgb(roi=(0, 0, 64, 64))   # (64, 64, 3) uint8 copy
+    """
+
+    __slots__ = (
+        "_av",
+        "_y",
+        "_planes",
+        "pts",
+        "time_base",
+        "stream_time",
+        "time",
+        "key_frame",
+        "width",
+        "height",
+        "format",
+        "index",
+    )
+
+    def __init__(self, av_frame: VideoFrame, *, time: float, index: int = 0) -> None:
+        self._av = av_frame
+        self._y: np.ndarray | None = None
+        self._planes: tuple[np.ndarray, ...] | None = None
+        self.pts: int | None = av_frame.pts
+        tb = av_frame.time_base
+        self.time_base: Fraction = Fraction(tb) if tb is not None else Fraction(1, 90000)
+        self.stream_time: float = float(self.pts * self.time_base) if self.pts is not None else 0.0
+        self.time = time
+        self.key_frame: bool = bool(av_frame.key_frame)
+        self.width: int = av_frame.width
+        self.height: int = av_frame.height
+        self.format: str = av_frame.format.name
+        self.index = index
+
+    # -- views (free) ---------------------------------------------------------------------------------------
+    @property
+    def y(self) -> np.ndarray:
+        """Luma (or the first plane) as a read-only ``(height, width)`` view; uint8, uint16 for > 8 bits."""
+        if self._y is None:
+            self._y = _view(self._av, 0)
+        return self._y
+
+    @property
+    def planes(self) -> tuple[np.ndarray, ...]:
+        """Read-only views of every plane, stride-aware, no copy.
+
+        yuv420p/yuvj420p: ``Y (H, W)``, ``U (H/2, W/2)``, ``V (H/2, W/2)``; nv12: ``Y``, ``UV (H/2, W/2, 2)``;
+        yuv422p: chroma ``(H, W/2)``; 10-bit formats give uint16 samples; packed RGB gives ``(H, W, 3)``.
+        """
+        if self._planes is None:
+            views = [self.y]
+            views.extend(_view(self._av, i) for i in range(1, len(self._av.planes)))
+            self._planes = tuple(views)
+        return self._planes
+
+    @property
+    def av_frame(self) -> VideoFrame:
+        """The underlying :class:`av.VideoFrame` (shared, do not modify its planes)."""
+        return self._av
+
+    # -- copies (cost named) --------------------------------------------------------------------------------
+    def to_rgb(self, roi: Roi | None = None) -> np.ndarray:
+        """Convert to RGB, only the region asked.
+
+        Args:
+            roi: ``(x, y, width, height)`` in pixels, or ``None`` for the whole picture.
+
+        Returns:
+            A new ``(height, width, 3)`` uint8 array (a copy, writeable).
+
+        Raises:
+            InvalidArgument: the region is empty or outside the picture.
+        """
+        return self._convert("rgb24", roi)
+
+    def to_bgr(self, roi: Roi | None = None) -> np.ndarray:
+        """Like :meth:`to_rgb` with channels in OpenCV's BGR order."""
+        return self._convert("bgr24", roi)
+
+    def copy(self) -> Frame:
+        """Return a deep copy that owns its pixels (safe to keep; the decoder buffer is released)."""
+        src = self._av
+        dst = av.VideoFrame(src.width, src.height, src.format.name)
+        for i, view in enumerate(self.planes):
+            target = _writable_view(dst, i)
+            target[...] = view
+        _copy_props(src, dst)
+        out = Frame(dst, time=self.time, index=self.index)
+        out.key_frame = self.key_frame
+        return out
+
+    def save(self, path: str | os.PathLike[str], *, quality: int = 90) -> None:
+        """Write the picture as PNG or JPEG, chosen by the file suffix.
+
+        Raises:
+            InvalidArgument: unknown suffix.
+        """
+        from PIL import Image
+
+        suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+        kinds = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}
+        if suffix not in kinds:
+            raise InvalidArgument(
+                f"cannot save a frame as {suffix!r}", operation="save frame", hint="use .png, .jpg or .jpeg"
+            )
+        image = Image.fromarray(self.to_rgb())
+        if kinds[suffix] == "JPEG":
+            image.save(path, "JPEG", quality=quality)
+        else:
+            image.save(path, "PNG")
+
+    def _convert(self, fmt: str, roi: Roi | None) -> np.ndarray:
+        src = self._av
+        if roi is None:
+            return src.reformat(format=fmt, threads=1).to_ndarray()
+        x, y, w, h = (int(v) for v in roi)
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > self.width or y + h > self.height:
+            raise InvalidArgument(
+                f"roi {roi} is outside the {self.width}x{self.height} picture",
+                operation="frame conversion",
+                hint="roi is (x, y, width, height) in pixels",
+            )
+        # Crop on the chroma grid so every plane crops at a whole sample, then trim the converted result.
+        fmt_src = src.format
+        cw = 1 << _log2_sub(fmt_src, "w")
+        ch = 1 << _log2_sub(fmt_src, "h")
+        x0, y0 = x - x % cw, y - y % ch
+        x1 = min(self.width, -(-(x + w) // cw) * cw)
+        y1 = min(self.height, -(-(y + h) // ch) * ch)
+        crop = av.VideoFrame(x1 - x0, y1 - y0, fmt_src.name)
+        for i, view in enumerate(self.planes):
+            sx = view.shape[1] / self.width
+            sy = view.shape[0] / self.height
+            target = _writable_view(crop, i)
+            px0, py0 = round(x0 * sx), round(y0 * sy)
+            target[...] = view[py0 : py0 + target.shape[0], px0 : px0 + target.shape[1]]
+        _copy_props(src, crop)
+        rgb = crop.reformat(format=fmt, threads=1).to_ndarray()
+        return np.ascontiguousarray(rgb[y - y0 : y - y0 + h, x - x0 : x - x0 + w])
+
+    def __repr__(self) -> str:
+        kind = "key" if self.key_frame else "delta"
+        return (
+            f"<kedirivms.Frame #{self.index} {self.width}x{self.height} {self.format} {kind} "
+            f"pts={self.pts} t={self.stream_time:.3f}s>"
+        )
+
+
+def _log2_sub(fmt: Any, axis: str) -> int:
+    # chroma_width()/chroma_height() exist on VideoFormat; derive log2 subsampling from a 1024 px reference
+    if len(fmt.components) < 2:
+        return 0
+    full = 1024
+    size = fmt.chroma_width(full) if axis == "w" else fmt.chroma_height(full)
+    return max(0, (full // max(size, 1)).bit_length() - 1)
+
+
+def _writable_view(frame: VideoFrame, index: int) -> np.ndarray:
+    view = _view(frame, index)
+    out: np.ndarray = np.ndarray(view.shape, view.dtype, buffer=frame.planes[index], strides=view.strides)  # type: ignore[arg-type]
+    return out
+
+
+def _copy_props(src: VideoFrame, dst: VideoFrame) -> None:
+    dst.pts = src.pts
+    dst.time_base = src.time_base
+    for name in ("color_range", "colorspace"):
+        with contextlib.suppress(AttributeError, ValueError):  # older PyAV: read-only properties
+            setattr(dst, name, getattr(src, name))

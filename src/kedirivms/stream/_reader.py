@@ -1,0 +1,580 @@
+"""The PyAV-backed stream reader: one demux thread per stream feeding decode, packet listeners and consumers."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import av
+import tenacity
+
+from kedirivms._redact import redact_url
+from kedirivms.errors import KedirivmsError, StreamClosed, StreamError, StreamTimeout
+from kedirivms.stream._errors import camera_label, is_live, map_av_error, source_text
+from kedirivms.stream._frame import Frame
+from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.packet import Packet
+    from av.video.stream import VideoStream
+
+__all__ = ["Stream", "grab_frame", "open_stream"]
+
+log = logging.getLogger("kedirivms.stream")
+
+FrameCallback = Callable[[Frame], Any]
+PacketListener = Callable[["Packet", "VideoStream"], Any]
+StateCallback = Callable[[StateChange], Any]
+
+
+class _Stop(Exception):
+    """Internal: the demux loop must end without reconnecting."""
+
+
+class _Disconnected(Exception):
+    """Internal: a session ended; tenacity decides whether and when to reconnect."""
+
+
+class _Attempt:
+    # the minimal retry-state shape that tenacity's wait strategies read
+    def __init__(self, number: int) -> None:
+        self.attempt_number = number
+
+
+class Stream:
+    """A live (or file) video source decoded on a background thread.
+
+    Nothing runs until :meth:`start` (or ``with``, iteration, :meth:`read`). The demux thread alone opens, reads
+    and closes the PyAV container, so :meth:`close` is safe from any thread: it asks the thread to stop and waits
+    for it (at most about the read time-out when the source is stalled).
+
+    Args:
+        source: ``rtsp://`` (or any FFmpeg URL) or a file path.
+        options: see :class:`StreamOptions`.
+
+    Example:
+        >>> with Stream("rtsp://127.0.0.1:8554/Profile_1_sub") as s:
+        ...     frame = s.read(timeout=5)
+    """
+
+    def __init__(self, source: str | os.PathLike[str], options: StreamOptions | None = None) -> None:
+        self._source = source_text(source)
+        self._redacted = redact_url(self._source)
+        self._label = camera_label(self._source)
+        self.options = options or StreamOptions()
+        self._live = is_live(self._source)
+        self._block = self.options.block_when_full
+        if self._block is None:
+            self._block = not self._live
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._queue: collections.deque[Frame] = collections.deque()
+        self._cb_queue: collections.deque[Frame] = collections.deque()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None
+        self._frame_callbacks: list[FrameCallback] = []
+        self._packet_listeners: list[PacketListener] = []
+        self._state_callbacks: list[StateCallback] = []
+        self._state = StreamState.NEW
+        self._reason: str | None = None
+        self._error: KedirivmsError | None = None
+        self._pulled = False
+        self._failures = 0
+        self._wait = tenacity.wait_exponential(
+            multiplier=self.options.backoff[0], min=self.options.backoff[0], max=self.options.backoff[1]
+        )
+        # counters (written by the demux thread; ints are atomic enough for a snapshot)
+        self._c: dict[str, int] = collections.defaultdict(int)
+        self._fps_window: collections.deque[float] = collections.deque(maxlen=64)
+        self._last_frame_mono: float | None = None
+        self._geometry: tuple[int | None, int | None, str | None] = (None, None, None)
+        self._index = 0
+
+    # -- public surface -------------------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The source with any password redacted."""
+        return self._redacted
+
+    @property
+    def state(self) -> StreamState:
+        """The current :class:`StreamState`."""
+        return self._state
+
+    @property
+    def stats(self) -> StreamStats:
+        """A snapshot of the counters (a new :class:`StreamStats` each call)."""
+        now = time.monotonic()
+        window = [t for t in self._fps_window if now - t <= 5.0]
+        fps = 0.0
+        if len(window) >= 2 and window[-1] > window[0]:
+            fps = (len(window) - 1) / (window[-1] - window[0])
+        age = None if self._last_frame_mono is None else now - self._last_frame_mono
+        width, height, codec = self._geometry
+        c = self._c
+        return StreamStats(
+            source=self._redacted,
+            state=self._state,
+            packets=c["packets"],
+            bytes=c["bytes"],
+            decoded=c["decoded"],
+            delivered=c["delivered"],
+            dropped=c["dropped"],
+            skipped=c["skipped"],
+            capped=c["capped"],
+            decode_errors=c["decode_errors"],
+            reconnects=c["reconnects"],
+            fps=round(fps, 3),
+            last_frame_age=age,
+            width=width,
+            height=height,
+            codec=codec,
+        )
+
+    def start(self) -> Stream:
+        """Start the demux thread (idempotent). Returns ``self``.
+
+        Raises:
+            StreamClosed: the stream was already closed.
+        """
+        with self._lock:
+            if self._closing.is_set():
+                raise StreamClosed("the stream is closed", camera=self._label, operation="start")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"kedirivms-demux[{self._label}]", daemon=True)
+                self._thread.start()
+            if self._frame_callbacks and self._dispatcher is None:
+                self._start_dispatcher()
+        return self
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop and release everything; safe from any thread, idempotent.
+
+        Args:
+            timeout: seconds to wait for the threads; default the larger time-out plus one second.
+        """
+        self._closing.set()
+        with self._cond:
+            self._cond.notify_all()
+        wait = timeout if timeout is not None else max(self.options.timeout) + 1.0
+        deadline = time.monotonic() + wait
+        for thread in (self._thread, self._dispatcher):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        with self._cond:
+            self._queue.clear()
+            self._cb_queue.clear()
+        if self._state is not StreamState.CLOSED:
+            self._set_state(StreamState.CLOSED, None)
+
+    def __enter__(self) -> Stream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Yield the latest frames until the stream is closed or ends (reconnects are waited through)."""
+        self.start()
+        while True:
+            try:
+                yield self._take(None)
+            except StreamClosed:
+                return
+
+    def read(self, timeout: float | None = 1.0) -> Frame:
+        """Return the next frame (the oldest one still queued).
+
+        Args:
+            timeout: seconds to wait; ``None`` waits until a frame arrives or the stream closes.
+
+        Raises:
+            StreamTimeout: no frame within ``timeout``.
+            StreamClosed: the stream was closed or ended.
+            StreamOpenError, AuthenticationFailed: the source failed and ``reconnect`` is off.
+        """
+        self.start()
+        return self._take(timeout)
+
+    def on_frame(self, callback: FrameCallback) -> None:
+        """Call ``callback(frame)`` for each frame on a dispatcher thread (latest-frame: slow callbacks drop)."""
+        with self._lock:
+            self._frame_callbacks.append(callback)
+            if self._thread is not None and self._dispatcher is None:
+                self._start_dispatcher()
+
+    def on_state(self, callback: StateCallback) -> None:
+        """Call ``callback(StateChange)`` on every state change (on the demux thread; keep it quick)."""
+        self._state_callbacks.append(callback)
+
+    def add_packet_listener(self, listener: PacketListener) -> None:
+        """Call ``listener(packet, video_stream)`` for every demuxed video packet, before decoding.
+
+        Runs on the demux thread: it must be quick and must not keep the packet past the call unless it is done
+        with it (PyAV packets are refcounted, keeping one is safe). A new ``video_stream`` object after a
+        reconnect means new codec parameters (see :meth:`on_state`).
+        """
+        self._packet_listeners.append(listener)
+
+    def remove_packet_listener(self, listener: PacketListener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._packet_listeners:
+            self._packet_listeners.remove(listener)
+
+    def wait_for(self, *states: StreamState, timeout: float) -> bool:
+        """Block until the stream is in one of ``states``; False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._state not in states:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.25))
+        return True
+
+    def __repr__(self) -> str:
+        return f"<kedirivms.Stream {self._redacted} {self._state.value}>"
+
+    # -- consumer side --------------------------------------------------------------------------------------
+    def _take(self, timeout: float | None) -> Frame:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            self._pulled = True
+            while not self._queue:
+                if self._closing.is_set() or self._state in (StreamState.ENDED, StreamState.CLOSED):
+                    if self._error is not None and self._state is StreamState.ENDED:
+                        raise self._error
+                    raise StreamClosed("the stream is closed", camera=self._label, operation="read")
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    why = f" (last: {self._reason})" if self._reason else ""
+                    raise StreamTimeout(
+                        f"no frame within {timeout:g} s, stream is {self._state.value}{why}",
+                        camera=self._label,
+                        operation="read",
+                        hint="the camera may be down; the reader keeps reconnecting in the background",
+                    )
+                self._cond.wait(0.25 if left is None else min(left, 0.25))
+            frame = self._queue.popleft()
+            self._c["delivered"] += 1
+            self._cond.notify_all()
+            return frame
+
+    def _start_dispatcher(self) -> None:
+        self._dispatcher = threading.Thread(target=self._dispatch, name=f"kedirivms-frames[{self._label}]", daemon=True)
+        self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._cond:
+                while not self._cb_queue:
+                    if self._closing.is_set() or self._state is StreamState.ENDED:
+                        return
+                    self._cond.wait(0.25)
+                frame = self._cb_queue.popleft()
+            for callback in list(self._frame_callbacks):
+                try:
+                    callback(frame)
+                except Exception:  # a consumer's bug must not stop the stream
+                    log.exception("frame callback %r failed on %s", callback, self._redacted)
+            self._c["delivered"] += 1
+
+    # -- demux side -----------------------------------------------------------------------------------------
+    def _set_state(self, state: StreamState, reason: str | None, attempt: int = 0) -> None:
+        with self._cond:
+            self._state = state
+            self._reason = reason
+            self._cond.notify_all()
+        change = StateChange(state, reason, attempt)
+        for callback in list(self._state_callbacks):
+            try:
+                callback(change)
+            except Exception:
+                log.exception("state callback %r failed on %s", callback, self._redacted)
+
+    def _run(self) -> None:
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Disconnected),
+            wait=lambda _rs: self._wait(_Attempt(max(1, self._failures))),  # type: ignore[arg-type]
+            stop=lambda _rs: self._closing.is_set(),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        attempt = 0
+        try:
+            for retry in retrying:
+                with retry:
+                    attempt += 1
+                    connected = self._session(attempt)
+                    if connected:
+                        attempt = 0
+        except (_Stop, _Disconnected):
+            pass
+        except Exception as exc:  # noqa: BLE001 - last-resort guard: the thread must record, never die silently
+            self._error = map_av_error(exc, self._source, "stream", read_timeout=self.options.timeout[1])
+            log.exception("demux thread of %s failed", self._redacted)
+        finally:
+            if not self._closing.is_set():
+                self._set_state(StreamState.ENDED, self._reason)
+            with self._cond:
+                self._cond.notify_all()
+
+    def _sleep(self, seconds: float) -> None:
+        self._closing.wait(seconds)  # back-off that close() interrupts at once
+
+    def _session(self, attempt: int) -> bool:
+        """One connection: open, pump until it ends; raises _Disconnected to reconnect, _Stop to finish."""
+        if self._closing.is_set():
+            raise _Stop
+        self._set_state(StreamState.CONNECTING, self._reason, attempt)
+        container: InputContainer | None = None
+        streaming = False
+        try:
+            container = self._open()
+            video = container.streams.video[0] if container.streams.video else None
+            if video is None:
+                raise StreamError("the source has no video stream", camera=self._label, operation="open")
+            self._configure(video)
+            if self._c["sessions"] > 0:
+                self._c["reconnects"] += 1
+            self._c["sessions"] += 1
+            self._failures = 0
+            streaming = True
+            self._set_state(StreamState.STREAMING, None, attempt)
+            self._pump(container, video)
+            reason = "end of stream"
+            self._error = None
+        except (_Stop, StreamClosed):
+            raise _Stop from None
+        except Exception as exc:
+            err = map_av_error(exc, self._source, "read" if streaming else "open", read_timeout=self.options.timeout[1])
+            reason = str(err)
+            self._error = err
+        finally:
+            if container is not None:
+                with contextlib.suppress(Exception):  # closing a broken connection may complain
+                    container.close()
+        if self._closing.is_set():
+            raise _Stop
+        self._reason = reason
+        if not self._live or not self.options.reconnect:
+            raise _Stop
+        self._failures += 1
+        self._set_state(StreamState.DISCONNECTED, reason, attempt)
+        raise _Disconnected(reason)
+
+    def _open(self) -> InputContainer:
+        open_t, read_t = self.options.timeout
+        opts: dict[str, str] = {}
+        if self._source.lower().startswith(("rtsp://", "rtsps://")):
+            opts["rtsp_transport"] = self.options.transport
+            # FFmpeg's RTSP demuxer honours `timeout` (socket I/O, microseconds); PyAV's interrupt callback
+            # bounds everything else (DNS, handshake, stalled reads).
+            opts["timeout"] = str(int(read_t * 1_000_000))
+            opts["allowed_media_types"] = "video"
+        elif self._live:
+            opts["rw_timeout"] = str(int(read_t * 1_000_000))
+            opts["timeout"] = str(int(open_t * 1_000_000))
+        opts.update(self.options.ffmpeg_options)
+        return av.open(self._source, mode="r", options=opts, timeout=(open_t, read_t))
+
+    def _configure(self, video: VideoStream) -> None:
+        ctx = video.codec_context
+        video.thread_type = "AUTO"
+        if self.options.decoder_threads:
+            ctx.thread_count = self.options.decoder_threads
+        if self.options.keyframes_only:
+            ctx.skip_frame = "NONKEY"
+        self._geometry = (ctx.width or None, ctx.height or None, ctx.name)
+        self._anchor: float | None = None
+        self._next_due: float | None = None
+        self._skip_to_key = False
+        self._last_key: float | None = None
+        self._gop: float | None = None
+
+    def _pump(self, container: InputContainer, video: VideoStream) -> None:
+        tb = float(video.time_base) if video.time_base else 1 / 90000
+        listeners = self._packet_listeners
+        decode = self.options.decode
+        for packet in container.demux(video):
+            if self._closing.is_set():
+                raise _Stop
+            if packet.size == 0:
+                if decode:
+                    self._decode(video, packet, tb)  # flush delayed frames at the end of a file
+                continue
+            c = self._c
+            c["packets"] += 1
+            c["bytes"] += packet.size
+            if packet.pts is not None:
+                offset = time.time() - packet.pts * tb
+                if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
+                    self._anchor = offset  # earliest arrival = least delay; re-anchor on clock jumps/stalls
+            for listener in listeners:
+                try:
+                    listener(packet, video)
+                except Exception:
+                    log.exception("packet listener %r failed on %s", listener, self._redacted)
+            if decode and not self._should_skip(packet, tb):
+                self._decode(video, packet, tb)
+
+    def _should_skip(self, packet: Packet, tb: float) -> bool:
+        key = packet.is_keyframe
+        if self.options.keyframes_only and not key:
+            self._c["skipped"] += 1
+            return True
+        if self.options.max_fps is None:
+            return False
+        st = (packet.pts or 0) * tb
+        if key:
+            if self._last_key is not None and st > self._last_key:
+                self._gop = st - self._last_key
+            self._last_key = st
+            self._skip_to_key = False
+            return False
+        if self._skip_to_key:
+            self._c["skipped"] += 1
+            return True
+        return False
+
+    def _decode(self, video: VideoStream, packet: Packet, tb: float) -> None:
+        try:
+            frames = video.decode(packet)
+        except av.error.FFmpegError:
+            self._c["decode_errors"] += 1
+            return
+        for av_frame in frames:
+            self._on_decoded(av_frame, tb)
+
+    def _on_decoded(self, av_frame: Any, tb: float) -> None:
+        c = self._c
+        c["decoded"] += 1
+        now = time.monotonic()
+        self._last_frame_mono = now
+        self._fps_window.append(now)
+        st = (av_frame.pts or 0) * tb
+        cap = self.options.max_fps
+        if cap is not None:
+            interval = 1.0 / cap
+            if self._next_due is not None and st < self._next_due - interval * 0.25:
+                c["capped"] += 1
+                return
+            self._next_due = st + interval if self._next_due is None else max(self._next_due + interval, st)
+            if self._gop is not None and self._last_key is not None and self._last_key + self._gop <= self._next_due:
+                self._skip_to_key = True  # the next due frame is a later keyframe: skip the rest of this GOP
+        self._index += 1
+        wall = (self._anchor + st) if (self._anchor is not None and av_frame.pts is not None) else time.time()
+        frame = Frame(av_frame, time=wall, index=self._index)
+        if self._geometry[0] != frame.width:
+            self._geometry = (frame.width, frame.height, self._geometry[2])
+        self._enqueue(frame)
+
+    def _enqueue(self, frame: Frame) -> None:
+        size = self.options.queue_size
+        with self._cond:
+            if self._frame_callbacks:
+                if len(self._cb_queue) >= size:
+                    self._cb_queue.popleft()
+                    self._c["dropped"] += 1
+                self._cb_queue.append(frame)
+            if self._frame_callbacks and not self._pulled:
+                self._cond.notify_all()
+                return
+            if self._block:
+                while len(self._queue) >= size and not self._closing.is_set():
+                    self._cond.wait(0.25)
+            elif len(self._queue) >= size:
+                self._queue.popleft()
+                self._c["dropped"] += 1
+            self._queue.append(frame)
+            self._cond.notify_all()
+
+
+def open_stream(
+    source: str | os.PathLike[str],
+    *,
+    timeout: tuple[float, float] | float = (5.0, 5.0),
+    transport: str = "tcp",
+    keyframes_only: bool = False,
+    max_fps: float | None = None,
+    queue_size: int = 2,
+    reconnect: bool = True,
+    options: Mapping[str, str] | None = None,
+    **more: Any,
+) -> Stream:
+    """Create a :class:`Stream` (not started: ``with``, iteration or :meth:`Stream.read` start it).
+
+    Args:
+        source: ``rtsp://`` URL (credentials allowed, always redacted), any FFmpeg URL, or a file path.
+        timeout: ``(open, read)`` seconds, or one number for both.
+        transport: ``"tcp"`` (default) or ``"udp"`` for RTSP.
+        keyframes_only: decode keyframes only.
+        max_fps: cap on delivered frames per second (over-cap frames are not decoded where possible).
+        queue_size: frames kept for a slow consumer; the oldest is dropped (latest-frame semantics).
+        reconnect: reconnect live sources with capped back-off, also when the first connect fails.
+        options: extra FFmpeg demuxer/protocol options, e.g. ``{"buffer_size": "1048576"}``.
+        **more: further :class:`StreamOptions` fields (``backoff``, ``decode``, ``decoder_threads``, ...).
+
+    Returns:
+        A new, unstarted :class:`Stream`.
+
+    Raises:
+        ConfigError: an option is invalid.
+
+    Example:
+        >>> with open_stream("rtsp://127.0.0.1:8554/Profile_1_sub") as s:
+        ...     for frame in s:
+        ...         print(frame.y.mean())
+    """
+    from pydantic import ValidationError
+
+    from kedirivms.errors import ConfigError
+
+    pair = (float(timeout), float(timeout)) if isinstance(timeout, int | float) else tuple(timeout)
+    try:
+        opts = StreamOptions(
+            timeout=pair,
+            transport=transport,
+            keyframes_only=keyframes_only,
+            max_fps=max_fps,
+            queue_size=queue_size,
+            reconnect=reconnect,
+            ffmpeg_options=dict(options or {}),
+            **more,
+        )
+    except ValidationError as exc:
+        raise ConfigError(
+            f"invalid stream options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+            camera=camera_label(source_text(source)),
+            operation="open_stream",
+        ) from None
+    return Stream(source, opts)
+
+
+def grab_frame(source: str | os.PathLike[str], *, timeout: float = 10.0, **kwargs: Any) -> Frame:
+    """Open ``source``, return its first decoded frame and close the connection.
+
+    Args:
+        source: as for :func:`open_stream`.
+        timeout: overall seconds to wait for the first frame (also the open/read time-out).
+        **kwargs: more :func:`open_stream` keywords.
+
+    Returns:
+        A :class:`Frame` that owns its pixels (it stays valid after the stream is closed).
+
+    Raises:
+        StreamTimeout: no frame within ``timeout``.
+        StreamOpenError, AuthenticationFailed: the source could not be opened.
+    """
+    kwargs.setdefault("reconnect", False)
+    kwargs.setdefault("timeout", (timeout, timeout))
+    with open_stream(source, **kwargs) as stream:
+        return stream.read(timeout=timeout).copy()
