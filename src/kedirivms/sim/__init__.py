@@ -1,0 +1,49 @@
+"""Virtual ONVIF cameras and NVRs for tests, demos and integrators.
+
+A :class:`VirtualCamera` is a real HTTP SOAP server on a loopback address answering the ONVIF Device and Media
+services (replies rendered from the ONVIF WSDLs), with HTTP snapshots, configurable authentication, clock skew,
+NAT-advertised addresses, NVR channels, injectable faults and vendor quirks. Nothing starts at import.
+
+Example:
+    >>> from kedirivms.sim import VirtualCamera, VirtualCameraConfig
+    >>> with VirtualCamera(VirtualCameraConfig(auth="digest", channels=4)) as cam:
+    ...     print(cam.device_url)
+"""
+
+from __future__ import annotations
+
+from kedirivms.sim._models import (
+    AuthMode,
+    CameraState,
+    EncoderOptions,
+    EncoderSpec,
+    FaultKind,
+    NetworkHost,
+    Quirk,
+    UserAccount,
+    VirtualCameraConfig,
+)
+from kedirivms.sim.camera import CameraRunState, LoggedRequest, VirtualCamera
+from kedirivms.sim.fleet import VirtualFleet
+
+__all__ = [
+    "AuthMode",
+    "CameraRunState",
+    "CameraState",
+    "EncoderOptions",
+    "EncoderSpec",
+    "FaultKind",
+    "LoggedRequest",
+    "NetworkHost",
+    "Quirk",
+    "UserAccount",
+    "VirtualCamera",
+    "VirtualCameraConfig",
+    "VirtualFleet",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj
