@@ -143,9 +143,7 @@ class PluginContext:
             when = datetime.now(UTC)
         if not isinstance(when, datetime):
             when = datetime.fromtimestamp(when, UTC)
-        return Event(
-            camera=self.camera.name, source=self.plugin, kind=kind, time=when, zone=zone, data=data or {}
-        )
+        return Event(camera=self.camera.name, source=self.plugin, kind=kind, time=when, zone=zone, data=data or {})
 
     def __repr__(self) -> str:
         return f"PluginContext(camera={self.camera.name!r}, plugin={self.plugin!r}, seq={self.seq})"
