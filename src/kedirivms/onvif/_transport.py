@@ -195,7 +195,9 @@ class OnvifTransport:
             proxy = self.proxy(service)
             address = self.xaddr(service)
         try:
-            envelope = client.create_message(proxy, operation, **kwargs)
+            # zeep's create_message() insists on a default wsdl:service; ONVIF WSDLs have none, so build via the
+            # proxy's binding with the proxy's own options (its address).
+            envelope, _ = proxy._binding._create(operation, (), kwargs, client=client, options=proxy._binding_options)
         except (TypeError, ValueError, AttributeError, zeep.exceptions.Error) as exc:
             raise InvalidArgument(
                 f"could not build the request: {exc}",
