@@ -35,9 +35,8 @@ def test_auth_modes_auto(vcam_factory: Any, connect: Any, mode: str) -> None:
 
 def test_digest_only_camera_refuses_forced_username_token(vcam_factory: Any, connect: Any) -> None:
     vcam = vcam_factory(auth="digest")
-    with pytest.raises(AuthenticationFailed) as info:
-        with connect(vcam, auth="username_token") as cam:
-            cam.device_information()
+    with pytest.raises(AuthenticationFailed) as info, connect(vcam, auth="username_token") as cam:
+        cam.device_information()
     assert PASSWORD not in str(info.value)
 
 
@@ -103,9 +102,8 @@ def test_quirks_tolerated(vcam_factory: Any, connect: Any, quirk: str) -> None:
 
 def test_fault_with_undeclared_prefix(vcam_factory: Any, connect: Any) -> None:
     vcam = vcam_factory(quirks=frozenset({"fault_undeclared_prefix"}))
-    with pytest.raises(AuthenticationFailed):
-        with connect(vcam, password="bad-password-xyz") as cam:
-            cam.device_information()
+    with pytest.raises(AuthenticationFailed), connect(vcam, password="bad-password-xyz") as cam:
+        cam.device_information()
 
 
 def test_null_uri(vcam_factory: Any, connect: Any) -> None:

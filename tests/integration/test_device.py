@@ -12,7 +12,6 @@ from kedirivms.errors import AuthenticationFailed, InvalidArgument
 from kedirivms.sim import VirtualCamera
 
 
-
 def test_information_and_services(camera: Camera, vcam: VirtualCamera) -> None:
     info = camera.device_information()
     assert (info.manufacturer, info.model) == (vcam.config.manufacturer, vcam.config.model)
