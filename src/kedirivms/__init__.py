@@ -8,6 +8,7 @@ without hardware.
 from __future__ import annotations
 
 from kedirivms import errors
+from kedirivms.analytics import AnalyticsRunner, Event, hookimpl
 from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import KedirivmsError
 from kedirivms.onvif import Camera, Profile, StreamUri, Timeouts
@@ -15,8 +16,10 @@ from kedirivms.onvif import Camera, Profile, StreamUri, Timeouts
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalyticsRunner",
     "Camera",
     "DiscoveredDevice",
+    "Event",
     "KedirivmsError",
     "Profile",
     "StreamUri",
@@ -24,4 +27,5 @@ __all__ = [
     "__version__",
     "discover",
     "errors",
+    "hookimpl",
 ]
