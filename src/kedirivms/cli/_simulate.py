@@ -1,0 +1,122 @@
+"""``kedirivms simulate``: run virtual ONVIF cameras until Ctrl-C / SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from kedirivms.cli._app import app, console, emit_json_line
+from kedirivms.errors import ConfigError
+from kedirivms.sim import VirtualCamera, VirtualCameraConfig, VirtualFleet
+
+_AUTH_MODES = ("username_token", "digest", "basic", "none", "any")
+_QUIRKS = ("date_dash", "overflow_time", "no_wsa_prefix", "fault_undeclared_prefix", "null_uri", "xaddr_other_host")
+
+
+def camera_summary(cam: VirtualCamera) -> dict[str, Any]:
+    """What a user needs to reach ``cam`` (endpoints and credentials)."""
+    cfg = cam.config
+    return {
+        "name": cfg.name,
+        "host": cam.host,
+        "port": cam.port,
+        "device_url": cam.device_url,
+        "username": cfg.username,
+        "password": cfg.password.get_secret_value(),
+        "auth": cfg.auth,
+        "channels": cfg.channels,
+        "clock_skew_s": cfg.clock_skew_s,
+        "rtsp_port": cfg.rtsp_port or 554,
+        "profiles": cam.profile_tokens,
+    }
+
+
+def start_cameras(
+    cameras: int,
+    host: str,
+    base_port: int,
+    distinct_hosts: bool,
+    config: VirtualCameraConfig,
+) -> VirtualFleet:
+    """Start the cameras ``simulate`` serves (one place for the CLI and ``python -m kedirivms.sim``)."""
+    if cameras < 1:
+        raise ConfigError("--cameras must be >= 1")
+    base = config.model_copy(update={"host": host, "port": base_port})
+    if cameras == 1 and not distinct_hosts:
+        return VirtualFleet([VirtualCamera(base).start()])
+    return VirtualFleet.start(cameras, base=base, distinct_hosts=distinct_hosts)
+
+
+@app.command()
+def simulate(
+    cameras: int = typer.Option(1, "--cameras", "-n", help="How many virtual cameras to run."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to listen on."),
+    base_port: int = typer.Option(0, "--base-port", help="Port of the first camera (+1 each); 0 = free ports."),
+    distinct_hosts: bool = typer.Option(
+        False, "--distinct-hosts", help="One address per camera (127.0.1.1, 127.0.1.2, ...), all on --base-port."
+    ),
+    nvr_channels: int = typer.Option(1, "--nvr-channels", help="Video channels per camera (> 1 = NVR)."),
+    auth: str = typer.Option("username_token", "--auth", help=f"One of: {', '.join(_AUTH_MODES)}."),
+    username: str = typer.Option("admin", "--username", "-u", help="Administrator user name."),
+    password: str = typer.Option("admin123", "--password", "-p", help="Administrator password."),
+    clock_skew_s: float = typer.Option(0.0, "--clock-skew", help="Camera clock minus UTC, seconds."),
+    rtsp_port: int | None = typer.Option(None, "--rtsp-port", help="Port named in stream URIs (default 554)."),
+    advertised_host: str | None = typer.Option(None, "--advertised-host", help="Host named in XAddrs (NAT)."),
+    quirk: list[str] = typer.Option([], "--quirk", help=f"Vendor quirk to emit (repeatable): {', '.join(_QUIRKS)}."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    json: bool = typer.Option(False, "--json", help="Print the cameras as one JSON line."),
+) -> None:
+    """Run virtual ONVIF cameras on loopback; print endpoints and credentials; Ctrl-C stops."""
+    if auth not in _AUTH_MODES:
+        raise ConfigError(f"unknown --auth {auth!r}; valid: {', '.join(_AUTH_MODES)}")
+    bad = [q for q in quirk if q not in _QUIRKS]
+    if bad:
+        raise ConfigError(f"unknown --quirk {', '.join(bad)}; valid: {', '.join(_QUIRKS)}")
+    try:
+        config = VirtualCameraConfig.model_validate(
+            {
+                "username": username,
+                "password": password,
+                "auth": auth,
+                "channels": nvr_channels,
+                "clock_skew_s": clock_skew_s,
+                "rtsp_port": rtsp_port,
+                "advertised_host": advertised_host,
+                "quirks": frozenset(quirk),
+            }
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid camera settings: {exc}") from None
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    fleet = start_cameras(cameras, host, base_port, distinct_hosts, config)
+    try:
+        rows = [camera_summary(cam) for cam in fleet]
+        if json:
+            emit_json_line(rows)
+        else:
+            table = Table(title=f"{len(rows)} virtual camera(s), Ctrl-C stops")
+            width = max(len(r["device_url"]) for r in rows)
+            table.add_column("device_url", no_wrap=True, min_width=width)
+            for column in ("username", "password", "auth", "channels", "profiles"):
+                table.add_column(column, no_wrap=True)
+            for row in rows:
+                table.add_row(
+                    row["device_url"],
+                    row["username"],
+                    row["password"],
+                    row["auth"],
+                    str(row["channels"]),
+                    str(len(row["profiles"])),
+                )
+            console.print(table)
+            console.print(f"stream URIs: rtsp://{{host}}:{rows[0]['rtsp_port']}/{{profile_token}}", highlight=False)
+        stop.wait(duration)
+    finally:
+        fleet.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
