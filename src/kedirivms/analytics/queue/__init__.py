@@ -1,0 +1,30 @@
+"""The reference queue-analytics plugin: people in line, waits, service rate, pile-up and unstaffed alerts.
+
+Use :class:`QueueAnalyzer` directly on luma frames, or enable the built-in plugin ``queue``
+(:class:`QueuePlugin`) in an analytics runner. See ``docs/queue-analytics.md``.
+"""
+
+from __future__ import annotations
+
+from kedirivms.analytics.queue.alerts import Hysteresis, OpeningHours, PileUpConfig, UnstaffedConfig
+from kedirivms.analytics.queue.analyzer import FrameResult, QueueAnalyzer, QueueConfig, QueueEvent, TrackingConfig
+from kedirivms.analytics.queue.detector import (
+    BackgroundDetector,
+    BackgroundDetectorConfig,
+    PersonDetector,
+)
+
+__all__ = [
+    "BackgroundDetector",
+    "BackgroundDetectorConfig",
+    "FrameResult",
+    "Hysteresis",
+    "OpeningHours",
+    "PersonDetector",
+    "PileUpConfig",
+    "QueueAnalyzer",
+    "QueueConfig",
+    "QueueEvent",
+    "TrackingConfig",
+    "UnstaffedConfig",
+]

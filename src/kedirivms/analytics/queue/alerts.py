@@ -1,0 +1,169 @@
+"""Alert rules of the queue plugin: hysteresis timers and opening hours.
+
+An alert is raised when its condition has held for ``for_s`` seconds and cleared when the opposite condition has
+held for ``clear_for_s`` seconds, so a value that wobbles around a threshold raises one alert, not a storm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["Hysteresis", "OpeningHours", "PileUpConfig", "Transition", "UnstaffedConfig"]
+
+
+class PileUpConfig(BaseModel):
+    """``pile_up``: the queue holds at least ``threshold`` people for ``for_s`` seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Raise pile_up alerts.")
+    threshold: int = Field(default=6, ge=1, description="Queue length that counts as a pile-up, people.")
+    for_s: float = Field(default=15.0, ge=0, description="How long the length must hold before alerting, s.")
+    clear_below: int | None = Field(
+        default=None, ge=0, description="Clear when the length is at most this (default: threshold - 2)."
+    )
+    clear_for_s: float = Field(default=15.0, ge=0, description="How long the low length must hold to clear, s.")
+
+    @model_validator(mode="after")
+    def _clear_under_threshold(self) -> PileUpConfig:
+        if self.clear_below is not None and self.clear_below >= self.threshold:
+            raise ValueError(f"clear_below ({self.clear_below}) must be under threshold ({self.threshold})")
+        return self
+
+    @property
+    def clear_level(self) -> int:
+        """The length at or under which a raised pile-up clears."""
+        return self.clear_below if self.clear_below is not None else max(self.threshold - 2, 0)
+
+
+class OpeningHours(BaseModel):
+    """A daily opening window in the camera's local time (``end`` before ``start`` spans midnight)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time = Field(description="Opening time, local (HH:MM).")
+    end: time = Field(description="Closing time, local (HH:MM).")
+    weekdays: tuple[int, ...] = Field(
+        default=(0, 1, 2, 3, 4, 5, 6), description="Days it applies, 0 = Monday ... 6 = Sunday."
+    )
+
+    @field_validator("weekdays")
+    @classmethod
+    def _days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(d < 0 or d > 6 for d in value):
+            raise ValueError(f"weekdays are 0 (Monday) to 6 (Sunday), got {list(value)}")
+        return value
+
+    def contains(self, local: datetime) -> bool:
+        """Whether a local datetime falls in this window."""
+        now = local.time()
+        if self.start <= self.end:
+            return local.weekday() in self.weekdays and self.start <= now < self.end
+        if now >= self.start:
+            return local.weekday() in self.weekdays
+        return now < self.end and (local.weekday() - 1) % 7 in self.weekdays
+
+
+class UnstaffedConfig(BaseModel):
+    """``counter_unstaffed``: nobody in the counter zone for ``for_s`` seconds during opening hours."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Raise counter_unstaffed alerts.")
+    for_s: float = Field(default=30.0, ge=0, description="How long the counter must be empty to alert, s.")
+    clear_for_s: float = Field(default=3.0, ge=0, description="How long the clerk must be back to clear, s.")
+    opening_hours: tuple[OpeningHours, ...] = Field(
+        default=(), description="When the counter must be staffed; empty means always."
+    )
+    timezone: str = Field(default="UTC", description="IANA time zone of the opening hours, e.g. Asia/Jakarta.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Jakarta)") from exc
+        return value
+
+    def is_open(self, t: float) -> bool:
+        """Whether epoch time ``t`` is within opening hours."""
+        if not self.opening_hours:
+            return True
+        local = datetime.fromtimestamp(t, UTC).astimezone(ZoneInfo(self.timezone))
+        return any(w.contains(local) for w in self.opening_hours)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of an alert's state.
+
+    Attributes:
+        raised: True when the alert was raised, False when it cleared.
+        time: when the change was decided, seconds.
+        since: when the deciding condition began, seconds (``time - since >= for_s``).
+    """
+
+    raised: bool
+    time: float
+    since: float
+
+
+class Hysteresis:
+    """A two-sided timer: raise after ``on`` held ``for_s``, clear after ``off`` held ``clear_for_s``.
+
+    Args:
+        for_s: seconds the raise condition must hold.
+        clear_for_s: seconds the clear condition must hold.
+
+    Example:
+        >>> h = Hysteresis(2.0, 1.0)
+        >>> [h.update(True, False, t) for t in (0.0, 1.0, 2.0)][-1].raised
+        True
+    """
+
+    def __init__(self, for_s: float, clear_for_s: float) -> None:
+        self.for_s = for_s
+        self.clear_for_s = clear_for_s
+        self.active = False
+        self.raised_at: float | None = None
+        self._since: float | None = None
+
+    def update(self, on: bool, off: bool, t: float) -> Transition | None:
+        """Feed one observation.
+
+        Args:
+            on: the raise condition holds now.
+            off: the clear condition holds now (need not be ``not on``: the gap between is the hysteresis band).
+            t: time, seconds (non-decreasing).
+
+        Returns:
+            A :class:`Transition` when the state changed, else ``None``.
+        """
+        cond = off if self.active else on
+        if not cond:
+            self._since = None
+            return None
+        if self._since is None:
+            self._since = t
+        need = self.clear_for_s if self.active else self.for_s
+        if t - self._since + 1e-9 < need:
+            return None
+        since = self._since
+        self.active = not self.active
+        self._since = None
+        self.raised_at = t if self.active else None
+        return Transition(raised=self.active, time=t, since=since)
+
+    def force_clear(self, t: float) -> Transition | None:
+        """Clear at once (e.g. the counter closed); returns the transition if it was raised."""
+        self._since = None
+        if not self.active:
+            return None
+        self.active = False
+        self.raised_at = None
+        return Transition(raised=False, time=t, since=t)

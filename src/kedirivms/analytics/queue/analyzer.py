@@ -1,0 +1,334 @@
+"""The queue analyzer: detector -> ByteTrack -> zones -> metrics and alerts, usable without any plugin host.
+
+Per frame it counts the people whose box centre is in the ``queue`` zone, tracks them with supervision's
+:class:`~supervision.ByteTrack` to time each wait, and watches the ``counter`` zone for the clerk. Every
+``interval_s`` it emits a ``queue_stats`` record; alerts come as ``pile_up`` / ``pile_up_cleared`` and
+``counter_unstaffed`` / ``counter_staffed``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import supervision as sv
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from kedirivms.analytics.queue.alerts import Hysteresis, PileUpConfig, UnstaffedConfig
+from kedirivms.analytics.queue.detector import (
+    BackgroundDetector,
+    BackgroundDetectorConfig,
+    PersonDetector,
+    empty_detections,
+)
+from kedirivms.analytics.queue.metrics import IntervalStats, WaitTracker
+from kedirivms.analytics.zones import Zone, Zones
+from kedirivms.errors import ConfigError
+
+__all__ = ["FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
+
+
+class TrackingConfig(BaseModel):
+    """Tracker and visit-linking settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lost_track_s: float = Field(default=2.0, gt=0, description="How long ByteTrack keeps a lost track, seconds.")
+    match_iou: float = Field(default=0.1, gt=0, lt=1, description="Least box overlap (IoU) to match a track.")
+    reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
+    relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
+    relink_distance: float = Field(
+        default=0.12, ge=0, description="... and this close to where it was lost, fraction of picture height."
+    )
+
+
+class QueueConfig(BaseModel):
+    """Everything the queue analyzer needs for one camera.
+
+    Example:
+        >>> cfg = QueueConfig(zones=Zones(zones=scene.zones()), pile_up=PileUpConfig(threshold=5))
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zones: Zones = Field(description="The camera's zones: one 'queue' zone required; 'service', 'counter'.")
+    interval_s: float = Field(default=10.0, gt=0, description="Length of a queue_stats interval, seconds.")
+    smoothing_s: float = Field(
+        default=1.0, ge=0, description="Median window over the per-frame counts that the alerts use, seconds."
+    )
+    anchor: Literal["center", "bottom_center"] = Field(
+        default="center", description="Box point tested against zones (bottom_center for oblique views)."
+    )
+    detector: BackgroundDetectorConfig = Field(
+        default_factory=BackgroundDetectorConfig, description="Default CPU detector tuning."
+    )
+    onnx_model: str | None = Field(default=None, description="Path of an ONNX person detector instead.")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="Tracker settings.")
+    pile_up: PileUpConfig = Field(default_factory=PileUpConfig, description="pile_up alert rule.")
+    unstaffed: UnstaffedConfig = Field(default_factory=UnstaffedConfig, description="counter_unstaffed rule.")
+
+    @model_validator(mode="after")
+    def _needs_queue_zone(self) -> QueueConfig:
+        if not self.zones.of_kind("queue"):
+            raise ValueError("the queue plugin needs a zone of kind 'queue'")
+        if self.unstaffed.enabled and not self.zones.of_kind("counter"):
+            raise ValueError("counter_unstaffed needs a zone of kind 'counter' (or set unstaffed.enabled: false)")
+        return self
+
+
+@dataclass(frozen=True)
+class QueueEvent:
+    """An analyzer finding, host-neutral (the plugin turns it into an :class:`~kedirivms.analytics.Event`).
+
+    Attributes:
+        kind: ``queue_stats``, ``pile_up``, ``pile_up_cleared``, ``counter_unstaffed`` or ``counter_staffed``.
+        time: when, seconds (the frame time it was decided on).
+        zone: the zone concerned.
+        data: JSON-compatible details.
+    """
+
+    kind: str
+    time: float
+    zone: str
+    data: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the analyzer saw on the last frame.
+
+    Attributes:
+        time: frame time, seconds.
+        queue_length: people in the queue zone on this frame.
+        smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
+        staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
+        detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
+    """
+
+    time: float
+    queue_length: int
+    smoothed_length: int
+    staffed: bool | None
+    detections: Any
+
+
+class _ZoneSet:
+    """PolygonZones of the configured zones at one resolution."""
+
+    def __init__(self, zones: Zones, wh: tuple[int, int], anchor: sv.Position) -> None:
+        self.wh = wh
+        self.queue = [z.polygon_zone(wh, anchor) for z in zones.of_kind("queue")]
+        self.service = [z.polygon_zone(wh, anchor) for z in zones.of_kind("service")]
+        self.counter = [z.polygon_zone(wh, anchor) for z in zones.of_kind("counter")]
+
+    @staticmethod
+    def test(polys: list[Any], det: sv.Detections) -> np.ndarray:
+        hit = np.zeros(len(det), dtype=bool)
+        if len(det):
+            for poly in polys:
+                hit |= poly.trigger(det)
+        return hit
+
+
+def _make_detector(config: QueueConfig) -> PersonDetector:
+    if config.onnx_model:
+        from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+        return OnnxPersonDetector(config.onnx_model)
+    return BackgroundDetector(config.detector)
+
+
+class QueueAnalyzer:
+    """Queue length, waits, service rate and alerts from luma frames of one camera.
+
+    Args:
+        config: the camera's :class:`QueueConfig`.
+        detector: any :class:`~kedirivms.analytics.queue.detector.PersonDetector`; default: built from
+            ``config`` (the ONNX adapter when ``onnx_model`` is set, else :class:`BackgroundDetector`).
+
+    Example:
+        >>> analyzer = QueueAnalyzer(QueueConfig(zones=Zones(zones=scene.zones())))
+        >>> for frame in stream:
+        ...     for event in analyzer.update(frame.y, frame.time):
+        ...         print(event.kind, event.data)
+    """
+
+    def __init__(self, config: QueueConfig, detector: PersonDetector | None = None) -> None:
+        self.config = config
+        self.detector = detector if detector is not None else _make_detector(config)
+        self.queue_zone = config.zones.of_kind("queue")[0].name
+        counters = config.zones.of_kind("counter")
+        self.counter_zone: str | None = counters[0].name if counters else None
+        self.last: FrameResult | None = None
+        self._anchor = sv.Position.CENTER if config.anchor == "center" else sv.Position.BOTTOM_CENTER
+        self._zones: _ZoneSet | None = None
+        self._tracker: Any = None
+        self._waits: WaitTracker | None = None
+        self._fps = 10.0
+        self._prev_t: float | None = None
+        self._recent: deque[tuple[float, int, bool]] = deque()
+        self._pile = Hysteresis(config.pile_up.for_s, config.pile_up.clear_for_s)
+        self._unstaffed = Hysteresis(config.unstaffed.for_s, config.unstaffed.clear_for_s)
+        self._interval: IntervalStats | None = None
+
+    def _setup(self, wh: tuple[int, int], t: float) -> None:
+        self._zones = _ZoneSet(self.config.zones, wh, self._anchor)
+        trk = self.config.tracking
+        with warnings.catch_warnings():
+            # supervision 0.30 announces ByteTrack's move to the `trackers` package; the class is what we use
+            warnings.simplefilter("ignore", FutureWarning)
+            self._tracker = sv.ByteTrack(
+                track_activation_threshold=0.25,
+                lost_track_buffer=30,  # replaced per frame: max_time_lost follows the measured frame rate
+                minimum_matching_threshold=1.0 - trk.match_iou,
+                frame_rate=30,
+                minimum_consecutive_frames=1,
+            )
+        self._waits = WaitTracker(
+            reentry_grace_s=trk.reentry_grace_s,
+            relink_s=trk.relink_s,
+            relink_px=trk.relink_distance * wh[1],
+            warmup_s=max(1.0, 2.0 / self._fps),
+        )
+        start = math.floor(t / self.config.interval_s) * self.config.interval_s
+        self._interval = IntervalStats(start=start, end=start + self.config.interval_s)
+
+    def update(self, y: np.ndarray, t: float) -> list[QueueEvent]:
+        """Analyse one frame.
+
+        Args:
+            y: ``(H, W)`` uint8 luma, read-only is fine (never written, never kept).
+            t: frame time, seconds (epoch seconds for opening hours; any monotonic clock otherwise).
+
+        Returns:
+            Events decided on this frame (often none): finished intervals and alert transitions.
+        """
+        h, w = y.shape[:2]
+        if self._zones is None or self._zones.wh != (w, h):
+            self._setup((w, h), t)
+        assert self._zones is not None and self._waits is not None and self._interval is not None
+        events: list[QueueEvent] = []
+        events += self._roll_interval(t)
+        det = self.detector.detect(y, t)
+        if det.confidence is None:
+            det.confidence = np.ones(len(det), dtype=np.float32)
+        if det.class_id is None:
+            det.class_id = np.zeros(len(det), dtype=int)
+        in_queue_raw = _ZoneSet.test(self._zones.queue, det)
+        in_counter = _ZoneSet.test(self._zones.counter, det)
+        self._tracker.max_time_lost = max(1, round(self.config.tracking.lost_track_s * self._fps))
+        tracked = self._tracker.update_with_detections(det if len(det) else empty_detections())
+        centres = tracked.get_anchors_coordinates(self._anchor) if len(tracked) else np.zeros((0, 2))
+        finished = self._waits.update(
+            t,
+            tracked.tracker_id if len(tracked) else np.zeros(0, dtype=int),
+            centres,
+            _ZoneSet.test(self._zones.queue, tracked),
+            _ZoneSet.test(self._zones.service, tracked),
+        )
+        for visit in finished:
+            self._interval.add_visit(visit)
+        length = int(in_queue_raw.sum())
+        staffed_now = bool(in_counter.any())
+        smoothed, staffed = self._smooth(t, length, staffed_now)
+        self._interval.lengths.append(length)
+        if self.counter_zone is not None:
+            self._interval.staffed.append(staffed)
+        events += self._alerts(t, smoothed, staffed)
+        self.last = FrameResult(
+            time=t,
+            queue_length=length,
+            smoothed_length=smoothed,
+            staffed=staffed if self.counter_zone is not None else None,
+            detections=tracked,
+        )
+        if self._prev_t is not None and t > self._prev_t:
+            self._fps = 0.9 * self._fps + 0.1 / (t - self._prev_t)
+        self._prev_t = t
+        return events
+
+    def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:
+        recent = self._recent
+        recent.append((t, length, staffed))
+        while recent and recent[0][0] < t - self.config.smoothing_s:
+            recent.popleft()
+        lengths = sorted(r[1] for r in recent)
+        median = lengths[len(lengths) // 2]
+        present = sum(r[2] for r in recent) * 2 >= len(recent)
+        return median, present
+
+    def _alerts(self, t: float, length: int, staffed: bool) -> list[QueueEvent]:
+        out: list[QueueEvent] = []
+        pu = self.config.pile_up
+        if pu.enabled:
+            tr = self._pile.update(length >= pu.threshold, length <= pu.clear_level, t)
+            if tr is not None:
+                kind = "pile_up" if tr.raised else "pile_up_cleared"
+                data: dict[str, JsonValue] = {"length": length, "threshold": pu.threshold, "since": round(tr.since, 3)}
+                out.append(QueueEvent(kind, t, self.queue_zone, data))
+        us = self.config.unstaffed
+        if us.enabled and self.counter_zone is not None:
+            is_open = us.is_open(t)
+            tr = self._unstaffed.update(not staffed, staffed, t) if is_open else self._unstaffed.force_clear(t)
+            if tr is not None:
+                kind = "counter_unstaffed" if tr.raised else "counter_staffed"
+                data = {"since": round(tr.since, 3), "open": is_open}
+                out.append(QueueEvent(kind, t, self.counter_zone, data))
+        return out
+
+    def _roll_interval(self, t: float) -> list[QueueEvent]:
+        assert self._interval is not None
+        out = []
+        while t >= self._interval.end:
+            out.append(self._stats_event(self._interval))
+            start = self._interval.end
+            if t >= start + self.config.interval_s:  # a gap (stream outage): skip the empty intervals
+                start = math.floor(t / self.config.interval_s) * self.config.interval_s
+            self._interval = IntervalStats(start=start, end=start + self.config.interval_s)
+        return out
+
+    def _stats_event(self, interval: IntervalStats) -> QueueEvent:
+        data: dict[str, JsonValue] = dict(interval.summary())
+        data["in_queue_now"] = len(self._waits.open) if self._waits else 0
+        return QueueEvent("queue_stats", interval.end, self.queue_zone, data)
+
+    def flush(self, t: float | None = None) -> list[QueueEvent]:
+        """Emit the current partial interval (call at the end of a stream).
+
+        Args:
+            t: end time, seconds (default: the last frame's time).
+
+        Returns:
+            The last ``queue_stats`` event, or nothing if no frame was analysed.
+        """
+        if self._interval is None or not self._interval.lengths:
+            return []
+        end = t if t is not None else (self._prev_t or self._interval.start)
+        self._interval.end = max(end, self._interval.start)
+        event = self._stats_event(self._interval)
+        self._interval = IntervalStats(start=self._interval.end, end=self._interval.end + self.config.interval_s)
+        return [event]
+
+    @property
+    def pile_up_active(self) -> bool:
+        """Whether a pile-up is currently raised."""
+        return self._pile.active
+
+    @property
+    def unstaffed_active(self) -> bool:
+        """Whether counter_unstaffed is currently raised."""
+        return self._unstaffed.active
+
+
+def zones_of(zones: Zones | list[Zone]) -> Zones:
+    """Wrap a list of zones into a :class:`Zones` model."""
+    if isinstance(zones, Zones):
+        return zones
+    try:
+        return Zones(zones=tuple(zones))
+    except ValueError as exc:
+        raise ConfigError(f"invalid zones: {exc}", operation="zones") from exc

@@ -1,0 +1,617 @@
+"""A rendered public-service counter with ground truth, for the virtual camera and the queue benchmarks.
+
+Seen from above: a desk across the top, a clerk behind it (the ``counter`` zone), a service spot in front of
+it (the ``service`` zone) and an L-shaped queue line (the ``queue`` zone). People arrive by a Poisson process from
+the right edge, walk up the line keeping their spacing, step to the desk when it is free and the clerk is there,
+are served for a random time (paused while the clerk is away), then leave by the left edge. The clerk fidgets,
+walks to a cabinet now and then, and is absent during the configured (or random) windows.
+
+The whole timeline is simulated at construction (20 steps per second), so :meth:`CounterScene.render` is a pure
+function of ``t`` and any frame renders on its own. Past the timeline's end (``period``; arrivals stop before
+``duration_s`` and the timeline runs on until the hall is empty) the scene repeats, and since it starts and ends
+empty with the clerk at the desk the loop has no jump.
+
+Ground truth (:meth:`CounterScene.truth`, :meth:`CounterScene.save_truth`) is measured on the same geometry the
+analytics use: a person is in a zone when their centre is inside its polygon (:meth:`CounterScene.zones`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from kedirivms.analytics.zones import Zone
+from kedirivms.errors import InvalidArgument
+
+__all__ = ["CounterScene", "CounterSceneConfig", "CounterTruth", "PersonTruth"]
+
+# The layout is drawn in a 640x360 reference pixel space and scaled to the rendered size.
+_REF_W, _REF_H = 640.0, 360.0
+_DT = 0.05  # simulation step, seconds
+_SPEED = 70.0  # walking speed, reference px/s
+_SPACING = 48.0  # distance between people in line, reference px
+_BODY = (9.0, 11.0)  # person half-axes (x, y), reference px
+_QUEUE_PATH = np.array([(294, 166), (294, 317), (690, 317)], dtype=np.float64)  # front slot -> off-frame
+_SERVICE_SPOT = np.array([294.0, 119.0])
+_EXIT_PATH = np.array([(294, 119), (200, 125), (120, 200), (-40, 200)], dtype=np.float64)
+_CLERK_HOME = np.array([294.0, 44.0])
+_CLERK_CABINET = np.array([384.0, 30.0])
+_CLERK_DOOR = np.array([(294, 44), (160, 40), (120, -30)], dtype=np.float64)
+_DESK = (192, 72, 397, 94)  # x0, y0, x1, y1
+_ZONES_REF = {
+    "queue": [(262, 145), (326, 145), (326, 292), (580, 292), (580, 342), (262, 342)],
+    "service": [(230, 96), (358, 96), (358, 144), (230, 144)],
+    "counter": [(180, 4), (412, 4), (412, 70), (180, 70)],
+}
+_FLOOR, _STAFF_FLOOR, _DESK_LUMA, _CLERK_LUMA = 122.0, 142.0, 192.0, 48.0
+
+
+class CounterSceneConfig(BaseModel):
+    """Parameters of a :class:`CounterScene`.
+
+    Attributes are described on the fields; all times are seconds of scene time.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = Field(default=0, description="Random seed: the same seed gives the same scene.")
+    arrival_rate_per_min: float = Field(default=1.5, ge=0, le=60, description="Mean arrivals per minute.")
+    service_time_s: float = Field(default=40.0, gt=0, description="Mean service time per person, seconds.")
+    service_distribution: Literal["exponential", "gamma", "uniform", "fixed"] = Field(
+        default="gamma", description="Service time law (gamma has shape 4; uniform spans 0.5-1.5 x mean)."
+    )
+    absences: list[tuple[float, float]] | Literal["random"] = Field(
+        default_factory=list, description="Clerk absence windows (start_s, end_s), or 'random'."
+    )
+    absence_rate_per_hour: float = Field(default=4.0, ge=0, description="Random absences per hour.")
+    absence_duration_s: tuple[float, float] = Field(
+        default=(30.0, 120.0), description="Range of random absence lengths, seconds."
+    )
+    lighting_noise: float = Field(default=1.0, ge=0, le=5, description="Scale of flicker and pixel noise.")
+    duration_s: float = Field(default=600.0, gt=0, description="Arrivals happen in [0, duration_s).")
+    width: int = Field(default=640, ge=64, description="Default render width, pixels (even).")
+    height: int = Field(default=360, ge=36, description="Default render height, pixels (even).")
+    fps: float = Field(default=10.0, gt=0, le=60, description="Frame rate for truth sampling and streaming.")
+    clerk_arrives_s: float = Field(
+        default=4.0, ge=0, description="The clerk walks in at this time (the hall opens empty)."
+    )
+
+
+@dataclass(frozen=True)
+class PersonTruth:
+    """One visitor's true timeline (scene seconds; ``None`` when it never happened).
+
+    Attributes:
+        id: visitor number, in arrival order.
+        arrival_s: when they stepped into the picture's line corridor (off-frame spawn).
+        queue_enter_s: first time their centre was inside the queue zone.
+        service_enter_s: first time their centre was inside the service zone (the end of the wait).
+        service_start_s: when the clerk started serving them.
+        service_end_s: when service ended.
+        leave_s: when they left the picture.
+        wait_s: ``service_enter_s - queue_enter_s``.
+        luma: their body brightness.
+    """
+
+    id: int
+    arrival_s: float
+    queue_enter_s: float | None
+    service_enter_s: float | None
+    service_start_s: float | None
+    service_end_s: float | None
+    leave_s: float | None
+    wait_s: float | None
+    luma: int
+
+
+@dataclass(frozen=True)
+class CounterTruth:
+    """Ground truth sampled at the scene's frame rate.
+
+    Attributes:
+        times: ``(N,)`` float64 frame times, seconds.
+        queue_length: ``(N,)`` int32 people whose centre is in the queue zone.
+        service_occupied: ``(N,)`` bool, someone in the service zone.
+        clerk_present: ``(N,)`` bool, the clerk's centre is in the counter zone.
+        people: every visitor's timeline.
+        absences: the clerk absence windows that were scheduled ``(start_s, end_s)``.
+        unstaffed: intervals ``(start_s, end_s)`` when the counter zone had no clerk (sampled).
+    """
+
+    times: np.ndarray
+    queue_length: np.ndarray
+    service_occupied: np.ndarray
+    clerk_present: np.ndarray
+    people: list[PersonTruth]
+    absences: list[tuple[float, float]]
+    unstaffed: list[tuple[float, float]]
+
+
+def _polyline_at(path: np.ndarray, dist: np.ndarray | float) -> np.ndarray:
+    """Points at arc distances ``dist`` along a polyline (clamped to its ends)."""
+    seg = np.diff(path, axis=0)
+    cum = np.concatenate([[0.0], np.cumsum(np.hypot(seg[:, 0], seg[:, 1]))])
+    d = np.clip(np.asarray(dist, dtype=np.float64), 0.0, cum[-1])
+    return np.stack([np.interp(d, cum, path[:, 0]), np.interp(d, cum, path[:, 1])], axis=-1)
+
+
+def _path_length(path: np.ndarray) -> float:
+    seg = np.diff(path, axis=0)
+    return float(np.hypot(seg[:, 0], seg[:, 1]).sum())
+
+
+class CounterScene:
+    """A seeded, deterministic service-counter scene implementing the virtual camera's ``Scene`` protocol.
+
+    Args:
+        seed: random seed.
+        config: a full :class:`CounterSceneConfig`; keyword arguments override its fields (``seed`` too).
+        **overrides: any :class:`CounterSceneConfig` field, e.g. ``arrival_rate_per_min=3``.
+
+    Raises:
+        InvalidArgument: a bad parameter (odd size, inverted absence window); the message names it.
+
+    Example:
+        >>> scene = CounterScene(7, arrival_rate_per_min=2.0, absences=[(120, 180)], duration_s=300)
+        >>> frame = scene.render(0, 12.5, 320, 180)      # (270, 320) uint8 yuv420p (I420 layout)
+        >>> scene.truth().queue_length.shape[0] == round(scene.period * scene.config.fps)
+        True
+    """
+
+    def __init__(self, seed: int | None = None, *, config: CounterSceneConfig | None = None, **overrides: Any):
+        base = (config or CounterSceneConfig()).model_dump()
+        if seed is not None:
+            base["seed"] = seed
+        base.update(overrides)
+        try:
+            self.config = CounterSceneConfig.model_validate(base)
+        except ValueError as exc:
+            raise InvalidArgument(f"bad counter scene parameters: {exc}", operation="CounterScene") from exc
+        cfg = self.config
+        if cfg.width % 2 or cfg.height % 2:
+            raise InvalidArgument(f"width and height must be even, got {cfg.width}x{cfg.height}")
+        self._rng = np.random.default_rng(cfg.seed)
+        self._absences = self._plan_absences()
+        self._simulate()
+        self._bg_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._noise_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._truth: CounterTruth | None = None
+
+    # -- timeline ---------------------------------------------------------------------------------------------
+
+    def _plan_absences(self) -> list[tuple[float, float]]:
+        cfg = self.config
+        if cfg.absences != "random":
+            out = sorted((float(a), float(b)) for a, b in cfg.absences)
+            for a, b in out:
+                if b <= a or a < 0:
+                    raise InvalidArgument(f"absence window ({a}, {b}) must have 0 <= start < end")
+            return out
+        out = []
+        rate = cfg.absence_rate_per_hour / 3600.0
+        lo, hi = cfg.absence_duration_s
+        t = 20.0
+        while rate > 0:
+            t += float(self._rng.exponential(1.0 / rate))
+            if t >= cfg.duration_s:
+                break
+            length = float(self._rng.uniform(lo, hi))
+            out.append((round(t, 2), round(t + length, 2)))
+            t += length + 20.0
+        return out
+
+    def _service_time(self) -> float:
+        cfg = self.config
+        m = cfg.service_time_s
+        match cfg.service_distribution:
+            case "exponential":
+                return float(max(3.0, self._rng.exponential(m)))
+            case "gamma":
+                return float(max(3.0, self._rng.gamma(4.0, m / 4.0)))
+            case "uniform":
+                return float(self._rng.uniform(0.5 * m, 1.5 * m))
+        return m
+
+    def _clerk_track(self, n_steps: int) -> np.ndarray:
+        """Clerk positions per step (reference px): home with fidgets, cabinet trips, absences via the door."""
+        pos = np.repeat(_CLERK_HOME[None, :], n_steps, axis=0)
+        door_len = _path_length(_CLERK_DOOR)
+        door_s = door_len / _SPEED
+        busy = np.zeros(n_steps, dtype=bool)
+        # opening: the clerk is out until clerk_arrives_s, then walks in through the door
+        for a, b in [(-door_s - 1.0, self.config.clerk_arrives_s), *self._absences]:
+            i0, i1 = int(a / _DT), int(b / _DT)
+            for i in range(max(i0, 0), min(i1 + int(door_s / _DT) + 2, n_steps)):
+                tt = i * _DT
+                d = min((tt - a) * _SPEED, door_len) if tt < b else max(door_len - (tt - b) * _SPEED, 0.0)
+                pos[i] = _polyline_at(_CLERK_DOOR, d)
+                busy[i] = True
+        # cabinet trips while at the desk
+        t = float(self._rng.exponential(60.0))
+        trip = float(np.hypot(*(_CLERK_CABINET - _CLERK_HOME))) / _SPEED
+        while t < n_steps * _DT:
+            stay = float(self._rng.uniform(3.0, 8.0))
+            i0, i1 = int(t / _DT), int((t + 2 * trip + stay) / _DT) + 1
+            if i1 < n_steps and not busy[i0:i1].any():
+                for i in range(i0, i1):
+                    tt = i * _DT - t
+                    f = min(tt / trip, 1.0) if tt < trip + stay else max(0.0, 1.0 - (tt - trip - stay) / trip)
+                    pos[i] = _CLERK_HOME + f * (_CLERK_CABINET - _CLERK_HOME)
+            t += 2 * trip + stay + float(self._rng.exponential(60.0))
+        steps = np.arange(n_steps) * _DT
+        sway = np.stack([2.0 * np.sin(steps * 1.3), 1.5 * np.sin(steps * 0.7 + 1.0)], axis=1)
+        return pos + sway * (~busy)[:, None]
+
+    def _simulate(self) -> None:
+        cfg = self.config
+        rate = cfg.arrival_rate_per_min / 60.0
+        arrivals: list[float] = []
+        t = float(self._rng.exponential(1.0 / rate)) if rate > 0 else math.inf
+        while t < cfg.duration_s:
+            arrivals.append(t)
+            t += float(self._rng.exponential(1.0 / rate))
+        n = len(arrivals)
+        lumas = [
+            int(self._rng.integers(28, 72)) if self._rng.random() < 0.5 else int(self._rng.integers(180, 236))
+            for _ in range(n)
+        ]
+        services = [self._service_time() for _ in range(n)]
+        # Upper bound of the timeline: everyone served one after the other, plus absences and walking.
+        bound = cfg.duration_s + sum(services) + sum(b - a for a, b in self._absences) + 120.0
+        n_max = int(bound / _DT) + 1
+        clerk = self._clerk_track(n_max)
+        counter = Zone(name="counter", kind="counter", points=_norm(_ZONES_REF["counter"]))
+        clerk_in = counter.contains(clerk, (int(_REF_W), int(_REF_H)))
+
+        qlen = _path_length(_QUEUE_PATH)
+        exit_len = _path_length(_EXIT_PATH)
+        front_to_spot = float(np.hypot(*(_QUEUE_PATH[0] - _SERVICE_SPOT)))
+        pos_log: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        first_step = [0] * n
+        start: list[float | None] = [None] * n  # service start
+        end: list[float | None] = [None] * n
+        gone: list[float | None] = [None] * n
+        line: list[int] = []  # in line, front first
+        u: dict[int, float] = {}  # arc distance from the front slot
+        remaining = list(services)
+        at_desk: int | None = None  # walking to or at the service spot
+        desk_d = 0.0
+        leaving: dict[int, float] = {}  # id -> distance walked along the exit
+        nxt = 0
+        step = 0
+        while step < n_max:
+            now = step * _DT
+            while nxt < n and arrivals[nxt] <= now:
+                line.append(nxt)
+                u[nxt] = qlen
+                first_step[nxt] = step
+                nxt += 1
+            # the desk: walk up, be served while the clerk is there, then leave
+            if at_desk is not None:
+                if desk_d < front_to_spot:
+                    desk_d = min(front_to_spot, desk_d + _SPEED * _DT)
+                elif clerk_in[step]:
+                    if start[at_desk] is None:
+                        start[at_desk] = now
+                    remaining[at_desk] -= _DT
+                    if remaining[at_desk] <= 0:
+                        end[at_desk] = now
+                        leaving[at_desk] = 0.0
+                        at_desk = None
+            spot_free = at_desk is None and all(d > 40.0 for d in leaving.values())
+            if spot_free and line and u[line[0]] <= 0.0 and clerk_in[step]:
+                at_desk = line.pop(0)
+                desk_d = 0.0
+            # the line: walk toward your slot, never closer than the spacing to the person ahead
+            ahead = -math.inf
+            for k, pid in enumerate(line):
+                target = max(k * _SPACING, ahead + _SPACING, 0.0)
+                u[pid] = max(target, u[pid] - _SPEED * _DT) if u[pid] > target else u[pid]
+                ahead = u[pid]
+            for pid in list(leaving):
+                leaving[pid] += _SPEED * _DT
+                if leaving[pid] >= exit_len:
+                    del leaving[pid]
+                    gone[pid] = now
+            # log where everyone is as (path, distance along it); converted to pixels in bulk below
+            for pid in line:
+                pos_log[pid].append((0, u[pid]))
+            if at_desk is not None:
+                pos_log[at_desk].append((1, desk_d))
+            for pid, d in leaving.items():
+                pos_log[pid].append((2, d))
+            step += 1
+            drained = nxt >= n and not line and at_desk is None and not leaving and now >= cfg.duration_s
+            if drained and clerk_in[step - 1] and not any(a <= now <= b + 10 for a, b in self._absences):
+                break
+        # closing: the hall is empty, the clerk walks out through the door; then the timeline loops seamlessly
+        door = _CLERK_DOOR[::-1].copy()
+        door[-1] = clerk[step - 1]
+        door = door[::-1]
+        out_steps = int(_path_length(door) / _SPEED / _DT) + int(1.0 / _DT)
+        walk = _polyline_at(door, np.arange(out_steps) * _SPEED * _DT)
+        self._clerk = np.concatenate([clerk[:step], walk]).astype(np.float32)
+        step += out_steps
+        self.period = step * _DT
+        self._first = np.array(first_step, dtype=np.int64)
+        desk_path = np.stack([_QUEUE_PATH[0], _SERVICE_SPOT])
+        self._tracks = [_to_xy(p, (_QUEUE_PATH, desk_path, _EXIT_PATH)) for p in pos_log]
+        self._last = self._first + np.array([len(p) for p in self._tracks], dtype=np.int64)
+        self._lumas = np.array(lumas, dtype=np.float32)
+        self._arrivals, self._start, self._end, self._gone = arrivals, start, end, gone
+
+    # -- public API -------------------------------------------------------------------------------------------
+
+    @property
+    def absences(self) -> list[tuple[float, float]]:
+        """The clerk absence windows ``(start_s, end_s)`` (configured or drawn at random)."""
+        return list(self._absences)
+
+    def zones(self) -> list[Zone]:
+        """The scene's zones: ``queue``, ``service`` (customer side of the desk) and ``counter`` (the clerk's).
+
+        Returns:
+            Three new :class:`~kedirivms.analytics.zones.Zone` objects in normalised coordinates.
+        """
+        return [Zone(name=k, kind=k, points=_norm(v)) for k, v in _ZONES_REF.items()]
+
+    def positions(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Where everybody is at scene time ``t``.
+
+        Args:
+            t: seconds (wrapped into ``[0, period)``).
+
+        Returns:
+            ``(ids, xy, clerk)``: visitor ids ``(K,)``, their centres ``(K, 2)`` in reference pixels
+            (640x360 space) and the clerk's centre ``(2,)`` (new arrays).
+        """
+        t = float(t) % self.period
+        f = t / _DT
+        i = int(f)
+        frac = f - i
+        active = np.nonzero((self._first <= i) & (i < self._last))[0]
+        xy = np.empty((len(active), 2), dtype=np.float64)
+        for row, pid in enumerate(active):
+            track = self._tracks[pid]
+            j = i - self._first[pid]
+            p0 = track[j]
+            p1 = track[min(j + 1, len(track) - 1)]
+            xy[row] = p0 + (p1 - p0) * frac
+        c0 = self._clerk[i]
+        c1 = self._clerk[min(i + 1, len(self._clerk) - 1)]
+        return active, xy, (c0 + (c1 - c0) * frac).astype(np.float64)
+
+    def render(self, index: int, t: float, width: int, height: int) -> np.ndarray:
+        """Render the frame at scene time ``t`` (a pure function of ``t``, ``width`` and ``height``).
+
+        Args:
+            index: frame number (unused: the picture depends on ``t`` only).
+            t: scene time, seconds.
+            width: picture width, pixels (even).
+            height: picture height, pixels (even).
+
+        Returns:
+            A new ``(height * 3 // 2, width)`` uint8 array in yuv420p (I420) layout: luma rows then neutral
+            chroma (the scene is grey).
+        """
+        del index
+        if width % 2 or height % 2 or width < 16 or height < 16:
+            raise InvalidArgument(f"render size must be even and at least 16x16, got {width}x{height}")
+        luma = self.render_luma(t, width, height)
+        out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        out[:height] = luma
+        out[height:] = 128
+        return out
+
+    def render_luma(self, t: float, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """Render only the luma plane at scene time ``t``.
+
+        Args:
+            t: scene time, seconds.
+            width: picture width (default: the configured one).
+            height: picture height (default: the configured one).
+
+        Returns:
+            A new ``(height, width)`` uint8 array.
+        """
+        w, h = width or self.config.width, height or self.config.height
+        img = self._background(w, h).copy()
+        sx, sy = w / _REF_W, h / _REF_H
+        ids, xy, clerk = self.positions(t)
+        for pid, (x, y) in zip(ids, xy, strict=True):
+            _blob(img, x * sx, y * sy, _BODY[0] * sx, _BODY[1] * sy, float(self._lumas[pid]))
+        if clerk is not None:
+            _blob(img, clerk[0] * sx, clerk[1] * sy, _BODY[0] * sx * 1.1, _BODY[1] * sy, _CLERK_LUMA)
+        return self._light(img, t, w, h)
+
+    def _light(self, img: np.ndarray, t: float, w: int, h: int) -> np.ndarray:
+        amount = self.config.lighting_noise
+        tick = int(round(t * 1000.0))
+        rng = np.random.default_rng([self.config.seed, tick])
+        gain = 1.0 + amount * (0.04 * math.sin(2 * math.pi * t / 9.7) + 0.015 * float(rng.standard_normal()))
+        fields = self._noise(w, h)
+        noise = fields[int(rng.integers(len(fields)))]
+        out = img * np.float32(gain)
+        if amount > 0:
+            out += noise
+        np.clip(out, 0, 255, out=out)
+        return out.astype(np.uint8)
+
+    def _noise(self, w: int, h: int) -> np.ndarray:
+        if (w, h) not in self._noise_cache:
+            rng = np.random.default_rng([self.config.seed, w, h, 1])
+            sigma = 3.0 * self.config.lighting_noise
+            self._noise_cache[(w, h)] = (rng.standard_normal((8, h, w)) * sigma).astype(np.float32)
+        return self._noise_cache[(w, h)]
+
+    def _background(self, w: int, h: int) -> np.ndarray:
+        if (w, h) in self._bg_cache:
+            return self._bg_cache[(w, h)]
+        sx, sy = w / _REF_W, h / _REF_H
+        img = np.full((h, w), _FLOOR, dtype=np.float32)
+        yy, xx = np.mgrid[0:h, 0:w]
+        tile = 40.0
+        grout = ((xx / sx) % tile < 1.5) | ((yy / sy) % tile < 1.5)
+        img[grout] -= 12.0
+        img[: int(_DESK[1] * sy), :] = _STAFF_FLOOR
+        x0, y0, x1, y1 = (int(_DESK[0] * sx), int(_DESK[1] * sy), int(_DESK[2] * sx), int(_DESK[3] * sy))
+        img[y0:y1, x0:x1] = _DESK_LUMA
+        img[y1 - max(1, int(2 * sy)) : y1, x0:x1] = _DESK_LUMA - 40.0
+        rng = np.random.default_rng([self.config.seed, w, h, 0])
+        img += rng.normal(0.0, 2.0, (h, w)).astype(np.float32)  # static floor texture
+        self._bg_cache[(w, h)] = img
+        return img
+
+    # -- ground truth -----------------------------------------------------------------------------------------
+
+    def truth(self) -> CounterTruth:
+        """Ground truth sampled at ``config.fps`` over one period (computed once, then cached).
+
+        Returns:
+            A :class:`CounterTruth`.
+        """
+        if self._truth is None:
+            self._truth = self._compute_truth()
+        return self._truth
+
+    def _compute_truth(self) -> CounterTruth:
+        fps = self.config.fps
+        zones = {z.kind: z for z in self.zones()}
+        ref = (int(_REF_W), int(_REF_H))
+        masks = {k: z.mask(ref) for k, z in zones.items()}
+        times = np.arange(int(round(self.period * fps))) / fps
+        qlen = np.zeros(len(times), dtype=np.int32)
+        serv = np.zeros(len(times), dtype=bool)
+        clerk = np.zeros(len(times), dtype=bool)
+        for i, t in enumerate(times):
+            _, xy, c = self.positions(float(t))
+            qlen[i] = int(_inside(masks["queue"], xy).sum())
+            serv[i] = bool(_inside(masks["service"], xy).any())
+            clerk[i] = c is not None and bool(_inside(masks["counter"], c[None, :])[0])
+        people = []
+        for pid, track in enumerate(self._tracks):
+            t0 = self._first[pid] * _DT
+            q = np.nonzero(_inside(masks["queue"], track))[0]
+            s = np.nonzero(_inside(masks["service"], track))[0]
+            qe = round(t0 + q[0] * _DT, 3) if len(q) else None
+            se = round(t0 + s[0] * _DT, 3) if len(s) else None
+            people.append(
+                PersonTruth(
+                    id=pid,
+                    arrival_s=round(self._arrivals[pid], 3),
+                    queue_enter_s=qe,
+                    service_enter_s=se,
+                    service_start_s=_r(self._start[pid]),
+                    service_end_s=_r(self._end[pid]),
+                    leave_s=_r(self._gone[pid]),
+                    wait_s=round(se - qe, 3) if qe is not None and se is not None else None,
+                    luma=int(self._lumas[pid]),
+                )
+            )
+        return CounterTruth(
+            times=times,
+            queue_length=qlen,
+            service_occupied=serv,
+            clerk_present=clerk,
+            people=people,
+            absences=self.absences,
+            unstaffed=_runs(times, ~clerk, 1.0 / fps),
+        )
+
+    def save_truth(self, path: str | Path) -> Path:
+        """Write the ground truth as JSON (config, zones, people, absences, per-frame series).
+
+        Args:
+            path: the JSON file to write.
+
+        Returns:
+            The path written.
+        """
+        tr = self.truth()
+        doc = {
+            "config": self.config.model_dump(mode="json"),
+            "period_s": self.period,
+            "fps": self.config.fps,
+            "zones": [z.model_dump(mode="json") for z in self.zones()],
+            "absences": [list(a) for a in tr.absences],
+            "unstaffed": [list(a) for a in tr.unstaffed],
+            "people": [asdict(p) for p in tr.people],
+            "frames": {
+                "time_s": [round(float(t), 3) for t in tr.times],
+                "queue_length": tr.queue_length.tolist(),
+                "service_occupied": tr.service_occupied.astype(int).tolist(),
+                "clerk_present": tr.clerk_present.astype(int).tolist(),
+            },
+        }
+        out = Path(path)
+        out.write_text(json.dumps(doc, separators=(",", ":")))
+        return out
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"CounterScene(seed={c.seed}, arrival_rate_per_min={c.arrival_rate_per_min}, "
+            f"service_time_s={c.service_time_s}, people={len(self._tracks)}, period={self.period:.1f})"
+        )
+
+
+def _to_xy(log: list[tuple[int, float]], paths: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Convert a (path index, distance) log to an (N, 2) float32 array of reference-pixel centres."""
+    arr = np.asarray(log, dtype=np.float64).reshape(-1, 2)
+    out = np.zeros((len(arr), 2), dtype=np.float32)
+    for code, path in enumerate(paths):
+        sel = arr[:, 0] == code
+        if sel.any():
+            out[sel] = _polyline_at(path, arr[sel, 1])
+    return out
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
+def _norm(points: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    return tuple((round(x / _REF_W, 5), round(y / _REF_H, 5)) for x, y in points)
+
+
+def _inside(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    h, w = mask.shape
+    if len(xy) == 0:
+        return np.zeros(0, dtype=bool)
+    xi, yi = np.floor(xy[:, 0]).astype(np.int64), np.floor(xy[:, 1]).astype(np.int64)
+    ok = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    out = np.zeros(len(xy), dtype=bool)
+    out[ok] = mask[yi[ok], xi[ok]]
+    return out
+
+
+def _runs(times: np.ndarray, flag: np.ndarray, dt: float) -> list[tuple[float, float]]:
+    """Intervals where ``flag`` is True, as (first time, last time + dt)."""
+    out = []
+    idx = np.nonzero(np.diff(np.concatenate([[0], flag.astype(np.int8), [0]])))[0]
+    for a, b in zip(idx[::2], idx[1::2], strict=True):
+        out.append((round(float(times[a]), 3), round(float(times[b - 1]) + dt, 3)))
+    return out
+
+
+def _blob(img: np.ndarray, cx: float, cy: float, rx: float, ry: float, luma: float) -> None:
+    """Paint a top-down person (body ellipse, head disc) into ``img`` in place."""
+    h, w = img.shape
+    x0, x1 = max(int(cx - rx) - 1, 0), min(int(cx + rx) + 2, w)
+    y0, y1 = max(int(cy - ry) - 1, 0), min(int(cy + ry) + 2, h)
+    if x0 >= x1 or y0 >= y1:
+        return
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    dx, dy = (xx - cx) / rx, (yy - cy) / ry
+    body = dx * dx + dy * dy <= 1.0
+    patch = img[y0:y1, x0:x1]
+    patch[body] = luma
+    head = (dx * dx + dy * dy) * 4.0 <= 1.0
+    patch[head] = luma + (25.0 if luma < 128 else -25.0)
