@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator, PrivateAttr
 
+from kedirivms.sim._models_ptz import EventsSpec, ImagingSpec, PTZNodeSpec
+
 __all__ = [
     "AuthMode",
     "CameraState",
@@ -34,6 +36,7 @@ Quirk = Literal[
     "fault_undeclared_prefix",
     "null_uri",
     "xaddr_other_host",
+    "relative_time_ignored",
 ]
 """Vendor quirks the camera can emit (see ``docs/simulator.md``)."""
 
@@ -136,6 +139,9 @@ class VirtualCameraConfig(BaseModel):
     rtsp_port: int | None = Field(None, ge=1, le=65535, description="Port named in stream URIs; None = 554.")
     reboot_downtime_s: float = Field(0.0, ge=0, description="After SystemReboot, drop requests this long.")
     quirks: frozenset[Quirk] = Field(frozenset(), description="Vendor quirks to emit.")
+    ptz_node: PTZNodeSpec = Field(default_factory=PTZNodeSpec, description="PTZ node ranges, speeds, presets.")
+    imaging: ImagingSpec = Field(default_factory=ImagingSpec, description="Imaging options and initial values.")
+    events: EventsSpec = Field(default_factory=EventsSpec, description="Pull-point limits, motion schedule.")
 
     @model_validator(mode="after")
     def _encoders_within_options(self) -> VirtualCameraConfig:

@@ -46,6 +46,7 @@ NS = {
     "wsse": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
     "wsu": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
     "wsa": "http://www.w3.org/2005/08/addressing",
+    "tns1": "http://www.onvif.org/ver10/topics",
 }
 
 Handler = Callable[["SoapContext", Any], "dict[str, Any] | None"]
@@ -270,7 +271,7 @@ def typed_request(op: Operation, body: etree._Element) -> Any:
 
 # --------------------------------------------------------------------------------------------- replies
 
-_TOP_NSMAP = {"env": NS["env"], "tt": NS["tt"], "tds": NS["tds"], "trt": NS["trt"], "ter": NS["ter"]}
+_TOP_NSMAP = {"env": NS["env"], "tt": NS["tt"], "tds": NS["tds"], "trt": NS["trt"], "ter": NS["ter"], "tns1": NS["tns1"]}
 
 
 def build_envelope(
@@ -298,7 +299,7 @@ def _finish(envelope: etree._Element, extra: dict[str, str] | None = None) -> by
             nsmap[prefix] = uri
     root = etree.Element(f"{{{NS['env']}}}Envelope", nsmap=nsmap)
     root.extend(list(envelope))
-    etree.cleanup_namespaces(root, top_nsmap=nsmap, keep_ns_prefixes=["ter", "tt"])
+    etree.cleanup_namespaces(root, top_nsmap=nsmap, keep_ns_prefixes=["ter", "tt", "tns1"])  # tns1: event topics are QNames in text
     out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return out
 
