@@ -48,7 +48,9 @@ def map_av_error(exc: BaseException, source: str, operation: str, *, read_timeou
     if isinstance(exc, KedirivmsError):
         return exc
     label = camera_label(source)
-    text = redact_text(str(exc)).replace(source, redact_url(source))
+    # FFmpeg errors render as "[Errno N] text: 'url'"; keep the text, the camera label names the source
+    raw = getattr(exc, "strerror", None) if isinstance(exc, av.error.FFmpegError) else None
+    text = redact_text(str(raw or exc)).replace(source, redact_url(source))
     if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         return AuthenticationFailed(
             f"the server refused the credentials ({text})",
@@ -58,7 +60,7 @@ def map_av_error(exc: BaseException, source: str, operation: str, *, read_timeou
         )
     if isinstance(exc, av.error.ExitError | TimeoutError) or getattr(exc, "errno", None) in (110, 62):
         return StreamTimeout(
-            f"no data within {read_timeout:g} s ({text})",
+            f"no data within {read_timeout:g} s",
             camera=label,
             operation=operation,
             hint="the camera is unreachable, frozen or overloaded; raise timeout=(open, read) if it is slow",

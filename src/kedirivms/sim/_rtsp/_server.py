@@ -256,8 +256,13 @@ class Connection:
         )
 
     def _do_pause(self, req: Request, cseq: str, session: Session | None) -> None:
-        # a live camera cannot pause; answering 455 is what most firmwares do
-        self._reply(cseq, 455 if session else 454)
+        # a live source: pausing stops delivery; the next PLAY resumes at a fresh IDR (GStreamer pauses
+        # before its first PLAY while prerolling and treats an error here as fatal)
+        if session is None:
+            self._reply(cseq, 454)
+            return
+        session.pause()
+        self._reply(cseq, 200, {"Session": session.id})
 
     def _do_teardown(self, req: Request, cseq: str, session: Session | None) -> None:
         if session is None:

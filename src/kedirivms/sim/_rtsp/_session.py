@@ -77,13 +77,24 @@ class Session:
         return (self.ts_offset + int(index * self.clock_step)) & 0xFFFFFFFF
 
     def play(self) -> tuple[int, int]:
-        """Start sending; returns (first sequence number, RTP time of the next picture)."""
-        if not self.playing:
-            self.playing = True
+        """Start (or resume) sending; returns (next sequence number, RTP time of the next picture)."""
+        if self._thread is None:
             self._thread = threading.Thread(target=self._send_loop, name=f"kedirivms-sim-rtp[{self.id}]", daemon=True)
             self._thread.start()
+        if not self.playing:
+            self.playing = True
+            with self._cond:
+                self._need_key = True
             self.encoder.subscribe(self._push)
         return self.seq, self.rtp_time(self.encoder.next_index)
+
+    def pause(self) -> None:
+        """Stop delivery until the next :meth:`play` (the encoder stops if nobody else plays)."""
+        if self.playing:
+            self.playing = False
+            self.encoder.unsubscribe(self._push)
+            with self._cond:
+                self._queue.clear()
 
     def close(self) -> None:
         """Stop sending and release the encoder subscription and sockets (idempotent)."""

@@ -1,0 +1,124 @@
+"""Frame views: zero-copy, read-only, stride-aware, every common pixel format; explicit copies."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from kedirivms.errors import InvalidArgument
+from kedirivms.stream import Frame, open_stream
+
+
+def first_frame(path: Path) -> Frame:
+    with open_stream(path) as stream:
+        return stream.read(timeout=10)
+
+
+def plane_buffer(frame: Frame, index: int) -> np.ndarray:
+    return np.frombuffer(frame.av_frame.planes[index], np.uint8)
+
+
+# (media key, expected format, plane shapes for 320x240, dtype)
+CASES = [
+    ("h264", "yuv420p", [(240, 320), (120, 160), (120, 160)], np.uint8),
+    ("yuvj420p", "yuvj420p", [(240, 320), (120, 160), (120, 160)], np.uint8),
+    ("nv12", "nv12", [(240, 320), (120, 160, 2)], np.uint8),
+    ("yuv422p", "yuv422p", [(240, 320), (240, 160), (240, 160)], np.uint8),
+    ("yuv420p10le", "yuv420p10le", [(240, 320), (120, 160), (120, 160)], np.uint16),
+]
+
+
+@pytest.mark.parametrize(("key", "fmt", "shapes", "dtype"), CASES, ids=[c[0] for c in CASES])
+def test_planes_are_read_only_views(media: dict[str, Path], key: str, fmt: str, shapes: list, dtype: type) -> None:
+    frame = first_frame(media[key])
+    assert frame.format == fmt
+    assert (frame.width, frame.height) == (320, 240)
+    assert [p.shape for p in frame.planes] == shapes
+    assert all(p.dtype == dtype for p in frame.planes)
+    for i, view in enumerate(frame.planes):
+        assert not view.flags.writeable
+        assert np.shares_memory(view, plane_buffer(frame, i))
+        with pytest.raises(ValueError):
+            view[0, 0] = 1
+    assert frame.y is frame.planes[0]
+    # same pixels as PyAV's own (copying) conversion of the luma plane
+    if fmt in ("yuv420p", "yuvj420p", "yuv420p10le"):  # PyAV packs these as (H * 3 / 2, W), Y first
+        assert np.array_equal(frame.y, frame.av_frame.to_ndarray()[:240])
+    if dtype is np.uint16:
+        assert int(frame.y.max()) > 255  # real 10-bit samples, not bytes
+
+
+def test_stride_padding_1366(media: dict[str, Path]) -> None:
+    frame = first_frame(media["wide"])
+    plane = frame.av_frame.planes[0]
+    assert frame.width == 1366 and plane.line_size > 1366  # the decoder pads rows
+    y = frame.y
+    assert y.shape == (frame.height, 1366) and y.strides == (plane.line_size, 1)
+    assert np.shares_memory(y, plane_buffer(frame, 0))
+    packed = frame.av_frame.to_ndarray()[: frame.height]
+    assert np.array_equal(y, packed)
+    assert frame.planes[1].shape == (frame.height // 2, 683)
+
+
+def test_view_keeps_the_frame_alive(media: dict[str, Path]) -> None:
+    frame = first_frame(media["h264"])
+    y = frame.y
+    expected = y.copy()
+    del frame
+    gc.collect()
+    junk = [np.full((240, 320), 7, np.uint8) for _ in range(20)]  # reuse freed memory if it were freed
+    assert np.array_equal(y, expected)
+    assert isinstance(y.base, av.video.plane.VideoPlane)
+    del junk
+
+
+def test_copies_do_not_share(media: dict[str, Path]) -> None:
+    frame = first_frame(media["h264"])
+    dup = frame.copy()
+    assert np.array_equal(dup.y, frame.y) and not np.shares_memory(dup.y, frame.y)
+    assert (dup.pts, dup.format, dup.width) == (frame.pts, frame.format, frame.width)
+    rgb = frame.to_rgb()
+    bgr = frame.to_bgr()
+    assert rgb.shape == (240, 320, 3) and rgb.flags.writeable and not np.shares_memory(rgb, frame.y)
+    assert np.array_equal(rgb[..., ::-1], bgr)
+
+
+@pytest.mark.parametrize("key", ["h264", "yuvj420p", "nv12", "yuv422p"])
+@pytest.mark.parametrize("roi", [(0, 0, 320, 240), (10, 20, 64, 48), (33, 17, 51, 29), (319, 239, 1, 1)])
+def test_roi_conversion_matches_full(media: dict[str, Path], key: str, roi: tuple[int, int, int, int]) -> None:
+    frame = first_frame(media[key])
+    x, y, w, h = roi
+    full = frame.to_rgb().astype(int)[y : y + h, x : x + w]
+    part = frame.to_rgb(roi=roi).astype(int)
+    assert part.shape == (h, w, 3)
+    assert np.abs(part - full).mean() < 3.0  # chroma interpolation may differ at the crop border only
+
+
+@pytest.mark.parametrize(
+    "roi", [(0, 0, 0, 10), (-1, 0, 10, 10), (300, 0, 30, 10), (0, 230, 10, 11)], ids=["empty", "neg", "w", "h"]
+)
+def test_roi_outside_is_refused(media: dict[str, Path], roi: tuple[int, int, int, int]) -> None:
+    frame = first_frame(media["h264"])
+    with pytest.raises(InvalidArgument, match="outside"):
+        frame.to_rgb(roi=roi)
+
+
+@pytest.mark.parametrize(("suffix", "ok"), [(".png", True), (".jpg", True), (".jpeg", True), (".gif", False)])
+def test_save(media: dict[str, Path], tmp_path: Path, suffix: str, ok: bool) -> None:
+    frame = first_frame(media["h264"])
+    out = tmp_path / f"snap{suffix}"
+    if not ok:
+        with pytest.raises(InvalidArgument):
+            frame.save(out)
+        return
+    frame.save(out)
+    from PIL import Image
+
+    with Image.open(out) as img:
+        assert img.size == (320, 240)
+        back = np.asarray(img.convert("RGB"), dtype=int)
+    assert np.abs(back - frame.to_rgb().astype(int)).mean() < 6
