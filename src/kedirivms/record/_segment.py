@@ -1,0 +1,127 @@
+"""One fragmented-MP4 segment being written: a remux of demuxed packets (no transcoding)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import av
+
+if TYPE_CHECKING:
+    from av.container import OutputContainer
+    from av.video.stream import VideoStream
+
+__all__ = ["Pkt", "SegmentWriter", "Template"]
+
+
+class Template:
+    """Codec parameters of a demuxed video stream, captured on the demux thread.
+
+    The reader closes its container when a connection drops, which frees the ``AVStream`` a PyAV stream object
+    points to; so the writer thread never touches the reader's stream. Instead the parameters are copied, on the
+    demux thread, into a stream of a private never-written container that lives as long as this object.
+    """
+
+    def __init__(self, video: VideoStream) -> None:
+        self._holder: OutputContainer = av.open(io.BytesIO(), "w", format="mp4")
+        self.stream: Any = self._holder.add_stream_from_template(video)
+        self.time_base = Fraction(video.time_base) if video.time_base else Fraction(1, 90000)
+        ctx = video.codec_context
+        self.codec: str = ctx.name
+        self.width: int | None = ctx.width or None
+        self.height: int | None = ctx.height or None
+
+
+@dataclass(slots=True)
+class Pkt:
+    """A packet copied off the demux thread, with its arrival wall time (epoch s)."""
+
+    packet: av.Packet
+    pts: int
+    dts: int
+    key: bool
+    duration: int
+    template: Template
+    wall: float
+
+
+class SegmentWriter:
+    """Writes packets of one template into ``path`` as fragmented MP4, timestamps rebased to start at 0.
+
+    Args:
+        path: the file to create (parent folders are created).
+        template: codec parameters.
+        origin: pts (template time base) of the first packet, a keyframe; becomes 0.
+        fragment_seconds: longest fragment (a crash loses at most this much).
+    """
+
+    def __init__(self, path: Path, template: Template, origin: int, fragment_seconds: float) -> None:
+        self.path = path
+        self.template = template
+        self.origin = origin
+        self.tb = template.time_base
+        self.packets = 0
+        self.bytes = 0
+        self.last_pts = origin
+        self.last_dur = 0
+        self._last_dts: int | None = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options = {
+            "movflags": "frag_keyframe+empty_moov+default_base_moof",
+            "frag_duration": str(int(fragment_seconds * 1_000_000)),
+        }
+        self._out: OutputContainer = av.open(str(path), "w", format="mp4", options=options)
+        try:
+            self._stream = self._out.add_stream_from_template(template.stream)
+        except BaseException:
+            self._out.close()
+            raise
+
+    def write(self, item: Pkt) -> None:
+        """Mux one packet (timestamps rebased; a non-increasing dts is nudged forward by one tick)."""
+        packet = item.packet
+        dts = item.dts - self.origin
+        pts = item.pts - self.origin
+        if self._last_dts is not None and dts <= self._last_dts:
+            dts = self._last_dts + 1
+        pts = max(pts, dts)
+        self._last_dts = dts
+        packet.pts = pts
+        packet.dts = dts
+        packet.duration = item.duration
+        packet.time_base = self.tb
+        packet.is_keyframe = item.key
+        packet.stream = self._stream
+        self._out.mux(packet)
+        self.packets += 1
+        self.bytes += packet.size
+        if item.pts >= self.last_pts:
+            self.last_pts = item.pts
+            self.last_dur = item.duration
+
+    def elapsed(self, pts: int) -> float:
+        """Seconds from the segment's first packet to ``pts``."""
+        return float((pts - self.origin) * self.tb)
+
+    @property
+    def duration(self) -> float:
+        """Media seconds written so far (last frame's duration included; one frame of 1/30 s if unknown)."""
+        last = self.last_dur if self.last_dur > 0 else 0
+        seconds = float((self.last_pts - self.origin + last) * self.tb)
+        if last == 0 and self.packets > 1:
+            seconds += seconds / (self.packets - 1)  # average frame interval stands in for the unknown duration
+        return seconds
+
+    def close(self) -> None:
+        """Flush the last fragment and close the file (raises OSError/FFmpegError on write failure)."""
+        self._out.close()
+
+    def abort(self) -> None:
+        """Close after a failure, ignoring further errors."""
+        try:
+            self._out.close()
+        except Exception:  # noqa: BLE001 - the file system already failed; the caller reports that
+            pass

@@ -1,0 +1,532 @@
+"""The recorder: packets demuxed by a :class:`~kedirivms.stream.Stream` remuxed into indexed MP4 segments."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import av
+
+from kedirivms._redact import redact_text
+from kedirivms.errors import InvalidArgument, KedirivmsError, RecordingError, StorageError
+from kedirivms.record._index import SegmentIndex, release_lock, try_lock
+from kedirivms.record._layout import camera_dir_name, complete_length, segment_relpath, utc
+from kedirivms.record._models import RecorderState, RecorderStats, RetentionPolicy, Segment, SegmentStatus
+from kedirivms.record._segment import Pkt, SegmentWriter, Template
+from kedirivms.stream import StateChange, Stream, StreamState, open_stream
+
+if TYPE_CHECKING:
+    from av.packet import Packet
+    from av.video.stream import VideoStream
+
+__all__ = ["Recorder"]
+
+log = logging.getLogger("kedirivms.record")
+
+_STOP = object()
+_RETRY_STORAGE = 2.0  # seconds between attempts to write again after a storage failure
+
+
+class Recorder:
+    """Record one camera's stream into ``<root>/<camera>/<YYYY-MM-DD>/<HH>/<MM.SS>.mp4`` segments (UTC).
+
+    The recorder hooks the stream's packet listener: the same RTSP connection that feeds decoding feeds the
+    recording, and packets are remuxed (never transcoded) into fragmented MP4 on a writer thread of its own, so
+    a slow disk never stalls the demux thread. Segments are cut at the first keyframe after ``segment_seconds``;
+    fragments last at most ``fragment_seconds``, which bounds what a crash can lose. Each segment is indexed
+    when it opens (``recording``) and when it closes (``complete``); gaps (disconnects, storage failures, the
+    recorder being down) are indexed too.
+
+    Args:
+        stream: the :class:`~kedirivms.stream.Stream` to record (not started by the recorder unless it owns it).
+        root: the recording root folder.
+        camera: camera name (the folder under ``root``; unsafe characters become ``_``).
+        segment_seconds: target segment length; cut at the next keyframe.
+        fragment_seconds: longest MP4 fragment (<= 1 s by default).
+        mode: ``"continuous"``, or ``"event"``: only around :meth:`trigger` calls.
+        pre_roll: event mode: seconds kept before a trigger (at least back to the last keyframe).
+        post_roll: event mode: seconds recorded after the last trigger.
+        retention: a policy applied after each closed segment (and by :meth:`apply_retention`).
+        index: a shared :class:`SegmentIndex` (default: one of the recorder's own).
+        max_queue: packets buffered for the writer before new ones are dropped (and counted).
+
+    Example:
+        >>> with open_stream(url, decode=False) as s, Recorder(s, "/srv/rec", "gate-1", segment_seconds=60):
+        ...     time.sleep(3600)
+    """
+
+    def __init__(
+        self,
+        stream: Stream,
+        root: str | os.PathLike[str],
+        camera: str,
+        *,
+        segment_seconds: float = 60.0,
+        fragment_seconds: float = 1.0,
+        mode: Literal["continuous", "event"] = "continuous",
+        pre_roll: float = 0.0,
+        post_roll: float = 10.0,
+        retention: RetentionPolicy | None = None,
+        index: SegmentIndex | None = None,
+        max_queue: int = 3000,
+    ) -> None:
+        if segment_seconds <= 0 or not 0 < fragment_seconds <= segment_seconds:
+            raise InvalidArgument("segment_seconds must be > 0 and 0 < fragment_seconds <= segment_seconds")
+        if mode not in ("continuous", "event"):
+            raise InvalidArgument(f"mode {mode!r} is not valid", hint="continuous or event")
+        if pre_roll < 0 or post_roll < 0:
+            raise InvalidArgument("pre_roll and post_roll must be >= 0 seconds")
+        self.stream = stream
+        self.root = Path(root)
+        self.camera = camera_dir_name(camera)
+        self.segment_seconds = float(segment_seconds)
+        self.fragment_seconds = float(fragment_seconds)
+        self.mode = mode
+        self.pre_roll = float(pre_roll)
+        self.post_roll = float(post_roll)
+        self.retention = retention
+        self._index = index
+        self._own_index = index is None
+        self._own_stream = False
+        self._max_queue = max_queue
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queued = 0
+        self._thread: threading.Thread | None = None
+        self._lock_fd: int | None = None
+        self._state = RecorderState.NEW
+        self._error: StorageError | None = None
+        self._c: dict[str, int] = collections.defaultdict(int)
+        # demux-thread state
+        self._video: VideoStream | None = None
+        self._template: Template | None = None
+        self._anchor: float | None = None
+        # writer-thread state
+        self._writer: SegmentWriter | None = None
+        self._seg_rel: str | None = None
+        self._seg_start = 0.0
+        self._seg_kind = "continuous"
+        self._last_end: float | None = None  # end (epoch) of the last closed segment of this run
+        self._gap_from: tuple[float, str] | None = None  # open gap: (since, reason)
+        self._taken: set[str] = set()
+        self._retry_at = 0.0
+        self._record_until = 0.0
+        self._preroll: collections.deque[list[Pkt]] = collections.deque()
+        self._next_start: float | None = None
+
+    @classmethod
+    def open(
+        cls, source: str | os.PathLike[str], root: str | os.PathLike[str], camera: str | None = None, **kwargs: Any
+    ) -> Recorder:
+        """A recorder with a stream of its own (demux only, no decoding), started and closed with it.
+
+        Args:
+            source: ``rtsp://`` URL or file; credentials in the URL are never logged.
+            root: the recording root.
+            camera: camera name (default: the stream's ``host_port``).
+            **kwargs: :class:`Recorder` keywords, plus ``timeout`` and ``transport`` for :func:`open_stream`.
+        """
+        stream_kw = {k: kwargs.pop(k) for k in ("timeout", "transport", "backoff") if k in kwargs}
+        stream = open_stream(source, decode=False, **stream_kw)
+        name = camera or stream.source.split("://")[-1].split("@")[-1].split("/")[0].replace(":", "_")
+        rec = cls(stream, root, name, **kwargs)
+        rec._own_stream = True
+        return rec
+
+    # ----------------------------------------------------------------------------------------- public
+    @property
+    def state(self) -> RecorderState:
+        """The current :class:`RecorderState`."""
+        return self._state
+
+    @property
+    def error(self) -> StorageError | None:
+        """The last storage failure (None once writing works again)."""
+        return self._error
+
+    @property
+    def index(self) -> SegmentIndex:
+        """The segment index of the root (opened by :meth:`start`)."""
+        if self._index is None:
+            raise RecordingError("the recorder is not started", camera=self.camera, operation="index")
+        return self._index
+
+    @property
+    def stats(self) -> RecorderStats:
+        """A snapshot of the counters."""
+        c = self._c
+        return RecorderStats(
+            camera=self.camera,
+            state=self._state,
+            packets_in=c["in"],
+            packets_written=c["written"],
+            packets_skipped=c["skipped"],
+            packets_dropped=c["dropped"],
+            bytes_written=c["bytes"],
+            segments=c["segments"],
+            gaps=c["gaps"],
+            storage_errors=c["storage_errors"],
+            current_segment=self._seg_rel,
+            last_error=str(self._error) if self._error else None,
+        )
+
+    def start(self) -> Recorder:
+        """Check the root, reconcile the index, hook the stream and start the writer thread. Returns ``self``.
+
+        Raises:
+            StorageError: the root cannot be created or written.
+            RecordingError: another recorder (maybe in another process) records this camera into this root.
+        """
+        if self._thread is not None:
+            return self
+        if self._index is None:
+            self._index = SegmentIndex(self.root)
+        try:
+            self._lock_fd = try_lock(self.root, self.camera)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write under {self.root}: {exc.strerror}",
+                camera=self.camera,
+                operation="start recording",
+                hint="check that the root exists, is writable and has free space",
+            ) from exc
+        if self._lock_fd is None:
+            raise RecordingError(
+                f"{self.camera} is already being recorded into {self.root}",
+                camera=self.camera,
+                operation="start recording",
+                hint="stop the other recorder, or use another root or camera name",
+            )
+        self._index.reconcile(held={self.camera})
+        last = self._index.segments(self.camera)
+        if last and self.mode == "continuous":
+            self._gap_from = (last[-1].end.timestamp(), "recorder not running")
+        self._state = RecorderState.ARMED if self.mode == "event" else RecorderState.WAITING
+        self._thread = threading.Thread(target=self._run, name=f"kedirivms-record[{self.camera}]", daemon=True)
+        self._thread.start()
+        self.stream.on_state(self._on_state)
+        self.stream.add_packet_listener(self._on_packet)
+        if self._own_stream:
+            self.stream.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the open segment (indexed ``complete``), stop the writer and release the camera. Idempotent."""
+        if self._thread is None or self._state is RecorderState.CLOSED:
+            self._state = RecorderState.CLOSED
+            return
+        self.stream.remove_packet_listener(self._on_packet)
+        if self._own_stream:
+            self.stream.close()
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._lock_fd is not None:
+            release_lock(self._lock_fd)
+            self._lock_fd = None
+        if self._own_index and self._index is not None:
+            self._index.close()
+        self._state = RecorderState.CLOSED
+
+    close = stop
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def trigger(self, name: str = "trigger", *, post_roll: float | None = None, detail: str | None = None) -> None:
+        """Mark an event now; in event mode record from the pre-roll until ``post_roll`` s after the last one.
+
+        Args:
+            name: event name stored in the index (``motion``, ``line_crossing``...).
+            post_roll: seconds to keep recording after this trigger (default: the recorder's ``post_roll``).
+            detail: free text stored with the event.
+        """
+        post = self.post_roll if post_roll is None else float(post_roll)
+        self._queue.put(("trigger", name, time.time(), post, detail))
+
+    def apply_retention(self, policy: RetentionPolicy | None = None) -> Any:
+        """Run retention now (the recorder's policy by default); returns the :class:`RetentionReport`."""
+        from kedirivms.record._retention import apply_retention
+
+        policy = policy or self.retention
+        if policy is None:
+            raise InvalidArgument("no retention policy given", camera=self.camera, operation="retention")
+        return apply_retention(self.index, policy)
+
+    def __repr__(self) -> str:
+        return f"<kedirivms.Recorder {self.camera} {self._state.value} -> {self.root}>"
+
+    # ------------------------------------------------------------------------------ demux thread side
+    def _on_packet(self, packet: Packet, video: VideoStream) -> None:
+        self._c["in"] += 1
+        if packet.pts is None:
+            self._c["skipped"] += 1
+            return
+        if video is not self._video:
+            try:
+                self._template = Template(video)
+            except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
+                log.warning("%s: cannot record this stream: %s", self.camera, exc)
+                self._template = None
+            self._video = video
+            self._anchor = None
+        template = self._template
+        if template is None:
+            self._c["skipped"] += 1
+            return
+        now = time.time()
+        st = float(packet.pts * template.time_base)
+        offset = now - st
+        if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
+            self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
+        if self._queued >= self._max_queue:
+            self._c["dropped"] += 1
+            return
+        self._queued += 1
+        dts = packet.dts if packet.dts is not None else packet.pts
+        self._queue.put(
+            Pkt(av.Packet(packet), packet.pts, dts, packet.is_keyframe, packet.duration or 0, template, self._anchor + st)
+        )
+
+    def _on_state(self, change: StateChange) -> None:
+        if change.state in (StreamState.DISCONNECTED, StreamState.ENDED, StreamState.CLOSED):
+            self._queue.put(("state", change.state, change.time, change.reason))
+
+    # ----------------------------------------------------------------------------- writer thread side
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                self._idle()
+                continue
+            if item is _STOP:
+                self._close_segment()
+                return
+            try:
+                if isinstance(item, Pkt):
+                    self._queued -= 1
+                    self._on_item(item)
+                elif item[0] == "trigger":
+                    self._on_trigger(*item[1:])
+                elif item[0] == "state":
+                    self._on_disconnect(*item[1:])
+            except Exception:  # noqa: BLE001 - the writer must survive anything and keep recording
+                log.exception("recorder %s: unexpected failure", self.camera)
+
+    def _on_item(self, item: Pkt) -> None:
+        if self.mode == "event" and self._writer is None:
+            self._buffer(item)
+            return
+        w = self._writer
+        if w is not None:
+            if w.template is not item.template:
+                self._close_segment()
+            elif item.key and w.elapsed(item.pts) >= self.segment_seconds - 1e-3:
+                self._close_segment(next_start=self._seg_start + w.elapsed(item.pts))
+            elif self.mode == "event" and item.wall > self._record_until:
+                self._close_segment()
+                self._state = RecorderState.ARMED
+                self._buffer(item)
+                return
+        if self._writer is None:
+            if not item.key or (self._state is RecorderState.FAILED and time.time() < self._retry_at):
+                self._c["skipped"] += 1
+                return
+            if not self._open_segment(item, self._next_start or item.wall):
+                self._c["skipped"] += 1
+                return
+        self._write(item)
+
+    def _buffer(self, item: Pkt) -> None:
+        gops = self._preroll
+        if item.key:
+            gops.append([item])
+            while len(gops) >= 2 and gops[1][0].wall <= item.wall - self.pre_roll:
+                gops.popleft()
+        elif gops:
+            gops[-1].append(item)
+        else:
+            self._c["skipped"] += 1
+        if gops and item.wall <= self._record_until:
+            self._flush_preroll()
+
+    def _flush_preroll(self) -> None:
+        items = [p for gop in self._preroll for p in gop]
+        self._preroll.clear()
+        if not items or not self._open_segment(items[0], items[0].wall):
+            self._c["skipped"] += len(items)
+            return
+        for p in items:
+            if self._writer is None:
+                break
+            self._write(p)
+
+    def _on_trigger(self, name: str, wall: float, post: float, detail: str | None) -> None:
+        self._record_until = max(self._record_until, wall + post)
+        self._safe_index(lambda ix: ix.add_event(self.camera, wall, name, detail))
+        if self.mode == "event" and self._writer is None and self._preroll:
+            self._flush_preroll()
+
+    def _idle(self) -> None:
+        # event mode: the post-roll ran out while no packet arrived (stalled camera)
+        if self.mode == "event" and self._writer is not None and time.time() > self._record_until + 1.0:
+            self._close_segment()
+            self._state = RecorderState.ARMED
+
+    def _on_disconnect(self, state: StreamState, when: float, reason: str | None) -> None:
+        had = self._writer is not None
+        self._close_segment()
+        self._preroll.clear()
+        if state is StreamState.DISCONNECTED:
+            self._state = RecorderState.DISCONNECTED
+            why = redact_text(reason or "disconnected")
+            self._safe_index(lambda ix: ix.add_event(self.camera, when, "disconnected", why))
+            if self.mode == "continuous" and self._gap_from is None:
+                self._gap_from = (self._last_end if had and self._last_end else when, f"disconnected: {why}")
+
+    def _open_segment(self, item: Pkt, start: float) -> bool:
+        rel = segment_relpath(self.camera, start, self._taken)
+        try:
+            writer = SegmentWriter(self.root / rel, item.template, item.pts, self.fragment_seconds)
+        except (OSError, av.error.FFmpegError) as exc:
+            self._storage_failure(exc, "open segment", rel)
+            return False
+        self._writer = writer
+        self._seg_rel = rel
+        self._seg_start = start
+        self._seg_kind = self.mode
+        self._taken.add(rel)
+        self._next_start = None
+        if self._gap_from is not None:
+            since, reason = self._gap_from
+            self._gap_from = None
+            if start - since > 0.05:
+                self._c["gaps"] += 1
+                self._safe_index(lambda ix: ix.add_gap(self.camera, since, start, reason))
+        self._safe_index(lambda ix: ix.put_segment(self._row(SegmentStatus.RECORDING)))
+        if self._error is not None:
+            self._error = None
+        self._state = RecorderState.RECORDING
+        return True
+
+    def _write(self, item: Pkt) -> None:
+        w = self._writer
+        assert w is not None
+        try:
+            w.write(item)
+        except (OSError, av.error.FFmpegError) as exc:
+            self._storage_failure(exc, "write segment", self._seg_rel)
+            return
+        self._c["written"] += 1
+        self._c["bytes"] += item.packet.size
+
+    def _close_segment(self, next_start: float | None = None) -> None:
+        w = self._writer
+        if w is None:
+            return
+        try:
+            w.close()
+        except (OSError, av.error.FFmpegError) as exc:
+            self._storage_failure(exc, "close segment", self._seg_rel)
+            return
+        row = self._row(SegmentStatus.COMPLETE)
+        self._writer = None
+        self._last_end = row.end.timestamp()
+        self._next_start = next_start
+        self._seg_rel = None
+        self._c["segments"] += 1
+        self._safe_index(lambda ix: ix.put_segment(row))
+        if self.retention is not None:
+            try:
+                self.apply_retention()
+            except KedirivmsError as exc:
+                log.warning("%s: retention failed: %s", self.camera, exc)
+
+    def _row(self, status: SegmentStatus) -> Segment:
+        w = self._writer
+        assert w is not None and self._seg_rel is not None
+        duration = w.duration if status is not SegmentStatus.RECORDING else 0.0
+        try:
+            size = (self.root / self._seg_rel).stat().st_size
+        except OSError:
+            size = w.bytes
+        t = w.template
+        return Segment(
+            camera=self.camera,
+            path=self._seg_rel,
+            start=utc(self._seg_start),
+            end=utc(self._seg_start + duration),
+            duration=duration,
+            bytes=size,
+            codec=t.codec,
+            width=t.width,
+            height=t.height,
+            packets=w.packets,
+            status=status,
+            kind=self._seg_kind,
+        )
+
+    def _storage_failure(self, exc: BaseException, operation: str, rel: str | None) -> None:
+        """Abandon the open segment, keep what is readable of it, and retry at later keyframes."""
+        text = getattr(exc, "strerror", None) or str(exc)
+        self._error = StorageError(
+            f"{operation} {rel or ''} failed: {text}",
+            camera=self.camera,
+            operation=operation,
+            hint="free disk space or fix permissions under the recording root; recording resumes by itself",
+        )
+        self._c["storage_errors"] += 1
+        log.error("%s", self._error)
+        now = time.time()
+        w = self._writer
+        if w is not None:
+            w.abort()
+            self._writer = None
+            self._seg_rel = None
+            end = self._seg_start + w.duration
+            self._gap_from = (end, f"storage error: {text}")
+            self._salvage(rel)
+        elif self._gap_from is None and self._state is not RecorderState.FAILED:
+            self._gap_from = (now, f"storage error: {text}")
+        if self._state is not RecorderState.FAILED:
+            self._safe_index(lambda ix: ix.add_event(self.camera, now, "storage_error", text))
+        self._state = RecorderState.FAILED
+        self._retry_at = now + _RETRY_STORAGE
+
+    def _salvage(self, rel: str | None) -> None:
+        """Index what survived of an abandoned segment (trimmed to whole fragments); drop it if it holds nothing."""
+        if rel is None:
+            return
+        path = self.root / rel
+        try:
+            _good, fragments = complete_length(path)
+        except OSError:
+            fragments = 0
+        if fragments == 0:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            self._safe_index(lambda ix: ix.remove_segment(rel))
+            return
+        self._safe_index(lambda ix: ix.reconcile(held={self.camera}))
+
+    def _safe_index(self, fn: Any) -> None:
+        if self._index is None:
+            return
+        try:
+            fn(self._index)
+        except (KedirivmsError, OSError) as exc:
+            self._c["storage_errors"] += 1
+            if isinstance(exc, StorageError):
+                self._error = exc
+            else:
+                self._error = StorageError(f"index update failed: {exc}", camera=self.camera, operation="index")
+            log.error("%s: index update failed: %s", self.camera, exc)
