@@ -8,9 +8,11 @@ own pluggy ``PluginManager`` that holds the contract's specs: pluggy checks the 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import threading
+import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -83,7 +85,7 @@ def _inspect(factory: Any, *, name: str | None, origin: str) -> PluginInfo:
     max_fps = getattr(factory, "max_fps", None)
     if max_fps is not None and (not isinstance(max_fps, int | float) or max_fps <= 0):
         raise PluginValidationError(f"plugin {plugin_name!r}: `max_fps` must be a positive number or None")
-    if not any(hasattr(factory, hook) for hook in _HOOKS):
+    if not _marked(factory):
         raise PluginValidationError(
             f"plugin {plugin_name!r} implements none of {', '.join(_HOOKS)}",
             hint="mark hook methods with @kedirivms.hookimpl",
@@ -214,14 +216,21 @@ def _check_hooks(info: PluginInfo) -> None:
         ) from exc
 
 
+def _marked(factory: Any) -> list[str]:
+    """Names of the attributes marked with ``@hookimpl``."""
+    return [n for n in dir(factory) if hasattr(getattr(factory, n, None), f"{PROJECT}_impl")]
+
+
 class _HookProbe:
     """Exposes a class's hook functions unbound, so pluggy can check them without instantiating the class."""
 
     def __init__(self, factory: Any) -> None:
-        for hook in _HOOKS:
-            method = getattr(factory, hook, None)
-            if method is not None:
-                setattr(self, hook, method)
+        for hook in _marked(factory):
+            method = getattr(factory, hook)
+            if isinstance(factory, type) and inspect.isfunction(method):
+                if not isinstance(inspect.getattr_static(factory, hook), staticmethod):
+                    method = types.MethodType(method, self)  # as bound on an instance: `self` is implicit
+            setattr(self, hook, method)
 
 
 def _new_manager() -> pluggy.PluginManager:
