@@ -206,6 +206,12 @@ class Camera:
         self._ensure()
         return service in self._transport.xaddrs
 
+    def prepare(self, *services: str) -> None:
+        """Bind the service proxies of ``services`` (default: every advertised one) ahead of the first call."""
+        self._ensure()
+        for name in services or tuple(self._transport.xaddrs):
+            self._transport.proxy(name)
+
     def _discover_services(self) -> Services:
         t = self._transport
         by_ns = {spec.namespace: name for name, spec in SERVICES.items() if spec.default_path}

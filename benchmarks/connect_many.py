@@ -1,0 +1,207 @@
+"""Benchmark: reach 16 virtual cameras (device info + profiles + device/media/PTZ/events proxies).
+
+The virtual fleet runs in another process (``kedirivms simulate``). Each client variant runs in a fresh process
+so its peak RSS is its own:
+
+* ``kedirivms``: one shared parse of the WSDLs, one requests session per camera;
+* ``naive``: a fresh zeep client per service per camera (what onvif-zeep's ONVIFCamera does), GetCapabilities
+  for the addresses, zeep's UsernameToken digest.
+
+Run: ``.venv/bin/python benchmarks/connect_many.py [--cameras 16]``. Goals (issue 2): >= 10x faster than
+naive, <= 0.3 s for all 16, <= 5 ms per camera after the first, <= 80 MiB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PASSWORD = "bench-pass-1"
+SERVICES = ("device", "media", "ptz", "events")
+
+
+def _reach(c: dict[str, Any]) -> Any:
+    from kedirivms import Camera
+
+    cam = Camera(c["device_url"], username=c["username"], password=PASSWORD, timeout=(3, 10))
+    cam.connect()
+    info = cam.device_information()
+    profiles = cam.profiles()
+    cam.prepare(*SERVICES)
+    assert info.model and profiles
+    return cam
+
+
+def run_kedirivms(cams: list[dict[str, Any]], preload: bool, threads: int = 0) -> dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kedirivms.onvif import preload as preload_wsdls
+
+    t0 = time.perf_counter()
+    if preload:
+        preload_wsdls("device", "media", "ptz", "events")
+    t_wsdl = time.perf_counter() - t0
+    per_camera = []
+    start, cpu0 = time.perf_counter(), time.process_time()
+    opened = []
+    if threads:
+        with ThreadPoolExecutor(threads) as pool:
+            opened = list(pool.map(_reach, cams))
+        per_camera = [(time.perf_counter() - start) / len(cams)] * len(cams)
+    else:
+        for c in cams:
+            t = time.perf_counter()
+            opened.append(_reach(c))
+            per_camera.append(time.perf_counter() - t)
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    for cam in opened:
+        cam.close()
+    return {"total_s": total, "cpu_s": cpu, "wsdl_preload_s": t_wsdl, "per_camera_s": per_camera}
+
+
+def run_naive(cams: list[dict[str, Any]]) -> dict[str, Any]:
+    import zeep
+    from zeep.transports import Transport
+    from zeep.wsse.username import UsernameToken
+
+    from kedirivms.onvif._wsdl import SERVICES as SPECS
+    from kedirivms.onvif._wsdl import wsdl_dir
+
+    folder = wsdl_dir()
+    per_camera = []
+    start = time.perf_counter()
+    for c in cams:
+        t = time.perf_counter()
+
+        def client(name: str, address: str) -> Any:
+            spec = SPECS[name]
+            z = zeep.Client(
+                str(folder / spec.wsdl),
+                wsse=UsernameToken(c["username"], PASSWORD, use_digest=True),
+                transport=Transport(operation_timeout=10),
+            )
+            return z.create_service(spec.binding, address)
+
+        device = client("device", c["device_url"])
+        caps = device.GetCapabilities(Category="All")
+        info = device.GetDeviceInformation()
+        media = client("media", caps.Media.XAddr)
+        profiles = media.GetProfiles()
+        client("ptz", caps.PTZ.XAddr if caps.PTZ is not None else c["device_url"])
+        client("events", caps.Events.XAddr)
+        assert info.Model and profiles
+        per_camera.append(time.perf_counter() - t)
+    return {
+        "total_s": time.perf_counter() - start,
+        "cpu_s": time.process_time(),
+        "wsdl_preload_s": 0.0,
+        "per_camera_s": per_camera,
+    }
+
+
+def child(mode: str, cams_file: str) -> None:
+    cams = json.loads(Path(cams_file).read_text())
+    if mode == "naive":
+        result = run_naive(cams)
+    elif mode == "kedirivms-8threads":
+        result = run_kedirivms(cams, preload=False, threads=8)
+    else:
+        result = run_kedirivms(cams, preload=(mode == "kedirivms-warm"))
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def start_fleet(n: int) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from kedirivms.cli import main; main()",
+            "simulate",
+            "--cameras",
+            str(n),
+            "--password",
+            PASSWORD,
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    buf = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        buf += line
+        try:
+            return proc, json.loads(buf)
+        except json.JSONDecodeError:
+            continue
+    proc.kill()
+    raise SystemExit("the virtual fleet did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cameras", type=int, default=16)
+    parser.add_argument("--child", choices=["kedirivms", "kedirivms-warm", "kedirivms-8threads", "naive"])
+    parser.add_argument("--cams-file")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.cams_file)
+        return
+    fleet, cams = start_fleet(args.cameras)
+    try:
+        cams_file = Path("/tmp") / f"kedirivms-bench-cams-{fleet.pid}.json"
+        cams_file.write_text(json.dumps(cams))
+        results = {}
+        for mode in ("kedirivms", "kedirivms-warm", "kedirivms-8threads", "naive"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", mode, "--cams-file", str(cams_file)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            results[mode] = json.loads(out.strip().splitlines()[-1])
+        cams_file.unlink()
+    finally:
+        fleet.terminate()
+        fleet.wait(10)
+    print(
+        f"{'variant':20} {'total s':>9} {'client CPU s':>12} {'first cam s':>11} {'median next ms':>15} "
+        f"{'peak RSS MiB':>13}"
+    )
+    for mode, r in results.items():
+        per = r["per_camera_s"]
+        print(
+            f"{mode:20} {r['total_s']:9.3f} {r['cpu_s']:12.3f} {per[0]:11.3f} "
+            f"{statistics.median(per[1:]) * 1000:15.2f} {r['peak_rss_mib']:13.1f}"
+        )
+    ours, warm, naive = results["kedirivms"], results["kedirivms-warm"], results["naive"]
+    speedup = naive["total_s"] / ours["total_s"]
+    next_ms = statistics.median(ours["per_camera_s"][1:]) * 1000
+    print()
+    print(f"speed-up vs naive (cold, WSDL parse included): {speedup:.1f}x   (goal >= 10x)")
+    print(
+        f"all {args.cameras} cameras, cold: {ours['total_s']:.3f} s; with WSDLs preloaded: {warm['total_s']:.3f} s "
+        f"(+{warm['wsdl_preload_s']:.3f} s one-time parse)   (goal <= 0.3 s)"
+    )
+    print(
+        f"each camera after the first: {next_ms:.2f} ms median wall, "
+        f"{(warm['cpu_s'] / len(cams)) * 1000:.2f} ms client CPU   (goal <= 5 ms)"
+    )
+    print(f"8 threads: {results['kedirivms-8threads']['total_s']:.3f} s for all {args.cameras}")
+    print(f"peak RSS: {ours['peak_rss_mib']:.1f} MiB   (goal <= 80 MiB)")
+
+
+if __name__ == "__main__":
+    main()
