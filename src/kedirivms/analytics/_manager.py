@@ -227,9 +227,9 @@ class _HookProbe:
     def __init__(self, factory: Any) -> None:
         for hook in _marked(factory):
             method = getattr(factory, hook)
-            if isinstance(factory, type) and inspect.isfunction(method):
-                if not isinstance(inspect.getattr_static(factory, hook), staticmethod):
-                    method = types.MethodType(method, self)  # as bound on an instance: `self` is implicit
+            plain = isinstance(factory, type) and inspect.isfunction(method)
+            if plain and not isinstance(inspect.getattr_static(factory, hook), staticmethod):
+                method = types.MethodType(method, self)  # as bound on an instance: `self` is implicit
             setattr(self, hook, method)
 
 
