@@ -80,7 +80,7 @@ def run_naive(cams: list[dict[str, Any]]) -> dict[str, Any]:
     for c in cams:
         t = time.perf_counter()
 
-        def client(name: str, address: str) -> Any:
+        def client(name: str, address: str, c: dict[str, Any] = c) -> Any:
             spec = SPECS[name]
             z = zeep.Client(
                 str(folder / spec.wsdl),
