@@ -56,7 +56,7 @@ class FaultRule:
 def _billion_laughs(reply: bytes) -> bytes:
     """Turn a reply into a hostile one: an internal DTD whose entities expand exponentially."""
     decl = b'<?xml version="1.0" encoding="UTF-8"?>'
-    body = reply[len(decl) :] if reply.startswith(decl) else reply
+    body = re.sub(rb"^\s*<\?xml[^>]*\?>\s*", b"", reply)
     ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
     dtd = f"<!DOCTYPE Envelope [{''.join(ents)}]>".encode()
     # put the expansion into the first text node of the reply
