@@ -197,7 +197,9 @@ class OnvifTransport:
         try:
             # zeep's create_message() insists on a default wsdl:service; ONVIF WSDLs have none, so build via the
             # proxy's binding with the proxy's own options (its address).
-            envelope, _ = proxy._binding._create(operation, (), kwargs, client=client, options=proxy._binding_options)
+            envelope, http_headers = proxy._binding._create(
+                operation, (), kwargs, client=client, options=proxy._binding_options
+            )
         except (TypeError, ValueError, AttributeError, zeep.exceptions.Error) as exc:
             raise InvalidArgument(
                 f"could not build the request: {exc}",
@@ -212,7 +214,9 @@ class OnvifTransport:
         while True:
             attempts += 1
             try:
-                root = self._post(operation, address, envelope, authenticated=authenticated, timeout=timeout)
+                root = self._post(
+                    operation, address, envelope, http_headers, authenticated=authenticated, timeout=timeout
+                )
                 return self._deserialize(client, proxy, operation, root)
             except ConnectionFailed:
                 if attempts <= self.retries and operation.startswith(_RETRY_SAFE_PREFIXES):
@@ -236,6 +240,7 @@ class OnvifTransport:
         operation: str,
         address: str,
         envelope: etree._Element,
+        http_headers: dict[str, str],
         *,
         authenticated: bool,
         timeout: float | None,
@@ -247,23 +252,20 @@ class OnvifTransport:
             if use_wsse:
                 _auth.add_security(
                     envelope,
-                    _auth.security_header(
-                        self.username or "", self._password or "", self.clock_offset_s, env_ns
-                    ),
+                    _auth.security_header(self.username or "", self._password or "", self.clock_offset_s, env_ns),
                 )
             else:
                 _strip_security(envelope)
             body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-            ctype = (
-                "application/soap+xml; charset=utf-8"
-                if env_ns == _xml.SOAP12_ENV
-                else "text/xml; charset=utf-8"
+            # zeep's headers carry the SOAP 1.2 action parameter (or SOAPAction for 1.1) some firmware requires
+            ctype = http_headers.get("Content-Type") or (
+                "application/soap+xml; charset=utf-8" if env_ns == _xml.SOAP12_ENV else "text/xml; charset=utf-8"
             )
             try:
                 resp = self.session.post(
                     address,
                     data=body,
-                    headers={"Content-Type": ctype},
+                    headers={**http_headers, "Content-Type": ctype},
                     auth=self._http_auth if authenticated else None,
                     timeout=(self.connect_timeout, timeout or self.read_timeout),
                     allow_redirects=False,
@@ -295,9 +297,7 @@ class OnvifTransport:
                         switched = True
                         continue
                 raise AuthenticationFailed(
-                    "HTTP 401: credentials refused"
-                    if authenticated
-                    else "HTTP 401: the camera requires credentials",
+                    "HTTP 401: credentials refused" if authenticated else "HTTP 401: the camera requires credentials",
                     camera=self.label,
                     operation=operation,
                     hint="check user name and password (and auth mode)",
@@ -439,6 +439,4 @@ def datetime_from_onvif(value: Any) -> datetime | None:
         base = datetime(int(date.Year), int(date.Month), int(date.Day), tzinfo=UTC)
     except (TypeError, ValueError):
         return None
-    return base + timedelta(
-        hours=int(tod.Hour or 0), minutes=int(tod.Minute or 0), seconds=int(tod.Second or 0)
-    )
+    return base + timedelta(hours=int(tod.Hour or 0), minutes=int(tod.Minute or 0), seconds=int(tod.Second or 0))
