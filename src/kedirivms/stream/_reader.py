@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 import time
+from fractions import Fraction
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -403,6 +404,11 @@ class Stream:
         self._skip_to_key = False
         self._last_key: float | None = None
         self._gop: float | None = None
+        self._last_pts: int | None = None
+        self._first_pts: int | None = None
+        rate = video.average_rate or video.guessed_rate or 25
+        tb = video.time_base or Fraction(1, 90000)
+        self._dur_ticks = max(1, round(1 / (float(rate) * float(tb))))
 
     def _pump(self, container: InputContainer, video: VideoStream) -> None:
         tb = float(video.time_base) if video.time_base else 1 / 90000
@@ -419,6 +425,8 @@ class Stream:
             c["packets"] += 1
             c["bytes"] += packet.size
             if packet.pts is not None:
+                if self._first_pts is None:
+                    self._first_pts = packet.pts
                 offset = time.time() - packet.pts * tb
                 if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
                     self._anchor = offset  # earliest arrival = least delay; re-anchor on clock jumps/stalls
@@ -464,7 +472,14 @@ class Stream:
         now = time.monotonic()
         self._last_frame_mono = now
         self._fps_window.append(now)
-        st = (av_frame.pts or 0) * tb
+        if av_frame.pts is None:
+            # FFmpeg's RTP depacketizer leaves the very first picture without a timestamp: extrapolate
+            if self._last_pts is not None:
+                av_frame.pts = self._last_pts + self._dur_ticks
+            else:
+                av_frame.pts = max(0, (self._first_pts or 0) - self._dur_ticks)
+        self._last_pts = av_frame.pts
+        st = av_frame.pts * tb
         cap = self.options.max_fps
         if cap is not None:
             interval = 1.0 / cap
@@ -475,7 +490,7 @@ class Stream:
             if self._gop is not None and self._last_key is not None and self._last_key + self._gop <= self._next_due:
                 self._skip_to_key = True  # the next due frame is a later keyframe: skip the rest of this GOP
         self._index += 1
-        wall = (self._anchor + st) if (self._anchor is not None and av_frame.pts is not None) else time.time()
+        wall = (self._anchor + st) if self._anchor is not None else time.time()
         frame = Frame(av_frame, time=wall, index=self._index)
         if self._geometry[0] != frame.width:
             self._geometry = (frame.width, frame.height, self._geometry[2])

@@ -1,0 +1,158 @@
+"""The virtual camera's RTSP server at the protocol level and with third-party clients (ffprobe, GStreamer)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from kedirivms.sim._rtsp._encoder import AccessUnit, payloads_for
+from kedirivms.sim.rtsp import RtspServer, StreamSpec
+from kedirivms.stream import open_stream
+
+
+def rtsp(sock: socket.socket, method: str, url: str, cseq: int, *headers: str) -> tuple[int, dict[str, str], bytes]:
+    lines = [f"{method} {url} RTSP/1.0", f"CSeq: {cseq}", *headers]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(4096)
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(fields.get("content-length", 0))
+    while len(body) < length:
+        body += sock.recv(4096)
+    assert fields["cseq"] == str(cseq)
+    return int(lines[0].split()[1]), fields, body[:length]
+
+
+def test_protocol_exchange_over_tcp(rtsp_server: RtspServer) -> None:
+    url = rtsp_server.url("cam")
+    with socket.create_connection(("127.0.0.1", rtsp_server.port), timeout=5) as sock:
+        code, fields, _ = rtsp(sock, "OPTIONS", url, 1)
+        assert code == 200 and "DESCRIBE" in fields["public"] and "GET_PARAMETER" in fields["public"]
+        assert rtsp(sock, "DESCRIBE", rtsp_server.url("missing"), 2)[0] == 404
+        code, fields, sdp = rtsp(sock, "DESCRIBE", url, 3, "Accept: application/sdp")
+        text = sdp.decode()
+        assert code == 200 and fields["content-type"] == "application/sdp"
+        assert "a=rtpmap:96 H264/90000" in text and "packetization-mode=1" in text
+        fmtp = next(line for line in text.splitlines() if line.startswith("a=fmtp:96"))
+        sprop = fmtp.split("sprop-parameter-sets=")[1].split(";")[0]
+        sps, pps = (base64.b64decode(x) for x in sprop.split(","))
+        assert sps[0] & 0x1F == 7 and pps[0] & 0x1F == 8
+        assert fmtp.split("profile-level-id=")[1][:6].upper() == sps[1:4].hex().upper()
+        assert rtsp(sock, "PLAY", url, 4, "Session: nosuch")[0] == 454
+        assert rtsp(sock, "SETUP", url + "/trackID=0", 5, "Transport: RTP/AVP;multicast")[0] == 461
+        code, fields, _ = rtsp(sock, "SETUP", url + "/trackID=0", 6, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
+        assert code == 200 and "interleaved=0-1" in fields["transport"]
+        session = fields["session"].split(";")[0]
+        code, fields, _ = rtsp(sock, "PLAY", url, 7, f"Session: {session}", "Range: npt=0.000-")
+        assert code == 200 and "rtptime=" in fields["rtp-info"]
+        # interleaved RTP follows: read until a complete first access unit (marker bit) arrived
+        data = b""
+        deadline = time.monotonic() + 10
+        nal_types = set()
+        while time.monotonic() < deadline:
+            data += sock.recv(65536)
+            while len(data) >= 4 and data[0] == 0x24 and len(data) >= 4 + int.from_bytes(data[2:4], "big"):
+                size = int.from_bytes(data[2:4], "big")
+                channel, pkt, data = data[1], data[4 : 4 + size], data[4 + size :]
+                if channel == 0:
+                    assert pkt[0] >> 6 == 2 and pkt[1] & 0x7F == 96  # RTP v2, dynamic payload type
+                    nal = pkt[12]
+                    nal_types.add(nal & 0x1F if nal & 0x1F != 28 else pkt[13] & 0x1F)
+                    if pkt[1] & 0x80:
+                        deadline = 0
+            if deadline == 0:
+                break
+        assert {7, 8, 5} <= nal_types  # the first picture a client gets is SPS + PPS + IDR
+        assert rtsp_server.session_count >= 1
+    # closing the connection tears the session down
+    for _ in range(50):
+        if rtsp_server.session_count == 0:
+            break
+        time.sleep(0.1)
+    assert rtsp_server.session_count == 0
+
+
+def test_fu_a_fragmentation_round_trip() -> None:
+    nal = bytes([0x65]) + bytes(range(256)) * 20  # an IDR slice of 5121 bytes
+    payloads = payloads_for([bytes([0x67, 1, 2]), nal])
+    assert payloads[0] == (bytes([0x67, 1, 2]), False)
+    frags = payloads[1:]
+    assert all(len(p) <= 1400 for p, _ in frags) and len(frags) == 4
+    assert [p[0] for p, _ in frags] == [0x7C] * 4  # NRI 3, type 28
+    assert frags[0][0][1] == 0x85 and frags[-1][0][1] == 0x45 and frags[1][0][1] == 0x05  # S, E bits + type 5
+    assert [m for _, m in payloads] == [False, False, False, False, True]
+    assert bytes([0x65]) + b"".join(p[2:] for p, _ in frags) == nal
+    assert AccessUnit(0, True, 0.0, payloads).size == sum(len(p) for p, _ in payloads)
+
+
+def test_encoders_are_shared_and_lazy() -> None:
+    spec = StreamSpec(width=160, height=120, fps=10, bitrate=100_000, gop=10)
+    with RtspServer() as one, RtspServer() as two:
+        one.add_stream("a", spec)
+        two.add_stream("b", spec)
+        two.add_stream("c", spec)
+        (encoder,) = set(one.encoders()) | set(two.encoders())
+        assert not encoder.running  # nothing plays yet: nothing is encoded
+        streams = [open_stream(one.url("a")), open_stream(two.url("b")), open_stream(two.url("c"), transport="udp")]
+        try:
+            for stream in streams:
+                stream.start()
+            frames = [s.read(timeout=10) for s in streams]
+            assert encoder.running and encoder.subscriber_count == 3 and encoder.starts == 1
+        finally:
+            for stream in streams:
+                stream.close()
+        assert all(f.width == 160 for f in frames)
+        for _ in range(60):
+            if not encoder.running:
+                break
+            time.sleep(0.1)
+        assert not encoder.running and encoder.subscriber_count == 0  # stops when the last client leaves
+
+
+def test_many_clients_one_server(rtsp_server: RtspServer) -> None:
+    streams = [open_stream(rtsp_server.url("cam")) for _ in range(8)]
+    try:
+        for stream in streams:
+            stream.start()
+        frames = [s.read(timeout=15) for s in streams]
+    finally:
+        for stream in streams:
+            stream.close()
+    assert all(f.width == 320 for f in frames)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_ffprobe_as_client(rtsp_server: RtspServer, transport: str) -> None:
+    if shutil.which("ffprobe") is None:
+        pytest.skip("ffprobe not installed")
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-select_streams", "v", "-count_frames",
+         "-read_intervals", "%+1", "-show_entries", "stream=codec_name,width,height,nb_read_frames",
+         "-of", "json", rtsp_server.url("cam")],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    info = json.loads(out.stdout)["streams"][0]
+    assert (info["codec_name"], info["width"], info["height"]) == ("h264", 320, 240)
+    assert int(info["nb_read_frames"]) >= 5
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_gstreamer_rtspsrc_as_client(rtsp_server: RtspServer, transport: str) -> None:
+    if shutil.which("gst-launch-1.0") is None:
+        pytest.skip("gst-launch-1.0 not installed")
+    pipeline = (
+        f"rtspsrc location={rtsp_server.url('cam')} protocols={transport} latency=0 ! rtph264depay ! h264parse "
+        "! avdec_h264 ! identity eos-after=10 ! fakesink"
+    )
+    done = subprocess.run(["gst-launch-1.0", "-q", *pipeline.split()], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr[-500:]
