@@ -1,0 +1,162 @@
+"""Recording from real RTSP peers: segments pass ffprobe, durations add up, the index matches the files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kedirivms.errors import InvalidArgument, RecordingError
+from kedirivms.record import Recorder, RecorderState, SegmentIndex, SegmentStatus
+from kedirivms.record._layout import INDEX_NAME, iter_segment_files
+from kedirivms.sim.rtsp import RtspServer
+from kedirivms.stream import open_stream
+
+from .conftest import GOP, ffprobe
+
+SEGMENT = 3.0
+RECORD = 9.5
+
+
+def check_root(root: Path, camera: str) -> list[Any]:
+    """Every closed segment passes ffprobe with the indexed packet count; index == files."""
+    with SegmentIndex(root) as ix:
+        segs = ix.segments(camera)
+        assert segs, "nothing recorded"
+        assert {s.path for s in ix.segments()} == set(iter_segment_files(root))
+        for seg in segs:
+            assert seg.status is SegmentStatus.COMPLETE
+            probe = ffprobe(root / seg.path)
+            assert probe["ok"], (seg.path, probe["stderr"])
+            assert probe["codec"] == "h264" and probe["width"] == seg.width
+            assert probe["packets"] == seg.packets
+            assert abs(probe["duration"] - seg.duration) <= 0.15
+            assert seg.bytes == (root / seg.path).stat().st_size
+            rel = seg.path.split("/", 1)[1]
+            assert rel == f"{seg.start:%Y-%m-%d}/{seg.start:%H}/{seg.start:%M.%S}.mp4"
+        return segs
+
+
+@pytest.fixture(scope="module")
+def recorded(rtsp: RtspServer, gst_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Record the virtual camera and GStreamer's server at once, one reader connection each."""
+    root = tmp_path_factory.mktemp("rec")
+    sim = open_stream(rtsp.url("cam"), decode=False)
+    gst = open_stream(gst_url, decode=False)
+    with SegmentIndex(root) as ix:
+        sessions_before = rtsp.session_count
+        with sim, gst:
+            a = Recorder(sim, root, "sim", segment_seconds=SEGMENT, index=ix)
+            b = Recorder(gst, root, "gst", segment_seconds=SEGMENT, index=ix)
+            with a, b:
+                time.sleep(RECORD)
+                one_connection = rtsp.session_count - sessions_before
+                stopped = time.time()
+            stats = {"sim": a.stats, "gst": b.stats}
+    return {"root": root, "stopped": stopped, "stats": stats, "connections": one_connection}
+
+
+@pytest.mark.parametrize("camera", ["sim", "gst"])
+def test_segments_probe_and_add_up(recorded: dict[str, Any], camera: str) -> None:
+    root = recorded["root"]
+    segs = check_root(root, camera)
+    stats = recorded["stats"][camera]
+    assert stats.packets_dropped == 0 and stats.storage_errors == 0
+    assert stats.packets_written == sum(s.packets for s in segs)
+    assert len(segs) >= 3
+    for seg in segs[:-1]:  # cut at the first keyframe after SEGMENT seconds
+        assert SEGMENT - 0.05 <= seg.duration <= SEGMENT + GOP + 0.05
+    for prev, nxt in zip(segs, segs[1:], strict=False):  # contiguous: no hole, no overlap
+        assert abs((nxt.start - prev.end).total_seconds()) <= 0.15
+    recorded_time = recorded["stopped"] - segs[0].start.timestamp()
+    assert abs(sum(s.duration for s in segs) - recorded_time) <= GOP
+
+
+def test_recorder_adds_no_connection(recorded: dict[str, Any]) -> None:
+    assert recorded["connections"] == 1  # the sim server saw one RTSP session for camera "sim"
+
+
+def test_layout_and_wal(recorded: dict[str, Any]) -> None:
+    root = recorded["root"]
+    assert (root / INDEX_NAME).exists()
+    with SegmentIndex(root) as ix:
+        mode = ix._rows("PRAGMA journal_mode")[0][0]
+        assert mode == "wal"
+        assert set(ix.cameras()) == {"sim", "gst"}
+
+
+def test_second_recorder_for_same_camera_refused(rtsp: RtspServer, tmp_path: Path) -> None:
+    s1 = open_stream(rtsp.url("cam2"), decode=False)
+    with Recorder(s1, tmp_path, "c"), pytest.raises(RecordingError, match="already being recorded"):
+        Recorder(s1, tmp_path, "c").start()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"segment_seconds": 0}, InvalidArgument),
+        ({"fragment_seconds": 5, "segment_seconds": 2}, InvalidArgument),
+        ({"mode": "sometimes"}, InvalidArgument),
+        ({"pre_roll": -1}, InvalidArgument),
+    ],
+)
+def test_bad_options(rtsp: RtspServer, tmp_path: Path, kwargs: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Recorder(open_stream(rtsp.url("cam"), decode=False), tmp_path, "c", **kwargs)
+
+
+def test_event_mode_pre_and_post_roll(rtsp: RtspServer, tmp_path: Path) -> None:
+    stream = open_stream(rtsp.url("cam2"), decode=False)
+    with stream, Recorder(stream, tmp_path, "ev", mode="event", post_roll=1.5, segment_seconds=30) as rec:
+        assert rec.state is RecorderState.ARMED
+        time.sleep(2.5)
+        assert rec.stats.packets_written == 0  # armed: nothing written before a trigger
+        fired = time.time()
+        rec.trigger("motion", detail="zone A")
+        time.sleep(3.5)
+    with SegmentIndex(tmp_path) as ix:
+        segs = ix.segments("ev")
+        events = ix.events("ev")
+    assert [e.name for e in events] == ["motion"] and events[0].detail == "zone A"
+    assert len(segs) == 1 and segs[0].kind == "event"
+    seg = segs[0]
+    pre = fired - seg.start.timestamp()
+    assert 0 <= pre <= GOP + 0.25  # starts at the last keyframe before the trigger
+    post = seg.end.timestamp() - fired
+    assert 1.5 - 0.15 <= post <= 1.5 + 0.5  # post-roll, to the frame
+    assert ffprobe(tmp_path / seg.path)["ok"]
+
+
+def test_server_killed_and_restarted_gap_indexed(server_process: Any, tmp_path: Path) -> None:
+    srv = server_process()
+    stream = open_stream(srv.url, decode=False, timeout=(2.0, 1.0), backoff=(0.2, 0.5))
+    with stream, Recorder(stream, tmp_path, "cam", segment_seconds=2.0) as rec:
+        deadline = time.monotonic() + 15
+        while rec.stats.segments < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        srv.kill()
+        killed = time.time()
+        time.sleep(2.0)
+        assert rec.state is RecorderState.DISCONNECTED
+        server_process(srv.port)
+        deadline = time.monotonic() + 15
+        while rec.state is not RecorderState.RECORDING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        written = rec.stats.packets_written
+        time.sleep(2.5)
+        assert rec.stats.packets_written > written  # recording resumed
+    segs = check_root(tmp_path, "cam")
+    with SegmentIndex(tmp_path) as ix:
+        gaps = ix.gaps("cam")
+        events = [e.name for e in ix.events("cam")]
+    assert len(gaps) == 1 and gaps[0].reason.startswith("disconnected")
+    gap = gaps[0]
+    assert gap.start.timestamp() <= killed + 0.2 and gap.duration >= 1.5
+    before = [s for s in segs if s.end <= gap.start]
+    after = [s for s in segs if s.start >= gap.end]
+    assert before and after and len(before) + len(after) == len(segs)
+    assert abs((before[-1].end - gap.start).total_seconds()) < 0.01
+    assert abs((after[0].start - gap.end).total_seconds()) < 0.01
+    assert "disconnected" in events
