@@ -17,6 +17,7 @@ from kedirivms.cli._app import app, exit_code_for, print_error
 from kedirivms.cli import _device  # noqa: F401,I001  (info, profiles, snapshot)
 from kedirivms.cli import _simulate  # noqa: F401,I001
 from kedirivms.cli import _discover  # noqa: F401,I001  (discover)
+from kedirivms.cli import _record  # noqa: F401,I001  (record, recordings, export, retention)
 
 __all__ = ["app", "main"]
 
