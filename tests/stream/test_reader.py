@@ -62,9 +62,7 @@ def test_iterator_callbacks_listeners_and_states(rtsp_server: RtspServer) -> Non
 
     stream.on_frame(on_frame)
     with stream:
-        count = 0
-        for frame in stream:
-            count += 1
+        for count, _frame in enumerate(stream, 1):
             if count == 5:
                 break
         assert got.wait(10)
