@@ -14,6 +14,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from kedirivms.errors import ConfigError, ConnectionFailed
+from kedirivms.sim._camera_extras import CameraExtrasMixin
 from kedirivms.sim._context import channel_of, profile_tokens
 from kedirivms.sim._models import CameraState, EncoderSpec, FaultKind, UserAccount, VirtualCameraConfig
 from kedirivms.sim._soap_auth import DigestAuthority, _NonceCache
@@ -73,7 +74,7 @@ def _initial_state(cfg: VirtualCameraConfig) -> CameraState:
     )
 
 
-class VirtualCamera:
+class VirtualCamera(CameraExtrasMixin):
     """A virtual ONVIF camera (or NVR) serving Device and Media SOAP services and JPEG snapshots.
 
     Nothing runs until :meth:`start` (or ``with``); :meth:`stop` closes the listening socket and every open
