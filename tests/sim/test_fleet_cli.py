@@ -101,15 +101,14 @@ def test_simulate_json_then_sigterm_stops_cleanly() -> None:
             proc.wait()
 
 
-def test_simulate_table_and_bad_option() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "kedirivms.sim", "--cameras", "2", "--duration", "0.2"],
-        capture_output=True, text=True, timeout=30, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("/onvif/device_service") == 2 and "admin123" in done.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "kedirivms.sim", "--auth", "kerberos", "--duration", "0"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    assert bad.returncode != 0 and "kerberos" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+def test_simulate_table_and_bad_option(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from kedirivms.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    main(["simulate", "--cameras", "2", "--duration", "0.2"])
+    out = capsys.readouterr().out
+    assert out.count("/onvif/device_service") == 2 and "admin123" in out
+    with pytest.raises(SystemExit) as bad:
+        main(["simulate", "--auth", "kerberos", "--duration", "0"])
+    err = capsys.readouterr().err
+    assert bad.value.code != 0 and "kerberos" in err and len(err.strip().splitlines()) == 1

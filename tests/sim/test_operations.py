@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from _sim_zeep import MEDIA_BINDING, PASSWORD, PTZ_BINDING, zeep_service
+from _sim_zeep import MEDIA_BINDING, PASSWORD, zeep_service
 from zeep.exceptions import Fault
 
 from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
@@ -192,8 +192,7 @@ def test_nvr_sixteen_channels() -> None:
         assert "ptz_service" not in {s.XAddr.rsplit("/", 1)[1] for s in device.GetServices(IncludeCapability=False)}
 
 
-def test_unimplemented_operation_is_action_not_supported(camera: VirtualCamera) -> None:
-    ptz = zeep_service(f"{camera.base_url}/onvif/ptz_service", PTZ_BINDING)
+def test_unimplemented_operation_is_action_not_supported(device: Any) -> None:
     with pytest.raises(Fault) as info:
-        ptz.GetNodes()
+        device.GetDot11Capabilities()  # in the WSDL, deliberately not simulated
     assert subcodes(info.value) == ["ActionNotSupported"] and info.value.code.endswith("Receiver")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from kedirivms.sim._models_ptz import EventsSpec, ImagingSpec, PTZNodeSpec
 
@@ -61,6 +61,13 @@ class EncoderSpec(BaseModel):
     h264_profile: Literal["Baseline", "Main", "Extended", "High"] = Field("Main", description="H.264 profile.")
 
 
+H264Profile = Literal["Baseline", "Main", "Extended", "High"]
+
+
+def _default_h264_profiles() -> list[H264Profile]:
+    return ["Baseline", "Main", "High"]
+
+
 def _default_resolutions() -> list[tuple[int, int]]:
     return [(1920, 1080), (1280, 720), (704, 576), (640, 480), (640, 360), (320, 240)]
 
@@ -78,8 +85,8 @@ class EncoderOptions(BaseModel):
     gop_range: tuple[int, int] = Field((1, 300), description="Inclusive GovLength range (frames).")
     quality_range: tuple[int, int] = Field((1, 10), description="Inclusive quality range.")
     encoding_interval_range: tuple[int, int] = Field((1, 1), description="Inclusive EncodingInterval range.")
-    h264_profiles: list[Literal["Baseline", "Main", "Extended", "High"]] = Field(
-        default_factory=lambda: ["Baseline", "Main", "High"], min_length=1, description="Supported H.264 profiles."
+    h264_profiles: list[H264Profile] = Field(
+        default_factory=_default_h264_profiles, min_length=1, description="Supported H.264 profiles."
     )
 
     def violations(self, spec: EncoderSpec) -> list[str]:

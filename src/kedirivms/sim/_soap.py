@@ -263,7 +263,8 @@ def parse_request(data: bytes) -> ParsedRequest:
 
 def typed_request(op: Operation, body: etree._Element) -> Any:
     """Type the body element with zeep against ``op``'s input element (attribute access on the result)."""
-    client_body = op.input.body
+    message = op.input
+    client_body = message.body if message is not None else None
     if client_body is None:  # pragma: no cover - every ONVIF operation has a body
         return None
     return client_body.parse(body, op.binding.wsdl.types)
@@ -271,7 +272,14 @@ def typed_request(op: Operation, body: etree._Element) -> Any:
 
 # --------------------------------------------------------------------------------------------- replies
 
-_TOP_NSMAP = {"env": NS["env"], "tt": NS["tt"], "tds": NS["tds"], "trt": NS["trt"], "ter": NS["ter"], "tns1": NS["tns1"]}
+_TOP_NSMAP = {
+    "env": NS["env"],
+    "tt": NS["tt"],
+    "tds": NS["tds"],
+    "trt": NS["trt"],
+    "ter": NS["ter"],
+    "tns1": NS["tns1"],
+}
 
 
 def build_envelope(
@@ -281,6 +289,8 @@ def build_envelope(
 
     Raises zeep's ``ValidationError`` when ``values`` does not fit the schema (a bug in a handler).
     """
+    if op.output is None:  # pragma: no cover - every ONVIF operation has an output
+        raise ValueError(f"{op.name} has no output message")
     message = op.output.serialize(**(values or {}))
     envelope = message.content
     if header_children:
@@ -299,7 +309,8 @@ def _finish(envelope: etree._Element, extra: dict[str, str] | None = None) -> by
             nsmap[prefix] = uri
     root = etree.Element(f"{{{NS['env']}}}Envelope", nsmap=nsmap)
     root.extend(list(envelope))
-    etree.cleanup_namespaces(root, top_nsmap=nsmap, keep_ns_prefixes=["ter", "tt", "tns1"])  # tns1: event topics are QNames in text
+    # tns1: event topics are QNames in text, so the prefix must stay declared
+    etree.cleanup_namespaces(root, top_nsmap=nsmap, keep_ns_prefixes=["ter", "tt", "tns1"])
     out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return out
 

@@ -152,9 +152,7 @@ class DigestAuthority:
     def challenge(self, *, stale: bool = False) -> str:
         """A ``WWW-Authenticate`` header value."""
         opaque = hashlib.md5(self.realm.encode()).hexdigest()
-        value = (
-            f'Digest realm="{self.realm}", qop="auth", algorithm=MD5, nonce="{self._nonce()}", opaque="{opaque}"'
-        )
+        value = f'Digest realm="{self.realm}", qop="auth", algorithm=MD5, nonce="{self._nonce()}", opaque="{opaque}"'
         return value + (", stale=true" if stale else "")
 
     def _nonce_age(self, nonce: str) -> float | None:

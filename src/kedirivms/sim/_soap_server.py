@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,10 +89,8 @@ class SoapHTTPServer(ThreadingHTTPServer):
             conns = list(self._conns)
             self._conns.clear()
         for sock in conns:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -136,10 +134,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self) -> None:
         """Close the connection without any reply."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _fault(self, fault: SoapFault, headers: dict[str, str] | None = None, status: int | None = None) -> None:
         body = fault_envelope(fault, undeclared_prefix="fault_undeclared_prefix" in self.camera.config.quirks)
@@ -202,8 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif rule is not None and rule.kind == "hostile":
             reply = _billion_laughs(reply)
             status = 200
-        fault = None if status == 200 else "fault"
-        cam.log_request(spec.name, op_name, scheme, ctx.username, status, fault if rule is None else rule.kind)
+        note = None if status == 200 else "fault"
+        cam.log_request(spec.name, op_name, scheme, ctx.username, status, note if rule is None else rule.kind)
         self._send(status, reply)
 
     def _authenticate(self, ctx: SoapContext, spec: ServiceSpec, op: str) -> str | None:
@@ -262,10 +258,10 @@ class _Handler(BaseHTTPRequestHandler):
         undeclared = "fault_undeclared_prefix" in self.camera.config.quirks
         handler = spec.handlers.get(op_name)
         if handler is None:
-            fault = SoapFault(
+            missing = SoapFault(
                 ["ActionNotSupported"], f"{op_name} is not supported by the {spec.name} service", code="Receiver"
             )
-            return fault.http_status, fault_envelope(fault, undeclared_prefix=undeclared)
+            return missing.http_status, fault_envelope(missing, undeclared_prefix=undeclared)
         try:
             op = spec.binding_operation(op_name)
             request = typed_request(op, req.body)
@@ -275,8 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
             return fault.http_status, fault_envelope(fault, undeclared_prefix=undeclared)
         except Exception as exc:  # a request zeep cannot type, or a handler bug: answer, never hang
             _log.debug("%s failed", op_name, exc_info=True)
-            fault = SoapFault(["InvalidArgVal"], f"{op_name}: {type(exc).__name__}: {exc}")
-            return fault.http_status, fault_envelope(fault, undeclared_prefix=undeclared)
+            broken = SoapFault(["InvalidArgVal"], f"{op_name}: {type(exc).__name__}: {exc}")
+            return broken.http_status, fault_envelope(broken, undeclared_prefix=undeclared)
 
     def _reply_headers(self, ctx: SoapContext, spec: ServiceSpec, op: str, req: ParsedRequest) -> list[Any]:
         out: list[Any] = []
@@ -361,5 +357,3 @@ class _Handler(BaseHTTPRequestHandler):
         value = f'Basic realm="{cam.digest.realm}"' if mode == "basic" else cam.digest.challenge(stale=stale)
         cam.log_request("snapshot", "Snapshot", None, None, 401, "NotAuthorized")
         self._send(401, b"authentication required", "text/plain", {"WWW-Authenticate": value})
-
-

@@ -7,7 +7,7 @@ import datetime as dt
 import fractions
 import threading
 import time
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -25,7 +25,7 @@ __all__ = ["CameraRunState", "LoggedRequest", "VirtualCamera"]
 _FAULT_KINDS = ("delay", "http500", "malformed", "drop", "hostile")
 
 
-class CameraRunState(str, Enum):
+class CameraRunState(StrEnum):
     """Life cycle of a :class:`VirtualCamera`."""
 
     NEW = "new"
