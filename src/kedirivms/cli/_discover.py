@@ -18,8 +18,10 @@ from kedirivms.errors import InvalidArgument
 
 def _table(devices: list[DiscoveredDevice]) -> Table:
     table = Table(title=f"{len(devices)} device(s)")
-    for column in ("Address", "Name", "Location", "Hardware", "Profiles", "Device service", "Endpoint", "Via"):
+    table.add_column("Address", no_wrap=True)
+    for column in ("Name", "Location", "Hardware", "Profiles", "Device service", "Endpoint"):
         table.add_column(column, overflow="fold")
+    table.add_column("Via", no_wrap=True)
     for d in devices:
         table.add_row(
             d.address,

@@ -81,8 +81,9 @@ def discover(
     _check_positive("http_timeout", http_timeout)
     if concurrency < 1:
         raise InvalidArgument(f"concurrency must be >= 1, got {concurrency}", operation="discover")
-    if not 0 < port < 65536:
-        raise InvalidArgument(f"port must be 1-65535, got {port}", operation="discover")
+    for p in [port, *(http_check_ports or ())]:
+        if not 0 < int(p) < 65536:
+            raise InvalidArgument(f"bad port {p}: ports are 1-65535", operation="discover")
     try:
         variants = [[normalize_type(t)] for t in types] if types is not None else [[t] for t in _wsd.ONVIF_TYPES]
     except ValueError as exc:
@@ -102,10 +103,7 @@ def discover(
             progress=progress,
         )
         if http_check_ports and silent:
-            try:
-                found = http_check(silent, http_check_ports, http_timeout, concurrency)
-            except ValueError as exc:
-                raise InvalidArgument(str(exc), operation="discover") from None
+            found = http_check(silent, http_check_ports, http_timeout, concurrency)
             for host, urls in found.items():
                 session.add(DiscoveredDevice(endpoint=None, xaddrs=urls, address=host, source="http"))
     else:

@@ -204,7 +204,13 @@ class HelloListener:
             return True
         seq = (msg.instance_id, msg.message_number or 0)
         last = self._sequence.get(endpoint)
-        if last is not None and seq <= last:
+        if msg.action == _wsd.ACTION_BYE:
+            # Only a Bye from an earlier life is stale: firmware (and the wsdiscovery package) often reuse the
+            # Hello's MessageNumber in the Bye; repeats are already caught by MessageID.
+            stale = last is not None and seq[0] < last[0]
+        else:
+            stale = last is not None and seq <= last
+        if stale:
             log.debug("ignoring stale message for %s: %s after %s", endpoint, seq, last)
             return False
         self._sequence[endpoint] = seq

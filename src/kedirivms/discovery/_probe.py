@@ -78,8 +78,8 @@ class _Session:
             return
         self.seen.add(msg.message_id)
         target = self.our_ids[msg.relates_to]
-        if target is not None:
-            self.answered.add(target)
+        if target is not None and all(m.xaddrs for m in msg.matches):
+            self.answered.add(target)  # else keep waiting for the ResolveMatches
         for match in msg.matches:
             device = device_from_match(match, host, self.source, iface)
             if not self._wanted(device):

@@ -14,11 +14,13 @@ import logging
 import random
 import selectors
 import socket
+import struct
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 from kedirivms.discovery import _wsd
 from kedirivms.discovery._models import normalize_type, scopes_match
@@ -27,6 +29,8 @@ from kedirivms.errors import DiscoveryError, InvalidArgument
 __all__ = ["DEFAULT_SCOPES", "DiscoveryResponder", "ResponderState"]
 
 log = logging.getLogger("kedirivms.sim.discovery")
+
+_Addr = tuple[Any, ...]  # (host, port) or (host, port, flowinfo, scope_id)
 
 DEFAULT_SCOPES: tuple[str, ...] = (
     "onvif://www.onvif.org/type/video_encoder",
@@ -73,11 +77,12 @@ class DiscoveryResponder:
             ``http://<host>/onvif/device_service``.
         scopes: scopes as URIs (percent-encode spaces); default :data:`DEFAULT_SCOPES`.
         types: ``dn:NetworkVideoTransmitter``, ``tds:Device`` or ``{ns}Local``; default both ONVIF types.
-        host: local address to bind and answer from (``0.0.0.0`` for every address).
+        host: local address to bind and answer from (``0.0.0.0`` for every address); an IPv6 address
+            (``fe80::1%eth0``) makes an IPv6 responder that joins FF02::C.
         port: UDP port (3702).
         multicast: also answer multicast Probes and multicast Hello/Bye.
         interface_ip: address of the interface to join the group on and send multicast from (default
-            ``host``, or the system's choice when ``host`` is ``0.0.0.0``).
+            ``host``, or the system's choice when ``host`` is ``0.0.0.0``); for IPv6 an interface name.
         hello_to: ``(host, port)`` pairs that get Hello and Bye by unicast too.
         metadata_version: the WS-Discovery MetadataVersion.
         max_delay: upper bound of the random delay before answering a multicast Probe or sending Hello.
@@ -127,11 +132,12 @@ class DiscoveryResponder:
         self._instance_id = 0
         self._number = itertools.count(1)
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._queue: list[tuple[float, int, bytes, tuple[str, int]]] = []
+        self._queue: list[tuple[float, int, bytes, _Addr]] = []
         self._tiebreak = itertools.count()
         self._qlock = threading.Lock()
         self._sock: socket.socket | None = None
         self._msock: socket.socket | None = None
+        self._group: _Addr | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -166,7 +172,7 @@ class DiscoveryResponder:
         self._thread.start()
         hello = _wsd.build_hello(_wsd.new_message_id(), self._match(), self._instance_id, next(self._number))
         for addr in self._announce_targets():
-            delay = random.uniform(0, self.max_delay) if addr[0] == _wsd.MULTICAST_V4 else 0.0
+            delay = random.uniform(0, self.max_delay) if addr == self._group else 0.0
             self._schedule_repeated(hello, addr, delay, _wsd.MULTICAST_UDP_REPEAT)
         return self
 
@@ -200,37 +206,64 @@ class DiscoveryResponder:
     # ---------------------------------------------------------------------------------------------- sockets
 
     def _open(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        family, _, _, _, sockaddr = socket.getaddrinfo(
+            self.host, self.port, 0, socket.SOCK_DGRAM, 0, socket.AI_NUMERICHOST
+        )[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         self._sock = sock
         # SO_REUSEADDR: a wildcard listener (e.g. another WS-Discovery stack) may already hold port 3702.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock.bind(sockaddr)
         sock.setblocking(False)
+        if self.multicast and family == socket.AF_INET6:
+            self._open_group_v6(sock, int(sockaddr[3]))
+        elif self.multicast:
+            self._open_group_v4(sock)
+
+    def _open_group_v4(self, sock: socket.socket) -> None:
         out_if = self.interface_ip or (self.host if self.host != "0.0.0.0" else None)
-        if self.multicast:
-            if out_if:
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(out_if))
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-            msock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-            self._msock = msock
-            msock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if hasattr(socket, "SO_REUSEPORT"):
-                msock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            msock.bind((_wsd.MULTICAST_V4, self.port))
-            mreq = socket.inet_aton(_wsd.MULTICAST_V4) + socket.inet_aton(out_if or "0.0.0.0")
-            msock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-            msock.setblocking(False)
+        if out_if:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(out_if))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        msock = self._group_socket(socket.AF_INET)
+        msock.bind((_wsd.MULTICAST_V4, self.port))
+        mreq = socket.inet_aton(_wsd.MULTICAST_V4) + socket.inet_aton(out_if or "0.0.0.0")
+        msock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        self._group = (_wsd.MULTICAST_V4, self.port)
+
+    def _open_group_v6(self, sock: socket.socket, scope: int) -> None:
+        # FF02::C is link-scoped: the interface comes from the host's scope (fe80::1%eth0) or interface_ip.
+        index = scope or (socket.if_nametoindex(self.interface_ip) if self.interface_ip else 0)
+        if not index:
+            raise OSError("IPv6 multicast needs an interface: use host='fe80::...%eth0' or interface_ip='eth0'")
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, struct.pack("@I", index))
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 1)
+        msock = self._group_socket(socket.AF_INET6)
+        msock.bind((_wsd.MULTICAST_V6, self.port, 0, index))
+        mreq = socket.inet_pton(socket.AF_INET6, _wsd.MULTICAST_V6) + struct.pack("@I", index)
+        msock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self._group = (_wsd.MULTICAST_V6, self.port, 0, index)
+
+    def _group_socket(self, family: socket.AddressFamily) -> socket.socket:
+        msock = socket.socket(family, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        self._msock = msock
+        msock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            msock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        msock.setblocking(False)
+        return msock
 
     def _close_sockets(self) -> None:
         for sock in (self._sock, self._msock, self._wake_r, self._wake_w):
             if sock is not None:
                 sock.close()
 
-    def _announce_targets(self) -> list[tuple[str, int]]:
-        return ([(_wsd.MULTICAST_V4, self.port)] if self.multicast else []) + self.hello_to
+    def _announce_targets(self) -> list[_Addr]:
+        return ([self._group] if self._group is not None else []) + list(self.hello_to)
 
-    def _send(self, payload: bytes, addr: tuple[str, int]) -> None:
+    def _send(self, payload: bytes, addr: _Addr) -> None:
         if self._sock is None:
             return
         try:
@@ -238,7 +271,7 @@ class DiscoveryResponder:
         except OSError as exc:
             log.debug("responder %s: sendto %s failed: %s", self.host, addr, exc)
 
-    def _schedule(self, payload: bytes, addr: tuple[str, int], delay: float) -> None:
+    def _schedule(self, payload: bytes, addr: _Addr, delay: float) -> None:
         with self._qlock:
             heapq.heappush(self._queue, (time.monotonic() + delay, next(self._tiebreak), payload, addr))
         if self._wake_w is not None:
@@ -247,7 +280,7 @@ class DiscoveryResponder:
             except OSError:
                 pass
 
-    def _schedule_repeated(self, payload: bytes, addr: tuple[str, int], delay: float, repeats: int) -> None:
+    def _schedule_repeated(self, payload: bytes, addr: _Addr, delay: float, repeats: int) -> None:
         self._schedule(payload, addr, delay)
         step = random.uniform(_wsd.UDP_MIN_DELAY, _wsd.UDP_MAX_DELAY)
         for _ in range(repeats):
@@ -301,7 +334,7 @@ class DiscoveryResponder:
             except Exception:  # a hostile datagram must never kill the responder thread
                 log.debug("responder %s: error handling datagram from %s", self.host, addr, exc_info=True)
 
-    def _handle(self, data: bytes, addr: tuple[str, int], multicast: bool) -> None:
+    def _handle(self, data: bytes, addr: _Addr, multicast: bool) -> None:
         try:
             msg = _wsd.parse(data)
         except _wsd.WsdParseError as exc:
