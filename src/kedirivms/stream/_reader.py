@@ -8,8 +8,8 @@ import logging
 import os
 import threading
 import time
-from fractions import Fraction
 from collections.abc import Callable, Iterator, Mapping
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import av
