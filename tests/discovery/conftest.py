@@ -129,14 +129,12 @@ class Netns:
             pytest.fail(f"namespace process died before it was ready:\n{err}")
         return json.loads(line)
 
-
     @staticmethod
     def release(proc: subprocess.Popen[str]) -> None:
         """Tell a spawned process waiting on stdin to finish."""
         assert proc.stdin is not None
         proc.stdin.write("stop\n")
         proc.stdin.flush()
-
 
     @staticmethod
     def collect(proc: subprocess.Popen[str], timeout: float = 30) -> Any:
@@ -193,8 +191,12 @@ def veth_pair(netns_factory: Callable[[], Netns]) -> tuple[Netns, Netns]:
     a.ip("link", "add", "kv0", "type", "veth", "peer", "name", "kv1", "netns", b.name)
     for ns, dev, addr in ((a, "kv0", "10.77.0.1/24"), (b, "kv1", "10.77.0.2/24")):
         # no duplicate address detection: the IPv6 link-local address is usable as soon as the link is up
-        subprocess.run(["ip", "netns", "exec", ns.name, "sh", "-c", f"echo 0 > /proc/sys/net/ipv6/conf/{dev}/accept_dad"],
-                       check=True, capture_output=True, timeout=10)
+        subprocess.run(
+            ["ip", "netns", "exec", ns.name, "sh", "-c", f"echo 0 > /proc/sys/net/ipv6/conf/{dev}/accept_dad"],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
         ns.ip("addr", "add", addr, "dev", dev)
         ns.ip("link", "set", dev, "up")
         ns.ip("route", "add", "224.0.0.0/4", "dev", dev)

@@ -18,9 +18,7 @@ _BOMB = b"""<?xml version="1.0"?><!DOCTYPE z [<!ENTITY a "aaaaaaaaaa"><!ENTITY b
 
 def _reply(relates_to: str, endpoint: str, message_id: str | None = None, xaddr: str = "http://127.0.1.71/x") -> bytes:
     match = _wsd.Match(endpoint, [_wsd.NVT], ["onvif://www.onvif.org/name/evil"], [xaddr], 1)
-    return _wsd.build_matches(
-        _wsd.ACTION_PROBE_MATCHES, message_id or _wsd.new_message_id(), relates_to, [match], 1, 1
-    )
+    return _wsd.build_matches(_wsd.ACTION_PROBE_MATCHES, message_id or _wsd.new_message_id(), relates_to, [match], 1, 1)
 
 
 class _HostilePeer:
@@ -91,8 +89,14 @@ def test_sweep_ignores_garbage_and_merges_duplicates(
     # the second reply for the same endpoint adds its XAddr instead of a second entry
     assert set(devices[0].xaddrs) == {"http://127.0.1.71/x", "http://127.0.1.71:81/x"}
     logged = caplog.text
-    for reason in ("not XML", "DTDs", "not one of our probes", "duplicate reply", "unexpected Probe",
-                   "unexpected Hello"):
+    for reason in (
+        "not XML",
+        "DTDs",
+        "not one of our probes",
+        "duplicate reply",
+        "unexpected Probe",
+        "unexpected Hello",
+    ):
         assert reason in logged, reason
 
 

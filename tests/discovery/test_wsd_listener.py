@@ -49,8 +49,7 @@ def test_hello_and_bye_keep_a_live_inventory(
     listening: tuple[HelloListener, _Events], fleet: Callable[..., DiscoveryResponder]
 ) -> None:
     listener, events = listening
-    a = fleet(host="127.0.1.81", hello_to=[LISTENER], max_delay=0.0,
-              scopes=["onvif://www.onvif.org/name/Gate%20A"])
+    a = fleet(host="127.0.1.81", hello_to=[LISTENER], max_delay=0.0, scopes=["onvif://www.onvif.org/name/Gate%20A"])
     b = fleet(host="127.0.1.82", hello_to=[LISTENER], max_delay=0.0)
     seen = {events.next()[1].endpoint, events.next()[1].endpoint}
     assert seen == {a.endpoint, b.endpoint}
@@ -97,10 +96,16 @@ def test_type_filter_and_failing_callback(fleet: Callable[..., DiscoveryResponde
         calls.append(d.endpoint or "")
         raise RuntimeError("user bug")
 
-    listener = HelloListener(on_hello=broken, on_bye=events.bye, multicast=False, host="127.0.1.241",
-                             types=["tds:Device"])
+    listener = HelloListener(
+        on_hello=broken, on_bye=events.bye, multicast=False, host="127.0.1.241", types=["tds:Device"]
+    )
     with listener:
-        fleet(host="127.0.1.84", hello_to=[("127.0.1.241", _wsd.PORT)], max_delay=0.0, types=["dn:NetworkVideoTransmitter"])
+        fleet(
+            host="127.0.1.84",
+            hello_to=[("127.0.1.241", _wsd.PORT)],
+            max_delay=0.0,
+            types=["dn:NetworkVideoTransmitter"],
+        )
         nvr = fleet(host="127.0.1.85", hello_to=[("127.0.1.241", _wsd.PORT)], max_delay=0.0, types=["tds:Device"])
         nvr.stop()
         kind, gone = events.next()

@@ -3,10 +3,10 @@ package (PyPI) in both directions. Every process runs inside a namespace; nothin
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 from typing import Any
+
+import pytest
 
 Netns = Any  # tests/discovery/conftest.py:Netns
 
@@ -32,8 +32,9 @@ import json, sys
 from kedirivms.sim.discovery import DiscoveryResponder
 print(json.dumps("imported"), flush=True)
 sys.stdin.readline()
-rs = [DiscoveryResponder(host=h, multicast=True, interface_ip={interface_ip!r}, max_delay=0.2,
-                         xaddrs=[f"http://{{h if ':' not in h else '[' + h.replace('%', '%25') + ']'}}:8080/onvif/device_service"],
+def url(h):
+    return f"http://{{h if ':' not in h else '[' + h.replace('%', '%25') + ']'}}:8080/onvif/device_service"
+rs = [DiscoveryResponder(host=h, multicast=True, interface_ip={interface_ip!r}, max_delay=0.2, xaddrs=[url(h)],
                          scopes=[f"onvif://www.onvif.org/name/cam-{{h}}", "onvif://www.onvif.org/Profile/Streaming"])
       for h in {hosts!r}]
 for r in rs:
@@ -121,8 +122,13 @@ print(json.dumps(out))
 
 
 def _link_local(ns: Netns, dev: str) -> str:
-    out = subprocess.run(["ip", "-n", ns.name, "-6", "-o", "addr", "show", "dev", dev, "scope", "link"],
-                         check=True, capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run(
+        ["ip", "-n", ns.name, "-6", "-o", "addr", "show", "dev", dev, "scope", "link"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout
     return out.split("inet6 ", 1)[1].split("/", 1)[0]
 
 
@@ -166,10 +172,12 @@ def test_interop_with_wsdiscovery_package_over_veth(veth_pair: tuple[Netns, Netn
     assert peer["xaddrs"] == ["http://10.77.0.1:8081/onvif/device_service"]
     assert (peer["source"], peer["interface"]) == ("multicast", "kv1")
 
-
     # their Hello and Bye, and ours, reached our passive listener
     assert {(e[0], e[1]) for e in events} >= {
-        ("hello", peer_epr), ("bye", peer_epr), ("hello", our_epr), ("bye", our_epr)
+        ("hello", peer_epr),
+        ("bye", peer_epr),
+        ("hello", our_epr),
+        ("bye", our_epr),
     }
 
 

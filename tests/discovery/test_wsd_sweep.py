@@ -61,7 +61,7 @@ def test_sweep_of_a_slash_24_finds_20_cameras_exactly_once(fleet: Start) -> None
 
 def test_small_concurrency_window_still_finds_everyone(fleet: Start) -> None:
     responders = [fleet(host=f"127.0.1.{i}") for i in (33, 34, 35, 36, 37)]
-    devices = discover(ranges=["127.0.1.30-40"], timeout=0.5, concurrency=2)
+    devices = discover(ranges=["127.0.1.30-40"], timeout=0.3, concurrency=2)
     assert {d.endpoint for d in _ours(devices, responders)} == {r.endpoint for r in responders}
 
 
@@ -83,16 +83,20 @@ def test_host_list_where_all_answer(fleet: Start) -> None:
         (None, ["onvif://www.onvif.org/location"], {"nvt", "nvr"}),
     ],
 )
-def test_type_and_scope_filters(
-    fleet: Start, types: list[str] | None, scopes: list[str], expected: set[str]
-) -> None:
+def test_type_and_scope_filters(fleet: Start, types: list[str] | None, scopes: list[str], expected: set[str]) -> None:
     roles = {
-        "nvt": fleet(host="127.0.1.51", types=["dn:NetworkVideoTransmitter"],
-                     scopes=["onvif://www.onvif.org/location/site-7/gate"]),
+        "nvt": fleet(
+            host="127.0.1.51",
+            types=["dn:NetworkVideoTransmitter"],
+            scopes=["onvif://www.onvif.org/location/site-7/gate"],
+        ),
         "nvr": fleet(host="127.0.1.52", types=["tds:Device"], scopes=["onvif://www.onvif.org/location/site-9"]),
         "both": fleet(host="127.0.1.53", scopes=["onvif://www.onvif.org/name/x"]),
-        "printer": fleet(host="127.0.1.54", types=["{http://schemas.microsoft.com/windows/2006/08/wdp/print}PrintDeviceType"],
-                         scopes=[]),
+        "printer": fleet(
+            host="127.0.1.54",
+            types=["{http://schemas.microsoft.com/windows/2006/08/wdp/print}PrintDeviceType"],
+            scopes=[],
+        ),
     }
     devices = discover(ranges=["127.0.1.51-54"], timeout=0.6, types=types, scopes=scopes)
     found = {role for role, r in roles.items() if r.endpoint in {d.endpoint for d in devices}}

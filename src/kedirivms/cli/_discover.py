@@ -6,6 +6,7 @@ import queue
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -99,7 +100,7 @@ def discover_command(
     """Find ONVIF cameras: multicast on the local link, or unicast sweeps of --range (routed sites)."""
     if http_check and not ranges:
         raise InvalidArgument("--http-check needs --range", operation="discover", hint="add --range CIDR")
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "timeout": timeout,
         "interfaces": interface or None,
         "ranges": ranges or None,
@@ -110,7 +111,7 @@ def discover_command(
         "http_check_ports": (http_port or list(DEFAULT_HTTP_PORTS)) if http_check else None,
     }
     with _progress(bool(ranges) and not watch) as progress:
-        devices = discover(progress=progress, **kwargs)  # type: ignore[arg-type]
+        devices = discover(progress=progress, **kwargs)
     if not watch:
         if json:
             emit_json(devices)
@@ -128,7 +129,7 @@ def discover_command(
 
 
 def _watch_sweeps(
-    known: dict[str, DiscoveredDevice], kwargs: dict[str, object], interval: float, stop_at: float, json: bool
+    known: dict[str, DiscoveredDevice], kwargs: dict[str, Any], interval: float, stop_at: float, json: bool
 ) -> None:
     while True:
         pause = min(interval, stop_at - time.monotonic())
@@ -137,7 +138,7 @@ def _watch_sweeps(
         time.sleep(pause)
         if time.monotonic() >= stop_at:
             return
-        current = {_key(d): d for d in discover(**kwargs)}  # type: ignore[arg-type]
+        current = {_key(d): d for d in discover(**kwargs)}
         for key in current.keys() - known.keys():
             _event("found", current[key], json)
         for key in known.keys() - current.keys():

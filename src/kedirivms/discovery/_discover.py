@@ -109,9 +109,7 @@ def discover(
     else:
         session = _Session(types=variants, scopes=list(scopes), source="multicast")
         chosen = select_interfaces(interfaces, ipv6=ipv6)
-        multicast_probe(
-            chosen, session, timeout if timeout is not None else MULTICAST_TIMEOUT, port=port, ttl=ttl
-        )
+        multicast_probe(chosen, session, timeout if timeout is not None else MULTICAST_TIMEOUT, port=port, ttl=ttl)
     return sorted(session.found.values(), key=_sort_key)
 
 

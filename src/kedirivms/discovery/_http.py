@@ -9,6 +9,7 @@ time-out, so a /24 over four ports costs about one time-out rather than a thousa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -23,11 +24,11 @@ DEVICE_PATH = "/onvif/device_service"
 _MAX_REPLY = 64 * 1024
 
 _BODY = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
-    'xmlns:tds="http://www.onvif.org/ver10/device/wsdl">'
-    "<s:Body><tds:GetSystemDateAndTime/></s:Body></s:Envelope>"
-).encode()
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+    b'xmlns:tds="http://www.onvif.org/ver10/device/wsdl">'
+    b"<s:Body><tds:GetSystemDateAndTime/></s:Body></s:Envelope>"
+)
 
 
 def _request(host: str, port: int) -> bytes:
@@ -71,10 +72,8 @@ async def _exchange(host: str, port: int, timeout: float) -> bytes:
         return reply
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(OSError, asyncio.TimeoutError):
             await asyncio.wait_for(writer.wait_closed(), 0.2)
-        except (OSError, asyncio.TimeoutError):
-            pass
 
 
 async def _check_one(host: str, port: int, timeout: float, sem: asyncio.Semaphore) -> str | None:
@@ -82,7 +81,7 @@ async def _check_one(host: str, port: int, timeout: float, sem: asyncio.Semaphor
         try:
             # connect gets ``timeout``; the whole exchange at most twice that (a slow drip cannot hold us).
             reply = await asyncio.wait_for(_exchange(host, port, timeout), 2 * timeout)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
             log.debug("HTTP check %s:%d: %s", host, port, exc or type(exc).__name__)
             return None
         if not looks_like_onvif(reply):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import selectors
@@ -159,10 +160,8 @@ class HelloListener:
             return
         self.state = ListenerState.STOPPED
         assert self._wake_w is not None and self._thread is not None
-        try:
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
-        except OSError:
-            pass
         self._thread.join(timeout)
         for sock in (self._sock, self._wake_r, self._wake_w):
             if sock is not None:

@@ -133,7 +133,7 @@ def device_from_match(
         address=address,
         source=source,
         interface=interface,
-        **parse_scopes(match.scopes),  # type: ignore[arg-type]
+        **parse_scopes(match.scopes),
     )
 
 

@@ -141,6 +141,7 @@ def expand_targets(specs: Iterable[str]) -> list[IPAddress]:
         for spec in (s.strip() for s in raw.split(",")):
             if not spec:
                 continue
+            hosts: list[IPAddress]
             try:
                 if "/" in spec:
                     net = ipaddress.ip_network(spec, strict=False)

@@ -144,8 +144,9 @@ def _add_types(parent: etree._Element, types: Sequence[str], env: etree._Element
             ns = t[1:].split("}", 1)[0]
             if ns not in nsmap.values() and ns not in extra.values():
                 extra[f"t{len(extra)}"] = ns
-    el = etree.SubElement(parent, f"{{{NS_WSD}}}Types", nsmap=extra or None)  # type: ignore[arg-type]
-    merged: dict[str | None, str] = {**nsmap, **extra}
+    el = etree.SubElement(parent, f"{{{NS_WSD}}}Types", nsmap=extra or None)
+    merged: dict[str | None, str] = dict(nsmap)
+    merged.update(extra)
     el.text = " ".join(_qname_text(t, merged) for t in types)
 
 
@@ -188,7 +189,9 @@ def build_matches(
     """A ProbeMatches or ResolveMatches reply (``action`` picks which) relating to ``relates_to``."""
     env = _envelope(action, message_id, TO_ANONYMOUS, relates_to)
     _app_sequence(env, instance_id, number)
-    outer, inner = ("ProbeMatches", "ProbeMatch") if action == ACTION_PROBE_MATCHES else ("ResolveMatches", "ResolveMatch")
+    outer, inner = (
+        ("ProbeMatches", "ProbeMatch") if action == ACTION_PROBE_MATCHES else ("ResolveMatches", "ResolveMatch")
+    )
     container = etree.SubElement(env[1], f"{{{NS_WSD}}}{outer}")
     for match in matches:
         _add_service(etree.SubElement(container, f"{{{NS_WSD}}}{inner}"), env, match)

@@ -7,6 +7,7 @@ sweep of 127.0.1.0/24 finds them without any set-up.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import heapq
 import itertools
@@ -190,10 +191,8 @@ class DiscoveryResponder:
                 time.sleep(_wsd.UDP_MIN_DELAY)
         self.state = ResponderState.STOPPED
         assert self._wake_w is not None and self._thread is not None
-        try:
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
-        except OSError:
-            pass
         self._thread.join(timeout)
         self._close_sockets()
 
@@ -216,7 +215,7 @@ class DiscoveryResponder:
         sock.bind(sockaddr)
         sock.setblocking(False)
         if self.multicast and family == socket.AF_INET6:
-            self._open_group_v6(sock, int(sockaddr[3]))
+            self._open_group_v6(sock, int(sockaddr[3]))  # type: ignore[misc]
         elif self.multicast:
             self._open_group_v4(sock)
 
@@ -275,10 +274,8 @@ class DiscoveryResponder:
         with self._qlock:
             heapq.heappush(self._queue, (time.monotonic() + delay, next(self._tiebreak), payload, addr))
         if self._wake_w is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._wake_w.send(b"s")
-            except OSError:
-                pass
 
     def _schedule_repeated(self, payload: bytes, addr: _Addr, delay: float, repeats: int) -> None:
         self._schedule(payload, addr, delay)
@@ -303,10 +300,8 @@ class DiscoveryResponder:
                 for key, _ in sel.select(max(0.0, min(wait, 1.0))):
                     sock: socket.socket = key.fileobj  # type: ignore[assignment]
                     if key.data is None:
-                        try:
+                        with contextlib.suppress(OSError):
                             sock.recv(4096)
-                        except OSError:
-                            pass
                         continue
                     self._receive(sock, multicast=bool(key.data))
                 self._flush_due()
