@@ -9,6 +9,8 @@ Adding a service: see :class:`ServiceSpec` and ``docs/simulator.md``.
 
 from __future__ import annotations
 
+import collections
+import datetime as dt
 import importlib.metadata
 import threading
 from collections.abc import Callable
@@ -291,6 +293,18 @@ def build_envelope(
     """
     if op.output is None:  # pragma: no cover - every ONVIF operation has an output
         raise ValueError(f"{op.name} has no output message")
+    key = None
+    if not header_children:
+        try:
+            key = (id(op), _freeze(values or {}))
+        except _Unfreezable:
+            key = None
+        if key is not None:
+            with _CACHE_LOCK:
+                cached = _REPLY_CACHE.get(key)
+                if cached is not None:
+                    _REPLY_CACHE.move_to_end(key)
+                    return cached
     message = op.output.serialize(**(values or {}))
     envelope = message.content
     if header_children:
@@ -299,7 +313,35 @@ def build_envelope(
             header = etree.Element(f"{{{NS['env']}}}Header")
             envelope.insert(0, header)
         header.extend(header_children)
-    return _finish(envelope, op.binding.wsdl.types.prefix_map)
+    out = _finish(envelope, op.binding.wsdl.types.prefix_map)
+    if key is not None:
+        with _CACHE_LOCK:
+            _REPLY_CACHE[key] = out
+            while len(_REPLY_CACHE) > _CACHE_SIZE:
+                _REPLY_CACHE.popitem(last=False)
+    return out
+
+
+# Rendering through zeep costs ~1 ms per profile; identical replies (same operation, same values) are served from
+# a small process-wide LRU keyed by the frozen values. Values holding anything but plain data are not cached.
+_CACHE_SIZE = 512
+_CACHE_LOCK = threading.Lock()
+_REPLY_CACHE: collections.OrderedDict[tuple[int, Any], bytes] = collections.OrderedDict()
+_PLAIN = (str, int, float, bool, type(None), dt.timedelta, dt.datetime, dt.date)
+
+
+class _Unfreezable(Exception):
+    pass
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, *(_freeze(v) for v in value))
+    if isinstance(value, _PLAIN):
+        return (type(value).__name__, value)
+    raise _Unfreezable
 
 
 def _finish(envelope: etree._Element, extra: dict[str, str] | None = None) -> bytes:
