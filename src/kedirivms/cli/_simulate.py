@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from typing import Any, get_args
 
 import typer
 from rich.table import Table
 
 from kedirivms.cli._app import app, console, emit_json_line
 from kedirivms.errors import ConfigError
-from kedirivms.sim import VirtualCamera, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim import AuthMode, Quirk, VirtualCamera, VirtualCameraConfig, VirtualFleet
 
-_AUTH_MODES = ("username_token", "digest", "basic", "none", "any")
-_QUIRKS = ("date_dash", "overflow_time", "no_wsa_prefix", "fault_undeclared_prefix", "null_uri", "xaddr_other_host")
+_AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
+_QUIRKS: tuple[str, ...] = get_args(Quirk)
 
 
 def camera_summary(cam: VirtualCamera) -> dict[str, Any]:
