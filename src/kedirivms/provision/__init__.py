@@ -1,0 +1,77 @@
+"""Declarative fleet provisioning: an inventory file (sites, cameras, desired state), ``plan`` and ``apply``.
+
+Example:
+    >>> from kedirivms.provision import apply, load_inventory, plan
+    >>> inv = load_inventory("inventory.yaml")  # doctest: +SKIP
+    >>> print(plan(inv).changes)  # doctest: +SKIP
+    >>> report = apply(inv, audit="provision-audit.jsonl")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from kedirivms.provision.apply import ApplyReport, AuditLog, CameraResult, apply
+from kedirivms.provision.bootstrap import bootstrap_inventory, inventory_from_devices
+from kedirivms.provision.inventory import (
+    CameraTarget,
+    LoadedInventory,
+    inventory_schema,
+    inventory_schema_json,
+    load_inventory,
+    parse_inventory,
+)
+from kedirivms.provision.models import (
+    CameraEntry,
+    Credentials,
+    EncoderSettings,
+    Encoders,
+    ImagingSettings,
+    Inventory,
+    PresetSpec,
+    PTZSettings,
+    ScopeSettings,
+    SecretRef,
+    Settings,
+    Site,
+    TimeSettings,
+    UserSpec,
+)
+from kedirivms.provision.plan import CameraPlan, Change, Plan, plan
+
+__all__ = [
+    "ApplyReport",
+    "AuditLog",
+    "CameraEntry",
+    "CameraPlan",
+    "CameraResult",
+    "CameraTarget",
+    "Change",
+    "Credentials",
+    "EncoderSettings",
+    "Encoders",
+    "ImagingSettings",
+    "Inventory",
+    "LoadedInventory",
+    "PTZSettings",
+    "Plan",
+    "PresetSpec",
+    "ScopeSettings",
+    "SecretRef",
+    "Settings",
+    "Site",
+    "TimeSettings",
+    "UserSpec",
+    "apply",
+    "bootstrap_inventory",
+    "inventory_from_devices",
+    "inventory_schema",
+    "inventory_schema_json",
+    "load_inventory",
+    "parse_inventory",
+    "plan",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj):
+        _obj.__module__ = __name__
+del _name, _obj

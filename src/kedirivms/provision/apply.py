@@ -1,0 +1,202 @@
+"""``apply()``: converge cameras to the inventory, a bounded number at a time, with a JSONL audit trail."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kedirivms._redact import redact_text
+from kedirivms.errors import ConfigError, KedirivmsError
+from kedirivms.provision.inventory import CameraTarget, LoadedInventory
+from kedirivms.provision.plan import DEFAULT_CONCURRENCY, Change, examine, run_pool
+
+__all__ = ["ApplyReport", "AuditLog", "CameraResult", "apply"]
+
+ApplyStatus = Literal["changed", "unchanged", "failed"]
+
+
+class CameraResult(BaseModel):
+    """What apply did on one camera (never holds a password)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    site: str
+    address: str
+    status: ApplyStatus = Field(description="changed, unchanged or failed.")
+    changes: list[Change] = Field(default_factory=list, description="Changes made (also when it failed midway).")
+    error: str | None = Field(None, description="Why it failed.")
+    pending: list[str] = Field(default_factory=list, description="Sections this kedirivms cannot apply yet.")
+    duration_s: float = Field(0.0, description="Read plus write time, seconds.")
+
+
+class ApplyReport(BaseModel):
+    """The outcome of one apply run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str = Field(description="Identifies the run in the audit log.")
+    inventory: str
+    started: datetime
+    cameras: list[CameraResult]
+    duration_s: float = 0.0
+
+    def count(self, status: ApplyStatus) -> int:
+        """Number of cameras with ``status``."""
+        return sum(1 for c in self.cameras if c.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when no camera failed."""
+        return not any(c.status == "failed" for c in self.cameras)
+
+
+class AuditLog:
+    """Appends one JSON line per camera (and one per run) to a file; thread-safe; never writes a password.
+
+    Args:
+        path: the JSONL file (created with its parent directories; appended to).
+
+    Raises:
+        ConfigError: the file cannot be opened for appending.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"cannot append to audit log {self.path}: {exc.strerror}", hint="pick another --audit") from None
+
+    def write(self, record: dict[str, object]) -> None:
+        """Append ``record`` with a UTC ``time`` as one line (flushed and fsynced)."""
+        line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}, default=str)
+        with self._lock, self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) -> CameraResult:
+    started = time.perf_counter()
+    work = examine(target, inventory, rotate_passwords=rotate)
+    p = work.plan
+    base = {"name": p.name, "site": p.site, "address": p.address, "pending": p.pending}
+    try:
+        if p.status == "failed":
+            return CameraResult(**base, status="failed", error=p.error, duration_s=time.perf_counter() - started)
+        if p.status == "invalid":
+            reason = f"not applied: {len(p.problems)} desired value(s) the camera cannot take: " + "; ".join(p.problems)
+            return CameraResult(**base, status="failed", error=reason, duration_s=time.perf_counter() - started)
+        done: list[Change] = []
+        total = sum(len(s.changes) for s in work.steps)
+        for step in work.steps:
+            try:
+                step.run()
+            except KedirivmsError as exc:
+                error = f"after {len(done)} of {total} change(s), {step.changes[0]} failed: {exc}"
+                return CameraResult(
+                    **base,
+                    status="failed",
+                    changes=done,
+                    error=redact_text(error, work.secrets),
+                    duration_s=time.perf_counter() - started,
+                )
+            done.extend(step.changes)
+        return CameraResult(
+            **base, status="changed" if done else "unchanged", changes=done, duration_s=time.perf_counter() - started
+        )
+    finally:
+        work.close()
+
+
+def apply(
+    inventory: LoadedInventory,
+    *,
+    only: Sequence[str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rotate_passwords: bool = False,
+    audit: str | os.PathLike[str] | AuditLog | None = None,
+    progress: Callable[[CameraResult], None] | None = None,
+) -> ApplyReport:
+    """Converge every camera (or those in ``only``) to the inventory.
+
+    Each camera is read, compared (as :func:`~kedirivms.provision.plan` does) and the differences written, at
+    most ``concurrency`` cameras at a time. A camera that fails does not stop the others. A camera whose desired
+    values its options cannot take is not touched (``failed``, with the reasons). Running it twice leaves the
+    second run ``unchanged`` everywhere: present users are created when missing, and their passwords are re-set
+    only with ``rotate_passwords``.
+
+    Args:
+        inventory: from :func:`~kedirivms.provision.load_inventory`.
+        only: camera names or site ids (default: all).
+        concurrency: cameras converged at once.
+        rotate_passwords: also re-set the password of users that exist (from their references).
+        audit: JSONL audit file (or :class:`AuditLog`) to append what changed, where and when; None: none.
+        progress: called with each camera's result as it completes (from a worker thread).
+
+    Returns:
+        Per-camera results in inventory order.
+
+    Raises:
+        ConfigError: ``only`` names an unknown camera or site, or the audit log cannot be written.
+        InvalidArgument: ``concurrency`` < 1.
+
+    Example:
+        >>> report = apply(load_inventory("inventory.yaml"), audit="audit.jsonl")  # doctest: +SKIP
+        >>> report.ok, report.count("changed")  # doctest: +SKIP
+    """
+    targets = inventory.cameras(only)
+    log = audit if isinstance(audit, AuditLog) or audit is None else AuditLog(audit)
+    run_id = uuid.uuid4().hex[:12]
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+
+    def done(result: CameraResult) -> None:
+        if log is not None:
+            log.write(
+                {
+                    "event": "camera",
+                    "run_id": run_id,
+                    "inventory": inventory.source,
+                    **result.model_dump(mode="json", exclude={"pending"}),
+                }
+            )
+        if progress is not None:
+            progress(result)
+
+    results = run_pool(targets, lambda t: _converge(t, inventory, rotate_passwords), concurrency, done)
+    report = ApplyReport(
+        run_id=run_id,
+        inventory=inventory.source,
+        started=started_at,
+        cameras=results,
+        duration_s=time.perf_counter() - started,
+    )
+    if log is not None:
+        log.write(
+            {
+                "event": "run",
+                "run_id": run_id,
+                "inventory": inventory.source,
+                "only": list(only or []),
+                "cameras": len(results),
+                "changed": report.count("changed"),
+                "unchanged": report.count("unchanged"),
+                "failed": report.count("failed"),
+                "duration_s": round(report.duration_s, 3),
+            }
+        )
+    return report

@@ -1,0 +1,238 @@
+"""``plan()``: read every camera and compare it with its inventory entry (read-only).
+
+The comparison of one camera yields :class:`Change` s to show and private steps that :func:`~kedirivms.provision.apply`
+runs; values the camera's options cannot take are :attr:`CameraPlan.problems`, found here rather than at apply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kedirivms._redact import redact_text
+from kedirivms.errors import InvalidArgument, KedirivmsError
+from kedirivms.onvif import Camera, Timeouts
+from kedirivms.provision import _sections
+from kedirivms.provision.inventory import CameraTarget, LoadedInventory, resolve_secret
+
+__all__ = ["CameraPlan", "Change", "Plan", "plan"]
+
+DEFAULT_CONCURRENCY = 16
+T = TypeVar("T")
+R = TypeVar("R")
+PlanStatus = Literal["in_sync", "changes", "invalid", "failed"]
+JsonValue = str | int | float | bool | list[str] | None
+
+
+class Change(BaseModel):
+    """One difference between a camera and its inventory entry (never holds a password)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    section: str = Field(description="hostname, scopes, time, users, encoders, ptz or imaging.")
+    item: str = Field(description="What differs, e.g. 'ntp_servers', 'ch1 main fps', 'user operator'.")
+    current: JsonValue = Field(None, description="The camera's value (None: absent).")
+    desired: JsonValue = Field(None, description="The inventory's value (None: absent).")
+    action: Literal["set", "create", "delete", "rotate"] = Field("set", description="What apply does.")
+
+    def __str__(self) -> str:
+        if self.action == "create":
+            return f"{self.section}: + {self.item} ({self.desired})"
+        if self.action == "delete":
+            return f"{self.section}: - {self.item}"
+        if self.action == "rotate":
+            return f"{self.section}: {self.item}: rotate password"
+        return f"{self.section}: {self.item}: {_show(self.current)} -> {_show(self.desired)}"
+
+
+def _show(value: JsonValue) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]"
+    return "(none)" if value is None else str(value)
+
+
+class CameraPlan(BaseModel):
+    """What apply would do on one camera.
+
+    ``status``: ``in_sync`` (nothing to do), ``changes``, ``invalid`` (``problems`` list values the camera
+    cannot take; apply skips such a camera) or ``failed`` (the camera could not be read: ``error``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    site: str
+    address: str
+    status: PlanStatus
+    changes: list[Change] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list, description="Desired values the camera cannot take.")
+    pending: list[str] = Field(default_factory=list, description="Sections this kedirivms cannot apply yet.")
+    error: str | None = Field(None, description="Why the camera could not be read (failed).")
+    model: str | None = Field(None, description="Manufacturer and model, when read.")
+    duration_s: float = Field(0.0, description="Time spent reading the camera, seconds.")
+
+
+class Plan(BaseModel):
+    """The plan of a whole inventory (or the ``only`` part of it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inventory: str
+    cameras: list[CameraPlan]
+    duration_s: float = 0.0
+
+    @property
+    def changes(self) -> int:
+        """Number of changes over every camera."""
+        return sum(len(c.changes) for c in self.cameras)
+
+    def count(self, status: PlanStatus) -> int:
+        """Number of cameras with ``status``."""
+        return sum(1 for c in self.cameras if c.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when no camera is invalid or failed."""
+        return all(c.status in ("in_sync", "changes") for c in self.cameras)
+
+
+# ------------------------------------------------------------------------------------------- per camera
+@dataclass
+class Step:
+    """One write on the camera and the changes it makes."""
+
+    changes: list[Change]
+    run: Callable[[], object]
+
+
+@dataclass
+class CameraWork:
+    """A camera's plan plus the steps to converge it (the camera stays open for apply)."""
+
+    plan: CameraPlan
+    steps: list[Step] = field(default_factory=list)
+    camera: Camera | None = None
+    secrets: tuple[str, ...] = ()
+
+    def close(self) -> None:
+        if self.camera is not None:
+            self.camera.close()
+
+
+def open_camera(target: CameraTarget, inventory: LoadedInventory) -> tuple[Camera, tuple[str, ...]]:
+    """A (not yet connected) :class:`Camera` for ``target`` with its resolved password; and the secrets used."""
+    username = password = None
+    if target.credentials is not None:
+        username = target.credentials.username
+        password = resolve_secret(target.credentials, inventory.base_dir, camera=target.name)
+    cam = Camera(
+        target.address,
+        username=username,
+        password=password,
+        timeout=Timeouts(connect=min(3.0, target.timeout), read=target.timeout),
+        auth=target.auth,  # type: ignore[arg-type]
+        name=target.name,
+    )
+    return cam, (password,) if password else ()
+
+
+def examine(target: CameraTarget, inventory: LoadedInventory, *, rotate_passwords: bool = False) -> CameraWork:
+    """Read one camera and compute its changes and steps; never raises (failures become ``status='failed'``)."""
+    started = time.perf_counter()
+    base = {"name": target.name, "site": target.site, "address": target.address}
+    secrets: tuple[str, ...] = ()
+    camera: Camera | None = None
+    try:
+        camera, secrets = open_camera(target, inventory)
+        camera.connect()
+        info = camera.device.information()
+        ctx = _sections.Context(camera, target, inventory, rotate_passwords)
+        for section in _sections.SECTIONS:
+            section(ctx)
+        secrets = secrets + ctx.secrets
+        changes = [c for s in ctx.steps for c in s.changes]
+        status: PlanStatus = "invalid" if ctx.problems else "changes" if changes else "in_sync"
+        cplan = CameraPlan(
+            **base,
+            status=status,
+            changes=changes,
+            problems=[redact_text(p, secrets) for p in ctx.problems],
+            pending=ctx.pending,
+            model=f"{info.manufacturer} {info.model}".strip() or None,
+            duration_s=time.perf_counter() - started,
+        )
+        return CameraWork(cplan, [Step(s.changes, s.run) for s in ctx.steps], camera, secrets)
+    except KedirivmsError as exc:
+        if camera is not None:
+            camera.close()
+        cplan = CameraPlan(
+            **base, status="failed", error=redact_text(str(exc), secrets), duration_s=time.perf_counter() - started
+        )
+        return CameraWork(cplan, secrets=secrets)
+
+
+def run_pool(
+    targets: Sequence[T],
+    fn: Callable[[T], R],
+    concurrency: int,
+    on_done: Callable[[R], None] | None = None,
+) -> list[R]:
+    """Run ``fn`` over ``targets`` in a bounded thread pool; results in ``targets`` order."""
+    if concurrency < 1:
+        raise InvalidArgument(f"concurrency must be >= 1, got {concurrency}", operation="provision")
+    results: list[Any] = [None] * len(targets)
+    with ThreadPoolExecutor(max_workers=min(concurrency, max(1, len(targets))), thread_name_prefix="kvms-prov") as pool:
+        futures = {pool.submit(fn, t): i for i, t in enumerate(targets)}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            if on_done is not None:
+                on_done(results[futures[fut]])
+    return results
+
+
+def plan(
+    inventory: LoadedInventory,
+    *,
+    only: Sequence[str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rotate_passwords: bool = False,
+    progress: Callable[[CameraPlan], None] | None = None,
+) -> Plan:
+    """Read every camera of ``inventory`` (or those named in ``only``) and list what apply would change.
+
+    Read-only: nothing is written to any camera. Cameras are read ``concurrency`` at a time; a camera that cannot
+    be reached is ``failed`` and the others are still planned.
+
+    Args:
+        inventory: from :func:`~kedirivms.provision.load_inventory`.
+        only: camera names or site ids to plan (default: all).
+        concurrency: cameras read at once.
+        rotate_passwords: plan password rotation for present users too.
+        progress: called with each camera's plan as it completes (from a worker thread).
+
+    Returns:
+        The plan, cameras in inventory order.
+
+    Raises:
+        ConfigError: ``only`` names an unknown camera or site.
+
+    Example:
+        >>> p = plan(load_inventory("inventory.yaml"))  # doctest: +SKIP
+        >>> [(c.name, c.status) for c in p.cameras]  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    targets = inventory.cameras(only)
+
+    def one(target: CameraTarget) -> CameraPlan:
+        work = examine(target, inventory, rotate_passwords=rotate_passwords)
+        work.close()
+        return work.plan
+
+    done = run_pool(targets, one, concurrency, progress)
+    return Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
+
