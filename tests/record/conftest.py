@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,10 +17,14 @@ from typing import Any
 
 import pytest
 
+from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
+from kedirivms.stream import open_stream
 
 HERE = Path(__file__).parent
 GOP = 1.0  # seconds: every test stream has gop == fps
+SEGMENT = 3.0
+RECORD = 9.5
 SPEC = StreamSpec(width=320, height=180, fps=10, bitrate=250_000, gop=10)
 
 
@@ -145,3 +150,22 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     yield make
     for m in mounts:
         subprocess.run(["umount", "-l", str(m)], check=False)
+
+
+@pytest.fixture(scope="session")
+def recorded(rtsp: RtspServer, gst_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Record the virtual camera and GStreamer's server at once, one reader connection each."""
+    root = tmp_path_factory.mktemp("rec")
+    sim = open_stream(rtsp.url("cam"), decode=False)
+    gst = open_stream(gst_url, decode=False)
+    with SegmentIndex(root) as ix:
+        sessions_before = rtsp.session_count
+        with sim, gst:
+            a = Recorder(sim, root, "sim", segment_seconds=SEGMENT, index=ix)
+            b = Recorder(gst, root, "gst", segment_seconds=SEGMENT, index=ix)
+            with a, b:
+                time.sleep(RECORD)
+                one_connection = rtsp.session_count - sessions_before
+                stopped = time.time()
+            stats = {"sim": a.stats, "gst": b.stats}
+    return {"root": root, "stopped": stopped, "stats": stats, "connections": one_connection}

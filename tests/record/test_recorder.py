@@ -14,10 +14,7 @@ from kedirivms.record._layout import INDEX_NAME, iter_segment_files
 from kedirivms.sim.rtsp import RtspServer
 from kedirivms.stream import open_stream
 
-from .conftest import GOP, ffprobe
-
-SEGMENT = 3.0
-RECORD = 9.5
+from .conftest import GOP, SEGMENT, ffprobe
 
 
 def check_root(root: Path, camera: str) -> list[Any]:
@@ -37,25 +34,6 @@ def check_root(root: Path, camera: str) -> list[Any]:
             rel = seg.path.split("/", 1)[1]
             assert rel == f"{seg.start:%Y-%m-%d}/{seg.start:%H}/{seg.start:%M.%S}.mp4"
         return segs
-
-
-@pytest.fixture(scope="module")
-def recorded(rtsp: RtspServer, gst_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Record the virtual camera and GStreamer's server at once, one reader connection each."""
-    root = tmp_path_factory.mktemp("rec")
-    sim = open_stream(rtsp.url("cam"), decode=False)
-    gst = open_stream(gst_url, decode=False)
-    with SegmentIndex(root) as ix:
-        sessions_before = rtsp.session_count
-        with sim, gst:
-            a = Recorder(sim, root, "sim", segment_seconds=SEGMENT, index=ix)
-            b = Recorder(gst, root, "gst", segment_seconds=SEGMENT, index=ix)
-            with a, b:
-                time.sleep(RECORD)
-                one_connection = rtsp.session_count - sessions_before
-                stopped = time.time()
-            stats = {"sim": a.stats, "gst": b.stats}
-    return {"root": root, "stopped": stopped, "stats": stats, "connections": one_connection}
 
 
 @pytest.mark.parametrize("camera", ["sim", "gst"])

@@ -72,6 +72,8 @@ class SegmentWriter:
         options = {
             "movflags": "frag_keyframe+empty_moov+default_base_moof",
             "frag_duration": str(int(fragment_seconds * 1_000_000)),
+            # hand each finished fragment to the OS at once (otherwise AVIO's 32 KiB buffer holds ~1 s more)
+            "flush_packets": "1",
         }
         self._out: OutputContainer = av.open(str(path), "w", format="mp4", options=options)
         try:

@@ -525,8 +525,8 @@ class Recorder:
             fn(self._index)
         except (KedirivmsError, OSError) as exc:
             self._c["storage_errors"] += 1
-            if isinstance(exc, StorageError):
-                self._error = exc
+            if isinstance(exc, KedirivmsError):
+                self._error = StorageError(exc.message, camera=self.camera, operation=exc.operation, hint=exc.hint)
             else:
                 self._error = StorageError(f"index update failed: {exc}", camera=self.camera, operation="index")
             log.error("%s: index update failed: %s", self.camera, exc)
