@@ -11,17 +11,32 @@ from kedirivms import errors
 from kedirivms.analytics import AnalyticsRunner, Event, hookimpl
 from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import KedirivmsError
-from kedirivms.onvif import Camera, Profile, StreamUri, Timeouts
+from kedirivms.onvif import (
+    Camera,
+    CameraEvent,
+    ImagingSettings,
+    Profile,
+    PTZPreset,
+    PTZStatus,
+    PullPointSubscription,
+    StreamUri,
+    Timeouts,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnalyticsRunner",
     "Camera",
+    "CameraEvent",
     "DiscoveredDevice",
     "Event",
+    "ImagingSettings",
     "KedirivmsError",
+    "PTZPreset",
+    "PTZStatus",
     "Profile",
+    "PullPointSubscription",
     "StreamUri",
     "Timeouts",
     "__version__",

@@ -2,6 +2,8 @@
 
 from kedirivms.onvif._wsdl import preload
 from kedirivms.onvif.camera import Camera, CameraState, parse_target
+from kedirivms.onvif.events import EventsService, PullPointSubscription, SubscriptionState
+from kedirivms.onvif.imaging import ImagingService
 from kedirivms.onvif.models import (
     Channel,
     DeviceInfo,
@@ -18,8 +20,44 @@ from kedirivms.onvif.models import (
     User,
     VideoEncoderConfig,
 )
+from kedirivms.onvif.models_events import CameraEvent, EventProperties, EventServiceCapabilities, EventTopic
+from kedirivms.onvif.models_ptz import (
+    FloatRange,
+    ImagingOptions,
+    ImagingSettings,
+    PTZConfiguration,
+    PTZConfigurationOptions,
+    PTZNode,
+    PTZPosition,
+    PTZPreset,
+    PTZSpace,
+    PTZSpaces,
+    PTZStatus,
+)
+from kedirivms.onvif.ptz import PTZService
 
 __all__ = [
+    # PTZ, imaging and events (issue 3)
+    "CameraEvent",
+    "EventProperties",
+    "EventServiceCapabilities",
+    "EventTopic",
+    "EventsService",
+    "FloatRange",
+    "ImagingOptions",
+    "ImagingService",
+    "ImagingSettings",
+    "PTZConfiguration",
+    "PTZConfigurationOptions",
+    "PTZNode",
+    "PTZPosition",
+    "PTZPreset",
+    "PTZService",
+    "PTZSpace",
+    "PTZSpaces",
+    "PTZStatus",
+    "PullPointSubscription",
+    "SubscriptionState",
     "Camera",
     "CameraState",
     "Channel",

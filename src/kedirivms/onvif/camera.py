@@ -19,8 +19,11 @@ from kedirivms.errors import (
 from kedirivms.onvif._transport import AuthMode, OnvifTransport
 from kedirivms.onvif._wsdl import SERVICES
 from kedirivms.onvif.device import DeviceService
+from kedirivms.onvif.events import EventsService
+from kedirivms.onvif.imaging import ImagingService
 from kedirivms.onvif.media import MediaService, ProfileRef
 from kedirivms.onvif.models import Channel, DeviceInfo, Profile, Services, StreamUri, Timeouts
+from kedirivms.onvif.ptz import PTZService
 
 DEFAULT_PORT = 80
 
@@ -299,3 +302,27 @@ class Camera:
         """Escape hatch: call any ONVIF operation; returns zeep's object (errors are still mapped)."""
         self._ensure()
         return self._transport.call(service, operation, **kwargs)
+
+    # ---------------------------------------------------------------- PTZ, imaging, events (lazy; connect on use)
+    @property
+    def ptz(self) -> PTZService:
+        """Pan, tilt, zoom, presets and home (:class:`~kedirivms.onvif.ptz.PTZService`)."""
+        return self._lazy("ptz", lambda: PTZService(self._transport, self.media))
+
+    @property
+    def imaging(self) -> ImagingService:
+        """Imaging settings and options (:class:`~kedirivms.onvif.imaging.ImagingService`)."""
+        return self._lazy("imaging", lambda: ImagingService(self._transport, self.media))
+
+    @property
+    def events(self) -> EventsService:
+        """Topic set and pull-point subscriptions (:class:`~kedirivms.onvif.events.EventsService`); its
+        subscriptions are unsubscribed by :meth:`close`."""
+        return self._lazy("events", lambda: EventsService(self._transport))
+
+    def _lazy(self, name: str, build: Any) -> Any:
+        self._ensure()
+        with self._lock:
+            if name not in self._extensions:
+                self._extensions[name] = build()
+            return self._extensions[name]

@@ -12,6 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = ["EventsSpec", "ImagingSpec", "PTZNodeSpec"]
 
 Range = tuple[float, float]
+IrCutMode = Literal["ON", "OFF", "AUTO"]
+
+
+def _all_ir_modes() -> list[IrCutMode]:
+    return ["ON", "OFF", "AUTO"]
 
 
 def _ordered(name: str, rng: Range) -> None:
@@ -47,7 +52,9 @@ class PTZNodeSpec(BaseModel):
     def _check(self) -> PTZNodeSpec:
         for name in ("pan_range", "tilt_range", "zoom_range", "timeout_range_s"):
             _ordered(name, getattr(self, name))
-        for value, (lo, hi), name in zip(self.home, (self.pan_range, self.tilt_range, self.zoom_range), "ptz"):
+        for value, (lo, hi), name in zip(
+            self.home, (self.pan_range, self.tilt_range, self.zoom_range), "ptz", strict=True
+        ):
             if not lo <= value <= hi:
                 raise ValueError(f"home {name}={value} outside [{lo}, {hi}]")
         return self
@@ -66,8 +73,8 @@ class ImagingSpec(BaseModel):
     contrast_range: Range = Field((0.0, 100.0), description="Contrast range.")
     saturation_range: Range = Field((0.0, 100.0), description="ColorSaturation range.")
     sharpness_range: Range = Field((0.0, 100.0), description="Sharpness range.")
-    ir_cut_modes: list[Literal["ON", "OFF", "AUTO"]] = Field(
-        default_factory=lambda: ["ON", "OFF", "AUTO"], description="Offered IrCutFilter modes (empty: none)."
+    ir_cut_modes: list[IrCutMode] = Field(
+        default_factory=_all_ir_modes, description="Offered IrCutFilter modes (empty: none)."
     )
     offer_exposure: bool = Field(True, description="Whether exposure settings are offered.")
     exposure_time_range_us: Range = Field((10.0, 40000.0), description="ExposureTime range, microseconds.")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from kedirivms.sim._context import SoapContext
-from kedirivms.sim._soap import NS, ServiceSpec, SoapFault, register_service
+from kedirivms.sim._soap import NS, ServiceSpec, SoapFault, register_service, wsdl_client
 
 if TYPE_CHECKING:
     from kedirivms.sim.camera import VirtualCamera
@@ -216,17 +216,23 @@ def subscription_count(camera: VirtualCamera) -> int:
 
 
 # -------------------------------------------------------------------------------------------- rendering
-class _RawTopic(dict[str, Any]):
-    """A zeep value rendering ``wsnt:Topic`` with its QName text (zeep drops mixed content)."""
+class _TopicRenderer:
+    """Renders ``wsnt:Topic`` with its QName text: zeep drops the mixed content of TopicExpressionType."""
 
     def __init__(self, text: str) -> None:
-        super().__init__(Dialect=CONCRETE_SET)
         self.text = text
-        self._xsd_type = self
 
     def render(self, node: etree._Element, value: Any, xsd_type: Any = None, render_path: Any = None) -> None:
         node.set("Dialect", CONCRETE_SET)
         node.text = self.text
+
+
+def _topic(text: str) -> Any:
+    """A zeep TopicExpressionType value whose rendering writes ``text`` (zeep honours a value's ``_xsd_type``)."""
+    topic_type = wsdl_client("events.wsdl").get_type(f"{{{_WSNT}}}TopicExpressionType")
+    value = topic_type(Dialect=CONCRETE_SET)
+    value._xsd_type = _TopicRenderer(text)
+    return value
 
 
 def _message_element(event: SimEvent, format_time: Any) -> etree._Element:
@@ -430,7 +436,7 @@ def pull_messages(ctx: SoapContext, req: Any) -> dict[str, Any]:
         "CurrentTime": ctx.now().replace(microsecond=0),
         "TerminationTime": termination.replace(microsecond=0),
         "NotificationMessage": [
-            {"Topic": _RawTopic(e.topic), "Message": {"_value_1": _message_element(e, ctx.format_datetime)}}
+            {"Topic": _topic(e.topic), "Message": {"_value_1": _message_element(e, ctx.format_datetime)}}
             for e in events
         ],
     }

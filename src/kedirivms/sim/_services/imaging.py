@@ -34,7 +34,9 @@ _FOCUS_MODES = ["AUTO", "MANUAL"]
 class _CameraImaging:
     def __init__(self, spec: ImagingSpec, channels: int) -> None:
         self.lock = threading.Lock()
-        self.settings: dict[str, dict[str, Any]] = {f"VideoSource_{ch}": _initial(spec) for ch in range(1, channels + 1)}
+        self.settings: dict[str, dict[str, Any]] = {
+            f"VideoSource_{ch}": _initial(spec) for ch in range(1, channels + 1)
+        }
 
 
 def _initial(spec: ImagingSpec) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _initial(spec: ImagingSpec) -> dict[str, Any]:
         "contrast": min(max(value, spec.contrast_range[0]), spec.contrast_range[1]),
         "saturation": min(max(value, spec.saturation_range[0]), spec.saturation_range[1]),
         "sharpness": min(max(value, spec.sharpness_range[0]), spec.sharpness_range[1]),
-        "ir_cut": "AUTO" if "AUTO" in spec.ir_cut_modes else (spec.ir_cut_modes or [None])[0],
+        "ir_cut": "AUTO" if "AUTO" in spec.ir_cut_modes else next(iter(spec.ir_cut_modes), None),
     }
     if spec.offer_exposure:
         out.update(exposure_mode="AUTO", exposure_time=spec.exposure_time_range_us[1] / 2, gain=spec.gain_range[0])
