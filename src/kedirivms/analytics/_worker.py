@@ -201,6 +201,7 @@ class PluginWorker:
                 self._call("on_event", self.instance.on_event, {"event": event}, from_event=True)
             elif frame is not None:
                 self._frame(frame)
+            frame = event = None  # do not keep the decoder's picture alive while idle
         if not self._start_failed:
             self._call("on_stop", self.instance.on_stop, {}, count=False)
         with self._cond:

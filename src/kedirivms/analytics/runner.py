@@ -71,7 +71,11 @@ class CameraAnalytics(BaseModel):
         description="Stream URL (rtsp://, file path); None when frames are pushed with AnalyticsRunner.feed().",
     )
     plugins: list[PluginSettings] = Field(default_factory=list, description="Plugins run on this camera.")
-    max_fps: float | None = Field(default=None, gt=0, description="Decode at most this many frames/s.")
+    max_fps: float | None = Field(
+        default=None,
+        gt=0,
+        description="Decode at most this many frames/s (default: the fastest plugin's max_fps, when all have one).",
+    )
     timeout: tuple[float, float] = Field(default=(5.0, 5.0), description="(open, read) stream time-outs, s.")
     transport: Literal["tcp", "udp"] = Field(default="tcp", description="RTSP lower transport.")
     reconnect: bool = Field(default=True, description="Reconnect a live stream that drops.")
@@ -366,7 +370,13 @@ class AnalyticsRunner:
 
                 opener = open_stream
             pipeline.reader_state = "opening"
-            stream = opener(cam.source, timeout=cam.timeout, max_fps=cam.max_fps, reconnect=cam.reconnect)
+            stream = opener(
+                cam.source,
+                timeout=cam.timeout,
+                transport=cam.transport,
+                max_fps=self._decode_cap(pipeline),
+                reconnect=cam.reconnect,
+            )
             pipeline.stream = stream
             if self._state is not RunnerState.RUNNING:
                 stream.close()
@@ -391,6 +401,16 @@ class AnalyticsRunner:
             if self._state is not RunnerState.RUNNING and pipeline.reader_state in ("running", "opening"):
                 pipeline.reader_state = "stopped"
             pipeline.ended.set()
+
+    @staticmethod
+    def _decode_cap(pipeline: _Pipeline) -> float | None:
+        """The camera's ``max_fps``, else the fastest plugin's rate when every frame plugin has one."""
+        if pipeline.config.max_fps is not None:
+            return pipeline.config.max_fps
+        rates = [w.max_fps for w in pipeline.workers if w.instance.has_frame]
+        if not rates or any(r is None for r in rates):
+            return None
+        return max(r for r in rates if r is not None)
 
     # -- metrics -------------------------------------------------------------------------------------------------
     def metrics(self) -> RunnerMetrics:
