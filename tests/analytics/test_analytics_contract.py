@@ -231,3 +231,23 @@ def test_a_registered_plugin_wins_over_an_entry_point_and_broken_ones_are_report
     assert "ModuleNotFoundError" in registry.errors["broken"]
     with pytest.raises(PluginError, match="failed to load: ModuleNotFoundError"):
         registry.get("broken")
+
+
+def test_a_sink_that_cannot_start_stops_everything(tmp_path: Any) -> None:
+    import threading
+
+    from kedirivms.errors import StorageError
+    from kedirivms.sinks import CallbackSink, JsonlSink, JsonlSinkConfig
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    ok = CallbackSink(lambda e: None, name="ok")
+    bad = JsonlSink(JsonlSinkConfig(path=blocker / "events.jsonl"))
+    cams = [CameraAnalytics(name="c", plugins=[PluginSettings(name="mine")])]
+    runner = AnalyticsRunner(cams, [ok, bad], registry=_with(Mine))
+    with pytest.raises(StorageError):
+        runner.start()
+    assert runner.state.value == "stopped"
+    ours = ("kedirivms-sink-", "kedirivms-plugin-", "kedirivms-reader-")
+    assert not [t for t in threading.enumerate() if t.name.startswith(ours)]
+    assert ok.submit(Event(camera="c", source="s", kind="k", time=0)) is False  # closed with the runner
