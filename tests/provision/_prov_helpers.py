@@ -1,0 +1,36 @@
+"""Helpers of the provisioning tests: test passwords, a closed port, secret checks."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+ADMIN_PW = "Adm1n-Prov-s3cret"
+OPERATOR_PW = "0perator-Prov-s3cret"
+WRONG_PW = "Wr0ng-Prov-s3cret"
+ROTATED_PW = "R0tated-Prov-s3cret"
+SECRETS = (ADMIN_PW, OPERATOR_PW, WRONG_PW, ROTATED_PW)
+ENV = {
+    "KVMS_TEST_ADMIN_PW": ADMIN_PW,
+    "KVMS_TEST_OPERATOR_PW": OPERATOR_PW,
+    "KVMS_TEST_WRONG_PW": WRONG_PW,
+}
+
+
+def closed_port(host: str) -> int:
+    """A TCP port on ``host`` where nothing listens (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def assert_no_secret(*texts: str) -> None:
+    """No test password appears in any of ``texts``."""
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
