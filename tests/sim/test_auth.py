@@ -160,3 +160,22 @@ def test_snapshot_is_a_decodable_jpeg_at_encoder_size() -> None:
         with av.open(io.BytesIO(data), format="image2pipe") as container:
             frame = next(container.decode(video=0))
         assert (frame.width, frame.height) == (640, 360)
+
+
+def test_ipv6_loopback_and_digest_uri_must_match() -> None:
+    with VirtualCamera(VirtualCameraConfig(host="::1", password=PASSWORD, auth="digest")) as cam:
+        assert cam.device_url.startswith("http://[::1]:")
+        device = zeep_service(cam.device_url, username=None, http_auth=HTTPDigestAuth("admin", PASSWORD))
+        assert device.GetDeviceInformation().Model
+        snap = f"{cam.base_url}/onvif/snapshot/Profile_1_sub.jpg"
+        challenge = requests.get(snap, timeout=5)
+        assert challenge.status_code == 401
+        # a valid response computed for another uri is refused
+        auth = HTTPDigestAuth("admin", PASSWORD)
+        auth.init_per_thread_state()
+        auth._thread_local.chal = requests.utils.parse_dict_header(
+            challenge.headers["WWW-Authenticate"].split(" ", 1)[1]
+        )
+        header = auth.build_digest_header("GET", f"{cam.base_url}/onvif/snapshot/Profile_1_main.jpg")
+        assert requests.get(snap, headers={"Authorization": header}, timeout=5).status_code == 401
+        assert requests.get(snap, auth=HTTPDigestAuth("admin", PASSWORD), timeout=5).status_code == 200

@@ -207,7 +207,12 @@ def _parser() -> etree.XMLParser:
 
 
 class BadRequest(Exception):
-    """The request is not a SOAP 1.2 envelope we can read."""
+    """The request is not a SOAP 1.2 envelope we can read (``code``/``subcode`` of the fault to answer)."""
+
+    def __init__(self, reason: str, *, code: str = "Sender", subcode: str | None = "WellFormed") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.subcode = subcode
 
 
 @dataclass
@@ -252,7 +257,7 @@ def parse_request(data: bytes) -> ParsedRequest:
     if qname.localname != "Envelope":
         raise BadRequest("the root element is not a SOAP Envelope")
     if qname.namespace != NS["env"]:
-        raise BadRequest("only SOAP 1.2 envelopes are served")
+        raise BadRequest("only SOAP 1.2 envelopes are served", code="VersionMismatch", subcode=None)
     header = root.find(f"{{{NS['env']}}}Header")
     body = root.find(f"{{{NS['env']}}}Body")
     if body is None:

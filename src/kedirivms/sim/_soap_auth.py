@@ -165,8 +165,12 @@ class DigestAuthority:
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
 
-    def check(self, authorization: str | None, method: str, state: CameraState) -> str | None:
+    def check(
+        self, authorization: str | None, method: str, state: CameraState, request_uri: str | None = None
+    ) -> str | None:
         """Verify a Digest ``Authorization`` header; user name, or None when absent/other scheme.
+
+        ``request_uri`` (the HTTP request-target) must match the header's ``uri`` when given.
 
         Raises:
             AuthFailure: wrong credentials; ``args[1]`` is True when only the nonce was stale.
@@ -180,6 +184,8 @@ class DigestAuthority:
         response = params.get("response", "")
         if params.get("realm") != self.realm or not nonce or not response:
             raise AuthFailure("incomplete Digest credentials", False)
+        if request_uri is not None and uri != request_uri:
+            raise AuthFailure("Digest uri does not match the request", False)
         if params.get("algorithm", "MD5").upper() != "MD5":
             raise AuthFailure("unsupported Digest algorithm", False)
         account = state.user(user)

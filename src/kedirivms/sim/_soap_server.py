@@ -171,8 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             req = parse_request(body)
         except BadRequest as exc:
-            cam.log_request(spec.name, "?", None, None, 400, "WellFormed")
-            self._fault(SoapFault(["WellFormed"], str(exc)))
+            cam.log_request(spec.name, "?", None, None, 400, exc.subcode or exc.code)
+            subcodes = [exc.subcode] if exc.subcode else []
+            self._fault(SoapFault(subcodes, str(exc), code=exc.code))
             return
         op_name = req.operation
         rule = cam.take_fault(op_name)
@@ -222,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
                     ctx.username = user
                     return "username_token"
             if mode in ("digest", "any"):
-                user = cam.digest.check(authorization, self.command, cam.state)
+                user = cam.digest.check(authorization, self.command, cam.state, self.path)
                 if user is not None:
                     ctx.username = user
                     return "digest"
@@ -342,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
             if mode == "basic":
                 user = check_basic(authorization, cam.state)
             else:
-                user = cam.digest.check(authorization, self.command, cam.state)
+                user = cam.digest.check(authorization, self.command, cam.state, self.path)
         except AuthFailure as exc:
             stale = len(exc.args) > 1 and bool(exc.args[1])
             self._challenge(mode, stale)
