@@ -137,6 +137,18 @@ class Netns:
         proc.stdin.flush()
 
     @staticmethod
+    def collect_lines(proc: subprocess.Popen[str], timeout: float = 30) -> list[Any]:
+        """Wait for a spawned process and return every stdout line parsed as JSON."""
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"namespace process hung; stderr:\n{err}")
+        assert proc.returncode == 0, f"namespace process failed ({proc.returncode}):\n{err}"
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    @staticmethod
     def collect(proc: subprocess.Popen[str], timeout: float = 30) -> Any:
         """Wait for a spawned process and return the JSON it printed (fail with its stderr otherwise)."""
         try:

@@ -56,13 +56,24 @@ print(json.dumps([d.model_dump(mode="json") for d in devices]))
 """
 
 
+_CLI_WATCH = """
+import sys
+from kedirivms.cli import main
+main({argv!r})
+"""
+
+
 def test_multicast_probe_and_hello_bye_on_lo(lo_netns: Netns) -> None:
     ns = lo_netns
     hosts = ["127.0.1.11", "127.0.1.12", "127.0.1.13"]
     listener = ns.spawn(_LISTENER.format(interfaces=["lo"]))
     responders = ns.spawn(_RESPONDERS.format(interface_ip="127.0.0.1", hosts=hosts))
     client = ns.spawn(_DISCOVER.format(interfaces=["lo"], timeout=1.5, ipv6=False))
+    cli = ns.spawn(
+        _CLI_WATCH.format(argv=["discover", "-i", "lo", "-t", "0.3", "--watch", "--json", "--duration", "4"])
+    )
     assert [ns.ready(p) for p in (listener, responders, client)] == ["ready", "imported", "imported"]
+    assert cli.stderr is not None and "listening for Hello/Bye" in cli.stderr.readline()
     ns.release(responders)
     endpoints = ns.ready(responders)
     ns.release(client)
@@ -82,6 +93,13 @@ def test_multicast_probe_and_hello_bye_on_lo(lo_netns: Netns) -> None:
     assert sorted(e[1] for e in hellos) == sorted(endpoints)
     assert sorted(e[1] for e in byes) == sorted(endpoints)
     assert {e[2] for e in byes} == {f"cam-{h}" for h in hosts}  # Bye reports the last known record
+
+    # the CLI watch printed the same events as JSON lines
+    watched = ns.collect_lines(cli)
+    assert sorted((e["event"], e["endpoint"]) for e in watched) == sorted(
+        [("hello", e) for e in endpoints] + [("bye", e) for e in endpoints]
+    )
+    assert all(e["source"] == "hello" for e in watched)
 
 
 _WSD_PUBLISHER = """

@@ -155,8 +155,8 @@ def _watch_hello(interfaces: list[str] | None, stop_at: float, json: bool) -> No
         on_bye=lambda d: events.put(("bye", d)),
     )
     with listener:
-        if not json:
-            err_console.print("listening for Hello/Bye (Ctrl-C to stop)")
+        # on stderr even with --json: stdout stays pure JSON lines
+        err_console.print("listening for Hello/Bye (Ctrl-C to stop)")
         while (left := stop_at - time.monotonic()) > 0:
             try:
                 kind, device = events.get(timeout=min(left, 0.5))
