@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
+from av.video.plane import VideoPlane
 
 from kedirivms.errors import DecodeError, InvalidArgument
 
@@ -23,11 +24,19 @@ if TYPE_CHECKING:
 __all__ = ["Frame"]
 
 Roi = tuple[int, int, int, int]
+_DEFAULT_TB = Fraction(1, 90000)
 
 
-def _plane_layout(frame: VideoFrame) -> list[tuple[int, int, np.dtype[Any]]]:
-    """Per plane: (channels, bytes per sample, dtype) derived from the pixel format's components."""
+_Layout = tuple[tuple[int, int, np.dtype[Any], bool], ...]
+_layouts: dict[str, _Layout] = {}
+
+
+def _plane_layout(frame: VideoFrame) -> _Layout:
+    """Per plane: (channels, bytes per sample, dtype, packed); cached per pixel format (hot path)."""
     fmt = frame.format
+    layout = _layouts.get(fmt.name)
+    if layout is not None:
+        return layout
     per_plane: dict[int, list[int]] = {}
     for comp in fmt.components:
         per_plane.setdefault(comp.plane, []).append(comp.bits)
@@ -35,29 +44,35 @@ def _plane_layout(frame: VideoFrame) -> list[tuple[int, int, np.dtype[Any]]]:
     out = []
     for index in range(len(frame.planes)):
         bits = per_plane.get(index, [8])
-        wide = max(bits) > 8
-        dtype = np.dtype(f"{endian}u2") if wide else np.dtype(np.uint8)
-        out.append((len(bits), dtype.itemsize, dtype))
-    return out
+        dtype = np.dtype(f"{endian}u2") if max(bits) > 8 else np.dtype(np.uint8)
+        out.append((len(bits), dtype.itemsize, dtype, not fmt.is_planar))
+    layout = _layouts[fmt.name] = tuple(out)
+    return layout
 
 
 def _view(frame: VideoFrame, index: int) -> np.ndarray:
-    plane = frame.planes[index]
-    channels, itemsize, dtype = _plane_layout(frame)[index]
-    if plane.line_size < 0:  # bottom-up pictures: not produced by FFmpeg video decoders
+    channels, itemsize, dtype, packed = _plane_layout(frame)[index]
+    plane = VideoPlane(frame, index)  # cheaper than frame.planes[index], which builds every plane
+    line_size = plane.line_size
+    if line_size < 0:  # bottom-up pictures: not produced by FFmpeg video decoders
         raise DecodeError("negative line size is not supported for zero-copy views", operation="frame view")
+    # A read-only memoryview makes the array read-only: the decoder may still reference this picture.
+    # Chain that keeps the picture alive: array.base -> VideoPlane -> VideoFrame.
+    buffer = memoryview(plane).toreadonly()  # type: ignore[arg-type]
+    height = plane.height
+    if channels == 1 and line_size % itemsize == 0:
+        # fast path (every planar YUV plane): rows of line_size bytes, then drop the stride padding
+        rows = np.frombuffer(buffer, dtype, count=(line_size // itemsize) * height).reshape(height, -1)
+        return rows[:, : plane.width] if rows.shape[1] != plane.width else rows
     # PyAV's plane.width counts samples of one component; packed planes (nv12 UV, rgb24) hold several.
-    width = plane.width
-    if channels > 1 and not frame.format.is_planar:
-        width = frame.width  # packed RGB-like: one plane, width pixels of `channels` components
+    width = frame.width if packed and channels > 1 else plane.width
     if channels == 1:
-        shape: tuple[int, ...] = (plane.height, width)
-        strides: tuple[int, ...] = (plane.line_size, itemsize)
+        shape: tuple[int, ...] = (height, width)
+        strides: tuple[int, ...] = (line_size, itemsize)
     else:
-        shape = (plane.height, width, channels)
-        strides = (plane.line_size, itemsize * channels, itemsize)
-    arr: np.ndarray = np.ndarray(shape, dtype, buffer=plane, strides=strides)  # type: ignore[arg-type]  # base = plane -> frame
-    arr.flags.writeable = False
+        shape = (height, width, channels)
+        strides = (line_size, itemsize * channels, itemsize)
+    arr: np.ndarray = np.ndarray(shape, dtype, buffer=buffer, strides=strides)
     return arr
 
 
@@ -95,14 +110,25 @@ class Frame:
         "index",
     )
 
-    def __init__(self, av_frame: VideoFrame, *, time: float, index: int = 0) -> None:
+    def __init__(
+        self,
+        av_frame: VideoFrame,
+        *,
+        time: float,
+        index: int = 0,
+        time_base: Fraction | None = None,
+        stream_time: float | None = None,
+    ) -> None:
         self._av = av_frame
         self._y: np.ndarray | None = None
         self._planes: tuple[np.ndarray, ...] | None = None
         self.pts: int | None = av_frame.pts
-        tb = av_frame.time_base
-        self.time_base: Fraction = Fraction(tb) if tb is not None else Fraction(1, 90000)
-        self.stream_time: float = float(self.pts * self.time_base) if self.pts is not None else 0.0
+        if time_base is None:
+            time_base = av_frame.time_base or _DEFAULT_TB
+        self.time_base: Fraction = time_base
+        if stream_time is None:
+            stream_time = self.pts * float(time_base) if self.pts is not None else 0.0
+        self.stream_time: float = stream_time
         self.time = time
         self.key_frame: bool = bool(av_frame.key_frame)
         self.width: int = av_frame.width
@@ -234,8 +260,10 @@ def _log2_sub(fmt: Any, axis: str) -> int:
 
 
 def _writable_view(frame: VideoFrame, index: int) -> np.ndarray:
+    """A writable view of a frame we own (copies and crops only, never a decoded picture)."""
     view = _view(frame, index)
-    out: np.ndarray = np.ndarray(view.shape, view.dtype, buffer=frame.planes[index], strides=view.strides)  # type: ignore[arg-type]
+    buffer = memoryview(VideoPlane(frame, index))  # type: ignore[arg-type]
+    out: np.ndarray = np.ndarray(view.shape, view.dtype, buffer=buffer, strides=view.strides)
     return out
 
 

@@ -74,6 +74,8 @@ class Stream:
         self._block = self.options.block_when_full
         if self._block is None:
             self._block = not self._live
+        # a blocking (file) reader gets some slack so producer and consumer do not ping-pong every frame
+        self._queue_limit = max(self.options.queue_size, 8) if self._block else self.options.queue_size
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._queue: collections.deque[Frame] = collections.deque()
@@ -407,7 +409,7 @@ class Stream:
         self._last_pts: int | None = None
         self._first_pts: int | None = None
         rate = video.average_rate or video.guessed_rate or 25
-        tb = video.time_base or Fraction(1, 90000)
+        tb = self._tb = video.time_base or Fraction(1, 90000)
         self._dur_ticks = max(1, round(1 / (float(rate) * float(tb))))
 
     def _pump(self, container: InputContainer, video: VideoStream) -> None:
@@ -491,13 +493,13 @@ class Stream:
                 self._skip_to_key = True  # the next due frame is a later keyframe: skip the rest of this GOP
         self._index += 1
         wall = (self._anchor + st) if self._anchor is not None else time.time()
-        frame = Frame(av_frame, time=wall, index=self._index)
+        frame = Frame(av_frame, time=wall, index=self._index, time_base=self._tb, stream_time=st)
         if self._geometry[0] != frame.width:
             self._geometry = (frame.width, frame.height, self._geometry[2])
         self._enqueue(frame)
 
     def _enqueue(self, frame: Frame) -> None:
-        size = self.options.queue_size
+        size = self._queue_limit
         with self._cond:
             if self._frame_callbacks:
                 if len(self._cb_queue) >= size:
