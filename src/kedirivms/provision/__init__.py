@@ -22,8 +22,8 @@ from kedirivms.provision.inventory import (
 from kedirivms.provision.models import (
     CameraEntry,
     Credentials,
-    EncoderSettings,
     Encoders,
+    EncoderSettings,
     ImagingSettings,
     Inventory,
     PresetSpec,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
 from kedirivms.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument, KedirivmsError, Timeout
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from kedirivms.provision.plan import Change
 
 T = TypeVar("T")
+Action = Literal["set", "create", "delete", "rotate"]
 _SKIP: Any = object()
 _HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 _SCOPE = "onvif://www.onvif.org/"
@@ -58,7 +60,7 @@ class Context:
             raise
         except KedirivmsError as exc:
             self.problems.append(f"{section}: cannot read it: {exc}")
-            return _SKIP  # type: ignore[no-any-return]
+            return _SKIP
 
     def step(self, changes: list[Change], run: Callable[[], object]) -> None:
         self.steps.append(_PendingStep(changes, run))
@@ -72,10 +74,10 @@ class Context:
         return self._profiles
 
 
-def _change(section: str, item: str, current: Any, desired: Any, action: str = "set") -> Change:
+def _change(section: str, item: str, current: Any, desired: Any, action: Action = "set") -> Change:
     from kedirivms.provision.plan import Change
 
-    return Change(section=section, item=item, current=current, desired=desired, action=action)  # type: ignore[arg-type]
+    return Change(section=section, item=item, current=current, desired=desired, action=action)
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -113,7 +115,8 @@ def scopes(ctx: Context) -> None:
             changes.append(_change("scopes", kind, ", ".join(configurable) or None, value))
             update[kind] = value
     if changes:
-        ctx.step(changes, lambda: ctx.camera.device.set_scopes(**update))
+        run = partial(ctx.camera.device.set_scopes, name=update.get("name"), location=update.get("location"))
+        ctx.step(changes, run)
 
 
 def clock(ctx: Context) -> None:
@@ -237,20 +240,20 @@ def imaging(ctx: Context) -> None:
     values = want.model_dump(exclude_none=True)
     if not values:
         return
-    service = getattr(ctx.camera, "imaging", None)
+    service: Any = getattr(ctx.camera, "imaging", None)
     if service is None:
         ctx.pending.append("imaging: not yet applied (this kedirivms has no imaging client)")
         return
     sources = list(dict.fromkeys(p.video_source_token for p in ctx.profiles("imaging") if p.video_source_token))
     for source in sources:
         label = f"{source} " if len(sources) > 1 else ""
-        current = ctx.read("imaging", lambda s=source: service.settings(s))
+        current = ctx.read("imaging", partial(service.settings, source))
         if current is _SKIP:
             continue
         diff = {k: v for k, v in values.items() if not _same(getattr(current, k, None), v)}
         if not diff:
             continue
-        options = ctx.read("imaging", lambda s=source: service.options(s))
+        options = ctx.read("imaging", partial(service.options, source))
         if options is _SKIP:
             continue
         from kedirivms.onvif.imaging import check_imaging
@@ -261,14 +264,14 @@ def imaging(ctx: Context) -> None:
             ctx.problems.append(f"imaging: {label}{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
             continue
         changes = [_change("imaging", f"{label}{k}", getattr(current, k, None), v) for k, v in diff.items()]
-        ctx.step(changes, lambda s=source, d=diff: service.set(s, **d))
+        ctx.step(changes, partial(service.set, source, **diff))
 
 
 def ptz(ctx: Context) -> None:
     want = ctx.target.ptz
     if want is None or not want.presets:
         return
-    service = getattr(ctx.camera, "ptz", None)
+    service: Any = getattr(ctx.camera, "ptz", None)
     if service is None:
         ctx.pending.append("ptz: presets not yet applied (this kedirivms has no PTZ client)")
         return
@@ -278,7 +281,7 @@ def ptz(ctx: Context) -> None:
         return
     for p in movable:
         label = f"ch{p.channel} " if len(movable) > 1 else ""
-        found = ctx.read("ptz", lambda t=p.token: service.presets(t))
+        found = ctx.read("ptz", partial(service.presets, p.token))
         if found is _SKIP:
             continue
         by_name = {x.name: x for x in found}
@@ -327,9 +330,9 @@ def users(ctx: Context) -> None:
             if spec.name not in levels:
                 continue
             if spec.name == login:
-                ctx.problems.append(f"users: {spec.name} is the account the inventory logs in with; it cannot be absent")
+                ctx.problems.append(f"users: {spec.name} is the login account of the inventory; it cannot be absent")
                 continue
-            ctx.step([_change("users", item, levels[spec.name], None, "delete")], lambda n=spec.name: dev.delete_user(n))
+            ctx.step([_change("users", item, levels[spec.name], None, "delete")], partial(dev.delete_user, spec.name))
             continue
         secret_ref = spec.secret
         assert secret_ref is not None

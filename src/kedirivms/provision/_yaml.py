@@ -32,21 +32,22 @@ class Marks:
     values: dict[Path, Mark] = field(default_factory=dict)
     keys: dict[Path, Mark] = field(default_factory=dict)
 
-    def find(self, path: Sequence[str | int]) -> Mark | None:
-        """The position of ``path``, or of its nearest ancestor that exists in the file."""
+    def find(self, path: Sequence[str | int], *, key: bool = False) -> Mark | None:
+        """The position of the value at ``path`` (of its key with ``key``), or of its nearest known ancestor."""
         p = tuple(path)
+        first, second = (self.keys, self.values) if key else (self.values, self.keys)
         while True:
-            if p in self.keys:
-                return self.keys[p]
-            if p in self.values:
-                return self.values[p]
+            if p in first:
+                return first[p]
+            if p in second:
+                return second[p]
             if not p:
                 return None
             p = p[:-1]
 
-    def at(self, path: Sequence[str | int]) -> str:
+    def at(self, path: Sequence[str | int], *, key: bool = False) -> str:
         """``"file:LINE:COL"`` for ``path`` (its nearest known ancestor), or the file name alone."""
-        mark = self.find(path)
+        mark = self.find(path, key=key)
         return f"{self.source}:{mark.line}:{mark.column}" if mark else self.source
 
 

@@ -78,7 +78,9 @@ class AuditLog:
             with self.path.open("a", encoding="utf-8"):
                 pass
         except OSError as exc:
-            raise ConfigError(f"cannot append to audit log {self.path}: {exc.strerror}", hint="pick another --audit") from None
+            raise ConfigError(
+                f"cannot append to audit log {self.path}: {exc.strerror}", hint="pick another --audit"
+            ) from None
 
     def write(self, record: dict[str, object]) -> None:
         """Append ``record`` with a UTC ``time`` as one line (flushed and fsynced)."""

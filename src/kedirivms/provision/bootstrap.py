@@ -166,9 +166,7 @@ def bootstrap_inventory(
             concurrency,
         )
         details = dict(zip(addresses, reads, strict=True))
-    text = inventory_from_devices(
-        devices, site=site, username=username, password_env=password_env, details=details
-    )
+    text = inventory_from_devices(devices, site=site, username=username, password_env=password_env, details=details)
     if output is not None:
         try:
             Path(output).write_text(text, encoding="utf-8")

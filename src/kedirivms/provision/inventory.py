@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kedirivms.errors import ConfigError
 from kedirivms.provision._yaml import Marks, load_yaml
@@ -113,8 +113,9 @@ class LoadedInventory:
                 path = ("sites", site_id, "cameras", i)
                 where = self.marks.at(path)
                 if cam.name in seen:
+                    here = self.marks.at((*path, "name"))
                     raise ConfigError(
-                        f"{self.marks.at((*path, 'name'))}: camera name {cam.name!r} is already used at {seen[cam.name]}",
+                        f"{here}: camera name {cam.name!r} is already used at {seen[cam.name]}",
                         hint="camera names must be unique across the inventory",
                     )
                 seen[cam.name] = where
@@ -240,18 +241,19 @@ def load_inventory(path: str | os.PathLike[str]) -> LoadedInventory:
 
 
 def _render_errors(exc: ValidationError, marks: Marks) -> str:
-    lines = [f"{marks.source}: {exc.error_count()} error(s) in the inventory"]
+    rows: list[tuple[tuple[int, int], str]] = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc = tuple(err["loc"])
         # pydantic names union members / validators in loc for some errors ("function-after[...]"): drop them
-        path = tuple(p for p in loc if isinstance(p, int) or "[" not in p)
-        where = marks.at(path)
+        path = tuple(p for p in err["loc"] if isinstance(p, int) or "[" not in p)
+        key = err["type"] == "extra_forbidden"
+        mark = marks.find(path, key=key)
         dotted = ".".join(str(p) for p in path) or "(top)"
         msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if key:
             msg = "unknown key (check the spelling)"
-        lines.append(f"  {where}: {dotted}: {msg}")
-    return "\n".join(lines)
+        rows.append(((mark.line, mark.column) if mark else (0, 0), f"  {marks.at(path, key=key)}: {dotted}: {msg}"))
+    rows.sort(key=lambda r: r[0])
+    return "\n".join([f"{marks.source}: {len(rows)} error(s) in the inventory", *(r[1] for r in rows)])
 
 
 # ------------------------------------------------------------------------------------------------ secrets

@@ -235,4 +235,3 @@ def plan(
 
     done = run_pool(targets, one, concurrency, progress)
     return Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
-
