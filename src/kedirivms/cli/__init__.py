@@ -20,6 +20,7 @@ from kedirivms.cli import _discover  # noqa: F401,I001  (discover)
 from kedirivms.cli import _record  # noqa: F401,I001  (record, recordings, export, retention)
 from kedirivms.cli import _stream  # noqa: F401,I001  (stream)
 from kedirivms.cli import _provision  # noqa: F401,I001  (plan, apply, inventory)
+from kedirivms.cli import _ptz  # noqa: F401,I001  (ptz, imaging, events)
 
 __all__ = ["app", "main"]
 

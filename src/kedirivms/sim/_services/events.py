@@ -178,6 +178,7 @@ def _advance_schedule(camera: VirtualCamera, st: _CameraEvents, now: float) -> f
     """Emit the scheduled motion toggles that are due; return the monotonic time of the next one."""
     interval = camera.config.events.motion_interval_s
     if interval is None or not st.subs:
+        st.schedule_t0, st.schedule_n = None, 0  # the schedule restarts with the next subscriber
         return None
     if st.schedule_t0 is None:
         st.schedule_t0 = now
