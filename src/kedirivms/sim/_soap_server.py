@@ -266,13 +266,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             op = spec.binding_operation(op_name)
             request = typed_request(op, req.body)
+        except Exception as exc:  # the body does not fit the operation's input message
+            bad = SoapFault(["InvalidArgVal"], f"{op_name}: cannot read the request: {type(exc).__name__}: {exc}")
+            return bad.http_status, fault_envelope(bad, undeclared_prefix=undeclared)
+        try:
             values = handler(ctx, request)
             return 200, build_envelope(op, values, self._reply_headers(ctx, spec, op_name, req))
         except SoapFault as fault:
             return fault.http_status, fault_envelope(fault, undeclared_prefix=undeclared)
-        except Exception as exc:  # a request zeep cannot type, or a handler bug: answer, never hang
-            _log.debug("%s failed", op_name, exc_info=True)
-            broken = SoapFault(["InvalidArgVal"], f"{op_name}: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # a handler bug: answer (never hang), and say so in the reason
+            _log.warning("virtual camera handler %s failed", op_name, exc_info=True)
+            broken = SoapFault(["Action"], f"{op_name}: simulator error {type(exc).__name__}: {exc}", code="Receiver")
             return broken.http_status, fault_envelope(broken, undeclared_prefix=undeclared)
 
     def _reply_headers(self, ctx: SoapContext, spec: ServiceSpec, op: str, req: ParsedRequest) -> list[Any]:
