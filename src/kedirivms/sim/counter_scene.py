@@ -481,6 +481,14 @@ class CounterScene:
             self._truth = self._compute_truth()
         return self._truth
 
+    @staticmethod
+    def _sample(track: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Positions along a per-step track at fractional step indices (as :meth:`positions` does)."""
+        i = np.minimum(f.astype(np.int64), len(track) - 1)
+        j = np.minimum(i + 1, len(track) - 1)
+        frac = (f - i)[:, None]
+        return track[i] + (track[j] - track[i]) * frac
+
     def _compute_truth(self) -> CounterTruth:
         fps = self.config.fps
         zones = {z.kind: z for z in self.zones()}
@@ -490,11 +498,13 @@ class CounterScene:
         qlen = np.zeros(len(times), dtype=np.int32)
         serv = np.zeros(len(times), dtype=bool)
         clerk = np.zeros(len(times), dtype=bool)
-        for i, t in enumerate(times):
-            _, xy, c = self.positions(float(t))
-            qlen[i] = int(_inside(masks["queue"], xy).sum())
-            serv[i] = bool(_inside(masks["service"], xy).any())
-            clerk[i] = c is not None and bool(_inside(masks["counter"], c[None, :])[0])
+        steps = times / _DT
+        for pid in range(len(self._tracks)):  # per person, vectorised over the frames of their visit
+            sel = np.nonzero((steps >= self._first[pid]) & (steps < self._last[pid]))[0]
+            xy = self._sample(self._tracks[pid], steps[sel] - self._first[pid])
+            np.add.at(qlen, sel[_inside(masks["queue"], xy)], 1)
+            serv[sel[_inside(masks["service"], xy)]] = True
+        clerk[:] = _inside(masks["counter"], self._sample(self._clerk, steps))
         people = []
         for pid, track in enumerate(self._tracks):
             t0 = self._first[pid] * _DT

@@ -13,6 +13,7 @@ from kedirivms.analytics.queue.detector import (
     BackgroundDetectorConfig,
     PersonDetector,
 )
+from kedirivms.analytics.queue.plugin import QueuePlugin
 
 __all__ = [
     "BackgroundDetector",
@@ -25,6 +26,7 @@ __all__ = [
     "QueueAnalyzer",
     "QueueConfig",
     "QueueEvent",
+    "QueuePlugin",
     "TrackingConfig",
     "UnstaffedConfig",
 ]

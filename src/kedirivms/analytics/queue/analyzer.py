@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import supervision as sv
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from kedirivms.analytics.queue.alerts import Hysteresis, PileUpConfig, UnstaffedConfig
 from kedirivms.analytics.queue.detector import (
@@ -70,6 +70,14 @@ class QueueConfig(BaseModel):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="Tracker settings.")
     pile_up: PileUpConfig = Field(default_factory=PileUpConfig, description="pile_up alert rule.")
     unstaffed: UnstaffedConfig = Field(default_factory=UnstaffedConfig, description="counter_unstaffed rule.")
+
+    @field_validator("zones", mode="before")
+    @classmethod
+    def _zone_list(cls, value: Any) -> Any:
+        # YAML writes `zones: [...]`; accept a bare list as well as {"zones": [...]}
+        if isinstance(value, list | tuple):
+            return {"zones": list(value)}
+        return value
 
     @model_validator(mode="after")
     def _needs_queue_zone(self) -> QueueConfig:

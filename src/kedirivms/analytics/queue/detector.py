@@ -66,6 +66,18 @@ class BackgroundDetectorConfig(BaseModel):
     close_px: float = Field(
         default=0.012, ge=0, description="Closing kernel (fills holes in a body), fraction of the picture height."
     )
+    ghost_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        description="A blob whose outline is this much weaker in the frame than in the background is a ghost "
+        "(something that left); it is erased from the background at once. 0 disables the check.",
+    )
+    background: str | None = Field(
+        default=None, description="Image file of the empty view to start from (grey or colour; resized)."
+    )
+
+
+_RIM_KERNEL = np.ones((3, 3), dtype=np.uint8)
 
 
 def _kernel(fraction: float, height: int) -> np.ndarray | None:
@@ -125,16 +137,19 @@ class BackgroundDetector:
         if y.ndim != 2 or y.dtype != np.uint8:
             raise InvalidArgument(f"expected an (H, W) uint8 luma array, got {y.dtype} {y.shape}", operation="detect")
         if self._bg is None:
-            self.set_background(y)
+            start = self._load_background(y.shape) if self.config.background else y
+            self.set_background(start)
             self._t = t
-            return empty_detections()
-        if self._bg.shape != y.shape:
+            if start is y:
+                return empty_detections()
+        bg = self._bg
+        assert bg is not None
+        if bg.shape != y.shape:
             raise InvalidArgument(
-                f"frame size changed from {self._bg.shape[::-1]} to {y.shape[::-1]}",
+                f"frame size changed from {bg.shape[::-1]} to {y.shape[::-1]}",
                 operation="detect",
                 hint="call reset() when the stream resolution changes",
             )
-        bg = self._bg
         # Global gain: the median of a sparse grid is robust to the few pixels people cover.
         ref = float(np.median(bg[::6, ::6]))
         gain = float(np.median(y[::6, ::6])) / ref if ref > 1.0 else 1.0
@@ -146,9 +161,44 @@ class BackgroundDetector:
             fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, k_open)
         if k_close is not None:
             fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, k_close)
+        if self.config.ghost_ratio > 0:
+            fg = self._drop_ghosts(y, fg, gain)
         self.foreground = fg
         self._learn(y, t, fg, gain)
         return self._boxes(fg)
+
+    def _load_background(self, shape: tuple[int, ...]) -> np.ndarray:
+        path = str(self.config.background)
+        img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            raise InvalidArgument(f"cannot read background image {path}", operation="detect")
+        if img.shape != shape:
+            img = cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+        return img
+
+    def _drop_ghosts(self, y: np.ndarray, fg: np.ndarray, gain: float) -> np.ndarray:
+        """Erase blobs left behind by objects that moved away (their edges are in the background only)."""
+        assert self._bg is not None
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+        h, w = fg.shape
+        for i in range(1, count):
+            x, yy, bw, bh, area = stats[i]
+            if area < self.config.min_area * w * h:
+                continue
+            x0, y0 = max(x - 2, 0), max(yy - 2, 0)
+            x1, y1 = min(x + bw + 2, w), min(yy + bh + 2, h)
+            blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+            rim = blob - cv2.erode(blob, _RIM_KERNEL)  # the blob's outline pixels
+            rim_px = rim.astype(bool)
+            if rim_px.sum() < 4:
+                continue
+            edges_now = _gradient(y[y0:y1, x0:x1])[rim_px].mean()
+            edges_bg = _gradient(self._bg[y0:y1, x0:x1] * gain)[rim_px].mean()
+            if edges_now < self.config.ghost_ratio * edges_bg:
+                sel = blob.astype(bool)
+                self._bg[y0:y1, x0:x1][sel] = y[y0:y1, x0:x1][sel] / gain
+                fg[labels == i] = 0  # fg is our own array (threshold/morphology output), safe to edit
+        return fg
 
     def _learn(self, y: np.ndarray, t: float, fg: np.ndarray, gain: float) -> None:
         assert self._bg is not None
@@ -178,3 +228,9 @@ class BackgroundDetector:
         fill = stats[:, cv2.CC_STAT_AREA] / np.maximum(bw * bh, 1)
         confidence = np.clip(0.5 + fill, 0.5, 1.0).astype(np.float32)  # solid blobs score higher than streaks
         return sv.Detections(xyxy=xyxy, confidence=confidence, class_id=np.zeros(len(xyxy), dtype=int))
+
+
+def _gradient(img: np.ndarray) -> np.ndarray:
+    """Gradient magnitude (L1) of a small patch, float32."""
+    src = img.astype(np.float32)
+    return np.abs(cv2.Sobel(src, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(src, cv2.CV_32F, 0, 1, ksize=3))

@@ -1,0 +1,265 @@
+"""Accuracy of the queue analytics against the counter scene's ground truth.
+
+Each scenario renders a seeded :class:`kedirivms.sim.counter_scene.CounterScene` at 640x360 @ 10 fps, passes
+every frame through an H.264 encode/decode round trip (libx264 via PyAV, 500 kbit/s, GOP 10, so the detector
+sees codec noise as it would from a camera; ``--no-codec`` feeds the rendered luma directly) and through the
+:class:`kedirivms.analytics.queue.QueueAnalyzer` (background detector + ByteTrack). It compares:
+
+* queue length per frame (mean absolute error, people);
+* mean wait (queue-zone entry to service-zone entry) of the people served, error in % of the true mean;
+* alerts: the same rules (``pile_up``, ``counter_unstaffed`` and their clearing) applied to the true series
+  give the true alert times; each measured alert must match one within 5 s, and none may be left over.
+
+Goals: MAE <= 0.5 person, wait error <= 10 %, every alert within 5 s, no false alert.
+
+Run: ``.venv/bin/python benchmarks/queue_accuracy.py`` (``--quick`` for shorter scenes, ``--no-codec``,
+``--json`` for machine-readable output, ``--scenario NAME`` to run one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from kedirivms.analytics.queue import PileUpConfig, QueueAnalyzer, QueueConfig, UnstaffedConfig
+from kedirivms.analytics.queue.alerts import Hysteresis
+from kedirivms.analytics.zones import Zones
+from kedirivms.sim.counter_scene import CounterScene, CounterTruth
+
+WIDTH, HEIGHT, FPS = 640, 360, 10.0
+ALERT_TOLERANCE_S = 5.0
+GOAL_MAE, GOAL_WAIT_PCT = 0.5, 10.0
+PILE_UP = PileUpConfig(threshold=6, for_s=15.0, clear_for_s=15.0)
+UNSTAFFED = UnstaffedConfig(for_s=30.0, clear_for_s=3.0)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    scene: dict[str, Any]
+    start_s: float = 0.0  # analysis starts here (0: the hall opens empty)
+
+
+SCENARIOS = [
+    Scenario(
+        "quiet",
+        "1.0 arrivals/min, 30 s service, clerk always there",
+        {"seed": 103, "arrival_rate_per_min": 1.0, "service_time_s": 30.0, "duration_s": 480},
+    ),
+    Scenario(
+        "busy",
+        "3 arrivals/min, 36 s service: the line grows into a pile-up",
+        {"seed": 202, "arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 420},
+    ),
+    Scenario(
+        "absence",
+        "1.2 arrivals/min, clerk away 150-240 s and 400-470 s",
+        {
+            "seed": 303,
+            "arrival_rate_per_min": 1.2,
+            "service_time_s": 35.0,
+            "absences": [(150.0, 240.0), (400.0, 470.0)],
+            "duration_s": 540,
+        },
+    ),
+    Scenario(
+        "noisy",
+        "1.6 arrivals/min, random absences, doubled lighting noise",
+        {
+            "seed": 404,
+            "arrival_rate_per_min": 1.6,
+            "service_time_s": 30.0,
+            "absences": "random",
+            "absence_rate_per_hour": 6.0,
+            "absence_duration_s": (45.0, 90.0),
+            "lighting_noise": 2.0,
+            "duration_s": 540,
+        },
+    ),
+]
+
+
+def _codec_roundtrip(frames: Iterator[np.ndarray], width: int, height: int) -> Iterator[np.ndarray]:
+    """Encode I420 frames with libx264 and decode them again; yields the decoded luma planes (copies)."""
+    enc: Any = av.CodecContext.create("libx264", "w")
+    enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
+    enc.bit_rate, enc.gop_size = 500_000, 10
+    enc.time_base, enc.framerate = Fraction(1, int(FPS)), Fraction(int(FPS), 1)
+    enc.options = {"preset": "veryfast", "tune": "zerolatency"}
+    dec: Any = av.CodecContext.create("h264", "r")
+    for i, buf in enumerate(frames):
+        vf = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        vf.pts = i
+        for packet in enc.encode(vf):
+            for out in dec.decode(packet):
+                yield out.to_ndarray()[:height]
+
+
+def _true_alerts(truth: CounterTruth, start_s: float) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    pile = Hysteresis(PILE_UP.for_s, PILE_UP.clear_for_s)
+    unst = Hysteresis(UNSTAFFED.for_s, UNSTAFFED.clear_for_s)
+    for t, n, present in zip(truth.times, truth.queue_length, truth.clerk_present, strict=True):
+        if t < start_s:
+            continue
+        tr = pile.update(n >= PILE_UP.threshold, n <= PILE_UP.clear_level, float(t))
+        if tr:
+            out.append(("pile_up" if tr.raised else "pile_up_cleared", float(t)))
+        tr = unst.update(not present, bool(present), float(t))
+        if tr:
+            out.append(("counter_unstaffed" if tr.raised else "counter_staffed", float(t)))
+    return out
+
+
+def _match(truth: list[tuple[str, float]], measured: list[tuple[str, float]]) -> dict[str, Any]:
+    """Pair alerts of the same kind within the tolerance (nearest first)."""
+    pairs = sorted(
+        (abs(mt - tt), i, j)
+        for i, (tk, tt) in enumerate(truth)
+        for j, (mk, mt) in enumerate(measured)
+        if tk == mk and abs(mt - tt) <= ALERT_TOLERANCE_S
+    )
+    used_t, used_m, delays = set(), set(), []
+    for _d, i, j in pairs:
+        if i not in used_t and j not in used_m:
+            used_t.add(i)
+            used_m.add(j)
+            delays.append(measured[j][1] - truth[i][1])
+    return {
+        "truth": len(truth),
+        "matched": len(used_t),
+        "missed": [truth[i] for i in range(len(truth)) if i not in used_t],
+        "false": [measured[j] for j in range(len(measured)) if j not in used_m],
+        "max_abs_delay_s": round(max((abs(d) for d in delays), default=0.0), 2),
+    }
+
+
+@dataclass
+class Result:
+    name: str
+    frames: int = 0
+    mae: float = 0.0
+    true_wait: float = 0.0
+    meas_wait: float = 0.0
+    wait_err_pct: float = 0.0
+    served_true: int = 0
+    served_meas: int = 0
+    alerts: dict[str, Any] = field(default_factory=dict)
+    ms_per_frame: float = 0.0
+
+    @property
+    def passed(self) -> dict[str, bool]:
+        a = self.alerts
+        return {
+            "mae": self.mae <= GOAL_MAE,
+            "wait": self.wait_err_pct <= GOAL_WAIT_PCT,
+            "alert_timing": not a["missed"],
+            "no_false_alert": not a["false"],
+        }
+
+
+def run(scenario: Scenario, *, codec: bool, quick: bool) -> Result:
+    params = dict(scenario.scene)
+    if quick:
+        params["duration_s"] = min(float(params["duration_s"]), 240.0)
+    scene = CounterScene(width=WIDTH, height=HEIGHT, fps=FPS, **params)
+    truth = scene.truth()
+    analyzer = QueueAnalyzer(QueueConfig(zones=Zones(zones=tuple(scene.zones())), pile_up=PILE_UP, unstaffed=UNSTAFFED))
+    sel = np.nonzero(truth.times >= scenario.start_s)[0]
+    times = truth.times[sel]
+    rendered = (scene.render(int(i), float(truth.times[i]), WIDTH, HEIGHT) for i in sel)
+    lumas: Iterator[np.ndarray] = (
+        _codec_roundtrip(rendered, WIDTH, HEIGHT) if codec else (buf[:HEIGHT] for buf in rendered)
+    )
+    lengths, events = [], []
+    t0 = time.perf_counter()
+    for t, y in zip(times, lumas, strict=False):
+        y.flags.writeable = False  # as the stream hands it out
+        events += analyzer.update(y, float(t))
+        assert analyzer.last is not None
+        lengths.append(analyzer.last.queue_length)
+    elapsed = time.perf_counter() - t0
+    events += analyzer.flush()
+    n = len(lengths)
+    res = Result(scenario.name, frames=n, ms_per_frame=1000.0 * elapsed / max(n, 1))
+    res.mae = float(np.abs(np.asarray(lengths) - truth.queue_length[sel][:n]).mean())
+    end = float(times[n - 1])
+    true_waits = [
+        p.wait_s
+        for p in truth.people
+        if p.wait_s is not None
+        and p.queue_enter_s is not None
+        and p.queue_enter_s >= scenario.start_s + 1.0
+        and p.service_enter_s is not None
+        and p.service_enter_s <= end
+    ]
+    stats = [e.data for e in events if e.kind == "queue_stats"]
+    meas_waits_sum = sum((d["wait_mean_s"] or 0.0) * d["waits"] for d in stats)
+    meas_waits_n = sum(int(d["waits"]) for d in stats)
+    res.served_true = len(true_waits)
+    res.served_meas = sum(int(d["served"]) for d in stats)
+    res.true_wait = float(np.mean(true_waits)) if true_waits else 0.0
+    res.meas_wait = meas_waits_sum / meas_waits_n if meas_waits_n else 0.0
+    res.wait_err_pct = 100.0 * abs(res.meas_wait - res.true_wait) / res.true_wait if res.true_wait else 0.0
+    measured = [(e.kind, e.time) for e in events if e.kind != "queue_stats"]
+    res.alerts = _match(_true_alerts(truth, scenario.start_s), measured)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-codec", action="store_true", help="feed rendered luma, skip the H.264 round trip")
+    ap.add_argument("--quick", action="store_true", help="scenes of at most 240 s")
+    ap.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
+    ap.add_argument("--json", action="store_true", help="print results as JSON")
+    args = ap.parse_args(argv)
+    chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    results = [run(s, codec=not args.no_codec, quick=args.quick) for s in chosen]
+    if args.json:
+        print(json.dumps([{**r.__dict__, "passed": r.passed} for r in results], indent=2, default=str))
+        return 0 if all(all(r.passed.values()) for r in results) else 1
+    mode = "rendered luma" if args.no_codec else "H.264 round trip (libx264 500 kbit/s)"
+    print(f"queue accuracy, {WIDTH}x{HEIGHT} @ {FPS:g} fps, {mode}")
+    head = f"{'scenario':<9} {'frames':>6} {'MAE':>6} {'wait true':>9} {'wait meas':>9} {'err %':>6} "
+    head += f"{'served t/m':>10} {'alerts t/ok':>11} {'max dt':>6} {'missed':>6} {'false':>5} {'ms/fr':>6}"
+    print(head)
+    for r in results:
+        a = r.alerts
+        served = f"{r.served_true}/{r.served_meas}"
+        alerts = f"{a['truth']}/{a['matched']}"
+        print(
+            f"{r.name:<9} {r.frames:>6} {r.mae:>6.3f} {r.true_wait:>9.1f} {r.meas_wait:>9.1f} {r.wait_err_pct:>6.2f} "
+            f"{served:>10} {alerts:>11} "
+            f"{a['max_abs_delay_s']:>6.1f} {len(a['missed']):>6} {len(a['false']):>5} {r.ms_per_frame:>6.1f}"
+        )
+    print()
+    ok = True
+    for goal, label in [
+        ("mae", f"queue-length MAE <= {GOAL_MAE} person"),
+        ("wait", f"mean wait error <= {GOAL_WAIT_PCT:g} %"),
+        ("alert_timing", f"every true alert matched within {ALERT_TOLERANCE_S:g} s"),
+        ("no_false_alert", "no false alert"),
+    ]:
+        bad = [r.name for r in results if not r.passed[goal]]
+        ok &= not bad
+        print(f"{'PASS' if not bad else 'FAIL'}  {label}" + (f"  (failed: {', '.join(bad)})" if bad else ""))
+    for r in results:
+        for kind, t in r.alerts["missed"]:
+            print(f"  {r.name}: missed {kind} at {t:.1f} s")
+        for kind, t in r.alerts["false"]:
+            print(f"  {r.name}: false {kind} at {t:.1f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
