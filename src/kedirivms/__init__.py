@@ -22,6 +22,7 @@ from kedirivms.onvif import (
     StreamUri,
     Timeouts,
 )
+from kedirivms.stream import Frame, Stream, StreamOptions, StreamState, StreamStats, grab_frame, open_stream
 
 __version__ = "0.1.0"
 
@@ -31,16 +32,23 @@ __all__ = [
     "CameraEvent",
     "DiscoveredDevice",
     "Event",
+    "Frame",
     "ImagingSettings",
     "KedirivmsError",
     "PTZPreset",
     "PTZStatus",
     "Profile",
     "PullPointSubscription",
+    "Stream",
+    "StreamOptions",
+    "StreamState",
+    "StreamStats",
     "StreamUri",
     "Timeouts",
     "__version__",
     "discover",
     "errors",
+    "grab_frame",
     "hookimpl",
+    "open_stream",
 ]
