@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kedirivms.cli._app import JsonOption, app, console, emit_json, err_console
-from kedirivms.errors import ConfigError
+from kedirivms.errors import ConfigError, ProvisionError
 from kedirivms.provision import (
     ApplyReport,
     Plan,
@@ -50,7 +50,13 @@ def _progress(label: str, total: int, enabled: bool) -> Iterator[Callable[[Any],
     if not enabled or not err_console.is_terminal or total == 0:
         yield None
         return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("", total=total)
 
@@ -61,7 +67,9 @@ def _progress(label: str, total: int, enabled: bool) -> Iterator[Callable[[Any],
 
 
 def _plan_table(p: Plan) -> Table:
-    table = Table(title=f"plan of {p.inventory}: {len(p.cameras)} camera(s), {p.changes} change(s)", title_justify="left")
+    table = Table(
+        title=f"plan of {p.inventory}: {len(p.cameras)} camera(s), {p.changes} change(s)", title_justify="left"
+    )
     for column in ("Camera", "Site", "Address", "Status", "Changes / problems"):
         table.add_column(column, overflow="fold")
     for c in p.cameras:
@@ -70,7 +78,11 @@ def _plan_table(p: Plan) -> Table:
         if c.error:
             details.append(f"[red]{c.error}[/]")
         table.add_row(
-            c.name, c.site, c.address, f"[{_STYLE[c.status]}]{c.status}[/]", "\n".join(details) or "[dim]nothing to do[/]"
+            c.name,
+            c.site,
+            c.address,
+            f"[{_STYLE[c.status]}]{c.status}[/]",
+            "\n".join(details) or "[dim]nothing to do[/]",
         )
     return table
 
@@ -108,8 +120,13 @@ def plan_command(
         emit_json(result)
     else:
         console.print(_plan_table(result))
-    if not result.ok:
-        raise typer.Exit(1)
+    bad = [c.name for c in result.cameras if c.status in ("invalid", "failed")]
+    if bad:
+        raise ProvisionError(
+            f"{len(bad)} of {len(result.cameras)} camera(s) cannot be converged: {', '.join(bad)}",
+            operation="plan",
+            hint="see their problems and errors above",
+        )
 
 
 @app.command("apply")
@@ -141,8 +158,13 @@ def apply_command(
     else:
         console.print(_apply_table(report))
         console.print(f"audit: {audit_path}", style="dim", highlight=False)
-    if not report.ok:
-        raise typer.Exit(1)
+    failed = [c.name for c in report.cameras if c.status == "failed"]
+    if failed:
+        raise ProvisionError(
+            f"{len(failed)} of {len(report.cameras)} camera(s) failed: {', '.join(failed)}",
+            operation="apply",
+            hint=f"the others were applied; see the reasons above and in {audit_path}",
+        )
 
 
 @inventory_app.command("discover")

@@ -39,6 +39,11 @@ def _read_device(address: str, username: str | None, password: str | None, timeo
                 "firmware": info.firmware_version,
             }
             out["hostname"] = cam.device.hostname()
+            # the device's own scopes are current; a discovery reply may predate the last change
+            for kind in ("name", "location"):
+                values = cam.device.scope_values(kind)
+                if len(values) == 1:
+                    out[f"scope_{kind}"] = values[0]
     except KedirivmsError as exc:
         out["error"] = type(exc).__name__
     return out
@@ -66,7 +71,11 @@ def inventory_from_devices(
         details: per device-service address, the output of the device read (model, serial, hostname).
     """
     details = details or {}
-    locations = {d.location for d in devices if d.location}
+    names = {d.address: details.get(d.device_service_url or d.address, {}).get("scope_name", d.name) for d in devices}
+    where = {
+        d.address: details.get(d.device_service_url or d.address, {}).get("scope_location", d.location) for d in devices
+    }
+    locations = {loc for loc in where.values() if loc}
     shared_location = locations.pop() if len(locations) == 1 else None
     used: set[str] = set()
     lines = [
@@ -87,19 +96,20 @@ def inventory_from_devices(
     for dev in devices:
         address = dev.device_service_url or dev.address
         info = details.get(address, {})
-        base = _slug(dev.name or info.get("hostname") or "") or "cam-" + _slug(dev.address)
+        scope_name, location = names[dev.address], where[dev.address]
+        base = _slug(scope_name or info.get("hostname") or "") or "cam-" + _slug(dev.address)
         name, n = base, 2
         while name in used:
             name, n = f"{base}-{n}", n + 1
         used.add(name)
         entry: dict[str, Any] = {"name": name, "address": address}
-        if dev.name:
-            entry["counter"] = dev.name
+        if scope_name:
+            entry["counter"] = scope_name
         if info.get("hostname"):
             entry["hostname"] = info["hostname"]
-        if dev.location and dev.location != shared_location:
-            entry["scopes"] = {"location": dev.location}
-        note = ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("hostname",) and v)
+        if location and location != shared_location:
+            entry["scopes"] = {"location": location}
+        note = ", ".join(f"{k} {v}" for k, v in info.items() if k in ("model", "serial", "firmware", "error") and v)
         lines.append(f"      # found by {dev.source} from {dev.address}" + (f"; {note}" if note else ""))
         body = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=1000).rstrip("\n")
         lines.extend("      " + line for line in body.splitlines())
