@@ -34,7 +34,7 @@ def test_discover_range_json(fleet: Callable[..., DiscoveryResponder], capsys: p
         fleet(host=f"127.0.1.{i}", scopes=[f"onvif://www.onvif.org/name/Cam{i}", "onvif://www.onvif.org/location/Pare"])
         for i in (91, 92)
     ]
-    code, out, err = run(capsys, "discover", "--range", "127.0.1.90-95", "--timeout", "0.5", "--json")
+    code, out, err = run(capsys, "discover", "--range", "127.0.1.90-95", "--timeout", "1.0", "--json")
     assert (code, err) == (0, "")
     items = json.loads(out)
     assert [i["endpoint"] for i in items] == [c.endpoint for c in cams]
@@ -59,7 +59,7 @@ def test_discover_watch_sweeps_report_found_and_lost(
     cam = fleet(host="127.0.1.94")
 
     # the camera leaves while the watch waits for its second sweep
-    threading.Timer(0.3, cam.stop).start()
+    threading.Timer(0.8, cam.stop).start()
     code, out, _ = run(
         capsys,
         "discover",
@@ -69,9 +69,9 @@ def test_discover_watch_sweeps_report_found_and_lost(
         "0.3",
         "--watch",
         "--interval",
-        "0.6",
+        "1.0",
         "--duration",
-        "1.5",
+        "2.5",
         "--json",
     )
     assert code == 0

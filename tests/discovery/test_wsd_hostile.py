@@ -83,7 +83,8 @@ def test_sweep_ignores_garbage_and_merges_duplicates(
 ) -> None:
     peer = hostile("127.0.1.71")
     with caplog.at_level(logging.DEBUG, logger="kedirivms.discovery"):
-        devices = discover(ranges=["127.0.1.71"], timeout=0.5)
+        # 127.0.1.70 stays silent, so the sweep waits its full window and sees the whole volley
+        devices = discover(ranges=["127.0.1.70", "127.0.1.71"], timeout=0.5)
     assert peer.probes >= 2  # one Probe per ONVIF type
     assert [d.endpoint for d in devices] == ["urn:uuid:good"]
     # the second reply for the same endpoint adds its XAddr instead of a second entry
