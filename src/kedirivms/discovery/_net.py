@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as _FutureTimeout
 from dataclasses import dataclass
+from typing import Any
 
 import ifaddr
 
@@ -88,21 +88,31 @@ def _usable_v6(i: Interface) -> bool:
 
 
 def _resolve(host: str) -> list[IPAddress]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(socket.getaddrinfo, host, None, 0, socket.SOCK_DGRAM)
+    # getaddrinfo has no time-out of its own: run it on a daemon thread and stop waiting after _DNS_TIMEOUT
+    # (a thread pool would make us wait for it on exit).
+    result: list[Any] = []
+    done = threading.Event()
+
+    def work() -> None:
         try:
-            infos = future.result(timeout=_DNS_TIMEOUT)
-        except _FutureTimeout:
-            raise Timeout(
-                f"resolving {host!r} took longer than {_DNS_TIMEOUT:g} s",
-                operation="discover",
-                hint="give IP addresses instead of names",
-            ) from None
+            result.append(socket.getaddrinfo(host, None, 0, socket.SOCK_DGRAM))
         except OSError as exc:
-            raise InvalidArgument(
-                f"cannot resolve {host!r}: {exc}", operation="discover", hint="use an IP, CIDR or a-b range"
-            ) from None
-    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+            result.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="kedirivms-resolve", daemon=True).start()
+    if not done.wait(_DNS_TIMEOUT):
+        raise Timeout(
+            f"resolving {host!r} took longer than {_DNS_TIMEOUT:g} s",
+            operation="discover",
+            hint="give IP addresses instead of names",
+        )
+    if isinstance(result[0], OSError):
+        raise InvalidArgument(
+            f"cannot resolve {host!r}: {result[0]}", operation="discover", hint="use an IP, CIDR or a-b range"
+        )
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in result[0]))
 
 
 def _is_ip(text: str) -> bool:
