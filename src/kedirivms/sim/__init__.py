@@ -23,6 +23,7 @@ from kedirivms.sim._models import (
     UserAccount,
     VirtualCameraConfig,
 )
+from kedirivms.sim._models_ptz import EventsSpec, ImagingSpec, PTZNodeSpec
 from kedirivms.sim.camera import CameraRunState, LoggedRequest, VirtualCamera
 from kedirivms.sim.fleet import VirtualFleet
 
@@ -32,9 +33,12 @@ __all__ = [
     "CameraState",
     "EncoderOptions",
     "EncoderSpec",
+    "EventsSpec",
     "FaultKind",
+    "ImagingSpec",
     "LoggedRequest",
     "NetworkHost",
+    "PTZNodeSpec",
     "Quirk",
     "UserAccount",
     "VirtualCamera",
