@@ -192,3 +192,14 @@ def test_quirk_xaddr_other_host_and_nat() -> None:
         assert media.GetStreamUri(StreamSetup=setup, ProfileToken="Profile_1_sub").Uri == (
             "rtsp://203.0.113.7:8554/Profile_1_sub")  # fmt: skip
         assert media.GetSnapshotUri(ProfileToken="Profile_1_sub").Uri.startswith("http://203.0.113.7:8000/")
+
+
+def test_chunked_request_body(open_cam: VirtualCamera) -> None:
+    body = soap("GetHostname")
+
+    def chunks() -> Any:
+        yield body[:50]
+        yield body[50:]
+
+    reply = requests.post(open_cam.device_url, data=chunks(), timeout=5)  # a generator is sent chunked
+    assert reply.status_code == 200 and b"GetHostnameResponse" in reply.content

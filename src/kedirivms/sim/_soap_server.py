@@ -142,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status or fault.http_status, body, headers=headers)
 
     def _read_body(self) -> bytes | None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
         length = self.headers.get("Content-Length")
         if length is None or not length.strip().isdigit():
             self.close_connection = True
@@ -153,6 +155,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, b"request too large", "text/plain")
             return None
         return self.rfile.read(size)
+
+    def _read_chunked(self) -> bytes | None:
+        """Read a ``Transfer-Encoding: chunked`` body (RFC 9112 section 7.1), capped at MAX_BODY."""
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip() or b"x", 16)
+            except ValueError:
+                self.close_connection = True
+                self._send(400, b"bad chunk size", "text/plain")
+                return None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                self.close_connection = True
+                self._send(413, b"request too large", "text/plain")
+                return None
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(8)  # CRLF after the chunk
 
     # ----------------------------------------------------------------------------------------- SOAP
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
