@@ -56,7 +56,7 @@ def test_sweep_of_a_slash_24_finds_20_cameras_exactly_once(fleet: Start) -> None
             "{http://www.onvif.org/ver10/device/wsdl}Device",
         }
     assert progress[-1] == (254, 254)
-    assert [p[0] for p in progress] == list(range(1, 255))
+    assert [p[0] for p in progress] == list(range(0, 255))
 
 
 def test_small_concurrency_window_still_finds_everyone(fleet: Start) -> None:

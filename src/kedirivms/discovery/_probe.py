@@ -257,6 +257,8 @@ def unicast_sweep(
     silent: list[IPAddress] = []
     done = 0
     total = len(targets)
+    if progress is not None:
+        progress(0, total)
     try:
         while pending or inflight:
             now = time.monotonic()
