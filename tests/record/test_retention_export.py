@@ -166,8 +166,8 @@ def test_cli_recordings_export_retention(root: Path, tmp_path: Path, capsys: pyt
 
 def test_cli_record_seconds(rtsp: Any, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from kedirivms.cli import main; main(sys.argv[1:])", "record", rtsp.url("cam2"), "--root", str(tmp_path), "--camera", "c", "--segment", "2",
-         "--seconds", "3", "--json"],
+        [sys.executable, "-c", "import sys; from kedirivms.cli import main; main(sys.argv[1:])", "record",
+         rtsp.url("cam2"), "--root", str(tmp_path), "--camera", "c", "--segment", "2", "--seconds", "3", "--json"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

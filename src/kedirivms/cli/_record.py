@@ -86,10 +86,8 @@ def record(
         name = camera
     else:
         with open_camera(target, username, password, password_file, timeout, auth) as cam:
-            uri = cam.stream_uri(profile).uri
+            url = cam.stream_uri(profile).with_credentials()
             name = camera or cam.name.replace(":", "_")
-            secret = resolve_password(username, password, password_file) if username else None
-        url = _with_credentials(uri, username, secret)
     policy = None
     if max_age or max_bytes:
         policy = RetentionPolicy(

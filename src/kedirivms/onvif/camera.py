@@ -24,6 +24,7 @@ from kedirivms.onvif.imaging import ImagingService
 from kedirivms.onvif.media import MediaService, ProfileRef
 from kedirivms.onvif.models import Channel, DeviceInfo, Profile, Services, StreamUri, Timeouts
 from kedirivms.onvif.ptz import PTZService
+from kedirivms.onvif.recording import ProfileG
 
 DEFAULT_PORT = 80
 
@@ -319,6 +320,11 @@ class Camera:
         """Topic set and pull-point subscriptions (:class:`~kedirivms.onvif.events.EventsService`); its
         subscriptions are unsubscribed by :meth:`close`."""
         return self._lazy("events", lambda: EventsService(self._transport))
+
+    @property
+    def recordings(self) -> ProfileG:
+        """Profile G: recordings, recording jobs, search and replay (:class:`~kedirivms.onvif.recording.ProfileG`)."""
+        return self._lazy("recordings", lambda: ProfileG(self))
 
     def _lazy(self, name: str, build: Any) -> Any:
         self._ensure()

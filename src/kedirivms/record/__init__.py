@@ -6,6 +6,8 @@ listener of a :class:`~kedirivms.stream.Stream`.
 
 from __future__ import annotations
 
+import contextlib
+
 from kedirivms.record._export import export, open_recording
 from kedirivms.record._index import ReconcileReport, SegmentIndex
 from kedirivms.record._models import (
@@ -47,8 +49,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) or callable(_obj):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
 del _name, _obj

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -102,10 +103,8 @@ def export(
         except (OSError, av.error.FFmpegError) as exc:
             raise StorageError(f"export to {out_path} failed: {exc}", camera=cam, operation="export") from exc
         finally:
-            try:
+            with contextlib.suppress(OSError, av.error.FFmpegError):
                 out.close()
-            except (OSError, av.error.FFmpegError):
-                pass
         if state.packets == 0:
             raise RecordingError("the covering segments hold no frame in the range", camera=cam, operation="export")
         return ExportResult(
@@ -153,7 +152,7 @@ class _Remux:
                 self.params = params
             elif params != self.params:
                 return False  # one MP4 track cannot change codec or size; the span shows up as a gap
-            tb = Fraction(video.time_base)
+            tb = Fraction(video.time_base or Fraction(1, 90000))
             first: int | None = None
             origin: int | None = None  # source pts written at self.cursor
             pending: list[tuple[Any, float]] = []  # the GOP running at `start`, before anything is written
@@ -252,10 +251,8 @@ def open_recording(
 
     def cleanup(change: Any) -> None:
         if change.state in (StreamState.CLOSED, StreamState.ENDED):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(playlist)
-            except OSError:
-                pass
 
     stream.on_state(cleanup)
     return stream

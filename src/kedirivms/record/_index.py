@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_camera_time ON events (camera, time);
 """
-_COLS = "path, camera, start, \"end\", duration, bytes, codec, width, height, packets, status, kind, note"
+_COLS = 'path, camera, start, "end", duration, bytes, codec, width, height, packets, status, kind, note'
 
 
 class ReconcileReport(BaseModel):
@@ -152,7 +152,7 @@ class SegmentIndex:
             try:
                 with self._db:
                     if many:
-                        self._db.executemany(sql, params)  # type: ignore[arg-type]
+                        self._db.executemany(sql, params)
                     else:
                         self._db.execute(sql, params)
             except sqlite3.Error as exc:
@@ -190,7 +190,9 @@ class SegmentIndex:
     def add_gap(self, camera: str, start: float, end: float, reason: str) -> None:
         """Record a span without recording (epoch seconds)."""
         if end > start:
-            self._write('INSERT INTO gaps (camera, start, "end", reason) VALUES (?,?,?,?)', (camera, start, end, reason))
+            self._write(
+                'INSERT INTO gaps (camera, start, "end", reason) VALUES (?,?,?,?)', (camera, start, end, reason)
+            )
 
     def add_event(self, camera: str, time: float, name: str, detail: str | None = None) -> None:
         """Record an event (trigger, disconnect, storage error) at epoch ``time``."""
@@ -224,7 +226,8 @@ class SegmentIndex:
             end: UTC datetime or epoch seconds.
             statuses: only these statuses (default: all but quarantined).
         """
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[Any] = []
         if camera is not None:
             where.append("camera = ?")
             params.append(camera)
@@ -241,10 +244,14 @@ class SegmentIndex:
         return [_segment(r) for r in self._rows(sql, tuple(params))]
 
     def gaps(
-        self, camera: str | None = None, start: dt.datetime | float | None = None, end: dt.datetime | float | None = None
+        self,
+        camera: str | None = None,
+        start: dt.datetime | float | None = None,
+        end: dt.datetime | float | None = None,
     ) -> list[Gap]:
         """Indexed gaps overlapping ``[start, end]``, oldest first."""
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[Any] = []
         if camera is not None:
             where.append("camera = ?")
             params.append(camera)
@@ -258,10 +265,14 @@ class SegmentIndex:
         return [Gap(camera=c, start=utc(s), end=utc(e), reason=r) for c, s, e, r in self._rows(sql, tuple(params))]
 
     def events(
-        self, camera: str | None = None, start: dt.datetime | float | None = None, end: dt.datetime | float | None = None
+        self,
+        camera: str | None = None,
+        start: dt.datetime | float | None = None,
+        end: dt.datetime | float | None = None,
     ) -> list[RecordingEvent]:
         """Indexed events in ``[start, end]``, oldest first."""
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[Any] = []
         if camera is not None:
             where.append("camera = ?")
             params.append(camera)

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-class RecorderState(str, enum.Enum):
+class RecorderState(enum.StrEnum):
     """Life cycle of a :class:`~kedirivms.Recorder`.
 
     ``NEW -> WAITING (for a keyframe) -> RECORDING -> ...``; in event mode ``ARMED`` (buffering the pre-roll,
@@ -41,7 +41,7 @@ class RecorderState(str, enum.Enum):
     CLOSED = "closed"
 
 
-class SegmentStatus(str, enum.Enum):
+class SegmentStatus(enum.StrEnum):
     """Status of a segment in the index."""
 
     RECORDING = "recording"  # being written (or the recorder died; reconciled at the next start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from fractions import Fraction
@@ -123,7 +124,6 @@ class SegmentWriter:
 
     def abort(self) -> None:
         """Close after a failure, ignoring further errors."""
-        try:
+        # the file system already failed; the caller reports that
+        with contextlib.suppress(Exception):
             self._out.close()
-        except Exception:  # noqa: BLE001 - the file system already failed; the caller reports that
-            pass

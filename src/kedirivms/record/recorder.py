@@ -293,7 +293,15 @@ class Recorder:
         self._queued += 1
         dts = packet.dts if packet.dts is not None else packet.pts
         self._queue.put(
-            Pkt(av.Packet(packet), packet.pts, dts, packet.is_keyframe, packet.duration or 0, template, self._anchor + st)
+            Pkt(
+                av.Packet(packet),  # type: ignore[arg-type]  # a copy of the payload (buffer protocol)
+                packet.pts,
+                dts,
+                packet.is_keyframe,
+                packet.duration or 0,
+                template,
+                self._anchor + st,
+            )
         )
 
     def _on_state(self, change: StateChange) -> None:
