@@ -22,6 +22,7 @@ from kedirivms.onvif import (
     StreamUri,
     Timeouts,
 )
+from kedirivms.record import Recorder, RetentionPolicy, Segment, SegmentIndex, export, open_recording
 from kedirivms.stream import Frame, Stream, StreamOptions, StreamState, StreamStats, grab_frame, open_stream
 
 __version__ = "0.1.0"
@@ -39,6 +40,10 @@ __all__ = [
     "PTZStatus",
     "Profile",
     "PullPointSubscription",
+    "Recorder",
+    "RetentionPolicy",
+    "Segment",
+    "SegmentIndex",
     "Stream",
     "StreamOptions",
     "StreamState",
@@ -48,7 +53,9 @@ __all__ = [
     "__version__",
     "discover",
     "errors",
+    "export",
     "grab_frame",
     "hookimpl",
+    "open_recording",
     "open_stream",
 ]
