@@ -109,6 +109,7 @@ class VirtualCamera(CameraExtrasMixin):
         self._thread: threading.Thread | None = None
         self._jpeg_cache: dict[tuple[int, int, int], bytes] = {}
         self._run_state = CameraRunState.NEW
+        self._bound_port = 0
 
     # ------------------------------------------------------------------------------------ life cycle
     def start(self) -> VirtualCamera:
@@ -129,6 +130,7 @@ class VirtualCamera(CameraExtrasMixin):
                 operation="VirtualCamera.start",
                 hint="pick another port (0 = any free one) or a loopback address",
             ) from exc
+        self._bound_port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -175,10 +177,10 @@ class VirtualCamera(CameraExtrasMixin):
 
     @property
     def port(self) -> int:
-        """The bound TCP port (the configured one, or the OS's pick for port 0 once started)."""
+        """The bound TCP port (the configured one, or the OS's pick for port 0; kept after stop)."""
         if self._server is not None:
-            return int(self._server.server_address[1])
-        return self.config.port
+            self._bound_port = int(self._server.server_address[1])
+        return self._bound_port or self.config.port
 
     @property
     def base_url(self) -> str:
