@@ -126,7 +126,7 @@ class HelloListener:
             else:
                 sock.bind((self._host, self._port))
             sock.setblocking(False)
-        except OSError:
+        except BaseException:  # OSError, or InvalidArgument for an unknown interface
             sock.close()
             raise
         return sock
