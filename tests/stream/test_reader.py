@@ -75,11 +75,12 @@ def test_iterator_callbacks_listeners_and_states(rtsp_server: RtspServer) -> Non
 def test_latest_frame_semantics_drop_oldest(rtsp_server: RtspServer) -> None:
     with open_stream(rtsp_server.url("cam"), queue_size=2) as stream:
         first = stream.read(timeout=10)
-        time.sleep(1.0)  # ~15 frames arrive while we are "busy"
+        time.sleep(1.5)  # ~22 frames arrive while we are "busy"
         newer = stream.read(timeout=5)
         stats = stream.stats
-    assert stats.dropped >= 5
-    assert newer.index - first.index > 5  # we skipped straight to recent pictures
+    assert stats.dropped >= 2
+    assert newer.index - first.index > 2  # we skipped straight to recent pictures
+    assert stats.dropped >= newer.index - first.index - 1  # every skipped picture was counted as dropped
 
 
 def test_keyframes_only(rtsp_server: RtspServer) -> None:

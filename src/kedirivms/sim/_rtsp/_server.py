@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextlib
 import logging
 import os
 import socket
@@ -22,6 +23,7 @@ log = logging.getLogger("kedirivms.sim.rtsp")
 
 PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 SESSION_TIMEOUT = 60
+SOCKET_TIMEOUT = 3.0
 MAX_REQUEST = 64 * 1024
 REASONS = {
     200: "OK",
@@ -63,8 +65,15 @@ class Connection:
     # -- I/O -------------------------------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Write bytes atomically with respect to other writers (responses and RTP share the socket)."""
-        with self._send_lock:
-            self.sock.sendall(data)
+        try:
+            with self._send_lock:
+                self.sock.sendall(data)
+        except OSError:
+            # a client that cannot take data for SOCKET_TIMEOUT seconds got a partial packet: the stream is
+            # broken for it, so drop the connection (the client sees EOF at once and can reconnect)
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+            raise
 
     def close(self) -> None:
         """Tear down every session of this connection and close the socket (idempotent)."""
@@ -82,7 +91,7 @@ class Connection:
     def run(self) -> None:
         """Serve requests until the client leaves, the server stops or the sessions time out."""
         buf = b""
-        self.sock.settimeout(1.0)
+        self.sock.settimeout(SOCKET_TIMEOUT)  # bounds sendall to a stuck client; close() wakes recv at once
         try:
             while not self.server._stopping.is_set() and not self._closed:
                 try:
