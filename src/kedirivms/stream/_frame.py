@@ -58,7 +58,7 @@ def _view(frame: VideoFrame, index: int) -> np.ndarray:
         raise DecodeError("negative line size is not supported for zero-copy views", operation="frame view")
     # A read-only memoryview makes the array read-only: the decoder may still reference this picture.
     # Chain that keeps the picture alive: array.base -> VideoPlane -> VideoFrame.
-    buffer = memoryview(plane).toreadonly()  # type: ignore[arg-type]
+    buffer = memoryview(plane).toreadonly()
     height = plane.height
     if channels == 1 and line_size % itemsize == 0:
         # fast path (every planar YUV plane): rows of line_size bytes, then drop the stride padding
@@ -262,7 +262,7 @@ def _log2_sub(fmt: Any, axis: str) -> int:
 def _writable_view(frame: VideoFrame, index: int) -> np.ndarray:
     """A writable view of a frame we own (copies and crops only, never a decoded picture)."""
     view = _view(frame, index)
-    buffer = memoryview(VideoPlane(frame, index))  # type: ignore[arg-type]
+    buffer = memoryview(VideoPlane(frame, index))
     out: np.ndarray = np.ndarray(view.shape, view.dtype, buffer=buffer, strides=view.strides)
     return out
 
