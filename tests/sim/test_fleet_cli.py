@@ -112,3 +112,29 @@ def test_simulate_table_and_bad_option(capsys: pytest.CaptureFixture[str], monke
         main(["simulate", "--auth", "kerberos", "--duration", "0"])
     err = capsys.readouterr().err
     assert bad.value.code != 0 and "kerberos" in err and len(err.strip().splitlines()) == 1
+
+
+def test_simulate_with_rtsp_serves_the_advertised_stream_uris() -> None:
+    import socket
+
+    from kedirivms.cli._simulate import start_cameras
+
+    site = start_cameras(2, "127.0.0.1", 0, True, VirtualCameraConfig(auth="none", channels=2), rtsp=True)
+    try:
+        for cam in site.fleet:
+            media = zeep_service(cam.media_url, MEDIA_BINDING)
+            setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+            uri = media.GetStreamUri(StreamSetup=setup, ProfileToken="Profile_2_sub").Uri
+            host, port = uri.split("/")[2].split(":")
+            assert host == cam.host and int(port) != 554
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(f"DESCRIBE {uri} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n".encode())
+                reply = b""
+                while b"m=video" not in reply:  # headers and SDP may arrive in pieces
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+            assert reply.startswith(b"RTSP/1.0 200") and b"H264" in reply
+    finally:
+        site.stop()

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from kedirivms.cli._app import app, console, emit_json_line
 from kedirivms.errors import ConfigError
-from kedirivms.sim import AuthMode, Quirk, VirtualCamera, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim import AuthMode, EncoderSpec, Quirk, VirtualCamera, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim.fleet import fleet_configs
 
 _AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
 _QUIRKS: tuple[str, ...] = get_args(Quirk)
@@ -35,20 +36,70 @@ def camera_summary(cam: VirtualCamera) -> dict[str, Any]:
     }
 
 
+class SimulatedSite:
+    """The cameras (and, with ``rtsp``, one RTSP server per camera) that ``simulate`` runs."""
+
+    def __init__(self, fleet: VirtualFleet, rtsp_servers: list[Any]) -> None:
+        self.fleet = fleet
+        self.rtsp_servers = rtsp_servers
+
+    def stop(self) -> None:
+        """Stop every camera and RTSP server."""
+        self.fleet.stop()
+        for srv in self.rtsp_servers:
+            srv.stop()
+
+
+def _stream_spec(spec: EncoderSpec) -> Any:
+    from kedirivms.sim.rtsp import StreamSpec
+
+    profile = "baseline" if spec.h264_profile == "Baseline" else "main"
+    return StreamSpec(
+        width=spec.width, height=spec.height, fps=spec.fps, bitrate=spec.bitrate_kbps * 1000, gop=spec.gop,
+        profile=profile,
+    )  # fmt: skip
+
+
 def start_cameras(
     cameras: int,
     host: str,
     base_port: int,
     distinct_hosts: bool,
     config: VirtualCameraConfig,
-) -> VirtualFleet:
-    """Start the cameras ``simulate`` serves (one place for the CLI and ``python -m kedirivms.sim``)."""
+    rtsp: bool = False,
+) -> SimulatedSite:
+    """Start what ``simulate`` serves: the cameras and, with ``rtsp``, an RTSP server for each (its port is
+    the one the camera's stream URIs name; streams use the launch encoder settings and encode lazily)."""
     if cameras < 1:
         raise ConfigError("--cameras must be >= 1")
     base = config.model_copy(update={"host": host, "port": base_port})
     if cameras == 1 and not distinct_hosts:
-        return VirtualFleet([VirtualCamera(base).start()])
-    return VirtualFleet.start(cameras, base=base, distinct_hosts=distinct_hosts)
+        configs = [base]
+    else:
+        configs = fleet_configs(cameras, base=base, distinct_hosts=distinct_hosts)
+    servers: list[Any] = []
+    if rtsp:
+        from kedirivms.sim.rtsp import RtspServer
+
+        try:
+            for i, cfg in enumerate(configs):
+                srv = RtspServer(cfg.host, 0, name=cfg.name)
+                for ch in range(1, cfg.channels + 1):
+                    srv.add_stream(f"Profile_{ch}_main", _stream_spec(cfg.main))
+                    srv.add_stream(f"Profile_{ch}_sub", _stream_spec(cfg.sub))
+                servers.append(srv.start())
+                configs[i] = cfg.model_copy(update={"rtsp_port": srv.port})
+        except BaseException:
+            for srv in servers:
+                srv.stop()
+            raise
+    try:
+        fleet = VirtualFleet.from_configs(configs)
+    except BaseException:
+        for srv in servers:
+            srv.stop()
+        raise
+    return SimulatedSite(fleet, servers)
 
 
 @app.command()
@@ -67,6 +118,7 @@ def simulate(
     rtsp_port: int | None = typer.Option(None, "--rtsp-port", help="Port named in stream URIs (default 554)."),
     advertised_host: str | None = typer.Option(None, "--advertised-host", help="Host named in XAddrs (NAT)."),
     quirk: list[str] = typer.Option([], "--quirk", help=f"Vendor quirk to emit (repeatable): {', '.join(_QUIRKS)}."),
+    rtsp: bool = typer.Option(False, "--rtsp", help="Also serve the H.264 streams (one RTSP server per camera)."),
     duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
     json: bool = typer.Option(False, "--json", help="Print the cameras as one JSON line."),
 ) -> None:
@@ -93,16 +145,16 @@ def simulate(
         raise ConfigError(f"invalid camera settings: {exc}") from None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    fleet = start_cameras(cameras, host, base_port, distinct_hosts, config)
+    site = start_cameras(cameras, host, base_port, distinct_hosts, config, rtsp=rtsp)
     try:
-        rows = [camera_summary(cam) for cam in fleet]
+        rows = [camera_summary(cam) for cam in site.fleet]
         if json:
             emit_json_line(rows)
         else:
             table = Table(title=f"{len(rows)} virtual camera(s), Ctrl-C stops")
             width = max(len(r["device_url"]) for r in rows)
             table.add_column("device_url", no_wrap=True, min_width=width)
-            for column in ("username", "password", "auth", "channels", "profiles"):
+            for column in ("username", "password", "auth", "channels", "profiles", "rtsp_port"):
                 table.add_column(column, no_wrap=True)
             for row in rows:
                 table.add_row(
@@ -112,11 +164,13 @@ def simulate(
                     row["auth"],
                     str(row["channels"]),
                     str(len(row["profiles"])),
+                    str(row["rtsp_port"]),
                 )
             console.print(table)
-            console.print(f"stream URIs: rtsp://{{host}}:{rows[0]['rtsp_port']}/{{profile_token}}", highlight=False)
+            where = "served here" if rtsp else "no RTSP server started (use --rtsp)"
+            console.print(f"stream URIs: rtsp://{{host}}:{{rtsp_port}}/{{profile_token}} ({where})", highlight=False)
         stop.wait(duration)
     finally:
-        fleet.stop()
+        site.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

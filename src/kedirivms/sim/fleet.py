@@ -10,7 +10,7 @@ from kedirivms.errors import ConfigError
 from kedirivms.sim._models import VirtualCameraConfig
 from kedirivms.sim.camera import VirtualCamera
 
-__all__ = ["VirtualFleet", "fleet_hosts"]
+__all__ = ["VirtualFleet", "fleet_configs", "fleet_hosts"]
 
 
 def fleet_hosts(n: int, first: str = "127.0.1.1") -> list[str]:
@@ -24,6 +24,35 @@ def fleet_hosts(n: int, first: str = "127.0.1.1") -> list[str]:
             out.append(str(addr))
         addr += 1
     return out
+
+
+def fleet_configs(
+    n: int, base: VirtualCameraConfig | None = None, distinct_hosts: bool = True, **overrides: Any
+) -> list[VirtualCameraConfig]:
+    """The configurations :meth:`VirtualFleet.start` would use (distinct hosts or ports, serials and names).
+
+    Raises:
+        ConfigError: ``n`` < 1 or an invalid override.
+    """
+    if n < 1:
+        raise ConfigError("a fleet needs at least one camera")
+    template = (base or VirtualCameraConfig()).model_dump()
+    template.update(overrides)
+    hosts = fleet_hosts(n) if distinct_hosts else [template["host"]] * n
+    configs = []
+    for i, host in enumerate(hosts, start=1):
+        fields = dict(template)
+        fields["host"] = host
+        if not distinct_hosts and template["port"]:
+            fields["port"] = template["port"] + i - 1
+        fields["serial_number"] = f"{template['serial_number']}-{i:03d}"
+        fields["hardware_id"] = f"{template['hardware_id']}-{i:03d}"
+        fields["name"] = f"{template['name']} {i}"
+        try:
+            configs.append(VirtualCameraConfig.model_validate(fields))
+        except ValueError as exc:
+            raise ConfigError(f"invalid fleet camera configuration: {exc}") from exc
+    return configs
 
 
 class VirtualFleet:
@@ -61,25 +90,14 @@ class VirtualFleet:
             ConfigError: ``n`` < 1 or an invalid override.
             ConnectionFailed: a camera could not bind its address (the others are stopped again).
         """
-        if n < 1:
-            raise ConfigError("a fleet needs at least one camera")
-        template = (base or VirtualCameraConfig()).model_dump()
-        template.update(overrides)
-        hosts = fleet_hosts(n) if distinct_hosts else [template["host"]] * n
+        return cls.from_configs(fleet_configs(n, base, distinct_hosts, **overrides))
+
+    @classmethod
+    def from_configs(cls, configs: list[VirtualCameraConfig]) -> VirtualFleet:
+        """Start one camera per configuration (all or none: on a failure the started ones are stopped)."""
         cams: list[VirtualCamera] = []
         try:
-            for i, host in enumerate(hosts, start=1):
-                fields = dict(template)
-                fields["host"] = host
-                if not distinct_hosts and template["port"]:
-                    fields["port"] = template["port"] + i - 1
-                fields["serial_number"] = f"{template['serial_number']}-{i:03d}"
-                fields["hardware_id"] = f"{template['hardware_id']}-{i:03d}"
-                fields["name"] = f"{template['name']} {i}"
-                try:
-                    cfg = VirtualCameraConfig.model_validate(fields)
-                except ValueError as exc:
-                    raise ConfigError(f"invalid fleet camera configuration: {exc}") from exc
+            for cfg in configs:
                 cams.append(VirtualCamera(cfg).start())
         except BaseException:
             for cam in cams:
