@@ -9,6 +9,7 @@ leak). ``close()`` may be called from any thread; the iterator then ends after t
 
 from __future__ import annotations
 
+import collections
 import copy
 import enum
 import logging
@@ -191,9 +192,9 @@ class PullPointSubscription:
         reconnect: bool,
         max_backoff: float,
     ) -> None:
-        if termination < 1 or pull_timeout < 0 or message_limit < 1 or max_backoff <= 0:
+        if termination < 3 or pull_timeout < 0 or message_limit < 1 or max_backoff <= 0:
             raise InvalidArgument(
-                "termination must be >= 1 s, pull_timeout >= 0, message_limit >= 1, max_backoff > 0",
+                "termination must be >= 3 s, pull_timeout >= 0, message_limit >= 1, max_backoff > 0",
                 operation="CreatePullPointSubscription",
             )
         self._svc = service
@@ -210,6 +211,7 @@ class PullPointSubscription:
         self.recreated = 0
         self.renewals = 0
         self._ref_params: list[etree._Element] = []
+        self._pending: collections.deque[CameraEvent] = collections.deque()  # pulled, not yet handed out
         self._expires_at = 0.0  # monotonic
         self._clock_offset = self._t.clock_offset_s
         self._state = SubscriptionState.NEW
@@ -258,19 +260,27 @@ class PullPointSubscription:
     def _camera_now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self._clock_offset)
 
-    def _learn(self, current: Any, termination: Any) -> float:
-        """Update the clock offset and expiry from a reply; returns the granted lifetime in seconds."""
+    def _learn(self, current: Any, termination: Any, *, from_pull: bool = False) -> float:
+        """Update the clock offset and expiry from a reply; returns the granted lifetime in seconds.
+
+        Camera times have whole seconds: ``TerminationTime - CurrentTime`` is exact for a relative request but may
+        overstate the lifetime by up to 1 s otherwise (absolute requests, PullMessages replies), so 1 s is kept in
+        hand then. A PullMessages reply only moves the expiry when the camera extended the termination itself.
+        """
         now_local = datetime.now(UTC)
         cur, term = to_datetime(current), to_datetime(termination)
         if cur is not None:
             self._clock_offset = (cur - now_local).total_seconds()
+        if from_pull and (term is None or term == self.termination_time):
+            return (self._expires_at - time.monotonic()) if term is not None else self.termination
         if term is None:
             self.termination_time = None
             self._expires_at = time.monotonic() + self.termination
             return self.termination
         self.termination_time = term
         granted = (term - (cur or self._camera_now())).total_seconds()
-        self._expires_at = time.monotonic() + granted
+        slack = 1.0 if (from_pull or self.uses_absolute_time) else 0.0
+        self._expires_at = time.monotonic() + granted - slack
         return granted
 
     def _requested_time(self) -> str:
@@ -379,14 +389,29 @@ class PullPointSubscription:
         except KedirivmsError as exc:
             log.debug("%s: Unsubscribe failed (%s); the pull point will expire", self._t.label, exc)
 
+    def synchronize(self) -> None:
+        """SetSynchronizationPoint: ask the camera to send the current state of every property again
+        (``Initialized`` events), e.g. after the consumer lost track."""
+        with self._lock:
+            if self.address is None:
+                raise KedirivmsError(
+                    "the subscription is not active", camera=self._t.label, operation="SetSynchronizationPoint"
+                )
+            self._t.call("pullpoint", "SetSynchronizationPoint", address=self.address, soap_headers=self._headers(None))
+
     def _renew_margin(self) -> float:
-        return min(10.0, max(0.5, self.termination * 0.25))
+        return min(10.0, max(0.5, self.termination * 0.2))
 
     def pull(self, timeout: float | None = None, limit: int | None = None) -> list[CameraEvent]:
         """One PullMessages (renewing first when due); waits up to ``timeout`` s for at least one event.
 
-        No reconnection here: errors are raised (iterate the subscription for the managed loop).
+        No reconnection here: errors are raised (iterate the subscription for the managed loop). Events an
+        abandoned iterator had pulled but not handed out come first.
         """
+        if self._pending:
+            out = list(self._pending)
+            self._pending.clear()
+            return out
         if self.address is None:
             raise KedirivmsError(
                 "the subscription is not active",
@@ -394,15 +419,19 @@ class PullPointSubscription:
                 operation="PullMessages",
                 hint="iterate the subscription (it re-creates) or open a new one",
             )
-        if time.monotonic() >= self._expires_at - self._renew_margin():
+        # renew when due, or when less than a whole second of waiting is left (PullMessages takes whole seconds)
+        if self._expires_at - self._renew_margin() - time.monotonic() < 1.0:
             self.renew()
         wait = self.pull_timeout if timeout is None else timeout
         wait = max(0.0, min(wait, self._expires_at - self._renew_margin() - time.monotonic()))
         address = self.address
         assert address is not None
         root, reply = self._raw_pull(address, wait, limit or self.message_limit)
-        self._learn(getattr(reply, "CurrentTime", None), getattr(reply, "TerminationTime", None))
-        return parse_notifications(root)
+        self._learn(getattr(reply, "CurrentTime", None), getattr(reply, "TerminationTime", None), from_pull=True)
+        events = parse_notifications(root)
+        if not events and 0.0 < wait < 1.0:
+            self._closing.wait(wait)  # PullMessages waits whole seconds: sit out the fraction here, not in a spin
+        return events
 
     def _raw_pull(self, address: str, wait: float, limit: int) -> tuple[etree._Element, Any]:
         """PullMessages keeping the raw reply: zeep drops the mixed-content Topic text we need."""
@@ -452,6 +481,9 @@ class PullPointSubscription:
         end = None if duration is None else time.monotonic() + duration
         backoff = 0.2
         while not self._closing.is_set():
+            if self._pending:  # one at a time: a consumer that stops early loses nothing
+                yield self._pending.popleft()
+                continue
             now = time.monotonic()
             if end is not None and now >= end:
                 return
@@ -460,7 +492,7 @@ class PullPointSubscription:
                     self._create()
                     self.recreated += 1
                 wait = self.pull_timeout if end is None else min(self.pull_timeout, end - now)
-                batch = self.pull(timeout=wait)
+                self._pending.extend(self.pull(timeout=wait))
             except (ConnectionFailed, Timeout, ProtocolError) as exc:
                 if self._closing.is_set():
                     return
@@ -471,7 +503,6 @@ class PullPointSubscription:
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
             backoff = 0.2
-            yield from batch
 
     def _lost(self, exc: Exception) -> None:
         with self._lock:
