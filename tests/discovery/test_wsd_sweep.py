@@ -9,7 +9,7 @@ import pytest
 
 import kedirivms
 from kedirivms.discovery import DiscoveredDevice, discover
-from kedirivms.errors import InvalidArgument
+from kedirivms.errors import DiscoveryError, InvalidArgument
 from kedirivms.sim.discovery import DiscoveryResponder
 
 Start = Callable[..., DiscoveryResponder]
@@ -139,3 +139,9 @@ def test_nothing_there_returns_empty_list() -> None:
 def test_bad_arguments_raise_invalid_argument(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidArgument, match=match):
         discover(**kwargs)  # type: ignore[arg-type]
+
+
+def test_two_responders_on_one_loopback_address_fail_loudly(fleet: Start) -> None:
+    fleet(host="127.0.1.65")
+    with pytest.raises(DiscoveryError, match="cannot bind WS-Discovery responder to 127.0.1.65:3702"):
+        fleet(host="127.0.1.65")

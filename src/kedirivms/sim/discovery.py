@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import heapq
+import ipaddress
 import itertools
 import logging
 import random
@@ -210,8 +211,10 @@ class DiscoveryResponder:
         )[0]
         sock = socket.socket(family, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         self._sock = sock
-        # SO_REUSEADDR: a wildcard listener (e.g. another WS-Discovery stack) may already hold port 3702.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # On a real interface another WS-Discovery stack may hold *:3702 (SO_REUSEADDR lets us share it). On
+        # loopback the fleet is ours alone: two responders on one address must fail loudly, not steal replies.
+        if not ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]).is_loopback:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(sockaddr)
         sock.setblocking(False)
         if self.multicast and family == socket.AF_INET6:
