@@ -136,5 +136,12 @@ def test_simulate_with_rtsp_serves_the_advertised_stream_uris() -> None:
                         break
                     reply += chunk
             assert reply.startswith(b"RTSP/1.0 200") and b"H264" in reply
+        cam = site.fleet[0]
+        media = zeep_service(cam.media_url, MEDIA_BINDING)
+        conf = media.GetVideoEncoderConfiguration(ConfigurationToken="VideoEncoder_2_sub")
+        conf.Resolution.Width, conf.Resolution.Height = 320, 240
+        media.SetVideoEncoderConfiguration(Configuration=conf, ForcePersistence=True)
+        spec = site.rtsp_servers[0].streams["Profile_2_sub"]
+        assert (spec.width, spec.height) == (320, 240)
     finally:
         site.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any, get_args
 
 import typer
@@ -60,6 +61,13 @@ def _stream_spec(spec: EncoderSpec) -> Any:
     )  # fmt: skip
 
 
+def _restream(srv: Any) -> Callable[[str, EncoderSpec], None]:
+    def listener(token: str, spec: EncoderSpec) -> None:
+        srv.add_stream(token, _stream_spec(spec))
+
+    return listener
+
+
 def start_cameras(
     cameras: int,
     host: str,
@@ -99,6 +107,9 @@ def start_cameras(
         for srv in servers:
             srv.stop()
         raise
+    for cam, srv in zip(fleet, servers, strict=False):
+        # encoder changes made over ONVIF reach new RTSP clients (playing ones keep their stream)
+        cam.on_encoder_change(_restream(srv))
     return SimulatedSite(fleet, servers)
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import fractions
 import threading
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import quote
@@ -110,6 +111,7 @@ class VirtualCamera(CameraExtrasMixin):
         self._jpeg_cache: dict[tuple[int, int, int], bytes] = {}
         self._run_state = CameraRunState.NEW
         self._bound_port = 0
+        self._encoder_listeners: list[Callable[[str, EncoderSpec], None]] = []
 
     # ------------------------------------------------------------------------------------ life cycle
     def start(self) -> VirtualCamera:
@@ -308,6 +310,17 @@ class VirtualCamera(CameraExtrasMixin):
             jpeg = _render_jpeg(spec.width, spec.height, channel)
             self._jpeg_cache[key] = jpeg
         return jpeg
+
+    def on_encoder_change(self, listener: Callable[[str, EncoderSpec], None]) -> None:
+        """Call ``listener(profile_token, spec)`` after SetVideoEncoderConfiguration changes a profile's encoder
+        (e.g. to re-configure an RTSP server). Listeners run in the request thread; keep them short."""
+        self._encoder_listeners.append(listener)
+
+    def notify_encoder_change(self, encoder_token: str, spec: EncoderSpec) -> None:
+        """Tell the listeners that ``encoder_token`` now encodes ``spec`` (used by the media service)."""
+        profile = encoder_token.replace("VideoEncoder_", "Profile_", 1)
+        for listener in list(self._encoder_listeners):
+            listener(profile, spec)
 
     def set_password(self, username: str, password: str) -> None:
         """Change a user's password directly (tests); the SOAP SetUser does the same."""

@@ -266,4 +266,5 @@ def set_video_encoder_configuration(ctx: SoapContext, req: Any) -> None:
         if bad:
             raise SoapFault(["InvalidArgVal", "ConfigModify"], "; ".join(bad))
         ctx.state.encoders[conf.token] = spec
+    ctx.camera.notify_encoder_change(conf.token, spec)
     return None
