@@ -46,12 +46,21 @@ _GSDT_REPLY = b"""<?xml version="1.0" encoding="UTF-8"?>
 </tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse></s:Body></s:Envelope>"""
 
 
+_FAULT_REPLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>
+</s:Code><s:Reason><s:Text xml:lang="en">Sender not Authorized</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"""
+
+
 class _OnvifHandler(BaseHTTPRequestHandler):
     onvif = True
+    fault = False
 
     def do_POST(self) -> None:  # noqa: N802 (http.server API)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.onvif and self.path == "/onvif/device_service" and b"GetSystemDateAndTime" in body:
+        if self.fault:
+            # firmware that wants credentials even for GetSystemDateAndTime: still an ONVIF device
+            payload, status, ctype = _FAULT_REPLY, 401, "application/soap+xml"
+        elif self.onvif and self.path == "/onvif/device_service" and b"GetSystemDateAndTime" in body:
             payload, status, ctype = _GSDT_REPLY, 200, "application/soap+xml"
         else:
             payload, status, ctype = b"<html>not here</html>", 404, "text/html"
@@ -69,13 +78,19 @@ class _PlainHandler(_OnvifHandler):
     onvif = False
 
 
+class _FaultHandler(_OnvifHandler):
+    fault = True
+
+
 @pytest.fixture
-def http_peer() -> Iterator[Callable[[str, int, bool], None]]:
-    """``http_peer(host, port, onvif)`` serves GetSystemDateAndTime (or a 404 web page) until teardown."""
+def http_peer() -> Iterator[Callable[[str, int, str], None]]:
+    """``http_peer(host, port, kind)`` serves, until teardown, ``onvif``: GetSystemDateAndTime; ``fault``: a SOAP
+    fault (HTTP 401) for everything; ``web``: a 404 web page."""
     servers: list[ThreadingHTTPServer] = []
 
-    def start(host: str, port: int, onvif: bool = True) -> None:
-        server = ThreadingHTTPServer((host, port), _OnvifHandler if onvif else _PlainHandler)
+    def start(host: str, port: int, kind: str = "onvif") -> None:
+        handler = {"onvif": _OnvifHandler, "fault": _FaultHandler, "web": _PlainHandler}[kind]
+        server = ThreadingHTTPServer((host, port), handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
         servers.append(server)

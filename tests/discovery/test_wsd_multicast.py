@@ -4,6 +4,7 @@ package (PyPI) in both directions. Every process runs inside a namespace; nothin
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -217,3 +218,21 @@ def test_ipv6_multicast_over_veth(veth_pair: tuple[Netns, Netns]) -> None:
         (endpoint, True, "kv1")
     ]
     assert found[0]["xaddrs"][0].startswith("http://[fe80:")
+
+
+def test_multicast_on_a_down_interface_raises_discovery_error(netns_factory: Callable[[], Netns]) -> None:
+    ns = netns_factory()
+    ns.ip("link", "set", "lo", "down")  # 127.0.0.1 stays configured, but every send on lo fails
+    proc = ns.spawn(
+        """
+        import json
+        from kedirivms.discovery import discover
+        from kedirivms.errors import DiscoveryError
+        try:
+            discover(interfaces=["lo"], timeout=1.0)
+        except DiscoveryError as exc:
+            print(json.dumps(str(exc)))
+        """
+    )
+    message = ns.collect(proc)
+    assert "could not send a multicast Probe" in message and "hint:" in message

@@ -106,13 +106,15 @@ def test_type_and_scope_filters(fleet: Start, types: list[str] | None, scopes: l
 def test_http_check_finds_devices_that_ignore_unicast_probes(fleet: Start, http_peer: Callable[..., None]) -> None:
     probe_ok = fleet(host="127.0.1.61")
     fleet(host="127.0.1.62", answer_unicast=False)  # deaf to unicast, serves ONVIF over HTTP
-    http_peer("127.0.1.62", 8899, True)
-    http_peer("127.0.1.63", 8080, False)  # a web server that is not ONVIF
-    http_peer("127.0.1.61", 8080, True)  # answered the Probe: not HTTP-checked, stays a unicast find
+    http_peer("127.0.1.62", 8899, "onvif")
+    http_peer("127.0.1.63", 8080, "web")  # a web server that is not ONVIF
+    http_peer("127.0.1.64", 80, "fault")  # ONVIF, but wants credentials even for GetSystemDateAndTime
+    http_peer("127.0.1.61", 8080, "onvif")  # answered the Probe: not HTTP-checked, stays a unicast find
 
     devices = discover(ranges=["127.0.1.60-64"], timeout=1.0, http_check_ports=[80, 8080, 8899], http_timeout=2.0)
     by_address = {d.address: d for d in devices}
-    assert set(by_address) == {"127.0.1.61", "127.0.1.62"}
+    assert set(by_address) == {"127.0.1.61", "127.0.1.62", "127.0.1.64"}
+    assert by_address["127.0.1.64"].xaddrs == ["http://127.0.1.64/onvif/device_service"]
     assert by_address["127.0.1.61"].endpoint == probe_ok.endpoint
     assert by_address["127.0.1.61"].source == "unicast"
     via_http = by_address["127.0.1.62"]
