@@ -131,7 +131,8 @@ def test_server_killed_and_restarted_gap_indexed(server_process: Any, tmp_path: 
         events = [e.name for e in ix.events("cam")]
     assert len(gaps) == 1 and gaps[0].reason.startswith("disconnected")
     gap = gaps[0]
-    assert gap.start.timestamp() <= killed + 0.2 and gap.duration >= 1.5
+    # the last frame's end, on the camera's media clock mapped to ours (RTCP sync can shift it a few frames)
+    assert gap.start.timestamp() <= killed + 0.5 and gap.duration >= 1.5
     before = [s for s in segs if s.end <= gap.start]
     after = [s for s in segs if s.start >= gap.end]
     assert before and after and len(before) + len(after) == len(segs)

@@ -34,6 +34,9 @@ class Template:
         self.codec: str = ctx.name
         self.width: int | None = ctx.width or None
         self.height: int | None = ctx.height or None
+        rate = video.average_rate or video.guessed_rate or video.base_rate
+        # one frame in time-base ticks (for a packet that came without a timestamp); 1/30 s if unknown
+        self.frame_ticks = max(1, round(1 / (float(rate) if rate else 30.0) / float(self.time_base)))
 
 
 @dataclass(slots=True)

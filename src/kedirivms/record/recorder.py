@@ -107,6 +107,7 @@ class Recorder:
         self._video: VideoStream | None = None
         self._template: Template | None = None
         self._anchor: float | None = None
+        self._held: tuple[av.Packet, int] | None = None
         # writer-thread state
         self._writer: SegmentWriter | None = None
         self._seg_rel: str | None = None
@@ -267,9 +268,6 @@ class Recorder:
     # ------------------------------------------------------------------------------ demux thread side
     def _on_packet(self, packet: Packet, video: VideoStream) -> None:
         self._c["in"] += 1
-        if packet.pts is None:
-            self._c["skipped"] += 1
-            return
         if video is not self._video:
             try:
                 self._template = Template(video)
@@ -278,31 +276,50 @@ class Recorder:
                 self._template = None
             self._video = video
             self._anchor = None
+            self._held = None
         template = self._template
         if template is None:
             self._c["skipped"] += 1
             return
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is None:
+            # FFmpeg's RTP demuxer gives the first picture (the IDR a server starts with) no timestamp until
+            # RTCP sync: hold it and date it one frame before the next one rather than lose a whole GOP
+            if self._held is None and packet.is_keyframe:
+                self._held = (av.Packet(packet), packet.duration or 0)  # type: ignore[arg-type]
+            else:
+                self._c["skipped"] += 1
+            return
         now = time.time()
-        st = float(packet.pts * template.time_base)
+        st = float(pts * template.time_base)
         offset = now - st
         if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
             self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
+        if self._held is not None:
+            held, duration = self._held
+            self._held = None
+            step = duration or template.frame_ticks
+            self._enqueue(
+                Pkt(
+                    held,
+                    pts - step,
+                    pts - step,
+                    True,
+                    duration,
+                    template,
+                    self._anchor + st - float(step * template.time_base),
+                )
+            )
+        dts = packet.dts if packet.dts is not None else pts
+        copy = av.Packet(packet)  # type: ignore[arg-type]  # a copy of the payload (buffer protocol)
+        self._enqueue(Pkt(copy, pts, dts, packet.is_keyframe, packet.duration or 0, template, self._anchor + st))
+
+    def _enqueue(self, item: Pkt) -> None:
         if self._queued >= self._max_queue:
             self._c["dropped"] += 1
             return
         self._queued += 1
-        dts = packet.dts if packet.dts is not None else packet.pts
-        self._queue.put(
-            Pkt(
-                av.Packet(packet),  # type: ignore[arg-type]  # a copy of the payload (buffer protocol)
-                packet.pts,
-                dts,
-                packet.is_keyframe,
-                packet.duration or 0,
-                template,
-                self._anchor + st,
-            )
-        )
+        self._queue.put(item)
 
     def _on_state(self, change: StateChange) -> None:
         if change.state in (StreamState.DISCONNECTED, StreamState.ENDED, StreamState.CLOSED):
@@ -339,7 +356,9 @@ class Recorder:
             if w.template is not item.template:
                 self._close_segment()
             elif item.key and w.elapsed(item.pts) >= self.segment_seconds - 1e-3:
-                self._close_segment(next_start=self._seg_start + w.elapsed(item.pts))
+                # contiguous with the previous segment, unless the camera clock drifted from ours by > 0.5 s
+                follow = self._seg_start + w.elapsed(item.pts)
+                self._close_segment(next_start=follow if abs(follow - item.wall) <= 0.5 else item.wall)
             elif self.mode == "event" and item.wall > self._record_until:
                 self._close_segment()
                 self._state = RecorderState.ARMED
