@@ -50,7 +50,7 @@ _ZONES_REF = {
     "service": [(230, 96), (358, 96), (358, 144), (230, 144)],
     "counter": [(180, 4), (412, 4), (412, 70), (180, 70)],
 }
-_FLOOR, _STAFF_FLOOR, _DESK_LUMA, _CLERK_LUMA = 122.0, 142.0, 192.0, 48.0
+_FLOOR, _STAFF_FLOOR, _DESK_LUMA, _CLERK_LUMA, _HAIR = 122.0, 142.0, 192.0, 48.0, 30.0
 
 
 class CounterSceneConfig(BaseModel):
@@ -612,7 +612,7 @@ def _runs(times: np.ndarray, flag: np.ndarray, dt: float) -> list[tuple[float, f
 
 
 def _blob(img: np.ndarray, cx: float, cy: float, rx: float, ry: float, luma: float) -> None:
-    """Paint a top-down person (body ellipse, head disc) into ``img`` in place."""
+    """Paint a top-down person (body ellipse, dark-haired head disc) into ``img`` in place."""
     h, w = img.shape
     x0, x1 = max(int(cx - rx) - 1, 0), min(int(cx + rx) + 2, w)
     y0, y1 = max(int(cy - ry) - 1, 0), min(int(cy + ry) + 2, h)
@@ -624,4 +624,4 @@ def _blob(img: np.ndarray, cx: float, cy: float, rx: float, ry: float, luma: flo
     patch = img[y0:y1, x0:x1]
     patch[body] = luma
     head = (dx * dx + dy * dy) * 4.0 <= 1.0
-    patch[head] = luma + (25.0 if luma < 128 else -25.0)
+    patch[head] = _HAIR

@@ -39,6 +39,13 @@ class TrackingConfig(BaseModel):
 
     lost_track_s: float = Field(default=2.0, gt=0, description="How long ByteTrack keeps a lost track, seconds.")
     match_iou: float = Field(default=0.1, gt=0, lt=1, description="Least box overlap (IoU) to match a track.")
+    box_scale: float = Field(
+        default=2.0,
+        ge=1.0,
+        le=4.0,
+        description="Boxes are enlarged this much about their centre for matching, so small, fast-moving people "
+        "still overlap their previous box at low frame rates.",
+    )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
     relink_distance: float = Field(
@@ -229,7 +236,7 @@ class QueueAnalyzer:
         in_queue_raw = _ZoneSet.test(self._zones.queue, det)
         in_counter = _ZoneSet.test(self._zones.counter, det)
         self._tracker.max_time_lost = max(1, round(self.config.tracking.lost_track_s * self._fps))
-        tracked = self._tracker.update_with_detections(det if len(det) else empty_detections())
+        tracked = self._track(det)
         centres = tracked.get_anchors_coordinates(self._anchor) if len(tracked) else np.zeros((0, 2))
         finished = self._waits.update(
             t,
@@ -258,6 +265,25 @@ class QueueAnalyzer:
             self._fps = 0.9 * self._fps + 0.1 / (t - self._prev_t)
         self._prev_t = t
         return events
+
+    def _track(self, det: sv.Detections) -> sv.Detections:
+        """ByteTrack on enlarged boxes; the returned boxes are the detector's again."""
+        if not len(det):
+            return self._tracker.update_with_detections(empty_detections())
+        k = self.config.tracking.box_scale
+        centre = (det.xyxy[:, :2] + det.xyxy[:, 2:]) / 2.0
+        half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
+        grown = sv.Detections(
+            xyxy=np.hstack([centre - half * k, centre + half * k]).astype(np.float32),
+            confidence=det.confidence,
+            class_id=det.class_id,
+        )
+        tracked = self._tracker.update_with_detections(grown)
+        if len(tracked):
+            c = (tracked.xyxy[:, :2] + tracked.xyxy[:, 2:]) / 2.0
+            h = (tracked.xyxy[:, 2:] - tracked.xyxy[:, :2]) / (2.0 * k)
+            tracked.xyxy = np.hstack([c - h, c + h]).astype(np.float32)
+        return tracked
 
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:
         recent = self._recent

@@ -1,0 +1,76 @@
+"""Shared small scenes for the queue-analytics tests (low resolution, short timelines).
+
+The suite runs with ``--import-mode=importlib``, so helpers reach the tests as fixtures, not imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.zones import Zones
+from kedirivms.sim.counter_scene import CounterScene
+
+W, H = 320, 180
+
+
+def analyse(scene: CounterScene, config: QueueConfig | None = None, *, start_s: float = 0.0) -> dict:
+    """Feed every truth frame of ``scene`` (read-only luma, as streams hand it out) through an analyzer."""
+    cfg = config or QueueConfig(zones=Zones(zones=tuple(scene.zones())))
+    analyzer = QueueAnalyzer(cfg)
+    truth = scene.truth()
+    lengths, events, times = [], [], []
+    for t in truth.times:
+        if t < start_s:
+            continue
+        y = scene.render_luma(float(t), W, H)
+        y.flags.writeable = False
+        events += analyzer.update(y, float(t))
+        lengths.append(analyzer.last.queue_length)
+        times.append(float(t))
+    events += analyzer.flush()
+    return {"lengths": np.asarray(lengths), "events": events, "times": np.asarray(times), "analyzer": analyzer}
+
+
+SMALL = {"arrival_rate_per_min": 5.0, "service_time_s": 10.0, "absences": [(25.0, 50.0)], "duration_s": 50, "fps": 5.0}
+
+
+@pytest.fixture(scope="package")
+def small_params() -> dict[str, Any]:
+    """Parameters of the small scene (seed 7)."""
+    return dict(SMALL)
+
+
+@pytest.fixture(scope="package")
+def run_scene() -> Callable[..., dict]:
+    """``run_scene(scene, config=None, start_s=0)``: analyse every truth frame of a scene at 320x180."""
+    return analyse
+
+
+@pytest.fixture(scope="package")
+def small_scene() -> CounterScene:
+    """87 s of a counter: 5 visitors, a line of up to 4 for ~17 s, the clerk away from 25 s to 50 s."""
+    return CounterScene(7, **SMALL)
+
+
+@pytest.fixture(scope="package")
+def small_config(small_scene: CounterScene) -> QueueConfig:
+    """Alert rules scaled to the short scene."""
+    return QueueConfig.model_validate(
+        {
+            "zones": [z.model_dump() for z in small_scene.zones()],
+            "interval_s": 10.0,
+            "pile_up": {"threshold": 3, "for_s": 5.0, "clear_below": 1, "clear_for_s": 5.0},
+            "unstaffed": {"for_s": 10.0, "clear_for_s": 2.0},
+        }
+    )
+
+
+@pytest.fixture(scope="package")
+def small_run(small_scene: CounterScene, small_config: QueueConfig) -> dict:
+    """The small scene analysed once at 320x180 (shared by the metric and alert tests)."""
+    return analyse(small_scene, small_config)

@@ -1,0 +1,159 @@
+"""Alerts: pile_up and counter_unstaffed fire and clear with hysteresis, on the scene and on scripted counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import numpy as np
+import pytest
+import supervision as sv
+from pydantic import ValidationError
+
+from kedirivms.analytics.queue import (
+    Hysteresis,
+    OpeningHours,
+    PileUpConfig,
+    QueueAnalyzer,
+    QueueConfig,
+    UnstaffedConfig,
+)
+from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.sim.counter_scene import CounterScene
+
+QUEUE = [(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)]
+COUNTER = [(0.0, 0.0), (1.0, 0.0), (1.0, 0.2), (0.0, 0.2)]
+
+
+def _alerts(events: list) -> list[tuple[str, float]]:
+    return [(e.kind, round(e.time, 1)) for e in events if e.kind != "queue_stats"]
+
+
+def test_scene_alerts_match_truth(small_scene: CounterScene, small_run: dict) -> None:
+    truth = small_scene.truth()
+    got = _alerts(small_run["events"])
+    kinds = [k for k, _ in got]
+    assert kinds.count("pile_up") == 1 and kinds.count("pile_up_cleared") == 1
+    assert kinds.count("counter_unstaffed") == 1 and kinds.count("counter_staffed") == 1
+    at = dict(got)
+    # pile_up: the true length reached 3 and held 5 s
+    on = truth.times[np.convolve(truth.queue_length >= 3, np.ones(26), "valid").argmax() + 25]
+    assert at["pile_up"] == pytest.approx(on, abs=2.0)
+    assert at["pile_up_cleared"] > at["pile_up"]
+    # counter_unstaffed: the clerk left the zone (truth) 10 s before; staffed 2 s after the return
+    gone, back = next((a, b) for a, b in truth.unstaffed if a > 20)
+    assert at["counter_unstaffed"] == pytest.approx(gone + 10.0, abs=1.5)
+    assert at["counter_staffed"] == pytest.approx(back + 2.0, abs=1.5)
+
+
+class ScriptedDetector:
+    """Returns a given number of boxes in the queue zone and optionally one in the counter zone."""
+
+    def __init__(self, script: dict[float, tuple[int, bool]]) -> None:
+        self.script = script
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        people, clerk = self.script[t]
+        boxes = [[10 + 20 * i, 60, 20 + 20 * i, 70] for i in range(people)]
+        if clerk:
+            boxes.append([50, 5, 60, 15])
+        if not boxes:
+            return empty_detections()
+        return sv.Detections(
+            xyxy=np.array(boxes, np.float32),
+            confidence=np.full(len(boxes), 0.9, np.float32),
+            class_id=np.zeros(len(boxes), int),
+        )
+
+
+def _run(lengths: list[int], staffed: list[bool], config: QueueConfig, t0: float = 0.0) -> list[tuple[str, float]]:
+    script = {t0 + i * 0.5: (n, s) for i, (n, s) in enumerate(zip(lengths, staffed, strict=True))}
+    analyzer = QueueAnalyzer(config, detector=ScriptedDetector(script))
+    y = np.zeros((100, 200), np.uint8)
+    events = []
+    for t in script:
+        events += analyzer.update(y, t)
+    return [(k, round(t - t0, 1)) for k, t in _alerts(events)]
+
+
+def _config(**kw: object) -> QueueConfig:
+    return QueueConfig.model_validate(
+        {
+            "zones": [
+                {"name": "line", "kind": "queue", "points": QUEUE},
+                {"name": "desk", "kind": "counter", "points": COUNTER},
+            ],
+            **kw,
+        }
+    )
+
+
+def test_pile_up_hysteresis_scripted() -> None:
+    cfg = _config(
+        smoothing_s=0,
+        pile_up={"threshold": 5, "for_s": 3.0, "clear_below": 2, "clear_for_s": 2.0},
+        unstaffed={"enabled": False},
+    )
+    # 2 s at 5 (too short), dip, 4 s at 5-6 -> raise; wobble at 3-4 never clears; 2 s at <= 2 clears
+    lengths = [5] * 4 + [4] + [5, 6, 5, 6, 5, 6, 5, 6, 5] + [4, 3, 4, 3, 4, 3] + [2] * 5 + [0] * 4
+    assert _run(lengths, [True] * len(lengths), cfg) == [("pile_up", 5.5), ("pile_up_cleared", 12.0)]
+
+
+def test_unstaffed_hysteresis_scripted() -> None:
+    cfg = _config(smoothing_s=0, unstaffed={"for_s": 4.0, "clear_for_s": 1.0})
+    staffed = [True] * 4 + [False] * 6 + [True] + [False] * 10 + [True] * 4 + [False] + [True] * 3
+    assert _run([0] * len(staffed), staffed, cfg) == [("counter_unstaffed", 9.5), ("counter_staffed", 11.5)]
+
+
+def test_unstaffed_only_within_opening_hours() -> None:
+    # 2026-11-27 07:59:50 local (Asia/Jakarta, UTC+7): the counter opens at 08:00
+    t0 = datetime(2026, 11, 27, 0, 59, 50, tzinfo=UTC).timestamp()
+    hours = {
+        "opening_hours": [{"start": "08:00", "end": "16:00"}],
+        "timezone": "Asia/Jakarta",
+        "for_s": 4.0,
+        "clear_for_s": 1.0,
+    }
+    cfg = _config(smoothing_s=0, unstaffed=hours)
+    got = _run([0] * 40, [False] * 40, cfg, t0=t0)
+    assert got == [("counter_unstaffed", 14.0)]  # 10 s closed, then 4 s empty while open
+
+
+@pytest.mark.parametrize(
+    ("window", "when", "inside"),
+    [
+        (OpeningHours(start=time(8), end=time(16)), datetime(2026, 11, 27, 9, 0), True),
+        (OpeningHours(start=time(8), end=time(16)), datetime(2026, 11, 27, 16, 0), False),
+        (OpeningHours(start=time(8), end=time(16), weekdays=(0, 1, 2, 3)), datetime(2026, 11, 27, 9, 0), False),
+        (OpeningHours(start=time(22), end=time(6)), datetime(2026, 11, 28, 2, 0), True),
+        (OpeningHours(start=time(22), end=time(6), weekdays=(4,)), datetime(2026, 11, 28, 2, 0), True),
+        (OpeningHours(start=time(22), end=time(6), weekdays=(5,)), datetime(2026, 11, 28, 2, 0), False),
+    ],
+)
+def test_opening_hours(window: OpeningHours, when: datetime, inside: bool) -> None:
+    assert window.contains(when) is inside
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "match"),
+    [
+        (PileUpConfig, {"threshold": 4, "clear_below": 4}, "clear_below"),
+        (PileUpConfig, {"threshold": 0}, "greater than or equal to 1"),
+        (UnstaffedConfig, {"timezone": "Mars/Olympus"}, "unknown time zone"),
+        (OpeningHours, {"start": "08:00", "end": "16:00", "weekdays": [7]}, "weekdays"),
+        (UnstaffedConfig, {"for_s": 5, "grace": 1}, "Extra inputs"),
+    ],
+)
+def test_alert_config_validation(model: type, data: dict, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        model.model_validate(data)
+
+
+def test_hysteresis_timer() -> None:
+    h = Hysteresis(2.0, 1.0)
+    seq = [(True, False, 0.0), (True, False, 1.0), (False, False, 1.5), (True, False, 2.0), (True, False, 4.0)]
+    out = [h.update(*row) for row in seq]
+    assert [o is not None for o in out] == [False, False, False, False, True]
+    assert out[-1].since == 2.0 and h.active
+    assert h.update(False, True, 5.0) is None
+    cleared = h.update(False, True, 6.0)
+    assert cleared is not None and not cleared.raised and not h.active

@@ -1,0 +1,98 @@
+"""Queue metrics on a short seeded scene against its ground truth, and the visit rules on their own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kedirivms.analytics.queue.metrics import WaitTracker
+from kedirivms.sim.counter_scene import CounterScene
+
+
+def test_queue_length_matches_truth(small_scene: CounterScene, small_run: dict) -> None:
+    truth = small_scene.truth()
+    lengths = small_run["lengths"]
+    assert len(lengths) == len(truth.times)
+    mae = float(np.abs(lengths - truth.queue_length).mean())
+    assert mae <= 0.2, f"queue-length MAE {mae:.3f}"
+    assert lengths.max() == truth.queue_length.max()
+
+
+def test_waits_and_service_rate_match_truth(small_scene: CounterScene, small_run: dict) -> None:
+    truth = small_scene.truth()
+    true_waits = [p.wait_s for p in truth.people if p.wait_s is not None]
+    stats = [e.data for e in small_run["events"] if e.kind == "queue_stats"]
+    n = sum(d["waits"] for d in stats)
+    mean = sum(d["wait_mean_s"] * d["waits"] for d in stats if d["waits"]) / n
+    assert n == len(true_waits)
+    assert mean == pytest.approx(np.mean(true_waits), rel=0.10)
+    assert max(d["wait_max_s"] or 0 for d in stats) == pytest.approx(max(true_waits), rel=0.10)
+    assert sum(d["served"] for d in stats) == len(true_waits)
+    assert sum(d["abandoned"] for d in stats) == 0
+
+
+def test_stats_intervals_cover_the_run(small_scene: CounterScene, small_run: dict) -> None:
+    stats = [e for e in small_run["events"] if e.kind == "queue_stats"]
+    assert [e.data["start"] for e in stats[:3]] == [0.0, 10.0, 20.0]
+    assert all(e.zone == "queue" and e.time == e.data["end"] for e in stats)
+    assert stats[-1].data["end"] == pytest.approx(small_run["times"][-1])  # flush: the partial last interval
+    full = [e.data for e in stats[:-1]]
+    assert all(d["frames"] == 50 for d in full)  # 10 s at 5 fps
+    truth = small_scene.truth()
+    for d in full:  # per-interval mean and max against truth
+        sel = (truth.times >= d["start"]) & (truth.times < d["end"])
+        assert d["length_mean"] == pytest.approx(truth.queue_length[sel].mean(), abs=0.2)
+        assert d["length_max"] == truth.queue_length[sel].max()
+        assert d["service_rate_per_min"] == pytest.approx(d["served"] * 6.0)
+    # the clerk is away 25-50 s: the intervals inside it are unstaffed
+    by_start = {d["start"]: d for d in full}
+    assert by_start[30.0]["staffed_fraction"] == 0.0 and by_start[10.0]["staffed_fraction"] == 1.0
+
+
+def _feed(tracker: WaitTracker, rows: list[tuple[float, int, tuple[float, float], bool, bool]]) -> list:
+    done = []
+    for t, tid, xy, q, s in rows:
+        ids = np.array([tid]) if tid >= 0 else np.zeros(0, int)
+        xy_a = np.array([xy], float) if tid >= 0 else np.zeros((0, 2))
+        done += tracker.update(
+            t, ids, xy_a, np.array([q] if tid >= 0 else [], bool), np.array([s] if tid >= 0 else [], bool)
+        )
+    return done
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # straight through: queue at 2 s, service at 12 s
+        ([(0, 1, (0, 0), False, False), (2, 1, (0, 0), True, False), (12, 1, (0, 0), False, True)], [(10.0, True)]),
+        # steps out for 2 s (< 3 s grace) and back: one visit
+        (
+            [(2, 1, (0, 0), True, False), (4, 1, (0, 0), False, False), (6, 1, (0, 0), True, False),
+             (9, 1, (0, 0), False, True)],
+            [(7.0, True)],
+        ),
+        # leaves the line for good: abandoned after the grace, wait = time in line
+        ([(2, 1, (0, 0), True, False), (5, 1, (0, 0), True, False), (6, 1, (0, 0), False, False),
+          (9, 1, (0, 0), False, False)], [(3.0, False)]),
+        # ID switch: track 1 lost at (50, 50), track 2 appears nearby 1 s later and inherits the visit
+        ([(2, 1, (50, 50), True, False), (3, -1, (0, 0), False, False), (4, 2, (55, 52), True, False),
+          (8, 2, (55, 40), False, True)], [(6.0, True)]),
+        # a new track far from the lost one starts its own visit; the lost one expires as abandoned
+        ([(2, 1, (50, 50), True, False), (3, 2, (300, 50), True, False), (8, 2, (300, 40), False, True)],
+         [(0.0, False), (5.0, True)]),
+    ],
+)  # fmt: skip
+def test_visit_rules(rows: list, expected: list) -> None:
+    tracker = WaitTracker(reentry_grace_s=3.0, relink_s=4.0, relink_px=20.0, warmup_s=1.0)
+    tracker.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, bool))  # first frame
+    done = _feed(tracker, rows)
+    done += tracker.update(20.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, bool))
+    got = sorted((round(v.wait_s, 3), v.served) for v in done)
+    assert got == sorted(expected)
+
+
+def test_visits_present_at_start_are_censored() -> None:
+    tracker = WaitTracker(warmup_s=1.0)
+    tracker.update(0.0, np.array([1]), np.array([[0.0, 0.0]]), np.array([True]), np.array([False]))
+    done = tracker.update(5.0, np.array([1]), np.array([[0.0, 0.0]]), np.array([False]), np.array([True]))
+    assert len(done) == 1 and done[0].censored and done[0].served
