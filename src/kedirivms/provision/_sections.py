@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
@@ -16,6 +17,7 @@ from urllib.parse import unquote
 from kedirivms.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument, KedirivmsError, Timeout
 from kedirivms.onvif.media import check_encoder
 from kedirivms.onvif.models import Profile, VideoEncoderConfig
+from kedirivms.provision import _writes
 from kedirivms.provision.inventory import resolve_secret
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ class Context:
         self.pending: list[str] = []
         self.secrets: tuple[str, ...] = ()
         self._profiles: list[Profile] | None = None
+        self.encoder_writer = _writes.EncoderWriter(camera)
 
     def read(self, section: str, fn: Callable[[], T]) -> T:
         """``fn()``; a non-fatal failure becomes a problem of ``section`` and returns the skip marker."""
@@ -115,8 +118,7 @@ def scopes(ctx: Context) -> None:
             changes.append(_change("scopes", kind, ", ".join(configurable) or None, value))
             update[kind] = value
     if changes:
-        run = partial(ctx.camera.device.set_scopes, name=update.get("name"), location=update.get("location"))
-        ctx.step(changes, run)
+        ctx.step(changes, partial(_writes.set_scopes, ctx.camera, found, update))
 
 
 def clock(ctx: Context) -> None:
@@ -159,8 +161,12 @@ def clock(ctx: Context) -> None:
             dev.set_system_time(time_zone=new_tz, daylight_savings=dst)  # Manual: set the clock to our UTC
         elif source is not None and source != cur_source:
             dev.set_time_source(source, time_zone=new_tz, daylight_savings=dst)
+        elif cur_source == "Manual":
+            # a manual clock must be sent with the time: send the camera's own (skewed or not) time back
+            now = datetime.now(UTC) + timedelta(seconds=ctx.camera.clock_offset_s)
+            dev.set_system_time(now, time_zone=new_tz, daylight_savings=dst)
         else:
-            dev.set_time_zone(new_tz or "", daylight_savings=dst)
+            dev.set_time_source(cur_source, time_zone=new_tz, daylight_savings=dst)
 
     ctx.step(changes, run)
 
@@ -230,7 +236,7 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
     for key in ("encoding", "fps", "bitrate_kbps", "gop", "quality"):
         if key in diff:
             changes.append(_change("encoders", f"{label} {key}", getattr(p, key), diff[key]))
-    ctx.step(changes, lambda: ctx.camera.media.set_video_encoder(token, **diff))
+    ctx.step(changes, partial(ctx.encoder_writer.set, token, diff))
 
 
 def imaging(ctx: Context) -> None:
@@ -264,7 +270,7 @@ def imaging(ctx: Context) -> None:
             ctx.problems.append(f"imaging: {label}{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
             continue
         changes = [_change("imaging", f"{label}{k}", getattr(current, k, None), v) for k, v in diff.items()]
-        ctx.step(changes, partial(service.set, source, **diff))
+        ctx.step(changes, partial(_writes.set_imaging, ctx.camera, source, diff))
 
 
 def ptz(ctx: Context) -> None:
@@ -298,17 +304,30 @@ def ptz(ctx: Context) -> None:
                     continue
                 change = _change("ptz", f"{label}preset {spec.name}", _position(cur), shown)
             token = existing.token if existing is not None else None
-            ctx.step([change], _preset_step(service, p.token, spec.name, target, token, ctx.target.timeout))
+            run = _preset_step(ctx.camera, service, p.token, spec.name, target, token, ctx.target.timeout)
+            ctx.step([change], run)
 
 
 def _preset_step(
-    service: Any, profile: str, name: str, target: tuple[float | None, ...], token: str | None, timeout: float
+    camera: Camera,
+    service: Any,
+    profile: str,
+    name: str,
+    target: tuple[float | None, ...],
+    token: str | None,
+    timeout: float,
 ) -> Callable[[], object]:
+    pan, tilt, zoom = target
+
     def run() -> None:
-        if any(v is not None for v in target):
-            service.absolute_move(*target, profile=profile)
-            service.wait_idle(timeout=max(timeout, 5.0), poll=0.05, profile=profile)
-        service.set_preset(name, token=token, profile=profile)
+        if (pan is None) != (tilt is None):
+            service.absolute_move(pan, tilt, zoom, profile=profile)  # fills the missing axis from the status
+        elif pan is not None or zoom is not None:
+            _writes.absolute_move(camera, profile, pan, tilt, zoom)
+        else:
+            return _writes.set_preset(camera, profile, name, token)
+        service.wait_idle(timeout=max(timeout, 5.0), poll=0.05, profile=profile)
+        return _writes.set_preset(camera, profile, name, token)
 
     return run
 

@@ -73,7 +73,6 @@ class CameraPlan(BaseModel):
     problems: list[str] = Field(default_factory=list, description="Desired values the camera cannot take.")
     pending: list[str] = Field(default_factory=list, description="Sections this kedirivms cannot apply yet.")
     error: str | None = Field(None, description="Why the camera could not be read (failed).")
-    model: str | None = Field(None, description="Manufacturer and model, when read.")
     duration_s: float = Field(0.0, description="Time spent reading the camera, seconds.")
 
 
@@ -150,7 +149,6 @@ def examine(target: CameraTarget, inventory: LoadedInventory, *, rotate_password
     try:
         camera, secrets = open_camera(target, inventory)
         camera.connect()
-        info = camera.device.information()
         ctx = _sections.Context(camera, target, inventory, rotate_passwords)
         for section in _sections.SECTIONS:
             section(ctx)
@@ -163,7 +161,6 @@ def examine(target: CameraTarget, inventory: LoadedInventory, *, rotate_password
             changes=changes,
             problems=[redact_text(p, secrets) for p in ctx.problems],
             pending=ctx.pending,
-            model=f"{info.manufacturer} {info.model}".strip() or None,
             duration_s=time.perf_counter() - started,
         )
         return CameraWork(cplan, [Step(s.changes, s.run) for s in ctx.steps], camera, secrets)
