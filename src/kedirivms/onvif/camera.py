@@ -299,6 +299,19 @@ class Camera:
             )
         return profiles[0].token
 
+    def open_stream(
+        self, profile: ProfileRef | None = None, *, transport: Literal["tcp", "udp"] = "tcp", **options: Any
+    ) -> Any:
+        """Open the RTSP stream of ``profile`` (default: the first) with :func:`kedirivms.stream.open_stream`.
+
+        The decoder gets the URI with credentials; the stream's reprs and errors show it redacted.
+        ``options`` are passed on (``timeout``, ``max_fps``, ``keyframes_only``, ...).
+        """
+        from kedirivms.stream import open_stream
+
+        uri = self.stream_uri(profile, transport)
+        return open_stream(uri.with_credentials(), transport=transport, **options)
+
     def call(self, service: str, operation: str, **kwargs: Any) -> Any:
         """Escape hatch: call any ONVIF operation; returns zeep's object (errors are still mapped)."""
         self._ensure()

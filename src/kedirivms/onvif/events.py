@@ -496,12 +496,18 @@ class PullPointSubscription:
             except (ConnectionFailed, Timeout, ProtocolError) as exc:
                 if self._closing.is_set():
                     return
-                if not self.reconnect or (isinstance(exc, OnvifFault) and not _gone(exc) and self.address):
+                if not self.reconnect:
                     raise
+                if backoff >= self.max_backoff:
+                    log.warning("%s: events still failing, re-trying every %g s: %s", self._t.label, backoff, exc)
                 self._lost(exc)
                 self._closing.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
+            except KedirivmsError:
+                if self._closing.is_set():  # closed by another thread between our checks
+                    return
+                raise
             backoff = 0.2
 
     def _lost(self, exc: Exception) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -17,6 +18,8 @@ from kedirivms.onvif.models import (
     StreamUri,
     VideoEncoderConfig,
 )
+
+_TT = "http://www.onvif.org/ver10/schema"
 
 if TYPE_CHECKING:
     from kedirivms.onvif._transport import OnvifTransport
@@ -174,9 +177,7 @@ class MediaService:
         self, config_token: str | None = None, profile_token: str | None = None
     ) -> list[EncoderOptions]:
         """The options (per encoding) that a configuration can take."""
-        kwargs = {
-            k: v for k, v in (("ConfigurationToken", config_token), ("ProfileToken", profile_token)) if v
-        }
+        kwargs = {k: v for k, v in (("ConfigurationToken", config_token), ("ProfileToken", profile_token)) if v}
         r = self._call("GetVideoEncoderConfigurationOptions", **kwargs)
         out: list[EncoderOptions] = []
         quality = _range(getattr(r, "QualityRange", None))
@@ -185,7 +186,7 @@ class MediaService:
             opt = getattr(r, attr, None)
             if opt is None:
                 continue
-            ext_opt = getattr(ext, attr, None) if ext is not None else None
+            ext_opt = _extension(ext, attr)
             out.append(
                 EncoderOptions(
                     encoding=name,
@@ -194,9 +195,7 @@ class MediaService:
                     quality=quality,
                     gop=_range(getattr(opt, "GovLengthRange", None)),
                     encoding_interval=_range(getattr(opt, "EncodingIntervalRange", None)),
-                    bitrate_kbps=_range(getattr(ext_opt, "BitrateRange", None))
-                    if ext_opt is not None
-                    else None,
+                    bitrate_kbps=_range(getattr(ext_opt, "BitrateRange", None)) if ext_opt is not None else None,
                     h264_profiles=[str(p) for p in getattr(opt, "H264ProfilesSupported", None) or []],
                 )
             )
@@ -256,9 +255,7 @@ class MediaService:
         return self.video_encoder_configuration(token)
 
 
-def check_encoder(
-    target: VideoEncoderConfig, options: dict[str, EncoderOptions], *, camera: str | None = None
-) -> None:
+def check_encoder(target: VideoEncoderConfig, options: dict[str, EncoderOptions], *, camera: str | None = None) -> None:
     """Raise :class:`InvalidArgument` listing valid values when ``target`` is outside ``options``."""
     op = "SetVideoEncoderConfiguration"
     opt = options.get(target.encoding)
@@ -293,6 +290,24 @@ def check_encoder(
             )
 
 
+def _extension(ext: Any, attr: str) -> Any:
+    """``Extension.H264`` (H264Options2, holding BitrateRange). zeep leaves it as a raw element under
+    ``_value_1`` because the schema puts ``xs:any`` first in that sequence; read the range from it."""
+    if ext is None:
+        return None
+    found = getattr(ext, attr, None)
+    if found is not None:
+        return found
+    for item in getattr(ext, "_value_1", None) or []:
+        tag = getattr(item, "tag", "")
+        if isinstance(tag, str) and tag.endswith("}" + attr):
+            lo = item.findtext(f"{{{_TT}}}BitrateRange/{{{_TT}}}Min")
+            hi = item.findtext(f"{{{_TT}}}BitrateRange/{{{_TT}}}Max")
+            if lo is not None and hi is not None:
+                return SimpleNamespace(BitrateRange=SimpleNamespace(Min=int(lo), Max=int(hi)))
+    return None
+
+
 def _token(profile: ProfileRef) -> str:
     return profile.token if isinstance(profile, Profile) else str(profile)
 
@@ -317,9 +332,7 @@ def _encoder(e: Any) -> VideoEncoderConfig:
         quality=float(e.Quality or 0),
         fps=int(rc.FrameRateLimit) if rc is not None and rc.FrameRateLimit is not None else None,
         bitrate_kbps=int(rc.BitrateLimit) if rc is not None and rc.BitrateLimit is not None else None,
-        encoding_interval=int(rc.EncodingInterval)
-        if rc is not None and rc.EncodingInterval is not None
-        else None,
+        encoding_interval=int(rc.EncodingInterval) if rc is not None and rc.EncodingInterval is not None else None,
         gop=int(h264.GovLength) if h264 is not None and h264.GovLength is not None else None,
         h264_profile=str(h264.H264Profile) if h264 is not None and h264.H264Profile is not None else None,
     )

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from kedirivms.errors import ConfigError, ConnectionFailed
+from kedirivms.sim._attachments import SceneFactory, start_discovery, start_rtsp
 from kedirivms.sim._camera_extras import CameraExtrasMixin
 from kedirivms.sim._context import channel_of, profile_tokens
 from kedirivms.sim._models import CameraState, EncoderSpec, FaultKind, UserAccount, VirtualCameraConfig
@@ -83,6 +84,10 @@ class VirtualCamera(CameraExtrasMixin):
 
     Args:
         config: the camera's configuration (defaults: one channel, UsernameToken auth, port picked by the OS).
+        rtsp: also serve every profile over RTSP (H.264 encoded on demand); stream URIs name its port.
+        scene: ``scene(channel, "main"|"sub") -> Scene | None`` picks each stream's picture (default: moving
+            shapes with a clock).
+        discovery: also answer unicast WS-Discovery Probes on ``host:3702`` (use a distinct 127.0.1.x host).
         **overrides: fields to override on ``config`` (e.g. ``port=8081``).
 
     Example:
@@ -90,7 +95,15 @@ class VirtualCamera(CameraExtrasMixin):
         ...     print(cam.device_url)
     """
 
-    def __init__(self, config: VirtualCameraConfig | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: VirtualCameraConfig | None = None,
+        *,
+        rtsp: bool = False,
+        scene: SceneFactory | None = None,
+        discovery: bool = False,
+        **overrides: Any,
+    ) -> None:
         base = config or VirtualCameraConfig()
         if overrides:
             try:
@@ -112,6 +125,10 @@ class VirtualCamera(CameraExtrasMixin):
         self._run_state = CameraRunState.NEW
         self._bound_port = 0
         self._encoder_listeners: list[Callable[[str, EncoderSpec], None]] = []
+        # optional companions (rtsp=True, discovery=True): started and stopped with the camera
+        self._want_rtsp, self._scene, self._want_discovery = rtsp, scene, discovery
+        self.rtsp_server: Any = None
+        self.discovery_responder: Any = None
 
     # ------------------------------------------------------------------------------------ life cycle
     def start(self) -> VirtualCamera:
@@ -123,6 +140,10 @@ class VirtualCamera(CameraExtrasMixin):
         if self._run_state is CameraRunState.RUNNING:
             return self
         self._stopping.clear()
+        if self._want_rtsp and self.rtsp_server is None:
+            self.rtsp_server = start_rtsp(self, self._scene)
+            # stream URIs name the RTSP server's port
+            self.config = self.config.model_copy(update={"rtsp_port": self.rtsp_server.port})
         try:
             self._server = SoapHTTPServer((self.config.host, self.config.port), self)
         except OSError as exc:
@@ -141,10 +162,17 @@ class VirtualCamera(CameraExtrasMixin):
         )
         self._thread.start()
         self._run_state = CameraRunState.RUNNING
+        if self._want_discovery and self.discovery_responder is None:
+            self.discovery_responder = start_discovery(self)
         return self
 
     def stop(self) -> None:
         """Stop serving and close every connection (idempotent)."""
+        for companion in ("discovery_responder", "rtsp_server"):
+            running = getattr(self, companion)
+            if running is not None:
+                setattr(self, companion, None)
+                running.stop()
         if self._server is None:
             self._run_state = CameraRunState.STOPPED
             return

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kedirivms.errors import ConfigError
+from kedirivms.sim._attachments import SceneFactory
 from kedirivms.sim._models import VirtualCameraConfig
 from kedirivms.sim.camera import VirtualCamera
 
@@ -75,6 +76,10 @@ class VirtualFleet:
         n: int,
         base: VirtualCameraConfig | None = None,
         distinct_hosts: bool = True,
+        *,
+        rtsp: bool = False,
+        discovery: bool = False,
+        scene: SceneFactory | None = None,
         **overrides: Any,
     ) -> VirtualFleet:
         """Start ``n`` cameras derived from ``base`` and return the running fleet.
@@ -84,21 +89,31 @@ class VirtualFleet:
             base: the template configuration; ``host`` is replaced when ``distinct_hosts``.
             distinct_hosts: one loopback address per camera (127.0.1.1, 127.0.1.2, ...) on ``base.port``
                 (0 = any free port); otherwise all on ``base.host``, ports ``base.port + i`` (or free ones).
+            rtsp, discovery, scene: as for :class:`VirtualCamera` (discovery needs ``distinct_hosts``).
             **overrides: fields applied to every camera's configuration.
 
         Raises:
             ConfigError: ``n`` < 1 or an invalid override.
             ConnectionFailed: a camera could not bind its address (the others are stopped again).
         """
-        return cls.from_configs(fleet_configs(n, base, distinct_hosts, **overrides))
+        return cls.from_configs(
+            fleet_configs(n, base, distinct_hosts, **overrides), rtsp=rtsp, discovery=discovery, scene=scene
+        )
 
     @classmethod
-    def from_configs(cls, configs: list[VirtualCameraConfig]) -> VirtualFleet:
+    def from_configs(
+        cls,
+        configs: list[VirtualCameraConfig],
+        *,
+        rtsp: bool = False,
+        discovery: bool = False,
+        scene: SceneFactory | None = None,
+    ) -> VirtualFleet:
         """Start one camera per configuration (all or none: on a failure the started ones are stopped)."""
         cams: list[VirtualCamera] = []
         try:
             for cfg in configs:
-                cams.append(VirtualCamera(cfg).start())
+                cams.append(VirtualCamera(cfg, rtsp=rtsp, discovery=discovery, scene=scene).start())
         except BaseException:
             for cam in cams:
                 cam.stop()
