@@ -53,15 +53,14 @@ def _free_port() -> int:
 
 
 class Broker:
-    """A mosquitto process on 127.0.0.1 with persistence in a temporary folder; stop/start keep the port."""
+    """A mosquitto process on 127.0.0.1 (config in a temporary folder); stop/start keep the port."""
 
     def __init__(self, folder: Path) -> None:
         self.port = _free_port()
         self.folder = folder
         self.conf = folder / "mosquitto.conf"
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {folder}/\nlog_dest stderr\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -85,7 +84,7 @@ class Broker:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: mosquitto saves the persistent sessions
+            self.proc.terminate()
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:

@@ -15,7 +15,7 @@ from kedirivms.sinks import MqttSink, MqttSinkConfig, build_sink, mqtt_topic
 
 
 class Subscriber:
-    """A paho client subscribed to ``kedirivms/#`` at QoS 1 (persistent session: survives a broker restart)."""
+    """A paho client subscribed to ``kedirivms/#`` at QoS 1."""
 
     def __init__(self, port: int) -> None:
         self.messages: list[mqtt.MQTTMessage] = []
@@ -23,7 +23,6 @@ class Subscriber:
         self.client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"test-sub-{uuid.uuid4().hex[:8]}",
-            clean_session=False,
         )
         self.client.reconnect_delay_set(1, 1)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("kedirivms/#", qos=1)
@@ -68,22 +67,30 @@ def test_events_are_published_per_camera_and_kind_with_qos1(
 def test_reconnects_and_delivers_what_waited_while_the_broker_was_down(
     broker: Any, subscriber: Subscriber, event: Any, wait_until: Any
 ) -> None:
-    sink = build_sink({"type": "mqtt", "url": broker.url, "reconnect_delay": [1, 1], "topic_prefix": "kedirivms"})
+    config = {"type": "mqtt", "url": broker.url, "reconnect_delay": [1, 1], "retain": True}
+    sink = build_sink(config)
     with sink:
         assert wait_until(lambda: sink.stats.connected)
-        sink.submit(event(0))
+        sink.submit(event(0, kind="k0"))
         assert wait_until(lambda: len(subscriber.messages) == 1)
         broker.stop()
         assert wait_until(lambda: sink.stats.connected is False)
         for n in range(1, 4):
-            sink.submit(event(n))  # held in the sink's queue while the broker is away
-        assert sink.stats.sent == 1
+            sink.submit(event(n, kind=f"k{n}"))  # held in the sink's queue while the broker is away
+        assert sink.stats.sent == 1 and sink.stats.queued >= 2
         broker.start()
-        assert wait_until(lambda: sink.stats.sent == 4, timeout=30)
-        # the subscriber's persistent session (restored by mosquitto) receives them too
-        assert wait_until(lambda: len({m.payload for m in subscriber.messages}) == 4, timeout=30)
-    received = sorted({Event.model_validate_json(m.payload).data["n"] for m in subscriber.messages})
-    assert received == [0, 1, 2, 3]
+        assert wait_until(lambda: sink.stats.sent == 4, timeout=30)  # acknowledged by the new broker
+        # a fresh subscriber gets what the restarted broker now holds (retained, one per topic)
+        late = Subscriber(broker.port)
+        try:
+            assert late.subscribed.wait(10)
+            assert wait_until(lambda: len({m.topic for m in late.messages}) == 3)
+        finally:
+            late.close()
+    topics = sorted(m.topic for m in late.messages)
+    assert topics == ["kedirivms/cam-1/k1", "kedirivms/cam-1/k2", "kedirivms/cam-1/k3"]
+    assert all(m.retain for m in late.messages)
+    assert sorted(Event.model_validate_json(m.payload).data["n"] for m in late.messages) == [1, 2, 3]
     assert sink.stats.last_error is not None and "disconnected" in sink.stats.last_error
 
 

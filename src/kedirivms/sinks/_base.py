@@ -121,8 +121,9 @@ class Sink(abc.ABC):
             self._cond.notify_all()
         thread = self._thread
         if thread is None:
-            self._dropped += len(self._queue)
-            self._queue.clear()
+            with self._cond:
+                self._dropped += len(self._queue)
+                self._queue.clear()
             return
         thread.join(max(0.0, timeout) + 1.0)
         if thread.is_alive():
@@ -179,6 +180,13 @@ class Sink(abc.ABC):
         """Sleep that ends early when the close deadline comes."""
         self._closing.wait(max(0.0, min(seconds, self._time_left())))
 
+    def _count(self, *, sent: int = 0, failed: int = 0, dropped: int = 0) -> None:
+        """Add to the counters (thread-safe: a subclass may count from a library's callback thread)."""
+        with self._cond:
+            self._sent += sent
+            self._failed += failed
+            self._dropped += dropped
+
     def _error(self, text: str) -> None:
         self._last_error = text
 
@@ -202,10 +210,8 @@ class Sink(abc.ABC):
                     _log.exception("sink %r failed to deliver an event", self.name)
                     self._error(f"{type(exc).__name__}: {exc}")
                     ok = False
-                if ok:
-                    self._sent += 1
-                elif ok is False:
-                    self._failed += 1
+                if ok is not None:
+                    self._count(sent=1 if ok else 0, failed=0 if ok else 1)
         finally:
             try:
                 self._close()

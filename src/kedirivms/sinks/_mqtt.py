@@ -88,7 +88,8 @@ class MqttSink(Sink):
         self._client: mqtt.Client | None = None
         self._up = threading.Event()
         self._lock = threading.Lock()
-        self._pending: set[int] = set()
+        self._pending: set[int] = set()  # message ids published, not yet acknowledged
+        self._early: set[int] = set()  # acknowledged before publish() returned to us
         self._ever_connected = False
 
     def _connected(self) -> bool | None:
@@ -107,6 +108,7 @@ class MqttSink(Sink):
         client.reconnect_delay_set(*self.config.reconnect_delay)
         client.max_inflight_messages_set(self.config.max_inflight)
         client.max_queued_messages_set(self.config.queue_size)
+        client.enable_logger(logging.getLogger("kedirivms.sinks.paho"))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -121,8 +123,10 @@ class MqttSink(Sink):
         while self._pending and self._up.is_set() and self._time_left() > 0:
             time.sleep(0.02)
         with self._lock:
-            self._dropped += len(self._pending)  # never acknowledged
+            lost = len(self._pending)  # never acknowledged
             self._pending.clear()
+            self._early.clear()
+        self._count(dropped=lost)
         client.disconnect()
         client.loop_stop()
         self._up.clear()
@@ -136,17 +140,19 @@ class MqttSink(Sink):
                 self._error(f"broker {self._url} not reachable before close")
                 return False
         payload = event.model_dump_json()
-        with self._lock:  # the acknowledgement may arrive before publish() returns
-            info = client.publish(
-                mqtt_topic(event, self.config.topic_prefix), payload, qos=self.config.qos, retain=self.config.retain
-            )
-            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-                self._error("paho outgoing queue full")
-                return False
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                self._error(f"publish failed: {mqtt.error_string(info.rc)}")
-                return False
-            if info.is_published():
+        # never call into paho while holding our lock: paho holds its own locks when it calls _on_publish
+        info = client.publish(
+            mqtt_topic(event, self.config.topic_prefix), payload, qos=self.config.qos, retain=self.config.retain
+        )
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            self._error("paho outgoing queue full")
+            return False
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            self._error(f"publish failed: {mqtt.error_string(info.rc)}")
+            return False
+        with self._lock:
+            if info.mid in self._early:  # acknowledged before we got here
+                self._early.discard(info.mid)
                 return True
             self._pending.add(info.mid)  # paho re-sends QoS>0 messages after a reconnect
         return None
@@ -170,6 +176,8 @@ class MqttSink(Sink):
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         with self._lock:
-            if mid in self._pending:
-                self._pending.discard(mid)
-                self._sent += 1
+            if mid not in self._pending:
+                self._early.add(mid)
+                return
+            self._pending.discard(mid)
+        self._count(sent=1)
