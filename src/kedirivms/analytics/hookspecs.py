@@ -98,7 +98,7 @@ class PluginContext:
         camera: the camera this instance serves.
         plugin: the plugin name (the ``source`` of the events it builds).
         config: the validated config model (the same object :func:`on_start` receives).
-        logger: a logger named ``kedirivms.plugin.<name>`` with the camera in its messages' context.
+        logger: the logger ``kedirivms.plugin.<name>`` (name the camera in messages: ``ctx.camera.name``).
         seq: number of frames delivered to this plugin so far (the current one included).
         dropped: frames dropped so far because this plugin was still busy (latest-frame policy).
         frame_time: wall-clock time (epoch seconds) of the current frame, or ``None`` outside ``on_frame``.
