@@ -33,8 +33,8 @@ def test_yolov8_style_output_is_decoded(tmp_path: Path) -> None:
 
     from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 
-    # a constant "model": 2 candidates in YOLOv8 layout (1, 4 + 2 classes, N): one person, one other class
-    out = np.zeros((1, 6, 2), np.float32)
+    # a constant "model": 16 candidates in YOLOv8 layout (1, 4 + 2 classes, N): one person, one other class
+    out = np.zeros((1, 6, 16), np.float32)
     out[0, :, 0] = [320, 400, 40, 80, 0.9, 0.0]  # person at (320, 400) in the 640x640 input
     out[0, :, 1] = [100, 300, 40, 80, 0.1, 0.95]
     const = helper.make_node(
@@ -52,6 +52,9 @@ def test_yolov8_style_output_is_decoded(tmp_path: Path) -> None:
     assert len(det) == 1
     # letterbox 640x360 -> 640x640 pads 140 rows on top: y 400 in the input is 260 in the picture
     assert np.allclose(det.xyxy[0], [300, 220, 340, 300])
+    # forcing the layout decodes the same way as the guess
+    rows = OnnxPersonDetector(path, layout="yolov8", confidence=0.5)._decode(out)
+    assert len(rows[1]) == 1
 
 
 def test_missing_model_file_is_a_config_error(tmp_path: Path) -> None:

@@ -238,9 +238,10 @@ class QueueAnalyzer:
         self._tracker.max_time_lost = max(1, round(self.config.tracking.lost_track_s * self._fps))
         tracked = self._track(det)
         centres = tracked.get_anchors_coordinates(self._anchor) if len(tracked) else np.zeros((0, 2))
+        ids = tracked.tracker_id if len(tracked) and tracked.tracker_id is not None else np.zeros(0, dtype=int)
         finished = self._waits.update(
             t,
-            tracked.tracker_id if len(tracked) else np.zeros(0, dtype=int),
+            ids,
             centres,
             _ZoneSet.test(self._zones.queue, tracked),
             _ZoneSet.test(self._zones.service, tracked),

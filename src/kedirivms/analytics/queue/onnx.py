@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -35,6 +35,8 @@ class OnnxPersonDetector:
         nms_iou: overlap above which the weaker of two boxes is dropped.
         input_size: ``(width, height)`` fed to the model; default: read from the model (640x640 if dynamic).
         providers: onnxruntime execution providers.
+        layout: ``"yolov8"``, ``"yolov5"``, ``"nms"`` or ``"auto"`` (guessed from the output shape: YOLOv8
+            outputs have fewer rows than candidates).
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.
@@ -53,6 +55,7 @@ class OnnxPersonDetector:
         nms_iou: float = 0.5,
         input_size: tuple[int, int] | None = None,
         providers: tuple[str, ...] = ("CPUExecutionProvider",),
+        layout: Literal["auto", "yolov8", "yolov5", "nms"] = "auto",
     ) -> None:
         try:
             ort: Any = importlib.import_module("onnxruntime")
@@ -80,6 +83,7 @@ class OnnxPersonDetector:
         self.person_class = person_class
         self.confidence = confidence
         self.nms_iou = nms_iou
+        self.layout = layout
 
     def _letterbox(self, y: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
         w_in, h_in = self.input_size
@@ -124,16 +128,26 @@ class OnnxPersonDetector:
         rows = out[0] if out.ndim == 3 else out
         if rows.ndim != 2:
             raise DecodeError(f"unexpected ONNX output shape {out.shape}", operation="queue detector")
-        if rows.shape[1] == 6 and rows.shape[0] != 6:  # post-NMS: x1 y1 x2 y2 score class
+        layout = self.layout
+        if layout == "auto":
+            if rows.shape[1] == 6 and rows.shape[0] != 6:
+                layout = "nms"
+            elif 5 <= rows.shape[0] < rows.shape[1]:
+                layout = "yolov8"
+            elif rows.shape[1] >= 6:
+                layout = "yolov5"
+            else:
+                raise DecodeError(
+                    f"unexpected ONNX output shape {out.shape}", operation="queue detector", hint="set layout"
+                )
+        if layout == "nms":  # x1 y1 x2 y2 score class
             keep = (rows[:, 4] >= self.confidence) & (rows[:, 5].round() == self.person_class)
             return rows[keep, :4].copy(), rows[keep, 4].copy()
-        if rows.shape[0] < rows.shape[1] and rows.shape[0] >= 5:  # YOLOv8: (4 + C, N)
+        if layout == "yolov8":  # (4 + C, N)
             rows = rows.T
             scores = rows[:, 4 + self.person_class]
-        elif rows.shape[1] >= 6:  # YOLOv5: (N, 5 + C)
+        else:  # yolov5: (N, 5 + C)
             scores = rows[:, 4] * rows[:, 5 + self.person_class]
-        else:
-            raise DecodeError(f"unexpected ONNX output shape {out.shape}", operation="queue detector")
         keep = scores >= self.confidence
         cx, cy, bw, bh = (rows[keep, i] for i in range(4))
         xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1).astype(np.float32)
