@@ -17,10 +17,12 @@ from pydantic import SecretStr
 from kedirivms import Camera
 from kedirivms.provision import ApplyReport, Plan, apply, load_inventory, plan
 from kedirivms.sim import EncoderOptions, EncoderSpec, UserAccount, VirtualCamera, VirtualCameraConfig
+from kedirivms.sim._models_ptz import PTZNodeSpec
 
 SKEW_S = -6 * 365 * 86400.0  # six years behind
 DIGEST, SKEWED, NOPTZ, WRONG = "cam01", "cam02", "cam03", "cam19"
 NVR, NARROW, UNREACHABLE = "cam11", "cam12", "cam20"
+SHORT_PAN = "cam05"  # PTZ node that pans -0.5..0.5 only
 
 
 def _config(index: int) -> VirtualCameraConfig:
@@ -39,6 +41,8 @@ def _config(index: int) -> VirtualCameraConfig:
         fields["ptz"] = False
     elif name == NVR:
         fields["channels"] = 4
+    elif name == SHORT_PAN:
+        fields["ptz_node"] = PTZNodeSpec(pan_range=(-0.5, 0.5))
     elif name == NARROW:
         fields["encoder_options"] = EncoderOptions(
             resolutions=[(1280, 720), (640, 480), (640, 360)], fps_range=(1, 12), bitrate_range_kbps=(64, 2048)
@@ -283,6 +287,20 @@ def test_values_outside_the_options_are_reported_by_plan_and_not_applied(run: Ru
     r = apply(inv, only=[NARROW]).cameras[0]
     assert r.status == "failed" and "cannot take" in (r.error or "") and r.changes == []
     assert run.cams[NARROW].state.encoders["VideoEncoder_1_main"].fps == 10
+
+
+def test_preset_outside_the_ptz_range_is_reported_by_plan(run: Run, tmp_path: Path) -> None:
+    text = run.inventory.read_text().replace(
+        "{name: Entrance, pan: 0.25, tilt: 0.1, zoom: 0.0}", "{name: Entrance, pan: 0.75, tilt: 0.1, zoom: 0.0}"
+    )
+    inv = load_inventory(write(tmp_path / "far.yaml", text))
+    p = {c.name: c for c in plan(inv, only=[SHORT_PAN, "cam06"]).cameras}
+    assert p[SHORT_PAN].status == "invalid"
+    assert p[SHORT_PAN].problems == ["ptz: preset Entrance: pan=0.75 is outside the camera's [-0.5, 0.5]"]
+    assert p["cam06"].status == "changes"
+    assert [str(c) for c in p["cam06"].changes] == [
+        "ptz: preset Entrance: pan=0.25 tilt=0.1 zoom=0 -> pan=0.75 tilt=0.1 zoom=0"
+    ]
 
 
 def test_rotate_passwords_only_on_request(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from kedirivms.provision.inventory import resolve_secret
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
     from kedirivms.provision.inventory import CameraTarget, LoadedInventory
-    from kedirivms.provision.models import EncoderSettings
+    from kedirivms.provision.models import EncoderSettings, PresetSpec
     from kedirivms.provision.plan import Change
 
 T = TypeVar("T")
@@ -285,6 +285,7 @@ def ptz(ctx: Context) -> None:
     if not movable:
         ctx.problems.append("ptz: the camera has no PTZ (no media profile with a PTZ configuration)")
         return
+    checked = False
     for p in movable:
         label = f"ch{p.channel} " if len(movable) > 1 else ""
         found = ctx.read("ptz", partial(service.presets, p.token))
@@ -295,6 +296,10 @@ def ptz(ctx: Context) -> None:
             target = (spec.pan, spec.tilt, spec.zoom)
             existing = by_name.get(spec.name)
             shown = _position(target)
+            if not checked:  # only when a preset has to be written: the node ranges cost one more request
+                checked = True
+                if not _positions_fit(ctx, service, want.presets):
+                    return
             if existing is None:
                 change = _change("ptz", f"{label}preset {spec.name}", None, shown, "create")
             else:
@@ -306,6 +311,31 @@ def ptz(ctx: Context) -> None:
             token = existing.token if existing is not None else None
             run = _preset_step(ctx.camera, service, p.token, spec.name, target, token, ctx.target.timeout)
             ctx.step([change], run)
+
+
+def _positions_fit(ctx: Context, service: Any, presets: list[PresetSpec]) -> bool:
+    """Check every preset position against the absolute generic spaces of the camera's PTZ nodes."""
+    nodes = ctx.read("ptz", service.nodes)
+    if nodes is _SKIP or not nodes:
+        return nodes is not _SKIP
+    ok = True
+    for spec in presets:
+        for axis, value, kind, dim in (
+            ("pan", spec.pan, "absolute_pan_tilt", "x"),
+            ("tilt", spec.tilt, "absolute_pan_tilt", "y"),
+            ("zoom", spec.zoom, "absolute_zoom", "x"),
+        ):
+            if value is None:
+                continue
+            ranges = [getattr(sp, dim) or sp.x for n in nodes for sp in getattr(n.spaces, kind) if sp.generic]
+            if not ranges:
+                ctx.problems.append(f"ptz: preset {spec.name}: the camera offers no absolute {axis} moves")
+                ok = False
+            elif not any(value in r for r in ranges):
+                valid = ", ".join(str(r) for r in ranges)
+                ctx.problems.append(f"ptz: preset {spec.name}: {axis}={value:g} is outside the camera's {valid}")
+                ok = False
+    return ok
 
 
 def _preset_step(

@@ -107,8 +107,9 @@ def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) ->
         for step in work.steps:
             try:
                 step.run()
-            except KedirivmsError as exc:
-                error = f"after {len(done)} of {total} change(s), {step.changes[0]} failed: {exc}"
+            except Exception as exc:  # noqa: BLE001 (firmware surprises fail this camera only)
+                reason = str(exc) if isinstance(exc, KedirivmsError) else f"unexpected {type(exc).__name__}: {exc}"
+                error = f"after {len(done)} of {total} change(s), {step.changes[0]} failed: {reason}"
                 return CameraResult(
                     **base,
                     status="failed",

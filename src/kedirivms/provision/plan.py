@@ -164,11 +164,12 @@ def examine(target: CameraTarget, inventory: LoadedInventory, *, rotate_password
             duration_s=time.perf_counter() - started,
         )
         return CameraWork(cplan, [Step(s.changes, s.run) for s in ctx.steps], camera, secrets)
-    except KedirivmsError as exc:
+    except Exception as exc:  # noqa: BLE001 (one camera's surprise must not stop the fleet)
         if camera is not None:
             camera.close()
+        text = str(exc) if isinstance(exc, KedirivmsError) else f"unexpected {type(exc).__name__}: {exc}"
         cplan = CameraPlan(
-            **base, status="failed", error=redact_text(str(exc), secrets), duration_s=time.perf_counter() - started
+            **base, status="failed", error=redact_text(text, secrets), duration_s=time.perf_counter() - started
         )
         return CameraWork(cplan, secrets=secrets)
 
