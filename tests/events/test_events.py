@@ -283,3 +283,20 @@ def test_events_survive_vendor_quirks(vcam_factory: Any, connect: Any, quirk: st
         ev = until(sub, lambda e: e.property_operation == "Changed")
         assert ev.motion is True and ev.utc_time is not None
     assert vcam.subscription_count == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"auth": "digest"}, {"auth": "basic"}, {"advertised_host": "10.20.30.40", "advertised_port": 8080}],
+    ids=["digest", "basic", "nat-advertised-address"],
+)
+def test_pull_points_over_other_auth_and_nat(vcam_factory: Any, connect: Any, overrides: dict[str, Any]) -> None:
+    # the NAT case: the camera names 10.20.30.40:8080 in the subscription reference; the client must use the
+    # address it reached the camera at (the test guard refuses any non-loopback connection)
+    vcam = vcam_factory(**overrides)
+    cam = connect(vcam)
+    with cam.events.pull_point([MOTION], pull_timeout=1) as sub:
+        assert sub.address is not None and sub.address.startswith(vcam.base_url)
+        vcam.trigger_motion(True)
+        assert until(sub, lambda e: e.property_operation == "Changed").motion is True
+    assert vcam.subscription_count == 0
