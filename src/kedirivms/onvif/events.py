@@ -290,13 +290,16 @@ class PullPointSubscription:
         return f"PT{int(round(self.termination))}S"
 
     def _short(self, granted: float) -> bool:
-        return granted < self.termination * 0.5
+        """A lifetime this short means the relative duration was misread (a camera cap is not that short)."""
+        return granted < min(self.termination * 0.5, 5.0)
 
     # ---------------------------------------------------------------- operations
     def _create(self) -> None:
         with self._lock:
             if self._closing.is_set():
-                raise KedirivmsError("the subscription is closed", camera=self._t.label, operation="PullMessages")
+                raise KedirivmsError(
+                    "the subscription is closed", camera=self._t.label, operation="CreatePullPointSubscription"
+                )
             kwargs: dict[str, Any] = {}
             if self.topics:
                 kwargs["Filter"] = {"_value_1": [topic_filter(self.topics)]}
@@ -306,7 +309,7 @@ class PullPointSubscription:
                         "events", "CreatePullPointSubscription", InitialTerminationTime=self._requested_time(), **kwargs
                     )
                 except OnvifFault as exc:
-                    if "SubscribeCreationFailedFault" in exc.subcodes or exc.code and "Receiver" in exc.code:
+                    if "SubscribeCreationFailedFault" in exc.subcodes or "Receiver" in (exc.code or ""):
                         raise OnvifFault(
                             exc.message,
                             code=exc.code,
