@@ -219,6 +219,7 @@ class AnalyticsRunner:
         Raises:
             InvalidArgument: the runner was already started.
             PluginError: a plugin could not be created (nothing is left running).
+            KedirivmsError: a sink could not start, e.g. ``StorageError`` (nothing is left running).
         """
         with self._lock:
             if self._state is not RunnerState.NEW:
@@ -257,7 +258,7 @@ class AnalyticsRunner:
         """Stop readers, let plugins finish (``on_stop``), flush and close the sinks; idempotent, any thread.
 
         Args:
-            timeout: seconds to wait for each stage; a plugin stuck in a hook longer is logged and abandoned.
+            timeout: overall seconds to wait; a plugin stuck in a hook longer is logged and abandoned.
         """
         with self._lock:
             if self._state is RunnerState.STOPPED:
