@@ -236,6 +236,26 @@ def _topic(text: str) -> Any:
     return value
 
 
+class _BareAddressRenderer:
+    """Renders ``wsa:Address`` without namespace or prefix, as some firmware does (``no_wsa_prefix`` quirk)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def render(self, node: etree._Element, value: Any, xsd_type: Any = None, render_path: Any = None) -> None:
+        node.tag = "Address"
+        node.text = self.url
+
+
+def _address(url: str, bare: bool) -> Any:
+    """The SubscriptionReference Address value; ``bare`` writes it unqualified (a vendor quirk)."""
+    if not bare:
+        return {"_value_1": url}
+    value = wsdl_client("events.wsdl").get_type(f"{{{NS['wsa']}}}AttributedURIType")(url)
+    value._xsd_type = _BareAddressRenderer(url)
+    return value
+
+
 def _message_element(event: SimEvent, format_time: Any) -> etree._Element:
     msg = etree.Element(f"{{{_TT}}}Message", nsmap={"tt": _TT})
     msg.set("UtcTime", format_time(event.utc))
@@ -405,7 +425,7 @@ def create_pull_point_subscription(ctx: SoapContext, req: Any) -> dict[str, Any]
         st.created_total += 1
     address = f"http://{ctx.advertised_netloc}{_SUB_PREFIX}{sub.id}"
     return {
-        "SubscriptionReference": {"Address": {"_value_1": address}},
+        "SubscriptionReference": {"Address": _address(address, ctx.quirk("no_wsa_prefix"))},
         "CurrentTime": ctx.now().replace(microsecond=0),
         "TerminationTime": termination.replace(microsecond=0),
     }
