@@ -251,3 +251,31 @@ def test_a_sink_that_cannot_start_stops_everything(tmp_path: Any) -> None:
     ours = ("kedirivms-sink-", "kedirivms-plugin-", "kedirivms-reader-")
     assert not [t for t in threading.enumerate() if t.name.startswith(ours)]
     assert ok.submit(Event(camera="c", source="s", kind="k", time=0)) is False  # closed with the runner
+
+
+def test_event_from_a_camera_notification() -> None:
+    from kedirivms.onvif import CameraEvent
+
+    message = CameraEvent(
+        topic="tns1:RuleEngine/CellMotionDetector/Motion",
+        utc_time=T0,
+        property_operation="Changed",
+        source={"VideoSourceConfigurationToken": "VSC_1"},
+        data={"IsMotion": "true"},
+    )
+    event = Event.from_camera_event("counter-1", message)
+    assert (event.camera, event.source, event.kind, event.time) == (
+        "counter-1",
+        "tns1:RuleEngine/CellMotionDetector/Motion",
+        "Motion",
+        T0,
+    )
+    assert event.data == {
+        "source": {"VideoSourceConfigurationToken": "VSC_1"},
+        "key": {},
+        "data": {"IsMotion": "true"},
+        "operation": "Changed",
+    }
+    bare = Event.from_camera_event("c", CameraEvent(topic="acme:Vendor Thing/Door open"))
+    assert bare.kind == "Door_open" and bare.data["operation"] is None
+    assert abs(bare.time - datetime.now(UTC)) < timedelta(seconds=60)

@@ -63,6 +63,37 @@ class Event(BaseModel):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    @classmethod
+    def from_camera_event(cls, camera: str, message: Any) -> Event:
+        """Turn a camera notification (:class:`kedirivms.onvif.CameraEvent`, from a PullPoint) into an event.
+
+        ``source`` is the ONVIF topic, ``kind`` its last path element (``tns1:VideoSource/MotionAlarm`` ->
+        ``MotionAlarm``), ``time`` the message's UtcTime (now if it has none), and ``data`` holds the message's
+        ``source``, ``key`` and ``data`` SimpleItems and its ``operation`` (Initialized/Changed/Deleted).
+
+        Args:
+            camera: the camera name used in the deployment.
+            message: the notification (any object with ``topic``, ``utc_time``, ``source``, ``key``, ``data``).
+
+        Returns:
+            A new event, ready for ``runner.submit_event``.
+        """
+        topic = str(message.topic)
+        kind = re.sub(r"[^A-Za-z0-9_.:-]", "_", topic.split(":", 1)[-1].rstrip("/").rsplit("/", 1)[-1])[:64]
+        operation = getattr(message, "property_operation", None)
+        return cls(
+            camera=camera,
+            source=topic,
+            kind=kind or "event",
+            time=getattr(message, "utc_time", None) or datetime.now(UTC),
+            data={
+                "source": dict(getattr(message, "source", {}) or {}),
+                "key": dict(getattr(message, "key", {}) or {}),
+                "data": dict(getattr(message, "data", {}) or {}),
+                "operation": getattr(operation, "value", operation),
+            },
+        )
+
     @property
     def timestamp(self) -> float:
         """The event time as epoch seconds."""
