@@ -97,7 +97,6 @@ class Recorder:
         self._own_stream = False
         self._max_queue = max_queue
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._queued = 0
         self._thread: threading.Thread | None = None
         self._lock_fd: int | None = None
         self._state = RecorderState.NEW
@@ -167,7 +166,7 @@ class Recorder:
             state=self._state,
             packets_in=c["in"],
             packets_written=c["written"],
-            packets_skipped=c["skipped"],
+            packets_skipped=c["skipped"] + c["skipped_w"],  # each key has one writer thread
             packets_dropped=c["dropped"],
             bytes_written=c["bytes"],
             segments=c["segments"],
@@ -315,10 +314,9 @@ class Recorder:
         self._enqueue(Pkt(copy, pts, dts, packet.is_keyframe, packet.duration or 0, template, self._anchor + st))
 
     def _enqueue(self, item: Pkt) -> None:
-        if self._queued >= self._max_queue:
+        if self._queue.qsize() >= self._max_queue:  # bounded: a stuck disk must not eat all memory
             self._c["dropped"] += 1
             return
-        self._queued += 1
         self._queue.put(item)
 
     def _on_state(self, change: StateChange) -> None:
@@ -338,7 +336,6 @@ class Recorder:
                 return
             try:
                 if isinstance(item, Pkt):
-                    self._queued -= 1
                     self._on_item(item)
                 elif item[0] == "trigger":
                     self._on_trigger(*item[1:])
@@ -366,10 +363,10 @@ class Recorder:
                 return
         if self._writer is None:
             if not item.key or (self._state is RecorderState.FAILED and time.time() < self._retry_at):
-                self._c["skipped"] += 1
+                self._c["skipped_w"] += 1
                 return
             if not self._open_segment(item, self._next_start or item.wall):
-                self._c["skipped"] += 1
+                self._c["skipped_w"] += 1
                 return
         self._write(item)
 
@@ -382,7 +379,7 @@ class Recorder:
         elif gops:
             gops[-1].append(item)
         else:
-            self._c["skipped"] += 1
+            self._c["skipped_w"] += 1
         if gops and item.wall <= self._record_until:
             self._flush_preroll()
 
@@ -390,7 +387,7 @@ class Recorder:
         items = [p for gop in self._preroll for p in gop]
         self._preroll.clear()
         if not items or not self._open_segment(items[0], items[0].wall):
-            self._c["skipped"] += len(items)
+            self._c["skipped_w"] += len(items)
             return
         for p in items:
             if self._writer is None:
