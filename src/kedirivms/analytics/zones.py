@@ -246,7 +246,7 @@ def draw_zones(snapshot: Any, zones: Zones | Iterable[Zone], *, alpha: float = 0
         if labels:
             x, y = int(pts[:, 0].min()), int(pts[:, 1].min())
             org = (x + 3, max(y + int(14 * scale / 0.5), 12))
-            text = f"{zone.name} ({zone.kind})"
+            text = zone.name if zone.name == zone.kind else f"{zone.name} ({zone.kind})"
             cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
             cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
     return canvas

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import cv2
 import numpy as np
 import pytest
 
+from kedirivms.analytics.queue import QueueConfig
 from kedirivms.analytics.queue.metrics import WaitTracker
 from kedirivms.sim.counter_scene import CounterScene
 
@@ -96,3 +101,29 @@ def test_visits_present_at_start_are_censored() -> None:
     tracker.update(0.0, np.array([1]), np.array([[0.0, 0.0]]), np.array([True]), np.array([False]))
     done = tracker.update(5.0, np.array([1]), np.array([[0.0, 0.0]]), np.array([False]), np.array([True]))
     assert len(done) == 1 and done[0].censored and done[0].served
+
+
+def test_mid_day_start_with_an_empty_view_snapshot(
+    small_scene: CounterScene, small_config: QueueConfig, run_scene: Any, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), small_scene.render_luma(1.0, 640, 360))  # other size than analysed: resized
+    detector = small_config.detector.model_copy(update={"background": str(empty)})
+    config = small_config.model_copy(update={"detector": detector})
+    truth = small_scene.truth()
+    start = 44.0  # four people in line, the clerk away
+    run = run_scene(small_scene, config, start_s=start)
+    expected = truth.queue_length[truth.times >= start]
+    assert expected[0] >= 3
+    assert np.abs(run["lengths"] - expected).mean() <= 0.2
+    assert run["lengths"][0] == expected[0]  # people standing there at start are seen at once
+
+
+def test_people_present_at_start_are_found_once_they_move(small_scene: CounterScene, run_scene: Any) -> None:
+    truth = small_scene.truth()
+    start = 44.0
+    run = run_scene(small_scene, start_s=start)
+    expected = truth.queue_length[truth.times >= start]
+    assert run["lengths"][5] < expected[5]  # without a snapshot they are part of the first background
+    late = run["times"] >= 72.0  # everyone has moved on since: no ghost is left in the line
+    assert np.abs(run["lengths"][late] - expected[late]).mean() <= 0.2

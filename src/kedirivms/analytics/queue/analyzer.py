@@ -216,12 +216,15 @@ class QueueAnalyzer:
         """Analyse one frame.
 
         Args:
-            y: ``(H, W)`` uint8 luma, read-only is fine (never written, never kept).
+            y: ``(H, W)`` uint8 luma, read-only is fine (never written, never kept); uint16 (10-bit) is
+                reduced to 8 bits first.
             t: frame time, seconds (epoch seconds for opening hours; any monotonic clock otherwise).
 
         Returns:
             Events decided on this frame (often none): finished intervals and alert transitions.
         """
+        if y.dtype == np.uint16:  # 10-bit streams: the detector works on 8 bits (a reduced copy)
+            y = (y >> 2).astype(np.uint8)
         h, w = y.shape[:2]
         if self._zones is None or self._zones.wh != (w, h):
             self._setup((w, h), t)
