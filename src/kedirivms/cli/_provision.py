@@ -99,7 +99,8 @@ def _apply_table(r: ApplyReport) -> Table:
         details = [str(ch) for ch in c.changes] + [f"[dim]~ {x}[/]" for x in c.pending]
         if c.error:
             details.append(f"[red]{c.error}[/]")
-        table.add_row(c.name, c.site, c.address, f"[{_STYLE[c.status]}]{c.status}[/]", "\n".join(details))
+        text = "\n".join(details) or "[dim]nothing to do[/]"
+        table.add_row(c.name, c.site, c.address, f"[{_STYLE[c.status]}]{c.status}[/]", text)
     return table
 
 
