@@ -75,3 +75,20 @@ def test_complete_length_stops_at_the_last_whole_fragment(tmp_path: Path) -> Non
     assert complete_length(path) == (len(whole), 1)
     path.write_bytes(box(b"ftyp", 24) + box(b"moov", 100)[:50])
     assert complete_length(path) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("url", "range_header", "window"),
+    [
+        ("rtsp://h/replay/a", "clock=20260131T080000Z-20260131T080500Z", (1769846400.0, 1769846700.0)),
+        ("rtsp://h/replay/a", "clock=20260131T080000.5Z-", (1769846400.5, None)),
+        ("rtsp://h/replay/a?starttime=20260131T080000Z&endtime=20260131T080001Z", "npt=0.000-",
+         (1769846400.0, 1769846401.0)),
+        ("rtsp://h/replay/a", "npt=0.000-", (None, None)),
+        ("rtsp://h/replay/a", "clock=garbage-", (None, None)),
+    ],
+)  # fmt: skip
+def test_replay_window(url: str, range_header: str, window: tuple[float | None, float | None]) -> None:
+    from kedirivms.sim._profile_g_replay import replay_window
+
+    assert replay_window(url, range_header) == window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from pathlib import Path
@@ -80,5 +81,13 @@ def test_profile_g_against_virtual_nvr(rtsp: RtspServer, tmp_path: Path) -> None
                     packets = replay.stats.packets
             assert packets == sum(s.packets for s in segs)
             assert frames >= packets - 3  # latest-frame queue: a slow reader may miss a couple
+            # a window: from the keyframe at or before start (segments start with one; GOP = 1 s) to end
+            with client(vc) as cam:
+                start = segs[1].start + dt.timedelta(seconds=0.4)
+                with cam.recordings.open_replay("gate", start, segs[1].end, timeout=(3.0, 1.5)) as replay:
+                    with contextlib.suppress(StreamClosed, StreamTimeout):
+                        while True:
+                            replay.read(timeout=3.0)
+                    assert replay.stats.packets == segs[1].packets
         finally:
             nvr.close()

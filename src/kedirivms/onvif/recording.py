@@ -380,18 +380,32 @@ class ProfileG:
         setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP" if transport == "tcp" else "UDP"}}
         return _text(self._call("replay", "GetReplayUri", StreamSetup=setup, RecordingToken=token))
 
-    def open_replay(self, token: str, **kwargs: Any) -> Stream:
+    def open_replay(
+        self, token: str, start: dt.datetime | None = None, end: dt.datetime | None = None, **kwargs: Any
+    ) -> Stream:
         """Open the replay of recording ``token`` through :func:`~kedirivms.stream.open_stream` (not started).
 
-        The camera's credentials are added to the RTSP URI (and redacted everywhere). ``reconnect`` defaults to
-        False: a replay that ends is the end, not a disconnect.
+        Args:
+            token: the recording token.
+            start: replay from the keyframe at or before this UTC time (default: the beginning).
+            end: stop at this UTC time (default: the end of the recording).
+            **kwargs: :func:`~kedirivms.stream.open_stream` keywords; ``reconnect`` defaults to False (a replay
+                that ends is the end, not a disconnect).
+
+        The camera's credentials are added to the RTSP URI (and redacted everywhere). FFmpeg cannot send the
+        ONVIF ``Range: clock=`` header, so ``start``/``end`` travel as the ``starttime``/``endtime`` URI query
+        parameters that many NVRs (and the virtual NVR) accept.
         """
         from kedirivms.onvif.models import StreamUri
         from kedirivms.stream import open_stream
 
-        ref = StreamUri(uri=strip_userinfo(self.replay_uri(token)), transport="tcp", profile_token=token)
+        uri = strip_userinfo(self.replay_uri(token))
+        window = {k: v for k, v in (("starttime", start), ("endtime", end)) if v is not None}
+        if window:
+            stamp = {k: v.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ") for k, v in window.items()}
+            uri += ("&" if "?" in uri else "?") + "&".join(f"{k}={v}" for k, v in stamp.items())
+        ref = StreamUri(uri=uri, transport="tcp", profile_token=token)
         t = self._camera._transport
         ref._user, ref._password = t.username, t._password
-        uri = ref.with_credentials()
         kwargs.setdefault("reconnect", False)
-        return open_stream(uri, **kwargs)
+        return open_stream(ref.with_credentials(), **kwargs)

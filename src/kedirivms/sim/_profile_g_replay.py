@@ -8,19 +8,22 @@ timestamps (optionally faster). The RTP clock is the 90 kHz media clock of the r
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import av
 
 from kedirivms.sim._rtsp._encoder import AccessUnit, SharedEncoder, find_startcodes, payloads_for
+from kedirivms.sim._rtsp._server import Connection, Request
+from kedirivms.sim._rtsp._session import Session
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
 
-__all__ = ["ReplayServer", "SegmentSource"]
+__all__ = ["ReplayServer", "SegmentSource", "replay_window"]
 
 log = logging.getLogger("kedirivms.sim.nvr")
 
@@ -61,7 +64,8 @@ def _parameter_sets(extradata: bytes) -> tuple[bytes, bytes, int]:
 class SegmentSource(SharedEncoder):
     """Plays a list of ``(path, start epoch)`` segments to RTSP sessions, as if it were a live encoder.
 
-    Each time playback starts (first subscriber) it begins at the first segment; it ends after the last one.
+    Playback starts at the first segment (or at the keyframe before :meth:`seek`'s start) when the first
+    subscriber arrives, and ends after the last segment (or the end of the window).
 
     Args:
         segments: the recorded files, oldest first, with the UTC epoch time of their first frame.
@@ -89,59 +93,140 @@ class SegmentSource(SharedEncoder):
         self.frames_encoded = 0
         self.starts = 0
         self.finished = threading.Event()
+        self.start_at: float | None = None
+        self.end_at: float | None = None
+
+    def seek(self, start: float | None, end: float | None = None) -> None:
+        """Play ``[start, end]`` (UTC epoch seconds; None = from the beginning / to the end) on the next play.
+
+        Playback starts at the keyframe at or before ``start``.
+        """
+        self.start_at, self.end_at = start, end
+
+    def _packets(self) -> Iterator[tuple[float, float, av.Packet]]:
+        """(wall time, media time since the first segment, packet) over every segment, in order."""
+        base = self.segments[0][1]
+        for path, start in self.segments:
+            if self.start_at is not None and self.segments[-1][0] != path:
+                nxt = self.segments[self.segments.index((path, start)) + 1][1]
+                if nxt <= self.start_at:
+                    continue  # this whole segment is before the start
+            if self.end_at is not None and start >= self.end_at:
+                return
+            with av.open(str(path)) as container:
+                video = container.streams.video[0]
+                tb = float(video.time_base or 0) or 1 / 90000
+                first: int | None = None
+                for packet in container.demux(video):
+                    if packet.size == 0 or packet.pts is None:
+                        continue
+                    first = packet.pts if first is None else first
+                    offset = (packet.pts - first) * tb
+                    yield start + offset, start - base + offset, packet
 
     def _loop(self) -> None:
         self.finished.clear()
-        t0 = time.monotonic()
-        base = self.segments[0][1]
         try:
-            for path, start in self.segments:
-                if not self._play_file(path, start - base, t0):
-                    return
+            self._play()
         finally:
             with self._lock:
                 self._thread = None
             self.finished.set()
 
-    def _play_file(self, path: Path, offset: float, t0: float) -> bool:
-        with av.open(str(path)) as container:
-            video = container.streams.video[0]
-            tb = float(video.time_base or 0) or 1 / 90000
-            first: int | None = None
-            for packet in container.demux(video):
-                if packet.size == 0 or packet.pts is None:
-                    continue
-                first = packet.pts if first is None else first
-                media = offset + (packet.pts - first) * tb
-                with self._lock:
-                    subscribers = list(self._subscribers)
-                if not subscribers:
-                    return False
-                delay = t0 + media / self.speed - time.monotonic()
+    def _play(self) -> None:
+        t0: float | None = None
+        gop: list[tuple[float, av.Packet]] = []  # the GOP running at start_at, sent at once when it is reached
+        for wall, media, packet in self._packets():
+            if self.end_at is not None and wall >= self.end_at:
+                return
+            if self.start_at is not None and t0 is None and wall < self.start_at:
+                if packet.is_keyframe:
+                    gop = []
+                if gop or packet.is_keyframe:
+                    gop.append((media, packet))
+                continue
+            with self._lock:
+                subscribers = list(self._subscribers)
+            if not subscribers:
+                return
+            if t0 is None:
+                first_media = gop[0][0] if gop else media
+                t0 = time.monotonic() - first_media / self.speed
+            for m, p in [*gop, (media, packet)]:
+                delay = t0 + m / self.speed - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                nals = [n for n in _nals(bytes(packet), self._length_size) if n[0] & 0x1F != _AUD]
-                key = bool(packet.is_keyframe)
-                if key and not any(n[0] & 0x1F == 7 for n in nals):
-                    nals = [self.sps, self.pps, *nals]
-                index = round(media * 90000)
-                self.next_index = index + 1
-                self.frames_encoded += 1
-                au = AccessUnit(index, key, time.time(), payloads_for(nals))
-                for push in subscribers:
-                    push(au)
-        return True
+                self._send(m, p, subscribers)
+            gop = []
+
+    def _send(self, media: float, packet: av.Packet, subscribers: list[Callable[[AccessUnit], None]]) -> None:
+        nals = [n for n in _nals(bytes(packet), self._length_size) if n[0] & 0x1F != _AUD]
+        key = bool(packet.is_keyframe)
+        if key and not any(n[0] & 0x1F == 7 for n in nals):
+            nals = [self.sps, self.pps, *nals]
+        index = round(media * 90000)
+        self.next_index = index + 1
+        self.frames_encoded += 1
+        au = AccessUnit(index, key, time.time(), payloads_for(nals))
+        for push in subscribers:
+            push(au)
+
+
+def _clock(text: str) -> float | None:
+    """``20260131T080000Z`` / ``20260131T080000.5Z`` / ISO 8601 -> epoch seconds (None if unparsable)."""
+    text = text.strip()
+    for fmt in ("%Y%m%dT%H%M%S.%fZ", "%Y%m%dT%H%M%SZ"):
+        try:
+            return dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC).timestamp()
+        except ValueError:
+            pass
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def replay_window(url: str, range_header: str) -> tuple[float | None, float | None]:
+    """The replay window asked for: ``Range: clock=START-[END]`` (ONVIF streaming spec), else the
+    ``starttime``/``endtime`` URI query parameters (a common NVR convention)."""
+    if range_header.lower().startswith("clock="):
+        start, _, end = range_header[6:].partition("-")
+        return _clock(start), (_clock(end) if end.strip() else None)
+    query = parse_qs(urlsplit(url).query)
+    start_q, end_q = query.get("starttime"), query.get("endtime")
+    return (_clock(start_q[0]) if start_q else None), (_clock(end_q[0]) if end_q else None)
+
+
+class _ReplayConnection(Connection):
+    """A connection whose PLAY honours a replay window (Range: clock=..., or starttime/endtime).
+
+    Clients such as FFmpeg keep the query only on DESCRIBE (the Content-Base drops it), so it is remembered.
+    """
+
+    def _do_describe(self, req: Request, cseq: str, session: Session | None) -> None:
+        self.__dict__["replay_url"] = req.url
+        super()._do_describe(req, cseq, session)
+
+    def _do_play(self, req: Request, cseq: str, session: Session | None) -> None:
+        if session is not None and isinstance(session.encoder, SegmentSource) and not session.playing:
+            start, end = replay_window(req.url, req.header("range"))
+            if start is None and end is None:
+                start, end = replay_window(self.__dict__.get("replay_url", ""), "")
+            session.encoder.seek(start, end)
+        super()._do_play(req, cseq, session)
 
 
 class ReplayServer(RtspServer):
-    """An :class:`RtspServer` whose paths replay recordings (see :meth:`add_recording`)."""
+    """An :class:`RtspServer` whose paths replay recordings (see :meth:`add_recording`).
+
+    Every RTSP session gets its own :class:`SegmentSource`, positioned by its PLAY request.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, speed: float = 1.0) -> None:  # noqa: D107
         super().__init__(host, port, name="kedirivms virtual NVR replay")
         self.speed = speed
-        self._sources: dict[str, Any] = {}
         self._loaders: dict[str, Callable[[], list[tuple[Path, float]]]] = {}
-        self._src_lock = threading.Lock()
 
     def add_recording(self, name: str, segments: Callable[[], list[tuple[Path, float]]]) -> None:
         """Serve ``rtsp://host:port/<name>``; ``segments()`` lists the files when a client asks (DESCRIBE)."""
@@ -149,10 +234,8 @@ class ReplayServer(RtspServer):
         self.add_stream(name, StreamSpec(width=16, height=16))  # the spec is unused: the path must exist
 
     def _encoder(self, name: str) -> SharedEncoder:
-        with self._src_lock:
-            source = self._sources.get(name)
-            # a finished (or never started) source is rebuilt so that new segments are included
-            if source is None or (not source.running and source.finished.is_set()):
-                source = SegmentSource(self._loaders[name](), self.speed)
-                self._sources[name] = source
-            return source
+        return SegmentSource(self._loaders[name](), self.speed)
+
+    def _serve(self, conn: Connection) -> None:
+        conn.__class__ = _ReplayConnection  # same state, replay-aware SETUP/PLAY
+        super()._serve(conn)
