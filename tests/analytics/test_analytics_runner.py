@@ -95,15 +95,18 @@ def test_plugins_get_frames_at_their_rate_and_events_reach_sinks(
     assert runner.state is RunnerState.NEW
     with runner:
         assert wait_until(lambda: len(got) >= 10)
-        metrics = runner.metrics()
     assert runner.state is RunnerState.STOPPED
+    metrics = runner.metrics()  # still readable after stop
     every, half = metrics.cameras[0].plugins
     fed = metrics.cameras[0].frames
     assert metrics.cameras[0].stream is not None and metrics.cameras[0].stream["codec"] == "h264"
     assert (every.plugin, half.plugin, half.version, half.max_fps) == ("every", "half", "2.1", 5.0)
-    # 5 of 10 fps by frame time: about half the frames offered, the rest skipped for rate (not dropped)
-    assert half.skipped > 0 and 0.3 <= half.frames / fed <= 0.7
-    assert every.skipped == 0 and every.frames >= half.frames
+    # every frame fed is processed, dropped (plugin busy) or skipped (rate); one may sit in the slot at stop
+    for p in (every, half):
+        assert fed - 1 <= p.frames + p.drops + p.skipped <= fed
+    # 5 of 10 fps by frame time: about half the frames offered, the rest skipped for rate
+    assert half.skipped > 0 and 0.3 <= (half.frames + half.drops) / fed <= 0.7
+    assert every.skipped == 0
     assert half.events == half.frames and half.errors == 0 and not half.disabled
     assert half.latency_ms > 0 and half.latency_max_ms >= half.latency_ms
 
