@@ -270,66 +270,14 @@ class CounterScene:
         counter = Zone(name="counter", kind="counter", points=_norm(_ZONES_REF["counter"]))
         clerk_in = counter.contains(clerk, (int(_REF_W), int(_REF_H)))
 
-        qlen = _path_length(_QUEUE_PATH)
-        exit_len = _path_length(_EXIT_PATH)
-        front_to_spot = float(np.hypot(*(_QUEUE_PATH[0] - _SERVICE_SPOT)))
-        pos_log: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-        first_step = [0] * n
-        start: list[float | None] = [None] * n  # service start
-        end: list[float | None] = [None] * n
-        gone: list[float | None] = [None] * n
-        line: list[int] = []  # in line, front first
-        u: dict[int, float] = {}  # arc distance from the front slot
-        remaining = list(services)
-        at_desk: int | None = None  # walking to or at the service spot
-        desk_d = 0.0
-        leaving: dict[int, float] = {}  # id -> distance walked along the exit
-        nxt = 0
+        hall = _Hall(arrivals, services)
         step = 0
         while step < n_max:
             now = step * _DT
-            while nxt < n and arrivals[nxt] <= now:
-                line.append(nxt)
-                u[nxt] = qlen
-                first_step[nxt] = step
-                nxt += 1
-            # the desk: walk up, be served while the clerk is there, then leave
-            if at_desk is not None:
-                if desk_d < front_to_spot:
-                    desk_d = min(front_to_spot, desk_d + _SPEED * _DT)
-                elif clerk_in[step]:
-                    if start[at_desk] is None:
-                        start[at_desk] = now
-                    remaining[at_desk] -= _DT
-                    if remaining[at_desk] <= 0:
-                        end[at_desk] = now
-                        leaving[at_desk] = 0.0
-                        at_desk = None
-            spot_free = at_desk is None and all(d > 40.0 for d in leaving.values())
-            if spot_free and line and u[line[0]] <= 0.0 and clerk_in[step]:
-                at_desk = line.pop(0)
-                desk_d = 0.0
-            # the line: walk toward your slot, never closer than the spacing to the person ahead
-            ahead = -math.inf
-            for k, pid in enumerate(line):
-                target = max(k * _SPACING, ahead + _SPACING, 0.0)
-                u[pid] = max(target, u[pid] - _SPEED * _DT) if u[pid] > target else u[pid]
-                ahead = u[pid]
-            for pid in list(leaving):
-                leaving[pid] += _SPEED * _DT
-                if leaving[pid] >= exit_len:
-                    del leaving[pid]
-                    gone[pid] = now
-            # log where everyone is as (path, distance along it); converted to pixels in bulk below
-            for pid in line:
-                pos_log[pid].append((0, u[pid]))
-            if at_desk is not None:
-                pos_log[at_desk].append((1, desk_d))
-            for pid, d in leaving.items():
-                pos_log[pid].append((2, d))
+            hall.step(step, bool(clerk_in[step]))
             step += 1
-            drained = nxt >= n and not line and at_desk is None and not leaving and now >= cfg.duration_s
-            if drained and clerk_in[step - 1] and not any(a <= now <= b + 10 for a, b in self._absences):
+            at_rest = hall.drained and now >= cfg.duration_s and clerk_in[step - 1]
+            if at_rest and not any(a <= now <= b + 10 for a, b in self._absences):
                 break
         # closing: the hall is empty, the clerk walks out through the door; then the timeline loops seamlessly
         door = _CLERK_DOOR[::-1].copy()
@@ -340,12 +288,12 @@ class CounterScene:
         self._clerk = np.concatenate([clerk[:step], walk]).astype(np.float32)
         step += out_steps
         self.period = step * _DT
-        self._first = np.array(first_step, dtype=np.int64)
+        self._first = np.array(hall.first_step, dtype=np.int64)
         desk_path = np.stack([_QUEUE_PATH[0], _SERVICE_SPOT])
-        self._tracks = [_to_xy(p, (_QUEUE_PATH, desk_path, _EXIT_PATH)) for p in pos_log]
+        self._tracks = [_to_xy(p, (_QUEUE_PATH, desk_path, _EXIT_PATH)) for p in hall.log]
         self._last = self._first + np.array([len(p) for p in self._tracks], dtype=np.int64)
         self._lumas = np.array(lumas, dtype=np.float32)
-        self._arrivals, self._start, self._end, self._gone = arrivals, start, end, gone
+        self._arrivals, self._start, self._end, self._gone = arrivals, hall.start, hall.end, hall.gone
 
     # -- public API -------------------------------------------------------------------------------------------
 
@@ -570,6 +518,79 @@ class CounterScene:
             f"CounterScene(seed={c.seed}, arrival_rate_per_min={c.arrival_rate_per_min}, "
             f"service_time_s={c.service_time_s}, people={len(self._tracks)}, period={self.period:.1f})"
         )
+
+
+class _Hall:
+    """The customers' side of the simulation, advanced one step at a time (reference pixels, seconds)."""
+
+    def __init__(self, arrivals: list[float], services: list[float]) -> None:
+        n = len(arrivals)
+        self.arrivals, self.remaining = arrivals, list(services)
+        self.log: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # per step: (path, distance along it)
+        self.first_step = [0] * n
+        self.start: list[float | None] = [None] * n
+        self.end: list[float | None] = [None] * n
+        self.gone: list[float | None] = [None] * n
+        self.line: list[int] = []  # in line, front first
+        self.u: dict[int, float] = {}  # arc distance from the front slot
+        self.at_desk: int | None = None  # walking to or standing at the service spot
+        self.desk_d = 0.0
+        self.leaving: dict[int, float] = {}  # id -> distance walked along the exit
+        self.next = 0
+        self._qlen = _path_length(_QUEUE_PATH)
+        self._exit_len = _path_length(_EXIT_PATH)
+        self._to_spot = float(np.hypot(*(_QUEUE_PATH[0] - _SERVICE_SPOT)))
+
+    @property
+    def drained(self) -> bool:
+        """Everybody has arrived and left."""
+        return self.next >= len(self.arrivals) and not self.line and self.at_desk is None and not self.leaving
+
+    def step(self, step: int, clerk_here: bool) -> None:
+        now = step * _DT
+        while self.next < len(self.arrivals) and self.arrivals[self.next] <= now:
+            self.line.append(self.next)
+            self.u[self.next] = self._qlen
+            self.first_step[self.next] = step
+            self.next += 1
+        self._desk(now, clerk_here)
+        # the line: walk toward your slot, never closer than the spacing to the person ahead
+        ahead = -math.inf
+        for k, pid in enumerate(self.line):
+            target = max(k * _SPACING, ahead + _SPACING, 0.0)
+            if self.u[pid] > target:
+                self.u[pid] = max(target, self.u[pid] - _SPEED * _DT)
+            ahead = self.u[pid]
+        for pid in list(self.leaving):
+            self.leaving[pid] += _SPEED * _DT
+            if self.leaving[pid] >= self._exit_len:
+                del self.leaving[pid]
+                self.gone[pid] = now
+        for pid in self.line:
+            self.log[pid].append((0, self.u[pid]))
+        if self.at_desk is not None:
+            self.log[self.at_desk].append((1, self.desk_d))
+        for pid, d in self.leaving.items():
+            self.log[pid].append((2, d))
+
+    def _desk(self, now: float, clerk_here: bool) -> None:
+        """Walk up to the desk, be served while the clerk is there, then leave; the next one steps up."""
+        pid = self.at_desk
+        if pid is not None:
+            if self.desk_d < self._to_spot:
+                self.desk_d = min(self._to_spot, self.desk_d + _SPEED * _DT)
+            elif clerk_here:
+                if self.start[pid] is None:
+                    self.start[pid] = now
+                self.remaining[pid] -= _DT
+                if self.remaining[pid] <= 0:
+                    self.end[pid] = now
+                    self.leaving[pid] = 0.0
+                    self.at_desk = None
+        spot_free = self.at_desk is None and all(d > 40.0 for d in self.leaving.values())
+        if spot_free and self.line and self.u[self.line[0]] <= 0.0 and clerk_here:
+            self.at_desk = self.line.pop(0)
+            self.desk_d = 0.0
 
 
 def _to_xy(log: list[tuple[int, float]], paths: tuple[np.ndarray, ...]) -> np.ndarray:
