@@ -312,3 +312,9 @@ def test_rotate_passwords_only_on_request(run: Run, monkeypatch: pytest.MonkeyPa
     assert [str(c) for c in rotated.changes] == ["users: user operator: rotate password"]
     assert run.cams["cam08"].state.user("operator").password.get_secret_value() == ROTATED_PW  # type: ignore[union-attr]
     assert_no_secret(rotated.model_dump_json())
+
+
+def test_an_unwritable_audit_log_is_reported_not_fatal(run: Run) -> None:
+    report = apply(load_inventory(run.inventory), only=["cam09"], audit="/dev/full")  # writes fail with ENOSPC
+    assert report.cameras[0].status == "unchanged"
+    assert not report.ok and report.audit_error is not None and "cannot append to audit log" in report.audit_error

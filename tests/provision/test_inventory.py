@@ -168,3 +168,10 @@ def test_json_schema_describes_every_section() -> None:
 def test_the_example_inventory_is_valid() -> None:
     inv = load_inventory(EXAMPLE)
     assert len(inv.cameras()) >= 3
+
+
+def test_a_yaml_bomb_is_refused() -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 7)]
+    message = _error("\n".join(lines) + "\n")
+    assert "more than 200000 values after expanding aliases" in message

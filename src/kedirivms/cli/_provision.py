@@ -160,6 +160,8 @@ def apply_command(
         console.print(_apply_table(report))
         console.print(f"audit: {audit_path}", style="dim", highlight=False)
     failed = [c.name for c in report.cameras if c.status == "failed"]
+    if report.audit_error:
+        raise ProvisionError(report.audit_error, operation="apply", hint="the cameras were applied; fix the log")
     if failed:
         raise ProvisionError(
             f"{len(failed)} of {len(report.cameras)} camera(s) failed: {', '.join(failed)}",

@@ -55,12 +55,23 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+MAX_NODES = 200_000
+"""Refuse documents that expand to more values than this (aliases of aliases: a "YAML bomb")."""
+
+
 class _Builder:
     def __init__(self, source: str) -> None:
         self.loader = yaml.SafeLoader("")
         self.marks = Marks(source)
+        self.count = 0
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise ConfigError(
+                f"{self.marks.source}: more than {MAX_NODES} values after expanding aliases",
+                hint="an inventory does not need nested aliases; check for an alias loop or a YAML bomb",
+            )
         self.marks.values.setdefault(path, _mark(node))
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)  # resolves '<<' merge keys

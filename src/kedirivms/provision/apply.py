@@ -49,6 +49,7 @@ class ApplyReport(BaseModel):
     started: datetime
     cameras: list[CameraResult]
     duration_s: float = 0.0
+    audit_error: str | None = Field(None, description="Why the audit log could not be written, if it failed.")
 
     def count(self, status: ApplyStatus) -> int:
         """Number of cameras with ``status``."""
@@ -56,8 +57,8 @@ class ApplyReport(BaseModel):
 
     @property
     def ok(self) -> bool:
-        """True when no camera failed."""
-        return not any(c.status == "failed" for c in self.cameras)
+        """True when no camera failed and the audit log was written."""
+        return self.audit_error is None and not any(c.status == "failed" for c in self.cameras)
 
 
 class AuditLog:
@@ -73,6 +74,7 @@ class AuditLog:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self.error: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8"):
@@ -83,12 +85,19 @@ class AuditLog:
             ) from None
 
     def write(self, record: dict[str, object]) -> None:
-        """Append ``record`` with a UTC ``time`` as one line (flushed and fsynced)."""
+        """Append ``record`` with a UTC ``time`` as one line (flushed and fsynced).
+
+        A failed write (disk full) does not stop the run: it is kept in :attr:`error` (the first one).
+        """
         line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}, default=str)
-        with self._lock, self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        with self._lock:
+            try:
+                with self.path.open("a", encoding="utf-8") as f:
+                    f.write(line + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as exc:
+                self.error = self.error or f"cannot append to audit log {self.path}: {exc.strerror}"
 
 
 def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) -> CameraResult:
@@ -202,4 +211,6 @@ def apply(
                 "duration_s": round(report.duration_s, 3),
             }
         )
+        if log.error:
+            report = report.model_copy(update={"audit_error": log.error})
     return report
