@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -9,10 +11,10 @@ from typing import Any
 import pytest
 
 from kedirivms.errors import InvalidArgument, RecordingError
-from kedirivms.record import Recorder, RecorderState, SegmentIndex, SegmentStatus
+from kedirivms.record import Recorder, RecorderState, SegmentIndex, SegmentStatus, export
 from kedirivms.record._layout import INDEX_NAME, iter_segment_files
 from kedirivms.sim.rtsp import RtspServer
-from kedirivms.stream import open_stream
+from kedirivms.stream import StreamState, open_stream
 
 from .conftest import GOP, SEGMENT, ffprobe
 
@@ -32,7 +34,8 @@ def check_root(root: Path, camera: str) -> list[Any]:
             assert abs(probe["duration"] - seg.duration) <= 0.15
             assert seg.bytes == (root / seg.path).stat().st_size
             rel = seg.path.split("/", 1)[1]
-            assert rel == f"{seg.start:%Y-%m-%d}/{seg.start:%H}/{seg.start:%M.%S}.mp4"
+            stem = f"{seg.start:%Y-%m-%d}/{seg.start:%H}/{seg.start:%M.%S}"  # -N: another began in that second
+            assert re.fullmatch(re.escape(stem) + r"(-\d+)?\.mp4", rel), rel
         return segs
 
 
@@ -139,3 +142,26 @@ def test_server_killed_and_restarted_gap_indexed(server_process: Any, tmp_path: 
     assert abs((before[-1].end - gap.start).total_seconds()) < 0.01
     assert abs((after[0].start - gap.end).total_seconds()) < 0.01
     assert "disconnected" in events
+
+
+def test_b_frames_from_a_file_source(tmp_path: Path) -> None:
+    """Reordered frames (dts < pts) keep every timestamp valid in segments and in exports."""
+    src = tmp_path / "bf.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25",
+         "-t", "4", "-c:v", "libx264", "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p", str(src)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    stream = open_stream(src, decode=False)
+    with Recorder(stream, tmp_path / "rec", "bf", segment_seconds=2.0) as rec:
+        stream.start()
+        assert stream.wait_for(StreamState.ENDED, timeout=30)
+        deadline = time.monotonic() + 10
+        while rec.stats.packets_written < 100 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    stream.close()
+    segs = check_root(tmp_path / "rec", "bf")
+    assert sum(s.packets for s in segs) == 100 and len(segs) == 2
+    result = export(tmp_path / "rec", "bf", segs[0].start, segs[-1].end, tmp_path / "all.mp4")
+    probe = ffprobe(result.path)
+    assert probe["ok"] and probe["packets"] == 100 and abs(probe["duration"] - 4.0) < 0.05

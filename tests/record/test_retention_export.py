@@ -24,6 +24,7 @@ from kedirivms.record import (
     open_recording,
 )
 from kedirivms.record._layout import iter_segment_files
+from kedirivms.sim import VirtualCamera
 
 from .conftest import GOP, ffprobe
 
@@ -164,13 +165,19 @@ def test_cli_recordings_export_retention(root: Path, tmp_path: Path, capsys: pyt
     assert rows(root) == [] and iter_segment_files(root) == []
 
 
-def test_cli_record_seconds(rtsp: Any, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from kedirivms.cli import main; main(sys.argv[1:])", "record",
-         rtsp.url("cam2"), "--root", str(tmp_path), "--camera", "c", "--segment", "2", "--seconds", "3", "--json"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+def test_cli_record_camera_target(tmp_path: Path) -> None:
+    """``kedirivms record HOST:PORT``: ONVIF GetStreamUri, then the RTSP stream of the profile (the rtsp:// form
+    is exercised by the SIGKILL test)."""
+    with VirtualCamera(rtsp=True) as vc:
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from kedirivms.cli import main; main(sys.argv[1:])", "record",
+             f"127.0.0.1:{vc.port}", "-u", "admin", "-p", "admin123", "--profile", "Profile_1_sub",
+             "--root", str(tmp_path), "--segment", "2", "--seconds", "3", "--json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert "admin123" not in proc.stdout + proc.stderr
     last = json.loads(proc.stdout.strip().splitlines()[-1])
     assert last["state"] == "closed" and last["segments"] >= 1 and last["packets_dropped"] == 0
+    assert last["camera"] == f"127.0.0.1_{vc.port}"
     assert len(rows(tmp_path)) == last["segments"]

@@ -46,10 +46,15 @@ def _with_credentials(url: str, username: str | None, password: str | None) -> s
 
 
 def _when(text: str) -> dt.datetime:
-    """ISO 8601 (naive = UTC), epoch seconds, or ``-10m`` relative to now."""
-    text = text.strip()
+    """ISO 8601 (naive = UTC), epoch seconds, ``now``, or ``now-10m`` / ``-10m`` relative to now."""
+    text = text.strip().lower().removeprefix("now") if text.strip().lower().startswith("now") else text.strip()
+    if not text:
+        return dt.datetime.now(dt.UTC)
     if text.startswith("-"):
-        return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=parse_duration(text[1:]))
+        try:
+            return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=parse_duration(text[1:]))
+        except ValueError:
+            raise InvalidArgument(f"not a time: {text!r}", hint="use e.g. now-10m") from None
     try:
         return dt.datetime.fromtimestamp(float(text), dt.UTC)
     except ValueError:
@@ -58,7 +63,7 @@ def _when(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidArgument(
-            f"not a time: {text!r}", hint="use ISO 8601 (2026-01-31T08:00:00Z), epoch seconds or -10m"
+            f"not a time: {text!r}", hint="use ISO 8601 (2026-01-31T08:00:00Z), epoch seconds, now or now-10m"
         ) from None
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
@@ -149,7 +154,7 @@ def recordings(
 def export_cmd(
     root: Path = RootArg,
     camera: str = typer.Argument(..., help="Camera name under the root."),
-    start: str = typer.Argument(..., help="Start: ISO 8601 (UTC if no zone), epoch seconds, or -10m."),
+    start: str = typer.Argument(..., help="Start: ISO 8601 (UTC if no zone), epoch seconds, now-10m or now."),
     end: str = typer.Argument(..., help="End: same forms as START."),
     output: Path = typer.Option(..., "-o", "--output", help="MP4 file to write."),
     json: bool = JsonOption,

@@ -154,7 +154,7 @@ class _Remux:
                 return False  # one MP4 track cannot change codec or size; the span shows up as a gap
             tb = Fraction(video.time_base or Fraction(1, 90000))
             first: int | None = None
-            origin: int | None = None  # source pts written at self.cursor
+            origin: int | None = None  # source dts written at self.cursor (<= pts with B-frames)
             pending: list[tuple[Any, float]] = []  # the GOP running at `start`, before anything is written
             for packet in inp.demux(video):
                 if packet.size == 0 or packet.pts is None:
@@ -170,11 +170,11 @@ class _Remux:
                         pending.append((packet, wall))
                     continue
                 for p, w in [*pending, (packet, wall)]:
-                    origin = p.pts if origin is None else origin
+                    origin = _dts(p) if origin is None else origin
                     self._mux(p, w, origin, tb)
                 pending = []
             for p, w in pending:  # the range starts inside this segment's last frame interval
-                origin = p.pts if origin is None else origin
+                origin = _dts(p) if origin is None else origin
                 self._mux(p, w, origin, tb)
             if origin is None:
                 return False
@@ -198,6 +198,10 @@ class _Remux:
         if self.first_wall is None:
             self.first_wall = wall
         self.last_wall = wall + float(self._step * _OUT_TB)
+
+
+def _dts(packet: Any) -> int:
+    return int(packet.dts if packet.dts is not None else packet.pts)
 
 
 def open_recording(

@@ -58,14 +58,18 @@ class SegmentWriter:
     Args:
         path: the file to create (parent folders are created).
         template: codec parameters.
-        origin: pts (template time base) of the first packet, a keyframe; becomes 0.
+        origin: pts (template time base) of the first packet, a keyframe: segment time 0.
+        dts_origin: its dts (<= pts with B-frames), written as 0 so that no timestamp is negative.
         fragment_seconds: longest fragment (a crash loses at most this much).
     """
 
-    def __init__(self, path: Path, template: Template, origin: int, fragment_seconds: float) -> None:
+    def __init__(
+        self, path: Path, template: Template, origin: int, fragment_seconds: float, dts_origin: int | None = None
+    ) -> None:
         self.path = path
         self.template = template
         self.origin = origin
+        self.dts_origin = origin if dts_origin is None else min(dts_origin, origin)
         self.tb = template.time_base
         self.packets = 0
         self.bytes = 0
@@ -89,8 +93,8 @@ class SegmentWriter:
     def write(self, item: Pkt) -> None:
         """Mux one packet (timestamps rebased; a non-increasing dts is nudged forward by one tick)."""
         packet = item.packet
-        dts = item.dts - self.origin
-        pts = item.pts - self.origin
+        dts = item.dts - self.dts_origin
+        pts = item.pts - self.dts_origin
         if self._last_dts is not None and dts <= self._last_dts:
             dts = self._last_dts + 1
         pts = max(pts, dts)

@@ -420,7 +420,7 @@ class Recorder:
     def _open_segment(self, item: Pkt, start: float) -> bool:
         rel = segment_relpath(self.camera, start, self._taken)
         try:
-            writer = SegmentWriter(self.root / rel, item.template, item.pts, self.fragment_seconds)
+            writer = SegmentWriter(self.root / rel, item.template, item.pts, self.fragment_seconds, item.dts)
         except (OSError, av.error.FFmpegError) as exc:
             self._storage_failure(exc, "open segment", rel)
             return False
