@@ -11,6 +11,7 @@ Run one in its own process (tests kill it to simulate a camera crash)::
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import signal
 import socket
 import sys
@@ -258,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.stream or ["stream=640x360@10"]:
         name, spec = _parse_stream(item)
         server.add_stream(name, spec)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` dumps every thread's stack to stderr
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -265,7 +267,10 @@ def main(argv: list[str] | None = None) -> None:
         for name in server.streams:
             server._encoder(name)  # probe SPS/PPS before announcing readiness
         print(f"READY {server.port}", flush=True)
-        done.wait()
+        # a timed wait: a signal delivered to another thread only runs its Python handler when the main thread
+        # wakes up, so an untimed wait could miss SIGTERM forever
+        while not done.wait(0.2):
+            pass
     sys.exit(0)
 
 
