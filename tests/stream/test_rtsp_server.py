@@ -11,9 +11,10 @@ import time
 
 import pytest
 
+from kedirivms.errors import AuthenticationFailed
 from kedirivms.sim._rtsp._encoder import AccessUnit, payloads_for
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
-from kedirivms.stream import open_stream
+from kedirivms.stream import grab_frame, open_stream
 
 
 def rtsp(sock: socket.socket, method: str, url: str, cseq: int, *headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -156,3 +157,26 @@ def test_gstreamer_rtspsrc_as_client(rtsp_server: RtspServer, transport: str) ->
     )
     done = subprocess.run(["gst-launch-1.0", "-q", *pipeline.split()], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr[-500:]
+
+
+AUTH_CASES = [
+    ("digest", "admin", "pa:ss w@rd", None),
+    ("digest", "admin", "wrong", AuthenticationFailed),
+    ("digest", None, None, AuthenticationFailed),
+    ("basic", "admin", "pa:ss w@rd", None),
+    ("basic", "nobody", "pa:ss w@rd", AuthenticationFailed),
+]
+
+
+@pytest.mark.parametrize(("scheme", "user", "password", "error"), AUTH_CASES)
+def test_rtsp_authentication(scheme: str, user: str | None, password: str | None, error: type | None) -> None:
+    spec = StreamSpec(width=160, height=120, fps=10, bitrate=100_000, gop=10)
+    with RtspServer(users={"admin": "pa:ss w@rd"}, auth=scheme) as srv:  # type: ignore[arg-type]
+        srv.add_stream("cam", spec)
+        url = srv.url("cam", user=user, password=password)
+        if error is None:
+            assert grab_frame(url, timeout=10).width == 160
+            return
+        with pytest.raises(error) as info:
+            grab_frame(url, timeout=10)
+    assert "pa:ss" not in str(info.value) and "wrong" not in str(info.value)

@@ -16,12 +16,14 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.errors import ConnectionFailed, InvalidArgument
+from kedirivms.sim._rtsp._auth import RtspAuth
 from kedirivms.sim._rtsp._encoder import SharedEncoder, registry_snapshot, shared_encoder
 from kedirivms.sim._rtsp._server import Connection, stream_name
 from kedirivms.sim._rtsp._session import Session
@@ -64,6 +66,8 @@ class RtspServer:
         host: address to listen on (loopback by default).
         port: TCP port; 0 picks a free one (read :attr:`port` after :meth:`start`).
         name: server name in responses and the SDP session name.
+        users: ``{user: password}``; when given every request but OPTIONS must authenticate (401 otherwise).
+        auth: ``"digest"`` (what cameras use) or ``"basic"``.
 
     Example:
         >>> with RtspServer() as srv:
@@ -71,9 +75,18 @@ class RtspServer:
         ...     url = srv.url("Profile_1_sub")
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, name: str = "kedirivms virtual camera") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str = "kedirivms virtual camera",
+        users: Mapping[str, str] | None = None,
+        auth: Literal["digest", "basic"] = "digest",
+    ) -> None:
         self.host = host
         self.name = name
+        self._auth = RtspAuth(dict(users), auth) if users else None
         self._requested_port = port
         self._port: int | None = None
         self._specs: dict[str, StreamSpec] = {}
@@ -251,11 +264,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kedirivms.sim.rtsp", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="require auth")
     parser.add_argument(
         "--stream", action="append", default=[], metavar="NAME=WxH@FPS[:BITRATE[:GOP]]", help="a served path"
     )
     args = parser.parse_args(argv)
-    server = RtspServer(args.host, args.port)
+    users = dict(item.split(":", 1) for item in args.user)
+    server = RtspServer(args.host, args.port, users=users or None)
     for item in args.stream or ["stream=640x360@10"]:
         name, spec = _parse_stream(item)
         server.add_stream(name, spec)

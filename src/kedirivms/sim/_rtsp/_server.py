@@ -27,6 +27,7 @@ MAX_REQUEST = 64 * 1024
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
     454: "Session Not Found",
@@ -168,6 +169,10 @@ class Connection:
         handler = getattr(self, "_do_" + req.method.lower(), None)
         if handler is None:
             self._reply(cseq, 501, {"Public": PUBLIC})
+            return
+        auth = self.server._auth
+        if auth is not None and req.method != "OPTIONS" and not auth.check(req.method, req.header("authorization")):
+            self._reply(cseq, 401, {"WWW-Authenticate": auth.challenge()})
             return
         sid = req.header("session").split(";", 1)[0].strip()
         session = self.sessions.get(sid) if sid else None
