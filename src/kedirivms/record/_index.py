@@ -293,7 +293,7 @@ class SegmentIndex:
         return int(rows[0][0])
 
     # ---------------------------------------------------------------------------------------- reconcile
-    def reconcile(self, *, held: Collection[str] = ()) -> ReconcileReport:
+    def reconcile(self, *, held: Collection[str] = (), cameras: Collection[str] | None = None) -> ReconcileReport:
         """Bring the index and the files into agreement (run at start-up; the recorder does it for you).
 
         Segments left ``recording`` by a crash, and segment files the index does not know, are trimmed to their
@@ -303,13 +303,19 @@ class SegmentIndex:
 
         Args:
             held: cameras whose lock the caller itself holds (reconciled, not skipped).
+            cameras: only these cameras (default: all; a recorder reconciles its own camera at start).
 
         Raises:
             StorageError: the index cannot be written.
         """
         report: dict[str, list[str]] = {"recovered": [], "quarantined": [], "missing": [], "skipped": []}
-        rows = {r[0]: _segment(r) for r in self._rows(f"SELECT {_COLS} FROM segments")}
-        files = set(iter_segment_files(self.root))
+        if cameras is None:
+            rows = {r[0]: _segment(r) for r in self._rows(f"SELECT {_COLS} FROM segments")}
+        else:
+            marks = ",".join("?" * len(cameras))
+            sql = f"SELECT {_COLS} FROM segments WHERE camera IN ({marks})"
+            rows = {r[0]: _segment(r) for r in self._rows(sql, tuple(cameras))}
+        files = set(iter_segment_files(self.root, cameras))
         busy: dict[str, bool] = {}
 
         def running(camera: str) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 import struct
+from collections.abc import Collection
 from pathlib import Path
 
 from kedirivms.errors import InvalidArgument
@@ -68,14 +69,19 @@ def start_from_relpath(rel: str) -> float | None:
     return t.timestamp()
 
 
-def iter_segment_files(root: Path) -> list[str]:
-    """Relative paths of every ``.mp4`` under ``root`` laid out as segments (quarantine excluded)."""
+def iter_segment_files(root: Path, cameras: Collection[str] | None = None) -> list[str]:
+    """Relative paths of every ``.mp4`` under ``root`` laid out as segments (quarantine excluded).
+
+    Args:
+        root: the recording root.
+        cameras: only these camera folders (default: all).
+    """
     out: list[str] = []
     if not root.is_dir():
         return out
     for cam in sorted(os.listdir(root)):
         cam_dir = root / cam
-        if cam.startswith(".") or not cam_dir.is_dir():
+        if cam.startswith(".") or not cam_dir.is_dir() or (cameras is not None and cam not in cameras):
             continue
         for dirpath, _dirs, files in os.walk(cam_dir):
             for name in files:

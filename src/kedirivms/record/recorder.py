@@ -203,7 +203,7 @@ class Recorder:
                 operation="start recording",
                 hint="stop the other recorder, or use another root or camera name",
             )
-        self._index.reconcile(held={self.camera})
+        self._index.reconcile(held={self.camera}, cameras={self.camera})
         last = self._index.segments(self.camera)
         if last and self.mode == "continuous":
             self._gap_from = (last[-1].end.timestamp(), "recorder not running")
@@ -540,7 +540,7 @@ class Recorder:
                 path.unlink()
             self._safe_index(lambda ix: ix.remove_segment(rel))
             return
-        self._safe_index(lambda ix: ix.reconcile(held={self.camera}))
+        self._safe_index(lambda ix: ix.reconcile(held={self.camera}, cameras={self.camera}))
 
     def _safe_index(self, fn: Any) -> None:
         if self._index is None:
