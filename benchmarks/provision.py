@@ -113,7 +113,7 @@ def measure(n: int, concurrency: int, workdir: Path, second: bool, with_plan: bo
 
 def main() -> None:
     from kedirivms.onvif import preload
-    from kedirivms.provision.plan import DEFAULT_CONCURRENCY
+    from kedirivms.provision import DEFAULT_CONCURRENCY
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cameras", type=int, default=100)

@@ -14,6 +14,7 @@ from rich.table import Table
 from kedirivms.cli._app import JsonOption, app, console, emit_json, err_console
 from kedirivms.errors import ConfigError, ProvisionError
 from kedirivms.provision import (
+    DEFAULT_CONCURRENCY,
     ApplyReport,
     Plan,
     apply,
@@ -22,7 +23,6 @@ from kedirivms.provision import (
     load_inventory,
     plan,
 )
-from kedirivms.provision.plan import DEFAULT_CONCURRENCY
 
 T = TypeVar("T")
 

@@ -9,7 +9,8 @@ Example:
 
 from __future__ import annotations
 
-from kedirivms.provision.apply import ApplyReport, AuditLog, CameraResult, apply
+from kedirivms.provision._apply import ApplyReport, AuditLog, CameraResult, apply
+from kedirivms.provision._plan import DEFAULT_CONCURRENCY, CameraPlan, Change, Plan, plan
 from kedirivms.provision.bootstrap import bootstrap_inventory, inventory_from_devices
 from kedirivms.provision.inventory import (
     CameraTarget,
@@ -35,9 +36,9 @@ from kedirivms.provision.models import (
     TimeSettings,
     UserSpec,
 )
-from kedirivms.provision.plan import CameraPlan, Change, Plan, plan
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "ApplyReport",
     "AuditLog",
     "CameraEntry",

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import ConfigError, KedirivmsError
+from kedirivms.provision._plan import DEFAULT_CONCURRENCY, Change, examine, run_pool
 from kedirivms.provision.inventory import CameraTarget, LoadedInventory
-from kedirivms.provision.plan import DEFAULT_CONCURRENCY, Change, examine, run_pool
 
 __all__ = ["ApplyReport", "AuditLog", "CameraResult", "apply"]
 

@@ -22,9 +22,9 @@ from kedirivms.provision.inventory import resolve_secret
 
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
+    from kedirivms.provision._plan import Change
     from kedirivms.provision.inventory import CameraTarget, LoadedInventory
     from kedirivms.provision.models import EncoderSettings, PresetSpec
-    from kedirivms.provision.plan import Change
 
 T = TypeVar("T")
 Action = Literal["set", "create", "delete", "rotate"]
@@ -78,7 +78,7 @@ class Context:
 
 
 def _change(section: str, item: str, current: Any, desired: Any, action: Action = "set") -> Change:
-    from kedirivms.provision.plan import Change
+    from kedirivms.provision._plan import Change
 
     return Change(section=section, item=item, current=current, desired=desired, action=action)
 

@@ -13,8 +13,8 @@ import yaml
 from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import ConfigError, KedirivmsError
 from kedirivms.onvif import Camera, Timeouts
+from kedirivms.provision._plan import run_pool
 from kedirivms.provision.inventory import parse_inventory
-from kedirivms.provision.plan import run_pool
 
 __all__ = ["bootstrap_inventory", "inventory_from_devices"]
 
