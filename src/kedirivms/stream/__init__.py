@@ -10,7 +10,8 @@ import contextlib
 
 from kedirivms.stream._frame import Frame
 from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
-from kedirivms.stream._reader import Stream, grab_frame, open_stream
+from kedirivms.stream._open import grab_frame, open_stream
+from kedirivms.stream._reader import Stream
 
 __all__ = [
     "Frame",

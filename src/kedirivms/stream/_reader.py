@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from av.packet import Packet
     from av.video.stream import VideoStream
 
-__all__ = ["Stream", "grab_frame", "open_stream"]
+__all__ = ["Stream"]
 
 log = logging.getLogger("kedirivms.stream")
 
@@ -517,85 +517,3 @@ class Stream:
                 self._c["dropped"] += 1
             self._queue.append(frame)
             self._cond.notify_all()
-
-
-def open_stream(
-    source: str | os.PathLike[str],
-    *,
-    timeout: tuple[float, float] | float = (5.0, 5.0),
-    transport: str = "tcp",
-    keyframes_only: bool = False,
-    max_fps: float | None = None,
-    queue_size: int = 2,
-    reconnect: bool = True,
-    options: Mapping[str, str] | None = None,
-    **more: Any,
-) -> Stream:
-    """Create a :class:`Stream` (not started: ``with``, iteration or :meth:`Stream.read` start it).
-
-    Args:
-        source: ``rtsp://`` URL (credentials allowed, always redacted), any FFmpeg URL, or a file path.
-        timeout: ``(open, read)`` seconds, or one number for both.
-        transport: ``"tcp"`` (default) or ``"udp"`` for RTSP.
-        keyframes_only: decode keyframes only.
-        max_fps: cap on delivered frames per second (over-cap frames are not decoded where possible).
-        queue_size: frames kept for a slow consumer; the oldest is dropped (latest-frame semantics).
-        reconnect: reconnect live sources with capped back-off, also when the first connect fails.
-        options: extra FFmpeg demuxer/protocol options, e.g. ``{"buffer_size": "1048576"}``.
-        **more: further :class:`StreamOptions` fields (``backoff``, ``decode``, ``decoder_threads``, ...).
-
-    Returns:
-        A new, unstarted :class:`Stream`.
-
-    Raises:
-        ConfigError: an option is invalid.
-
-    Example:
-        >>> with open_stream("rtsp://127.0.0.1:8554/Profile_1_sub") as s:
-        ...     for frame in s:
-        ...         print(frame.y.mean())
-    """
-    from pydantic import ValidationError
-
-    from kedirivms.errors import ConfigError
-
-    pair = (float(timeout), float(timeout)) if isinstance(timeout, int | float) else tuple(timeout)
-    try:
-        opts = StreamOptions(
-            timeout=pair,
-            transport=transport,
-            keyframes_only=keyframes_only,
-            max_fps=max_fps,
-            queue_size=queue_size,
-            reconnect=reconnect,
-            ffmpeg_options=dict(options or {}),
-            **more,
-        )
-    except ValidationError as exc:
-        raise ConfigError(
-            f"invalid stream options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
-            camera=camera_label(source_text(source)),
-            operation="open_stream",
-        ) from None
-    return Stream(source, opts)
-
-
-def grab_frame(source: str | os.PathLike[str], *, timeout: float = 10.0, **kwargs: Any) -> Frame:
-    """Open ``source``, return its first decoded frame and close the connection.
-
-    Args:
-        source: as for :func:`open_stream`.
-        timeout: overall seconds to wait for the first frame (also the open/read time-out).
-        **kwargs: more :func:`open_stream` keywords.
-
-    Returns:
-        A :class:`Frame` that owns its pixels (it stays valid after the stream is closed).
-
-    Raises:
-        StreamTimeout: no frame within ``timeout``.
-        StreamOpenError, AuthenticationFailed: the source could not be opened.
-    """
-    kwargs.setdefault("reconnect", False)
-    kwargs.setdefault("timeout", (timeout, timeout))
-    with open_stream(source, **kwargs) as stream:
-        return stream.read(timeout=timeout).copy()
