@@ -71,9 +71,7 @@ class Context:
     def profiles(self, section: str) -> list[Profile]:
         if self._profiles is None:
             found = self.read(section, self.camera.media.profiles)
-            if found is _SKIP:
-                return []
-            self._profiles = found
+            self._profiles = [] if found is _SKIP else found  # a failed read is reported once
         return self._profiles
 
 
