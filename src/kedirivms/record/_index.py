@@ -217,6 +217,8 @@ class SegmentIndex:
         end: dt.datetime | float | None = None,
         *,
         statuses: tuple[SegmentStatus, ...] | None = None,
+        ended_before: float | None = None,
+        limit: int | None = None,
     ) -> list[Segment]:
         """Segments overlapping ``[start, end]`` (all when omitted), oldest first.
 
@@ -225,6 +227,8 @@ class SegmentIndex:
             start: UTC datetime or epoch seconds.
             end: UTC datetime or epoch seconds.
             statuses: only these statuses (default: all but quarantined).
+            ended_before: only segments that ended before this epoch time.
+            limit: at most this many (the oldest).
         """
         where: list[str] = ["1=1"]
         params: list[Any] = []
@@ -237,10 +241,15 @@ class SegmentIndex:
         if end is not None:
             where.append("start < ?")
             params.append(utc(end).timestamp())
+        if ended_before is not None:
+            where.append('"end" < ?')
+            params.append(ended_before)
         wanted = statuses or (SegmentStatus.RECORDING, SegmentStatus.COMPLETE, SegmentStatus.RECOVERED)
         where.append(f"status IN ({','.join('?' * len(wanted))})")
         params.extend(s.value for s in wanted)
         sql = f"SELECT {_COLS} FROM segments WHERE {' AND '.join(where)} ORDER BY start, path"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         return [_segment(r) for r in self._rows(sql, tuple(params))]
 
     def gaps(

@@ -16,6 +16,7 @@ from kedirivms.record._models import RetentionPolicy, RetentionReport, Segment, 
 __all__ = ["apply_retention"]
 
 _DONE = (SegmentStatus.COMPLETE, SegmentStatus.RECOVERED)
+_BATCH = 200
 
 
 def apply_retention(
@@ -50,37 +51,42 @@ def apply_retention(
 
 
 def _apply(ix: SegmentIndex, policy: RetentionPolicy, now: float) -> RetentionReport:
-    segments = ix.segments(statuses=_DONE)
+    # queries stay small on a large index: age rules select by end time, size rules walk the oldest in batches
     deleted: list[Segment] = []
     reasons: collections.Counter[str] = collections.Counter()
-    gone: set[str] = set()
 
     def delete(seg: Segment, reason: str) -> None:
         _delete(ix, seg)
         deleted.append(seg)
-        gone.add(seg.path)
         reasons[reason] += 1
 
-    for seg in segments:
-        limit = policy.max_age_per_camera.get(seg.camera, policy.max_age)
-        if limit is not None and seg.end.timestamp() < now - limit:
-            delete(seg, "max_age")
-    left = [s for s in segments if s.path not in gone]
+    if policy.max_age is not None or policy.max_age_per_camera:
+        for camera in ix.cameras():
+            limit = policy.max_age_per_camera.get(camera, policy.max_age)
+            if limit is not None:
+                for seg in ix.segments(camera, statuses=_DONE, ended_before=now - limit):
+                    delete(seg, "max_age")
     if policy.max_bytes is not None:
         total = ix.total_bytes()
-        for seg in left:
-            if total <= policy.max_bytes:
+        while total > policy.max_bytes:
+            batch = ix.segments(statuses=_DONE, limit=_BATCH)
+            if not batch:
                 break
-            delete(seg, "max_bytes")
-            total -= seg.bytes
-    left = [s for s in left if s.path not in gone]
+            for seg in batch:
+                if total <= policy.max_bytes:
+                    break
+                delete(seg, "max_bytes")
+                total -= seg.bytes
     if policy.min_free_bytes is not None:
-        free = shutil.disk_usage(ix.root).free
-        for seg in left:
-            if free >= policy.min_free_bytes:
+        while shutil.disk_usage(ix.root).free < policy.min_free_bytes:
+            batch = ix.segments(statuses=_DONE, limit=_BATCH)
+            if not batch:
                 break
-            delete(seg, "min_free_bytes")
-            free = shutil.disk_usage(ix.root).free
+            for seg in batch:
+                if shutil.disk_usage(ix.root).free >= policy.min_free_bytes:
+                    break
+                delete(seg, "min_free_bytes")
+    deleted.sort(key=lambda s: (s.start, s.path))
     return RetentionReport(
         deleted=deleted,
         freed_bytes=sum(s.bytes for s in deleted),
