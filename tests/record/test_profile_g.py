@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kedirivms import Camera
-from kedirivms.errors import KedirivmsError, StreamClosed, StreamTimeout
+from kedirivms.errors import AuthenticationFailed, KedirivmsError, StreamClosed, StreamTimeout
 from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sim import VirtualCamera
 from kedirivms.sim._profile_g import enable_nvr
@@ -68,6 +68,11 @@ def test_profile_g_against_virtual_nvr(rtsp: RtspServer, tmp_path: Path) -> None
                 info = g.recording_information("gate")
                 assert info.status == "Stopped" and info.earliest == summary.data_from
                 assert g.recording_jobs()[0].mode == "Idle"
+                # replay needs the NVR's credentials, like a real one (and the URI never carries them)
+                bare = g.replay_uri("gate")
+                assert "@" not in bare
+                with pytest.raises(AuthenticationFailed), open_stream(bare, reconnect=False, timeout=3.0) as s:
+                    s.read(timeout=5.0)
                 # replay through the same stream API as live video
                 with g.open_replay("gate", timeout=(3.0, 1.5)) as replay:
                     frames = 0

@@ -130,6 +130,7 @@ def enable_nvr(
     *,
     recorders: list[Recorder] | None = None,
     replay_speed: float = 1.0,
+    replay_auth: bool = True,
 ) -> NvrMode:
     """Make ``camera`` a virtual NVR serving Profile G from the recordings under ``root``.
 
@@ -138,6 +139,7 @@ def enable_nvr(
         root: a recording root written by :class:`~kedirivms.Recorder`.
         recorders: live recorders to report as recording jobs.
         replay_speed: how fast replay streams play (1.0 = as recorded).
+        replay_auth: replay streams require the camera's users (RTSP Digest), as a real NVR's do.
 
     Returns:
         The :class:`NvrMode` (call :meth:`NvrMode.close` after stopping the camera).
@@ -147,7 +149,8 @@ def enable_nvr(
         ...     nvr = enable_nvr(cam, "/srv/rec")
     """
     index = SegmentIndex(root)
-    replay = ReplayServer(camera.host, 0, speed=replay_speed)
+    users = {u.username: u.password.get_secret_value() for u in camera.state.users} if replay_auth else None
+    replay = ReplayServer(camera.host, 0, speed=replay_speed, users=users)
     replay.start()
     mode = NvrMode(Path(root), index, {r.camera: r for r in recorders or []}, replay)
     _NVRS[camera] = mode

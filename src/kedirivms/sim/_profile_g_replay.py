@@ -223,8 +223,10 @@ class ReplayServer(RtspServer):
     Every RTSP session gets its own :class:`SegmentSource`, positioned by its PLAY request.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, speed: float = 1.0) -> None:  # noqa: D107
-        super().__init__(host, port, name="kedirivms virtual NVR replay")
+    def __init__(  # noqa: D107
+        self, host: str = "127.0.0.1", port: int = 0, *, speed: float = 1.0, users: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(host, port, name="kedirivms virtual NVR replay", users=users)
         self.speed = speed
         self._loaders: dict[str, Callable[[], list[tuple[Path, float]]]] = {}
 
