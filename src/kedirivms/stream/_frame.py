@@ -31,8 +31,11 @@ _Layout = tuple[tuple[int, int, np.dtype[Any], bool], ...]
 _layouts: dict[str, _Layout] = {}
 
 
-def _plane_layout(frame: VideoFrame) -> _Layout:
+def _plane_layout(frame: VideoFrame, name: str | None = None) -> _Layout:
     """Per plane: (channels, bytes per sample, dtype, packed); cached per pixel format (hot path)."""
+    layout = _layouts.get(name) if name is not None else None
+    if layout is not None:
+        return layout
     fmt = frame.format
     layout = _layouts.get(fmt.name)
     if layout is not None:
@@ -50,8 +53,8 @@ def _plane_layout(frame: VideoFrame) -> _Layout:
     return layout
 
 
-def _view(frame: VideoFrame, index: int) -> np.ndarray:
-    channels, itemsize, dtype, packed = _plane_layout(frame)[index]
+def _view(frame: VideoFrame, index: int, name: str | None = None) -> np.ndarray:
+    channels, itemsize, dtype, packed = _plane_layout(frame, name)[index]
     plane = VideoPlane(frame, index)  # cheaper than frame.planes[index], which builds every plane
     line_size = plane.line_size
     if line_size < 0:  # bottom-up pictures: not produced by FFmpeg video decoders
@@ -141,7 +144,7 @@ class Frame:
     def y(self) -> np.ndarray:
         """Luma (or the first plane) as a read-only ``(height, width)`` view; uint8, uint16 for > 8 bits."""
         if self._y is None:
-            self._y = _view(self._av, 0)
+            self._y = _view(self._av, 0, self.format)
         return self._y
 
     @property
@@ -153,7 +156,8 @@ class Frame:
         """
         if self._planes is None:
             views = [self.y]
-            views.extend(_view(self._av, i) for i in range(1, len(self._av.planes)))
+            count = len(_plane_layout(self._av, self.format))
+            views.extend(_view(self._av, i, self.format) for i in range(1, count))
             self._planes = tuple(views)
         return self._planes
 
