@@ -8,13 +8,16 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 
+import numpy as np
 import pytest
 
-from kedirivms.errors import AuthenticationFailed
+from kedirivms.errors import AuthenticationFailed, ConnectionFailed
 from kedirivms.sim._rtsp._encoder import AccessUnit, payloads_for
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
-from kedirivms.stream import grab_frame, open_stream
+from kedirivms.sim.scene import MovingShapesScene, Scene, i420_planes
+from kedirivms.stream import Frame, grab_frame, open_stream
 
 
 def rtsp(sock: socket.socket, method: str, url: str, cseq: int, *headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -57,22 +60,31 @@ def test_protocol_exchange_over_tcp(rtsp_server: RtspServer) -> None:
         assert code == 200 and "rtptime=" in fields["rtp-info"]
         # interleaved RTP follows: read until a complete first access unit (marker bit) arrived
         data = b""
+        marker = False
         deadline = time.monotonic() + 10
         nal_types = set()
+        rtcp: list[bytes] = []
         while time.monotonic() < deadline:
             data += sock.recv(65536)
             while len(data) >= 4 and data[0] == 0x24 and len(data) >= 4 + int.from_bytes(data[2:4], "big"):
                 size = int.from_bytes(data[2:4], "big")
                 channel, pkt, data = data[1], data[4 : 4 + size], data[4 + size :]
-                if channel == 0:
+                if channel == 1:
+                    rtcp.append(pkt)
+                elif channel == 0:
                     assert pkt[0] >> 6 == 2 and pkt[1] & 0x7F == 96  # RTP v2, dynamic payload type
                     nal = pkt[12]
                     nal_types.add(nal & 0x1F if nal & 0x1F != 28 else pkt[13] & 0x1F)
                     if pkt[1] & 0x80:
-                        deadline = 0
+                        marker = True
+                if marker and rtcp:
+                    deadline = 0
             if deadline == 0:
                 break
         assert {7, 8, 5} <= nal_types  # the first picture a client gets is SPS + PPS + IDR
+        assert rtcp and rtcp[0][1] == 200 and len(rtcp[0]) >= 28  # an RTCP sender report (NTP <-> RTP time)
+        ntp_seconds = int.from_bytes(rtcp[0][8:12], "big") - 2_208_988_800
+        assert abs(ntp_seconds - time.time()) < 60
         assert rtsp_server.session_count >= 1
     # closing the connection tears the session down
     for _ in range(50):
@@ -180,3 +192,48 @@ def test_rtsp_authentication(scheme: str, user: str | None, password: str | None
         with pytest.raises(error) as info:
             grab_frame(url, timeout=10)
     assert "pa:ss" not in str(info.value) and "wrong" not in str(info.value)
+
+
+class SolidScene:
+    """A flat picture: RGB when ``rgb`` is given, else I420 with constant Y/U/V."""
+
+    def __init__(self, rgb: tuple[int, int, int] | None = None, yuv: tuple[int, int, int] = (0, 0, 0)) -> None:
+        self.rgb, self.yuv = rgb, yuv
+
+    def render(self, index: int, t: float, width: int, height: int) -> np.ndarray:
+        if self.rgb is not None:
+            return np.full((height, width, 3), self.rgb, np.uint8)
+        out = np.empty((height * 3 // 2, width), np.uint8)
+        y, u, v = i420_planes(out, width, height)
+        y[...], u[...], v[...] = self.yuv
+        return out
+
+
+@pytest.mark.parametrize(
+    ("scene", "check"),
+    [
+        (SolidScene(rgb=(220, 30, 30)), lambda f: np.abs(f.to_rgb().mean(axis=(0, 1)) - (220, 30, 30)).max() < 12),
+        (SolidScene(yuv=(200, 128, 128)), lambda f: abs(float(f.y.mean()) - 200) < 3),
+        (MovingShapesScene(label="cam-7"), lambda f: f.y.std() > 10),
+    ],
+    ids=["rgb", "i420", "shapes"],
+)
+def test_scenes_rgb_and_i420(scene: object, check: Callable[[Frame], bool]) -> None:
+    assert isinstance(scene, Scene)
+    with RtspServer() as srv:
+        srv.add_stream("s", StreamSpec(width=160, height=120, fps=10, bitrate=300_000, gop=10, scene=scene))
+        frame = grab_frame(srv.url("s"), timeout=10)
+    assert check(frame)
+
+
+def test_ipv6_loopback() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        srv = RtspServer(host="::1").start()
+    except ConnectionFailed:
+        pytest.skip("::1 not configured")
+    with srv:
+        srv.add_stream("v6", StreamSpec(width=160, height=120, fps=10, bitrate=100_000, gop=10))
+        assert srv.url("v6").startswith("rtsp://[::1]:")
+        assert grab_frame(srv.url("v6"), timeout=10).width == 160
