@@ -116,7 +116,7 @@ class Stream:
     def stats(self) -> StreamStats:
         """A snapshot of the counters (a new :class:`StreamStats` each call)."""
         now = time.monotonic()
-        window = [t for t in self._fps_window if now - t <= 5.0]
+        window = [t for t in tuple(self._fps_window) if now - t <= 5.0]  # tuple(): atomic snapshot
         fps = 0.0
         if len(window) >= 2 and window[-1] > window[0]:
             fps = (len(window) - 1) / (window[-1] - window[0])
