@@ -166,3 +166,16 @@ def test_grab_frame_returns_an_owned_copy(rtsp_server: RtspServer, tmp_path: Pat
 def test_bad_options(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         open_stream("rtsp://127.0.0.1:1/x", **kwargs)
+
+
+def test_capped_stream_stops_decoding_while_the_consumer_is_behind(rtsp_server: RtspServer) -> None:
+    with open_stream(rtsp_server.url("cam"), max_fps=30, queue_size=1) as stream:
+        stream.read(timeout=10)
+        time.sleep(2.0)  # the consumer is "busy": its one-frame queue stays full
+        stats = stream.stats
+        assert stats.skipped > 0  # P-frames were not decoded while nobody could take them
+        assert stats.decoded < stats.packets
+        before = stats.decoded
+        frames = [stream.read(timeout=10) for _ in range(3)]  # once it reads again, decoding resumes
+    assert stream.stats.decoded > before
+    assert any(f.key_frame for f in frames)  # decoding resumed at a keyframe

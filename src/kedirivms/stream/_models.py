@@ -57,8 +57,8 @@ class StreamOptions(BaseModel):
     max_fps: float | None = Field(
         None,
         gt=0,
-        description="deliver at most this many frames per second; frames over the cap are not decoded "
-        "when the codec allows it (non-reference frames, whole GOPs when a GOP is shorter than the cap interval)",
+        description="deliver at most this many frames per second; frames over the cap, and frames arriving while "
+        "every consumer's queue is full, are not decoded where the codec allows it (the rest of the GOP is skipped)",
     )
     queue_size: int = Field(2, ge=1, le=1000, description="frames buffered for the consumer; the oldest is dropped")
     reconnect: bool = Field(True, description="reconnect a live stream that ends, stalls or fails to open")

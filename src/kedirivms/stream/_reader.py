@@ -454,10 +454,22 @@ class Stream:
             self._last_key = st
             self._skip_to_key = False
             return False
-        if self._skip_to_key:
+        if self._skip_to_key or self._consumers_behind():
+            # every consumer still has a full queue: decoding more pictures would only drop them, so stop
+            # decoding until the next keyframe (a P-frame cannot be decoded without its predecessors)
+            self._skip_to_key = True
             self._c["skipped"] += 1
             return True
         return False
+
+    def _consumers_behind(self) -> bool:
+        if self._block:
+            return False  # a blocking (file) reader waits for its consumer instead
+        limit = self._queue_limit
+        behind_pull = len(self._queue) >= limit if self._pulled else None
+        behind_cb = len(self._cb_queue) >= limit if self._frame_callbacks else None
+        states = [b for b in (behind_pull, behind_cb) if b is not None]
+        return bool(states) and all(states)
 
     def _decode(self, video: VideoStream, packet: Packet, tb: float) -> None:
         try:
