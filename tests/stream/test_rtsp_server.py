@@ -237,3 +237,27 @@ def test_ipv6_loopback() -> None:
         srv.add_stream("v6", StreamSpec(width=160, height=120, fps=10, bitrate=100_000, gop=10))
         assert srv.url("v6").startswith("rtsp://[::1]:")
         assert grab_frame(srv.url("v6"), timeout=10).width == 160
+
+
+@pytest.mark.parametrize(
+    ("garbage", "expect"),
+    [
+        (b"DESCRIBE rtsp://x/cam RTSP/1.0\r\nCSeq: 1\r\nContent-Length: nope\r\n\r\n", b""),  # dropped
+        (b"GARBAGE\r\nCSeq: 5\r\n\r\n", b"RTSP/1.0 400 Bad Request"),
+        (b"X" * 70_000, b""),  # no end of headers within 64 KiB: dropped
+        (b"$\x00\xff\xff" + b"\x00" * 10, None),  # an unfinished interleaved frame: the server waits
+    ],
+    ids=["bad-length", "bad-line", "huge", "partial-interleaved"],
+)
+def test_hostile_input_does_not_hurt_the_server(rtsp_server: RtspServer, garbage: bytes, expect: bytes | None) -> None:
+    with socket.create_connection(("127.0.0.1", rtsp_server.port), timeout=5) as sock:
+        sock.sendall(garbage)
+        sock.settimeout(1.5)
+        try:
+            reply: bytes | None = sock.recv(4096)
+        except (TimeoutError, ConnectionResetError):
+            reply = None if expect is None else b""
+    assert reply is not None if expect is not None else reply is None
+    if expect is not None:
+        assert reply is not None and reply.startswith(expect)
+    assert grab_frame(rtsp_server.url("cam"), timeout=10).width == 320  # still serving everyone else

@@ -107,6 +107,10 @@ class Connection:
                     break
         except OSError as exc:
             log.debug("connection from %s ended: %s", self.peer, exc)
+        except ValueError as exc:  # malformed request (bad Content-Length, bad ports): drop the client
+            log.debug("malformed request from %s: %s", self.peer, exc)
+        except Exception:  # noqa: BLE001 - one client's failure must not go further than its connection
+            log.exception("RTSP connection from %s failed", self.peer)
         finally:
             self.close()
 
