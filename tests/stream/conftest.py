@@ -59,6 +59,12 @@ class ServerProcess:
                 self.kill()
 
 
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback TCP port nobody listens on (yet)."""
+    return free_port()
+
+
 @pytest.fixture(scope="module")
 def rtsp_server() -> Iterator[RtspServer]:
     """In-process virtual camera: ``cam`` 320x240@15 and ``wide`` 1366x240@10 (stride padding)."""

@@ -6,10 +6,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from kedirivms.stream import StateChange, StreamState, open_stream
-
-from .conftest import ServerProcess, free_port
 
 READ_TIMEOUT = 1.5
 SLACK = 1.0  # scheduling slack on a loaded 2-core machine
@@ -19,7 +18,7 @@ def _states(stream_states: list[StateChange], state: StreamState) -> list[StateC
     return [s for s in stream_states if s.state is state]
 
 
-def test_killed_frozen_and_restarted_server(server_process: Callable[..., ServerProcess]) -> None:
+def test_killed_frozen_and_restarted_server(server_process: Callable[..., Any]) -> None:
     before = set(threading.enumerate())
     server = server_process()
     states: list[StateChange] = []
@@ -55,8 +54,8 @@ def test_killed_frozen_and_restarted_server(server_process: Callable[..., Server
     assert set(threading.enumerate()) - before == set()  # no thread left behind
 
 
-def test_first_connect_fails_then_camera_appears(server_process: Callable[..., ServerProcess]) -> None:
-    port = free_port()
+def test_first_connect_fails_then_camera_appears(server_process: Callable[..., Any], unused_port: int) -> None:
+    port = unused_port
     states: list[StateChange] = []
     stream = open_stream(f"rtsp://127.0.0.1:{port}/cam", timeout=(2.0, 2.0), backoff=(0.2, 0.5))
     stream.on_state(states.append)
@@ -69,7 +68,7 @@ def test_first_connect_fails_then_camera_appears(server_process: Callable[..., S
     assert _states(states, StreamState.STREAMING)[0].attempt >= 2
 
 
-def test_close_while_stalled_returns_promptly(server_process: Callable[..., ServerProcess]) -> None:
+def test_close_while_stalled_returns_promptly(server_process: Callable[..., Any]) -> None:
     before = set(threading.enumerate())
     server = server_process()
     stream = open_stream(f"rtsp://127.0.0.1:{server.port}/cam", timeout=(3.0, READ_TIMEOUT)).start()
