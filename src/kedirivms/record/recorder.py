@@ -6,7 +6,6 @@ import collections
 import contextlib
 import logging
 import os
-import queue
 import threading
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ log = logging.getLogger("kedirivms.record")
 
 _STOP = object()
 _RETRY_STORAGE = 2.0  # seconds between attempts to write again after a storage failure
+_POLL = 0.1  # seconds between writer passes over the packets queued by the demux thread
 
 
 class Recorder:
@@ -96,7 +96,10 @@ class Recorder:
         self._own_index = index is None
         self._own_stream = False
         self._max_queue = max_queue
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # packets go into a deque without waking the writer (a wake-up per packet costs more than the remux);
+        # the writer drains it every _POLL seconds, or at once for control messages
+        self._inbox: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_fd: int | None = None
         self._state = RecorderState.NEW
@@ -224,7 +227,7 @@ class Recorder:
         self.stream.remove_packet_listener(self._on_packet)
         if self._own_stream:
             self.stream.close()
-        self._queue.put(_STOP)
+        self._post(_STOP)
         self._thread.join(timeout)
         if self._lock_fd is not None:
             release_lock(self._lock_fd)
@@ -250,7 +253,7 @@ class Recorder:
             detail: free text stored with the event.
         """
         post = self.post_roll if post_roll is None else float(post_roll)
-        self._queue.put(("trigger", name, time.time(), post, detail))
+        self._post(("trigger", name, time.time(), post, detail))
 
     def apply_retention(self, policy: RetentionPolicy | None = None) -> Any:
         """Run retention now (the recorder's policy by default); returns the :class:`RetentionReport`."""
@@ -314,35 +317,45 @@ class Recorder:
         self._enqueue(Pkt(copy, pts, dts, packet.is_keyframe, packet.duration or 0, template, self._anchor + st))
 
     def _enqueue(self, item: Pkt) -> None:
-        if self._queue.qsize() >= self._max_queue:  # bounded: a stuck disk must not eat all memory
+        if len(self._inbox) >= self._max_queue:  # bounded: a stuck disk must not eat all memory
             self._c["dropped"] += 1
             return
-        self._queue.put(item)
+        self._inbox.append(item)
 
     def _on_state(self, change: StateChange) -> None:
         if change.state in (StreamState.DISCONNECTED, StreamState.ENDED, StreamState.CLOSED):
-            self._queue.put(("state", change.state, change.time, change.reason))
+            self._post(("state", change.state, change.time, change.reason))
 
     # ----------------------------------------------------------------------------- writer thread side
+    def _post(self, message: Any) -> None:
+        self._inbox.append(message)
+        self._wake.set()
+
     def _run(self) -> None:
+        inbox = self._inbox
         while True:
-            try:
-                item = self._queue.get(timeout=0.5)
-            except queue.Empty:
+            self._wake.wait(_POLL)
+            self._wake.clear()
+            if not inbox:
                 self._idle()
                 continue
-            if item is _STOP:
-                self._close_segment()
-                return
-            try:
-                if isinstance(item, Pkt):
-                    self._on_item(item)
-                elif item[0] == "trigger":
-                    self._on_trigger(*item[1:])
-                elif item[0] == "state":
-                    self._on_disconnect(*item[1:])
-            except Exception:  # noqa: BLE001 - the writer must survive anything and keep recording
-                log.exception("recorder %s: unexpected failure", self.camera)
+            while inbox:
+                item = inbox.popleft()
+                if item is _STOP:
+                    self._close_segment()
+                    return
+                self._handle(item)
+
+    def _handle(self, item: Any) -> None:
+        try:
+            if isinstance(item, Pkt):
+                self._on_item(item)
+            elif item[0] == "trigger":
+                self._on_trigger(*item[1:])
+            elif item[0] == "state":
+                self._on_disconnect(*item[1:])
+        except Exception:  # noqa: BLE001 - the writer must survive anything and keep recording
+            log.exception("recorder %s: unexpected failure", self.camera)
 
     def _on_item(self, item: Pkt) -> None:
         if self.mode == "event" and self._writer is None:
