@@ -137,7 +137,12 @@ class Recorder:
         """
         stream_kw = {k: kwargs.pop(k) for k in ("timeout", "transport", "backoff") if k in kwargs}
         stream = open_stream(source, decode=False, **stream_kw)
-        name = camera or stream.source.split("://")[-1].split("@")[-1].split("/")[0].replace(":", "_")
+        if camera:
+            name = camera
+        elif "://" in stream.source:
+            name = stream.source.split("://")[-1].split("@")[-1].split("/")[0].replace(":", "_")  # host_port
+        else:
+            name = Path(stream.source).stem  # a file being imported
         rec = cls(stream, root, name, **kwargs)
         rec._own_stream = True
         return rec
