@@ -1,0 +1,214 @@
+"""``make demo``: the whole story on loopback, no hardware.
+
+1. a fleet of virtual counter cameras starts on 127.0.1.x (one with its clock years off, one Digest-only, one a
+   4-channel NVR), each with ONVIF SOAP, RTSP and a WS-Discovery responder;
+2. they are **discovered** by a unicast sweep of 127.0.1.0/24 (nothing leaves loopback);
+3. each is **read** over ONVIF: device info, clock offset, channels, profiles, stream URIs;
+4. a deployment file is written and **run** like ``kedirivms run``: sub-streams feed the queue-analytics plugin,
+   main streams are **recorded**, camera events and alerts go to JSONL (and MQTT with ``--mqtt URL``);
+5. a live table per counter while it runs; at the end a PNG chart of queue length and alerts, the recorded
+   segments and the event counts.
+
+Run: ``python -m kedirivms.demo [--seconds 70] [--out demo-output] [--mqtt mqtt://127.0.0.1:1883]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from kedirivms import Camera
+from kedirivms.discovery import discover
+from kedirivms.errors import KedirivmsError
+from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
+from kedirivms.sim.counter_scene import CounterScene
+
+console = Console(width=None if Console().is_terminal else 150)
+PASSWORD_ENV = "KEDIRIVMS_DEMO_PASSWORD"
+PASSWORD = "demo-Pass-2026"  # the virtual cameras' password: it reaches the library only through the env var
+MAIN = EncoderSpec(width=1280, height=720, fps=10, bitrate_kbps=1500, gop=10)  # light enough for a 2-core box
+SUB = EncoderSpec(width=640, height=360, fps=10, bitrate_kbps=512, gop=10)
+
+# name, host, camera settings, counter scene settings
+FLEET: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "loket-1",
+        "127.0.1.11",
+        {"clock_skew_s": 7 * 365.25 * 86400, "model": "VirtualCam-1", "location": "Kota/Dukcapil"},
+        {"seed": 11, "arrival_rate_per_min": 9.0, "service_time_s": 25.0},  # busy: piles up
+    ),
+    (
+        "loket-2",
+        "127.0.1.12",
+        {"auth": "digest", "model": "VirtualCam-D", "location": "Pesantren/Kecamatan"},
+        {"seed": 12, "arrival_rate_per_min": 2.0, "service_time_s": 15.0, "absences": [(20.0, 70.0)]},
+    ),
+    (
+        "loket-nvr",
+        "127.0.1.13",
+        {"channels": 4, "model": "VirtualNVR-4", "location": "Mojoroto/Samsat"},
+        {"seed": 13, "arrival_rate_per_min": 3.0, "service_time_s": 20.0},
+    ),
+]
+
+
+def start_fleet() -> list[VirtualCamera]:
+    cams = []
+    for name, host, cam_cfg, scene_cfg in FLEET:
+        scene = CounterScene(**scene_cfg, duration_s=3600.0)
+        config = VirtualCameraConfig(host=host, password=PASSWORD, name=name, main=MAIN, sub=SUB,
+                                     serial_number=f"KVC-{name}", **cam_cfg)  # fmt: skip
+        factory = lambda ch, kind, scene=scene: scene if ch == 1 else None  # noqa: E731
+        cams.append(VirtualCamera(config, rtsp=True, discovery=True, scene=factory).start())
+    return cams
+
+
+def show_discovery() -> list[Any]:
+    console.rule("[bold]1. Discovery: unicast WS-Discovery sweep of 127.0.1.0/24")
+    found = discover(ranges=["127.0.1.0/24"], timeout=1.5)
+    table = Table("address", "name", "location", "hardware", "endpoint")
+    for d in sorted(found, key=lambda d: d.address or ""):
+        table.add_row(d.address or "", d.name or "", d.location or "", d.hardware or "", d.endpoint or "")
+    console.print(table)
+    return found
+
+
+def show_devices(found: list[Any]) -> None:
+    console.rule("[bold]2. ONVIF: device info, clock, channels, profiles")
+    table = Table("camera", "model", "clock offset", "auth", "ch", "profile", "size", "stream URI (no credentials)")
+    for d in sorted(found, key=lambda d: d.address or ""):
+        try:
+            with Camera(d.xaddrs[0], username="admin", password=os.environ[PASSWORD_ENV], timeout=5) as cam:
+                info = cam.device_information()
+                profiles = cam.profiles(with_stream_uris=True)
+                offset = (
+                    f"{cam.clock_offset_s / 86400 / 365.25:+.1f} y"
+                    if abs(cam.clock_offset_s) > 86400
+                    else (f"{cam.clock_offset_s:+.1f} s")
+                )
+                auth = cam._transport.auth_mode
+        except KedirivmsError as exc:
+            table.add_row(d.name or d.address, f"[red]{exc}[/]")
+            continue
+        for i, p in enumerate(profiles):
+            first = i == 0
+            table.add_row(
+                d.name if first else "", info.model if first else "", offset if first else "", auth if first else "", str(p.channel), p.token, f"{p.width}x{p.height}",
+                p.stream_uri or "-",
+            )  # fmt: skip
+    console.print(table)
+
+
+def write_deployment(out: Path, found: list[Any], mqtt: str | None) -> Path:
+    zones = [z.model_dump(mode="json") for z in CounterScene(0).zones()]
+    rules = {"pile_up": {"threshold": 4, "for_s": 8.0, "clear_for_s": 8.0}, "unstaffed": {"for_s": 10.0}}
+    queue = {"name": "queue", "config": {"interval_s": 5.0, **rules}}
+    by_host = {d.address: d for d in found}
+    cameras = []
+    for name, host, _cam_cfg, _scene in FLEET:
+        d = by_host.get(host)
+        if d is None:
+            continue
+        cameras.append({
+            "name": name,
+            "address": d.xaddrs[0],
+            "credentials": {"username": "admin", "password_env": PASSWORD_ENV},
+            "zones": zones,
+            "plugins": [queue],
+        })  # fmt: skip
+    sinks: list[dict[str, Any]] = [{"type": "jsonl", "path": "events.jsonl"}]
+    if mqtt:
+        sinks.append({"type": "mqtt", "url": mqtt})
+    doc = {"cameras": cameras, "sinks": sinks, "recording": {"root": "recordings", "segment_seconds": 20}}
+    path = out / "deploy.yaml"
+    path.write_text("# written by the kedirivms demo; run it yourself with: kedirivms run " + str(path) + "\n"
+                    + yaml.safe_dump(doc, sort_keys=False))  # fmt: skip
+    return path
+
+
+def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> None:
+    from kedirivms.deploy import Deployment, load_deployment
+    from kedirivms.deploy.live import LiveBoard
+    from kedirivms.record import SegmentIndex
+
+    console.rule(f"[bold]3. Running {path.name} for {seconds:.0f} s: analytics (sub), recording (main), events")
+    config = load_deployment(path)
+    board = LiveBoard([c.name for c in config.cameras])
+    deployment = Deployment(config, extra_sinks=[board.sink()], base_dir=path.parent)
+    deployment.start()
+    for status in deployment.statuses.values():
+        if status.error:
+            console.print(f"[yellow]{status.name} skipped: {status.error}")
+    start = time.monotonic()
+    motion_sent = False
+    try:
+        with Live(board.table(deployment.metrics()), console=console, refresh_per_second=1) as live:
+            while time.monotonic() - start < seconds:
+                time.sleep(1.0)
+                if not motion_sent and time.monotonic() - start > seconds / 2:
+                    fleet[0].trigger_motion(True)  # a camera-side event, forwarded to the sinks
+                    motion_sent = True
+                live.update(board.table(deployment.metrics()))
+    finally:
+        deployment.stop()
+    console.rule("[bold]4. Results")
+    chart = board.chart(path.parent / "queue_chart.png")
+    console.print(f"chart of queue length and alerts: {chart}")
+    events = path.parent / "events.jsonl"
+    lines = events.read_text().splitlines() if events.exists() else []
+    kinds: dict[str, int] = {}
+    for line in lines:
+        kind = yaml.safe_load(line).get("kind", "?")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    console.print(
+        f"events written to {events}: {len(lines)} ({', '.join(f'{k}={v}' for k, v in sorted(kinds.items()))})"
+    )
+    root = Path(config.recording.root) if config.recording else path.parent / "recordings"
+    index = SegmentIndex(root)
+    try:
+        table = Table("camera", "segments", "seconds", "MiB")
+        for c in config.cameras:
+            segs = index.segments(c.name)
+            table.add_row(c.name, str(len(segs)), f"{sum(s.duration for s in segs):.0f}",
+                          f"{sum(s.bytes for s in segs) / 2**20:.1f}")  # fmt: skip
+        console.print(table)
+    finally:
+        index.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=70.0, help="How long the deployment runs (default 70).")
+    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="Output folder.")
+    parser.add_argument("--mqtt", help="Also publish events to this MQTT broker (mqtt://host:port).")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ[PASSWORD_ENV] = PASSWORD  # the deployment file refers to it by name, never in clear
+    console.rule("[bold]kedirivms demo: virtual counter cameras on loopback")
+    fleet = start_fleet()
+    try:
+        for cam in fleet:
+            console.print(f"started {cam.config.name:10} {cam.device_url}  rtsp port {cam.config.rtsp_port}"
+                          f"  auth {cam.config.auth}  channels {cam.config.channels}")  # fmt: skip
+        found = show_discovery()
+        show_devices(found)
+        path = write_deployment(args.out, found, args.mqtt)
+        run_deployment(path, args.seconds, fleet)
+    except KedirivmsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(1) from None
+    finally:
+        for cam in fleet:
+            cam.stop()
+
+
+if __name__ == "__main__":
+    main()
