@@ -99,11 +99,8 @@ def show_devices(found: list[Any]) -> None:
             table.add_row(d.name or d.address, f"[red]{exc}[/]")
             continue
         for i, p in enumerate(profiles):
-            first = i == 0
-            table.add_row(
-                d.name if first else "", info.model if first else "", offset if first else "", auth if first else "", str(p.channel), p.token, f"{p.width}x{p.height}",
-                p.stream_uri or "-",
-            )  # fmt: skip
+            head = [d.name or "", info.model, offset, auth] if i == 0 else ["", "", "", ""]
+            table.add_row(*head, str(p.channel), p.token, f"{p.width}x{p.height}", p.stream_uri or "-")
     console.print(table)
 
 
