@@ -59,14 +59,14 @@ class RtspAuth:
             return expected is not None and hmac.compare_digest(password, expected)
         if kind != "digest" or self.scheme != "digest":
             return False
-        params = {
-            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM.finditer(rest)
-        }
+        params: dict[str, str] = {}
+        for m in _PARAM.finditer(rest):
+            params[m.group(1).lower()] = m.group(2) if m.group(2) is not None else m.group(3)
         user, nonce, uri, response = (params.get(k, "") for k in ("username", "nonce", "uri", "response"))
-        password = self.users.get(user)
-        if password is None or not self._nonce_ok(nonce):
+        known = self.users.get(user)
+        if known is None or not self._nonce_ok(nonce):
             return False
-        ha1 = _md5(f"{user}:{params.get('realm', REALM)}:{password}")
+        ha1 = _md5(f"{user}:{params.get('realm', REALM)}:{known}")
         ha2 = _md5(f"{method}:{uri}")
         if params.get("qop"):
             expected = _md5(f"{ha1}:{nonce}:{params.get('nc', '')}:{params.get('cnonce', '')}:{params['qop']}:{ha2}")
