@@ -33,6 +33,11 @@ def test_system_date_time_and_set_time(camera: Camera, vcam: VirtualCamera) -> N
     assert vcam.state.date_time_type == "NTP"
     camera.device.set_time_zone("CST-8")
     assert camera.device.system_date_time().time_zone == "CST-8"
+    camera.device.set_system_time(target)  # Manual clock: a time-zone change must carry the camera's time
+    camera.device.set_time_zone("WITA-8")
+    sdt = camera.device.system_date_time()
+    assert sdt.time_zone == "WITA-8" and sdt.date_time_type == "Manual"
+    assert abs(camera.clock_offset_s - 3 * 86400) < 5
 
 
 def test_ntp(camera: Camera, vcam: VirtualCamera) -> None:

@@ -182,9 +182,18 @@ class OnvifTransport:
         authenticated: bool = True,
         timeout: float | None = None,
         soap_headers: list[etree._Element] | None = None,
+        raw: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Call ``operation`` on ``service``; return zeep's deserialised result.
+
+        Args:
+            address: call this address instead of the service's (e.g. a pull point the camera returned).
+            authenticated: send credentials (GetSystemDateAndTime is tried without first).
+            timeout: read time-out for this call (long polls), instead of the camera's.
+            soap_headers: extra SOAP headers (WS-Addressing ``To``, reference parameters).
+            raw: return ``(envelope, result)``: the parsed, quirk-normalised reply beside zeep's result, for
+                content zeep drops (e.g. the mixed-content ``wsnt:Topic`` text).
 
         Raises the kedirivms error matching the failure; never a raw zeep/requests/lxml exception.
         """
@@ -217,7 +226,8 @@ class OnvifTransport:
                 root = self._post(
                     operation, address, envelope, http_headers, authenticated=authenticated, timeout=timeout
                 )
-                return self._deserialize(client, proxy, operation, root)
+                result = self._deserialize(client, proxy, operation, root)
+                return (root, result) if raw else result
             except ConnectionFailed:
                 if attempts <= self.retries and operation.startswith(_RETRY_SAFE_PREFIXES):
                     time.sleep(0.1 * attempts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
@@ -66,10 +66,7 @@ class DeviceService:
         kwargs: dict[str, Any] = {
             "DateTimeType": "Manual",
             "DaylightSavings": daylight_savings,
-            "UTCDateTime": {
-                "Date": {"Year": when.year, "Month": when.month, "Day": when.day},
-                "Time": {"Hour": when.hour, "Minute": when.minute, "Second": when.second},
-            },
+            "UTCDateTime": _onvif_datetime(when),
         }
         if time_zone:
             kwargs["TimeZone"] = {"TZ": time_zone}
@@ -95,12 +92,12 @@ class DeviceService:
             )
         current = self._call("GetSystemDateAndTime")
         dst = bool(current.DaylightSavings) if daylight_savings is None else daylight_savings
-        self._call(
-            "SetSystemDateAndTime",
-            DateTimeType=current.DateTimeType or "Manual",
-            DaylightSavings=dst,
-            TimeZone={"TZ": time_zone},
-        )
+        mode = str(current.DateTimeType or "Manual")
+        kwargs: dict[str, Any] = {"DateTimeType": mode, "DaylightSavings": dst, "TimeZone": {"TZ": time_zone}}
+        if mode == "Manual":
+            # a Manual clock needs UTCDateTime in every set: send the camera's own time back (offset applied)
+            kwargs["UTCDateTime"] = _onvif_datetime(datetime.now(UTC) + timedelta(seconds=self._t.clock_offset_s))
+        self._call("SetSystemDateAndTime", **kwargs)
 
     # ---------------------------------------------------------------- NTP
     def ntp(self) -> NTPSettings:
@@ -217,6 +214,14 @@ class DeviceService:
     def reboot(self) -> str:
         """Reboot the camera; returns its message. Reconnect after it comes back."""
         return str(self._call("SystemReboot") or "")
+
+
+def _onvif_datetime(when: datetime) -> dict[str, Any]:
+    when = when.astimezone(UTC)
+    return {
+        "Date": {"Year": when.year, "Month": when.month, "Day": when.day},
+        "Time": {"Hour": when.hour, "Minute": when.minute, "Second": when.second},
+    }
 
 
 def _check_level(level: str) -> None:

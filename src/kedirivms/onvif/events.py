@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from kedirivms.errors import (
-    AuthenticationFailed,
     ConnectionFailed,
     InvalidArgument,
     KedirivmsError,
@@ -31,7 +30,6 @@ from kedirivms.errors import (
     Timeout,
 )
 from kedirivms.onvif._events_xml import WSA, parse_notifications, parse_topic_set, to_datetime, topic_filter
-from kedirivms.onvif._wsdl import SERVICES, client_for
 from kedirivms.onvif.models_events import CameraEvent, EventProperties, EventServiceCapabilities
 
 if TYPE_CHECKING:
@@ -438,35 +436,18 @@ class PullPointSubscription:
 
     def _raw_pull(self, address: str, wait: float, limit: int) -> tuple[etree._Element, Any]:
         """PullMessages keeping the raw reply: zeep drops the mixed-content Topic text we need."""
-        t = self._t
-        client = client_for("pullpoint")
-        proxy = client.create_service(SERVICES["pullpoint"].binding, address)
         seconds = int(wait) if wait >= 1 else 0
-        try:
-            envelope, http_headers = proxy._binding._create(
-                "PullMessages",
-                (),
-                {"Timeout": timedelta(seconds=seconds), "MessageLimit": limit},
-                client=client,
-                options=proxy._binding_options,
-            )
-        except (TypeError, ValueError) as exc:  # pragma: no cover - fixed arguments
-            raise InvalidArgument(f"could not build PullMessages: {exc}", camera=t.label) from exc
-        hdr = envelope.find(f"{{{etree.QName(envelope).namespace}}}Header")
-        if hdr is None:
-            hdr = etree.Element(f"{{{etree.QName(envelope).namespace}}}Header")
-            envelope.insert(0, hdr)
-        for param in self._headers(None):
-            hdr.append(param)
-        read = seconds + t.read_timeout
-        try:
-            root = t._post("PullMessages", address, envelope, http_headers, authenticated=True, timeout=read)
-        except AuthenticationFailed:
-            if t.auth_mode != "username_token":
-                raise
-            t.learn_clock()  # a stale clock offset makes the token look expired: re-learn once
-            root = t._post("PullMessages", address, envelope, http_headers, authenticated=True, timeout=read)
-        return root, t._deserialize(client, proxy, "PullMessages", root)
+        root, reply = self._t.call(
+            "pullpoint",
+            "PullMessages",
+            address=address,
+            soap_headers=list(self._headers(None)),
+            timeout=seconds + self._t.read_timeout,  # the long poll plus the usual read time-out
+            raw=True,
+            Timeout=timedelta(seconds=seconds),
+            MessageLimit=limit,
+        )
+        return root, reply
 
     # ---------------------------------------------------------------- managed delivery
     def __iter__(self) -> Iterator[CameraEvent]:
