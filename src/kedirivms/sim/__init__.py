@@ -1,8 +1,11 @@
 """Virtual ONVIF cameras and NVRs for tests, demos and integrators.
 
-A :class:`VirtualCamera` is a real HTTP SOAP server on a loopback address answering the ONVIF Device and Media
-services (replies rendered from the ONVIF WSDLs), with HTTP snapshots, configurable authentication, clock skew,
-NAT-advertised addresses, NVR channels, injectable faults and vendor quirks. Nothing starts at import.
+A :class:`VirtualCamera` is a real HTTP SOAP server on a loopback address answering the ONVIF Device, Media,
+PTZ, Imaging and Events services (replies rendered from the ONVIF WSDLs), with HTTP snapshots, configurable
+authentication, clock skew, NAT-advertised addresses, NVR channels, injectable faults and vendor quirks. With
+``rtsp=True`` it serves its profiles over RTSP (:class:`RtspServer`, H.264 of a :class:`Scene` such as
+:class:`CounterScene`), with ``discovery=True`` it answers WS-Discovery (:class:`DiscoveryResponder`).
+Nothing starts at import.
 
 Example:
     >>> from kedirivms.sim import VirtualCamera, VirtualCameraConfig
@@ -25,21 +28,32 @@ from kedirivms.sim._models import (
 )
 from kedirivms.sim._models_ptz import EventsSpec, ImagingSpec, PTZNodeSpec
 from kedirivms.sim.camera import CameraRunState, LoggedRequest, VirtualCamera
+from kedirivms.sim.counter_scene import CounterScene, CounterSceneConfig
+from kedirivms.sim.discovery import DiscoveryResponder
 from kedirivms.sim.fleet import VirtualFleet
+from kedirivms.sim.rtsp import RtspServer, StreamSpec
+from kedirivms.sim.scene import MovingShapesScene, Scene
 
 __all__ = [
     "AuthMode",
     "CameraRunState",
     "CameraState",
+    "CounterScene",
+    "CounterSceneConfig",
+    "DiscoveryResponder",
     "EncoderOptions",
     "EncoderSpec",
     "EventsSpec",
     "FaultKind",
     "ImagingSpec",
     "LoggedRequest",
+    "MovingShapesScene",
     "NetworkHost",
     "PTZNodeSpec",
     "Quirk",
+    "RtspServer",
+    "Scene",
+    "StreamSpec",
     "UserAccount",
     "VirtualCamera",
     "VirtualCameraConfig",
