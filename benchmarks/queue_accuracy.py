@@ -12,6 +12,10 @@ sees codec noise as it would from a camera; ``--no-codec`` feeds the rendered lu
 
 Goals: MAE <= 0.5 person, wait error <= 10 %, every alert within 5 s, no false alert.
 
+Scenarios: quiet, busy (pile-up), clerk absences, heavy lighting noise with random absences, people touching in
+line, and a mid-day start (people already in line) from a snapshot of the empty hall. A last scenario, shown in
+brackets and not counted, repeats the mid-day start without the snapshot to show that limit of the detector.
+
 Run: ``.venv/bin/python benchmarks/queue_accuracy.py`` (``--quick`` for shorter scenes, ``--no-codec``,
 ``--json`` for machine-readable output, ``--scenario NAME`` to run one).
 """
@@ -21,16 +25,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
-from kedirivms.analytics.queue import PileUpConfig, QueueAnalyzer, QueueConfig, UnstaffedConfig
+from kedirivms.analytics.queue import (
+    BackgroundDetectorConfig,
+    PileUpConfig,
+    QueueAnalyzer,
+    QueueConfig,
+    UnstaffedConfig,
+)
 from kedirivms.analytics.queue.alerts import Hysteresis
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim.counter_scene import CounterScene, CounterTruth
@@ -48,6 +61,8 @@ class Scenario:
     description: str
     scene: dict[str, Any]
     start_s: float = 0.0  # analysis starts here (0: the hall opens empty)
+    snapshot: bool = False  # start from a snapshot of the empty hall (detector.background)
+    goal: bool = True  # False: shown to document a limit, not counted in PASS/FAIL
 
 
 SCENARIOS = [
@@ -85,6 +100,25 @@ SCENARIOS = [
             "lighting_noise": 2.0,
             "duration_s": 540,
         },
+    ),
+    Scenario(
+        "tight",
+        "busy, people touching in line (spacing 0.035 of the width): merged blobs are cut apart",
+        {"seed": 507, "arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 300, "line_spacing": 0.035},
+    ),
+    Scenario(
+        "midday",
+        "busy, analysis starts at 120 s with people in line, from a snapshot of the empty hall",
+        {"seed": 202, "arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 420},
+        start_s=120.0,
+        snapshot=True,
+    ),
+    Scenario(
+        "midday-raw",
+        "the same start without a snapshot: whoever stands still at start is invisible until they move",
+        {"seed": 202, "arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 420},
+        start_s=120.0,
+        goal=False,
     ),
 ]
 
@@ -174,7 +208,13 @@ def run(scenario: Scenario, *, codec: bool, quick: bool) -> Result:
         params["duration_s"] = min(float(params["duration_s"]), 240.0)
     scene = CounterScene(width=WIDTH, height=HEIGHT, fps=FPS, **params)
     truth = scene.truth()
-    analyzer = QueueAnalyzer(QueueConfig(zones=Zones(zones=tuple(scene.zones())), pile_up=PILE_UP, unstaffed=UNSTAFFED))
+    detector = BackgroundDetectorConfig()
+    if scenario.snapshot:  # what an operator saves before opening: the empty hall (the clerk not in yet)
+        path = Path(tempfile.mkdtemp()) / "empty.png"
+        cv2.imwrite(str(path), scene.render_luma(1.0, WIDTH, HEIGHT))
+        detector = BackgroundDetectorConfig(background=str(path))
+    zones = Zones(zones=tuple(scene.zones()))
+    analyzer = QueueAnalyzer(QueueConfig(zones=zones, pile_up=PILE_UP, unstaffed=UNSTAFFED, detector=detector))
     sel = np.nonzero(truth.times >= scenario.start_s)[0]
     times = truth.times[sel]
     rendered = (scene.render(int(i), float(truth.times[i]), WIDTH, HEIGHT) for i in sel)
@@ -225,23 +265,28 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
     results = [run(s, codec=not args.no_codec, quick=args.quick) for s in chosen]
+    goals = {s.name: s.goal for s in chosen}
+    counted = [r for r in results if goals[r.name]]
     if args.json:
-        print(json.dumps([{**r.__dict__, "passed": r.passed} for r in results], indent=2, default=str))
-        return 0 if all(all(r.passed.values()) for r in results) else 1
+        doc = [{**r.__dict__, "passed": r.passed, "goal": goals[r.name]} for r in results]
+        print(json.dumps(doc, indent=2, default=str))
+        return 0 if all(all(r.passed.values()) for r in counted) else 1
     mode = "rendered luma" if args.no_codec else "H.264 round trip (libx264 500 kbit/s)"
     print(f"queue accuracy, {WIDTH}x{HEIGHT} @ {FPS:g} fps, {mode}")
-    head = f"{'scenario':<9} {'frames':>6} {'MAE':>6} {'wait true':>9} {'wait meas':>9} {'err %':>6} "
+    head = f"{'scenario':<11} {'frames':>6} {'MAE':>6} {'wait true':>9} {'wait meas':>9} {'err %':>6} "
     head += f"{'served t/m':>10} {'alerts t/ok':>11} {'max dt':>6} {'missed':>6} {'false':>5} {'ms/fr':>6}"
     print(head)
     for r in results:
         a = r.alerts
         served = f"{r.served_true}/{r.served_meas}"
         alerts = f"{a['truth']}/{a['matched']}"
+        name = r.name if goals[r.name] else f"({r.name})"
         print(
-            f"{r.name:<9} {r.frames:>6} {r.mae:>6.3f} {r.true_wait:>9.1f} {r.meas_wait:>9.1f} {r.wait_err_pct:>6.2f} "
+            f"{name:<11} {r.frames:>6} {r.mae:>6.3f} {r.true_wait:>9.1f} {r.meas_wait:>9.1f} {r.wait_err_pct:>6.2f} "
             f"{served:>10} {alerts:>11} "
             f"{a['max_abs_delay_s']:>6.1f} {len(a['missed']):>6} {len(a['false']):>5} {r.ms_per_frame:>6.1f}"
         )
+    print("(ms/fr: render + codec + analysis per frame; scenarios in brackets document a limit, not a goal)")
     print()
     ok = True
     for goal, label in [
@@ -250,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         ("alert_timing", f"every true alert matched within {ALERT_TOLERANCE_S:g} s"),
         ("no_false_alert", "no false alert"),
     ]:
-        bad = [r.name for r in results if not r.passed[goal]]
+        bad = [r.name for r in counted if not r.passed[goal]]
         ok &= not bad
         print(f"{'PASS' if not bad else 'FAIL'}  {label}" + (f"  (failed: {', '.join(bad)})" if bad else ""))
     for r in results:

@@ -36,7 +36,6 @@ __all__ = ["CounterScene", "CounterSceneConfig", "CounterTruth", "PersonTruth"]
 _REF_W, _REF_H = 640.0, 360.0
 _DT = 0.05  # simulation step, seconds
 _SPEED = 70.0  # walking speed, reference px/s
-_SPACING = 48.0  # distance between people in line, reference px
 _BODY = (9.0, 11.0)  # person half-axes (x, y), reference px
 _QUEUE_PATH = np.array([(294, 166), (294, 317), (690, 317)], dtype=np.float64)  # front slot -> off-frame
 _SERVICE_SPOT = np.array([294.0, 119.0])
@@ -79,6 +78,12 @@ class CounterSceneConfig(BaseModel):
     width: int = Field(default=640, ge=64, description="Default render width, pixels (even).")
     height: int = Field(default=360, ge=36, description="Default render height, pixels (even).")
     fps: float = Field(default=10.0, gt=0, le=60, description="Frame rate for truth sampling and streaming.")
+    line_spacing: float = Field(
+        default=0.075,
+        ge=0.03,
+        le=0.2,
+        description="Distance between people in line, fraction of the width (a body is about 0.028 wide).",
+    )
     clerk_arrives_s: float = Field(
         default=4.0, ge=0, description="The clerk walks in at this time (the hall opens empty)."
     )
@@ -270,7 +275,7 @@ class CounterScene:
         counter = Zone(name="counter", kind="counter", points=_norm(_ZONES_REF["counter"]))
         clerk_in = counter.contains(clerk, (int(_REF_W), int(_REF_H)))
 
-        hall = _Hall(arrivals, services)
+        hall = _Hall(arrivals, services, cfg.line_spacing * _REF_W)
         step = 0
         while step < n_max:
             now = step * _DT
@@ -523,8 +528,9 @@ class CounterScene:
 class _Hall:
     """The customers' side of the simulation, advanced one step at a time (reference pixels, seconds)."""
 
-    def __init__(self, arrivals: list[float], services: list[float]) -> None:
+    def __init__(self, arrivals: list[float], services: list[float], spacing: float) -> None:
         n = len(arrivals)
+        self.spacing = spacing
         self.arrivals, self.remaining = arrivals, list(services)
         self.log: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # per step: (path, distance along it)
         self.first_step = [0] * n
@@ -557,7 +563,7 @@ class _Hall:
         # the line: walk toward your slot, never closer than the spacing to the person ahead
         ahead = -math.inf
         for k, pid in enumerate(self.line):
-            target = max(k * _SPACING, ahead + _SPACING, 0.0)
+            target = max(k * self.spacing, ahead + self.spacing, 0.0)
             if self.u[pid] > target:
                 self.u[pid] = max(target, self.u[pid] - _SPEED * _DT)
             ahead = self.u[pid]

@@ -14,6 +14,7 @@ leaves a "ghost" blob behind when they move, which fades over ``absorb_s`` (or c
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Protocol, runtime_checkable
 
 import cv2
@@ -72,6 +73,15 @@ class BackgroundDetectorConfig(BaseModel):
         description="A blob whose outline is this much weaker in the frame than in the background is a ghost "
         "(something that left); it is erased from the background at once. 0 disables the check.",
     )
+    split_merged: bool = Field(
+        default=True, description="Cut a blob as large as several people into that many boxes (touching people)."
+    )
+    person_area: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Area of one person, fraction of the picture; default: the median of recent blobs.",
+    )
     background: str | None = Field(
         default=None, description="Image file of the empty view to start from (grey or colour; resized)."
     )
@@ -103,6 +113,7 @@ class BackgroundDetector:
         self._bg: np.ndarray | None = None
         self._t: float | None = None
         self._kernels: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+        self._areas: deque[float] = deque(maxlen=300)
         self.foreground: np.ndarray | None = None
         """The last foreground mask ((H, W) uint8, 0/255), kept for previews and debugging."""
 
@@ -213,21 +224,56 @@ class BackgroundDetector:
 
     def _boxes(self, fg: np.ndarray) -> sv.Detections:
         h, w = fg.shape
-        count, _, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
         if count <= 1:
             return empty_detections()
-        stats = stats[1:]
-        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64) / float(w * h)
-        keep = (area >= self.config.min_area) & (area <= self.config.max_area)
-        stats = stats[keep]
-        if len(stats) == 0:
+        area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64) / float(w * h)
+        keep = np.nonzero((area >= self.config.min_area) & (area <= self.config.max_area))[0] + 1
+        if len(keep) == 0:
             return empty_detections()
-        x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-        bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-        xyxy = np.stack([x, y, x + bw, y + bh], axis=1).astype(np.float32)
-        fill = stats[:, cv2.CC_STAT_AREA] / np.maximum(bw * bh, 1)
-        confidence = np.clip(0.5 + fill, 0.5, 1.0).astype(np.float32)  # solid blobs score higher than streaks
-        return sv.Detections(xyxy=xyxy, confidence=confidence, class_id=np.zeros(len(xyxy), dtype=int))
+        single = self._person_area(area[keep - 1])
+        boxes: list[np.ndarray] = []
+        scores: list[float] = []
+        for label in keep:
+            x, y, bw, bh, px = (int(v) for v in stats[label])
+            fill = px / max(bw * bh, 1)
+            score = float(np.clip(0.5 + fill, 0.5, 1.0))  # solid blobs score higher than streaks
+            n = int(round(px / (single * w * h))) if self.config.split_merged and single > 0 else 1
+            if n >= 2:  # people touching in line: one blob, cut along its long axis
+                for box in _split(labels[y : y + bh, x : x + bw] == label, n):
+                    boxes.append(box + np.array([x, y, x, y], dtype=np.float32))
+                    scores.append(score)
+            else:
+                boxes.append(np.array([x, y, x + bw, y + bh], dtype=np.float32))
+                scores.append(score)
+        return sv.Detections(
+            xyxy=np.stack(boxes).astype(np.float32),
+            confidence=np.asarray(scores, dtype=np.float32),
+            class_id=np.zeros(len(boxes), dtype=int),
+        )
+
+    def _person_area(self, areas: np.ndarray) -> float:
+        """The area of one person (fraction of the picture): configured, or the median of recent blobs."""
+        if self.config.person_area is not None:
+            return self.config.person_area
+        self._areas.extend(areas.tolist())
+        if len(self._areas) < 20:
+            return 0.0  # not enough evidence yet: no splitting
+        return float(np.median(self._areas))
+
+
+def _split(blob: np.ndarray, n: int) -> list[np.ndarray]:
+    """Cut a blob mask into ``n`` parts of equal pixel count along its principal axis; boxes in blob coords."""
+    ys, xs = np.nonzero(blob)
+    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    centred = pts - pts.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    order = np.argsort(centred @ vt[0])
+    out = []
+    for part in np.array_split(order, n):
+        sel = pts[part]
+        out.append(np.array([sel[:, 0].min(), sel[:, 1].min(), sel[:, 0].max() + 1, sel[:, 1].max() + 1]))
+    return out
 
 
 def _gradient(img: np.ndarray) -> np.ndarray:
