@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kedirivms import errors
 from kedirivms.analytics import AnalyticsRunner, Event, hookimpl
+from kedirivms.deploy import Deployment, load_deployment
 from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import KedirivmsError
 from kedirivms.onvif import (
@@ -31,6 +32,7 @@ __all__ = [
     "AnalyticsRunner",
     "Camera",
     "CameraEvent",
+    "Deployment",
     "DiscoveredDevice",
     "Event",
     "Frame",
@@ -56,6 +58,7 @@ __all__ = [
     "export",
     "grab_frame",
     "hookimpl",
+    "load_deployment",
     "open_recording",
     "open_stream",
 ]

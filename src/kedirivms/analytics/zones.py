@@ -18,9 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
-import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kedirivms.errors import ConfigError, InvalidArgument
@@ -96,9 +94,11 @@ class Zone(BaseModel):
         Returns:
             A new ``(H, W)`` bool array, True inside the polygon.
         """
+        import supervision as sv
+
         return sv.polygon_to_mask(self.to_pixels(resolution_wh), resolution_wh=resolution_wh).astype(bool)
 
-    def polygon_zone(self, resolution_wh: tuple[int, int], anchor: sv.Position = sv.Position.CENTER) -> Any:
+    def polygon_zone(self, resolution_wh: tuple[int, int], anchor: Any = None) -> Any:
         """A :class:`supervision.PolygonZone` for this zone at a resolution (tests detections by an anchor).
 
         Args:
@@ -109,7 +109,11 @@ class Zone(BaseModel):
         Returns:
             A new ``supervision.PolygonZone``.
         """
-        return sv.PolygonZone(polygon=self.to_pixels(resolution_wh), triggering_anchors=(anchor,))
+        import supervision as sv
+
+        return sv.PolygonZone(
+            polygon=self.to_pixels(resolution_wh), triggering_anchors=(anchor or sv.Position.CENTER,)
+        )
 
     def contains(self, points_px: Sequence[Sequence[float]] | np.ndarray, resolution_wh: tuple[int, int]) -> np.ndarray:
         """Which pixel points lie inside the zone.
@@ -194,6 +198,8 @@ class Zones(BaseModel):
 
 def _snapshot_rgb(snapshot: Any) -> np.ndarray:
     """A writable RGB uint8 copy of a Frame (its luma), a grey (H, W) or an RGB (H, W, 3) array."""
+    import cv2  # imported on use: OpenCV's loader edits LD_LIBRARY_PATH at import
+
     if hasattr(snapshot, "y") and not isinstance(snapshot, np.ndarray):
         snapshot = snapshot.y
     arr = np.asarray(snapshot)
@@ -227,6 +233,8 @@ def draw_zones(snapshot: Any, zones: Zones | Iterable[Zone], *, alpha: float = 0
         >>> rgb.shape
         (90, 160, 3)
     """
+    import cv2  # imported on use: OpenCV's loader edits LD_LIBRARY_PATH at import
+
     canvas = _snapshot_rgb(snapshot)
     if isinstance(zones, Zones):
         zones = zones.zones
@@ -267,6 +275,8 @@ def save_zone_preview(snapshot: Any, zones: Zones | Iterable[Zone], path: str | 
     Raises:
         InvalidArgument: bad snapshot, or the file could not be written (the message names it).
     """
+    import cv2  # imported on use: OpenCV's loader edits LD_LIBRARY_PATH at import
+
     out = Path(path)
     rgb = draw_zones(snapshot, zones, **kwargs)
     ok = cv2.imwrite(str(out), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
