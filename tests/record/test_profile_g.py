@@ -47,9 +47,25 @@ def test_profile_g_against_virtual_nvr(rtsp: RtspServer, tmp_path: Path) -> None
                 (job,) = g.recording_jobs()
                 assert job.recording_token == "gate" and job.mode == "Active"
                 assert g.recording_job_state(job.token) == "Active"
+                g.set_recording_job_mode(job.token, "Idle")  # the recorder pauses: no packet written
+                time.sleep(0.3)
+                written = rec.stats.packets_written
+                time.sleep(0.6)
+                assert rec.paused and rec.stats.packets_written == written
+                assert g.recording_jobs()[0].mode == "Idle" and g.recording_job_state(job.token) == "Idle"
+                g.set_recording_job_mode(job.token, "Active")
+                deadline = time.monotonic() + 5
+                while rec.stats.packets_written == written and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert rec.stats.packets_written > written and g.recording_job_state(job.token) == "Active"
                 (info,) = g.find_recordings()
                 assert info.status == "Recording" and info.tracks[0].token == "VIDEO001"
-                (event,) = g.find_events(fired - dt.timedelta(minutes=5))
+                events = g.find_events(fired - dt.timedelta(minutes=5))
+                assert [(e.topic, e.data.get("IsRecording")) for e in events[1:]] == [
+                    ("tns1:RecordingHistory/Recording/State", "false"),  # SetRecordingJobMode Idle
+                    ("tns1:RecordingHistory/Recording/State", "true"),  # and Active again
+                ]
+                event = events[0]
                 assert event.recording_token == "gate" and event.topic == "tns1:VideoSource/MotionAlarm"
                 assert event.data == {"State": "true", "Detail": "zone A"}
                 assert abs((event.time - fired).total_seconds()) < 0.5
@@ -59,6 +75,8 @@ def test_profile_g_against_virtual_nvr(rtsp: RtspServer, tmp_path: Path) -> None
             rec.stop()
             with SegmentIndex(tmp_path) as ix:
                 segs = ix.segments("gate")
+                (paused,) = ix.gaps("gate")
+                assert paused.reason == "paused" and paused.duration >= 0.8
             with client(vc) as cam:
                 g = cam.recordings
                 summary = g.summary()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
@@ -261,6 +261,10 @@ class ProfileG:
                 )
             )
         return out
+
+    def set_recording_job_mode(self, job_token: str, mode: Literal["Active", "Idle"]) -> None:
+        """SetRecordingJobMode: ``Idle`` stops the job writing, ``Active`` starts it again."""
+        self._call("recording", "SetRecordingJobMode", JobToken=job_token, Mode=mode)
 
     def recording_job_state(self, job_token: str) -> str:
         """GetRecordingJobState: ``Idle``, ``Active``, ``PartiallyActive`` or ``Error``."""

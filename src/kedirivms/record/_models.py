@@ -29,7 +29,8 @@ class RecorderState(enum.StrEnum):
 
     ``NEW -> WAITING (for a keyframe) -> RECORDING -> ...``; in event mode ``ARMED`` (buffering the pre-roll,
     nothing written) alternates with ``RECORDING``. ``DISCONNECTED`` while the stream reconnects, ``FAILED``
-    while the storage refuses writes (retried at each keyframe), ``CLOSED`` at the end.
+    while the storage refuses writes (retried at each keyframe), ``PAUSED`` between ``pause()`` and ``resume()``,
+    ``CLOSED`` at the end.
     """
 
     NEW = "new"
@@ -38,6 +39,7 @@ class RecorderState(enum.StrEnum):
     ARMED = "armed"
     DISCONNECTED = "disconnected"
     FAILED = "failed"
+    PAUSED = "paused"
     CLOSED = "closed"
 
 

@@ -122,6 +122,7 @@ class Recorder:
         self._record_until = 0.0
         self._preroll: collections.deque[list[Pkt]] = collections.deque()
         self._next_start: float | None = None
+        self._paused = False
 
     @classmethod
     def open(
@@ -249,6 +250,20 @@ class Recorder:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def pause(self) -> None:
+        """Stop writing (the open segment is closed; the stream keeps running). In continuous mode the time until
+        :meth:`resume` is indexed as a gap ``paused``."""
+        self._post(("pause", True, time.time()))
+
+    def resume(self) -> None:
+        """Write again from the next keyframe after :meth:`pause`."""
+        self._post(("pause", False, time.time()))
+
+    @property
+    def paused(self) -> bool:
+        """True between :meth:`pause` and :meth:`resume`."""
+        return self._paused
+
     def trigger(self, name: str = "trigger", *, post_roll: float | None = None, detail: str | None = None) -> None:
         """Mark an event now; in event mode record from the pre-roll until ``post_roll`` s after the last one.
 
@@ -359,10 +374,30 @@ class Recorder:
                 self._on_trigger(*item[1:])
             elif item[0] == "state":
                 self._on_disconnect(*item[1:])
+            elif item[0] == "pause":
+                self._on_pause(*item[1:])
         except Exception:  # noqa: BLE001 - the writer must survive anything and keep recording
             log.exception("recorder %s: unexpected failure", self.camera)
 
+    def _on_pause(self, pause: bool, when: float) -> None:
+        if pause == self._paused:
+            return
+        self._paused = pause
+        if pause:
+            had = self._writer is not None
+            self._close_segment()
+            self._preroll.clear()
+            if self.mode == "continuous" and self._gap_from is None:
+                self._gap_from = (self._last_end if had and self._last_end else when, "paused")
+            self._state = RecorderState.PAUSED
+        else:
+            self._state = RecorderState.ARMED if self.mode == "event" else RecorderState.WAITING
+        self._safe_index(lambda ix: ix.add_event(self.camera, when, "paused" if pause else "resumed"))
+
     def _on_item(self, item: Pkt) -> None:
+        if self._paused:
+            self._c["skipped_w"] += 1
+            return
         if self.mode == "event" and self._writer is None:
             self._buffer(item)
             return

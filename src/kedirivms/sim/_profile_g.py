@@ -42,6 +42,8 @@ _TOPICS = {
     "motion": ("tns1:VideoSource/MotionAlarm", "State", "true"),
     "disconnected": ("tns1:RecordingHistory/Track/State", "IsDataPresent", "false"),
     "storage_error": ("tns1:RecordingHistory/Recording/State", "IsRecording", "false"),
+    "paused": ("tns1:RecordingHistory/Recording/State", "IsRecording", "false"),
+    "resumed": ("tns1:RecordingHistory/Recording/State", "IsRecording", "true"),
 }
 
 RECORDING = register_service(
@@ -248,7 +250,7 @@ def _get_recording_configuration(ctx: SoapContext, req: Any) -> dict[str, Any]:
 
 def _job(mode: NvrMode, camera: str) -> dict[str, Any]:
     rec = mode.recorders[camera]
-    active = rec.state not in (RecorderState.CLOSED, RecorderState.NEW)
+    active = rec.state not in (RecorderState.CLOSED, RecorderState.NEW) and not rec.paused
     return {
         "RecordingToken": camera,
         "Mode": "Active" if active else "Idle",
@@ -264,13 +266,30 @@ def _get_recording_jobs(ctx: SoapContext, req: Any) -> dict[str, Any]:
     return {"JobItem": [{"JobToken": f"Job_{cam}", "JobConfiguration": _job(mode, cam)} for cam in mode.recorders]}
 
 
+def _job_recorder(mode: NvrMode, token: Any) -> Recorder:
+    cam = str(token or "").removeprefix("Job_")
+    if cam not in mode.recorders:
+        raise SoapFault(["InvalidArgVal", "NoRecordingJob"], f"no recording job {token!r}")
+    return mode.recorders[cam]
+
+
+@RECORDING.operation("SetRecordingJobMode")
+def _set_recording_job_mode(ctx: SoapContext, req: Any) -> None:
+    rec = _job_recorder(_nvr(ctx), req.JobToken)
+    if req.Mode == "Idle":
+        rec.pause()
+    elif req.Mode == "Active":
+        rec.resume()
+    else:
+        raise SoapFault(["InvalidArgVal", "BadValue"], f"mode {req.Mode!r} is not Idle or Active")
+    return None
+
+
 @RECORDING.operation("GetRecordingJobState")
 def _get_recording_job_state(ctx: SoapContext, req: Any) -> dict[str, Any]:
-    mode = _nvr(ctx)
-    cam = str(req.JobToken or "").removeprefix("Job_")
-    if cam not in mode.recorders:
-        raise SoapFault(["InvalidArgVal", "NoRecordingJob"], f"no recording job {req.JobToken!r}")
-    state = mode.recorders[cam].state
+    rec = _job_recorder(_nvr(ctx), req.JobToken)
+    cam = rec.camera
+    state = rec.state
     text = {RecorderState.RECORDING: "Active", RecorderState.FAILED: "Error"}.get(state, "Idle")
     return {"State": {"RecordingToken": cam, "State": text}}
 
