@@ -27,6 +27,7 @@ from kedirivms.sim._models import (
     VirtualCameraConfig,
 )
 from kedirivms.sim._models_ptz import EventsSpec, ImagingSpec, PTZNodeSpec
+from kedirivms.sim._profile_g import NvrMode, enable_nvr
 from kedirivms.sim.camera import CameraRunState, LoggedRequest, VirtualCamera
 from kedirivms.sim.counter_scene import CounterScene, CounterSceneConfig
 from kedirivms.sim.discovery import DiscoveryResponder
@@ -48,6 +49,7 @@ __all__ = [
     "ImagingSpec",
     "LoggedRequest",
     "MovingShapesScene",
+    "NvrMode",
     "NetworkHost",
     "PTZNodeSpec",
     "Quirk",
@@ -58,6 +60,7 @@ __all__ = [
     "VirtualCamera",
     "VirtualCameraConfig",
     "VirtualFleet",
+    "enable_nvr",
 ]
 
 for _name in __all__:
