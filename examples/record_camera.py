@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 from kedirivms import Camera, Recorder, RetentionPolicy, SegmentIndex, export, open_recording, open_stream
-from kedirivms.sim import VirtualCamera
-from kedirivms.sim._profile_g import enable_nvr
+from kedirivms.sim import VirtualCamera, enable_nvr
 
 
 def main(root: Path) -> None:
