@@ -55,3 +55,62 @@ def _loopback_only() -> Any:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
     socket.socket.sendto = _real_sendto  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------- virtual-camera fixtures
+# Shared by the client, PTZ and events tests: real virtual cameras on loopback and connected clients.
+VCAM_PASSWORD = "Sup3r-secret!pw"
+
+
+@pytest.fixture
+def vcam_password() -> str:
+    """The admin password of the virtual cameras ``vcam_factory`` starts (override per folder if needed)."""
+    return VCAM_PASSWORD
+
+
+@pytest.fixture
+def vcam_factory(vcam_password: str) -> Any:
+    """``vcam_factory(**config)`` starts a :class:`VirtualCamera`; all are stopped after the test."""
+    from kedirivms.sim import VirtualCamera, VirtualCameraConfig
+
+    started: list[VirtualCamera] = []
+
+    def factory(**overrides: Any) -> VirtualCamera:
+        overrides.setdefault("password", vcam_password)
+        cam = VirtualCamera(VirtualCameraConfig(**overrides)).start()
+        started.append(cam)
+        return cam
+
+    yield factory
+    for cam in started:
+        cam.stop()
+
+
+@pytest.fixture
+def connect(vcam_password: str) -> Any:
+    """``connect(vcam, **kwargs)`` returns a connected :class:`Camera` (closed after the test)."""
+    from kedirivms import Camera
+
+    opened: list[Camera] = []
+
+    def factory(vcam: Any, **kwargs: Any) -> Camera:
+        kwargs.setdefault("username", "admin")
+        kwargs.setdefault("password", vcam_password)
+        kwargs.setdefault("timeout", (2.0, 3.0))
+        cam = Camera(vcam.device_url, **kwargs)
+        opened.append(cam)
+        return cam.connect()
+
+    yield factory
+    for cam in opened:
+        cam.close()
+
+
+@pytest.fixture
+def vcam(vcam_factory: Any) -> Any:
+    return vcam_factory()
+
+
+@pytest.fixture
+def camera(vcam: Any, connect: Any) -> Any:
+    return connect(vcam)

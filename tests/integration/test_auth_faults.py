@@ -55,9 +55,7 @@ def test_nat_advertised_address_is_rewritten(vcam_factory: Any, connect: Any) ->
         assert cam.profiles()
     # opt-out: the advertised addresses are kept (and never contacted here)
     cam = connect(vcam, rewrite_addresses=False)
-    cam.connect()
     assert cam.services().xaddrs["media"].startswith("http://10.0.0.99:8080/")
-    cam.close()
 
 
 @pytest.mark.parametrize(

@@ -109,9 +109,7 @@ def test_time_requires_auth(vcam_factory: Any, connect: Any) -> None:
 
 
 def test_wrong_password(vcam: VirtualCamera, connect: Any) -> None:
-    cam = connect(vcam, password="wrong-password-123")
     with pytest.raises(AuthenticationFailed) as info:
-        cam.connect()
-        cam.device_information()
+        connect(vcam, password="wrong-password-123").device_information()
     assert "wrong-password-123" not in str(info.value)
     assert vcam.config.host in str(info.value)
