@@ -57,6 +57,14 @@ def _loopback_only() -> Any:
     socket.socket.sendto = _real_sendto  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI tables are not cut at 80 columns in captured output."""
+    from kedirivms.cli._app import console
+
+    monkeypatch.setattr(console, "_width", 240)
+
+
 # --------------------------------------------------------------------------------- virtual-camera fixtures
 # Shared by the client, PTZ and events tests: real virtual cameras on loopback and connected clients.
 VCAM_PASSWORD = "Sup3r-secret!pw"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kedirivms.cli import main
+from clitools import run
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 
 PASSWORD = "Cli-s3cret-pw"
@@ -19,21 +19,6 @@ PASSWORD = "Cli-s3cret-pw"
 def nvr() -> Iterator[VirtualCamera]:
     with VirtualCamera(VirtualCameraConfig(password=PASSWORD, channels=4, auth="digest")) as cam:
         yield cam
-
-
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kedirivms.cli._app import console
-
-    monkeypatch.setattr(console, "_width", 220)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def test_info_json(nvr: VirtualCamera, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,25 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from kedirivms.cli import main
+from clitools import run
 from kedirivms.discovery import discover
 from kedirivms.sim import VirtualCamera
 from kedirivms.sim.discovery import DiscoveryResponder
-
-
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kedirivms.cli._app import console
-
-    monkeypatch.setattr(console, "_width", 220)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def test_discover_range_json(fleet: Callable[..., DiscoveryResponder], capsys: pytest.CaptureFixture[str]) -> None:

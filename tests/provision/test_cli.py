@@ -11,7 +11,7 @@ import pytest
 from _prov_helpers import ADMIN_PW, assert_no_secret, closed_port, write
 from pydantic import SecretStr
 
-from kedirivms.cli import main
+from clitools import run
 from kedirivms.provision import load_inventory, plan
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 from kedirivms.sim.discovery import DiscoveryResponder
@@ -37,21 +37,6 @@ def cams() -> Iterator[list[VirtualCamera]]:
     finally:
         for cam in started:
             cam.stop()
-
-
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kedirivms.cli._app import console
-
-    monkeypatch.setattr(console, "_width", 240)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def _inventory(tmp_path: Path, cams: list[VirtualCamera], *, dead: bool = True) -> Path:
