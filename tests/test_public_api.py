@@ -47,3 +47,14 @@ def test_import_has_no_side_effects() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_camera_alone_does_not_load_the_media_stack() -> None:
+    code = (
+        "import sys, kedirivms\n"
+        "kedirivms.Camera\n"
+        "heavy = [m for m in ('av', 'numpy', 'cv2', 'supervision', 'matplotlib') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
