@@ -8,6 +8,8 @@ import threading
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from kedirivms.errors import (
     AuthenticationFailed,
     InvalidArgument,
@@ -104,14 +106,15 @@ class Camera:
         retries: int = 1,
     ) -> None:
         scheme, host, port_, path = parse_target(target, port)
-        if isinstance(timeout, Timeouts):
-            timeouts = timeout
-        elif isinstance(timeout, tuple):
-            timeouts = Timeouts(connect=timeout[0], read=timeout[1])
-        else:
-            timeouts = Timeouts(
-                connect=min(float(timeout), 3.0 if timeout > 3 else float(timeout)), read=timeout
-            )
+        try:
+            if isinstance(timeout, Timeouts):
+                timeouts = timeout
+            elif isinstance(timeout, tuple):
+                timeouts = Timeouts(connect=timeout[0], read=timeout[1])
+            else:  # one number: the read time-out; connecting never needs more than 3 s on a LAN
+                timeouts = Timeouts(connect=min(float(timeout), 3.0), read=float(timeout))
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise InvalidArgument(f"invalid timeout {timeout!r}", hint="seconds > 0, or (connect, read)") from exc
         if auth not in ("auto", "username_token", "digest", "basic", "none"):
             raise InvalidArgument(
                 f"auth mode {auth!r} is not valid", hint="auto, username_token, digest, basic or none"

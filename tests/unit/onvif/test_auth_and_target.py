@@ -78,3 +78,11 @@ def test_address_rewrite(advertised: str | None, rewrite: bool, expected: str | 
         assert t.rewrite(advertised) == expected
     finally:
         t.close()
+
+
+@pytest.mark.parametrize("timeout", [0, -1, (1.0, -2.0), "soon"])
+def test_bad_timeouts_are_invalid_arguments(timeout: object) -> None:
+    from kedirivms import Camera
+
+    with pytest.raises(InvalidArgument, match="invalid timeout"):
+        Camera("127.0.0.1", timeout=timeout)  # type: ignore[arg-type]
