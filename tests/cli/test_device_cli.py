@@ -98,3 +98,19 @@ def test_unreachable_and_bad_target(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 5 and err.count("\n") == 1 and "Traceback" not in err
     rc, _, err = run(capsys, "info", "ftp://nowhere", "-u", "admin", "-p", "x")
     assert rc == 2 and "cannot parse" in err
+
+
+def test_doctor_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "doctor", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["libraries"]["zeep"] and data["ffmpeg_libraries"]["libavcodec"]
+    assert data["onvif_wsdl_dir"].endswith("wsdl")
+
+
+def test_snapshot_from_stream(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with VirtualCamera(VirtualCameraConfig(password=PASSWORD), rtsp=True) as cam:
+        out_file = tmp_path / "frame.png"
+        code, _, err = run(capsys, "snapshot", f"127.0.0.1:{cam.port}", "-u", "admin", "-p", PASSWORD,
+                           "--profile", "Profile_1_sub", "--from-stream", "-o", str(out_file))  # fmt: skip
+    assert code == 0, err
+    assert out_file.read_bytes()[:4] == b"\x89PNG"

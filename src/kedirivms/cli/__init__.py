@@ -17,6 +17,7 @@ from kedirivms.cli._app import app, exit_code_for, print_error
 from kedirivms.cli import _device  # noqa: F401,I001  (info, profiles, snapshot)
 from kedirivms.cli import _simulate  # noqa: F401,I001
 from kedirivms.cli import _run  # noqa: F401,I001  (run CONFIG.yaml)
+from kedirivms.cli import _doctor  # noqa: F401,I001  (doctor)
 from kedirivms.cli import _discover  # noqa: F401,I001  (discover)
 from kedirivms.cli import _record  # noqa: F401,I001  (record, recordings, export, retention)
 from kedirivms.cli import _stream  # noqa: F401,I001  (stream)
