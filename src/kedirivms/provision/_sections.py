@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from kedirivms.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument, KedirivmsError, Timeout
 from kedirivms.onvif.media import check_encoder
 from kedirivms.onvif.models import Profile, VideoEncoderConfig
-from kedirivms.provision import _writes
+from kedirivms.provision import _reads, _writes
 from kedirivms.provision.inventory import resolve_secret
 
 if TYPE_CHECKING:
@@ -70,8 +70,11 @@ class Context:
 
     def profiles(self, section: str) -> list[Profile]:
         if self._profiles is None:
-            found = self.read(section, self.camera.media.profiles)
-            self._profiles = [] if found is _SKIP else found  # a failed read is reported once
+            found = self.read(section, partial(_reads.profiles, self.camera))
+            if found is _SKIP:
+                self._profiles = []  # a failed read is reported once
+            else:
+                self._profiles, self.encoder_writer.raw = found
         return self._profiles
 
 
@@ -251,10 +254,11 @@ def imaging(ctx: Context) -> None:
     sources = list(dict.fromkeys(p.video_source_token for p in ctx.profiles("imaging") if p.video_source_token))
     for source in sources:
         label = f"{source} " if len(sources) > 1 else ""
-        current = ctx.read("imaging", partial(service.settings, source))
-        if current is _SKIP:
+        found = ctx.read("imaging", partial(_reads.imaging, ctx.camera, source))
+        if found is _SKIP:
             continue
-        diff = {k: v for k, v in values.items() if not _same(getattr(current, k, None), v)}
+        current, raw = found
+        diff = {k: v for k, v in values.items() if not _same(current.get(k), v)}
         if not diff:
             continue
         options = ctx.read("imaging", partial(service.options, source))
@@ -267,8 +271,8 @@ def imaging(ctx: Context) -> None:
         except InvalidArgument as exc:
             ctx.problems.append(f"imaging: {label}{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
             continue
-        changes = [_change("imaging", f"{label}{k}", getattr(current, k, None), v) for k, v in diff.items()]
-        ctx.step(changes, partial(_writes.set_imaging, ctx.camera, source, diff))
+        changes = [_change("imaging", f"{label}{k}", current.get(k), v) for k, v in diff.items()]
+        ctx.step(changes, partial(_writes.set_imaging, ctx.camera, source, diff, raw))
 
 
 def ptz(ctx: Context) -> None:
@@ -354,7 +358,7 @@ def _preset_step(
             _writes.absolute_move(camera, profile, pan, tilt, zoom)
         else:
             return _writes.set_preset(camera, profile, name, token)
-        service.wait_idle(timeout=max(timeout, 5.0), poll=0.05, profile=profile)
+        _writes.wait_still(camera, service, profile, max(timeout, 5.0))
         return _writes.set_preset(camera, profile, name, token)
 
     return run

@@ -1,26 +1,28 @@
-"""Writes that reuse what the plan already read, to keep each camera's apply to a handful of SOAP calls.
+"""Writes that reuse what the plan already read, to keep each camera's apply to one SOAP call per write.
 
 The public setters (``media.set_video_encoder``, ``imaging.set``, ``ptz.set_preset``, ``device.set_scopes``)
 re-read the current value and the options before writing, and read the result back: right for one call, but
 over a fleet it doubles the traffic (a 100-camera apply is bound by client CPU per SOAP call). Here the values
-were validated against the options during the plan, so each write is the ``Set`` call (plus one shared ``Get``
-where the request needs the camera's full configuration object).
+were validated against the options during the plan, and the full configuration objects a ``Set`` request needs
+were kept from the plan's reads (:mod:`._reads`), so each write is the ``Set`` call alone. A successful ``Set``
+is not read back: the camera answers a value it refuses with a fault, which fails the camera.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from kedirivms.errors import ProtocolError
+from kedirivms.errors import ProtocolError, Timeout
+from kedirivms.provision._reads import IMAGING_ATTRS
 
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
     from kedirivms.onvif.models import Scope
 
 _SCOPE = "onvif://www.onvif.org/"
-_IMAGING_TOP = {"brightness": "Brightness", "contrast": "Contrast", "saturation": "ColorSaturation"}
-_IMAGING_TOP["sharpness"] = "Sharpness"
+_PTZ_POLL_S = 0.1  # a move rarely ends within 100 ms: asking at once is a wasted GetStatus
 
 
 def set_scopes(camera: Camera, found: list[Scope], update: dict[str, str]) -> None:
@@ -34,17 +36,20 @@ def set_scopes(camera: Camera, found: list[Scope], update: dict[str, str]) -> No
 
 
 class EncoderWriter:
-    """Writes encoder settings; fetches every raw configuration once (GetVideoEncoderConfigurations)."""
+    """Writes encoder settings into the raw configurations the plan read with GetProfiles (by token).
+
+    Without them (``raw`` None) every configuration is fetched once with GetVideoEncoderConfigurations.
+    """
 
     def __init__(self, camera: Camera) -> None:
         self.camera = camera
-        self._raw: dict[str, Any] | None = None
+        self.raw: dict[str, Any] | None = None
 
     def set(self, token: str, changes: dict[str, Any]) -> None:
-        if self._raw is None:
+        if self.raw is None or token not in self.raw:
             reply = self.camera.call("media", "GetVideoEncoderConfigurations") or []
-            self._raw = {str(c.token): c for c in reply}
-        raw = self._raw.get(token)
+            self.raw = {str(c.token): c for c in reply}
+        raw = self.raw.get(token)
         if raw is None:
             raise ProtocolError(
                 f"encoder configuration {token} disappeared",
@@ -72,10 +77,12 @@ class EncoderWriter:
         self.camera.call("media", "SetVideoEncoderConfiguration", Configuration=raw, ForcePersistence=True)
 
 
-def set_imaging(camera: Camera, source: str, changes: dict[str, Any]) -> None:
-    """Apply imaging ``changes`` (validated against the options by the plan) to video source ``source``."""
-    raw = camera.call("imaging", "GetImagingSettings", VideoSourceToken=source)
-    for key, attr in _IMAGING_TOP.items():
+def set_imaging(camera: Camera, source: str, changes: dict[str, Any], raw: Any) -> None:
+    """Apply imaging ``changes`` (validated against the options by the plan) to video source ``source``.
+
+    ``raw`` is the source's GetImagingSettings reply read by the plan; the changes are written into it.
+    """
+    for key, attr in IMAGING_ATTRS.items():
         if key in changes:
             setattr(raw, attr, float(changes[key]))
     if "ir_cut_filter" in changes:
@@ -110,3 +117,23 @@ def absolute_move(camera: Camera, profile: str, pan: float | None, tilt: float |
     if zoom is not None:
         position["Zoom"] = {"x": zoom}
     camera.call("ptz", "AbsoluteMove", ProfileToken=profile, Position=position)
+
+
+def wait_still(camera: Camera, service: Any, profile: str, timeout: float) -> None:
+    """Wait until ``profile`` neither pans, tilts nor zooms (GetStatus every 0.1 s, the first after 0.1 s).
+
+    Raises:
+        Timeout: still moving after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(_PTZ_POLL_S)
+        if not service.status(profile).moving:
+            return
+        if time.monotonic() >= deadline:
+            raise Timeout(
+                f"the PTZ is still moving after {timeout:g} s",
+                camera=camera.name,
+                operation="GetStatus",
+                hint="the camera may be stuck or slow; raise the camera's timeout",
+            )

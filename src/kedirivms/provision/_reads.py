@@ -1,0 +1,89 @@
+"""Reads that keep the camera's raw reply beside the typed view, so a later write needs no second ``Get``.
+
+``GetProfiles`` carries every profile's full video encoder configuration (``tt:VideoEncoderConfiguration``, the
+type ``SetVideoEncoderConfiguration`` takes) and ``GetImagingSettings`` the object ``SetImagingSettings`` takes:
+kept from the plan, they let apply send each write alone. Over a fleet the client's CPU per SOAP call is the
+limit, so every read saved counts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kedirivms.onvif.models import Profile
+
+if TYPE_CHECKING:
+    from kedirivms.onvif import Camera
+
+IMAGING_ATTRS = {"brightness": "Brightness", "contrast": "Contrast", "saturation": "ColorSaturation"}
+IMAGING_ATTRS["sharpness"] = "Sharpness"
+
+
+def profiles(camera: Camera) -> tuple[list[Profile], dict[str, Any]]:
+    """The media profiles (channel = 1-based video source index) and the raw encoder configurations by token."""
+    raw = camera.call("media", "GetProfiles") or []
+    sources: list[str | None] = []
+    out: list[Profile] = []
+    encoders: dict[str, Any] = {}
+    for p in raw:
+        vsc = getattr(p, "VideoSourceConfiguration", None)
+        source = str(vsc.SourceToken) if vsc is not None and vsc.SourceToken else None
+        if source not in sources:
+            sources.append(source)
+        enc = getattr(p, "VideoEncoderConfiguration", None)
+        fields: dict[str, Any] = {}
+        if enc is not None and getattr(enc, "token", None):
+            token = str(enc.token)
+            encoders.setdefault(token, enc)
+            fields = _encoder_fields(enc) | {"encoder_token": token}
+        out.append(
+            Profile(
+                token=str(p.token),
+                name=str(p.Name or ""),
+                fixed=bool(getattr(p, "fixed", False)),
+                video_source_token=source,
+                channel=sources.index(source) + 1,
+                ptz_configured=getattr(p, "PTZConfiguration", None) is not None,
+                **fields,
+            )
+        )
+    return out, encoders
+
+
+def _encoder_fields(e: Any) -> dict[str, Any]:
+    rc = getattr(e, "RateControl", None)
+    h264 = getattr(e, "H264", None)
+    res = getattr(e, "Resolution", None)
+    return {
+        "encoding": str(e.Encoding),
+        "width": int(res.Width) if res is not None else 0,
+        "height": int(res.Height) if res is not None else 0,
+        "quality": float(e.Quality or 0),
+        "fps": _int(getattr(rc, "FrameRateLimit", None)),
+        "bitrate_kbps": _int(getattr(rc, "BitrateLimit", None)),
+        "gop": _int(getattr(h264, "GovLength", None)),
+    }
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def imaging(camera: Camera, source: str) -> tuple[dict[str, Any], Any]:
+    """The imaging settings of ``source`` by inventory key (None: not reported), and the raw reply."""
+    raw = camera.call("imaging", "GetImagingSettings", VideoSourceToken=source)
+    values: dict[str, Any] = {k: _float(getattr(raw, attr, None)) for k, attr in IMAGING_ATTRS.items()}
+    ir = getattr(raw, "IrCutFilter", None)
+    values["ir_cut_filter"] = str(ir).upper() if ir is not None and str(ir).upper() in ("ON", "OFF", "AUTO") else None
+    exposure, focus = getattr(raw, "Exposure", None), getattr(raw, "Focus", None)
+    values["exposure_mode"] = _mode(getattr(exposure, "Mode", None))
+    values["focus_mode"] = _mode(getattr(focus, "AutoFocusMode", None))
+    return values, raw
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _mode(value: Any) -> str | None:
+    return str(value).upper() if value is not None and str(value).upper() in ("AUTO", "MANUAL") else None
