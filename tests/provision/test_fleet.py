@@ -15,6 +15,7 @@ from _prov_helpers import ADMIN_PW, OPERATOR_PW, ROTATED_PW, assert_no_secret, c
 from pydantic import SecretStr
 
 from kedirivms import Camera
+from kedirivms.errors import ConfigError, InvalidArgument
 from kedirivms.provision import ApplyReport, Plan, apply, load_inventory, plan
 from kedirivms.sim import EncoderOptions, EncoderSpec, UserAccount, VirtualCamera, VirtualCameraConfig
 from kedirivms.sim._models_ptz import PTZNodeSpec
@@ -110,6 +111,7 @@ class Run:
     apply2: ApplyReport
     logs: str
     writes_during_plan: list[str]
+    reads_during_apply: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +142,21 @@ def run(fleet: dict[str, VirtualCamera], secrets_env: None, tmp_path_factory: py
     try:
         plan1 = plan(inv, concurrency=8)
         writes = [r.operation for cam in fleet.values() for r in cam.request_log if not r.operation.startswith("Get")]
-        apply1 = apply(inv, concurrency=8, audit=audit)
+        for cam in fleet.values():
+            cam.clear_request_log()
+        apply1 = apply(inv, plan=plan1, concurrency=8, audit=audit)  # writes what the plan found
+        reads = [
+            f"{name} {r.operation}"
+            for name, cam in fleet.items()
+            for r in cam.request_log
+            if r.operation.startswith("Get") and r.operation != "GetStatus"  # GetStatus: waiting for a PTZ move
+        ]
         plan2 = plan(inv, concurrency=8)
         apply2 = apply(inv, concurrency=8, audit=audit)
     finally:
         logging.getLogger().removeHandler(handler)
         logging.getLogger().setLevel(old_level)
-    return Run(fleet, inventory, audit, plan1, apply1, plan2, apply2, "\n".join(handler.lines), writes)
+    return Run(fleet, inventory, audit, plan1, apply1, plan2, apply2, "\n".join(handler.lines), writes, reads)
 
 
 class _Capture(logging.Handler):
@@ -214,6 +224,7 @@ def test_apply_converges_every_reachable_camera(run: Run) -> None:
     assert len(run.cams[NVR].state.encoders) == 8
     untouched = run.cams[WRONG].state
     assert untouched.hostname == "kvc-prov-019" and untouched.user("operator") is None
+    assert run.reads_during_apply == []  # applied from the plan: no camera was read again
 
 
 def test_presets_and_imaging_were_applied(run: Run) -> None:
@@ -319,3 +330,24 @@ def test_an_unwritable_audit_log_is_reported_not_fatal(run: Run) -> None:
     report = apply(load_inventory(run.inventory), only=["cam09"], audit="/dev/full")  # writes fail with ENOSPC
     assert report.cameras[0].status == "unchanged"
     assert not report.ok and report.audit_error is not None and "cannot append to audit log" in report.audit_error
+
+
+def test_a_plan_is_applied_once_and_only_to_its_inventory(run: Run, tmp_path: Path) -> None:
+    inv = load_inventory(run.inventory)
+    p = plan(inv, only=["cam06", NARROW])
+    assert [c.status for c in p.cameras] == ["in_sync", "in_sync"]
+    other = load_inventory(write(tmp_path / "other.yaml", run.inventory.read_text()))
+    made_elsewhere = Plan.model_validate_json(p.model_dump_json())  # holds no cameras
+    for kwargs, error, text in (
+        ({"inventory": other, "plan": p}, ConfigError, "the plan is of"),
+        ({"inventory": inv, "plan": made_elsewhere}, InvalidArgument, "holds no cameras"),
+        ({"inventory": inv, "plan": p, "rotate_passwords": True}, InvalidArgument, "rotate_passwords=False"),
+    ):
+        with pytest.raises(error, match=text):
+            apply(**kwargs)
+    before = len(run.cams["cam06"].request_log)
+    report = apply(inv, plan=p, only=["cam06", NARROW])
+    assert [c.status for c in report.cameras] == ["unchanged", "unchanged"]
+    assert len(run.cams["cam06"].request_log) == before  # in sync in the plan: not contacted
+    # cameras the plan does not cover are read as without a plan
+    assert apply(inv, plan=plan(inv, only=["cam07"]), only=["cam07", "cam08"]).count("unchanged") == 2

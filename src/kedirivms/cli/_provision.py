@@ -141,13 +141,19 @@ def apply_command(
     ),
     json: bool = JsonOption,
 ) -> None:
-    """Converge the cameras to the inventory; per camera changed, unchanged or failed. Exit 1 if any failed."""
+    """Converge the cameras to the inventory; per camera changed, unchanged or failed. Exit 1 if any failed.
+
+    Each camera is read once (the plan) and then written (apply from that plan).
+    """
     inv = load_inventory(inventory)
     targets = inv.cameras(only)
     audit_path = audit or inventory.with_name(inventory.stem + ".audit.jsonl")
+    with _progress("plan", len(targets), not json) as progress:
+        planned = plan(inv, only=only, concurrency=concurrency, rotate_passwords=rotate_passwords, progress=progress)
     with _progress("apply", len(targets), not json) as progress:
         report = apply(
             inv,
+            plan=planned,
             only=only,
             concurrency=concurrency,
             rotate_passwords=rotate_passwords,

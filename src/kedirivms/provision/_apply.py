@@ -16,7 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import ConfigError, KedirivmsError
-from kedirivms.provision._plan import DEFAULT_CONCURRENCY, Change, examine, run_pool
+from kedirivms.provision._plan import (
+    DEFAULT_CONCURRENCY,
+    CameraPlan,
+    CameraWork,
+    Change,
+    Plan,
+    examine,
+    run_pool,
+    take_held,
+)
 from kedirivms.provision.inventory import CameraTarget, LoadedInventory
 
 __all__ = ["ApplyReport", "AuditLog", "CameraResult", "apply"]
@@ -102,7 +111,16 @@ class AuditLog:
 
 def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) -> CameraResult:
     started = time.perf_counter()
-    work = examine(target, inventory, rotate_passwords=rotate)
+    return _run(examine(target, inventory, rotate_passwords=rotate), started)
+
+
+def _from_plan(p: CameraPlan) -> CameraResult:
+    """The result of a camera the plan found with nothing to write (in sync, invalid or unreadable)."""
+    return _run(CameraWork(p), time.perf_counter() - p.duration_s)
+
+
+def _run(work: CameraWork, started: float) -> CameraResult:
+    """Run ``work``'s steps in order; stop at the first failure (``started``: perf_counter when reading began)."""
     p = work.plan
     base = {"name": p.name, "site": p.site, "address": p.address, "pending": p.pending}
     try:
@@ -137,6 +155,7 @@ def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) ->
 def apply(
     inventory: LoadedInventory,
     *,
+    plan: Plan | None = None,
     only: Sequence[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     rotate_passwords: bool = False,
@@ -151,8 +170,14 @@ def apply(
     second run ``unchanged`` everywhere: present users are created when missing, and their passwords are re-set
     only with ``rotate_passwords``.
 
+    With ``plan`` (made by :func:`~kedirivms.provision.plan` for this inventory, in this process) the cameras are
+    not read again: apply writes what the plan found (in-sync cameras are ``unchanged``, invalid or unreadable
+    ones ``failed`` with the plan's reasons). A plan is applied once; cameras it does not cover (or already
+    applied) are read as without a plan. If the cameras may have changed since the plan, plan again.
+
     Args:
         inventory: from :func:`~kedirivms.provision.load_inventory`.
+        plan: a plan of ``inventory`` to apply without reading the cameras again (consumed).
         only: camera names or site ids (default: all).
         concurrency: cameras converged at once.
         rotate_passwords: also re-set the password of users that exist (from their references).
@@ -163,14 +188,27 @@ def apply(
         Per-camera results in inventory order.
 
     Raises:
-        ConfigError: ``only`` names an unknown camera or site, or the audit log cannot be written.
-        InvalidArgument: ``concurrency`` < 1.
+        ConfigError: ``only`` names an unknown camera or site, the audit log cannot be written, or ``plan`` is
+            of another inventory.
+        InvalidArgument: ``concurrency`` < 1; ``plan`` was not made by ``plan()`` or with another
+            ``rotate_passwords``.
 
     Example:
-        >>> report = apply(load_inventory("inventory.yaml"), audit="audit.jsonl")  # doctest: +SKIP
+        >>> inv = load_inventory("inventory.yaml")  # doctest: +SKIP
+        >>> p = plan(inv)  # doctest: +SKIP
+        >>> report = apply(inv, plan=p, audit="audit.jsonl")  # doctest: +SKIP
         >>> report.ok, report.count("changed")  # doctest: +SKIP
     """
     targets = inventory.cameras(only)
+    planned: dict[str, CameraPlan] = {}
+    held: dict[str, CameraWork] = {}
+    if plan is not None:
+        if plan.inventory != inventory.source:
+            raise ConfigError(
+                f"the plan is of {plan.inventory}, not of {inventory.source}", hint="plan this inventory first"
+            )
+        held = take_held(plan, rotate_passwords)
+        planned = {c.name: c for c in plan.cameras}
     log = audit if isinstance(audit, AuditLog) or audit is None else AuditLog(audit)
     run_id = uuid.uuid4().hex[:12]
     started_at = datetime.now(UTC)
@@ -189,7 +227,22 @@ def apply(
         if progress is not None:
             progress(result)
 
-    results = run_pool(targets, lambda t: _converge(t, inventory, rotate_passwords), concurrency, done)
+    def one(target: CameraTarget) -> CameraResult:
+        work = held.pop(target.name, None)
+        if work is not None and work.usable:
+            return _run(work, time.perf_counter() - work.plan.duration_s)
+        if work is not None:
+            work.close()
+        cplan = planned.get(target.name)
+        if cplan is not None and cplan.status != "changes":
+            return _from_plan(cplan)
+        return _converge(target, inventory, rotate_passwords)  # not planned, or its plan was applied already
+
+    try:
+        results = run_pool(targets, one, concurrency, done)
+    finally:
+        for work in held.values():  # cameras of the plan that ``only`` left out
+            work.close()
     report = ApplyReport(
         run_id=run_id,
         inventory=inventory.source,

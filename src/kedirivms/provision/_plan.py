@@ -2,21 +2,24 @@
 
 The comparison of one camera yields :class:`Change` s to show and private steps that :func:`~kedirivms.provision.apply`
 runs; values the camera's options cannot take are :attr:`CameraPlan.problems`, found here rather than at apply.
+A :class:`Plan` keeps, privately, the steps of each camera with changes (and the connected camera, its sockets
+released), so ``apply(inventory, plan=p)`` writes without reading the cameras again.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import InvalidArgument, KedirivmsError
-from kedirivms.onvif import Camera, Timeouts
+from kedirivms.onvif import Camera, CameraState, Timeouts
 from kedirivms.provision import _sections
 from kedirivms.provision.inventory import CameraTarget, LoadedInventory, resolve_secret
 
@@ -77,13 +80,20 @@ class CameraPlan(BaseModel):
 
 
 class Plan(BaseModel):
-    """The plan of a whole inventory (or the ``only`` part of it)."""
+    """The plan of a whole inventory (or the ``only`` part of it).
+
+    A plan made by :func:`plan` also holds (privately, never dumped) what apply needs to converge each camera
+    with changes without reading it again: ``apply(inventory, plan=p)`` consumes it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     inventory: str
     cameras: list[CameraPlan]
     duration_s: float = 0.0
+    _held: dict[str, CameraWork] = PrivateAttr(default_factory=dict)
+    _rotate: bool | None = PrivateAttr(None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def changes(self) -> int:
@@ -121,6 +131,24 @@ class CameraWork:
     def close(self) -> None:
         if self.camera is not None:
             self.camera.close()
+
+    def release(self) -> None:
+        """Close the camera's HTTP connections but keep it connected (clock offset, service addresses).
+
+        A plan may hold hundreds of cameras until apply: it must not hold their sockets. The requests session
+        re-opens its pools on the next call. (Reaches into the transport: :class:`Camera` has no public way
+        to drop idle connections yet.)
+        """
+        session = getattr(getattr(self.camera, "_transport", None), "session", None)
+        if session is None:
+            self.close()
+        else:
+            session.close()
+
+    @property
+    def usable(self) -> bool:
+        """The camera is still open (apply can write through it)."""
+        return self.camera is not None and self.camera.state is CameraState.CONNECTED
 
 
 def open_camera(target: CameraTarget, inventory: LoadedInventory) -> tuple[Camera, tuple[str, ...]]:
@@ -226,10 +254,42 @@ def plan(
     started = time.perf_counter()
     targets = inventory.cameras(only)
 
+    held: dict[str, CameraWork] = {}
+
     def one(target: CameraTarget) -> CameraPlan:
         work = examine(target, inventory, rotate_passwords=rotate_passwords)
-        work.close()
+        if work.plan.status == "changes":
+            work.release()
+            held[target.name] = work
+        else:
+            work.close()
         return work.plan
 
     done = run_pool(targets, one, concurrency, progress)
-    return Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
+    result = Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
+    result._held = held
+    result._rotate = rotate_passwords
+    return result
+
+
+def take_held(p: Plan, rotate_passwords: bool) -> dict[str, CameraWork]:
+    """The cameras ``p`` holds for apply, removed from it (a plan is applied once).
+
+    Raises:
+        InvalidArgument: ``p`` was not made by :func:`plan` in this process, or with another ``rotate_passwords``.
+    """
+    if p._rotate is None:
+        raise InvalidArgument(
+            "this plan holds no cameras (it was not made by plan() in this process)",
+            operation="apply",
+            hint="pass a plan returned by plan(), or apply without plan=",
+        )
+    if p._rotate != rotate_passwords:
+        raise InvalidArgument(
+            f"the plan was made with rotate_passwords={p._rotate}, apply asks for {rotate_passwords}",
+            operation="apply",
+            hint="plan again with the same rotate_passwords",
+        )
+    with p._lock:
+        held, p._held = p._held, {}
+    return held
