@@ -111,9 +111,7 @@ class Zone(BaseModel):
         """
         import supervision as sv
 
-        return sv.PolygonZone(
-            polygon=self.to_pixels(resolution_wh), triggering_anchors=(anchor or sv.Position.CENTER,)
-        )
+        return sv.PolygonZone(polygon=self.to_pixels(resolution_wh), triggering_anchors=(anchor or sv.Position.CENTER,))
 
     def contains(self, points_px: Sequence[Sequence[float]] | np.ndarray, resolution_wh: tuple[int, int]) -> np.ndarray:
         """Which pixel points lie inside the zone.
