@@ -81,7 +81,7 @@ def test_plan_json_and_apply_table_with_an_unreachable_camera(
     report = json.loads(out3)
     assert code == 1 and [c["status"] for c in report["cameras"]] == ["unchanged"] * 3 + ["failed"]
 
-    code, out4, err4 = run(capsys, "apply", str(path), "--only", "cli-1", "--only", "cli-2")
+    code, out4, err4 = run(capsys, "apply", str(path), "--only", "cli-1", "--only", "cli-2", "--processes", "2")
     assert code == 0, err4
     assert "0 changed, 2 unchanged, 0 failed" in out4
     default_audit = tmp_path / "inventory.audit.jsonl"

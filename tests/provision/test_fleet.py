@@ -351,3 +351,15 @@ def test_a_plan_is_applied_once_and_only_to_its_inventory(run: Run, tmp_path: Pa
     assert len(run.cams["cam06"].request_log) == before  # in sync in the plan: not contacted
     # cameras the plan does not cover are read as without a plan
     assert apply(inv, plan=plan(inv, only=["cam07"]), only=["cam07", "cam08"]).count("unchanged") == 2
+
+
+def test_worker_processes_plan_and_apply_the_same(run: Run, tmp_path: Path) -> None:
+    inv = load_inventory(run.inventory)
+    p = plan(inv, processes=2)
+    assert {c.name: c.status for c in p.cameras} == {c.name: c.status for c in run.plan2.cameras}
+    seen: list[str] = []
+    audit = tmp_path / "audit.jsonl"
+    report = apply(inv, only=["kota"], processes=3, audit=audit, progress=lambda r: seen.append(r.name))
+    assert [c.name for c in report.cameras] == [f"cam{i:02d}" for i in range(1, 11)]  # inventory order
+    assert report.count("unchanged") == 10 and sorted(seen) == [c.name for c in report.cameras]
+    assert len(audit.read_text().splitlines()) == 11  # the parent writes every camera's line and the run's

@@ -32,6 +32,9 @@ app.add_typer(inventory_app, name="inventory")
 InventoryArg = typer.Argument(..., help="Inventory YAML file.", exists=False, dir_okay=False)
 OnlyOption = typer.Option(None, "--only", help="Camera name or site id to act on (repeatable; default: all).")
 ConcurrencyOption = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", help="Cameras handled at once.")
+ProcessesOption = typer.Option(
+    1, "--processes", "-P", min=1, help="Worker processes to spread the cameras over (for spare CPU cores)."
+)
 RotateOption = typer.Option(
     False, "--rotate-passwords", help="Also re-set the passwords of existing users from their references."
 )
@@ -109,6 +112,7 @@ def plan_command(
     inventory: Path = InventoryArg,
     only: list[str] | None = OnlyOption,
     concurrency: int = ConcurrencyOption,
+    processes: int = ProcessesOption,
     rotate_passwords: bool = RotateOption,
     json: bool = JsonOption,
 ) -> None:
@@ -116,7 +120,14 @@ def plan_command(
     inv = load_inventory(inventory)
     targets = inv.cameras(only)
     with _progress("plan", len(targets), not json) as progress:
-        result = plan(inv, only=only, concurrency=concurrency, rotate_passwords=rotate_passwords, progress=progress)
+        result = plan(
+            inv,
+            only=only,
+            concurrency=concurrency,
+            processes=processes,
+            rotate_passwords=rotate_passwords,
+            progress=progress,
+        )
     if json:
         emit_json(result)
     else:
@@ -135,6 +146,7 @@ def apply_command(
     inventory: Path = InventoryArg,
     only: list[str] | None = OnlyOption,
     concurrency: int = ConcurrencyOption,
+    processes: int = ProcessesOption,
     rotate_passwords: bool = RotateOption,
     audit: Path | None = typer.Option(
         None, "--audit", help="JSONL audit log to append to (default: <inventory>.audit.jsonl beside the inventory)."
@@ -143,19 +155,25 @@ def apply_command(
 ) -> None:
     """Converge the cameras to the inventory; per camera changed, unchanged or failed. Exit 1 if any failed.
 
-    Each camera is read once (the plan) and then written (apply from that plan).
+    Each camera is read once (the plan) and then written (apply from that plan); with --processes N each worker
+    process reads and writes its share of the cameras.
     """
     inv = load_inventory(inventory)
     targets = inv.cameras(only)
     audit_path = audit or inventory.with_name(inventory.stem + ".audit.jsonl")
-    with _progress("plan", len(targets), not json) as progress:
-        planned = plan(inv, only=only, concurrency=concurrency, rotate_passwords=rotate_passwords, progress=progress)
+    planned = None
+    if processes == 1:
+        with _progress("plan", len(targets), not json) as progress:
+            planned = plan(
+                inv, only=only, concurrency=concurrency, rotate_passwords=rotate_passwords, progress=progress
+            )
     with _progress("apply", len(targets), not json) as progress:
         report = apply(
             inv,
             plan=planned,
             only=only,
             concurrency=concurrency,
+            processes=processes,
             rotate_passwords=rotate_passwords,
             audit=audit_path,
             progress=progress,

@@ -114,6 +114,10 @@ def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) ->
     return _run(examine(target, inventory, rotate_passwords=rotate), started)
 
 
+def _lost(target: CameraTarget, reason: str) -> CameraResult:
+    return CameraResult(name=target.name, site=target.site, address=target.address, status="failed", error=reason)
+
+
 def _from_plan(p: CameraPlan) -> CameraResult:
     """The result of a camera the plan found with nothing to write (in sync, invalid or unreadable)."""
     return _run(CameraWork(p), time.perf_counter() - p.duration_s)
@@ -158,6 +162,7 @@ def apply(
     plan: Plan | None = None,
     only: Sequence[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    processes: int = 1,
     rotate_passwords: bool = False,
     audit: str | os.PathLike[str] | AuditLog | None = None,
     progress: Callable[[CameraResult], None] | None = None,
@@ -180,6 +185,9 @@ def apply(
         plan: a plan of ``inventory`` to apply without reading the cameras again (consumed).
         only: camera names or site ids (default: all).
         concurrency: cameras converged at once.
+        processes: worker processes to spread the cameras over (forked, each with ``concurrency / processes``
+            threads; for machines with spare cores: the client's CPU per SOAP call is the limit of a large
+            apply). Ignored with ``plan``: its cameras are held by this process.
         rotate_passwords: also re-set the password of users that exist (from their references).
         audit: JSONL audit file (or :class:`AuditLog`) to append what changed, where and when; None: none.
         progress: called with each camera's result as it completes (from a worker thread).
@@ -190,7 +198,7 @@ def apply(
     Raises:
         ConfigError: ``only`` names an unknown camera or site, the audit log cannot be written, or ``plan`` is
             of another inventory.
-        InvalidArgument: ``concurrency`` < 1; ``plan`` was not made by ``plan()`` or with another
+        InvalidArgument: ``concurrency`` or ``processes`` < 1; ``plan`` was not made by ``plan()`` or with another
             ``rotate_passwords``.
 
     Example:
@@ -239,7 +247,19 @@ def apply(
         return _converge(target, inventory, rotate_passwords)  # not planned, or its plan was applied already
 
     try:
-        results = run_pool(targets, one, concurrency, done)
+        if plan is None and processes != 1:
+            from kedirivms.provision._procs import run_processes
+
+            results = run_processes(
+                targets,
+                lambda t: _converge(t, inventory, rotate_passwords),
+                processes=processes,
+                concurrency=concurrency,
+                lost=_lost,
+                on_done=done,
+            )
+        else:
+            results = run_pool(targets, one, concurrency, done)
     finally:
         for work in held.values():  # cameras of the plan that ``only`` left out
             work.close()

@@ -226,6 +226,7 @@ def plan(
     *,
     only: Sequence[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    processes: int = 1,
     rotate_passwords: bool = False,
     progress: Callable[[CameraPlan], None] | None = None,
 ) -> Plan:
@@ -238,6 +239,8 @@ def plan(
         inventory: from :func:`~kedirivms.provision.load_inventory`.
         only: camera names or site ids to plan (default: all).
         concurrency: cameras read at once.
+        processes: worker processes to spread the cameras over (forked; for machines with spare cores). Their
+            cameras are not kept: apply reads the cameras with changes again.
         rotate_passwords: plan password rotation for present users too.
         progress: called with each camera's plan as it completes (from a worker thread).
 
@@ -246,6 +249,7 @@ def plan(
 
     Raises:
         ConfigError: ``only`` names an unknown camera or site.
+        InvalidArgument: ``concurrency`` or ``processes`` < 1.
 
     Example:
         >>> p = plan(load_inventory("inventory.yaml"))  # doctest: +SKIP
@@ -265,11 +269,27 @@ def plan(
             work.close()
         return work.plan
 
-    done = run_pool(targets, one, concurrency, progress)
+    if processes != 1:
+        from kedirivms.provision._procs import run_processes
+
+        def closed(target: CameraTarget) -> CameraPlan:
+            work = examine(target, inventory, rotate_passwords=rotate_passwords)
+            work.close()
+            return work.plan
+
+        done = run_processes(
+            targets, closed, processes=processes, concurrency=concurrency, lost=_lost_plan, on_done=progress
+        )
+    else:
+        done = run_pool(targets, one, concurrency, progress)
     result = Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
     result._held = held
     result._rotate = rotate_passwords
     return result
+
+
+def _lost_plan(target: CameraTarget, reason: str) -> CameraPlan:
+    return CameraPlan(name=target.name, site=target.site, address=target.address, status="failed", error=reason)
 
 
 def take_held(p: Plan, rotate_passwords: bool) -> dict[str, CameraWork]:
