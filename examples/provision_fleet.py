@@ -64,7 +64,7 @@ def main() -> None:
             for change in first.cameras[3].changes[:6]:
                 print(f"  {first.cameras[3].name}: {change}")
 
-            report = apply(inventory, audit=Path(tmp) / "audit.jsonl")
+            report = apply(inventory, plan=first, audit=Path(tmp) / "audit.jsonl")  # no second read
             for result in report.cameras:
                 print(f"apply {result.name}: {result.status} ({len(result.changes)} change(s))")
             print(f"audit log: {len((Path(tmp) / 'audit.jsonl').read_text().splitlines())} line(s)")
