@@ -3,8 +3,10 @@ narrower than the defaults, a camera without PTZ, wrong credentials and an addre
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import pickle
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -351,6 +353,19 @@ def test_a_plan_is_applied_once_and_only_to_its_inventory(run: Run, tmp_path: Pa
     assert len(run.cams["cam06"].request_log) == before  # in sync in the plan: not contacted
     # cameras the plan does not cover are read as without a plan
     assert apply(inv, plan=plan(inv, only=["cam07"]), only=["cam07", "cam08"]).count("unchanged") == 2
+    # a plan holding an open camera copies (the copies share it) and pickles (without it)
+    rotating = plan(inv, only=["cam06"], rotate_passwords=True)
+    assert rotating.cameras[0].status == "changes"
+    unpickled = pickle.loads(pickle.dumps(rotating))
+    clone = copy.deepcopy(rotating)
+    before = len(run.cams["cam06"].request_log)
+    assert apply(inv, plan=clone, only=["cam06"], rotate_passwords=True).cameras[0].status == "changed"
+    assert [r.operation for r in run.cams["cam06"].request_log[before:]] == ["SetUser"]
+    again = apply(
+        inv, plan=rotating, only=["cam06"], rotate_passwords=True
+    )  # already applied through the copy: read again
+    assert again.cameras[0].status == "changed" and len(run.cams["cam06"].request_log) > before + 2
+    assert apply(inv, plan=unpickled, only=["cam06"], rotate_passwords=True).cameras[0].status == "changed"
 
 
 def test_worker_processes_plan_and_apply_the_same(run: Run, tmp_path: Path) -> None:

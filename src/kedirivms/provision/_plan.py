@@ -91,9 +91,7 @@ class Plan(BaseModel):
     inventory: str
     cameras: list[CameraPlan]
     duration_s: float = 0.0
-    _held: dict[str, CameraWork] = PrivateAttr(default_factory=dict)
-    _rotate: bool | None = PrivateAttr(None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _held: _Held | None = PrivateAttr(None)
 
     @property
     def changes(self) -> int:
@@ -108,6 +106,30 @@ class Plan(BaseModel):
     def ok(self) -> bool:
         """True when no camera is invalid or failed."""
         return all(c.status in ("in_sync", "changes") for c in self.cameras)
+
+
+class _Held:
+    """The cameras a plan keeps for apply. Copies of the plan share it (a plan is applied once); it is not
+    pickled (open cameras do not cross processes: the unpickled plan holds none)."""
+
+    def __init__(self, works: dict[str, CameraWork], rotate: bool) -> None:
+        self.works = works
+        self.rotate = rotate
+        self.lock = threading.Lock()
+
+    def take(self) -> dict[str, CameraWork]:
+        with self.lock:
+            works, self.works = self.works, {}
+        return works
+
+    def __copy__(self) -> _Held:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Held:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Held, ({}, self.rotate))
 
 
 # ------------------------------------------------------------------------------------------- per camera
@@ -283,8 +305,7 @@ def plan(
     else:
         done = run_pool(targets, one, concurrency, progress)
     result = Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
-    result._held = held
-    result._rotate = rotate_passwords
+    result._held = _Held(held, rotate_passwords)
     return result
 
 
@@ -298,18 +319,16 @@ def take_held(p: Plan, rotate_passwords: bool) -> dict[str, CameraWork]:
     Raises:
         InvalidArgument: ``p`` was not made by :func:`plan` in this process, or with another ``rotate_passwords``.
     """
-    if p._rotate is None:
+    if p._held is None:
         raise InvalidArgument(
             "this plan holds no cameras (it was not made by plan() in this process)",
             operation="apply",
             hint="pass a plan returned by plan(), or apply without plan=",
         )
-    if p._rotate != rotate_passwords:
+    if p._held.rotate != rotate_passwords:
         raise InvalidArgument(
-            f"the plan was made with rotate_passwords={p._rotate}, apply asks for {rotate_passwords}",
+            f"the plan was made with rotate_passwords={p._held.rotate}, apply asks for {rotate_passwords}",
             operation="apply",
             hint="plan again with the same rotate_passwords",
         )
-    with p._lock:
-        held, p._held = p._held, {}
-    return held
+    return p._held.take()
