@@ -361,9 +361,8 @@ def test_a_plan_is_applied_once_and_only_to_its_inventory(run: Run, tmp_path: Pa
     before = len(run.cams["cam06"].request_log)
     assert apply(inv, plan=clone, only=["cam06"], rotate_passwords=True).cameras[0].status == "changed"
     assert [r.operation for r in run.cams["cam06"].request_log[before:]] == ["SetUser"]
-    again = apply(
-        inv, plan=rotating, only=["cam06"], rotate_passwords=True
-    )  # already applied through the copy: read again
+    # already applied through the copy: read again
+    again = apply(inv, plan=rotating, only=["cam06"], rotate_passwords=True)
     assert again.cameras[0].status == "changed" and len(run.cams["cam06"].request_log) > before + 2
     assert apply(inv, plan=unpickled, only=["cam06"], rotate_passwords=True).cameras[0].status == "changed"
 
