@@ -94,7 +94,7 @@ def show_devices(found: list[Any]) -> None:
                     if abs(cam.clock_offset_s) > 86400
                     else (f"{cam.clock_offset_s:+.1f} s")
                 )
-                auth = cam._transport.auth_mode
+                auth = cam.auth_mode
         except KedirivmsError as exc:
             table.add_row(d.name or d.address, f"[red]{exc}[/]")
             continue

@@ -187,6 +187,18 @@ class Camera:
             self._transport.close()
             self._state = CameraState.CLOSED
 
+    def release_connections(self) -> None:
+        """Close idle HTTP connections but stay connected (clock offset and service addresses are kept).
+
+        For programs that hold many cameras between bursts of calls: the next call opens a new connection.
+        """
+        self._transport.session.close()
+
+    @property
+    def auth_mode(self) -> str:
+        """The authentication in use: ``username_token``, ``digest``, ``basic`` or ``none`` (after any switch)."""
+        return self._transport.auth_mode
+
     def __enter__(self) -> Camera:
         return self.connect()
 

@@ -157,15 +157,10 @@ class CameraWork:
     def release(self) -> None:
         """Close the camera's HTTP connections but keep it connected (clock offset, service addresses).
 
-        A plan may hold hundreds of cameras until apply: it must not hold their sockets. The requests session
-        re-opens its pools on the next call. (Reaches into the transport: :class:`Camera` has no public way
-        to drop idle connections yet.)
+        A plan may hold hundreds of cameras until apply: it must not hold their sockets.
         """
-        session = getattr(getattr(self.camera, "_transport", None), "session", None)
-        if session is None:
-            self.close()
-        else:
-            session.close()
+        if self.camera is not None:
+            self.camera.release_connections()
 
     @property
     def usable(self) -> bool:
