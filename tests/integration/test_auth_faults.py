@@ -113,9 +113,7 @@ def test_null_uri(vcam_factory: Any, connect: Any) -> None:
         assert profiles and all(p.stream_uri is None for p in profiles)
 
 
-def test_no_credentials_in_logs_or_errors(
-    vcam_factory: Any, connect: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_no_credentials_in_logs_or_errors(vcam_factory: Any, connect: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     digest = vcam_factory(auth="digest")
     messages: list[str] = []

@@ -13,7 +13,6 @@ from kedirivms.sim import VirtualCamera
 PASSWORD = "Sup3r-secret!pw"
 
 
-
 def test_profiles_and_uris(camera: Camera, vcam: VirtualCamera) -> None:
     profiles = camera.profiles(with_stream_uris=True)
     assert [p.token for p in profiles] == vcam.profile_tokens

@@ -37,9 +37,7 @@ SERVICES: dict[str, ServiceSpec] = {
     "device": ServiceSpec(
         "devicemgmt.wsdl", f"{{{_VER10}/device/wsdl}}DeviceBinding", f"{_VER10}/device/wsdl", "device_service"
     ),
-    "media": ServiceSpec(
-        "media.wsdl", f"{{{_VER10}/media/wsdl}}MediaBinding", f"{_VER10}/media/wsdl", "media_service"
-    ),
+    "media": ServiceSpec("media.wsdl", f"{{{_VER10}/media/wsdl}}MediaBinding", f"{_VER10}/media/wsdl", "media_service"),
     "ptz": ServiceSpec("ptz.wsdl", f"{{{_VER20}/ptz/wsdl}}PTZBinding", f"{_VER20}/ptz/wsdl", "ptz_service"),
     "imaging": ServiceSpec(
         "imaging.wsdl",
@@ -80,9 +78,7 @@ def wsdl_dir() -> Path:
     try:
         dist = metadata.distribution("onvif-zeep")
     except metadata.PackageNotFoundError as exc:  # pragma: no cover - dependency missing
-        raise NotSupported(
-            "the onvif-zeep distribution is not installed", hint="pip install onvif-zeep"
-        ) from exc
+        raise NotSupported("the onvif-zeep distribution is not installed", hint="pip install onvif-zeep") from exc
     for f in dist.files or ():
         if f.name == "devicemgmt.wsdl":
             return Path(str(dist.locate_file(f))).parent
@@ -91,9 +87,7 @@ def wsdl_dir() -> Path:
 
 def settings() -> zeep.Settings:
     """Zeep settings for ONVIF: tolerant parsing, hostile XML refused."""
-    return zeep.Settings(
-        strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
-    )
+    return zeep.Settings(strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
 # The services every camera uses are parsed together: their WSDLs share onvif.xsd and friends, so one combined

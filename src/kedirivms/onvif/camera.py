@@ -269,9 +269,7 @@ class Camera:
         self._ensure()
         return self.device.information()
 
-    def profiles(
-        self, *, with_stream_uris: bool = False, transport: Literal["tcp", "udp"] = "tcp"
-    ) -> list[Profile]:
+    def profiles(self, *, with_stream_uris: bool = False, transport: Literal["tcp", "udp"] = "tcp") -> list[Profile]:
         """Media profiles; with ``with_stream_uris`` each carries its credential-free ``stream_uri``."""
         self._ensure()
         profiles = self.media.profiles()
@@ -291,9 +289,7 @@ class Camera:
         self._ensure()
         return self.media.channels()
 
-    def stream_uri(
-        self, profile: ProfileRef | None = None, transport: Literal["tcp", "udp"] = "tcp"
-    ) -> StreamUri:
+    def stream_uri(self, profile: ProfileRef | None = None, transport: Literal["tcp", "udp"] = "tcp") -> StreamUri:
         """Stream URI of ``profile`` (default: the first profile)."""
         self._ensure()
         return self.media.stream_uri(profile if profile is not None else self._first_profile(), transport)

@@ -73,9 +73,7 @@ class DeviceService:
         self._call("SetSystemDateAndTime", **kwargs)
         self._t.learn_clock()
 
-    def set_time_source(
-        self, mode: str, *, time_zone: str | None = None, daylight_savings: bool = False
-    ) -> None:
+    def set_time_source(self, mode: str, *, time_zone: str | None = None, daylight_savings: bool = False) -> None:
         """Switch between ``"NTP"`` and ``"Manual"`` time without changing the time itself."""
         if mode not in ("NTP", "Manual"):
             raise InvalidArgument(f"time source {mode!r} is not valid", hint="use 'NTP' or 'Manual'")
@@ -87,9 +85,7 @@ class DeviceService:
     def set_time_zone(self, time_zone: str, *, daylight_savings: bool | None = None) -> None:
         """Set the POSIX time zone (e.g. ``"WIB-7"``) keeping the current time source."""
         if not time_zone or len(time_zone) > 64:
-            raise InvalidArgument(
-                "time zone must be a POSIX TZ string such as 'WIB-7'", operation="set_time_zone"
-            )
+            raise InvalidArgument("time zone must be a POSIX TZ string such as 'WIB-7'", operation="set_time_zone")
         current = self._call("GetSystemDateAndTime")
         dst = bool(current.DaylightSavings) if daylight_savings is None else daylight_savings
         mode = str(current.DateTimeType or "Manual")
@@ -243,8 +239,5 @@ def _network_host(text: str) -> dict[str, Any]:
 
 def _host_text(host: Any) -> str:
     return str(
-        getattr(host, "IPv4Address", None)
-        or getattr(host, "IPv6Address", None)
-        or getattr(host, "DNSname", None)
-        or ""
+        getattr(host, "IPv4Address", None) or getattr(host, "IPv6Address", None) or getattr(host, "DNSname", None) or ""
     )

@@ -159,12 +159,8 @@ class StreamUri(_Reply):
         from urllib.parse import quote, urlsplit, urlunsplit
 
         parts = urlsplit(self.uri)
-        userinfo = quote(self._user, safe="") + (
-            ":" + quote(self._password or "", safe="") if self._password else ""
-        )
-        return urlunsplit(
-            (parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment)
-        )
+        userinfo = quote(self._user, safe="") + (":" + quote(self._password or "", safe="") if self._password else "")
+        return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment))
 
     def __str__(self) -> str:
         return redact_url(self.uri)

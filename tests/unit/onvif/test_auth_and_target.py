@@ -71,8 +71,14 @@ def test_redaction() -> None:
 )
 def test_address_rewrite(advertised: str | None, rewrite: bool, expected: str | None) -> None:
     t = OnvifTransport(
-        "127.0.0.1", 18080, username=None, password=None, connect_timeout=1, read_timeout=1,
-        rewrite_addresses=rewrite, label="t",
+        "127.0.0.1",
+        18080,
+        username=None,
+        password=None,
+        connect_timeout=1,
+        read_timeout=1,
+        rewrite_addresses=rewrite,
+        label="t",
     )
     try:
         assert t.rewrite(advertised) == expected
