@@ -41,13 +41,24 @@ def security_header(username: str, password: str, clock_offset_s: float, soap_en
     return sec
 
 
-def add_security(envelope: etree._Element, header: etree._Element) -> None:
-    """Insert ``header`` into the envelope's SOAP Header (created if missing)."""
+def soap_header(envelope: etree._Element) -> etree._Element:
+    """The envelope's SOAP ``Header`` element, created first in the envelope if missing."""
     env_ns = etree.QName(envelope).namespace
     hdr = envelope.find(f"{{{env_ns}}}Header")
     if hdr is None:
         hdr = etree.Element(f"{{{env_ns}}}Header")
         envelope.insert(0, hdr)
+    return hdr
+
+
+def remove_security(envelope: etree._Element) -> etree._Element:
+    """Drop any ``wsse:Security`` header (a retry re-signs with a fresh nonce); returns the Header."""
+    hdr = soap_header(envelope)
     for old in hdr.findall(f"{{{WSSE}}}Security"):
         hdr.remove(old)
-    hdr.insert(0, header)
+    return hdr
+
+
+def add_security(envelope: etree._Element, header: etree._Element) -> None:
+    """Put ``header`` first in the envelope's SOAP Header, replacing an older ``wsse:Security``."""
+    remove_security(envelope).insert(0, header)

@@ -219,7 +219,7 @@ class OnvifTransport:
                 hint="check argument names and types against the ONVIF WSDL",
             ) from exc
         for header in soap_headers or ():
-            _append_header(envelope, header)
+            _auth.soap_header(envelope).append(header)
         relearned = False
         attempts = 0
         while True:
@@ -267,7 +267,7 @@ class OnvifTransport:
                     _auth.security_header(self.username or "", self._password or "", self.clock_offset_s, env_ns),
                 )
             else:
-                _strip_security(envelope)
+                _auth.remove_security(envelope)
             body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
             # zeep's headers carry the SOAP 1.2 action parameter (or SOAPAction for 1.1) some firmware requires
             ctype = http_headers.get("Content-Type") or (
@@ -458,23 +458,6 @@ class OnvifTransport:
             self.clock_learned = True
             return self.clock_offset_s
         return self.clock_offset_s
-
-
-def _append_header(envelope: etree._Element, header: etree._Element) -> None:
-    env_ns = etree.QName(envelope).namespace
-    hdr = envelope.find(f"{{{env_ns}}}Header")
-    if hdr is None:
-        hdr = etree.Element(f"{{{env_ns}}}Header")
-        envelope.insert(0, hdr)
-    hdr.append(header)
-
-
-def _strip_security(envelope: etree._Element) -> None:
-    env_ns = etree.QName(envelope).namespace
-    hdr = envelope.find(f"{{{env_ns}}}Header")
-    if hdr is not None:
-        for old in hdr.findall(f"{{{_auth.WSSE}}}Security"):
-            hdr.remove(old)
 
 
 def utc_from_reply(reply: Any) -> datetime | None:

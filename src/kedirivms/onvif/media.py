@@ -39,35 +39,7 @@ class MediaService:
     # ---------------------------------------------------------------- profiles
     def profiles(self) -> list[Profile]:
         """Every media profile, flattened, with its 1-based channel (video source) index."""
-        raw = self._call("GetProfiles") or []
-        sources: list[str | None] = []
-        out = []
-        for p in raw:
-            vsc = getattr(p, "VideoSourceConfiguration", None)
-            source = str(vsc.SourceToken) if vsc is not None and vsc.SourceToken else None
-            if source not in sources:
-                sources.append(source)
-            enc = getattr(p, "VideoEncoderConfiguration", None)
-            cfg = _encoder(enc) if enc is not None else None
-            out.append(
-                Profile(
-                    token=str(p.token),
-                    name=str(p.Name or ""),
-                    fixed=bool(getattr(p, "fixed", False)),
-                    video_source_token=source,
-                    channel=sources.index(source) + 1,
-                    encoder_token=cfg.token if cfg else None,
-                    encoding=cfg.encoding if cfg else None,
-                    width=cfg.width if cfg else None,
-                    height=cfg.height if cfg else None,
-                    fps=cfg.fps if cfg else None,
-                    bitrate_kbps=cfg.bitrate_kbps if cfg else None,
-                    gop=cfg.gop if cfg else None,
-                    quality=cfg.quality if cfg else None,
-                    ptz_configured=getattr(p, "PTZConfiguration", None) is not None,
-                )
-            )
-        return out
+        return profiles_from_reply(self._call("GetProfiles"))
 
     def channels(self) -> list[Channel]:
         """Profiles grouped by video source: a 16-input NVR reads as 16 channels."""
@@ -253,6 +225,38 @@ class MediaService:
                 raw.H264.GovLength = target.gop
         self._call("SetVideoEncoderConfiguration", Configuration=raw, ForcePersistence=persist)
         return self.video_encoder_configuration(token)
+
+
+def profiles_from_reply(raw: Any) -> list[Profile]:
+    """Flatten a GetProfiles reply (zeep objects) into :class:`Profile` models with 1-based channels."""
+    sources: list[str | None] = []
+    out = []
+    for p in raw or []:
+        vsc = getattr(p, "VideoSourceConfiguration", None)
+        source = str(vsc.SourceToken) if vsc is not None and vsc.SourceToken else None
+        if source not in sources:
+            sources.append(source)
+        enc = getattr(p, "VideoEncoderConfiguration", None)
+        cfg = _encoder(enc) if enc is not None and getattr(enc, "token", None) else None
+        out.append(
+            Profile(
+                token=str(p.token),
+                name=str(p.Name or ""),
+                fixed=bool(getattr(p, "fixed", False)),
+                video_source_token=source,
+                channel=sources.index(source) + 1,
+                encoder_token=cfg.token if cfg else None,
+                encoding=cfg.encoding if cfg else None,
+                width=cfg.width if cfg else None,
+                height=cfg.height if cfg else None,
+                fps=cfg.fps if cfg else None,
+                bitrate_kbps=cfg.bitrate_kbps if cfg else None,
+                gop=cfg.gop if cfg else None,
+                quality=cfg.quality if cfg else None,
+                ptz_configured=getattr(p, "PTZConfiguration", None) is not None,
+            )
+        )
+    return out
 
 
 def check_encoder(target: VideoEncoderConfig, options: dict[str, EncoderOptions], *, camera: str | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kedirivms.onvif.media import profiles_from_reply
 from kedirivms.onvif.models import Profile
 
 if TYPE_CHECKING:
@@ -22,51 +23,12 @@ IMAGING_ATTRS["sharpness"] = "Sharpness"
 def profiles(camera: Camera) -> tuple[list[Profile], dict[str, Any]]:
     """The media profiles (channel = 1-based video source index) and the raw encoder configurations by token."""
     raw = camera.call("media", "GetProfiles") or []
-    sources: list[str | None] = []
-    out: list[Profile] = []
     encoders: dict[str, Any] = {}
     for p in raw:
-        vsc = getattr(p, "VideoSourceConfiguration", None)
-        source = str(vsc.SourceToken) if vsc is not None and vsc.SourceToken else None
-        if source not in sources:
-            sources.append(source)
         enc = getattr(p, "VideoEncoderConfiguration", None)
-        fields: dict[str, Any] = {}
         if enc is not None and getattr(enc, "token", None):
-            token = str(enc.token)
-            encoders.setdefault(token, enc)
-            fields = _encoder_fields(enc) | {"encoder_token": token}
-        out.append(
-            Profile(
-                token=str(p.token),
-                name=str(p.Name or ""),
-                fixed=bool(getattr(p, "fixed", False)),
-                video_source_token=source,
-                channel=sources.index(source) + 1,
-                ptz_configured=getattr(p, "PTZConfiguration", None) is not None,
-                **fields,
-            )
-        )
-    return out, encoders
-
-
-def _encoder_fields(e: Any) -> dict[str, Any]:
-    rc = getattr(e, "RateControl", None)
-    h264 = getattr(e, "H264", None)
-    res = getattr(e, "Resolution", None)
-    return {
-        "encoding": str(e.Encoding),
-        "width": int(res.Width) if res is not None else 0,
-        "height": int(res.Height) if res is not None else 0,
-        "quality": float(e.Quality or 0),
-        "fps": _int(getattr(rc, "FrameRateLimit", None)),
-        "bitrate_kbps": _int(getattr(rc, "BitrateLimit", None)),
-        "gop": _int(getattr(h264, "GovLength", None)),
-    }
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if value is not None else None
+            encoders.setdefault(str(enc.token), enc)
+    return profiles_from_reply(raw), encoders
 
 
 def imaging(camera: Camera, source: str) -> tuple[dict[str, Any], Any]:
