@@ -27,8 +27,9 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# make demo [SECONDS=70] [MQTT=mqtt://127.0.0.1:1883]
 demo: $(STAMP)
-	$(VPY) -m kedirivms.demo
+	$(VPY) -m kedirivms.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MQTT),--mqtt $(MQTT))
 
 test: $(STAMP) system-deps
 	$(VPY) -m pytest -q -p no:cacheprovider
