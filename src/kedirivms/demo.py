@@ -60,10 +60,12 @@ FLEET: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-def start_fleet() -> list[VirtualCamera]:
+def start_fleet(seconds: float = 70.0) -> list[VirtualCamera]:
     cams = []
     for name, host, cam_cfg, scene_cfg in FLEET:
-        scene = CounterScene(**scene_cfg, duration_s=3600.0)
+        # arrivals for the demo's length plus a margin (the scene loops after that); a long busy timeline is slow
+        # to simulate because its queue keeps growing
+        scene = CounterScene(**scene_cfg, duration_s=max(120.0, seconds + 60.0))
         config = VirtualCameraConfig(host=host, password=PASSWORD, name=name, main=MAIN, sub=SUB,
                                      serial_number=f"KVC-{name}", **cam_cfg)  # fmt: skip
         factory = lambda ch, kind, scene=scene: scene if ch == 1 else None  # noqa: E731
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ[PASSWORD_ENV] = PASSWORD  # the deployment file refers to it by name, never in clear
     console.rule("[bold]kedirivms demo: virtual counter cameras on loopback")
-    fleet = start_fleet()
+    fleet = start_fleet(args.seconds)
     try:
         for cam in fleet:
             console.print(f"started {cam.config.name:10} {cam.device_url}  rtsp port {cam.config.rtsp_port}"
