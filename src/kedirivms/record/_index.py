@@ -230,17 +230,7 @@ class SegmentIndex:
             ended_before: only segments that ended before this epoch time.
             limit: at most this many (the oldest).
         """
-        where: list[str] = ["1=1"]
-        params: list[Any] = []
-        if camera is not None:
-            where.append("camera = ?")
-            params.append(camera)
-        if start is not None:
-            where.append('"end" > ?')
-            params.append(utc(start).timestamp())
-        if end is not None:
-            where.append("start < ?")
-            params.append(utc(end).timestamp())
+        where, params = _filters(camera, ('"end" >', start), ("start <", end))
         if ended_before is not None:
             where.append('"end" < ?')
             params.append(ended_before)
@@ -259,17 +249,7 @@ class SegmentIndex:
         end: dt.datetime | float | None = None,
     ) -> list[Gap]:
         """Indexed gaps overlapping ``[start, end]``, oldest first."""
-        where: list[str] = ["1=1"]
-        params: list[Any] = []
-        if camera is not None:
-            where.append("camera = ?")
-            params.append(camera)
-        if start is not None:
-            where.append('"end" > ?')
-            params.append(utc(start).timestamp())
-        if end is not None:
-            where.append("start < ?")
-            params.append(utc(end).timestamp())
+        where, params = _filters(camera, ('"end" >', start), ("start <", end))
         sql = f'SELECT camera, start, "end", reason FROM gaps WHERE {" AND ".join(where)} ORDER BY start'
         return [Gap(camera=c, start=utc(s), end=utc(e), reason=r) for c, s, e, r in self._rows(sql, tuple(params))]
 
@@ -280,17 +260,7 @@ class SegmentIndex:
         end: dt.datetime | float | None = None,
     ) -> list[RecordingEvent]:
         """Indexed events in ``[start, end]``, oldest first."""
-        where: list[str] = ["1=1"]
-        params: list[Any] = []
-        if camera is not None:
-            where.append("camera = ?")
-            params.append(camera)
-        if start is not None:
-            where.append("time >= ?")
-            params.append(utc(start).timestamp())
-        if end is not None:
-            where.append("time <= ?")
-            params.append(utc(end).timestamp())
+        where, params = _filters(camera, ("time >=", start), ("time <=", end))
         sql = f"SELECT camera, time, name, detail FROM events WHERE {' AND '.join(where)} ORDER BY time"
         return [
             RecordingEvent(camera=c, time=utc(t), name=n, detail=d) for c, t, n, d in self._rows(sql, tuple(params))
@@ -431,3 +401,17 @@ def _segment(row: tuple[Any, ...]) -> Segment:
         kind=kind,
         note=note,
     )
+
+
+def _filters(camera: str | None, *bounds: tuple[str, dt.datetime | float | None]) -> tuple[list[str], list[Any]]:
+    """WHERE terms and parameters: ``camera = ?`` when given, plus ``<column> <op> ?`` for each bound that is set."""
+    where: list[str] = ["1=1"]
+    params: list[Any] = []
+    if camera is not None:
+        where.append("camera = ?")
+        params.append(camera)
+    for clause, when in bounds:
+        if when is not None:
+            where.append(f"{clause} ?")
+            params.append(utc(when).timestamp())
+    return where, params
