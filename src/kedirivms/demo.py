@@ -158,6 +158,7 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> No
                 live.update(board.table(deployment.metrics()))
     finally:
         deployment.stop()
+    console.print()
     console.rule("[bold]4. Results")
     chart = board.chart(path.parent / "queue_chart.png")
     console.print(f"chart of queue length and alerts: {chart}")
