@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from kedirivms._safexml import HostileXML, parse_untrusted
+
 NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 NS_WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
@@ -225,16 +227,6 @@ def build_resolve(message_id: str, endpoint: str) -> bytes:
 
 # ---------------------------------------------------------------------------------------------- parsing
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
-
 
 def _local(el: etree._Element) -> str:
     tag = el.tag
@@ -302,15 +294,14 @@ def parse(data: bytes) -> Message:
     """
     if not data or len(data) > MAX_DATAGRAM:
         raise WsdParseError(f"datagram of {len(data)} bytes")
-    head = data[:2048].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
+    if b"<!DOCTYPE" in data.upper():  # case-folded: refuse even malformed declarations
         raise WsdParseError("DTDs and entities are refused")
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = parse_untrusted(data)
+    except HostileXML:
+        raise WsdParseError("DTDs and entities are refused") from None
     except etree.XMLSyntaxError as exc:
         raise WsdParseError(f"not XML: {exc}") from None
-    if root.getroottree().docinfo.doctype:
-        raise WsdParseError("DTDs are refused")
     if _local(root) != "Envelope":
         raise WsdParseError(f"root element is {_local(root)!r}, not Envelope")
     header = _child(root, "Header")

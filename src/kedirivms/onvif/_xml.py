@@ -16,42 +16,26 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from kedirivms._safexml import HostileXML, parse_untrusted
+
+__all__ = ["HostileXML", "FaultInfo", "find_fault", "normalise", "parse"]
+
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_blank_text=False,
-)
 
 _DASHED_DATETIME = re.compile(
     r"^\s*(\d{4}-\d{2}-\d{2})[-\s_](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
 )
 
 
-class HostileXML(ValueError):
-    """The document carries a DTD or entity declarations."""
-
-
 def parse(content: bytes) -> etree._Element:
-    """Parse ``content`` with a parser that never loads DTDs, entities or network resources.
+    """Parse a camera reply with the shared hardened parser (no DTD, entities or network).
 
     Raises:
         HostileXML: the document declares a DOCTYPE/ENTITY.
         etree.XMLSyntaxError: not well-formed XML.
     """
-    head = content[:4096].lstrip()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise HostileXML("reply contains a DTD or entity declarations")
-    root = etree.fromstring(content, parser=_PARSER)
-    doc = root.getroottree().docinfo
-    if doc.doctype or doc.internalDTD is not None or doc.externalDTD is not None:
-        raise HostileXML("reply contains a DTD")
-    return root
+    return parse_untrusted(content)
 
 
 def normalise(root: etree._Element) -> etree._Element:
