@@ -15,6 +15,7 @@ Run: ``python -m kedirivms.demo [--seconds 70] [--out demo-output] [--mqtt mqtt:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -166,7 +167,7 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> No
     lines = events.read_text().splitlines() if events.exists() else []
     kinds: dict[str, int] = {}
     for line in lines:
-        kind = yaml.safe_load(line).get("kind", "?")
+        kind = json.loads(line).get("kind", "?")
         kinds[kind] = kinds.get(kind, 0) + 1
     console.print(
         f"events written to {events}: {len(lines)} ({', '.join(f'{k}={v}' for k, v in sorted(kinds.items()))})"

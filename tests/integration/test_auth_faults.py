@@ -137,3 +137,13 @@ def test_no_credentials_in_logs_or_errors(vcam_factory: Any, connect: Any, caplo
     text = "\n".join(messages + [r.getMessage() for r in caplog.records])
     assert PASSWORD not in text and "an0ther-Secret" not in text
     assert len(messages) >= 8
+
+
+def test_one_dropped_connection_is_retried_for_reads_only(camera: Camera, vcam: VirtualCamera) -> None:
+    vcam.inject_fault("drop", operation="GetProfiles", count=1)
+    assert camera.profiles()  # a read is retried once, with back-off
+    vcam.inject_fault("drop", operation="SetHostname", count=1)
+    with pytest.raises(ConnectionFailed):
+        camera.device.set_hostname("loket-5")  # a write is not: it may have been applied
+    camera.device.set_hostname("loket-5")
+    assert camera.device.hostname() == "loket-5"

@@ -29,9 +29,10 @@ def resolve_password(username: str | None, password: str | None, password_file: 
         return password
     if password_file is not None:
         try:
-            return password_file.read_text().splitlines()[0].strip() if password_file.read_text() else ""
+            lines = password_file.read_text().splitlines()
         except OSError as exc:
             raise ConfigError(f"cannot read password file {password_file}: {exc.strerror}") from None
+        return lines[0].strip() if lines else ""
     env = os.environ.get(PASSWORD_ENV)
     if env is not None:
         return env

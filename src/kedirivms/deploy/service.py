@@ -22,7 +22,7 @@ from kedirivms.deploy.config import DeployCamera, DeploymentConfig
 from kedirivms.errors import ConfigError, KedirivmsError
 from kedirivms.onvif import Camera, Profile, Timeouts
 from kedirivms.provision.inventory import resolve_secret
-from kedirivms.record import Recorder, RecorderStats, SegmentIndex
+from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sinks import Sink, build_sink
 from kedirivms.stream import open_stream
 
@@ -44,9 +44,6 @@ class CameraStatus:
     camera: Camera | None = None
     subscription: Any = None
     streams: list[Any] = field(default_factory=list)
-
-    def recorder_stats(self) -> RecorderStats | None:
-        return self.recorder.stats if self.recorder is not None else None
 
 
 class Deployment:

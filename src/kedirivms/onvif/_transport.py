@@ -20,6 +20,7 @@ import urllib3
 import zeep.exceptions
 from lxml import etree
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from kedirivms.errors import (
     AuthenticationFailed,
@@ -221,31 +222,39 @@ class OnvifTransport:
         for header in soap_headers or ():
             _auth.soap_header(envelope).append(header)
         relearned = False
-        attempts = 0
         while True:
-            attempts += 1
             try:
-                root = self._post(
+                root = self._post_retrying(
                     operation, address, envelope, http_headers, authenticated=authenticated, timeout=timeout
                 )
-                result = self._deserialize(client, proxy, operation, root)
-                return (root, result) if raw else result
-            except ConnectionFailed:
-                if attempts <= self.retries and operation.startswith(_RETRY_SAFE_PREFIXES):
-                    time.sleep(0.1 * attempts)
-                    continue
-                raise
             except AuthenticationFailed:
                 # The token may have been built with a stale clock offset: re-learn it once and retry.
                 if (
                     relearned
                     or not authenticated
                     or self.auth_mode != "username_token"
-                    or operation == ("GetSystemDateAndTime")
+                    or operation == "GetSystemDateAndTime"
                 ):
                     raise
                 relearned = True
                 self.learn_clock()
+                continue
+            result = self._deserialize(client, proxy, operation, root)
+            return (root, result) if raw else result
+
+    def _post_retrying(self, operation: str, *args: Any, **kwargs: Any) -> etree._Element:
+        """:meth:`_post`, retried with back-off on a dropped connection for read-only operations (Get*, Find*)."""
+        attempts = 1 + self.retries if operation.startswith(_RETRY_SAFE_PREFIXES) else 1
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_incrementing(start=0.1, increment=0.1),
+            retry=retry_if_exception_type(ConnectionFailed),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._post(operation, *args, **kwargs)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _post(
         self,
