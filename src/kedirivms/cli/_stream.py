@@ -17,7 +17,7 @@ from kedirivms.cli._target import (
     open_camera,
 )
 from kedirivms.errors import StreamClosed, StreamTimeout
-from kedirivms.stream import StreamState, StreamStats, open_stream
+from kedirivms.stream import StreamStats, open_stream
 
 
 def _is_direct(target: str) -> bool:
@@ -94,14 +94,12 @@ def stream(
                 frame = s.read(timeout=min(0.5, max(0.01, deadline - now)))
             except StreamTimeout:
                 frame = None
-            except StreamClosed:  # a file ran out
+            except StreamClosed:  # a file ran out: raised only once every queued frame was read
                 break
             if frame is not None:
                 frames += 1
                 if first_frame_after is None:
                     first_frame_after = time.monotonic() - started
-            if s.state is StreamState.ENDED:
-                break
             if not json and time.monotonic() >= next_print:
                 next_print += 1.0
                 console.print(_line(s.stats, frames), highlight=False, soft_wrap=True)
