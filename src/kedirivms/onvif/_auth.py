@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 from datetime import UTC, datetime, timedelta
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -17,8 +18,11 @@ BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-s
 
 def utc_stamp(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC (cameras reject offsets other than ``Z``)."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond // 1000:03d}Z"
+    )
 
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
@@ -26,19 +30,25 @@ def password_digest(nonce: bytes, created: str, password: str) -> str:
     return base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
 
 
-def security_header(username: str, password: str, clock_offset_s: float, soap_env: str) -> etree._Element:
-    """Build a ``wsse:Security`` header whose ``Created`` is the camera's idea of now."""
+def security_xml(username: str, password: str, clock_offset_s: float, soap_env: str) -> str:
+    """A ``wsse:Security`` header, as XML text, whose ``Created`` is the camera's idea of now.
+
+    Text rather than an element tree: it is built for every authenticated call, and a string costs a fraction.
+    """
     nonce = os.urandom(16)
     created = utc_stamp(datetime.now(UTC) + timedelta(seconds=clock_offset_s))
-    sec = etree.Element(f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
-    sec.set(f"{{{soap_env}}}mustUnderstand", "1")
-    token = etree.SubElement(sec, f"{{{WSSE}}}UsernameToken")
-    etree.SubElement(token, f"{{{WSSE}}}Username").text = username
-    pw = etree.SubElement(token, f"{{{WSSE}}}Password", Type=PASSWORD_DIGEST)
-    pw.text = password_digest(nonce, created, password)
-    etree.SubElement(token, f"{{{WSSE}}}Nonce", EncodingType=BASE64).text = base64.b64encode(nonce).decode()
-    etree.SubElement(token, f"{{{WSU}}}Created").text = created
-    return sec
+    return (
+        f'<wsse:Security xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}" xmlns:env="{soap_env}" env:mustUnderstand="1">'
+        f"<wsse:UsernameToken><wsse:Username>{escape(username)}</wsse:Username>"
+        f'<wsse:Password Type="{PASSWORD_DIGEST}">{password_digest(nonce, created, password)}</wsse:Password>'
+        f'<wsse:Nonce EncodingType="{BASE64}">{base64.b64encode(nonce).decode()}</wsse:Nonce>'
+        f"<wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security>"
+    )
+
+
+def security_header(username: str, password: str, clock_offset_s: float, soap_env: str) -> etree._Element:
+    """:func:`security_xml` as an element, for envelopes built as trees (zeep's)."""
+    return etree.fromstring(security_xml(username, password, clock_offset_s, soap_env))
 
 
 def soap_header(envelope: etree._Element) -> etree._Element:

@@ -1,8 +1,11 @@
 """One camera's SOAP transport: a requests session, auth state, clock offset, service addresses, error mapping.
 
-Messages are built and read with the process-wide zeep clients of :mod:`._wsdl`; HTTP goes through this
-camera's own :class:`requests.Session` with (connect, read) time-outs on every call, so a slow camera never
-holds up another one and no zeep/requests/lxml exception escapes.
+Most messages are built and read with the process-wide zeep clients of :mod:`._wsdl`. The few read on every
+connect (clock, services, identity, profiles, encoder configurations) go through :meth:`OnvifTransport.call_xml`:
+a request written as text and a reply read with lxml (:mod:`._replies`), which costs a fraction of zeep's
+schema-driven (de)serialisation and needs no parsed WSDL. Both share one path for HTTP, auth, retries, faults
+and quirks. HTTP goes through this camera's own :class:`requests.Session` with (connect, read) time-outs on every
+call, so a slow camera never holds up another one and no zeep/requests/lxml exception escapes.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -32,10 +35,11 @@ from kedirivms.errors import (
     ProtocolError,
     Timeout,
 )
-from kedirivms.onvif import _auth, _xml
+from kedirivms.onvif import _auth, _replies, _xml
 from kedirivms.onvif._wsdl import SERVICES, client_for
 
 log = logging.getLogger("kedirivms.onvif")
+_T = TypeVar("_T")
 
 AuthMode = Literal["auto", "username_token", "digest", "basic", "none"]
 
@@ -87,6 +91,7 @@ class OnvifTransport:
         self.device_url = self._url(device_path)
         self.xaddrs: dict[str, str] = {"device": self.device_url}
         self._proxies: dict[str, Any] = {}
+        self._pools: dict[str, tuple[Any, str]] = {}
         self._lock = threading.Lock()
         self.session = requests.Session()
         self.session.trust_env = False  # never route camera traffic through an environment proxy
@@ -164,6 +169,8 @@ class OnvifTransport:
         return (self._password,) if self._password else ()
 
     def close(self) -> None:
+        """Close the HTTP connections; the next call opens new ones (state such as the clock offset is kept)."""
+        self._pools.clear()
         self.session.close()
 
     # ----------------------------------------------------------------- calls
@@ -221,11 +228,108 @@ class OnvifTransport:
             ) from exc
         for header in soap_headers or ():
             _auth.soap_header(envelope).append(header)
+        env_ns = etree.QName(envelope).namespace or _xml.SOAP12_ENV
+
+        def render(use_wsse: bool) -> bytes:
+            if use_wsse:
+                _auth.add_security(envelope, etree.fromstring(self._security_xml(env_ns)))
+            else:
+                _auth.remove_security(envelope)
+            return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+        # zeep's headers carry the SOAP 1.2 action parameter (or SOAPAction for 1.1) some firmware requires
+        http_headers.setdefault(
+            "Content-Type",
+            "application/soap+xml; charset=utf-8" if env_ns == _xml.SOAP12_ENV else "text/xml; charset=utf-8",
+        )
+        root = self._exchange(operation, address, render, http_headers, authenticated=authenticated, timeout=timeout)
+        result = self._deserialize(client, proxy, operation, root)
+        return (root, result) if raw else result
+
+    def call_xml(
+        self,
+        service: str,
+        operation: str,
+        payload: str = "",
+        *,
+        authenticated: bool = True,
+        timeout: float | None = None,
+    ) -> etree._Element:
+        """Call ``operation`` without zeep; return the reply's response element (the SOAP Body's first child).
+
+        For the few replies read on every connect (clock, services, identity, profiles): building and reading
+        them with lxml costs a fraction of zeep's schema-driven (de)serialisation and needs no parsed WSDL.
+        ``payload`` is the operation element's content as XML text, in the service's namespace (default
+        namespace) with ``tt`` bound to the ONVIF schema; callers escape any value they put in it.
+        Errors, auth, retries and the clock re-learn are those of :meth:`call`.
+        """
+        namespace = SERVICES[service].namespace
+        head = f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{_xml.SOAP12_ENV}"><s:Header>'
+        tail = (
+            f'</s:Header><s:Body><{operation} xmlns="{namespace}" xmlns:tt="{_xml.ONVIF_SCHEMA}">{payload}'
+            f"</{operation}></s:Body></s:Envelope>"
+        )
+
+        def render(use_wsse: bool) -> bytes:
+            return (head + (self._security_xml(_xml.SOAP12_ENV) if use_wsse else "") + tail).encode()
+
+        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{namespace}/{operation}"'}
+        root = self._exchange(
+            operation, self.xaddr(service), render, headers, authenticated=authenticated, timeout=timeout
+        )
+        body = root.find(f"{{{etree.QName(root).namespace}}}Body")
+        response = next((el for el in body if isinstance(el.tag, str)), None) if body is not None else None
+        if response is None:
+            raise ProtocolError(
+                "the reply has an empty SOAP Body",
+                camera=self.label,
+                operation=operation,
+                hint="the reply does not match the ONVIF schema",
+            )
+        return response
+
+    def read(self, operation: str, reader: Callable[[etree._Element], _T], reply: etree._Element) -> _T:
+        """``reader(reply)`` with unreadable values (a width of ``"wide"``) reported as :class:`ProtocolError`."""
+        try:
+            return reader(reply)
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            raise ProtocolError(
+                f"could not read the reply: {type(exc).__name__}: {exc}".splitlines()[0],
+                camera=self.label,
+                operation=operation,
+                hint="the reply does not match the ONVIF schema",
+            ) from exc
+
+    def to_zeep(self, service: str, type_name: str, element: etree._Element) -> Any:
+        """``element`` (read with :meth:`call_xml`) as the zeep value of XSD type ``type_name``, for a ``Set``."""
+        client = client_for(service)
+        try:
+            return client.get_type(type_name).parse_xmlelement(element, client.wsdl.types)
+        except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+            raise ProtocolError(
+                f"could not read {etree.QName(element).localname}: {type(exc).__name__}: {exc}",
+                camera=self.label,
+                operation=type_name,
+                hint="the reply does not match the ONVIF schema",
+            ) from exc
+
+    def _exchange(
+        self,
+        operation: str,
+        address: str,
+        render: Callable[[bool], bytes],
+        http_headers: dict[str, str],
+        *,
+        authenticated: bool,
+        timeout: float | None,
+    ) -> etree._Element:
+        """Send the request (``render(use_wsse)`` gives its bytes) and return the checked reply; on NotAuthorized
+        re-learn the clock once and resend."""
         relearned = False
         while True:
             try:
-                root = self._post_retrying(
-                    operation, address, envelope, http_headers, authenticated=authenticated, timeout=timeout
+                return self._post_retrying(
+                    operation, address, render, http_headers, authenticated=authenticated, timeout=timeout
                 )
             except AuthenticationFailed:
                 # The token may have been built with a stale clock offset: re-learn it once and retry.
@@ -238,9 +342,6 @@ class OnvifTransport:
                     raise
                 relearned = True
                 self.learn_clock()
-                continue
-            result = self._deserialize(client, proxy, operation, root)
-            return (root, result) if raw else result
 
     def _post_retrying(self, operation: str, *args: Any, **kwargs: Any) -> etree._Element:
         """:meth:`_post`, retried with back-off on a dropped connection for read-only operations (Get*, Find*)."""
@@ -256,37 +357,28 @@ class OnvifTransport:
                 return self._post(operation, *args, **kwargs)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
+    def _security_xml(self, soap_env: str) -> str:
+        return _auth.security_xml(self.username or "", self._password or "", self.clock_offset_s, soap_env)
+
     def _post(
         self,
         operation: str,
         address: str,
-        envelope: etree._Element,
+        render: Callable[[bool], bytes],
         http_headers: dict[str, str],
         *,
         authenticated: bool,
         timeout: float | None,
     ) -> etree._Element:
-        env_ns = etree.QName(envelope).namespace or _xml.SOAP12_ENV
         switched = False
         while True:
             use_wsse = authenticated and self.auth_mode == "username_token" and self.username is not None
-            if use_wsse:
-                _auth.add_security(
-                    envelope,
-                    _auth.security_header(self.username or "", self._password or "", self.clock_offset_s, env_ns),
-                )
-            else:
-                _auth.remove_security(envelope)
-            body = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
-            # zeep's headers carry the SOAP 1.2 action parameter (or SOAPAction for 1.1) some firmware requires
-            ctype = http_headers.get("Content-Type") or (
-                "application/soap+xml; charset=utf-8" if env_ns == _xml.SOAP12_ENV else "text/xml; charset=utf-8"
-            )
+            body = render(use_wsse)
             status, reply_headers, content = self._send(
                 operation,
                 address,
                 body,
-                {**http_headers, "Content-Type": ctype},
+                http_headers,
                 self._http_auth if authenticated else None,
                 timeout or self.read_timeout,
             )
@@ -310,6 +402,19 @@ class OnvifTransport:
                 )
             return self._read(operation, status, content)
 
+    def _pool(self, address: str) -> tuple[Any, str]:
+        """The session's urllib3 pool for ``address`` and the request path (cached per address)."""
+        found = self._pools.get(address)
+        if found is None:
+            adapter: Any = self.session.get_adapter(address)  # requests' HTTPAdapter and its urllib3 pools
+            parts = urlsplit(address)
+            found = (
+                adapter.poolmanager.connection_from_url(address),
+                parts.path + (f"?{parts.query}" if parts.query else ""),
+            )
+            self._pools[address] = found
+        return found
+
     def _send(
         self,
         operation: str,
@@ -327,12 +432,10 @@ class OnvifTransport:
         """
         try:
             if auth is None:
-                adapter: Any = self.session.get_adapter(address)  # requests' HTTPAdapter and its urllib3 pools
-                pool = adapter.poolmanager.connection_from_url(address)
-                parts = urlsplit(address)
+                pool, path = self._pool(address)
                 reply = pool.urlopen(
                     "POST",
-                    parts.path + (f"?{parts.query}" if parts.query else ""),
+                    path,
                     body=body,
                     headers={"User-Agent": "kedirivms", **headers},
                     timeout=urllib3.Timeout(connect=self.connect_timeout, read=read_timeout),
@@ -374,7 +477,7 @@ class OnvifTransport:
 
     def _read(self, operation: str, status: int, content: bytes) -> etree._Element:
         try:
-            root = _xml.normalise(_xml.parse(content))
+            root = _xml.normalise(_xml.parse(content), content)
         except _xml.HostileXML as exc:
             raise ProtocolError(
                 f"refused a hostile reply ({exc})",
@@ -447,46 +550,32 @@ class OnvifTransport:
             ) from exc
 
     # ----------------------------------------------------------------- clock
-    def learn_clock(self) -> float:
-        """Learn the camera clock offset (camera UTC - our UTC) from GetSystemDateAndTime."""
+    def read_clock(self) -> etree._Element:
+        """GetSystemDateAndTime (unauthenticated first, as ONVIF allows; authenticated if refused).
+
+        Learns the clock offset (camera UTC - our UTC, from the middle of the round trip) and returns the
+        response element.
+        """
         for authenticated in (False, True):
             sent = time.time()
             try:
-                reply = self.call("device", "GetSystemDateAndTime", authenticated=authenticated)
+                reply = self.call_xml("device", "GetSystemDateAndTime", authenticated=authenticated)
             except AuthenticationFailed:
                 if authenticated or self.username is None:
                     raise
                 continue
             received = time.time()
-            camera_utc = utc_from_reply(reply)
+            camera_utc = _replies.utc_time(reply)
             if camera_utc is None:
                 log.debug("%s: GetSystemDateAndTime without a usable time; offset unchanged", self.label)
-                return self.clock_offset_s
+                return reply
             local_mid = datetime.fromtimestamp((sent + received) / 2, UTC)
             self.clock_offset_s = (camera_utc - local_mid).total_seconds()
             self.clock_learned = True
-            return self.clock_offset_s
+            return reply
+        raise AssertionError("unreachable: the authenticated attempt returns or raises")
+
+    def learn_clock(self) -> float:
+        """Learn the camera clock offset (camera UTC - our UTC) from GetSystemDateAndTime; return it."""
+        self.read_clock()
         return self.clock_offset_s
-
-
-def utc_from_reply(reply: Any) -> datetime | None:
-    """The camera's UTC time from a GetSystemDateAndTime reply, tolerating overflowing fields."""
-    sdt = reply
-    for attr in ("UTCDateTime", "LocalDateTime"):
-        value = getattr(sdt, attr, None)
-        if value is not None:
-            return datetime_from_onvif(value)
-    return None
-
-
-def datetime_from_onvif(value: Any) -> datetime | None:
-    """Build a UTC datetime from an ONVIF ``tt:DateTime``; Minute=60 or Hour=24 roll over instead of failing."""
-    date = getattr(value, "Date", None)
-    tod = getattr(value, "Time", None)
-    if date is None or tod is None:
-        return None
-    try:
-        base = datetime(int(date.Year), int(date.Month), int(date.Day), tzinfo=UTC)
-    except (TypeError, ValueError):
-        return None
-    return base + timedelta(hours=int(tod.Hour or 0), minutes=int(tod.Minute or 0), seconds=int(tod.Second or 0))

@@ -7,8 +7,11 @@ HTTP goes through each camera's own requests session (see ``_transport``).
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -96,6 +99,23 @@ _CORE_FILES = ("devicemgmt.wsdl", "media.wsdl", "ptz.wsdl", "imaging.wsdl", "eve
 _CORE_KEY = "core"
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a WSDL is parsed.
+
+    A parse allocates ~10^5 long-lived objects; the collector, triggered by the allocation count, would walk
+    them again and again (30-100 ms of a 0.2-0.3 s parse, measured). Reference counting still frees memory
+    meanwhile, and the previous state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _combined_core() -> zeep.Client:
     folder = wsdl_dir()
     imports = "".join(
@@ -105,7 +125,7 @@ def _combined_core() -> zeep.Client:
         '<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" '
         f'targetNamespace="urn:kedirivms:onvif-core">{imports}</wsdl:definitions>'
     )
-    with tempfile.TemporaryDirectory(prefix="kedirivms-wsdl-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kedirivms-wsdl-") as tmp, _no_cyclic_gc():
         path = Path(tmp) / "onvif-core.wsdl"
         path.write_text(text)
         client = zeep.Client(str(path), transport=Transport(timeout=10), settings=settings())
@@ -132,7 +152,10 @@ def client_for(service: str) -> zeep.Client:
                 client = _combined_core()
             else:
                 # The transport only loads local WSDL/XSD files; operations never go through it.
-                client = zeep.Client(str(wsdl_dir() / spec.wsdl), transport=Transport(timeout=10), settings=settings())
+                with _no_cyclic_gc():
+                    client = zeep.Client(
+                        str(wsdl_dir() / spec.wsdl), transport=Transport(timeout=10), settings=settings()
+                    )
             _clients[key] = client
     return client
 

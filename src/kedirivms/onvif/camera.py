@@ -18,6 +18,7 @@ from kedirivms.errors import (
     OnvifFault,
     ProtocolError,
 )
+from kedirivms.onvif import _replies
 from kedirivms.onvif._transport import AuthMode, OnvifTransport
 from kedirivms.onvif._wsdl import SERVICES
 from kedirivms.onvif.device import DeviceService
@@ -192,7 +193,7 @@ class Camera:
 
         For programs that hold many cameras between bursts of calls: the next call opens a new connection.
         """
-        self._transport.session.close()
+        self._transport.close()
 
     @property
     def auth_mode(self) -> str:
@@ -235,11 +236,11 @@ class Camera:
         t = self._transport
         by_ns = {spec.namespace: name for name, spec in SERVICES.items() if spec.default_path}
         try:
-            reply = t.call("device", "GetServices", IncludeCapability=False)
-            for svc in reply or []:
-                name = by_ns.get(str(svc.Namespace))
+            reply = t.call_xml("device", "GetServices", "<IncludeCapability>false</IncludeCapability>")
+            for namespace, xaddr in t.read("GetServices", _replies.services, reply):
+                name = by_ns.get(namespace)
                 if name:
-                    t.set_xaddr(name, svc.XAddr)
+                    t.set_xaddr(name, xaddr)
             return Services(xaddrs=dict(t.xaddrs), source="GetServices")
         except AuthenticationFailed:
             raise

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from kedirivms.errors import InvalidArgument
-from kedirivms.onvif._transport import datetime_from_onvif
+from kedirivms.onvif import _replies
 from kedirivms.onvif.models import DeviceInfo, NetworkInterface, NTPSettings, Scope, SystemDateTime, User
 
 if TYPE_CHECKING:
@@ -30,33 +31,14 @@ class DeviceService:
     # ---------------------------------------------------------------- identity
     def information(self) -> DeviceInfo:
         """Manufacturer, model, firmware, serial number and hardware id."""
-        r = self._call("GetDeviceInformation")
-        return DeviceInfo(
-            manufacturer=r.Manufacturer or "",
-            model=r.Model or "",
-            firmware_version=r.FirmwareVersion or "",
-            serial_number=r.SerialNumber or "",
-            hardware_id=r.HardwareId or "",
-        )
+        reply = self._t.call_xml("device", "GetDeviceInformation")
+        return self._t.read("GetDeviceInformation", _replies.device_information, reply)
 
     # ---------------------------------------------------------------- clock
     def system_date_time(self) -> SystemDateTime:
         """The camera's clock settings and time; also refreshes the clock offset used for tokens."""
-        offset = self._t.learn_clock()
-        r = self._call("GetSystemDateAndTime")
-        tz = getattr(getattr(r, "TimeZone", None), "TZ", None)
-        return SystemDateTime(
-            date_time_type=str(r.DateTimeType or "Manual"),
-            daylight_savings=bool(r.DaylightSavings),
-            time_zone=tz,
-            utc_time=datetime_from_onvif(r.UTCDateTime) if r.UTCDateTime is not None else None,
-            local_time=(
-                datetime_from_onvif(r.LocalDateTime).replace(tzinfo=None)  # type: ignore[union-attr]
-                if r.LocalDateTime is not None and datetime_from_onvif(r.LocalDateTime) is not None
-                else None
-            ),
-            clock_offset_s=offset,
-        )
+        reply = self._t.read_clock()
+        return self._t.read("GetSystemDateAndTime", partial(_system_date_time, offset=self._t.clock_offset_s), reply)
 
     def set_system_time(
         self, when: datetime | None = None, *, time_zone: str | None = None, daylight_savings: bool = False
@@ -240,4 +222,17 @@ def _network_host(text: str) -> dict[str, Any]:
 def _host_text(host: Any) -> str:
     return str(
         getattr(host, "IPv4Address", None) or getattr(host, "IPv6Address", None) or getattr(host, "DNSname", None) or ""
+    )
+
+
+def _system_date_time(reply: Any, offset: float) -> SystemDateTime:
+    sdt = reply.find("{*}SystemDateAndTime")
+    local = _replies.date_time(sdt.find("{*}LocalDateTime")) if sdt is not None else None
+    return SystemDateTime(
+        date_time_type=_replies.text(sdt, "DateTimeType") or "Manual",
+        daylight_savings=(_replies.text(sdt, "DaylightSavings") or "").lower() in ("true", "1"),
+        time_zone=_replies.text(sdt, "TimeZone/TZ"),
+        utc_time=_replies.date_time(sdt.find("{*}UTCDateTime")) if sdt is not None else None,
+        local_time=local.replace(tzinfo=None) if local is not None else None,
+        clock_offset_s=offset,
     )

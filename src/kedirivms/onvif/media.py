@@ -5,11 +5,15 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
+from xml.sax.saxutils import escape
 
 import requests
+from lxml import etree
 
 from kedirivms._redact import strip_userinfo
 from kedirivms.errors import ConnectionFailed, InvalidArgument, NotSupported, ProtocolError, Timeout
+from kedirivms.onvif import _replies
+from kedirivms.onvif._replies import children
 from kedirivms.onvif.models import (
     Channel,
     EncoderOptions,
@@ -39,7 +43,15 @@ class MediaService:
     # ---------------------------------------------------------------- profiles
     def profiles(self) -> list[Profile]:
         """Every media profile, flattened, with its 1-based channel (video source) index."""
-        return profiles_from_reply(self._call("GetProfiles"))
+        return self._t.read("GetProfiles", _replies.profiles, self._t.call_xml("media", "GetProfiles"))
+
+    def profiles_and_encoders(self) -> tuple[list[Profile], dict[str, etree._Element]]:
+        """:meth:`profiles` and, from the same reply, each encoder configuration as the camera sent it (by token).
+
+        The elements can go to :meth:`write_encoder` later without a second read (fleet provisioning).
+        """
+        reply = self._t.call_xml("media", "GetProfiles")
+        return self._t.read("GetProfiles", _replies.profiles, reply), _replies.encoder_elements(reply)
 
     def channels(self) -> list[Channel]:
         """Profiles grouped by video source: a 16-input NVR reads as 16 channels."""
@@ -139,11 +151,26 @@ class MediaService:
     # ---------------------------------------------------------------- encoders
     def video_encoder_configurations(self) -> list[VideoEncoderConfig]:
         """All video encoder configurations."""
-        return [_encoder(e) for e in self._call("GetVideoEncoderConfigurations") or []]
+        reply = self._t.call_xml("media", "GetVideoEncoderConfigurations")
+        op = "GetVideoEncoderConfigurations"
+        return [self._t.read(op, _replies.encoder, e) for e in children(reply, "Configurations")]
 
     def video_encoder_configuration(self, token: str) -> VideoEncoderConfig:
         """One video encoder configuration by token."""
-        return _encoder(self._call("GetVideoEncoderConfiguration", ConfigurationToken=token))
+        return self._t.read("GetVideoEncoderConfiguration", _replies.encoder, self.encoder_element(token))
+
+    def encoder_element(self, token: str) -> etree._Element:
+        """The ``tt:VideoEncoderConfiguration`` of ``token`` as the camera sent it (for :meth:`write_encoder`)."""
+        payload = f"<ConfigurationToken>{escape(token)}</ConfigurationToken>"
+        element = self._t.call_xml("media", "GetVideoEncoderConfiguration", payload).find("{*}Configuration")
+        if element is None:
+            raise ProtocolError(
+                "the reply holds no configuration",
+                camera=self._t.label,
+                operation="GetVideoEncoderConfiguration",
+                hint="the reply does not match the ONVIF schema",
+            )
+        return element
 
     def video_encoder_options(
         self, config_token: str | None = None, profile_token: str | None = None
@@ -191,72 +218,47 @@ class MediaService:
         Raises:
             InvalidArgument: a value outside the options; the message lists the valid ones.
         """
-        raw = self._call("GetVideoEncoderConfiguration", ConfigurationToken=token)
-        current = _encoder(raw)
-        target = current.model_copy(
-            update={
-                k: v
-                for k, v in dict(
-                    encoding=encoding,
-                    width=width,
-                    height=height,
-                    fps=fps,
-                    bitrate_kbps=bitrate_kbps,
-                    gop=gop,
-                    quality=quality,
-                ).items()
-                if v is not None
-            }
-        )
+        element = self.encoder_element(token)
+        current = self._t.read("GetVideoEncoderConfiguration", _replies.encoder, element)
+        changes = {
+            k: v
+            for k, v in dict(
+                encoding=encoding,
+                width=width,
+                height=height,
+                fps=fps,
+                bitrate_kbps=bitrate_kbps,
+                gop=gop,
+                quality=quality,
+            ).items()
+            if v is not None
+        }
         options = {o.encoding: o for o in self.video_encoder_options(config_token=token)}
-        check_encoder(target, options, camera=self._t.label)
-        raw.Encoding = target.encoding
-        raw.Resolution.Width, raw.Resolution.Height = target.width, target.height
-        raw.Quality = target.quality
-        if raw.RateControl is not None:
-            if target.fps is not None:
-                raw.RateControl.FrameRateLimit = target.fps
-            if target.bitrate_kbps is not None:
-                raw.RateControl.BitrateLimit = target.bitrate_kbps
-        if target.encoding == "H264" and target.gop is not None:
-            if raw.H264 is None:
-                raw.H264 = {"GovLength": target.gop, "H264Profile": target.h264_profile or "Main"}
-            else:
-                raw.H264.GovLength = target.gop
-        self._call("SetVideoEncoderConfiguration", Configuration=raw, ForcePersistence=persist)
+        check_encoder(current.model_copy(update=changes), options, camera=self._t.label)
+        self.write_encoder(element, changes, persist=persist)
         return self.video_encoder_configuration(token)
 
-
-def profiles_from_reply(raw: Any) -> list[Profile]:
-    """Flatten a GetProfiles reply (zeep objects) into :class:`Profile` models with 1-based channels."""
-    sources: list[str | None] = []
-    out = []
-    for p in raw or []:
-        vsc = getattr(p, "VideoSourceConfiguration", None)
-        source = str(vsc.SourceToken) if vsc is not None and vsc.SourceToken else None
-        if source not in sources:
-            sources.append(source)
-        enc = getattr(p, "VideoEncoderConfiguration", None)
-        cfg = _encoder(enc) if enc is not None and getattr(enc, "token", None) else None
-        out.append(
-            Profile(
-                token=str(p.token),
-                name=str(p.Name or ""),
-                fixed=bool(getattr(p, "fixed", False)),
-                video_source_token=source,
-                channel=sources.index(source) + 1,
-                encoder_token=cfg.token if cfg else None,
-                encoding=cfg.encoding if cfg else None,
-                width=cfg.width if cfg else None,
-                height=cfg.height if cfg else None,
-                fps=cfg.fps if cfg else None,
-                bitrate_kbps=cfg.bitrate_kbps if cfg else None,
-                gop=cfg.gop if cfg else None,
-                quality=cfg.quality if cfg else None,
-                ptz_configured=getattr(p, "PTZConfiguration", None) is not None,
-            )
-        )
-    return out
+    def write_encoder(self, current: etree._Element, changes: dict[str, Any], *, persist: bool = True) -> None:
+        """SetVideoEncoderConfiguration: ``current`` (from :meth:`encoder_element` or :meth:`profiles_and_encoders`)
+        with ``changes`` (:class:`VideoEncoderConfig` field names) written in. Low level: values are not checked
+        against the options here (:meth:`set_video_encoder` does that)."""
+        raw = self._t.to_zeep("media", f"{{{_TT}}}VideoEncoderConfiguration", current)
+        if "encoding" in changes:
+            raw.Encoding = changes["encoding"]
+        if raw.Resolution is not None:
+            raw.Resolution.Width = changes.get("width", raw.Resolution.Width)
+            raw.Resolution.Height = changes.get("height", raw.Resolution.Height)
+        if "quality" in changes:
+            raw.Quality = changes["quality"]
+        if raw.RateControl is not None:
+            raw.RateControl.FrameRateLimit = changes.get("fps", raw.RateControl.FrameRateLimit)
+            raw.RateControl.BitrateLimit = changes.get("bitrate_kbps", raw.RateControl.BitrateLimit)
+        if "gop" in changes:
+            if raw.H264 is None:
+                raw.H264 = {"GovLength": changes["gop"], "H264Profile": changes.get("h264_profile") or "Main"}
+            else:
+                raw.H264.GovLength = changes["gop"]
+        self._call("SetVideoEncoderConfiguration", Configuration=raw, ForcePersistence=persist)
 
 
 def check_encoder(target: VideoEncoderConfig, options: dict[str, EncoderOptions], *, camera: str | None = None) -> None:
@@ -320,23 +322,3 @@ def _range(r: Any) -> IntRange | None:
     if r is None or getattr(r, "Min", None) is None:
         return None
     return IntRange(min=int(r.Min), max=int(r.Max))
-
-
-def _encoder(e: Any) -> VideoEncoderConfig:
-    rc = getattr(e, "RateControl", None)
-    h264 = getattr(e, "H264", None)
-    res = getattr(e, "Resolution", None)
-    return VideoEncoderConfig(
-        token=str(e.token),
-        name=str(e.Name or ""),
-        use_count=int(e.UseCount or 0),
-        encoding=str(e.Encoding),
-        width=int(res.Width) if res is not None else 0,
-        height=int(res.Height) if res is not None else 0,
-        quality=float(e.Quality or 0),
-        fps=int(rc.FrameRateLimit) if rc is not None and rc.FrameRateLimit is not None else None,
-        bitrate_kbps=int(rc.BitrateLimit) if rc is not None and rc.BitrateLimit is not None else None,
-        encoding_interval=int(rc.EncodingInterval) if rc is not None and rc.EncodingInterval is not None else None,
-        gop=int(h264.GovLength) if h264 is not None and h264.GovLength is not None else None,
-        h264_profile=str(h264.H264Profile) if h264 is not None and h264.H264Profile is not None else None,
-    )

@@ -15,8 +15,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms._redact import strip_userinfo
-from kedirivms.errors import InvalidArgument, ProtocolError, Timeout
-from kedirivms.onvif._wsdl import client_for
+from kedirivms.errors import ProtocolError, Timeout
 
 if TYPE_CHECKING:
     from kedirivms.onvif.camera import Camera
@@ -334,16 +333,8 @@ class ProfileG:
 
     def _raw_search(self, operation: str, **kwargs: Any) -> tuple[Any, list[tuple[str, Any]]]:
         """A search call that also returns each result's topic text and raw message (zeep drops mixed content)."""
-        t = self._camera._transport
         self._camera.services()  # connected, addresses known
-        client, proxy = client_for("search"), t.proxy("search")
-        try:
-            envelope, headers = proxy._binding._create(
-                operation, (), kwargs, client=client, options=proxy._binding_options
-            )
-        except (TypeError, ValueError) as exc:  # pragma: no cover - fixed arguments
-            raise InvalidArgument(f"could not build {operation}: {exc}", camera=self._camera.name) from exc
-        root = t._post(operation, t.xaddr("search"), envelope, headers, authenticated=True, timeout=None)
+        root, page = self._camera._transport.call("search", operation, raw=True, **kwargs)
         topics = []
         for result in root.iter():
             if not isinstance(result.tag, str) or etree.QName(result).localname != "Result":
@@ -351,7 +342,7 @@ class ProfileG:
             parts = {etree.QName(e).localname: e for e in result.iter() if isinstance(e.tag, str)}
             topic = parts.get("Topic")
             topics.append(((topic.text or "").strip() if topic is not None else "", parts.get("Message")))
-        return t._deserialize(client, proxy, operation, root), topics
+        return page, topics
 
     def _collect(self, operation: str, token: str, field: str, timeout: float) -> list[Any]:
         out: list[Any] = []

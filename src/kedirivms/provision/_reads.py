@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kedirivms.onvif.media import profiles_from_reply
 from kedirivms.onvif.models import Profile
 
 if TYPE_CHECKING:
@@ -22,13 +21,7 @@ IMAGING_ATTRS["sharpness"] = "Sharpness"
 
 def profiles(camera: Camera) -> tuple[list[Profile], dict[str, Any]]:
     """The media profiles (channel = 1-based video source index) and the raw encoder configurations by token."""
-    raw = camera.call("media", "GetProfiles") or []
-    encoders: dict[str, Any] = {}
-    for p in raw:
-        enc = getattr(p, "VideoEncoderConfiguration", None)
-        if enc is not None and getattr(enc, "token", None):
-            encoders.setdefault(str(enc.token), enc)
-    return profiles_from_reply(raw), encoders
+    return camera.media.profiles_and_encoders()
 
 
 def imaging(camera: Camera, source: str) -> tuple[dict[str, Any], Any]:

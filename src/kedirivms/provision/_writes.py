@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from kedirivms.errors import ProtocolError, Timeout
+from kedirivms.errors import Timeout
 from kedirivms.provision._reads import IMAGING_ATTRS
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def set_scopes(camera: Camera, found: list[Scope], update: dict[str, str]) -> No
 class EncoderWriter:
     """Writes encoder settings into the raw configurations the plan read with GetProfiles (by token).
 
-    Without them (``raw`` None) every configuration is fetched once with GetVideoEncoderConfigurations.
+    Without them (``raw`` None, or a token the plan did not see) the configuration is read first.
     """
 
     def __init__(self, camera: Camera) -> None:
@@ -46,35 +46,10 @@ class EncoderWriter:
         self.raw: dict[str, Any] | None = None
 
     def set(self, token: str, changes: dict[str, Any]) -> None:
-        if self.raw is None or token not in self.raw:
-            reply = self.camera.call("media", "GetVideoEncoderConfigurations") or []
-            self.raw = {str(c.token): c for c in reply}
-        raw = self.raw.get(token)
+        raw = (self.raw or {}).get(token)
         if raw is None:
-            raise ProtocolError(
-                f"encoder configuration {token} disappeared",
-                camera=self.camera.name,
-                operation="GetVideoEncoderConfigurations",
-                hint="run plan again",
-            )
-        if "encoding" in changes:
-            raw.Encoding = changes["encoding"]
-        if "width" in changes or "height" in changes:
-            raw.Resolution.Width = changes.get("width", raw.Resolution.Width)
-            raw.Resolution.Height = changes.get("height", raw.Resolution.Height)
-        if "quality" in changes:
-            raw.Quality = changes["quality"]
-        if raw.RateControl is not None:
-            if "fps" in changes:
-                raw.RateControl.FrameRateLimit = changes["fps"]
-            if "bitrate_kbps" in changes:
-                raw.RateControl.BitrateLimit = changes["bitrate_kbps"]
-        if "gop" in changes:
-            if raw.H264 is None:
-                raw.H264 = {"GovLength": changes["gop"], "H264Profile": "Main"}
-            else:
-                raw.H264.GovLength = changes["gop"]
-        self.camera.call("media", "SetVideoEncoderConfiguration", Configuration=raw, ForcePersistence=True)
+            raw = self.camera.media.encoder_element(token)
+        self.camera.media.write_encoder(raw, changes)
 
 
 def set_imaging(camera: Camera, source: str, changes: dict[str, Any], raw: Any) -> None:

@@ -46,8 +46,10 @@ def test_malformed_xml_raises_syntax_error() -> None:
         ("12345", "12345"),
     ],
 )
-def test_dashed_datetimes_repaired(text: str, expected: str) -> None:
-    root = _xml.normalise(_xml.parse(_env(f"<tt:UtcTime>{text}</tt:UtcTime>")))
+@pytest.mark.parametrize("with_raw", [False, True], ids=["tree-only", "bytes-prefilter"])
+def test_dashed_datetimes_repaired(text: str, expected: str, with_raw: bool) -> None:
+    raw = _env(f"<tt:UtcTime>{text}</tt:UtcTime>")
+    root = _xml.normalise(_xml.parse(raw), raw if with_raw else None)
     assert root.find(f"{{{ENV}}}Body/{{http://www.onvif.org/ver10/schema}}UtcTime").text == expected
 
 

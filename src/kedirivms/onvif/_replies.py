@@ -1,0 +1,176 @@
+"""lxml readers for the replies every connect reads: clock, services, device identity, profiles, encoders.
+
+They read the quirk-normalised reply tree (see :mod:`._xml`) by local names, so a vendor that puts an element in
+the wrong namespace is still understood; a missing optional element reads as ``None``. Values that do not parse
+(``Width`` = ``"wide"``) raise :class:`ValueError`, which the callers turn into
+:class:`~kedirivms.errors.ProtocolError`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from lxml import etree
+
+from kedirivms.onvif.models import DeviceInfo, Profile, VideoEncoderConfig
+
+
+def text(el: etree._Element | None, path: str) -> str | None:
+    """Stripped text at ``path`` (local names joined by ``/``) below ``el``, or ``None``."""
+    if el is None:
+        return None
+    found = el.find(_any_namespace(path))
+    if found is None or found.text is None:
+        return None
+    return found.text.strip()
+
+
+@cache
+def _any_namespace(path: str) -> str:
+    return "/".join(f"{{*}}{step}" for step in path.split("/"))
+
+
+def _int(el: etree._Element | None, path: str) -> int | None:
+    value = text(el, path)
+    return int(float(value)) if value else None
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "1")
+
+
+def children(el: etree._Element, name: str) -> list[etree._Element]:
+    """The child elements of ``el`` with local name ``name``."""
+    return el.findall(f"{{*}}{name}")
+
+
+def date_time(el: etree._Element | None) -> datetime | None:
+    """A ``tt:DateTime`` (Date/Year.., Time/Hour..) as a UTC datetime; Minute=60 or Hour=24 roll over."""
+    if el is None:
+        return None
+    try:
+        year, month, day = (_int(el, f"Date/{f}") for f in ("Year", "Month", "Day"))
+        if year is None or month is None or day is None:
+            return None
+        base = datetime(year, month, day, tzinfo=UTC)
+        hour, minute, second = (_int(el, f"Time/{f}") or 0 for f in ("Hour", "Minute", "Second"))
+    except ValueError:
+        return None
+    return base + timedelta(hours=hour, minutes=minute, seconds=second)
+
+
+def utc_time(reply: etree._Element) -> datetime | None:
+    """The camera's UTC time from a GetSystemDateAndTime response (local time if UTC is missing)."""
+    sdt = reply.find("{*}SystemDateAndTime")
+    if sdt is None:
+        return None
+    for name in ("UTCDateTime", "LocalDateTime"):
+        found = date_time(sdt.find(f"{{*}}{name}"))
+        if found is not None:
+            return found
+    return None
+
+
+def services(reply: etree._Element) -> list[tuple[str, str]]:
+    """``(namespace, XAddr)`` of each service in a GetServices response."""
+    out = []
+    for svc in children(reply, "Service"):
+        namespace, xaddr = text(svc, "Namespace"), text(svc, "XAddr")
+        if namespace and xaddr:
+            out.append((namespace, xaddr))
+    return out
+
+
+def device_information(reply: etree._Element) -> DeviceInfo:
+    """A GetDeviceInformation response as :class:`DeviceInfo`."""
+    return DeviceInfo(
+        manufacturer=text(reply, "Manufacturer") or "",
+        model=text(reply, "Model") or "",
+        firmware_version=text(reply, "FirmwareVersion") or "",
+        serial_number=text(reply, "SerialNumber") or "",
+        hardware_id=text(reply, "HardwareId") or "",
+    )
+
+
+def _fields(el: etree._Element | None) -> dict[str, etree._Element]:
+    """``el``'s child elements by local name (the first of each), in one pass."""
+    out: dict[str, etree._Element] = {}
+    if el is not None:
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):
+                out.setdefault(tag[tag.find("}") + 1 :], child)
+    return out
+
+
+def _value(fields: dict[str, etree._Element], name: str) -> str | None:
+    found = fields.get(name)
+    return found.text.strip() if found is not None and found.text is not None else None
+
+
+def _number(fields: dict[str, etree._Element], name: str) -> int | None:
+    value = _value(fields, name)
+    return int(float(value)) if value else None
+
+
+def encoder(el: etree._Element) -> VideoEncoderConfig:
+    """A ``tt:VideoEncoderConfiguration`` element as :class:`VideoEncoderConfig`."""
+    f = _fields(el)
+    resolution, rate, h264 = _fields(f.get("Resolution")), _fields(f.get("RateControl")), _fields(f.get("H264"))
+    return VideoEncoderConfig(
+        token=el.get("token") or "",
+        name=_value(f, "Name") or "",
+        use_count=_number(f, "UseCount") or 0,
+        encoding=_value(f, "Encoding") or "",
+        width=_number(resolution, "Width") or 0,
+        height=_number(resolution, "Height") or 0,
+        quality=float(_value(f, "Quality") or 0),
+        fps=_number(rate, "FrameRateLimit"),
+        bitrate_kbps=_number(rate, "BitrateLimit"),
+        encoding_interval=_number(rate, "EncodingInterval"),
+        gop=_number(h264, "GovLength"),
+        h264_profile=_value(h264, "H264Profile"),
+    )
+
+
+def encoder_elements(reply: etree._Element) -> dict[str, etree._Element]:
+    """The ``VideoEncoderConfiguration`` elements of a GetProfiles response, by token (first wins)."""
+    out: dict[str, etree._Element] = {}
+    for profile in children(reply, "Profiles"):
+        enc = profile.find("{*}VideoEncoderConfiguration")
+        if enc is not None and enc.get("token"):
+            out.setdefault(str(enc.get("token")), enc)
+    return out
+
+
+def profiles(reply: etree._Element) -> list[Profile]:
+    """Flatten a GetProfiles response into :class:`Profile` models; channel = 1-based video source index."""
+    sources: list[str | None] = []
+    out = []
+    for p in children(reply, "Profiles"):
+        f = _fields(p)
+        source = _value(_fields(f.get("VideoSourceConfiguration")), "SourceToken") or None
+        if source not in sources:
+            sources.append(source)
+        enc = f.get("VideoEncoderConfiguration")
+        cfg = encoder(enc) if enc is not None and enc.get("token") else None
+        out.append(
+            Profile(
+                token=p.get("token") or "",
+                name=_value(f, "Name") or "",
+                fixed=_bool(p.get("fixed")),
+                video_source_token=source,
+                channel=sources.index(source) + 1,
+                encoder_token=cfg.token if cfg else None,
+                encoding=cfg.encoding if cfg else None,
+                width=cfg.width if cfg else None,
+                height=cfg.height if cfg else None,
+                fps=cfg.fps if cfg else None,
+                bitrate_kbps=cfg.bitrate_kbps if cfg else None,
+                gop=cfg.gop if cfg else None,
+                quality=cfg.quality if cfg else None,
+                ptz_configured="PTZConfiguration" in f,
+            )
+        )
+    return out
