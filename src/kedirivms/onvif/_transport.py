@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -55,6 +56,14 @@ _INVALID = ("InvalidArgVal", "InvalidArgs", "ConfigModify", "NoProfile", "NoConf
 _RETRY_SAFE_PREFIXES = ("Get", "Find")
 
 
+@dataclass(frozen=True)
+class BoundService:
+    """A service's shared zeep binding and the address to send its operations to."""
+
+    binding: Any
+    options: dict[str, str]
+
+
 class OnvifTransport:
     """SOAP over HTTP to one camera. Thread-safe: calls may come from several threads at once."""
 
@@ -90,7 +99,7 @@ class OnvifTransport:
         self.clock_learned = False
         self.device_url = self._url(device_path)
         self.xaddrs: dict[str, str] = {"device": self.device_url}
-        self._proxies: dict[str, Any] = {}
+        self._proxies: dict[str, BoundService] = {}
         self._pools: dict[str, tuple[Any, str]] = {}
         self._lock = threading.Lock()
         self.session = requests.Session()
@@ -174,14 +183,21 @@ class OnvifTransport:
         self.session.close()
 
     # ----------------------------------------------------------------- calls
-    def proxy(self, service: str) -> Any:
-        """The zeep service proxy of ``service`` bound to this camera's address (cached)."""
-        proxy = self._proxies.get(service)
-        if proxy is None:
-            spec = SERVICES[service]
-            proxy = client_for(service).create_service(spec.binding, self.xaddr(service))
-            self._proxies[service] = proxy
-        return proxy
+    def proxy(self, service: str) -> BoundService:
+        """The shared zeep binding of ``service`` bound to this camera's address (cached per camera)."""
+        bound = self._proxies.get(service)
+        if bound is None:
+            bound = self._bind(service, self.xaddr(service))
+            self._proxies[service] = bound
+        return bound
+
+    @staticmethod
+    def _bind(service: str, address: str) -> BoundService:
+        try:
+            binding = client_for(service).wsdl.bindings[SERVICES[service].binding]
+        except KeyError:  # pragma: no cover - the service table names bindings of the shipped WSDLs
+            raise NotSupported(f"no binding for the {service} service", operation=service) from None
+        return BoundService(binding, {"address": address})
 
     def call(
         self,
@@ -209,16 +225,14 @@ class OnvifTransport:
         """
         client = client_for(service)
         if address is not None:
-            proxy = client.create_service(SERVICES[service].binding, address)
+            bound = self._bind(service, address)
         else:
-            proxy = self.proxy(service)
+            bound = self.proxy(service)
             address = self.xaddr(service)
         try:
-            # zeep's create_message() insists on a default wsdl:service; ONVIF WSDLs have none, so build via the
-            # proxy's binding with the proxy's own options (its address).
-            envelope, http_headers = proxy._binding._create(
-                operation, (), kwargs, client=client, options=proxy._binding_options
-            )
+            # zeep's create_message() insists on a default wsdl:service; ONVIF WSDLs have none, so build with the
+            # binding and this camera's address (what a zeep ServiceProxy would pass, without building one).
+            envelope, http_headers = bound.binding._create(operation, (), kwargs, client=client, options=bound.options)
         except (TypeError, ValueError, AttributeError, zeep.exceptions.Error) as exc:
             raise InvalidArgument(
                 f"could not build the request: {exc}",
@@ -243,7 +257,7 @@ class OnvifTransport:
             "application/soap+xml; charset=utf-8" if env_ns == _xml.SOAP12_ENV else "text/xml; charset=utf-8",
         )
         root = self._exchange(operation, address, render, http_headers, authenticated=authenticated, timeout=timeout)
-        result = self._deserialize(client, proxy, operation, root)
+        result = self._deserialize(bound, operation, root)
         return (root, result) if raw else result
 
     def call_xml(
@@ -537,9 +551,9 @@ class OnvifTransport:
             operation=operation,
         )
 
-    def _deserialize(self, client: Any, proxy: Any, operation: str, root: etree._Element) -> Any:
+    def _deserialize(self, bound: BoundService, operation: str, root: etree._Element) -> Any:
         try:
-            op = proxy._binding.get(operation)
+            op = bound.binding.get(operation)
             return op.process_reply(root)
         except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
             raise ProtocolError(

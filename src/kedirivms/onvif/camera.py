@@ -227,7 +227,10 @@ class Camera:
         return service in self._transport.xaddrs
 
     def prepare(self, *services: str) -> None:
-        """Bind the service proxies of ``services`` (default: every advertised one) ahead of the first call."""
+        """Bind ``services`` (default: every advertised one) to this camera ahead of the first call.
+
+        Parses their WSDLs if this process has not yet (once, shared by every camera).
+        """
         self._ensure()
         for name in services or tuple(self._transport.xaddrs):
             self._transport.proxy(name)

@@ -10,8 +10,8 @@ Adding a service: see :class:`ServiceSpec` and ``docs/simulator.md``.
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import importlib.metadata
+import pickle
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -289,8 +289,8 @@ def build_envelope(
     key = None
     if not header_children:
         try:
-            key = (id(op), _freeze(values or {}))
-        except _Unfreezable:
+            key = (id(op), pickle.dumps(values or {}, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - anything that does not pickle is simply not cached
             key = None
         if key is not None:
             with _CACHE_LOCK:
@@ -316,25 +316,11 @@ def build_envelope(
 
 
 # Rendering through zeep costs ~1 ms per profile; identical replies (same operation, same values) are served from
-# a small process-wide LRU keyed by the frozen values. Values holding anything but plain data are not cached.
+# a small process-wide LRU keyed by the pickled values (equal pickles hold equal data; pickling runs in C, ~10x
+# faster than walking the values in Python). Values that do not pickle (lxml elements) are not cached.
 _CACHE_SIZE = 512
 _CACHE_LOCK = threading.Lock()
-_REPLY_CACHE: collections.OrderedDict[tuple[int, Any], bytes] = collections.OrderedDict()
-_PLAIN = (str, int, float, bool, type(None), dt.timedelta, dt.datetime, dt.date)
-
-
-class _Unfreezable(Exception):
-    pass
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return tuple((k, _freeze(v)) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, *(_freeze(v) for v in value))
-    if isinstance(value, _PLAIN):
-        return (type(value).__name__, value)
-    raise _Unfreezable
+_REPLY_CACHE: collections.OrderedDict[tuple[int, bytes], bytes] = collections.OrderedDict()
 
 
 def _finish(envelope: etree._Element, extra: dict[str, str] | None = None) -> bytes:
