@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,8 @@ ZONES = [
 ]
 
 
-@pytest.mark.skipif(HAVE_ORT, reason="onnxruntime is installed")
-def test_without_onnxruntime_the_config_is_refused_with_a_hint(tmp_path: Path) -> None:
+def test_without_onnxruntime_the_config_is_refused_with_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed: importing it fails
     model = tmp_path / "person.onnx"
     model.write_bytes(b"not used")
     with pytest.raises(ConfigError, match="pip install onnxruntime"):

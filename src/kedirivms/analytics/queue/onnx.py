@@ -1,7 +1,7 @@
 """An adapter for ONNX person detectors (YOLO-style exports), run with ``onnxruntime`` when it is installed.
 
-``onnxruntime`` is not a dependency of kedirivms: install it yourself (``pip install onnxruntime``) to use this
-detector. The luma picture is letterboxed to the model's input size and repeated into three channels (detectors
+``onnxruntime`` is not installed by default: ``pip install "kedirivms[onnx]"`` (or ``pip install onnxruntime``) to
+use this detector. The luma picture is letterboxed to the model's input size and repeated into three channels (detectors
 trained on colour work on grey pictures, a little less well). Three output layouts are understood:
 
 * ``(1, 4 + C, N)``: YOLOv8/YOLO11 (``cx, cy, w, h`` then one score per class);
