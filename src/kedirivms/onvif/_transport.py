@@ -30,13 +30,12 @@ from kedirivms.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     InvalidArgument,
-    KedirivmsError,
     NotSupported,
-    OnvifFault,
     ProtocolError,
     Timeout,
 )
 from kedirivms.onvif import _auth, _replies, _xml
+from kedirivms.onvif._faults import error_for_fault
 from kedirivms.onvif._wsdl import SERVICES, client_for
 
 log = logging.getLogger("kedirivms.onvif")
@@ -44,15 +43,6 @@ _T = TypeVar("_T")
 
 AuthMode = Literal["auto", "username_token", "digest", "basic", "none"]
 
-_UNAUTHORIZED = (
-    "NotAuthorized",
-    "FailedAuthentication",
-    "InvalidSecurity",
-    "FailedCheck",
-    "SenderNotAuthorized",
-)
-_UNSUPPORTED = ("ActionNotSupported", "NoSuchService", "OperationProhibited", "NotImplemented")
-_INVALID = ("InvalidArgVal", "InvalidArgs", "ConfigModify", "NoProfile", "NoConfig", "InvalidArg", "NoSource")
 _RETRY_SAFE_PREFIXES = ("Get", "Find")
 
 
@@ -508,7 +498,7 @@ class OnvifTransport:
             ) from exc
         fault = _xml.find_fault(root)
         if fault is not None:
-            raise self._fault_error(operation, fault)
+            raise error_for_fault(fault, camera=self.label, operation=operation)
         if status != 200:
             raise ProtocolError(
                 f"HTTP {status} without a SOAP fault",
@@ -517,39 +507,6 @@ class OnvifTransport:
                 hint="the device may not implement this service at this address",
             )
         return root
-
-    def _fault_error(self, operation: str, fault: _xml.FaultInfo) -> KedirivmsError:
-        reason = fault.reason or "no reason given"
-        codes = "/".join(fault.local_subcodes) or (fault.code or "")
-        if fault.has(*_UNAUTHORIZED) or "not authorized" in reason.lower():
-            return AuthenticationFailed(
-                f"credentials refused ({codes}: {reason})",
-                camera=self.label,
-                operation=operation,
-                hint="check user name, password and the camera's user level; the clock offset was applied",
-            )
-        if fault.has(*_UNSUPPORTED):
-            return NotSupported(
-                f"{codes}: {reason}",
-                camera=self.label,
-                operation=operation,
-                hint="this camera does not support the operation",
-            )
-        if fault.has(*_INVALID):
-            return InvalidArgument(
-                f"the camera refused a value ({codes}: {reason})",
-                camera=self.label,
-                operation=operation,
-                hint="read the options for valid values",
-            )
-        return OnvifFault(
-            f"SOAP fault {fault.code or ''} {codes}: {reason}".strip(),
-            code=fault.code,
-            subcodes=fault.local_subcodes,
-            detail=fault.reason,
-            camera=self.label,
-            operation=operation,
-        )
 
     def _deserialize(self, bound: BoundService, operation: str, root: etree._Element) -> Any:
         try:
