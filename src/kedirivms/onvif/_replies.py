@@ -13,7 +13,7 @@ from functools import cache
 
 from lxml import etree
 
-from kedirivms.onvif.models import DeviceInfo, Profile, VideoEncoderConfig
+from kedirivms.onvif.models import DeviceInfo, Profile, SystemDateTime, VideoEncoderConfig
 
 
 def text(el: etree._Element | None, path: str) -> str | None:
@@ -31,12 +31,8 @@ def _any_namespace(path: str) -> str:
     return "/".join(f"{{*}}{step}" for step in path.split("/"))
 
 
-def _int(el: etree._Element | None, path: str) -> int | None:
-    value = text(el, path)
-    return int(float(value)) if value else None
-
-
-def _bool(value: str | None) -> bool:
+def flag(value: str | None) -> bool:
+    """An ``xs:boolean`` (``true``/``1``) as a bool; anything else, missing included, is False."""
     return (value or "").strip().lower() in ("true", "1")
 
 
@@ -49,12 +45,14 @@ def date_time(el: etree._Element | None) -> datetime | None:
     """A ``tt:DateTime`` (Date/Year.., Time/Hour..) as a UTC datetime; Minute=60 or Hour=24 roll over."""
     if el is None:
         return None
+    fields = _fields(el)
+    date, tod = _fields(fields.get("Date")), _fields(fields.get("Time"))
     try:
-        year, month, day = (_int(el, f"Date/{f}") for f in ("Year", "Month", "Day"))
+        year, month, day = (_number(date, f) for f in ("Year", "Month", "Day"))
         if year is None or month is None or day is None:
             return None
         base = datetime(year, month, day, tzinfo=UTC)
-        hour, minute, second = (_int(el, f"Time/{f}") or 0 for f in ("Hour", "Minute", "Second"))
+        hour, minute, second = (_number(tod, f) or 0 for f in ("Hour", "Minute", "Second"))
     except ValueError:
         return None
     return base + timedelta(hours=hour, minutes=minute, seconds=second)
@@ -70,6 +68,22 @@ def utc_time(reply: etree._Element) -> datetime | None:
         if found is not None:
             return found
     return None
+
+
+def system_date_time(reply: etree._Element, clock_offset_s: float) -> SystemDateTime:
+    """A GetSystemDateAndTime response as :class:`SystemDateTime` (with the offset learned from it)."""
+    sdt = reply.find("{*}SystemDateAndTime")
+    if sdt is None:
+        return SystemDateTime(date_time_type="Manual", clock_offset_s=clock_offset_s)
+    local = date_time(sdt.find("{*}LocalDateTime"))
+    return SystemDateTime(
+        date_time_type=text(sdt, "DateTimeType") or "Manual",
+        daylight_savings=flag(text(sdt, "DaylightSavings")),
+        time_zone=text(sdt, "TimeZone/TZ"),
+        utc_time=date_time(sdt.find("{*}UTCDateTime")),
+        local_time=local.replace(tzinfo=None) if local is not None else None,
+        clock_offset_s=clock_offset_s,
+    )
 
 
 def services(reply: etree._Element) -> list[tuple[str, str]]:
@@ -159,7 +173,7 @@ def profiles(reply: etree._Element) -> list[Profile]:
             Profile(
                 token=p.get("token") or "",
                 name=_value(f, "Name") or "",
-                fixed=_bool(p.get("fixed")),
+                fixed=flag(p.get("fixed")),
                 video_source_token=source,
                 channel=sources.index(source) + 1,
                 encoder_token=cfg.token if cfg else None,

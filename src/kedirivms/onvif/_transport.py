@@ -236,7 +236,10 @@ class OnvifTransport:
 
         def render(use_wsse: bool) -> bytes:
             if use_wsse:
-                _auth.add_security(envelope, etree.fromstring(self._security_xml(env_ns)))
+                _auth.add_security(
+                    envelope,
+                    _auth.security_header(self.username or "", self._password or "", self.clock_offset_s, env_ns),
+                )
             else:
                 _auth.remove_security(envelope)
             return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
@@ -275,7 +278,12 @@ class OnvifTransport:
         )
 
         def render(use_wsse: bool) -> bytes:
-            return (head + (self._security_xml(_xml.SOAP12_ENV) if use_wsse else "") + tail).encode()
+            if not use_wsse:
+                return (head + tail).encode()
+            security = _auth.security_xml(
+                self.username or "", self._password or "", self.clock_offset_s, _xml.SOAP12_ENV
+            )
+            return (head + security + tail).encode()
 
         headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{namespace}/{operation}"'}
         root = self._exchange(
@@ -284,25 +292,22 @@ class OnvifTransport:
         body = root.find(f"{{{etree.QName(root).namespace}}}Body")
         response = next((el for el in body if isinstance(el.tag, str)), None) if body is not None else None
         if response is None:
-            raise ProtocolError(
-                "the reply has an empty SOAP Body",
-                camera=self.label,
-                operation=operation,
-                hint="the reply does not match the ONVIF schema",
-            )
+            raise self.unreadable(operation, "the reply has an empty SOAP Body")
         return response
+
+    def unreadable(self, operation: str, what: str, exc: BaseException | None = None) -> ProtocolError:
+        """The error for a reply that does not match the ONVIF schema (``what``, and the parser's complaint)."""
+        detail = f"{what}: {type(exc).__name__}: {exc}".splitlines()[0] if exc is not None else what
+        return ProtocolError(
+            detail, camera=self.label, operation=operation, hint="the reply does not match the ONVIF schema"
+        )
 
     def read(self, operation: str, reader: Callable[[etree._Element], _T], reply: etree._Element) -> _T:
         """``reader(reply)`` with unreadable values (a width of ``"wide"``) reported as :class:`ProtocolError`."""
         try:
             return reader(reply)
         except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
-            raise ProtocolError(
-                f"could not read the reply: {type(exc).__name__}: {exc}".splitlines()[0],
-                camera=self.label,
-                operation=operation,
-                hint="the reply does not match the ONVIF schema",
-            ) from exc
+            raise self.unreadable(operation, "could not read the reply", exc) from exc
 
     def to_zeep(self, service: str, type_name: str, element: etree._Element) -> Any:
         """``element`` (read with :meth:`call_xml`) as the zeep value of XSD type ``type_name``, for a ``Set``."""
@@ -310,12 +315,7 @@ class OnvifTransport:
         try:
             return client.get_type(type_name).parse_xmlelement(element, client.wsdl.types)
         except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
-            raise ProtocolError(
-                f"could not read {etree.QName(element).localname}: {type(exc).__name__}: {exc}",
-                camera=self.label,
-                operation=type_name,
-                hint="the reply does not match the ONVIF schema",
-            ) from exc
+            raise self.unreadable(type_name, f"could not read {etree.QName(element).localname}", exc) from exc
 
     def _exchange(
         self,
@@ -360,9 +360,6 @@ class OnvifTransport:
             with attempt:
                 return self._post(operation, *args, **kwargs)
         raise AssertionError("unreachable: tenacity re-raises the last error")
-
-    def _security_xml(self, soap_env: str) -> str:
-        return _auth.security_xml(self.username or "", self._password or "", self.clock_offset_s, soap_env)
 
     def _post(
         self,
@@ -513,12 +510,7 @@ class OnvifTransport:
             op = bound.binding.get(operation)
             return op.process_reply(root)
         except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
-            raise ProtocolError(
-                f"could not read the reply: {type(exc).__name__}: {exc}",
-                camera=self.label,
-                operation=operation,
-                hint="the reply does not match the ONVIF schema",
-            ) from exc
+            raise self.unreadable(operation, "could not read the reply", exc) from exc
 
     # ----------------------------------------------------------------- clock
     def read_clock(self) -> etree._Element:

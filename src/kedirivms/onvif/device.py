@@ -38,7 +38,8 @@ class DeviceService:
     def system_date_time(self) -> SystemDateTime:
         """The camera's clock settings and time; also refreshes the clock offset used for tokens."""
         reply = self._t.read_clock()
-        return self._t.read("GetSystemDateAndTime", partial(_system_date_time, offset=self._t.clock_offset_s), reply)
+        reader = partial(_replies.system_date_time, clock_offset_s=self._t.clock_offset_s)
+        return self._t.read("GetSystemDateAndTime", reader, reply)
 
     def set_system_time(
         self, when: datetime | None = None, *, time_zone: str | None = None, daylight_savings: bool = False
@@ -222,17 +223,4 @@ def _network_host(text: str) -> dict[str, Any]:
 def _host_text(host: Any) -> str:
     return str(
         getattr(host, "IPv4Address", None) or getattr(host, "IPv6Address", None) or getattr(host, "DNSname", None) or ""
-    )
-
-
-def _system_date_time(reply: Any, offset: float) -> SystemDateTime:
-    sdt = reply.find("{*}SystemDateAndTime")
-    local = _replies.date_time(sdt.find("{*}LocalDateTime")) if sdt is not None else None
-    return SystemDateTime(
-        date_time_type=_replies.text(sdt, "DateTimeType") or "Manual",
-        daylight_savings=(_replies.text(sdt, "DaylightSavings") or "").lower() in ("true", "1"),
-        time_zone=_replies.text(sdt, "TimeZone/TZ"),
-        utc_time=_replies.date_time(sdt.find("{*}UTCDateTime")) if sdt is not None else None,
-        local_time=local.replace(tzinfo=None) if local is not None else None,
-        clock_offset_s=offset,
     )

@@ -164,12 +164,7 @@ class MediaService:
         payload = f"<ConfigurationToken>{escape(token)}</ConfigurationToken>"
         element = self._t.call_xml("media", "GetVideoEncoderConfiguration", payload).find("{*}Configuration")
         if element is None:
-            raise ProtocolError(
-                "the reply holds no configuration",
-                camera=self._t.label,
-                operation="GetVideoEncoderConfiguration",
-                hint="the reply does not match the ONVIF schema",
-            )
+            raise self._t.unreadable("GetVideoEncoderConfiguration", "the reply holds no configuration")
         return element
 
     def video_encoder_options(
