@@ -17,7 +17,9 @@ from kedirivms.cli._target import (
     TargetArg,
     TimeoutOption,
     UserOption,
+    is_direct_source,
     open_camera,
+    stream_source,
 )
 from kedirivms.errors import InvalidArgument
 from kedirivms.onvif import Camera
@@ -94,26 +96,19 @@ def snapshot(
     auth: str = AuthOption,
 ) -> None:
     """Save a snapshot: the camera's HTTP snapshot, or a frame decoded from its stream."""
-    if target.startswith(("rtsp://", "rtsps://", "file:")) or Path(target).is_file():
-        _frame_to_file(target, output, timeout)
+    if from_stream or is_direct_source(target):
+        from kedirivms.stream import grab_frame
+
+        source, _ = stream_source(target, profile, username, password, password_file, timeout, auth)
+        grab_frame(source, timeout=timeout).save(output)
     else:
         with open_camera(target, username, password, password_file, timeout, auth) as cam:
-            if from_stream:
-                _frame_to_file(cam.stream_uri(profile).with_credentials(), output, timeout)
-            else:
-                data = cam.snapshot(profile)
-                try:
-                    output.write_bytes(data)
-                except OSError as exc:
-                    raise InvalidArgument(f"cannot write {output}: {exc.strerror}") from None
+            data = cam.snapshot(profile)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise InvalidArgument(f"cannot write {output}: {exc.strerror}") from None
     console.print(f"saved {output}")
-
-
-def _frame_to_file(source: str, output: Path, timeout: float) -> None:
-    from kedirivms.stream import grab_frame
-
-    frame = grab_frame(source, timeout=timeout)
-    frame.save(output)
 
 
 def _profiles_table(items: list[dict[str, Any]]) -> Table:

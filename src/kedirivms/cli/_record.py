@@ -7,7 +7,6 @@ import signal
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import typer
 from rich.table import Table
@@ -20,8 +19,7 @@ from kedirivms.cli._target import (
     PasswordOption,
     TimeoutOption,
     UserOption,
-    open_camera,
-    resolve_password,
+    stream_source,
 )
 from kedirivms.errors import InvalidArgument
 from kedirivms.record import (
@@ -35,14 +33,6 @@ from kedirivms.record import (
 )
 
 RootArg = typer.Argument(..., help="Recording root folder.")
-
-
-def _with_credentials(url: str, username: str | None, password: str | None) -> str:
-    parts = urlsplit(url)
-    if not username or parts.username:
-        return url
-    auth = quote(username, safe="") + (f":{quote(password, safe='')}" if password else "")
-    return urlunsplit((parts.scheme, f"{auth}@{parts.netloc}", parts.path, parts.query, parts.fragment))
 
 
 def _when(text: str) -> dt.datetime:
@@ -68,6 +58,24 @@ def _when(text: str) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def _policy(
+    max_age: str | None, max_bytes: str | None, min_free: str | None = None, camera_age: list[str] | None = None
+) -> RetentionPolicy | None:
+    """The retention options as a policy (``None`` if none is given); a bad value is an :class:`InvalidArgument`."""
+    if not (max_age or max_bytes or min_free or camera_age):
+        return None
+    try:
+        per_camera = {name: parse_duration(age) for name, _, age in (item.partition("=") for item in camera_age or [])}
+        return RetentionPolicy(
+            max_age=parse_duration(max_age) if max_age else None,
+            max_age_per_camera=per_camera,
+            max_bytes=parse_size(max_bytes) if max_bytes else None,
+            min_free_bytes=parse_size(min_free) if min_free else None,
+        )
+    except ValueError as exc:
+        raise InvalidArgument(str(exc), operation="retention") from None
+
+
 @app.command()
 def record(
     target: str = typer.Argument(..., help="Camera (host, host:port, device URL) or an rtsp:// URL."),
@@ -86,33 +94,27 @@ def record(
     json: bool = JsonOption,
 ) -> None:
     """Record a camera (or an rtsp:// URL) into indexed MP4 segments until --seconds or Ctrl-C."""
-    if target.lower().startswith(("rtsp://", "rtsps://")):
-        url = _with_credentials(target, username, resolve_password(username, password, password_file))
-        name = camera
-    else:
-        with open_camera(target, username, password, password_file, timeout, auth) as cam:
-            url = cam.stream_uri(profile).with_credentials()
-            name = camera or cam.name.replace(":", "_")
-    policy = None
-    if max_age or max_bytes:
-        policy = RetentionPolicy(
-            max_age=parse_duration(max_age) if max_age else None, max_bytes=parse_size(max_bytes) if max_bytes else None
-        )
+    url, found = stream_source(target, profile, username, password, password_file, timeout, auth)
+    name = camera or (found and found.replace(":", "_"))
+    policy = _policy(max_age, max_bytes)
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    rec = Recorder.open(url, root, name, segment_seconds=segment, retention=policy, timeout=(timeout, timeout))
-    if not json:
-        console.print(f"recording {redact_url(url)} -> {root / rec.camera} (segments of {segment:g} s)")
-    with rec:
-        deadline = None if seconds is None else time.monotonic() + seconds
-        try:
-            while not done.wait(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))):
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                if json:
-                    emit_json_line(rec.stats)
-        except KeyboardInterrupt:
-            pass
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        rec = Recorder.open(url, root, name, segment_seconds=segment, retention=policy, timeout=(timeout, timeout))
+        if not json:
+            console.print(f"recording {redact_url(url)} -> {root / rec.camera} (segments of {segment:g} s)")
+        with rec:
+            deadline = None if seconds is None else time.monotonic() + seconds
+            try:
+                while not done.wait(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+                    if json:
+                        emit_json_line(rec.stats)
+            except KeyboardInterrupt:
+                pass
+    finally:  # in-process callers (tests, scripts) get their SIGTERM handler back
+        signal.signal(signal.SIGTERM, previous)
     stats = rec.stats
     if json:
         emit_json_line(stats)
@@ -184,20 +186,7 @@ def retention(
     json: bool = JsonOption,
 ) -> None:
     """Delete the oldest segments beyond the given age, size or free-space limits."""
-    per_camera: dict[str, float] = {}
-    try:
-        for item in camera_age:
-            name, _, age = item.partition("=")
-            per_camera[name] = parse_duration(age)
-        policy = RetentionPolicy(
-            max_age=parse_duration(max_age) if max_age else None,
-            max_age_per_camera=per_camera,
-            max_bytes=parse_size(max_bytes) if max_bytes else None,
-            min_free_bytes=parse_size(min_free) if min_free else None,
-        )
-    except ValueError as exc:
-        raise InvalidArgument(str(exc), operation="retention") from None
-    report = apply_retention(root, policy)
+    report = apply_retention(root, _policy(max_age, max_bytes, min_free, camera_age) or RetentionPolicy())
     if json:
         emit_json(report)
         return

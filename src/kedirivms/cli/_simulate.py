@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
 from typing import Any, get_args
 
 import typer
@@ -12,7 +11,7 @@ from rich.table import Table
 
 from kedirivms.cli._app import app, console, emit_json_line
 from kedirivms.errors import ConfigError
-from kedirivms.sim import AuthMode, EncoderSpec, Quirk, VirtualCamera, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim import AuthMode, Quirk, VirtualCamera, VirtualCameraConfig, VirtualFleet
 from kedirivms.sim.fleet import fleet_configs
 
 _AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
@@ -38,34 +37,19 @@ def camera_summary(cam: VirtualCamera) -> dict[str, Any]:
 
 
 class SimulatedSite:
-    """The cameras (and, with ``rtsp``, one RTSP server per camera) that ``simulate`` runs."""
+    """The cameras that ``simulate`` runs, each with its RTSP server when started with ``rtsp``."""
 
-    def __init__(self, fleet: VirtualFleet, rtsp_servers: list[Any]) -> None:
+    def __init__(self, fleet: VirtualFleet) -> None:
         self.fleet = fleet
-        self.rtsp_servers = rtsp_servers
+
+    @property
+    def rtsp_servers(self) -> list[Any]:
+        """The cameras' RTSP servers (empty without ``rtsp``)."""
+        return [cam.rtsp_server for cam in self.fleet if cam.rtsp_server is not None]
 
     def stop(self) -> None:
-        """Stop every camera and RTSP server."""
+        """Stop every camera and its RTSP server."""
         self.fleet.stop()
-        for srv in self.rtsp_servers:
-            srv.stop()
-
-
-def _stream_spec(spec: EncoderSpec) -> Any:
-    from kedirivms.sim.rtsp import StreamSpec
-
-    profile = "baseline" if spec.h264_profile == "Baseline" else "main"
-    return StreamSpec(
-        width=spec.width, height=spec.height, fps=spec.fps, bitrate=spec.bitrate_kbps * 1000, gop=spec.gop,
-        profile=profile,
-    )  # fmt: skip
-
-
-def _restream(srv: Any) -> Callable[[str, EncoderSpec], None]:
-    def listener(token: str, spec: EncoderSpec) -> None:
-        srv.add_stream(token, _stream_spec(spec))
-
-    return listener
 
 
 def start_cameras(
@@ -76,41 +60,20 @@ def start_cameras(
     config: VirtualCameraConfig,
     rtsp: bool = False,
 ) -> SimulatedSite:
-    """Start what ``simulate`` serves: the cameras and, with ``rtsp``, an RTSP server for each (its port is
-    the one the camera's stream URIs name; streams use the launch encoder settings and encode lazily)."""
+    """Start what ``simulate`` serves: the cameras and, with ``rtsp``, an RTSP server for each on a free port
+    that the camera's stream URIs name (streams follow the encoder settings, changes included, and encode
+    lazily)."""
     if cameras < 1:
         raise ConfigError("--cameras must be >= 1")
-    base = config.model_copy(update={"host": host, "port": base_port})
+    update: dict[str, Any] = {"host": host, "port": base_port}
+    if rtsp:
+        update["rtsp_port"] = None  # free ports: several servers may share one host
+    base = config.model_copy(update=update)
     if cameras == 1 and not distinct_hosts:
         configs = [base]
     else:
         configs = fleet_configs(cameras, base=base, distinct_hosts=distinct_hosts)
-    servers: list[Any] = []
-    if rtsp:
-        from kedirivms.sim.rtsp import RtspServer
-
-        try:
-            for i, cfg in enumerate(configs):
-                srv = RtspServer(cfg.host, 0, name=cfg.name)
-                for ch in range(1, cfg.channels + 1):
-                    srv.add_stream(f"Profile_{ch}_main", _stream_spec(cfg.main))
-                    srv.add_stream(f"Profile_{ch}_sub", _stream_spec(cfg.sub))
-                servers.append(srv.start())
-                configs[i] = cfg.model_copy(update={"rtsp_port": srv.port})
-        except BaseException:
-            for srv in servers:
-                srv.stop()
-            raise
-    try:
-        fleet = VirtualFleet.from_configs(configs)
-    except BaseException:
-        for srv in servers:
-            srv.stop()
-        raise
-    for cam, srv in zip(fleet, servers, strict=False):
-        # encoder changes made over ONVIF reach new RTSP clients (playing ones keep their stream)
-        cam.on_encoder_change(_restream(srv))
-    return SimulatedSite(fleet, servers)
+    return SimulatedSite(VirtualFleet.from_configs(configs, rtsp=rtsp))
 
 
 @app.command()

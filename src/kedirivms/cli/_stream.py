@@ -14,39 +14,10 @@ from kedirivms.cli._target import (
     PasswordOption,
     TimeoutOption,
     UserOption,
-    open_camera,
+    stream_source,
 )
 from kedirivms.errors import StreamClosed, StreamTimeout
 from kedirivms.stream import StreamStats, open_stream
-
-
-def _is_direct(target: str) -> bool:
-    """rtsp://, file paths and media URLs are decoded directly; hosts and device-service URLs are cameras."""
-    if Path(target).is_file() or target.startswith("file:"):
-        return True
-    scheme, sep, rest = target.partition("://")
-    if not sep:
-        return False
-    if scheme.lower() in ("http", "https"):
-        path = rest.partition("/")[2]
-        return bool(path) and "onvif" not in path.lower()
-    return True
-
-
-def _source_for(
-    target: str,
-    profile: str | None,
-    transport: str,
-    username: str | None,
-    password: str | None,
-    password_file: Path | None,
-    timeout: float,
-    auth: str,
-) -> str:
-    if _is_direct(target):
-        return target[len("file:") :] if target.startswith("file:") and "://" not in target else target
-    with open_camera(target, username, password, password_file, timeout, auth) as cam:
-        return cam.stream_uri(profile, transport).with_credentials()  # type: ignore[arg-type]
 
 
 def _line(stats: StreamStats, frames: int) -> str:
@@ -75,7 +46,7 @@ def stream(
     json: bool = JsonOption,
 ) -> None:
     """Decode a stream for --seconds and print fps, drops, reconnects and the last frame's age."""
-    source = _source_for(target, profile, transport, username, password, password_file, timeout, auth)
+    source, _ = stream_source(target, profile, username, password, password_file, timeout, auth, transport)
     frames = 0
     first_frame_after: float | None = None
     started = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import typer
 
@@ -58,3 +59,44 @@ def open_camera(
         timeout=Timeouts(connect=min(3.0, timeout), read=timeout),
         auth=auth,  # type: ignore[arg-type]
     )
+
+
+def is_direct_source(target: str) -> bool:
+    """rtsp://, file paths and media URLs are decoded directly; hosts and device-service URLs are cameras."""
+    if Path(target).is_file() or target.startswith("file:"):
+        return True
+    scheme, sep, rest = target.partition("://")
+    if not sep:
+        return False
+    if scheme.lower() in ("http", "https"):
+        path = rest.partition("/")[2]
+        return bool(path) and "onvif" not in path.lower()
+    return True
+
+
+def stream_source(
+    target: str,
+    profile: str | None,
+    username: str | None,
+    password: str | None,
+    password_file: Path | None,
+    timeout: float,
+    auth: str,
+    transport: str = "tcp",
+) -> tuple[str, str | None]:
+    """The decoder source of TARGET (credentials embedded) and the camera's name (``None`` for a URL or file).
+
+    A camera is asked for the stream URI of ``profile`` (default: its first); a URL without credentials gets
+    ``-u``/``-p`` embedded; a file is used as is.
+    """
+    if not is_direct_source(target):
+        with open_camera(target, username, password, password_file, timeout, auth) as cam:
+            return cam.stream_uri(profile, transport).with_credentials(), cam.name  # type: ignore[arg-type]
+    if target.startswith("file:") and "://" not in target:
+        return target[len("file:") :], None
+    parts = urlsplit(target)
+    if not username or not parts.netloc or parts.username:
+        return target, None
+    secret = resolve_password(username, password, password_file)
+    userinfo = quote(username, safe="") + (f":{quote(secret, safe='')}" if secret else "")
+    return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment)), None
