@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 import uuid
 from datetime import UTC, datetime
@@ -52,8 +53,8 @@ class Event(BaseModel):
     @field_validator("time", mode="before")
     @classmethod
     def _to_datetime(cls, value: Any) -> Any:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy scalars included
+            return datetime.fromtimestamp(float(value), UTC)
         return value
 
     @field_validator("time")

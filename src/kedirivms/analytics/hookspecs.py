@@ -134,15 +134,10 @@ class PluginContext:
         Returns:
             A new :class:`Event` (``camera`` and ``source`` filled in).
         """
-        when: float | datetime
-        if time is not None:
-            when = time
-        elif self.frame_time is not None:
-            when = self.frame_time
-        else:
+        # Event turns epoch seconds into a UTC datetime itself
+        when = time if time is not None else self.frame_time
+        if when is None:
             when = datetime.now(UTC)
-        if not isinstance(when, datetime):
-            when = datetime.fromtimestamp(when, UTC)
         return Event(camera=self.camera.name, source=self.plugin, kind=kind, time=when, zone=zone, data=data or {})
 
     def __repr__(self) -> str:

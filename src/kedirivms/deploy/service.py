@@ -9,7 +9,6 @@ reported and skipped; the others run.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +67,6 @@ class Deployment:
         self.statuses: dict[str, CameraStatus] = {c.name: CameraStatus(c.name) for c in config.cameras}
         self.runner: AnalyticsRunner | None = None
         self.index: SegmentIndex | None = None
-        self._lock = threading.Lock()
-        self._started = False
 
     # ------------------------------------------------------------------------------------------- life cycle
     def start(self, on_progress: Callable[[CameraStatus], None] | None = None) -> Deployment:
@@ -106,7 +103,6 @@ class Deployment:
             if status.recorder is not None:
                 status.recorder.start()
             self._subscribe(status)
-        self._started = True
         return self
 
     def stop(self) -> None:

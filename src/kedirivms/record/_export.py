@@ -153,6 +153,7 @@ class _Remux:
             elif params != self.params:
                 return False  # one MP4 track cannot change codec or size; the span shows up as a gap
             tb = Fraction(video.time_base or Fraction(1, 90000))
+            seg_start = seg.start.timestamp()
             first: int | None = None
             origin: int | None = None  # source dts written at self.cursor (<= pts with B-frames)
             pending: list[tuple[Any, float]] = []  # the GOP running at `start`, before anything is written
@@ -160,7 +161,7 @@ class _Remux:
                 if packet.size == 0 or packet.pts is None:
                     continue
                 first = packet.pts if first is None else first
-                wall = seg.start.timestamp() + float((packet.pts - first) * tb)
+                wall = seg_start + float((packet.pts - first) * tb)
                 if wall >= self.end:
                     break
                 if self.packets == 0 and wall < self.start:

@@ -30,13 +30,14 @@ class Template:
         self._holder: OutputContainer = av.open(io.BytesIO(), "w", format="mp4")
         self.stream: Any = self._holder.add_stream_from_template(video)
         self.time_base = Fraction(video.time_base) if video.time_base else Fraction(1, 90000)
+        self.tick = float(self.time_base)  # seconds per pts unit, as a float for the per-packet path
         ctx = video.codec_context
         self.codec: str = ctx.name
         self.width: int | None = ctx.width or None
         self.height: int | None = ctx.height or None
         rate = video.average_rate or video.guessed_rate or video.base_rate
         # one frame in time-base ticks (for a packet that came without a timestamp); 1/30 s if unknown
-        self.frame_ticks = max(1, round(1 / (float(rate) if rate else 30.0) / float(self.time_base)))
+        self.frame_ticks = max(1, round(1 / (float(rate) if rate else 30.0) / self.tick))
 
 
 @dataclass(slots=True)

@@ -313,7 +313,7 @@ class Recorder:
                 self._c["skipped"] += 1
             return
         now = time.time()
-        st = float(pts * template.time_base)
+        st = pts * template.tick
         offset = now - st
         if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
             self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
@@ -329,7 +329,7 @@ class Recorder:
                     True,
                     duration,
                     template,
-                    self._anchor + st - float(step * template.time_base),
+                    self._anchor + st - step * template.tick,
                 )
             )
         dts = packet.dts if packet.dts is not None else pts

@@ -283,12 +283,12 @@ class Stream:
                         return
                     self._cond.wait(0.25)
                 frame = self._cb_queue.popleft()
+                self._c["delivered"] += 1  # under the lock: read() counts deliveries from another thread
             for callback in list(self._frame_callbacks):
                 try:
                     callback(frame)
                 except Exception:  # a consumer's bug must not stop the stream
                     log.exception("frame callback %r failed on %s", callback, self._redacted)
-            self._c["delivered"] += 1
 
     # -- demux side -----------------------------------------------------------------------------------------
     def _set_state(self, state: StreamState, reason: str | None, attempt: int = 0) -> None:

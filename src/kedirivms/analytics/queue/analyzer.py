@@ -26,8 +26,7 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
 )
 from kedirivms.analytics.queue.metrics import IntervalStats, WaitTracker
-from kedirivms.analytics.zones import Zone, Zones
-from kedirivms.errors import ConfigError
+from kedirivms.analytics.zones import Zones
 
 __all__ = ["FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
 
@@ -360,13 +359,3 @@ class QueueAnalyzer:
     def unstaffed_active(self) -> bool:
         """Whether counter_unstaffed is currently raised."""
         return self._unstaffed.active
-
-
-def zones_of(zones: Zones | list[Zone]) -> Zones:
-    """Wrap a list of zones into a :class:`Zones` model."""
-    if isinstance(zones, Zones):
-        return zones
-    try:
-        return Zones(zones=tuple(zones))
-    except ValueError as exc:
-        raise ConfigError(f"invalid zones: {exc}", operation="zones") from exc

@@ -130,11 +130,6 @@ class WaitTracker:
         self.open[tid] = visit
         return visit
 
-    @property
-    def queue_ids(self) -> list[int]:
-        """Track ids with an open visit."""
-        return list(self.open)
-
 
 @dataclass
 class IntervalStats:
