@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from _sim_zeep import MEDIA_BINDING, PASSWORD, zeep_service
+from _sim_zeep import MEDIA_BINDING, PASSWORD, PTZ_BINDING, zeep_service
 from zeep.exceptions import Fault
 
 from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
@@ -196,3 +196,13 @@ def test_unimplemented_operation_is_action_not_supported(device: Any) -> None:
     with pytest.raises(Fault) as info:
         device.GetDot11Capabilities()  # in the WSDL, deliberately not simulated
     assert subcodes(info.value) == ["ActionNotSupported"] and info.value.code.endswith("Receiver")
+
+
+def test_tokens_out_of_range_or_of_another_kind_are_refused(camera: VirtualCamera) -> None:
+    ptz = zeep_service(f"{camera.base_url}/onvif/ptz_service", PTZ_BINDING)
+    for token in ("Profile_0_main", "Profile_2_main", "VideoEncoder_1_main", "Profile_1_hd"):
+        assert camera.snapshot(token) is None
+        with pytest.raises(Fault) as info:
+            ptz.GetStatus(ProfileToken=token)
+        assert subcodes(info.value) == ["InvalidArgVal", "NoProfile"], token
+    assert camera.snapshot("Profile_1_sub") is not None

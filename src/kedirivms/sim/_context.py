@@ -23,12 +23,16 @@ def profile_tokens(channel: int) -> tuple[str, str]:
     return f"Profile_{channel}_main", f"Profile_{channel}_sub"
 
 
-def channel_of(token: str) -> tuple[int, str] | None:
-    """Parse ``Profile_<n>_<main|sub>`` / ``VideoEncoder_<n>_<main|sub>`` into (channel, stream)."""
-    parts = token.split("_")
-    if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in ("main", "sub"):
+def channel_of(token: str | None, prefix: str, channels: int) -> tuple[int, str] | None:
+    """Parse ``<prefix>_<n>_<main|sub>`` (``Profile_2_sub``, ``VideoEncoder_1_main``) into (channel, stream).
+
+    None unless the token has that prefix and ``1 <= n <= channels``.
+    """
+    parts = (token or "").split("_")
+    if len(parts) != 3 or parts[0] != prefix or not parts[1].isdigit() or parts[2] not in ("main", "sub"):
         return None
-    return int(parts[1]), parts[2]
+    channel = int(parts[1])
+    return (channel, parts[2]) if 1 <= channel <= channels else None
 
 
 @dataclass
@@ -71,13 +75,15 @@ class SoapContext:
         return text.replace("T", "-") if self.quirk("date_dash") else text
 
     @property
+    def _advertised_host(self) -> str:
+        """The host the camera names in its URIs (the NAT address when configured), IPv6 in brackets."""
+        host = self.camera.config.advertised_host or self.camera.host
+        return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+    @property
     def advertised_netloc(self) -> str:
         """``host:port`` the camera names in its URIs (the NAT address when configured)."""
-        cfg = self.camera.config
-        host = cfg.advertised_host or self.camera.host
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"{host}:{cfg.advertised_port or self.camera.port}"
+        return f"{self._advertised_host}:{self.camera.config.advertised_port or self.camera.port}"
 
     def xaddr(self, spec: ServiceSpec) -> str:
         """The XAddr of service ``spec`` as advertised (``xaddr_other_host`` points elsewhere)."""
@@ -86,11 +92,7 @@ class SoapContext:
 
     def stream_uri(self, profile_token: str) -> str:
         """``rtsp://{advertised host}:{rtsp_port}/{profile_token}``."""
-        cfg = self.camera.config
-        host = cfg.advertised_host or self.camera.host
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"rtsp://{host}:{cfg.rtsp_port or 554}/{quote(profile_token)}"
+        return f"rtsp://{self._advertised_host}:{self.camera.config.rtsp_port or 554}/{quote(profile_token)}"
 
     def snapshot_uri(self, profile_token: str) -> str:
         """The HTTP snapshot URL of ``profile_token``."""

@@ -24,7 +24,8 @@ from kedirivms.record import RecorderState, SegmentIndex
 from kedirivms.record._layout import utc
 from kedirivms.sim._context import SoapContext
 from kedirivms.sim._profile_g_replay import ReplayServer
-from kedirivms.sim._soap import ServiceSpec, SoapFault, register_service, wsdl_client
+from kedirivms.sim._services.events import topic_expression
+from kedirivms.sim._soap import ServiceSpec, SoapFault, register_service
 
 if TYPE_CHECKING:
     from kedirivms.record import Recorder
@@ -34,8 +35,6 @@ __all__ = ["NvrMode", "enable_nvr"]
 
 TRACK = "VIDEO001"
 _TT = "http://www.onvif.org/ver10/schema"
-_WSNT = "http://docs.oasis-open.org/wsn/b-2"
-_TOPIC_DIALECT = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # indexed event name -> (ONVIF topic, data item name, value)
 _TOPICS = {
@@ -353,24 +352,6 @@ def _get_recording_search_results(ctx: SoapContext, req: Any) -> dict[str, Any]:
     return {"ResultList": {"SearchState": state, "RecordingInformation": chunk}}
 
 
-class _TopicText:
-    """Renders ``wsnt:Topic`` with its QName as text (zeep drops the mixed content of TopicExpressionType)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def render(self, node: etree._Element, value: Any, xsd_type: Any = None, render_path: Any = None) -> None:
-        node.set("Dialect", _TOPIC_DIALECT)
-        node.text = self.text
-
-
-def _topic(text: str) -> Any:
-    # zeep renders a value through its ``_xsd_type``: swap in one that writes the text
-    value = wsdl_client("search.wsdl").get_type(f"{{{_WSNT}}}TopicExpressionType")(Dialect=_TOPIC_DIALECT)
-    value._xsd_type = _TopicText(text)
-    return value
-
-
 def _event_result(name: str, camera: str, when: dt.datetime, detail: str | None) -> dict[str, Any]:
     topic, item, value = _TOPICS.get(name, (f"tns1:RecordingHistory/Event/{name}", "Name", name))
     message = etree.Element(f"{{{_TT}}}Message", nsmap={"tt": _TT})
@@ -388,7 +369,7 @@ def _event_result(name: str, camera: str, when: dt.datetime, detail: str | None)
         "RecordingToken": camera,
         "TrackToken": TRACK,
         "Time": when,
-        "Event": {"Topic": _topic(topic), "Message": {"_value_1": message}},
+        "Event": {"Topic": topic_expression(topic), "Message": {"_value_1": message}},
         "StartStateEvent": False,
     }
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import av
 
-from kedirivms.sim._rtsp._encoder import AccessUnit, SharedEncoder, find_startcodes, payloads_for
+from kedirivms.sim._rtsp._encoder import AccessUnit, AccessUnitSource, find_startcodes
 from kedirivms.sim._rtsp._server import Connection, Request
 from kedirivms.sim._rtsp._session import Session
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
@@ -61,7 +61,7 @@ def _parameter_sets(extradata: bytes) -> tuple[bytes, bytes, int]:
     return sets.get(7, b""), sets.get(8, b""), 4
 
 
-class SegmentSource(SharedEncoder):
+class SegmentSource(AccessUnitSource):
     """Plays a list of ``(path, start epoch)`` segments to RTSP sessions, as if it were a live encoder.
 
     Playback starts at the first segment (or at the keyframe before :meth:`seek`'s start) when the first
@@ -73,25 +73,16 @@ class SegmentSource(SharedEncoder):
     """
 
     def __init__(self, segments: list[tuple[Path, float]], speed: float = 1.0) -> None:  # noqa: D107
-        # deliberately not calling SharedEncoder.__init__: there is no scene and no x264 encoder here
-        self.segments = segments
-        self.speed = speed
         with av.open(str(segments[0][0])) as first:
             ctx = first.streams.video[0].codec_context
-            self.width, self.height = ctx.width, ctx.height
+            width, height = ctx.width, ctx.height
             self.sps, self.pps, self._length_size = _parameter_sets(bytes(ctx.extradata or b""))
         if not self.sps or not self.pps:
             raise ValueError(f"{segments[0][0]} has no H.264 parameter sets")
-        self.fps = 90000.0  # one "picture index" per 90 kHz tick: AccessUnit.index is the RTP media time
-        self.bitrate, self.gop, self.profile = 0, 0, "replay"
-        self._lock = threading.Lock()
-        self._subscribers: list[Callable[[AccessUnit], None]] = []
-        self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
-        self._force_key = False
-        self.next_index = 0
-        self.frames_encoded = 0
-        self.starts = 0
+        # one "picture index" per 90 kHz tick: AccessUnit.index is the RTP media time
+        super().__init__(width, height, 90000.0)
+        self.segments = segments
+        self.speed = speed
         self.finished = threading.Event()
         self.start_at: float | None = None
         self.end_at: float | None = None
@@ -161,13 +152,9 @@ class SegmentSource(SharedEncoder):
 
     def _send(self, media: float, packet: av.Packet, subscribers: list[Callable[[AccessUnit], None]]) -> None:
         nals = [n for n in _nals(bytes(packet), self._length_size) if n[0] & 0x1F != _AUD]
-        key = bool(packet.is_keyframe)
-        if key and not any(n[0] & 0x1F == 7 for n in nals):
-            nals = [self.sps, self.pps, *nals]
         index = round(media * 90000)
         self.next_index = index + 1
-        self.frames_encoded += 1
-        au = AccessUnit(index, key, time.time(), payloads_for(nals))
+        au = self._access_unit(index, bool(packet.is_keyframe), nals)
         for push in subscribers:
             push(au)
 
@@ -204,15 +191,17 @@ class _ReplayConnection(Connection):
     Clients such as FFmpeg keep the query only on DESCRIBE (the Content-Base drops it), so it is remembered.
     """
 
+    replay_url = ""
+
     def _do_describe(self, req: Request, cseq: str, session: Session | None) -> None:
-        self.__dict__["replay_url"] = req.url
+        self.replay_url = req.url
         super()._do_describe(req, cseq, session)
 
     def _do_play(self, req: Request, cseq: str, session: Session | None) -> None:
         if session is not None and isinstance(session.encoder, SegmentSource) and not session.playing:
             start, end = replay_window(req.url, req.header("range"))
             if start is None and end is None:
-                start, end = replay_window(self.__dict__.get("replay_url", ""), "")
+                start, end = replay_window(self.replay_url, "")
             session.encoder.seek(start, end)
         super()._do_play(req, cseq, session)
 
@@ -222,6 +211,8 @@ class ReplayServer(RtspServer):
 
     Every RTSP session gets its own :class:`SegmentSource`, positioned by its PLAY request.
     """
+
+    _connection_class = _ReplayConnection
 
     def __init__(  # noqa: D107
         self, host: str = "127.0.0.1", port: int = 0, *, speed: float = 1.0, users: dict[str, str] | None = None
@@ -235,9 +226,5 @@ class ReplayServer(RtspServer):
         self._loaders[name] = segments
         self.add_stream(name, StreamSpec(width=16, height=16))  # the spec is unused: the path must exist
 
-    def _encoder(self, name: str) -> SharedEncoder:
+    def _encoder(self, name: str) -> AccessUnitSource:
         return SegmentSource(self._loaders[name](), self.speed)
-
-    def _serve(self, conn: Connection) -> None:
-        conn.__class__ = _ReplayConnection  # same state, replay-aware SETUP/PLAY
-        super()._serve(conn)

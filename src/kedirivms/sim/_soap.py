@@ -10,7 +10,6 @@ Adding a service: see :class:`ServiceSpec` and ``docs/simulator.md``.
 from __future__ import annotations
 
 import collections
-import importlib.metadata
 import pickle
 import threading
 from collections.abc import Callable
@@ -159,36 +158,32 @@ def registry() -> dict[str, ServiceSpec]:
 
 _WSDL_LOCK = threading.Lock()
 _CLIENTS: dict[str, Client] = {}
-_WSDL_DIR: Path | None = None
 
 
 def wsdl_dir() -> Path:
-    """The ``wsdl/`` folder shipped by the onvif-zeep distribution, found through its file list."""
-    global _WSDL_DIR
-    if _WSDL_DIR is None:
-        dist = importlib.metadata.distribution("onvif-zeep")
-        for f in dist.files or []:
-            if f.parts[:1] == ("wsdl",) and f.name == "devicemgmt.wsdl":
-                _WSDL_DIR = Path(str(dist.locate_file(f))).parent
-                break
-        else:  # pragma: no cover - broken installation
-            raise RuntimeError("onvif-zeep is installed without its wsdl/ folder")
-    return _WSDL_DIR
+    """The ``wsdl/`` folder shipped by the onvif-zeep distribution (the one the client library reads)."""
+    from kedirivms.onvif._wsdl import wsdl_dir as onvif_wsdl_dir  # lazy: kedirivms.onvif costs ~0.2 s to import
+
+    return onvif_wsdl_dir()
 
 
 def wsdl_client(name: str) -> Client:
-    """The zeep client for WSDL ``name``, parsed once per process (thread-safe, lazy)."""
+    """The zeep client for WSDL ``name``, parsed once per process (thread-safe, lazy).
+
+    The sim keeps its own client per WSDL file, with the client library's hardened settings (strict=False:
+    requests from lenient clients still parse; replies are validated while rendering).
+    """
     client = _CLIENTS.get(name)
     if client is not None:
         return client
     with _WSDL_LOCK:
         client = _CLIENTS.get(name)
         if client is None:
-            from zeep import Client, Settings
+            from zeep import Client
 
-            # strict=False: requests from lenient clients still parse; replies are validated while rendering.
-            settings = Settings(strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True)
-            client = Client(str(wsdl_dir() / name), settings=settings)
+            from kedirivms.onvif._wsdl import settings
+
+            client = Client(str(wsdl_dir() / name), settings=settings())
             _CLIENTS[name] = client
     return client
 
@@ -217,11 +212,6 @@ class ParsedRequest:
     def operation(self) -> str:
         """Local name of the body element (the operation)."""
         return etree.QName(self.body).localname
-
-    @property
-    def body_namespace(self) -> str | None:
-        """Namespace of the body element."""
-        return etree.QName(self.body).namespace
 
     def message_id(self) -> str | None:
         """The WS-Addressing MessageID of the request, if any."""

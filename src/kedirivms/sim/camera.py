@@ -327,8 +327,8 @@ class VirtualCamera(CameraExtrasMixin):
     # ----------------------------------------------------------------------------------- snapshots
     def snapshot(self, profile_token: str) -> bytes | None:
         """A JPEG for ``profile_token`` at its encoder resolution, or None for an unknown profile."""
-        parsed = channel_of(profile_token)
-        if parsed is None or not profile_token.startswith("Profile_") or parsed[0] > self.config.channels:
+        parsed = channel_of(profile_token, "Profile", self.config.channels)
+        if parsed is None:
             return None
         channel, stream = parsed
         spec = self.state.encoders[f"VideoEncoder_{channel}_{stream}"]

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.errors import ConnectionFailed, InvalidArgument
 from kedirivms.sim._rtsp._auth import RtspAuth
-from kedirivms.sim._rtsp._encoder import SharedEncoder, registry_snapshot, shared_encoder
+from kedirivms.sim._rtsp._encoder import AccessUnitSource, SharedEncoder, registry_snapshot, shared_encoder
 from kedirivms.sim._rtsp._server import Connection, stream_name
 from kedirivms.sim._rtsp._session import Session
 
@@ -74,6 +74,8 @@ class RtspServer:
         ...     srv.add_stream("Profile_1_sub", StreamSpec.sub_profile())
         ...     url = srv.url("Profile_1_sub")
     """
+
+    _connection_class: type[Connection] = Connection  # subclasses may serve requests differently
 
     def __init__(
         self,
@@ -212,7 +214,7 @@ class RtspServer:
             except OSError:
                 break
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = Connection(self, sock, peer)
+            conn = self._connection_class(self, sock, peer)
             thread = threading.Thread(target=self._serve, args=(conn,), name="kedirivms-sim-rtsp-conn", daemon=True)
             with self._lock:
                 self._connections.add(conn)
@@ -230,7 +232,7 @@ class RtspServer:
     def _stream_name(self, url: str) -> str | None:
         return stream_name(url, self._specs)
 
-    def _encoder(self, name: str) -> SharedEncoder:
+    def _encoder(self, name: str) -> AccessUnitSource:
         spec = self._specs[name]
         return shared_encoder(spec.scene, spec.width, spec.height, spec.fps, spec.bitrate, spec.gop, spec.profile)
 

@@ -77,13 +77,18 @@ def payloads_for(nals: list[bytes]) -> list[tuple[bytes, bool]]:
     return out
 
 
-class SharedEncoder:
-    """Renders and encodes one (scene, spec) pair for every subscriber in the process."""
+class AccessUnitSource:
+    """What RTSP sessions play: one thread hands every subscriber the same :class:`AccessUnit`.
 
-    def __init__(self, scene: Scene, width: int, height: int, fps: float, bitrate: int, gop: int, profile: str):
-        self.scene = scene
+    The thread runs :meth:`_loop` from the first subscription on; subclasses set the picture size, rate
+    (``fps``: pictures per second, the unit of :attr:`AccessUnit.index`) and the SPS/PPS.
+    """
+
+    sps: bytes
+    pps: bytes
+
+    def __init__(self, width: int, height: int, fps: float) -> None:  # noqa: D107
         self.width, self.height, self.fps = width, height, fps
-        self.bitrate, self.gop, self.profile = bitrate, gop, profile
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[AccessUnit], None]] = []
         self._thread: threading.Thread | None = None
@@ -92,42 +97,6 @@ class SharedEncoder:
         self.next_index = 0
         self.frames_encoded = 0
         self.starts = 0
-        self.sps, self.pps = self._probe()
-
-    # -- parameters ------------------------------------------------------------------------------------------
-    def _context(self) -> Any:
-        ctx = av.CodecContext.create("libx264", "w")
-        ctx.width, ctx.height = self.width, self.height
-        ctx.pix_fmt = "yuv420p"
-        rate = Fraction(self.fps).limit_denominator(1001)
-        ctx.time_base = 1 / rate
-        ctx.framerate = rate
-        ctx.bit_rate = self.bitrate
-        ctx.gop_size = self.gop
-        ctx.thread_count = 1 if self.width * self.height <= 640 * 480 else 2
-        ctx.options = {
-            "preset": "ultrafast",
-            "tune": "zerolatency",
-            "profile": self.profile,
-            "x264-params": f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:repeat-headers=1:aud=0",
-        }
-        return ctx
-
-    def _probe(self) -> tuple[bytes, bytes]:
-        ctx = self._context()
-        frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        frame.pts = 0
-        data = b"".join(bytes(p) for p in ctx.encode(frame)) + b"".join(bytes(p) for p in ctx.encode(None))
-        sps = pps = b""
-        for nal in find_startcodes(data):
-            kind = nal[0] & 0x1F
-            if kind == 7 and not sps:
-                sps = nal
-            elif kind == 8 and not pps:
-                pps = nal
-        if not sps or not pps:
-            raise RuntimeError("libx264 did not produce SPS/PPS")
-        return sps, pps
 
     @property
     def profile_level_id(self) -> str:
@@ -175,6 +144,61 @@ class SharedEncoder:
                 self._thread = None
 
     def _loop(self) -> None:
+        raise NotImplementedError
+
+    def _access_unit(self, index: int, key: bool, nals: list[bytes]) -> AccessUnit:
+        """The access unit of ``nals`` (SEI/AUD already dropped), with SPS/PPS put before a bare keyframe."""
+        if key and not any((nal[0] & 0x1F) == 7 for nal in nals):
+            nals = [self.sps, self.pps, *nals]
+        self.frames_encoded += 1
+        return AccessUnit(index, key, time.time(), payloads_for(nals))
+
+
+class SharedEncoder(AccessUnitSource):
+    """Renders and encodes one (scene, spec) pair for every subscriber in the process."""
+
+    def __init__(self, scene: Scene, width: int, height: int, fps: float, bitrate: int, gop: int, profile: str):
+        super().__init__(width, height, fps)
+        self.scene = scene
+        self.bitrate, self.gop, self.profile = bitrate, gop, profile
+        self.sps, self.pps = self._probe()
+
+    # -- parameters ------------------------------------------------------------------------------------------
+    def _context(self) -> Any:
+        ctx = av.CodecContext.create("libx264", "w")
+        ctx.width, ctx.height = self.width, self.height
+        ctx.pix_fmt = "yuv420p"
+        rate = Fraction(self.fps).limit_denominator(1001)
+        ctx.time_base = 1 / rate
+        ctx.framerate = rate
+        ctx.bit_rate = self.bitrate
+        ctx.gop_size = self.gop
+        ctx.thread_count = 1 if self.width * self.height <= 640 * 480 else 2
+        ctx.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "profile": self.profile,
+            "x264-params": f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:repeat-headers=1:aud=0",
+        }
+        return ctx
+
+    def _probe(self) -> tuple[bytes, bytes]:
+        ctx = self._context()
+        frame = av.VideoFrame(self.width, self.height, "yuv420p")
+        frame.pts = 0
+        data = b"".join(bytes(p) for p in ctx.encode(frame)) + b"".join(bytes(p) for p in ctx.encode(None))
+        sps = pps = b""
+        for nal in find_startcodes(data):
+            kind = nal[0] & 0x1F
+            if kind == 7 and not sps:
+                sps = nal
+            elif kind == 8 and not pps:
+                pps = nal
+        if not sps or not pps:
+            raise RuntimeError("libx264 did not produce SPS/PPS")
+        return sps, pps
+
+    def _loop(self) -> None:
         ctx = self._context()
         period = 1.0 / self.fps
         t0, first = time.monotonic(), self.next_index
@@ -217,12 +241,8 @@ class SharedEncoder:
         data = b"".join(bytes(p) for p in ctx.encode(frame))
         if not data:
             return None
-        self.frames_encoded += 1
         nals = [nal for nal in find_startcodes(data) if (nal[0] & 0x1F) not in (6, 9)]  # drop SEI and AUD
-        key = any((nal[0] & 0x1F) == 5 for nal in nals)
-        if key and not any((nal[0] & 0x1F) == 7 for nal in nals):
-            nals = [self.sps, self.pps, *nals]
-        return AccessUnit(index, key, time.time(), payloads_for(nals))
+        return self._access_unit(index, any((nal[0] & 0x1F) == 5 for nal in nals), nals)
 
 
 def _to_frame(image: np.ndarray, width: int, height: int) -> av.VideoFrame:

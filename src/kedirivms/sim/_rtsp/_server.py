@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from kedirivms.sim._rtsp._session import PAYLOAD_TYPE, Session
 
 if TYPE_CHECKING:
+    from kedirivms.sim._rtsp._encoder import AccessUnitSource
     from kedirivms.sim.rtsp import RtspServer
 
 log = logging.getLogger("kedirivms.sim.rtsp")
@@ -203,10 +204,7 @@ class Connection:
         base = req.url.split("?", 1)[0].rstrip("/") + "/"
         self._reply(cseq, 200, {"Content-Base": base, "Content-Type": "application/sdp"}, sdp)
 
-    def _sdp(self, encoder: object, name: str) -> str:
-        from kedirivms.sim._rtsp._encoder import SharedEncoder
-
-        assert isinstance(encoder, SharedEncoder)
+    def _sdp(self, encoder: AccessUnitSource, name: str) -> str:
         sprop = ",".join(base64.b64encode(x).decode() for x in (encoder.sps, encoder.pps))
         host = self.sock.getsockname()[0]
         family = "IP6" if ":" in host else "IP4"

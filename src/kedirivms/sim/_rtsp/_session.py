@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from kedirivms.sim._rtsp._encoder import AccessUnit, SharedEncoder
+from kedirivms.sim._rtsp._encoder import AccessUnit, AccessUnitSource
 
 log = logging.getLogger("kedirivms.sim.rtsp")
 
@@ -27,7 +27,7 @@ class Session:
     def __init__(
         self,
         session_id: str,
-        encoder: SharedEncoder,
+        encoder: AccessUnitSource,
         *,
         tcp_send: Callable[[bytes], None] | None = None,
         channels: tuple[int, int] = (0, 1),

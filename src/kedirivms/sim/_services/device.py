@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import re
 from typing import Any
-from urllib.parse import unquote
 
 from pydantic import SecretStr
 
@@ -391,9 +390,3 @@ def system_reboot(ctx: SoapContext, req: Any) -> dict[str, Any]:
 @DEVICE.operation("GetWsdlUrl")
 def get_wsdl_url(ctx: SoapContext, req: Any) -> dict[str, Any]:
     return {"WsdlUrl": "http://www.onvif.org/Documents/Specifications.aspx"}
-
-
-def scope_value(scopes: list[str], kind: str) -> str | None:
-    """The decoded value of the first ``onvif://www.onvif.org/<kind>/...`` scope."""
-    prefix = f"onvif://www.onvif.org/{kind}/"
-    return next((unquote(s[len(prefix) :]) for s in scopes if s.startswith(prefix)), None)

@@ -30,7 +30,7 @@ from kedirivms.sim._soap import NS, ServiceSpec, SoapFault, register_service, ws
 if TYPE_CHECKING:
     from kedirivms.sim.camera import VirtualCamera
 
-__all__ = ["EVENTS", "TOPIC_MOTION_ALARM", "TOPIC_CELL_MOTION", "TOPIC_TAMPER", "events_state"]
+__all__ = ["EVENTS", "TOPIC_MOTION_ALARM", "TOPIC_CELL_MOTION", "TOPIC_TAMPER", "events_state", "topic_expression"]
 
 EVENTS = register_service(
     ServiceSpec(
@@ -228,7 +228,7 @@ class _TopicRenderer:
         node.text = self.text
 
 
-def _topic(text: str) -> Any:
+def topic_expression(text: str) -> Any:
     """A zeep TopicExpressionType value whose rendering writes ``text`` (zeep honours a value's ``_xsd_type``)."""
     topic_type = wsdl_client("events.wsdl").get_type(f"{{{_WSNT}}}TopicExpressionType")
     value = topic_type(Dialect=CONCRETE_SET)
@@ -457,7 +457,7 @@ def pull_messages(ctx: SoapContext, req: Any) -> dict[str, Any]:
         "CurrentTime": ctx.now().replace(microsecond=0),
         "TerminationTime": termination.replace(microsecond=0),
         "NotificationMessage": [
-            {"Topic": _topic(e.topic), "Message": {"_value_1": _message_element(e, ctx.format_datetime)}}
+            {"Topic": topic_expression(e.topic), "Message": {"_value_1": _message_element(e, ctx.format_datetime)}}
             for e in events
         ],
     }

@@ -40,9 +40,8 @@ MEDIA.capabilities = _media_capabilities
 
 # ------------------------------------------------------------------------------------ building blocks
 def _channel_or_fault(ctx: SoapContext, token: str | None, kind: str) -> tuple[int, str]:
-    parsed = channel_of(token or "")
-    prefix = "Profile_" if kind == "profile" else "VideoEncoder_"
-    if parsed is None or not (token or "").startswith(prefix) or not 1 <= parsed[0] <= ctx.config.channels:
+    parsed = channel_of(token, "Profile" if kind == "profile" else "VideoEncoder", ctx.config.channels)
+    if parsed is None:
         if kind == "profile":
             raise SoapFault(["InvalidArgVal", "NoProfile"], f"no profile {token!r}")
         raise SoapFault(["InvalidArgVal", "NoConfig"], f"no video encoder configuration {token!r}")
@@ -150,8 +149,10 @@ def get_video_source_configurations(ctx: SoapContext, req: Any) -> dict[str, Any
         return {"Configurations": [_source_config(ctx, ch) for ch in range(1, ctx.config.channels + 1)]}
 
 
-def _null_uri(ctx: SoapContext, uri: str) -> str:
-    return "(null)" if ctx.quirk("null_uri") else uri
+def _media_uri(uri: str) -> dict[str, Any]:
+    return {
+        "MediaUri": {"Uri": uri, "InvalidAfterConnect": False, "InvalidAfterReboot": False, "Timeout": dt.timedelta(0)}
+    }
 
 
 @MEDIA.operation("GetStreamUri")
@@ -165,29 +166,15 @@ def get_stream_uri(ctx: SoapContext, req: Any) -> dict[str, Any]:
             ["InvalidArgVal", "InvalidStreamSetup"],
             f"unsupported stream setup {kind}/{protocol}: use RTP-Unicast over UDP, TCP or RTSP",
         )
-    uri = _null_uri(ctx, ctx.stream_uri(req.ProfileToken))
-    return {
-        "MediaUri": {
-            "Uri": uri,
-            "InvalidAfterConnect": False,
-            "InvalidAfterReboot": False,
-            "Timeout": dt.timedelta(0),
-        }
-    }
+    uri = "(null)" if ctx.quirk("null_uri") else ctx.stream_uri(req.ProfileToken)
+    return _media_uri(uri)
 
 
 @MEDIA.operation("GetSnapshotUri")
 def get_snapshot_uri(ctx: SoapContext, req: Any) -> dict[str, Any]:
     _channel_or_fault(ctx, req.ProfileToken, "profile")
     uri = "" if ctx.quirk("null_uri") else ctx.snapshot_uri(req.ProfileToken)
-    return {
-        "MediaUri": {
-            "Uri": uri,
-            "InvalidAfterConnect": False,
-            "InvalidAfterReboot": False,
-            "Timeout": dt.timedelta(0),
-        }
-    }
+    return _media_uri(uri)
 
 
 @MEDIA.operation("GetVideoEncoderConfigurations")

@@ -139,8 +139,8 @@ def ptz_state(camera: VirtualCamera) -> _CameraPTZ:
 
 # -------------------------------------------------------------------------------------------- helpers
 def _channel(ctx: SoapContext, profile_token: str | None) -> tuple[int, PTZChannelState]:
-    parsed = channel_of(profile_token or "")
-    if parsed is None or not (profile_token or "").startswith("Profile_") or parsed[0] > ctx.config.channels:
+    parsed = channel_of(profile_token, "Profile", ctx.config.channels)
+    if parsed is None:
         raise SoapFault(["InvalidArgVal", "NoProfile"], f"no profile {profile_token!r}")
     if parsed[1] != "main" or not ctx.config.has_ptz:
         raise SoapFault(["InvalidArgVal", "NoPTZProfile"], f"profile {profile_token} has no PTZ configuration")
