@@ -6,7 +6,8 @@ Public names: :func:`discover`, :class:`DiscoveredDevice`, :class:`HelloListener
 
 from __future__ import annotations
 
-from kedirivms.discovery._discover import DEFAULT_HTTP_PORTS, discover
+from kedirivms.discovery._discover import discover
+from kedirivms.discovery._http import DEFAULT_PORTS as DEFAULT_HTTP_PORTS
 from kedirivms.discovery._listener import HelloListener, ListenerState
 from kedirivms.discovery._models import DiscoveredDevice
 from kedirivms.discovery._net import expand_targets

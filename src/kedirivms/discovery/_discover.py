@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from kedirivms.discovery import _wsd
-from kedirivms.discovery._http import DEFAULT_PORTS, http_check
+from kedirivms.discovery._http import http_check
 from kedirivms.discovery._models import DiscoveredDevice, normalize_type
 from kedirivms.discovery._net import expand_targets, select_interfaces
 from kedirivms.discovery._probe import ProgressCallback, _Session, multicast_probe, unicast_sweep
@@ -119,6 +119,3 @@ def _sort_key(device: DiscoveredDevice) -> tuple[int, int, str]:
         return (ip.version, int(ip), device.endpoint or "")
     except ValueError:
         return (9, 0, device.endpoint or "")
-
-
-DEFAULT_HTTP_PORTS = DEFAULT_PORTS

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -111,12 +110,9 @@ def http_check(
     concurrency: int = 256,
 ) -> dict[str, list[str]]:
     """Check ``hosts`` x ``ports``; return ``{host: [device service URL, ...]}`` for those that answered."""
-    for p in ports:
-        if not 0 < int(p) < 65536:
-            raise ValueError(f"bad port {p}")
     if not hosts or not ports:
         return {}
-    ordered = sorted(hosts, key=lambda h: (h.version, int(ipaddress.ip_address(h))))
+    ordered = sorted(hosts, key=lambda h: (h.version, int(h)))
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -182,14 +182,7 @@ class HelloListener:
                 for key, _ in sel.select(1.0):
                     if key.data == "wake":
                         return
-                    for _ in range(256):
-                        try:
-                            data, addr = self._sock.recvfrom(_wsd.MAX_DATAGRAM)
-                        except (BlockingIOError, InterruptedError):
-                            break
-                        except OSError as exc:
-                            log.debug("recvfrom: %s", exc)
-                            break
+                    for data, addr in _wsd.receive(self._sock):
                         self._handle(data, addr[0])
 
     def _fresh(self, msg: _wsd.Message, endpoint: str) -> bool:
@@ -216,13 +209,8 @@ class HelloListener:
         return True
 
     def _handle(self, data: bytes, host: str) -> None:
-        try:
-            msg = _wsd.parse(data)
-        except _wsd.WsdParseError as exc:
-            log.debug("ignoring datagram from %s: %s", host, exc)
-            return
-        if msg.action not in (_wsd.ACTION_HELLO, _wsd.ACTION_BYE):
-            log.debug("listener ignores %s from %s", msg.action.rsplit("/", 1)[-1], host)
+        msg = _wsd.parse_expected(data, host, (_wsd.ACTION_HELLO, _wsd.ACTION_BYE))
+        if msg is None:
             return
         match = msg.matches[0]
         if not self._fresh(msg, match.endpoint):

@@ -150,11 +150,6 @@ def normalize_type(value: str) -> str:
     )
 
 
-def types_match(wanted: Sequence[str], offered: Sequence[str]) -> bool:
-    """WS-Discovery type matching: every wanted type is offered (case-sensitive QName compare)."""
-    return all(t in offered for t in wanted)
-
-
 def scope_matches(wanted: str, offered: str) -> bool:
     """RFC 3986 scope matching (the WS-Discovery default): scheme and authority case-insensitive, path prefix
     by whole segments, percent-decoding before comparing."""

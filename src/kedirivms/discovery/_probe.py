@@ -62,13 +62,8 @@ class _Session:
 
     def handle(self, sock: socket.socket, data: bytes, addr: tuple[str, int], iface: str | None) -> None:
         host = addr[0].split("%", 1)[0]
-        try:
-            msg = _wsd.parse(data)
-        except _wsd.WsdParseError as exc:
-            log.debug("ignoring datagram from %s: %s", host, exc)
-            return
-        if msg.action not in (_wsd.ACTION_PROBE_MATCHES, _wsd.ACTION_RESOLVE_MATCHES):
-            log.debug("ignoring unexpected %s from %s", msg.action.rsplit("/", 1)[-1], host)
+        msg = _wsd.parse_expected(data, host, (_wsd.ACTION_PROBE_MATCHES, _wsd.ACTION_RESOLVE_MATCHES))
+        if msg is None:
             return
         if msg.relates_to not in self.our_ids:
             log.debug("ignoring reply from %s relating to %s, not one of our probes", host, msg.relates_to)
@@ -123,14 +118,7 @@ def _send(sock: socket.socket, payload: bytes, addr: tuple[str, int] | tuple[str
 def _drain(sel: selectors.BaseSelector, session: _Session, wait: float) -> None:
     for key, _ in sel.select(max(0.0, wait)):
         sock: socket.socket = key.fileobj  # type: ignore[assignment]
-        for _ in range(256):  # bounded burst per socket, then look at the clock again
-            try:
-                data, addr = sock.recvfrom(_wsd.MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as exc:  # e.g. ICMP port unreachable surfaced as ECONNREFUSED
-                log.debug("recvfrom: %s", exc)
-                break
+        for data, addr in _wsd.receive(sock):
             session.handle(sock, data, addr, key.data)
     session.flush_resolves()
 

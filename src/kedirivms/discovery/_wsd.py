@@ -1,4 +1,4 @@
-"""WS-Discovery (2005/04, as ONVIF uses it) messages over SOAP-over-UDP: build and parse.
+"""WS-Discovery (2005/04, as ONVIF uses it) messages over SOAP-over-UDP: build, parse and receive.
 
 Both sides use this codec: the client in :mod:`kedirivms.discovery` and the responder of the virtual camera in
 :mod:`kedirivms.sim.discovery`. Parsing is hardened (no DTD, no entities, no network, size-capped) and tolerant
@@ -8,13 +8,17 @@ are not declared, and whitespace or line breaks inside lists.
 
 from __future__ import annotations
 
+import logging
+import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from kedirivms._safexml import HostileXML, parse_untrusted
+
+log = logging.getLogger("kedirivms.discovery")
 
 NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
@@ -294,8 +298,6 @@ def parse(data: bytes) -> Message:
     """
     if not data or len(data) > MAX_DATAGRAM:
         raise WsdParseError(f"datagram of {len(data)} bytes")
-    if b"<!DOCTYPE" in data.upper():  # case-folded: refuse even malformed declarations
-        raise WsdParseError("DTDs and entities are refused")
     try:
         root = parse_untrusted(data)
     except HostileXML:
@@ -356,3 +358,32 @@ def _parse_body(message: Message, payload: etree._Element, action_name: str) -> 
             raise WsdParseError(f"{inner}es without RelatesTo")
     else:  # hello, bye
         message.matches.append(_parse_service(payload))
+
+
+# ---------------------------------------------------------------------------------------------- receiving
+
+
+def receive(sock: socket.socket) -> Iterator[tuple[bytes, tuple[str, int]]]:
+    """The datagrams queued on the non-blocking ``sock``: at most 256, so the caller gets back to its clock."""
+    for _ in range(256):
+        try:
+            data, addr = sock.recvfrom(MAX_DATAGRAM)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # e.g. ICMP port unreachable surfaced as ECONNREFUSED
+            log.debug("recvfrom: %s", exc)
+            return
+        yield data, addr
+
+
+def parse_expected(data: bytes, host: str, actions: Collection[str]) -> Message | None:
+    """:func:`parse` a datagram from ``host``; None (logged at debug) when it is unusable or not one of ``actions``."""
+    try:
+        msg = parse(data)
+    except WsdParseError as exc:
+        log.debug("ignoring datagram from %s: %s", host, exc)
+        return None
+    if msg.action not in actions:
+        log.debug("ignoring unexpected %s from %s", msg.action.rsplit("/", 1)[-1], host)
+        return None
+    return msg

@@ -134,19 +134,11 @@ class _Held:
 
 # ------------------------------------------------------------------------------------------- per camera
 @dataclass
-class Step:
-    """One write on the camera and the changes it makes."""
-
-    changes: list[Change]
-    run: Callable[[], object]
-
-
-@dataclass
 class CameraWork:
     """A camera's plan plus the steps to converge it (the camera stays open for apply)."""
 
     plan: CameraPlan
-    steps: list[Step] = field(default_factory=list)
+    steps: list[_sections.Step] = field(default_factory=list)
     camera: Camera | None = None
     secrets: tuple[str, ...] = ()
 
@@ -205,10 +197,9 @@ def examine(target: CameraTarget, inventory: LoadedInventory, *, rotate_password
             status=status,
             changes=changes,
             problems=[redact_text(p, secrets) for p in ctx.problems],
-            pending=ctx.pending,
             duration_s=time.perf_counter() - started,
         )
-        return CameraWork(cplan, [Step(s.changes, s.run) for s in ctx.steps], camera, secrets)
+        return CameraWork(cplan, ctx.steps, camera, secrets)
     except Exception as exc:  # noqa: BLE001 (one camera's surprise must not stop the fleet)
         if camera is not None:
             camera.close()

@@ -1,27 +1,23 @@
-"""Reads that keep the camera's raw reply beside the typed view, so a later write needs no second ``Get``.
+"""The imaging read that keeps the camera's raw reply beside the typed view, so a later write needs no second ``Get``.
 
-``GetProfiles`` carries every profile's full video encoder configuration (``tt:VideoEncoderConfiguration``, the
-type ``SetVideoEncoderConfiguration`` takes) and ``GetImagingSettings`` the object ``SetImagingSettings`` takes:
-kept from the plan, they let apply send each write alone. Over a fleet the client's CPU per SOAP call is the
-limit, so every read saved counts.
+``GetImagingSettings`` returns the object ``SetImagingSettings`` takes: kept from the plan, it lets apply send
+the write alone (the encoder configurations come the same way from ``camera.media.profiles_and_encoders()``).
+Over a fleet the client's CPU per SOAP call is the limit, so every read saved counts.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kedirivms.onvif.models import Profile
-
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
 
-IMAGING_ATTRS = {"brightness": "Brightness", "contrast": "Contrast", "saturation": "ColorSaturation"}
-IMAGING_ATTRS["sharpness"] = "Sharpness"
-
-
-def profiles(camera: Camera) -> tuple[list[Profile], dict[str, Any]]:
-    """The media profiles (channel = 1-based video source index) and the raw encoder configurations by token."""
-    return camera.media.profiles_and_encoders()
+IMAGING_ATTRS = {
+    "brightness": "Brightness",
+    "contrast": "Contrast",
+    "saturation": "ColorSaturation",
+    "sharpness": "Sharpness",
+}
 
 
 def imaging(camera: Camera, source: str) -> tuple[dict[str, Any], Any]:

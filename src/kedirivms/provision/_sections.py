@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
 from kedirivms.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument, KedirivmsError, Timeout
+from kedirivms.onvif.device import SCOPE_PREFIX
+from kedirivms.onvif.imaging import check_imaging
 from kedirivms.onvif.media import check_encoder
 from kedirivms.onvif.models import Profile, VideoEncoderConfig
 from kedirivms.provision import _reads, _writes
@@ -22,6 +25,7 @@ from kedirivms.provision.inventory import resolve_secret
 
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
+    from kedirivms.onvif.ptz import PTZService
     from kedirivms.provision._plan import Change
     from kedirivms.provision.inventory import CameraTarget, LoadedInventory
     from kedirivms.provision.models import EncoderSettings, PresetSpec
@@ -30,14 +34,15 @@ T = TypeVar("T")
 Action = Literal["set", "create", "delete", "rotate"]
 _SKIP: Any = object()
 _HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
-_SCOPE = "onvif://www.onvif.org/"
 _TOLERANCE = 0.01  # PTZ positions and imaging values read back rounded by some firmware
 
 
-class _PendingStep:
-    def __init__(self, changes: list[Change], run: Callable[[], object]) -> None:
-        self.changes = changes
-        self.run = run
+@dataclass
+class Step:
+    """One write on the camera and the changes it makes."""
+
+    changes: list[Change]
+    run: Callable[[], object]
 
 
 class Context:
@@ -48,12 +53,11 @@ class Context:
         self.target = target
         self.inventory = inventory
         self.rotate = rotate
-        self.steps: list[_PendingStep] = []
+        self.steps: list[Step] = []
         self.problems: list[str] = []
-        self.pending: list[str] = []
         self.secrets: tuple[str, ...] = ()
         self._profiles: list[Profile] | None = None
-        self.encoder_writer = _writes.EncoderWriter(camera)
+        self.encoders: dict[str, Any] = {}  # the raw encoder configurations of GetProfiles, by token
 
     def read(self, section: str, fn: Callable[[], T]) -> T:
         """``fn()``; a non-fatal failure becomes a problem of ``section`` and returns the skip marker."""
@@ -66,15 +70,15 @@ class Context:
             return _SKIP
 
     def step(self, changes: list[Change], run: Callable[[], object]) -> None:
-        self.steps.append(_PendingStep(changes, run))
+        self.steps.append(Step(changes, run))
 
     def profiles(self, section: str) -> list[Profile]:
         if self._profiles is None:
-            found = self.read(section, partial(_reads.profiles, self.camera))
+            found = self.read(section, self.camera.media.profiles_and_encoders)
             if found is _SKIP:
                 self._profiles = []  # a failed read is reported once
             else:
-                self._profiles, self.encoder_writer.raw = found
+                self._profiles, self.encoders = found
         return self._profiles
 
 
@@ -108,7 +112,7 @@ def scopes(ctx: Context) -> None:
     for kind, value in (("name", want.name), ("location", want.location)):
         if value is None:
             continue
-        prefix = f"{_SCOPE}{kind}/"
+        prefix = f"{SCOPE_PREFIX}{kind}/"
         configurable = [unquote(s.uri[len(prefix) :]) for s in found if s.uri.startswith(prefix) and not s.fixed]
         fixed = [unquote(s.uri[len(prefix) :]) for s in found if s.uri.startswith(prefix) and s.fixed]
         if fixed:
@@ -142,12 +146,10 @@ def clock(ctx: Context) -> None:
     source, tz = ts.effective_source, ts.time_zone
     if source is None and tz is None:
         return
-    raw = ctx.read("time", lambda: ctx.camera.call("device", "GetSystemDateAndTime"))
-    if raw is _SKIP:
+    clock_now = ctx.read("time", dev.system_date_time)
+    if clock_now is _SKIP:
         return
-    cur_source = str(getattr(raw, "DateTimeType", None) or "Manual")
-    cur_tz = getattr(getattr(raw, "TimeZone", None), "TZ", None)
-    dst = bool(getattr(raw, "DaylightSavings", False))
+    cur_source, cur_tz, dst = clock_now.date_time_type, clock_now.time_zone, clock_now.daylight_savings
     changes = []
     if source is not None and source != cur_source:
         changes.append(_change("time", "source", cur_source, source))
@@ -237,7 +239,12 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
     for key in ("encoding", "fps", "bitrate_kbps", "gop", "quality"):
         if key in diff:
             changes.append(_change("encoders", f"{label} {key}", getattr(p, key), diff[key]))
-    ctx.step(changes, partial(ctx.encoder_writer.set, token, diff))
+    raw = ctx.encoders.get(token)
+    if raw is None:  # GetProfiles named the token without the configuration: read it alone
+        raw = ctx.read("encoders", partial(ctx.camera.media.encoder_element, token))
+        if raw is _SKIP:
+            return
+    ctx.step(changes, partial(ctx.camera.media.write_encoder, raw, diff))
 
 
 def imaging(ctx: Context) -> None:
@@ -247,10 +254,7 @@ def imaging(ctx: Context) -> None:
     values = want.model_dump(exclude_none=True)
     if not values:
         return
-    service: Any = getattr(ctx.camera, "imaging", None)
-    if service is None:
-        ctx.pending.append("imaging: not yet applied (this kedirivms has no imaging client)")
-        return
+    service = ctx.camera.imaging
     sources = list(dict.fromkeys(p.video_source_token for p in ctx.profiles("imaging") if p.video_source_token))
     for source in sources:
         label = f"{source} " if len(sources) > 1 else ""
@@ -264,8 +268,6 @@ def imaging(ctx: Context) -> None:
         options = ctx.read("imaging", partial(service.options, source))
         if options is _SKIP:
             continue
-        from kedirivms.onvif.imaging import check_imaging
-
         try:
             check_imaging(diff, options)
         except InvalidArgument as exc:
@@ -279,10 +281,7 @@ def ptz(ctx: Context) -> None:
     want = ctx.target.ptz
     if want is None or not want.presets:
         return
-    service: Any = getattr(ctx.camera, "ptz", None)
-    if service is None:
-        ctx.pending.append("ptz: presets not yet applied (this kedirivms has no PTZ client)")
-        return
+    service = ctx.camera.ptz
     movable = [p for p in ctx.profiles("ptz") if p.ptz_configured]
     if not movable:
         ctx.problems.append("ptz: the camera has no PTZ (no media profile with a PTZ configuration)")
@@ -315,7 +314,7 @@ def ptz(ctx: Context) -> None:
             ctx.step([change], run)
 
 
-def _positions_fit(ctx: Context, service: Any, presets: list[PresetSpec]) -> bool:
+def _positions_fit(ctx: Context, service: PTZService, presets: list[PresetSpec]) -> bool:
     """Check every preset position against the absolute generic spaces of the camera's PTZ nodes."""
     nodes = ctx.read("ptz", service.nodes)
     if nodes is _SKIP or not nodes:
@@ -342,7 +341,7 @@ def _positions_fit(ctx: Context, service: Any, presets: list[PresetSpec]) -> boo
 
 def _preset_step(
     camera: Camera,
-    service: Any,
+    service: PTZService,
     profile: str,
     name: str,
     target: tuple[float | None, ...],
@@ -358,7 +357,7 @@ def _preset_step(
             _writes.absolute_move(camera, profile, pan, tilt, zoom)
         else:
             return _writes.set_preset(camera, profile, name, token)
-        _writes.wait_still(camera, service, profile, max(timeout, 5.0))
+        _writes.wait_still(service, profile, max(timeout, 5.0))
         return _writes.set_preset(camera, profile, name, token)
 
     return run
@@ -374,7 +373,7 @@ def users(ctx: Context) -> None:
     levels = {u.username: u.user_level for u in found}
     login = ctx.target.credentials.username if ctx.target.credentials else None
     dev = ctx.camera.device
-    later: list[_PendingStep] = []
+    later: list[Step] = []
     for spec in specs:
         item = f"user {spec.name}"
         if spec.state == "absent":
@@ -401,7 +400,7 @@ def users(ctx: Context) -> None:
             run = _user_call(dev.set_user, spec.name, password, spec.role)
             ctx.step([_change("users", f"{item} role", current, spec.role)], run)
         elif ctx.rotate:
-            step = _PendingStep(
+            step = Step(
                 [_change("users", item, None, None, "rotate")], _user_call(dev.set_user, spec.name, password, spec.role)
             )
             # rotating the login account last: the remaining steps still log in with the current password

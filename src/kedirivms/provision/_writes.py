@@ -1,11 +1,12 @@
 """Writes that reuse what the plan already read, to keep each camera's apply to one SOAP call per write.
 
-The public setters (``media.set_video_encoder``, ``imaging.set``, ``ptz.set_preset``, ``device.set_scopes``)
-re-read the current value and the options before writing, and read the result back: right for one call, but
-over a fleet it doubles the traffic (a 100-camera apply is bound by client CPU per SOAP call). Here the values
-were validated against the options during the plan, and the full configuration objects a ``Set`` request needs
-were kept from the plan's reads (:mod:`._reads`), so each write is the ``Set`` call alone. A successful ``Set``
-is not read back: the camera answers a value it refuses with a fault, which fails the camera.
+The public setters (``imaging.set``, ``ptz.set_preset``, ``device.set_scopes``) re-read the current value and
+the options before writing, and read the result back: right for one call, but over a fleet it doubles the
+traffic (a 100-camera apply is bound by client CPU per SOAP call). Here the values were validated against the
+options during the plan, and the full configuration objects a ``Set`` request needs were kept from the plan's
+reads (:mod:`._reads`), so each write is the ``Set`` call alone (encoders go through
+``camera.media.write_encoder``, which is that already). A successful ``Set`` is not read back: the camera answers
+a value it refuses with a fault, which fails the camera.
 """
 
 from __future__ import annotations
@@ -14,42 +15,27 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from kedirivms.errors import Timeout
+from kedirivms.onvif.device import SCOPE_PREFIX
 from kedirivms.provision._reads import IMAGING_ATTRS
 
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
     from kedirivms.onvif.models import Scope
+    from kedirivms.onvif.ptz import PTZService
 
-_SCOPE = "onvif://www.onvif.org/"
 _PTZ_POLL_S = 0.1  # a move rarely ends within 100 ms: asking at once is a wasted GetStatus
 
 
 def set_scopes(camera: Camera, found: list[Scope], update: dict[str, str]) -> None:
     """Replace the configurable ``name``/``location`` scopes in ``update``, keeping the other configurable ones."""
-    keep = [s.uri for s in found if not s.fixed and not any(s.uri.startswith(f"{_SCOPE}{kind}/") for kind in update)]
+    keep = [
+        s.uri for s in found if not s.fixed and not any(s.uri.startswith(f"{SCOPE_PREFIX}{kind}/") for kind in update)
+    ]
     if "name" in update:
-        keep.append(f"{_SCOPE}name/{quote(update['name'], safe='')}")
+        keep.append(f"{SCOPE_PREFIX}name/{quote(update['name'], safe='')}")
     if "location" in update:
-        keep.append(f"{_SCOPE}location/{quote(update['location'], safe='/')}")
+        keep.append(f"{SCOPE_PREFIX}location/{quote(update['location'], safe='/')}")
     camera.call("device", "SetScopes", Scopes=keep)
-
-
-class EncoderWriter:
-    """Writes encoder settings into the raw configurations the plan read with GetProfiles (by token).
-
-    Without them (``raw`` None, or a token the plan did not see) the configuration is read first.
-    """
-
-    def __init__(self, camera: Camera) -> None:
-        self.camera = camera
-        self.raw: dict[str, Any] | None = None
-
-    def set(self, token: str, changes: dict[str, Any]) -> None:
-        raw = (self.raw or {}).get(token)
-        if raw is None:
-            raw = self.camera.media.encoder_element(token)
-        self.camera.media.write_encoder(raw, changes)
 
 
 def set_imaging(camera: Camera, source: str, changes: dict[str, Any], raw: Any) -> None:
@@ -94,21 +80,11 @@ def absolute_move(camera: Camera, profile: str, pan: float | None, tilt: float |
     camera.call("ptz", "AbsoluteMove", ProfileToken=profile, Position=position)
 
 
-def wait_still(camera: Camera, service: Any, profile: str, timeout: float) -> None:
+def wait_still(service: PTZService, profile: str, timeout: float) -> None:
     """Wait until ``profile`` neither pans, tilts nor zooms (GetStatus every 0.1 s, the first after 0.1 s).
 
     Raises:
         Timeout: still moving after ``timeout`` seconds.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        time.sleep(_PTZ_POLL_S)
-        if not service.status(profile).moving:
-            return
-        if time.monotonic() >= deadline:
-            raise Timeout(
-                f"the PTZ is still moving after {timeout:g} s",
-                camera=camera.name,
-                operation="GetStatus",
-                hint="the camera may be stuck or slow; raise the camera's timeout",
-            )
+    time.sleep(_PTZ_POLL_S)
+    service.wait_idle(timeout, poll=_PTZ_POLL_S, profile=profile)

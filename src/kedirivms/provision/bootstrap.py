@@ -14,7 +14,8 @@ from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import ConfigError, KedirivmsError
 from kedirivms.onvif import Camera, Timeouts
 from kedirivms.provision._plan import run_pool
-from kedirivms.provision.inventory import parse_inventory
+from kedirivms.provision.inventory import parse_inventory, resolve_secret
+from kedirivms.provision.models import SecretRef
 
 __all__ = ["bootstrap_inventory", "inventory_from_devices"]
 
@@ -165,10 +166,7 @@ def bootstrap_inventory(
     if read_details and devices:
         password = os.environ.get(password_env)
         if password_file is not None:
-            try:
-                password = Path(password_file).read_text(encoding="utf-8").splitlines()[0]
-            except (OSError, IndexError):
-                raise ConfigError(f"cannot read password file {password_file}") from None
+            password = resolve_secret(SecretRef(password_file=os.fspath(password_file)), Path.cwd())
         addresses = [d.device_service_url or d.address for d in devices]
         reads = run_pool(
             addresses,

@@ -47,6 +47,12 @@ def _check_placeholders(value: str | None) -> str | None:
     return value
 
 
+def _unique_names(kind: str, names: list[str]) -> None:
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{kind} names must be unique: {', '.join(dupes)}")
+
+
 def _refuse_clear_password(data: object) -> object:
     if isinstance(data, dict) and "password" in data:
         raise ValueError("passwords are never written in the inventory: use password_env: VAR or password_file: PATH")
@@ -219,10 +225,7 @@ class PTZSettings(_Model):
     @field_validator("presets")
     @classmethod
     def _unique(cls, value: list[PresetSpec] | None) -> list[PresetSpec] | None:
-        names = [p.name for p in value or []]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"preset names must be unique: {', '.join(dupes)}")
+        _unique_names("preset", [p.name for p in value or []])
         return value
 
 
@@ -268,10 +271,7 @@ class Settings(_Model):
     @field_validator("users")
     @classmethod
     def _unique_users(cls, value: list[UserSpec] | None) -> list[UserSpec] | None:
-        names = [u.name for u in value or []]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"user names must be unique: {', '.join(dupes)}")
+        _unique_names("user", [u.name for u in value or []])
         return value
 
 
