@@ -77,7 +77,6 @@ def _plan_table(p: Plan) -> Table:
         table.add_column(column, overflow="fold")
     for c in p.cameras:
         details = [str(ch) for ch in c.changes] + [f"[red]! {x}[/]" for x in c.problems]
-        details += [f"[dim]~ {x}[/]" for x in c.pending]
         if c.error:
             details.append(f"[red]{c.error}[/]")
         table.add_row(
@@ -99,7 +98,7 @@ def _apply_table(r: ApplyReport) -> Table:
     for column in ("Camera", "Site", "Address", "Result", "Changes / reason"):
         table.add_column(column, overflow="fold")
     for c in r.cameras:
-        details = [str(ch) for ch in c.changes] + [f"[dim]~ {x}[/]" for x in c.pending]
+        details = [str(ch) for ch in c.changes]
         if c.error:
             details.append(f"[red]{c.error}[/]")
         text = "\n".join(details) or "[dim]nothing to do[/]"

@@ -69,7 +69,13 @@ class ImagingService:
 
     def settings(self, source: str | None = None) -> ImagingSettings:
         """The current imaging settings of ``source``."""
-        return _settings(self._call("GetImagingSettings", VideoSourceToken=self._source(source)))
+        return self.settings_and_raw(source)[0]
+
+    def settings_and_raw(self, source: str | None = None) -> tuple[ImagingSettings, Any]:
+        """:meth:`settings` and the reply as the camera sent it (zeep), which :meth:`write` can take later
+        without a second read (fleet provisioning)."""
+        raw = self._call("GetImagingSettings", VideoSourceToken=self._source(source))
+        return _settings(raw), raw
 
     def options(self, source: str | None = None) -> ImagingOptions:
         """The ranges and modes the settings of ``source`` may take."""
@@ -102,7 +108,13 @@ class ImagingService:
         if not changes:
             return self.settings(token)
         check_imaging(changes, self.options(token), camera=self._t.label)
-        raw = self._call("GetImagingSettings", VideoSourceToken=token)
+        self.write(token, self.settings_and_raw(token)[1], changes, persist=persist)
+        return self.settings(token)
+
+    def write(self, source: str, raw: Any, changes: dict[str, Any], *, persist: bool = True) -> None:
+        """SetImagingSettings: ``raw`` (from :meth:`settings_and_raw`) with ``changes`` (keys of
+        :data:`IMAGING_KEYS`) written in. Low level: values are not checked against the options here
+        (:meth:`set` does that)."""
         for key, attr in _TOP.items():
             if key in changes:
                 setattr(raw, attr, float(changes[key]))
@@ -114,8 +126,7 @@ class ImagingService:
         focus = {attr: conv(changes[key]) for key, attr, conv in _FOCUS if key in changes}
         if focus:
             _apply(raw, "Focus", {"AutoFocusMode": "AUTO"}, focus)
-        self._call(op, VideoSourceToken=token, ImagingSettings=raw, ForcePersistence=persist)
-        return self.settings(token)
+        self._call("SetImagingSettings", VideoSourceToken=source, ImagingSettings=raw, ForcePersistence=persist)
 
 
 def _upper(value: Any) -> str:

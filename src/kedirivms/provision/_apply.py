@@ -44,7 +44,6 @@ class CameraResult(BaseModel):
     status: ApplyStatus = Field(description="changed, unchanged or failed.")
     changes: list[Change] = Field(default_factory=list, description="Changes made (also when it failed midway).")
     error: str | None = Field(None, description="Why it failed.")
-    pending: list[str] = Field(default_factory=list, description="Sections this kedirivms cannot apply yet.")
     duration_s: float = Field(0.0, description="Read plus write time, seconds.")
 
 
@@ -126,7 +125,7 @@ def _from_plan(p: CameraPlan) -> CameraResult:
 def _run(work: CameraWork, started: float) -> CameraResult:
     """Run ``work``'s steps in order; stop at the first failure (``started``: perf_counter when reading began)."""
     p = work.plan
-    base = {"name": p.name, "site": p.site, "address": p.address, "pending": p.pending}
+    base = {"name": p.name, "site": p.site, "address": p.address}
     try:
         if p.status == "failed":
             return CameraResult(**base, status="failed", error=p.error, duration_s=time.perf_counter() - started)
@@ -229,7 +228,7 @@ def apply(
                     "event": "camera",
                     "run_id": run_id,
                     "inventory": inventory.source,
-                    **result.model_dump(mode="json", exclude={"pending"}),
+                    **result.model_dump(mode="json"),
                 }
             )
         if progress is not None:

@@ -74,7 +74,6 @@ class CameraPlan(BaseModel):
     status: PlanStatus
     changes: list[Change] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list, description="Desired values the camera cannot take.")
-    pending: list[str] = Field(default_factory=list, description="Sections this kedirivms cannot apply yet.")
     error: str | None = Field(None, description="Why the camera could not be read (failed).")
     duration_s: float = Field(0.0, description="Time spent reading the camera, seconds.")
 

@@ -20,7 +20,7 @@ from kedirivms.onvif.device import SCOPE_PREFIX
 from kedirivms.onvif.imaging import check_imaging
 from kedirivms.onvif.media import check_encoder
 from kedirivms.onvif.models import Profile, VideoEncoderConfig
-from kedirivms.provision import _reads, _writes
+from kedirivms.provision import _writes
 from kedirivms.provision.inventory import resolve_secret
 
 if TYPE_CHECKING:
@@ -258,10 +258,10 @@ def imaging(ctx: Context) -> None:
     sources = list(dict.fromkeys(p.video_source_token for p in ctx.profiles("imaging") if p.video_source_token))
     for source in sources:
         label = f"{source} " if len(sources) > 1 else ""
-        found = ctx.read("imaging", partial(_reads.imaging, ctx.camera, source))
+        found = ctx.read("imaging", partial(service.settings_and_raw, source))
         if found is _SKIP:
             continue
-        current, raw = found
+        current, raw = found[0].model_dump(), found[1]
         diff = {k: v for k, v in values.items() if not _same(current.get(k), v)}
         if not diff:
             continue
@@ -274,7 +274,7 @@ def imaging(ctx: Context) -> None:
             ctx.problems.append(f"imaging: {label}{exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
             continue
         changes = [_change("imaging", f"{label}{k}", current.get(k), v) for k, v in diff.items()]
-        ctx.step(changes, partial(_writes.set_imaging, ctx.camera, source, diff, raw))
+        ctx.step(changes, partial(service.write, source, raw, diff))
 
 
 def ptz(ctx: Context) -> None:

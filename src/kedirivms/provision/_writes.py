@@ -1,12 +1,11 @@
 """Writes that reuse what the plan already read, to keep each camera's apply to one SOAP call per write.
 
-The public setters (``imaging.set``, ``ptz.set_preset``, ``device.set_scopes``) re-read the current value and
-the options before writing, and read the result back: right for one call, but over a fleet it doubles the
-traffic (a 100-camera apply is bound by client CPU per SOAP call). Here the values were validated against the
-options during the plan, and the full configuration objects a ``Set`` request needs were kept from the plan's
-reads (:mod:`._reads`), so each write is the ``Set`` call alone (encoders go through
-``camera.media.write_encoder``, which is that already). A successful ``Set`` is not read back: the camera answers
-a value it refuses with a fault, which fails the camera.
+The public setters (``ptz.set_preset``, ``device.set_scopes``) re-read the current value and the options before
+writing, and read the result back: right for one call, but over a fleet it doubles the traffic (a 100-camera
+apply is bound by client CPU per SOAP call). Here the values were validated against the options during the plan,
+so each write is the ``Set`` call alone (encoders and imaging go through ``camera.media.write_encoder`` and
+``camera.imaging.write`` with the configuration the plan read). A successful ``Set`` is not read back: the camera
+answers a value it refuses with a fault, which fails the camera.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from kedirivms.onvif.device import SCOPE_PREFIX
-from kedirivms.provision._reads import IMAGING_ATTRS
 
 if TYPE_CHECKING:
     from kedirivms.onvif import Camera
@@ -36,30 +34,6 @@ def set_scopes(camera: Camera, found: list[Scope], update: dict[str, str]) -> No
     if "location" in update:
         keep.append(f"{SCOPE_PREFIX}location/{quote(update['location'], safe='/')}")
     camera.call("device", "SetScopes", Scopes=keep)
-
-
-def set_imaging(camera: Camera, source: str, changes: dict[str, Any], raw: Any) -> None:
-    """Apply imaging ``changes`` (validated against the options by the plan) to video source ``source``.
-
-    ``raw`` is the source's GetImagingSettings reply read by the plan; the changes are written into it.
-    """
-    for key, attr in IMAGING_ATTRS.items():
-        if key in changes:
-            setattr(raw, attr, float(changes[key]))
-    if "ir_cut_filter" in changes:
-        raw.IrCutFilter = changes["ir_cut_filter"]
-    for key, group, attr, default in (
-        ("exposure_mode", "Exposure", "Mode", {"Mode": "AUTO"}),
-        ("focus_mode", "Focus", "AutoFocusMode", {"AutoFocusMode": "AUTO"}),
-    ):
-        if key not in changes:
-            continue
-        current = getattr(raw, group, None)
-        if current is None:
-            setattr(raw, group, {**default, attr: changes[key]})
-        else:
-            setattr(current, attr, changes[key])
-    camera.call("imaging", "SetImagingSettings", VideoSourceToken=source, ImagingSettings=raw, ForcePersistence=True)
 
 
 def set_preset(camera: Camera, profile: str, name: str, token: str | None) -> None:
