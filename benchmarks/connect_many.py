@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -23,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import process_cpu_s, start_fleet, stop_fleet
 
 PASSWORD = "bench-pass-1"
 SERVICES = ("device", "media", "ptz", "events")
@@ -44,14 +45,11 @@ def run_kedirivms(cams: list[dict[str, Any]], preload: bool, threads: int = 0, r
     from kedirivms import Camera  # noqa: F401  (import cost is not part of the measurement)
     from kedirivms.onvif import preload as preload_wsdls
 
-    t0 = time.perf_counter()
     if preload:
         preload_wsdls("device", "media", "ptz", "events")
-    t_wsdl = time.perf_counter() - t0
     # later rounds reach the same cameras with new Camera objects: the steady state of a long-lived process
     results = [_round(cams, threads) for _ in range(rounds)]
-    best = min(results, key=lambda r: r["cpu_s"])
-    return {**best, "wsdl_preload_s": t_wsdl}
+    return min(results, key=lambda r: r["cpu_s"])
 
 
 def _round(cams: list[dict[str, Any]], threads: int) -> dict[str, Any]:
@@ -87,7 +85,7 @@ def run_naive(cams: list[dict[str, Any]]) -> dict[str, Any]:
 
     folder = wsdl_dir()
     per_camera = []
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     for c in cams:
         t = time.perf_counter()
 
@@ -111,8 +109,7 @@ def run_naive(cams: list[dict[str, Any]]) -> dict[str, Any]:
         per_camera.append(time.perf_counter() - t)
     return {
         "total_s": time.perf_counter() - start,
-        "cpu_s": time.process_time(),
-        "wsdl_preload_s": 0.0,
+        "cpu_s": time.process_time() - cpu0,
         "per_camera_s": per_camera,
     }
 
@@ -129,40 +126,6 @@ def child(mode: str, cams_file: str) -> None:
         result = run_kedirivms(cams, preload=False)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
-
-
-def start_fleet(n: int) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from kedirivms.cli import main; main()",
-            "simulate",
-            "--cameras",
-            str(n),
-            "--password",
-            PASSWORD,
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    buf = ""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        buf += line
-        try:
-            cams = json.loads(buf)
-        except json.JSONDecodeError:
-            continue
-        _warm_up(cams)
-        return proc, cams
-    proc.kill()
-    raise SystemExit("the virtual fleet did not start")
 
 
 def _warm_up(cams: list[dict[str, Any]]) -> None:
@@ -182,14 +145,8 @@ def _warm_up(cams: list[dict[str, Any]]) -> None:
         cams_file.unlink()
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU time (user + system) used so far by process ``pid``, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _run_child(mode: str, cams_file: Path, fleet_pid: int) -> dict[str, Any]:
-    fleet_cpu = _cpu_s(fleet_pid)
+    fleet_cpu = process_cpu_s(fleet_pid)
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--cams-file", str(cams_file)],
         check=True,
@@ -197,7 +154,7 @@ def _run_child(mode: str, cams_file: Path, fleet_pid: int) -> dict[str, Any]:
         text=True,
     ).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["fleet_cpu_s"] = _cpu_s(fleet_pid) - fleet_cpu
+    result["fleet_cpu_s"] = process_cpu_s(fleet_pid) - fleet_cpu
     return result
 
 
@@ -215,8 +172,9 @@ def main() -> None:
     if args.child:
         child(args.child, args.cams_file)
         return
-    fleet, cams = start_fleet(args.cameras)
+    fleet, cams = start_fleet(args.cameras, PASSWORD)
     try:
+        _warm_up(cams)
         cams_file = Path("/tmp") / f"kedirivms-bench-cams-{fleet.pid}.json"
         cams_file.write_text(json.dumps(cams))
         colds = sorted(
@@ -227,8 +185,7 @@ def main() -> None:
             results[mode] = _run_child(mode, cams_file, fleet.pid)
         cams_file.unlink()
     finally:
-        fleet.terminate()
-        fleet.wait(10)
+        stop_fleet(fleet)
     print(
         f"{'variant':20} {'total s':>9} {'client CPU s':>12} {'first cam s':>11} {'median next ms':>15} "
         f"{'peak RSS MiB':>13}"

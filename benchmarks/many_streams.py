@@ -12,35 +12,15 @@ Usage: python benchmarks/many_streams.py [--streams 64] [--seconds 10] [--thread
 from __future__ import annotations
 
 import argparse
-import resource
-import socket
-import subprocess
 import sys
 import threading
 import time
 
+from _common import process_cpu_s, self_cpu, start_sim_rtsp
+
 from kedirivms.stream import Frame, Stream, StreamState, open_stream
 
 GOAL_STREAMS, GOAL_CORES = 64, 1.6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def self_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)  # this process only: the server child is not counted
-    return ru.ru_utime + ru.ru_stime
-
-
-def child_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    import os
-
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(urls: list[str], threads: int, seconds: float, server_pid: int) -> dict[str, float]:
@@ -64,9 +44,9 @@ def run(urls: list[str], threads: int, seconds: float, server_pid: int) -> dict[
     ready = sum(1 for t in touched if t)
     time.sleep(1.0)  # settle
     d0 = sum(s.stats.decoded for s in streams)
-    c0, s0, t0 = self_cpu(), child_cpu(server_pid), time.monotonic()
+    c0, s0, t0 = self_cpu(), process_cpu_s(server_pid), time.monotonic()
     time.sleep(seconds)
-    c1, s1, t1 = self_cpu(), child_cpu(server_pid), time.monotonic()
+    c1, s1, t1 = self_cpu(), process_cpu_s(server_pid), time.monotonic()
     d1 = sum(s.stats.decoded for s in streams)
     states = [s.state for s in streams]
     dropped = sum(s.stats.dropped for s in streams)
@@ -90,15 +70,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measurement window per setting")
     parser.add_argument("--threads", default="0,1", help="decoder_threads settings to compare (0 = FFmpeg picks)")
     args = parser.parse_args()
-    port = free_port()
-    argv = [sys.executable, "-m", "kedirivms.sim.rtsp", "--port", str(port)]
-    for i in range(args.streams):
-        argv += ["--stream", f"cam{i:03d}=640x360@10:500000:10"]
-    server = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    server, port = start_sim_rtsp([f"cam{i:03d}=640x360@10:500000:10" for i in range(args.streams)])
     try:
-        assert server.stdout is not None
-        if not server.stdout.readline().startswith("READY"):
-            raise SystemExit("the RTSP server did not start")
         urls = [f"rtsp://127.0.0.1:{port}/cam{i:03d}" for i in range(args.streams)]
         print(f"{args.streams} readers of 640x360@10 H.264 (expected {args.streams * 10} frames/s in total)")
         for setting in (int(x) for x in args.threads.split(",")):

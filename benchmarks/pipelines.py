@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
 from typing import Any
+
+from _common import self_cpu
 
 from kedirivms import hookimpl
 from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, PluginRegistry, PluginSettings
@@ -72,19 +73,14 @@ def queue_config() -> dict[str, Any]:
 
 
 # -- part 1 ------------------------------------------------------------------------------------------------------
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: float, seconds: float) -> dict[str, Any]:
     cams = [CameraAnalytics(name=f"cam-{i}", source=url, plugins=plugins) for i in range(pipelines)]
     with AnalyticsRunner(cams) as runner:
         time.sleep(warmup)
         before = runner.metrics()
-        cpu0, wall0 = cpu_seconds(), time.monotonic()
+        cpu0, wall0 = self_cpu(), time.monotonic()
         time.sleep(seconds)
-        cpu1, wall1 = cpu_seconds(), time.monotonic()
+        cpu1, wall1 = self_cpu(), time.monotonic()
         after = runner.metrics()
     wall = wall1 - wall0
     frames = sum(a.frames - b.frames for a, b in zip(after.cameras, before.cameras, strict=True))

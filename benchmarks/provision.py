@@ -21,14 +21,12 @@ Run: ``.venv/bin/python benchmarks/provision.py [--cameras 100] [--baseline-came
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from _common import process_cpu_s, start_fleet, stop_fleet
 
 PASSWORD = "bench-prov-pw"
 GOAL_S = 10.0
@@ -55,46 +53,12 @@ sites:
 """
 
 
-def start_fleet(n: int) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
-    """``kedirivms simulate`` with ``n`` cameras on distinct loopback addresses; returns (process, cameras)."""
-    exe = Path(sys.executable).with_name("kedirivms")
-    proc = subprocess.Popen(
-        [str(exe), "simulate", "-n", str(n), "--distinct-hosts", "-p", PASSWORD, "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("simulate did not start")
-    return proc, json.loads(line)
-
-
-def stop_fleet(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (Linux /proc; 0.0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     n: int, concurrency: int, workdir: Path, second: bool, with_plan: bool = True, processes: int = 1
 ) -> dict[str, float]:
     from kedirivms.provision import apply, load_inventory, plan
 
-    proc, cams = start_fleet(n)
+    proc, cams = start_fleet(n, PASSWORD, "--distinct-hosts")
     try:
         rows = [f"      - {{name: cam{i:03d}, address: '{c['host']}:{c['port']}'}}" for i, c in enumerate(cams)]
         path = workdir / f"inventory-{concurrency}.yaml"

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,20 +27,11 @@ import threading
 import time
 from pathlib import Path
 
+from _common import self_cpu, start_sim_rtsp
+
 from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
 from kedirivms.stream import Stream, open_stream
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def self_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)  # this process only: the server child is not counted
-    return ru.ru_utime + ru.ru_stime
 
 
 def spec_of(text: str) -> StreamSpec:
@@ -73,14 +62,7 @@ def window(streams: list[Stream], seconds: float) -> tuple[float, float, int, in
 
 
 def cpu_per_stream(n: int, seconds: float, rounds: int, spec: str) -> dict[str, float]:
-    port = free_port()
-    argv = [sys.executable, "-m", "kedirivms.sim.rtsp", "--port", str(port)]
-    for i in range(n):
-        argv += ["--stream", f"s{i}={spec}"]
-    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert server.stdout is not None
-    if not server.stdout.readline().startswith("READY"):
-        sys.exit("the RTSP server did not start")
+    server, port = start_sim_rtsp([f"s{i}={spec}" for i in range(n)])
     root = Path(tempfile.mkdtemp(prefix="kedirivms-bench-rec-"))
     streams = [open_stream(f"rtsp://127.0.0.1:{port}/s{i}", decode=False, timeout=(15, 10)) for i in range(n)]
     base: list[float] = []

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+from clitools import ServerProcess, free_port, sim_rtsp_process, wait_until
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -63,6 +66,40 @@ def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     from kedirivms.cli._app import console
 
     monkeypatch.setattr(console, "_width", 240)
+
+
+@pytest.fixture(name="wait_until")
+def _wait_until() -> Callable[..., bool]:
+    """``wait_until(predicate, timeout=20, step=0.05)``: poll until true (a bound, never a speed assertion)."""
+    return wait_until
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback TCP port nobody listens on (yet)."""
+    return free_port()
+
+
+# ------------------------------------------------------------------------------- RTSP server in a subprocess
+@pytest.fixture
+def sim_stream_spec() -> str:
+    """The ``--stream`` of the ``server_process`` RTSP server (override per folder)."""
+    return "cam=320x240@15"
+
+
+@pytest.fixture
+def server_process(sim_stream_spec: str) -> Iterator[Callable[..., ServerProcess]]:
+    """Factory: ``server_process(port=0)`` starts ``python -m kedirivms.sim.rtsp`` serving ``sim_stream_spec`` in a
+    subprocess that the test may kill, freeze and restart on the same port; all are stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def make(port: int = 0) -> ServerProcess:
+        started.append(sim_rtsp_process(sim_stream_spec, port))
+        return started[-1]
+
+    yield make
+    for proc in started:
+        proc.stop()
 
 
 # --------------------------------------------------------------------------------- virtual-camera fixtures

@@ -1,13 +1,13 @@
-"""Fixtures for analytics tests: a virtual camera's RTSP server on loopback, and thread-leak checks."""
+"""Fixtures for analytics tests: a virtual camera's RTSP server on loopback, and thread-leak checks
+(``wait_until`` is the shared fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from clitools import assert_no_thread_left
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
 
 # threads the runner, its sinks and its streams start; none may survive a stop()
@@ -22,28 +22,8 @@ def rtsp_url() -> Iterator[str]:
         yield server.url("sub")
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-@pytest.fixture
-def wait_until() -> Callable[..., bool]:
-    """``wait_until(predicate, timeout=20)``: poll until true (a bound, never a speed assertion)."""
-    return _wait_until
-
-
 @pytest.fixture
 def no_thread_left() -> Iterator[None]:
     """Fail the test if a runner, sink or stream thread outlives it."""
     yield
-    _wait_until(lambda: not _leftover(), timeout=5.0)
-    assert not _leftover()
-
-
-def _leftover() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(OUR_THREADS) and t.is_alive()]
+    assert_no_thread_left(OUR_THREADS)

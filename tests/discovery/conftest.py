@@ -165,15 +165,8 @@ class Netns:
 
     @staticmethod
     def collect(proc: subprocess.Popen[str], timeout: float = 30) -> Any:
-        """Wait for a spawned process and return the JSON it printed (fail with its stderr otherwise)."""
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"namespace process hung; stderr:\n{err}")
-        assert proc.returncode == 0, f"namespace process failed ({proc.returncode}):\n{err}"
-        return json.loads(out.strip().splitlines()[-1])
+        """Wait for a spawned process and return the last JSON line it printed (fail with its stderr otherwise)."""
+        return Netns.collect_lines(proc, timeout)[-1]
 
 
 @pytest.fixture

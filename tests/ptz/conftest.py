@@ -6,13 +6,6 @@ from typing import Any
 
 import pytest
 
-PASSWORD = "Ptz-s3cret-pw"
-
-
-@pytest.fixture
-def vcam_password() -> str:
-    return PASSWORD
-
 
 @pytest.fixture
 def vcam(vcam_factory: Any) -> Any:

@@ -1,14 +1,12 @@
-"""Fixtures for recorder tests: the sim RTSP server (in-process and killable), GStreamer's, ffprobe, tmpfs mounts."""
+"""Fixtures for recorder tests: the sim RTSP server in-process, GStreamer's, ffprobe, tmpfs mounts (the killable
+subprocess server is ``server_process`` of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,21 +15,15 @@ from typing import Any
 
 import pytest
 
+from clitools import gst_rtsp_process
 from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
 from kedirivms.stream import open_stream
 
-HERE = Path(__file__).parent
 GOP = 1.0  # seconds: every test stream has gop == fps
 SEGMENT = 3.0
 RECORD = 32.0  # the issue asks for 30-60 s of recording from each peer
 SPEC = StreamSpec(width=320, height=180, fps=10, bitrate=250_000, gop=10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ffprobe(path: Path) -> dict[str, Any]:
@@ -53,46 +45,11 @@ def ffprobe(path: Path) -> dict[str, Any]:
     }
 
 
-class ServerProcess:
-    """``python -m kedirivms.sim.rtsp`` in a subprocess, killable and restartable on the same port."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.proc: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"rtsp://127.0.0.1:{self.port}/cam"
-
-    def start(self) -> ServerProcess:
-        argv = [sys.executable, "-m", "kedirivms.sim.rtsp", "--port", str(self.port), "--stream", "cam=320x180@10"]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # the process either prints READY or exits
-        if not line.startswith("READY"):
-            self.stop()
-            raise RuntimeError("sim RTSP server did not start")
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture(scope="session")
 def rtsp() -> Iterator[RtspServer]:
     """In-process virtual camera serving ``cam`` (320x180 @ 10 fps, one keyframe per second) and ``cam2``."""
     if shutil.which("ffprobe") is None:
-        pytest.skip("ffprobe not installed")
+        pytest.fail("ffprobe is missing: `make test` installs it (Debian package ffmpeg)")
     with RtspServer("127.0.0.1", 0) as srv:
         srv.add_stream("cam", SPEC)
         srv.add_stream("cam2", SPEC)
@@ -100,37 +57,17 @@ def rtsp() -> Iterator[RtspServer]:
 
 
 @pytest.fixture
-def server_process() -> Iterator[Callable[[int | None], ServerProcess]]:
-    started: list[ServerProcess] = []
-
-    def make(port: int | None = None) -> ServerProcess:
-        proc = ServerProcess(port or free_port()).start()
-        started.append(proc)
-        return proc
-
-    yield make
-    for proc in started:
-        proc.stop()
+def sim_stream_spec() -> str:
+    """``server_process`` (tests/conftest.py) serves the same picture as ``rtsp``."""
+    return "cam=320x180@10"
 
 
 @pytest.fixture(scope="session")
 def gst_url() -> Iterator[str]:
-    """GStreamer's RTSP server (third-party peer), run by the system python; skips if unavailable."""
-    script = HERE.parent / "stream" / "gst_rtsp_server.py"
-    if not Path("/usr/bin/python3").exists() or not script.exists():
-        pytest.skip("no GStreamer RTSP server script / system python")
-    port = free_port()
-    proc = subprocess.Popen(
-        ["/usr/bin/python3", str(script), str(port), "320", "180", "10"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    if not proc.stdout.readline().startswith("READY"):
-        proc.kill()
-        pytest.skip("GStreamer RTSP server not available")
-    yield f"rtsp://127.0.0.1:{port}/test"
-    proc.terminate()
-    proc.wait(10)
+    """GStreamer's RTSP server (third-party peer) at 320x180 @ 10 fps, run by the system python."""
+    server = gst_rtsp_process("320", "180", "10")
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

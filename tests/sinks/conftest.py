@@ -1,4 +1,5 @@
-"""Fixtures for sink tests: a real mosquitto broker and a local HTTP receiver, both on loopback."""
+"""Fixtures for sink tests: a real mosquitto broker and a local HTTP receiver, both on loopback (``wait_until`` is
+the shared fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from clitools import assert_no_thread_left, free_port, wait_until
 from kedirivms import Event
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -31,32 +33,11 @@ def event() -> Callable[..., Event]:
     return make_event
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-@pytest.fixture
-def wait_until() -> Callable[..., bool]:
-    """``wait_until(predicate, timeout=20)``: poll until true (a bound, never a speed assertion)."""
-    return _wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Broker:
     """A mosquitto process on 127.0.0.1 (config in a temporary folder); stop/start keep the port."""
 
     def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.folder = folder
         self.conf = folder / "mosquitto.conf"
         self.conf.write_text(
@@ -78,7 +59,7 @@ class Broker:
                 probe.settimeout(0.2)
                 return probe.connect_ex(("127.0.0.1", self.port)) == 0
 
-        if not _wait_until(listening, timeout=10):
+        if not wait_until(listening, timeout=10):
             self.stop()
             pytest.fail("mosquitto did not start listening")
 
@@ -154,10 +135,4 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(autouse=True)
 def _no_sink_thread_left() -> Iterator[None]:
     yield
-    ours = ("kedirivms-sink-", "paho-mqtt-client-")
-
-    def left() -> list[str]:
-        return [t.name for t in threading.enumerate() if t.name.startswith(ours) and t.is_alive()]
-
-    _wait_until(lambda: not left(), timeout=5.0)
-    assert not left()
+    assert_no_thread_left(("kedirivms-sink-", "paho-mqtt-client-"))

@@ -1,0 +1,66 @@
+"""Helpers shared by the benchmark scripts (each runs as ``python benchmarks/<name>.py``, which puts this folder on
+``sys.path``): CPU time of this process or another one, and virtual cameras (a fleet, or an RTSP server) in a child
+process."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def self_cpu() -> float:
+    """User + system CPU seconds of this process only (child processes are not counted)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (Linux /proc; 0.0 when unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_sim_rtsp(streams: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """``python -m kedirivms.sim.rtsp`` on a free port serving ``streams`` (``name=WxH@fps[:bitrate[:gop]]``);
+    returns (process, port) once it prints ``READY <port>``. The caller terminates the process."""
+    argv = [sys.executable, "-m", "kedirivms.sim.rtsp", "--port", "0"]
+    for stream in streams:
+        argv += ["--stream", stream]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY"):
+        proc.kill()
+        raise SystemExit("the RTSP server did not start")
+    return proc, int(line.split()[1])
+
+
+def start_fleet(n: int, password: str, *options: str) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
+    """``kedirivms simulate`` with ``n`` virtual cameras (and ``options``) in a child process; returns (process,
+    the cameras as its ``--json`` line lists them). Stop it with :func:`stop_fleet`."""
+    argv = [sys.executable, "-c", "from kedirivms.cli import main; main()", "simulate", "-n", str(n), "-p", password]
+    proc = subprocess.Popen([*argv, "--json", *options], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise SystemExit("the virtual fleet did not start")
+    return proc, json.loads(line)
+
+
+def stop_fleet(proc: subprocess.Popen[str]) -> None:
+    """Terminate a fleet process (killed if it does not exit within 20 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
