@@ -21,6 +21,7 @@ from typing import Any
 import pluggy
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from kedirivms._exports import one_line
 from kedirivms.analytics import hookspecs
 from kedirivms.analytics.hookspecs import CONTRACT_VERSION, PROJECT, CameraInfo, PluginContext
 from kedirivms.errors import PluginError, PluginValidationError
@@ -251,9 +252,8 @@ def validate_config(info: PluginInfo, camera: str, config: Mapping[str, Any] | B
     try:
         return info.config_model.model_validate(raw)
     except ValidationError as exc:
-        fields = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors())
         raise PluginValidationError(
-            f"invalid config for plugin {info.name!r}: {fields}",
+            f"invalid config for plugin {info.name!r}: {one_line(exc)}",
             camera=camera,
             operation="configure plugin",
             hint="see the plugin's Config model for the accepted keys",

@@ -6,6 +6,7 @@ Public names: :func:`discover`, :class:`DiscoveredDevice`, :class:`HelloListener
 
 from __future__ import annotations
 
+from kedirivms._exports import claim
 from kedirivms.discovery._discover import discover
 from kedirivms.discovery._http import DEFAULT_PORTS as DEFAULT_HTTP_PORTS
 from kedirivms.discovery._listener import HelloListener, ListenerState
@@ -21,6 +22,4 @@ __all__ = [
     "expand_targets",
 ]
 
-for _name in ("DiscoveredDevice", "HelloListener", "ListenerState", "discover", "expand_targets"):
-    globals()[_name].__module__ = "kedirivms.discovery"
-del _name
+claim(globals(), ("DiscoveredDevice", "HelloListener", "ListenerState", "discover", "expand_targets"))

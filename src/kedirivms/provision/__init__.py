@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from kedirivms._exports import claim
 from kedirivms.provision._apply import ApplyReport, AuditLog, CameraResult, apply
 from kedirivms.provision._plan import DEFAULT_CONCURRENCY, CameraPlan, Change, Plan, plan
 from kedirivms.provision.bootstrap import bootstrap_inventory, inventory_from_devices
@@ -71,8 +72,4 @@ __all__ = [
     "plan",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj):
-        _obj.__module__ = __name__
-del _name, _obj
+claim(globals(), __all__)

@@ -6,8 +6,7 @@ listener of a :class:`~kedirivms.stream.Stream`.
 
 from __future__ import annotations
 
-import contextlib
-
+from kedirivms._exports import claim
 from kedirivms.record._export import export, open_recording
 from kedirivms.record._index import ReconcileReport, SegmentIndex
 from kedirivms.record._models import (
@@ -46,9 +45,4 @@ __all__ = [
     "parse_size",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) or callable(_obj):
-        with contextlib.suppress(AttributeError, TypeError):
-            _obj.__module__ = __name__
-del _name, _obj
+claim(globals(), __all__)

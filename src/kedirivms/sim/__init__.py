@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from kedirivms._exports import claim
 from kedirivms.sim._models import (
     AuthMode,
     CameraState,
@@ -63,8 +64,4 @@ __all__ = [
     "enable_nvr",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+claim(globals(), __all__)

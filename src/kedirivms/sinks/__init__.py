@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from kedirivms._exports import one_line
 from kedirivms.errors import ConfigError
 from kedirivms.sinks._base import CallbackSink, Sink, SinkStats
 from kedirivms.sinks._jsonl import JsonlSink, JsonlSinkConfig
@@ -62,10 +63,9 @@ def build_sink(config: JsonlSinkConfig | WebhookSinkConfig | MqttSinkConfig | Ma
         try:
             config = _ADAPTER.validate_python(dict(config))
         except ValidationError as exc:
-            fields = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"invalid sink config: {fields}", hint="type is one of jsonl, webhook, mqtt") from None
+            raise ConfigError(
+                f"invalid sink config: {one_line(exc)}", hint="type is one of jsonl, webhook, mqtt"
+            ) from None
     if isinstance(config, JsonlSinkConfig):
         return JsonlSink(config)
     if isinstance(config, WebhookSinkConfig):

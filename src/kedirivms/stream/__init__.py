@@ -6,8 +6,7 @@ callbacks) with latest-frame semantics. See docs/streams.md and docs/frames.md.
 
 from __future__ import annotations
 
-import contextlib
-
+from kedirivms._exports import claim
 from kedirivms.stream._frame import Frame
 from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
 from kedirivms.stream._open import grab_frame, open_stream
@@ -24,9 +23,4 @@ __all__ = [
     "open_stream",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if hasattr(_obj, "__module__"):
-        with contextlib.suppress(AttributeError, TypeError):
-            _obj.__module__ = __name__
-del _name, _obj
+claim(globals(), __all__)

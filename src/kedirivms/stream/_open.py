@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kedirivms._exports import one_line
 from kedirivms.errors import ConfigError
 from kedirivms.stream._errors import camera_label, source_text
 from kedirivms.stream._frame import Frame
@@ -67,7 +68,7 @@ def open_stream(
         )
     except ValidationError as exc:
         raise ConfigError(
-            f"invalid stream options: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}",
+            f"invalid stream options: {one_line(exc)}",
             camera=camera_label(source_text(source)),
             operation="open_stream",
         ) from None
