@@ -20,8 +20,7 @@ Every public call raises only these (third-party exceptions are chained with ``r
     ├── RecordingError                      recorder, index, retention or export failures
     │   └── StorageError                    disk full or root not writable
     ├── PluginError
-    │   ├── PluginValidationError (ValueError)
-    │   └── PluginCallError                 carries ``plugin``
+    │   └── PluginValidationError (ValueError)
     └── ProvisionError                      a camera could not converge to the inventory
 
 Messages say what was tried, on which camera (never with its password) and what to do next.
@@ -39,7 +38,6 @@ __all__ = [
     "KedirivmsError",
     "NotSupported",
     "OnvifFault",
-    "PluginCallError",
     "PluginError",
     "PluginValidationError",
     "ProtocolError",
@@ -195,14 +193,6 @@ class PluginError(KedirivmsError):
 
 class PluginValidationError(PluginError, ValueError):
     """A plugin's configuration did not validate."""
-
-
-class PluginCallError(PluginError):
-    """A plugin hook raised; ``plugin`` names it."""
-
-    def __init__(self, message: str, *, plugin: str, **kwargs: str | None) -> None:
-        self.plugin = plugin
-        super().__init__(message, **kwargs)
 
 
 class ProvisionError(KedirivmsError):
