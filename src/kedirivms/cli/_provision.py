@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -219,7 +220,8 @@ def inventory_discover(
         read_details=not no_details,
         output=output,
     )
-    count = sum(1 for line in text.splitlines() if line.strip().startswith("- name:"))
+    sites = (yaml.safe_load(text) or {}).get("sites") or {}
+    count = sum(len(entry.get("cameras") or []) for entry in sites.values())
     console.print(f"wrote {output}: {count} camera(s) in site {site!r}", highlight=False)
 
 
