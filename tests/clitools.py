@@ -1,5 +1,5 @@
 """Helpers shared by the tests (importable because pyproject adds tests/ to pytest's pythonpath): the in-process
-CLI, polling, free ports, thread-leak checks and RTSP servers in subprocesses."""
+CLI, polling, free ports, thread-leak checks, RTSP servers in subprocesses and analytics plugin registries."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from kedirivms.analytics import PluginRegistry
 from kedirivms.cli import main
 
 GST_SCRIPT = Path(__file__).parent / "stream" / "gst_rtsp_server.py"
@@ -121,3 +122,11 @@ def gst_rtsp_process(*size: str) -> ServerProcess:
         return ServerProcess(lambda port: ["/usr/bin/python3", str(GST_SCRIPT), str(port), *size], path="test").start()
     except RuntimeError:
         pytest.fail(f"GStreamer's RTSP server did not start: {hint}")
+
+
+def plugin_registry(*plugins: type) -> PluginRegistry:
+    """An analytics plugin registry holding only ``plugins`` (no entry points, no built-ins)."""
+    registry = PluginRegistry(entry_points=False, builtins=False)
+    for plugin in plugins:
+        registry.register(plugin)
+    return registry

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from clitools import plugin_registry
 from kedirivms import Event, hookimpl
 from kedirivms.analytics import (
     CONTRACT_VERSION,
@@ -188,11 +189,9 @@ def test_registry_registers_and_describes() -> None:
 def test_runner_validates_the_deployment_before_starting(
     cameras: list[dict[str, Any]], error: type, match: str
 ) -> None:
-    registry = PluginRegistry(entry_points=False, builtins=False)
-    registry.register(Mine)
     cams = [CameraAnalytics(name="cam-1", **c) for c in cameras]
     with pytest.raises(error, match=match):
-        AnalyticsRunner(cams, registry=registry)
+        AnalyticsRunner(cams, registry=plugin_registry(Mine))
 
 
 def test_settings_models_forbid_unknown_keys_and_hide_credentials() -> None:
@@ -202,17 +201,10 @@ def test_settings_models_forbid_unknown_keys_and_hide_credentials() -> None:
         CameraAnalytics(name="a/b")  # not topic-safe
     cam = CameraAnalytics(name="c", source="rtsp://admin:hunter2@10.0.0.5/sub", plugins=[{"name": "mine"}])  # type: ignore[list-item]
     assert "hunter2" not in repr(cam)
-    runner = AnalyticsRunner([cam], registry=_with(Mine))
+    runner = AnalyticsRunner([cam], registry=plugin_registry(Mine))
     runner.stop()  # stopping a runner that never started is fine
     with pytest.raises(Exception, match="stopped"):
         runner.start()
-
-
-def _with(*plugins: Any) -> PluginRegistry:
-    registry = PluginRegistry(entry_points=False, builtins=False)
-    for plugin in plugins:
-        registry.register(plugin)
-    return registry
 
 
 def test_a_registered_plugin_wins_over_an_entry_point_and_broken_ones_are_reported(monkeypatch: Any) -> None:
@@ -244,7 +236,7 @@ def test_a_sink_that_cannot_start_stops_everything(tmp_path: Any) -> None:
     ok = CallbackSink(lambda e: None, name="ok")
     bad = JsonlSink(JsonlSinkConfig(path=blocker / "events.jsonl"))
     cams = [CameraAnalytics(name="c", plugins=[PluginSettings(name="mine")])]
-    runner = AnalyticsRunner(cams, [ok, bad], registry=_with(Mine))
+    runner = AnalyticsRunner(cams, [ok, bad], registry=plugin_registry(Mine))
     with pytest.raises(StorageError):
         runner.start()
     assert runner.state.value == "stopped"

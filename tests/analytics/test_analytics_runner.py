@@ -13,19 +13,13 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from clitools import plugin_registry
 from kedirivms import Event, hookimpl
-from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, PluginRegistry, PluginSettings, RunnerState
+from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, PluginSettings, RunnerState
 from kedirivms.sinks import CallbackSink, JsonlSink, JsonlSinkConfig
 from kedirivms.stream import open_stream
 
 pytestmark = pytest.mark.usefixtures("no_thread_left")
-
-
-def registry(*plugins: type) -> PluginRegistry:
-    reg = PluginRegistry(entry_points=False, builtins=False)
-    for plugin in plugins:
-        reg.register(plugin)
-    return reg
 
 
 class Every:
@@ -91,7 +85,7 @@ def test_plugins_get_frames_at_their_rate_and_events_reach_sinks(
             plugins=[PluginSettings(name="every"), PluginSettings(name="half", config={"label": "L"})],
         )
     ]
-    runner = AnalyticsRunner(cams, [CallbackSink(got.append), jsonl], registry=registry(Every, Half))
+    runner = AnalyticsRunner(cams, [CallbackSink(got.append), jsonl], registry=plugin_registry(Every, Half))
     assert runner.state is RunnerState.NEW
     with runner:
         assert wait_until(lambda: len(got) >= 10)
@@ -174,7 +168,7 @@ def test_failing_and_slow_plugins_are_isolated(rtsp_url: str, wait_until: Any, c
     Boom.stopped = Good.frames = 0
     names = ["boom", "flaky", "slow", "good"]
     cams = [CameraAnalytics(name="cam-b", source=rtsp_url, plugins=[PluginSettings(name=n) for n in names])]
-    with AnalyticsRunner(cams, registry=registry(Boom, Flaky, Slow, Good), failure_limit=3) as runner:
+    with AnalyticsRunner(cams, registry=plugin_registry(Boom, Flaky, Slow, Good), failure_limit=3) as runner:
 
         def plugins() -> dict[str, Any]:
             return {p.plugin: p for p in runner.metrics().cameras[0].plugins}
@@ -241,7 +235,7 @@ def test_events_between_plugins_camera_events_and_external_frames(rtsp_url: str,
         camera="cam-c", source="tns1:VideoSource/MotionAlarm", kind="motion_alarm", time=time.time(), data={"on": 1}
     )
     with (
-        AnalyticsRunner(cams, [CallbackSink(got.append)], registry=registry(Producer, Watcher, Echo)) as runner,
+        AnalyticsRunner(cams, [CallbackSink(got.append)], registry=plugin_registry(Producer, Watcher, Echo)) as runner,
         open_stream(rtsp_url) as stream,
     ):
         stream.on_frame(lambda frame: runner.feed("cam-ext", frame))
@@ -306,7 +300,7 @@ def test_start_failure_and_stop_from_a_plugin_thread(rtsp_url: str, wait_until: 
     Stopper.stopped = False
     plugins = [PluginSettings(name="badstart"), PluginSettings(name="stopper")]
     cams = [CameraAnalytics(name="cam-d", source=rtsp_url, plugins=plugins)]
-    runner = AnalyticsRunner(cams, registry=registry(BadStart, Stopper))
+    runner = AnalyticsRunner(cams, registry=plugin_registry(BadStart, Stopper))
     Stopper.runner = runner
     runner.start()
     assert wait_until(lambda: runner.state is RunnerState.STOPPED)
@@ -318,13 +312,8 @@ def test_start_failure_and_stop_from_a_plugin_thread(rtsp_url: str, wait_until: 
     runner.stop()  # idempotent
 
 
-def test_unreachable_camera_is_reported_while_events_still_flow(wait_until: Any) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    source = f"rtsp://admin:s3cret-pw@127.0.0.1:{port}/sub"
+def test_unreachable_camera_is_reported_while_events_still_flow(wait_until: Any, unused_port: int) -> None:
+    source = f"rtsp://admin:s3cret-pw@127.0.0.1:{unused_port}/sub"
     got: list[Event] = []
     cams = [
         CameraAnalytics(
@@ -332,7 +321,7 @@ def test_unreachable_camera_is_reported_while_events_still_flow(wait_until: Any)
         )
     ]
     Echo.seen = []
-    with AnalyticsRunner(cams, [CallbackSink(got.append)], registry=registry(Echo)) as runner:
+    with AnalyticsRunner(cams, [CallbackSink(got.append)], registry=plugin_registry(Echo)) as runner:
         assert runner.wait(timeout=20)
         camera = runner.metrics().cameras[0]
         runner.submit_event(Event(camera="cam-e", source="tns1:Device/Trigger", kind="trigger", time=0))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,11 +89,8 @@ def test_failures_one_line(
         assert "wrong-pass-42" not in err
 
 
-def test_unreachable_and_bad_target(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    rc, _, err = run(capsys, "info", f"127.0.0.1:{port}", "-u", "admin", "-p", "x", "--timeout", "1")
+def test_unreachable_and_bad_target(capsys: pytest.CaptureFixture[str], unused_port: int) -> None:
+    rc, _, err = run(capsys, "info", f"127.0.0.1:{unused_port}", "-u", "admin", "-p", "x", "--timeout", "1")
     assert rc == 5 and err.count("\n") == 1 and "Traceback" not in err
     rc, _, err = run(capsys, "info", "ftp://nowhere", "-u", "admin", "-p", "x")
     assert rc == 2 and "cannot parse" in err

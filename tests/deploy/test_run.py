@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedirivms.cli import main
+from clitools import run
 from kedirivms.deploy import load_deployment, parse_deployment
 from kedirivms.errors import ConfigError
 from kedirivms.record import SegmentIndex
@@ -54,11 +54,8 @@ def test_run_analytics_recording_and_events(
     counter_camera: VirtualCamera, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _deployment(tmp_path, counter_camera)
-    with pytest.raises(SystemExit) as info:
-        main(["run", str(path), "--seconds", "7", "--json", "--chart", str(tmp_path / "chart.png")])
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    assert info.value.code in (0, None), err
+    code, out, err = run(capsys, "run", str(path), "--seconds", "7", "--json", "--chart", str(tmp_path / "chart.png"))
+    assert code == 0, err
     report = json.loads(out[out.index("{") :])
     assert report["cameras"]["loket-9"]["connected"] is True
     assert report["cameras"]["gone"]["connected"] is False and report["cameras"]["gone"]["error"]

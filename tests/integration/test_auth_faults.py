@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import pytest
@@ -19,8 +18,6 @@ from kedirivms.errors import (
 )
 from kedirivms.sim import VirtualCamera
 
-PASSWORD = "Sup3r-secret!pw"
-
 
 @pytest.mark.parametrize("mode", ["digest", "basic", "any", "username_token"])
 def test_auth_modes_auto(vcam_factory: Any, connect: Any, mode: str) -> None:
@@ -33,11 +30,11 @@ def test_auth_modes_auto(vcam_factory: Any, connect: Any, mode: str) -> None:
     assert cam._transport.auth_mode == expected
 
 
-def test_digest_only_camera_refuses_forced_username_token(vcam_factory: Any, connect: Any) -> None:
+def test_digest_only_camera_refuses_forced_username_token(vcam_factory: Any, connect: Any, vcam_password: str) -> None:
     vcam = vcam_factory(auth="digest")
     with pytest.raises(AuthenticationFailed) as info, connect(vcam, auth="username_token") as cam:
         cam.device_information()
-    assert PASSWORD not in str(info.value)
+    assert vcam_password not in str(info.value)
 
 
 def test_no_auth_camera(vcam_factory: Any) -> None:
@@ -68,7 +65,9 @@ def test_nat_advertised_address_is_rewritten(vcam_factory: Any, connect: Any) ->
         ("hostile", ProtocolError),
     ],
 )
-def test_faults_give_typed_errors(camera: Camera, vcam: VirtualCamera, kind: str, error: type) -> None:
+def test_faults_give_typed_errors(
+    camera: Camera, vcam: VirtualCamera, vcam_password: str, kind: str, error: type
+) -> None:
     vcam.inject_fault(kind, operation="GetProfiles", delay_s=5.0)  # type: ignore[arg-type]
     try:
         with pytest.raises(error) as info:
@@ -76,16 +75,13 @@ def test_faults_give_typed_errors(camera: Camera, vcam: VirtualCamera, kind: str
     finally:
         vcam.clear_faults()
     assert "GetProfiles" in str(info.value) and vcam.host in str(info.value)
-    assert PASSWORD not in str(info.value)
+    assert vcam_password not in str(info.value)
     assert camera.profiles()  # the camera object stays usable
 
 
-def test_connection_refused() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_connection_refused(unused_port: int, vcam_password: str) -> None:
     with pytest.raises(ConnectionFailed, match="hint"):
-        Camera(f"127.0.0.1:{port}", username="admin", password=PASSWORD, timeout=2).connect()
+        Camera(f"127.0.0.1:{unused_port}", username="admin", password=vcam_password, timeout=2).connect()
 
 
 @pytest.mark.parametrize("quirk", ["date_dash", "overflow_time", "xaddr_other_host", "no_wsa_prefix"])
@@ -113,7 +109,9 @@ def test_null_uri(vcam_factory: Any, connect: Any) -> None:
         assert profiles and all(p.stream_uri is None for p in profiles)
 
 
-def test_no_credentials_in_logs_or_errors(vcam_factory: Any, connect: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_credentials_in_logs_or_errors(
+    vcam_factory: Any, connect: Any, vcam_password: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     digest = vcam_factory(auth="digest")
     messages: list[str] = []
@@ -135,7 +133,7 @@ def test_no_credentials_in_logs_or_errors(vcam_factory: Any, connect: Any, caplo
     except KedirivmsError as exc:
         messages += [str(exc), repr(exc)]
     text = "\n".join(messages + [r.getMessage() for r in caplog.records])
-    assert PASSWORD not in text and "an0ther-Secret" not in text
+    assert vcam_password not in text and "an0ther-Secret" not in text
     assert len(messages) >= 8
 
 

@@ -10,28 +10,27 @@ from kedirivms import Camera
 from kedirivms.errors import InvalidArgument
 from kedirivms.sim import VirtualCamera
 
-PASSWORD = "Sup3r-secret!pw"
 
-
-def test_profiles_and_uris(camera: Camera, vcam: VirtualCamera) -> None:
+def test_profiles_and_uris(camera: Camera, vcam: VirtualCamera, vcam_password: str) -> None:
     profiles = camera.profiles(with_stream_uris=True)
     assert [p.token for p in profiles] == vcam.profile_tokens
     main = profiles[0]
     assert (main.encoding, main.width, main.height, main.fps, main.gop) == ("H264", 1920, 1080, 30, 30)
     assert main.ptz_configured and main.channel == 1
-    assert main.stream_uri and main.stream_uri.startswith("rtsp://") and PASSWORD not in main.stream_uri
+    assert main.stream_uri and main.stream_uri.startswith("rtsp://") and vcam_password not in main.stream_uri
     tcp = camera.stream_uri(main)
     udp = camera.stream_uri(main.token, transport="udp")
     assert tcp.transport == "tcp" and udp.transport == "udp"
-    assert PASSWORD not in str(tcp) and PASSWORD not in repr(tcp) and PASSWORD not in tcp.model_dump_json()
+    assert vcam_password not in str(tcp) and vcam_password not in repr(tcp)
+    assert vcam_password not in tcp.model_dump_json()
     assert "admin:" in tcp.with_credentials() and tcp.with_credentials().startswith("rtsp://admin:")
     with pytest.raises(InvalidArgument):
         camera.stream_uri(main, transport="sctp")  # type: ignore[arg-type]
 
 
-def test_snapshot(camera: Camera) -> None:
+def test_snapshot(camera: Camera, vcam_password: str) -> None:
     uri = camera.media.snapshot_uri("Profile_1_sub")
-    assert uri.startswith("http://") and PASSWORD not in uri
+    assert uri.startswith("http://") and vcam_password not in uri
     jpeg = camera.snapshot("Profile_1_sub")
     assert jpeg[:2] == b"\xff\xd8" and len(jpeg) > 500
 

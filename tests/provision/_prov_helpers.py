@@ -1,8 +1,7 @@
-"""Helpers of the provisioning tests: test passwords, a closed port, secret checks."""
+"""Helpers of the provisioning tests: test passwords, secret checks (a closed port: ``clitools.free_port``)."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 ADMIN_PW = "Adm1n-Prov-s3cret"
@@ -15,13 +14,6 @@ ENV = {
     "KVMS_TEST_OPERATOR_PW": OPERATOR_PW,
     "KVMS_TEST_WRONG_PW": WRONG_PW,
 }
-
-
-def closed_port(host: str) -> int:
-    """A TCP port on ``host`` where nothing listens (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def assert_no_secret(*texts: str) -> None:

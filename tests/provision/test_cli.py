@@ -8,10 +8,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from _prov_helpers import ADMIN_PW, assert_no_secret, closed_port, write
+from _prov_helpers import ADMIN_PW, assert_no_secret, write
 from pydantic import SecretStr
 
-from clitools import run
+from clitools import free_port, run
 from kedirivms.provision import load_inventory, plan
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 from kedirivms.sim.discovery import DiscoveryResponder
@@ -42,7 +42,7 @@ def cams() -> Iterator[list[VirtualCamera]]:
 def _inventory(tmp_path: Path, cams: list[VirtualCamera], *, dead: bool = True) -> Path:
     rows = [f"      - {{name: cli-{i}, address: '{c.host}:{c.port}'}}" for i, c in enumerate(cams, start=1)]
     if dead:
-        rows.append(f"      - {{name: cli-dead, address: '127.0.77.9:{closed_port('127.0.77.9')}', timeout: 1}}")
+        rows.append(f"      - {{name: cli-dead, address: '127.0.77.9:{free_port('127.0.77.9')}', timeout: 1}}")
     text = (
         "version: 1\n"
         "defaults:\n"

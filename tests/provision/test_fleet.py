@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _prov_helpers import ADMIN_PW, OPERATOR_PW, ROTATED_PW, assert_no_secret, closed_port, write
+from _prov_helpers import ADMIN_PW, OPERATOR_PW, ROTATED_PW, assert_no_secret, write
 from pydantic import SecretStr
 
+from clitools import free_port
 from kedirivms import Camera
 from kedirivms.errors import ConfigError, InvalidArgument
 from kedirivms.provision import ApplyReport, Plan, apply, load_inventory, plan
@@ -134,7 +135,7 @@ def fleet() -> Iterator[dict[str, VirtualCamera]]:
 @pytest.fixture(scope="module")
 def run(fleet: dict[str, VirtualCamera], secrets_env: None, tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("fleet")
-    inventory = write(root / "inventory.yaml", _inventory_text(fleet, f"127.0.3.250:{closed_port('127.0.3.250')}"))
+    inventory = write(root / "inventory.yaml", _inventory_text(fleet, f"127.0.3.250:{free_port('127.0.3.250')}"))
     audit = root / "audit.jsonl"
     inv = load_inventory(inventory)
     handler = _Capture()

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from kedirivms.cli import main
+from clitools import run as run_cli
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 
-PASSWORD = "Ptz-s3cret-pw"  # as in conftest.py
+PASSWORD = "Ptz-s3cret-pw"  # of the module-scoped camera below (the shared vcam fixtures are per test)
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +21,9 @@ def cam() -> Iterator[VirtualCamera]:
         yield vcam
 
 
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kedirivms.cli._app import console
-
-    monkeypatch.setattr(console, "_width", 220)
-
-
 def run(capsys: pytest.CaptureFixture[str], cam: VirtualCamera, *argv: str) -> tuple[int, str, str]:
-    args = [argv[0], f"127.0.0.1:{cam.port}", *argv[1:], "-u", "admin", "-p", PASSWORD]
-    with pytest.raises(SystemExit) as info:
-        main(args)
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
+    """``kedirivms <command> 127.0.0.1:<port> <args> -u admin -p PASSWORD``: (exit code, stdout, stderr)."""
+    return run_cli(capsys, argv[0], f"127.0.0.1:{cam.port}", *argv[1:], "-u", "admin", "-p", PASSWORD)
 
 
 def test_ptz_presets_goto_and_status(cam: VirtualCamera, capsys: pytest.CaptureFixture[str]) -> None:

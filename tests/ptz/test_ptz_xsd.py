@@ -10,7 +10,7 @@ import requests
 from lxml import etree
 
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
-from kedirivms.sim._soap import wsdl_dir
+from xsdtools import wsdl_schema
 
 ENV = "http://www.w3.org/2003/05/soap-envelope"
 TPTZ = "http://www.onvif.org/ver20/ptz/wsdl"
@@ -19,13 +19,6 @@ TEV = "http://www.onvif.org/ver10/events/wsdl"
 TT = "http://www.onvif.org/ver10/schema"
 WSNT = "http://docs.oasis-open.org/wsn/b-2"
 P = "<ProfileToken>Profile_1_main</ProfileToken>"
-
-
-def _schema(name: str) -> etree.XMLSchema:
-    wsdl = etree.parse(str(wsdl_dir() / name))
-    embedded = wsdl.find(".//{http://www.w3.org/2001/XMLSchema}schema")
-    assert embedded is not None
-    return etree.XMLSchema(etree.fromstring(etree.tostring(embedded), base_url=str(wsdl_dir() / name)))
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def test_ptz_and_imaging_replies_are_schema_valid(cam: VirtualCamera) -> None:
         ("/onvif/ptz_service", TPTZ, "ptz.wsdl", PTZ_CALLS),
         ("/onvif/imaging_service", TIMG, "imaging.wsdl", IMG_CALLS),
     ):
-        schema = _schema(wsdl)
+        schema = wsdl_schema(wsdl)
         for op, inner in calls:
             reply = post(cam, path, ns, op, inner)
             assert etree.QName(reply).localname == f"{op}Response"
@@ -91,7 +84,7 @@ def test_ptz_and_imaging_replies_are_schema_valid(cam: VirtualCamera) -> None:
 
 
 def test_event_replies_are_schema_valid(cam: VirtualCamera) -> None:
-    schema = _schema("events.wsdl")
+    schema = wsdl_schema("events.wsdl")
     for op in ("GetServiceCapabilities", "GetEventProperties"):
         reply = post(cam, "/onvif/events_service", TEV, op, "")
         assert schema.validate(reply), f"{op}: {schema.error_log}"

@@ -12,19 +12,12 @@ from lxml import etree
 
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 from kedirivms.sim._soap import wsdl_dir
+from xsdtools import wsdl_schema
 
 ENV = "http://www.w3.org/2003/05/soap-envelope"
 TDS = "http://www.onvif.org/ver10/device/wsdl"
 TRT = "http://www.onvif.org/ver10/media/wsdl"
 TT = "http://www.onvif.org/ver10/schema"
-
-
-def _schema_from_wsdl(name: str) -> etree.XMLSchema:
-    wsdl = etree.parse(str(wsdl_dir() / name))
-    embedded = wsdl.find(".//{http://www.w3.org/2001/XMLSchema}schema")
-    assert embedded is not None
-    # compiled with the WSDL's location as base URL so its import of ./onvif.xsd resolves to the local file
-    return etree.XMLSchema(etree.fromstring(etree.tostring(embedded), base_url=str(wsdl_dir() / name)))
 
 
 def _soap12_schema() -> etree.XMLSchema:
@@ -73,8 +66,8 @@ def _soap12_schema() -> etree.XMLSchema:
 @pytest.fixture(scope="module")
 def schemas() -> dict[str, etree.XMLSchema]:
     return {
-        TDS: _schema_from_wsdl("devicemgmt.wsdl"),
-        TRT: _schema_from_wsdl("media.wsdl"),
+        TDS: wsdl_schema("devicemgmt.wsdl"),
+        TRT: wsdl_schema("media.wsdl"),
         ENV: _soap12_schema(),
     }
 

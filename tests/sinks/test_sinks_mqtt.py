@@ -94,13 +94,8 @@ def test_reconnects_and_delivers_what_waited_while_the_broker_was_down(
     assert sink.stats.last_error is not None and "disconnected" in sink.stats.last_error
 
 
-def test_close_gives_up_on_an_unreachable_broker_and_counts_losses(event: Any) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = MqttSink(MqttSinkConfig(url=f"mqtt://127.0.0.1:{port}", queue_size=2))
+def test_close_gives_up_on_an_unreachable_broker_and_counts_losses(event: Any, unused_port: int) -> None:
+    sink = MqttSink(MqttSinkConfig(url=f"mqtt://127.0.0.1:{unused_port}", queue_size=2))
     sink.start()
     for n in range(5):
         sink.submit(event(n))

@@ -7,28 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kedirivms.cli import main
+from clitools import run
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
 
 PASSWORD = "Str3am-secret"
-
-
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kedirivms.cli._app import console
-
-    monkeypatch.setattr(console, "_width", 200)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_stream_url_json(rtsp_server: RtspServer, capsys: pytest.CaptureFixture[str]) -> None:

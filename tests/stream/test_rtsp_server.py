@@ -147,7 +147,7 @@ def test_many_clients_one_server(rtsp_server: RtspServer) -> None:
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_ffprobe_as_client(rtsp_server: RtspServer, transport: str) -> None:
     if shutil.which("ffprobe") is None:
-        pytest.skip("ffprobe not installed")
+        pytest.fail("ffprobe is missing: `make test` installs it (Debian package ffmpeg)")
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-select_streams", "v", "-count_frames",
          "-read_intervals", "%+1", "-show_entries", "stream=codec_name,width,height,nb_read_frames",
@@ -162,7 +162,7 @@ def test_ffprobe_as_client(rtsp_server: RtspServer, transport: str) -> None:
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_gstreamer_rtspsrc_as_client(rtsp_server: RtspServer, transport: str) -> None:
     if shutil.which("gst-launch-1.0") is None:
-        pytest.skip("gst-launch-1.0 not installed")
+        pytest.fail("gst-launch-1.0 is missing: `make test` installs it (Debian package gstreamer1.0-tools)")
     pipeline = (
         f"rtspsrc location={rtsp_server.url('cam')} protocols={transport} latency=0 ! rtph264depay ! h264parse "
         "! avdec_h264 ! identity eos-after=10 ! fakesink"
@@ -250,14 +250,18 @@ def test_ipv6_loopback() -> None:
     ids=["bad-length", "bad-line", "huge", "partial-interleaved"],
 )
 def test_hostile_input_does_not_hurt_the_server(rtsp_server: RtspServer, garbage: bytes, expect: bytes | None) -> None:
+    """``expect``: the start of the server's reply, b"" when it must close (EOF or reset), None when it must wait."""
     with socket.create_connection(("127.0.0.1", rtsp_server.port), timeout=5) as sock:
-        sock.sendall(garbage)
-        sock.settimeout(1.5)
         try:
-            reply: bytes | None = sock.recv(4096)
-        except (TimeoutError, ConnectionResetError):
-            reply = None if expect is None else b""
+            sock.sendall(garbage)
+            sock.settimeout(5 if expect is not None else 1.5)  # a bound on a reply/close; the wait to prove silence
+            reply: bytes | None = sock.recv(4096)  # b"": EOF, the server closed the connection
+        except (ConnectionResetError, BrokenPipeError):
+            reply = b""  # reset: closed as well
+        except TimeoutError:
+            reply = None  # neither a reply nor a close: the server kept waiting
     assert reply is not None if expect is not None else reply is None
     if expect is not None:
         assert reply is not None and reply.startswith(expect)
+        assert (reply == b"") == (expect == b"")  # a close is not a reply, a reply is not a close
     assert grab_frame(rtsp_server.url("cam"), timeout=10).width == 320  # still serving everyone else
