@@ -115,12 +115,14 @@ def test_encoders_are_shared_and_lazy() -> None:
         two.add_stream("c", spec)
         (encoder,) = set(one.encoders()) | set(two.encoders())
         assert not encoder.running  # nothing plays yet: nothing is encoded
+        # encoders are shared process-wide: another test may have run this one before (count from here)
+        starts_before = encoder.starts
         streams = [open_stream(one.url("a")), open_stream(two.url("b")), open_stream(two.url("c"), transport="udp")]
         try:
             for stream in streams:
                 stream.start()
             frames = [s.read(timeout=10) for s in streams]
-            assert encoder.running and encoder.subscriber_count == 3 and encoder.starts == 1
+            assert encoder.running and encoder.subscriber_count == 3 and encoder.starts == starts_before + 1
         finally:
             for stream in streams:
                 stream.close()
