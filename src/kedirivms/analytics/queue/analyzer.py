@@ -59,6 +59,9 @@ class DnnDetectorConfig(BaseModel):
     providers: tuple[str, ...] = Field(
         default=("CPUExecutionProvider",), min_length=1, description="onnxruntime execution providers."
     )
+    threads: int = Field(
+        default=1, ge=1, le=64, description="onnxruntime threads for the process-wide model (shared by cameras)."
+    )
     motion_gate: MotionGateConfig = Field(
         default_factory=MotionGateConfig, description="Count detections only once seen moving (signs, posters)."
     )
@@ -264,6 +267,7 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             nms_iou=d.nms_iou,
             input_size=d.input_size,
             providers=d.providers,
+            threads=d.threads,
             layout=d.layout,
         )
     return BackgroundDetector(config.background)

@@ -43,6 +43,9 @@ class FrameTruth(BaseModel):
     index: int = Field(ge=0, description="Frame number in decode order, from 0.")
     time: float | None = Field(default=None, ge=0, description="Frame time, seconds (informative).")
     counts: dict[str, int] = Field(description="People per zone name on this frame.")
+    split: str | None = Field(
+        default=None, description="Annotation set, e.g. 'design' or 'heldout' (frames kept apart from tuning)."
+    )
 
 
 class TrackTruth(BaseModel):

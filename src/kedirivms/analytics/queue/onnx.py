@@ -58,6 +58,7 @@ class OnnxPersonDetector:
         nms_iou: overlap above which the weaker of two boxes is dropped.
         input_size: ``(width, height)`` fed to the model; default: read from the model (640x640 if dynamic).
         providers: onnxruntime execution providers.
+        threads: onnxruntime intra-op threads of the shared session (1 suits a box that also decodes).
         layout: an output layout (see the module docs) or ``"auto"`` (guessed from the output's shape).
 
     Raises:
@@ -77,10 +78,11 @@ class OnnxPersonDetector:
         nms_iou: float = 0.45,
         input_size: tuple[int, int] | None = None,
         providers: tuple[str, ...] = ("CPUExecutionProvider",),
+        threads: int = 1,
         layout: Layout = "auto",
     ) -> None:
         model = Path(path) if path is not None else default_model_path()
-        self.session: SharedSession = shared_session(model, tuple(providers))
+        self.session: SharedSession = shared_session(model, tuple(providers), threads)
         if input_size is None:
             shape = self.session.input_shape
             h = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else 640
