@@ -118,12 +118,30 @@ def load_sprites() -> tuple[Sprite, ...]:
 
 
 def greyed(sprite: Sprite, luma: float) -> Sprite:
-    """The sprite in clothes close to a floor grey: desaturated, brightness pulled to ``luma``, contrast cut."""
-    grey = sprite.bgr.astype(np.float32) @ np.array([0.114, 0.587, 0.299], dtype=np.float32)
-    mean = sprite.luma
-    tone = luma + (grey - mean) * 0.45
-    out = 0.8 * tone[..., None] + 0.2 * (sprite.bgr.astype(np.float32) - mean + luma)
-    return Sprite(np.clip(out, 0, 255).astype(np.uint8), sprite.alpha)
+    """The sprite in clothes close to a floor grey: below the head, desaturated with brightness pulled to ``luma``.
+
+    The head (the top sixth) keeps its hair and skin, as a person in grey clothes would.
+    """
+    bgr = sprite.bgr.astype(np.float32)
+    grey = bgr @ np.array([0.114, 0.587, 0.299], dtype=np.float32)
+    body = np.s_[max(1, sprite.bgr.shape[0] // 6) :]
+    weights = sprite.alpha[body]
+    mean = float((grey[body] * weights).sum() / max(float(weights.sum()), 1.0))
+    tone = luma + (grey[body] - mean) * 0.85  # keep the folds and shading: the colour goes, not the shape
+    bgr[body] = 0.75 * tone[..., None] + 0.25 * (bgr[body] - mean + luma)
+    return Sprite(np.clip(bgr, 0, 255).astype(np.uint8), sprite.alpha)
+
+
+def greyable() -> list[int]:
+    """Sprites whose clothes have folds and seams (body luma spread >= 40): a plain black coat turned floor-grey
+    would be a flat silhouette that no camera shows; these keep their shape when re-dyed."""
+    out = []
+    for k, s in enumerate(load_sprites()):
+        grey = s.bgr.astype(np.float32) @ np.array([0.114, 0.587, 0.299], dtype=np.float32)
+        body = np.s_[s.bgr.shape[0] // 6 :]
+        if float(grey[body][s.alpha[body] > 0.9].std()) >= 40.0 and k != CLERK_SPRITE:
+            out.append(k)
+    return out
 
 
 class ObliqueRenderer:

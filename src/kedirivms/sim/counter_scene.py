@@ -1,18 +1,25 @@
 """A rendered public-service counter with ground truth, for the virtual camera and the queue benchmarks.
 
-Seen from above: a desk across the top, a clerk behind it (the ``counter`` zone), a service spot in front of
+The floor plan: a desk across the top, a clerk behind it (the ``counter`` zone), a service spot in front of
 it (the ``service`` zone) and an L-shaped queue line (the ``queue`` zone). People arrive by a Poisson process from
 the right edge, walk up the line keeping their spacing, step to the desk when it is free and the clerk is there,
-are served for a random time (paused while the clerk is away), then leave by the left edge. The clerk fidgets,
-walks to a cabinet now and then, and is absent during the configured (or random) windows.
+are served for a random time (paused while the clerk is away or stalls), then leave by the left edge. The clerk
+fidgets, walks to a cabinet now and then, and is absent during the configured (or random) windows.
+
+Two views render that plan. ``oblique`` (the default) is a fixed CCTV camera high in a corner: each person is a
+real pedestrian cut from OpenCV's sample clip, standing with the feet on their floor position, smaller when
+farther, in colour, so a real person detector can be evaluated on it. ``top`` is the legacy grey drawing seen
+from above (ellipses), kept for the background detector's tests.
 
 The whole timeline is simulated at construction (20 steps per second), so :meth:`CounterScene.render` is a pure
 function of ``t`` and any frame renders on its own. Past the timeline's end (``period``; arrivals stop before
 ``duration_s`` and the timeline runs on until the hall is empty) the scene repeats, and since it starts and ends
 empty with the clerk at the desk the loop has no jump.
 
-Ground truth (:meth:`CounterScene.truth`, :meth:`CounterScene.save_truth`) is measured on the same geometry the
-analytics use: a person is in a zone when their centre is inside its polygon (:meth:`CounterScene.zones`).
+Ground truth (:meth:`CounterScene.truth`, :meth:`CounterScene.save_truth`) is measured on the floor plan: a
+person is in a zone when their floor position (their feet) is inside its polygon. :meth:`CounterScene.zones`
+gives the same polygons in picture coordinates: projected through the camera for ``oblique`` (analyse with
+``anchor: bottom_center``), as drawn for ``top`` (``anchor: center``).
 """
 
 from __future__ import annotations
@@ -30,18 +37,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.analytics.zones import Zone
 from kedirivms.errors import InvalidArgument
+from kedirivms.sim import _counter_hall as _hall
 from kedirivms.sim import _counter_view as _view
 
 __all__ = ["CounterScene", "CounterSceneConfig", "CounterTruth", "PersonTruth"]
 
+_DT, _SPEED, _Hall, _to_xy = _hall.DT, _hall.SPEED, _hall.Hall, _hall.to_xy
+_path_length, _polyline_at = _hall.path_length, _hall.polyline_at
+_QUEUE_PATH, _SERVICE_SPOT, _EXIT_PATH = _hall.QUEUE_PATH, _hall.SERVICE_SPOT, _hall.EXIT_PATH
+
 # The layout is drawn in a 640x360 reference pixel space and scaled to the rendered size.
 _REF_W, _REF_H = 640.0, 360.0
-_DT = 0.05  # simulation step, seconds
-_SPEED = 70.0  # walking speed, reference px/s
 _BODY = (9.0, 11.0)  # person half-axes (x, y), reference px
-_QUEUE_PATH = np.array([(294, 166), (294, 317), (690, 317)], dtype=np.float64)  # front slot -> off-frame
-_SERVICE_SPOT = np.array([294.0, 119.0])
-_EXIT_PATH = np.array([(294, 119), (200, 125), (120, 200), (-40, 200)], dtype=np.float64)
 _CLERK_HOME = np.array([340.0, 44.0])  # diagonal to the service spot: a visitor there does not hide the clerk
 _CLERK_CABINET = np.array([384.0, 30.0])
 _CLERK_DOOR = np.array([(340, 44), (160, 40), (120, -30)], dtype=np.float64)
@@ -174,19 +181,6 @@ class CounterTruth:
     visible: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
-def _polyline_at(path: np.ndarray, dist: np.ndarray | float) -> np.ndarray:
-    """Points at arc distances ``dist`` along a polyline (clamped to its ends)."""
-    seg = np.diff(path, axis=0)
-    cum = np.concatenate([[0.0], np.cumsum(np.hypot(seg[:, 0], seg[:, 1]))])
-    d = np.clip(np.asarray(dist, dtype=np.float64), 0.0, cum[-1])
-    return np.stack([np.interp(d, cum, path[:, 0]), np.interp(d, cum, path[:, 1])], axis=-1)
-
-
-def _path_length(path: np.ndarray) -> float:
-    seg = np.diff(path, axis=0)
-    return float(np.hypot(seg[:, 0], seg[:, 1]).sum())
-
-
 class CounterScene:
     """A seeded, deterministic service-counter scene implementing the virtual camera's ``Scene`` protocol.
 
@@ -298,6 +292,9 @@ class CounterScene:
         self._sprite = np.array([choices[int(rng.integers(len(choices)))] for _ in range(n)], dtype=np.int64)
         self._scale = np.clip(1.0 + cfg.size_jitter * rng.standard_normal(n), 0.7, 1.35).astype(np.float32)
         self._grey = rng.random(n) < cfg.grey_clothing
+        dyeable = _view.greyable() if sprites else []
+        for pid in np.flatnonzero(self._grey) if dyeable else ():  # re-dyed clothes need folds to show
+            self._sprite[pid] = dyeable[int(rng.integers(len(dyeable)))]
         if cfg.view == "top":
             top = np.array(lumas, dtype=np.float32)
             top[self._grey] = _FLOOR + rng.uniform(-12.0, 12.0, int(self._grey.sum()))
@@ -697,91 +694,6 @@ class CounterScene:
             f"CounterScene(seed={c.seed}, arrival_rate_per_min={c.arrival_rate_per_min}, "
             f"service_time_s={c.service_time_s}, people={len(self._tracks)}, period={self.period:.1f})"
         )
-
-
-class _Hall:
-    """The customers' side of the simulation, advanced one step at a time (reference pixels, seconds)."""
-
-    def __init__(self, arrivals: list[float], services: list[float], spacing: float) -> None:
-        n = len(arrivals)
-        self.spacing = spacing
-        self.arrivals, self.remaining = arrivals, list(services)
-        self.log: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # per step: (path, distance along it)
-        self.first_step = [0] * n
-        self.start: list[float | None] = [None] * n
-        self.end: list[float | None] = [None] * n
-        self.gone: list[float | None] = [None] * n
-        self.line: list[int] = []  # in line, front first
-        self.u: dict[int, float] = {}  # arc distance from the front slot
-        self.at_desk: int | None = None  # walking to or standing at the service spot
-        self.desk_d = 0.0
-        self.leaving: dict[int, float] = {}  # id -> distance walked along the exit
-        self.next = 0
-        self._qlen = _path_length(_QUEUE_PATH)
-        self._exit_len = _path_length(_EXIT_PATH)
-        self._to_spot = float(np.hypot(*(_QUEUE_PATH[0] - _SERVICE_SPOT)))
-
-    @property
-    def drained(self) -> bool:
-        """Everybody has arrived and left."""
-        return self.next >= len(self.arrivals) and not self.line and self.at_desk is None and not self.leaving
-
-    def step(self, step: int, clerk_here: bool) -> None:
-        now = step * _DT
-        while self.next < len(self.arrivals) and self.arrivals[self.next] <= now:
-            self.line.append(self.next)
-            self.u[self.next] = self._qlen
-            self.first_step[self.next] = step
-            self.next += 1
-        self._desk(now, clerk_here)
-        # the line: walk toward your slot, never closer than the spacing to the person ahead
-        ahead = -math.inf
-        for k, pid in enumerate(self.line):
-            target = max(k * self.spacing, ahead + self.spacing, 0.0)
-            if self.u[pid] > target:
-                self.u[pid] = max(target, self.u[pid] - _SPEED * _DT)
-            ahead = self.u[pid]
-        for pid in list(self.leaving):
-            self.leaving[pid] += _SPEED * _DT
-            if self.leaving[pid] >= self._exit_len:
-                del self.leaving[pid]
-                self.gone[pid] = now
-        for pid in self.line:
-            self.log[pid].append((0, self.u[pid]))
-        if self.at_desk is not None:
-            self.log[self.at_desk].append((1, self.desk_d))
-        for pid, d in self.leaving.items():
-            self.log[pid].append((2, d))
-
-    def _desk(self, now: float, clerk_here: bool) -> None:
-        """Walk up to the desk, be served while the clerk is there, then leave; the next one steps up."""
-        pid = self.at_desk
-        if pid is not None:
-            if self.desk_d < self._to_spot:
-                self.desk_d = min(self._to_spot, self.desk_d + _SPEED * _DT)
-            elif clerk_here:
-                if self.start[pid] is None:
-                    self.start[pid] = now
-                self.remaining[pid] -= _DT
-                if self.remaining[pid] <= 0:
-                    self.end[pid] = now
-                    self.leaving[pid] = 0.0
-                    self.at_desk = None
-        spot_free = self.at_desk is None and all(d > 40.0 for d in self.leaving.values())
-        if spot_free and self.line and self.u[self.line[0]] <= 0.0 and clerk_here:
-            self.at_desk = self.line.pop(0)
-            self.desk_d = 0.0
-
-
-def _to_xy(log: list[tuple[int, float]], paths: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Convert a (path index, distance) log to an (N, 2) float32 array of reference-pixel centres."""
-    arr = np.asarray(log, dtype=np.float64).reshape(-1, 2)
-    out = np.zeros((len(arr), 2), dtype=np.float32)
-    for code, path in enumerate(paths):
-        sel = arr[:, 0] == code
-        if sel.any():
-            out[sel] = _polyline_at(path, arr[sel, 1])
-    return out
 
 
 def _windows(windows: Sequence[tuple[float, float]], what: str) -> list[tuple[float, float]]:
