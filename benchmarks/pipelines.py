@@ -52,7 +52,7 @@ def serve() -> None:
     from kedirivms.sim.counter_scene import CounterScene
     from kedirivms.sim.rtsp import RtspServer, StreamSpec
 
-    scene = CounterScene(3, arrival_rate_per_min=6.0, service_time_s=20.0, duration_s=3600)
+    scene = CounterScene(3, view="top", arrival_rate_per_min=6.0, service_time_s=20.0, duration_s=3600)
     with RtspServer() as server:
         server.add_stream("sub", StreamSpec(width=WIDTH, height=HEIGHT, fps=FPS, bitrate=500_000, gop=10, scene=scene))
         print(f"READY {server.port}", flush=True)
@@ -74,8 +74,13 @@ def start_camera() -> tuple[subprocess.Popen[str], str]:
 def queue_config(detector: str, rate_hz: float) -> dict[str, Any]:
     from kedirivms.sim.counter_scene import CounterScene
 
-    zones = CounterScene(3).zones()
-    return {"zones": [z.model_dump(mode="json") for z in zones], "detector": detector, "dnn": {"rate_hz": rate_hz}}
+    zones = CounterScene(3).zones()  # the oblique view the camera serves: feet on the floor zones
+    return {
+        "zones": [z.model_dump(mode="json") for z in zones],
+        "anchor": "bottom_center",
+        "detector": detector,
+        "dnn": {"rate_hz": rate_hz},
+    }
 
 
 def detector_stats() -> Any:

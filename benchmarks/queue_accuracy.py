@@ -213,7 +213,7 @@ def run(scenario: Scenario, *, codec: bool, quick: bool) -> Result:
     params = dict(scenario.scene)
     if quick:
         params["duration_s"] = min(float(params["duration_s"]), 240.0)
-    scene = CounterScene(width=WIDTH, height=HEIGHT, fps=FPS, **params)
+    scene = CounterScene(view="top", width=WIDTH, height=HEIGHT, fps=FPS, **params)
     truth = scene.truth()
     detector = BackgroundDetectorConfig()
     if scenario.snapshot:  # what an operator saves before opening: the empty hall (the clerk not in yet)

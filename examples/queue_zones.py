@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--at", type=float, default=95.0, help="scene time of the virtual snapshot, seconds")
     args = ap.parse_args()
 
-    scene = CounterScene(7, arrival_rate_per_min=4.0, service_time_s=30.0, duration_s=300)
+    scene = CounterScene(7, view="top", arrival_rate_per_min=4.0, service_time_s=30.0, duration_s=300)
     zones = scene.zones()
     if args.zones:
         zones = [Zone.model_validate(z) for z in yaml.safe_load(args.zones.read_text())]

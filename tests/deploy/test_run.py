@@ -20,7 +20,7 @@ PASSWORD = "Run-s3cret-pw"
 
 @pytest.fixture(scope="module")
 def counter_camera() -> Iterator[VirtualCamera]:
-    scene = CounterScene(5, arrival_rate_per_min=6.0, service_time_s=10.0, width=320, height=240)
+    scene = CounterScene(5, view="top", arrival_rate_per_min=6.0, service_time_s=10.0, width=320, height=240)
     small = EncoderSpec(width=320, height=240, fps=10, bitrate_kbps=256, gop=10)
     config = VirtualCameraConfig(password=PASSWORD, main=small, sub=small)
     with VirtualCamera(config, rtsp=True, scene=lambda ch, kind: scene) as cam:
@@ -28,7 +28,7 @@ def counter_camera() -> Iterator[VirtualCamera]:
 
 
 def _deployment(tmp_path: Path, cam: VirtualCamera, **extra: object) -> Path:
-    zones = [z.model_dump(mode="json") for z in CounterScene(0).zones()]
+    zones = [z.model_dump(mode="json") for z in CounterScene(0, view="top").zones()]
     doc = {
         "cameras": [
             {

@@ -1,18 +1,25 @@
 """A rendered public-service counter with ground truth, for the virtual camera and the queue benchmarks.
 
-Seen from above: a desk across the top, a clerk behind it (the ``counter`` zone), a service spot in front of
+The floor plan: a desk across the top, a clerk behind it (the ``counter`` zone), a service spot in front of
 it (the ``service`` zone) and an L-shaped queue line (the ``queue`` zone). People arrive by a Poisson process from
 the right edge, walk up the line keeping their spacing, step to the desk when it is free and the clerk is there,
-are served for a random time (paused while the clerk is away), then leave by the left edge. The clerk fidgets,
-walks to a cabinet now and then, and is absent during the configured (or random) windows.
+are served for a random time (paused while the clerk is away or stalls), then leave by the left edge. The clerk
+fidgets, walks to a cabinet now and then, and is absent during the configured (or random) windows.
+
+Two views render that plan. ``oblique`` (the default) is a fixed CCTV camera high in a corner: each person is a
+real pedestrian cut from OpenCV's sample clip, standing with the feet on their floor position, smaller when
+farther, in colour, so a real person detector can be evaluated on it. ``top`` is the legacy grey drawing seen
+from above (ellipses), kept for the background detector's tests.
 
 The whole timeline is simulated at construction (20 steps per second), so :meth:`CounterScene.render` is a pure
 function of ``t`` and any frame renders on its own. Past the timeline's end (``period``; arrivals stop before
 ``duration_s`` and the timeline runs on until the hall is empty) the scene repeats, and since it starts and ends
 empty with the clerk at the desk the loop has no jump.
 
-Ground truth (:meth:`CounterScene.truth`, :meth:`CounterScene.save_truth`) is measured on the same geometry the
-analytics use: a person is in a zone when their centre is inside its polygon (:meth:`CounterScene.zones`).
+Ground truth (:meth:`CounterScene.truth`, :meth:`CounterScene.save_truth`) is measured on the floor plan: a
+person is in a zone when their floor position (their feet) is inside its polygon. :meth:`CounterScene.zones`
+gives the same polygons in picture coordinates: projected through the camera for ``oblique`` (analyse with
+``anchor: bottom_center``), as drawn for ``top`` (``anchor: center``).
 """
 
 from __future__ import annotations
@@ -20,29 +27,31 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.analytics.zones import Zone
 from kedirivms.errors import InvalidArgument
+from kedirivms.sim import _counter_hall as _hall
+from kedirivms.sim import _counter_view as _view
 
 __all__ = ["CounterScene", "CounterSceneConfig", "CounterTruth", "PersonTruth"]
 
+_DT, _SPEED, _Hall, _to_xy = _hall.DT, _hall.SPEED, _hall.Hall, _hall.to_xy
+_path_length, _polyline_at = _hall.path_length, _hall.polyline_at
+_QUEUE_PATH, _SERVICE_SPOT, _EXIT_PATH = _hall.QUEUE_PATH, _hall.SERVICE_SPOT, _hall.EXIT_PATH
+
 # The layout is drawn in a 640x360 reference pixel space and scaled to the rendered size.
 _REF_W, _REF_H = 640.0, 360.0
-_DT = 0.05  # simulation step, seconds
-_SPEED = 70.0  # walking speed, reference px/s
 _BODY = (9.0, 11.0)  # person half-axes (x, y), reference px
-_QUEUE_PATH = np.array([(294, 166), (294, 317), (690, 317)], dtype=np.float64)  # front slot -> off-frame
-_SERVICE_SPOT = np.array([294.0, 119.0])
-_EXIT_PATH = np.array([(294, 119), (200, 125), (120, 200), (-40, 200)], dtype=np.float64)
-_CLERK_HOME = np.array([294.0, 44.0])
+_CLERK_HOME = np.array([340.0, 44.0])  # diagonal to the service spot: a visitor there does not hide the clerk
 _CLERK_CABINET = np.array([384.0, 30.0])
-_CLERK_DOOR = np.array([(294, 44), (160, 40), (120, -30)], dtype=np.float64)
+_CLERK_DOOR = np.array([(340, 44), (160, 40), (120, -30)], dtype=np.float64)
 _DESK = (192, 72, 397, 94)  # x0, y0, x1, y1
 _ZONES_REF = {
     "queue": [(262, 145), (326, 145), (326, 292), (580, 292), (580, 342), (262, 342)],
@@ -85,7 +94,26 @@ class CounterSceneConfig(BaseModel):
         description="Distance between people in line, fraction of the width (a body is about 0.028 wide).",
     )
     clerk_arrives_s: float = Field(
-        default=4.0, ge=0, description="The clerk walks in at this time (the hall opens empty)."
+        default=4.0, ge=0, description="The clerk walks in at this time (0: seated at the desk from the first frame)."
+    )
+    view: Literal["oblique", "top"] = Field(
+        default="oblique",
+        description="oblique: a fixed camera in front of the desk, real people as colour sprites (zones for the "
+        "bottom_center anchor); top: the legacy grey top-down drawing (zones for the center anchor).",
+    )
+    size_jitter: float = Field(
+        default=0.0, ge=0, le=0.3, description="Spread of body size per visitor (std of a scale around 1)."
+    )
+    grey_clothing: float = Field(
+        default=0.0, ge=0, le=1, description="Fraction of visitors dressed close to the floor's grey."
+    )
+    pair_fraction: float = Field(
+        default=0.0, ge=0, le=1, description="Fraction of arrivals that bring a companion walking in with them."
+    )
+    stalls: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="Windows (start_s, end_s) when the clerk is at the desk but does not serve (nobody is "
+        "called, the current service pauses).",
     )
 
 
@@ -102,7 +130,11 @@ class PersonTruth:
         service_end_s: when service ended.
         leave_s: when they left the picture.
         wait_s: ``service_enter_s - queue_enter_s``.
-        luma: their body brightness.
+        luma: their body brightness (the top view's grey; the oblique view's sprite mean luma).
+        sprite: which packaged person sprite draws them (oblique view).
+        scale: their body size relative to 1.72 m (``size_jitter``).
+        grey: dressed close to the floor's grey (``grey_clothing``).
+        companion_of: the visitor they walked in with (``pair_fraction``), or ``None``.
     """
 
     id: int
@@ -114,6 +146,10 @@ class PersonTruth:
     leave_s: float | None
     wait_s: float | None
     luma: int
+    sprite: int = -1
+    scale: float = 1.0
+    grey: bool = False
+    companion_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +164,9 @@ class CounterTruth:
         people: every visitor's timeline.
         absences: the clerk absence windows that were scheduled ``(start_s, end_s)``.
         unstaffed: intervals ``(start_s, end_s)`` when the counter zone had no clerk (sampled).
+        stalls: the configured stall windows ``(start_s, end_s)``.
+        stalled: intervals when the clerk was at the desk but not serving (stall windows while present, sampled).
+        visible: ``(N,)`` int32 people in the picture (visitors and clerk), for detector counts.
     """
 
     times: np.ndarray
@@ -137,19 +176,9 @@ class CounterTruth:
     people: list[PersonTruth]
     absences: list[tuple[float, float]]
     unstaffed: list[tuple[float, float]]
-
-
-def _polyline_at(path: np.ndarray, dist: np.ndarray | float) -> np.ndarray:
-    """Points at arc distances ``dist`` along a polyline (clamped to its ends)."""
-    seg = np.diff(path, axis=0)
-    cum = np.concatenate([[0.0], np.cumsum(np.hypot(seg[:, 0], seg[:, 1]))])
-    d = np.clip(np.asarray(dist, dtype=np.float64), 0.0, cum[-1])
-    return np.stack([np.interp(d, cum, path[:, 0]), np.interp(d, cum, path[:, 1])], axis=-1)
-
-
-def _path_length(path: np.ndarray) -> float:
-    seg = np.diff(path, axis=0)
-    return float(np.hypot(seg[:, 0], seg[:, 1]).sum())
+    stalls: list[tuple[float, float]] = field(default_factory=list)
+    stalled: list[tuple[float, float]] = field(default_factory=list)
+    visible: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
 class CounterScene:
@@ -184,21 +213,19 @@ class CounterScene:
             raise InvalidArgument(f"width and height must be even, got {cfg.width}x{cfg.height}")
         self._rng = np.random.default_rng(cfg.seed)
         self._absences = self._plan_absences()
+        self._stalls = _windows(cfg.stalls, "stall")
         self._simulate()
         self._bg_cache: dict[tuple[int, int], np.ndarray] = {}
         self._noise_cache: dict[tuple[int, int], np.ndarray] = {}
         self._truth: CounterTruth | None = None
+        self._oblique = _view.ObliqueRenderer(cfg.seed)
 
     # -- timeline ---------------------------------------------------------------------------------------------
 
     def _plan_absences(self) -> list[tuple[float, float]]:
         cfg = self.config
         if cfg.absences != "random":
-            out = sorted((float(a), float(b)) for a, b in cfg.absences)
-            for a, b in out:
-                if b <= a or a < 0:
-                    raise InvalidArgument(f"absence window ({a}, {b}) must have 0 <= start < end")
-            return out
+            return _windows(cfg.absences, "absence")
         out = []
         rate = cfg.absence_rate_per_hour / 3600.0
         lo, hi = cfg.absence_duration_s
@@ -212,16 +239,17 @@ class CounterScene:
             t += length + 20.0
         return out
 
-    def _service_time(self) -> float:
+    def _service_time(self, rng: np.random.Generator | None = None) -> float:
         cfg = self.config
+        rng = rng or self._rng
         m = cfg.service_time_s
         match cfg.service_distribution:
             case "exponential":
-                return float(max(3.0, self._rng.exponential(m)))
+                return float(max(3.0, rng.exponential(m)))
             case "gamma":
-                return float(max(3.0, self._rng.gamma(4.0, m / 4.0)))
+                return float(max(3.0, rng.gamma(4.0, m / 4.0)))
             case "uniform":
-                return float(self._rng.uniform(0.5 * m, 1.5 * m))
+                return float(rng.uniform(0.5 * m, 1.5 * m))
         return m
 
     def _clerk_track(self, n_steps: int) -> np.ndarray:
@@ -230,8 +258,9 @@ class CounterScene:
         door_len = _path_length(_CLERK_DOOR)
         door_s = door_len / _SPEED
         busy = np.zeros(n_steps, dtype=bool)
-        # opening: the clerk is out until clerk_arrives_s, then walks in through the door
-        for a, b in [(-door_s - 1.0, self.config.clerk_arrives_s), *self._absences]:
+        # opening: the clerk is out until clerk_arrives_s, then walks in through the door (0: seated already)
+        opening = [(-door_s - 1.0, self.config.clerk_arrives_s)] if self.config.clerk_arrives_s > 0 else []
+        for a, b in [*opening, *self._absences]:
             i0, i1 = int(a / _DT), int(b / _DT)
             for i in range(max(i0, 0), min(i1 + int(door_s / _DT) + 2, n_steps)):
                 tt = i * _DT
@@ -254,6 +283,32 @@ class CounterScene:
         sway = np.stack([2.0 * np.sin(steps * 1.3), 1.5 * np.sin(steps * 0.7 + 1.0)], axis=1)
         return pos + sway * (~busy)[:, None]
 
+    def _looks(self, n: int, lumas: list[int]) -> None:
+        """Per-visitor appearance: top-view grey, oblique sprite, body scale, floor-grey clothes."""
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, 12])
+        sprites = _view.load_sprites() if cfg.view == "oblique" else ()
+        choices = [k for k in range(len(sprites)) if k != _view.CLERK_SPRITE] or [0]
+        self._sprite = np.array([choices[int(rng.integers(len(choices)))] for _ in range(n)], dtype=np.int64)
+        self._scale = np.clip(1.0 + cfg.size_jitter * rng.standard_normal(n), 0.7, 1.35).astype(np.float32)
+        self._grey = rng.random(n) < cfg.grey_clothing
+        dyeable = _view.greyable() if sprites else []
+        for pid in np.flatnonzero(self._grey) if dyeable else ():  # re-dyed clothes need folds to show
+            self._sprite[pid] = dyeable[int(rng.integers(len(dyeable)))]
+        if cfg.view == "top":
+            top = np.array(lumas, dtype=np.float32)
+            top[self._grey] = _FLOOR + rng.uniform(-12.0, 12.0, int(self._grey.sum()))
+            self._lumas = top
+        else:
+            floor = float(np.dot(_view.ObliqueRenderer.FLOOR_BGR, (0.114, 0.587, 0.299)))
+            self._lumas = np.array(
+                [
+                    _view.greyed(sprites[k], floor).luma if g else sprites[k].luma
+                    for k, g in zip(self._sprite, self._grey, strict=True)
+                ],
+                dtype=np.float32,
+            )
+
     def _simulate(self) -> None:
         cfg = self.config
         rate = cfg.arrival_rate_per_min / 60.0
@@ -268,6 +323,26 @@ class CounterScene:
             for _ in range(n)
         ]
         services = [self._service_time() for _ in range(n)]
+        # companions and looks come from their own random streams: the base timeline of a seed never changes
+        companion: list[int | None] = [None] * n
+        if cfg.pair_fraction > 0:
+            prng = np.random.default_rng([cfg.seed, 11])
+            rows: list[tuple[float, float, int, int | None]] = [
+                (t, s, lu, None) for t, s, lu in zip(arrivals, services, lumas, strict=True)
+            ]
+            for k, t0 in enumerate(arrivals):
+                if prng.random() < cfg.pair_fraction:
+                    lu = int(prng.integers(28, 72)) if prng.random() < 0.5 else int(prng.integers(180, 236))
+                    rows.append((t0 + float(prng.uniform(0.3, 0.8)), self._service_time(prng), lu, k))
+            order = sorted(range(len(rows)), key=lambda r: rows[r][0])
+            new_id = {old: new for new, old in enumerate(order)}
+            arrivals = [rows[r][0] for r in order]
+            services = [rows[r][1] for r in order]
+            lumas = [rows[r][2] for r in order]
+            companion = [_lookup(new_id, rows[r][3]) for r in order]
+            n = len(arrivals)
+        self._companion = companion
+        self._looks(n, lumas)
         # Upper bound of the timeline: everyone served one after the other, plus absences and walking.
         bound = cfg.duration_s + sum(services) + sum(b - a for a, b in self._absences) + 120.0
         n_max = int(bound / _DT) + 1
@@ -279,7 +354,7 @@ class CounterScene:
         step = 0
         while step < n_max:
             now = step * _DT
-            hall.step(step, bool(clerk_in[step]))
+            hall.step(step, bool(clerk_in[step]) and not any(a <= now < b for a, b in self._stalls))
             step += 1
             at_rest = hall.drained and now >= cfg.duration_s and clerk_in[step - 1]
             if at_rest and not any(a <= now <= b + 10 for a, b in self._absences):
@@ -290,6 +365,9 @@ class CounterScene:
         door = door[::-1]
         out_steps = int(_path_length(door) / _SPEED / _DT) + int(1.0 / _DT)
         walk = _polyline_at(door, np.arange(out_steps) * _SPEED * _DT)
+        if cfg.clerk_arrives_s <= 0:  # seated from the first frame: stays seated, the loop starts that way
+            walk = np.repeat(clerk[step - 1 : step], int(1.0 / _DT), axis=0)
+            out_steps = len(walk)
         self._clerk = np.concatenate([clerk[:step], walk]).astype(np.float32)
         step += out_steps
         self.period = step * _DT
@@ -297,7 +375,6 @@ class CounterScene:
         desk_path = np.stack([_QUEUE_PATH[0], _SERVICE_SPOT])
         self._tracks = [_to_xy(p, (_QUEUE_PATH, desk_path, _EXIT_PATH)) for p in hall.log]
         self._last = self._first + np.array([len(p) for p in self._tracks], dtype=np.int64)
-        self._lumas = np.array(lumas, dtype=np.float32)
         self._arrivals, self._start, self._end, self._gone = arrivals, hall.start, hall.end, hall.gone
 
     # -- public API -------------------------------------------------------------------------------------------
@@ -310,10 +387,40 @@ class CounterScene:
     def zones(self) -> list[Zone]:
         """The scene's zones: ``queue``, ``service`` (customer side of the desk) and ``counter`` (the clerk's).
 
+        In the oblique view the floor-plan polygons are projected through the camera's homography, so a person
+        is in a zone when their *feet* are: analyse with ``anchor: bottom_center``. The counter zone also
+        covers the floor polygon raised to the desk's height, because the desk hides the clerk's feet and a
+        detector's box then ends at the desk top. In the top view they are the floor plan itself (``center``).
+
         Returns:
-            Three new :class:`~kedirivms.analytics.zones.Zone` objects in normalised coordinates.
+            Three new :class:`~kedirivms.analytics.zones.Zone` objects in normalised picture coordinates.
         """
-        return [Zone(name=k, kind=k, points=_norm(v)) for k, v in _ZONES_REF.items()]
+        if self.config.view == "top":
+            return [Zone(name=k, kind=k, points=_norm(v)) for k, v in _ZONES_REF.items()]
+        out = []
+        for k, v in _ZONES_REF.items():
+            poly = _view.project(np.array(v, dtype=np.float64))
+            if k == "counter":
+                raised = _view.project(np.array(v, dtype=np.float64), _view.DESK[4])
+                hull = cv2.convexHull(np.vstack([poly, raised]).astype(np.float32))
+                poly = hull.reshape(-1, 2).astype(np.float64)
+            clipped = _view.clip_polygon(poly)
+            out.append(Zone(name=k, kind=k, points=_norm([(float(x), float(y)) for x, y in clipped])))
+        return out
+
+    @staticmethod
+    def project(floor_xy: np.ndarray, width: int = 640, height: int = 360) -> np.ndarray:
+        """Floor-plan points (640x360 reference units) to oblique-view pixels at ``width x height``.
+
+        Args:
+            floor_xy: ``(N, 2)`` floor points, e.g. :meth:`positions`' ``xy`` (the feet).
+            width: picture width, pixels.
+            height: picture height, pixels.
+
+        Returns:
+            A new ``(N, 2)`` float64 array of pixel coordinates.
+        """
+        return _view.project(np.asarray(floor_xy, dtype=np.float64).reshape(-1, 2)) * (width / _REF_W, height / _REF_H)
 
     def positions(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Where everybody is at scene time ``t``.
@@ -351,20 +458,54 @@ class CounterScene:
             height: picture height, pixels (even).
 
         Returns:
-            A new ``(height * 3 // 2, width)`` uint8 array in yuv420p (I420) layout: luma rows then neutral
-            chroma (the scene is grey).
+            A new ``(height * 3 // 2, width)`` uint8 array in yuv420p (I420) layout, BT.601 limited range: luma
+            rows, then the U and V quarter planes (neutral 128 in the grey top view).
         """
         del index
         if width % 2 or height % 2 or width < 16 or height < 16:
             raise InvalidArgument(f"render size must be even and at least 16x16, got {width}x{height}")
-        luma = self.render_luma(t, width, height)
-        out = np.empty((height * 3 // 2, width), dtype=np.uint8)
-        out[:height] = luma
-        out[height:] = 128
+        if self.config.view == "top":
+            out = np.empty((height * 3 // 2, width), dtype=np.uint8)
+            out[:height] = self.render_luma(t, width, height)
+            out[height:] = 128
+            return out
+        out = np.asarray(cv2.cvtColor(self.render_bgr(t, width, height), cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
+        out[:height] = self._light(out[:height].astype(np.float32), t, width, height)
         return out
 
+    def render_bgr(self, t: float, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """Render the oblique view at scene time ``t`` as a colour picture, before sensor noise.
+
+        Args:
+            t: scene time, seconds.
+            width: picture width (default: the configured one).
+            height: picture height (default: the configured one).
+
+        Returns:
+            A new ``(height, width, 3)`` uint8 BGR array.
+        """
+        w, h = width or self.config.width, height or self.config.height
+        bg, desk, mask, box = self._oblique.layers(w, h)
+        img = bg.copy()
+        sx, sy = w / _REF_W, h / _REF_H
+        ids, xy, clerk = self.positions(t)
+        if clerk is not None and clerk[1] >= 0.0:  # beyond y = 0 the clerk is out through the door
+            feet = _view.project(clerk[None, :])[0] * (sx, sy)
+            self._oblique.draw(img, feet, float(_view.person_height(clerk[None, :])[0]) * sy, _view.CLERK_SPRITE, False)
+        x0, y0, x1, y1 = box
+        np.copyto(img[y0:y1, x0:x1], desk[y0:y1, x0:x1], where=mask[y0:y1, x0:x1, None])
+        if len(ids):
+            feet_all = _view.project(xy) * (sx, sy)
+            heights = _view.person_height(xy, self._scale[ids]) * sy
+            for row in np.argsort(xy[:, 1], kind="stable"):  # far first: nearer people cover them
+                pid = int(ids[row])
+                self._oblique.draw(
+                    img, feet_all[row], float(heights[row]), int(self._sprite[pid]), bool(self._grey[pid])
+                )
+        return img
+
     def render_luma(self, t: float, width: int | None = None, height: int | None = None) -> np.ndarray:
-        """Render only the luma plane at scene time ``t``.
+        """Render only the luma plane at scene time ``t`` (the Y rows of :meth:`render`).
 
         Args:
             t: scene time, seconds.
@@ -375,11 +516,14 @@ class CounterScene:
             A new ``(height, width)`` uint8 array.
         """
         w, h = width or self.config.width, height or self.config.height
+        if self.config.view == "oblique":
+            return self.render(0, t, w, h)[:h].copy()
         img = self._background(w, h).copy()
         sx, sy = w / _REF_W, h / _REF_H
         ids, xy, clerk = self.positions(t)
         for pid, (x, y) in zip(ids, xy, strict=True):
-            _blob(img, x * sx, y * sy, _BODY[0] * sx, _BODY[1] * sy, float(self._lumas[pid]))
+            k = float(self._scale[pid])
+            _blob(img, x * sx, y * sy, _BODY[0] * sx * k, _BODY[1] * sy * k, float(self._lumas[pid]))
         if clerk is not None:
             _blob(img, clerk[0] * sx, clerk[1] * sy, _BODY[0] * sx * 1.1, _BODY[1] * sy, _CLERK_LUMA)
         return self._light(img, t, w, h)
@@ -444,20 +588,24 @@ class CounterScene:
 
     def _compute_truth(self) -> CounterTruth:
         fps = self.config.fps
-        zones = {z.kind: z for z in self.zones()}
+        zones = {k: Zone(name=k, kind=k, points=_norm(v)) for k, v in _ZONES_REF.items()}  # on the floor
         ref = (int(_REF_W), int(_REF_H))
         masks = {k: z.mask(ref) for k, z in zones.items()}
         times = np.arange(int(round(self.period * fps))) / fps
         qlen = np.zeros(len(times), dtype=np.int32)
         serv = np.zeros(len(times), dtype=bool)
         clerk = np.zeros(len(times), dtype=bool)
+        visible = np.zeros(len(times), dtype=np.int32)
         steps = times / _DT
         for pid in range(len(self._tracks)):  # per person, vectorised over the frames of their visit
             sel = np.nonzero((steps >= self._first[pid]) & (steps < self._last[pid]))[0]
             xy = self._sample(self._tracks[pid], steps[sel] - self._first[pid])
             np.add.at(qlen, sel[_inside(masks["queue"], xy)], 1)
             serv[sel[_inside(masks["service"], xy)]] = True
-        clerk[:] = _inside(masks["counter"], self._sample(self._clerk, steps))
+            np.add.at(visible, sel[self._in_picture(xy, clerk=False)], 1)
+        clerk_xy = self._sample(self._clerk, steps)
+        clerk[:] = _inside(masks["counter"], clerk_xy)
+        visible += self._in_picture(clerk_xy, clerk=True)
         people = []
         for pid, track in enumerate(self._tracks):
             t0 = self._first[pid] * _DT
@@ -476,8 +624,15 @@ class CounterScene:
                     leave_s=_r(self._gone[pid]),
                     wait_s=round(se - qe, 3) if qe is not None and se is not None else None,
                     luma=int(self._lumas[pid]),
+                    sprite=int(self._sprite[pid]) if self.config.view == "oblique" else -1,
+                    scale=round(float(self._scale[pid]), 3),
+                    grey=bool(self._grey[pid]),
+                    companion_of=self._companion[pid],
                 )
             )
+        stall = np.zeros(len(times), dtype=bool)
+        for a, b in self._stalls:
+            stall |= (times >= a) & (times < b)
         return CounterTruth(
             times=times,
             queue_length=qlen,
@@ -486,7 +641,20 @@ class CounterScene:
             people=people,
             absences=self.absences,
             unstaffed=_runs(times, ~clerk, 1.0 / fps),
+            stalls=list(self._stalls),
+            stalled=_runs(times, stall & clerk, 1.0 / fps),
+            visible=visible,
         )
+
+    def _in_picture(self, xy: np.ndarray, *, clerk: bool) -> np.ndarray:
+        """Which floor positions ``(N, 2)`` show a person in the picture (feet in frame; clerk not behind the wall)."""
+        if len(xy) == 0:
+            return np.zeros(0, dtype=bool)
+        p = xy if self.config.view == "top" else _view.project(xy)
+        ok = (p[:, 0] >= 0) & (p[:, 0] < _REF_W) & (p[:, 1] >= 0) & (p[:, 1] < _REF_H)
+        if clerk and self.config.view == "oblique":
+            ok &= xy[:, 1] >= 0.0
+        return ok
 
     def save_truth(self, path: str | Path) -> Path:
         """Write the ground truth as JSON (config, zones, people, absences, per-frame series).
@@ -505,12 +673,15 @@ class CounterScene:
             "zones": [z.model_dump(mode="json") for z in self.zones()],
             "absences": [list(a) for a in tr.absences],
             "unstaffed": [list(a) for a in tr.unstaffed],
+            "stalls": [list(a) for a in tr.stalls],
+            "stalled": [list(a) for a in tr.stalled],
             "people": [asdict(p) for p in tr.people],
             "frames": {
                 "time_s": [round(float(t), 3) for t in tr.times],
                 "queue_length": tr.queue_length.tolist(),
                 "service_occupied": tr.service_occupied.astype(int).tolist(),
                 "clerk_present": tr.clerk_present.astype(int).tolist(),
+                "visible": tr.visible.tolist(),
             },
         }
         out = Path(path)
@@ -525,89 +696,16 @@ class CounterScene:
         )
 
 
-class _Hall:
-    """The customers' side of the simulation, advanced one step at a time (reference pixels, seconds)."""
-
-    def __init__(self, arrivals: list[float], services: list[float], spacing: float) -> None:
-        n = len(arrivals)
-        self.spacing = spacing
-        self.arrivals, self.remaining = arrivals, list(services)
-        self.log: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # per step: (path, distance along it)
-        self.first_step = [0] * n
-        self.start: list[float | None] = [None] * n
-        self.end: list[float | None] = [None] * n
-        self.gone: list[float | None] = [None] * n
-        self.line: list[int] = []  # in line, front first
-        self.u: dict[int, float] = {}  # arc distance from the front slot
-        self.at_desk: int | None = None  # walking to or standing at the service spot
-        self.desk_d = 0.0
-        self.leaving: dict[int, float] = {}  # id -> distance walked along the exit
-        self.next = 0
-        self._qlen = _path_length(_QUEUE_PATH)
-        self._exit_len = _path_length(_EXIT_PATH)
-        self._to_spot = float(np.hypot(*(_QUEUE_PATH[0] - _SERVICE_SPOT)))
-
-    @property
-    def drained(self) -> bool:
-        """Everybody has arrived and left."""
-        return self.next >= len(self.arrivals) and not self.line and self.at_desk is None and not self.leaving
-
-    def step(self, step: int, clerk_here: bool) -> None:
-        now = step * _DT
-        while self.next < len(self.arrivals) and self.arrivals[self.next] <= now:
-            self.line.append(self.next)
-            self.u[self.next] = self._qlen
-            self.first_step[self.next] = step
-            self.next += 1
-        self._desk(now, clerk_here)
-        # the line: walk toward your slot, never closer than the spacing to the person ahead
-        ahead = -math.inf
-        for k, pid in enumerate(self.line):
-            target = max(k * self.spacing, ahead + self.spacing, 0.0)
-            if self.u[pid] > target:
-                self.u[pid] = max(target, self.u[pid] - _SPEED * _DT)
-            ahead = self.u[pid]
-        for pid in list(self.leaving):
-            self.leaving[pid] += _SPEED * _DT
-            if self.leaving[pid] >= self._exit_len:
-                del self.leaving[pid]
-                self.gone[pid] = now
-        for pid in self.line:
-            self.log[pid].append((0, self.u[pid]))
-        if self.at_desk is not None:
-            self.log[self.at_desk].append((1, self.desk_d))
-        for pid, d in self.leaving.items():
-            self.log[pid].append((2, d))
-
-    def _desk(self, now: float, clerk_here: bool) -> None:
-        """Walk up to the desk, be served while the clerk is there, then leave; the next one steps up."""
-        pid = self.at_desk
-        if pid is not None:
-            if self.desk_d < self._to_spot:
-                self.desk_d = min(self._to_spot, self.desk_d + _SPEED * _DT)
-            elif clerk_here:
-                if self.start[pid] is None:
-                    self.start[pid] = now
-                self.remaining[pid] -= _DT
-                if self.remaining[pid] <= 0:
-                    self.end[pid] = now
-                    self.leaving[pid] = 0.0
-                    self.at_desk = None
-        spot_free = self.at_desk is None and all(d > 40.0 for d in self.leaving.values())
-        if spot_free and self.line and self.u[self.line[0]] <= 0.0 and clerk_here:
-            self.at_desk = self.line.pop(0)
-            self.desk_d = 0.0
-
-
-def _to_xy(log: list[tuple[int, float]], paths: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Convert a (path index, distance) log to an (N, 2) float32 array of reference-pixel centres."""
-    arr = np.asarray(log, dtype=np.float64).reshape(-1, 2)
-    out = np.zeros((len(arr), 2), dtype=np.float32)
-    for code, path in enumerate(paths):
-        sel = arr[:, 0] == code
-        if sel.any():
-            out[sel] = _polyline_at(path, arr[sel, 1])
+def _windows(windows: Sequence[tuple[float, float]], what: str) -> list[tuple[float, float]]:
+    out = sorted((float(a), float(b)) for a, b in windows)
+    for a, b in out:
+        if b <= a or a < 0:
+            raise InvalidArgument(f"{what} window ({a}, {b}) must have 0 <= start < end")
     return out
+
+
+def _lookup(table: dict[int, int], key: int | None) -> int | None:
+    return None if key is None else table[key]
 
 
 def _r(v: float | None) -> float | None:
@@ -615,7 +713,9 @@ def _r(v: float | None) -> float | None:
 
 
 def _norm(points: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    return tuple((round(x / _REF_W, 5), round(y / _REF_H, 5)) for x, y in points)
+    return tuple(
+        (min(max(round(x / _REF_W, 5), 0.0), 1.0), min(max(round(y / _REF_H, 5), 0.0), 1.0)) for x, y in points
+    )
 
 
 def _inside(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:

@@ -38,7 +38,15 @@ def analyse(scene: CounterScene, config: QueueConfig | None = None, *, start_s: 
     return {"lengths": np.asarray(lengths), "events": events, "times": np.asarray(times), "analyzer": analyzer}
 
 
-SMALL = {"arrival_rate_per_min": 5.0, "service_time_s": 10.0, "absences": [(25.0, 50.0)], "duration_s": 50, "fps": 5.0}
+# the background detector is tuned on the grey top view
+SMALL = {
+    "view": "top",
+    "arrival_rate_per_min": 5.0,
+    "service_time_s": 10.0,
+    "absences": [(25.0, 50.0)],
+    "duration_s": 50,
+    "fps": 5.0,
+}
 
 
 @pytest.fixture(scope="package")

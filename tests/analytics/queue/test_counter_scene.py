@@ -66,7 +66,7 @@ def test_truth_is_consistent(small_scene: CounterScene) -> None:
     assert starts == sorted(starts)  # first come, first served
     assert truth.queue_length.max() >= 3
     # the scheduled absence shows as an unstaffed interval (the clerk walks out and back)
-    assert any(a <= 27.0 and b >= 50.0 for a, b in truth.unstaffed)
+    assert any(a <= 28.0 and b >= 50.0 for a, b in truth.unstaffed)  # 2.3 s walk from the desk to the zone edge
     assert not truth.clerk_present[truth.times < 4.0].any()  # the hall opens before the clerk arrives
 
 

@@ -63,7 +63,9 @@ def test_pushed_frames_give_the_same_events_as_the_analyzer(
 
 
 def test_live_rtsp_counter_camera(wait_until: Any, no_thread_left: None) -> None:
-    scene = CounterScene(20, arrival_rate_per_min=6.0, service_time_s=15.0, clerk_arrives_s=0.0, duration_s=60)
+    scene = CounterScene(
+        20, view="top", arrival_rate_per_min=6.0, service_time_s=15.0, clerk_arrives_s=0.0, duration_s=60
+    )
     config = QueueConfig(zones=tuple(scene.zones()), interval_s=1.0)
     got: list = []
     with RtspServer() as server:

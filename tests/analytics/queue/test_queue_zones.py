@@ -73,7 +73,7 @@ def test_queue_config_accepts_yaml_style_zone_list() -> None:
 
 
 def test_preview_png_on_scene_snapshot(tmp_path: Path) -> None:
-    scene = CounterScene(3, duration_s=30)
+    scene = CounterScene(3, view="top", duration_s=30)
     snap = scene.render_luma(20.0, 320, 180)
     snap.flags.writeable = False  # the preview must only read its snapshot
     path = save_zone_preview(snap, scene.zones(), tmp_path / "zones.png")
