@@ -21,11 +21,11 @@ import numpy as np
 
 # the design picture is 640x360; other sizes scale it
 _W, _H = 640.0, 360.0
-_CAM = np.array([500.0, 480.0, 300.0])  # camera centre, floor units (z up): high in the front-right corner
+_CAM = np.array([600.0, 500.0, 300.0])  # camera centre, floor units (z up): high in the front-right corner
 _PITCH = np.radians(48.0)
 _YAW = np.radians(-25.0)  # turned left, across the line: people in line overlap little
-_FOCAL = 360.0
-_PRINCIPAL = (240.0, 180.0)  # lens shift: the whole floor plan fits
+_FOCAL = 420.0
+_PRINCIPAL = (320.0, 240.0)  # lens shift: the whole floor plan fits
 PERSON_H = 100.0  # a body, floor units (1.72 m)
 DESK = (192.0, 72.0, 397.0, 94.0, 40.0)  # x0, y0, x1, y1, height (floor units)
 _WALL_H = 170.0
