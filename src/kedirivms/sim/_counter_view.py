@@ -1,7 +1,7 @@
 """The counter scene seen by a fixed oblique camera: a pinhole over the floor plan, real people as sprites.
 
 The floor plan (640x360 reference units, about 58 units to the metre) is watched by a camera 5.2 m up in the
-front-right corner (2 m beyond the plan's near edge), pitched 48 degrees down and turned 25 degrees left. A
+front-right corner (2.4 m beyond the plan's near edge), pitched 48 degrees down and turned 25 degrees left. A
 floor point ``(x, y)`` maps to the picture by a homography; a person standing there is a sprite cut from real
 CCTV (``assets/people.png``, see ``docs/simulator.md``) scaled to the projected height of a 1.72 m body, drawn
 with the feet on the point. Far people are therefore smaller, and the desk hides the clerk's legs. Everything

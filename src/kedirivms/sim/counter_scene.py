@@ -390,8 +390,8 @@ class CounterScene:
 
         In the oblique view the floor-plan polygons are projected through the camera's homography, so a person
         is in a zone when their *feet* are: analyse with ``anchor: bottom_center``. The counter zone also
-        covers the floor polygon raised to the desk's height, because the desk hides the clerk's feet and a
-        detector's box then ends at the desk top. In the top view they are the floor plan itself (``center``).
+        covers the floor polygon raised to the desk's height: where the desk hides the clerk's feet, a
+        detector's box ends at the desk top. In the top view they are the floor plan itself (``center``).
 
         Returns:
             Three new :class:`~kedirivms.analytics.zones.Zone` objects in normalised picture coordinates.
@@ -498,7 +498,7 @@ class CounterScene:
         if len(ids):
             feet_all = _view.project(xy) * (sx, sy)
             heights = _view.person_height(xy, self._scale[ids]) * sy
-            for row in np.argsort(xy[:, 1], kind="stable"):  # far first: nearer people cover them
+            for row in np.argsort(feet_all[:, 1], kind="stable"):  # far (higher in the picture) first
                 pid = int(ids[row])
                 self._oblique.draw(
                     img, feet_all[row], float(heights[row]), int(self._sprite[pid]), bool(self._grey[pid])
