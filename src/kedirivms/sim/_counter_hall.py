@@ -12,7 +12,7 @@ DT = 0.05  # simulation step, seconds
 SPEED = 70.0  # walking speed, reference px/s
 QUEUE_PATH = np.array([(294, 166), (294, 317), (690, 317)], dtype=np.float64)  # front slot -> off-frame
 SERVICE_SPOT = np.array([294.0, 119.0])
-EXIT_PATH = np.array([(294, 119), (200, 125), (120, 200), (-40, 200)], dtype=np.float64)
+EXIT_PATH = np.array([(294, 119), (200, 125), (120, 200), (-110, 200)], dtype=np.float64)  # out of both views
 
 
 def polyline_at(path: np.ndarray, dist: np.ndarray | float) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The counter scene seen by a fixed oblique camera: a pinhole over the floor plan, real people as sprites.
 
 The floor plan (640x360 reference units, about 58 units to the metre) is watched by a camera 5.2 m up in the
-front-right corner (2 m beyond the plan's near edge), pitched 48 degrees down and turned 25 degrees left. A
+front-right corner (2.4 m beyond the plan's near edge), pitched 48 degrees down and turned 25 degrees left. A
 floor point ``(x, y)`` maps to the picture by a homography; a person standing there is a sprite cut from real
 CCTV (``assets/people.png``, see ``docs/simulator.md``) scaled to the projected height of a 1.72 m body, drawn
 with the feet on the point. Far people are therefore smaller, and the desk hides the clerk's legs. Everything
@@ -21,11 +21,11 @@ import numpy as np
 
 # the design picture is 640x360; other sizes scale it
 _W, _H = 640.0, 360.0
-_CAM = np.array([500.0, 480.0, 300.0])  # camera centre, floor units (z up): high in the front-right corner
+_CAM = np.array([600.0, 500.0, 300.0])  # camera centre, floor units (z up): high in the front-right corner
 _PITCH = np.radians(48.0)
 _YAW = np.radians(-25.0)  # turned left, across the line: people in line overlap little
-_FOCAL = 360.0
-_PRINCIPAL = (240.0, 180.0)  # lens shift: the whole floor plan fits
+_FOCAL = 420.0
+_PRINCIPAL = (320.0, 240.0)  # lens shift: the whole floor plan fits
 PERSON_H = 100.0  # a body, floor units (1.72 m)
 DESK = (192.0, 72.0, 397.0, 94.0, 40.0)  # x0, y0, x1, y1, height (floor units)
 _WALL_H = 170.0

@@ -166,7 +166,8 @@ class CounterTruth:
         unstaffed: intervals ``(start_s, end_s)`` when the counter zone had no clerk (sampled).
         stalls: the configured stall windows ``(start_s, end_s)``.
         stalled: intervals when the clerk was at the desk but not serving (stall windows while present, sampled).
-        visible: ``(N,)`` int32 people in the picture (visitors and clerk), for detector counts.
+        visible: ``(N,)`` int32 people in the picture (the middle of their body is), visitors and clerk: the
+            reference for a person detector's per-frame count.
     """
 
     times: np.ndarray
@@ -389,8 +390,8 @@ class CounterScene:
 
         In the oblique view the floor-plan polygons are projected through the camera's homography, so a person
         is in a zone when their *feet* are: analyse with ``anchor: bottom_center``. The counter zone also
-        covers the floor polygon raised to the desk's height, because the desk hides the clerk's feet and a
-        detector's box then ends at the desk top. In the top view they are the floor plan itself (``center``).
+        covers the floor polygon raised to the desk's height: where the desk hides the clerk's feet, a
+        detector's box ends at the desk top. In the top view they are the floor plan itself (``center``).
 
         Returns:
             Three new :class:`~kedirivms.analytics.zones.Zone` objects in normalised picture coordinates.
@@ -497,7 +498,7 @@ class CounterScene:
         if len(ids):
             feet_all = _view.project(xy) * (sx, sy)
             heights = _view.person_height(xy, self._scale[ids]) * sy
-            for row in np.argsort(xy[:, 1], kind="stable"):  # far first: nearer people cover them
+            for row in np.argsort(feet_all[:, 1], kind="stable"):  # far (higher in the picture) first
                 pid = int(ids[row])
                 self._oblique.draw(
                     img, feet_all[row], float(heights[row]), int(self._sprite[pid]), bool(self._grey[pid])
@@ -602,7 +603,7 @@ class CounterScene:
             xy = self._sample(self._tracks[pid], steps[sel] - self._first[pid])
             np.add.at(qlen, sel[_inside(masks["queue"], xy)], 1)
             serv[sel[_inside(masks["service"], xy)]] = True
-            np.add.at(visible, sel[self._in_picture(xy, clerk=False)], 1)
+            np.add.at(visible, sel[self._in_picture(xy, clerk=False, scale=float(self._scale[pid]))], 1)
         clerk_xy = self._sample(self._clerk, steps)
         clerk[:] = _inside(masks["counter"], clerk_xy)
         visible += self._in_picture(clerk_xy, clerk=True)
@@ -646,11 +647,15 @@ class CounterScene:
             visible=visible,
         )
 
-    def _in_picture(self, xy: np.ndarray, *, clerk: bool) -> np.ndarray:
-        """Which floor positions ``(N, 2)`` show a person in the picture (feet in frame; clerk not behind the wall)."""
+    def _in_picture(self, xy: np.ndarray, *, clerk: bool, scale: np.ndarray | float = 1.0) -> np.ndarray:
+        """Which floor positions ``(N, 2)`` show a person in the picture: their centre (top view) or the middle of
+        their body (oblique view) is inside it, and the clerk is not out beyond the back wall."""
         if len(xy) == 0:
             return np.zeros(0, dtype=bool)
-        p = xy if self.config.view == "top" else _view.project(xy)
+        if self.config.view == "top":
+            p = xy
+        else:
+            p = _view.project(xy, _view.PERSON_H * 0.5 * np.asarray(scale, dtype=np.float64))
         ok = (p[:, 0] >= 0) & (p[:, 0] < _REF_W) & (p[:, 1] >= 0) & (p[:, 1] < _REF_H)
         if clerk and self.config.view == "oblique":
             ok &= xy[:, 1] >= 0.0

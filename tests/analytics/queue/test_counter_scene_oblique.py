@@ -56,6 +56,9 @@ def test_zones_are_the_projected_floor_plan(hard: CounterScene) -> None:
         total += 1
     assert agree / total >= 0.98  # only rasterised polygon edges may disagree
     assert truth.queue_length.max() >= 3
+    # everyone waiting, being served or at the desk is in the picture: the detector-count reference covers them
+    in_zones = truth.queue_length + truth.service_occupied + truth.clerk_present
+    assert (truth.visible >= in_zones).all() and (truth.visible > in_zones).any()  # and people walking in or out
 
 
 def test_clerk_seated_from_the_first_frame_is_drawn_and_in_the_counter_zone(hard: CounterScene) -> None:
