@@ -44,11 +44,14 @@ def _axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return right, np.cross(right, fwd), fwd
 
 
+_AXES = _axes()  # the camera is fixed: computed once
+
+
 def project(points: np.ndarray, z: float | np.ndarray = 0.0) -> np.ndarray:
     """Floor points ``(N, 2)`` at height ``z`` to design-picture pixels ``(N, 2)`` (640x360 space)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     world = np.column_stack([pts, np.broadcast_to(np.asarray(z, dtype=np.float64), len(pts))]) - _CAM
-    right, down, fwd = _axes()
+    right, down, fwd = _AXES
     depth = world @ fwd
     return np.column_stack(
         [_PRINCIPAL[0] + _FOCAL * (world @ right) / depth, _PRINCIPAL[1] + _FOCAL * (world @ down) / depth]
@@ -243,7 +246,7 @@ class ObliqueRenderer:
 
 def to_floor_depth_sign(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Sign of the floor hit along each design-pixel ray: <= 0 when the ray never reaches the floor."""
-    right, down, fwd = _axes()
+    right, down, fwd = _AXES
     ray_z = ((u - _PRINCIPAL[0]) / _FOCAL) * right[2] + ((v - _PRINCIPAL[1]) / _FOCAL) * down[2] + fwd[2]
     return -ray_z  # the camera is above the floor: rays going down (z < 0) hit it
 
