@@ -6,7 +6,8 @@ floor point ``(x, y)`` maps to the picture by a homography; a person standing th
 CCTV (``assets/people.png``, see ``docs/simulator.md``) scaled to the projected height of a 1.72 m body, drawn
 with the feet on the point. Far people are therefore smaller, and the desk hides the clerk's legs. Everything
 static (floor, wall, desk) and every scaled sprite is cached, so a frame costs a copy, a few small blends and
-one colour conversion.
+one colour conversion. OpenCV is imported where it is used: ``import kedirivms.sim`` must stay free of its
+side effects (it sets environment variables when loaded).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import cv2
 import numpy as np
 
 # the design picture is 640x360; other sizes scale it
@@ -44,11 +44,14 @@ def _axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return right, np.cross(right, fwd), fwd
 
 
+_AXES = _axes()  # the camera is fixed: computed once
+
+
 def project(points: np.ndarray, z: float | np.ndarray = 0.0) -> np.ndarray:
     """Floor points ``(N, 2)`` at height ``z`` to design-picture pixels ``(N, 2)`` (640x360 space)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     world = np.column_stack([pts, np.broadcast_to(np.asarray(z, dtype=np.float64), len(pts))]) - _CAM
-    right, down, fwd = _axes()
+    right, down, fwd = _AXES
     depth = world @ fwd
     return np.column_stack(
         [_PRINCIPAL[0] + _FOCAL * (world @ right) / depth, _PRINCIPAL[1] + _FOCAL * (world @ down) / depth]
@@ -58,6 +61,8 @@ def project(points: np.ndarray, z: float | np.ndarray = 0.0) -> np.ndarray:
 def homography() -> np.ndarray:
     """The 3x3 floor -> design-picture homography (floor units to 640x360 pixels)."""
     src = np.array([(0, 0), (640, 0), (640, 360), (0, 360)], dtype=np.float32)
+    import cv2
+
     return cv2.getPerspectiveTransform(src, project(src).astype(np.float32)).astype(np.float64)
 
 
@@ -106,6 +111,8 @@ def load_sprites() -> tuple[Sprite, ...]:
     assets = resources.files("kedirivms.sim").joinpath("assets")
     meta = json.loads(assets.joinpath("people.json").read_text())
     raw = np.frombuffer(assets.joinpath("people.png").read_bytes(), dtype=np.uint8)
+    import cv2
+
     atlas = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
     if atlas is None or atlas.ndim != 3 or atlas.shape[2] != 4:
         raise RuntimeError("the packaged person atlas kedirivms/sim/assets/people.png is not a BGRA PNG")
@@ -164,6 +171,8 @@ class ObliqueRenderer:
         return self._bg[key]
 
     def _draw_static(self, w: int, h: int) -> Layers:
+        import cv2
+
         sx, sy = w / _W, h / _H
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
         floor = to_floor(np.stack([(xx + 0.5) / sx, (yy + 0.5) / sy], axis=-1))
@@ -211,6 +220,8 @@ class ObliqueRenderer:
         key = (index, int(grey), height)
         hit = self._scaled.get(key)
         if hit is None:
+            import cv2
+
             sprites = load_sprites()
             base = sprites[index % len(sprites)]
             if grey:
@@ -243,7 +254,7 @@ class ObliqueRenderer:
 
 def to_floor_depth_sign(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Sign of the floor hit along each design-pixel ray: <= 0 when the ray never reaches the floor."""
-    right, down, fwd = _axes()
+    right, down, fwd = _AXES
     ray_z = ((u - _PRINCIPAL[0]) / _FOCAL) * right[2] + ((v - _PRINCIPAL[1]) / _FOCAL) * down[2] + fwd[2]
     return -ray_z  # the camera is above the floor: rays going down (z < 0) hit it
 

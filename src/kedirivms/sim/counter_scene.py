@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -398,6 +397,8 @@ class CounterScene:
         """
         if self.config.view == "top":
             return [Zone(name=k, kind=k, points=_norm(v)) for k, v in _ZONES_REF.items()]
+        import cv2
+
         out = []
         for k, v in _ZONES_REF.items():
             poly = _view.project(np.array(v, dtype=np.float64))
@@ -470,6 +471,8 @@ class CounterScene:
             out[:height] = self.render_luma(t, width, height)
             out[height:] = 128
             return out
+        import cv2  # not at module level: importing OpenCV changes the environment
+
         out = np.asarray(cv2.cvtColor(self.render_bgr(t, width, height), cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
         out[:height] = self._light(out[:height].astype(np.float32), t, width, height)
         return out
