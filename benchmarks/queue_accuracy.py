@@ -54,6 +54,7 @@ from kedirivms.analytics.queue import (
 from kedirivms.analytics.queue.alerts import Hysteresis
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim.counter_scene import CounterScene, CounterTruth
+from kedirivms.stream import Frame
 
 WIDTH, HEIGHT, FPS = 640, 360, 10.0
 ALERT_TOLERANCE_S = 5.0
@@ -130,8 +131,8 @@ SCENARIOS = [
 ]
 
 
-def _codec_roundtrip(frames: Iterator[np.ndarray], width: int, height: int) -> Iterator[np.ndarray]:
-    """Encode I420 frames with libx264 and decode them again; yields the decoded luma planes (copies)."""
+def _codec_roundtrip(frames: Iterator[np.ndarray], width: int, height: int) -> Iterator[Frame]:
+    """Encode I420 frames with libx264 and decode them again; yields decoded frames, as a camera stream would."""
     enc: Any = av.CodecContext.create("libx264", "w")
     enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
     enc.bit_rate, enc.gop_size = 500_000, 10
@@ -143,7 +144,12 @@ def _codec_roundtrip(frames: Iterator[np.ndarray], width: int, height: int) -> I
         vf.pts = i
         for packet in enc.encode(vf):
             for out in dec.decode(packet):
-                yield out.to_ndarray()[:height]
+                yield Frame(out, time=0.0)
+
+
+def _raw_frames(frames: Iterator[np.ndarray]) -> Iterator[Frame]:
+    for buf in frames:
+        yield Frame(av.VideoFrame.from_ndarray(buf, format="yuv420p"), time=0.0)
 
 
 def _true_alerts(truth: CounterTruth, start_s: float) -> list[tuple[str, float]]:
@@ -209,30 +215,37 @@ class Result:
         }
 
 
-def run(scenario: Scenario, *, codec: bool, quick: bool) -> Result:
+def run(scenario: Scenario, *, codec: bool, quick: bool, detector: str = "auto") -> Result:
     params = dict(scenario.scene)
     if quick:
         params["duration_s"] = min(float(params["duration_s"]), 240.0)
-    scene = CounterScene(view="top", width=WIDTH, height=HEIGHT, fps=FPS, **params)
+    view = "top" if detector == "background" else "oblique"
+    scene = CounterScene(view=view, width=WIDTH, height=HEIGHT, fps=FPS, **params)
     truth = scene.truth()
-    detector = BackgroundDetectorConfig()
+    background = BackgroundDetectorConfig()
     if scenario.snapshot:  # what an operator saves before opening: the empty hall (the clerk not in yet)
         path = Path(tempfile.mkdtemp()) / "empty.png"
         cv2.imwrite(str(path), scene.render_luma(1.0, WIDTH, HEIGHT))
-        detector = BackgroundDetectorConfig(background=str(path))
+        background = BackgroundDetectorConfig(background=str(path))
     zones = Zones(zones=tuple(scene.zones()))
-    analyzer = QueueAnalyzer(QueueConfig(zones=zones, pile_up=PILE_UP, unstaffed=UNSTAFFED, detector=detector))
+    config = QueueConfig(
+        zones=zones,
+        pile_up=PILE_UP,
+        unstaffed=UNSTAFFED,
+        detector=detector,  # type: ignore[arg-type]
+        background=background,
+        anchor="center" if view == "top" else "bottom_center",
+    )
+    analyzer = QueueAnalyzer(config)
     sel = np.nonzero(truth.times >= scenario.start_s)[0]
     times = truth.times[sel]
     rendered = (scene.render(int(i), float(truth.times[i]), WIDTH, HEIGHT) for i in sel)
-    lumas: Iterator[np.ndarray] = (
-        _codec_roundtrip(rendered, WIDTH, HEIGHT) if codec else (buf[:HEIGHT] for buf in rendered)
-    )
+    frames = _codec_roundtrip(rendered, WIDTH, HEIGHT) if codec else _raw_frames(rendered)
     lengths, events = [], []
     t0 = time.perf_counter()
-    for t, y in zip(times, lumas, strict=False):
-        y.flags.writeable = False  # as the stream hands it out
-        events += analyzer.update(y, float(t))
+    for t, frame in zip(times, frames, strict=False):
+        frame.time = float(t)
+        events += analyzer.update(frame.y, float(t), frame=frame)  # read-only luma; colour for the DNN
         assert analyzer.last is not None
         lengths.append(analyzer.last.queue_length)
     elapsed = time.perf_counter() - t0

@@ -317,12 +317,15 @@ class QueueAnalyzer:
 
         self._zones = _ZoneSet(self.config.zones, wh, self._anchor)
         trk = self.config.tracking
+        # Every detection the detector keeps may start a track: ByteTrack's second, low-score stage is for boxes
+        # under the detector's own threshold, which the DNN adapter already dropped (0.35 by default).
+        floor = min(0.5, self.config.dnn.confidence) if self._rate_hz is not None else 0.5
         self._tracker = ByteTrackTracker(
             lost_track_buffer=max(1, round(trk.lost_track_s * 30.0)),  # in 30 fps frames, whatever the real rate
-            track_activation_threshold=0.3,
+            track_activation_threshold=floor,
             minimum_consecutive_frames=1,
             minimum_iou_threshold=trk.match_iou,
-            high_conf_det_threshold=0.5,
+            high_conf_det_threshold=floor,
         )
         self._gate.reset()
         self._next_detect = -math.inf
