@@ -78,17 +78,25 @@ class SegmentWriter:
         self.last_dur = 0
         self._last_dts: int | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
+        # FFmpeg creates the file only when the first packet is muxed; the segment is indexed when it opens,
+        # so create it now: an index row never names a file that does not exist
+        path.touch()
         options = {
             "movflags": "frag_keyframe+empty_moov+default_base_moof",
             "frag_duration": str(int(fragment_seconds * 1_000_000)),
             # hand each finished fragment to the OS at once (otherwise AVIO's 32 KiB buffer holds ~1 s more)
             "flush_packets": "1",
         }
-        self._out: OutputContainer = av.open(str(path), "w", format="mp4", options=options)
+        try:
+            self._out: OutputContainer = av.open(str(path), "w", format="mp4", options=options)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         try:
             self._stream = self._out.add_stream_from_template(template.stream)
         except BaseException:
             self._out.close()
+            path.unlink(missing_ok=True)
             raise
 
     def write(self, item: Pkt) -> None:

@@ -497,7 +497,7 @@ class Recorder:
             if start - since > 0.05:
                 self._c["gaps"] += 1
                 self._safe_index(lambda ix: ix.add_gap(self.camera, since, start, reason))
-        # the segment is indexed (``recording``) once its first packet is written: only then does the file exist
+        self._safe_index(lambda ix: ix.put_segment(self._row(SegmentStatus.RECORDING)))
         if self._error is not None:
             self._error = None
         self._state = RecorderState.RECORDING
@@ -517,8 +517,6 @@ class Recorder:
             return
         self._c["written"] += 1
         self._c["bytes"] += item.packet.size
-        if w.packets == 1:
-            self._safe_index(lambda ix: ix.put_segment(self._row(SegmentStatus.RECORDING)))
 
     def _close_segment(self, next_start: float | None = None) -> None:
         w = self._writer
@@ -600,11 +598,15 @@ class Recorder:
         self._retry_at = now + _RETRY_STORAGE
 
     def _drop_empty(self, w: SegmentWriter) -> None:
+        """Forget a segment that holds no packet: its (empty) file and its ``recording`` row."""
+        rel = self._seg_rel
         w.abort()
         with contextlib.suppress(OSError):
             w.path.unlink()
         self._writer = None
         self._seg_rel = None
+        if rel is not None:
+            self._safe_index(lambda ix: ix.remove_segment(rel))
 
     def _mux_rejected(
         self, exc: BaseException, operation: str, rel: str | None, *, header: bool, closing: bool = False
