@@ -132,6 +132,10 @@ class Profile(_Reply):
     gop: int | None = None
     quality: float | None = None
     ptz_configured: bool = False
+    ptz_configuration_token: str | None = Field(None, description="Token of the profile's PTZ configuration.")
+    ptz_node_token: str | None = Field(
+        None, description="The PTZ node it moves; profiles sharing a node share its presets and position."
+    )
     stream_uri: str | None = Field(None, description="RTSP URI without credentials, when requested.")
 
 

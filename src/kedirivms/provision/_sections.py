@@ -286,6 +286,12 @@ def ptz(ctx: Context) -> None:
     if not movable:
         ctx.problems.append("ptz: the camera has no PTZ (no media profile with a PTZ configuration)")
         return
+    # presets belong to the PTZ node, not to the profile: profiles sharing a node (main and sub of one channel,
+    # as most cameras have) see the same presets, so each node is read and written once, through its first profile
+    nodes: dict[str, Profile] = {}
+    for p in movable:
+        nodes.setdefault(p.ptz_node_token or p.ptz_configuration_token or f"profile:{p.token}", p)
+    movable = list(nodes.values())
     checked = False
     for p in movable:
         label = f"ch{p.channel} " if len(movable) > 1 else ""

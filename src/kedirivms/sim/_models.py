@@ -130,6 +130,11 @@ class VirtualCameraConfig(BaseModel):
     advertised_port: int | None = Field(None, ge=1, le=65535, description="Port named in XAddrs; None = port.")
     channels: int = Field(1, ge=1, le=64, description="Video sources; > 1 makes an NVR (main + sub each).")
     ptz: bool | None = Field(None, description="Main profiles carry a PTZConfiguration; None = (channels == 1).")
+    ptz_profiles: Literal["main", "all"] = Field(
+        "main",
+        description="Which profiles of a PTZ channel carry its PTZ configuration: the main one, or main and sub "
+        "(one PTZ configuration and node shared by both, as most cameras do).",
+    )
     manufacturer: str = Field("Kedirivms", description="GetDeviceInformation Manufacturer.")
     model: str = Field("VirtualCam-1", description="GetDeviceInformation Model.")
     firmware_version: str = Field("1.0.0", description="GetDeviceInformation FirmwareVersion.")

@@ -107,7 +107,7 @@ def _profile(ctx: SoapContext, channel: int, stream: str) -> dict[str, Any]:
         "VideoSourceConfiguration": _source_config(ctx, channel),
         "VideoEncoderConfiguration": _encoder_config(ctx, channel, stream),
     }
-    if stream == "main" and ctx.config.has_ptz:
+    if ctx.config.has_ptz and (stream == "main" or ctx.config.ptz_profiles == "all"):
         profile["PTZConfiguration"] = _ptz_config(channel)
     return profile
 
