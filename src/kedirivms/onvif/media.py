@@ -27,6 +27,7 @@ _TT = "http://www.onvif.org/ver10/schema"
 
 if TYPE_CHECKING:
     from kedirivms.onvif._transport import OnvifTransport
+    from kedirivms.onvif.models_ptz import PTZConfiguration
 
 ProfileRef = str | Profile
 
@@ -36,6 +37,8 @@ class MediaService:
 
     def __init__(self, transport: OnvifTransport) -> None:
         self._t = transport
+        # the PTZ configuration each profile carried in the last GetProfiles (camera.ptz uses it, no GetProfile)
+        self._ptz_configs: dict[str, PTZConfiguration] = {}
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         return self._t.call("media", operation, **kwargs)
@@ -43,7 +46,7 @@ class MediaService:
     # ---------------------------------------------------------------- profiles
     def profiles(self) -> list[Profile]:
         """Every media profile, flattened, with its 1-based channel (video source) index."""
-        return self._t.read("GetProfiles", _replies.profiles, self._t.call_xml("media", "GetProfiles"))
+        return self.profiles_and_encoders()[0]
 
     def profiles_and_encoders(self) -> tuple[list[Profile], dict[str, etree._Element]]:
         """:meth:`profiles` and, from the same reply, each encoder configuration as the camera sent it (by token).
@@ -51,7 +54,16 @@ class MediaService:
         The elements can go to :meth:`write_encoder` later without a second read (fleet provisioning).
         """
         reply = self._t.call_xml("media", "GetProfiles")
-        return self._t.read("GetProfiles", _replies.profiles, reply), _replies.encoder_elements(reply)
+        profiles = self._t.read("GetProfiles", _replies.profiles, reply)
+        try:
+            self._ptz_configs = _replies.ptz_configurations(reply)
+        except ValueError:  # odd PTZ limits must not cost the profiles: camera.ptz asks GetProfile instead
+            self._ptz_configs = {}
+        return profiles, _replies.encoder_elements(reply)
+
+    def known_ptz_configuration(self, profile_token: str) -> PTZConfiguration | None:
+        """The PTZ configuration ``profile_token`` carried when the profiles were last read (no request)."""
+        return self._ptz_configs.get(profile_token)
 
     def channels(self) -> list[Channel]:
         """Profiles grouped by video source: a 16-input NVR reads as 16 channels."""
