@@ -94,6 +94,11 @@ class SegmentWriter:
             raise
         try:
             self._stream = self._out.add_stream_from_template(template.stream)
+            if template.codec == "hevc":
+                # 'hvc1' (parameter sets in the hvcC sample description), not FFmpeg's default 'hev1': Safari,
+                # QuickTime and many browsers play only hvc1. movenc writes VPS/SPS/PPS from the extradata
+                # (the SDP's sprop-vps/sps/pps) into hvcC with array_completeness set for this tag.
+                self._stream.codec_tag = "hvc1"
         except BaseException:
             self._out.close()
             path.unlink(missing_ok=True)
