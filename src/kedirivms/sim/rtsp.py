@@ -45,7 +45,12 @@ class StreamSpec(BaseModel):
     fps: float = Field(30.0, gt=0, le=120, description="frames per second, paced in real time")
     bitrate: int = Field(4_000_000, gt=0, description="target bit rate in bits per second")
     gop: int = Field(30, ge=1, le=1000, description="keyframe interval in frames")
-    profile: str = Field("baseline", pattern="^(baseline|main)$", description="H.264 profile")
+    codec: Literal["h264", "h265"] = Field("h264", description="h264 (libx264) or h265 (libx265)")
+    profile: str = Field(
+        "baseline",
+        pattern="^(baseline|main|high|main10)$",
+        description="H.264: baseline, main or high; H.265: main (8-bit) or main10 (10-bit)",
+    )
     scene: Any = Field(None, description="a kedirivms.sim.scene.Scene, or None for the default moving shapes")
 
     @classmethod
@@ -234,7 +239,9 @@ class RtspServer:
 
     def _encoder(self, name: str) -> AccessUnitSource:
         spec = self._specs[name]
-        return shared_encoder(spec.scene, spec.width, spec.height, spec.fps, spec.bitrate, spec.gop, spec.profile)
+        return shared_encoder(
+            spec.scene, spec.width, spec.height, spec.fps, spec.bitrate, spec.gop, spec.profile, spec.codec
+        )
 
     def _remember(self, session: Session) -> None:
         with self._lock:
