@@ -146,6 +146,7 @@ def encoder(el: etree._Element) -> VideoEncoderConfig:
         encoding_interval=_number(rate, "EncodingInterval"),
         gop=_number(h264, "GovLength"),
         h264_profile=_value(h264, "H264Profile"),
+        profile=_value(h264, "H264Profile"),
     )
 
 
@@ -180,6 +181,7 @@ def profiles(reply: etree._Element) -> list[Profile]:
                 channel=sources.index(source) + 1,
                 encoder_token=cfg.token if cfg else None,
                 encoding=cfg.encoding if cfg else None,
+                encoder_profile=cfg.profile if cfg else None,
                 width=cfg.width if cfg else None,
                 height=cfg.height if cfg else None,
                 fps=cfg.fps if cfg else None,

@@ -233,7 +233,8 @@ class Camera:
         """
         self._ensure()
         for name in services or tuple(self._transport.xaddrs):
-            self._transport.proxy(name)
+            if SERVICES.get(name) is None or SERVICES[name].wsdl:  # Media2 has no WSDL: nothing to bind
+                self._transport.proxy(name)
 
     def _discover_services(self) -> Services:
         t = self._transport

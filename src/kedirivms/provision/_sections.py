@@ -209,10 +209,12 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
         "height": size[1] if size else None,
         "fps": wanted.fps,
         "bitrate_kbps": wanted.bitrate_kbps,
-        "gop": wanted.gop if encoding == "H264" else None,
+        "gop": wanted.gop if encoding in ("H264", "H265") else None,
         "quality": wanted.quality,
+        "profile": wanted.profile,
     }
-    diff = {k: v for k, v in desired.items() if v is not None and getattr(p, k) != v}
+    current_values = {**p.model_dump(), "profile": p.encoder_profile}
+    diff = {k: v for k, v in desired.items() if v is not None and current_values[k] != v}
     if not diff:
         return
     options = ctx.read("encoders", lambda: ctx.camera.media.video_encoder_options(config_token=token))
@@ -227,6 +229,7 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
         fps=p.fps,
         bitrate_kbps=p.bitrate_kbps,
         gop=p.gop,
+        profile=p.encoder_profile,
     )
     try:
         check_encoder(current.model_copy(update=diff), {o.encoding: o for o in options})
@@ -236,9 +239,9 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
     changes = []
     if "width" in diff or "height" in diff:
         changes.append(_change("encoders", f"{label} resolution", f"{p.width}x{p.height}", wanted.resolution))
-    for key in ("encoding", "fps", "bitrate_kbps", "gop", "quality"):
+    for key in ("encoding", "profile", "fps", "bitrate_kbps", "gop", "quality"):
         if key in diff:
-            changes.append(_change("encoders", f"{label} {key}", getattr(p, key), diff[key]))
+            changes.append(_change("encoders", f"{label} {key}", current_values[key], diff[key]))
     raw = ctx.encoders.get(token)
     if raw is None:  # GetProfiles named the token without the configuration: read it alone
         raw = ctx.read("encoders", partial(ctx.camera.media.encoder_element, token))

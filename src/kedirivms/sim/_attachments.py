@@ -28,9 +28,17 @@ def stream_spec(spec: EncoderSpec, scene: Any = None) -> Any:
         fps=spec.fps,
         bitrate=spec.bitrate_kbps * 1000,
         gop=spec.gop,
-        profile="baseline" if spec.h264_profile == "Baseline" else "main",
+        codec="h265" if spec.encoding == "H265" else "h264",
+        profile=_rtsp_profile(spec),
         scene=scene,
     )
+
+
+def _rtsp_profile(spec: EncoderSpec) -> str:
+    """The encoder profile that streams what the configuration advertises."""
+    if spec.encoding == "H265":
+        return "main10" if spec.h265_profile == "Main10" else "main"
+    return {"Baseline": "baseline", "High": "high"}.get(spec.h264_profile, "main")  # Extended: Main's tools
 
 
 def start_rtsp(cam: VirtualCamera, scene: SceneFactory | None) -> RtspServer:

@@ -23,6 +23,7 @@ from kedirivms.sim._soap import (
     ServiceSpec,
     SoapFault,
     build_envelope,
+    build_raw_envelope,
     fault_envelope,
     parse_request,
     registry,
@@ -289,6 +290,18 @@ class _Handler(BaseHTTPRequestHandler):
                 ["ActionNotSupported"], f"{op_name} is not supported by the {spec.name} service", code="Receiver"
             )
             return missing.http_status, fault_envelope(missing, undeclared_prefix=undeclared)
+        if not spec.wsdl:  # a service without WSDL (Media2): lxml in, lxml out
+            try:
+                reply = build_raw_envelope(handler(ctx, req.body), self._reply_headers(ctx, spec, op_name, req))
+                return 200, reply
+            except SoapFault as fault:
+                return fault.http_status, fault_envelope(fault, undeclared_prefix=undeclared)
+            except Exception as exc:  # a handler bug: answer (never hang), and say so in the reason
+                _log.warning("virtual camera handler %s failed", op_name, exc_info=True)
+                broken = SoapFault(
+                    ["Action"], f"{op_name}: simulator error {type(exc).__name__}: {exc}", code="Receiver"
+                )
+                return broken.http_status, fault_envelope(broken, undeclared_prefix=undeclared)
         try:
             op = spec.binding_operation(op_name)
             request = typed_request(op, req.body)

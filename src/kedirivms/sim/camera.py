@@ -52,7 +52,7 @@ class LoggedRequest(BaseModel):
 def _initial_state(cfg: VirtualCameraConfig) -> CameraState:
     encoders: dict[str, EncoderSpec] = {}
     for ch in range(1, cfg.channels + 1):
-        encoders[f"VideoEncoder_{ch}_main"] = cfg.main
+        encoders[f"VideoEncoder_{ch}_main"] = cfg.channel_main.get(ch, cfg.main)
         encoders[f"VideoEncoder_{ch}_sub"] = cfg.sub
     fixed = [
         "onvif://www.onvif.org/type/video_encoder",
