@@ -37,6 +37,7 @@ Quirk = Literal[
     "null_uri",
     "xaddr_other_host",
     "relative_time_ignored",
+    "split_reply_nagle",
 ]
 """Vendor quirks the camera can emit (see ``docs/simulator.md``)."""
 

@@ -105,8 +105,11 @@ class _Handler(BaseHTTPRequestHandler):
     # -------------------------------------------------------------------------------------- plumbing
     def setup(self) -> None:
         super().setup()
-        # no Nagle: a reply must not wait for the client's delayed ACK (40 ms per call otherwise)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # split_reply_nagle mimics slow embedded web servers: Nagle left on, headers and body written apart
+        self._split = "split_reply_nagle" in self.camera.config.quirks
+        if not self._split:
+            # no Nagle: a reply must not wait for the client's delayed ACK (40 ms per call otherwise)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -129,6 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
+        if self._split:
+            # headers leave in one segment; with Nagle on, the body waits until the client ACKs them, which a
+            # client in delayed-ACK mode (a reused keep-alive connection) does only after ~40 ms
+            self.wfile.flush()
         if self.command != "HEAD":
             self.wfile.write(body)
 
