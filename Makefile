@@ -39,7 +39,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
+	test -d .bench-deps/onvif || $(VPY) -m pip install -q --target .bench-deps onvif-zeep-async
 	$(VPY) benchmarks/connect_many.py
+	$(VPY) benchmarks/connect_slow_servers.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
