@@ -253,7 +253,7 @@ class RtspServer:
 
 
 def _parse_stream(text: str) -> tuple[str, StreamSpec]:
-    # NAME=WxH@FPS[:BITRATE[:GOP]]
+    # NAME=WxH@FPS[:BITRATE[:GOP[:CODEC]]], CODEC h264 (default), h265 or h265-main10
     name, _, rest = text.partition("=")
     size, _, tail = rest.partition("@")
     width, _, height = size.partition("x")
@@ -261,10 +261,14 @@ def _parse_stream(text: str) -> tuple[str, StreamSpec]:
     fields: dict[str, Any] = {"width": int(width), "height": int(height), "fps": float(fps)}
     if extra:
         fields["bitrate"] = int(extra[0])
-    if len(extra) > 1:
+    if len(extra) > 1 and extra[1]:
         fields["gop"] = int(extra[1])
     else:
         fields["gop"] = max(1, round(float(fps)))
+    if len(extra) > 2:
+        codec, _, depth = extra[2].partition("-")
+        fields["codec"] = codec
+        fields["profile"] = depth or "main"
     return name, StreamSpec(**fields)
 
 
@@ -275,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="require auth")
     parser.add_argument(
-        "--stream", action="append", default=[], metavar="NAME=WxH@FPS[:BITRATE[:GOP]]", help="a served path"
+        "--stream", action="append", default=[], metavar="NAME=WxH@FPS[:BITRATE[:GOP[:CODEC]]]", help="a served path"
     )
     args = parser.parse_args(argv)
     users = dict(item.split(":", 1) for item in args.user)
