@@ -52,7 +52,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP) footage
+	test -d .bench-deps/onvif || $(VPY) -m pip install -q --target .bench-deps onvif-zeep-async
 	$(VPY) benchmarks/connect_many.py
+	$(VPY) benchmarks/connect_slow_servers.py
 	$(VPY) benchmarks/queue_accuracy.py --clip $(FOOTAGE) --truth tests/data/footage/vtest.truth.json
 
 clean:

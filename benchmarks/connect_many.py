@@ -7,7 +7,9 @@ so its peak RSS is its own:
 * ``naive``: a fresh zeep client per service per camera (what onvif-zeep's ONVIFCamera does), GetCapabilities
   for the addresses, zeep's UsernameToken digest.
 
-Run: ``.venv/bin/python benchmarks/connect_many.py [--cameras 16]``. Goals (issue 2): >= 10x faster than
+Run: ``.venv/bin/python benchmarks/connect_many.py [--cameras 16] [--quirk split_reply_nagle]`` (``--quirk``: the
+fleet mimics slow embedded servers; ``benchmarks/connect_slow_servers.py`` compares both behaviours against
+onvif-zeep-async). Goals (issue 2): >= 10x faster than
 naive, <= 0.3 s for all 16, <= 5 ms per camera after the first, <= 80 MiB peak RSS.
 """
 
@@ -168,11 +170,12 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh client processes for the cold figure")
     parser.add_argument("--child", choices=["kedirivms", "kedirivms-warm", "kedirivms-8threads", "naive"])
     parser.add_argument("--cams-file")
+    parser.add_argument("--quirk", action="append", default=[], help="virtual camera quirk (split_reply_nagle...)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.cams_file)
         return
-    fleet, cams = start_fleet(args.cameras, PASSWORD)
+    fleet, cams = start_fleet(args.cameras, PASSWORD, *(f"--quirk={q}" for q in args.quirk))
     try:
         _warm_up(cams)
         cams_file = Path("/tmp") / f"kedirivms-bench-cams-{fleet.pid}.json"

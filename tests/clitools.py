@@ -114,7 +114,8 @@ def sim_rtsp_process(stream: str, port: int = 0) -> ServerProcess:
 
 def gst_rtsp_process(*size: str) -> ServerProcess:
     """Start GStreamer's RTSP server (third-party peer, run by the system python) at ``/test``; ``size`` is
-    optional ``WIDTH HEIGHT FPS``. Fails with an install hint when GStreamer is missing."""
+    optional ``WIDTH HEIGHT FPS [CODEC]`` (CODEC: h264, h265 or h265-10 for x265enc's Main10). Fails with an
+    install hint when GStreamer is missing."""
     hint = "`make test` installs it (Debian packages gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-*)"
     if not Path("/usr/bin/python3").exists():
         pytest.fail(f"no system python3 for GStreamer's RTSP server: {hint}")

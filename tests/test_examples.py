@@ -14,6 +14,10 @@ EXAMPLES = TESTS.parent / "examples"
 COVERED_ELSEWHERE = {"patrol_presets.py", "watch_motion.py", "analytics_plugin.py"}
 # what each script run here must print: proof that it did its work, not only that it printed something
 EXPECTED = {
+    "connect_fleet.py": [
+        r"127\.0\.1\.3:\d+/onvif/device_service: connected in [\d.]+ s \(Media2\): .*ch2 H265 Main",
+        r"127\.0\.0\.1:\d+: ConnectionFailed",
+    ],
     "device_info.py": [r"channel 4 \(VideoSource_4\):", r"Profile_4_sub +H264 640x360"],
     "discover_site.py": [r"Loket 1 +via unicast", r"via http +http://127\.0\.1\.24:"],
     "provision_fleet.py": [r"apply loket-4: changed", r"plan again: 0 change\(s\); in sync: 4/4"],

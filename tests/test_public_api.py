@@ -8,10 +8,10 @@ import sys
 import kedirivms
 
 EXPECTED = {
-    "AnalyticsRunner", "Camera", "CameraEvent", "Deployment", "DiscoveredDevice", "Event", "Frame",
+    "AnalyticsRunner", "Camera", "CameraEvent", "ConnectResult", "Deployment", "DiscoveredDevice", "Event", "Frame",
     "ImagingSettings", "KedirivmsError", "PTZPreset", "PTZStatus", "Profile", "PullPointSubscription", "Recorder",
     "RetentionPolicy", "Segment", "SegmentIndex", "Stream", "StreamOptions", "StreamState", "StreamStats",
-    "StreamUri", "Timeouts", "__version__", "discover", "errors", "export", "grab_frame", "hookimpl",
+    "StreamUri", "Timeouts", "__version__", "connect_cameras", "discover", "errors", "export", "grab_frame", "hookimpl",
     "load_deployment", "open_recording", "open_stream",
 }  # fmt: skip
 

@@ -28,6 +28,8 @@ _LAZY: dict[str, str] = {
     "discover": "kedirivms.discovery",
     "Camera": "kedirivms.onvif",
     "CameraEvent": "kedirivms.onvif",
+    "ConnectResult": "kedirivms.onvif",
+    "connect_cameras": "kedirivms.onvif",
     "ImagingSettings": "kedirivms.onvif",
     "Profile": "kedirivms.onvif",
     "PTZPreset": "kedirivms.onvif",
@@ -54,6 +56,7 @@ __all__ = [
     "AnalyticsRunner",
     "Camera",
     "CameraEvent",
+    "ConnectResult",
     "Deployment",
     "DiscoveredDevice",
     "Event",
@@ -75,6 +78,7 @@ __all__ = [
     "StreamUri",
     "Timeouts",
     "__version__",
+    "connect_cameras",
     "discover",
     "errors",
     "export",
@@ -106,6 +110,7 @@ if TYPE_CHECKING:
     from kedirivms.onvif import (
         Camera,
         CameraEvent,
+        ConnectResult,
         ImagingSettings,
         Profile,
         PTZPreset,
@@ -113,6 +118,7 @@ if TYPE_CHECKING:
         PullPointSubscription,
         StreamUri,
         Timeouts,
+        connect_cameras,
     )
     from kedirivms.record import Recorder, RetentionPolicy, Segment, SegmentIndex, export, open_recording
     from kedirivms.stream import Frame, Stream, StreamOptions, StreamState, StreamStats, grab_frame, open_stream

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from kedirivms import Camera
+from kedirivms import connect_cameras
 from kedirivms.discovery import discover
 from kedirivms.errors import KedirivmsError
 from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
@@ -87,9 +87,17 @@ def show_discovery() -> list[Any]:
 def show_devices(found: list[Any]) -> None:
     console.rule("[bold]2. ONVIF: device info, clock, channels, profiles")
     table = Table("camera", "model", "clock offset", "auth", "ch", "profile", "size", "stream URI (no credentials)")
-    for d in sorted(found, key=lambda d: d.address or ""):
+    devices = sorted(found, key=lambda d: d.address or "")
+    # every camera connects at once (bounded), each result a connected Camera or a typed error
+    results = connect_cameras(
+        [d.xaddrs[0] for d in devices], username="admin", password=os.environ[PASSWORD_ENV], timeout=5
+    )
+    for d, result in zip(devices, results, strict=True):
         try:
-            with Camera(d.xaddrs[0], username="admin", password=os.environ[PASSWORD_ENV], timeout=5) as cam:
+            if result.camera is None:
+                assert result.error is not None
+                raise result.error
+            with result.camera as cam:
                 info = cam.device_information()
                 profiles = cam.profiles(with_stream_uris=True)
                 offset = (

@@ -111,3 +111,24 @@ def test_snapshot_from_stream(capsys: pytest.CaptureFixture[str], tmp_path: Path
                            "--profile", "Profile_1_sub", "--from-stream", "-o", str(out_file))  # fmt: skip
     assert code == 0, err
     assert out_file.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_profiles_of_a_media2_nvr_with_h265_channels(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kedirivms.sim import EncoderSpec
+
+    h265 = EncoderSpec(
+        width=1280, height=720, fps=15, bitrate_kbps=2048, gop=15, encoding="H265", h265_profile="Main10"
+    )
+    cfg = VirtualCameraConfig(password=PASSWORD, channels=2, media2=True, channel_main={2: h265})
+    monkeypatch.setenv("COLUMNS", "200")
+    with VirtualCamera(cfg) as cam:
+        target = f"127.0.0.1:{cam.port}"
+        code, out, err = run(capsys, "profiles", target, "-u", "admin", "-p", PASSWORD, "--json")
+        assert code == 0, err
+        rows = {p["token"]: p for p in json.loads(out)}
+        assert (rows["Profile_2_main"]["encoding"], rows["Profile_2_main"]["encoder_profile"]) == ("H265", "Main10")
+        assert rows["Profile_1_main"]["encoding"] == "H264"
+        code, out, err = run(capsys, "profiles", target, "-u", "admin", "-p", PASSWORD)
+        assert code == 0 and "H265 Main10" in out and "H264 Main" in out, err

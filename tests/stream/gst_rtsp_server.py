@@ -1,6 +1,7 @@
 """A tiny GStreamer RTSP server used as a third-party peer (run with /usr/bin/python3 and python3-gi).
 
-Usage: gst_rtsp_server.py PORT [WIDTH HEIGHT FPS]; prints ``READY PORT`` once it serves rtsp://127.0.0.1:PORT/test.
+Usage: gst_rtsp_server.py PORT [WIDTH HEIGHT FPS [CODEC]]; CODEC is h264 (x264enc, the default), h265 (x265enc,
+8-bit Main) or h265-10 (x265enc, 10-bit Main10). Prints ``READY PORT`` once it serves rtsp://127.0.0.1:PORT/test.
 """
 
 import sys
@@ -13,15 +14,24 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 port = sys.argv[1]
 width, height, fps = (sys.argv[2:5] + ["320", "240", "15"][len(sys.argv[2:5]) :])[:3]
+codec = sys.argv[5] if len(sys.argv) > 5 else "h264"
 Gst.init(None)
 server = GstRtspServer.RTSPServer()
 server.set_address("127.0.0.1")
 server.set_service(port)
 factory = GstRtspServer.RTSPMediaFactory()
-factory.set_launch(
-    f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
-    f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! rtph264pay name=pay0 pt=96 )"
-)
+raw = f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1"
+if codec == "h264":
+    encode = f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! rtph264pay name=pay0 pt=96"
+else:
+    # x265 repeats VPS/SPS/PPS before each keyframe (repeat-headers), as cameras do
+    depth = " ! videoconvert ! video/x-raw,format=" + ("I420_10LE" if codec == "h265-10" else "I420")
+    encode = (
+        f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} option-string=repeat-headers=1"
+        " ! rtph265pay name=pay0 pt=96 config-interval=-1"
+    )
+    raw += depth
+factory.set_launch(f"( {raw} ! {encode} )")
 factory.set_shared(True)
 server.get_mount_points().add_factory("/test", factory)
 if server.attach(None) == 0:

@@ -119,7 +119,7 @@ def _profiles_table(items: list[dict[str, Any]]) -> Table:
             p["token"],
             str(p["channel"]),
             p.get("name") or "",
-            p.get("encoding") or "-",
+            " ".join(x for x in (p.get("encoding"), p.get("encoder_profile")) if x) or "-",  # H265 Main10
             size,
             str(p.get("fps") or "-"),
             str(p.get("bitrate_kbps") or "-"),

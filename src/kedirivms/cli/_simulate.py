@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Any, get_args
 
@@ -33,6 +34,7 @@ def camera_summary(cam: VirtualCamera) -> dict[str, Any]:
         "clock_skew_s": cfg.clock_skew_s,
         "rtsp_port": cfg.rtsp_port or 554,
         "profiles": cam.profile_tokens,
+        "discovery": "multicast+unicast" if cam.discovery_responder is not None else None,
     }
 
 
@@ -59,12 +61,17 @@ def start_cameras(
     distinct_hosts: bool,
     config: VirtualCameraConfig,
     rtsp: bool = False,
+    discovery: bool = False,
 ) -> SimulatedSite:
     """Start what ``simulate`` serves: the cameras and, with ``rtsp``, an RTSP server for each on a free port
     that the camera's stream URIs name (streams follow the encoder settings, changes included, and encode
-    lazily)."""
+    lazily); with ``discovery`` a WS-Discovery responder per camera (multicast and unicast)."""
     if cameras < 1:
         raise ConfigError("--cameras must be >= 1")
+    if discovery and cameras > 1 and not distinct_hosts:
+        raise ConfigError(
+            "--discovery answers on each camera's address, port 3702: several cameras need --distinct-hosts"
+        )
     update: dict[str, Any] = {"host": host, "port": base_port}
     if rtsp:
         update["rtsp_port"] = None  # free ports: several servers may share one host
@@ -73,7 +80,7 @@ def start_cameras(
         configs = [base]
     else:
         configs = fleet_configs(cameras, base=base, distinct_hosts=distinct_hosts)
-    return SimulatedSite(VirtualFleet.from_configs(configs, rtsp=rtsp))
+    return SimulatedSite(VirtualFleet.from_configs(configs, rtsp=rtsp, discovery="multicast" if discovery else False))
 
 
 @app.command()
@@ -93,6 +100,9 @@ def simulate(
     advertised_host: str | None = typer.Option(None, "--advertised-host", help="Host named in XAddrs (NAT)."),
     quirk: list[str] = typer.Option([], "--quirk", help=f"Vendor quirk to emit (repeatable): {', '.join(_QUIRKS)}."),
     rtsp: bool = typer.Option(False, "--rtsp", help="Also serve the H.264 streams (one RTSP server per camera)."),
+    discovery: bool = typer.Option(
+        False, "--discovery", help="Answer WS-Discovery Probes (multicast and unicast) on each camera's address."
+    ),
     duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
     json: bool = typer.Option(False, "--json", help="Print the cameras as one JSON line."),
 ) -> None:
@@ -119,32 +129,50 @@ def simulate(
         raise ConfigError(f"invalid camera settings: {exc}") from None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    site = start_cameras(cameras, host, base_port, distinct_hosts, config, rtsp=rtsp)
+    site = start_cameras(cameras, host, base_port, distinct_hosts, config, rtsp=rtsp, discovery=discovery)
     try:
         rows = [camera_summary(cam) for cam in site.fleet]
         if json:
             emit_json_line(rows)
+        elif not console.is_terminal:
+            _print_lines(rows, rtsp)
         else:
             table = Table(title=f"{len(rows)} virtual camera(s), Ctrl-C stops")
             width = max(len(r["device_url"]) for r in rows)
             table.add_column("device_url", no_wrap=True, min_width=width)
-            for column in ("username", "password", "auth", "channels", "profiles", "rtsp_port"):
+            for column in _COLUMNS[1:]:
                 table.add_column(column, no_wrap=True)
             for row in rows:
-                table.add_row(
-                    row["device_url"],
-                    row["username"],
-                    row["password"],
-                    row["auth"],
-                    str(row["channels"]),
-                    str(len(row["profiles"])),
-                    str(row["rtsp_port"]),
-                )
+                table.add_row(*(_cell(row, c) for c in _COLUMNS))
             console.print(table)
-            where = "served here" if rtsp else "no RTSP server started (use --rtsp)"
-            console.print(f"stream URIs: rtsp://{{host}}:{{rtsp_port}}/{{profile_token}} ({where})", highlight=False)
+            console.print(_uri_note(rtsp), highlight=False)
         stop.wait(duration)
     finally:
         site.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+_COLUMNS = ("device_url", "username", "password", "auth", "channels", "profiles", "rtsp_port", "discovery")
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    value = row[column]
+    if column == "profiles":
+        return str(len(value))
+    return "-" if value is None else str(value)
+
+
+def _uri_note(rtsp: bool) -> str:
+    where = "served here" if rtsp else "no RTSP server started (use --rtsp)"
+    return f"stream URIs: rtsp://{{host}}:{{rtsp_port}}/{{profile_token}} ({where})"
+
+
+def _print_lines(rows: list[dict[str, Any]], rtsp: bool) -> None:
+    """Whole lines for a pipe or a file (a rich table would be cut to 80 columns), flushed at once: the
+    command keeps running, and whoever reads the file wants the endpoints now."""
+    widths = {c: max(len(c), *(len(_cell(r, c)) for r in rows)) for c in _COLUMNS}
+    lines = ["  ".join(c.ljust(widths[c]) for c in _COLUMNS).rstrip()]
+    lines += ["  ".join(_cell(r, c).ljust(widths[c]) for c in _COLUMNS).rstrip() for r in rows]
+    sys.stdout.write("\n".join(lines) + "\n" + _uri_note(rtsp) + "\n")
+    sys.stdout.flush()

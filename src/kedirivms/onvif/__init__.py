@@ -3,6 +3,7 @@
 from kedirivms.onvif._wsdl import preload
 from kedirivms.onvif.camera import Camera, CameraState, parse_target
 from kedirivms.onvif.events import EventsService, PullPointSubscription, SubscriptionState
+from kedirivms.onvif.fleet import ConnectResult, connect_cameras
 from kedirivms.onvif.imaging import ImagingService
 from kedirivms.onvif.models import (
     Channel,
@@ -60,6 +61,8 @@ __all__ = [
     "SubscriptionState",
     "Camera",
     "CameraState",
+    "ConnectResult",
+    "connect_cameras",
     "Channel",
     "DeviceInfo",
     "EncoderOptions",

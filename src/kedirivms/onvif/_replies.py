@@ -14,6 +14,7 @@ from functools import cache
 from lxml import etree
 
 from kedirivms.onvif.models import DeviceInfo, Profile, SystemDateTime, VideoEncoderConfig
+from kedirivms.onvif.models_ptz import FloatRange, PTZConfiguration
 
 
 def text(el: etree._Element | None, path: str) -> str | None:
@@ -145,6 +146,7 @@ def encoder(el: etree._Element) -> VideoEncoderConfig:
         encoding_interval=_number(rate, "EncodingInterval"),
         gop=_number(h264, "GovLength"),
         h264_profile=_value(h264, "H264Profile"),
+        profile=_value(h264, "H264Profile"),
     )
 
 
@@ -169,6 +171,7 @@ def profiles(reply: etree._Element) -> list[Profile]:
             sources.append(source)
         enc = f.get("VideoEncoderConfiguration")
         cfg = encoder(enc) if enc is not None and enc.get("token") else None
+        ptz = f.get("PTZConfiguration")
         out.append(
             Profile(
                 token=p.get("token") or "",
@@ -178,13 +181,59 @@ def profiles(reply: etree._Element) -> list[Profile]:
                 channel=sources.index(source) + 1,
                 encoder_token=cfg.token if cfg else None,
                 encoding=cfg.encoding if cfg else None,
+                encoder_profile=cfg.profile if cfg else None,
                 width=cfg.width if cfg else None,
                 height=cfg.height if cfg else None,
                 fps=cfg.fps if cfg else None,
                 bitrate_kbps=cfg.bitrate_kbps if cfg else None,
                 gop=cfg.gop if cfg else None,
                 quality=cfg.quality if cfg else None,
-                ptz_configured="PTZConfiguration" in f,
+                ptz_configured=ptz is not None,
+                ptz_configuration_token=ptz.get("token") if ptz is not None else None,
+                ptz_node_token=_value(_fields(ptz), "NodeToken") if ptz is not None else None,
             )
+        )
+    return out
+
+
+def _range(el: etree._Element | None) -> FloatRange | None:
+    f = _fields(el)
+    lo, hi = _value(f, "Min"), _value(f, "Max")
+    return FloatRange(min=float(lo), max=float(hi)) if lo is not None and hi is not None else None
+
+
+def _duration_s(value: str | None) -> float | None:
+    """An ``xs:duration`` such as ``PT5S`` or ``PT1M0.5S`` as seconds (None when absent or unreadable)."""
+    import re
+
+    m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", (value or "").strip())
+    if not m or not value or value.strip() in ("P", "PT"):
+        return None
+    d, h, mi, sec = (float(x) if x else 0.0 for x in m.groups())
+    return d * 86400 + h * 3600 + mi * 60 + sec
+
+
+def ptz_configurations(reply: etree._Element) -> dict[str, PTZConfiguration]:
+    """The ``PTZConfiguration`` each profile of a GetProfiles response carries, by profile token."""
+    out: dict[str, PTZConfiguration] = {}
+    for p in children(reply, "Profiles"):
+        el = p.find("{*}PTZConfiguration")
+        token = p.get("token")
+        if el is None or not token or not el.get("token"):
+            continue
+        f = _fields(el)
+        node = _value(f, "NodeToken")
+        if not node:
+            continue
+        pt = _fields(_fields(f.get("PanTiltLimits")).get("Range"))
+        zl = _fields(_fields(f.get("ZoomLimits")).get("Range"))
+        out[token] = PTZConfiguration(
+            token=str(el.get("token")),
+            name=_value(f, "Name") or "",
+            node_token=node,
+            default_timeout_s=_duration_s(_value(f, "DefaultPTZTimeout")),
+            pan_limits=_range(pt.get("XRange")),
+            tilt_limits=_range(pt.get("YRange")),
+            zoom_limits=_range(zl.get("XRange")),
         )
     return out

@@ -69,6 +69,8 @@ SERVICES: dict[str, ServiceSpec] = {
     "replay": ServiceSpec(
         "replay.wsdl", f"{{{_VER10}/replay/wsdl}}ReplayBinding", f"{_VER10}/replay/wsdl", "replay_service"
     ),
+    # onvif-zeep ships no Media2 WSDL: Media2 is spoken with lxml only (call_xml), see _media2.py
+    "media2": ServiceSpec("", "", f"{_VER20}/media/wsdl", "media2_service"),
 }
 
 _lock = threading.Lock()
@@ -141,6 +143,11 @@ def client_for(service: str) -> zeep.Client:
     spec = SERVICES.get(service)
     if spec is None:
         raise NotSupported(f"unknown ONVIF service {service!r}", hint=f"one of {sorted(SERVICES)}")
+    if not spec.wsdl:
+        raise NotSupported(
+            f"no WSDL for the {service} service (onvif-zeep ships none)",
+            hint="kedirivms speaks it without zeep: use the camera's typed methods",
+        )
     key = _CORE_KEY if spec.wsdl in _CORE_FILES else spec.wsdl
     client = _clients.get(key)
     if client is not None:
@@ -162,5 +169,5 @@ def client_for(service: str) -> zeep.Client:
 
 def preload(*services: str) -> None:
     """Parse the WSDLs of ``services`` now (e.g. at start-up) instead of on first call."""
-    for name in services or tuple(SERVICES):
+    for name in services or tuple(n for n, spec in SERVICES.items() if spec.wsdl):
         client_for(name)

@@ -18,7 +18,7 @@ from kedirivms.errors import (
     OnvifFault,
     ProtocolError,
 )
-from kedirivms.onvif import _replies
+from kedirivms.onvif import _quickack, _replies
 from kedirivms.onvif._transport import AuthMode, OnvifTransport
 from kedirivms.onvif._wsdl import SERVICES
 from kedirivms.onvif.device import DeviceService
@@ -138,6 +138,7 @@ class Camera:
             label=self.name,
             retries=retries,
         )
+        _quickack.install(self._transport.session)  # immune to servers that send headers and body apart
         self.device = DeviceService(self._transport)
         self.media = MediaService(self._transport)
         self._state = CameraState.NEW
@@ -233,7 +234,8 @@ class Camera:
         """
         self._ensure()
         for name in services or tuple(self._transport.xaddrs):
-            self._transport.proxy(name)
+            if SERVICES.get(name) is None or SERVICES[name].wsdl:  # Media2 has no WSDL: nothing to bind
+                self._transport.proxy(name)
 
     def _discover_services(self) -> Services:
         t = self._transport

@@ -83,15 +83,17 @@ class VideoEncoderConfig(_Reply):
     token: str
     name: str = ""
     use_count: int = 0
-    encoding: str = Field(description="'H264', 'JPEG' or 'MPEG4' (Media1).")
+    encoding: str = Field(description="'H264', 'H265' (Media2 only), 'JPEG' or 'MPEG4'.")
     width: int
     height: int
     quality: float = 0.0
     fps: int | None = Field(None, description="FrameRateLimit.")
     bitrate_kbps: int | None = Field(None, description="BitrateLimit in kbit/s.")
     encoding_interval: int | None = None
-    gop: int | None = Field(None, description="H.264 GovLength (frames between keyframes).")
+    gop: int | None = Field(None, description="GovLength (frames between keyframes).")
     h264_profile: str | None = None
+    profile: str | None = Field(None, description="Codec profile: H.264 Baseline/Main/High, H.265 Main/Main10.")
+    constant_bitrate: bool | None = Field(None, description="Media2 RateControl ConstantBitRate.")
 
 
 class IntRange(_Reply):
@@ -113,6 +115,8 @@ class EncoderOptions(_Reply):
     bitrate_kbps: IntRange | None = None
     encoding_interval: IntRange | None = None
     h264_profiles: list[str] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list, description="Codec profiles offered (Main, Main10, High...).")
+    fps_supported: list[float] = Field(default_factory=list, description="Media2: the frame rates offered.")
 
 
 class Profile(_Reply):
@@ -124,7 +128,8 @@ class Profile(_Reply):
     video_source_token: str | None = None
     channel: int = Field(1, description="1-based channel (video source) index; NVRs have many.")
     encoder_token: str | None = None
-    encoding: str | None = None
+    encoding: str | None = Field(None, description="H264, H265, JPEG... (H265 is described by Media2 only).")
+    encoder_profile: str | None = Field(None, description="Codec profile: Main, Main10, High...")
     width: int | None = None
     height: int | None = None
     fps: int | None = None
@@ -132,6 +137,10 @@ class Profile(_Reply):
     gop: int | None = None
     quality: float | None = None
     ptz_configured: bool = False
+    ptz_configuration_token: str | None = Field(None, description="Token of the profile's PTZ configuration.")
+    ptz_node_token: str | None = Field(
+        None, description="The PTZ node it moves; profiles sharing a node share its presets and position."
+    )
     stream_uri: str | None = Field(None, description="RTSP URI without credentials, when requested.")
 
 

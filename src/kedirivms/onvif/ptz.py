@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from kedirivms.errors import InvalidArgument, NotSupported, Timeout
+from kedirivms.errors import InvalidArgument, NotSupported, OnvifFault, Timeout
 from kedirivms.onvif.models import Profile
 from kedirivms.onvif.models_ptz import (
     FloatRange,
@@ -47,10 +47,12 @@ _SPEED = FloatRange(min=0.0, max=1.0)
 
 
 class _ProfilePTZ:
-    """What one profile drives: its configuration, node and options (cached)."""
+    """What one profile drives: its configuration and node (cached); the options are read when first needed."""
 
-    def __init__(self, config: PTZConfiguration, node: PTZNode, options: PTZConfigurationOptions | None) -> None:
-        self.config, self.node, self.options = config, node, options
+    def __init__(self, config: PTZConfiguration, node: PTZNode) -> None:
+        self.config, self.node = config, node
+        self.options: PTZConfigurationOptions | None = None
+        self.options_read = False
 
     def space(self, kind: str) -> PTZSpace | None:
         spaces: list[PTZSpace] = getattr(self.node.spaces, kind)
@@ -72,6 +74,8 @@ class PTZService:
         self._t = transport
         self._media = media
         self._cache: dict[str, _ProfilePTZ] = {}
+        self._nodes: dict[str, PTZNode] = {}  # by node token: profiles sharing a node read it once
+        self._presets: dict[str, list[PTZPreset]] = {}  # by profile token, until a preset is written
         self._default: str | None = None
         self._lock = threading.Lock()
 
@@ -119,25 +123,39 @@ class PTZService:
             cached = self._cache.get(token)
         if cached is not None:
             return token, cached
-        raw = self._t.call("media", "GetProfile", ProfileToken=token)
-        conf = getattr(raw, "PTZConfiguration", None)
-        if conf is None:
-            raise InvalidArgument(
-                f"profile {token} has no PTZ configuration",
-                camera=self._t.label,
-                operation="GetProfile",
-                hint="use a profile whose ptz_configured is true",
-            )
-        config = _configuration(conf)
-        node = self.node(config.node_token)
-        try:
-            options: PTZConfigurationOptions | None = self.configuration_options(config.token)
-        except NotSupported:
-            options = None
-        entry = _ProfilePTZ(config, node, options)
+        # GetProfiles already carried the PTZ configuration (a camera.profiles() call, or the default profile's
+        # look-up): only a profile not seen there costs a GetProfile
+        config = self._media.known_ptz_configuration(token)
+        if config is None:
+            raw = self._t.call("media", "GetProfile", ProfileToken=token)
+            conf = getattr(raw, "PTZConfiguration", None)
+            if conf is None:
+                raise InvalidArgument(
+                    f"profile {token} has no PTZ configuration",
+                    camera=self._t.label,
+                    operation="GetProfile",
+                    hint="use a profile whose ptz_configured is true",
+                )
+            config = _configuration(conf)
+        with self._lock:
+            node = self._nodes.get(config.node_token)
+        if node is None:
+            node = self.node(config.node_token)
+            with self._lock:
+                self._nodes[config.node_token] = node
+        entry = _ProfilePTZ(config, node)
         with self._lock:
             self._cache[token] = entry
         return token, entry
+
+    def _options_of(self, info: _ProfilePTZ) -> PTZConfigurationOptions | None:
+        if not info.options_read:
+            try:
+                info.options = self.configuration_options(info.config.token)
+            except NotSupported:
+                info.options = None
+            info.options_read = True
+        return info.options
 
     # ---------------------------------------------------------------- status
     def status(self, profile: ProfileRef | None = None) -> PTZStatus:
@@ -207,7 +225,8 @@ class PTZService:
             velocity["Zoom"] = {"x": zoom}
         kwargs: dict[str, Any] = {"ProfileToken": token, "Velocity": velocity}
         if timeout is not None:
-            rng = info.options.timeout_range_s if info.options else None
+            options = self._options_of(info)
+            rng = options.timeout_range_s if options else None
             if timeout <= 0 or (rng is not None and timeout not in rng):
                 raise InvalidArgument(
                     f"timeout {timeout:g} s is outside {rng or '(0, inf)'} s",
@@ -267,11 +286,15 @@ class PTZService:
     # ---------------------------------------------------------------- presets and home
     def presets(self, profile: ProfileRef | None = None) -> list[PTZPreset]:
         """The stored presets (token, name, position)."""
-        raw = self._call("GetPresets", ProfileToken=self._profile_token(profile)) or []
-        return [
+        token = self._profile_token(profile)
+        raw = self._call("GetPresets", ProfileToken=token) or []
+        found = [
             PTZPreset(token=str(p.token), name=str(p.Name or ""), position=_position(getattr(p, "PTZPosition", None)))
             for p in raw
         ]
+        with self._lock:
+            self._presets[token] = found
+        return found
 
     def find_preset(self, preset: str, profile: ProfileRef | None = None) -> PTZPreset:
         """The preset whose token, or else name (exact, then case-insensitive), is ``preset``.
@@ -280,14 +303,9 @@ class PTZService:
             InvalidArgument: no such preset (the message lists the names).
         """
         items = self.presets(profile)
-        for match in (
-            lambda p: p.token == preset,
-            lambda p: p.name == preset,
-            lambda p: p.name.casefold() == preset.casefold(),
-        ):
-            found = next((p for p in items if match(p)), None)
-            if found is not None:
-                return found
+        found = _match_preset(items, preset)
+        if found is not None:
+            return found
         names = ", ".join(f"{p.name} ({p.token})" for p in items) or "none"
         raise InvalidArgument(
             f"no preset named or with token {preset!r}",
@@ -295,6 +313,10 @@ class PTZService:
             operation="GotoPreset",
             hint=f"presets: {names}",
         )
+
+    def _forget_presets(self) -> None:
+        with self._lock:
+            self._presets.clear()
 
     def set_preset(self, name: str, *, token: str | None = None, profile: ProfileRef | None = None) -> str:
         """Store the current position as preset ``name`` (updating the preset of that name); returns its token."""
@@ -304,20 +326,41 @@ class PTZService:
         kwargs: dict[str, Any] = {"ProfileToken": pt, "PresetName": name}
         if token:
             kwargs["PresetToken"] = token
+        self._forget_presets()
         r = self._call("SetPreset", **kwargs)
         return str(r if isinstance(r, str) else getattr(r, "PresetToken", r))
 
     def goto_preset(self, preset: str, *, speed: float | None = None, profile: ProfileRef | None = None) -> PTZPreset:
-        """Move to a preset given by name or token; returns the preset."""
-        token, info = self._profile_ptz(profile)
-        found = self.find_preset(preset, token)
-        self._call("GotoPreset", ProfileToken=token, PresetToken=found.token, **self._speed(info, "GotoPreset", speed))
+        """Move to a preset given by name or token; returns the preset.
+
+        The presets read last (by :meth:`presets`, :meth:`find_preset` or an earlier goto) are reused, and the
+        PTZ node is read only for a ``speed``: a repeated goto is one request. A preset deleted meanwhile by
+        another client is looked up again once.
+        """
+        token = self._profile_token(profile)
+        extra = self._speed(self._profile_ptz(token)[1], "GotoPreset", speed) if speed is not None else {}
+        with self._lock:
+            known = self._presets.get(token)
+        found = _match_preset(known, preset) if known is not None else None
+        if found is None:
+            found = self.find_preset(preset, token)
+            self._call("GotoPreset", ProfileToken=token, PresetToken=found.token, **extra)
+            return found
+        try:
+            self._call("GotoPreset", ProfileToken=token, PresetToken=found.token, **extra)
+        except (InvalidArgument, OnvifFault) as exc:
+            if "NoToken" not in str(exc):  # the fault subcode ONVIF gives an unknown preset token
+                raise
+            found = self.find_preset(preset, token)  # gone or renamed since it was read: read them again
+            self._call("GotoPreset", ProfileToken=token, PresetToken=found.token, **extra)
         return found
 
     def remove_preset(self, preset: str, profile: ProfileRef | None = None) -> None:
         """Delete a preset given by name or token."""
         token = self._profile_token(profile)
-        self._call("RemovePreset", ProfileToken=token, PresetToken=self.find_preset(preset, token).token)
+        found = self.find_preset(preset, token)
+        self._forget_presets()
+        self._call("RemovePreset", ProfileToken=token, PresetToken=found.token)
 
     def goto_home(self, *, speed: float | None = None, profile: ProfileRef | None = None) -> None:
         """Move to the home position."""
@@ -396,6 +439,19 @@ class PTZService:
 
 
 # -------------------------------------------------------------------------------------------- parsing
+def _match_preset(items: list[PTZPreset], preset: str) -> PTZPreset | None:
+    """The preset whose token, or else name (exact, then case-insensitive), is ``preset``."""
+    for match in (
+        lambda p: p.token == preset,
+        lambda p: p.name == preset,
+        lambda p: p.name.casefold() == preset.casefold(),
+    ):
+        found = next((p for p in items if match(p)), None)
+        if found is not None:
+            return found
+    return None
+
+
 def _intersect(rng: FloatRange, limits: FloatRange | None) -> FloatRange:
     if limits is None:
         return rng

@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -56,7 +56,7 @@ class ApplyReport(BaseModel):
     inventory: str
     started: datetime
     cameras: list[CameraResult]
-    duration_s: float = 0.0
+    duration_s: float = Field(0.0, description="The whole run, seconds: reading the cameras (the plan) and writing.")
     audit_error: str | None = Field(None, description="Why the audit log could not be written, if it failed.")
 
     def count(self, status: ApplyStatus) -> int:
@@ -218,8 +218,10 @@ def apply(
         planned = {c.name: c for c in plan.cameras}
     log = audit if isinstance(audit, AuditLog) or audit is None else AuditLog(audit)
     run_id = uuid.uuid4().hex[:12]
-    started_at = datetime.now(UTC)
-    started = time.perf_counter()
+    # the run covers reading the cameras too: with a plan, that is the plan's time (its reads are reused)
+    read_s = plan.duration_s if plan is not None else 0.0
+    started_at = datetime.now(UTC) - timedelta(seconds=read_s)
+    started = time.perf_counter() - read_s
 
     def done(result: CameraResult) -> None:
         if log is not None:

@@ -209,10 +209,12 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
         "height": size[1] if size else None,
         "fps": wanted.fps,
         "bitrate_kbps": wanted.bitrate_kbps,
-        "gop": wanted.gop if encoding == "H264" else None,
+        "gop": wanted.gop if encoding in ("H264", "H265") else None,
         "quality": wanted.quality,
+        "profile": wanted.profile,
     }
-    diff = {k: v for k, v in desired.items() if v is not None and getattr(p, k) != v}
+    current_values = {**p.model_dump(), "profile": p.encoder_profile}
+    diff = {k: v for k, v in desired.items() if v is not None and current_values[k] != v}
     if not diff:
         return
     options = ctx.read("encoders", lambda: ctx.camera.media.video_encoder_options(config_token=token))
@@ -227,6 +229,7 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
         fps=p.fps,
         bitrate_kbps=p.bitrate_kbps,
         gop=p.gop,
+        profile=p.encoder_profile,
     )
     try:
         check_encoder(current.model_copy(update=diff), {o.encoding: o for o in options})
@@ -236,9 +239,9 @@ def _encoder(ctx: Context, label: str, p: Profile, token: str, wanted: EncoderSe
     changes = []
     if "width" in diff or "height" in diff:
         changes.append(_change("encoders", f"{label} resolution", f"{p.width}x{p.height}", wanted.resolution))
-    for key in ("encoding", "fps", "bitrate_kbps", "gop", "quality"):
+    for key in ("encoding", "profile", "fps", "bitrate_kbps", "gop", "quality"):
         if key in diff:
-            changes.append(_change("encoders", f"{label} {key}", getattr(p, key), diff[key]))
+            changes.append(_change("encoders", f"{label} {key}", current_values[key], diff[key]))
     raw = ctx.encoders.get(token)
     if raw is None:  # GetProfiles named the token without the configuration: read it alone
         raw = ctx.read("encoders", partial(ctx.camera.media.encoder_element, token))
@@ -286,6 +289,12 @@ def ptz(ctx: Context) -> None:
     if not movable:
         ctx.problems.append("ptz: the camera has no PTZ (no media profile with a PTZ configuration)")
         return
+    # presets belong to the PTZ node, not to the profile: profiles sharing a node (main and sub of one channel,
+    # as most cameras have) see the same presets, so each node is read and written once, through its first profile
+    nodes: dict[str, Profile] = {}
+    for p in movable:
+        nodes.setdefault(p.ptz_node_token or p.ptz_configuration_token or f"profile:{p.token}", p)
+    movable = list(nodes.values())
     checked = False
     for p in movable:
         label = f"ch{p.channel} " if len(movable) > 1 else ""

@@ -175,11 +175,16 @@ class UserSpec(_Model):
 class EncoderSettings(_Model):
     """Video encoder settings of one stream; unset fields are left as the camera has them."""
 
-    encoding: Literal["H264", "JPEG", "MPEG4"] | None = Field(None, description="Codec (ONVIF Media1 names).")
+    encoding: Literal["H264", "H265", "JPEG", "MPEG4"] | None = Field(
+        None, description="Codec (ONVIF names; H265 needs a camera with Media2)."
+    )
+    profile: Literal["Baseline", "Main", "High", "Main10"] | None = Field(
+        None, description="Codec profile: H.264 Baseline/Main/High, H.265 Main/Main10."
+    )
     resolution: str | None = Field(None, description="'WIDTHxHEIGHT', e.g. '1920x1080'.")
     fps: int | None = Field(None, ge=1, le=240, description="Frame-rate limit, frames per second.")
     bitrate_kbps: int | None = Field(None, ge=16, le=1_000_000, description="Bit-rate limit, kbit/s.")
-    gop: int | None = Field(None, ge=1, le=1000, description="GOP (H.264 GovLength): frames between key frames.")
+    gop: int | None = Field(None, ge=1, le=1000, description="GOP (GovLength): frames between key frames.")
     quality: float | None = Field(None, ge=0, description="Quality on the camera's QualityRange scale.")
 
     @field_validator("resolution")

@@ -149,6 +149,8 @@ class _Remux:
             if self.stream is None:
                 self.stream = self.out.add_stream_from_template(video)
                 self.stream.time_base = _OUT_TB
+                if ctx.name == "hevc":
+                    self.stream.codec_tag = "hvc1"  # as the segments: the tag browsers and QuickTime play
                 self.params = params
             elif params != self.params:
                 return False  # one MP4 track cannot change codec or size; the span shows up as a gap

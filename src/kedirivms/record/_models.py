@@ -114,6 +114,7 @@ class RecorderStats(BaseModel):
     segments: int = Field(0, description="segments closed")
     gaps: int = Field(0, description="gaps indexed")
     storage_errors: int = Field(0, description="write failures (disk full, unwritable root)")
+    mux_errors: int = Field(0, description="packets the muxer rejected (each closes the segment; not a storage error)")
     current_segment: str | None = Field(None, description="relative path of the open segment")
     last_error: str | None = Field(None, description="the last storage error message")
 

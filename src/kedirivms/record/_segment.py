@@ -78,17 +78,30 @@ class SegmentWriter:
         self.last_dur = 0
         self._last_dts: int | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
+        # FFmpeg creates the file only when the first packet is muxed; the segment is indexed when it opens,
+        # so create it now: an index row never names a file that does not exist
+        path.touch()
         options = {
             "movflags": "frag_keyframe+empty_moov+default_base_moof",
             "frag_duration": str(int(fragment_seconds * 1_000_000)),
             # hand each finished fragment to the OS at once (otherwise AVIO's 32 KiB buffer holds ~1 s more)
             "flush_packets": "1",
         }
-        self._out: OutputContainer = av.open(str(path), "w", format="mp4", options=options)
+        try:
+            self._out: OutputContainer = av.open(str(path), "w", format="mp4", options=options)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         try:
             self._stream = self._out.add_stream_from_template(template.stream)
+            if template.codec == "hevc":
+                # 'hvc1' (parameter sets in the hvcC sample description), not FFmpeg's default 'hev1': Safari,
+                # QuickTime and many browsers play only hvc1. movenc writes VPS/SPS/PPS from the extradata
+                # (the SDP's sprop-vps/sps/pps) into hvcC with array_completeness set for this tag.
+                self._stream.codec_tag = "hvc1"
         except BaseException:
             self._out.close()
+            path.unlink(missing_ok=True)
             raise
 
     def write(self, item: Pkt) -> None:

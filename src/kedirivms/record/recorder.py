@@ -110,6 +110,7 @@ class Recorder:
         self._template: Template | None = None
         self._anchor: float | None = None
         self._held: tuple[av.Packet, int] | None = None
+        self._stale_template = False  # set by the writer when the muxer refused a segment's first packet
         # writer-thread state
         self._writer: SegmentWriter | None = None
         self._seg_rel: str | None = None
@@ -181,6 +182,7 @@ class Recorder:
             segments=c["segments"],
             gaps=c["gaps"],
             storage_errors=c["storage_errors"],
+            mux_errors=c["mux_errors"],
             current_segment=self._seg_rel,
             last_error=str(self._error) if self._error else None,
         )
@@ -290,7 +292,10 @@ class Recorder:
     # ------------------------------------------------------------------------------ demux thread side
     def _on_packet(self, packet: Packet, video: VideoStream) -> None:
         self._c["in"] += 1
-        if video is not self._video:
+        if video is not self._video or (self._stale_template and packet.is_keyframe):
+            # a new stream, or the muxer refused to start a segment with the parameters captured so far:
+            # capture them again (FFmpeg may have learnt more of the stream since)
+            self._stale_template = False
             try:
                 self._template = Template(video)
             except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
@@ -474,8 +479,11 @@ class Recorder:
         rel = segment_relpath(self.camera, start, self._taken)
         try:
             writer = SegmentWriter(self.root / rel, item.template, item.pts, self.fragment_seconds, item.dts)
-        except (OSError, av.error.FFmpegError) as exc:
+        except OSError as exc:
             self._storage_failure(exc, "open segment", rel)
+            return False
+        except av.error.FFmpegError as exc:
+            self._mux_rejected(exc, "open segment", rel, header=True)
             return False
         self._writer = writer
         self._seg_rel = rel
@@ -500,8 +508,12 @@ class Recorder:
         assert w is not None
         try:
             w.write(item)
-        except (OSError, av.error.FFmpegError) as exc:
+        except OSError as exc:  # av.error.OSError too: the file system failed (ENOSPC, EIO, EACCES)
             self._storage_failure(exc, "write segment", self._seg_rel)
+            return
+        except av.error.FFmpegError as exc:  # EINVAL and friends: the muxer refused this packet
+            self._c["skipped_w"] += 1
+            self._mux_rejected(exc, "write segment", self._seg_rel, header=w.packets == 0)
             return
         self._c["written"] += 1
         self._c["bytes"] += item.packet.size
@@ -510,10 +522,16 @@ class Recorder:
         w = self._writer
         if w is None:
             return
+        if w.packets == 0:  # nothing written (so nothing indexed): leave no file behind
+            self._drop_empty(w)
+            return
         try:
             w.close()
-        except (OSError, av.error.FFmpegError) as exc:
+        except OSError as exc:
             self._storage_failure(exc, "close segment", self._seg_rel)
+            return
+        except av.error.FFmpegError as exc:
+            self._mux_rejected(exc, "close segment", self._seg_rel, header=False, closing=True)
             return
         row = self._row(SegmentStatus.COMPLETE)
         self._writer = None
@@ -578,6 +596,54 @@ class Recorder:
             self._safe_index(lambda ix: ix.add_event(self.camera, now, "storage_error", text))
         self._state = RecorderState.FAILED
         self._retry_at = now + _RETRY_STORAGE
+
+    def _drop_empty(self, w: SegmentWriter) -> None:
+        """Forget a segment that holds no packet: its (empty) file and its ``recording`` row."""
+        rel = self._seg_rel
+        w.abort()
+        with contextlib.suppress(OSError):
+            w.path.unlink()
+        self._writer = None
+        self._seg_rel = None
+        if rel is not None:
+            self._safe_index(lambda ix: ix.remove_segment(rel))
+
+    def _mux_rejected(
+        self, exc: BaseException, operation: str, rel: str | None, *, header: bool, closing: bool = False
+    ) -> None:
+        """The muxer (not the disk) refused: close the segment, keep it, start a new one at the next keyframe.
+
+        A packet FFmpeg's muxer refuses (EINVAL: timestamps or sizes it cannot store, parameters it cannot
+        describe) says nothing about the storage, so it neither raises a storage error nor waits for the disk
+        to recover: at most the rest of this GOP is lost. When a segment's very first packet is refused, the
+        codec parameters are captured again at the next keyframe.
+        """
+        text = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's message without the file's full path
+        self._c["mux_errors"] += 1
+        log.warning("%s: the muxer refused a packet (%s %s: %s); recording resumes at the next keyframe",
+                    self.camera, operation, rel or "", text)  # fmt: skip
+        now = time.time()
+        self._safe_index(lambda ix: ix.add_event(self.camera, now, "mux_error", f"{operation}: {text}"))
+        if header:
+            self._stale_template = True
+        w = self._writer
+        if w is not None:
+            if w.packets == 0:
+                self._drop_empty(w)
+            elif closing:
+                w.abort()
+                self._writer = None
+                self._seg_rel = None
+                self._gap_from = (self._seg_start + w.duration, f"muxer error: {text}")
+                self._salvage(rel)
+            else:
+                self._close_segment()  # a failure to close is handled there (storage or muxer)
+                if self._state is RecorderState.FAILED:
+                    return
+                if self.mode == "continuous" and self._gap_from is None and self._last_end is not None:
+                    self._gap_from = (self._last_end, f"muxer error: {text}")
+        if self._state is not RecorderState.FAILED:
+            self._state = RecorderState.ARMED if self.mode == "event" else RecorderState.WAITING
 
     def _salvage(self, rel: str | None) -> None:
         """Index what survived of an abandoned segment (trimmed to whole fragments); drop it if it holds nothing."""

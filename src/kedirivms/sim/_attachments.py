@@ -28,9 +28,17 @@ def stream_spec(spec: EncoderSpec, scene: Any = None) -> Any:
         fps=spec.fps,
         bitrate=spec.bitrate_kbps * 1000,
         gop=spec.gop,
-        profile="baseline" if spec.h264_profile == "Baseline" else "main",
+        codec="h265" if spec.encoding == "H265" else "h264",
+        profile=_rtsp_profile(spec),
         scene=scene,
     )
+
+
+def _rtsp_profile(spec: EncoderSpec) -> str:
+    """The encoder profile that streams what the configuration advertises."""
+    if spec.encoding == "H265":
+        return "main10" if spec.h265_profile == "Main10" else "main"
+    return {"Baseline": "baseline", "High": "high"}.get(spec.h264_profile, "main")  # Extended: Main's tools
 
 
 def start_rtsp(cam: VirtualCamera, scene: SceneFactory | None) -> RtspServer:
@@ -59,14 +67,25 @@ def endpoint_of(cam: VirtualCamera) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"kedirivms:{cam.config.serial_number}:{cam.host}"))
 
 
-def start_discovery(cam: VirtualCamera) -> DiscoveryResponder:
-    """Answer unicast WS-Discovery Probes at ``cam.host:3702`` with the camera's XAddr and scopes."""
+def start_discovery(cam: VirtualCamera, multicast: bool = False) -> DiscoveryResponder:
+    """Answer WS-Discovery Probes at ``cam.host:3702`` with the camera's XAddr and scopes; with ``multicast``
+    also join 239.255.255.250 (on ``lo`` for a loopback camera) and announce Hello and Bye there."""
+    import ipaddress
+
     from kedirivms.sim.discovery import DiscoveryResponder
 
     with cam.state.lock:
         scopes = list(cam.state.fixed_scopes) + list(cam.state.scopes)
+    interface_ip = None
+    if multicast and ipaddress.ip_address(cam.host).is_loopback:
+        interface_ip = "127.0.0.1"  # lo's own address: 127.0.1.x is routed to lo but is not an interface address
     responder = DiscoveryResponder(
-        endpoint=endpoint_of(cam), xaddrs=[cam.device_url], scopes=scopes, host=cam.host, multicast=False
+        endpoint=endpoint_of(cam),
+        xaddrs=[cam.device_url],
+        scopes=scopes,
+        host=cam.host,
+        multicast=multicast,
+        interface_ip=interface_ip,
     )
     responder.start()
     return responder

@@ -37,6 +37,7 @@ Quirk = Literal[
     "null_uri",
     "xaddr_other_host",
     "relative_time_ignored",
+    "split_reply_nagle",
 ]
 """Vendor quirks the camera can emit (see ``docs/simulator.md``)."""
 
@@ -44,7 +45,7 @@ UserLevel = Literal["Administrator", "Operator", "User", "Anonymous", "Extended"
 
 
 class EncoderSpec(BaseModel):
-    """One H.264 encoder setting (a profile's video encoder configuration).
+    """One encoder setting (a profile's video encoder configuration): H.264, or H.265 (seen through Media2).
 
     Example:
         >>> EncoderSpec(width=1280, height=720, fps=15, bitrate_kbps=2048, gop=30)
@@ -59,6 +60,8 @@ class EncoderSpec(BaseModel):
     gop: int = Field(30, gt=0, description="GOP (GovLength): frames between key frames.")
     quality: float = Field(5.0, ge=0, description="Encoder quality on the options' QualityRange scale.")
     h264_profile: Literal["Baseline", "Main", "Extended", "High"] = Field("Main", description="H.264 profile.")
+    encoding: Literal["H264", "H265"] = Field("H264", description="H264, or H265 (described by Media2 only).")
+    h265_profile: Literal["Main", "Main10"] = Field("Main", description="H.265 profile (8 or 10 bits).")
 
 
 H264Profile = Literal["Baseline", "Main", "Extended", "High"]
@@ -66,6 +69,14 @@ H264Profile = Literal["Baseline", "Main", "Extended", "High"]
 
 def _default_h264_profiles() -> list[H264Profile]:
     return ["Baseline", "Main", "High"]
+
+
+def _default_encodings() -> list[Literal["H264", "H265"]]:
+    return ["H264", "H265"]
+
+
+def _default_h265_profiles() -> list[Literal["Main", "Main10"]]:
+    return ["Main", "Main10"]
 
 
 def _default_resolutions() -> list[tuple[int, int]]:
@@ -88,6 +99,12 @@ class EncoderOptions(BaseModel):
     h264_profiles: list[H264Profile] = Field(
         default_factory=_default_h264_profiles, min_length=1, description="Supported H.264 profiles."
     )
+    encodings: list[Literal["H264", "H265"]] = Field(
+        default_factory=_default_encodings, min_length=1, description="Encodings offered (H265 via Media2)."
+    )
+    h265_profiles: list[Literal["Main", "Main10"]] = Field(
+        default_factory=_default_h265_profiles, description="Supported H.265 profiles."
+    )
 
     def violations(self, spec: EncoderSpec) -> list[str]:
         """Return what in ``spec`` these options do not allow (empty when valid)."""
@@ -104,8 +121,12 @@ class EncoderOptions(BaseModel):
         for name, value, (lo, hi) in checks:
             if not lo <= value <= hi:
                 bad.append(f"{name} {value} outside [{lo}, {hi}]")
-        if spec.h264_profile not in self.h264_profiles:
+        if spec.encoding not in self.encodings:
+            bad.append(f"encoding {spec.encoding} not in {self.encodings}")
+        elif spec.encoding == "H264" and spec.h264_profile not in self.h264_profiles:
             bad.append(f"h264_profile {spec.h264_profile} not in {self.h264_profiles}")
+        elif spec.encoding == "H265" and spec.h265_profile not in self.h265_profiles:
+            bad.append(f"h265_profile {spec.h265_profile} not in {self.h265_profiles}")
         return bad
 
 
@@ -130,6 +151,14 @@ class VirtualCameraConfig(BaseModel):
     advertised_port: int | None = Field(None, ge=1, le=65535, description="Port named in XAddrs; None = port.")
     channels: int = Field(1, ge=1, le=64, description="Video sources; > 1 makes an NVR (main + sub each).")
     ptz: bool | None = Field(None, description="Main profiles carry a PTZConfiguration; None = (channels == 1).")
+    media2: bool = Field(
+        False, description="Also serve the Media2 service (ver20/media): profiles, URIs and H.264/H.265 encoders."
+    )
+    ptz_profiles: Literal["main", "all"] = Field(
+        "main",
+        description="Which profiles of a PTZ channel carry its PTZ configuration: the main one, or main and sub "
+        "(one PTZ configuration and node shared by both, as most cameras do).",
+    )
     manufacturer: str = Field("Kedirivms", description="GetDeviceInformation Manufacturer.")
     model: str = Field("VirtualCam-1", description="GetDeviceInformation Model.")
     firmware_version: str = Field("1.0.0", description="GetDeviceInformation FirmwareVersion.")
@@ -142,7 +171,11 @@ class VirtualCameraConfig(BaseModel):
         default_factory=lambda: EncoderSpec(width=640, height=360, fps=10, bitrate_kbps=512, gop=10),
         description="Initial sub-stream encoder settings.",
     )
-    encoder_options: EncoderOptions = Field(default_factory=EncoderOptions, description="H.264 ranges offered.")
+    channel_main: dict[int, EncoderSpec] = Field(
+        default_factory=dict,
+        description="Main-stream encoder of some channels (an NVR with mixed H.264/H.265 inputs); others use main.",
+    )
+    encoder_options: EncoderOptions = Field(default_factory=EncoderOptions, description="Encoder ranges offered.")
     rtsp_port: int | None = Field(None, ge=1, le=65535, description="Port named in stream URIs; None = 554.")
     reboot_downtime_s: float = Field(0.0, ge=0, description="After SystemReboot, drop requests this long.")
     quirks: frozenset[Quirk] = Field(frozenset(), description="Vendor quirks to emit.")
@@ -152,7 +185,10 @@ class VirtualCameraConfig(BaseModel):
 
     @model_validator(mode="after")
     def _encoders_within_options(self) -> VirtualCameraConfig:
-        for label, spec in (("main", self.main), ("sub", self.sub)):
+        specs = [("main", self.main), ("sub", self.sub)] + [
+            (f"channel {c} main", e) for c, e in self.channel_main.items()
+        ]
+        for label, spec in specs:
             bad = self.encoder_options.violations(spec)
             if bad:
                 raise ValueError(f"{label} encoder outside encoder_options: {'; '.join(bad)}")

@@ -32,6 +32,7 @@ __all__ = [
     "ServiceSpec",
     "SoapFault",
     "build_envelope",
+    "build_raw_envelope",
     "fault_envelope",
     "parse_request",
     "registry",
@@ -58,6 +59,10 @@ Handler = Callable[["SoapContext", Any], "dict[str, Any] | None"]
 ``request`` is the zeep object of the operation's input element (attribute access: ``request.ProfileToken``).
 Raise :class:`SoapFault` to answer with a fault.
 """
+
+
+RawHandler = Callable[["SoapContext", etree._Element], etree._Element]
+"""A handler of a service without WSDL: ``(ctx, request element) -> response element``."""
 
 
 class SoapFault(Exception):
@@ -90,7 +95,9 @@ class ServiceSpec:
         name: short name (``"ptz"``); the key in the registry and in GetCapabilities categories.
         path: URL path on the camera (``"/onvif/ptz_service"``).
         namespace: the service's WSDL target namespace (GetServices Namespace).
-        wsdl: WSDL file name inside onvif-zeep's ``wsdl/`` folder (``"ptz.wsdl"``).
+        wsdl: WSDL file name inside onvif-zeep's ``wsdl/`` folder (``"ptz.wsdl"``); empty for a service whose WSDL
+            onvif-zeep does not ship (Media2): its handlers then take the request element and return the
+            response element (lxml), see :data:`RawHandler`.
         binding: local name of the WSDL binding (``"PTZBinding"``), or several (events: ``("EventBinding",
             "PullPointSubscriptionBinding", "SubscriptionManagerBinding")``); the first holding the operation wins.
         version: (major, minor) reported by GetServices.
@@ -106,7 +113,7 @@ class ServiceSpec:
     version: tuple[int, int] = (2, 60)
     capabilities: Callable[[SoapContext], etree._Element | None] | None = None
     advertised: Callable[[SoapContext], bool] | None = None
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    handlers: dict[str, Any] = field(default_factory=dict)
 
     def operation(self, name: str) -> Callable[[Handler], Handler]:
         """Decorator registering ``fn`` as the handler of the operation ``name`` (the WSDL operation name)."""
@@ -324,6 +331,16 @@ def _finish(envelope: etree._Element, extra: dict[str, str] | None = None) -> by
     etree.cleanup_namespaces(root, top_nsmap=nsmap, keep_ns_prefixes=["ter", "tt", "tns1"])
     out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     return out
+
+
+def build_raw_envelope(response: etree._Element, header_children: list[etree._Element] | None = None) -> bytes:
+    """A SOAP 1.2 envelope around ``response`` (services without WSDL build their replies with lxml)."""
+    envelope = etree.Element(f"{{{NS['env']}}}Envelope")
+    if header_children:
+        etree.SubElement(envelope, f"{{{NS['env']}}}Header").extend(header_children)
+    etree.SubElement(envelope, f"{{{NS['env']}}}Body").append(response)
+    extra = {k: v for k, v in (response.nsmap or {}).items() if k}
+    return _finish(envelope, extra)
 
 
 def fault_envelope(fault: SoapFault, *, undeclared_prefix: bool = False) -> bytes:

@@ -23,6 +23,7 @@ from kedirivms.sim._soap import (
     ServiceSpec,
     SoapFault,
     build_envelope,
+    build_raw_envelope,
     fault_envelope,
     parse_request,
     registry,
@@ -104,8 +105,11 @@ class _Handler(BaseHTTPRequestHandler):
     # -------------------------------------------------------------------------------------- plumbing
     def setup(self) -> None:
         super().setup()
-        # no Nagle: a reply must not wait for the client's delayed ACK (40 ms per call otherwise)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # split_reply_nagle mimics slow embedded web servers: Nagle left on, headers and body written apart
+        self._split = "split_reply_nagle" in self.camera.config.quirks
+        if not self._split:
+            # no Nagle: a reply must not wait for the client's delayed ACK (40 ms per call otherwise)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -128,6 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
+        if self._split:
+            # headers leave in one segment; with Nagle on, the body waits until the client ACKs them, which a
+            # client in delayed-ACK mode (a reused keep-alive connection) does only after ~40 ms
+            self.wfile.flush()
         if self.command != "HEAD":
             self.wfile.write(body)
 
@@ -289,6 +297,18 @@ class _Handler(BaseHTTPRequestHandler):
                 ["ActionNotSupported"], f"{op_name} is not supported by the {spec.name} service", code="Receiver"
             )
             return missing.http_status, fault_envelope(missing, undeclared_prefix=undeclared)
+        if not spec.wsdl:  # a service without WSDL (Media2): lxml in, lxml out
+            try:
+                reply = build_raw_envelope(handler(ctx, req.body), self._reply_headers(ctx, spec, op_name, req))
+                return 200, reply
+            except SoapFault as fault:
+                return fault.http_status, fault_envelope(fault, undeclared_prefix=undeclared)
+            except Exception as exc:  # a handler bug: answer (never hang), and say so in the reason
+                _log.warning("virtual camera handler %s failed", op_name, exc_info=True)
+                broken = SoapFault(
+                    ["Action"], f"{op_name}: simulator error {type(exc).__name__}: {exc}", code="Receiver"
+                )
+                return broken.http_status, fault_envelope(broken, undeclared_prefix=undeclared)
         try:
             op = spec.binding_operation(op_name)
             request = typed_request(op, req.body)

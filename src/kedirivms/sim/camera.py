@@ -52,7 +52,7 @@ class LoggedRequest(BaseModel):
 def _initial_state(cfg: VirtualCameraConfig) -> CameraState:
     encoders: dict[str, EncoderSpec] = {}
     for ch in range(1, cfg.channels + 1):
-        encoders[f"VideoEncoder_{ch}_main"] = cfg.main
+        encoders[f"VideoEncoder_{ch}_main"] = cfg.channel_main.get(ch, cfg.main)
         encoders[f"VideoEncoder_{ch}_sub"] = cfg.sub
     fixed = [
         "onvif://www.onvif.org/type/video_encoder",
@@ -87,7 +87,9 @@ class VirtualCamera(CameraExtrasMixin):
         rtsp: also serve every profile over RTSP (H.264 encoded on demand); stream URIs name its port.
         scene: ``scene(channel, "main"|"sub") -> Scene | None`` picks each stream's picture (default: moving
             shapes with a clock).
-        discovery: also answer unicast WS-Discovery Probes on ``host:3702`` (use a distinct 127.0.1.x host).
+        discovery: answer WS-Discovery Probes on ``host:3702`` (use a distinct 127.0.1.x host): True or
+            ``"unicast"`` for unicast Probes, ``"multicast"`` for multicast ones too (with Hello and Bye). The
+            port is shared (SO_REUSEADDR) with WS-Discovery clients on the same host.
         **overrides: fields to override on ``config`` (e.g. ``port=8081``).
 
     Example:
@@ -101,7 +103,7 @@ class VirtualCamera(CameraExtrasMixin):
         *,
         rtsp: bool = False,
         scene: SceneFactory | None = None,
-        discovery: bool = False,
+        discovery: bool | Literal["unicast", "multicast"] = False,
         **overrides: Any,
     ) -> None:
         base = config or VirtualCameraConfig()
@@ -163,7 +165,11 @@ class VirtualCamera(CameraExtrasMixin):
         self._thread.start()
         self._run_state = CameraRunState.RUNNING
         if self._want_discovery and self.discovery_responder is None:
-            self.discovery_responder = start_discovery(self)
+            try:
+                self.discovery_responder = start_discovery(self, multicast=self._want_discovery == "multicast")
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:

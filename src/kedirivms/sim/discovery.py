@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import heapq
-import ipaddress
 import itertools
 import logging
 import random
@@ -45,6 +44,10 @@ DEFAULT_SCOPES: tuple[str, ...] = (
 
 _instance_lock = threading.Lock()
 _last_instance = 0
+# (address, port) of the running responders of this process: the port is shared with other WS-Discovery
+# stacks on the host (SO_REUSEADDR), so two of *ours* on one address are refused here instead
+_held: set[tuple[str, int]] = set()
+_held_lock = threading.Lock()
 
 
 def _next_instance_id() -> int:
@@ -157,8 +160,13 @@ class DiscoveryResponder:
         """
         if self.state is not ResponderState.NEW:
             raise DiscoveryError(f"responder is {self.state.value}; create a new one", camera=self.host)
+        key = (self.host, self.port)
         try:
-            self._open()
+            with _held_lock:
+                if key in _held:
+                    raise OSError("another virtual camera's responder already answers there")
+                self._open()
+                _held.add(key)
         except OSError as exc:
             self._close_sockets()
             raise DiscoveryError(
@@ -196,6 +204,8 @@ class DiscoveryResponder:
             self._wake_w.send(b"x")
         self._thread.join(timeout)
         self._close_sockets()
+        with _held_lock:
+            _held.discard((self.host, self.port))
 
     def __enter__(self) -> DiscoveryResponder:
         return self.start()
@@ -211,10 +221,10 @@ class DiscoveryResponder:
         )[0]
         sock = socket.socket(family, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         self._sock = sock
-        # On a real interface another WS-Discovery stack may hold *:3702 (SO_REUSEADDR lets us share it). On
-        # loopback the fleet is ours alone: two responders on one address must fail loudly, not steal replies.
-        if not ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]).is_loopback:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Another WS-Discovery stack on the host (a client such as the `wsdiscovery` package, a NAS daemon) may
+        # hold *:3702 with SO_REUSEADDR: share the port with it (unicast Probes to this address still come to the
+        # most specific socket, this one). Two responders of this process on one address are refused in start().
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(sockaddr)
         sock.setblocking(False)
         if self.multicast and family == socket.AF_INET6:

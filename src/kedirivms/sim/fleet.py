@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from kedirivms.errors import ConfigError
 from kedirivms.sim._attachments import SceneFactory
@@ -78,7 +78,7 @@ class VirtualFleet:
         distinct_hosts: bool = True,
         *,
         rtsp: bool = False,
-        discovery: bool = False,
+        discovery: bool | Literal["unicast", "multicast"] = False,
         scene: SceneFactory | None = None,
         **overrides: Any,
     ) -> VirtualFleet:
@@ -106,7 +106,7 @@ class VirtualFleet:
         configs: list[VirtualCameraConfig],
         *,
         rtsp: bool = False,
-        discovery: bool = False,
+        discovery: bool | Literal["unicast", "multicast"] = False,
         scene: SceneFactory | None = None,
     ) -> VirtualFleet:
         """Start one camera per configuration (all or none: on a failure the started ones are stopped)."""

@@ -45,7 +45,12 @@ class StreamSpec(BaseModel):
     fps: float = Field(30.0, gt=0, le=120, description="frames per second, paced in real time")
     bitrate: int = Field(4_000_000, gt=0, description="target bit rate in bits per second")
     gop: int = Field(30, ge=1, le=1000, description="keyframe interval in frames")
-    profile: str = Field("baseline", pattern="^(baseline|main)$", description="H.264 profile")
+    codec: Literal["h264", "h265"] = Field("h264", description="h264 (libx264) or h265 (libx265)")
+    profile: str = Field(
+        "baseline",
+        pattern="^(baseline|main|high|main10)$",
+        description="H.264: baseline, main or high; H.265: main (8-bit) or main10 (10-bit)",
+    )
     scene: Any = Field(None, description="a kedirivms.sim.scene.Scene, or None for the default moving shapes")
 
     @classmethod
@@ -234,7 +239,9 @@ class RtspServer:
 
     def _encoder(self, name: str) -> AccessUnitSource:
         spec = self._specs[name]
-        return shared_encoder(spec.scene, spec.width, spec.height, spec.fps, spec.bitrate, spec.gop, spec.profile)
+        return shared_encoder(
+            spec.scene, spec.width, spec.height, spec.fps, spec.bitrate, spec.gop, spec.profile, spec.codec
+        )
 
     def _remember(self, session: Session) -> None:
         with self._lock:
@@ -246,7 +253,7 @@ class RtspServer:
 
 
 def _parse_stream(text: str) -> tuple[str, StreamSpec]:
-    # NAME=WxH@FPS[:BITRATE[:GOP]]
+    # NAME=WxH@FPS[:BITRATE[:GOP[:CODEC]]], CODEC h264 (default), h265 or h265-main10
     name, _, rest = text.partition("=")
     size, _, tail = rest.partition("@")
     width, _, height = size.partition("x")
@@ -254,10 +261,14 @@ def _parse_stream(text: str) -> tuple[str, StreamSpec]:
     fields: dict[str, Any] = {"width": int(width), "height": int(height), "fps": float(fps)}
     if extra:
         fields["bitrate"] = int(extra[0])
-    if len(extra) > 1:
+    if len(extra) > 1 and extra[1]:
         fields["gop"] = int(extra[1])
     else:
         fields["gop"] = max(1, round(float(fps)))
+    if len(extra) > 2:
+        codec, _, depth = extra[2].partition("-")
+        fields["codec"] = codec
+        fields["profile"] = depth or "main"
     return name, StreamSpec(**fields)
 
 
@@ -268,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD", help="require auth")
     parser.add_argument(
-        "--stream", action="append", default=[], metavar="NAME=WxH@FPS[:BITRATE[:GOP]]", help="a served path"
+        "--stream", action="append", default=[], metavar="NAME=WxH@FPS[:BITRATE[:GOP[:CODEC]]]", help="a served path"
     )
     args = parser.parse_args(argv)
     users = dict(item.split(":", 1) for item in args.user)

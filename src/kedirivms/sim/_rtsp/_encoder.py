@@ -1,12 +1,14 @@
-"""Shared H.264 encoders: one per (scene, spec) in the process, running only while someone is playing.
+"""Shared H.264 and H.265 encoders: one per (scene, spec) in the process, running only while someone is playing.
 
-Each encoder renders its scene in real time, encodes with libx264 (ultrafast, zerolatency, SPS/PPS repeated at
-every keyframe) and hands every subscriber the same :class:`AccessUnit` (NAL units already cut into RTP payloads
-per RFC 6184: single NAL unit packets or FU-A fragments). Subscribers only add their own 12-byte RTP headers.
+Each encoder renders its scene in real time, encodes with libx264 or libx265 (both in PyAV's wheels: ultrafast,
+zerolatency, parameter sets repeated at every keyframe) and hands every subscriber the same :class:`AccessUnit`
+(NAL units already cut into RTP payloads: RFC 6184 single NAL unit packets or FU-A fragments for H.264, RFC 7798
+single NAL unit packets or FUs for H.265). Subscribers only add their own 12-byte RTP headers.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
@@ -86,6 +88,8 @@ class AccessUnitSource:
 
     sps: bytes
     pps: bytes
+    vps: bytes = b""  # H.265 only
+    codec = "h264"  # or "h265"
 
     def __init__(self, width: int, height: int, fps: float) -> None:  # noqa: D107
         self.width, self.height, self.fps = width, height, fps
@@ -102,6 +106,24 @@ class AccessUnitSource:
     def profile_level_id(self) -> str:
         """The SDP profile-level-id: profile_idc, constraint flags and level_idc from the SPS."""
         return self.sps[1:4].hex().upper()
+
+    def sdp_media(self, payload_type: int) -> str:
+        """The ``a=rtpmap`` and ``a=fmtp`` lines of this stream (RFC 6184 for H.264, RFC 7798 for H.265)."""
+
+        def b64(nal: bytes) -> str:
+            return base64.b64encode(nal).decode()
+
+        if self.codec == "h265":
+            return (
+                f"a=rtpmap:{payload_type} H265/90000\r\n"
+                f"a=fmtp:{payload_type} sprop-vps={b64(self.vps)};sprop-sps={b64(self.sps)};"
+                f"sprop-pps={b64(self.pps)}\r\n"
+            )
+        return (
+            f"a=rtpmap:{payload_type} H264/90000\r\n"
+            f"a=fmtp:{payload_type} packetization-mode=1;profile-level-id={self.profile_level_id};"
+            f"sprop-parameter-sets={b64(self.sps)},{b64(self.pps)}\r\n"
+        )
 
     @property
     def running(self) -> bool:
@@ -148,6 +170,13 @@ class AccessUnitSource:
 
     def _access_unit(self, index: int, key: bool, nals: list[bytes]) -> AccessUnit:
         """The access unit of ``nals`` (SEI/AUD already dropped), with SPS/PPS put before a bare keyframe."""
+        if self.codec == "h265":
+            from kedirivms.sim._rtsp._hevc import hevc_payloads, nal_type
+
+            if key and not any(nal_type(nal) == 32 for nal in nals):
+                nals = [self.vps, self.sps, self.pps, *nals]
+            self.frames_encoded += 1
+            return AccessUnit(index, key, time.time(), hevc_payloads(nals, MAX_PAYLOAD))
         if key and not any((nal[0] & 0x1F) == 7 for nal in nals):
             nals = [self.sps, self.pps, *nals]
         self.frames_encoded += 1
@@ -174,11 +203,14 @@ class SharedEncoder(AccessUnitSource):
         ctx.bit_rate = self.bitrate
         ctx.gop_size = self.gop
         ctx.thread_count = 1 if self.width * self.height <= 640 * 480 else 2
+        # the profile option only caps what x264 uses: ultrafast turns CABAC off, and without it x264 signals
+        # Constrained Baseline whatever profile was asked; so Main and High switch on what defines them
+        tools = {"baseline": "", "main": ":cabac=1", "high": ":cabac=1:8x8dct=1"}.get(self.profile, "")
         ctx.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
             "profile": self.profile,
-            "x264-params": f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:repeat-headers=1:aud=0",
+            "x264-params": f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:repeat-headers=1:aud=0{tools}",
         }
         return ctx
 
@@ -260,15 +292,27 @@ _registry_lock = threading.Lock()
 
 
 def shared_encoder(
-    scene: Scene | None, width: int, height: int, fps: float, bitrate: int, gop: int, profile: str
+    scene: Scene | None,
+    width: int,
+    height: int,
+    fps: float,
+    bitrate: int,
+    gop: int,
+    profile: str,
+    codec: str = "h264",
 ) -> SharedEncoder:
     """Return the process-wide encoder for these parameters, creating it (not starting it) on first use."""
     scene = scene if scene is not None else _default_scene
-    key = (id(scene), width, height, float(fps), bitrate, gop, profile)
+    key = (id(scene), width, height, float(fps), bitrate, gop, profile, codec)
     with _registry_lock:
         enc = _registry.get(key)
         if enc is None:
-            enc = SharedEncoder(scene, width, height, fps, bitrate, gop, profile)
+            if codec == "h265":
+                from kedirivms.sim._rtsp._hevc import HevcEncoder
+
+                enc = HevcEncoder(scene, width, height, fps, bitrate, gop, profile)
+            else:
+                enc = SharedEncoder(scene, width, height, fps, bitrate, gop, profile)
             _registry[key] = enc
         return enc
 

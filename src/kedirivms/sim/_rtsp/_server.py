@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import os
@@ -205,7 +204,6 @@ class Connection:
         self._reply(cseq, 200, {"Content-Base": base, "Content-Type": "application/sdp"}, sdp)
 
     def _sdp(self, encoder: AccessUnitSource, name: str) -> str:
-        sprop = ",".join(base64.b64encode(x).decode() for x in (encoder.sps, encoder.pps))
         host = self.sock.getsockname()[0]
         family = "IP6" if ":" in host else "IP4"
         fps = f"{encoder.fps:g}"
@@ -220,9 +218,7 @@ class Connection:
             "a=range:npt=now-\r\n"
             "a=control:*\r\n"
             f"m=video 0 RTP/AVP {PAYLOAD_TYPE}\r\n"
-            f"a=rtpmap:{PAYLOAD_TYPE} H264/90000\r\n"
-            f"a=fmtp:{PAYLOAD_TYPE} packetization-mode=1;profile-level-id={encoder.profile_level_id};"
-            f"sprop-parameter-sets={sprop}\r\n"
+            f"{encoder.sdp_media(PAYLOAD_TYPE)}"
             f"a=framerate:{fps}\r\n"
             f"a=x-dimensions:{encoder.width},{encoder.height}\r\n"
             "a=control:trackID=0\r\n"

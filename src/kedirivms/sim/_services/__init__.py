@@ -7,6 +7,6 @@ then import the module below. See ``docs/simulator.md``.
 
 from __future__ import annotations
 
-from kedirivms.sim._services import device, events, imaging, media, ptz
+from kedirivms.sim._services import device, events, imaging, media, media2, ptz
 
-__all__ = ["device", "events", "imaging", "media", "ptz"]
+__all__ = ["device", "events", "imaging", "media", "media2", "ptz"]

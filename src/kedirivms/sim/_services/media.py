@@ -105,9 +105,11 @@ def _profile(ctx: SoapContext, channel: int, stream: str) -> dict[str, Any]:
         "fixed": True,
         "Name": f"{'MainStream' if stream == 'main' else 'SubStream'}{'' if ctx.config.channels == 1 else channel}",
         "VideoSourceConfiguration": _source_config(ctx, channel),
-        "VideoEncoderConfiguration": _encoder_config(ctx, channel, stream),
     }
-    if stream == "main" and ctx.config.has_ptz:
+    if ctx.state.encoders[f"VideoEncoder_{channel}_{stream}"].encoding == "H264":
+        # Media1's schema knows JPEG, MPEG4 and H264 only: an H.265 encoder is described by Media2 alone
+        profile["VideoEncoderConfiguration"] = _encoder_config(ctx, channel, stream)
+    if ctx.config.has_ptz and (stream == "main" or ctx.config.ptz_profiles == "all"):
         profile["PTZConfiguration"] = _ptz_config(channel)
     return profile
 
@@ -180,7 +182,12 @@ def get_snapshot_uri(ctx: SoapContext, req: Any) -> dict[str, Any]:
 @MEDIA.operation("GetVideoEncoderConfigurations")
 def get_video_encoder_configurations(ctx: SoapContext, req: Any) -> dict[str, Any]:
     with ctx.state.lock:
-        out = [_encoder_config(ctx, ch, s) for ch in range(1, ctx.config.channels + 1) for s in ("main", "sub")]
+        out = [
+            _encoder_config(ctx, ch, s)
+            for ch in range(1, ctx.config.channels + 1)
+            for s in ("main", "sub")
+            if ctx.state.encoders[f"VideoEncoder_{ch}_{s}"].encoding == "H264"
+        ]
     return {"Configurations": out}
 
 
@@ -188,6 +195,8 @@ def get_video_encoder_configurations(ctx: SoapContext, req: Any) -> dict[str, An
 def get_video_encoder_configuration(ctx: SoapContext, req: Any) -> dict[str, Any]:
     channel, stream = _channel_or_fault(ctx, req.ConfigurationToken, "encoder")
     with ctx.state.lock:
+        if ctx.state.encoders[req.ConfigurationToken].encoding != "H264":
+            raise SoapFault(["InvalidArgVal", "NoConfig"], f"{req.ConfigurationToken} is H.265: read it with Media2")
         return {"Configuration": _encoder_config(ctx, channel, stream)}
 
 
@@ -246,6 +255,7 @@ def set_video_encoder_configuration(ctx: SoapContext, req: Any) -> None:
                 gop=h264.GovLength if h264 is not None else current.gop,
                 quality=conf.Quality if conf.Quality is not None else current.quality,
                 h264_profile=h264.H264Profile if h264 is not None and h264.H264Profile else current.h264_profile,
+                encoding="H264",
             )
         except ValidationError as exc:
             raise SoapFault(["InvalidArgVal", "ConfigModify"], f"invalid encoder settings: {exc}") from None

@@ -142,7 +142,7 @@ def _channel(ctx: SoapContext, profile_token: str | None) -> tuple[int, PTZChann
     parsed = channel_of(profile_token, "Profile", ctx.config.channels)
     if parsed is None:
         raise SoapFault(["InvalidArgVal", "NoProfile"], f"no profile {profile_token!r}")
-    if parsed[1] != "main" or not ctx.config.has_ptz:
+    if not ctx.config.has_ptz or (parsed[1] != "main" and ctx.config.ptz_profiles != "all"):
         raise SoapFault(["InvalidArgVal", "NoPTZProfile"], f"profile {profile_token} has no PTZ configuration")
     return parsed[0], ptz_state(ctx.camera).channels[parsed[0]]
 
