@@ -52,7 +52,7 @@ def serve() -> None:
     from kedirivms.sim.counter_scene import CounterScene
     from kedirivms.sim.rtsp import RtspServer, StreamSpec
 
-    scene = CounterScene(3, view="top", arrival_rate_per_min=6.0, service_time_s=20.0, duration_s=3600)
+    scene = CounterScene(3, arrival_rate_per_min=6.0, service_time_s=20.0, duration_s=3600)
     with RtspServer() as server:
         server.add_stream("sub", StreamSpec(width=WIDTH, height=HEIGHT, fps=FPS, bitrate=500_000, gop=10, scene=scene))
         print(f"READY {server.port}", flush=True)

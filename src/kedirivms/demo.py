@@ -66,7 +66,7 @@ def start_fleet(seconds: float = 70.0) -> list[VirtualCamera]:
     for name, host, cam_cfg, scene_cfg in FLEET:
         # arrivals for the demo's length plus a margin (the scene loops after that); a long busy timeline is slow
         # to simulate because its queue keeps growing
-        scene = CounterScene(**scene_cfg, view="top", duration_s=max(120.0, seconds + 60.0))
+        scene = CounterScene(**scene_cfg, duration_s=max(120.0, seconds + 60.0))  # oblique view, real people
         config = VirtualCameraConfig(host=host, password=PASSWORD, name=name, main=MAIN, sub=SUB,
                                      serial_number=f"KVC-{name}", **cam_cfg)  # fmt: skip
         factory = lambda ch, kind, scene=scene: scene if ch == 1 else None  # noqa: E731
@@ -116,9 +116,10 @@ def show_devices(found: list[Any]) -> None:
 
 
 def write_deployment(out: Path, found: list[Any], mqtt: str | None) -> Path:
-    zones = [z.model_dump(mode="json") for z in CounterScene(0, view="top").zones()]
+    zones = [z.model_dump(mode="json") for z in CounterScene(0).zones()]
     rules = {"pile_up": {"threshold": 4, "for_s": 8.0, "clear_for_s": 8.0}, "unstaffed": {"for_s": 10.0}}
-    queue = {"name": "queue", "config": {"interval_s": 5.0, **rules}}
+    # the default detector (the DNN with kedirivms[detect]) on the oblique view: feet on the floor zones
+    queue = {"name": "queue", "config": {"interval_s": 5.0, "anchor": "bottom_center", **rules}}
     by_host = {d.address: d for d in found}
     cameras = []
     for name, host, _cam_cfg, _scene in FLEET:
