@@ -21,7 +21,10 @@ Every public call raises only these (third-party exceptions are chained with ``r
     │   └── StorageError                    disk full or root not writable
     ├── PluginError
     │   └── PluginValidationError (ValueError)
-    └── ProvisionError                      a camera could not converge to the inventory
+    ├── ProvisionError                      a camera could not converge to the fleet file
+    └── ClusterError                        NATS / JetStream failed (unreachable, refused, API error)
+        ├── ClusterTimeout (Timeout)        no answer from NATS within the time-out
+        └── LeaseConflict                   a compare-and-set lost: another worker changed the key
 
 Messages say what was tried, on which camera (never with its password) and what to do next.
 """
@@ -30,12 +33,15 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationFailed",
+    "ClusterError",
+    "ClusterTimeout",
     "ConfigError",
     "ConnectionFailed",
     "DecodeError",
     "DiscoveryError",
     "InvalidArgument",
     "KedirivmsError",
+    "LeaseConflict",
     "NotSupported",
     "OnvifFault",
     "PluginError",
@@ -197,3 +203,15 @@ class PluginValidationError(PluginError, ValueError):
 
 class ProvisionError(KedirivmsError):
     """A camera could not be converged to its inventory entry."""
+
+
+class ClusterError(KedirivmsError):
+    """NATS or JetStream failed: server unreachable, connection lost, or an API error."""
+
+
+class ClusterTimeout(ClusterError, Timeout):
+    """NATS did not answer within the call's time-out."""
+
+
+class LeaseConflict(ClusterError):
+    """A compare-and-set on a key-value entry lost: the key exists or changed (another worker holds it)."""
