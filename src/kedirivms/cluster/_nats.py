@@ -12,7 +12,8 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Coroutine, Sequence
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,7 +34,7 @@ from nats.js.api import (
 from kedirivms._redact import redact_url
 from kedirivms.errors import ClusterError, ClusterTimeout, KedirivmsError, LeaseConflict
 
-__all__ = ["KvEntry", "Message", "NatsLink", "PubAck"]
+__all__ = ["KvEntry", "Message", "NatsLink", "PubAck", "retry"]
 
 log = logging.getLogger("kedirivms.cluster")
 T = TypeVar("T")
@@ -366,8 +367,9 @@ class NatsLink:
         return self._call(_fetch(), timeout + self.timeout, f"fetch {durable}")
 
     def ack(self, message: Message) -> None:
-        """Acknowledge a fetched message (waits for the server to confirm)."""
-        self._call(message.raw.ack_sync(timeout=self.timeout), None, "ack")
+        """Acknowledge a fetched message (sent, not confirmed: a lost ack means a redelivery, which an idempotent
+        consumer ignores)."""
+        self._call(message.raw.ack(), None, "ack")
 
     # -- the one boundary ---------------------------------------------------------------------------------------
     def _bucket(self, bucket: str) -> Any:
@@ -400,6 +402,22 @@ class NatsLink:
             raise
         except Exception as exc:
             raise _map(exc, operation, self.label) from exc
+
+
+def retry(step: Callable[[], object], timeout: float = 30.0) -> None:
+    """Run ``step`` until it does not raise ClusterError (a leader election, a node restarting), up to
+    ``timeout`` seconds; a :class:`LeaseConflict` is not retried."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            step()
+            return
+        except LeaseConflict:
+            raise
+        except ClusterError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _ttl(ttl: float | None) -> float | None:
