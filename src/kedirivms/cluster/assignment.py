@@ -54,7 +54,8 @@ def assign(cameras: Mapping[str, tuple[str, list[str] | None]], members: Iterabl
     live = {m.id: m for m in members}
     room = {m.id: m.capacity for m in live.values()}
     out: dict[str, str | None] = {}
-    for camera in sorted(cameras):
+    # pinned cameras first: they have the fewest choices, so unpinned ones must not use up their workers' room
+    for camera in sorted(cameras, key=lambda c: (cameras[c][1] is None, c)):
         site, pins = cameras[camera]
         eligible = [w for w, m in live.items() if (pins is None or w in pins) and (m.sites is None or site in m.sites)]
         out[camera] = None
