@@ -117,10 +117,11 @@ def centre(
         else:
             with Live(_centre_table(c.store.fleet_view()), console=console, refresh_per_second=1) as live:
                 _until_stopped(seconds, 1.0, lambda: live.update(_centre_table(c.store.fleet_view())))
+        view = c.store.fleet_view()
     finally:
         c.close()
     if json:
-        emit_json(c.store.fleet_view())
+        emit_json(view)
 
 
 def _centre_table(view: Any) -> Table:

@@ -364,7 +364,7 @@ class NatsLink:
                 out.append(Message(m.subject, m.data, dict(m.headers or {}), md.sequence.stream, md.num_delivered, m))
             return out
 
-        return self._call(_fetch(), timeout + self.timeout, f"fetch {durable}")
+        return self._call(_fetch(), timeout + 2.0, f"fetch {durable}")
 
     def ack(self, message: Message) -> None:
         """Acknowledge a fetched message (sent, not confirmed: a lost ack means a redelivery, which an idempotent
@@ -395,6 +395,7 @@ class NatsLink:
             return future.result(wait)
         except concurrent.futures.TimeoutError:
             future.cancel()
+            concurrent.futures.wait([future], timeout=1.0)  # let the task finish cancelling on the loop
             raise ClusterTimeout(
                 f"no answer within {wait:.1f} s", operation=operation, camera=self.label, hint="is NATS reachable?"
             ) from None
