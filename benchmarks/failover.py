@@ -99,6 +99,8 @@ def main() -> None:
             held = holders()
             victim = max(ids, key=lambda w: (sum(1 for v in held.values() if v == w), w))
             moved = {c for c, w in held.items() if w == victim}
+            if not moved:
+                continue  # a worker without cameras: nothing to measure this round
             old_revs = {c.camera: c.lease_revision for c in centre.store.fleet_view().cameras if c.camera in moved}
             t0 = time.time()
             if kind == "kill -9":

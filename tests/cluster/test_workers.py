@@ -15,6 +15,7 @@ import pytest
 from clustertools import WorkerProc, wait_for, write_fleet
 from kedirivms.cluster import EVENTS_STREAM, LEASE_BUCKET, Centre, Member, assign
 from kedirivms.cluster._nats import NatsLink
+from kedirivms.errors import ClusterError
 from kedirivms.sim import EncoderSpec, VirtualCameraConfig, VirtualFleet
 
 PASSWORD = "Cluster-s3cret-pw"
@@ -31,8 +32,12 @@ def cameras() -> Iterator[VirtualFleet]:
         yield fleet
 
 
-def _holders(link: NatsLink) -> dict[str, str]:
-    return {k.removeprefix("cam."): json.loads(e.value)["worker"] for k, e in link.kv_entries(LEASE_BUCKET).items()}
+def _holders(link: NatsLink) -> dict[str, str] | None:
+    try:
+        entries = link.kv_entries(LEASE_BUCKET)
+    except ClusterError:  # a leader election in progress: no answer this time
+        return None
+    return {k.removeprefix("cam."): json.loads(e.value)["worker"] for k, e in entries.items()}
 
 
 def _expected(names: list[str], workers: list[str]) -> dict[str, str | None]:
@@ -74,7 +79,7 @@ def test_leases_rebalance_failover_and_fencing(cameras: VirtualFleet, hub: Any, 
         assert wait_for(lambda: _holders(link) == want, 60), (_holders(link), want)
 
         # a joining worker takes its rendezvous share, and only that moves
-        before = _holders(link)
+        before = _holders(link) or {}
         workers["wc"] = WorkerProc(fleet, hub.urls, "wc", ttl=TTL, extra=extra, env=env, log_dir=tmp_path)
         want = _expected(names, ["wa", "wb", "wc"])
         assert wait_for(lambda: _holders(link) == want, 60), (_holders(link), want)
@@ -108,7 +113,7 @@ def test_leases_rebalance_failover_and_fencing(cameras: VirtualFleet, hub: Any, 
         }
         workers[frozen].freeze()
         other = survivors[1]
-        assert wait_for(lambda: all(_holders(link).get(c) == other for c in frozen_cams), 30), _holders(link)
+        assert wait_for(lambda: all((_holders(link) or {}).get(c) == other for c in frozen_cams), 30), _holders(link)
         assert wait_for(lambda: all(running_on(c, other) for c in frozen_cams), 60), centre.store.fleet_view()
         thawed_at = time.time()
         workers[frozen].thaw()
@@ -146,3 +151,46 @@ def test_leases_rebalance_failover_and_fencing(cameras: VirtualFleet, hub: Any, 
             pytest.fail(
                 f"worker {w} exited with {workers[w].proc.returncode}: {workers[w].stderr_path.read_text()[-2000:]}"
             )
+
+
+def test_the_lease_stream_leader_dies_and_every_camera_runs_again(
+    cameras: VirtualFleet, hub: Any, tmp_path: Path
+) -> None:
+    names = [f"cam-{i}" for i in range(N_CAMERAS)]
+    urls = list(zip(names, [c.device_url for c in cameras], strict=True))
+    fleet = write_fleet(tmp_path / "fleet.yaml", "kota", urls, ENV)
+    env = {ENV: PASSWORD}
+    centre = Centre(hub.urls, tmp_path / "centre.sqlite", durable="leader-test", replicas=3).start()
+    link = NatsLink(hub.urls).connect()
+    link.ensure_kv(LEASE_BUCKET, replicas=3)
+    workers = [WorkerProc(fleet, hub.urls, w, ttl=TTL, extra=["--replicas", "3"], env=env, log_dir=tmp_path)
+               for w in ("wd", "we")]  # fmt: skip
+    killed = None
+    try:
+        want = _expected(names, ["wd", "we"])
+        assert wait_for(lambda: _holders(link) == want, 60), (_holders(link), want)
+        leader = link.stream_leader(f"KV_{LEASE_BUCKET}")
+        killed = next(n for n in hub.nodes if n.name == leader)
+        started = time.time()
+        killed.kill()
+
+        def running_again() -> bool:
+            view = {c.camera: c for c in centre.store.fleet_view().cameras}
+            return _holders(link) == want and all(
+                n in view and view[n].state == "running" and (view[n].last_frame_time or 0) > started + 1 for n in names
+            )
+
+        assert wait_for(running_again, 90), centre.store.fleet_view()
+        assert link.stream_leader(f"KV_{LEASE_BUCKET}") != leader
+        for w in workers:
+            w.stop()
+        published = link.stream_state(EVENTS_STREAM)["messages"]  # this module's events, both tests
+        assert wait_for(lambda: centre.store.count() == published, 30), (centre.store.count(), published)
+        assert len(centre.store.event_ids()) == published, "every event once across the leader's death"
+    finally:
+        for w in workers:
+            w.stop()
+        link.close()
+        centre.close()
+        if killed is not None:
+            killed.start()

@@ -48,10 +48,16 @@ def worker(
     max_connects: int = typer.Option(8, "--max-connects", min=1, help="Cameras connecting at once."),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long (default: until stopped)."),
     json: bool = typer.Option(False, "--json", help="Print a JSON status line every few seconds, no table."),
+    log_level: str = typer.Option("warning", "--log-level", help="Log level on stderr: debug, info, warning, error."),
 ) -> None:
     """Take cameras of a fleet file by lease and run them; stops them before a lease it cannot renew expires."""
+    import logging
+
     from kedirivms.cluster import Worker, WorkerConfig
     from kedirivms.fleet import load_fleet
+
+    # a long-running service: its log (leases taken, released, fenced; cameras retried) goes to stderr
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     fields: dict[str, Any] = {
         "servers": nats,

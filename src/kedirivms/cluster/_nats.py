@@ -316,6 +316,15 @@ class NatsLink:
 
         return self._call(_info(), None, f"stream {name}")
 
+    def stream_leader(self, name: str) -> str | None:
+        """The server name leading a stream on a JetStream cluster (None on a single server)."""
+
+        async def _leader() -> str | None:
+            info = await self._js.stream_info(name)
+            return info.cluster.leader if info.cluster is not None else None
+
+        return self._call(_leader(), None, f"stream {name}")
+
     def publish(self, subject: str, data: bytes, *, msg_id: str, timeout: float | None = None) -> PubAck:
         """Publish to JetStream and wait for the stream's acknowledgement.
 
