@@ -27,7 +27,13 @@ ZONES = [
 ]
 
 
-def write_fleet(path: Path, site: str, cameras: Sequence[tuple[str, str]], password_env: str) -> Path:
+def write_fleet(
+    path: Path,
+    site: str,
+    cameras: Sequence[tuple[str, str]],
+    password_env: str,
+    zones: Sequence[Zone] | None = None,
+) -> Path:
     """A fleet file of ``(name, device_url)`` cameras on one site, each running the queue plugin at 2 fps."""
     doc = {
         "version": 2,
@@ -40,7 +46,7 @@ def write_fleet(path: Path, site: str, cameras: Sequence[tuple[str, str]], passw
                     "plugins": [{"name": "queue", "max_fps": 2, "config": {"interval_s": 1.0}}],
                 },
                 "cameras": [
-                    {"name": n, "address": url, "zones": [z.model_dump(mode="json") for z in ZONES]}
+                    {"name": n, "address": url, "zones": [z.model_dump(mode="json") for z in zones or ZONES]}
                     for n, url in cameras
                 ],
             }
