@@ -41,7 +41,7 @@ CREATE INDEX IF NOT EXISTS events_camera_time ON events (camera, time);
 CREATE TABLE IF NOT EXISTS cameras (
     camera TEXT PRIMARY KEY, site TEXT NOT NULL, worker TEXT, lease_revision INTEGER NOT NULL DEFAULT 0,
     state TEXT, frames INTEGER, last_frame_time REAL, error TEXT, queue_length REAL, queue_max INTEGER,
-    wait_s REAL, updated REAL
+    wait_s REAL, updated REAL, recorder TEXT
 );
 CREATE TABLE IF NOT EXISTS alerts (camera TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NOT NULL, opened REAL,
     PRIMARY KEY (camera, kind, zone));
@@ -63,6 +63,7 @@ class CameraView(BaseModel):
     frames: int | None = Field(description="Frames its current pipeline has seen.")
     last_frame_time: float | None = Field(description="Wall-clock time of its latest frame (UNIX seconds).")
     error: str | None = Field(description="Its worker's last error for it.")
+    recorder: str | None = Field(description="Its recorder's state (None: not recorded).")
     queue_length: float | None = Field(description="Mean queue length of the last queue_stats interval.")
     queue_max: int | None = Field(description="Longest queue of the last interval.")
     wait_s: float | None = Field(description="Mean wait of the last interval, seconds.")
@@ -219,10 +220,10 @@ class CentreStore:
         if rev < current_rev or (rev == current_rev and current_worker is None and current_rev):
             return  # an older lease's news, or news of a lease already ended
         self._db.execute(
-            "UPDATE cameras SET worker = ?, lease_revision = ?, state = ?, frames = ?, error = ?, "
+            "UPDATE cameras SET worker = ?, lease_revision = ?, state = ?, frames = ?, error = ?, recorder = ?, "
             "last_frame_time = max(coalesce(last_frame_time, 0), coalesce(?, 0)) WHERE camera = ?",
-            (data.get("worker"), rev, state, data.get("frames"), data.get("error"), data.get("last_frame_time"),
-             camera),
+            (data.get("worker"), rev, state, data.get("frames"), data.get("error"), data.get("recorder"),
+             data.get("last_frame_time"), camera),
         )  # fmt: skip
 
     # -- reading ---------------------------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ class CentreStore:
         with self._lock:
             cams = self._db.execute(
                 "SELECT camera, site, worker, lease_revision, state, frames, last_frame_time, error, queue_length, "
-                "queue_max, wait_s, updated FROM cameras ORDER BY site, camera"
+                "queue_max, wait_s, updated, recorder FROM cameras ORDER BY site, camera"
             ).fetchall()
             alerts: dict[str, list[str]] = {}
             for camera, kind in self._db.execute("SELECT camera, kind FROM alerts ORDER BY kind"):
@@ -291,6 +292,7 @@ class CentreStore:
                     wait_s=c[10],
                     open_alerts=sorted(set(alerts.get(c[0], []))),
                     updated=c[11],
+                    recorder=c[12],
                 )
                 for c in cams
             ],  # fmt: skip

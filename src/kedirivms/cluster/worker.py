@@ -307,6 +307,7 @@ class Worker:
             self._stop.wait(max(0.05, self.config.heartbeat - (time.monotonic() - started)))
 
     def _tick(self) -> None:
+        self._renew_all()  # the leases first: fencing counts from their renewals
         self._renew_membership()
         members = self._live_members()
         if not any(m.id == self.config.id for m in members):
@@ -316,8 +317,6 @@ class Worker:
         mine = {c for c, w in plan.items() if w == self.config.id}
         with self._lock:
             self._members = sorted(m.id for m in members)
-        self._renew_all()
-        with self._lock:
             held = set(self._leases)
         for camera in sorted(held - mine):
             self._release(camera)
@@ -496,4 +495,6 @@ def _status_dict(status: CameraStatus | None) -> dict[str, Any]:
         "retry_in": None if status.retry_in is None else round(status.retry_in, 1),
         "frames": status.frames,
         "last_frame_time": status.last_frame_time,
+        "recorder": status.recorder,
+        "segments": status.segments,
     }

@@ -52,6 +52,8 @@ class CameraStatus:
         frames: frames seen by the running pipeline.
         last_frame_time: wall-clock time the frame count last grew (None: no frame yet).
         analytics_uri: the analytics stream URI (credentials never included).
+        recorder: the recorder's state (None when the camera is not recorded).
+        segments: segments the recorder closed.
         since: wall-clock time of the last state change.
     """
 
@@ -64,6 +66,8 @@ class CameraStatus:
     frames: int = 0
     last_frame_time: float | None = None
     analytics_uri: str | None = None
+    recorder: str | None = None
+    segments: int = 0
     since: float = 0.0
 
 
@@ -224,6 +228,8 @@ class CameraSupervisor:
             if error is not None:
                 slot.pipeline = None
                 pipeline.close()
+                if slot.stop.is_set():
+                    break  # removed while connecting: not a failure
                 slot.status.attempts += 1
                 delay = self._delay(slot.status.attempts)
                 slot.retry_at = time.monotonic() + delay
@@ -260,6 +266,10 @@ class CameraSupervisor:
             if frames > slot.status.frames:
                 slot.status.last_frame_time = time.time()
             slot.status.frames = frames
+            recorder = pipeline.recorder
+            if recorder is not None:
+                stats = recorder.stats
+                slot.status.recorder, slot.status.segments = str(stats.state), stats.segments
             if pipeline.lost():
                 log.warning("camera %s: stream lost; reconnecting", slot.target.name)
                 return
