@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kedirivms.analytics import Event
 from kedirivms.cluster._nats import Message, NatsLink, retry
 from kedirivms.cluster.events import CENTRE_STREAM, EVENTS_STREAM, FLEET_SITE, ensure_events_stream
-from kedirivms.errors import ClusterError, StorageError
+from kedirivms.errors import ClusterError, ClusterTimeout, StorageError
 
 __all__ = ["CameraView", "Centre", "CentreStore", "FleetView", "WorkerView"]
 
@@ -378,6 +378,9 @@ class Centre:
                 batch = self.link.fetch(self._durable, batch=200, timeout=1.0)
                 if batch:
                     self._store(batch)
+            except ClusterTimeout as exc:  # a fetch that found the consumer busy or electing: just try again
+                self.last_error = str(exc)
+                log.info("centre: %s", exc)
             except (ClusterError, StorageError) as exc:
                 self.last_error = str(exc)
                 log.warning("centre: %s", exc)
