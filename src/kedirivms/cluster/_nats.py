@@ -316,6 +316,24 @@ class NatsLink:
 
         return self._call(_info(), None, f"stream {name}")
 
+    def domain_answers(self, domain: str, stream: str, timeout: float = 1.0) -> bool:
+        """Whether ``stream`` in JetStream ``domain`` answers now (a leaf reachable through its link)."""
+        nc = self._nc
+        if nc is None:
+            return False
+
+        async def _probe() -> bool:
+            try:
+                await nc.jetstream(domain=domain, timeout=timeout).stream_info(stream)
+            except Exception:  # any failure means: not reachable now
+                return False
+            return True
+
+        try:
+            return bool(self._call(_probe(), timeout + 1.0, f"probe {domain}"))
+        except ClusterError:
+            return False
+
     def stream_leader(self, name: str) -> str | None:
         """The server name leading a stream on a JetStream cluster (None on a single server)."""
 
