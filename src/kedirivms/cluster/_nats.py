@@ -17,22 +17,25 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import nats
-import nats.errors
-import nats.js.errors
-from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DeliverPolicy,
-    ExternalStream,
-    KeyValueConfig,
-    StorageType,
-    StreamConfig,
-    StreamSource,
-)
-
 from kedirivms._redact import redact_url
-from kedirivms.errors import ClusterError, ClusterTimeout, KedirivmsError, LeaseConflict
+from kedirivms.errors import ClusterError, ClusterTimeout, ConfigError, KedirivmsError, LeaseConflict
+
+try:
+    import nats
+    import nats.errors
+    import nats.js.errors
+    from nats.js.api import (
+        AckPolicy,
+        ConsumerConfig,
+        DeliverPolicy,
+        ExternalStream,
+        KeyValueConfig,
+        StorageType,
+        StreamConfig,
+        StreamSource,
+    )
+except ImportError as exc:  # the optional extra is missing
+    raise ConfigError("scale-out needs the nats-py client", hint="pip install 'kedirivms[cluster]'") from exc
 
 __all__ = ["KvEntry", "Message", "NatsLink", "PubAck", "retry"]
 
