@@ -41,8 +41,13 @@ $(FOOTAGE):
 	  mv vtest.avi.part vtest.avi && rm -f opencv-doc_*.deb
 
 # make demo [SECONDS=70] [MQTT=mqtt://127.0.0.1:1883]
+# make demo CLUSTER=1 [SECONDS=90]: 3-node NATS JetStream cluster, 3 workers, the centre; a worker is killed
 demo: $(STAMP)
+ifdef CLUSTER
+	$(VPY) -m kedirivms.cluster.demo $(if $(SECONDS),--seconds $(SECONDS))
+else
 	$(VPY) -m kedirivms.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MQTT),--mqtt $(MQTT))
+endif
 
 test: $(STAMP) system-deps footage
 	$(VPY) -m pytest -q -p no:cacheprovider

@@ -56,14 +56,15 @@ sites:
 def measure(
     n: int, concurrency: int, workdir: Path, second: bool, with_plan: bool = True, processes: int = 1
 ) -> dict[str, float]:
-    from kedirivms.provision import apply, load_inventory, plan
+    from kedirivms.fleet import load_fleet
+    from kedirivms.provision import apply, plan
 
     proc, cams = start_fleet(n, PASSWORD, "--distinct-hosts")
     try:
         rows = [f"      - {{name: cam{i:03d}, address: '{c['host']}:{c['port']}'}}" for i, c in enumerate(cams)]
         path = workdir / f"inventory-{concurrency}.yaml"
         path.write_text(INVENTORY.format(cameras="\n".join(rows)))
-        inv = load_inventory(path)
+        inv = load_fleet(path)
         t0, cpu0, fleet0 = time.perf_counter(), time.process_time(), process_cpu_s(proc.pid)
         p = plan(inv, concurrency=concurrency) if with_plan else None
         t1 = time.perf_counter()

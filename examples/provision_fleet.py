@@ -13,7 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from kedirivms.provision import apply, load_inventory, plan
+from kedirivms.fleet import load_fleet
+from kedirivms.provision import apply, plan
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 
 ADMIN_PASSWORD = "example-admin-pw"
@@ -57,7 +58,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "inventory.yaml"
             path.write_text(INVENTORY.format(cameras="\n".join(lines)))
-            inventory = load_inventory(path)
+            inventory = load_fleet(path)
 
             first = plan(inventory)
             print(f"plan: {first.changes} change(s) on {first.count('changes')} camera(s)")

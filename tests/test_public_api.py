@@ -12,7 +12,7 @@ EXPECTED = {
     "ImagingSettings", "KedirivmsError", "PTZPreset", "PTZStatus", "Profile", "PullPointSubscription", "Recorder",
     "RetentionPolicy", "Segment", "SegmentIndex", "Stream", "StreamOptions", "StreamState", "StreamStats",
     "StreamUri", "Timeouts", "__version__", "connect_cameras", "discover", "errors", "export", "grab_frame", "hookimpl",
-    "load_deployment", "open_recording", "open_stream",
+    "load_fleet", "open_recording", "open_stream",
 }  # fmt: skip
 
 

@@ -23,7 +23,7 @@ _LAZY: dict[str, str] = {
     "Event": "kedirivms.analytics",
     "hookimpl": "kedirivms.analytics",
     "Deployment": "kedirivms.deploy",
-    "load_deployment": "kedirivms.deploy",
+    "load_fleet": "kedirivms.fleet",
     "DiscoveredDevice": "kedirivms.discovery",
     "discover": "kedirivms.discovery",
     "Camera": "kedirivms.onvif",
@@ -84,7 +84,7 @@ __all__ = [
     "export",
     "grab_frame",
     "hookimpl",
-    "load_deployment",
+    "load_fleet",
     "open_recording",
     "open_stream",
 ]
@@ -105,8 +105,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from kedirivms.analytics import AnalyticsRunner, Event, hookimpl
-    from kedirivms.deploy import Deployment, load_deployment
+    from kedirivms.deploy import Deployment
     from kedirivms.discovery import DiscoveredDevice, discover
+    from kedirivms.fleet import load_fleet
     from kedirivms.onvif import (
         Camera,
         CameraEvent,

@@ -4,7 +4,7 @@
    4-channel NVR), each with ONVIF SOAP, RTSP and a WS-Discovery responder;
 2. they are **discovered** by a unicast sweep of 127.0.1.0/24 (nothing leaves loopback);
 3. each is **read** over ONVIF: device info, clock offset, channels, profiles, stream URIs;
-4. a deployment file is written and **run** like ``kedirivms run``: sub-streams feed the queue-analytics plugin,
+4. a fleet file is written and **run** like ``kedirivms run``: sub-streams feed the queue-analytics plugin,
    main streams are **recorded**, camera events and alerts go to JSONL (and MQTT with ``--mqtt URL``);
 5. a live table per counter while it runs; at the end a PNG chart of queue length and alerts, the recorded
    segments and the event counts.
@@ -136,26 +136,34 @@ def write_deployment(out: Path, found: list[Any], mqtt: str | None) -> Path:
     sinks: list[dict[str, Any]] = [{"type": "jsonl", "path": "events.jsonl"}]
     if mqtt:
         sinks.append({"type": "mqtt", "url": mqtt})
-    doc = {"cameras": cameras, "sinks": sinks, "recording": {"root": "recordings", "segment_seconds": 20}}
-    path = out / "deploy.yaml"
+    doc = {
+        "version": 2,
+        "sites": {"demo": {"location": "kediri/demo", "cameras": cameras}},
+        "sinks": sinks,
+        "recording": {"root": "recordings", "segment_seconds": 20},
+    }
+    path = out / "fleet.yaml"
     path.write_text("# written by the kedirivms demo; run it yourself with: kedirivms run " + str(path) + "\n"
                     + yaml.safe_dump(doc, sort_keys=False))  # fmt: skip
     return path
 
 
 def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> None:
-    from kedirivms.deploy import Deployment, load_deployment
+    from kedirivms.deploy import Deployment
     from kedirivms.deploy.live import LiveBoard
+    from kedirivms.fleet import load_fleet
     from kedirivms.record import SegmentIndex
 
     console.rule(f"[bold]3. Running {path.name} for {seconds:.0f} s: analytics (sub), recording (main), events")
-    config = load_deployment(path)
-    board = LiveBoard([c.name for c in config.cameras])
-    deployment = Deployment(config, extra_sinks=[board.sink()], base_dir=path.parent)
+    fleet_file = load_fleet(path)
+    cameras = fleet_file.cameras()
+    board = LiveBoard([c.name for c in cameras])
+    deployment = Deployment(fleet_file, extra_sinks=[board.sink()])
     deployment.start()
+    deployment.wait_tried(15.0)
     for status in deployment.statuses.values():
         if status.error:
-            console.print(f"[yellow]{status.name} skipped: {status.error}")
+            console.print(f"[yellow]{status.name} retrying: {status.error}")
     start = time.monotonic()
     motion_sent = False
     try:
@@ -167,7 +175,7 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> No
                     motion_sent = True
                 live.update(board.table(deployment.metrics()))
     finally:
-        deployment.stop()
+        deployment.close()
     console.print()
     console.rule("[bold]4. Results")
     chart = board.chart(path.parent / "queue_chart.png")
@@ -181,11 +189,11 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> No
     console.print(
         f"events written to {events}: {len(lines)} ({', '.join(f'{k}={v}' for k, v in sorted(kinds.items()))})"
     )
-    root = Path(config.recording.root) if config.recording else path.parent / "recordings"
+    root = Path(fleet_file.recording.root) if fleet_file.recording else path.parent / "recordings"
     index = SegmentIndex(root)
     try:
         table = Table("camera", "segments", "seconds", "MiB")
-        for c in config.cameras:
+        for c in cameras:
             segs = index.segments(c.name)
             table.add_row(c.name, str(len(segs)), f"{sum(s.duration for s in segs):.0f}",
                           f"{sum(s.bytes for s in segs) / 2**20:.1f}")  # fmt: skip

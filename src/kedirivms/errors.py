@@ -23,7 +23,10 @@ Every public call raises only these (third-party exceptions are chained with ``r
     │   └── PluginValidationError (ValueError)
     ├── AnalyticsError                      analytics could not run on a frame
     │   └── DetectorError                   the person detector (model runtime) failed
-    └── ProvisionError                      a camera could not converge to the inventory
+    ├── ProvisionError                      a camera could not converge to the fleet file
+    └── ClusterError                        NATS / JetStream failed (unreachable, refused, API error)
+        ├── ClusterTimeout (Timeout)        no answer from NATS within the time-out
+        └── LeaseConflict                   a compare-and-set lost: another worker changed the key
 
 Messages say what was tried, on which camera (never with its password) and what to do next.
 """
@@ -33,6 +36,8 @@ from __future__ import annotations
 __all__ = [
     "AnalyticsError",
     "AuthenticationFailed",
+    "ClusterError",
+    "ClusterTimeout",
     "ConfigError",
     "ConnectionFailed",
     "DecodeError",
@@ -40,6 +45,7 @@ __all__ = [
     "DiscoveryError",
     "InvalidArgument",
     "KedirivmsError",
+    "LeaseConflict",
     "NotSupported",
     "OnvifFault",
     "PluginError",
@@ -209,3 +215,15 @@ class DetectorError(AnalyticsError):
 
 class ProvisionError(KedirivmsError):
     """A camera could not be converged to its inventory entry."""
+
+
+class ClusterError(KedirivmsError):
+    """NATS or JetStream failed: server unreachable, connection lost, or an API error."""
+
+
+class ClusterTimeout(ClusterError, Timeout):
+    """NATS did not answer within the call's time-out."""
+
+
+class LeaseConflict(ClusterError):
+    """A compare-and-set on a key-value entry lost: the key exists or changed (another worker holds it)."""

@@ -1,4 +1,4 @@
-"""``kedirivms run``: a deployment file against a virtual counter camera (ONVIF + RTSP) over loopback."""
+"""``kedirivms run``: a fleet file against a virtual counter camera (ONVIF + RTSP) over loopback."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from clitools import run
-from kedirivms.deploy import load_deployment, parse_deployment
+from kedirivms.deploy import validate_plugins
 from kedirivms.errors import ConfigError
+from kedirivms.fleet import load_fleet, parse_fleet
 from kedirivms.record import SegmentIndex
 from kedirivms.sim import CounterScene, EncoderSpec, VirtualCamera, VirtualCameraConfig
 
@@ -30,16 +31,21 @@ def counter_camera() -> Iterator[VirtualCamera]:
 def _deployment(tmp_path: Path, cam: VirtualCamera, **extra: object) -> Path:
     zones = [z.model_dump(mode="json") for z in CounterScene(0, view="top").zones()]
     doc = {
-        "cameras": [
-            {
-                "name": "loket-9",
-                "address": cam.device_url,
-                "credentials": {"username": "admin", "password_file": "secret.txt"},
-                "zones": zones,
-                "plugins": [{"name": "queue", "config": {"interval_s": 2.0}}],
-            },
-            {"name": "gone", "address": "127.0.0.1:9", "timeout": 1.0, "plugins": []},
-        ],
+        "version": 2,
+        "sites": {
+            "kota": {
+                "cameras": [
+                    {
+                        "name": "loket-9",
+                        "address": cam.device_url,
+                        "credentials": {"username": "admin", "password_file": "secret.txt"},
+                        "zones": zones,
+                        "plugins": [{"name": "queue", "config": {"interval_s": 2.0}}],
+                    },
+                    {"name": "gone", "address": "127.0.0.1:9", "timeout": 1.0, "plugins": []},
+                ]
+            }
+        },
         "sinks": [{"type": "jsonl", "path": "out/events.jsonl"}],
         "recording": {"root": "rec", "segment_seconds": 2},
         **extra,
@@ -58,7 +64,8 @@ def test_run_analytics_recording_and_events(
     assert code == 0, err
     report = json.loads(out[out.index("{") :])
     assert report["cameras"]["loket-9"]["connected"] is True
-    assert report["cameras"]["gone"]["connected"] is False and report["cameras"]["gone"]["error"]
+    gone = report["cameras"]["gone"]
+    assert gone["connected"] is False and gone["error"] and gone["state"] == "retrying" and gone["attempts"] >= 2
     plugin = report["metrics"]["cameras"][0]["plugins"][0]
     assert plugin["plugin"] == "queue" and plugin["frames"] > 10 and plugin["errors"] == 0
     events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
@@ -73,20 +80,41 @@ def test_run_analytics_recording_and_events(
     assert PASSWORD not in out and PASSWORD not in err
 
 
-def test_invalid_deployment_has_line_numbers(tmp_path: Path) -> None:
-    bad = "cameras:\n  - name: loket 1\n    address: 10.0.0.1\n    plugins: [{name: queue, colour: red}]\n"
+def test_invalid_fleet_file_has_line_numbers(tmp_path: Path) -> None:
+    bad = (
+        "sites:\n  kota:\n    cameras:\n      - name: loket 1\n        address: 10.0.0.1\n"
+        "        plugins: [{name: queue, colour: red}]\n"
+    )
     with pytest.raises(ConfigError) as info:
-        parse_deployment(bad, "site.yaml")
+        parse_fleet(bad, "site.yaml")
     text = str(info.value)
-    assert "site.yaml:2:" in text and "site.yaml:4:" in text and "unknown key" in text
+    assert "site.yaml:4:" in text and "site.yaml:6:" in text and "unknown key" in text
+    assert "error(s) in the fleet file" in text
+
+
+def test_old_deployment_file_says_what_to_change() -> None:
+    old = "cameras:\n  - name: loket-1\n    address: 10.0.0.1\nsinks: []\n"
+    with pytest.raises(ConfigError) as info:
+        parse_fleet(old, "site.yaml")
+    text = str(info.value)
+    assert text.startswith("site.yaml:1:1:") and "version: 2" in text and "sites:" in text
+
+
+def test_example_fleet_file_plugins_validate() -> None:
+    fleet = load_fleet(Path(__file__).parents[2] / "examples" / "fleet.yaml")
+    validate_plugins(fleet.cameras())
+    pare = [t for t in fleet.cameras() if t.site == "kecamatan-pare"]
+    assert pare and all(t.workers == ["pare-box"] for t in pare)
+    assert fleet.camera("mpp-loket-1").plugins[0].name == "queue" and len(fleet.camera("mpp-loket-1").zones) == 3
 
 
 def test_clear_password_refused_and_paths_rebased(tmp_path: Path, counter_camera: VirtualCamera) -> None:
     with pytest.raises(ConfigError) as info:
-        parse_deployment(
-            f"cameras:\n  - name: a\n    address: x\n    credentials: {{username: admin, password: {PASSWORD}}}\n"
+        parse_fleet(
+            "sites:\n  s:\n    cameras:\n      - name: a\n        address: x\n"
+            f"        credentials: {{username: admin, password: {PASSWORD}}}\n"
         )
     assert PASSWORD not in str(info.value)
-    config = load_deployment(_deployment(tmp_path, counter_camera))
-    assert config.recording is not None and Path(config.recording.root) == tmp_path / "rec"
-    assert Path(config.sinks[0].path) == tmp_path / "out" / "events.jsonl"  # type: ignore[union-attr]
+    fleet = load_fleet(_deployment(tmp_path, counter_camera))
+    assert fleet.recording is not None and Path(fleet.recording.root) == tmp_path / "rec"
+    assert Path(fleet.sinks[0].path) == tmp_path / "out" / "events.jsonl"  # type: ignore[union-attr]

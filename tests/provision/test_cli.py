@@ -12,7 +12,8 @@ from _prov_helpers import ADMIN_PW, assert_no_secret, write
 from pydantic import SecretStr
 
 from clitools import free_port, run
-from kedirivms.provision import load_inventory, plan
+from kedirivms.fleet import load_fleet
+from kedirivms.provision import plan
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 from kedirivms.sim.discovery import DiscoveryResponder
 
@@ -121,7 +122,7 @@ def test_schema_command_writes_json_schema(tmp_path: Path, capsys: pytest.Captur
     code, _, err = run(capsys, "inventory", "schema", "-o", str(out_file))
     assert code == 0, err
     schema = json.loads(out_file.read_text())
-    assert schema["title"] == "Inventory" and "sites" in schema["properties"]
+    assert schema["title"] == "Fleet" and "sites" in schema["properties"]
     code, out, _ = run(capsys, "inventory", "schema")
     assert json.loads(out) == schema
 
@@ -146,7 +147,7 @@ def test_inventory_discover_writes_a_skeleton_that_is_in_sync(
         text = out_file.read_text()
         assert "password_env: KVMS_TEST_ADMIN_PW" in text and "Kedirivms VirtualCam-1" in text
         assert_no_secret(text, out, err)
-        inv = load_inventory(out_file)
+        inv = load_fleet(out_file)
         names = [t.name for t in inv.cameras()]
         # named after each camera's current name scope (read from the device, not the discovery reply)
         current = [unquote(next(x for x in c.state.scopes if "/name/" in x).rsplit("/", 1)[1]) for c in cams]

@@ -9,7 +9,8 @@ import pytest
 from _prov_helpers import ADMIN_PW, write
 from pydantic import SecretStr
 
-from kedirivms.provision import apply, load_inventory, plan
+from kedirivms.fleet import load_fleet
+from kedirivms.provision import apply, plan
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 
 SKEW_S = -3 * 365 * 86400.0
@@ -38,7 +39,7 @@ def test_time_zone_only_keeps_a_manual_clock_and_manual_sets_it(
         f"      - {{name: skewed, address: '{skewed.host}:{skewed.port}', time: {{time_zone: WIT-9}}}}\n"
         f"      - {{name: ntp, address: '{ntp.host}:{ntp.port}', time: {{source: Manual, time_zone: WIB-7}}}}\n",
     )
-    inv = load_inventory(path)
+    inv = load_fleet(path)
     first = {c.name: [str(ch) for ch in c.changes if ch.section == "time"] for c in plan(inv).cameras}
     assert first == {
         "skewed": ["time: time_zone: UTC0 -> WIT-9"],

@@ -7,7 +7,8 @@ from pathlib import Path
 from _prov_helpers import ADMIN_PW, assert_no_secret, write
 from pydantic import SecretStr
 
-from kedirivms.provision import apply, load_inventory
+from kedirivms.fleet import load_fleet
+from kedirivms.provision import apply
 from kedirivms.sim import VirtualCamera, VirtualCameraConfig
 
 
@@ -26,7 +27,7 @@ def test_a_refused_write_fails_that_camera_and_lists_what_was_done(secrets_env: 
             f"      - {{name: flaky, address: '{cam.host}:{cam.port}'}}\n"
             f"      - {{name: steady, address: '{other.host}:{other.port}'}}\n",
         )
-        inv = load_inventory(path)
+        inv = load_fleet(path)
         cam.inject_fault("http500", operation="SetNTP", count=1)
         first = {r.name: r for r in apply(inv).cameras}
         flaky = first["flaky"]

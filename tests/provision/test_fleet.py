@@ -19,7 +19,8 @@ from pydantic import SecretStr
 from clitools import free_port
 from kedirivms import Camera
 from kedirivms.errors import ConfigError, InvalidArgument
-from kedirivms.provision import ApplyReport, Plan, apply, load_inventory, plan
+from kedirivms.fleet import load_fleet
+from kedirivms.provision import ApplyReport, Plan, apply, plan
 from kedirivms.sim import EncoderOptions, EncoderSpec, UserAccount, VirtualCamera, VirtualCameraConfig
 from kedirivms.sim._models_ptz import PTZNodeSpec
 
@@ -137,7 +138,7 @@ def run(fleet: dict[str, VirtualCamera], secrets_env: None, tmp_path_factory: py
     root = tmp_path_factory.mktemp("fleet")
     inventory = write(root / "inventory.yaml", _inventory_text(fleet, f"127.0.3.250:{free_port('127.0.3.250')}"))
     audit = root / "audit.jsonl"
-    inv = load_inventory(inventory)
+    inv = load_fleet(inventory)
     handler = _Capture()
     logging.getLogger().addHandler(handler)
     old_level = logging.getLogger().level
@@ -285,7 +286,7 @@ def test_no_secret_in_any_output(run: Run) -> None:
 
 
 def test_only_filters_by_site_and_camera(run: Run) -> None:
-    inv = load_inventory(run.inventory)
+    inv = load_fleet(run.inventory)
     p = plan(inv, only=["kota", NVR])
     assert [c.name for c in p.cameras] == [f"cam{i:02d}" for i in range(1, 11)] + [NVR]
     assert all(c.status == "in_sync" for c in p.cameras)
@@ -295,7 +296,7 @@ def test_values_outside_the_options_are_reported_by_plan_and_not_applied(run: Ru
     text = run.inventory.read_text().replace(
         "encoders: {main: {resolution: 640x480, fps: 10}}", "encoders: {main: {resolution: 1920x1080, fps: 25}}"
     )
-    inv = load_inventory(write(tmp_path / "narrow.yaml", text))
+    inv = load_fleet(write(tmp_path / "narrow.yaml", text))
     p = plan(inv, only=[NARROW]).cameras[0]
     assert p.status == "invalid"
     assert any("resolution 1920x1080 is not offered" in x and "1280x720" in x for x in p.problems), p.problems
@@ -308,7 +309,7 @@ def test_preset_outside_the_ptz_range_is_reported_by_plan(run: Run, tmp_path: Pa
     text = run.inventory.read_text().replace(
         "{name: Entrance, pan: 0.25, tilt: 0.1, zoom: 0.0}", "{name: Entrance, pan: 0.75, tilt: 0.1, zoom: 0.0}"
     )
-    inv = load_inventory(write(tmp_path / "far.yaml", text))
+    inv = load_fleet(write(tmp_path / "far.yaml", text))
     p = {c.name: c for c in plan(inv, only=[SHORT_PAN, "cam06"]).cameras}
     assert p[SHORT_PAN].status == "invalid"
     assert p[SHORT_PAN].problems == ["ptz: preset Entrance: pan=0.75 is outside the camera's [-0.5, 0.5]"]
@@ -319,7 +320,7 @@ def test_preset_outside_the_ptz_range_is_reported_by_plan(run: Run, tmp_path: Pa
 
 
 def test_rotate_passwords_only_on_request(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    inv = load_inventory(run.inventory)
+    inv = load_fleet(run.inventory)
     monkeypatch.setenv("KVMS_TEST_OPERATOR_PW", ROTATED_PW)
     assert apply(inv, only=["cam08"]).cameras[0].status == "unchanged"
     rotated = apply(inv, only=["cam08"], rotate_passwords=True).cameras[0]
@@ -330,16 +331,16 @@ def test_rotate_passwords_only_on_request(run: Run, monkeypatch: pytest.MonkeyPa
 
 
 def test_an_unwritable_audit_log_is_reported_not_fatal(run: Run) -> None:
-    report = apply(load_inventory(run.inventory), only=["cam09"], audit="/dev/full")  # writes fail with ENOSPC
+    report = apply(load_fleet(run.inventory), only=["cam09"], audit="/dev/full")  # writes fail with ENOSPC
     assert report.cameras[0].status == "unchanged"
     assert not report.ok and report.audit_error is not None and "cannot append to audit log" in report.audit_error
 
 
 def test_a_plan_is_applied_once_and_only_to_its_inventory(run: Run, tmp_path: Path) -> None:
-    inv = load_inventory(run.inventory)
+    inv = load_fleet(run.inventory)
     p = plan(inv, only=["cam06", NARROW])
     assert [c.status for c in p.cameras] == ["in_sync", "in_sync"]
-    other = load_inventory(write(tmp_path / "other.yaml", run.inventory.read_text()))
+    other = load_fleet(write(tmp_path / "other.yaml", run.inventory.read_text()))
     made_elsewhere = Plan.model_validate_json(p.model_dump_json())  # holds no cameras
     for kwargs, error, text in (
         ({"inventory": other, "plan": p}, ConfigError, "the plan is of"),
@@ -369,7 +370,7 @@ def test_a_plan_is_applied_once_and_only_to_its_inventory(run: Run, tmp_path: Pa
 
 
 def test_worker_processes_plan_and_apply_the_same(run: Run, tmp_path: Path) -> None:
-    inv = load_inventory(run.inventory)
+    inv = load_fleet(run.inventory)
     p = plan(inv, processes=2)
     assert {c.name: c.status for c in p.cameras} == {c.name: c.status for c in run.plan2.cameras}
     seen: list[str] = []

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from kedirivms.errors import ConfigError
-from kedirivms.provision import _yaml, inventory_schema, load_inventory, parse_inventory
-from kedirivms.provision.inventory import resolve_secret
-from kedirivms.provision.models import Credentials
+from kedirivms.fleet import _yaml, fleet_schema, load_fleet, parse_fleet, resolve_secret
+from kedirivms.fleet.settings import Credentials
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "inventory.yaml"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.yaml"
 
 VALID = """\
 version: 1
@@ -48,7 +47,7 @@ sites:
 
 def _error(text: str) -> str:
     with pytest.raises(ConfigError) as info:
-        parse_inventory(textwrap.dedent(text), "inv.yaml")
+        parse_fleet(textwrap.dedent(text), "inv.yaml")
     return str(info.value)
 
 
@@ -57,7 +56,7 @@ def _error(text: str) -> str:
     [
         ("version: 1\nsites:\n  a:\n    cameras:\n      - name: c\n        adress: x\n", "inv.yaml:6:9", "unknown key"),
         ("version: 1\nsites:\n  a:\n    cameras:\n      - name: c\n", "inv.yaml:5:9", "address: Field required"),
-        ("version: 2\n", "inv.yaml:1:10", "version: Input should be 1"),
+        ("version: 3\n", "inv.yaml:1:10", "version: Input should be 1 or 2"),
         (
             "sites:\n  a:\n    cameras:\n      - {name: c, address: x, encoders: {main: {fps: 0}}}\n",
             "inv.yaml:4:54",
@@ -88,7 +87,7 @@ def _error(text: str) -> str:
             "inv.yaml:7:16",
             "camera name 'c' is already used at inv.yaml:4:9",
         ),
-        ("- just\n- a list\n", "inv.yaml", "an inventory is a mapping"),
+        ("- just\n- a list\n", "inv.yaml", "a fleet file is a mapping"),
     ],
 )
 def test_invalid_inventory_errors_name_the_line(text: str, where: str, expected: str) -> None:
@@ -119,7 +118,7 @@ def test_a_clear_password_is_refused_without_echoing_it() -> None:
 
 
 def test_defaults_site_defaults_and_overrides_merge() -> None:
-    inv = parse_inventory(VALID, "inv.yaml")
+    inv = parse_fleet(VALID, "inv.yaml")
     one, two = inv.cameras()
     assert one.source == "inv.yaml:20:9" and one.site == "kota"
     assert one.hostname == "kota-loket-1" and one.scopes.name == "Loket 1" and one.scopes.location == "kediri/kota"
@@ -150,23 +149,25 @@ def test_secrets_resolve_from_env_and_relative_files(tmp_path: Path, monkeypatch
 
 
 def test_load_inventory_reports_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read inventory"):
-        load_inventory(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="cannot read fleet file"):
+        load_fleet(tmp_path / "absent.yaml")
 
 
 def test_json_schema_describes_every_section() -> None:
-    schema = inventory_schema()
+    schema = fleet_schema()
     json.dumps(schema)
     assert schema["$schema"].startswith("https://json-schema.org/")
-    settings = schema["$defs"]["Settings"]["properties"]
-    assert {"credentials", "hostname", "scopes", "time", "users", "encoders", "ptz", "imaging"} <= set(settings)
+    settings = schema["$defs"]["FleetSettings"]["properties"]
+    assert {"credentials", "hostname", "time", "users", "encoders", "ptz", "imaging", "plugins", "record"} <= set(
+        settings
+    )
     assert schema["$defs"]["Credentials"]["additionalProperties"] is False
     assert "password" not in schema["$defs"]["Credentials"]["properties"]
     assert all("description" in p for p in settings.values())
 
 
 def test_the_example_inventory_is_valid() -> None:
-    inv = load_inventory(EXAMPLE)
+    inv = load_fleet(EXAMPLE)
     assert len(inv.cameras()) >= 3
 
 

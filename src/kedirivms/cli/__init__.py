@@ -23,6 +23,7 @@ from kedirivms.cli import _record  # noqa: F401,I001  (record, recordings, expor
 from kedirivms.cli import _stream  # noqa: F401,I001  (stream)
 from kedirivms.cli import _provision  # noqa: F401,I001  (plan, apply, inventory)
 from kedirivms.cli import _ptz  # noqa: F401,I001  (ptz, imaging, events)
+from kedirivms.cli import _cluster  # noqa: F401,I001  (worker, centre)
 
 __all__ = ["app", "main"]
 

@@ -14,14 +14,13 @@ from rich.table import Table
 
 from kedirivms.cli._app import JsonOption, app, console, emit_json, err_console
 from kedirivms.errors import ConfigError, ProvisionError
+from kedirivms.fleet import fleet_schema_json, load_fleet
 from kedirivms.provision import (
     DEFAULT_CONCURRENCY,
     ApplyReport,
     Plan,
     apply,
     bootstrap_inventory,
-    inventory_schema_json,
-    load_inventory,
     plan,
 )
 
@@ -117,7 +116,7 @@ def plan_command(
     json: bool = JsonOption,
 ) -> None:
     """Read every camera and show what apply would change (read-only); exit 1 if a camera is invalid or failed."""
-    inv = load_inventory(inventory)
+    inv = load_fleet(inventory)
     targets = inv.cameras(only)
     with _progress("plan", len(targets), not json) as progress:
         result = plan(
@@ -158,7 +157,7 @@ def apply_command(
     Each camera is read once (the plan) and then written (apply from that plan); with --processes N each worker
     process reads and writes its share of the cameras.
     """
-    inv = load_inventory(inventory)
+    inv = load_fleet(inventory)
     targets = inv.cameras(only)
     audit_path = audit or inventory.with_name(inventory.stem + ".audit.jsonl")
     planned = None
@@ -230,7 +229,7 @@ def inventory_schema_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
 ) -> None:
     """Print or write the JSON Schema of inventory files (for editor completion and checks)."""
-    text = inventory_schema_json()
+    text = fleet_schema_json()
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -248,7 +247,7 @@ def inventory_check(
     json: bool = JsonOption,
 ) -> None:
     """Validate an inventory offline and list each camera's effective settings (no camera is contacted)."""
-    targets = load_inventory(inventory).cameras(only)
+    targets = load_fleet(inventory).cameras(only)
     if json:
         emit_json([t.model_dump(mode="json", exclude_none=True) for t in targets])
         return

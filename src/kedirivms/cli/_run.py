@@ -1,4 +1,4 @@
-"""``kedirivms run CONFIG.yaml``: run a deployment (cameras, zones, plugins, sinks, recording) until stopped."""
+"""``kedirivms run FLEET.yaml``: run a fleet file's cameras (zones, plugins, sinks, recording) on this host."""
 
 from __future__ import annotations
 
@@ -15,25 +15,31 @@ from kedirivms.cli._app import app, console, emit_json
 
 @app.command()
 def run(
-    config: Path = typer.Argument(..., help="Deployment file (YAML): cameras, zones, plugins, sinks, recording."),
+    config: Path = typer.Argument(..., help="Fleet file (YAML): sites, cameras, zones, plugins, sinks, recording."),
+    only: list[str] = typer.Option(None, "--only", help="Camera name or site id to run (repeatable; default: all)."),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long (default: until Ctrl-C)."),
     chart: Path | None = typer.Option(None, "--chart", help="Write a PNG chart of queue length and alerts at the end."),
     json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON instead of a live table."),
 ) -> None:
-    """Run analytics, recording and event forwarding for the cameras of a deployment file."""
-    from kedirivms.deploy import Deployment, load_deployment
-    from kedirivms.deploy.live import LiveBoard
+    """Run analytics, recording and event forwarding for the cameras of a fleet file.
 
-    cfg = load_deployment(config)
-    board = LiveBoard([c.name for c in cfg.cameras])
+    Cameras that cannot be reached are retried with capped back-off for as long as the run lasts.
+    """
+    from kedirivms.deploy import Deployment
+    from kedirivms.deploy.live import LiveBoard
+    from kedirivms.fleet import load_fleet
+
+    fleet = load_fleet(config)
+    board = LiveBoard([t.name for t in fleet.cameras(only or None)])
+    deployment = Deployment(fleet, only=only or None, extra_sinks=[board.sink()])
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    deployment = Deployment(cfg, extra_sinks=[board.sink()], base_dir=config.resolve().parent)
     try:
         deployment.start()
+        deployment.wait_tried(15.0)
         for status in deployment.statuses.values():
             if status.error:
-                console.print(f"[yellow]camera {status.name} skipped:[/] {status.error}", highlight=False)
+                console.print(f"[yellow]camera {status.name} retrying:[/] {status.error}", highlight=False)
         deadline = time.monotonic() + seconds if seconds else None
         if json:
             _wait(stop, deadline)
@@ -45,7 +51,8 @@ def run(
         pass
     finally:
         metrics = deployment.metrics()
-        deployment.stop()
+        statuses = deployment.statuses
+        deployment.close()
         signal.signal(signal.SIGTERM, previous)
     if chart is not None:
         console.print(f"chart: {board.chart(chart)}")
@@ -53,8 +60,15 @@ def run(
         emit_json(
             {
                 "cameras": {
-                    name: {"connected": s.connected, "error": s.error, "analytics_uri": s.analytics_uri}
-                    for name, s in deployment.statuses.items()
+                    name: {
+                        "state": s.state,
+                        "connected": s.connected,
+                        "attempts": s.attempts,
+                        "error": s.error,
+                        "frames": s.frames,
+                        "analytics_uri": s.analytics_uri,
+                    }
+                    for name, s in statuses.items()
                 },
                 "metrics": metrics,
                 "events": board.events,

@@ -1,217 +1,174 @@
-"""A running deployment: ONVIF cameras, their streams, the analytics runner, recorders and camera events.
+"""A running fleet file on one host (``kedirivms run``): every camera's pipeline kept running by a
+:class:`~kedirivms.deploy.CameraSupervisor`, events to the fleet's sinks.
 
-Per camera: one stream of the analytics profile feeds the plugins, one stream of the recording profile feeds the
-recorder (no decoding); when both are the same profile, a single RTSP connection feeds both. Camera events from a
-managed PullPoint go to the plugins' ``on_event`` and to the sinks. A camera that cannot be reached at start is
-reported and skipped; the others run.
+A camera that cannot be reached at start, or is lost later, is retried with capped, jittered back-off for as long
+as the deployment runs (its status says so); the others run meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
 
-from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, Event, PluginSettings
-from kedirivms.analytics.runner import RunnerMetrics
-from kedirivms.analytics.zones import Zones
-from kedirivms.deploy.config import DeployCamera, DeploymentConfig
-from kedirivms.errors import ConfigError, KedirivmsError
-from kedirivms.onvif import Camera, Profile, Timeouts
-from kedirivms.provision.inventory import resolve_secret
-from kedirivms.record import Recorder, SegmentIndex
+from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, Event
+from kedirivms.analytics.runner import RunnerMetrics, RunnerState
+from kedirivms.deploy.pipeline import CameraPipeline, _with_zones
+from kedirivms.deploy.supervisor import CameraStatus, CameraSupervisor
+from kedirivms.fleet import CameraTarget, LoadedFleet
+from kedirivms.record import SegmentIndex
 from kedirivms.sinks import Sink, build_sink
-from kedirivms.stream import open_stream
 
-__all__ = ["CameraStatus", "Deployment"]
+__all__ = ["Deployment", "validate_plugins"]
 
 log = logging.getLogger("kedirivms.deploy")
 
 
-@dataclass
-class CameraStatus:
-    """What happened to one camera of a deployment."""
+def validate_plugins(targets: Sequence[CameraTarget]) -> None:
+    """Check every camera's plugin list and configs before anything starts.
 
-    name: str
-    connected: bool = False
-    error: str | None = None
-    analytics_uri: str | None = None
-    recording_uri: str | None = None
-    recorder: Recorder | None = None
-    camera: Camera | None = None
-    subscription: Any = None
-    streams: list[Any] = field(default_factory=list)
+    Raises:
+        ConfigError: a plugin is listed twice.
+        PluginError: a plugin is not installed.
+        PluginValidationError: a plugin config does not validate (names camera, plugin and field).
+    """
+    AnalyticsRunner(
+        [CameraAnalytics(name=t.name, plugins=[_with_zones(p, t) for p in t.plugins]) for t in targets if t.plugins]
+    )
+
+
+class SharedIndex:
+    """The host's one :class:`SegmentIndex` under the recording root, opened on first use (thread-safe)."""
+
+    def __init__(self, root: str | None) -> None:
+        self._root = root
+        self._lock = threading.Lock()
+        self._index: SegmentIndex | None = None
+
+    def __call__(self) -> SegmentIndex:
+        with self._lock:
+            if self._index is None:
+                assert self._root is not None
+                Path(self._root).mkdir(parents=True, exist_ok=True)
+                self._index = SegmentIndex(self._root)
+            return self._index
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
 
 
 class Deployment:
-    """Run a :class:`DeploymentConfig`: ``start()``, then ``metrics()`` / ``statuses`` while it runs, ``stop()``.
+    """Run the cameras of a fleet file: :meth:`start`, then :attr:`statuses` / :meth:`metrics`, then :meth:`close`.
 
     Args:
-        config: the validated deployment.
-        extra_sinks: sinks added in code (e.g. a callback feeding a live table); the runner owns and closes them.
-        base_dir: folder that relative password files are relative to (default: the current folder).
+        fleet: the loaded fleet file.
+        only: camera names or site ids to run (default: all).
+        extra_sinks: sinks added in code (e.g. a callback feeding a live table); the deployment closes them.
+        max_connects: cameras connecting at once.
+        backoff: (first, cap) retry delay for unreachable or lost cameras, seconds.
 
     Example:
-        >>> with Deployment(load_deployment("site.yaml")) as dep:  # doctest: +SKIP
+        >>> with Deployment(load_fleet("fleet.yaml")) as dep:  # doctest: +SKIP
         ...     time.sleep(60); print(dep.metrics())
     """
 
     def __init__(
-        self, config: DeploymentConfig, *, extra_sinks: Sequence[Sink] = (), base_dir: Path | None = None
+        self,
+        fleet: LoadedFleet,
+        *,
+        only: Sequence[str] | None = None,
+        extra_sinks: Sequence[Sink] = (),
+        max_connects: int = 8,
+        backoff: tuple[float, float] = (1.0, 30.0),
     ) -> None:
-        self.config = config
+        self.fleet = fleet
+        self.targets = fleet.cameras(only)
         self._extra_sinks = list(extra_sinks)
-        self._base = base_dir or Path.cwd()
-        self.statuses: dict[str, CameraStatus] = {c.name: CameraStatus(c.name) for c in config.cameras}
-        self.runner: AnalyticsRunner | None = None
-        self.index: SegmentIndex | None = None
+        self._sinks: list[Sink] = []
+        self._index = SharedIndex(fleet.recording.root if fleet.recording else None)
+        self._events = 0
+        self._lock = threading.Lock()
+        self._state = RunnerState.NEW
+        self.supervisor = CameraSupervisor(self._pipeline, max_connects=max_connects, backoff=backoff)
 
-    # ------------------------------------------------------------------------------------------- life cycle
-    def start(self, on_progress: Callable[[CameraStatus], None] | None = None) -> Deployment:
-        """Connect every camera, then start recorders, the analytics runner and event subscriptions.
+    @property
+    def statuses(self) -> dict[str, CameraStatus]:
+        """Every camera's status now (state, attempts, last error, retry_in, frames)."""
+        out = {t.name: CameraStatus(t.name) for t in self.targets}
+        out.update(self.supervisor.statuses())
+        return out
+
+    def start(self) -> Deployment:
+        """Validate plugins, start the sinks, then supervise every camera (connects run concurrently).
 
         Raises:
             ConfigError: the sinks or plugins are misconfigured (nothing is left running).
         """
-        sinks = [build_sink(s) for s in self.config.sinks] + self._extra_sinks
-        analytics: list[CameraAnalytics] = []
-        feeders: list[tuple[str, Any]] = []
-        for cam_cfg in self.config.cameras:
-            status = self.statuses[cam_cfg.name]
-            try:
-                plan = self._connect(cam_cfg, status)
-            except KedirivmsError as exc:
-                status.error = str(exc)
-                log.warning("camera %s skipped: %s", cam_cfg.name, exc)
-            else:
-                if plan is not None:
-                    analytics.append(plan[0])
-                    if plan[1] is not None:
-                        feeders.append((cam_cfg.name, plan[1]))
-            if on_progress is not None:
-                on_progress(status)
-        self.runner = AnalyticsRunner(analytics, sinks)
-        self.runner.start()
-        for name, stream in feeders:  # one RTSP connection feeds both the recorder and the plugins
-            runner = self.runner
-            stream.on_frame(lambda frame, name=name, runner=runner: runner.feed(name, frame))
-        for status in self.statuses.values():
-            for stream in status.streams:
-                stream.start()
-            if status.recorder is not None:
-                status.recorder.start()
-            self._subscribe(status)
+        validate_plugins(self.targets)
+        try:
+            self._sinks = [build_sink(s) for s in self.fleet.sinks] + self._extra_sinks
+            for sink in self._sinks:
+                sink.start()
+        except BaseException:
+            self.close()
+            raise
+        self._state = RunnerState.RUNNING
+        for target in self.targets:
+            self.supervisor.add(target)
         return self
 
-    def stop(self) -> None:
-        """Stop subscriptions, the runner (and its sinks), recorders, streams and camera sessions. Idempotent."""
-        for status in self.statuses.values():
-            if status.subscription is not None:
-                status.subscription.close()
-                status.subscription = None
-        if self.runner is not None:
-            self.runner.stop()
-        for status in self.statuses.values():
-            if status.recorder is not None:
-                status.recorder.stop()
-            for stream in status.streams:
-                stream.close()
-            status.streams.clear()
-            if status.camera is not None:
-                status.camera.close()
-        if self.index is not None:
-            self.index.close()
-            self.index = None
+    def wait_tried(self, timeout: float) -> bool:
+        """Wait until every camera has run or failed at least once; True if so within ``timeout`` seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(s.connected or s.attempts for s in self.statuses.values()):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def close(self) -> None:
+        """Stop every camera, then the sinks (delivering what they hold) and the index. Idempotent."""
+        self.supervisor.close()
+        for sink in self._sinks or self._extra_sinks:
+            sink.close()
+        self._index.close()
+        self._state = RunnerState.STOPPED
 
     def __enter__(self) -> Deployment:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
-    def metrics(self) -> RunnerMetrics | None:
-        """The analytics runner's metrics (plugins, streams, sinks)."""
-        return self.runner.metrics() if self.runner is not None else None
+    def metrics(self) -> RunnerMetrics:
+        """Per-camera analytics metrics and the sinks' counters."""
+        cameras = []
+        for name in self.supervisor.names():
+            pipeline = self.supervisor.pipeline(name)
+            m = pipeline.metrics() if pipeline is not None else None
+            if m is not None:
+                cameras.append(m)
+        sinks = [s.stats for s in self._sinks]
+        return RunnerMetrics(state=self._state, events=self._events, cameras=cameras, sinks=sinks)
 
-    # ---------------------------------------------------------------------------------------------- cameras
-    def _connect(self, cfg: DeployCamera, status: CameraStatus) -> tuple[CameraAnalytics, Any] | None:
-        password = resolve_secret(cfg.credentials, self._base, camera=cfg.name) if cfg.credentials else None
-        camera = Camera(
-            cfg.address,
-            username=cfg.credentials.username if cfg.credentials else None,
-            password=password,
-            timeout=Timeouts(connect=min(3.0, cfg.timeout), read=cfg.timeout),
-            auth=cfg.auth,  # type: ignore[arg-type]
-            name=cfg.name,
+    # ---------------------------------------------------------------------------------------------- internals
+    def _emit(self, event: Event) -> None:
+        with self._lock:
+            self._events += 1
+        for sink in self._sinks:
+            sink.submit(event)
+
+    def _pipeline(self, target: CameraTarget) -> CameraPipeline:
+        return CameraPipeline(
+            target,
+            self._emit,
+            recording=self.fleet.recording,
+            index=self._index if self.fleet.recording else None,
+            base_dir=self.fleet.base_dir,
         )
-        camera.connect()
-        status.camera, status.connected = camera, True
-        profiles = [p for p in camera.profiles() if p.channel == cfg.channel]
-        if not profiles:
-            raise ConfigError(f"no profile on channel {cfg.channel}", camera=cfg.name, hint="check 'channel'")
-        analytics_profile = _pick(profiles, cfg.analytics_profile, smallest=True, camera=cfg.name)
-        recording_profile = _pick(profiles, cfg.recording_profile, smallest=False, camera=cfg.name)
-        transport: Literal["tcp", "udp"] = "udp" if cfg.transport == "udp" else "tcp"
-        plugins = [_with_zones(p, cfg) for p in cfg.plugins]
-        record = cfg.record and self.config.recording is not None
-        shared = record and plugins and analytics_profile.token == recording_profile.token
-        analytics_uri = camera.stream_uri(analytics_profile, transport)
-        status.analytics_uri = analytics_uri.uri
-        feeder = None
-        if record:
-            rec_uri = camera.stream_uri(recording_profile, transport)
-            status.recording_uri = rec_uri.uri
-            stream = open_stream(rec_uri.with_credentials(), transport=transport, decode=bool(shared))
-            status.streams.append(stream)
-            status.recorder = self._recorder(cfg.name, stream)
-            if shared:
-                feeder = stream
-        if not plugins:
-            return None
-        source = None if shared else analytics_uri.with_credentials()
-        return CameraAnalytics(name=cfg.name, source=source, plugins=plugins, transport=transport), feeder
-
-    def _recorder(self, name: str, stream: Any) -> Recorder:
-        rec = self.config.recording
-        assert rec is not None
-        if self.index is None:
-            Path(rec.root).mkdir(parents=True, exist_ok=True)
-            self.index = SegmentIndex(rec.root)
-        return Recorder(
-            stream, rec.root, name, segment_seconds=rec.segment_seconds, retention=rec.retention, index=self.index
-        )
-
-    def _subscribe(self, status: CameraStatus) -> None:
-        cfg = next(c for c in self.config.cameras if c.name == status.name)
-        if not cfg.events or status.camera is None or self.runner is None:
-            return
-        if not status.camera.has_service("events"):
-            return
-        runner, name = self.runner, status.name
-        try:
-            status.subscription = status.camera.events.subscribe(
-                lambda ev: runner.submit_event(Event.from_camera_event(name, ev)), termination=60.0
-            )
-        except KedirivmsError as exc:
-            log.warning("camera %s: no event subscription: %s", name, exc)
-
-
-def _pick(profiles: list[Profile], token: str | None, *, smallest: bool, camera: str) -> Profile:
-    if token is not None:
-        for p in profiles:
-            if p.token == token:
-                return p
-        valid = ", ".join(p.token for p in profiles)
-        raise ConfigError(f"no profile {token!r}", camera=camera, hint=f"valid profiles: {valid}")
-    ranked = sorted(profiles, key=lambda p: (p.width or 0) * (p.height or 0))
-    return ranked[0] if smallest else ranked[-1]
-
-
-def _with_zones(settings: PluginSettings, cfg: DeployCamera) -> PluginSettings:
-    """Give zone-aware plugins (the queue plugin) the camera's zones unless their config has its own."""
-    if settings.name != "queue" or "zones" in settings.config or not cfg.zones:
-        return settings
-    zones = Zones(zones=tuple(cfg.zones)).model_dump(mode="json")
-    return settings.model_copy(update={"config": {**settings.config, "zones": zones}})

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import ConfigError, KedirivmsError
+from kedirivms.fleet import CameraTarget, LoadedFleet
 from kedirivms.provision._plan import (
     DEFAULT_CONCURRENCY,
     CameraPlan,
@@ -26,7 +27,6 @@ from kedirivms.provision._plan import (
     run_pool,
     take_held,
 )
-from kedirivms.provision.inventory import CameraTarget, LoadedInventory
 
 __all__ = ["ApplyReport", "AuditLog", "CameraResult", "apply"]
 
@@ -108,7 +108,7 @@ class AuditLog:
                 self.error = self.error or f"cannot append to audit log {self.path}: {exc.strerror}"
 
 
-def _converge(target: CameraTarget, inventory: LoadedInventory, rotate: bool) -> CameraResult:
+def _converge(target: CameraTarget, inventory: LoadedFleet, rotate: bool) -> CameraResult:
     started = time.perf_counter()
     return _run(examine(target, inventory, rotate_passwords=rotate), started)
 
@@ -156,7 +156,7 @@ def _run(work: CameraWork, started: float) -> CameraResult:
 
 
 def apply(
-    inventory: LoadedInventory,
+    inventory: LoadedFleet,
     *,
     plan: Plan | None = None,
     only: Sequence[str] | None = None,
@@ -180,7 +180,7 @@ def apply(
     applied) are read as without a plan. If the cameras may have changed since the plan, plan again.
 
     Args:
-        inventory: from :func:`~kedirivms.provision.load_inventory`.
+        inventory: from :func:`~kedirivms.provision.load_fleet`.
         plan: a plan of ``inventory`` to apply without reading the cameras again (consumed).
         only: camera names or site ids (default: all).
         concurrency: cameras converged at once.
@@ -201,7 +201,7 @@ def apply(
             ``rotate_passwords``.
 
     Example:
-        >>> inv = load_inventory("inventory.yaml")  # doctest: +SKIP
+        >>> inv = load_fleet("inventory.yaml")  # doctest: +SKIP
         >>> p = plan(inv)  # doctest: +SKIP
         >>> report = apply(inv, plan=p, audit="audit.jsonl")  # doctest: +SKIP
         >>> report.ok, report.count("changed")  # doctest: +SKIP

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import InvalidArgument, KedirivmsError
+from kedirivms.fleet import CameraTarget, LoadedFleet, resolve_secret
 from kedirivms.onvif import Camera, CameraState, Timeouts
 from kedirivms.provision import _sections
-from kedirivms.provision.inventory import CameraTarget, LoadedInventory, resolve_secret
 
 __all__ = ["CameraPlan", "Change", "Plan", "plan"]
 
@@ -159,7 +159,7 @@ class CameraWork:
         return self.camera is not None and self.camera.state is CameraState.CONNECTED
 
 
-def open_camera(target: CameraTarget, inventory: LoadedInventory) -> tuple[Camera, tuple[str, ...]]:
+def open_camera(target: CameraTarget, inventory: LoadedFleet) -> tuple[Camera, tuple[str, ...]]:
     """A (not yet connected) :class:`Camera` for ``target`` with its resolved password; and the secrets used."""
     username = password = None
     if target.credentials is not None:
@@ -176,7 +176,7 @@ def open_camera(target: CameraTarget, inventory: LoadedInventory) -> tuple[Camer
     return cam, (password,) if password else ()
 
 
-def examine(target: CameraTarget, inventory: LoadedInventory, *, rotate_passwords: bool = False) -> CameraWork:
+def examine(target: CameraTarget, inventory: LoadedFleet, *, rotate_passwords: bool = False) -> CameraWork:
     """Read one camera and compute its changes and steps; never raises (failures become ``status='failed'``)."""
     started = time.perf_counter()
     base = {"name": target.name, "site": target.site, "address": target.address}
@@ -229,7 +229,7 @@ def run_pool(
 
 
 def plan(
-    inventory: LoadedInventory,
+    inventory: LoadedFleet,
     *,
     only: Sequence[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -243,7 +243,7 @@ def plan(
     be reached is ``failed`` and the others are still planned.
 
     Args:
-        inventory: from :func:`~kedirivms.provision.load_inventory`.
+        inventory: from :func:`~kedirivms.provision.load_fleet`.
         only: camera names or site ids to plan (default: all).
         concurrency: cameras read at once.
         processes: worker processes to spread the cameras over (forked; for machines with spare cores). Their
@@ -259,7 +259,7 @@ def plan(
         InvalidArgument: ``concurrency`` or ``processes`` < 1.
 
     Example:
-        >>> p = plan(load_inventory("inventory.yaml"))  # doctest: +SKIP
+        >>> p = plan(load_fleet("inventory.yaml"))  # doctest: +SKIP
         >>> [(c.name, c.status) for c in p.cameras]  # doctest: +SKIP
     """
     started = time.perf_counter()

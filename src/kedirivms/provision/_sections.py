@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
 from kedirivms.errors import AuthenticationFailed, ConnectionFailed, InvalidArgument, KedirivmsError, Timeout
+from kedirivms.fleet import resolve_secret
 from kedirivms.onvif.device import SCOPE_PREFIX
 from kedirivms.onvif.imaging import check_imaging
 from kedirivms.onvif.media import check_encoder
 from kedirivms.onvif.models import Profile, VideoEncoderConfig
 from kedirivms.provision import _writes
-from kedirivms.provision.inventory import resolve_secret
 
 if TYPE_CHECKING:
+    from kedirivms.fleet import CameraTarget, LoadedFleet
+    from kedirivms.fleet.settings import EncoderSettings, PresetSpec
     from kedirivms.onvif import Camera
     from kedirivms.onvif.ptz import PTZService
     from kedirivms.provision._plan import Change
-    from kedirivms.provision.inventory import CameraTarget, LoadedInventory
-    from kedirivms.provision.models import EncoderSettings, PresetSpec
 
 T = TypeVar("T")
 Action = Literal["set", "create", "delete", "rotate"]
@@ -48,7 +48,7 @@ class Step:
 class Context:
     """What the section functions share for one camera."""
 
-    def __init__(self, camera: Camera, target: CameraTarget, inventory: LoadedInventory, rotate: bool) -> None:
+    def __init__(self, camera: Camera, target: CameraTarget, inventory: LoadedFleet, rotate: bool) -> None:
         self.camera = camera
         self.target = target
         self.inventory = inventory

@@ -12,10 +12,10 @@ import yaml
 
 from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import ConfigError, KedirivmsError
+from kedirivms.fleet import parse_fleet, resolve_secret
+from kedirivms.fleet.settings import SecretRef
 from kedirivms.onvif import Camera, Timeouts
 from kedirivms.provision._plan import run_pool
-from kedirivms.provision.inventory import parse_inventory, resolve_secret
-from kedirivms.provision.models import SecretRef
 
 __all__ = ["bootstrap_inventory", "inventory_from_devices"]
 
@@ -80,10 +80,10 @@ def inventory_from_devices(
     shared_location = locations.pop() if len(locations) == 1 else None
     used: set[str] = set()
     lines = [
-        "# kedirivms inventory skeleton, written by `kedirivms inventory discover`.",
+        "# kedirivms fleet file skeleton, written by `kedirivms inventory discover`.",
         "# Passwords are references: export the variable below (or use password_file:) before plan/apply.",
-        "# Schema for editors: `kedirivms inventory schema -o inventory.schema.json`.",
-        "version: 1",
+        "# Schema for editors: `kedirivms inventory schema -o fleet.schema.json`.",
+        "version: 2",
         "defaults:",
         "  credentials:",
         f"    username: {_scalar(username)}",
@@ -115,7 +115,7 @@ def inventory_from_devices(
         body = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=1000).rstrip("\n")
         lines.extend("      " + line for line in body.splitlines())
     text = "\n".join(lines) + "\n"
-    parse_inventory(text, "<skeleton>")  # the skeleton must always be a valid inventory
+    parse_fleet(text, "<skeleton>")  # the skeleton must always be a valid inventory
     return text
 
 

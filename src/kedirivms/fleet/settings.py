@@ -1,4 +1,6 @@
-"""Inventory models: sites, cameras, credentials references and the desired state of each camera.
+"""Desired-state sections of the fleet file: credentials references, clock, users, encoders, PTZ, imaging.
+
+The fleet file itself (sites, cameras, plugins, recording, sinks) is :mod:`kedirivms.fleet.models`.
 
 Every model forbids unknown keys (a typo is an error, with its line number, not a silently ignored setting) and
 is frozen. Passwords are never values of these models: only references (``password_env`` / ``password_file``).
@@ -12,17 +14,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "CameraEntry",
     "Credentials",
     "EncoderSettings",
     "Encoders",
     "ImagingSettings",
-    "Inventory",
     "PresetSpec",
     "PTZSettings",
     "ScopeSettings",
     "Settings",
-    "Site",
     "TimeSettings",
     "UserSpec",
 ]
@@ -278,27 +277,3 @@ class Settings(_Model):
     def _unique_users(cls, value: list[UserSpec] | None) -> list[UserSpec] | None:
         _unique_names("user", [u.name for u in value or []])
         return value
-
-
-class CameraEntry(Settings):
-    """One camera (or NVR) of a site, with its own overrides."""
-
-    name: str = Field(min_length=1, max_length=64, description="Unique camera id in the inventory (for --only).")
-    address: str = Field(min_length=1, description="host, host:port or the device-service URL.")
-    counter: str | None = Field(None, max_length=128, description="The service counter it watches (free text).")
-
-
-class Site(_Model):
-    """A site: its location, shared settings and cameras."""
-
-    location: str | None = Field(None, max_length=256, description="Location scope of its cameras (default: id).")
-    defaults: Settings | None = Field(None, description="Settings every camera of the site inherits.")
-    cameras: list[CameraEntry] = Field(default_factory=list, description="The site's cameras.")
-
-
-class Inventory(_Model):
-    """An inventory file: version, fleet-wide defaults and sites."""
-
-    version: Literal[1] = Field(1, description="Inventory format version.")
-    defaults: Settings | None = Field(None, description="Settings every camera inherits.")
-    sites: dict[str, Site] = Field(default_factory=dict, description="Sites by id.")

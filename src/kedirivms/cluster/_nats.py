@@ -1,0 +1,473 @@
+"""A small synchronous facade over nats-py: the asyncio client runs on its own event-loop thread.
+
+Every call is bounded by a time-out, and every nats-py (and socket) exception is mapped here, at this one
+boundary, to :class:`~kedirivms.errors.ClusterError` (:class:`ClusterTimeout`, :class:`LeaseConflict`).
+Nothing outside this module imports ``nats``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kedirivms._redact import redact_url
+from kedirivms.errors import ClusterError, ClusterTimeout, ConfigError, KedirivmsError, LeaseConflict
+
+try:
+    import nats
+    import nats.errors
+    import nats.js.errors
+    from nats.js.api import (
+        AckPolicy,
+        ConsumerConfig,
+        DeliverPolicy,
+        ExternalStream,
+        KeyValueConfig,
+        StorageType,
+        StreamConfig,
+        StreamSource,
+    )
+except ImportError as exc:  # the optional extra is missing
+    raise ConfigError("scale-out needs the nats-py client", hint="pip install 'kedirivms[cluster]'") from exc
+
+__all__ = ["KvEntry", "Message", "NatsLink", "PubAck", "retry"]
+
+log = logging.getLogger("kedirivms.cluster")
+T = TypeVar("T")
+_WRONG_LAST_SEQUENCE = (10071, 10164)  # JetStream API error codes: "wrong last sequence"
+
+
+@dataclass(frozen=True)
+class KvEntry:
+    """A key-value entry: its value and revision (the stream sequence that compare-and-set compares)."""
+
+    key: str
+    value: bytes
+    revision: int
+
+
+@dataclass(frozen=True)
+class PubAck:
+    """JetStream's answer to a publish: the stream, its sequence, and whether it was a de-duplicated repeat."""
+
+    stream: str
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message fetched from a pull consumer (ack it with :meth:`NatsLink.ack`)."""
+
+    subject: str
+    data: bytes
+    headers: dict[str, str]
+    stream_seq: int
+    delivered: int
+    raw: Any
+
+
+class NatsLink:
+    """One NATS connection (with JetStream) behind blocking calls, each with a time-out.
+
+    The client reconnects by itself; calls made while it is away fail with :class:`ClusterError` or
+    :class:`ClusterTimeout` (nothing blocks longer than its time-out).
+
+    Args:
+        servers: ``nats://host:port`` URL(s); ``user:password@`` is accepted and never logged.
+        name: the client name shown by the server.
+        timeout: default time-out of each call, seconds.
+        domain: the JetStream domain to use (a leaf node's own domain, or the hub's), None for the local one.
+
+    Example:
+        >>> with NatsLink("nats://127.0.0.1:4222") as link:  # doctest: +SKIP
+        ...     link.kv_create("leases", "cam.loket-1", b"w1", ttl=10)
+    """
+
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        *,
+        name: str = "kedirivms",
+        timeout: float = 5.0,
+        domain: str | None = None,
+    ) -> None:
+        self.servers = [servers] if isinstance(servers, str) else list(servers)
+        self.label = ", ".join(redact_url(s) for s in self.servers)
+        self.name = name
+        self.timeout = timeout
+        self.domain = domain
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._nc: Any = None
+        self._js: Any = None
+        self._kv: dict[str, Any] = {}
+        self._subs: dict[str, Any] = {}
+        self.connected = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"<kedirivms NatsLink {self.label}>"
+
+    # -- life cycle -----------------------------------------------------------------------------------------------
+    def connect(self, timeout: float | None = None) -> NatsLink:
+        """Start the loop thread and connect (the client keeps reconnecting afterwards).
+
+        Raises:
+            ClusterError: no server answered within ``timeout`` seconds.
+        """
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name="kedirivms-nats", daemon=True)
+            self._thread.start()
+            self._loop = loop
+        wait = timeout if timeout is not None else self.timeout
+
+        async def _connect() -> None:
+            async def on_error(exc: Exception) -> None:
+                log.debug("nats %s: %s", self.label, exc)
+
+            async def on_disconnect() -> None:
+                self.connected.clear()
+
+            async def on_reconnect() -> None:
+                self.connected.set()
+
+            self._nc = await nats.connect(
+                self.servers,
+                name=self.name,
+                connect_timeout=max(1, int(min(wait, 5))),
+                reconnect_time_wait=0.5,
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                ping_interval=2,
+                max_outstanding_pings=2,
+                error_cb=on_error,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+            )
+            self._js = self._nc.jetstream(domain=self.domain, timeout=self.timeout)
+            self.connected.set()
+
+        try:
+            self._call(_connect(), wait + 1.0, "connect")
+        except BaseException:
+            self.close(timeout=1.0)
+            raise
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Drain and close the connection and stop the loop thread; idempotent."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        nc, self._nc = self._nc, None
+        if nc is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(nc.close(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with contextlib.suppress(RuntimeError):
+            loop.close()
+        self.connected.clear()
+
+    def __enter__(self) -> NatsLink:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- key-value --------------------------------------------------------------------------------------------------
+    def ensure_kv(self, bucket: str, *, replicas: int = 1, history: int = 1, timeout: float | None = None) -> None:
+        """Bind to a key-value bucket, creating it (per-key TTLs allowed) when missing."""
+
+        async def _ensure() -> None:
+            try:
+                self._kv[bucket] = await self._js.key_value(bucket)
+            except nats.js.errors.BucketNotFoundError:
+                config = KeyValueConfig(bucket=bucket, history=history, replicas=replicas, storage=StorageType.FILE)
+                self._kv[bucket] = await self._js.create_key_value(config=config)
+
+        self._call(_ensure(), timeout, f"key-value bucket {bucket}")
+
+    def kv_create(self, bucket: str, key: str, value: bytes, *, ttl: float | None = None) -> int:
+        """Create a key only if it does not exist (or was deleted); returns its revision.
+
+        Raises:
+            LeaseConflict: the key exists.
+        """
+        kv = self._bucket(bucket)
+        return int(self._call(kv.create(key, value, msg_ttl=_ttl(ttl)), None, f"create {bucket}/{key}"))
+
+    def kv_update(self, bucket: str, key: str, value: bytes, *, last: int, ttl: float | None = None) -> int:
+        """Compare-and-set: write only if the key's revision is still ``last``; returns the new revision.
+
+        Raises:
+            LeaseConflict: the key changed (or expired) since ``last``.
+        """
+        self._bucket(bucket)
+        # KeyValue.update() takes no TTL: the same compare-and-set is a publish on the key's subject expecting
+        # the last revision (the bucket lives in the connected server's JetStream domain)
+        headers = {"Nats-Expected-Last-Subject-Sequence": str(last)}
+        coro = self._js.publish(f"$KV.{bucket}.{key}", value, headers=headers, msg_ttl=_ttl(ttl))
+        return int(self._call(coro, None, f"update {bucket}/{key}").seq)
+
+    def kv_get(self, bucket: str, key: str) -> KvEntry | None:
+        """The key's current entry, or None when absent, deleted or expired."""
+        kv = self._bucket(bucket)
+
+        async def _get() -> KvEntry | None:
+            try:
+                entry = await kv.get(key)
+            except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                return None
+            return KvEntry(key, entry.value or b"", int(entry.revision or 0))
+
+        return self._call(_get(), None, f"get {bucket}/{key}")
+
+    def kv_delete(self, bucket: str, key: str, *, last: int | None = None) -> None:
+        """Delete a key (only at revision ``last`` when given).
+
+        Raises:
+            LeaseConflict: the key changed since ``last``.
+        """
+        kv = self._bucket(bucket)
+        self._call(kv.delete(key, last=last), None, f"delete {bucket}/{key}")
+
+    def kv_entries(self, bucket: str, prefix: str = "") -> dict[str, KvEntry]:
+        """Every live entry of a bucket whose key starts with ``prefix``."""
+        kv = self._bucket(bucket)
+
+        async def _all() -> dict[str, KvEntry]:
+            try:
+                keys = await kv.keys()
+            except nats.js.errors.NoKeysError:
+                return {}
+            out: dict[str, KvEntry] = {}
+            for key in keys:
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    entry = await kv.get(key)
+                except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+                    continue
+                out[key] = KvEntry(key, entry.value or b"", int(entry.revision or 0))
+            return out
+
+        return self._call(_all(), None, f"list {bucket}")
+
+    # -- streams ----------------------------------------------------------------------------------------------------
+    def ensure_stream(
+        self,
+        name: str,
+        subjects: Sequence[str] = (),
+        *,
+        max_age: float | None = None,
+        max_bytes: int | None = None,
+        replicas: int = 1,
+        duplicate_window: float = 120.0,
+        sources: Sequence[tuple[str, str | None]] = (),
+        timeout: float | None = None,
+    ) -> None:
+        """Create a stream, or update its limits and sources (idempotent).
+
+        Args:
+            name: stream name.
+            subjects: subjects it captures (none for a stream that only sources others).
+            max_age: drop messages older than this, seconds (retention limit).
+            max_bytes: drop the oldest messages beyond this size.
+            replicas: copies kept on a JetStream cluster (1 or 3).
+            duplicate_window: how long ``Nats-Msg-Id`` values are remembered for de-duplication, seconds.
+            sources: ``(stream, domain)`` pairs to source from (a leaf's stream in its own domain).
+        """
+        srcs = [StreamSource(name=s, external=ExternalStream(api=f"$JS.{d}.API") if d else None) for s, d in sources]
+        config = StreamConfig(
+            name=name,
+            subjects=list(subjects) or None,
+            max_age=max_age,
+            max_bytes=max_bytes,
+            num_replicas=replicas,
+            duplicate_window=min(duplicate_window, max_age) if max_age else duplicate_window,
+            storage=StorageType.FILE,
+            sources=srcs or None,
+        )
+
+        async def _ensure() -> None:
+            try:
+                await self._js.stream_info(name)
+            except nats.js.errors.NotFoundError:
+                await self._js.add_stream(config)
+            else:
+                await self._js.update_stream(config)
+
+        self._call(_ensure(), timeout, f"stream {name}")
+
+    def stream_state(self, name: str) -> dict[str, int]:
+        """``messages``, ``first_seq`` and ``last_seq`` of a stream."""
+
+        async def _info() -> dict[str, int]:
+            info = await self._js.stream_info(name)
+            st = info.state
+            return {"messages": int(st.messages), "first_seq": int(st.first_seq), "last_seq": int(st.last_seq)}
+
+        return self._call(_info(), None, f"stream {name}")
+
+    def domain_answers(self, domain: str, stream: str, timeout: float = 1.0) -> bool:
+        """Whether ``stream`` in JetStream ``domain`` answers now (a leaf reachable through its link)."""
+        nc = self._nc
+        if nc is None:
+            return False
+
+        async def _probe() -> bool:
+            try:
+                await nc.jetstream(domain=domain, timeout=timeout).stream_info(stream)
+            except Exception:  # any failure means: not reachable now
+                return False
+            return True
+
+        try:
+            return bool(self._call(_probe(), timeout + 1.0, f"probe {domain}"))
+        except ClusterError:
+            return False
+
+    def stream_leader(self, name: str) -> str | None:
+        """The server name leading a stream on a JetStream cluster (None on a single server)."""
+
+        async def _leader() -> str | None:
+            info = await self._js.stream_info(name)
+            return info.cluster.leader if info.cluster is not None else None
+
+        return self._call(_leader(), None, f"stream {name}")
+
+    def publish(self, subject: str, data: bytes, *, msg_id: str, timeout: float | None = None) -> PubAck:
+        """Publish to JetStream and wait for the stream's acknowledgement.
+
+        ``msg_id`` (the ``Nats-Msg-Id`` header) makes a retry of the same message a no-op within the stream's
+        duplicate window.
+
+        Raises:
+            ClusterTimeout: no acknowledgement in time (safe to retry with the same ``msg_id``).
+            ClusterError: no stream captures ``subject``, or the connection is down.
+        """
+        wait = timeout if timeout is not None else self.timeout
+        coro = self._jetstream().publish(subject, data, timeout=wait, headers={"Nats-Msg-Id": msg_id})
+        ack = self._call(coro, wait + 0.5, f"publish {subject}")
+        return PubAck(str(ack.stream), int(ack.seq), bool(ack.duplicate))
+
+    # -- pull consumers ---------------------------------------------------------------------------------------------
+    def pull_subscribe(self, stream: str, durable: str, *, ack_wait: float = 30.0, subject: str = ">") -> None:
+        """Bind to (creating when missing) a durable pull consumer of ``stream`` delivering everything."""
+
+        async def _sub() -> None:
+            config = ConsumerConfig(
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=ack_wait,
+                max_ack_pending=10_000,
+            )
+            self._subs[durable] = await self._js.pull_subscribe(
+                subject if subject != ">" else "", durable=durable, stream=stream, config=config
+            )
+
+        self._call(_sub(), None, f"consumer {stream}/{durable}")
+
+    def fetch(self, durable: str, batch: int = 100, timeout: float = 1.0) -> list[Message]:
+        """Up to ``batch`` messages (an empty list when none arrive within ``timeout`` seconds)."""
+        sub = self._subs[durable]
+
+        async def _fetch() -> list[Message]:
+            try:
+                msgs = await sub.fetch(batch, timeout=timeout)
+            except nats.errors.TimeoutError:
+                return []
+            out = []
+            for m in msgs:
+                md = m.metadata
+                out.append(Message(m.subject, m.data, dict(m.headers or {}), md.sequence.stream, md.num_delivered, m))
+            return out
+
+        return self._call(_fetch(), timeout + 2.0, f"fetch {durable}")
+
+    def ack(self, message: Message) -> None:
+        """Acknowledge a fetched message (sent, not confirmed: a lost ack means a redelivery, which an idempotent
+        consumer ignores)."""
+        self._call(message.raw.ack(), None, "ack")
+
+    # -- the one boundary ---------------------------------------------------------------------------------------
+    def _bucket(self, bucket: str) -> Any:
+        self._jetstream()
+        kv = self._kv.get(bucket)
+        if kv is None:
+            raise ClusterError(f"key-value bucket {bucket} not bound", hint="call ensure_kv() first")
+        return kv
+
+    def _jetstream(self) -> Any:
+        if self._js is None or self._loop is None:
+            raise ClusterError("not connected", camera=self.label, hint="call connect() first")
+        return self._js
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None, operation: str) -> T:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            coro.close()
+            raise ClusterError("not connected", operation=operation, camera=self.label, hint="call connect() first")
+        wait = timeout if timeout is not None else self.timeout + 0.5
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            return future.result(wait)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            concurrent.futures.wait([future], timeout=1.0)  # let the task finish cancelling on the loop
+            raise ClusterTimeout(
+                f"no answer within {wait:.1f} s", operation=operation, camera=self.label, hint="is NATS reachable?"
+            ) from None
+        except KedirivmsError:
+            raise
+        except Exception as exc:
+            raise _map(exc, operation, self.label) from exc
+
+
+def retry(step: Callable[[], object], timeout: float = 30.0) -> None:
+    """Run ``step`` until it does not raise ClusterError (a leader election, a node restarting), up to
+    ``timeout`` seconds; a :class:`LeaseConflict` is not retried."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            step()
+            return
+        except LeaseConflict:
+            raise
+        except ClusterError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _ttl(ttl: float | None) -> float | None:
+    # JetStream per-message TTLs are whole seconds (>= 1)
+    return None if ttl is None else float(max(1, round(ttl)))
+
+
+def _map(exc: Exception, operation: str, label: str) -> ClusterError:
+    if isinstance(exc, nats.js.errors.KeyWrongLastSequenceError) or (
+        isinstance(exc, nats.js.errors.APIError) and getattr(exc, "err_code", None) in _WRONG_LAST_SEQUENCE
+    ):
+        return LeaseConflict("the key changed (held or renewed by another worker)", operation=operation)
+    if isinstance(exc, (nats.errors.TimeoutError, asyncio.TimeoutError, TimeoutError)):
+        return ClusterTimeout("no answer in time", operation=operation, camera=label, hint="is NATS reachable?")
+    if isinstance(exc, nats.js.errors.NoStreamResponseError):
+        return ClusterError("no JetStream stream answered", operation=operation, camera=label)
+    if isinstance(exc, nats.js.errors.APIError):
+        return ClusterError(f"JetStream refused: {exc.description or exc}", operation=operation, camera=label)
+    if isinstance(exc, (nats.errors.Error, OSError, ConnectionError)):
+        name = type(exc).__name__
+        return ClusterError(f"{name}: {exc}", operation=operation, camera=label, hint="is NATS reachable?")
+    return ClusterError(f"{type(exc).__name__}: {exc}", operation=operation, camera=label)
