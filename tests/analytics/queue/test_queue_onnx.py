@@ -238,6 +238,6 @@ def test_evaluation_smoke_on_real_footage(vtest_clip: Path) -> None:
     early = truth.model_copy(update={"frames": tuple(f for f in truth.frames if f.index <= 137)})
     dnn = evaluate_clip(vtest_clip, early, detector="dnn")
     background = evaluate_clip(vtest_clip, early, detector="background")
-    assert dnn.frames == 5 and dnn.detector == "dnn" and background.detector == "background"
+    assert dnn.frames == len(early.frames) >= 10 and dnn.detector == "dnn" and background.detector == "background"
     assert dnn.mae <= 1.0 and background.mae <= 3.0  # the full clip's figures are in docs/queue-analytics.md
     assert all(truth_n == counted for i, _, truth_n, counted in dnn.per_frame if i == 5)  # 3 walkers, not the sign

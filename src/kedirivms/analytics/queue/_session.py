@@ -175,6 +175,7 @@ def shared_session(
     Raises:
         ConfigError: see :class:`SharedSession`.
     """
+    _load_runtime()  # a clear ConfigError without onnxruntime, even when a session was made before
     resolved = Path(path).resolve()
     key = (str(resolved), tuple(providers), threads)
     with _SESSIONS_LOCK:
