@@ -333,8 +333,8 @@ def _cut(blob: np.ndarray, person_len: float) -> tuple[list[np.ndarray], float]:
     if len(edges) == 2:
         return whole, extent
     out = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        sel = pts[(pos >= a) & (pos < b)]
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = pts[(pos >= lo) & (pos < hi)]
         if len(sel):
             out.append(
                 np.array([sel[:, 0].min(), sel[:, 1].min(), sel[:, 0].max() + 1, sel[:, 1].max() + 1], np.float32)

@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FinishedStay", "FinishedVisit", "IntervalStats", "ServiceTracker", "Visit", "WaitTracker"]
+__all__ = [
+    "FinishedStay",
+    "FinishedVisit",
+    "HourlyServiceStats",
+    "IntervalStats",
+    "ServiceTracker",
+    "Visit",
+    "WaitTracker",
+]
 
 
 @dataclass(eq=False)
@@ -375,6 +383,10 @@ class ServiceTracker:
     def occupied(self) -> int:
         """People in the service zone now (stays in progress)."""
         return len(self._stays)
+
+    def arrived_since(self, t0: float) -> bool:
+        """Whether someone who reached the service zone at or after ``t0`` is still there."""
+        return any(stay.enter >= t0 and stay.last_in >= stay.last_seen for stay in self._stays)
 
     def update(
         self, t: float, ids: np.ndarray, centres: np.ndarray, in_service: np.ndarray
