@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, StalledConfig
 from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.analytics.queue.metrics import ServiceTracker
 from kedirivms.sim.counter_scene import CounterScene
 
 # a 200x100 picture: the clerk's side on top, the service spot below it, the line in the lower half
@@ -115,7 +116,10 @@ def _clerk_line_and_desk(
             id="clerk-leaves-during-stall",
         ),
         pytest.param(  # someone only crosses the service zone for a moment: not a service, the stall holds
-            _clerk_line_and_desk([(0.0, 10.0), (100.0, 101.0)]),
+            lambda t: (
+                _clerk_line_and_desk([(0.0, 10.0), (100.0, 101.0)])(t)
+                + ([[100, 43, 110, 52]] if 101 <= t < 104 else [])
+            ),
             [("counter_stalled", 60.5, None)],
             id="passer-by-does-not-clear",
         ),
@@ -187,3 +191,27 @@ def test_service_times_on_the_scene(small_scene: CounterScene, small_run: dict) 
     (hour,) = [e.data for e in small_run["events"] if e.kind == "service_stats_hourly"]
     assert hour["services"] == len(true) and hour["partial"] is True
     assert hour["service_median_s"] == pytest.approx(float(np.median(true)) + 1.0, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # (time, track id or -1 for nobody, in the service zone)
+        pytest.param([(2, 1, True), (12, 1, True), (13, 1, False), (16, 1, False)], [10.0], id="served-and-left"),
+        # the detector misses them for 3 s while they stand at the desk: one stay, not two
+        pytest.param([(2, 1, True), (6, -1, False), (9, 1, True), (12, 1, False), (15, 1, False)], [7.0], id="missed"),
+        # an id switch at the desk: the new track continues the stay
+        pytest.param([(2, 1, True), (6, 2, True), (12, 2, False), (15, 2, False)], [4.0], id="switch"),
+        # walking through: under min_service_s, not a service
+        pytest.param([(2, 1, True), (3, 1, False), (6, 1, False)], [], id="passer-by"),
+    ],
+)
+def test_service_stays(rows: list, expected: list) -> None:
+    service = ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
+    service.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool))
+    done = []
+    for t, tid, inside in rows:
+        n = 0 if tid < 0 else 1
+        done += service.update(float(t), np.full(n, tid), np.full((n, 2), 50.0), np.full(n, inside))[0]
+    done += service.update(60.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool))[0]
+    assert [round(s.service_s, 3) for s in done] == expected

@@ -431,7 +431,8 @@ class ServiceTracker:
             stay.last_seen, stay.last_in, stay.last_xy = t, t, xy
         done: list[FinishedStay] = []
         for stay in list(self._stays):
-            if t - stay.last_seen > self.relink_s or t - stay.last_in > self.leave_grace_s:
+            lost_for, out_for = t - stay.last_seen, t - stay.last_in
+            if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
                 self._stays.remove(stay)
                 for tid in stay.tracks:
                     self._owner.pop(tid, None)
