@@ -175,7 +175,7 @@ def test_service_times_per_interval_and_per_hour() -> None:
     ]
     hourly = [e for e in events if e.kind == "service_stats_hourly"]
     assert [(e.data["start"], e.data["end"], e.data["partial"], e.data["services"]) for e in hourly] == [
-        (3600.0, 7200.0, False, 1),
+        (3600.0, 7200.0, True, 1),  # seen from 7170 only
         (7200.0, 7270.0, True, 2),
     ]
     assert hourly[0].time == 7200.0 and hourly[0].zone == "desk" and hourly[0].data["service_zone"] == "spot"

@@ -386,16 +386,16 @@ class QueueAnalyzer:
         self._service = ServiceTracker(
             relink_s=trk.relink_s, relink_px=trk.relink_distance * wh[1], warmup_s=max(1.0, 2.0 / self._fps)
         )
-        if self.service_zone is not None:
+        if self.service_zone is not None and self._hour is None:
             start = math.floor(t / 3600.0) * 3600.0
-            self._hour = HourlyServiceStats(start=start, end=start + 3600.0)
+            self._hour = HourlyServiceStats(start=start, end=start + 3600.0, first=t)
 
     def _roll_hour(self, t: float) -> list[QueueEvent]:
         out = []
         while self._hour is not None and t >= self._hour.end:
             out.append(self._hour_event(self._hour, partial=False))
             start = math.floor(t / 3600.0) * 3600.0  # after an outage the empty hours are skipped
-            self._hour = HourlyServiceStats(start=start, end=start + 3600.0)
+            self._hour = HourlyServiceStats(start=start, end=start + 3600.0, first=t)
         return out
 
     def _hour_event(self, hour: HourlyServiceStats, partial: bool) -> QueueEvent:
@@ -427,9 +427,8 @@ class QueueAnalyzer:
         if self._hour is not None:
             self._hour.end = max(self._interval.start, self._hour.start)
             events.append(self._hour_event(self._hour, partial=True))
-            self._hour = HourlyServiceStats(
-                start=self._hour.end, end=math.floor(self._hour.end / 3600.0) * 3600.0 + 3600.0
-            )
+            start = self._hour.end
+            self._hour = HourlyServiceStats(start=start, end=math.floor(start / 3600.0) * 3600.0 + 3600.0, first=start)
         return events
 
     @property

@@ -516,19 +516,21 @@ class HourlyServiceStats:
     Attributes:
         start: the hour's start, epoch seconds (a multiple of 3600).
         end: its end, seconds.
+        first: the first frame analysed in the hour, seconds.
     """
 
     start: float
     end: float
+    first: float
     services: list[float] = field(default_factory=list)
     served: int = 0
 
     def summary(self, partial: bool = False) -> dict[str, float | int | bool | None]:
-        """The hour's numbers, JSON-ready."""
+        """The hour's numbers, JSON-ready; ``partial`` also when its first frame came over a second late."""
         return {
             "start": round(self.start, 3),
             "end": round(self.end, 3),
-            "partial": partial,
+            "partial": partial or self.first - self.start > 1.0,
             "served": self.served,
             "services": len(self.services),
             "service_mean_s": round(float(np.mean(self.services)), 2) if self.services else None,
