@@ -105,7 +105,7 @@ def _warmed_up(config: BackgroundDetectorConfig, floor: np.ndarray) -> Backgroun
     [
         pytest.param([(100, 60, 5, 9)], 1, id="tall-person"),  # 1.5x the area of one person
         pytest.param([(100, 60, 8, 8)], 1, id="bulky-person"),  # 2.1x
-        pytest.param([(100, 60, 5, 7), (100, 50, 3, 3)], 1, id="head-and-shoulders"),  # a neck is no waist
+        pytest.param([(100, 60, 5, 6), (100, 51, 3, 3)], 1, id="head-and-shoulders"),  # a neck is no waist
         pytest.param([(100, 50, 5, 6), (100, 61, 5, 6)], 2, id="two-in-line"),
         pytest.param([(100, 50, 5, 6), (111, 50, 5, 6)], 2, id="two-side-by-side"),
         pytest.param([(100, 50, 6, 7), (100, 63, 5, 6), (100, 75, 6, 6)], 3, id="three-of-varied-size"),

@@ -291,8 +291,8 @@ class BackgroundDetector:
 
 
 _WAIST = 0.75  # a cut needs the blob this much narrower than the widest part on either side
-_MIN_PART = 0.5  # ... and each part at least this many person lengths long (a head above a neck is not a person)
-_LONG = 2.2  # a blob without waists this many person lengths long is still cut (people pressed together)
+_MIN_PART = 0.6  # ... and each part at least this many person lengths long (a head above a neck is not a person)
+_LONG = 1.7  # a part without waists this many person lengths long is still cut (people pressed together)
 
 
 def _cut(blob: np.ndarray, person_len: float) -> tuple[list[np.ndarray], float]:
@@ -300,8 +300,8 @@ def _cut(blob: np.ndarray, person_len: float) -> tuple[list[np.ndarray], float]:
 
     The blob's width is profiled along its principal axis. Two people touching leave a waist between them (the
     outline narrows where two bodies meet); one tall or bulky person does not. A cut is made at a waist when both
-    sides are at least half a person long; a part with no waist is still cut when it is over ``_LONG`` person
-    lengths (people pressed together). Area alone never cuts.
+    sides are at least ``_MIN_PART`` of a person long; a part with no waist is still cut when it is over ``_LONG``
+    person lengths (people pressed together). Area alone never cuts.
 
     Args:
         blob: the blob's mask (bool, its bounding box).
