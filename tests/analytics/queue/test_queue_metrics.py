@@ -193,6 +193,17 @@ OUT, LINE, DESK = (False, False), (True, False), (False, True)
             [(19.0, True), (29.0, True)],
             id="two-walk-in-together",
         ),
+        pytest.param(  # someone missed until 30 s appears beside a person waiting since 1 s: not their start
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 40.0, [(1, (50, 50), *LINE)]),
+                (30.0, 50.0, [(2, (50, 66), *LINE)]),
+                (40.0, 41.0, [(1, (50, 20), *DESK)]),
+                (50.0, 51.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(39.0, True), (20.0, True)],
+            id="found-late-beside-someone",
+        ),
         pytest.param(  # a newcomer walks up behind someone: a wait of its own, from its own entry
             _frames(
                 (0.4, 1.0, [(1, (50, 120), *OUT)]),

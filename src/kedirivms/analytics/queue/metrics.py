@@ -259,15 +259,24 @@ class WaitTracker:
                 self._spin_off(visit, tid, xy, q, t)
 
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
-        """Move track ``tid`` out of ``visit`` into a new visit with the same start (they came in together)."""
+        """Move track ``tid`` out of ``visit`` into a visit of its own.
+
+        A track born soon after the visit began is someone who came in with that person: same start. One born
+        long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
+        known better than their track's first sighting, so the neighbour's start is not lent to them.
+        """
         visit.tracks.discard(tid)
         visit.together.pop(tid, None)
+        assert self._first_t is not None
+        info = self._tracks.get(tid)
+        born = info.first if info is not None else t
+        came_together = born - visit.enter <= 2.0 * self.relink_s
         twin = Visit(
-            enter=visit.enter,
+            enter=visit.enter if came_together else born,
             last_in=t if in_line else visit.last_in,
             last_seen=t,
             last_xy=xy,
-            censored=visit.censored,
+            censored=visit.censored if came_together else born - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
             walked_in=visit.walked_in,
