@@ -21,6 +21,8 @@ Every public call raises only these (third-party exceptions are chained with ``r
     │   └── StorageError                    disk full or root not writable
     ├── PluginError
     │   └── PluginValidationError (ValueError)
+    ├── AnalyticsError                      analytics could not run on a frame
+    │   └── DetectorError                   the person detector (model runtime) failed
     └── ProvisionError                      a camera could not converge to the inventory
 
 Messages say what was tried, on which camera (never with its password) and what to do next.
@@ -29,10 +31,12 @@ Messages say what was tried, on which camera (never with its password) and what 
 from __future__ import annotations
 
 __all__ = [
+    "AnalyticsError",
     "AuthenticationFailed",
     "ConfigError",
     "ConnectionFailed",
     "DecodeError",
+    "DetectorError",
     "DiscoveryError",
     "InvalidArgument",
     "KedirivmsError",
@@ -193,6 +197,14 @@ class PluginError(KedirivmsError):
 
 class PluginValidationError(PluginError, ValueError):
     """A plugin's configuration did not validate."""
+
+
+class AnalyticsError(KedirivmsError):
+    """Analytics could not run on a frame (a detector, tracker or model failed)."""
+
+
+class DetectorError(AnalyticsError):
+    """The person detector failed: its runtime raised, or the model's output has a layout it cannot read."""
 
 
 class ProvisionError(KedirivmsError):

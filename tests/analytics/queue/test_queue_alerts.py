@@ -177,6 +177,7 @@ def test_pile_up_on_time_while_a_low_contrast_line_stands_still() -> None:
             "zones": [
                 {"name": "line", "kind": "queue", "points": [(0.2, 0.15), (0.45, 0.15), (0.45, 0.75), (0.2, 0.75)]}
             ],
+            "detector": "background",  # the CPU detector's background learning is what is tested
             "pile_up": {"threshold": 6, "for_s": 15.0, "clear_below": 2, "clear_for_s": 5.0},
             "unstaffed": {"enabled": False},
         }
