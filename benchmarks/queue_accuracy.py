@@ -271,7 +271,7 @@ def run(scenario: Scenario, *, codec: bool, quick: bool, detector: str = "auto")
     res.true_wait = float(np.mean(true_waits)) if true_waits else 0.0
     res.meas_wait = meas_waits_sum / meas_waits_n if meas_waits_n else 0.0
     res.wait_err_pct = 100.0 * abs(res.meas_wait - res.true_wait) / res.true_wait if res.true_wait else 0.0
-    measured = [(e.kind, e.time) for e in events if e.kind != "queue_stats"]
+    measured = [(e.kind, e.time) for e in events if e.kind not in ("queue_stats", "service_stats_hourly")]
     res.alerts = _match(_true_alerts(truth, scenario.start_s), measured)
     return res
 

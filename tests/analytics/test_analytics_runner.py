@@ -331,3 +331,52 @@ def test_unreachable_camera_is_reported_while_events_still_flow(wait_until: Any,
     assert "s3cret-pw" not in repr(cams[0])
     assert json.loads(runner.metrics().model_dump_json())["cameras"][0]["reader"] == "failed"
     assert np.isfinite(runner.metrics().cameras[0].plugins[0].fps)
+
+
+class Times:
+    """Records the frame times it is given (asks for 10 fps)."""
+
+    name = "times"
+    max_fps = 10.0
+    seen: list[float] = []
+
+    @hookimpl
+    def on_frame(self, frame: Any) -> None:
+        Times.seen.append(frame.time)
+
+
+class _TimedFrame:
+    def __init__(self, t: float) -> None:
+        self.time = t
+
+
+_TEN_FPS = [round(0.1 * i, 3) for i in range(1, 11)]
+
+
+@pytest.mark.parametrize(
+    ("times", "skipped"),
+    [
+        pytest.param(_TEN_FPS, 0, id="steady"),
+        pytest.param([0.0, 0.0, *_TEN_FPS], 1, id="first-two-equal"),  # the repeat only
+        # GStreamer's RTSP server: the first two pictures share a pts and the stream's wall clock re-anchors
+        # 0.2 s earlier once packets flow; the frames after that were skipped until the clock caught up
+        pytest.param([0.3, 0.3, *_TEN_FPS], 1, id="equal-then-clock-steps-back"),
+    ],
+)
+def test_rate_gate_with_equal_or_backward_first_times(times: list[float], skipped: int, wait_until: Any) -> None:
+    Times.seen = []
+    cams = [CameraAnalytics(name="cam-t", plugins=[PluginSettings(name="times")])]
+    with AnalyticsRunner(cams, registry=plugin_registry(Times)) as runner:
+        for n, t in enumerate(times):
+            before = runner.metrics().cameras[0].plugins[0]
+            runner.feed("cam-t", _TimedFrame(1000.0 + t))
+            # one frame at a time: a frame is either skipped by the rate gate or processed, never dropped
+            assert wait_until(
+                lambda b=before: (lambda m: m.frames + m.skipped > b.frames + b.skipped)(
+                    runner.metrics().cameras[0].plugins[0]
+                ),
+                step=0.001,
+            ), n
+        metrics = runner.metrics().cameras[0].plugins[0]
+    assert (metrics.skipped, metrics.drops, metrics.frames) == (skipped, 0, len(times) - skipped)
+    assert len(Times.seen) == len(times) - skipped

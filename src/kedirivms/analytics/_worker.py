@@ -109,6 +109,7 @@ class PluginWorker:
         self.max_fps = max_fps
         self._period = 1.0 / max_fps if max_fps else 0.0
         self._next_due: float | None = None
+        self._last_time: float | None = None  # time of the last frame offered to the rate gate
         self._failure_limit = failure_limit
         self._emit = emit
         self._cond = threading.Condition()
@@ -133,7 +134,13 @@ class PluginWorker:
         if self.disabled or not self.instance.has_frame:
             return
         if self._period:
-            due = self._next_due
+            due, last = self._next_due, self._last_time
+            self._last_time = frame_time
+            if due is not None and last is not None and frame_time < last:
+                # the clock stepped back: a live stream re-anchors its wall clock once the first packets are in
+                # (GStreamer's RTSP server gives the first two pictures the same pts), so the frames right after
+                # the start look "early"; start the schedule again instead of skipping them until it catches up
+                due = None
             # a 10 % tolerance keeps e.g. 5 fps from a 10 fps stream despite capture-time jitter
             if due is not None and frame_time < due - 0.1 * self._period:
                 self.skipped += 1

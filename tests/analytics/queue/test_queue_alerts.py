@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+import cv2
 import numpy as np
 import pytest
 import supervision as sv
@@ -157,3 +158,38 @@ def test_hysteresis_timer() -> None:
     assert h.update(False, True, 5.0) is None
     cleared = h.update(False, True, 6.0)
     assert cleared is not None and not cleared.raised and not h.active
+
+
+def test_pile_up_on_time_while_a_low_contrast_line_stands_still() -> None:
+    # six people in clothes close to the floor's grey stand still in line from 6 s (the clerk is away): the
+    # count must not drift down while they wait, so pile_up comes 15 s later, not late or never
+    rng = np.random.default_rng(3)
+    base = np.full((180, 320), 120.0)
+
+    def picture(parts: list[tuple[int, int]]) -> np.ndarray:
+        img = base.copy()
+        for x, y in parts:
+            cv2.ellipse(img, (x, y), (6, 8), 0, 0, 360, 150, -1)
+        return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+
+    cfg = QueueConfig.model_validate(
+        {
+            "zones": [
+                {"name": "line", "kind": "queue", "points": [(0.2, 0.15), (0.45, 0.15), (0.45, 0.75), (0.2, 0.75)]}
+            ],
+            "detector": "background",  # the CPU detector's background learning is what is tested
+            "pile_up": {"threshold": 6, "for_s": 15.0, "clear_below": 2, "clear_for_s": 5.0},
+            "unstaffed": {"enabled": False},
+        }
+    )
+    analyzer = QueueAnalyzer(cfg)
+    events, lengths = [], []
+    for i in range(300):  # 60 s at 5 fps
+        t = i * 0.2
+        walking = [(40 + 60 * k + 2 * i, 150) for k in range(4)]  # people walking alone below the line
+        parts = walking if t < 6.0 else [(100, 40 + 15 * k) for k in range(6)]
+        events += analyzer.update(picture(parts), t)
+        lengths.append(analyzer.last.queue_length)
+    assert _alerts(events) == [("pile_up", pytest.approx(21.0, abs=1.5))]
+    still = np.asarray(lengths[40:])  # from 8 s on
+    assert np.abs(still - 6).mean() <= 0.1

@@ -127,3 +127,114 @@ def test_people_present_at_start_are_found_once_they_move(small_scene: CounterSc
     assert run["lengths"][5] < expected[5]  # without a snapshot they are part of the first background
     late = run["times"] >= 72.0  # everyone has moved on since: no ghost is left in the line
     assert np.abs(run["lengths"][late] - expected[late]).mean() <= 0.2
+
+
+Row = tuple[int, tuple[float, float], bool, bool]  # track id, centre, in queue, in service
+
+
+def _frames(*spans: tuple[float, float, list[Row]], step: float = 0.2) -> list[tuple[float, list[Row]]]:
+    """Frames every ``step`` s; each span ``(t0, t1, rows)`` adds its rows to the frames in ``[t0, t1)``."""
+    end = max(t1 for _, t1, _ in spans)
+    out = []
+    for i in range(round(end / step) + 1):
+        t = round(i * step, 6)
+        out.append((t, [row for t0, t1, rows in spans if t0 <= t < t1 for row in rows]))
+    return out
+
+
+def _feed_frames(tracker: WaitTracker, frames: list[tuple[float, list[Row]]]) -> list:
+    done = []
+    for t, rows in frames:
+        done += tracker.update(
+            t,
+            np.array([r[0] for r in rows], int),
+            np.array([r[1] for r in rows], float).reshape(-1, 2),
+            np.array([r[2] for r in rows], bool),
+            np.array([r[3] for r in rows], bool),
+        )
+    return done
+
+
+OUT, LINE, DESK = (False, False), (True, False), (False, True)
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [
+        pytest.param(  # the tracker switches 1 -> 2 at 10 s and the old id lingers 0.6 s: one wait of 29 s
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 10.6, [(1, (50, 50), *LINE)]),
+                (10.0, 30.0, [(2, (51, 52), *LINE)]),
+                (30.0, 31.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(29.0, True)],
+            id="switch-old-id-lingers",
+        ),
+        pytest.param(  # the old id comes back now and then beside the new one (flicker): still one person
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 10.4, [(1, (50, 50), *LINE)]),
+                (10.0, 30.0, [(2, (50, 50), *LINE)]),
+                (14.0, 14.6, [(1, (52, 50), *LINE)]),
+                (30.0, 31.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(29.0, True)],
+            id="switch-duplicate-box",
+        ),
+        pytest.param(  # two people walk in as one blob at 1 s and separate at 5 s: both waits start at 1 s
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 20.0, [(1, (50, 50), *LINE)]),
+                (5.0, 30.0, [(2, (50, 66), *LINE)]),
+                (20.0, 21.0, [(1, (50, 20), *DESK)]),
+                (30.0, 31.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(19.0, True), (29.0, True)],
+            id="two-walk-in-together",
+        ),
+        pytest.param(  # someone missed until 30 s appears beside a person waiting since 1 s: not their start
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 40.0, [(1, (50, 50), *LINE)]),
+                (30.0, 50.0, [(2, (50, 66), *LINE)]),
+                (40.0, 41.0, [(1, (50, 20), *DESK)]),
+                (50.0, 51.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(39.0, True), (20.0, True)],
+            id="found-late-beside-someone",
+        ),
+        pytest.param(  # a newcomer walks up behind someone: a wait of its own, from its own entry
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 20.0, [(1, (50, 50), *LINE)]),
+                (5.0, 6.0, [(2, (50, 120), *OUT)]),
+                (6.0, 30.0, [(2, (50, 66), *LINE)]),
+                (20.0, 21.0, [(1, (50, 20), *DESK)]),
+                (30.0, 31.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(19.0, True), (24.0, True)],
+            id="newcomer-behind",
+        ),
+        pytest.param(  # a switch caught late (the new track appeared a little too far): merged, earliest enter
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 10.0, [(1, (50, 50), *LINE)]),
+                (9.0, 30.0, [(2, (50, 75), *LINE)]),
+                (30.0, 31.0, [(2, (50, 20), *DESK)]),
+            ),
+            [(29.0, True)],
+            id="late-switch-merged",
+        ),
+        pytest.param(  # lost in line for good (nobody takes over): abandoned with the time spent in line
+            _frames((0.4, 1.0, [(1, (50, 120), *OUT)]), (1.0, 5.0, [(1, (50, 50), *LINE)]), (5.0, 20.0, [])),
+            [(3.8, False)],
+            id="lost-for-good",
+        ),
+    ],
+)
+def test_a_visit_belongs_to_a_person(frames: list, expected: list) -> None:
+    tracker = WaitTracker(reentry_grace_s=3.0, relink_s=4.0, relink_px=20.0, warmup_s=0.2)
+    done = _feed_frames(tracker, [(0.0, []), *frames, (60.0, [])])
+    assert sorted((round(v.wait_s, 3), v.served) for v in done) == sorted(expected)
+    assert not tracker.open

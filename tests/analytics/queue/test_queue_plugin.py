@@ -59,6 +59,7 @@ def test_pushed_frames_give_the_same_events_as_the_analyzer(
         "pile_up_cleared",
         "counter_unstaffed",
         "counter_staffed",
+        "service_stats_hourly",  # the partial hour, at the end
     }
 
 

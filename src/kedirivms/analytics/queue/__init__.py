@@ -1,4 +1,4 @@
-"""The reference queue-analytics plugin: people in line, waits, service rate, pile-up and unstaffed alerts.
+"""The reference queue-analytics plugin: people in line, waits, service times, pile-up, unstaffed and stalled alerts.
 
 Use :class:`QueueAnalyzer` directly on luma frames, or enable the built-in plugin ``queue``
 (:class:`QueuePlugin`) in an analytics runner. See ``docs/queue-analytics.md``.
@@ -6,7 +6,7 @@ Use :class:`QueueAnalyzer` directly on luma frames, or enable the built-in plugi
 
 from __future__ import annotations
 
-from kedirivms.analytics.queue.alerts import Hysteresis, OpeningHours, PileUpConfig, UnstaffedConfig
+from kedirivms.analytics.queue.alerts import Hysteresis, OpeningHours, PileUpConfig, StalledConfig, UnstaffedConfig
 from kedirivms.analytics.queue.analyzer import FrameResult, QueueAnalyzer, QueueConfig, QueueEvent, TrackingConfig
 from kedirivms.analytics.queue.detector import (
     BackgroundDetector,
@@ -27,6 +27,7 @@ __all__ = [
     "QueueConfig",
     "QueueEvent",
     "QueuePlugin",
+    "StalledConfig",
     "TrackingConfig",
     "UnstaffedConfig",
 ]

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Hysteresis", "OpeningHours", "PileUpConfig", "Transition", "UnstaffedConfig"]
+__all__ = ["Hysteresis", "OpeningHours", "PileUpConfig", "StalledConfig", "Transition", "UnstaffedConfig"]
 
 
 class PileUpConfig(BaseModel):
@@ -68,16 +68,13 @@ class OpeningHours(BaseModel):
         return now < self.end and (local.weekday() - 1) % 7 in self.weekdays
 
 
-class UnstaffedConfig(BaseModel):
-    """``counter_unstaffed``: nobody in the counter zone for ``for_s`` seconds during opening hours."""
+class _OpeningHoursRule(BaseModel):
+    """An alert rule that applies only within opening hours (shared by the counter rules)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = Field(default=True, description="Raise counter_unstaffed alerts.")
-    for_s: float = Field(default=30.0, ge=0, description="How long the counter must be empty to alert, s.")
-    clear_for_s: float = Field(default=3.0, ge=0, description="How long the clerk must be back to clear, s.")
     opening_hours: tuple[OpeningHours, ...] = Field(
-        default=(), description="When the counter must be staffed; empty means always."
+        default=(), description="When the rule applies (the counter is open); empty means always."
     )
     timezone: str = Field(default="UTC", description="IANA time zone of the opening hours, e.g. Asia/Jakarta.")
 
@@ -96,6 +93,30 @@ class UnstaffedConfig(BaseModel):
             return True
         local = datetime.fromtimestamp(t, UTC).astimezone(ZoneInfo(self.timezone))
         return any(w.contains(local) for w in self.opening_hours)
+
+
+class UnstaffedConfig(_OpeningHoursRule):
+    """``counter_unstaffed``: nobody in the counter zone for ``for_s`` seconds during opening hours."""
+
+    enabled: bool = Field(default=True, description="Raise counter_unstaffed alerts.")
+    for_s: float = Field(default=30.0, ge=0, description="How long the counter must be empty to alert, s.")
+    clear_for_s: float = Field(default=3.0, ge=0, description="How long the clerk must be back to clear, s.")
+
+
+class StalledConfig(_OpeningHoursRule):
+    """``counter_stalled``: the counter is staffed and people wait, but nobody reaches the service zone.
+
+    Raised when, within opening hours, someone is in the counter zone, at least ``min_waiting`` people are in
+    the queue zone, and nobody has reached the service zone for ``for_s`` seconds. Needs a ``counter`` and a
+    ``service`` zone (without them the rule is off, unless ``enabled`` is set explicitly: then it is an error).
+    """
+
+    enabled: bool = Field(default=True, description="Raise counter_stalled alerts (needs counter and service zones).")
+    for_s: float = Field(default=120.0, ge=0, description="How long nobody may reach the service zone, s.")
+    clear_for_s: float = Field(
+        default=2.0, ge=0, description="How long a newly arrived person must stay in the service zone to clear, s."
+    )
+    min_waiting: int = Field(default=1, ge=1, description="People in the queue zone that count as waiting.")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The queue analyzer: detector -> ByteTrack -> zones -> metrics and alerts, usable without any plugin host.
 
 Per frame it counts the people whose box anchor is in the ``queue`` zone, tracks them with the ``trackers``
-package's :class:`~trackers.ByteTrackTracker` to time each wait, and watches the ``counter`` zone for the clerk.
-The person detector is a DNN (the shipped YOLOX-Nano through onnxruntime, run ``rate_hz`` times a second, the
-tracker carrying people between detections) when ``kedirivms[detect]`` is installed, else the CPU background
-detector on every frame (``detector: auto | dnn | background``). Every
-``interval_s`` it emits a ``queue_stats`` record; alerts come as ``pile_up`` / ``pile_up_cleared`` and
-``counter_unstaffed`` / ``counter_staffed``.
+package's :class:`~trackers.ByteTrackTracker` to time each wait and each service, and watches the ``counter``
+zone for the clerk. The person detector is a DNN (the shipped YOLOX-Nano through onnxruntime, run ``rate_hz``
+times a second, the tracker carrying people between detections) when ``kedirivms[detect]`` is installed, else the
+CPU background detector on every frame (``detector: auto | dnn | background``). Every ``interval_s`` it emits a
+``queue_stats`` record and, with a ``service`` zone, a ``service_stats_hourly`` record each clock hour; alerts
+come as ``pile_up`` / ``pile_up_cleared``, ``counter_unstaffed`` / ``counter_staffed`` and ``counter_stalled`` /
+``counter_resumed``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import numpy as np
 import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
-from kedirivms.analytics.queue.alerts import Hysteresis, PileUpConfig, UnstaffedConfig
+from kedirivms.analytics.queue.alerts import Hysteresis, PileUpConfig, StalledConfig, UnstaffedConfig
 from kedirivms.analytics.queue.detector import (
     BackgroundDetector,
     BackgroundDetectorConfig,
     PersonDetector,
     empty_detections,
 )
-from kedirivms.analytics.queue.metrics import IntervalStats, WaitTracker
+from kedirivms.analytics.queue.metrics import HourlyServiceStats, IntervalStats, ServiceTracker, WaitTracker
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.zones import Zones
 
@@ -130,6 +131,7 @@ class QueueConfig(BaseModel):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="Tracker settings.")
     pile_up: PileUpConfig = Field(default_factory=PileUpConfig, description="pile_up alert rule.")
     unstaffed: UnstaffedConfig = Field(default_factory=UnstaffedConfig, description="counter_unstaffed rule.")
+    stalled: StalledConfig = Field(default_factory=StalledConfig, description="counter_stalled rule.")
 
     @model_validator(mode="before")
     @classmethod
@@ -170,7 +172,15 @@ class QueueConfig(BaseModel):
             raise ValueError("the queue plugin needs a zone of kind 'queue'")
         if self.unstaffed.enabled and not self.zones.of_kind("counter"):
             raise ValueError("counter_unstaffed needs a zone of kind 'counter' (or set unstaffed.enabled: false)")
+        asked = self.stalled.enabled and "enabled" in self.stalled.model_fields_set
+        if asked and not (self.zones.of_kind("counter") and self.zones.of_kind("service")):
+            raise ValueError("counter_stalled needs zones of kind 'counter' and 'service' (or stalled.enabled: false)")
         return self
+
+    @property
+    def stalled_active(self) -> bool:
+        """Whether the counter_stalled rule runs (enabled, with counter and service zones)."""
+        return self.stalled.enabled and bool(self.zones.of_kind("counter")) and bool(self.zones.of_kind("service"))
 
 
 @dataclass(frozen=True)
@@ -178,7 +188,8 @@ class QueueEvent:
     """An analyzer finding, host-neutral (the plugin turns it into an :class:`~kedirivms.analytics.Event`).
 
     Attributes:
-        kind: ``queue_stats``, ``pile_up``, ``pile_up_cleared``, ``counter_unstaffed`` or ``counter_staffed``.
+        kind: ``queue_stats``, ``service_stats_hourly``, ``pile_up``, ``pile_up_cleared``, ``counter_unstaffed``,
+            ``counter_staffed``, ``counter_stalled`` or ``counter_resumed``.
         time: when, seconds (the frame time it was decided on).
         zone: the zone concerned.
         data: JSON-compatible details.
@@ -294,6 +305,8 @@ class QueueAnalyzer:
         self.queue_zone = config.zones.of_kind("queue")[0].name
         counters = config.zones.of_kind("counter")
         self.counter_zone: str | None = counters[0].name if counters else None
+        services = config.zones.of_kind("service")
+        self.service_zone: str | None = services[0].name if services else None
         self.last: FrameResult | None = None
         self._anchor = sv.Position.CENTER if config.anchor == "center" else sv.Position.BOTTOM_CENTER
         self._zones: _ZoneSet | None = None
@@ -305,6 +318,9 @@ class QueueAnalyzer:
         self._pile = Hysteresis(config.pile_up.for_s, config.pile_up.clear_for_s)
         self._unstaffed = Hysteresis(config.unstaffed.for_s, config.unstaffed.clear_for_s)
         self._interval: IntervalStats | None = None
+        self._service: ServiceTracker | None = None
+        self._hour: HourlyServiceStats | None = None
+        self._stalled = Hysteresis(config.stalled.for_s, config.stalled.clear_for_s)
         dnn = isinstance(self.detector, _dnn_types()) or (detector is None and config.detector_kind == "dnn")
         self._rate_hz: float | None = config.dnn.rate_hz if dnn else None
         self._gate = MotionGate(config.dnn.motion_gate)
@@ -356,25 +372,32 @@ class QueueAnalyzer:
         if y.dtype == np.uint16:  # 10-bit streams: the detector works on 8 bits (a reduced copy)
             y = (y >> 2).astype(np.uint8)
             frame = None
+        if self._prev_t is not None and t < self._prev_t:
+            t = self._prev_t  # a stream clock that stepped back: the timers need time that never decreases
         h, w = y.shape[:2]
         if self._zones is None or self._zones.wh != (w, h):
             self._setup((w, h), t)
+            self._setup_service((w, h), t)
         assert self._zones is not None and self._waits is not None and self._interval is not None
+        assert self._service is not None
         events: list[QueueEvent] = []
         events += self._roll_interval(t)
+        events += self._roll_hour(t)
         tracked = self._detect_and_track(y, t, frame)
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.full(len(tracked), -1, dtype=int)
         people = _select(tracked, ids >= 0)
         centres = people.get_anchors_coordinates(self._anchor) if len(people) else np.zeros((0, 2))
-        finished = self._waits.update(
-            t,
-            ids[ids >= 0],
-            centres,
-            _ZoneSet.test(self._zones.queue, people),
-            _ZoneSet.test(self._zones.service, people),
-        )
+        in_service = _ZoneSet.test(self._zones.service, people)
+        finished = self._waits.update(t, ids[ids >= 0], centres, _ZoneSet.test(self._zones.queue, people), in_service)
         for visit in finished:
             self._interval.add_visit(visit)
+            if self._hour is not None and visit.served:
+                self._hour.served += 1
+        stays, _ = self._service.update(t, ids[ids >= 0], centres, in_service)
+        for stay in stays:
+            self._interval.add_stay(stay)
+            if self._hour is not None and not stay.censored:
+                self._hour.services.append(stay.service_s)
         length = int(_ZoneSet.test(self._zones.queue, tracked).sum())
         staffed_now = bool(_ZoneSet.test(self._zones.counter, tracked).any())
         smoothed, staffed = self._smooth(t, length, staffed_now)
@@ -494,7 +517,37 @@ class QueueAnalyzer:
                 kind = "counter_unstaffed" if tr.raised else "counter_staffed"
                 data = {"since": round(tr.since, 3), "open": is_open}
                 out.append(QueueEvent(kind, t, self.counter_zone, data))
+        if self.config.stalled_active:
+            out += self._stall(t, length, staffed)
         return out
+
+    def _stall(self, t: float, length: int, staffed: bool) -> list[QueueEvent]:
+        """``counter_stalled``: staffed, people waiting, nobody reaching the service zone for ``for_s``."""
+        assert self._service is not None and self.counter_zone is not None
+        rule = self.config.stalled
+        is_open = rule.is_open(t)
+        waiting = length >= rule.min_waiting
+        service = self._service
+        arrived = service.last_arrival is not None and service.last_arrival >= t  # someone reached it just now
+        raised_at = self._stalled.raised_at
+        resumed = raised_at is not None and service.arrived_since(raised_at)
+        if not is_open:
+            tr = self._stalled.force_clear(t)
+        else:
+            tr = self._stalled.update(staffed and waiting and not arrived, resumed or not waiting or not staffed, t)
+        if tr is None:
+            return []
+        last = service.last_arrival
+        data: dict[str, JsonValue] = {
+            "since": round(tr.since, 3),
+            "waiting": length,
+            "last_service_start": round(last, 3) if last is not None else None,
+            "open": is_open,
+        }
+        if not tr.raised:
+            reasons = ((not is_open, "closed"), (resumed, "served"), (not staffed, "unstaffed"), (True, "queue_empty"))
+            data["reason"] = next(r for cond, r in reasons if cond)
+        return [QueueEvent("counter_stalled" if tr.raised else "counter_resumed", t, self.counter_zone, data)]
 
     def _roll_interval(self, t: float) -> list[QueueEvent]:
         assert self._interval is not None
@@ -506,6 +559,28 @@ class QueueAnalyzer:
                 start = math.floor(t / self.config.interval_s) * self.config.interval_s
             self._interval = IntervalStats(start=start, end=start + self.config.interval_s)
         return out
+
+    def _setup_service(self, wh: tuple[int, int], t: float) -> None:
+        trk = self.config.tracking
+        self._service = ServiceTracker(
+            relink_s=trk.relink_s, relink_px=trk.relink_distance * wh[1], warmup_s=max(1.0, 2.0 / self._fps)
+        )
+        if self.service_zone is not None and self._hour is None:
+            start = math.floor(t / 3600.0) * 3600.0
+            self._hour = HourlyServiceStats(start=start, end=start + 3600.0, first=t)
+
+    def _roll_hour(self, t: float) -> list[QueueEvent]:
+        out = []
+        while self._hour is not None and t >= self._hour.end:
+            out.append(self._hour_event(self._hour, partial=False))
+            start = math.floor(t / 3600.0) * 3600.0  # after an outage the empty hours are skipped
+            self._hour = HourlyServiceStats(start=start, end=start + 3600.0, first=t)
+        return out
+
+    def _hour_event(self, hour: HourlyServiceStats, partial: bool) -> QueueEvent:
+        data: dict[str, JsonValue] = dict(hour.summary(partial))
+        data["service_zone"] = self.service_zone
+        return QueueEvent("service_stats_hourly", hour.end, self.counter_zone or self.service_zone or "", data)
 
     def _stats_event(self, interval: IntervalStats) -> QueueEvent:
         data: dict[str, JsonValue] = dict(interval.summary())
@@ -519,15 +594,21 @@ class QueueAnalyzer:
             t: end time, seconds (default: the last frame's time).
 
         Returns:
-            The last ``queue_stats`` event, or nothing if no frame was analysed.
+            The last ``queue_stats`` event and, with a service zone, the partial hour's ``service_stats_hourly``
+            (``partial: true``); nothing if no frame was analysed.
         """
         if self._interval is None or not self._interval.lengths:
             return []
         end = t if t is not None else (self._prev_t or self._interval.start)
         self._interval.end = max(end, self._interval.start)
-        event = self._stats_event(self._interval)
+        events = [self._stats_event(self._interval)]
         self._interval = IntervalStats(start=self._interval.end, end=self._interval.end + self.config.interval_s)
-        return [event]
+        if self._hour is not None:
+            self._hour.end = max(self._interval.start, self._hour.start)
+            events.append(self._hour_event(self._hour, partial=True))
+            start = self._hour.end
+            self._hour = HourlyServiceStats(start=start, end=math.floor(start / 3600.0) * 3600.0 + 3600.0, first=start)
+        return events
 
     @property
     def pile_up_active(self) -> bool:
@@ -538,3 +619,8 @@ class QueueAnalyzer:
     def unstaffed_active(self) -> bool:
         """Whether counter_unstaffed is currently raised."""
         return self._unstaffed.active
+
+    @property
+    def stalled_active(self) -> bool:
+        """Whether counter_stalled is currently raised."""
+        return self._stalled.active

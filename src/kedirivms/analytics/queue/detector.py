@@ -74,13 +74,16 @@ class BackgroundDetectorConfig(BaseModel):
         "(something that left); it is erased from the background at once. 0 disables the check.",
     )
     split_merged: bool = Field(
-        default=True, description="Cut a blob as large as several people into that many boxes (touching people)."
+        default=True,
+        description="Cut a blob of people touching in a line into one box each, where its outline narrows "
+        "between them (never on size alone: a tall or bulky person stays one).",
     )
     person_area: float | None = Field(
         default=None,
         gt=0,
         lt=1,
-        description="Area of one person, fraction of the picture; default: the median of recent blobs.",
+        description="Area of one person, fraction of the picture (sets the length of one person for cutting); "
+        "default: learned from recent blobs that look like one person.",
     )
     background: str | None = Field(
         default=None, description="Image file of the empty view to start from (grey or colour; resized)."
@@ -113,7 +116,8 @@ class BackgroundDetector:
         self._bg: np.ndarray | None = None
         self._t: float | None = None
         self._kernels: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
-        self._areas: deque[float] = deque(maxlen=300)
+        self._reach = _RIM_KERNEL
+        self._lengths: deque[float] = deque(maxlen=300)  # lengths of blobs that look like one person, px
         self.foreground: np.ndarray | None = None
         """The last foreground mask ((H, W) uint8, 0/255), kept for previews and debugging."""
 
@@ -130,6 +134,8 @@ class BackgroundDetector:
         """
         self._bg = np.asarray(y, dtype=np.float32).copy()
         self._kernels = (_kernel(self.config.open_px, y.shape[0]), _kernel(self.config.close_px, y.shape[0]))
+        reach = _kernel(0.05, y.shape[0])
+        self._reach = reach if reach is not None else _RIM_KERNEL
 
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:
         """Find person blobs.
@@ -175,7 +181,7 @@ class BackgroundDetector:
         if self.config.ghost_ratio > 0:
             fg = self._drop_ghosts(y, fg, gain)
         self.foreground = fg
-        self._learn(y, t, fg, gain)
+        self._learn(y, t, fg, diff, gain)
         return self._boxes(fg)
 
     def _load_background(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -211,16 +217,25 @@ class BackgroundDetector:
                 fg[labels == i] = 0  # fg is our own array (threshold/morphology output), safe to edit
         return fg
 
-    def _learn(self, y: np.ndarray, t: float, fg: np.ndarray, gain: float) -> None:
+    def _learn(self, y: np.ndarray, t: float, fg: np.ndarray, diff: np.ndarray, gain: float) -> None:
         assert self._bg is not None
         dt = max(0.0, t - (self._t if self._t is not None else t)) or 0.1
         self._t = t
         a_free = 1.0 - math.exp(-dt / self.config.learn_s)
         a_blob = 1.0 - math.exp(-dt / self.config.absorb_s)
+        # Only floor that is clearly free learns fast. A person whose clothes are close to the floor's grey has
+        # many pixels just under the threshold (noise): learning those at the fast rate pulls the background
+        # towards the person, more of them drop under the threshold, and a still line fades out of the picture
+        # within half a minute. So a margin round every blob learns slowly, and so do the pixels above half the
+        # threshold within a person's reach of a blob (elsewhere, e.g. a shadow on free floor, they learn fast).
+        margin = cv2.dilate(fg, self._kernels[1] if self._kernels[1] is not None else _RIM_KERNEL)
+        _, near = cv2.threshold(diff, self.config.threshold // 2, 255, cv2.THRESH_BINARY)
+        reach = cv2.dilate(fg, self._reach)
+        slow = cv2.bitwise_or(margin, cv2.bitwise_and(near, reach))
         # Learn the flicker-free picture so the background does not chase the lights.
         target = y if abs(gain - 1.0) < 1e-3 else cv2.convertScaleAbs(y, alpha=1.0 / gain)
-        cv2.accumulateWeighted(target, self._bg, a_free, mask=cv2.bitwise_not(fg))
-        cv2.accumulateWeighted(target, self._bg, a_blob, mask=fg)
+        cv2.accumulateWeighted(target, self._bg, a_free, mask=cv2.bitwise_not(slow))
+        cv2.accumulateWeighted(target, self._bg, a_blob, mask=slow)
 
     def _boxes(self, fg: np.ndarray) -> sv.Detections:
         h, w = fg.shape
@@ -231,58 +246,118 @@ class BackgroundDetector:
         keep = np.nonzero((area >= self.config.min_area) & (area <= self.config.max_area))[0] + 1
         if len(keep) == 0:
             return empty_detections()
-        single = self._person_area(area[keep - 1])
+        length = self._person_length(w * h)
         boxes: list[np.ndarray] = []
         scores: list[float] = []
+        singles: list[float] = []
         for label in keep:
             x, y, bw, bh, px = (int(v) for v in stats[label])
             fill = px / max(bw * bh, 1)
             score = float(np.clip(0.5 + fill, 0.5, 1.0))  # solid blobs score higher than streaks
-            n = _people_in(px / (single * w * h)) if self.config.split_merged and single > 0 else 1
-            if n >= 2:  # people touching in line: one blob, cut along its long axis
-                for box in _split(labels[y : y + bh, x : x + bw] == label, n):
-                    boxes.append(box + np.array([x, y, x, y], dtype=np.float32))
-                    scores.append(score)
+            if self.config.split_merged:
+                parts, extent = _cut(labels[y : y + bh, x : x + bw] == label, length)
+                if len(parts) == 1:
+                    singles.append(extent)
             else:
-                boxes.append(np.array([x, y, x + bw, y + bh], dtype=np.float32))
+                parts = [np.array([0, 0, bw, bh], dtype=np.float32)]
+            for box in parts:
+                boxes.append(box + np.array([x, y, x, y], dtype=np.float32))
                 scores.append(score)
+        self._learn_length(singles)
         return sv.Detections(
             xyxy=np.stack(boxes).astype(np.float32),
             confidence=np.asarray(scores, dtype=np.float32),
             class_id=np.zeros(len(boxes), dtype=int),
         )
 
-    def _person_area(self, areas: np.ndarray) -> float:
-        """The area of one person (fraction of the picture): configured, or the median of recent blobs."""
+    def _person_length(self, frame_px: int) -> float:
+        """One person's length along a blob's long axis, pixels: from ``person_area``, or learned; 0: unknown."""
         if self.config.person_area is not None:
-            return self.config.person_area
-        self._areas.extend(areas.tolist())
-        if len(self._areas) < 20:
-            return 0.0  # not enough evidence yet: no splitting
-        return float(np.median(self._areas))
+            # a person is a little longer than wide: an ellipse of that area with axes 1 : 1.2
+            return 2.0 * math.sqrt(self.config.person_area * frame_px * 1.2 / math.pi)
+        if len(self._lengths) < 20:
+            return 0.0  # not enough evidence yet: no cutting
+        return float(np.median(self._lengths))
+
+    def _learn_length(self, lengths: list[float]) -> None:
+        """Remember the lengths of blobs that look like one person (a still line of merged people must not
+        become the measure of one person, nor fragments of a person)."""
+        if self.config.person_area is not None:
+            return
+        ref = float(np.median(self._lengths)) if len(self._lengths) >= 20 else None
+        for value in lengths:
+            if ref is None or 0.6 * ref <= value <= 1.6 * ref:
+                self._lengths.append(value)
 
 
-def _people_in(ratio: float) -> int:
-    """How many people a blob of ``ratio`` times one person's area holds.
+_WAIST = 0.75  # a cut needs the blob this much narrower than the widest part on either side
+_MIN_PART = 0.6  # ... and each part at least this many person lengths long (a head above a neck is not a person)
+_LONG = 1.7  # a part without waists this many person lengths long is still cut (people pressed together)
 
-    People merged in a line share the outline (threshold and closing halo) that an isolated person has all
-    round, so each adds about 0.9 of a lone person's area: ``area(n) ~ (0.9 n + 0.1) * single``.
+
+def _cut(blob: np.ndarray, person_len: float) -> tuple[list[np.ndarray], float]:
+    """Cut a blob of people touching in a line into one box per person, on shape evidence only.
+
+    The blob's width is profiled along its principal axis. Two people touching leave a waist between them (the
+    outline narrows where two bodies meet); one tall or bulky person does not. A cut is made at a waist when both
+    sides are at least ``_MIN_PART`` of a person long; a part with no waist is still cut when it is over ``_LONG``
+    person lengths (people pressed together). Area alone never cuts.
+
+    Args:
+        blob: the blob's mask (bool, its bounding box).
+        person_len: one person's length, pixels; 0 when unknown (nothing is cut).
+
+    Returns:
+        Boxes (blob coordinates, ``xyxy``) and the blob's length along its principal axis, pixels.
     """
-    return max(1, math.floor((ratio - 0.1) / 0.9 + 0.5))
-
-
-def _split(blob: np.ndarray, n: int) -> list[np.ndarray]:
-    """Cut a blob mask into ``n`` parts of equal pixel count along its principal axis; boxes in blob coords."""
     ys, xs = np.nonzero(blob)
+    whole = [np.array([0, 0, blob.shape[1], blob.shape[0]], dtype=np.float32)]
+    if len(xs) < 6:
+        return whole, float(max(blob.shape))
     pts = np.stack([xs, ys], axis=1).astype(np.float64)
     centred = pts - pts.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    order = np.argsort(centred @ vt[0])
+    along = centred @ vt[0]
+    pos = np.floor(along - along.min()).astype(np.intp)
+    width = np.bincount(pos).astype(np.float64)
+    extent = float(len(width))
+    if person_len <= 0 or extent < 2 * _MIN_PART * person_len:
+        return whole, extent
+    profile = np.convolve(width, np.ones(3) / 3.0, mode="same")
+    bounds = [0, *_waists(profile, _MIN_PART * person_len), len(width)]
+    edges: list[float] = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        n = round((b - a) / person_len) if b - a >= _LONG * person_len else 1
+        edges += np.linspace(a, b, n + 1)[:-1].tolist()
+    edges.append(float(len(width)))
+    if len(edges) == 2:
+        return whole, extent
     out = []
-    for part in np.array_split(order, n):
-        sel = pts[part]
-        out.append(np.array([sel[:, 0].min(), sel[:, 1].min(), sel[:, 0].max() + 1, sel[:, 1].max() + 1]))
-    return out
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = pts[(pos >= lo) & (pos < hi)]
+        if len(sel):
+            out.append(
+                np.array([sel[:, 0].min(), sel[:, 1].min(), sel[:, 0].max() + 1, sel[:, 1].max() + 1], np.float32)
+            )
+    return out, extent
+
+
+def _waists(profile: np.ndarray, min_part: float) -> list[int]:
+    """Positions along a width profile where the blob narrows between two wider parts, deepest first, kept when
+    every part is at least ``min_part`` long; sorted."""
+    n = len(profile)
+    found: list[tuple[float, int]] = []
+    for k in range(1, n - 1):
+        if profile[k] > profile[k - 1] or profile[k] > profile[k + 1]:
+            continue
+        side = min(profile[:k].max(), profile[k + 1 :].max())
+        if side > 0 and profile[k] <= _WAIST * side:
+            found.append((profile[k] / side, k))
+    cuts: list[int] = []
+    for _, k in sorted(found):
+        if k >= min_part and n - k >= min_part and all(abs(k - c) >= min_part for c in cuts):
+            cuts.append(k)
+    return sorted(cuts)
 
 
 def _gradient(img: np.ndarray) -> np.ndarray:

@@ -1,10 +1,20 @@
-"""Queue metrics from tracked people: waits per visit and statistics per interval.
+"""Queue metrics from tracked people: waits per visit, service stays and statistics per interval.
 
-A *visit* starts when a track's centre enters the queue zone and ends when it reaches the service zone (a
-*served* wait) or stays out of both zones longer than ``reentry_grace_s`` (an *abandoned* visit). Stepping out
-of the line briefly and back in continues the same visit. When the tracker loses someone and starts a new track
-in the middle of the line (an ID switch), the new track inherits the lost visit if it appears within
-``relink_s`` seconds and ``relink_px`` pixels of where the lost one was last seen.
+A *visit* is one person's stay in the line. It starts when the person's centre enters the queue zone and ends
+when it reaches the service zone (a *served* wait) or stays out of both zones longer than ``reentry_grace_s``
+(an *abandoned* visit); stepping out of the line briefly and back in continues the same visit.
+
+A visit belongs to a person, not to a track id: trackers switch ids (a person is briefly cut in two, lost behind
+someone, or picked up again as a "new" track), so a visit may hold several track ids over its life.
+
+* A track first seen *inside* the line (nobody walks into the middle of a line unseen) near an open visit joins
+  that visit. When the visit's old track vanishes, the new one simply carries on; if both keep being seen side by
+  side for ``duplicate_s`` they are two people who came in together, and the newcomer gets a visit of its own
+  with the same start (the earliest enter wins).
+* A track entering the line where a lost visit's person was last seen, within ``relink_s``, inherits that visit.
+* A visit whose tracks are all lost for ``relink_s`` is merged into a visit that began inside the line near it in
+  the meantime (a switch that was not caught at once: the earlier start wins); only when there is none is it
+  recorded as abandoned.
 """
 
 from __future__ import annotations
@@ -14,19 +24,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["IntervalStats", "Visit", "WaitTracker"]
+__all__ = [
+    "FinishedStay",
+    "FinishedVisit",
+    "HourlyServiceStats",
+    "IntervalStats",
+    "ServiceTracker",
+    "Visit",
+    "WaitTracker",
+]
 
 
-@dataclass
+@dataclass(eq=False)
 class Visit:
     """One person's stay in the queue.
 
     Attributes:
-        enter: when the centre first entered the queue zone, seconds.
+        enter: when the person's centre first entered the queue zone, seconds.
         last_in: last time seen inside the queue zone.
-        last_seen: last time the track was seen anywhere.
+        last_seen: last time any of its tracks was seen anywhere.
         last_xy: last centre, pixels.
         censored: the visit began while the analyzer was warming up (its start is unknown; not counted).
+        tracks: the track ids that belong to this person now.
+        born_xy: where the visit's first track was first seen, pixels.
+        walked_in: the first track was seen outside the line before entering it (a newcomer, not a switch).
     """
 
     enter: float
@@ -34,6 +55,10 @@ class Visit:
     last_seen: float
     last_xy: tuple[float, float]
     censored: bool = False
+    tracks: set[int] = field(default_factory=set)
+    born_xy: tuple[float, float] = (0.0, 0.0)
+    walked_in: bool = True
+    together: dict[int, float] = field(default_factory=dict)  # newer track -> seconds seen beside an older one
 
 
 @dataclass(frozen=True)
@@ -46,25 +71,57 @@ class FinishedVisit:
     censored: bool
 
 
+@dataclass
+class _Track:
+    first: float
+    last: float
+    xy: tuple[float, float]
+    born_in_line: bool
+    outside: bool  # seen out of both zones at some time
+    in_line: bool = False  # in the queue zone on its last frame
+
+
 class WaitTracker:
-    """Turns tracked centres and zone membership into finished visits.
+    """Turns tracked centres and zone membership into finished visits (one visit per person).
 
     Args:
         reentry_grace_s: time out of the queue zone that still counts as the same visit, seconds.
-        relink_s: how long a lost track's visit waits to be inherited by a new track, seconds.
-        relink_px: how far (pixels) a new track may appear from the lost one to inherit its visit.
+        relink_s: how long a lost person's visit waits to be taken over by a new track, seconds.
+        relink_px: how far (pixels) a new track may appear from a visit's person to belong to it.
         warmup_s: visits starting this soon after the first frame are censored (the person was already there).
+        duplicate_s: two tracks of one visit seen side by side this long are two people, seconds.
+
+    Example:
+        >>> waits = WaitTracker(relink_px=20.0)
+        >>> done = waits.update(t, ids, centres, in_queue, in_service)  # FinishedVisit list
     """
 
     def __init__(
-        self, *, reentry_grace_s: float = 3.0, relink_s: float = 4.0, relink_px: float = 40.0, warmup_s: float = 1.0
+        self,
+        *,
+        reentry_grace_s: float = 3.0,
+        relink_s: float = 4.0,
+        relink_px: float = 40.0,
+        warmup_s: float = 1.0,
+        duplicate_s: float = 1.5,
     ) -> None:
         self.reentry_grace_s = reentry_grace_s
         self.relink_s = relink_s
         self.relink_px = relink_px
         self.warmup_s = warmup_s
-        self.open: dict[int, Visit] = {}
+        self.duplicate_s = duplicate_s
+        self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
+        self._visits: list[Visit] = []
+        self._owner: dict[int, Visit] = {}
+        self._tracks: dict[int, _Track] = {}
+        self._retired: set[int] = set()  # tracks of finished visits: no new visit until seen out of the line
         self._first_t: float | None = None
+        self._prev_t: float | None = None
+
+    @property
+    def open(self) -> list[Visit]:
+        """The visits in progress (people in line now, or lost for less than ``relink_s``)."""
+        return list(self._visits)
 
     def update(
         self, t: float, ids: np.ndarray, centres: np.ndarray, in_queue: np.ndarray, in_service: np.ndarray
@@ -72,7 +129,7 @@ class WaitTracker:
         """Feed one frame of tracks.
 
         Args:
-            t: frame time, seconds.
+            t: frame time, seconds (non-decreasing).
             ids: ``(N,)`` tracker ids.
             centres: ``(N, 2)`` centres, pixels.
             in_queue: ``(N,)`` bool, centre inside the queue zone.
@@ -83,52 +140,327 @@ class WaitTracker:
         """
         if self._first_t is None:
             self._first_t = t
-        done: list[FinishedVisit] = []
-        seen = set()
-        for tid, (x, y), q, s in zip(
-            ids.tolist(), centres.tolist(), in_queue.tolist(), in_service.tolist(), strict=True
-        ):
-            seen.add(tid)
-            visit = self.open.get(tid)
-            if visit is None and q:
-                visit = self._relink(tid, (x, y), t) or self._start(tid, (x, y), t)
-            if visit is None:
+        dt = t - self._prev_t if self._prev_t is not None else 0.0
+        self._prev_t = t
+        rows = [
+            (int(tid), (float(x), float(y)), bool(q), bool(s))
+            for tid, (x, y), q, s in zip(
+                ids.tolist(), centres.tolist(), in_queue.tolist(), in_service.tolist(), strict=True
+            )
+        ]
+        for tid, xy, q, s in rows:
+            info = self._tracks.get(tid)
+            if info is None:
+                info = self._tracks[tid] = _Track(first=t, last=t, xy=xy, born_in_line=q, outside=False)
+            info.last, info.xy, info.in_line = t, xy, q
+            if not q and not s:
+                info.outside = True
+                self._retired.discard(tid)
+        # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
+        # new tracks look for the person they belong to
+        for tid, xy, q, _ in rows:
+            visit = self._owner.get(tid)
+            if visit is not None:
+                self._see(visit, t, xy, q)
+        for tid, xy, q, _ in rows:
+            if tid in self._owner or tid in self._retired or not q:
                 continue
-            visit.last_seen, visit.last_xy = t, (x, y)
-            if s:
+            visit = self._adopt(tid, xy, t) or self._start(tid, xy, t)
+            self._see(visit, t, xy, q)
+        done: list[FinishedVisit] = []
+        self._split_pairs(t, dt, rows)
+        served = {id(self._owner[tid]): tid for tid, _, _, s in rows if s and tid in self._owner}
+        for visit in list(self._visits):
+            if id(visit) in served:
                 done.append(FinishedVisit(end=t, wait_s=t - visit.enter, served=True, censored=visit.censored))
-                del self.open[tid]
-            elif q:
-                visit.last_in = t
-        for tid in list(self.open):
-            visit = self.open[tid]
+                self._close(visit, t, serving=served[id(visit)])
+        self._forget_lost_tracks(t)
+        for visit in list(self._visits):
             lost_for = t - visit.last_seen
             out_for = t - visit.last_in
-            if (tid in seen and out_for > self.reentry_grace_s) or (tid not in seen and lost_for > self.relink_s):
-                wait = visit.last_in - visit.enter
-                done.append(FinishedVisit(end=visit.last_in, wait_s=wait, served=False, censored=visit.censored))
-                del self.open[tid]
+            if lost_for > self.relink_s:
+                if self._merge_lost(visit):
+                    continue
+            elif lost_for > 0 or out_for <= self.reentry_grace_s:
+                continue
+            done.append(
+                FinishedVisit(
+                    end=visit.last_in, wait_s=visit.last_in - visit.enter, served=False, censored=visit.censored
+                )
+            )
+            self._close(visit, t)
         return done
+
+    def _see(self, visit: Visit, t: float, xy: tuple[float, float], in_line: bool) -> None:
+        visit.last_seen, visit.last_xy = t, xy
+        if in_line:
+            visit.last_in = t
+
+    def _adopt(self, tid: int, xy: tuple[float, float], t: float) -> Visit | None:
+        """The open visit whose person this new track is, if any (a lost one first, then one seen beside it)."""
+        info = self._tracks[tid]
+        lost: tuple[float, Visit | None] = (math.inf, None)
+        beside: tuple[float, Visit | None] = (math.inf, None)
+        for visit in self._visits:
+            if t - visit.last_seen > self.relink_s:
+                continue
+            d = math.hypot(xy[0] - visit.last_xy[0], xy[1] - visit.last_xy[1])
+            if d > self.relink_px:
+                continue
+            if visit.last_seen < t and d < lost[0]:
+                lost = (d, visit)
+            elif visit.last_seen >= t and d < beside[0]:
+                beside = (d, visit)
+        if lost[1] is not None:
+            visit = lost[1]
+        elif beside[1] is not None and info.born_in_line and info.first >= t:
+            # born in the middle of the line next to someone: an id switch while the old id lingers, or a
+            # second person who walked in hidden behind the first; _split_pairs tells which
+            visit = beside[1]
+            visit.together[tid] = 0.0
+        else:
+            return None
+        visit.tracks.add(tid)
+        self._owner[tid] = visit
+        return visit
 
     def _start(self, tid: int, xy: tuple[float, float], t: float) -> Visit:
         assert self._first_t is not None
-        visit = Visit(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=t - self._first_t < self.warmup_s)
-        self.open[tid] = visit
+        info = self._tracks[tid]
+        visit = Visit(
+            enter=t,
+            last_in=t,
+            last_seen=t,
+            last_xy=xy,
+            censored=t - self._first_t < self.warmup_s,
+            tracks={tid},
+            born_xy=xy,
+            walked_in=info.outside or not info.born_in_line,
+        )
+        self._visits.append(visit)
+        self._owner[tid] = visit
         return visit
 
-    def _relink(self, tid: int, xy: tuple[float, float], t: float) -> Visit | None:
-        best, best_d = None, math.inf
-        for old, visit in self.open.items():
-            if visit.last_seen >= t or t - visit.last_seen > self.relink_s:
-                continue  # still tracked on this frame, or lost too long ago
-            d = math.hypot(xy[0] - visit.last_xy[0], xy[1] - visit.last_xy[1])
-            if d <= self.relink_px and d < best_d:
-                best, best_d = old, d
-        if best is None:
-            return None
-        visit = self.open.pop(best)
-        self.open[tid] = visit
-        return visit
+    def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
+        """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``."""
+        seen = {tid: (xy, q) for tid, xy, q, _ in rows}
+        for visit in list(self._visits):
+            for tid in list(visit.together):
+                others = [seen[o][0] for o in visit.tracks if o != tid and o in seen]
+                if tid not in seen or not others:
+                    continue
+                xy = seen[tid][0]
+                if min(math.hypot(xy[0] - o[0], xy[1] - o[1]) for o in others) < self._apart_px:
+                    continue  # overlapping: one person in two boxes, not two people
+                visit.together[tid] += dt
+                if visit.together[tid] + 1e-9 < self.duplicate_s:
+                    continue
+                xy, q = seen[tid]
+                self._spin_off(visit, tid, xy, q, t)
+
+    def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
+        """Move track ``tid`` out of ``visit`` into a visit of its own.
+
+        A track born soon after the visit began is someone who came in with that person: same start. One born
+        long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
+        known better than their track's first sighting, so the neighbour's start is not lent to them.
+        """
+        visit.tracks.discard(tid)
+        visit.together.pop(tid, None)
+        assert self._first_t is not None
+        info = self._tracks.get(tid)
+        born = info.first if info is not None else t
+        came_together = born - visit.enter <= 2.0 * self.relink_s
+        twin = Visit(
+            enter=visit.enter if came_together else born,
+            last_in=t if in_line else visit.last_in,
+            last_seen=t,
+            last_xy=xy,
+            censored=visit.censored if came_together else born - self._first_t < self.warmup_s,
+            tracks={tid},
+            born_xy=xy,
+            walked_in=visit.walked_in,
+        )
+        self._visits.append(twin)
+        self._owner[tid] = twin
+        return twin
+
+    def _close(self, visit: Visit, t: float, serving: int | None = None) -> None:
+        """End ``visit``; a second person still in line beside the one served keeps waiting on a visit of their own."""
+        self._visits.remove(visit)
+        for tid in list(visit.tracks):
+            info = self._tracks.get(tid)
+            if serving is not None and info is not None and self._beside(info, serving, t, tid in visit.together):
+                self._spin_off(visit, tid, info.xy, True, t)
+                continue
+            self._owner.pop(tid, None)
+            self._retired.add(tid)
+
+    def _beside(self, info: _Track, serving: int, t: float, paired: bool) -> bool:
+        """Whether a track of a served visit is a second person still in line (not a duplicate box)."""
+        here = self._tracks[serving].xy
+        apart = math.hypot(info.xy[0] - here[0], info.xy[1] - here[1]) >= self._apart_px
+        return paired and apart and info.last >= t and info.in_line
+
+    def _forget_lost_tracks(self, t: float) -> None:
+        for tid in [tid for tid, info in self._tracks.items() if t - info.last > self.relink_s]:
+            del self._tracks[tid]
+            self._retired.discard(tid)
+            visit = self._owner.pop(tid, None)
+            if visit is not None:
+                visit.tracks.discard(tid)
+                visit.together.pop(tid, None)
+                if len(visit.tracks) <= 1:
+                    visit.together.clear()
+
+    def _merge_lost(self, lost: Visit) -> bool:
+        """Hand a lost visit's start to a visit that began inside the line near it meanwhile (a late-caught switch)."""
+        best: tuple[float, Visit | None] = (math.inf, None)
+        for visit in self._visits:
+            if visit is lost or visit.walked_in or not lost.enter <= visit.enter <= lost.last_seen + self.relink_s:
+                continue
+            d = math.hypot(visit.born_xy[0] - lost.last_xy[0], visit.born_xy[1] - lost.last_xy[1])
+            if d <= 2.0 * self.relink_px and d < best[0]:
+                best = (d, visit)
+        if best[1] is None:
+            return False
+        best[1].enter, best[1].censored = lost.enter, lost.censored
+        self._close(lost, lost.last_seen)
+        return True
+
+
+@dataclass(frozen=True)
+class FinishedStay:
+    """A stay in the service zone that ended: from reaching the zone to leaving it, seconds."""
+
+    end: float
+    service_s: float
+    censored: bool
+
+
+@dataclass(eq=False)
+class _Stay:
+    enter: float
+    last_in: float
+    last_seen: float
+    last_xy: tuple[float, float]
+    censored: bool
+    tracks: set[int] = field(default_factory=set)
+
+
+class ServiceTracker:
+    """Times each person's stay in the service zone (being served) and notices arrivals there.
+
+    A stay starts when a person's centre reaches the service zone and ends when it has been out of the zone for
+    ``leave_grace_s`` or lost for ``relink_s``. As for visits, a stay belongs to a person: a new track appearing
+    within ``relink_px`` of a stay's person (lost, or still seen: a duplicate box) continues that stay. Stays
+    shorter than ``min_service_s`` are people passing through, not services.
+
+    Args:
+        leave_grace_s: time out of the zone that still counts as the same stay, seconds.
+        relink_s: how long a lost person's stay waits for a new track, seconds.
+        relink_px: how near (pixels) a new track must appear to continue a stay.
+        min_service_s: shortest stay that counts as a service, seconds.
+        warmup_s: stays starting this soon after the first frame are censored (their start is unknown).
+
+    Example:
+        >>> service = ServiceTracker(relink_px=20.0)
+        >>> stays, arrivals = service.update(t, ids, centres, in_service)
+    """
+
+    def __init__(
+        self,
+        *,
+        leave_grace_s: float = 1.5,
+        relink_s: float = 4.0,
+        relink_px: float = 40.0,
+        min_service_s: float = 2.0,
+        warmup_s: float = 1.0,
+    ) -> None:
+        self.leave_grace_s = leave_grace_s
+        self.relink_s = relink_s
+        self.relink_px = relink_px
+        self.min_service_s = min_service_s
+        self.warmup_s = warmup_s
+        self._stays: list[_Stay] = []
+        self._owner: dict[int, _Stay] = {}
+        self._first_t: float | None = None
+        self.last_arrival: float | None = None
+        """When someone last reached the service zone (a new stay began), seconds; ``None``: not yet."""
+
+    @property
+    def occupied(self) -> int:
+        """People in the service zone now (stays in progress)."""
+        return len(self._stays)
+
+    def arrived_since(self, t0: float) -> bool:
+        """Whether someone who reached the service zone at or after ``t0`` is still there."""
+        return any(stay.enter >= t0 and stay.last_in >= stay.last_seen for stay in self._stays)
+
+    def update(
+        self, t: float, ids: np.ndarray, centres: np.ndarray, in_service: np.ndarray
+    ) -> tuple[list[FinishedStay], int]:
+        """Feed one frame of tracks.
+
+        Args:
+            t: frame time, seconds (non-decreasing).
+            ids: ``(N,)`` tracker ids.
+            centres: ``(N, 2)`` centres, pixels.
+            in_service: ``(N,)`` bool, centre inside the service zone.
+
+        Returns:
+            The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
+            how many people reached the zone on this frame.
+        """
+        if self._first_t is None:
+            self._first_t = t
+        rows = [
+            (int(tid), (float(x), float(y)), bool(s))
+            for tid, (x, y), s in zip(ids.tolist(), centres.tolist(), in_service.tolist(), strict=True)
+        ]
+        for tid, xy, s in rows:
+            stay = self._owner.get(tid)
+            if stay is not None:
+                stay.last_seen, stay.last_xy = t, xy
+                if s:
+                    stay.last_in = t
+        arrivals = 0
+        for tid, xy, s in rows:
+            if tid in self._owner or not s:
+                continue
+            stay = self._nearest(xy, t)
+            if stay is None:
+                censored = t - self._first_t < self.warmup_s
+                stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored)
+                self._stays.append(stay)
+                arrivals += 1
+                self.last_arrival = t
+            stay.tracks.add(tid)
+            self._owner[tid] = stay
+            stay.last_seen, stay.last_in, stay.last_xy = t, t, xy
+        done: list[FinishedStay] = []
+        for stay in list(self._stays):
+            lost_for, out_for = t - stay.last_seen, t - stay.last_in
+            if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
+                self._stays.remove(stay)
+                for tid in stay.tracks:
+                    self._owner.pop(tid, None)
+                length = stay.last_in - stay.enter
+                if length + 1e-9 >= self.min_service_s:
+                    done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
+        return done, arrivals
+
+    def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
+        best: tuple[float, _Stay | None] = (math.inf, None)
+        for stay in self._stays:
+            d = math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1])
+            if t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
+                best = (d, stay)
+        return best[1]
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if values else None
 
 
 @dataclass
@@ -145,6 +477,7 @@ class IntervalStats:
     lengths: list[int] = field(default_factory=list)
     staffed: list[bool] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
+    services: list[float] = field(default_factory=list)
     served: int = 0
     abandoned: int = 0
 
@@ -156,6 +489,11 @@ class IntervalStats:
                 self.waits.append(visit.wait_s)
         else:
             self.abandoned += 1
+
+    def add_stay(self, stay: FinishedStay) -> None:
+        """Count a finished service (censored ones, whose start is unknown, are left out)."""
+        if not stay.censored:
+            self.services.append(stay.service_s)
 
     def summary(self) -> dict[str, float | int | None]:
         """The interval's numbers, JSON-ready (``None`` where nothing was measured)."""
@@ -174,4 +512,38 @@ class IntervalStats:
             "abandoned": self.abandoned,
             "service_rate_per_min": round(self.served / minutes, 3),
             "staffed_fraction": round(float(np.mean(self.staffed)), 3) if self.staffed else None,
+            "services": len(self.services),
+            "service_median_s": _percentile(self.services, 50),
+            "service_p90_s": _percentile(self.services, 90),
+        }
+
+
+@dataclass
+class HourlyServiceStats:
+    """Service times over one clock hour (the ``service_stats_hourly`` event).
+
+    Attributes:
+        start: the hour's start, epoch seconds (a multiple of 3600).
+        end: its end, seconds.
+        first: the first frame analysed in the hour, seconds.
+    """
+
+    start: float
+    end: float
+    first: float
+    services: list[float] = field(default_factory=list)
+    served: int = 0
+
+    def summary(self, partial: bool = False) -> dict[str, float | int | bool | None]:
+        """The hour's numbers, JSON-ready; ``partial`` also when its first frame came over a second late."""
+        return {
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "partial": partial or self.first - self.start > 1.0,
+            "served": self.served,
+            "services": len(self.services),
+            "service_mean_s": round(float(np.mean(self.services)), 2) if self.services else None,
+            "service_median_s": _percentile(self.services, 50),
+            "service_p90_s": _percentile(self.services, 90),
+            "service_max_s": round(float(np.max(self.services)), 2) if self.services else None,
         }

@@ -8,8 +8,10 @@ per-camera config is :class:`~kedirivms.analytics.queue.analyzer.QueueConfig`, e
         config:
           zones:
             - {name: line, kind: queue, points: [[0.41, 0.40], [0.51, 0.40], [0.51, 0.95], [0.41, 0.95]]}
+            - {name: spot, kind: service, points: [[0.36, 0.27], [0.56, 0.27], [0.56, 0.40], [0.36, 0.40]]}
             - {name: desk, kind: counter, points: [[0.28, 0.01], [0.64, 0.01], [0.64, 0.19], [0.28, 0.19]]}
           pile_up: {threshold: 6, for_s: 15}
+          stalled: {for_s: 120, opening_hours: [{start: "08:00", end: "15:30"}], timezone: Asia/Jakarta}
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ __all__ = ["QueuePlugin"]
 
 
 class QueuePlugin:
-    """Queue length, waits, service rate, ``pile_up`` and ``counter_unstaffed`` per camera.
+    """Queue length, waits, service times, ``pile_up``, ``counter_unstaffed`` and ``counter_stalled`` per camera.
 
-    Emits events of kinds ``queue_stats`` (every ``interval_s``), ``pile_up`` / ``pile_up_cleared`` (zone: the
-    queue zone) and ``counter_unstaffed`` / ``counter_staffed`` (zone: the counter zone).
+    Emits events of kinds ``queue_stats`` (every ``interval_s``: lengths, waits, served, abandoned, service
+    times), ``service_stats_hourly`` (each clock hour, with a service zone), ``pile_up`` / ``pile_up_cleared``
+    (zone: the queue zone), ``counter_unstaffed`` / ``counter_staffed`` and ``counter_stalled`` /
+    ``counter_resumed`` (zone: the counter zone). A wait belongs to a person, not to a tracker id: it survives
+    id switches, and two people who walk in together both wait from when they came in. See
+    ``docs/queue-analytics.md`` for every field.
 
     Example:
         >>> from kedirivms.analytics import PluginSettings

@@ -1,0 +1,221 @@
+"""Service times and the counter_stalled alert, from scripted boxes through the analyzer and on the scene."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+import supervision as sv
+from pydantic import ValidationError
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, StalledConfig
+from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.analytics.queue.metrics import ServiceTracker
+from kedirivms.sim.counter_scene import CounterScene
+
+# a 200x100 picture: the clerk's side on top, the service spot below it, the line in the lower half
+ZONES = [
+    {"name": "line", "kind": "queue", "points": [(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)]},
+    {"name": "spot", "kind": "service", "points": [(0.0, 0.25), (1.0, 0.25), (1.0, 0.45), (0.0, 0.45)]},
+    {"name": "desk", "kind": "counter", "points": [(0.0, 0.0), (1.0, 0.0), (1.0, 0.2), (0.0, 0.2)]},
+]
+CLERK = [50, 5, 60, 15]
+
+
+def near(t: float) -> object:
+    """A time within a frame (0.5 s) of ``t``: trackers confirm a new person on their first or second frame."""
+    return pytest.approx(t, abs=0.6)
+
+
+def _waiting(n: int) -> list[list[int]]:
+    return [[10 + 30 * i, 60, 20 + 30 * i, 70] for i in range(n)]
+
+
+def _at_desk(x: int = 100) -> list[int]:
+    return [x, 30, x + 10, 40]
+
+
+class Scripted:
+    """A detector that returns the boxes a script gives for each frame time."""
+
+    def __init__(self, script: Callable[[float], list[list[int]]]) -> None:
+        self.script = script
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        boxes = self.script(t)
+        if not boxes:
+            return empty_detections()
+        return sv.Detections(
+            xyxy=np.array(boxes, np.float32),
+            confidence=np.full(len(boxes), 0.9, np.float32),
+            class_id=np.zeros(len(boxes), int),
+        )
+
+
+def _run(
+    script: Callable[[float], list[list[int]]], end: float, t0: float = 0.0, step: float = 0.5, **config: object
+) -> list[QueueEvent]:
+    cfg = QueueConfig.model_validate({"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, **config})
+    analyzer = QueueAnalyzer(cfg, detector=Scripted(lambda t: script(t - t0)))
+    y = np.zeros((100, 200), np.uint8)
+    events: list[QueueEvent] = []
+    for i in range(round(end / step) + 1):
+        events += analyzer.update(y, t0 + i * step)
+    return events + analyzer.flush()
+
+
+def _stall_alerts(events: list[QueueEvent]) -> list[tuple[str, float, str | None]]:
+    return [
+        (e.kind, e.time, e.data.get("reason"))  # type: ignore[misc]
+        for e in events
+        if e.kind in ("counter_stalled", "counter_resumed")
+    ]
+
+
+def _clerk_line_and_desk(
+    desk: list[tuple[float, float]],
+    line: Callable[[float], int] = lambda t: 2,
+    clerk: Callable[[float], bool] = lambda t: True,
+) -> Callable[[float], list[list[int]]]:
+    """The clerk (while ``clerk(t)``), ``line(t)`` people waiting, someone at the desk in each ``desk`` window."""
+
+    def script(t: float) -> list[list[int]]:
+        boxes = _waiting(line(t))
+        if clerk(t):
+            boxes.append(CLERK)
+        boxes += [_at_desk() for a, b in desk if a <= t < b]
+        return boxes
+
+    return script
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        pytest.param(  # served until 20 s, then nobody reaches the desk: stalled 60 s later; someone at 150 s
+            _clerk_line_and_desk([(0.0, 20.0), (150.0, 160.0)]),
+            # the tracker confirms a new person on their first or second frame, who then stays clear_for_s (2 s)
+            [("counter_stalled", near(60.5), None), ("counter_resumed", near(152.5), "served")],
+            id="stalled-then-served",
+        ),
+        pytest.param(  # a steady flow: someone reaches the desk every 40 s
+            _clerk_line_and_desk([(a, a + 20.0) for a in range(0, 200, 40)]),
+            [],
+            id="steady-service",
+        ),
+        pytest.param(  # the line empties at 100 s: cleared, nobody is waiting any more
+            _clerk_line_and_desk([(0.0, 10.0)], line=lambda t: 2 if t < 100 else 0),
+            [("counter_stalled", near(60.5), None), ("counter_resumed", near(102.0), "queue_empty")],
+            id="line-empties",
+        ),
+        pytest.param(  # the clerk is away: that is counter_unstaffed's business, not a stall
+            _clerk_line_and_desk([(0.0, 10.0)], clerk=lambda t: t < 5),
+            [],
+            id="unstaffed-is-not-stalled",
+        ),
+        pytest.param(  # the clerk walks away after the stall was raised
+            _clerk_line_and_desk([(0.0, 10.0)], clerk=lambda t: t < 90),
+            [("counter_stalled", near(60.5), None), ("counter_resumed", near(92.0), "unstaffed")],
+            id="clerk-leaves-during-stall",
+        ),
+        pytest.param(  # someone only crosses the service zone for a moment: not a service, the stall holds
+            lambda t: (
+                _clerk_line_and_desk([(0.0, 10.0), (100.0, 101.0)])(t)
+                + ([[100, 43, 110, 52]] if 101 <= t < 104 else [])
+            ),
+            [("counter_stalled", near(60.5), None)],
+            id="passer-by-does-not-clear",
+        ),
+    ],
+)
+def test_counter_stalled(script: Callable[[float], list[list[int]]], expected: list) -> None:
+    events = _run(script, 200.0, stalled={"for_s": 60.0, "clear_for_s": 2.0}, unstaffed={"for_s": 30.0})
+    assert _stall_alerts(events) == expected
+    stalls = [e for e in events if e.kind == "counter_stalled"]
+    assert all(e.zone == "desk" and e.data["waiting"] == 2 for e in stalls)
+
+
+def test_counter_stalled_only_within_opening_hours() -> None:
+    t0 = datetime(2026, 11, 27, 5, 45, 30, tzinfo=UTC).timestamp()  # 12:45:30 in Jakarta (UTC+7)
+    script = _clerk_line_and_desk([(0.0, 10.0)])
+    hours = {"opening_hours": [{"start": "08:00", "end": "12:47"}], "timezone": "Asia/Jakarta", "for_s": 30.0}
+    events = _run(script, 200.0, t0=t0, stalled=hours)
+    got = [(k, round(t - t0, 1), r) for k, t, r in _stall_alerts(events)]
+    assert got == [("counter_stalled", near(30.5), None), ("counter_resumed", near(90.0), "closed")]  # closes at 12:47
+
+
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"zones": ZONES[:1] + ZONES[2:], "stalled": {"enabled": True}}, "counter_stalled needs"),
+        ({"zones": ZONES, "stalled": {"for_s": -1}}, "greater than or equal to 0"),
+        ({"zones": ZONES, "stalled": {"min_waiting": 0}}, "greater than or equal to 1"),
+    ],
+)
+def test_stalled_config_validation(config: dict, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        QueueConfig.model_validate(config)
+
+
+def test_stalled_is_off_without_a_service_zone_unless_asked() -> None:
+    cfg = QueueConfig.model_validate({"zones": ZONES[:1] + ZONES[2:]})
+    assert not cfg.stalled_active and cfg.stalled == StalledConfig()
+
+
+def test_service_times_per_interval_and_per_hour() -> None:
+    # starts 30 s before a full hour; services of 10 s (before the hour), then 12 s and 6 s (after it); the
+    # first person is at the desk from the first frame (start unknown: left out) and one only passes by
+    t0 = 7200.0 - 30.0
+    desk = [(0.0, 4.0), (8.0, 18.0), (40.0, 52.0), (60.0, 61.0), (70.0, 76.0)]
+    events = _run(_clerk_line_and_desk(desk, line=lambda t: 1), 100.0, t0=t0, step=0.25, interval_s=60.0)
+    stats = [e.data for e in events if e.kind == "queue_stats"]
+    # a stay is timed from the tracker's first to its last frame in the zone: within a frame or two of the script
+    assert [(d["services"], d["service_median_s"], d["service_p90_s"]) for d in stats] == [
+        (1, near(10.0), near(10.0)),  # 7140-7200
+        (2, near(9.0), near(11.4)),  # 7200-7260
+        (0, None, None),  # 7260-7270, flushed
+    ]
+    hourly = [e for e in events if e.kind == "service_stats_hourly"]
+    assert [(e.data["start"], e.data["end"], e.data["partial"], e.data["services"]) for e in hourly] == [
+        (3600.0, 7200.0, True, 1),  # seen from 7170 only
+        (7200.0, 7270.0, True, 2),
+    ]
+    assert hourly[0].time == 7200.0 and hourly[0].zone == "desk" and hourly[0].data["service_zone"] == "spot"
+    assert hourly[1].data["service_median_s"] == near(9.0) and hourly[1].data["service_max_s"] == near(12.0)
+
+
+def test_service_times_on_the_scene(small_scene: CounterScene, small_run: dict) -> None:
+    truth = small_scene.truth()
+    # a person's stay in the service zone: from reaching it to walking out of it after service (about 1 s)
+    true = [p.service_end_s - p.service_enter_s for p in truth.people if p.service_end_s and p.service_enter_s]
+    stats = [e.data for e in small_run["events"] if e.kind == "queue_stats"]
+    assert sum(d["services"] for d in stats) == len(true)
+    (hour,) = [e.data for e in small_run["events"] if e.kind == "service_stats_hourly"]
+    assert hour["services"] == len(true) and hour["partial"] is True
+    assert hour["service_median_s"] == pytest.approx(float(np.median(true)) + 1.0, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # (time, track id or -1 for nobody, in the service zone)
+        pytest.param([(2, 1, True), (12, 1, True), (13, 1, False), (16, 1, False)], [10.0], id="served-and-left"),
+        # the detector misses them for 3 s while they stand at the desk: one stay, not two
+        pytest.param([(2, 1, True), (6, -1, False), (9, 1, True), (12, 1, False), (15, 1, False)], [7.0], id="missed"),
+        # an id switch at the desk: the new track continues the stay
+        pytest.param([(2, 1, True), (6, 2, True), (12, 2, False), (15, 2, False)], [4.0], id="switch"),
+        # walking through: under min_service_s, not a service
+        pytest.param([(2, 1, True), (3, 1, False), (6, 1, False)], [], id="passer-by"),
+    ],
+)
+def test_service_stays(rows: list, expected: list) -> None:
+    service = ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
+    service.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool))
+    done = []
+    for t, tid, inside in rows:
+        n = 0 if tid < 0 else 1
+        done += service.update(float(t), np.full(n, tid), np.full((n, 2), 50.0), np.full(n, inside))[0]
+    done += service.update(60.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool))[0]
+    assert [round(s.service_s, 3) for s in done] == expected
