@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 REDACTED = "***"
 MIN_SECRET_CHARS = 4  # shorter secrets would redact ordinary words; they are still kept out of URLs
@@ -77,6 +77,15 @@ def printable(text: str, limit: int = PRINT_LIMIT) -> str:
     if len(text) > limit * 8 or len(out) > limit:
         out = f"{out[:limit]}… ({len(text)} chars)"
     return out
+
+
+def url_password(url: str) -> str | None:
+    """The password in ``url``'s userinfo (percent-decoded), or ``None``."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
 
 
 def strip_userinfo(url: str) -> str:

@@ -30,9 +30,10 @@ class BoundedDigestAuth(HTTPDigestAuth):
         self._limit = limit
 
     def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        if r.status_code == 401 and not r._content_consumed:  # noqa: SLF001 - pre-read what requests would read
-            r._content = read_body(r.raw, self._limit)  # noqa: SLF001
-            r._content_consumed = True  # noqa: SLF001
+        if r.status_code == 401 and not getattr(r, "_content_consumed", True):
+            # pre-read, capped, what requests would read whole (it then sees the body as consumed)
+            r._content = read_body(r.raw, self._limit)
+            setattr(r, "_content_consumed", True)  # noqa: B010 - not in requests' type stubs
         try:
             result: requests.Response = super().handle_401(r, **kwargs)
         except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
@@ -42,8 +43,8 @@ class BoundedDigestAuth(HTTPDigestAuth):
 
 def read_response(resp: requests.Response, limit: int) -> bytes:
     """The body of ``resp`` (sent with ``stream=True``), read with the size cap."""
-    if resp._content_consumed and isinstance(resp._content, bytes):  # noqa: SLF001 - read by BoundedDigestAuth
-        return resp._content  # noqa: SLF001
+    if getattr(resp, "_content_consumed", False) and isinstance(resp._content, bytes):  # read by BoundedDigestAuth
+        return resp._content
     return read_body(resp.raw, limit)
 
 

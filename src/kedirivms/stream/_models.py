@@ -73,6 +73,12 @@ class StreamOptions(BaseModel):
     ffmpeg_options: dict[str, str] = Field(
         default_factory=dict, description="extra FFmpeg demuxer/protocol options (override the defaults)"
     )
+    max_tracks: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="tracks (SDP media sections, container streams) a source may announce; more fails the open",
+    )
 
     @field_validator("timeout", "backoff")
     @classmethod
