@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import http.client
 import itertools
 import socket
 import threading
@@ -33,6 +34,7 @@ __all__ = [
     "DeadlineScope",
     "ReplyTooLarge",
     "UnsupportedEncoding",
+    "broken_http",
     "deadline",
     "read_body",
 ]
@@ -198,6 +200,29 @@ class BoundedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+def broken_http(exc: BaseException) -> str | None:
+    """The name of the HTTP syntax error behind ``exc`` (bad status line, header flood, bad chunk), else ``None``.
+
+    urllib3 and requests wrap http.client's parse errors in the same exception types as a dropped connection.
+    """
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 8:
+        err = todo.pop()
+        seen.append(err)
+        if isinstance(err, urllib3.exceptions.InvalidChunkLength | urllib3.exceptions.HeaderParsingError):
+            return type(err).__name__
+        if isinstance(err, http.client.HTTPException) and not isinstance(
+            err, OSError | http.client.IncompleteRead  # a peer that hung up: a connection problem
+        ):
+            return type(err).__name__
+        if isinstance(err, ValueError) and not isinstance(err, OSError):  # e.g. a chunk size that is not hex
+            return "unreadable " + ("chunk size" if "base 16" in str(err) else "reply")
+        todo.extend(a for a in err.args if isinstance(a, BaseException))
+        todo.extend(e for e in (err.__cause__, err.__context__) if e is not None)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- size cap

@@ -14,7 +14,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 REDACTED = "***"
 MIN_SECRET_CHARS = 4  # shorter secrets would redact ordinary words; they are still kept out of URLs
 PRINT_LIMIT = 400
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@\s:]*)(?::[^/@\s]*)?@")
+# bounded repeats: on a megabyte of letters an unbounded scheme or user part would backtrack for minutes
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)(?P<user>[^/@\s:]{0,256})(?::[^/@\s]{0,1024})?@")
 # C0/C1 controls, DEL, and the bidi overrides/isolates that reorder what a terminal shows
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 

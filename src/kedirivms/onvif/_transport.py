@@ -458,35 +458,46 @@ class OnvifTransport:
         Digest/Basic go through requests, which answers the challenges. Either way the whole exchange runs
         under the request deadline and the body is read with the size cap (:mod:`kedirivms._http_limits`).
         """
-        total = self.request_deadline(read_timeout)
-        connect = min(self.connect_timeout, total)
-        with _http_limits.deadline(total) as scope:
-            try:
-                return self._send_bounded(address, body, headers, auth, connect, read_timeout)
-            except Exception as exc:  # noqa: BLE001 - the one boundary for requests/urllib3/http.client errors
-                raise self._send_error(exc, scope, operation, address, read_timeout) from exc
+        connect = min(self.connect_timeout, self.request_deadline(read_timeout))
+        return self._within_deadline(
+            operation,
+            address,
+            read_timeout,
+            lambda: self._send_bounded(address, body, headers, auth, connect, read_timeout),
+        )
 
     def get(
         self, operation: str, url: str, *, timeout: float | None = None, limit: int | None = None
     ) -> tuple[int, bytes]:
         """HTTP GET ``url`` (snapshots) with this camera's auth, deadline and size cap; return (status, body)."""
         read_timeout = timeout or self.read_timeout
-        total = self.request_deadline(read_timeout)
-        with _http_limits.deadline(total) as scope:
+        connect = min(self.connect_timeout, self.request_deadline(read_timeout))
+
+        def fetch() -> tuple[int, bytes]:
+            resp = self.session.get(
+                url,
+                auth=self.http_auth,
+                timeout=(connect, read_timeout),
+                allow_redirects=False,  # requests would read a redirect's body without a cap
+                stream=True,
+            )
             try:
-                resp = self.session.get(
-                    url,
-                    auth=self.http_auth,
-                    timeout=(min(self.connect_timeout, total), read_timeout),
-                    allow_redirects=False,  # requests would read a redirect's body without a cap
-                    stream=True,
-                )
-                try:
-                    return resp.status_code, _limits.read_response(resp, limit or self.limits.max_reply_bytes)
-                finally:
-                    resp.close()
+                return resp.status_code, _limits.read_response(resp, limit or self.limits.max_reply_bytes)
+            finally:
+                resp.close()
+
+        return self._within_deadline(operation, url, read_timeout, fetch)
+
+    def _within_deadline(self, operation: str, address: str, read_timeout: float, fn: Callable[[], _T]) -> _T:
+        """``fn()`` under the whole-request deadline; any failure becomes the matching kedirivms error."""
+        with _http_limits.deadline(self.request_deadline(read_timeout)) as scope:
+            try:
+                result = fn()
             except Exception as exc:  # noqa: BLE001 - the one boundary for requests/urllib3/http.client errors
-                raise self._send_error(exc, scope, operation, url, read_timeout) from exc
+                raise self._send_error(exc, scope, operation, address, read_timeout) from exc
+            if scope.expired:  # a body without a length ends "cleanly" when the watchdog cuts it: it is partial
+                raise self._send_error(TimeoutError(), scope, operation, address, read_timeout)
+            return result
 
     def request_deadline(self, read_timeout: float | None = None) -> float:
         """Seconds a whole request may take (connect, headers, body) when its read time-out is ``read_timeout``."""
@@ -550,6 +561,13 @@ class OnvifTransport:
                 hint="the camera is slow or stalls mid-reply; raise timeout= (Timeouts.request) if it is known slow",
             )
         reach_hint = "check the address, port and that the camera is powered and routed"
+        if _http_limits.broken_http(exc):
+            return ProtocolError(
+                f"the reply is not valid HTTP ({_http_limits.broken_http(exc)})",
+                camera=self.label,
+                operation=operation,
+                hint="the device at this address does not speak HTTP correctly; check the port",
+            )
         if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3
             return ConnectionFailed(
                 f"could not reach {address}: connection refused or unroutable",
