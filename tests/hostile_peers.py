@@ -10,6 +10,7 @@ tests and the benchmark share.
 from __future__ import annotations
 
 import gzip
+import random
 import re
 import socket
 import socketserver
@@ -568,6 +569,67 @@ def _cases() -> Iterator[SoapCase]:
 
 
 SOAP_CASES: tuple[SoapCase, ...] = tuple(_cases())
+
+
+# ------------------------------------------------------------------------------------------------ fuzzing
+SEED = 15
+OPERATIONS = ("GetSystemDateAndTime", "GetServices", "GetDeviceInformation", "GetProfiles", "GetStreamUri")
+TEXTS = (
+    "1e309", "-1e309", "NaN", "INF", "9" * 40, "-1", "0", "", " ", "[/]", "[bold]x", "\u202e\x85\x9b2J",
+    PASSWORD, f"http://admin:{PASSWORD}@127.0.0.1:1/x", "rtsp://[::1/x", "P999999999999D", "x" * 100_000, "&amp;",
+)  # fmt: skip
+
+
+def _flip(rng: random.Random, body: bytes) -> bytes:
+    data = bytearray(body)
+    for _ in range(rng.randint(1, 6)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    return bytes(data)
+
+
+def _cut(rng: random.Random, body: bytes) -> bytes:
+    return body[: rng.randrange(len(body))]
+
+
+def _repeat(rng: random.Random, body: bytes) -> bytes:
+    elements = list(re.finditer(rb"<(tt:\w+)[^>]*>.*?</\1>", body, re.S))
+    if not elements:
+        return body
+    m = rng.choice(elements)
+    return body[: m.start()] + m.group() * rng.choice((2, 50, 3000)) + body[m.end() :]
+
+
+def _text(rng: random.Random, body: bytes) -> bytes:
+    texts = list(re.finditer(rb">([^<>]+)<", body))
+    if not texts:
+        return body
+    m = rng.choice(texts)
+    value = rng.choice(TEXTS).encode()
+    return body[: m.start(1)] + value.replace(b"&", b"&amp;").replace(b"<", b"&lt;") + body[m.end(1) :]
+
+
+def _untag(rng: random.Random, body: bytes) -> bytes:
+    tags = list(re.finditer(rb"</?[\w:]+[^>]*>", body))
+    if not tags:
+        return body
+    m = rng.choice(tags)
+    return body[: m.start()] + rng.choice((b"", b"<tt:X>", m.group().replace(b"tt:", b"zz:"))) + body[m.end() :]
+
+
+MUTATORS: tuple[Callable[[random.Random, bytes], bytes], ...] = (_flip, _cut, _repeat, _text, _untag)
+
+
+def mutation(index: int) -> SoapCase:
+    """Mutation ``index`` of the seeded sequence: the operation it breaks and how."""
+    rng = random.Random(SEED * 100_003 + index)
+    operation = rng.choice(OPERATIONS)
+    mutate = rng.choice(MUTATORS)
+
+    def action(ex: Exchange) -> None:
+        status, body, _ = ex.forward()
+        ex.reply(mutate(rng, body), status)
+
+    return SoapCase(f"fuzz-{index}-{operation}-{mutate.__name__}", operation, action, None, 0)
 
 
 # ------------------------------------------------------------------------------------------------ RTSP server
