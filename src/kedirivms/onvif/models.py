@@ -27,12 +27,6 @@ class Timeouts(BaseModel):
         description="Deadline of a whole request: connect, headers and body (s); None = connect + read.",
     )
 
-    def deadline(self, read: float | None = None) -> float:
-        """The whole-request deadline for a call whose read time-out is ``read`` (default :attr:`read`)."""
-        if self.request is not None and read is None:
-            return self.request
-        return self.connect + (read if read is not None else self.read)
-
 
 DEFAULT_MAX_REPLY_BYTES = 2 * 1024 * 1024
 DEFAULT_MAX_ITEMS = 256
