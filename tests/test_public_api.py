@@ -9,7 +9,8 @@ import kedirivms
 
 EXPECTED = {
     "AnalyticsRunner", "Camera", "CameraEvent", "Deployment", "DiscoveredDevice", "Event", "Frame",
-    "ImagingSettings", "KedirivmsError", "Limits", "PTZPreset", "PTZStatus", "Profile", "PullPointSubscription", "Recorder",
+    "ImagingSettings", "KedirivmsError", "Limits", "PTZPreset", "PTZStatus", "Profile", "PullPointSubscription",
+    "Recorder",
     "RetentionPolicy", "Segment", "SegmentIndex", "Stream", "StreamOptions", "StreamState", "StreamStats",
     "StreamUri", "Timeouts", "__version__", "discover", "errors", "export", "grab_frame", "hookimpl",
     "load_deployment", "open_recording", "open_stream",
