@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,15 @@ def test_cli_stream_of_a_real_server_still_exits_0(capsys: pytest.CaptureFixture
 
 def test_every_failure_is_typed() -> None:
     assert all(issubclass(c.error, KedirivmsError) for c in RTSP_CASES)
+
+
+@pytest.mark.parametrize("name", ["401-digest", "404"])
+def test_cli_record_exit_codes(name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    case = next(c for c in RTSP_CASES if c.name == name)
+    with HostileRtsp(case) as server:
+        code, out, err = run(
+            capsys, "record", _with_password(server.url), "--root", str(tmp_path), "--seconds", "1", "--timeout", "2",
+            "--json",
+        )  # fmt: skip
+    assert code == case.cli, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and PASSWORD not in out + err
