@@ -215,7 +215,8 @@ def broken_http(exc: BaseException) -> str | None:
         if isinstance(err, urllib3.exceptions.InvalidChunkLength | urllib3.exceptions.HeaderParsingError):
             return type(err).__name__
         if isinstance(err, http.client.HTTPException) and not isinstance(
-            err, OSError | http.client.IncompleteRead  # a peer that hung up: a connection problem
+            err,
+            OSError | http.client.IncompleteRead,  # a peer that hung up: a connection problem
         ):
             return type(err).__name__
         if isinstance(err, ValueError) and not isinstance(err, OSError):  # e.g. a chunk size that is not hex
