@@ -48,16 +48,42 @@ def safe(text: object, limit: int = PRINT_LIMIT) -> str:
     return escape(printable(str(text), limit))
 
 
-def quiet_foreign_loggers() -> None:
-    """Keep third-party library logs (zeep's schema warnings, with their tracebacks) off the user's terminal.
+class _PrintableFormatter(logging.Formatter):
+    """One redacted, escaped, bounded line per record: no traceback, no secret, no terminal codes."""
 
-    Without a handler, Python prints WARNING records to stderr; our own failures are reported as errors instead.
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {printable(record.getMessage(), ERROR_CHARS)}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (in-process callers swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def quiet_foreign_loggers() -> None:
+    """Keep third-party library logs (zeep's schema warnings, with their tracebacks) off the user's terminal, and
+    print the library's own warnings through the redaction point, one line each.
+
+    Without a handler, Python prints WARNING records (tracebacks included) to stderr as they are.
     """
     for name in ("zeep", "urllib3", "requests"):
         logger = logging.getLogger(name)
         if not logger.handlers:
             logger.addHandler(logging.NullHandler())
             logger.propagate = False
+    ours = logging.getLogger("kedirivms")
+    if not ours.handlers and not logging.getLogger().handlers:
+        handler = _StderrHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(_PrintableFormatter())
+        ours.addHandler(handler)
 
 
 def exit_code_for(exc: KedirivmsError) -> int:
