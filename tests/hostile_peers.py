@@ -674,19 +674,17 @@ RTSP_CASES: tuple[RtspCase, ...] = (
         AuthenticationFailed,
     ),
     RtspCase("404", lambda c: _rtsp(c, "404 Not Found"), 5, ConnectionFailed),
-    RtspCase("sdp-3000-tracks", _describe_sdp(3000), 5, ConnectionFailed),
+    RtspCase("sdp-3000-tracks", _describe_sdp(3000), 1, LimitExceeded),  # refused by the DESCRIBE pre-check
     RtspCase("sdp-no-tracks", _describe_sdp(0), 5, ConnectionFailed),
     RtspCase("close", lambda c: b"", 5, ConnectionFailed),
     RtspCase("garbage", lambda c: b"\x00\xff" * 500, 5, ConnectionFailed),
-    # FFmpeg ends a DESCRIBE that never completes with "Invalid data found" at its open time-out, so these read
-    # as an open failure (5), not a time-out (4)
     RtspCase(
         "sdp-huge-declared",
         lambda c: _rtsp(c, "200 OK", "Content-Length: 900000000\r\n") + b"v=0\r\n",
-        5,
-        ConnectionFailed,
+        1,
+        LimitExceeded,
     ),
-    RtspCase("stall", lambda c: (time.sleep(30), b"")[1], 5, ConnectionFailed),
+    RtspCase("stall", lambda c: (time.sleep(30), b"")[1], 4, Timeout),
 )
 
 

@@ -79,6 +79,11 @@ class StreamOptions(BaseModel):
         le=1000,
         description="tracks (SDP media sections, container streams) a source may announce; more fails the open",
     )
+    max_sdp_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="bytes of the SDP an RTSP server may send (checked with a DESCRIBE before FFmpeg opens)",
+    )
 
     @field_validator("timeout", "backoff")
     @classmethod

@@ -17,6 +17,7 @@ import tenacity
 
 from kedirivms._redact import redact_url, register_secret, url_password
 from kedirivms.errors import KedirivmsError, StreamClosed, StreamError, StreamTimeout
+from kedirivms.stream._describe import check_describe
 from kedirivms.stream._errors import camera_label, is_live, map_av_error, source_text
 from kedirivms.stream._frame import Frame
 from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
@@ -402,6 +403,15 @@ class Stream:
             opts["rw_timeout"] = str(int(read_t * 1_000_000))
             opts["timeout"] = str(int(open_t * 1_000_000))
         opts.update(self.options.ffmpeg_options)
+        if self._source.lower().startswith("rtsp://"):  # FFmpeg would read an SDP of any size: check it first
+            check_describe(
+                self._source,
+                budget=open_t,
+                per_read=per_read,
+                max_bytes=self.options.max_sdp_bytes,
+                max_tracks=self.options.max_tracks,
+                label=self._label,
+            )
         return av.open(self._source, mode="r", options=opts, timeout=(open_t, per_read))
 
     def _configure(self, video: VideoStream) -> None:
