@@ -10,9 +10,9 @@ Printed: hangs beyond the bound, exceptions outside the error tree (exit 70 / "u
 secrets and forged lines in any output, invalid JSON, exit codes other than the table's, peak RSS (max, and ratio
 to the baseline's median), the slowest case.
 
-Run: ``.venv/bin/python benchmarks/hostile_camera.py [--cases 320] [--timeout 3]`` (``--cases 0``: RTSP only). Goals (issue 15): 0 hangs,
-0 exceptions outside the tree, 0 tracebacks, 0 secrets or forged lines, peak RSS <= 150 MiB (SOAP) and
-<= 250 MiB (RTSP) in every case.
+Run: ``.venv/bin/python benchmarks/hostile_camera.py [--cases 320] [--timeout 3]`` (``--cases 0``: RTSP only).
+Goals (issue 15): 0 hangs, 0 exceptions outside the tree, 0 tracebacks, 0 secrets or forged lines, peak RSS
+<= 150 MiB (SOAP) and <= 250 MiB (RTSP) in every case.
 """
 
 from __future__ import annotations
