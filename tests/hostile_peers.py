@@ -654,6 +654,11 @@ def _rtsp(cseq: int, status: str, headers: str = "", body: bytes = b"") -> bytes
     return f"RTSP/1.0 {status}\r\nCSeq: {cseq}\r\n{headers}{length}\r\n".encode() + body
 
 
+def _stall(seconds: float) -> bytes:
+    time.sleep(seconds)
+    return b""
+
+
 def _describe_sdp(tracks: int) -> Callable[[int], bytes]:
     return lambda c: _rtsp(
         c, "200 OK", "Content-Type: application/sdp\r\nContent-Base: rtsp://127.0.0.1/x/\r\n", _sdp(tracks)
@@ -684,7 +689,7 @@ RTSP_CASES: tuple[RtspCase, ...] = (
         1,
         LimitExceeded,
     ),
-    RtspCase("stall", lambda c: (time.sleep(30), b"")[1], 4, Timeout),
+    RtspCase("stall", lambda c: _stall(30.0), 4, Timeout),
 )
 
 
