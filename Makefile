@@ -14,7 +14,9 @@ APT_PACKAGES := ffmpeg mosquitto iproute2 gstreamer1.0-tools gstreamer1.0-rtsp g
 	python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav
 
-.PHONY: demo test venv plain-smoke system-deps lint typecheck bench clean
+FOOTAGE := .cache/footage/vtest.avi
+
+.PHONY: demo test venv plain-smoke system-deps footage lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -46,19 +48,31 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# Real CCTV for the queue-analytics accuracy tests: OpenCV's vtest.avi from Debian's opencv-doc package
+# (Apache-2.0 AND BSD-3-Clause), taken out of the .deb without installing its 270 MB of documentation.
+footage: $(FOOTAGE)
+
+$(FOOTAGE):
+	mkdir -p $(dir $(FOOTAGE))
+	cd $(dir $(FOOTAGE)) && rm -f opencv-doc_*.deb && \
+	  { apt-get download opencv-doc >/dev/null 2>&1 || { apt-get update -qq && apt-get download opencv-doc >/dev/null; }; } && \
+	  dpkg-deb --fsys-tarfile opencv-doc_*.deb | tar -xO ./usr/share/doc/opencv-doc/examples/data/vtest.avi > vtest.avi.part && \
+	  mv vtest.avi.part vtest.avi && rm -f opencv-doc_*.deb
+
 # make demo [SECONDS=70] [MQTT=mqtt://127.0.0.1:1883]
 demo: $(STAMP)
 	$(VPY) -m kedirivms.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MQTT),--mqtt $(MQTT))
 
-test: $(STAMP) system-deps plain-smoke
+test: $(STAMP) system-deps footage plain-smoke
 	$(VPY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) footage
 	$(VPY) benchmarks/connect_many.py
+	$(VPY) benchmarks/queue_accuracy.py --clip $(FOOTAGE) --truth tests/data/footage/vtest.truth.json
 
 clean:
 	rm -rf $(VENV) $(PLAIN) build dist src/*.egg-info

@@ -2,14 +2,20 @@
 
 Part 1 — pipelines per core. A virtual camera (the counter scene: people queueing at a service counter) serves
 640x360 @ 10 fps H.264 over RTSP from a **separate process**, so its encoding is not counted. This process runs N
-camera pipelines (RTSP receive + H.264 decode + the built-in ``queue`` plugin: background-subtraction detector,
-ByteTrack, zones, metrics, alerts) and measures its own CPU time (user + system) over a fixed window:
+camera pipelines (RTSP receive + H.264 decode + the built-in ``queue`` plugin: its default DNN person detector
+(YOLOX-Nano via onnxruntime, ``rate_hz`` detections per second per camera, one session batching all cameras) or
+the background detector with ``--detector background``, ByteTrack, zones, metrics, alerts) and measures its own
+CPU time (user + system) over a fixed window:
 
 * baseline: the same N pipelines with no plugin (receive + decode only), measured in the same run;
 * queue: N pipelines with the queue plugin at 10 fps.
 
-It prints CPU per pipeline (fraction of one core), pipelines per core (1 / that), the plugin's share, and whether
-every pipeline kept up (plugin fps, frames dropped by the latest-frame slot).
+It prints CPU per pipeline (fraction of one core), pipelines per core (1 / that), the plugin's share, whether
+every pipeline kept up (plugin fps, frames dropped by the latest-frame slot), detections per second per camera
+and the DNN's latency per batch size (batches form when several cameras ask at once).
+
+Goal (issue 12): >= 24 cameras of 640x360 @ 10 fps decoded, detected at >= 2 Hz each and tracked on a 2-core box:
+``benchmarks/pipelines.py --pipelines 24``.
 
 Part 2 — hook dispatch. On a real decoded frame it times a trivial ``on_frame`` hook called (a) directly as a
 method, (b) through its pluggy hook caller (what the runner uses), (c) through the runner's whole per-frame path
@@ -65,11 +71,19 @@ def start_camera() -> tuple[subprocess.Popen[str], str]:
     return proc, f"rtsp://127.0.0.1:{line.split()[1]}/sub"
 
 
-def queue_config() -> dict[str, Any]:
+def queue_config(detector: str, rate_hz: float) -> dict[str, Any]:
     from kedirivms.sim.counter_scene import CounterScene
 
     zones = CounterScene(3).zones()
-    return {"zones": [z.model_dump(mode="json") for z in zones]}
+    return {"zones": [z.model_dump(mode="json") for z in zones], "detector": detector, "dnn": {"rate_hz": rate_hz}}
+
+
+def detector_stats() -> Any:
+    """The process-wide DNN session's batch statistics (None if the DNN never ran)."""
+    from kedirivms.analytics.queue import _session
+
+    sessions = list(_session._SESSIONS.values())
+    return sessions[0].stats if sessions else None
 
 
 # -- part 1 ------------------------------------------------------------------------------------------------------
@@ -78,9 +92,11 @@ def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: flo
     with AnalyticsRunner(cams) as runner:
         time.sleep(warmup)
         before = runner.metrics()
+        det0 = _pictures()
         cpu0, wall0 = self_cpu(), time.monotonic()
         time.sleep(seconds)
         cpu1, wall1 = self_cpu(), time.monotonic()
+        det1 = _pictures()
         after = runner.metrics()
     wall = wall1 - wall0
     frames = sum(a.frames - b.frames for a, b in zip(after.cameras, before.cameras, strict=True))
@@ -98,7 +114,13 @@ def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: flo
         "errors": sum(p.errors for p in plugin_rows),
         "latency_ms": (sum(p.latency_ms for p in plugin_rows) / len(plugin_rows)) if plugin_rows else None,
         "events": after.events,
+        "detections_per_camera_s": (det1 - det0) / wall / pipelines,
     }
+
+
+def _pictures() -> int:
+    stats = detector_stats()
+    return sum(size * runs for size, runs in stats.runs.items()) if stats is not None else 0
 
 
 # -- part 2 ------------------------------------------------------------------------------------------------------
@@ -150,6 +172,8 @@ def main() -> None:
     parser.add_argument("--pipelines", type=int, default=4, help="pipelines measured together (default 4)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per configuration")
     parser.add_argument("--quick", action="store_true", help="2 pipelines, 5 s windows")
+    parser.add_argument("--detector", choices=["auto", "dnn", "background"], default="auto", help="queue detector")
+    parser.add_argument("--rate", type=float, default=2.0, help="DNN detections per second per camera (default 2)")
     args = parser.parse_args()
     if args.serve:
         serve()
@@ -160,9 +184,10 @@ def main() -> None:
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}; {WIDTH}x{HEIGHT} @ {FPS:g} fps H.264")
     camera, url = start_camera()
     try:
-        queue = [PluginSettings(name="queue", config=queue_config(), max_fps=FPS)]
+        queue = [PluginSettings(name="queue", config=queue_config(args.detector, args.rate), max_fps=FPS)]
         base = measure(url, args.pipelines, [], warmup=3.0, seconds=args.seconds)
         full = measure(url, args.pipelines, queue, warmup=5.0, seconds=args.seconds)
+        stats = detector_stats()
         calls = dispatch(url, 20_000 if args.quick else 100_000)
     finally:
         camera.stdin.close()  # type: ignore[union-attr]
@@ -188,6 +213,12 @@ def main() -> None:
         f"{full['drops']} frames dropped (latest-frame slot), {full['errors']} errors, {full['events']} events"
     )
     print(f"=> about {1 / full['cpu_per_pipeline']:.1f} camera pipelines per core ({cores} cores here)")
+    if stats is not None:
+        print(
+            f"DNN detections: {full['detections_per_camera_s']:.2f} per camera per second (asked: {args.rate:g}); "
+            "latency per batch size: "
+            + ", ".join(f"{k}: {v:.1f} ms ({stats.runs[k]}x)" for k, v in stats.mean_ms().items())
+        )
 
     per_frame_plugin = (full["latency_ms"] or 0) / 1000
     overhead = calls["runner"] + calls["feed"] - calls["direct"]

@@ -22,6 +22,8 @@ Every public call raises only these (third-party exceptions are chained with ``r
     │   └── StorageError                    disk full or root not writable
     ├── PluginError
     │   └── PluginValidationError (ValueError)
+    ├── AnalyticsError                      analytics could not run on a frame
+    │   └── DetectorError                   the person detector (model runtime) failed
     └── ProvisionError                      a camera could not converge to the inventory
 
 Messages say what was tried, on which camera (never with its password) and what to do next.
@@ -32,10 +34,12 @@ from __future__ import annotations
 from kedirivms._redact import redact_text
 
 __all__ = [
+    "AnalyticsError",
     "AuthenticationFailed",
     "ConfigError",
     "ConnectionFailed",
     "DecodeError",
+    "DetectorError",
     "DiscoveryError",
     "InvalidArgument",
     "KedirivmsError",
@@ -221,6 +225,14 @@ class PluginError(KedirivmsError):
 
 class PluginValidationError(PluginError, ValueError):
     """A plugin's configuration did not validate."""
+
+
+class AnalyticsError(KedirivmsError):
+    """Analytics could not run on a frame (a detector, tracker or model failed)."""
+
+
+class DetectorError(AnalyticsError):
+    """The person detector failed: its runtime raised, or the model's output has a layout it cannot read."""
 
 
 class ProvisionError(KedirivmsError):

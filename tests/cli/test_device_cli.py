@@ -101,6 +101,7 @@ def test_doctor_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert code == 0 and data["libraries"]["zeep"] and data["ffmpeg_libraries"]["libavcodec"]
     assert data["onvif_wsdl_dir"].endswith("wsdl")
+    assert data["queue_detector"] == "dnn" and Path(data["queue_model"]).is_file()  # make test installs [detect]
 
 
 def test_snapshot_from_stream(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from rich.table import Table
 from kedirivms.cli._app import JsonOption, app, console, emit_json
 
 _DISTRIBUTIONS = ("kedirivms", "zeep", "onvif-zeep", "requests", "pydantic", "av", "numpy", "pluggy", "typer",
-                  "paho-mqtt", "opencv-python-headless", "supervision")  # fmt: skip
+                  "paho-mqtt", "opencv-python-headless", "supervision", "trackers", "onnxruntime")  # fmt: skip
 _TOOLS = ("ffmpeg", "ffprobe", "gst-launch-1.0", "mosquitto", "ip")
 
 
@@ -38,6 +38,11 @@ def doctor(json: bool = JsonOption) -> None:
     from kedirivms.onvif._wsdl import wsdl_dir
 
     report["onvif_wsdl_dir"] = str(wsdl_dir())
+    from kedirivms.analytics.queue.analyzer import dnn_available
+    from kedirivms.analytics.queue.onnx import default_model_path
+
+    report["queue_detector"] = "dnn" if dnn_available() else "background"
+    report["queue_model"] = str(default_model_path())
     tools = {tool: shutil.which(tool) for tool in _TOOLS}
     report["tools"] = tools
     if json:
@@ -50,6 +55,9 @@ def doctor(json: bool = JsonOption) -> None:
     for name, version in ffmpeg.items():
         table.add_row(f"  {name} (in PyAV)", version)
     table.add_row("ONVIF WSDLs", str(report["onvif_wsdl_dir"]))
+    hint = "" if report["queue_detector"] == "dnn" else ' (pip install "kedirivms[detect]" for the DNN)'
+    table.add_row("queue detector (auto)", f"{report['queue_detector']}{hint}")
+    table.add_row("queue person model", str(report["queue_model"]))
     for tool, where in tools.items():
         table.add_row(tool, where or "[yellow]not on PATH (only needed by tests/tools)[/]")
     console.print(table)

@@ -167,23 +167,27 @@ class Frame:
         return self._av
 
     # -- copies (cost named) --------------------------------------------------------------------------------
-    def to_rgb(self, roi: Roi | None = None) -> np.ndarray:
-        """Convert to RGB, only the region asked.
+    def to_rgb(self, roi: Roi | None = None, *, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Convert to RGB, only the region asked, optionally scaled in the same pass.
 
         Args:
             roi: ``(x, y, width, height)`` in pixels, or ``None`` for the whole picture.
+            size: ``(width, height)`` of the result: the whole picture is scaled and converted in one
+                swscale pass (cheaper than converting at full size, e.g. for a detector's input); not
+                combined with ``roi``.
 
         Returns:
             A new ``(height, width, 3)`` uint8 array (a copy, writeable).
 
         Raises:
-            InvalidArgument: the region is empty or outside the picture.
+            InvalidArgument: the region is empty or outside the picture, the size is not positive, or both
+                ``roi`` and ``size`` were given.
         """
-        return self._convert("rgb24", roi)
+        return self._convert("rgb24", roi, size)
 
-    def to_bgr(self, roi: Roi | None = None) -> np.ndarray:
+    def to_bgr(self, roi: Roi | None = None, *, size: tuple[int, int] | None = None) -> np.ndarray:
         """Like :meth:`to_rgb` with channels in OpenCV's BGR order."""
-        return self._convert("bgr24", roi)
+        return self._convert("bgr24", roi, size)
 
     def copy(self) -> Frame:
         """Return a deep copy that owns its pixels (safe to keep; the decoder buffer is released)."""
@@ -217,8 +221,17 @@ class Frame:
         else:
             image.save(path, "PNG")
 
-    def _convert(self, fmt: str, roi: Roi | None) -> np.ndarray:
+    def _convert(self, fmt: str, roi: Roi | None, size: tuple[int, int] | None = None) -> np.ndarray:
         src = self._av
+        if size is not None:
+            w, h = (int(v) for v in size)
+            if roi is not None or w <= 0 or h <= 0:
+                raise InvalidArgument(
+                    f"cannot scale to {size} with roi {roi}",
+                    operation="frame conversion",
+                    hint="size is (width, height) > 0 and applies to the whole picture",
+                )
+            return src.reformat(width=w, height=h, format=fmt, interpolation="AREA", threads=1).to_ndarray()
         if roi is None:
             return src.reformat(format=fmt, threads=1).to_ndarray()
         x, y, w, h = (int(v) for v in roi)

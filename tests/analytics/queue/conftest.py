@@ -5,7 +5,9 @@ The suite runs with ``--import-mode=importlib``, so helpers reach the tests as f
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ W, H = 320, 180
 
 def analyse(scene: CounterScene, config: QueueConfig | None = None, *, start_s: float = 0.0) -> dict:
     """Feed every truth frame of ``scene`` (read-only luma, as streams hand it out) through an analyzer."""
-    cfg = config or QueueConfig(zones=Zones(zones=tuple(scene.zones())))
+    cfg = config or QueueConfig(zones=Zones(zones=tuple(scene.zones())), detector="background")
     analyzer = QueueAnalyzer(cfg)
     truth = scene.truth()
     lengths, events, times = [], [], []
@@ -63,6 +65,7 @@ def small_config(small_scene: CounterScene) -> QueueConfig:
     return QueueConfig.model_validate(
         {
             "zones": [z.model_dump() for z in small_scene.zones()],
+            "detector": "background",  # the top-down grey scene: no person detector sees its blobs
             "interval_s": 10.0,
             "pile_up": {"threshold": 3, "for_s": 5.0, "clear_below": 1, "clear_for_s": 5.0},
             "unstaffed": {"for_s": 10.0, "clear_for_s": 2.0},
@@ -74,3 +77,16 @@ def small_config(small_scene: CounterScene) -> QueueConfig:
 def small_run(small_scene: CounterScene, small_config: QueueConfig) -> dict:
     """The small scene analysed once at 320x180 (shared by the metric and alert tests)."""
     return analyse(small_scene, small_config)
+
+
+REPO = Path(__file__).resolve().parents[3]
+FOOTAGE_TRUTH = REPO / "tests" / "data" / "footage" / "vtest.truth.json"
+
+
+@pytest.fixture(scope="package")
+def vtest_clip() -> Path:
+    """OpenCV's vtest.avi (real outdoor CCTV, 768x576, 10 fps), fetched from Debian by ``make footage``."""
+    path = Path(os.environ.get("KEDIRIVMS_FOOTAGE", REPO / ".cache" / "footage")) / "vtest.avi"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make footage` (takes it out of Debian's opencv-doc package)")
+    return path

@@ -108,8 +108,8 @@ def test_mid_day_start_with_an_empty_view_snapshot(
 ) -> None:
     empty = tmp_path / "empty.png"
     cv2.imwrite(str(empty), small_scene.render_luma(1.0, 640, 360))  # other size than analysed: resized
-    detector = small_config.detector.model_copy(update={"background": str(empty)})
-    config = small_config.model_copy(update={"detector": detector})
+    background = small_config.background.model_copy(update={"background": str(empty)})
+    config = small_config.model_copy(update={"background": background})
     truth = small_scene.truth()
     start = 44.0  # four people in line, the clerk away
     run = run_scene(small_scene, config, start_s=start)

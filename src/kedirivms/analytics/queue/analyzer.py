@@ -1,15 +1,19 @@
 """The queue analyzer: detector -> ByteTrack -> zones -> metrics and alerts, usable without any plugin host.
 
-Per frame it counts the people whose box centre is in the ``queue`` zone, tracks them with supervision's
-:class:`~supervision.ByteTrack` to time each wait, and watches the ``counter`` zone for the clerk. Every
+Per frame it counts the people whose box anchor is in the ``queue`` zone, tracks them with the ``trackers``
+package's :class:`~trackers.ByteTrackTracker` to time each wait, and watches the ``counter`` zone for the clerk.
+The person detector is a DNN (the shipped YOLOX-Nano through onnxruntime, run ``rate_hz`` times a second, the
+tracker carrying people between detections) when ``kedirivms[detect]`` is installed, else the CPU background
+detector on every frame (``detector: auto | dnn | background``). Every
 ``interval_s`` it emits a ``queue_stats`` record; alerts come as ``pile_up`` / ``pile_up_cleared`` and
 ``counter_unstaffed`` / ``counter_staffed``.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
-import warnings
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,9 +30,50 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
 )
 from kedirivms.analytics.queue.metrics import IntervalStats, WaitTracker
+from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.zones import Zones
 
-__all__ = ["FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
+__all__ = ["DnnDetectorConfig", "FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
+
+
+class DnnDetectorConfig(BaseModel):
+    """The DNN person detector (onnxruntime; ``pip install "kedirivms[detect]"``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = Field(
+        default=None, description="Path of an ONNX detector; default: the shipped YOLOX-Nano (COCO, Apache-2.0)."
+    )
+    layout: Literal["auto", "yolox", "yolov8", "yolov5", "nms"] = Field(
+        default="auto", description="Output layout of the model (auto: guessed from its output shape)."
+    )
+    confidence: float = Field(default=0.35, gt=0, lt=1, description="Least person score kept.")
+    nms_iou: float = Field(default=0.45, gt=0, le=1, description="Overlap above which the weaker box is dropped.")
+    person_class: int = Field(default=0, ge=0, description="Index of the person class (0 in COCO).")
+    input_size: tuple[int, int] | None = Field(
+        default=None, description="(width, height) fed to the model; default: the model's own."
+    )
+    rate_hz: float = Field(
+        default=2.0, gt=0, le=60, description="Detections per second; the tracker carries people in between."
+    )
+    providers: tuple[str, ...] = Field(
+        default=("CPUExecutionProvider",), min_length=1, description="onnxruntime execution providers."
+    )
+    threads: int = Field(
+        default=1, ge=1, le=64, description="onnxruntime threads for the process-wide model (shared by cameras)."
+    )
+    motion_gate: MotionGateConfig = Field(
+        default_factory=MotionGateConfig, description="Count detections only once seen moving (signs, posters)."
+    )
+
+
+def dnn_available() -> bool:
+    """Whether the DNN detector can run here (onnxruntime imports)."""
+    try:
+        importlib.import_module("onnxruntime")
+    except ImportError:
+        return False
+    return True
 
 
 class TrackingConfig(BaseModel):
@@ -44,6 +89,12 @@ class TrackingConfig(BaseModel):
         le=4.0,
         description="Boxes are enlarged this much about their centre for matching, so small, fast-moving people "
         "still overlap their previous box at low frame rates.",
+    )
+    coast_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="A person the detector misses stays counted at their last box this long, s (occlusions, "
+        "a missed detection between two hits).",
     )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
@@ -69,13 +120,41 @@ class QueueConfig(BaseModel):
     anchor: Literal["center", "bottom_center"] = Field(
         default="center", description="Box point tested against zones (bottom_center for oblique views)."
     )
-    detector: BackgroundDetectorConfig = Field(
-        default_factory=BackgroundDetectorConfig, description="Default CPU detector tuning."
+    detector: Literal["auto", "dnn", "background"] = Field(
+        default="auto", description="Person detector: dnn, background, or auto (dnn when onnxruntime is installed)."
     )
-    onnx_model: str | None = Field(default=None, description="Path of an ONNX person detector instead.")
+    dnn: DnnDetectorConfig = Field(default_factory=DnnDetectorConfig, description="DNN detector settings.")
+    background: BackgroundDetectorConfig = Field(
+        default_factory=BackgroundDetectorConfig, description="CPU background detector settings (the fallback)."
+    )
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="Tracker settings.")
     pile_up: PileUpConfig = Field(default_factory=PileUpConfig, description="pile_up alert rule.")
     unstaffed: UnstaffedConfig = Field(default_factory=UnstaffedConfig, description="counter_unstaffed rule.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_detector(cls, value: Any) -> Any:
+        # 0.1 files: `detector: {background tuning}` and `onnx_model: path`
+        if isinstance(value, dict):
+            value = dict(value)
+            if isinstance(value.get("detector"), dict | BackgroundDetectorConfig):
+                value["background"] = value.pop("detector")
+                value.setdefault("detector", "background")
+            if "onnx_model" in value:
+                path = value.pop("onnx_model")
+                if path:
+                    dnn = dict(value.get("dnn") or {})
+                    dnn["model"] = path
+                    value["dnn"] = dnn
+                    value["detector"] = "dnn"
+        return value
+
+    @property
+    def detector_kind(self) -> Literal["dnn", "background"]:
+        """The detector that runs: ``auto`` resolved against what is installed."""
+        if self.detector == "auto":
+            return "dnn" if dnn_available() else "background"
+        return self.detector
 
     @field_validator("zones", mode="before")
     @classmethod
@@ -148,12 +227,50 @@ class _ZoneSet:
         return hit
 
 
+def _select(det: sv.Detections, keep: np.ndarray) -> sv.Detections:
+    """The detections where ``keep`` is True (a new object; supervision's indexing is typed loosely)."""
+    if not len(det):
+        return det
+    out = det[keep]
+    assert isinstance(out, sv.Detections)
+    return out
+
+
+def _overlaps_any(box: np.ndarray, boxes: np.ndarray, iou: float = 0.2) -> bool:
+    """Whether ``box`` overlaps one of ``boxes`` (the person was found again, under another track id)."""
+    if not len(boxes):
+        return False
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    inter = ix * iy
+    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter
+    return bool((inter > iou * np.maximum(union, 1e-9)).any())
+
+
+def _dnn_types() -> tuple[type, ...]:
+    if "kedirivms.analytics.queue.onnx" not in sys.modules:
+        return ()
+    from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+    return (OnnxPersonDetector,)
+
+
 def _make_detector(config: QueueConfig) -> PersonDetector:
-    if config.onnx_model:
+    if config.detector_kind == "dnn":
         from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 
-        return OnnxPersonDetector(config.onnx_model)
-    return BackgroundDetector(config.detector)
+        d = config.dnn
+        return OnnxPersonDetector(
+            d.model,
+            person_class=d.person_class,
+            confidence=d.confidence,
+            nms_iou=d.nms_iou,
+            input_size=d.input_size,
+            providers=d.providers,
+            threads=d.threads,
+            layout=d.layout,
+        )
+    return BackgroundDetector(config.background)
 
 
 class QueueAnalyzer:
@@ -188,20 +305,29 @@ class QueueAnalyzer:
         self._pile = Hysteresis(config.pile_up.for_s, config.pile_up.clear_for_s)
         self._unstaffed = Hysteresis(config.unstaffed.for_s, config.unstaffed.clear_for_s)
         self._interval: IntervalStats | None = None
+        dnn = isinstance(self.detector, _dnn_types()) or (detector is None and config.detector_kind == "dnn")
+        self._rate_hz: float | None = config.dnn.rate_hz if dnn else None
+        self._gate = MotionGate(config.dnn.motion_gate)
+        self._next_detect = -math.inf
+        self._held: sv.Detections | None = None
+        self._seen: dict[int, tuple[np.ndarray, float]] = {}
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
+        from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
+
         self._zones = _ZoneSet(self.config.zones, wh, self._anchor)
         trk = self.config.tracking
-        with warnings.catch_warnings():
-            # supervision 0.30 announces ByteTrack's move to the `trackers` package; the class is what we use
-            warnings.simplefilter("ignore", FutureWarning)
-            self._tracker = sv.ByteTrack(
-                track_activation_threshold=0.25,
-                lost_track_buffer=30,  # replaced per frame: max_time_lost follows the measured frame rate
-                minimum_matching_threshold=1.0 - trk.match_iou,
-                frame_rate=30,
-                minimum_consecutive_frames=1,
-            )
+        self._tracker = ByteTrackTracker(
+            lost_track_buffer=max(1, round(trk.lost_track_s * 30.0)),  # in 30 fps frames, whatever the real rate
+            track_activation_threshold=0.3,
+            minimum_consecutive_frames=1,
+            minimum_iou_threshold=trk.match_iou,
+            high_conf_det_threshold=0.5,
+        )
+        self._gate.reset()
+        self._next_detect = -math.inf
+        self._held = None
+        self._seen.clear()
         self._waits = WaitTracker(
             reentry_grace_s=trk.reentry_grace_s,
             relink_s=trk.relink_s,
@@ -211,47 +337,43 @@ class QueueAnalyzer:
         start = math.floor(t / self.config.interval_s) * self.config.interval_s
         self._interval = IntervalStats(start=start, end=start + self.config.interval_s)
 
-    def update(self, y: np.ndarray, t: float) -> list[QueueEvent]:
+    def update(self, y: np.ndarray, t: float, *, frame: Any = None) -> list[QueueEvent]:
         """Analyse one frame.
 
         Args:
             y: ``(H, W)`` uint8 luma, read-only is fine (never written, never kept); uint16 (10-bit) is
                 reduced to 8 bits first.
             t: frame time, seconds (epoch seconds for opening hours; any monotonic clock otherwise).
+            frame: the :class:`~kedirivms.Frame` that ``y`` belongs to, if any: a DNN detector then reads it in
+                colour (converted once at the model's input size) instead of grey.
 
         Returns:
             Events decided on this frame (often none): finished intervals and alert transitions.
         """
         if y.dtype == np.uint16:  # 10-bit streams: the detector works on 8 bits (a reduced copy)
             y = (y >> 2).astype(np.uint8)
+            frame = None
         h, w = y.shape[:2]
         if self._zones is None or self._zones.wh != (w, h):
             self._setup((w, h), t)
         assert self._zones is not None and self._waits is not None and self._interval is not None
         events: list[QueueEvent] = []
         events += self._roll_interval(t)
-        det = self.detector.detect(y, t)
-        if det.confidence is None:
-            det.confidence = np.ones(len(det), dtype=np.float32)
-        if det.class_id is None:
-            det.class_id = np.zeros(len(det), dtype=int)
-        in_queue_raw = _ZoneSet.test(self._zones.queue, det)
-        in_counter = _ZoneSet.test(self._zones.counter, det)
-        self._tracker.max_time_lost = max(1, round(self.config.tracking.lost_track_s * self._fps))
-        tracked = self._track(det)
-        centres = tracked.get_anchors_coordinates(self._anchor) if len(tracked) else np.zeros((0, 2))
-        ids = tracked.tracker_id if len(tracked) and tracked.tracker_id is not None else np.zeros(0, dtype=int)
+        tracked = self._detect_and_track(y, t, frame)
+        ids = tracked.tracker_id if tracked.tracker_id is not None else np.full(len(tracked), -1, dtype=int)
+        people = _select(tracked, ids >= 0)
+        centres = people.get_anchors_coordinates(self._anchor) if len(people) else np.zeros((0, 2))
         finished = self._waits.update(
             t,
-            ids,
+            ids[ids >= 0],
             centres,
-            _ZoneSet.test(self._zones.queue, tracked),
-            _ZoneSet.test(self._zones.service, tracked),
+            _ZoneSet.test(self._zones.queue, people),
+            _ZoneSet.test(self._zones.service, people),
         )
         for visit in finished:
             self._interval.add_visit(visit)
-        length = int(in_queue_raw.sum())
-        staffed_now = bool(in_counter.any())
+        length = int(_ZoneSet.test(self._zones.queue, tracked).sum())
+        staffed_now = bool(_ZoneSet.test(self._zones.counter, tracked).any())
         smoothed, staffed = self._smooth(t, length, staffed_now)
         self._interval.lengths.append(length)
         if self.counter_zone is not None:
@@ -269,10 +391,64 @@ class QueueAnalyzer:
         self._prev_t = t
         return events
 
-    def _track(self, det: sv.Detections) -> sv.Detections:
-        """ByteTrack on enlarged boxes; the returned boxes are the detector's again."""
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: Any) -> sv.Detections:
+        """Detect on this frame when due (every frame for the background detector), else hold the last people."""
+        if self._held is not None and t < self._next_detect:
+            return self._held
+        if self._rate_hz is not None:
+            # next detection one period after this one; a late frame does not pull the following ones earlier
+            period = 1.0 / self._rate_hz
+            self._next_detect = max(self._next_detect + period, t + 0.5 * period)
+        detect_frame = getattr(self.detector, "detect_frame", None)
+        det = detect_frame(frame, t) if frame is not None and detect_frame is not None else self.detector.detect(y, t)
+        if det.confidence is None:
+            det.confidence = np.ones(len(det), dtype=np.float32)
+        if det.class_id is None:
+            det.class_id = np.zeros(len(det), dtype=int)
+        tracked = self._track(det, t)
+        if self._rate_hz is not None:  # the DNN path: still things that look like people are not people
+            tracked = _select(tracked, self._gate.update(y, t, tracked))
+            tracked = self._coast(tracked, t)  # (background blobs split and merge: coasting them adds ghosts)
+        self._held = tracked
+        return tracked
+
+    def _coast(self, tracked: sv.Detections, t: float) -> sv.Detections:
+        """Add the people seen within ``coast_s`` that this detection missed, at their last box."""
+        limit = self.config.tracking.coast_s
+        ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
+        for i, tid in enumerate(ids.tolist()):
+            if tid >= 0:
+                self._seen[tid] = (tracked.xyxy[i].copy(), t)
+        missing = [
+            tid
+            for tid, (box, seen) in self._seen.items()
+            if seen < t and t - seen <= limit and not _overlaps_any(box, tracked.xyxy)
+        ]
+        for tid in [tid for tid, (_, seen) in self._seen.items() if t - seen > limit]:
+            del self._seen[tid]
+        if not missing:
+            return tracked
+        extra = sv.Detections(
+            xyxy=np.stack([self._seen[tid][0] for tid in missing]).astype(np.float32),
+            confidence=np.zeros(len(missing), dtype=np.float32),
+            class_id=np.zeros(len(missing), dtype=int),
+            tracker_id=np.asarray(missing, dtype=int),
+        )
+        if not len(tracked):
+            return extra
+        return sv.Detections(
+            xyxy=np.concatenate([tracked.xyxy, extra.xyxy]).astype(np.float32),
+            confidence=np.concatenate([np.asarray(tracked.confidence, dtype=np.float32), extra.confidence]),
+            class_id=np.concatenate([np.asarray(tracked.class_id, dtype=int), extra.class_id]),
+            tracker_id=np.concatenate([ids.astype(int), extra.tracker_id]),
+        )
+
+    def _track(self, det: sv.Detections, t: float) -> sv.Detections:
+        """ByteTrack on enlarged boxes; the returned boxes are the detector's again (``tracker_id`` -1: new)."""
         if not len(det):
-            return self._tracker.update_with_detections(empty_detections())
+            out = self._tracker.update(empty_detections(), timestamp=t)
+            out.tracker_id = np.zeros(0, dtype=int)
+            return out
         k = self.config.tracking.box_scale
         centre = (det.xyxy[:, :2] + det.xyxy[:, 2:]) / 2.0
         half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
@@ -281,7 +457,7 @@ class QueueAnalyzer:
             confidence=det.confidence,
             class_id=det.class_id,
         )
-        tracked = self._tracker.update_with_detections(grown)
+        tracked = self._tracker.update(grown, timestamp=t)
         if len(tracked):
             c = (tracked.xyxy[:, :2] + tracked.xyxy[:, 2:]) / 2.0
             h = (tracked.xyxy[:, 2:] - tracked.xyxy[:, :2]) / (2.0 * k)

@@ -1,17 +1,24 @@
-"""An adapter for ONNX person detectors (YOLO-style exports), run with ``onnxruntime`` when it is installed.
+"""DNN person detectors run with ``onnxruntime``: the shipped YOLOX-Nano model and user YOLO exports.
 
-``onnxruntime`` is not installed by default: ``pip install "kedirivms[onnx]"`` (or ``pip install onnxruntime``) to
-use this detector. The luma picture is letterboxed to the model's input size and repeated into three channels (detectors
-trained on colour work on grey pictures, a little less well). Three output layouts are understood:
+``pip install "kedirivms[detect]"`` installs onnxruntime; the default model ships inside the package
+(``kedirivms/analytics/queue/models/yolox_nano.onnx``, Apache-2.0, see the NOTICE beside it), so nothing is
+downloaded at run time. Four output layouts are understood:
 
-* ``(1, 4 + C, N)``: YOLOv8/YOLO11 (``cx, cy, w, h`` then one score per class);
-* ``(1, N, 5 + C)``: YOLOv5/YOLOv7 (``cx, cy, w, h, objectness`` then class scores);
-* ``(1, N, 6)`` or ``(N, 6)``: post-NMS exports (``x1, y1, x2, y2, score, class``).
+* ``yolox``: YOLOX exports, ``(B, N, 5 + C)`` raw grid outputs for strides 8/16/32 (decoded here); input BGR
+  0-255, letterboxed at the top-left;
+* ``yolov8``: YOLOv8/YOLO11, ``(B, 4 + C, N)`` (``cx, cy, w, h`` then one score per class);
+* ``yolov5``: YOLOv5/YOLOv7, ``(B, N, 5 + C)`` (``cx, cy, w, h, objectness`` then class scores);
+* ``nms``: post-NMS exports, ``(B, N, 6)`` or ``(N, 6)`` (``x1, y1, x2, y2, score, class``).
+
+The YOLO layouts take RGB in 0-1, letterboxed in the centre. Colour comes from the frame's planes, scaled and
+converted once at the model's input size (a luma picture is repeated into three channels when no colour is
+given). One session per model is shared by every camera of the process and concurrent requests are batched.
 """
 
 from __future__ import annotations
 
-import importlib
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,63 +26,65 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from kedirivms.analytics.queue._session import SharedSession, shared_session
 from kedirivms.analytics.queue.detector import empty_detections
-from kedirivms.errors import ConfigError, DecodeError
+from kedirivms.errors import DetectorError
 
-__all__ = ["OnnxPersonDetector"]
+__all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
+
+Layout = Literal["auto", "yolox", "yolov8", "yolov5", "nms"]
+DEFAULT_MODEL = "yolox_nano.onnx"
+_STRIDES = (8, 16, 32)
+
+
+def default_model_path() -> Path:
+    """Where the shipped person model (YOLOX-Nano, COCO, Apache-2.0) is installed."""
+    return Path(str(resources.files("kedirivms.analytics.queue") / "models" / DEFAULT_MODEL))
+
+
+@dataclass(frozen=True)
+class _Letterbox:
+    scale: float
+    pad: tuple[int, int]
 
 
 class OnnxPersonDetector:
     """Person boxes from an ONNX detector model.
 
     Args:
-        path: the ``.onnx`` file.
+        path: the ``.onnx`` file; default: the shipped YOLOX-Nano.
         person_class: index of the person class in the model's labels (0 for COCO-trained models).
         confidence: least score kept.
         nms_iou: overlap above which the weaker of two boxes is dropped.
         input_size: ``(width, height)`` fed to the model; default: read from the model (640x640 if dynamic).
         providers: onnxruntime execution providers.
-        layout: ``"yolov8"``, ``"yolov5"``, ``"nms"`` or ``"auto"`` (guessed from the output shape: YOLOv8
-            outputs have fewer rows than candidates).
+        threads: onnxruntime intra-op threads of the shared session (1 suits a box that also decodes).
+        layout: an output layout (see the module docs) or ``"auto"`` (guessed from the output's shape).
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.
 
     Example:
-        >>> det = OnnxPersonDetector("yolov8n.onnx")
-        >>> boxes = det.detect(frame.y, frame.time)
+        >>> det = OnnxPersonDetector()                       # the shipped YOLOX-Nano
+        >>> boxes = det.detect_frame(frame, frame.time)     # colour, converted once at 416x416
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | None = None,
         *,
         person_class: int = 0,
         confidence: float = 0.35,
-        nms_iou: float = 0.5,
+        nms_iou: float = 0.45,
         input_size: tuple[int, int] | None = None,
         providers: tuple[str, ...] = ("CPUExecutionProvider",),
-        layout: Literal["auto", "yolov8", "yolov5", "nms"] = "auto",
+        threads: int = 1,
+        layout: Layout = "auto",
     ) -> None:
-        try:
-            ort: Any = importlib.import_module("onnxruntime")
-        except ImportError as exc:
-            raise ConfigError(
-                "the ONNX person detector needs onnxruntime, which is not installed",
-                operation="queue detector",
-                hint="pip install onnxruntime, or leave onnx_model unset for the built-in CPU detector",
-            ) from exc
-        model = Path(path)
-        if not model.is_file():
-            raise ConfigError(f"ONNX model {model} not found", operation="queue detector")
-        try:
-            self._session = ort.InferenceSession(str(model), providers=list(providers))
-        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-            raise ConfigError(f"onnxruntime could not load {model}: {exc}", operation="queue detector") from exc
-        inp = self._session.get_inputs()[0]
-        self._input = inp.name
+        model = Path(path) if path is not None else default_model_path()
+        self.session: SharedSession = shared_session(model, tuple(providers), threads)
         if input_size is None:
-            shape = list(inp.shape)
+            shape = self.session.input_shape
             h = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else 640
             w = shape[3] if len(shape) == 4 and isinstance(shape[3], int) else 640
             input_size = (w, h)
@@ -83,72 +92,155 @@ class OnnxPersonDetector:
         self.person_class = person_class
         self.confidence = confidence
         self.nms_iou = nms_iou
-        self.layout = layout
+        self.layout: Layout = layout
+        self._grids: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _letterbox(self, y: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
+    # -- input ------------------------------------------------------------------------------------------------
+    def _place(self, w: int, h: int) -> tuple[int, int, _Letterbox]:
         w_in, h_in = self.input_size
-        h, w = y.shape
         scale = min(w_in / w, h_in / h)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        resized = cv2.resize(y, (nw, nh), interpolation=cv2.INTER_LINEAR)  # new array; y is only read
-        canvas = np.full((h_in, w_in), 114, dtype=np.uint8)
-        px, py = (w_in - nw) // 2, (h_in - nh) // 2
-        canvas[py : py + nh, px : px + nw] = resized
-        blob = np.repeat((canvas.astype(np.float32) / 255.0)[None, None], 3, axis=1)
-        return blob, scale, (px, py)
+        pad = (0, 0) if self.layout == "yolox" else ((w_in - nw) // 2, (h_in - nh) // 2)
+        return nw, nh, _Letterbox(scale, pad)
 
+    def _blob(self, picture: np.ndarray, box: _Letterbox) -> np.ndarray:
+        """``picture`` is already at the letterboxed size, BGR ``(h, w, 3)`` or luma ``(h, w)``."""
+        w_in, h_in = self.input_size
+        canvas = np.full((h_in, w_in, 3), 114, dtype=np.uint8)
+        px, py = box.pad
+        ph, pw = picture.shape[:2]
+        region = canvas[py : py + ph, px : px + pw]
+        region[...] = picture[..., None] if picture.ndim == 2 else picture
+        if self.layout == "yolox":  # BGR, 0-255
+            return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
+        rgb = canvas[..., ::-1].transpose(2, 0, 1)[None]
+        return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
+
+    # -- public -----------------------------------------------------------------------------------------------
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        """Run the model on one luma picture.
+        """Run the model on a luma picture (repeated into three channels) or a BGR ``(H, W, 3)`` array.
 
         Args:
-            y: ``(H, W)`` uint8 luma (read only).
+            y: ``(H, W)`` uint8 luma or ``(H, W, 3)`` uint8 BGR (read only).
             t: frame time (unused).
 
         Returns:
             Person boxes in the picture's pixels (a new ``supervision.Detections``).
 
         Raises:
-            DecodeError: the model's output has a layout this adapter does not know.
+            DetectorError: onnxruntime failed, or the output has a layout this adapter does not know.
         """
         del t
-        blob, scale, (px, py) = self._letterbox(y)
-        out = np.asarray(self._session.run(None, {self._input: blob})[0], dtype=np.float32)
+        h, w = y.shape[:2]
+        self._resolve_layout_once()
+        nw, nh, box = self._place(w, h)
+        resized = cv2.resize(y, (nw, nh), interpolation=cv2.INTER_AREA)  # a new array; y is only read
+        return self._infer(self._blob(resized, box), box, (w, h))
+
+    def detect_frame(self, frame: Any, t: float) -> sv.Detections:
+        """Run the model on a :class:`~kedirivms.Frame` in colour, converted once at the model's input size.
+
+        Args:
+            frame: a :class:`kedirivms.Frame` (its planes are read, never written).
+            t: frame time (unused).
+
+        Returns:
+            Person boxes in the frame's pixels.
+
+        Raises:
+            DetectorError: see :meth:`detect`.
+        """
+        del t
+        w, h = int(frame.width), int(frame.height)
+        self._resolve_layout_once()
+        nw, nh, box = self._place(w, h)
+        bgr = frame.to_bgr(size=(nw, nh))
+        return self._infer(self._blob(bgr, box), box, (w, h))
+
+    # -- output -----------------------------------------------------------------------------------------------
+    def _resolve_layout_once(self) -> None:
+        if self.layout != "auto":
+            return
+        w_in, h_in = self.input_size
+        blob = np.zeros((1, 3, h_in, w_in), dtype=np.float32)
+        self.layout = _guess_layout(self.session.run(blob), self.input_size)
+
+    def _infer(self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int]) -> sv.Detections:
+        out = self.session.run(blob).astype(np.float32, copy=False)
         xyxy, score = self._decode(out)
         if len(score) == 0:
             return empty_detections()
-        xyxy[:, [0, 2]] = (xyxy[:, [0, 2]] - px) / scale
-        xyxy[:, [1, 3]] = (xyxy[:, [1, 3]] - py) / scale
-        h, w = y.shape
-        xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, w)
-        xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, h)
+        px, py = box.pad
+        xyxy[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - px) / box.scale, 0, wh[0])
+        xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale, 0, wh[1])
         det = sv.Detections(xyxy=xyxy, confidence=score, class_id=np.zeros(len(score), dtype=int))
         return det.with_nms(threshold=self.nms_iou)
 
     def _decode(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = out[0] if out.ndim == 3 else out
         if rows.ndim != 2:
-            raise DecodeError(f"unexpected ONNX output shape {out.shape}", operation="queue detector")
+            raise DetectorError(
+                f"unexpected ONNX output shape {out.shape}", operation="queue detector", hint="set layout"
+            )
         layout = self.layout
-        if layout == "auto":
-            if rows.shape[1] == 6 and rows.shape[0] != 6:
-                layout = "nms"
-            elif 5 <= rows.shape[0] < rows.shape[1]:
-                layout = "yolov8"
-            elif rows.shape[1] >= 6:
-                layout = "yolov5"
-            else:
-                raise DecodeError(
-                    f"unexpected ONNX output shape {out.shape}", operation="queue detector", hint="set layout"
-                )
-        if layout == "nms":  # x1 y1 x2 y2 score class
-            keep = (rows[:, 4] >= self.confidence) & (rows[:, 5].round() == self.person_class)
-            return rows[keep, :4].copy(), rows[keep, 4].copy()
-        if layout == "yolov8":  # (4 + C, N)
-            rows = rows.T
-            scores = rows[:, 4 + self.person_class]
-        else:  # yolov5: (N, 5 + C)
-            scores = rows[:, 4] * rows[:, 5 + self.person_class]
-        keep = scores >= self.confidence
-        cx, cy, bw, bh = (rows[keep, i] for i in range(4))
-        xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1).astype(np.float32)
+        try:
+            if layout == "nms":  # x1 y1 x2 y2 score class
+                keep = (rows[:, 4] >= self.confidence) & (rows[:, 5].round() == self.person_class)
+                return rows[keep, :4].copy(), rows[keep, 4].copy()
+            if layout == "yolov8":  # (4 + C, N)
+                rows = rows.T
+                scores = rows[:, 4 + self.person_class]
+            else:  # yolov5 / yolox: (N, 5 + C)
+                scores = rows[:, 4] * rows[:, 5 + self.person_class]
+        except IndexError as exc:
+            raise DetectorError(
+                f"ONNX output {out.shape} has no class {self.person_class} in layout {layout}",
+                operation="queue detector",
+                hint="check person_class and layout",
+            ) from exc
+        keep = np.nonzero(scores >= self.confidence)[0]
+        cand = rows[keep]
+        if layout == "yolox":
+            grid, stride = self._yolox_grid(len(rows))
+            centre = (cand[:, :2] + grid[keep]) * stride[keep]
+            size = np.exp(np.minimum(cand[:, 2:4], 20.0)) * stride[keep]
+        else:
+            centre, size = cand[:, :2], cand[:, 2:4]
+        xyxy = np.concatenate([centre - size / 2, centre + size / 2], axis=1).astype(np.float32)
         return xyxy, scores[keep].astype(np.float32)
+
+    def _yolox_grid(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._grids is None or len(self._grids[0]) != n:
+            w_in, h_in = self.input_size
+            grids, strides = [], []
+            for s in _STRIDES:
+                gy, gx = np.mgrid[0 : h_in // s, 0 : w_in // s]
+                grids.append(np.stack([gx.ravel(), gy.ravel()], axis=1))
+                strides.append(np.full((gx.size, 1), s))
+            grid, stride = np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+            if len(grid) != n:
+                raise DetectorError(
+                    f"YOLOX output has {n} rows, expected {len(grid)} for input {w_in}x{h_in}",
+                    operation="queue detector",
+                    hint="set input_size to the size the model was exported with",
+                )
+            self._grids = (grid, stride)
+        return self._grids
+
+
+def _guess_layout(out: np.ndarray, input_size: tuple[int, int]) -> Layout:
+    """Tell the layout from the output of one run on a blank picture."""
+    rows = out[0] if out.ndim == 3 else out
+    if rows.ndim != 2:
+        raise DetectorError(f"unexpected ONNX output shape {out.shape}", operation="queue detector", hint="set layout")
+    w_in, h_in = input_size
+    cells = sum((w_in // s) * (h_in // s) for s in _STRIDES)
+    if rows.shape[1] == 6 and rows.shape[0] != 6:
+        return "nms"
+    if rows.shape[0] == cells and rows.shape[1] >= 6:
+        return "yolox"  # one prediction per grid cell (anchor-free), where YOLOv5 has three anchors per cell
+    if 5 <= rows.shape[0] < rows.shape[1]:
+        return "yolov8"
+    if rows.shape[1] >= 6:
+        return "yolov5"
+    raise DetectorError(f"unexpected ONNX output shape {out.shape}", operation="queue detector", hint="set layout")

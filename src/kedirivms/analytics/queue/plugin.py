@@ -52,7 +52,7 @@ class QueuePlugin:
     def on_frame(self, frame: object, ctx: PluginContext) -> list[Event] | None:
         if self.analyzer is None:
             return None
-        found = self.analyzer.update(frame.y, frame.time)  # type: ignore[attr-defined]
+        found = self.analyzer.update(frame.y, frame.time, frame=frame)  # type: ignore[attr-defined]
         return _events(found, ctx) if found else None
 
     @hookimpl
