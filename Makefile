@@ -5,13 +5,18 @@ PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# a second venv with a plain `pip install .` (no dev extras): the CLI smoke test fails if a runtime import is undeclared
+PLAIN := .venv-plain
+PLAIN_STAMP := $(PLAIN)/.installed
+PLAIN_SRC_STAMP := $(PLAIN)/.installed-src
+SRC_FILES := $(shell find src -type f \( -name '*.py' -o -name 'py.typed' \) 2>/dev/null)
 APT_PACKAGES := ffmpeg mosquitto iproute2 gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 \
 	python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav
 
 FOOTAGE := .cache/footage/vtest.avi
 
-.PHONY: demo test venv system-deps footage lint typecheck bench clean
+.PHONY: demo test venv plain-smoke system-deps footage lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -20,6 +25,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# dependencies once per pyproject change; the package itself (no deps, seconds) once per source change
+$(PLAIN_STAMP): pyproject.toml
+	test -x $(PLAIN)/bin/python || $(PY) -m venv $(PLAIN)
+	$(PLAIN)/bin/python -m pip install -q --upgrade pip
+	$(PLAIN)/bin/python -m pip install -q .
+	touch $(PLAIN_STAMP) $(PLAIN_SRC_STAMP)
+
+$(PLAIN_SRC_STAMP): $(PLAIN_STAMP) $(SRC_FILES)
+	$(PLAIN)/bin/python -m pip install -q --no-deps --force-reinstall .
+	touch $(PLAIN_SRC_STAMP)
+
+plain-smoke: $(PLAIN_SRC_STAMP)
+	$(PLAIN)/bin/python tests/cli_smoke.py
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,7 +68,7 @@ else
 	$(VPY) -m kedirivms.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MQTT),--mqtt $(MQTT))
 endif
 
-test: $(STAMP) system-deps footage
+test: $(STAMP) system-deps footage plain-smoke
 	$(VPY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
@@ -63,4 +82,4 @@ bench: $(STAMP) footage
 	$(VPY) benchmarks/queue_accuracy.py --clip $(FOOTAGE) --truth tests/data/footage/vtest.truth.json
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) $(PLAIN) build dist src/*.egg-info

@@ -9,7 +9,8 @@ import kedirivms
 
 EXPECTED = {
     "AnalyticsRunner", "Camera", "CameraEvent", "ConnectResult", "Deployment", "DiscoveredDevice", "Event", "Frame",
-    "ImagingSettings", "KedirivmsError", "PTZPreset", "PTZStatus", "Profile", "PullPointSubscription", "Recorder",
+    "ImagingSettings", "KedirivmsError", "Limits", "PTZPreset", "PTZStatus", "Profile", "PullPointSubscription",
+    "Recorder",
     "RetentionPolicy", "Segment", "SegmentIndex", "Stream", "StreamOptions", "StreamState", "StreamStats",
     "StreamUri", "Timeouts", "__version__", "connect_cameras", "discover", "errors", "export", "grab_frame", "hookimpl",
     "load_fleet", "open_recording", "open_stream",

@@ -12,7 +12,8 @@ Every public call raises only these (third-party exceptions are chained with ``r
     ├── AuthenticationFailed                credentials refused (never carries the password)
     ├── NotSupported                        the device does not offer this service/operation
     ├── ProtocolError                       malformed, hostile or unexpected replies
-    │   └── OnvifFault                      a SOAP fault (``code``, ``subcodes``, ``detail``)
+    │   ├── OnvifFault                      a SOAP fault (``code``, ``subcodes``, ``detail``)
+    │   └── LimitExceeded                   a reply passed a size/count limit (``limit``, ``value``)
     ├── DiscoveryError                      WS-Discovery could not run (socket/interface problems)
     ├── StreamError                         stream-level problems
     │   ├── DecodeError
@@ -33,6 +34,8 @@ Messages say what was tried, on which camera (never with its password) and what 
 
 from __future__ import annotations
 
+from kedirivms._redact import redact_text
+
 __all__ = [
     "AnalyticsError",
     "AuthenticationFailed",
@@ -46,6 +49,7 @@ __all__ = [
     "InvalidArgument",
     "KedirivmsError",
     "LeaseConflict",
+    "LimitExceeded",
     "NotSupported",
     "OnvifFault",
     "PluginError",
@@ -80,10 +84,11 @@ class KedirivmsError(Exception):
         operation: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.message = message
+        # the one redaction point: whatever text a peer put in the message, no known secret is ever raised
+        self.message = redact_text(message)
         self.camera = camera
         self.operation = operation
-        self.hint = hint
+        self.hint = redact_text(hint) if hint else hint
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -161,7 +166,30 @@ class OnvifFault(ProtocolError):
     ) -> None:
         self.code = code
         self.subcodes = list(subcodes or [])
-        self.detail = detail
+        self.detail = redact_text(detail) if detail else detail
+        super().__init__(message, camera=camera, operation=operation, hint=hint)
+
+
+class LimitExceeded(ProtocolError):
+    """A reply passed one of the limits that bound what a peer may cost us (see :class:`kedirivms.Limits`).
+
+    Attributes:
+        limit: the setting that was exceeded, e.g. ``"max_reply_bytes"``.
+        value: its value in force.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        value: int,
+        camera: str | None = None,
+        operation: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.limit = limit
+        self.value = value
         super().__init__(message, camera=camera, operation=operation, hint=hint)
 
 

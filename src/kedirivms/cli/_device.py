@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from kedirivms._redact import redact_url
-from kedirivms.cli._app import JsonOption, app, console, emit_json
+from kedirivms.cli._app import JsonOption, app, console, emit_json, safe
 from kedirivms.cli._target import (
     AuthOption,
     PasswordFileOption,
@@ -57,8 +57,9 @@ def info(
         return
     dev = report["device"]
     console.print(
-        f"[bold]{dev['manufacturer']} {dev['model']}[/]  firmware {dev['firmware_version']}  "
-        f"serial {dev['serial_number']}  clock offset {report['clock_offset_s']:+.1f} s  "
+        f"[bold]{safe(dev['manufacturer'], 80)} {safe(dev['model'], 80)}[/]"
+        f"  firmware {safe(dev['firmware_version'], 80)}  serial {safe(dev['serial_number'], 80)}"
+        f"  clock offset {report['clock_offset_s']:+.1f} s  "
         f"channels {report['channels']}"
     )
     console.print(_profiles_table(report["profiles"]))
@@ -115,7 +116,7 @@ def _profiles_table(items: list[dict[str, Any]]) -> Table:
     table = Table("token", "ch", "name", "encoding", "size", "fps", "kbit/s", "gop", "ptz", "stream URI")
     for p in items:
         size = f"{p['width']}x{p['height']}" if p.get("width") else "-"
-        table.add_row(
+        cells = (
             p["token"],
             str(p["channel"]),
             p.get("name") or "",
@@ -127,4 +128,5 @@ def _profiles_table(items: list[dict[str, Any]]) -> Table:
             "yes" if p.get("ptz_configured") else "",
             redact_url(p.get("stream_uri") or "-"),
         )
+        table.add_row(*(safe(cell, 120) for cell in cells))
     return table

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kedirivms.cli._app import JsonOption, app, console, emit_json, emit_json_line
+from kedirivms.cli._app import JsonOption, app, console, emit_json, emit_json_line, safe
 from kedirivms.cli._target import (
     AuthOption,
     PasswordFileOption,
@@ -208,4 +208,4 @@ def events(
             if json:
                 emit_json_line(ev)
             else:
-                console.print(_event_line(ev), highlight=False, soft_wrap=True)
+                console.print(safe(_event_line(ev), 1000), highlight=False, soft_wrap=True)

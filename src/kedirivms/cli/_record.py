@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from kedirivms._redact import redact_url
-from kedirivms.cli._app import JsonOption, app, console, emit_json, emit_json_line
+from kedirivms.cli._app import JsonOption, app, console, emit_json, emit_json_line, safe
 from kedirivms.cli._target import (
     AuthOption,
     PasswordFileOption,
@@ -102,7 +102,10 @@ def record(
     try:
         rec = Recorder.open(url, root, name, segment_seconds=segment, retention=policy, timeout=(timeout, timeout))
         if not json:
-            console.print(f"recording {redact_url(url)} -> {root / rec.camera} (segments of {segment:g} s)")
+            console.print(
+                f"recording {safe(redact_url(url))} -> {safe(root / rec.camera)} (segments of {segment:g} s)",
+                highlight=False,
+            )
         with rec:
             deadline = None if seconds is None else time.monotonic() + seconds
             try:
@@ -113,9 +116,12 @@ def record(
                         emit_json_line(rec.stats)
             except KeyboardInterrupt:
                 pass
+            failure = rec.stream.last_error
     finally:  # in-process callers (tests, scripts) get their SIGTERM handler back
         signal.signal(signal.SIGTERM, previous)
     stats = rec.stats
+    if stats.packets_in == 0 and failure is not None:
+        raise failure  # nothing recorded: exit with the code of why (3 credentials, 4 time-out, 5 unreachable)
     if json:
         emit_json_line(stats)
     else:

@@ -45,7 +45,10 @@ def stream(
     auth: str = AuthOption,
     json: bool = JsonOption,
 ) -> None:
-    """Decode a stream for --seconds and print fps, drops, reconnects and the last frame's age."""
+    """Decode a stream for --seconds and print fps, drops, reconnects and the last frame's age.
+
+    Exits non-zero when no frame arrived and the stream failed (3 credentials refused, 4 time-out, 5 unreachable).
+    """
     source, _ = stream_source(target, profile, username, password, password_file, timeout, auth, transport)
     frames = 0
     first_frame_after: float | None = None
@@ -75,6 +78,10 @@ def stream(
                 next_print += 1.0
                 console.print(_line(s.stats, frames), highlight=False, soft_wrap=True)
         stats = s.stats
+        failure = s.last_error
+    if frames == 0 and failure is not None:
+        # no picture at all: the documented exit code of why (3 credentials, 4 stall, 5 unreachable...)
+        raise failure
     elapsed = time.monotonic() - started
     if json:
         report = stats.model_dump(mode="json")

@@ -3,9 +3,11 @@ a refused value (ONVIF Core spec fault subcodes, plus the WS-Security ones camer
 
 from __future__ import annotations
 
+from kedirivms._redact import escape_controls
 from kedirivms.errors import AuthenticationFailed, InvalidArgument, KedirivmsError, NotSupported, OnvifFault
 from kedirivms.onvif._xml import FaultInfo
 
+REASON_CHARS = 500
 _UNAUTHORIZED = (
     "NotAuthorized",
     "FailedAuthentication",
@@ -19,7 +21,8 @@ _INVALID = ("InvalidArgVal", "InvalidArgs", "ConfigModify", "NoProfile", "NoConf
 
 def error_for_fault(fault: FaultInfo, *, camera: str, operation: str) -> KedirivmsError:
     """The kedirivms error for ``fault`` (``OnvifFault`` when no more specific class fits)."""
-    reason = fault.reason or "no reason given"
+    # the camera's words, on one line and bounded (the full text stays in OnvifFault.detail)
+    reason = escape_controls((fault.reason or "no reason given")[:REASON_CHARS])
     codes = "/".join(fault.local_subcodes) or (fault.code or "")
     if fault.has(*_UNAUTHORIZED) or "not authorized" in reason.lower():
         return AuthenticationFailed(

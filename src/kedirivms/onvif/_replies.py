@@ -8,6 +8,7 @@ the wrong namespace is still understood; a missing optional element reads as ``N
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -54,9 +55,9 @@ def date_time(el: etree._Element | None) -> datetime | None:
             return None
         base = datetime(year, month, day, tzinfo=UTC)
         hour, minute, second = (_number(tod, f) or 0 for f in ("Hour", "Minute", "Second"))
-    except ValueError:
+        return base + timedelta(hours=hour, minutes=minute, seconds=second)
+    except (ValueError, OverflowError):  # Year 0, Hour 10**15: not a time we can use
         return None
-    return base + timedelta(hours=hour, minutes=minute, seconds=second)
 
 
 def utc_time(reply: etree._Element) -> datetime | None:
@@ -124,9 +125,23 @@ def _value(fields: dict[str, etree._Element], name: str) -> str | None:
     return found.text.strip() if found is not None and found.text is not None else None
 
 
+_MAX_NUMBER = 2**53  # larger values (and "1e309", "inf", "NaN") are not a width, rate or count any camera has
+
+
 def _number(fields: dict[str, etree._Element], name: str) -> int | None:
+    value = _real(fields, name)
+    return int(value) if value is not None else None
+
+
+def _real(fields: dict[str, etree._Element], name: str) -> float | None:
+    """The number at ``name``; :class:`ValueError` for text, infinities, NaN and absurd magnitudes."""
     value = _value(fields, name)
-    return int(float(value)) if value else None
+    if not value:
+        return None
+    number = float(value[:64])
+    if not math.isfinite(number) or abs(number) > _MAX_NUMBER:
+        raise ValueError(f"{name} is out of range: {value[:20]!r}")
+    return number
 
 
 def encoder(el: etree._Element) -> VideoEncoderConfig:
@@ -140,7 +155,7 @@ def encoder(el: etree._Element) -> VideoEncoderConfig:
         encoding=_value(f, "Encoding") or "",
         width=_number(resolution, "Width") or 0,
         height=_number(resolution, "Height") or 0,
-        quality=float(_value(f, "Quality") or 0),
+        quality=_real(f, "Quality") or 0.0,
         fps=_number(rate, "FrameRateLimit"),
         bitrate_kbps=_number(rate, "BitrateLimit"),
         encoding_interval=_number(rate, "EncodingInterval"),

@@ -23,9 +23,11 @@ import requests
 import urllib3
 import zeep.exceptions
 from lxml import etree
-from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+from requests.auth import AuthBase, HTTPBasicAuth
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
+from kedirivms import _http_limits
+from kedirivms._redact import register_secret, strip_userinfo
 from kedirivms.errors import (
     AuthenticationFailed,
     ConnectionFailed,
@@ -34,9 +36,10 @@ from kedirivms.errors import (
     ProtocolError,
     Timeout,
 )
-from kedirivms.onvif import _auth, _replies, _xml
+from kedirivms.onvif import _auth, _limits, _replies, _xml
 from kedirivms.onvif._faults import error_for_fault
 from kedirivms.onvif._wsdl import SERVICES, client_for
+from kedirivms.onvif.models import Limits
 
 log = logging.getLogger("kedirivms.onvif")
 _T = TypeVar("_T")
@@ -44,6 +47,17 @@ _T = TypeVar("_T")
 AuthMode = Literal["auto", "username_token", "digest", "basic", "none"]
 
 _RETRY_SAFE_PREFIXES = ("Get", "Find")
+# what reading a hostile reply can raise in zeep, lxml, pydantic and our readers (one boundary for all of them)
+_READ_ERRORS = (
+    zeep.exceptions.Error,
+    ValueError,
+    TypeError,
+    AttributeError,
+    LookupError,
+    ArithmeticError,
+    RecursionError,
+    etree.LxmlError,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,8 @@ class OnvifTransport:
         rewrite_addresses: bool = True,
         label: str,
         retries: int = 1,
+        request_timeout: float | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -81,6 +97,9 @@ class OnvifTransport:
         self._password = password
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.request_timeout = request_timeout
+        self.limits = limits or Limits()
+        register_secret(password)
         self.rewrite_addresses = rewrite_addresses
         self.retries = retries
         self.forced_auth = auth != "auto"
@@ -95,6 +114,9 @@ class OnvifTransport:
         self.session = requests.Session()
         self.session.trust_env = False  # never route camera traffic through an environment proxy
         self.session.headers["User-Agent"] = "kedirivms"
+        self.session.headers["Accept-Encoding"] = _http_limits.ACCEPT_ENCODING
+        for prefix in ("http://", "https://"):  # connections that obey the whole-request deadline
+            self.session.mount(prefix, _http_limits.BoundedAdapter())
         self._http_auth: AuthBase | None = None
         self._apply_http_auth()
 
@@ -113,11 +135,13 @@ class OnvifTransport:
         try:
             parts = urlsplit(url)
             port = parts.port
-        except ValueError:
-            return url
+        except ValueError:  # "http://[::1/x", a port of "99999": nothing we could send a request to
+            log.debug("%s: ignoring an unusable address", self.label)
+            return None
         if not parts.hostname:
             return url
-        if parts.hostname == self.host and (port is None or parts.scheme != "http" or port == self.port):
+        web = parts.scheme in ("http", "https")
+        if parts.hostname == self.host and (not web or parts.scheme == "https" or port == self.port):
             return url
         host = f"[{self.host}]" if ":" in self.host else self.host
         userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
@@ -129,6 +153,8 @@ class OnvifTransport:
 
     def set_xaddr(self, service: str, url: str | None) -> None:
         fixed = self.rewrite(url)
+        if fixed:  # credentials in an advertised address are the camera's, never ours to send or show
+            fixed = strip_userinfo(fixed)
         if fixed:
             self.xaddrs[service] = fixed
             self._proxies.pop(service, None)
@@ -149,7 +175,7 @@ class OnvifTransport:
         if self.username is None or self._password is None:
             self._http_auth = None
         elif self.auth_mode == "digest":
-            self._http_auth = HTTPDigestAuth(self.username, self._password)
+            self._http_auth = _limits.BoundedDigestAuth(self.username, self._password, self.limits.max_reply_bytes)
         elif self.auth_mode == "basic":
             self._http_auth = HTTPBasicAuth(self.username, self._password)
         else:
@@ -162,7 +188,7 @@ class OnvifTransport:
             return self._http_auth
         if self.username is None or self._password is None:
             return None
-        return HTTPDigestAuth(self.username, self._password)
+        return _limits.BoundedDigestAuth(self.username, self._password, 8 * self.limits.max_reply_bytes)
 
     def secrets(self) -> tuple[str, ...]:
         return (self._password,) if self._password else ()
@@ -306,7 +332,7 @@ class OnvifTransport:
         """``reader(reply)`` with unreadable values (a width of ``"wide"``) reported as :class:`ProtocolError`."""
         try:
             return reader(reply)
-        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        except _READ_ERRORS as exc:  # pydantic's ValidationError is a ValueError
             raise self.unreadable(operation, "could not read the reply", exc) from exc
 
     def to_zeep(self, service: str, type_name: str, element: etree._Element) -> Any:
@@ -314,7 +340,7 @@ class OnvifTransport:
         client = client_for(service)
         try:
             return client.get_type(type_name).parse_xmlelement(element, client.wsdl.types)
-        except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+        except _READ_ERRORS as exc:
             raise self.unreadable(type_name, f"could not read {etree.QName(element).localname}", exc) from exc
 
     def _exchange(
@@ -429,56 +455,152 @@ class OnvifTransport:
 
         Without HTTP auth (WS-UsernameToken or none, most ONVIF traffic) the request goes straight to the
         session's urllib3 pool: requests' per-call preparation costs more CPU than the SOAP message itself.
-        Digest/Basic go through requests, which answers the challenges.
+        Digest/Basic go through requests, which answers the challenges. Either way the whole exchange runs
+        under the request deadline and the body is read with the size cap (:mod:`kedirivms._http_limits`).
         """
-        try:
-            if auth is None:
-                pool, path = self._pool(address)
-                reply = pool.urlopen(
-                    "POST",
-                    path,
-                    body=body,
-                    headers={"User-Agent": "kedirivms", **headers},
-                    timeout=urllib3.Timeout(connect=self.connect_timeout, read=read_timeout),
-                    retries=False,
-                    redirect=False,
-                    preload_content=True,
-                )
-                return reply.status, reply.headers, reply.data
-            resp = self.session.post(
-                address,
-                data=body,
-                headers=headers,
-                auth=auth,
-                timeout=(self.connect_timeout, read_timeout),
-                allow_redirects=False,
+        connect = min(self.connect_timeout, self.request_deadline(read_timeout))
+        return self._within_deadline(
+            operation,
+            address,
+            read_timeout,
+            lambda: self._send_bounded(address, body, headers, auth, connect, read_timeout),
+        )
+
+    def get(
+        self, operation: str, url: str, *, timeout: float | None = None, limit: int | None = None
+    ) -> tuple[int, bytes]:
+        """HTTP GET ``url`` (snapshots) with this camera's auth, deadline and size cap; return (status, body)."""
+        read_timeout = timeout or self.read_timeout
+        connect = min(self.connect_timeout, self.request_deadline(read_timeout))
+
+        def fetch() -> tuple[int, bytes]:
+            resp = self.session.get(
+                url,
+                auth=self.http_auth,
+                timeout=(connect, read_timeout),
+                allow_redirects=False,  # requests would read a redirect's body without a cap
+                stream=True,
             )
-            return resp.status_code, resp.headers, resp.content
-        except urllib3.exceptions.NewConnectionError as exc:  # a subclass of ConnectTimeoutError in urllib3
-            raise ConnectionFailed(
+            try:
+                return resp.status_code, _limits.read_response(resp, limit or self.limits.max_reply_bytes)
+            finally:
+                resp.close()
+
+        return self._within_deadline(operation, url, read_timeout, fetch)
+
+    def _within_deadline(self, operation: str, address: str, read_timeout: float, fn: Callable[[], _T]) -> _T:
+        """``fn()`` under the whole-request deadline; any failure becomes the matching kedirivms error."""
+        with _http_limits.deadline(self.request_deadline(read_timeout)) as scope:
+            try:
+                result = fn()
+            except Exception as exc:  # noqa: BLE001 - the one boundary for requests/urllib3/http.client errors
+                raise self._send_error(exc, scope, operation, address, read_timeout) from exc
+            if scope.expired:  # a body without a length ends "cleanly" when the watchdog cuts it: it is partial
+                raise self._send_error(TimeoutError(), scope, operation, address, read_timeout)
+            return result
+
+    def request_deadline(self, read_timeout: float | None = None) -> float:
+        """Seconds a whole request may take (connect, headers, body) when its read time-out is ``read_timeout``."""
+        if self.request_timeout is not None and (read_timeout is None or read_timeout == self.read_timeout):
+            return self.request_timeout
+        return self.connect_timeout + (read_timeout if read_timeout is not None else self.read_timeout)
+
+    def _send_bounded(
+        self,
+        address: str,
+        body: bytes,
+        headers: dict[str, str],
+        auth: AuthBase | None,
+        connect: float,
+        read_timeout: float,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        limit = self.limits.max_reply_bytes
+        if auth is None:
+            pool, path = self._pool(address)
+            reply = pool.urlopen(
+                "POST",
+                path,
+                body=body,
+                headers={"User-Agent": "kedirivms", "Accept-Encoding": _http_limits.ACCEPT_ENCODING, **headers},
+                timeout=urllib3.Timeout(connect=connect, read=read_timeout),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+                decode_content=False,
+            )
+            try:
+                return reply.status, reply.headers, _http_limits.read_body(reply, limit)
+            finally:
+                reply.release_conn()
+        resp = self.session.post(
+            address,
+            data=body,
+            headers=headers,
+            auth=auth,
+            timeout=(connect, read_timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+        try:
+            return resp.status_code, resp.headers, _limits.read_response(resp, limit)
+        finally:
+            resp.close()
+
+    def _send_error(
+        self, exc: Exception, scope: _http_limits.DeadlineScope, operation: str, address: str, read_timeout: float
+    ) -> Exception:
+        """The kedirivms error for ``exc``, raised while sending ``operation`` (one boundary for requests/urllib3)."""
+        mapped = _limits.map_limit_error(exc, camera=self.label, operation=operation)
+        if mapped is not None:
+            return mapped
+        if scope.expired:
+            return Timeout(
+                f"no complete reply within the request deadline of {scope.seconds:g} s",
+                camera=self.label,
+                operation=operation,
+                hint="the camera is slow or stalls mid-reply; raise timeout= (Timeouts.request) if it is known slow",
+            )
+        reach_hint = "check the address, port and that the camera is powered and routed"
+        if _http_limits.broken_http(exc):
+            return ProtocolError(
+                f"the reply is not valid HTTP ({_http_limits.broken_http(exc)})",
+                camera=self.label,
+                operation=operation,
+                hint="the device at this address does not speak HTTP correctly; check the port",
+            )
+        if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a subclass of ConnectTimeoutError in urllib3
+            return ConnectionFailed(
                 f"could not reach {address}: connection refused or unroutable",
                 camera=self.label,
                 operation=operation,
-                hint="check the address, port and that the camera is powered and routed",
-            ) from exc
-        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
-            raise Timeout(
+                hint=reach_hint,
+            )
+        if isinstance(exc, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError):
+            return Timeout(
                 f"no reply within {read_timeout:g} s (connect {self.connect_timeout:g} s)",
                 camera=self.label,
                 operation=operation,
                 hint="the camera is slow or unreachable; raise timeout= if it is known to be slow",
-            ) from exc
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ConnectionFailed(
+            )
+        if isinstance(exc, requests.exceptions.RequestException | urllib3.exceptions.HTTPError | OSError):
+            return ConnectionFailed(
                 f"could not reach {address}: {type(exc).__name__}",
                 camera=self.label,
                 operation=operation,
-                hint="check the address, port and that the camera is powered and routed",
-            ) from exc
+                hint=reach_hint,
+            )
+        # http.client's HTTPException, a ValueError from a header or chunk size it cannot read...
+        return ProtocolError(
+            f"unreadable HTTP reply from {address}: {type(exc).__name__}",
+            camera=self.label,
+            operation=operation,
+            hint="the camera or something in between broke the HTTP exchange",
+        )
 
     def _read(self, operation: str, status: int, content: bytes) -> etree._Element:
         try:
             root = _xml.normalise(_xml.parse(content), content)
+            fault = _xml.find_fault(root)
         except _xml.HostileXML as exc:
             raise ProtocolError(
                 f"refused a hostile reply ({exc})",
@@ -486,14 +608,13 @@ class OnvifTransport:
                 operation=operation,
                 hint="the camera or something in between returned XML with a DTD/entities",
             ) from None
-        except etree.XMLSyntaxError as exc:
+        except (etree.LxmlError, ValueError, RecursionError) as exc:
             raise ProtocolError(
                 f"HTTP {status} with a reply that is not well-formed XML ({len(content)} bytes)",
                 camera=self.label,
                 operation=operation,
                 hint="the firmware returned a broken reply; retry or update the firmware",
             ) from exc
-        fault = _xml.find_fault(root)
         if fault is not None:
             raise error_for_fault(fault, camera=self.label, operation=operation)
         if status != 200:
@@ -509,7 +630,7 @@ class OnvifTransport:
         try:
             op = bound.binding.get(operation)
             return op.process_reply(root)
-        except (zeep.exceptions.Error, ValueError, TypeError, AttributeError, etree.LxmlError) as exc:
+        except _READ_ERRORS as exc:  # zeep meets an empty Body with an IndexError, "1e309" with an OverflowError
             raise self.unreadable(operation, "could not read the reply", exc) from exc
 
     # ----------------------------------------------------------------- clock

@@ -14,18 +14,20 @@ from kedirivms.errors import (
     AuthenticationFailed,
     InvalidArgument,
     KedirivmsError,
+    LimitExceeded,
     NotSupported,
     OnvifFault,
     ProtocolError,
 )
 from kedirivms.onvif import _quickack, _replies
+from kedirivms.onvif._limits import check_count
 from kedirivms.onvif._transport import AuthMode, OnvifTransport
 from kedirivms.onvif._wsdl import SERVICES
 from kedirivms.onvif.device import DeviceService
 from kedirivms.onvif.events import EventsService
 from kedirivms.onvif.imaging import ImagingService
 from kedirivms.onvif.media import MediaService, ProfileRef
-from kedirivms.onvif.models import Channel, DeviceInfo, Profile, Services, StreamUri, Timeouts
+from kedirivms.onvif.models import Channel, DeviceInfo, Limits, Profile, Services, StreamUri, Timeouts
 from kedirivms.onvif.ptz import PTZService
 from kedirivms.onvif.recording import ProfileG
 
@@ -87,6 +89,12 @@ class Camera:
         rewrite_addresses: use the host/port we reached the camera at for service, stream and snapshot
             addresses it advertises on another host (NAT, port forwarding); set ``False`` to trust them.
         name: a label for messages (default ``host:port``).
+        retries: extra attempts of read-only operations (Get*, Find*) after a dropped connection.
+        limits: what one reply may cost (:class:`Limits`: bytes per reply, items acted on per reply); exceeding
+            one raises :class:`~kedirivms.errors.LimitExceeded`.
+
+    Every request has a whole-request deadline (connect, headers and body): ``Timeouts.request``, by default
+    connect + read time-out, so a camera that trickles its reply cannot hold a call longer.
 
     Example:
         >>> with Camera("127.0.0.1:8080", username="admin", password=secret) as cam:  # doctest: +SKIP
@@ -105,6 +113,7 @@ class Camera:
         rewrite_addresses: bool = True,
         name: str | None = None,
         retries: int = 1,
+        limits: Limits | None = None,
     ) -> None:
         scheme, host, port_, path = parse_target(target, port)
         try:
@@ -137,6 +146,8 @@ class Camera:
             rewrite_addresses=rewrite_addresses,
             label=self.name,
             retries=retries,
+            request_timeout=timeouts.request,
+            limits=limits,
         )
         _quickack.install(self._transport.session)  # immune to servers that send headers and body apart
         self.device = DeviceService(self._transport)
@@ -202,7 +213,11 @@ class Camera:
         return self._transport.auth_mode
 
     def __enter__(self) -> Camera:
-        return self.connect()
+        try:
+            return self.connect()
+        except BaseException:
+            self.close()  # __exit__ does not run when __enter__ raises: release the HTTP session here
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -242,12 +257,16 @@ class Camera:
         by_ns = {spec.namespace: name for name, spec in SERVICES.items() if spec.default_path}
         try:
             reply = t.call_xml("device", "GetServices", "<IncludeCapability>false</IncludeCapability>")
+            count = len(_replies.children(reply, "Service"))
+            check_count(count, t.limits, "services", camera=self.name, operation="GetServices")
             for namespace, xaddr in t.read("GetServices", _replies.services, reply):
                 name = by_ns.get(namespace)
                 if name:
                     t.set_xaddr(name, xaddr)
             return Services(xaddrs=dict(t.xaddrs), source="GetServices")
         except AuthenticationFailed:
+            raise
+        except LimitExceeded:
             raise
         except (NotSupported, OnvifFault, ProtocolError, InvalidArgument):
             pass

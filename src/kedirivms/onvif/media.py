@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
-import requests
 from lxml import etree
 
 from kedirivms._redact import strip_userinfo
-from kedirivms.errors import ConnectionFailed, InvalidArgument, NotSupported, ProtocolError, Timeout
+from kedirivms.errors import InvalidArgument, NotSupported, ProtocolError
 from kedirivms.onvif import _media2, _replies
+from kedirivms.onvif._limits import check_count
 from kedirivms.onvif._replies import children
 from kedirivms.onvif.models import (
     Channel,
@@ -69,6 +69,11 @@ class MediaService:
         """Every media profile, flattened, with its 1-based channel (video source) index."""
         return self.profiles_and_encoders()[0]
 
+    def _check_profile_count(self, reply: etree._Element) -> None:
+        """Refuse (:class:`LimitExceeded`) a GetProfiles reply listing more than ``max_items`` profiles."""
+        count = len(_replies.children(reply, "Profiles"))
+        check_count(count, self._t.limits, "profiles", camera=self._t.label, operation="GetProfiles")
+
     def profiles_and_encoders(self) -> tuple[list[Profile], dict[str, etree._Element]]:
         """:meth:`profiles` and, from the same reply, each encoder configuration as the camera sent it (by token).
 
@@ -76,9 +81,11 @@ class MediaService:
         """
         v2 = self._v2("GetProfiles", "<Type>All</Type>")
         if v2 is not None:
+            self._check_profile_count(v2)
             self._ptz_configs = self._t.read("GetProfiles", _media2.ptz_configurations, v2)
             return self._t.read("GetProfiles", _media2.profiles, v2), _media2.encoder_elements(v2)
         reply = self._t.call_xml("media", "GetProfiles")
+        self._check_profile_count(reply)
         profiles = self._t.read("GetProfiles", _replies.profiles, reply)
         try:
             self._ptz_configs = _replies.ptz_configurations(reply)
@@ -126,7 +133,7 @@ class MediaService:
         uri = self._t.rewrite(raw_uri)
         if not uri:
             raise ProtocolError(
-                "the camera returned an empty stream URI",
+                "the camera returned an empty stream URI (or one that does not parse)",
                 camera=self._t.label,
                 operation="GetStreamUri",
                 hint="the profile may have no encoder; check the profile configuration",
@@ -159,27 +166,8 @@ class MediaService:
         """Fetch a JPEG snapshot over HTTP (Digest or Basic auth as the camera asks)."""
         uri = self.snapshot_uri(profile)
         op = "snapshot"
-        try:
-            resp = self._t.session.get(
-                uri,
-                auth=self._t.http_auth,
-                timeout=(self._t.connect_timeout, timeout or self._t.read_timeout),
-            )
-        except requests.exceptions.Timeout as exc:
-            raise Timeout(
-                "snapshot did not arrive in time",
-                camera=self._t.label,
-                operation=op,
-                hint="raise timeout= for slow cameras",
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise ConnectionFailed(
-                f"snapshot request failed: {type(exc).__name__}",
-                camera=self._t.label,
-                operation=op,
-                hint="check that the snapshot port is reachable",
-            ) from exc
-        if resp.status_code == 401:
+        status, content = self._t.get(op, uri, timeout=timeout, limit=8 * self._t.limits.max_reply_bytes)
+        if status == 401:
             from kedirivms.errors import AuthenticationFailed
 
             raise AuthenticationFailed(
@@ -188,14 +176,14 @@ class MediaService:
                 operation=op,
                 hint="check user name and password",
             )
-        if resp.status_code != 200 or not resp.content:
+        if status != 200 or not content:
             raise ProtocolError(
-                f"snapshot failed with HTTP {resp.status_code}",
+                f"snapshot failed with HTTP {status}",
                 camera=self._t.label,
                 operation=op,
                 hint="try snapshot from the stream instead",
             )
-        return resp.content
+        return content
 
     # ---------------------------------------------------------------- encoders
     def video_encoder_configurations(self) -> list[VideoEncoderConfig]:

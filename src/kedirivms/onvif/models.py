@@ -21,6 +21,36 @@ class Timeouts(BaseModel):
 
     connect: float = Field(3.0, gt=0, description="TCP connect time-out per request (s).")
     read: float = Field(10.0, gt=0, description="Time-out waiting for each reply (s).")
+    request: float | None = Field(
+        None,
+        gt=0,
+        description="Deadline of a whole request: connect, headers and body (s); None = connect + read.",
+    )
+
+
+DEFAULT_MAX_REPLY_BYTES = 2 * 1024 * 1024
+DEFAULT_MAX_ITEMS = 256
+
+
+class Limits(BaseModel):
+    """What one camera's replies may cost us; exceeding one raises :class:`~kedirivms.errors.LimitExceeded`.
+
+    Example:
+        >>> Camera("10.0.0.5", limits=Limits(max_reply_bytes=8 * 1024 * 1024))  # doctest: +SKIP
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_reply_bytes: int = Field(
+        DEFAULT_MAX_REPLY_BYTES,
+        ge=4096,
+        description="Bytes of one SOAP/HTTP reply, on the wire and once decompressed (snapshots get 8x).",
+    )
+    max_items: int = Field(
+        DEFAULT_MAX_ITEMS,
+        ge=1,
+        description="Profiles, services or other items acted on from one reply (e.g. GetStreamUri calls).",
+    )
 
 
 class DeviceInfo(_Reply):

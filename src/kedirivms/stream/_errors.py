@@ -26,19 +26,22 @@ def source_text(source: str | os.PathLike[str]) -> str:
 
 def is_live(source: str) -> bool:
     """True for network URLs (reconnectable), False for local files."""
-    scheme = urlsplit(source).scheme.lower() if "://" in source else ""
+    scheme = source.partition("://")[0].lower() if "://" in source else ""
     return scheme in LIVE_SCHEMES
 
 
 def camera_label(source: str) -> str:
     """``host:port`` for URLs, the file name for paths; never credentials."""
     if "://" in source:
-        parts = urlsplit(source)
+        try:
+            parts = urlsplit(source)
+            host = parts.hostname or "?"
+        except ValueError:  # "rtsp://[::1/main": no host we can name
+            return "?"
         try:
             port = parts.port
         except ValueError:
             port = None
-        host = parts.hostname or "?"
         return f"{host}:{port}" if port else host
     return os.path.basename(source) or source
 

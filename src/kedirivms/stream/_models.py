@@ -73,6 +73,17 @@ class StreamOptions(BaseModel):
     ffmpeg_options: dict[str, str] = Field(
         default_factory=dict, description="extra FFmpeg demuxer/protocol options (override the defaults)"
     )
+    max_tracks: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="tracks (SDP media sections, container streams) a source may announce; more fails the open",
+    )
+    max_sdp_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="bytes of the SDP an RTSP server may send (checked with a DESCRIBE before FFmpeg opens)",
+    )
 
     @field_validator("timeout", "backoff")
     @classmethod

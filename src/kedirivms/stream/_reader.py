@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import av
 import tenacity
 
-from kedirivms._redact import redact_url
+from kedirivms._redact import redact_url, register_secret, url_password
 from kedirivms.errors import KedirivmsError, StreamClosed, StreamError, StreamTimeout
+from kedirivms.stream._describe import check_describe
 from kedirivms.stream._errors import camera_label, is_live, map_av_error, source_text
 from kedirivms.stream._frame import Frame
 from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
@@ -67,6 +68,7 @@ class Stream:
 
     def __init__(self, source: str | os.PathLike[str], options: StreamOptions | None = None) -> None:
         self._source = source_text(source)
+        register_secret(url_password(self._source))
         self._redacted = redact_url(self._source)
         self._label = camera_label(self._source)
         self.options = options or StreamOptions()
@@ -111,6 +113,15 @@ class Stream:
     def state(self) -> StreamState:
         """The current :class:`StreamState`."""
         return self._state
+
+    @property
+    def last_error(self) -> KedirivmsError | None:
+        """Why the last connection attempt failed or ended (``None`` while streaming or before any attempt).
+
+        Lets a caller that got no frame tell a refused password (:class:`AuthenticationFailed`) from an
+        unreachable server (:class:`StreamOpenError`) or a stall (:class:`StreamTimeout`).
+        """
+        return self._error
 
     @property
     def stats(self) -> StreamStats:
@@ -380,7 +391,8 @@ class Stream:
         # FFmpeg's RTSP demuxer retries a timed-out read once (measured: a stall surfaces after 2x either
         # time-out), so both per-read bounds get half the read time-out to detect a stall within read_t.
         per_read = read_t * 0.45
-        opts: dict[str, str] = {}
+        # FFmpeg allocates per announced stream: a source announcing thousands would cost hundreds of MiB
+        opts: dict[str, str] = {"max_streams": str(self.options.max_tracks)}
         if self._source.lower().startswith(("rtsp://", "rtsps://")):
             opts["rtsp_transport"] = self.options.transport
             opts["timeout"] = str(int(per_read * 1_000_000))  # socket I/O time-out, microseconds
@@ -391,6 +403,15 @@ class Stream:
             opts["rw_timeout"] = str(int(read_t * 1_000_000))
             opts["timeout"] = str(int(open_t * 1_000_000))
         opts.update(self.options.ffmpeg_options)
+        if self._source.lower().startswith("rtsp://"):  # FFmpeg would read an SDP of any size: check it first
+            check_describe(
+                self._source,
+                budget=open_t,
+                per_read=per_read,
+                max_bytes=self.options.max_sdp_bytes,
+                max_tracks=self.options.max_tracks,
+                label=self._label,
+            )
         return av.open(self._source, mode="r", options=opts, timeout=(open_t, per_read))
 
     def _configure(self, video: VideoStream) -> None:

@@ -64,6 +64,9 @@ def test_redaction() -> None:
         ("http://10.0.0.99:8080/onvif/media", True, "http://127.0.0.1:18080/onvif/media"),
         ("http://10.0.0.99:8080/onvif/media", False, "http://10.0.0.99:8080/onvif/media"),
         ("rtsp://10.0.0.99:554/Profile_1", True, "rtsp://127.0.0.1:554/Profile_1"),
+        ("http://127.0.0.1/onvif/media", True, "http://127.0.0.1:18080/onvif/media"),  # own host, no port: reached
+        ("http://[::1/onvif/media", True, None),  # unparseable: not an address we could use
+        ("rtsp://127.0.0.1:99999/x", True, None),
         ("(null)", True, None),
         ("", True, None),
         (None, True, None),
@@ -92,3 +95,29 @@ def test_bad_timeouts_are_invalid_arguments(timeout: object) -> None:
 
     with pytest.raises(InvalidArgument, match="invalid timeout"):
         Camera("127.0.0.1", timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("fault: password Reg1stered-pw refused", "fault: password *** refused"),
+        ("http://admin:Reg1stered-pw@10.0.0.1/x", "http://admin:***@10.0.0.1/x"),
+        ("a\nerror: forged", "a\\nerror: forged"),  # one line: the newline is shown as an escape
+        ("\x9b2J\u202eevil", "\\x9b2J\\u202eevil"),
+        ("x" * 1000, "x" * 400 + "… (1000 chars)"),
+    ],
+)
+def test_printable_redacts_registered_secrets_and_escapes(text: str, shown: str) -> None:
+    from kedirivms._redact import printable, register_secret
+
+    register_secret("Reg1stered-pw")
+    assert printable(text) == shown
+
+
+def test_errors_never_carry_a_registered_secret() -> None:
+    from kedirivms._redact import register_secret
+    from kedirivms.errors import OnvifFault
+
+    register_secret("An0ther-secret")
+    err = OnvifFault("camera said An0ther-secret", detail="An0ther-secret", hint="try An0ther-secret")
+    assert "An0ther-secret" not in str(err) + repr(err) + str(err.detail)
