@@ -45,11 +45,11 @@ VARIANTS = ("kedirivms", "kedirivms-no-quickack", "onvif-zeep-async")
 
 
 def run_kedirivms(cams: list[dict[str, Any]], quickack: bool) -> dict[str, Any]:
-    import kedirivms.onvif._quickack as quickack_module
+    import kedirivms._quickack as quickack_module
     from kedirivms import connect_cameras
 
     if not quickack:
-        quickack_module.install = lambda session: None  # the client as it was before the fix
+        quickack_module.ENABLED = False  # the client as it was before the fix
     start = time.perf_counter()
     results = connect_cameras(
         [c["device_url"] for c in cams],

@@ -28,6 +28,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from kedirivms._quickack import quick_ack
+
 __all__ = [
     "ACCEPT_ENCODING",
     "BoundedAdapter",
@@ -176,6 +178,10 @@ class _Guarded:
         if scope is not None:
             scope.watch(self.sock)
         super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        quick_ack(self.sock)  # slow embedded servers send headers and body apart (see kedirivms._quickack)
+        return super().getresponse()  # type: ignore[misc]
 
 
 class _GuardedHTTPConnection(_Guarded, HTTPConnection):

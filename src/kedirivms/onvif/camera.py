@@ -19,7 +19,7 @@ from kedirivms.errors import (
     OnvifFault,
     ProtocolError,
 )
-from kedirivms.onvif import _quickack, _replies
+from kedirivms.onvif import _replies
 from kedirivms.onvif._limits import check_count
 from kedirivms.onvif._transport import AuthMode, OnvifTransport
 from kedirivms.onvif._wsdl import SERVICES
@@ -149,7 +149,6 @@ class Camera:
             request_timeout=timeouts.request,
             limits=limits,
         )
-        _quickack.install(self._transport.session)  # immune to servers that send headers and body apart
         self.device = DeviceService(self._transport)
         self.media = MediaService(self._transport)
         self._state = CameraState.NEW
