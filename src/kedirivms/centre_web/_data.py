@@ -180,7 +180,6 @@ class CentreData:
     # -- alerts ----------------------------------------------------------------------------------------------------
     def alerts(self) -> list[dict[str, Any]]:
         """Open alerts, oldest first, each with its latest acknowledgement (None: not acknowledged)."""
-        now = self._clock()
         rows = self._rows(
             "SELECT a.camera, a.kind, a.zone, a.opened, coalesce(c.site, '') FROM alerts a "
             "LEFT JOIN cameras c ON c.camera = a.camera ORDER BY a.opened"
@@ -202,7 +201,7 @@ class CentreData:
             info = self._site(site)
             out.append({
                 "camera": camera, "kind": kind, "zone": zone or None, "site": site, "district": info.district,
-                "office": info.office, "since": opened, "for_s": None if opened is None else max(0.0, now - opened),
+                "office": info.office, "since": opened,
                 "ack": ack,
             })  # fmt: skip
         return out

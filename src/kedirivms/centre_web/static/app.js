@@ -4,7 +4,7 @@ const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})[c]);
 const LABEL = {ok: "ok", pile_up: "pile-up", unstaffed: "unstaffed", offline: "camera offline", no_analytics: "no analytics"};
 const REFRESH_MS = 1000;
-let csrf = null, etags = {}, sparks = {}, counters = [], failures = 0, timer = null, now = Date.now() / 1000;
+let skew = 0, csrf = null, etags = {}, sparks = {}, counters = [], failures = 0, timer = null, now = Date.now() / 1000;
 
 function ago(t) {
   if (t == null) return "never";
@@ -24,6 +24,8 @@ async function api(path, opts = {}) {
   const body = await r.json();
   if (!r.ok) throw Object.assign(new Error(body.error || r.statusText), {status: r.status});
   if (opts.etag) etags[path] = r.headers.get("ETag");
+  const t = parseFloat(r.headers.get("X-Server-Time"));
+  if (t) skew = t - Date.now() / 1000;
   return body;
 }
 
@@ -75,7 +77,7 @@ function renderAlerts(alerts) {
   $("#alert-count").textContent = `(${alerts.length})`;
   $("#alerts tbody").innerHTML = alerts.map((a) =>
     `<tr class="${esc(a.kind)}" data-camera="${esc(a.camera)}" data-kind="${esc(a.kind)}"><td>${esc(a.office)}</td><td>${esc(a.camera)}</td>` +
-    `<td>${esc(a.kind === "pile_up" ? "pile-up" : "unstaffed")}</td><td>${clock(a.since)}</td><td>${dur(a.for_s)}</td>` +
+    `<td>${esc(a.kind === "pile_up" ? "pile-up" : "unstaffed")}</td><td>${clock(a.since)}</td><td>${dur(now - a.since)}</td>` +
     `<td class="acked">${a.ack ? esc(`${a.ack.name}: ${a.ack.note}`) : ""}</td>` +
     `<td><button type="button" class="ack-btn">Acknowledge</button></td></tr>`).join("");
 }
@@ -84,7 +86,8 @@ async function refresh() {
   try {
     const [c, a] = await Promise.all([api("/api/counters", {etag: true}), api("/api/alerts", {etag: true})]);
     if (failures) csrf = (await api("/api/session")).csrf;  // a restarted server has a new token
-    if (c) { counters = c.counters; now = c.time; renderCounters(); }
+    now = Date.now() / 1000 + skew;
+    if (c) { counters = c.counters; renderCounters(); }
     if (a) renderAlerts(a.alerts);
     failures = 0;
     $("#link").textContent = "live"; $("#link").className = "link ok";
