@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import ipaddress
 import json
 import logging
 import secrets
+import socket
 import ssl
 import threading
 import time
@@ -95,6 +97,8 @@ class CentreWeb:
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
             self.scheme = "https"
         self._thread: threading.Thread | None = None
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -116,6 +120,11 @@ class CentreWeb:
             self._thread.join(5.0)
             self._thread = None
         self._httpd.server_close()
+        with self._conns_lock:  # kept-alive connections too: a closed server answers nobody
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> CentreWeb:
         return self.start()
@@ -129,6 +138,16 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "kedirivms-centre"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.web._conns_lock:
+            self.web._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with self.web._conns_lock:
+            self.web._conns.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         log.debug("%s %s", self.address_string(), format % args)
