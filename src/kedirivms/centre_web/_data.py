@@ -87,6 +87,10 @@ class CentreData:
         with self._lock:
             self._db.close()
 
+    def version(self) -> int:
+        """A number that changes whenever another connection (the centre storing events) commits to the store."""
+        return int(self._rows("PRAGMA data_version")[0][0])
+
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             try:

@@ -97,8 +97,31 @@ class CentreWeb:
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
             self.scheme = "https"
         self._thread: threading.Thread | None = None
+        self._cache: dict[str, tuple[int, float, bytes, str]] = {}
+        self._cache_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+
+    def cached(self, key: str, compute: Any) -> tuple[bytes, str]:
+        """(JSON body, ETag) of ``compute()``, shared by every open page: recomputed only when the store changed
+        (at most every 0.5 s) or every 5 s (states that age with time: a camera going offline)."""
+        with self._cache_lock:
+            version = self.data.version()
+            now = time.monotonic()
+            entry = self._cache.get(key)
+            if entry is not None:
+                age = now - entry[1]
+                if age < 5.0 and (entry[0] == version or age < 0.5):
+                    return entry[2], entry[3]
+            body = json.dumps(compute(), separators=(",", ":")).encode()
+            etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+            self._cache[key] = (version, now, body, etag)
+            return body, etag
+
+    def forget(self) -> None:
+        """Drop cached answers (after a write through this server)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     @property
     def url(self) -> str:
@@ -173,7 +196,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(obj, separators=(",", ":")).encode()
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        self._body_etag(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"', status, headers)
+
+    def _cached_json(self, key: str, compute: Any) -> None:
+        body, etag = self.web.cached(key, compute)
+        self._body_etag(body, etag, 200, None)
+
+    def _body_etag(self, body: bytes, etag: str, status: int, headers: dict[str, str] | None) -> None:
         if status == 200 and self.headers.get("If-None-Match") == etag:
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
@@ -237,13 +266,13 @@ class _Handler(BaseHTTPRequestHandler):
         data = self.web.data
         try:
             if path == "/api/fleet":
-                self._json(data.fleet())
+                self._cached_json("fleet", data.fleet)
             elif path == "/api/counters":
-                self._json({"counters": data.counters()})
+                self._cached_json("counters", lambda: {"counters": data.counters()})
             elif path == "/api/sparklines":
                 self._json({"bucket_s": 60, "series": data.sparklines()})
             elif path == "/api/alerts":
-                self._json({"alerts": data.alerts()})
+                self._cached_json("alerts", lambda: {"alerts": data.alerts()})
             elif path == "/api/history":
                 self._json({"events": data.history(day=query.get("day"), site=query.get("site"))})
             elif path == "/api/export.csv":
@@ -304,6 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
                 name = str(body.get("name") or who[0] or "")
                 ack = self.web.data.acknowledge(str(body.get("camera", "")), str(body.get("kind", "")),
                                                 name=name, note=str(body.get("note", "")))  # fmt: skip
+                self.web.forget()
                 self._json(ack)
                 return
             self._error(404, "not found")
