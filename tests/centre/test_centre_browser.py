@@ -36,7 +36,8 @@ def browser(rig: CentreRig) -> Iterator[Browser]:
 
 
 def state_of(browser: Browser, camera: str) -> str | None:
-    return browser.evaluate(f"({TILE_STATE})({camera!r})")  # type: ignore[no-any-return]
+    value = browser.evaluate(f"({TILE_STATE})({camera!r})")
+    return None if value is None else str(value)
 
 
 def test_a_tile_for_every_counter_grouped_by_site(browser: Browser) -> None:
@@ -79,7 +80,8 @@ def test_pile_up_turns_its_tile_red_first_and_ack_round_trips(rig: CentreRig, br
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])  # type: ignore[return-value]
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
 
 
 LAYOUT = """(() => {
