@@ -80,7 +80,8 @@ class CentreData:
             self._db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, check_same_thread=False, timeout=10.0)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read the centre store {store.path}: {exc}") from None
-        self._spark_cache: tuple[float, dict[str, list[float | None]]] = (0.0, {})
+        self._spark_cache: tuple[float, dict[str, list[float | None]]] = (-1e18, {})
+        self._spark_lock = threading.Lock()
 
     def close(self) -> None:
         """Close the read connection (not the store)."""
@@ -105,30 +106,35 @@ class CentreData:
     def counters(self) -> list[dict[str, Any]]:
         """One tile per counter, alerts first, then by district, office and name."""
         now = self._clock()
-        view = self.store.fleet_view()
-        opened = {(r[0], r[1]): r[2] for r in self._rows("SELECT camera, kind, min(opened) FROM alerts GROUP BY 1, 2")}
+        # plain SQL on the read connection (not fleet_view()): the page asks every second, for 1,000 counters
+        alerts: dict[str, list[dict[str, Any]]] = {}
+        for camera, kind, opened in self._rows("SELECT camera, kind, min(opened) FROM alerts GROUP BY 1, 2 "
+                                               "ORDER BY 1, 2"):  # fmt: skip
+            alerts.setdefault(camera, []).append({"kind": kind, "since": opened})
         snaps = {r[0]: r[1] for r in self._rows("SELECT camera, max(time) FROM events WHERE kind = ? GROUP BY 1",
                                                  (SNAPSHOT_KIND,))}  # fmt: skip
+        rows = self._rows(
+            "SELECT camera, site, worker, state, last_frame_time, error, queue_length, queue_max, wait_s, updated "
+            "FROM cameras"
+        )
         tiles: dict[str, dict[str, Any]] = {}
-        for cam in view.cameras:
-            site = self._site(cam.site)
-            stale = cam.last_frame_time is None or now - cam.last_frame_time > OFFLINE_AFTER
-            if cam.open_alerts:
-                state = "pile_up" if "pile_up" in cam.open_alerts else "unstaffed"
-            elif cam.worker is None or cam.state not in _RUNNING or stale:
+        for camera, site_id, worker, pipeline, last_frame, error, length, length_max, wait, updated in rows:
+            site = self._site(site_id)
+            open_alerts = alerts.get(camera, [])
+            last_frame = last_frame or None
+            if open_alerts:
+                state = "pile_up" if any(a["kind"] == "pile_up" for a in open_alerts) else "unstaffed"
+            elif worker is None or pipeline not in _RUNNING or last_frame is None or now - last_frame > OFFLINE_AFTER:
                 state = "offline"
-            elif cam.queue_length is None:
+            elif length is None:
                 state = "no_analytics"
             else:
                 state = "ok"
-            tiles[cam.camera] = {
-                "camera": cam.camera, "site": cam.site, "district": site.district, "office": site.office,
-                "state": state, "alerts": [
-                    {"kind": k, "since": opened.get((cam.camera, k))} for k in cam.open_alerts
-                ],
-                "queue_length": cam.queue_length, "queue_max": cam.queue_max, "wait_s": cam.wait_s,
-                "last_frame_time": cam.last_frame_time, "worker": cam.worker, "pipeline": cam.state,
-                "error": cam.error, "snapshot_time": snaps.get(cam.camera), "updated": cam.updated,
+            tiles[camera] = {
+                "camera": camera, "site": site_id, "district": site.district, "office": site.office,
+                "state": state, "alerts": open_alerts, "queue_length": length, "queue_max": length_max,
+                "wait_s": wait, "last_frame_time": last_frame, "worker": worker, "pipeline": pipeline,
+                "error": error, "snapshot_time": snaps.get(camera), "updated": updated,
             }  # fmt: skip
         for camera, site_id in self.known:
             if camera not in tiles:
@@ -146,10 +152,15 @@ class CentreData:
 
         Cached for ``max_age`` seconds: every open page asks for the same thing.
         """
-        now = self._clock()
-        cached_at, cached = self._spark_cache
-        if now - cached_at < max_age:
-            return cached
+        with self._spark_lock:  # one computation for all the pages that ask at once
+            now = self._clock()
+            cached_at, cached = self._spark_cache
+            if now - cached_at < max_age:
+                return cached
+            self._spark_cache = (now, self._sparklines(now, seconds))
+            return self._spark_cache[1]
+
+    def _sparklines(self, now: float, seconds: float) -> dict[str, list[float | None]]:
         n = int(seconds // _SPARK_BUCKET)
         start = now - n * _SPARK_BUCKET
         out: dict[str, list[float | None]] = {}
@@ -162,7 +173,6 @@ class CentreData:
             series = out.setdefault(camera, [None] * n)
             if 0 <= bucket < n and value is not None:
                 series[bucket] = round(float(value), 2)
-        self._spark_cache = (now, out)
         return out
 
     def fleet(self) -> dict[str, Any]:

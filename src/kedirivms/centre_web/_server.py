@@ -97,12 +97,12 @@ class CentreWeb:
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
             self.scheme = "https"
         self._thread: threading.Thread | None = None
-        self._cache: dict[str, tuple[int, float, bytes, str]] = {}
+        self._cache: dict[str, tuple[int, float, bytes, str, bytes]] = {}
         self._cache_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
 
-    def cached(self, key: str, compute: Any) -> tuple[bytes, str]:
+    def cached(self, key: str, compute: Any) -> tuple[bytes, str, bytes]:
         """(JSON body, ETag) of ``compute()``, shared by every open page: recomputed only when the store changed
         (at most every 0.5 s) or every 5 s (states that age with time: a camera going offline)."""
         with self._cache_lock:
@@ -112,11 +112,12 @@ class CentreWeb:
             if entry is not None:
                 age = now - entry[1]
                 if age < 5.0 and (entry[0] == version or age < 0.5):
-                    return entry[2], entry[3]
+                    return entry[2], entry[3], entry[4]
             body = json.dumps(compute(), separators=(",", ":")).encode()
             etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-            self._cache[key] = (version, now, body, etag)
-            return body, etag
+            gz = gzip.compress(body, 5)  # once for every page
+            self._cache[key] = (version, now, body, etag, gz)
+            return body, etag, gz
 
     def forget(self) -> None:
         """Drop cached answers (after a write through this server)."""
@@ -176,9 +177,11 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     # -- plumbing --------------------------------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None, gz: bytes | None = None
+    ) -> None:
         if len(body) > 1024 and "gzip" in self.headers.get("Accept-Encoding", ""):
-            body = gzip.compress(body, 5)
+            body = gz if gz is not None else gzip.compress(body, 5)
             headers = {**(headers or {}), "Content-Encoding": "gzip"}
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -199,17 +202,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._body_etag(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"', status, headers)
 
     def _cached_json(self, key: str, compute: Any) -> None:
-        body, etag = self.web.cached(key, compute)
-        self._body_etag(body, etag, 200, None)
+        body, etag, gz = self.web.cached(key, compute)
+        self._body_etag(body, etag, 200, None, gz)
 
-    def _body_etag(self, body: bytes, etag: str, status: int, headers: dict[str, str] | None) -> None:
+    def _body_etag(
+        self, body: bytes, etag: str, status: int, headers: dict[str, str] | None, gz: bytes | None = None
+    ) -> None:
         if status == 200 and self.headers.get("If-None-Match") == etag:
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        self._send(status, body, "application/json", {"ETag": etag, **(headers or {})})
+        self._send(status, body, "application/json", {"ETag": etag, **(headers or {})}, gz)
 
     def _error(self, status: int, message: str) -> None:
         self._json({"error": message}, status)
