@@ -17,22 +17,25 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import nats
-import nats.errors
-import nats.js.errors
-from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DeliverPolicy,
-    ExternalStream,
-    KeyValueConfig,
-    StorageType,
-    StreamConfig,
-    StreamSource,
-)
-
 from kedirivms._redact import redact_url
-from kedirivms.errors import ClusterError, ClusterTimeout, KedirivmsError, LeaseConflict
+from kedirivms.errors import ClusterError, ClusterTimeout, ConfigError, KedirivmsError, LeaseConflict
+
+try:
+    import nats
+    import nats.errors
+    import nats.js.errors
+    from nats.js.api import (
+        AckPolicy,
+        ConsumerConfig,
+        DeliverPolicy,
+        ExternalStream,
+        KeyValueConfig,
+        StorageType,
+        StreamConfig,
+        StreamSource,
+    )
+except ImportError as exc:  # the optional extra is missing
+    raise ConfigError("scale-out needs the nats-py client", hint="pip install 'kedirivms[cluster]'") from exc
 
 __all__ = ["KvEntry", "Message", "NatsLink", "PubAck", "retry"]
 
@@ -315,6 +318,24 @@ class NatsLink:
             return {"messages": int(st.messages), "first_seq": int(st.first_seq), "last_seq": int(st.last_seq)}
 
         return self._call(_info(), None, f"stream {name}")
+
+    def domain_answers(self, domain: str, stream: str, timeout: float = 1.0) -> bool:
+        """Whether ``stream`` in JetStream ``domain`` answers now (a leaf reachable through its link)."""
+        nc = self._nc
+        if nc is None:
+            return False
+
+        async def _probe() -> bool:
+            try:
+                await nc.jetstream(domain=domain, timeout=timeout).stream_info(stream)
+            except Exception:  # any failure means: not reachable now
+                return False
+            return True
+
+        try:
+            return bool(self._call(_probe(), timeout + 1.0, f"probe {domain}"))
+        except ClusterError:
+            return False
 
     def stream_leader(self, name: str) -> str | None:
         """The server name leading a stream on a JetStream cluster (None on a single server)."""

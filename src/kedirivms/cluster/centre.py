@@ -331,6 +331,7 @@ class Centre:
         self._durable = durable
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
         self.received = 0
         self.malformed = 0
         self.last_error: str | None = None
@@ -344,25 +345,50 @@ class Centre:
         self.link.connect(timeout=10.0)
         try:
             retry(lambda: ensure_events_stream(self.link, replicas=self._replicas))
-            sources = [(EVENTS_STREAM, None), *((EVENTS_STREAM, d) for d in self._leafs)]
-            retry(
-                lambda: self.link.ensure_stream(
-                    CENTRE_STREAM, [], max_age=30 * 86400, replicas=self._replicas, sources=sources, timeout=10.0
-                )
-            )
+            retry(lambda: self._source(self._leafs))
             retry(lambda: self.link.pull_subscribe(CENTRE_STREAM, self._durable))
         except BaseException:
             self.link.close()
             raise
         self._thread = threading.Thread(target=self._run, name="kedirivms-centre", daemon=True)
         self._thread.start()
+        if self._leafs:
+            self._watcher = threading.Thread(target=self._watch_leafs, name="kedirivms-centre-leafs", daemon=True)
+            self._watcher.start()
         return self
+
+    def _source(self, leafs: Sequence[str]) -> None:
+        sources = [(EVENTS_STREAM, None), *((EVENTS_STREAM, d) for d in leafs)]
+        self.link.ensure_stream(
+            CENTRE_STREAM, [], max_age=30 * 86400, replicas=self._replicas, sources=sources,
+            duplicate_window=600.0, timeout=10.0,
+        )  # fmt: skip
+
+    def _watch_leafs(self) -> None:
+        # JetStream retries a source that went quiet with a growing back-off (tens of seconds after a long cut);
+        # when a leaf answers again, re-adding its source makes the hub resume it at once, from where it stopped
+        # (the hub finds the last sequence it stored from that source; message ids de-duplicate the rest)
+        reachable = dict.fromkeys(self._leafs, True)
+        while not self._stop.wait(2.0):
+            for domain in self._leafs:
+                up = self.link.domain_answers(domain, EVENTS_STREAM)
+                if up and not reachable[domain]:
+                    try:
+                        self._source([d for d in self._leafs if d != domain])
+                        self._source(self._leafs)
+                        log.info("centre: leaf %s reachable again; its source resumed", domain)
+                    except ClusterError as exc:
+                        log.warning("centre: could not resume the source of leaf %s: %s", domain, exc)
+                        up = False
+                reachable[domain] = up
 
     def close(self) -> None:
         """Stop consuming, disconnect and close the store; idempotent."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(15.0)
+        if self._watcher is not None:
+            self._watcher.join(15.0)
         self.link.close()
         self.store.close()
 
