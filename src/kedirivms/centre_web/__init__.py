@@ -14,13 +14,15 @@ from kedirivms.centre_web._auth import Sessions, hash_password, load_users, veri
 from kedirivms.centre_web._data import CentreData, SiteInfo
 from kedirivms.centre_web._serve import parse_bind, serve_centre, sites_from_fleet
 from kedirivms.centre_web._server import CentreWeb
-from kedirivms.centre_web.snapshot import SnapshotThrottle, snapshot_event
+from kedirivms.centre_web.snapshot import SnapshotConfig, SnapshotPlugin, SnapshotThrottle, snapshot_event
 
 __all__ = [
     "CentreData",
     "CentreWeb",
     "Sessions",
     "SiteInfo",
+    "SnapshotConfig",
+    "SnapshotPlugin",
     "SnapshotThrottle",
     "hash_password",
     "load_users",

@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from typing import Any
 
 import cv2
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.analytics import Event
+from kedirivms.analytics.hookspecs import hookimpl
 from kedirivms.errors import ConfigError
 
-__all__ = ["SnapshotThrottle", "snapshot_event"]
+__all__ = ["SnapshotConfig", "SnapshotPlugin", "SnapshotThrottle", "snapshot_event"]
 
 
 def snapshot_event(
@@ -78,3 +81,43 @@ class SnapshotThrottle:
                 return False
             self._last[camera] = t
             return True
+
+
+class SnapshotConfig(BaseModel):
+    """Settings of the ``snapshot`` plugin (per camera, in the fleet file's plugin ``config``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interval_s: float = Field(30.0, ge=1.0, le=3600.0, description="One snapshot per camera every this many s.")
+    width: int = Field(320, ge=16, le=1920, description="JPEG width in pixels (height keeps the aspect ratio).")
+    quality: int = Field(60, ge=10, le=95, description="JPEG quality.")
+
+
+class SnapshotPlugin:
+    """Analytics plugin ``snapshot``: a small JPEG of the camera every ``interval_s`` as a ``snapshot`` event,
+    which workers publish like any event and the centre's page shows on the counter's tile.
+
+    In a fleet file: ``plugins: [{name: snapshot, config: {interval_s: 30}}]`` (registered through the
+    ``kedirivms`` entry-point group of this distribution).
+    """
+
+    name = "snapshot"
+    version = "1"
+    Config = SnapshotConfig
+    max_fps: float | None = 1.0
+
+    def __init__(self) -> None:
+        self._throttle = SnapshotThrottle(30.0)
+        self._config = SnapshotConfig()
+
+    @hookimpl
+    def on_start(self, config: SnapshotConfig) -> None:
+        self._config = config
+        self._throttle = SnapshotThrottle(config.interval_s)
+
+    @hookimpl
+    def on_frame(self, frame: Any, ctx: Any) -> Event | None:
+        if not self._throttle.due(ctx.camera.name):
+            return None
+        cfg = self._config
+        return snapshot_event(ctx.camera.name, frame.to_bgr(), width=cfg.width, quality=cfg.quality, when=frame.time)
