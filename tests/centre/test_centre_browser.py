@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kedirivms.analytics import Event
-from kedirivms.centre_web import CentreWeb
+from kedirivms.centre_web import CentreData, CentreWeb, hash_password
 
 from .chromium import Browser
 from .conftest import SITE_OF, CentreRig, wait_until
@@ -127,3 +127,22 @@ def test_page_reconnects_after_the_server_restarts(rig: CentreRig, browser: Brow
         " const f = document.querySelector('#ack'); f.elements.name.value = 'budi'; f.requestSubmit(); })()"
     )
     wait_until(lambda: rig.store.events(camera="loket-1", kind="alert_ack"), REFRESH_BOUND)
+
+
+def test_login_in_the_browser(rig: CentreRig, browser: Browser) -> None:
+    users = {"siti": hash_password("tall-tree-42")}
+    with CentreWeb(CentreData(rig.store), port=0, users=users) as web:
+        browser.goto(web.url)
+        browser.wait_for("!document.querySelector('#login').hidden")
+        assert browser.evaluate("document.querySelectorAll('.tile').length") == 0
+        login = (
+            "((u, p) => { const f = document.querySelector('#login'); f.elements.user.value = u;"
+            " f.elements.password.value = p; f.requestSubmit(); })"
+        )
+        browser.evaluate(f"{login}('siti', 'wrong')")
+        browser.wait_for("document.querySelector('#login-error').textContent.includes('wrong')")
+        browser.evaluate(f"{login}('siti', 'tall-tree-42')")
+        browser.wait_for(f"document.querySelectorAll('.tile').length === {len(SITE_OF)}", REFRESH_BOUND)
+        assert browser.evaluate("document.cookie") == ""  # HttpOnly: the session id is not readable by scripts
+        browser.evaluate("document.querySelector('#logout').click()")
+        browser.wait_for("!document.querySelector('#login').hidden")
