@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import time
@@ -253,3 +254,28 @@ def test_password_hashes_and_users_file(tmp_path: Any) -> None:
         load_users(bad)
     with pytest.raises(ConfigError):
         load_users(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"not json", {}, 400),
+        (b"[1, 2]", {}, 400),
+        (b"x" * 20000, {}, 400),
+        (b"{}", {"Content-Length": "abc"}, 400),
+        (b'{"camera": "loket-c", "kind": "pile_up", "name": "siti"}', {}, 400),  # no such open alert
+    ],
+)
+def test_bad_acknowledgements_are_refused(rig: CentreRig, body: bytes, headers: dict[str, str], status: int) -> None:
+    csrf = get_json(rig.web.url + "api/session")["csrf"]
+    host, port = rig.web.url.split("//")[1].strip("/").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    hdrs = {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Content-Length": str(len(body)), **headers}
+    conn.putrequest("POST", "/api/alerts/ack")
+    for key, value in hdrs.items():
+        conn.putheader(key, value)
+    conn.endheaders(body if "abc" not in hdrs["Content-Length"] else b"")
+    r = conn.getresponse()
+    answer = json.loads(r.read())
+    conn.close()
+    assert r.status == status and answer["error"]

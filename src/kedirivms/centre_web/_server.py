@@ -11,6 +11,7 @@ import logging
 import secrets
 import socket
 import ssl
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -82,7 +83,7 @@ class CentreWeb:
                        for path, (name, ctype) in _STATIC.items()}  # fmt: skip
         handler = type("Handler", (_Handler,), {"web": self})
         try:
-            self._httpd = ThreadingHTTPServer((host, port), handler)
+            self._httpd = _Server((host, port), handler)
         except OSError as exc:
             raise ConfigError(f"cannot serve the centre page on {host}:{port}: {exc.strerror or exc}") from None
         self._httpd.daemon_threads = True
@@ -157,8 +158,17 @@ class CentreWeb:
         self.close()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a browser that went away mid-answer is not an error worth a traceback on the operator's terminal
+        log.debug("centre page: connection from %s ended: %s", client_address[0], sys.exc_info()[1])
+
+
 class _Handler(BaseHTTPRequestHandler):
     web: CentreWeb
+    timeout = 30.0  # a client that sends nothing for this long is dropped (no thread held forever)
     server_version = "kedirivms-centre"
     sys_version = ""
     protocol_version = "HTTP/1.1"
@@ -235,8 +245,11 @@ class _Handler(BaseHTTPRequestHandler):
         return sessions.get(self._session_id())
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ConfigError("bad Content-Length") from None
+        if not 0 <= length <= _MAX_BODY:
             raise ConfigError("request body too large")
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
