@@ -12,6 +12,7 @@ the API documented in docs/centre.md.
 
 from kedirivms.centre_web._auth import Sessions, hash_password, load_users, verify_password
 from kedirivms.centre_web._data import CentreData, SiteInfo
+from kedirivms.centre_web._local import LocalCentre
 from kedirivms.centre_web._serve import parse_bind, serve_centre, sites_from_fleet
 from kedirivms.centre_web._server import CentreWeb
 from kedirivms.centre_web.snapshot import SnapshotConfig, SnapshotPlugin, SnapshotThrottle, snapshot_event
@@ -19,6 +20,7 @@ from kedirivms.centre_web.snapshot import SnapshotConfig, SnapshotPlugin, Snapsh
 __all__ = [
     "CentreData",
     "CentreWeb",
+    "LocalCentre",
     "Sessions",
     "SiteInfo",
     "SnapshotConfig",
