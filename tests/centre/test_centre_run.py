@@ -20,7 +20,9 @@ PASSWORD = "Run-page-s3cret"
 ENV = "KEDIRIVMS_TEST_RUN_PAGE_PW"
 
 
-def test_run_serves_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_serves_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(ENV, PASSWORD)
     port = free_port()
     seen: list[dict[str, Any]] = []
