@@ -184,8 +184,10 @@ def test_page_and_static_files(rig: CentreRig) -> None:
 @pytest.fixture()
 def login_web(rig: CentreRig) -> Any:
     users = {"siti": hash_password("correct horse")}
-    with CentreWeb(CentreData(rig.store), port=0, users=users) as web:
+    data = CentreData(rig.store)
+    with CentreWeb(data, port=0, users=users) as web:
         yield web
+    data.close()
 
 
 def test_login_sessions_and_csrf(login_web: CentreWeb) -> None:
@@ -221,11 +223,15 @@ def test_no_secret_reaches_the_browser(rig: CentreRig, monkeypatch: pytest.Monke
     [("0.0.0.0", None, "needs logins"), ("192.0.2.1", None, "needs logins"), ("127.0.0.1", None, None)],
 )
 def test_non_loopback_bind_needs_users(rig: CentreRig, host: str, users: Any, error: str | None) -> None:
-    if error is None:
-        CentreWeb(CentreData(rig.store), host=host, port=0).close()
-        return
-    with pytest.raises(ConfigError, match=error):
-        CentreWeb(CentreData(rig.store), host=host, port=0, users=users)
+    data = CentreData(rig.store)
+    try:
+        if error is None:
+            CentreWeb(data, host=host, port=0).close()
+            return
+        with pytest.raises(ConfigError, match=error):
+            CentreWeb(data, host=host, port=0, users=users)
+    finally:
+        data.close()
 
 
 @pytest.mark.parametrize(

@@ -131,7 +131,8 @@ def test_page_reconnects_after_the_server_restarts(rig: CentreRig, browser: Brow
 
 def test_login_in_the_browser(rig: CentreRig, browser: Browser) -> None:
     users = {"siti": hash_password("tall-tree-42")}
-    with CentreWeb(CentreData(rig.store), port=0, users=users) as web:
+    data = CentreData(rig.store)
+    with CentreWeb(data, port=0, users=users) as web:
         browser.goto(web.url)
         browser.wait_for("!document.querySelector('#login').hidden")
         assert browser.evaluate("document.querySelectorAll('.tile').length") == 0
@@ -146,3 +147,4 @@ def test_login_in_the_browser(rig: CentreRig, browser: Browser) -> None:
         assert browser.evaluate("document.cookie") == ""  # HttpOnly: the session id is not readable by scripts
         browser.evaluate("document.querySelector('#logout').click()")
         browser.wait_for("!document.querySelector('#login').hidden")
+    data.close()
