@@ -411,6 +411,16 @@ class Centre:
                 self.last_error = str(exc)
                 log.warning("centre: %s", exc)
                 self._stop.wait(1.0)
+                if isinstance(exc, ClusterError):
+                    self._rebind()
+
+    def _rebind(self) -> None:
+        # after the whole cluster restarted, the consumer's pull requests may find no responder until the
+        # subscription is bound again (the durable consumer keeps its position on the servers)
+        try:
+            self.link.pull_subscribe(CENTRE_STREAM, self._durable)
+        except ClusterError as exc:
+            log.info("centre: consumer not bound yet: %s", exc)
 
     def _store(self, batch: list[Message]) -> None:
         items = []
