@@ -36,7 +36,8 @@ function sparkline(series) {
   let d = "", pen = false;
   series.forEach((v, i) => {
     if (v == null) { pen = false; return; }
-    d += `${pen ? "L" : "M"}${(i * step).toFixed(1)} ${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`;
+    // a zero-length segment after each move: a lone minute still shows as a dot (round caps)
+    d += `${pen ? "L" : "M"}${(i * step).toFixed(1)} ${(h - 1 - (v / max) * (h - 2)).toFixed(1)}${pen ? "" : "l0 0"}`;
     pen = true;
   });
   return `<svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" aria-label="queue, last hour"><path d="${d}"/></svg>`;
