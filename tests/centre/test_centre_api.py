@@ -6,6 +6,9 @@ import csv
 import http.client
 import io
 import json
+import shutil
+import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -285,3 +288,30 @@ def test_bad_acknowledgements_are_refused(rig: CentreRig, body: bytes, headers: 
     answer = json.loads(r.read())
     conn.close()
     assert r.status == status and answer["error"]
+
+
+def test_https_with_a_certificate(rig: CentreRig, tmp_path: Any) -> None:
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl not found: apt-get install openssl"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    users = {"siti": hash_password("correct horse")}
+    data = CentreData(rig.store)
+    try:
+        with CentreWeb(data, port=0, users=users, tls=(cert, key)) as web:
+            assert web.url.startswith("https://127.0.0.1:")
+            ctx = ssl.create_default_context(cafile=str(cert))
+            req = urllib.request.Request(web.url + "api/login", data=b'{"user": "siti", "password": "correct horse"}',
+                                         method="POST", headers={"Content-Type": "application/json"})  # fmt: skip
+            with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+                assert r.status == 200 and "Secure" in r.headers["Set-Cookie"]
+            with pytest.raises(OSError):  # plain HTTP is not answered
+                urllib.request.urlopen(web.url.replace("https", "http") + "api/session", timeout=5)
+        with pytest.raises(ConfigError, match="TLS certificate"):
+            CentreWeb(data, port=0, users=users, tls=(key, key))
+    finally:
+        data.close()

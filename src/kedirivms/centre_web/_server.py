@@ -95,7 +95,8 @@ class CentreWeb:
             except (OSError, ssl.SSLError) as exc:
                 self._httpd.server_close()
                 raise ConfigError(f"cannot use the TLS certificate {tls[0]}: {exc}") from None
-            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
+            # the handshake happens on the connection's own thread (first read), not in the accept loop
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
             self.scheme = "https"
         self._thread: threading.Thread | None = None
         self._cache: dict[str, tuple[int, float, bytes, str, bytes]] = {}
