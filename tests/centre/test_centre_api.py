@@ -74,7 +74,7 @@ def test_tiles_states_groups_and_order(rig: CentreRig) -> None:
                           data={"length_mean": 3.5, "length_max": 5, "wait_mean_s": 42.0}))  # fmt: skip
     last = rig.publish(Event(camera="loket-3", source="queue", kind="pile_up", time=now, data={"length": 9}))
     rig.stored(last)
-    # answers are shared by all pages for up to 0.5 s: wait for one computed after the last event
+    # answers are shared by all pages for up to 1 s: wait for one computed after the last event
     t = wait_until(lambda: (t := tiles(rig))["loket-a"]["queue_length"] is not None and t["loket-3"]["alerts"] and t)
     assert set(t) == set(SITE_OF)  # every counter of the fleet file, with or without events
     assert {c: t[c]["state"] for c in t} == {
@@ -107,7 +107,7 @@ def test_acknowledge_is_stored_published_and_listed(rig: CentreRig) -> None:
     def alert_of(camera: str) -> Any:
         return next((a for a in get_json(url + "api/alerts")["alerts"] if a["camera"] == camera), None)
 
-    alert = wait_until(lambda: alert_of("loket-2"), 5.0)  # answers are shared for up to 0.5 s
+    alert = wait_until(lambda: alert_of("loket-2"), 5.0)  # answers are shared for up to 1 s
     assert (alert["kind"], alert["site"], alert["ack"]) == ("counter_unstaffed", "mpp-kota", None)
     assert alert["since"] == pytest.approx(opened.timestamp)
     body = {"camera": "loket-2", "kind": "counter_unstaffed", "name": "siti", "note": "clerk on break"}

@@ -106,14 +106,14 @@ class CentreWeb:
 
     def cached(self, key: str, compute: Any) -> tuple[bytes, str, bytes]:
         """(JSON body, ETag) of ``compute()``, shared by every open page: recomputed only when the store changed
-        (at most every 0.5 s) or every 5 s (states that age with time: a camera going offline)."""
+        (at most once a second) or every 5 s (states that age with time: a camera going offline)."""
         with self._cache_lock:
             version = self.data.version()
             now = time.monotonic()
             entry = self._cache.get(key)
             if entry is not None:
                 age = now - entry[1]
-                if age < 5.0 and (entry[0] == version or age < 0.5):
+                if age < 5.0 and (entry[0] == version or age < 1.0):
                     return entry[2], entry[3], entry[4]
             body = json.dumps(compute(), separators=(",", ":")).encode()
             etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
