@@ -10,7 +10,7 @@ PLAIN := .venv-plain
 PLAIN_STAMP := $(PLAIN)/.installed
 PLAIN_SRC_STAMP := $(PLAIN)/.installed-src
 SRC_FILES := $(shell find src -type f \( -name '*.py' -o -name 'py.typed' \) 2>/dev/null)
-APT_PACKAGES := ffmpeg mosquitto iproute2 gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 \
+APT_PACKAGES := ffmpeg mosquitto chromium iproute2 gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 \
 	python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly \
 	gstreamer1.0-libav
 

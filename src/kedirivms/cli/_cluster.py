@@ -12,7 +12,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from kedirivms.cli._app import app, console, emit_json, emit_json_line
+from kedirivms.cli._app import app, console, emit_json, emit_json_line, err_console
 
 NatsOption = typer.Option(..., "--nats", help="NATS URL (repeatable): the district's leaf node, or the hub.")
 
@@ -111,13 +111,25 @@ def centre(
     replicas: int = typer.Option(1, "--replicas", min=1, help="Stream copies (3 on a 3-node cluster)."),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long (default: until stopped)."),
     json: bool = typer.Option(False, "--json", help="Print the fleet view as JSON (at the end), no live table."),
+    http: str | None = typer.Option(None, "--http", help="Serve the web page on HOST:PORT (e.g. 127.0.0.1:8088)."),
+    fleet: Path | None = typer.Option(None, "--fleet", help="Fleet file: districts, offices, counters for the page."),
+    users: Path | None = typer.Option(None, "--users", help="Users file (scrypt hashes): the page needs a login."),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="Serve the page over HTTPS with this certificate."),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="The certificate's private key."),
 ) -> None:
     """Store every event once (SQLite) and keep the current fleet view: holders, queues, alerts, last frames."""
     from kedirivms.cluster import Centre
 
     c = Centre(nats, db, leaf_domains=leaf or [], replicas=replicas)
     c.start()
+    web = None
     try:
+        if http:
+            from kedirivms.centre_web import serve_centre
+
+            tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+            web = serve_centre(c, http, fleet=fleet, users=users, tls=tls)
+            (console if not json else err_console).print(f"centre page: {web.url}")
         if json:
             _until_stopped(seconds, 1.0, lambda: None)
         else:
@@ -125,6 +137,8 @@ def centre(
                 _until_stopped(seconds, 1.0, lambda: live.update(_centre_table(c.store.fleet_view())))
         view = c.store.fleet_view()
     finally:
+        if web is not None:
+            web.close()
         c.close()
     if json:
         emit_json(view)
@@ -145,3 +159,14 @@ def _centre_table(view: Any) -> Table:
             "-" if cam.wait_s is None else f"{cam.wait_s:.0f}", f"[{style}]{alerts}[/]", age,
         )  # fmt: skip
     return table
+
+
+@app.command("centre-hash")
+def centre_hash(
+    user: str = typer.Argument(..., help="The operator's user name."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True, help="(prompted)"),
+) -> None:
+    """Print a users-file line for ``kedirivms centre --users``: the name and a scrypt hash of the password."""
+    from kedirivms.centre_web import hash_password
+
+    console.print(f'  {user}: "{hash_password(password)}"', highlight=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.live import Live
 
-from kedirivms.cli._app import app, console, emit_json
+from kedirivms.cli._app import app, console, emit_json, err_console
 
 
 @app.command()
@@ -20,6 +20,8 @@ def run(
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long (default: until Ctrl-C)."),
     chart: Path | None = typer.Option(None, "--chart", help="Write a PNG chart of queue length and alerts at the end."),
     json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON instead of a live table."),
+    http: str | None = typer.Option(None, "--http", help="Serve the centre's web page on HOST:PORT (no NATS)."),
+    centre_db: Path | None = typer.Option(None, "--centre-db", help="The page's store (default: beside the fleet)."),
 ) -> None:
     """Run analytics, recording and event forwarding for the cameras of a fleet file.
 
@@ -31,11 +33,20 @@ def run(
 
     fleet = load_fleet(config)
     board = LiveBoard([t.name for t in fleet.cameras(only or None)])
-    deployment = Deployment(fleet, only=only or None, extra_sinks=[board.sink()])
+    local = None
+    if http:
+        from kedirivms.centre_web import LocalCentre
+
+        local = LocalCentre(fleet, centre_db or config.parent / "centre.sqlite", http, only=only or None)
+    sinks = [board.sink()] + ([local.sink()] if local else [])
+    deployment = Deployment(fleet, only=only or None, extra_sinks=sinks)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         deployment.start()
+        if local is not None:
+            local.start(lambda: deployment.statuses)
+            err_console.print(f"centre page: {local.url}", highlight=False)
         deployment.wait_tried(15.0)
         for status in deployment.statuses.values():
             if status.error:
@@ -53,6 +64,8 @@ def run(
         metrics = deployment.metrics()
         statuses = deployment.statuses
         deployment.close()
+        if local is not None:
+            local.close()
         signal.signal(signal.SIGTERM, previous)
     if chart is not None:
         console.print(f"chart: {board.chart(chart)}")
