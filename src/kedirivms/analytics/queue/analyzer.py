@@ -385,15 +385,19 @@ class QueueAnalyzer:
         events += self._roll_hour(t)
         tracked = self._detect_and_track(y, t, frame)
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.full(len(tracked), -1, dtype=int)
-        people = _select(tracked, ids >= 0)
+        # waits and services follow people actually seen: a coasted box (confidence 0, a person the detector
+        # missed, counted at their last place) must not keep an old track id alive against an ID switch
+        seen = (ids >= 0) & (np.asarray(tracked.confidence) > 0) if len(tracked) else ids >= 0
+        people = _select(tracked, seen)
+        ids = ids[seen]
         centres = people.get_anchors_coordinates(self._anchor) if len(people) else np.zeros((0, 2))
         in_service = _ZoneSet.test(self._zones.service, people)
-        finished = self._waits.update(t, ids[ids >= 0], centres, _ZoneSet.test(self._zones.queue, people), in_service)
+        finished = self._waits.update(t, ids, centres, _ZoneSet.test(self._zones.queue, people), in_service)
         for visit in finished:
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
-        stays, _ = self._service.update(t, ids[ids >= 0], centres, in_service)
+        stays, _ = self._service.update(t, ids, centres, in_service)
         for stay in stays:
             self._interval.add_stay(stay)
             if self._hour is not None and not stay.censored:
