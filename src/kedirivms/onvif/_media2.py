@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from kedirivms.onvif._replies import _fields, _number, _value, children, flag
+from kedirivms.onvif._replies import _fields, _number, _value, children, flag, profile_model
 from kedirivms.onvif.models import EncoderOptions, IntRange, Profile, VideoEncoderConfig
 from kedirivms.onvif.models_ptz import PTZConfiguration
 
@@ -65,28 +65,7 @@ def profiles(reply: etree._Element) -> list[Profile]:
             sources.append(source)
         enc = confs.get("VideoEncoder")
         cfg = encoder(enc) if enc is not None and enc.get("token") else None
-        ptz = confs.get("PTZ")
-        out.append(
-            Profile(
-                token=p.get("token") or "",
-                name=_value(f, "Name") or "",
-                fixed=flag(p.get("fixed")),
-                video_source_token=source,
-                channel=sources.index(source) + 1,
-                encoder_token=cfg.token if cfg else None,
-                encoding=cfg.encoding if cfg else None,
-                encoder_profile=cfg.profile if cfg else None,
-                width=cfg.width if cfg else None,
-                height=cfg.height if cfg else None,
-                fps=cfg.fps if cfg else None,
-                bitrate_kbps=cfg.bitrate_kbps if cfg else None,
-                gop=cfg.gop if cfg else None,
-                quality=cfg.quality if cfg else None,
-                ptz_configured=ptz is not None,
-                ptz_configuration_token=ptz.get("token") if ptz is not None else None,
-                ptz_node_token=_value(_fields(ptz), "NodeToken") if ptz is not None else None,
-            )
-        )
+        out.append(profile_model(p, f, source, sources.index(source) + 1, cfg, confs.get("PTZ")))
     return out
 
 

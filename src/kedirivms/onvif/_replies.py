@@ -186,29 +186,38 @@ def profiles(reply: etree._Element) -> list[Profile]:
             sources.append(source)
         enc = f.get("VideoEncoderConfiguration")
         cfg = encoder(enc) if enc is not None and enc.get("token") else None
-        ptz = f.get("PTZConfiguration")
-        out.append(
-            Profile(
-                token=p.get("token") or "",
-                name=_value(f, "Name") or "",
-                fixed=flag(p.get("fixed")),
-                video_source_token=source,
-                channel=sources.index(source) + 1,
-                encoder_token=cfg.token if cfg else None,
-                encoding=cfg.encoding if cfg else None,
-                encoder_profile=cfg.profile if cfg else None,
-                width=cfg.width if cfg else None,
-                height=cfg.height if cfg else None,
-                fps=cfg.fps if cfg else None,
-                bitrate_kbps=cfg.bitrate_kbps if cfg else None,
-                gop=cfg.gop if cfg else None,
-                quality=cfg.quality if cfg else None,
-                ptz_configured=ptz is not None,
-                ptz_configuration_token=ptz.get("token") if ptz is not None else None,
-                ptz_node_token=_value(_fields(ptz), "NodeToken") if ptz is not None else None,
-            )
-        )
+        out.append(profile_model(p, f, source, sources.index(source) + 1, cfg, f.get("PTZConfiguration")))
     return out
+
+
+def profile_model(
+    p: etree._Element,
+    f: dict[str, etree._Element],
+    source: str | None,
+    channel: int,
+    cfg: VideoEncoderConfig | None,
+    ptz: etree._Element | None,
+) -> Profile:
+    """One :class:`Profile` from a profile element (Media1 or Media2), its parsed encoder and its PTZ element."""
+    return Profile(
+        token=p.get("token") or "",
+        name=_value(f, "Name") or "",
+        fixed=flag(p.get("fixed")),
+        video_source_token=source,
+        channel=channel,
+        encoder_token=cfg.token if cfg else None,
+        encoding=cfg.encoding if cfg else None,
+        encoder_profile=cfg.profile if cfg else None,
+        width=cfg.width if cfg else None,
+        height=cfg.height if cfg else None,
+        fps=cfg.fps if cfg else None,
+        bitrate_kbps=cfg.bitrate_kbps if cfg else None,
+        gop=cfg.gop if cfg else None,
+        quality=cfg.quality if cfg else None,
+        ptz_configured=ptz is not None,
+        ptz_configuration_token=ptz.get("token") if ptz is not None else None,
+        ptz_node_token=_value(_fields(ptz), "NodeToken") if ptz is not None else None,
+    )
 
 
 def _range(el: etree._Element | None) -> FloatRange | None:
