@@ -66,6 +66,12 @@ def test_hevc_frames_are_the_same_zero_copy_frames(gst_hevc: tuple[str, str]) ->
 def test_hevc_recording_is_hvc1_and_loses_no_packet(gst_hevc: tuple[str, str], tmp_path: Path) -> None:
     kind, url = gst_hevc
     with open_stream(url, decode=False) as stream, Recorder(stream, tmp_path, "h", segment_seconds=2.0) as rec:
+        # x265enc's first picture can take long on a loaded box (and a first attempt may need a reconnect):
+        # the three segments are timed from the first packet
+        deadline = time.monotonic() + 60
+        while rec.stats.packets_in == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert rec.stats.packets_in > 0, f"no packet from GStreamer's server in 60 s: {stream.last_error!r}"
         deadline = time.monotonic() + 30
         while rec.stats.segments < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
