@@ -71,7 +71,7 @@ def start_camera() -> tuple[subprocess.Popen[str], str]:
     return proc, f"rtsp://127.0.0.1:{line.split()[1]}/sub"
 
 
-def queue_config(detector: str, rate_hz: float) -> dict[str, Any]:
+def queue_config(detector: str, rate_hz: float, threads: int = 1) -> dict[str, Any]:
     from kedirivms.sim.counter_scene import CounterScene
 
     zones = CounterScene(3).zones()  # the oblique view the camera serves: feet on the floor zones
@@ -79,7 +79,7 @@ def queue_config(detector: str, rate_hz: float) -> dict[str, Any]:
         "zones": [z.model_dump(mode="json") for z in zones],
         "anchor": "bottom_center",
         "detector": detector,
-        "dnn": {"rate_hz": rate_hz},
+        "dnn": {"rate_hz": rate_hz, "threads": threads},
     }
 
 
@@ -179,6 +179,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 pipelines, 5 s windows")
     parser.add_argument("--detector", choices=["auto", "dnn", "background"], default="auto", help="queue detector")
     parser.add_argument("--rate", type=float, default=2.0, help="DNN detections per second per camera (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the shared model (default 1)")
     args = parser.parse_args()
     if args.serve:
         serve()
@@ -189,7 +190,7 @@ def main() -> None:
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}; {WIDTH}x{HEIGHT} @ {FPS:g} fps H.264")
     camera, url = start_camera()
     try:
-        queue = [PluginSettings(name="queue", config=queue_config(args.detector, args.rate), max_fps=FPS)]
+        queue = [PluginSettings(name="queue", config=queue_config(args.detector, args.rate, args.threads), max_fps=FPS)]
         base = measure(url, args.pipelines, [], warmup=3.0, seconds=args.seconds)
         full = measure(url, args.pipelines, queue, warmup=5.0, seconds=args.seconds)
         stats = detector_stats()
