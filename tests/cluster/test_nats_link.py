@@ -4,6 +4,7 @@ publish de-duplication, and every failure as a kedirivms error (never a raw nats
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +66,11 @@ def test_frozen_server_gives_a_bounded_timeout(tmp_path) -> None:  # type: ignor
             link.ensure_kv("t-frozen")
             assert server.process is not None
             server.process.send_signal(signal.SIGSTOP)
+            # the stop takes effect asynchronously (every thread of the Go process): wait until the kernel says so
+            stat = Path(f"/proc/{server.process.pid}/stat")
+            deadline = time.monotonic() + 5
+            while stat.read_text().rsplit(")", 1)[1].split()[0] != "T" and time.monotonic() < deadline:
+                time.sleep(0.01)
             try:
                 start = time.monotonic()
                 with pytest.raises(ClusterTimeout):

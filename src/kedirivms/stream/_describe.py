@@ -5,6 +5,10 @@ no option to cap it. So before each open of an ``rtsp://`` source this module as
 most ``max_sdp_bytes`` of it and counts its media sections; a reply over either cap fails the open with
 :class:`~kedirivms.errors.LimitExceeded`. Anything else (refusals, 401 it cannot answer, 404) is left for FFmpeg
 to report as before. Costs one extra round trip per open.
+
+The connection is handed back open and the caller closes it once FFmpeg's own open is done: servers such as
+GStreamer's build the media for a DESCRIBE and tear it down when that client leaves, and a DESCRIBE arriving
+during the teardown gets a 5XX (seen as opens that failed again and again under load).
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ class _Skip(Exception):
     """The pre-check cannot decide; FFmpeg's own open reports whatever is wrong."""
 
 
-def check_describe(url: str, *, budget: float, per_read: float, max_bytes: int, max_tracks: int, label: str) -> None:
+def check_describe(
+    url: str, *, budget: float, per_read: float, max_bytes: int, max_tracks: int, label: str
+) -> socket.socket | None:
     """DESCRIBE ``url``; raise if its SDP is larger than ``max_bytes`` or lists more than ``max_tracks`` media.
+
+    Returns:
+        The RTSP connection, still open (close it after the real open), or ``None`` when none is left open.
 
     Raises:
         LimitExceeded: the SDP passes a cap.
@@ -39,24 +48,26 @@ def check_describe(url: str, *, budget: float, per_read: float, max_bytes: int, 
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port or 554
     except ValueError:
-        return
+        return None
     if parts.scheme.lower() != "rtsp" or not host:
-        return
+        return None
     bare = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, parts.query, ""))
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else ""
     deadline = time.monotonic() + budget
+    sock: socket.socket | None = None
     try:
-        with socket.create_connection((host, port), timeout=min(budget, per_read)) as sock:
-            status, headers, body = _describe(sock, bare, 1, None, deadline, per_read, max_bytes, label)
-            if status == 401 and user is not None:
-                auth = _authorization(headers.get("www-authenticate", ""), user, password, bare)
-                if auth is None:
-                    return
-                status, headers, body = _describe(sock, bare, 2, auth, deadline, per_read, max_bytes, label)
+        sock = socket.create_connection((host, port), timeout=min(budget, per_read))
+        status, headers, body = _describe(sock, bare, 1, None, deadline, per_read, max_bytes, label)
+        if status == 401 and user is not None:
+            auth = _authorization(headers.get("www-authenticate", ""), user, password, bare)
+            if auth is None:
+                return _hand_back(sock)
+            status, headers, body = _describe(sock, bare, 2, auth, deadline, per_read, max_bytes, label)
     except _Skip:
-        return
+        return _hand_back(sock)
     except TimeoutError:
+        _close(sock)
         raise StreamTimeout(
             f"no reply to DESCRIBE within {per_read:g} s",
             camera=label,
@@ -64,9 +75,24 @@ def check_describe(url: str, *, budget: float, per_read: float, max_bytes: int, 
             hint="the camera is unreachable, frozen or overloaded; raise timeout=(open, read) if it is slow",
         ) from None
     except OSError:
-        return  # refused, reset: FFmpeg's open says so in its own words
+        _close(sock)
+        return None  # refused, reset: FFmpeg's open says so in its own words
+    except BaseException:
+        _close(sock)
+        raise
     if status == 200 and body.count(b"\nm=") + body.startswith(b"m=") > max_tracks:
+        _close(sock)
         raise _too_many_tracks(label, max_tracks)
+    return sock
+
+
+def _hand_back(sock: socket.socket | None) -> socket.socket | None:
+    return sock
+
+
+def _close(sock: socket.socket | None) -> None:
+    if sock is not None:
+        sock.close()
 
 
 def _describe(

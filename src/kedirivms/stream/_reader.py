@@ -403,8 +403,9 @@ class Stream:
             opts["rw_timeout"] = str(int(read_t * 1_000_000))
             opts["timeout"] = str(int(open_t * 1_000_000))
         opts.update(self.options.ffmpeg_options)
+        checked = None
         if self._source.lower().startswith("rtsp://"):  # FFmpeg would read an SDP of any size: check it first
-            check_describe(
+            checked = check_describe(
                 self._source,
                 budget=open_t,
                 per_read=per_read,
@@ -412,7 +413,11 @@ class Stream:
                 max_tracks=self.options.max_tracks,
                 label=self._label,
             )
-        return av.open(self._source, mode="r", options=opts, timeout=(open_t, per_read))
+        try:
+            return av.open(self._source, mode="r", options=opts, timeout=(open_t, per_read))
+        finally:
+            if checked is not None:  # kept open until FFmpeg's own DESCRIBE is answered (see _describe)
+                checked.close()
 
     def _configure(self, video: VideoStream) -> None:
         ctx = video.codec_context
