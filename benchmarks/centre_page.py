@@ -37,9 +37,8 @@ from kedirivms.analytics import Event  # noqa: E402
 from kedirivms.centre_web import CentreData, CentreWeb, SiteInfo, serve_centre  # noqa: E402
 from kedirivms.cluster import Centre, CentreStore  # noqa: E402
 from kedirivms.cluster._nats import NatsLink  # noqa: E402
-from kedirivms.cluster._server import NatsServer, free_port  # noqa: E402
+from kedirivms.cluster._server import NatsServer, free_port, wait_jetstream  # noqa: E402
 from kedirivms.cluster.events import JetStreamSink  # noqa: E402
-from kedirivms.errors import ClusterError  # noqa: E402
 
 OBSERVE = """window.__seen = {};
 new MutationObserver(() => {
@@ -63,23 +62,10 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
 
 
-def wait_js(url: str) -> None:
-    deadline = time.monotonic() + 30
-    with NatsLink(url, name="probe", timeout=2.0) as link:
-        while True:
-            try:
-                link.ensure_kv("kedirivms-probe", replicas=1)
-                return
-            except ClusterError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-
-
 def latency(root: Path, alerts: int) -> None:
     server = NatsServer("bench", root, free_port(), f'jetstream {{ store_dir: "{root / "js"}" }}').start()
     try:
-        wait_js(server.url)
+        wait_jetstream(server.url)
         cams = [f"loket-{i:02d}" for i in range(20)]
         with Centre([server.url], root / "centre.sqlite") as centre:
             web = serve_centre(centre, "127.0.0.1:0")

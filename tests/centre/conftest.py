@@ -15,9 +15,8 @@ from kedirivms.analytics import Event
 from kedirivms.centre_web import CentreWeb, serve_centre
 from kedirivms.cluster import Centre
 from kedirivms.cluster._nats import NatsLink
-from kedirivms.cluster._server import NatsServer, free_port
+from kedirivms.cluster._server import NatsServer, free_port, wait_jetstream
 from kedirivms.cluster.events import JetStreamSink
-from kedirivms.errors import ClusterError
 
 SITES = {"mpp-kota": ("kediri-kota/mal pelayanan", ["loket-1", "loket-2", "loket-3"]),
          "kec-pare": ("pare/kecamatan", ["loket-a", "loket-b", "loket-c"])}  # fmt: skip
@@ -100,16 +99,7 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("nats")
     server = NatsServer("centre", root, free_port(), f'jetstream {{ store_dir: "{root / "js"}" }}').start()
     try:
-        deadline = time.monotonic() + 30
-        with NatsLink(server.url, name="probe", timeout=2.0) as link:
-            while True:
-                try:
-                    link.ensure_kv("kedirivms-probe", replicas=1)
-                    break
-                except ClusterError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.3)
+        wait_jetstream(server.url)
         yield server.url
     finally:
         server.stop()

@@ -3,29 +3,12 @@ JetStream cluster (the hub) and a leaf node with its own JetStream domain behind
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kedirivms.cluster._nats import NatsLink
-from kedirivms.cluster._server import NatsServer, TcpRelay, free_port, hub_cluster, leaf_node
-from kedirivms.errors import ClusterError
-
-
-def wait_js_ready(url: str | list[str], timeout: float = 30.0) -> None:
-    """Wait until JetStream answers (a fresh cluster elects its meta leader first)."""
-    deadline = time.monotonic() + timeout
-    with NatsLink(url, name="probe", timeout=2.0) as link:
-        while True:
-            try:
-                link.ensure_kv("kedirivms-probe", replicas=1)
-                return
-            except ClusterError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+from kedirivms.cluster._server import NatsServer, TcpRelay, free_port, hub_cluster, leaf_node, wait_jetstream
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +17,7 @@ def nats_single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
     root = tmp_path_factory.mktemp("nats1")
     server = NatsServer("single", root, free_port(), f'jetstream {{ store_dir: "{root / "js"}" }}').start()
     try:
-        wait_js_ready(server.url)
+        wait_jetstream(server.url)
         yield server
     finally:
         server.stop()
@@ -62,8 +45,8 @@ class Hub:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     h = Hub(tmp_path_factory.mktemp("cluster"))
     try:
-        wait_js_ready(h.urls)
-        wait_js_ready(h.leaf.url)
+        wait_jetstream(h.urls)
+        wait_jetstream(h.leaf.url)
         yield h
     finally:
         h.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kedirivms.errors import ClusterError, ConfigError
 
-__all__ = ["NatsServer", "TcpRelay", "free_port", "hub_cluster", "leaf_node", "nats_server_binary"]
+__all__ = ["NatsServer", "TcpRelay", "free_port", "hub_cluster", "leaf_node", "nats_server_binary", "wait_jetstream"]
 
 
 def nats_server_binary() -> str:
@@ -109,6 +109,26 @@ class NatsServer:
 
     def __repr__(self) -> str:
         return f"<NatsServer {self.name} {self.url}>"
+
+
+def wait_jetstream(url: str | list[str], timeout: float = 30.0) -> None:
+    """Wait until JetStream answers at ``url`` (a fresh server or cluster elects its meta leader first).
+
+    Raises:
+        ClusterError: JetStream did not answer within ``timeout`` seconds.
+    """
+    from kedirivms.cluster._nats import NatsLink  # the facade imports nats-py; servers alone do not need it
+
+    deadline = time.monotonic() + timeout
+    with NatsLink(url, name="probe", timeout=2.0) as link:
+        while True:
+            try:
+                link.ensure_kv("kedirivms-probe", replicas=1)
+                return
+            except ClusterError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
 
 
 def hub_cluster(root: Path, size: int = 3, *, domain: str = "hub") -> list[NatsServer]:

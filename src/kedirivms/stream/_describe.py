@@ -62,10 +62,10 @@ def check_describe(
         if status == 401 and user is not None:
             auth = _authorization(headers.get("www-authenticate", ""), user, password, bare)
             if auth is None:
-                return _hand_back(sock)
+                return sock
             status, headers, body = _describe(sock, bare, 2, auth, deadline, per_read, max_bytes, label)
     except _Skip:
-        return _hand_back(sock)
+        return sock
     except TimeoutError:
         _close(sock)
         raise StreamTimeout(
@@ -83,10 +83,6 @@ def check_describe(
     if status == 200 and body.count(b"\nm=") + body.startswith(b"m=") > max_tracks:
         _close(sock)
         raise _too_many_tracks(label, max_tracks)
-    return sock
-
-
-def _hand_back(sock: socket.socket | None) -> socket.socket | None:
     return sock
 
 

@@ -103,35 +103,23 @@ class MotionGate:
         else:
             moving = self._moving(small, prev, det.xyxy * scale, prev_boxes)
         keep = np.zeros(n, dtype=bool)
-        taken: set[int] = set()
-        for i in np.argsort(-self._best_overlaps(det.xyxy)).tolist() if n else []:
-            k = self._match(det.xyxy[i], taken)
-            if k is None:
-                place = _Place(det.xyxy[i].copy(), t, person=not first or bool(moving[i]))
-                self._places.append(place)
-                taken.add(len(self._places) - 1)
+        known = len(self._places)
+        # overlaps with the places known before this picture, computed once; the surest matches are made first
+        overlap = _iou_matrix(det.xyxy, np.array([p.box for p in self._places]).reshape(-1, 4))
+        best = overlap.max(axis=1) if known else np.zeros(n)
+        for i in np.argsort(-best).tolist():
+            k = int(np.argmax(overlap[i])) if known else -1
+            if k < 0 or overlap[i, k] < cfg.same_place_iou:
+                self._places.append(_Place(det.xyxy[i].copy(), t, person=not first or bool(moving[i])))
+                place = self._places[-1]
             else:
                 place = self._places[k]
-                taken.add(k)
+                overlap[:, k] = -1.0  # one detection per place
                 place.box, place.last = det.xyxy[i].copy(), t
                 place.person = place.person or bool(moving[i])
             keep[i] = place.person
         self._places = [p for p in self._places if t - p.last <= cfg.memory_s]
         return keep
-
-    def _best_overlaps(self, boxes: np.ndarray) -> np.ndarray:
-        """Each detection's best overlap with a known place (the surest matches are made first)."""
-        return np.array([max((_iou(b, p.box) for p in self._places), default=0.0) for b in boxes])
-
-    def _match(self, box: np.ndarray, taken: set[int]) -> int | None:
-        best, best_iou = None, self.config.same_place_iou
-        for k, place in enumerate(self._places):
-            if k in taken:
-                continue
-            overlap = _iou(box, place.box)
-            if overlap >= best_iou:
-                best, best_iou = k, overlap
-        return best
 
     def _moving(self, small: np.ndarray, prev: np.ndarray, boxes: np.ndarray, before: np.ndarray) -> np.ndarray:
         """Which boxes changed inside, not counting change that belongs to other people.
@@ -164,6 +152,17 @@ class MotionGate:
             if area:
                 out[i] = changed[y0:y1, x0:x1][own].sum() >= cfg.moving_fraction * area
         return out
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(len(a), len(b))`` intersection over union of two box arrays (xyxy)."""
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def _covers_not_self(box: np.ndarray, other: np.ndarray) -> bool:

@@ -60,20 +60,36 @@ def find_startcodes(data: bytes) -> list[bytes]:
 
 def payloads_for(nals: list[bytes]) -> list[tuple[bytes, bool]]:
     """RTP payloads for one access unit (RFC 6184 single NAL unit or FU-A); marker on the last one."""
+    # FU-A: indicator = F and NRI of the NAL with type 28; the FU header carries the NAL's 5-bit type
+    return fragment(nals, MAX_PAYLOAD, 1, lambda nal: (bytes([(nal[0] & 0xE0) | 28]), nal[0] & 0x1F))
+
+
+def fragment(
+    nals: list[bytes], max_payload: int, header_len: int, fu: Callable[[bytes], tuple[bytes, int]]
+) -> list[tuple[bytes, bool]]:
+    """RTP payloads for one access unit: NAL units that fit go whole, larger ones as fragmentation units.
+
+    Args:
+        nals: the access unit's NAL units (no start codes).
+        max_payload: largest RTP payload, bytes.
+        header_len: bytes of NAL header the fragments leave out (1 for H.264, 2 for H.265).
+        fu: for a NAL unit, its fragmentation-unit prefix and the type the FU header carries.
+
+    Returns:
+        ``(payload, marker)`` pairs; the marker is set on the last one.
+    """
     out: list[tuple[bytes, bool]] = []
     for nal in nals:
-        if len(nal) <= MAX_PAYLOAD:
+        if len(nal) <= max_payload:
             out.append((nal, False))
             continue
-        head = nal[0]
-        indicator = bytes([(head & 0xE0) | 28])  # FU-A: F and NRI of the NAL, type 28
-        kind = head & 0x1F
-        body = memoryview(nal)[1:]
-        step = MAX_PAYLOAD - 2
+        prefix, kind = fu(nal)
+        body = memoryview(nal)[header_len:]
+        step = max_payload - len(prefix) - 1
         for off in range(0, len(body), step):
             first, last = off == 0, off + step >= len(body)
             fu_header = (0x80 if first else 0) | (0x40 if last else 0) | kind
-            out.append((indicator + bytes([fu_header]) + bytes(body[off : off + step]), False))
+            out.append((prefix + bytes([fu_header]) + bytes(body[off : off + step]), False))
     if out:
         out[-1] = (out[-1][0], True)
     return out

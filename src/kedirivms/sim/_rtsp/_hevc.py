@@ -7,7 +7,7 @@ from typing import Any
 
 import av
 
-from kedirivms.sim._rtsp._encoder import AccessUnit, SharedEncoder, _to_frame, find_startcodes
+from kedirivms.sim._rtsp._encoder import AccessUnit, SharedEncoder, _to_frame, find_startcodes, fragment
 
 VPS, SPS, PPS, AUD, SEI_PREFIX, SEI_SUFFIX = 32, 33, 34, 35, 39, 40
 FU = 49  # RFC 7798 fragmentation unit
@@ -20,23 +20,8 @@ def nal_type(nal: bytes) -> int:
 
 def hevc_payloads(nals: list[bytes], max_payload: int) -> list[tuple[bytes, bool]]:
     """RTP payloads for one access unit (RFC 7798 single NAL unit packets or FUs); marker on the last one."""
-    out: list[tuple[bytes, bool]] = []
-    for nal in nals:
-        if len(nal) <= max_payload:
-            out.append((nal, False))
-            continue
-        kind = nal_type(nal)
-        # PayloadHdr: the NAL header with its type replaced by 49 (F, LayerId and TID kept)
-        header = bytes([(nal[0] & 0x81) | (FU << 1), nal[1]])
-        body = memoryview(nal)[2:]
-        step = max_payload - 3
-        for off in range(0, len(body), step):
-            first, last = off == 0, off + step >= len(body)
-            fu_header = (0x80 if first else 0) | (0x40 if last else 0) | kind
-            out.append((header + bytes([fu_header]) + bytes(body[off : off + step]), False))
-    if out:
-        out[-1] = (out[-1][0], True)
-    return out
+    # PayloadHdr: the NAL header with its type replaced by 49 (F, LayerId and TID kept); FU header: the NAL's type
+    return fragment(nals, max_payload, 2, lambda nal: (bytes([(nal[0] & 0x81) | (FU << 1), nal[1]]), nal_type(nal)))
 
 
 class HevcEncoder(SharedEncoder):
