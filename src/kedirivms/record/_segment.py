@@ -38,6 +38,36 @@ class Template:
         rate = video.average_rate or video.guessed_rate or video.base_rate
         # one frame in time-base ticks (for a packet that came without a timestamp); 1/30 s if unknown
         self.frame_ticks = max(1, round(1 / (float(rate) if rate else 30.0) / self.tick))
+        # parameter sets (e.g. the SDP's sprop-parameter-sets), kept to learn the picture size if FFmpeg did not
+        self._extradata: bytes | None = ctx.extradata
+
+    @property
+    def sized(self) -> bool:
+        """Whether the picture size is known (the MP4 muxer refuses a video stream without one)."""
+        return self.width is not None and self.height is not None
+
+    def learn_size(self, keyframe: av.Packet) -> bool:
+        """Learn the picture size by decoding one keyframe with a private decoder; True when it is known.
+
+        FFmpeg learns the size while probing a stream; when no picture arrived within the probe (a camera slow
+        to send its first packet, an encoder busy on a loaded box) the stream opens without one, and every
+        segment's header would be refused ("dimensions not set"). One decoded keyframe per connection tells it.
+        """
+        if self.sized:
+            return True
+        try:
+            decoder: Any = av.CodecContext.create(self.codec, "r")
+            if self._extradata:
+                decoder.extradata = self._extradata
+            frames = [*decoder.decode(av.Packet(bytes(keyframe))), *decoder.decode(None)]
+        except (av.FFmpegError, ValueError):
+            return False
+        if not frames:
+            return False
+        self.width, self.height = frames[0].width, frames[0].height
+        self.stream.codec_context.width = self.width
+        self.stream.codec_context.height = self.height
+        return True
 
 
 @dataclass(slots=True)
@@ -94,6 +124,9 @@ class SegmentWriter:
             raise
         try:
             self._stream = self._out.add_stream_from_template(template.stream)
+            if template.sized:  # a size learnt after the demuxer's probe (see Template.learn_size)
+                self._stream.codec_context.width = template.width
+                self._stream.codec_context.height = template.height
             if template.codec == "hevc":
                 # 'hvc1' (parameter sets in the hvcC sample description), not FFmpeg's default 'hev1': Safari,
                 # QuickTime and many browsers play only hvc1. movenc writes VPS/SPS/PPS from the extradata

@@ -305,7 +305,8 @@ class Recorder:
             self._anchor = None
             self._held = None
         template = self._template
-        if template is None:
+        if template is None or (not template.sized and not (packet.is_keyframe and template.learn_size(packet))):
+            # no usable stream, or no picture size yet: segments start at a keyframe, whose decoding tells it
             self._c["skipped"] += 1
             return
         pts = packet.pts if packet.pts is not None else packet.dts
