@@ -18,6 +18,7 @@ from typing import Any
 from kedirivms.analytics import Event
 from kedirivms.centre_web._auth import load_users
 from kedirivms.centre_web._data import CentreData, SiteInfo
+from kedirivms.centre_web._evidence import local_evidence
 from kedirivms.centre_web._serve import parse_bind
 from kedirivms.centre_web._server import CentreWeb
 from kedirivms.cluster.centre import CentreStore
@@ -67,7 +68,10 @@ class LocalCentre:
         self.store = CentreStore(db)
         try:
             self.data = CentreData(self.store, sites=sites, cameras=list(self._site_of.items()))
-            self.web = CentreWeb(self.data, host=host, port=port, users=load_users(users) if users else None)
+            # this host's own recordings play in the page
+            evidence = local_evidence(fleet.recording.root) if fleet.recording is not None else None
+            self.web = CentreWeb(self.data, host=host, port=port, users=load_users(users) if users else None,
+                                 evidence=evidence)  # fmt: skip
         except BaseException:
             self.store.close()
             raise

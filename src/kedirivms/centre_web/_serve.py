@@ -8,6 +8,7 @@ from pathlib import Path
 from kedirivms.analytics import Event
 from kedirivms.centre_web._auth import load_users
 from kedirivms.centre_web._data import CentreData, SiteInfo
+from kedirivms.centre_web._evidence import cluster_evidence
 from kedirivms.centre_web._server import CentreWeb
 from kedirivms.cluster.centre import Centre
 from kedirivms.cluster.events import event_subject
@@ -63,7 +64,8 @@ def serve_centre(
     users: str | Path | None = None,
     tls: tuple[str | Path, str | Path] | None = None,
 ) -> CentreWeb:
-    """Serve the page for a started centre (acknowledgements are stored and published to its JetStream).
+    """Serve the page for a started centre (acknowledgements are stored and published to its JetStream; clips
+    around alerts are fetched from the workers through its NATS link).
 
     Args:
         centre: a started :class:`~kedirivms.cluster.Centre`.
@@ -89,4 +91,12 @@ def serve_centre(
             log.warning("centre page: acknowledgement stored but not published: %s", exc)
 
     data = CentreData(centre.store, sites=sites, cameras=cameras, publish=publish)
-    return CentreWeb(data, host=host, port=port, users=load_users(users) if users else None, tls=tls).start()
+    # clips around alerts come from the workers that recorded them, through the centre's NATS link
+    evidence = cluster_evidence(centre.link)
+    try:
+        web = CentreWeb(data, host=host, port=port, users=load_users(users) if users else None, tls=tls,
+                        evidence=evidence)  # fmt: skip
+    except BaseException:
+        evidence.close()
+        raise
+    return web.start()
