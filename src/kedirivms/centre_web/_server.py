@@ -140,7 +140,9 @@ class CentreWeb:
         return f"{self.scheme}://{'[' + host + ']' if ':' in host else host}:{port}/"
 
     def start(self) -> CentreWeb:
-        """Serve from a daemon thread."""
+        """Serve from a daemon thread (again: nothing more)."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kedirivms-centre-web", daemon=True)
         self._thread.start()
         return self
