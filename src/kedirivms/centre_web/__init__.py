@@ -10,7 +10,7 @@ The page is plain HTML, CSS and JS shipped in the package (no build step, nothin
 the API documented in docs/centre.md.
 """
 
-from kedirivms.centre_web._auth import Sessions, hash_password, load_users, verify_password
+from kedirivms.centre_web._auth import Sessions, hash_password, load_users, users_for_page, verify_password
 from kedirivms.centre_web._data import CentreData, SiteInfo
 from kedirivms.centre_web._evidence import Evidence, cluster_evidence, local_evidence
 from kedirivms.centre_web._local import LocalCentre
@@ -36,5 +36,6 @@ __all__ = [
     "serve_centre",
     "sites_from_fleet",
     "snapshot_event",
+    "users_for_page",
     "verify_password",
 ]
