@@ -20,7 +20,8 @@ from kedirivms.analytics import Event
 from kedirivms.centre_web import LocalCentre
 from kedirivms.cluster import Worker, WorkerConfig
 from kedirivms.cluster._nats import NatsLink
-from kedirivms.cluster.evidence import EvidenceResponder, cut_clip
+from kedirivms.cluster.evidence import EvidenceFetcher, EvidenceResponder, cut_clip
+from kedirivms.errors import ClusterError, InvalidArgument
 from kedirivms.fleet import load_fleet
 from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
@@ -56,7 +57,7 @@ def responder(recording: dict[str, Any], nats_url: str) -> Iterator[EvidenceResp
     """The worker's side, on its own NATS connection, as :class:`Worker` starts it."""
     link = NatsLink([nats_url], name="test-evidence-worker", timeout=5.0).connect(timeout=10.0)
     index = SegmentIndex(recording["root"])
-    r = EvidenceResponder(link, index, "w-rec").start()
+    r = EvidenceResponder(link, index, "w-rec", chunk=16 * 1024).start()  # small chunks: a clip takes several
     try:
         yield r
     finally:
@@ -110,6 +111,7 @@ def test_clip_of_a_cleared_alert_through_nats(
     assert ev["gaps"] and ev["gaps"][0]["start"] == since - 15.0 and ev["gaps"][0]["end"] >= recording["first"] - 0.2
     status, headers, clip = get(rig.web.url + ev["url"][1:])
     assert status == 200 and headers["Content-Type"] == "video/mp4" and len(clip) == ev["bytes"]
+    assert len(clip) > 3 * 16 * 1024  # fetched from the worker in several chunks, reassembled and checked
     assert b"moof" in clip[:4096] or b"mvex" in clip[:4096]  # fragmented MP4
     (tmp_path / "clip.mp4").write_bytes(clip)
     info = ffprobe(tmp_path / "clip.mp4")
@@ -249,3 +251,15 @@ def test_an_h265_recording_gives_an_hvc1_clip(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert json.loads(proc.stdout)["streams"][0] == {"codec_name": "hevc", "codec_tag_string": "hvc1"}, proc.stderr
+
+
+def test_the_fetchers_errors_are_typed(rig: CentreRig, responder: EvidenceResponder) -> None:
+    fetcher = EvidenceFetcher(rig.centre.link, chunk_timeout=2.0)
+    with pytest.raises(InvalidArgument, match="no such clip"):  # expired (or never cut): ask again
+        fetcher._raw("kedirivms-evidence-w.w-rec", {"op": "chunk", "id": "nope", "index": 0, "size": 2048})
+    with pytest.raises(InvalidArgument, match="unknown op"):
+        fetcher._raw("kedirivms-evidence-w.w-rec", {"op": "delete"})
+    with pytest.raises(ClusterError):  # a worker that is gone: nobody answers its subject
+        fetcher._raw("kedirivms-evidence-w.nobody", {"op": "clip"})
+    with pytest.raises(InvalidArgument, match="longer than"):
+        fetcher.fetch("mpp-kota", "loket-1", 0.0, 10_000.0, Path("never-written.mp4"))

@@ -433,7 +433,9 @@ class NatsLink:
                     with contextlib.suppress(Exception):  # the asker went away
                         await msg.respond(answer)
 
-            return await self._nc.subscribe(subject, cb=on_msg)
+            sub = await self._nc.subscribe(subject, cb=on_msg)
+            await self._nc.flush()  # the server knows the subscription before serve() returns
+            return sub
 
         if self._nc is None:
             pool.shutdown(wait=False)
@@ -552,6 +554,8 @@ def _map(exc: Exception, operation: str, label: str) -> ClusterError:
         isinstance(exc, nats.js.errors.APIError) and getattr(exc, "err_code", None) in _WRONG_LAST_SEQUENCE
     ):
         return LeaseConflict("the key changed (held or renewed by another worker)", operation=operation)
+    if isinstance(exc, nats.errors.NoRespondersError):
+        return ClusterError("nobody answers on this subject", operation=operation, camera=label)
     if isinstance(exc, (nats.errors.TimeoutError, asyncio.TimeoutError, TimeoutError)):
         return ClusterTimeout("no answer in time", operation=operation, camera=label, hint="is NATS reachable?")
     if isinstance(exc, nats.js.errors.NoStreamResponseError):

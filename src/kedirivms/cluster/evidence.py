@@ -5,11 +5,12 @@ request/reply (nothing goes through JetStream, nothing is stored on the way)::
 
     centre                                      workers with a recording root
     gather  kedirivms-evidence.<site>.<camera>  {"op": "probe", camera, start, end}
-            <- {"worker", "segments", "covered_s"}      (only from workers whose index knows the camera)
+            <- {"worker", "segments", "covered_s", "gaps"}  (only from workers whose index knows the camera)
     request kedirivms-evidence-w.<worker>       {"op": "clip", camera, start, end}
-            <- {"id", "bytes", "chunk", "start", "end", "codec", "gaps", ...}   (cut into a temporary fMP4)
-    request kedirivms-evidence-w.<worker>       {"op": "chunk", "id", "index"}  (repeated)
-            <- b"\\x00" + up to ``chunk`` bytes      (below the server's max payload) or b"\\x01" + JSON error
+            <- {"id", "bytes", "chunk", "sha256", "start", "end", "codec", "gaps", ...}   (a temporary fMP4)
+    request kedirivms-evidence-w.<worker>       {"op": "chunk", "id", "index", "size"}  (repeated)
+            <- b"\\x00" + ``size`` bytes (the last: fewer) or b"\\x01" + JSON error; ``size`` <= ``chunk``
+               (below the worker's server's max payload) and below the centre's
 
 A camera offline for the whole range is not an error: the answer has no clip and its gaps say why (the
 recorder's indexed reason where there is one).
@@ -179,6 +180,7 @@ class EvidenceResponder:
         worker: the worker id (the subject the centre fetches from).
         keep: seconds a cut clip stays for its chunks to be fetched.
         max_clips: clips kept at once (the oldest goes first).
+        chunk: the largest chunk sent, bytes (also kept 1 KiB below the server's max payload).
 
     Example:
         >>> responder = EvidenceResponder(link, SegmentIndex("/srv/rec"), "kota-1").start()  # doctest: +SKIP
@@ -193,12 +195,14 @@ class EvidenceResponder:
         *,
         keep: float = 120.0,
         max_clips: int = 4,
+        chunk: int = _CHUNK,
     ) -> None:
         self.link = link
         self._index = index if callable(index) and not isinstance(index, SegmentIndex) else (lambda: index)
         self.worker = worker
         self.keep = keep
         self.max_clips = max_clips
+        self.chunk = chunk
         self._dir: Path | None = None
         self._clips: dict[str, tuple[Path, int, float]] = {}  # id -> (file, size, monotonic time cut)
         self._lock = threading.Lock()
@@ -275,7 +279,7 @@ class EvidenceResponder:
             with self._lock:
                 self._clips[ident] = (path, clip.bytes, time.monotonic())
                 self._expire()
-            answer.update({"id": ident, "sha256": digest})
+            answer.update({"id": ident, "sha256": digest, "chunk": self._max_chunk()})
         return b"\x00" + json.dumps(answer).encode()
 
     def _expire(self) -> None:
@@ -285,12 +289,17 @@ class EvidenceResponder:
                 del self._clips[ident]
                 path.unlink(missing_ok=True)
 
+    def _max_chunk(self) -> int:
+        # below this server's max payload (a district leaf may allow less than the hub the centre talks to)
+        return max(1024, min(self.chunk, self.link.max_payload - 1024))
+
     def _chunk(self, ident: str, index: int, size: int) -> bytes:
         with self._lock:
             entry = self._clips.get(ident)
         if entry is None:
             raise InvalidArgument("no such clip (expired?)", hint="ask for the clip again")
-        size = max(1024, min(size, _CHUNK, self.link.max_payload - 1024))
+        if not 1024 <= size <= self._max_chunk():
+            raise InvalidArgument(f"chunk size {size} outside 1024-{self._max_chunk()}")
         with entry[0].open("rb") as f:
             f.seek(index * size)
             return b"\x00" + f.read(size)
@@ -346,7 +355,8 @@ class EvidenceFetcher:
             return clip
         if clip.bytes > MAX_CLIP_BYTES:
             raise InvalidArgument(f"the clip is {clip.bytes >> 20} MiB (at most {MAX_CLIP_BYTES >> 20})")
-        size = max(1024, min(_CHUNK, self.link.max_payload - 1024))
+        # chunks below both ends' max payload: the worker's (in its answer) and this link's
+        size = max(1024, min(_CHUNK, int(meta.get("chunk") or _CHUNK), self.link.max_payload - 1024))
         digest = hashlib.sha256()
         with path.open("wb") as f:
             for i in range(-(-clip.bytes // size)):
