@@ -20,7 +20,7 @@ from kedirivms.analytics import Event
 from kedirivms.centre_web import LocalCentre
 from kedirivms.cluster import Worker, WorkerConfig
 from kedirivms.cluster._nats import NatsLink
-from kedirivms.cluster.evidence import EvidenceFetcher, EvidenceResponder, cut_clip
+from kedirivms.cluster.evidence import EvidenceClip, EvidenceFetcher, EvidenceResponder, _holes, cut_clip
 from kedirivms.errors import ClusterError, InvalidArgument
 from kedirivms.fleet import load_fleet
 from kedirivms.record import Recorder, SegmentIndex
@@ -226,6 +226,11 @@ def test_a_worker_answers_for_the_cameras_it_recorded(
             assert ev["start"] <= since < ev["end"]
             status, _, clip = get(rig.web.url + ev["url"][1:])
             assert status == 200 and len(clip) == ev["bytes"]
+            # the last seconds, up to now: the segment still being written is in the clip, and not a gap
+            now = time.time()
+            ev = json.loads(get(f"{rig.web.url}api/evidence?camera=loket-2&start={now - 2.5!r}&end={now!r}")[2])
+            assert ev["url"] and ev["end"] > now - 1.5, ev
+            assert not [g for g in ev["gaps"] if g["start"] < ev["end"] - 0.3 and g["end"] > ev["start"] + 0.3], ev
         assert worker.evidence._dir is None  # closed with the worker: its cut clips are gone
 
 
@@ -263,3 +268,25 @@ def test_the_fetchers_errors_are_typed(rig: CentreRig, responder: EvidenceRespon
         fetcher._raw("kedirivms-evidence-w.nobody", {"op": "clip"})
     with pytest.raises(InvalidArgument, match="longer than"):
         fetcher.fetch("mpp-kota", "loket-1", 0.0, 10_000.0, Path("never-written.mp4"))
+
+
+@pytest.mark.parametrize(
+    ("spans", "known", "gaps", "timeline"),
+    [
+        ([(100.0, 120.0)], [], [], [(0.0, 100.0)]),  # all covered
+        (
+            [(100.0, 105.0), (108.0, 120.0)],
+            [(105.0, 108.0, "disconnected: EOF")],  # a hole inside the clip
+            [(105.0, 108.0, "disconnected: EOF")],
+            [(0.0, 100.0), (5.0, 108.0)],
+        ),
+        ([(104.0, 112.0)], [], [(100.0, 104.0, "no recording"), (112.0, 120.0, "no recording")], [(0.0, 104.0)]),
+    ],
+)
+def test_gaps_and_the_timeline_of_a_clip(
+    spans: list[tuple[float, float]], known: list[Any], gaps: list[Any], timeline: list[tuple[float, float]]
+) -> None:
+    holes = _holes(spans, 100.0, 120.0, known)
+    assert holes == gaps
+    clip = EvidenceClip("c", 100.0, 120.0, path=Path("c.mp4"), start=spans[0][0], end=spans[-1][1], gaps=holes)
+    assert clip.timeline() == timeline  # media 5.0 s is wall 108.0 after a 3 s hole

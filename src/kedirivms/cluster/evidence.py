@@ -35,9 +35,8 @@ from typing import Any
 
 from kedirivms.cluster._nats import NatsLink
 from kedirivms.errors import ClusterError, InvalidArgument, KedirivmsError, RecordingError, StorageError
-from kedirivms.record import SegmentIndex, export
-from kedirivms.record._export import coverage_gaps
-from kedirivms.record._layout import camera_dir_name, utc
+from kedirivms.record import SegmentIndex, SegmentStatus, export
+from kedirivms.record._layout import camera_dir_name
 
 __all__ = [
     "MAX_CLIP_BYTES",
@@ -91,6 +90,19 @@ class EvidenceClip:
     gaps: list[tuple[float, float, str]] = field(default_factory=list)
     worker: str | None = None
 
+    def timeline(self) -> list[tuple[float, float]]:
+        """(media seconds, wall-clock time) where each continuous piece of the file starts: the file skips the gaps
+        inside it, so after one the picture's time is the next piece's wall time plus the media time since."""
+        if self.start is None or self.end is None:
+            return []
+        pieces, media, wall = [(0.0, self.start)], 0.0, self.start
+        for s, e, _ in self.gaps:
+            if s >= wall and e <= self.end:
+                media += s - wall
+                wall = e
+                pieces.append((round(media, 3), e))
+        return pieces
+
     def to_json(self) -> dict[str, Any]:
         """The fields as JSON-ready values (without the local path)."""
         return {
@@ -98,6 +110,7 @@ class EvidenceClip:
             "start": self.start, "end": self.end, "bytes": self.bytes, "codec": self.codec, "width": self.width,
             "height": self.height, "worker": self.worker,
             "gaps": [{"start": s, "end": e, "reason": r} for s, e, r in self.gaps],
+            "timeline": [[m, w] for m, w in self.timeline()],
         }  # fmt: skip
 
     @classmethod
@@ -110,6 +123,21 @@ class EvidenceClip:
             gaps=[(float(g["start"]), float(g["end"]), str(g["reason"])) for g in d.get("gaps") or []],
             worker=d.get("worker"),
         )  # fmt: skip
+
+
+def _holes(
+    spans: list[tuple[float, float]], start: float, end: float, known: list[tuple[float, float, str]]
+) -> list[tuple[float, float, str]]:
+    """The parts of ``[start, end]`` no span covers (0.1 s slack), each with the indexed reason it overlaps."""
+    out, cursor = [], start
+    for s, e in sorted(spans):
+        if s > cursor + 0.1:
+            out.append((cursor, min(s, end)))
+        cursor = max(cursor, e)
+    if end > cursor + 0.1:
+        out.append((cursor, end))
+    reasons = [next((r for ks, ke, r in known if ks < e and ke > s), "no recording") for s, e in out]
+    return [(s, e, r) for (s, e), r in zip(out, reasons, strict=True) if e > s]
 
 
 def _has(answer: bytes) -> bool:
@@ -158,12 +186,15 @@ def cut_clip(index: SegmentIndex, camera: str, start: float, end: float, path: P
         raise
     except RecordingError:
         result = None  # covering segments without a frame in the range: a gap like any other
+    spans = [(seg.start.timestamp(), seg.end.timestamp()) for seg in segments]
     if result is not None:
         first = segments[0]
         clip.path, clip.start, clip.end = path, result.start.timestamp(), result.end.timestamp()
         clip.bytes, clip.codec, clip.width, clip.height = path.stat().st_size, first.codec, first.width, first.height
-    gaps = result.gaps if result is not None else coverage_gaps(index, cam, utc(start), utc(end))
-    clip.gaps = [(g.start.timestamp(), g.end.timestamp(), g.reason) for g in gaps]
+        if segments[-1].status is SegmentStatus.RECORDING:  # still being written: its row's end lags behind
+            spans[-1] = (spans[-1][0], max(spans[-1][1], clip.end))
+    known = [(g.start.timestamp(), g.end.timestamp(), g.reason) for g in index.gaps(cam, start, end)]
+    clip.gaps = _holes(spans, start, end, known)
     if clip.bytes > MAX_CLIP_BYTES:
         path.unlink(missing_ok=True)
         raise InvalidArgument(f"the clip of {camera} is {clip.bytes >> 20} MiB (at most {MAX_CLIP_BYTES >> 20})",
@@ -241,14 +272,15 @@ class EvidenceResponder:
             if cam not in index.cameras():
                 return None  # never recorded here: stay silent, another worker answers
             segments = index.segments(cam, start, end)
-            gaps = [] if segments else coverage_gaps(index, cam, utc(start), utc(end))  # with the indexed reason
+            known = [(g.start.timestamp(), g.end.timestamp(), g.reason) for g in index.gaps(cam, start, end)]
+            gaps = [] if segments else _holes([], start, end, known)  # with the indexed reason
         except (ValueError, KeyError, TypeError, KedirivmsError) as exc:
             log.debug("evidence probe refused: %s", exc)
             return None
         covered = sum(max(0.0, min(s.end.timestamp(), end) - max(s.start.timestamp(), start)) for s in segments)
         return json.dumps({
             "worker": self.worker, "segments": len(segments), "covered_s": round(covered, 3),
-            "gaps": [{"start": g.start.timestamp(), "end": g.end.timestamp(), "reason": g.reason} for g in gaps],
+            "gaps": [{"start": s, "end": e, "reason": r} for s, e, r in gaps],
         }).encode()  # fmt: skip
 
     def _on_direct(self, data: bytes) -> bytes:

@@ -134,11 +134,15 @@ async function openEvidence(camera, kind, since) {
     const e = await api("/api/evidence?" + new URLSearchParams({camera, kind, since}));
     $("#ev-gaps").innerHTML = e.gaps.map((g) => `<li>no recording ${clock(g.start)}–${clock(g.end)}: ${esc(g.reason)}</li>`).join("");
     if (!e.url) { $("#ev-info").textContent = "nothing was recorded around this alert"; box.dataset.state = "gap"; return; }
-    const at = Math.max(0, since - e.start);
+    // media time <-> wall time: the file skips the gaps inside it (timeline: where each piece starts)
+    const pieces = e.timeline.length ? e.timeline : [[0, e.start]];
+    const wallAt = (m) => { const p = pieces.filter((x) => x[0] <= m).pop() || pieces[0]; return p[1] + m - p[0]; };
+    const mediaAt = (w) => { const p = pieces.filter((x) => x[1] <= w).pop() || pieces[0]; return Math.max(0, p[0] + w - p[1]); };
+    const at = mediaAt(since);
     box.dataset.alertOffset = at;
     $("#ev-info").textContent = `${clock(e.start)}–${clock(e.end)}, ${e.codec || "?"} ${e.width || "?"}×${e.height || "?"} from ${e.worker}; ` +
       `the alert starts ${at.toFixed(0)} s in.`;
-    v.ontimeupdate = () => { $("#ev-now").textContent = `showing ${clock(e.start + v.currentTime)}`; };
+    v.ontimeupdate = () => { $("#ev-now").textContent = `showing ${clock(wallAt(v.currentTime))}`; };
     v.onerror = () => { $("#ev-info").textContent = `this browser cannot play this recording (${e.codec}); docs/centre.md says which play where`; box.dataset.state = "error"; };
     v.addEventListener("loadedmetadata", () => { v.currentTime = Math.max(0, at - 3); v.play().catch(() => {}); }, {once: true});
     v.hidden = false; v.src = e.url; box.dataset.state = "ready";
