@@ -63,9 +63,9 @@ $(FOOTAGE):
 # make demo CLUSTER=1 [SECONDS=90]: 3-node NATS JetStream cluster, 3 workers, the centre; a worker is killed
 demo: $(STAMP)
 ifdef CLUSTER
-	$(VPY) -m kedirivms.cluster.demo $(if $(SECONDS),--seconds $(SECONDS))
+	$(VPY) -m kedirivms.cluster.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(HTTP),--http $(HTTP))
 else
-	$(VPY) -m kedirivms.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MQTT),--mqtt $(MQTT))
+	$(VPY) -m kedirivms.demo $(if $(SECONDS),--seconds $(SECONDS)) $(if $(MQTT),--mqtt $(MQTT)) $(if $(HTTP),--http $(HTTP))
 endif
 
 test: $(STAMP) system-deps footage plain-smoke

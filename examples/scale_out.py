@@ -1,5 +1,6 @@
 """Scale-out in one script: a NATS JetStream server, a worker that leases two virtual counter cameras from a fleet
-file, and the centre's store of every event and its fleet view.
+file and records them, the centre's store of every event and its fleet view, and the centre's web page, which
+fetches a recorded clip from the worker on demand (the recordings stay on the worker).
 
 In production each piece runs on its own host (docs/scale-out.md): ``nats-server`` at the centre and per district,
 ``kedirivms worker fleet.yaml --nats ...`` next to the cameras, ``kedirivms centre --nats ...`` at the centre.
@@ -9,6 +10,7 @@ Run: ``python examples/scale_out.py`` (needs ``pip install 'kedirivms[cluster]'`
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,8 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
+from kedirivms.centre_web import serve_centre
 from kedirivms.cluster import Centre, Worker, WorkerConfig
 from kedirivms.fleet import load_fleet
 from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
@@ -65,6 +69,7 @@ sites:
       plugins: [{{name: queue, max_fps: 2, config: {{interval_s: 2}}}}]
     cameras:
 {cams}
+recording: {{root: recordings, segment_seconds: 1}}
 """
     path = folder / "fleet.yaml"
     path.write_text(text)
@@ -94,6 +99,18 @@ def main() -> None:
                     print(f"worker {worker.config.id} holds {', '.join(worker.held())}")
                     for cam in centre.store.fleet_view().cameras:
                         print(f"{cam.camera:10} {cam.worker:12} {cam.state:8} frames {cam.frames}")
+                    # the page's API: the last seconds of loket-1, cut by the worker that recorded them
+                    web = serve_centre(centre, "127.0.0.1:0", fleet=folder / "fleet.yaml")
+                    try:
+                        time.sleep(3.0)  # a few one-second segments
+                        now = time.time()
+                        query = f"api/evidence?camera=loket-1&start={now - 4:.3f}&end={now:.3f}"
+                        with urllib.request.urlopen(web.url + query, timeout=60) as r:
+                            clip = json.load(r)
+                        print(f"page {web.url}: clip of loket-1: {clip['bytes']} bytes {clip['codec']} "
+                              f"from {clip['worker']} at {clip['url']}")  # fmt: skip
+                    finally:
+                        web.close()
                 time.sleep(1.0)  # the worker's last events (leases released) reach the centre
                 print(f"events stored once: {centre.store.count()} ({centre.store.duplicates()} redeliveries ignored)")
         finally:

@@ -1,15 +1,17 @@
 """``make demo``: the whole story on loopback, no hardware.
 
+0. the command centre's page starts first (its URL is the first line printed): open it and watch the counters
+   fill, pile up and go unstaffed live while the story runs;
 1. a fleet of virtual counter cameras starts on 127.0.1.x (one with its clock years off, one Digest-only, one a
    4-channel NVR), each with ONVIF SOAP, RTSP and a WS-Discovery responder;
 2. they are **discovered** by a unicast sweep of 127.0.1.0/24 (nothing leaves loopback);
 3. each is **read** over ONVIF: device info, clock offset, channels, profiles, stream URIs;
 4. a fleet file is written and **run** like ``kedirivms run``: sub-streams feed the queue-analytics plugin,
    main streams are **recorded**, camera events and alerts go to JSONL (and MQTT with ``--mqtt URL``);
-5. a live table per counter while it runs; at the end a PNG chart of queue length and alerts, the recorded
-   segments and the event counts.
+5. a live table per counter while it runs (for the terminal-only user); at the end a PNG chart of queue length
+   and alerts, the recorded segments and the event counts. Alerts on the page open their recording.
 
-Run: ``python -m kedirivms.demo [--seconds 70] [--out demo-output] [--mqtt mqtt://127.0.0.1:1883]``.
+Run: ``python -m kedirivms.demo [--seconds 70] [--out demo-output] [--http 127.0.0.1:8088] [--mqtt URL]``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rich.table import Table
 
 from kedirivms import connect_cameras
 from kedirivms.discovery import discover
-from kedirivms.errors import KedirivmsError
+from kedirivms.errors import ConfigError, KedirivmsError
 from kedirivms.sim import EncoderSpec, VirtualCamera, VirtualCameraConfig
 from kedirivms.sim.counter_scene import CounterScene
 
@@ -37,6 +39,8 @@ PASSWORD_ENV = "KEDIRIVMS_DEMO_PASSWORD"
 PASSWORD = "demo-Pass-2026"  # the virtual cameras' password: it reaches the library only through the env var
 MAIN = EncoderSpec(width=1280, height=720, fps=10, bitrate_kbps=1500, gop=10)  # light enough for a 2-core box
 SUB = EncoderSpec(width=640, height=360, fps=10, bitrate_kbps=512, gop=10)
+SITE, LOCATION = "demo", "kediri/demo"
+SEGMENT_S = 20
 
 # name, host, camera settings, counter scene settings
 FLEET: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
@@ -120,6 +124,7 @@ def write_deployment(out: Path, found: list[Any], mqtt: str | None) -> Path:
     rules = {"pile_up": {"threshold": 4, "for_s": 8.0, "clear_for_s": 8.0}, "unstaffed": {"for_s": 10.0}}
     # the default detector (the DNN with kedirivms[detect]) on the oblique view: feet on the floor zones
     queue = {"name": "queue", "config": {"interval_s": 5.0, "anchor": "bottom_center", **rules}}
+    snapshot = {"name": "snapshot", "config": {"interval_s": 10.0}}  # a small picture on each tile of the page
     by_host = {d.address: d for d in found}
     cameras = []
     for name, host, _cam_cfg, _scene in FLEET:
@@ -131,16 +136,16 @@ def write_deployment(out: Path, found: list[Any], mqtt: str | None) -> Path:
             "address": d.xaddrs[0],
             "credentials": {"username": "admin", "password_env": PASSWORD_ENV},
             "zones": zones,
-            "plugins": [queue],
+            "plugins": [queue, snapshot],
         })  # fmt: skip
     sinks: list[dict[str, Any]] = [{"type": "jsonl", "path": "events.jsonl"}]
     if mqtt:
         sinks.append({"type": "mqtt", "url": mqtt})
     doc = {
         "version": 2,
-        "sites": {"demo": {"location": "kediri/demo", "cameras": cameras}},
+        "sites": {SITE: {"location": LOCATION, "cameras": cameras}},
         "sinks": sinks,
-        "recording": {"root": "recordings", "segment_seconds": 20},
+        "recording": {"root": "recordings", "segment_seconds": SEGMENT_S},
     }
     path = out / "fleet.yaml"
     path.write_text("# written by the kedirivms demo; run it yourself with: kedirivms run " + str(path) + "\n"
@@ -148,7 +153,31 @@ def write_deployment(out: Path, found: list[Any], mqtt: str | None) -> Path:
     return path
 
 
-def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> None:
+def open_page(out: Path, bind: str) -> Any:
+    """The centre's page over a fresh store, before anything else (the counters are known: the demo's own).
+
+    Tries ``bind`` and, when its port is taken, any free port. Its fleet is the plan of the deployment (names,
+    site, recording root); the deployment's own events and states fill it once it runs.
+    """
+    from kedirivms.centre_web import LocalCentre
+    from kedirivms.fleet import parse_fleet
+
+    for name in ("centre.sqlite", "centre.sqlite-wal", "centre.sqlite-shm"):
+        (out / name).unlink(missing_ok=True)  # a new story each run
+    cameras = [{"name": name, "address": host} for name, host, _cfg, _scene in FLEET]
+    plan = {"version": 2, "sites": {SITE: {"location": LOCATION, "cameras": cameras}},
+            "recording": {"root": "recordings", "segment_seconds": SEGMENT_S}}  # fmt: skip
+    fleet = parse_fleet(yaml.safe_dump(plan), "<demo page>", base_dir=out.resolve())
+    try:
+        page = LocalCentre(fleet, out / "centre.sqlite", bind)
+    except ConfigError:
+        host = bind.rpartition(":")[0] or "127.0.0.1"
+        page = LocalCentre(fleet, out / "centre.sqlite", f"{host}:0")
+    page.web.start()
+    return page
+
+
+def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera], page: Any = None) -> None:
     from kedirivms.deploy import Deployment
     from kedirivms.deploy.live import LiveBoard
     from kedirivms.fleet import load_fleet
@@ -158,8 +187,10 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera]) -> No
     fleet_file = load_fleet(path)
     cameras = fleet_file.cameras()
     board = LiveBoard([c.name for c in cameras])
-    deployment = Deployment(fleet_file, extra_sinks=[board.sink()])
+    deployment = Deployment(fleet_file, extra_sinks=[board.sink(), *([page.sink()] if page is not None else [])])
     deployment.start()
+    if page is not None:
+        page.start(lambda: deployment.statuses)
     deployment.wait_tried(15.0)
     for status in deployment.statuses.values():
         if status.error:
@@ -207,9 +238,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=70.0, help="How long the deployment runs (default 70).")
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="Output folder.")
     parser.add_argument("--mqtt", help="Also publish events to this MQTT broker (mqtt://host:port).")
+    parser.add_argument("--http", default="127.0.0.1:8088", help="The centre page's HOST:PORT ('' for none).")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ[PASSWORD_ENV] = PASSWORD  # the deployment file refers to it by name, never in clear
+    page = None
+    if args.http:
+        try:
+            page = open_page(args.out, args.http)
+            # the first line: open the page now, the counters appear there as the story runs
+            console.print(f"[bold]centre page: {page.url}[/]  (open it now: every counter live, pile-ups, absences)")
+        except KedirivmsError as exc:  # e.g. no 'cluster' extra (its store): the terminal story still runs
+            console.print(f"[yellow]no centre page: {exc}")
     console.rule("[bold]kedirivms demo: virtual counter cameras on loopback")
     fleet = start_fleet(args.seconds)
     try:
@@ -219,11 +259,15 @@ def main(argv: list[str] | None = None) -> None:
         found = show_discovery()
         show_devices(found)
         path = write_deployment(args.out, found, args.mqtt)
-        run_deployment(path, args.seconds, fleet)
+        run_deployment(path, args.seconds, fleet, page)
+        if page is not None:
+            console.print(f"centre page: {page.url} (its store: {args.out / 'centre.sqlite'})")
     except KedirivmsError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
     finally:
+        if page is not None:
+            page.close()
         for cam in fleet:
             cam.stop()
 

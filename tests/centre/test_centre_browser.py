@@ -6,8 +6,11 @@ import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from kedirivms.analytics import Event
 from kedirivms.centre_web import CentreData, CentreWeb, hash_password
@@ -110,6 +113,53 @@ def test_layout_at_wall_screen_and_phone_width(
         assert browser.evaluate(
             "[...document.querySelectorAll('.tile')].every((t) => t.getBoundingClientRect().bottom <= innerHeight)"
         )
+    # the screenshot itself: every tile the DOM places in view is painted there, whole, in its state's colour
+    tiles = browser.evaluate(TILE_RECTS)
+    painted = painted_tiles(shot, tiles)
+    visible = [t for t in tiles if t["bottom"] <= height]
+    assert visible and [t["camera"] for t in painted] == [t["camera"] for t in visible], (tiles, painted)
+    if width >= 1920:
+        assert len(painted) == len(SITE_OF)
+        # and the comparison sees what a person would: a tile covered by something else is not "painted"
+        first = visible[0]
+        browser.evaluate(
+            f"(() => {{ const d = document.createElement('div'); d.id = 'cover'; d.style.cssText = 'position:fixed;"
+            f"left:{first['left'] + 20}px;top:{first['top'] - 4}px;width:60px;height:30px;background:#fff;z-index:9';"
+            " document.body.append(d); })()"
+        )
+        try:
+            covered = painted_tiles(browser.screenshot(tmp_path / "covered.png"), browser.evaluate(TILE_RECTS))
+        finally:
+            browser.evaluate("document.querySelector('#cover').remove()")
+        assert [t["camera"] for t in covered] == [t["camera"] for t in visible[1:]]
+
+
+TILE_RECTS = """[...document.querySelectorAll('.tile')].map((t) => {
+  const r = t.getBoundingClientRect(), c = getComputedStyle(t).borderTopColor;
+  return {camera: t.dataset.camera, left: r.left, top: r.top, right: r.right, bottom: r.bottom,
+          border: c.slice(c.indexOf('(') + 1, c.indexOf(')')).split(',').slice(0, 3).map(Number)};
+})"""
+
+
+def painted_tiles(shot: Path, tiles: list[dict[str, Any]], tolerance: int = 24) -> list[dict[str, Any]]:
+    """The tiles whose border is painted in the screenshot where the DOM says, in their border colour: the four
+    edges (corners left out: they are rounded) match it, and the page just right of the tile does not (the tile is
+    not wider than its rectangle). Pixels, not text: font rendering cannot change the answer."""
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(np.int16)
+    h, w = image.shape[:2]
+    out = []
+    for t in tiles:
+        left, top, right, bottom = int(t["left"] + 1), int(t["top"] + 1), int(t["right"] - 1), int(t["bottom"] - 1)
+        if left < 0 or top < 0 or right >= w or bottom >= h:
+            continue  # (partly) outside the screenshot: not shown whole
+        colour = np.array(t["border"], np.int16)
+        edges = [image[top, left + 8 : right - 7], image[bottom, left + 8 : right - 7],
+                 image[top + 8 : bottom - 7, left], image[top + 8 : bottom - 7, right]]  # fmt: skip
+        match = [float((np.abs(e - colour).max(axis=1) <= tolerance).mean()) for e in edges]
+        beside = image[top + 8 : bottom - 7, min(right + 3, w - 1)]
+        if min(match) >= 0.95 and float((np.abs(beside - colour).max(axis=1) <= tolerance).mean()) < 0.5:
+            out.append(t)
+    return out
 
 
 def test_page_reconnects_after_the_server_restarts(rig: CentreRig, browser: Browser) -> None:

@@ -10,8 +10,9 @@ The page is plain HTML, CSS and JS shipped in the package (no build step, nothin
 the API documented in docs/centre.md.
 """
 
-from kedirivms.centre_web._auth import Sessions, hash_password, load_users, verify_password
+from kedirivms.centre_web._auth import Sessions, hash_password, load_users, users_for_page, verify_password
 from kedirivms.centre_web._data import CentreData, SiteInfo
+from kedirivms.centre_web._evidence import Evidence, cluster_evidence, local_evidence
 from kedirivms.centre_web._local import LocalCentre
 from kedirivms.centre_web._serve import parse_bind, serve_centre, sites_from_fleet
 from kedirivms.centre_web._server import CentreWeb
@@ -20,17 +21,21 @@ from kedirivms.centre_web.snapshot import SnapshotConfig, SnapshotPlugin, Snapsh
 __all__ = [
     "CentreData",
     "CentreWeb",
+    "Evidence",
     "LocalCentre",
     "Sessions",
     "SiteInfo",
     "SnapshotConfig",
     "SnapshotPlugin",
     "SnapshotThrottle",
+    "cluster_evidence",
     "hash_password",
     "load_users",
+    "local_evidence",
     "parse_bind",
     "serve_centre",
     "sites_from_fleet",
     "snapshot_event",
+    "users_for_page",
     "verify_password",
 ]

@@ -18,12 +18,14 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from kedirivms.errors import ConfigError
+from kedirivms.fleet.models import is_password_hash
 
-__all__ = ["Sessions", "hash_password", "load_users", "verify_password"]
+__all__ = ["Sessions", "hash_password", "load_users", "users_for_page", "verify_password"]
 
 _N, _R, _P = 1 << 14, 8, 1
 
@@ -69,13 +71,31 @@ def load_users(path: str | Path) -> dict[str, str]:
         raise ConfigError(f"users file {path}: expected 'users:' mapping names to scrypt hashes")
     out = {}
     for name, value in users.items():
-        if not isinstance(value, str) or not value.startswith("scrypt$") or value.count("$") != 5:
+        if not is_password_hash(value):
             raise ConfigError(
                 f"users file {path}: user {name!r} needs a hash from `kedirivms centre-hash` (passwords are "
                 "never written in files)"
             )
         out[str(name)] = value
     return out
+
+
+def users_for_page(users: str | Path | None, fleet: Any = None) -> dict[str, str] | None:
+    """The page's users: a users file given on the command line wins; else the fleet file's ``centre: {users:}``
+    (a users file it names, or inline name -> hash pairs); None when neither names any (no logins).
+
+    Raises:
+        ConfigError: an unreadable users file, or an entry that is not a hash (naming the fleet file).
+    """
+    if users:
+        return load_users(users)
+    ref = fleet.centre_users if fleet is not None else None
+    if ref is None or isinstance(ref, dict):
+        return ref
+    try:
+        return load_users(ref)
+    except ConfigError as exc:
+        raise ConfigError(f"{fleet.source}: centre.users: {exc}") from None
 
 
 class Sessions:

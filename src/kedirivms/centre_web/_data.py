@@ -306,6 +306,28 @@ class CentreData:
             out.writerow([date, info.district, info.office, site_id, camera, *("" if v is None else v for v in row)])
         return buf.getvalue()
 
+    # -- evidence --------------------------------------------------------------------------------------------------
+    def alert_span(self, camera: str, kind: str, since: float) -> tuple[float | None, str]:
+        """When the alert of ``kind`` on ``camera`` that opened at ``since`` cleared (None: still open, or its
+        clearing is not stored), and the camera's site.
+
+        Raises:
+            ConfigError: not an alert kind.
+        """
+        clears = {"pile_up": "pile_up_cleared", "counter_unstaffed": "counter_staffed"}
+        if kind not in clears:
+            raise ConfigError(f"not an alert kind: {kind[:40]!r} (pile_up or counter_unstaffed)")
+        rows = self._rows("SELECT min(time) FROM events WHERE camera = ? AND kind = ? AND time >= ? AND time < ?",
+                          (camera, clears[kind], since, since + 86400.0))  # fmt: skip
+        return (float(rows[0][0]) if rows and rows[0][0] is not None else None), self.site_of(camera)
+
+    def site_of(self, camera: str) -> str:
+        """The camera's site id (from its events, else the fleet file; ``_`` when unknown)."""
+        rows = self._rows("SELECT site FROM cameras WHERE camera = ?", (camera,))
+        if rows:
+            return str(rows[0][0])
+        return next((site for cam, site in self.known if cam == camera), "_")
+
     # -- snapshots -------------------------------------------------------------------------------------------------
     def snapshot(self, camera: str) -> tuple[float, bytes] | None:
         """The latest snapshot of a camera: (its time, JPEG bytes), or None."""

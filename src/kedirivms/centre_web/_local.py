@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from kedirivms.analytics import Event
-from kedirivms.centre_web._auth import load_users
+from kedirivms.centre_web._auth import users_for_page
 from kedirivms.centre_web._data import CentreData, SiteInfo
+from kedirivms.centre_web._evidence import local_evidence
 from kedirivms.centre_web._serve import parse_bind
 from kedirivms.centre_web._server import CentreWeb
 from kedirivms.cluster.centre import CentreStore
@@ -35,7 +36,7 @@ class LocalCentre:
         db: the store's SQLite file.
         bind: ``HOST:PORT`` of the page (loopback unless ``users``).
         only: the cameras or sites the run covers (default: all).
-        users: users file; the page then needs a login.
+        users: users file; the page then needs a login (default: the fleet file's ``centre: {users: ...}``).
         state_interval: seconds between folds of the cameras' states.
 
     Raises:
@@ -67,7 +68,10 @@ class LocalCentre:
         self.store = CentreStore(db)
         try:
             self.data = CentreData(self.store, sites=sites, cameras=list(self._site_of.items()))
-            self.web = CentreWeb(self.data, host=host, port=port, users=load_users(users) if users else None)
+            # this host's own recordings play in the page
+            evidence = local_evidence(fleet.recording.root) if fleet.recording is not None else None
+            self.web = CentreWeb(self.data, host=host, port=port, users=users_for_page(users, fleet),
+                                 evidence=evidence)  # fmt: skip
         except BaseException:
             self.store.close()
             raise

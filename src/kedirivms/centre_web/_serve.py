@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from kedirivms.analytics import Event
-from kedirivms.centre_web._auth import load_users
+from kedirivms.centre_web._auth import users_for_page
 from kedirivms.centre_web._data import CentreData, SiteInfo
+from kedirivms.centre_web._evidence import cluster_evidence
 from kedirivms.centre_web._server import CentreWeb
 from kedirivms.cluster.centre import Centre
 from kedirivms.cluster.events import event_subject
@@ -35,7 +37,7 @@ def parse_bind(value: str) -> tuple[str, int]:
     return host, number
 
 
-def sites_from_fleet(path: str | Path) -> tuple[dict[str, SiteInfo], list[tuple[str, str]]]:
+def sites_from_fleet(path: str | Path | Any) -> tuple[dict[str, SiteInfo], list[tuple[str, str]]]:
     """From a fleet file: each site's district and office, and every (camera, site).
 
     A site's district is the first ``/``-separated part of its ``location`` (``pare/kantor-kecamatan`` -> ``pare``;
@@ -46,7 +48,7 @@ def sites_from_fleet(path: str | Path) -> tuple[dict[str, SiteInfo], list[tuple[
     """
     from kedirivms.fleet import load_fleet
 
-    fleet = load_fleet(path)
+    fleet = load_fleet(path) if isinstance(path, str | Path) else path
     sites = {}
     for site_id, site in fleet.model.sites.items():
         district = (site.location or site_id).split("/", 1)[0].strip() or site_id
@@ -63,12 +65,14 @@ def serve_centre(
     users: str | Path | None = None,
     tls: tuple[str | Path, str | Path] | None = None,
 ) -> CentreWeb:
-    """Serve the page for a started centre (acknowledgements are stored and published to its JetStream).
+    """Serve the page for a started centre (acknowledgements are stored and published to its JetStream; clips
+    around alerts are fetched from the workers through its NATS link).
 
     Args:
         centre: a started :class:`~kedirivms.cluster.Centre`.
         bind: ``HOST:PORT``; loopback unless ``users`` is given.
-        fleet: fleet file for districts, offices and counters without events yet.
+        fleet: fleet file for districts, offices and counters without events yet, and its users
+            (``centre: {users: ...}``) when ``users`` is not given.
         users: users file (:func:`load_users`); every page then needs a login.
         tls: (certificate, key) files to serve HTTPS.
 
@@ -78,8 +82,12 @@ def serve_centre(
     Raises:
         ConfigError: bad bind, fleet or users file, or a non-loopback bind without users.
     """
+    from kedirivms.fleet import load_fleet
+
     host, port = parse_bind(bind)
-    sites, cameras = sites_from_fleet(fleet) if fleet else ({}, [])
+    loaded = load_fleet(fleet) if fleet else None
+    sites, cameras = sites_from_fleet(loaded) if loaded is not None else ({}, [])
+    logins = users_for_page(users, loaded)
 
     def publish(event: Event, site: str) -> None:
         try:
@@ -89,4 +97,12 @@ def serve_centre(
             log.warning("centre page: acknowledgement stored but not published: %s", exc)
 
     data = CentreData(centre.store, sites=sites, cameras=cameras, publish=publish)
-    return CentreWeb(data, host=host, port=port, users=load_users(users) if users else None, tls=tls).start()
+    # clips around alerts come from the workers that recorded them, through the centre's NATS link
+    evidence = cluster_evidence(centre.link)
+    try:
+        web = CentreWeb(data, host=host, port=port, users=logins, tls=tls,
+                        evidence=evidence)  # fmt: skip
+    except BaseException:
+        evidence.close()
+        raise
+    return web.start()

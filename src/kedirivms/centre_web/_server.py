@@ -24,7 +24,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from kedirivms.centre_web._auth import Sessions
 from kedirivms.centre_web._data import CentreData
-from kedirivms.errors import ConfigError, KedirivmsError
+from kedirivms.centre_web._evidence import Evidence, alert_window
+from kedirivms.cluster.evidence import MAX_RANGE_S
+from kedirivms.errors import ClusterError, ClusterTimeout, ConfigError, InvalidArgument, KedirivmsError
 
 __all__ = ["CentreWeb"]
 
@@ -55,6 +57,8 @@ class CentreWeb:
         port: TCP port (0: any free port; see :attr:`url`).
         users: user name -> scrypt hash (:func:`load_users`); when given, every API call needs a login.
         tls: (certificate file, key file) to serve HTTPS.
+        evidence: where clips around alerts come from (:func:`cluster_evidence`, :func:`local_evidence`); None:
+            ``/api/evidence`` answers 404. The server closes it.
 
     Raises:
         ConfigError: a non-loopback bind without users, or an unusable certificate.
@@ -73,10 +77,12 @@ class CentreWeb:
         port: int = 8088,
         users: dict[str, str] | None = None,
         tls: tuple[str | Path, str | Path] | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         if not _is_loopback(host) and not users:
             raise ConfigError(f"the centre page on {host} (not loopback) needs logins: give a users file")
         self.data = data
+        self.evidence = evidence
         self.sessions = Sessions(users) if users else None
         self.csrf = secrets.token_urlsafe(32)  # the token when nobody logs in (loopback)
         self.static = {path: (resources.files(__package__).joinpath("static", name).read_bytes(), ctype)
@@ -134,7 +140,9 @@ class CentreWeb:
         return f"{self.scheme}://{'[' + host + ']' if ':' in host else host}:{port}/"
 
     def start(self) -> CentreWeb:
-        """Serve from a daemon thread."""
+        """Serve from a daemon thread (again: nothing more)."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kedirivms-centre-web", daemon=True)
         self._thread.start()
         return self
@@ -151,6 +159,9 @@ class CentreWeb:
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+        if self.evidence is not None:
+            self.evidence.close()
+            self.evidence = None
 
     def __enter__(self) -> CentreWeb:
         return self.start()
@@ -305,13 +316,90 @@ class _Handler(BaseHTTPRequestHandler):
                     self._error(404, "no snapshot")
                 else:
                     self._send(200, snap[1], "image/jpeg", {"X-Snapshot-Time": f"{snap[0]:.3f}"})
+            elif path == "/api/evidence":
+                self._evidence(query)
+            elif path.startswith("/api/clips/") and path.endswith(".mp4"):
+                self._clip(path[len("/api/clips/") : -4])
             else:
                 self._error(404, "not found")
-        except ConfigError as exc:
+        except (ConfigError, InvalidArgument) as exc:
             self._error(400, str(exc))
+        except ClusterTimeout as exc:
+            self._error(504, str(exc))
+        except ClusterError as exc:
+            log.warning("centre page: %s", exc)
+            self._error(502, str(exc))
         except KedirivmsError as exc:
             log.warning("centre page: %s", exc)
             self._error(500, str(exc))
+
+    def _evidence(self, query: dict[str, str]) -> None:
+        evidence = self.web.evidence
+        if evidence is None:
+            self._error(404, "this centre has no recordings to show (no cluster link or recording root)")
+            return
+        camera = query.get("camera", "")[:200]
+        if not camera:
+            raise ConfigError("camera is required")
+        alert = None
+        if "start" in query or "end" in query:
+            start, end = _number(query, "start"), _number(query, "end")
+            site = self.web.data.site_of(camera)
+        else:
+            kind, since = query.get("kind", ""), _number(query, "since")
+            until, site = self.web.data.alert_span(camera, kind, since)
+            start, end = alert_window(since, until, time.time(), MAX_RANGE_S)
+            alert = {"kind": kind, "since": since, "until": until}
+        ident, clip = evidence.clip(site, camera, start, end)
+        url = None if ident is None else f"/api/clips/{ident}.mp4"
+        self._json({**clip.to_json(), "site": site, "alert": alert, "url": url})
+
+    def _clip(self, ident: str) -> None:
+        evidence = self.web.evidence
+        path = evidence.path(ident) if evidence is not None else None
+        try:
+            size = path.stat().st_size if path is not None else -1
+        except OSError:
+            size = -1
+        if path is None or size < 0:
+            self._error(404, "no such clip (ask /api/evidence again)")
+            return
+        first, last, status = 0, size - 1, 200
+        ranged = self.headers.get("Range", "")
+        if ranged.startswith("bytes="):  # the <video> element asks in ranges (seeking)
+            a, _, b = ranged[6:].split(",")[0].strip().partition("-")
+            try:
+                first, last = (int(a), int(b) if b else size - 1) if a else (size - int(b), size - 1)
+            except ValueError:
+                first, last = size, size
+            last = min(last, size - 1)
+            if not 0 <= first <= last:
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            status = 206
+        self.send_response(status)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Cache-Control", "private, max-age=600")  # a clip never changes
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with path.open("rb") as f:
+            f.seek(first)
+            left = last - first + 1
+            while left > 0:
+                block = f.read(min(left, 256 * 1024))
+                if not block:
+                    break
+                self.wfile.write(block)
+                left -= len(block)
 
     def do_POST(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path
@@ -361,3 +449,13 @@ class _Handler(BaseHTTPRequestHandler):
         except KedirivmsError as exc:
             log.warning("centre page: %s", exc)
             self._error(500, str(exc))
+
+
+def _number(query: dict[str, str], key: str) -> float:
+    try:
+        value = float(query.get(key, ""))
+    except ValueError:
+        raise ConfigError(f"{key} must be a number (UNIX seconds)") from None
+    if value != value or abs(value) > 1e11:
+        raise ConfigError(f"{key} is out of range")
+    return value

@@ -7,12 +7,13 @@ at most one per camera per ``interval`` seconds: the page shows the latest one o
 from __future__ import annotations
 
 import base64
+import io
 import threading
 import time
 from typing import Any
 
-import cv2
 import numpy as np
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.analytics import Event
@@ -49,13 +50,19 @@ def snapshot_event(
     h, w = image.shape[:2]
     width = max(16, min(width, w))
     height = max(1, round(h * width / w))
-    small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, max(1, min(quality, 100))])
-    if not ok:
-        raise ConfigError(f"the JPEG encoder refused the snapshot of {camera}")
+    # Pillow, not OpenCV: opencv-python carries its own FFmpeg build, which a plugin should not load into every
+    # worker beside PyAV's (the recorder's muxer lives there)
+    picture = Image.fromarray(image if image.ndim == 2 else np.ascontiguousarray(image[..., ::-1]))
+    small = picture.resize((width, height), Image.Resampling.BOX)  # an area average, like INTER_AREA
+    buf = io.BytesIO()
+    try:
+        small.save(buf, "JPEG", quality=max(1, min(quality, 95)))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the JPEG encoder refused the snapshot of {camera}: {exc}") from None
+    jpeg = buf.getvalue()
     return Event(
         camera=camera, source="snapshot", kind="snapshot", time=time.time() if when is None else when,
-        data={"jpeg": base64.b64encode(jpeg.tobytes()).decode(), "width": width, "height": height},
+        data={"jpeg": base64.b64encode(jpeg).decode(), "width": width, "height": height},
     )  # fmt: skip
 
 

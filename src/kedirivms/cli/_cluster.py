@@ -113,7 +113,11 @@ def centre(
     json: bool = typer.Option(False, "--json", help="Print the fleet view as JSON (at the end), no live table."),
     http: str | None = typer.Option(None, "--http", help="Serve the web page on HOST:PORT (e.g. 127.0.0.1:8088)."),
     fleet: Path | None = typer.Option(None, "--fleet", help="Fleet file: districts, offices, counters for the page."),
-    users: Path | None = typer.Option(None, "--users", help="Users file (scrypt hashes): the page needs a login."),
+    users: Path | None = typer.Option(
+        None,
+        "--users",
+        help="Users file (scrypt hashes): the page needs a login (default: the fleet file's centre.users).",
+    ),
     tls_cert: Path | None = typer.Option(None, "--tls-cert", help="Serve the page over HTTPS with this certificate."),
     tls_key: Path | None = typer.Option(None, "--tls-key", help="The certificate's private key."),
 ) -> None:

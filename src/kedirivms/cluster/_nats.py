@@ -401,6 +401,99 @@ class NatsLink:
         consumer ignores)."""
         self._call(message.raw.ack(), None, "ack")
 
+    # -- core request/reply (not JetStream) -------------------------------------------------------------------------
+    @property
+    def max_payload(self) -> int:
+        """The largest message the server accepts, bytes (1 MiB by default)."""
+        nc = self._nc
+        return int(getattr(nc, "max_payload", 0) or 1 << 20) if nc is not None else 1 << 20
+
+    def serve(self, subject: str, handler: Callable[[bytes], bytes | None], *, workers: int = 2) -> Callable[[], None]:
+        """Answer requests on ``subject`` (wildcards allowed) with ``handler(data)``; None sends no answer.
+
+        The handler runs on a small thread pool (it may block, e.g. to read files), never on the loop thread.
+
+        Returns:
+            A function that stops answering (unsubscribes and shuts the pool down).
+        """
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="kedirivms-nats-serve")
+
+        async def _sub() -> Any:
+            loop = asyncio.get_running_loop()
+
+            async def on_msg(msg: Any) -> None:
+                if not msg.reply:
+                    return
+                try:
+                    answer = await loop.run_in_executor(pool, handler, msg.data)
+                except Exception:  # a handler bug must not kill the subscription
+                    log.exception("nats %s: handler for %s failed", self.label, subject)
+                    return
+                if answer is not None:
+                    with contextlib.suppress(Exception):  # the asker went away
+                        await msg.respond(answer)
+
+            sub = await self._nc.subscribe(subject, cb=on_msg)
+            await self._nc.flush()  # the server knows the subscription before serve() returns
+            return sub
+
+        if self._nc is None:
+            pool.shutdown(wait=False)
+            raise ClusterError("not connected", operation=f"serve {subject}", camera=self.label)
+        sub = self._call(_sub(), None, f"serve {subject}")
+
+        def stop() -> None:
+            with contextlib.suppress(KedirivmsError):
+                self._call(sub.unsubscribe(), 2.0, f"unsubscribe {subject}")
+            pool.shutdown(wait=False, cancel_futures=True)
+
+        return stop
+
+    def request(self, subject: str, data: bytes, *, timeout: float | None = None) -> bytes:
+        """One request, its first answer.
+
+        Raises:
+            ClusterTimeout: nobody answered within ``timeout`` seconds.
+            ClusterError: nobody listens on ``subject`` (the server says so at once), or the connection is down.
+        """
+        wait = timeout if timeout is not None else self.timeout
+        self._jetstream()
+
+        async def _req() -> bytes:
+            msg = await self._nc.request(subject, data, timeout=wait)
+            return bytes(msg.data)
+
+        return self._call(_req(), wait + 0.5, f"request {subject}")
+
+    def gather(
+        self, subject: str, data: bytes, *, timeout: float, enough: Callable[[bytes], bool] | None = None
+    ) -> list[bytes]:
+        """Ask everyone listening on ``subject``; every answer within ``timeout`` seconds (fewer when an answer
+        is ``enough``: the gathering stops at it). Nobody listening gives an empty list, not an error."""
+        self._jetstream()
+
+        async def _gather() -> list[bytes]:
+            answers: list[bytes] = []
+            done = asyncio.Event()
+            inbox = self._nc.new_inbox()
+
+            async def on_msg(msg: Any) -> None:
+                answers.append(bytes(msg.data))
+                if enough is not None and enough(answers[-1]):
+                    done.set()
+
+            sub = await self._nc.subscribe(inbox, cb=on_msg)
+            try:
+                await self._nc.publish(subject, data, reply=inbox)
+                with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+                    await asyncio.wait_for(done.wait(), timeout)
+            finally:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+            return answers
+
+        return self._call(_gather(), timeout + 2.0, f"gather {subject}")
+
     # -- the one boundary ---------------------------------------------------------------------------------------
     def _bucket(self, bucket: str) -> Any:
         self._jetstream()
@@ -461,6 +554,8 @@ def _map(exc: Exception, operation: str, label: str) -> ClusterError:
         isinstance(exc, nats.js.errors.APIError) and getattr(exc, "err_code", None) in _WRONG_LAST_SEQUENCE
     ):
         return LeaseConflict("the key changed (held or renewed by another worker)", operation=operation)
+    if isinstance(exc, nats.errors.NoRespondersError):
+        return ClusterError("nobody answers on this subject", operation=operation, camera=label)
     if isinstance(exc, (nats.errors.TimeoutError, asyncio.TimeoutError, TimeoutError)):
         return ClusterTimeout("no answer in time", operation=operation, camera=label, hint="is NATS reachable?")
     if isinstance(exc, nats.js.errors.NoStreamResponseError):

@@ -8,6 +8,9 @@
    the other two;
 5. at the end: how long each camera took to deliver frames elsewhere, and the events stored (each once).
 
+The centre's page serves from the moment the centre starts (``--http``, default 127.0.0.1:8088, any free port
+when taken): its URL is printed before the workers start.
+
 Run: ``python -m kedirivms.cluster.demo [--seconds 90] [--out demo-output/cluster]``.
 """
 
@@ -43,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=90.0, help="How long the demo runs (default 90).")
     parser.add_argument("--out", type=Path, default=Path("demo-output/cluster"), help="Output folder.")
+    parser.add_argument("--http", default="127.0.0.1:8088", help="The centre page's HOST:PORT ('' for none).")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     cams: list[VirtualCamera] = []
     workers: list[WorkerProc] = []
     centre: Centre | None = None
+    web: Any = None
     link = NatsLink([h.url for h in hubs])
     try:
         for h in hubs:
@@ -71,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         retry(lambda: link.ensure_kv(LEASE_BUCKET, replicas=3))
         centre = Centre(urls, out / "centre.sqlite", replicas=3)
         retry(centre.start, timeout=60)
+        if args.http:
+            web = _page(centre, args.http, fleet)
+            console.print(f"[bold]centre page: {web.url}[/]  (open it now: the counters, their queues and alerts live)")
         workers = [WorkerProc(fleet, urls, f"worker-{i}", ttl=TTL, extra=["--replicas", "3"], log_dir=out)
                    for i in (1, 2, 3)]  # fmt: skip
         console.print("workers: worker-1, worker-2, worker-3 (kedirivms worker fleet.yaml --nats ...)")
@@ -109,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for w in workers:
             w.stop()
+        if web is not None:
+            web.close()
         if centre is not None:
             centre.close()
         link.close()
@@ -116,6 +126,16 @@ def main(argv: list[str] | None = None) -> None:
             cam.stop()
         for h in hubs:
             h.stop()
+
+
+def _page(centre: Centre, bind: str, fleet: Path) -> Any:
+    from kedirivms.centre_web import serve_centre
+    from kedirivms.errors import ConfigError
+
+    try:
+        return serve_centre(centre, bind, fleet=fleet)
+    except ConfigError:  # the port is taken: any free one
+        return serve_centre(centre, f"{bind.rpartition(':')[0] or '127.0.0.1'}:0", fleet=fleet)
 
 
 def _scene_factory(scene: CounterScene) -> Any:

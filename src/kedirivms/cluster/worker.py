@@ -38,6 +38,7 @@ from kedirivms.analytics import Event
 from kedirivms.cluster._nats import NatsLink, retry
 from kedirivms.cluster.assignment import Member, assign
 from kedirivms.cluster.events import FLEET_SITE, JetStreamSink, ensure_events_stream
+from kedirivms.cluster.evidence import EvidenceResponder
 from kedirivms.deploy.pipeline import CameraPipeline
 from kedirivms.deploy.service import SharedIndex, validate_plugins
 from kedirivms.deploy.supervisor import CameraStatus, CameraSupervisor
@@ -161,6 +162,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._last_status = 0.0
         self._started = False
+        self.evidence: EvidenceResponder | None = None  # answers the centre's requests for recorded clips
 
     # -- life cycle -----------------------------------------------------------------------------------------------
     def start(self) -> Worker:
@@ -192,6 +194,8 @@ class Worker:
             self.link.close()
             raise
         self.sink.start()
+        if self.fleet.recording is not None:
+            self.evidence = EvidenceResponder(self.link, self._index, self.config.id).start()
         for target, name in ((self._loop, "kedirivms-worker-loop"), (self._fence_loop, "kedirivms-worker-fence")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -214,6 +218,8 @@ class Worker:
         with contextlib.suppress(ClusterError):
             self.link.kv_delete(MEMBER_BUCKET, _member_key(self.config.id), last=self._member_rev or None)
         self.sink.close(timeout)
+        if self.evidence is not None:
+            self.evidence.close()
         self.link.close()
         self._index.close()
 

@@ -120,6 +120,18 @@ class LoadedFleet:
             return rec
         return rec.model_copy(update={"root": str(self.base_dir / rec.root)})
 
+    @property
+    def centre_users(self) -> dict[str, str] | Path | None:
+        """The page's users from ``centre: {users: ...}``: inline name -> hash, or the users file (a relative
+        path made relative to the fleet file), or None."""
+        centre = self.model.centre
+        if centre is None or centre.users is None:
+            return None
+        if isinstance(centre.users, dict):
+            return dict(centre.users)
+        path = Path(centre.users).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
     def camera(self, name: str) -> CameraTarget:
         """One camera by name.
 

@@ -7,6 +7,7 @@ values of these models: only references (``password_env`` / ``password_file``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +19,17 @@ from kedirivms.fleet.settings import Settings, _Model, _unique_names
 from kedirivms.record import RetentionPolicy
 from kedirivms.sinks import JsonlSinkConfig, SinkConfig
 
-__all__ = ["CameraEntry", "Fleet", "FleetSettings", "RecordingSettings", "Site", "FLEET_VERSION", "NAME_PATTERN"]
+__all__ = [
+    "CameraEntry",
+    "CentreSettings",
+    "Fleet",
+    "FleetSettings",
+    "RecordingSettings",
+    "Site",
+    "FLEET_VERSION",
+    "NAME_PATTERN",
+    "is_password_hash",
+]
 
 FLEET_VERSION: Literal[2] = 2
 """The current fleet file format (``version: 2``); ``version: 1`` inventories are read as they are."""
@@ -78,6 +89,40 @@ class RecordingSettings(_Model):
     retention: RetentionPolicy | None = Field(None, description="max_age, max_bytes, min_free_bytes.")
 
 
+_HASH = re.compile(r"^scrypt\$\d{1,8}\$\d{1,3}\$\d{1,3}\$[0-9a-f]{16,128}\$[0-9a-f]{32,256}$")
+_USER = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def is_password_hash(value: object) -> bool:
+    """Whether ``value`` is a ``scrypt$N$r$p$salt$hash`` string (``kedirivms centre-hash``), not a password."""
+    return isinstance(value, str) and bool(_HASH.match(value))
+
+
+class CentreSettings(_Model):
+    """The command centre's page: who may log in (``kedirivms centre --fleet`` and ``kedirivms run --http``)."""
+
+    users: str | dict[str, str] | None = Field(
+        None,
+        description="Operators who may log in to the page: a users file (relative paths: relative to the fleet "
+        "file) or inline `name: scrypt hash` pairs from `kedirivms centre-hash NAME`. Never a password.",
+    )
+
+    @field_validator("users")
+    @classmethod
+    def _hashes_only(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("name a users file, or give name: hash pairs")
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("no users: give name: hash pairs (or leave 'users' out)")
+            for name, stored in value.items():
+                if not _USER.match(name):
+                    raise ValueError(f"user name {name[:64]!r}: letters, digits, '_', '.', '@', '-' (1-64)")
+                if not is_password_hash(stored):  # the value is never echoed: it might be a clear password
+                    raise ValueError(f"user {name!r} needs a hash from `kedirivms centre-hash {name}`, not a password")
+        return value
+
+
 def _default_sinks() -> list[SinkConfig]:
     return [JsonlSinkConfig(path=Path("events.jsonl"))]
 
@@ -94,6 +139,7 @@ class Fleet(_Model):
         "to JetStream instead.",
     )
     recording: RecordingSettings | None = Field(None, description="Recording settings; None records nothing.")
+    centre: CentreSettings | None = Field(None, description="The centre's page: its users (logins).")
 
     @field_validator("sites")
     @classmethod

@@ -55,6 +55,8 @@ def export(
     start: dt.datetime | float,
     end: dt.datetime | float,
     path: str | os.PathLike[str],
+    *,
+    fragmented: bool = False,
 ) -> ExportResult:
     """Remux the segments covering ``[start, end]`` of ``camera`` into one MP4 at ``path``.
 
@@ -67,6 +69,8 @@ def export(
         start: UTC datetime (naive = UTC) or epoch seconds.
         end: UTC datetime or epoch seconds.
         path: the MP4 to write (replaced if it exists).
+        fragmented: write a fragmented MP4 (fMP4: an empty ``moov`` then one fragment per keyframe), which a
+            browser plays while it downloads and from Media Source Extensions.
 
     Returns:
         An :class:`ExportResult` with the exported span, segments used and gaps.
@@ -94,7 +98,8 @@ def export(
         out_path = Path(path)
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            out = av.open(str(out_path), "w", format="mp4")
+            options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} if fragmented else {}
+            out = av.open(str(out_path), "w", format="mp4", options=options)
         except (OSError, av.error.FFmpegError) as exc:
             raise StorageError(f"cannot write {out_path}: {exc}", camera=cam, operation="export") from exc
         try:

@@ -80,7 +80,8 @@ function renderAlerts(alerts) {
     `<tr class="${esc(a.kind)}" data-camera="${esc(a.camera)}" data-kind="${esc(a.kind)}"><td>${esc(a.office)}</td><td>${esc(a.camera)}</td>` +
     `<td>${esc(a.kind === "pile_up" ? "pile-up" : "unstaffed")}</td><td>${clock(a.since)}</td><td>${dur(now - a.since)}</td>` +
     `<td class="acked">${a.ack ? esc(`${a.ack.name}: ${a.ack.note}`) : ""}</td>` +
-    `<td><button type="button" class="ack-btn">Acknowledge</button></td></tr>`).join("");
+    `<td><button type="button" class="ack-btn">Acknowledge</button> ` +
+    `<button type="button" class="ev-btn" data-since="${a.since}">Recording</button></td></tr>`).join("");
 }
 
 async function refresh() {
@@ -115,8 +116,37 @@ async function loadHistory(ev) {
     const h = await api("/api/history?" + q);
     $("#history tbody").innerHTML = h.events.map((e) =>
       `<tr><td>${new Date(e.time * 1000).toLocaleString()}</td><td>${esc(e.site)}</td><td>${esc(e.camera)}</td>` +
-      `<td>${esc(e.kind)}</td><td>${esc(e.kind === "alert_ack" ? `${e.data.alert} by ${e.data.name}: ${e.data.note}` : JSON.stringify(e.data))}</td></tr>`).join("");
+      `<td>${esc(e.kind)}</td><td>${esc(e.kind === "alert_ack" ? `${e.data.alert} by ${e.data.name}: ${e.data.note}` : JSON.stringify(e.data))}</td>` +
+      `<td>${ALERT_KINDS.has(e.kind) ? `<button type="button" class="ev-btn" data-camera="${esc(e.camera)}" data-kind="${esc(e.kind)}" data-since="${e.time}">Recording</button>` : ""}</td></tr>`).join("");
   } catch (e) { /* shown by the live link state */ }
+}
+
+const ALERT_KINDS = new Set(["pile_up", "counter_unstaffed"]);
+
+// the recording around an alert: cut where it was recorded, fetched by the centre, played here (docs/centre.md)
+async function openEvidence(camera, kind, since) {
+  const box = $("#evidence"), v = $("#ev-video");
+  box.hidden = false; box.dataset.state = "loading"; v.hidden = true; v.pause(); v.removeAttribute("src");
+  $("#ev-what").textContent = `${kind === "pile_up" ? "pile-up" : "unstaffed"} on ${camera} at ${clock(since)}`;
+  $("#ev-info").textContent = "fetching the recording…"; $("#ev-now").textContent = ""; $("#ev-gaps").innerHTML = "";
+  box.scrollIntoView({block: "nearest"});
+  try {
+    const e = await api("/api/evidence?" + new URLSearchParams({camera, kind, since}));
+    $("#ev-gaps").innerHTML = e.gaps.map((g) => `<li>no recording ${clock(g.start)}–${clock(g.end)}: ${esc(g.reason)}</li>`).join("");
+    if (!e.url) { $("#ev-info").textContent = "nothing was recorded around this alert"; box.dataset.state = "gap"; return; }
+    // media time <-> wall time: the file skips the gaps inside it (timeline: where each piece starts)
+    const pieces = e.timeline.length ? e.timeline : [[0, e.start]];
+    const wallAt = (m) => { const p = pieces.filter((x) => x[0] <= m).pop() || pieces[0]; return p[1] + m - p[0]; };
+    const mediaAt = (w) => { const p = pieces.filter((x) => x[1] <= w).pop() || pieces[0]; return Math.max(0, p[0] + w - p[1]); };
+    const at = mediaAt(since);
+    box.dataset.alertOffset = at;
+    $("#ev-info").textContent = `${clock(e.start)}–${clock(e.end)}, ${e.codec || "?"} ${e.width || "?"}×${e.height || "?"} from ${e.worker}; ` +
+      `the alert starts ${at.toFixed(0)} s in.`;
+    v.ontimeupdate = () => { $("#ev-now").textContent = `showing ${clock(wallAt(v.currentTime))}`; };
+    v.onerror = () => { $("#ev-info").textContent = `this browser cannot play this recording (${e.codec}); docs/centre.md says which play where`; box.dataset.state = "error"; };
+    v.addEventListener("loadedmetadata", () => { v.currentTime = Math.max(0, at - 3); v.play().catch(() => {}); }, {once: true});
+    v.hidden = false; v.src = e.url; box.dataset.state = "ready";
+  } catch (err) { $("#ev-info").textContent = `cannot fetch the recording: ${err.message}`; box.dataset.state = "error"; }
 }
 
 function showLogin() {
@@ -130,6 +160,12 @@ function start() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest(".ev-btn"), row = ev.target.closest("tr");
+    if (!b || !row) return;
+    openEvidence(b.dataset.camera || row.dataset.camera, b.dataset.kind || row.dataset.kind, parseFloat(b.dataset.since));
+  });
+  $("#ev-close").addEventListener("click", () => { const v = $("#ev-video"); v.pause(); v.removeAttribute("src"); $("#evidence").hidden = true; });
   $("#alerts").addEventListener("click", (ev) => {
     const row = ev.target.closest("tr");
     if (!ev.target.classList.contains("ack-btn") || !row) return;

@@ -1,0 +1,48 @@
+"""``make demo`` opens with the centre's page: its URL is the first line, and the page shows the demo's counters live
+while the story runs; the PNG chart stays for the terminal-only user."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .conftest import wait_until
+
+COUNTERS = {"loket-1", "loket-2", "loket-nvr"}
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_demo_prints_the_page_first_and_the_page_shows_its_counters_live(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "150"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kedirivms.demo", "--seconds", "10", "--out", str(tmp_path), "--http", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("centre page: http://127.0.0.1:"), first
+        url = first.split()[2]
+        # before any camera runs, every counter of the demo has its tile (offline)
+        tiles = get_json(url + "api/counters")["counters"]
+        assert {t["camera"] for t in tiles} == COUNTERS
+        # while the story runs, its counters come alive on the page: frames, then queue statistics
+        wait_until(lambda: any(t["state"] != "offline" for t in get_json(url + "api/counters")["counters"]), 60.0, 0.5)
+        wait_until(lambda: get_json(url + "api/fleet")["events"] > 0, 60.0, 0.5)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, out
+    assert (tmp_path / "queue_chart.png").read_bytes()[:4] == b"\x89PNG"  # the chart stays
+    assert (tmp_path / "centre.sqlite").exists()
