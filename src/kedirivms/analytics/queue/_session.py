@@ -226,7 +226,7 @@ class SharedSession:
 
 
 def shared_session(
-    path: str | Path, providers: tuple[str, ...] = ("CPUExecutionProvider",), threads: int = 1, parallel: int = 1
+    path: str | Path, providers: tuple[str, ...] = ("CPUExecutionProvider",), threads: int = 1, parallel: int = 2
 ) -> SharedSession:
     """The process-wide session for ``path`` (loaded on first use, then shared by every camera).
 

@@ -69,11 +69,11 @@ class DnnDetectorConfig(BaseModel):
         default=1, ge=1, le=64, description="onnxruntime threads for the process-wide model (shared by cameras)."
     )
     parallel: int = Field(
-        default=1,
+        default=2,
         ge=1,
         le=16,
-        description="Batches the process-wide model runs at once (each on `threads` threads); 2 lets a second "
-        "batch use another core while one runs.",
+        description="Batches the process-wide model runs at once (each on `threads` threads): with 2, a second "
+        "batch runs on the other core while one runs.",
     )
     motion_gate: MotionGateConfig = Field(
         default_factory=MotionGateConfig, description="Count detections only once seen moving (signs, posters)."

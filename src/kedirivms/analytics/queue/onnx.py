@@ -94,7 +94,7 @@ class OnnxPersonDetector:
         threads: int = 1,
         layout: Layout = "auto",
         trim_padding: bool = True,
-        parallel: int = 1,
+        parallel: int = 2,
     ) -> None:
         model = Path(path) if path is not None else default_model_path()
         self.session: SharedSession = shared_session(model, tuple(providers), threads, parallel)
