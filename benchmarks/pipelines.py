@@ -326,6 +326,12 @@ def main() -> None:
             f"DNN detections asked: {args.rate:g} per camera per second; latency per batch size (all contenders): "
             + ", ".join(f"{k}: {v:.1f} ms ({stats.runs[k]}x)" for k, v in stats.mean_ms().items())
         )
+        for label, _, _ in contenders[1:]:
+            # CPU time scales with the work done: the plugin's CPU per detection (with the frames it holds)
+            # times the detections asked; an estimate of what the asked rate costs when the box is not shared
+            got = med(label, "detections_per_camera_s")
+            need = n * (base_cpu + (med(label, "cpu_per_pipeline") - base_cpu) * args.rate / got) if got else 0.0
+            print(f"{label}: {need:.2f} cores for {n} cameras at {args.rate:g} Hz (CPU time per detection x asked)")
         goal = (
             med(full_label, "least_served_s") >= 0.95 * args.rate and med(full_label, "fps_per_pipeline") >= 0.95 * FPS
         )
