@@ -8,11 +8,15 @@ the background detector with ``--detector background``, ByteTrack, zones, metric
 CPU time (user + system) over a fixed window:
 
 * baseline: the same N pipelines with no plugin (receive + decode only), measured in the same run;
-* queue: N pipelines with the queue plugin at 10 fps.
+* queue: N pipelines with the queue plugin at 10 fps, its default settings;
+* queue (square, recompute): the settings before the cost work of issue 12, for comparison in the same run: the
+  picture padded to the model's square (``trim_padding: false``) and the zone tests redone on every frame, also
+  those that only hold the last detection (the benchmark switches that reuse off by patching the analyzer).
 
-It prints CPU per pipeline (fraction of one core), pipelines per core (1 / that), the plugin's share, whether
-every pipeline kept up (plugin fps, frames dropped by the latest-frame slot), detections per second per camera
-and the DNN's latency per batch size (batches form when several cameras ask at once).
+The contenders alternate for ``--rounds`` rounds (medians printed). It prints CPU per pipeline (fraction of one
+core), pipelines per core (1 / that), the plugin's share, whether every pipeline kept up (plugin fps, frames
+dropped by the latest-frame slot), detections per second per camera (median and the least-served camera) and the
+DNN's latency per batch size (batches form when several cameras ask at once).
 
 Goal (issue 12): >= 24 cameras of 640x360 @ 10 fps decoded, detected at >= 2 Hz each and tracked on a 2-core box:
 ``benchmarks/pipelines.py --pipelines 24``.
@@ -22,7 +26,8 @@ method, (b) through its pluggy hook caller (what the runner uses), (c) through t
 on the plugin thread (context update, timing, result check), plus the feeding side (rate check + latest-frame
 slot), and prints the overhead per frame in microseconds and as a share of the queue plugin's own time.
 
-Run: ``.venv/bin/python benchmarks/pipelines.py`` (``--pipelines N``, ``--seconds S``, ``--quick``).
+Run: ``.venv/bin/python benchmarks/pipelines.py`` (``--pipelines N``, ``--seconds S``, ``--rounds R``,
+``--parallel P``, ``--threads T``, ``--quick``).
 The figures depend on the machine and its load; nothing here is hard-coded.
 """
 
@@ -30,9 +35,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from _common import self_cpu
@@ -71,7 +80,7 @@ def start_camera() -> tuple[subprocess.Popen[str], str]:
     return proc, f"rtsp://127.0.0.1:{line.split()[1]}/sub"
 
 
-def queue_config(detector: str, rate_hz: float, threads: int = 1) -> dict[str, Any]:
+def queue_config(detector: str, rate_hz: float, threads: int = 1, **dnn: Any) -> dict[str, Any]:
     from kedirivms.sim.counter_scene import CounterScene
 
     zones = CounterScene(3).zones()  # the oblique view the camera serves: feet on the floor zones
@@ -79,29 +88,74 @@ def queue_config(detector: str, rate_hz: float, threads: int = 1) -> dict[str, A
         "zones": [z.model_dump(mode="json") for z in zones],
         "anchor": "bottom_center",
         "detector": detector,
-        "dnn": {"rate_hz": rate_hz, "threads": threads},
+        "dnn": {"rate_hz": rate_hz, "threads": threads, **dnn},
     }
 
 
 def detector_stats() -> Any:
-    """The process-wide DNN session's batch statistics (None if the DNN never ran)."""
+    """The process-wide DNN sessions' batch statistics, merged (None if the DNN never ran)."""
     from kedirivms.analytics.queue import _session
+    from kedirivms.analytics.queue._session import BatchStats
 
     sessions = list(_session._SESSIONS.values())
-    return sessions[0].stats if sessions else None
+    if not sessions:
+        return None
+    merged = BatchStats()
+    for session in sessions:
+        for size, runs in session.stats.runs.items():
+            merged.runs[size] = merged.runs.get(size, 0) + runs
+            merged.seconds[size] = merged.seconds.get(size, 0.0) + session.stats.seconds[size]
+    return merged
+
+
+_PER_CAMERA: Counter[int] = Counter()  # DNN detections per detector (one detector per camera)
+
+
+def count_detections() -> None:
+    """Count each camera's detections (patches the DNN adapter: benchmark only)."""
+    from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+    original = OnnxPersonDetector.detect_frame
+
+    def detect_frame(self: Any, frame: Any, t: float) -> Any:
+        out = original(self, frame, t)
+        _PER_CAMERA[id(self)] += 1
+        return out
+
+    OnnxPersonDetector.detect_frame = detect_frame  # type: ignore[method-assign]
+
+
+@contextmanager
+def recompute_held_frames(enabled: bool) -> Iterator[None]:
+    """While enabled, the analyzer redoes its zone tests on every frame (what it did before issue 12's cost work)."""
+    from kedirivms.analytics.queue.analyzer import QueueAnalyzer
+
+    original = QueueAnalyzer.update
+
+    def update(self: Any, y: Any, t: float, *, frame: Any = None) -> Any:
+        self._look = None
+        return original(self, y, t, frame=frame)
+
+    if enabled:
+        QueueAnalyzer.update = update  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        QueueAnalyzer.update = original  # type: ignore[method-assign]
 
 
 # -- part 1 ------------------------------------------------------------------------------------------------------
 def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: float, seconds: float) -> dict[str, Any]:
     cams = [CameraAnalytics(name=f"cam-{i}", source=url, plugins=plugins) for i in range(pipelines)]
+    earlier = set(_PER_CAMERA)  # detectors of the contenders measured before
     with AnalyticsRunner(cams) as runner:
         time.sleep(warmup)
         before = runner.metrics()
-        det0 = _pictures()
+        det0, per0 = _pictures(), Counter(_PER_CAMERA)
         cpu0, wall0 = self_cpu(), time.monotonic()
         time.sleep(seconds)
         cpu1, wall1 = self_cpu(), time.monotonic()
-        det1 = _pictures()
+        det1, per1 = _pictures(), Counter(_PER_CAMERA)
         after = runner.metrics()
     wall = wall1 - wall0
     frames = sum(a.frames - b.frames for a, b in zip(after.cameras, before.cameras, strict=True))
@@ -120,7 +174,14 @@ def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: flo
         "latency_ms": (sum(p.latency_ms for p in plugin_rows) / len(plugin_rows)) if plugin_rows else None,
         "events": after.events,
         "detections_per_camera_s": (det1 - det0) / wall / pipelines,
+        "least_served_s": _least(per0, per1, earlier, pipelines) / wall,
     }
+
+
+def _least(per0: Counter[int], per1: Counter[int], earlier: set[int], pipelines: int) -> int:
+    """Detections of the least-served camera in the window (0 when a camera never got one)."""
+    mine = [per1[k] - per0.get(k, 0) for k in per1 if k not in earlier]
+    return min(mine) if len(mine) >= pipelines else 0
 
 
 def _pictures() -> int:
@@ -176,57 +237,110 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pipelines", type=int, default=4, help="pipelines measured together (default 4)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per configuration")
-    parser.add_argument("--quick", action="store_true", help="2 pipelines, 5 s windows")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the contenders (default 3)")
+    parser.add_argument("--quick", action="store_true", help="2 pipelines, 5 s windows, 1 round")
     parser.add_argument("--detector", choices=["auto", "dnn", "background"], default="auto", help="queue detector")
     parser.add_argument("--rate", type=float, default=2.0, help="DNN detections per second per camera (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the shared model (default 1)")
+    parser.add_argument("--parallel", type=int, default=None, help="batches the shared model runs at once")
+    parser.add_argument("--no-before", action="store_true", help="skip the pre-issue-12 settings contender")
     args = parser.parse_args()
     if args.serve:
         serve()
         return
     if args.quick:
-        args.pipelines, args.seconds = 2, 5.0
+        args.pipelines, args.seconds, args.rounds = 2, 5.0, 1
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}; {WIDTH}x{HEIGHT} @ {FPS:g} fps H.264")
+    count_detections()
+    extra = {} if args.parallel is None else {"parallel": args.parallel}
+    contenders: list[tuple[str, list[PluginSettings], bool]] = [("receive + decode (baseline)", [], False)]
+    default = queue_config(args.detector, args.rate, args.threads, **extra)
+    contenders.append(("+ queue plugin (default)", [PluginSettings(name="queue", config=default, max_fps=FPS)], False))
+    if not args.no_before and args.detector != "background":
+        before = queue_config(args.detector, args.rate, args.threads, trim_padding=False, parallel=1)
+        contenders.append(
+            ("+ queue (square, recompute)", [PluginSettings(name="queue", config=before, max_fps=FPS)], True)
+        )
+    rows: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in contenders}
+    loads: list[float] = []
     camera, url = start_camera()
     try:
-        queue = [PluginSettings(name="queue", config=queue_config(args.detector, args.rate, args.threads), max_fps=FPS)]
-        base = measure(url, args.pipelines, [], warmup=3.0, seconds=args.seconds)
-        full = measure(url, args.pipelines, queue, warmup=5.0, seconds=args.seconds)
+        for r in range(args.rounds):
+            order = contenders if r % 2 == 0 else [contenders[0], *reversed(contenders[1:])]
+            for label, plugins, recompute in order:
+                loads.append(os.getloadavg()[0])
+                with recompute_held_frames(recompute):
+                    warmup = 5.0 if plugins else 3.0
+                    rows[label].append(measure(url, args.pipelines, plugins, warmup=warmup, seconds=args.seconds))
         stats = detector_stats()
         calls = dispatch(url, 20_000 if args.quick else 100_000)
     finally:
         camera.stdin.close()  # type: ignore[union-attr]
         camera.wait(10)
 
+    def med(label: str, key: str) -> float:
+        values = [row[key] for row in rows[label] if row[key] is not None]
+        return statistics.median(values) if values else float("nan")
+
     n = args.pipelines
-    print(f"\n1. pipelines per core ({n} pipelines at once, {args.seconds:g} s window each)")
-    print(f"{'':28}{'CPU/pipeline':>14}{'pipelines/core':>16}{'decoded fps':>13}{'plugin fps':>12}")
-    for label, row in (("receive + decode (baseline)", base), ("+ queue plugin", full)):
-        plugin_fps = row["plugin_fps_per_pipeline"]
+    print(
+        f"\n1. pipelines per core ({n} pipelines at once, {args.seconds:g} s window each, medians of {args.rounds} "
+        f"alternating rounds; load average during the run {min(loads):.1f}-{max(loads):.1f} on {cores} cores)"
+    )
+    print(
+        f"{'':30}{'CPU/pipeline':>13}{'pipelines/core':>15}{'decoded fps':>12}{'plugin fps':>11}"
+        f"{'det/cam/s':>10}{'least':>7}{'total cores':>12}"
+    )
+    for label, plugins, _ in contenders:
+        cpu = med(label, "cpu_per_pipeline")
         print(
-            f"{label:28}{100 * row['cpu_per_pipeline']:>13.1f}%{1 / row['cpu_per_pipeline']:>16.1f}"
-            f"{row['fps_per_pipeline']:>13.1f}{plugin_fps if plugin_fps is not None else float('nan'):>12.1f}"
+            f"{label:30}{100 * cpu:>12.1f}%{1 / cpu:>15.1f}{med(label, 'fps_per_pipeline'):>12.1f}"
+            f"{med(label, 'plugin_fps_per_pipeline'):>11.1f}"
+            + (
+                f"{med(label, 'detections_per_camera_s'):>10.2f}{med(label, 'least_served_s'):>7.2f}"
+                if plugins
+                else " " * 17
+            )
+            + f"{cpu * n:>12.2f}"
         )
-    plugin_cpu = full["cpu_per_pipeline"] - base["cpu_per_pipeline"]
+    full_label = contenders[1][0]
+    base_cpu, full_cpu = med(contenders[0][0], "cpu_per_pipeline"), med(full_label, "cpu_per_pipeline")
+    full = rows[full_label][-1]
     print(
-        f"queue plugin alone: {100 * plugin_cpu:.1f}% of a core per camera "
-        f"({full['latency_ms']:.2f} ms per frame on its thread); pipelines with the plugin cost "
-        f"{full['cpu_per_pipeline'] / base['cpu_per_pipeline']:.2f}x the decode-only baseline"
+        f"queue plugin alone: {100 * (full_cpu - base_cpu):.1f}% of a core per camera "
+        f"({med(full_label, 'latency_ms'):.2f} ms per frame on its thread); pipelines with the plugin cost "
+        f"{full_cpu / base_cpu:.2f}x the decode-only baseline"
     )
-    print(
-        f"kept up: {full['plugin_fps_per_pipeline']:.1f} of {FPS:g} fps per pipeline, "
-        f"{full['drops']} frames dropped (latest-frame slot), {full['errors']} errors, {full['events']} events"
-    )
-    print(f"=> about {1 / full['cpu_per_pipeline']:.1f} camera pipelines per core ({cores} cores here)")
+    if len(contenders) > 2:
+        old = contenders[2][0]
+        ratio = med(full_label, "detections_per_camera_s") / med(old, "detections_per_camera_s")
+        print(
+            f"default vs square, recompute: {ratio:.2f}x the detections per camera, "
+            f"{full_cpu / med(old, 'cpu_per_pipeline'):.2f}x the CPU per pipeline"
+        )
+    print(f"last round: {full['drops']} frames dropped (latest-frame slot), {full['errors']} errors", end="")
+    print(f", {full['events']} events")
     if stats is not None:
         print(
-            f"DNN detections: {full['detections_per_camera_s']:.2f} per camera per second (asked: {args.rate:g}); "
-            "latency per batch size: "
+            f"DNN detections asked: {args.rate:g} per camera per second; latency per batch size (all contenders): "
             + ", ".join(f"{k}: {v:.1f} ms ({stats.runs[k]}x)" for k, v in stats.mean_ms().items())
         )
+        for label, _, _ in contenders[1:]:
+            # CPU time scales with the work done: the plugin's CPU per detection (with the frames it holds)
+            # times the detections asked; an estimate of what the asked rate costs when the box is not shared
+            got = med(label, "detections_per_camera_s")
+            need = n * (base_cpu + (med(label, "cpu_per_pipeline") - base_cpu) * args.rate / got) if got else 0.0
+            print(f"{label}: {need:.2f} cores for {n} cameras at {args.rate:g} Hz (CPU time per detection x asked)")
+        goal = (
+            med(full_label, "least_served_s") >= 0.95 * args.rate and med(full_label, "fps_per_pipeline") >= 0.95 * FPS
+        )
+        print(
+            f"goal (issue 12: {n} cameras decoded at {FPS:g} fps, each detected at >= {args.rate:g} Hz, within "
+            f"this box's {cores} cores): {'MET' if goal else 'NOT MET'} with the default settings"
+        )
 
-    per_frame_plugin = (full["latency_ms"] or 0) / 1000
+    per_frame_plugin = (med(full_label, "latency_ms") or 0) / 1000
     overhead = calls["runner"] + calls["feed"] - calls["direct"]
     print("\n2. hook dispatch per frame (trivial on_frame, real frame)")
     print(f"direct method call            {1e6 * calls['direct']:8.2f} us")

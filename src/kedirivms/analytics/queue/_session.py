@@ -1,9 +1,15 @@
 """One onnxruntime session per model per process, shared by every camera, batching concurrent requests.
 
-Cameras run their plugins on separate worker threads. Each detection request is queued; the first thread that
-finds no batch in flight becomes the *leader*: it takes everything queued (up to ``max_batch``), runs it as one
-batch, hands each caller its slice and loops until the queue is empty. Requests that arrive while a batch runs
-form the next batch, so batching adds no waiting of its own and a lone camera runs at batch size 1.
+Cameras run their plugins on separate worker threads. Each detection request is queued; a waiting thread that
+finds fewer than ``parallel`` batches in flight *leads* one: it takes the oldest requests queued (up to
+``max_batch``, all of the same picture size), runs them as one call and files each caller's answer. Requests that
+arrive while a batch runs form the next batch, so batching adds no waiting of its own and a lone camera runs at
+batch size 1. Requests are served oldest first and a thread leads only while its own request is unanswered, so no
+camera is starved and none is kept serving the others; with ``parallel`` 2 a second batch runs beside the first on
+the other core (onnxruntime's ``run`` is thread-safe).
+
+What the detectors learn once about a model (its output layout) is kept on the session, so the 24th camera does
+not run a probe picture again (:meth:`SharedSession.remember`).
 
 onnxruntime's own errors are mapped here, at the one boundary where the library is called.
 """
@@ -13,9 +19,10 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,7 +30,8 @@ from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["BatchStats", "SharedSession", "shared_session"]
 
-_SESSIONS: dict[tuple[str, tuple[str, ...], int], SharedSession] = {}
+_T = TypeVar("_T")
+_SESSIONS: dict[tuple[str, tuple[str, ...], int, int], SharedSession] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
@@ -45,11 +53,11 @@ class BatchStats:
 
 
 class _Request:
-    __slots__ = ("blob", "done", "error", "result")
+    __slots__ = ("blob", "error", "finished", "result")
 
     def __init__(self, blob: np.ndarray) -> None:
         self.blob = blob
-        self.done = threading.Event()
+        self.finished = False
         self.result: np.ndarray | None = None
         self.error: BaseException | None = None
 
@@ -75,12 +83,16 @@ class SharedSession:
             and onnxruntime's spinning worker threads cost twice the CPU per picture on a loaded 2-core box
             (measured: 45 ms against 22 ms of CPU per YOLOX-Nano picture); spinning is always off.
         max_batch: most pictures per run; 1 when the model's batch dimension is fixed.
+        parallel: most batches run at once (each on ``threads`` threads): 2 lets a second batch use the other
+            core of a 2-core box while the first runs.
 
     Raises:
         ConfigError: onnxruntime is missing, or the file is missing or not a model it can load.
     """
 
-    def __init__(self, path: Path, providers: tuple[str, ...], threads: int = 1, max_batch: int = 16) -> None:
+    def __init__(
+        self, path: Path, providers: tuple[str, ...], threads: int = 1, max_batch: int = 16, parallel: int = 1
+    ) -> None:
         ort = _load_runtime()
         if not path.is_file():
             raise ConfigError(f"ONNX model {path} not found", operation="queue detector")
@@ -103,13 +115,35 @@ class SharedSession:
         inp = self._session.get_inputs()[0]
         self.input_name: str = inp.name
         self.input_shape: list[Any] = list(inp.shape)
+        self.metadata: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
         self.path = path
+        self.parallel = max(1, parallel)
         batch_dim = self.input_shape[0] if self.input_shape else 1
         self.max_batch = max_batch if not isinstance(batch_dim, int) else 1
         self.stats = BatchStats()
-        self._lock = threading.Lock()
+        self._ready = threading.Condition()  # guards the queue, the leader count and the answers
         self._queue: list[_Request] = []
-        self._leading = False
+        self._leaders = 0
+        self._memo: dict[Any, Any] = {}
+        self._memo_lock = threading.Lock()
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """The picture size the model requires, ``(width, height)``; ``None`` when it takes any size."""
+        shape = self.input_shape
+        if len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int):
+            return (shape[3], shape[2])
+        return None
+
+    def remember(self, key: Any, make: Callable[[], _T]) -> _T:
+        """What ``make()`` returns for ``key``, computed once per session (e.g. the output layout).
+
+        Concurrent first calls for the same key run ``make`` once; the others wait for its result.
+        """
+        with self._memo_lock:  # not the queue's lock: ``make`` may run the model
+            if key not in self._memo:
+                self._memo[key] = make()
+            return self._memo[key]
 
     def run(self, blob: np.ndarray, timeout: float = 30.0) -> np.ndarray:
         """Run the model on one picture, batched with whatever other threads ask at the same time.
@@ -125,16 +159,33 @@ class SharedSession:
             DetectorError: onnxruntime failed on the batch, or no result came within ``timeout``.
         """
         req = _Request(blob)
-        with self._lock:
+        deadline = time.monotonic() + timeout
+        with self._ready:
             self._queue.append(req)
-            lead = not self._leading
-            self._leading = True
-        if lead:
-            self._lead()
-        if not req.done.wait(timeout):
-            raise DetectorError(
-                f"no detection result within {timeout:.0f} s", operation="queue detector", hint="the box is overloaded"
-            )
+            while not req.finished:
+                if self._leaders < self.parallel and self._queue:
+                    # lead one batch (the oldest requests), then look again: a thread leads only while its own
+                    # request is unanswered, so no camera's thread is kept serving the others for long
+                    batch = self._take()
+                    self._leaders += 1
+                    self._ready.release()
+                    try:
+                        self._run_batch(batch)
+                    finally:
+                        self._ready.acquire()
+                        self._leaders -= 1
+                        self._ready.notify_all()
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if req in self._queue:
+                        self._queue.remove(req)
+                    raise DetectorError(
+                        f"no detection result within {timeout:.0f} s",
+                        operation="queue detector",
+                        hint="the box is overloaded",
+                    )
+                self._ready.wait(remaining)
         if req.error is not None:
             raise DetectorError(
                 f"onnxruntime failed on {self.path.name}: {req.error}", operation="queue detector"
@@ -142,33 +193,40 @@ class SharedSession:
         assert req.result is not None
         return req.result
 
-    def _lead(self) -> None:
-        while True:
-            with self._lock:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: len(batch)]
-                if not batch:
-                    self._leading = False
-                    return
-            start = time.perf_counter()
-            try:
-                stacked = batch[0].blob if len(batch) == 1 else np.concatenate([r.blob for r in batch])
-                out = np.asarray(self._session.run(None, {self.input_name: stacked})[0])
-                if out.shape[0] != len(batch):
-                    raise ValueError(f"the model returned {out.shape[0]} results for a batch of {len(batch)}")
-                for i, r in enumerate(batch):
-                    r.result = out[i : i + 1]
-            except Exception as exc:  # onnxruntime's errors are untyped; mapped in run()
-                for r in batch:
-                    r.error = exc
-            finally:
-                self.stats.add(len(batch), time.perf_counter() - start)
-                for r in batch:
-                    r.done.set()
+    def _run_batch(self, batch: list[_Request]) -> None:
+        """Run ``batch`` as one call (without the lock) and file each answer on its request."""
+        start = time.perf_counter()
+        try:
+            stacked = batch[0].blob if len(batch) == 1 else np.concatenate([r.blob for r in batch])
+            out = np.asarray(self._session.run(None, {self.input_name: stacked})[0])
+            if out.shape[0] != len(batch):
+                raise ValueError(f"the model returned {out.shape[0]} results for a batch of {len(batch)}")
+            for i, r in enumerate(batch):
+                r.result = out[i : i + 1]
+        except Exception as exc:  # onnxruntime's errors are untyped; mapped in run()
+            for r in batch:
+                r.error = exc
+        seconds = time.perf_counter() - start
+        with self._ready:
+            self.stats.add(len(batch), seconds)
+            for r in batch:
+                r.finished = True
+
+    def _take(self) -> list[_Request]:
+        """The oldest requests queued, up to ``max_batch``, of the oldest one's shape (called under the lock)."""
+        if not self._queue:
+            return []
+        shape = self._queue[0].blob.shape
+        batch: list[_Request] = []
+        rest: list[_Request] = []
+        for r in self._queue:
+            (batch if len(batch) < self.max_batch and r.blob.shape == shape else rest).append(r)
+        self._queue = rest
+        return batch
 
 
 def shared_session(
-    path: str | Path, providers: tuple[str, ...] = ("CPUExecutionProvider",), threads: int = 1
+    path: str | Path, providers: tuple[str, ...] = ("CPUExecutionProvider",), threads: int = 1, parallel: int = 2
 ) -> SharedSession:
     """The process-wide session for ``path`` (loaded on first use, then shared by every camera).
 
@@ -177,10 +235,10 @@ def shared_session(
     """
     _load_runtime()  # a clear ConfigError without onnxruntime, even when a session was made before
     resolved = Path(path).resolve()
-    key = (str(resolved), tuple(providers), threads)
+    key = (str(resolved), tuple(providers), threads, parallel)
     with _SESSIONS_LOCK:
         session = _SESSIONS.get(key)
         if session is None:
-            session = SharedSession(resolved, tuple(providers), threads)
+            session = SharedSession(resolved, tuple(providers), threads, parallel=parallel)
             _SESSIONS[key] = session
         return session

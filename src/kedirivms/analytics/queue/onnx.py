@@ -13,10 +13,16 @@ downloaded at run time. Four output layouts are understood:
 The YOLO layouts take RGB in 0-1, letterboxed in the centre. Colour comes from the frame's planes, scaled and
 converted once at the model's input size (a luma picture is repeated into three channels when no colour is
 given). One session per model is shared by every camera of the process and concurrent requests are batched.
+
+A model whose picture height and width are symbolic (the shipped one) is fed only the letterboxed picture rounded
+up to a multiple of 32, not a square: a 640x360 camera runs at 416x256 instead of 416x416, at the same scale, for
+0.6x the work (``trim_padding``). The size the picture is fitted within is the model's metadata entry
+``kedirivms.input_size`` (``"416x416"``), else its fixed size, else 640x640.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -46,6 +52,7 @@ def default_model_path() -> Path:
 class _Letterbox:
     scale: float
     pad: tuple[int, int]
+    canvas: tuple[int, int]  # (width, height) fed to the model
 
 
 class OnnxPersonDetector:
@@ -56,10 +63,16 @@ class OnnxPersonDetector:
         person_class: index of the person class in the model's labels (0 for COCO-trained models).
         confidence: least score kept.
         nms_iou: overlap above which the weaker of two boxes is dropped.
-        input_size: ``(width, height)`` fed to the model; default: read from the model (640x640 if dynamic).
+        input_size: ``(width, height)`` the picture is fitted within; default: the model's (its metadata entry
+            ``kedirivms.input_size``, else its fixed size, else 640x640).
         providers: onnxruntime execution providers.
         threads: onnxruntime intra-op threads of the shared session (1 suits a box that also decodes).
-        layout: an output layout (see the module docs) or ``"auto"`` (guessed from the output's shape).
+        layout: an output layout (see the module docs) or ``"auto"`` (guessed once per model and picture size,
+            from the output's shape; the answer is kept on the shared session).
+        trim_padding: feed only the letterboxed picture (rounded up to a multiple of 32) rather than the whole
+            ``input_size`` when the model takes any size; the same scale, less work for pictures that are not
+            square.
+        parallel: most batches the shared session runs at once (see :class:`SharedSession`).
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.
@@ -80,41 +93,53 @@ class OnnxPersonDetector:
         providers: tuple[str, ...] = ("CPUExecutionProvider",),
         threads: int = 1,
         layout: Layout = "auto",
+        trim_padding: bool = True,
+        parallel: int = 2,
     ) -> None:
         model = Path(path) if path is not None else default_model_path()
-        self.session: SharedSession = shared_session(model, tuple(providers), threads)
+        self.session: SharedSession = shared_session(model, tuple(providers), threads, parallel)
+        fixed = self.session.fixed_size
         if input_size is None:
-            shape = self.session.input_shape
-            h = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else 640
-            w = shape[3] if len(shape) == 4 and isinstance(shape[3], int) else 640
-            input_size = (w, h)
+            input_size = fixed or _metadata_size(self.session.metadata) or (640, 640)
         self.input_size = input_size
+        self.trim_padding = trim_padding and fixed is None
         self.person_class = person_class
         self.confidence = confidence
         self.nms_iou = nms_iou
         self.layout: Layout = layout
-        self._grids: tuple[np.ndarray, np.ndarray] | None = None
+        self._asked: Layout = layout
+        self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # -- input ------------------------------------------------------------------------------------------------
     def _place(self, w: int, h: int) -> tuple[int, int, _Letterbox]:
+        """The picture's size in the model and where it goes; resolves the layout for that input size."""
         w_in, h_in = self.input_size
         scale = min(w_in / w, h_in / h)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        pad = (0, 0) if self.layout == "yolox" else ((w_in - nw) // 2, (h_in - nh) // 2)
-        return nw, nh, _Letterbox(scale, pad)
+        if self.trim_padding:
+            w_in, h_in = (
+                min(w_in, _STRIDES[-1] * math.ceil(nw / _STRIDES[-1])),
+                min(h_in, _STRIDES[-1] * math.ceil(nh / _STRIDES[-1])),
+            )
+        layout = self._resolve_layout((w_in, h_in))
+        pad = (0, 0) if layout == "yolox" else ((w_in - nw) // 2, (h_in - nh) // 2)
+        return nw, nh, _Letterbox(scale, pad, (w_in, h_in))
 
     def _blob(self, picture: np.ndarray, box: _Letterbox) -> np.ndarray:
         """``picture`` is already at the letterboxed size, BGR ``(h, w, 3)`` or luma ``(h, w)``."""
-        w_in, h_in = self.input_size
-        canvas = np.full((h_in, w_in, 3), 114, dtype=np.uint8)
+        w_in, h_in = box.canvas
+        yolox = self.layout == "yolox"  # BGR, 0-255; the YOLO layouts take RGB, 0-1
+        blob = np.full((1, 3, h_in, w_in), 114.0 if yolox else 114.0 / 255.0, dtype=np.float32)
         px, py = box.pad
         ph, pw = picture.shape[:2]
-        region = canvas[py : py + ph, px : px + pw]
-        region[...] = picture[..., None] if picture.ndim == 2 else picture
-        if self.layout == "yolox":  # BGR, 0-255
-            return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
-        rgb = canvas[..., ::-1].transpose(2, 0, 1)[None]
-        return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
+        region = blob[0, :, py : py + ph, px : px + pw]  # (3, ph, pw): one conversion, straight into the blob
+        if picture.ndim == 2:
+            region[...] = picture[None]
+        else:
+            region[...] = picture.transpose(2, 0, 1) if yolox else picture[..., ::-1].transpose(2, 0, 1)
+        if not yolox:
+            region *= np.float32(1.0 / 255.0)
+        return blob
 
     # -- public -----------------------------------------------------------------------------------------------
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:
@@ -132,7 +157,6 @@ class OnnxPersonDetector:
         """
         del t
         h, w = y.shape[:2]
-        self._resolve_layout_once()
         nw, nh, box = self._place(w, h)
         resized = cv2.resize(y, (nw, nh), interpolation=cv2.INTER_AREA)  # a new array; y is only read
         return self._infer(self._blob(resized, box), box, (w, h))
@@ -152,22 +176,25 @@ class OnnxPersonDetector:
         """
         del t
         w, h = int(frame.width), int(frame.height)
-        self._resolve_layout_once()
         nw, nh, box = self._place(w, h)
         bgr = frame.to_bgr(size=(nw, nh))
         return self._infer(self._blob(bgr, box), box, (w, h))
 
     # -- output -----------------------------------------------------------------------------------------------
-    def _resolve_layout_once(self) -> None:
-        if self.layout != "auto":
-            return
-        w_in, h_in = self.input_size
-        blob = np.zeros((1, 3, h_in, w_in), dtype=np.float32)
-        self.layout = _guess_layout(self.session.run(blob), self.input_size)
+    def _resolve_layout(self, size: tuple[int, int]) -> Layout:
+        """The output layout at this input size: as asked, or guessed from one blank picture once per session."""
+        if self._asked == "auto":
+            w_in, h_in = size
+
+            def probe() -> Layout:
+                return _guess_layout(self.session.run(np.zeros((1, 3, h_in, w_in), dtype=np.float32)), size)
+
+            self.layout = self.session.remember(("layout", size), probe)
+        return self.layout
 
     def _infer(self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int]) -> sv.Detections:
         out = self.session.run(blob).astype(np.float32, copy=False)
-        xyxy, score = self._decode(out)
+        xyxy, score = self._decode(out, box.canvas)
         if len(score) == 0:
             return empty_detections()
         px, py = box.pad
@@ -176,7 +203,7 @@ class OnnxPersonDetector:
         det = sv.Detections(xyxy=xyxy, confidence=score, class_id=np.zeros(len(score), dtype=int))
         return det.with_nms(threshold=self.nms_iou)
 
-    def _decode(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _decode(self, out: np.ndarray, canvas: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         rows = out[0] if out.ndim == 3 else out
         if rows.ndim != 2:
             raise DetectorError(
@@ -201,7 +228,7 @@ class OnnxPersonDetector:
         keep = np.nonzero(scores >= self.confidence)[0]
         cand = rows[keep]
         if layout == "yolox":
-            grid, stride = self._yolox_grid(len(rows))
+            grid, stride = self._yolox_grid(len(rows), canvas)
             centre = (cand[:, :2] + grid[keep]) * stride[keep]
             size = np.exp(np.minimum(cand[:, 2:4], 20.0)) * stride[keep]
         else:
@@ -209,9 +236,10 @@ class OnnxPersonDetector:
         xyxy = np.concatenate([centre - size / 2, centre + size / 2], axis=1).astype(np.float32)
         return xyxy, scores[keep].astype(np.float32)
 
-    def _yolox_grid(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._grids is None or len(self._grids[0]) != n:
-            w_in, h_in = self.input_size
+    def _yolox_grid(self, n: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        cached = self._grids.get(size)
+        if cached is None or len(cached[0]) != n:
+            w_in, h_in = size
             grids, strides = [], []
             for s in _STRIDES:
                 gy, gx = np.mgrid[0 : h_in // s, 0 : w_in // s]
@@ -224,8 +252,15 @@ class OnnxPersonDetector:
                     operation="queue detector",
                     hint="set input_size to the size the model was exported with",
                 )
-            self._grids = (grid, stride)
-        return self._grids
+            cached = self._grids[size] = (grid, stride)
+        return cached
+
+
+def _metadata_size(metadata: dict[str, str]) -> tuple[int, int] | None:
+    """``kedirivms.input_size`` (``"416x416"``, width x height) from a model's metadata, if there."""
+    text = metadata.get("kedirivms.input_size", "")
+    w, _, h = text.partition("x")
+    return (int(w), int(h)) if w.isdigit() and h.isdigit() else None
 
 
 def _guess_layout(out: np.ndarray, input_size: tuple[int, int]) -> Layout:
