@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=20.0, help="seconds of load before recording")
     parser.add_argument("--fault-every", type=int, default=40, help="packets between injected muxer faults")
     args = parser.parse_args()
+    logging.getLogger("kedirivms.record").setLevel(logging.ERROR)  # each injected fault logs a warning: counted below
     fps = args.spec.split("@")[1].split(":")[0]
     server, port = start_sim_rtsp([f"cam={args.spec}:{fps}"])
     url = f"rtsp://127.0.0.1:{port}/cam"
@@ -135,8 +137,9 @@ def main() -> None:
               f"{statistics.median(runnable[name]):.0f} (min {min(runnable[name]):.0f})")  # fmt: skip
         print(f"  segments {run['segments']} (lost: {run['lost']}), muxer errors {st.mux_errors}, storage errors "
               f"{st.storage_errors}, stream reconnects {run['reconnects']}")  # fmt: skip
-        print(f"  packets in {st.packets_in}, written {st.packets_written}, skipped {st.packets_skipped}, "
-              f"dropped {st.packets_dropped}; ffprobe reads {run['probed']} back")  # fmt: skip
+        rate = st.packets_in / args.seconds
+        print(f"  packets in {st.packets_in} ({rate:.1f}/s), written {st.packets_written}, skipped "
+              f"{st.packets_skipped}, dropped {st.packets_dropped}; ffprobe reads {run['probed']} back")  # fmt: skip
     if _Faulty.faults:
         gop = float(fps)
         lost = [
