@@ -105,6 +105,7 @@ class Recorder:
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._batch: list[Pkt] = []  # demux thread: packets not handed over yet
         self._batch_at = 0.0  # demux thread: time.time() of the last hand-over
+        self._hand_lock = threading.Lock()
         self._queued = 0  # packets handed over (written by the demux thread only)
         self._taken = 0  # packets taken by the writer (written by the writer thread only)
         self._thread: threading.Thread | None = None
@@ -360,12 +361,13 @@ class Recorder:
 
     def _hand_over(self, now: float | None = None) -> None:
         """Give the writer the packets batched so far (one wake-up for the lot)."""
-        self._batch_at = time.time() if now is None else now
-        batch = self._batch
-        if batch:
-            self._batch = []
-            self._queued += len(batch)
-            self._inbox.put(batch)
+        with self._hand_lock:  # stop() hands over from another thread: never put one batch twice
+            self._batch_at = time.time() if now is None else now
+            batch = self._batch
+            if batch:
+                self._batch = []
+                self._queued += len(batch)
+                self._inbox.put(batch)
 
     def _on_state(self, change: StateChange) -> None:
         if change.state in (StreamState.DISCONNECTED, StreamState.ENDED, StreamState.CLOSED):
