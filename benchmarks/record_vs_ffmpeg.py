@@ -1,18 +1,25 @@
 """Recording CPU per stream against ``ffmpeg -c copy`` on the same RTSP source, H.264 and H.265.
 
 The virtual camera's RTSP server runs in a child process (``python -m kedirivms.sim.rtsp``) serving one 1080p
-stream per codec. For each codec, rounds alternate two recorders of that stream, each a child process measured
-from /proc over a steady window (after a warm-up):
+stream per codec. For each codec, rounds alternate these recorders of that stream, each a child process measured
+from /proc (all its threads, ns resolution) over a steady window after a warm-up:
 
 * ``ffmpeg``: ``ffmpeg -rtsp_transport tcp -i URL -c copy -f segment -segment_time 60 -reset_timestamps 1 ...``
-  (the baseline: FFmpeg's demuxer and MP4 muxer with nothing around them);
-* ``kedirivms``: ``Recorder.open(url, root, ...)`` (demux-only stream, fragmented MP4 segments, the index).
+  (FFmpeg's demuxer and MP4 muxer with nothing around them; plain MP4: the moov is written when a segment ends,
+  so a crash loses the whole open segment);
+* ``ffmpeg-frag``: the same, writing fragmented MP4 as kedirivms does (``movflags frag_keyframe+empty_moov+
+  default_base_moof``, ``frag_duration`` 1 s: a crash loses at most a second). The like-for-like baseline;
+* ``kedirivms``: ``Recorder.open(url, root, ...)`` (demux-only stream, fragmented MP4 segments, the index);
+* ``python idle``: a Python process that imported ``kedirivms.record`` and sleeps: the interpreter's own cost,
+  printed separately (not subtracted from anything).
 
-Figures are medians of the rounds, as a share of one core; the ratio is kedirivms / ffmpeg in the same run.
-Load: the box's load average is printed; the server child encodes on the same cores.
+Figures are medians of the rounds, as a share of one core; ratios are kedirivms / each ffmpeg in the same run.
+Caveat printed with the figures: the ffmpeg program is the system's (its FFmpeg libraries may be another version
+than the ones PyAV bundles). Load: the box's load average before and after; the server child encodes on the same
+cores.
 
-Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 8] [--rounds 3]``.
-Goals (issue 14): kedirivms <= 1.0x ffmpeg per stream; H.265 costs no more than H.264.
+Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]``.
+Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import process_cpu_s, start_sim_rtsp
+from _common import process_cpu_ns, start_sim_rtsp
 
 _RECORDER = """
 import sys, time
@@ -35,17 +42,28 @@ url, root = sys.argv[1], sys.argv[2]
 with Recorder.open(url, root, "bench", segment_seconds=60.0):
     time.sleep(3600)
 """
+_IDLE = "import time, kedirivms.record; print('READY', flush=True); time.sleep(3600)"
+_RATES: list[float] = []
+_FRAG = "movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000"
 
 
-def _measure(argv: list[str], warm: float, seconds: float) -> float:
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _measure(argv: list[str], warm: float, seconds: float, ready: bool = False, out: Path | None = None) -> float:
+    """Share of one core the child ``argv`` used over ``seconds`` after ``warm``; with ``out``, also appends the
+    MB/s it wrote under ``out`` in that window to ``_RATES``."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE if ready else subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        if ready:  # the window starts once the child says its imports are done
+            assert proc.stdout is not None
+            proc.stdout.readline()
         time.sleep(warm)
         if proc.poll() is not None:
             raise SystemExit(f"{argv[0]} ended early ({proc.returncode})")
-        c0, t0 = process_cpu_s(proc.pid), time.monotonic()
+        b0 = _bytes(out) if out else 0
+        c0, t0 = process_cpu_ns(proc.pid), time.monotonic()
         time.sleep(seconds)
-        c1, t1 = process_cpu_s(proc.pid), time.monotonic()
+        c1, t1 = process_cpu_ns(proc.pid), time.monotonic()
+        if out:
+            _RATES.append((_bytes(out) - b0) / 1e6 / (t1 - t0))
     finally:
         proc.terminate()
         try:
@@ -53,45 +71,84 @@ def _measure(argv: list[str], warm: float, seconds: float) -> float:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return (c1 - c0) / (t1 - t0)
+    return (c1 - c0) / 1e9 / (t1 - t0)
+
+
+def _contenders(url: str, out: Path) -> dict[str, list[str]]:
+    """Each contender's command line, writing under ``out/<name>``."""
+    ffmpeg = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+              "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1"]  # fmt: skip
+    for name in ("ffmpeg", "ffmpeg-frag", "kedirivms"):
+        (out / name).mkdir(parents=True)
+    return {
+        "ffmpeg": [*ffmpeg, str(out / "ffmpeg" / "%03d.mp4")],
+        "ffmpeg-frag": [*ffmpeg, "-segment_format_options", _FRAG, str(out / "ffmpeg-frag" / "%03d.mp4")],
+        "kedirivms": [sys.executable, "-c", _RECORDER, url, str(out / "kedirivms")],
+    }
+
+
+def _bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*.mp4"))
+
+
+def _ffmpeg_version() -> str:
+    try:
+        line = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return line.split()[2] if len(line.split()) > 2 else line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", default="1920x1080@15:4000000", help="WxH@FPS:BITRATE of the stream")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured window per recorder")
+    parser.add_argument("--seconds", type=float, default=12.0, help="measured window per recorder")
     parser.add_argument("--warm", type=float, default=4.0, help="seconds before the window (connect, first GOP)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--codecs", default="h264,h265", help="comma-separated: h264, h265")
     args = parser.parse_args()
+    import av
+
     fps = args.spec.split("@")[1].split(":")[0]
-    codecs = {"h264": f"h264={args.spec}:{fps}:h264", "h265": f"h265={args.spec}:{fps}:h265"}
+    codecs = {c: f"{c}={args.spec}:{fps}:{c}" for c in args.codecs.split(",")}
+    load0 = os.getloadavg()[0]
     server, port = start_sim_rtsp(list(codecs.values()))
-    results: dict[str, dict[str, list[float]]] = {c: {"ffmpeg": [], "kedirivms": []} for c in codecs}
+    names = ["ffmpeg", "ffmpeg-frag", "kedirivms"]
+    results: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}
+    written: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}  # MB per second
+    idle: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
                 for codec in codecs:
-                    url = f"rtsp://127.0.0.1:{port}/{codec}"
                     out = Path(tmp) / f"{codec}-{r}"
-                    out.mkdir()
-                    ffmpeg = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
-                              "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1",
-                              str(out / "ff%03d.mp4")]  # fmt: skip
-                    ours = [sys.executable, "-c", _RECORDER, url, str(out)]
-                    for name, argv in (("ffmpeg", ffmpeg), ("kedirivms", ours)):
-                        results[codec][name].append(_measure(argv, args.warm, args.seconds))
+                    runs = _contenders(f"rtsp://127.0.0.1:{port}/{codec}", out)
+                    order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
+                    for name in order:
+                        results[codec][name].append(_measure(runs[name], args.warm, args.seconds, out=out / name))
+                        written[codec][name].append(_RATES.pop())
+                idle.append(_measure([sys.executable, "-c", _IDLE], 1.0, args.seconds, ready=True))
     finally:
         server.terminate()
         server.wait(20)
-    print(f"one {args.spec} stream per codec, {args.rounds} alternating rounds of {args.seconds:g} s, "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")  # fmt: skip
-    print(f"{'codec':6} {'ffmpeg -c copy % core':>22} {'kedirivms % core':>17} {'ratio':>7}")
+    print(f"one {args.spec} stream per codec over RTSP/TCP, {args.rounds} alternating rounds of {args.seconds:g} s; "
+          f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
+    print(f"ffmpeg program {_ffmpeg_version()}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
+    print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
+          f"   MB/s written (ffmpeg, frag, kedirivms)")  # fmt: skip
     ours_by_codec = {}
-    for codec, r in results.items():
-        ff, ours = statistics.median(r["ffmpeg"]), statistics.median(r["kedirivms"])
+    for codec, res in results.items():
+        ff, frag, ours = (statistics.median(res[n]) for n in names)
+        rates = [statistics.median(written[codec][n]) for n in names]
         ours_by_codec[codec] = ours
-        print(f"{codec:6} {ff * 100:22.2f} {ours * 100:17.2f} {ours / ff:6.2f}x")
-    print(f"H.265 / H.264 recording CPU (kedirivms): {ours_by_codec['h265'] / ours_by_codec['h264']:.2f}x")
+        print(f"{codec:6} {ff * 100:9.3f} {frag * 100:14.3f} {ours * 100:12.3f} {ours / ff:8.2f}x {ours / frag:6.2f}x"
+              f"   {', '.join(f'{x:.3f}' for x in rates)}")  # fmt: skip
+        if min(rates) < 0.8 * max(rates):
+            print(f"  ! {codec}: the contenders did not write the same stream (MB/s above): not a like-for-like ratio")
+    print(f"python idle (interpreter + kedirivms.record imported, sleeping): {statistics.median(idle) * 100:.3f} % "
+          "(included in the kedirivms figures, not subtracted)")  # fmt: skip
+    if "h264" in ours_by_codec and "h265" in ours_by_codec:
+        print(f"H.265 / H.264 recording CPU (kedirivms): {ours_by_codec['h265'] / ours_by_codec['h264']:.2f}x")
     print("goals: kedirivms <= 1.0x ffmpeg -c copy; H.265 <= H.264")
 
 

@@ -19,8 +19,9 @@ from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, Event, PluginS
 from kedirivms.analytics.runner import CameraMetrics
 from kedirivms.analytics.zones import Zones
 from kedirivms.errors import ConfigError, KedirivmsError
-from kedirivms.fleet import CameraTarget, RecordingSettings, resolve_secret
-from kedirivms.onvif import Camera, Profile, Timeouts
+from kedirivms.fleet import CameraTarget, RecordingSettings
+from kedirivms.fleet._camera import camera_for
+from kedirivms.onvif import Camera, Profile
 from kedirivms.record import Recorder, SegmentIndex
 from kedirivms.sinks import CallbackSink
 from kedirivms.stream import open_stream
@@ -71,14 +72,18 @@ class CameraPipeline:
     def __repr__(self) -> str:
         return f"<kedirivms.deploy.CameraPipeline {self.target.name}>"
 
-    def start(self) -> CameraPipeline:
+    def start(self, camera: Camera | None = None) -> CameraPipeline:
         """Connect to the camera and start its streams, runner, recorder and event subscription.
+
+        Args:
+            camera: the camera already connected (e.g. by :func:`kedirivms.connect_cameras`); the pipeline owns
+                and closes it. Default: a new session to ``target``.
 
         Raises:
             KedirivmsError: the camera could not be reached or set up (nothing is left running).
         """
         try:
-            self._start()
+            self._start(camera)
         except BaseException:
             self.close()
             raise
@@ -129,22 +134,17 @@ class CameraPipeline:
         return m is not None and m.reader in ("failed", "ended")
 
     # ------------------------------------------------------------------------------------------------ internals
-    def _start(self) -> None:
+    def _start(self, connected: Camera | None) -> None:
         cfg = self.target
-        password = resolve_secret(cfg.credentials, self._base, camera=cfg.name) if cfg.credentials else None
-        camera = Camera(
-            cfg.address,
-            username=cfg.credentials.username if cfg.credentials else None,
-            password=password,
-            timeout=Timeouts(connect=min(3.0, cfg.timeout), read=cfg.timeout),
-            auth=cfg.auth,  # type: ignore[arg-type]
-            name=cfg.name,
-        )
+        camera = connected if connected is not None else camera_for(cfg, self._base)[0]
         with self._lock:
             if self._closed:
+                if connected is not None:
+                    connected.close()
                 raise KedirivmsError("the pipeline was closed while starting", camera=cfg.name)
             self.camera = camera
-        camera.connect()
+        if connected is None:
+            camera.connect()
         profiles = [p for p in camera.profiles() if p.channel == cfg.channel]
         if not profiles:
             raise ConfigError(f"no profile on channel {cfg.channel}", camera=cfg.name, hint="check 'channel'")

@@ -1,8 +1,10 @@
 """A running fleet file on one host (``kedirivms run``): every camera's pipeline kept running by a
 :class:`~kedirivms.deploy.CameraSupervisor`, events to the fleet's sinks.
 
-A camera that cannot be reached at start, or is lost later, is retried with capped, jittered back-off for as long
-as the deployment runs (its status says so); the others run meanwhile.
+At start the whole fleet is connected by :func:`kedirivms.connect_cameras` (at most ``max_connects`` at once, in
+the background), each camera handed to the supervisor as soon as its connect ends. A camera that cannot be reached
+at start, or is lost later, is retried with capped, jittered back-off for as long as the deployment runs (its
+status says so); the others run meanwhile.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, Event
 from kedirivms.analytics.runner import RunnerMetrics, RunnerState
 from kedirivms.deploy.pipeline import CameraPipeline, _with_zones
 from kedirivms.deploy.supervisor import CameraStatus, CameraSupervisor
+from kedirivms.errors import KedirivmsError
 from kedirivms.fleet import CameraTarget, LoadedFleet
+from kedirivms.fleet._camera import camera_for
+from kedirivms.onvif import connect_cameras
 from kedirivms.record import SegmentIndex
 from kedirivms.sinks import Sink, build_sink
 
@@ -93,6 +98,8 @@ class Deployment:
         self._events = 0
         self._lock = threading.Lock()
         self._state = RunnerState.NEW
+        self._max_connects = max_connects
+        self._connecting: threading.Thread | None = None
         self.supervisor = CameraSupervisor(self._pipeline, max_connects=max_connects, backoff=backoff)
 
     @property
@@ -117,8 +124,8 @@ class Deployment:
             self.close()
             raise
         self._state = RunnerState.RUNNING
-        for target in self.targets:
-            self.supervisor.add(target)
+        self._connecting = threading.Thread(target=self._connect_all, name="kedirivms-fleet-connect", daemon=True)
+        self._connecting.start()
         return self
 
     def wait_tried(self, timeout: float) -> bool:
@@ -134,7 +141,9 @@ class Deployment:
 
     def close(self) -> None:
         """Stop every camera, then the sinks (delivering what they hold) and the index. Idempotent."""
-        self.supervisor.close()
+        self.supervisor.close()  # from now on it refuses (and closes) cameras the first connects still hand over
+        if self._connecting is not None:
+            self._connecting.join(max((t.timeout for t in self.targets), default=0.0) + 5.0)
         for sink in self._sinks or self._extra_sinks:
             sink.close()
         self._index.close()
@@ -158,6 +167,26 @@ class Deployment:
         return RunnerMetrics(state=self._state, events=self._events, cameras=cameras, sinks=sinks)
 
     # ---------------------------------------------------------------------------------------------- internals
+    def _connect_all(self) -> None:
+        """Connect every camera at once (bounded) and hand each to the supervisor as its connect ends."""
+        targets = {t.name: t for t in self.targets}
+        cameras = []
+        for target in self.targets:
+            try:
+                cameras.append(camera_for(target, self.fleet.base_dir)[0])
+            except KedirivmsError:  # e.g. a password file missing: the supervisor retries and reports it
+                self.supervisor.add(target)
+        try:
+            connect_cameras(
+                cameras,
+                concurrency=self._max_connects,
+                on_result=lambda r: self.supervisor.add(targets[r.target], r),
+            )
+        except Exception:  # noqa: BLE001 - never leave a camera unsupervised
+            log.exception("connecting the fleet failed; the supervisor connects the cameras one by one")
+        for target in self.targets:
+            self.supervisor.add(target)  # no-op for those handed over already
+
     def _emit(self, event: Event) -> None:
         with self._lock:
             self._events += 1

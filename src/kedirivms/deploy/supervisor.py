@@ -3,7 +3,8 @@ retried forever with capped, jittered back-off when it cannot be reached at star
 
 ::
 
-    add(target) --thread--> [connect slot] -> pipeline.start() --ok--> running (watch: lost? -> close, retry)
+    add(target[, connected]) --thread--> [connect slot] -> pipeline.start() --ok--> running (watch: lost? -> close,
+                                                                                                    retry)
                                                  \\--error--> retrying: wait min(cap, first * 2**n) * U(0.5, 1)
     remove(name) / close()  -> pipeline.close() (before returning: a worker relies on it for fencing)
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from kedirivms.deploy.pipeline import CameraPipeline
 from kedirivms.errors import InvalidArgument, KedirivmsError
 from kedirivms.fleet import CameraTarget
+from kedirivms.onvif import ConnectResult
 
 __all__ = ["CameraState", "CameraStatus", "CameraSupervisor"]
 
@@ -74,8 +76,9 @@ class CameraStatus:
 class _Slot:
     """One camera's thread and its pipeline."""
 
-    def __init__(self, target: CameraTarget) -> None:
+    def __init__(self, target: CameraTarget, first: ConnectResult | None) -> None:
         self.target = target
+        self.first = first  # the outcome of a connect made before supervision (used by the first attempt)
         self.status = CameraStatus(target.name, since=time.time())
         self.stop = threading.Event()
         self.pipeline: CameraPipeline | None = None
@@ -120,12 +123,21 @@ class CameraSupervisor:
         self._closed = False
 
     # -- public -------------------------------------------------------------------------------------------------
-    def add(self, target: CameraTarget) -> None:
-        """Start supervising a camera (no-op if it already is)."""
+    def add(self, target: CameraTarget, connected: ConnectResult | None = None) -> None:
+        """Start supervising a camera (no-op if it already is).
+
+        Args:
+            target: the camera.
+            connected: the result of connecting it already (:func:`kedirivms.connect_cameras`): its camera is
+                used by the first start (the supervisor then owns it), or its error counts as the first failed
+                attempt (retried after back-off).
+        """
         with self._lock:
             if self._closed or target.name in self._slots:
+                if connected is not None and connected.camera is not None:
+                    connected.camera.close()
                 return
-            slot = _Slot(target)
+            slot = _Slot(target, connected)
             self._slots[target.name] = slot
             slot.thread = threading.Thread(target=self._run, args=(slot,), name=f"kedirivms-cam-{target.name}")
             slot.thread.daemon = True
@@ -209,15 +221,23 @@ class CameraSupervisor:
     def _run(self, slot: _Slot) -> None:
         name = slot.target.name
         while not slot.stop.is_set():
+            first, slot.first = slot.first, None
             self._set(slot, CameraState.WAITING)
             with self._connects:
                 if slot.stop.is_set():
+                    if first is not None and first.camera is not None:
+                        first.camera.close()
                     break
                 self._set(slot, CameraState.CONNECTING)
                 pipeline = self._make(slot.target)
                 slot.pipeline = pipeline
                 try:
-                    pipeline.start()
+                    if first is not None and first.error is not None:
+                        raise first.error
+                    if first is not None and first.camera is not None:
+                        pipeline.start(first.camera)
+                    else:
+                        pipeline.start()
                 except KedirivmsError as exc:
                     error: str | None = str(exc)
                 except Exception as exc:  # a bug in one camera's set-up must not end its supervision

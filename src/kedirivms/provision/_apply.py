@@ -10,19 +10,21 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import ConfigError, KedirivmsError
 from kedirivms.fleet import CameraTarget, LoadedFleet
+from kedirivms.provision._connect import Connected, for_each_connected
 from kedirivms.provision._plan import (
     DEFAULT_CONCURRENCY,
     CameraPlan,
     CameraWork,
     Change,
     Plan,
+    each_result,
     examine,
     run_pool,
     take_held,
@@ -108,9 +110,9 @@ class AuditLog:
                 self.error = self.error or f"cannot append to audit log {self.path}: {exc.strerror}"
 
 
-def _converge(target: CameraTarget, inventory: LoadedFleet, rotate: bool) -> CameraResult:
-    started = time.perf_counter()
-    return _run(examine(target, inventory, rotate_passwords=rotate), started)
+def _unplanned(p: CameraPlan | None) -> bool:
+    """Not planned, or planned with changes that were applied already (the camera must be read again)."""
+    return p is None or p.status == "changes"
 
 
 def _lost(target: CameraTarget, reason: str) -> CameraResult:
@@ -236,31 +238,35 @@ def apply(
         if progress is not None:
             progress(result)
 
-    def one(target: CameraTarget) -> CameraResult:
+    def converge(target: CameraTarget, connected: Connected) -> CameraResult:
+        return _run(examine(target, inventory, connected, rotate_passwords=rotate_passwords), connected.started)
+
+    def share(chunk: Sequence[CameraTarget], threads: int, report: Any) -> list[CameraResult]:
+        return for_each_connected(chunk, inventory, converge, threads, report)
+
+    def from_plan(target: CameraTarget) -> CameraResult:
         work = held.pop(target.name, None)
-        if work is not None and work.usable:
+        if work is not None:  # connected by the plan: no connect again
             return _run(work, time.perf_counter() - work.plan.duration_s)
-        if work is not None:
-            work.close()
-        cplan = planned.get(target.name)
-        if cplan is not None and cplan.status != "changes":
-            return _from_plan(cplan)
-        return _converge(target, inventory, rotate_passwords)  # not planned, or its plan was applied already
+        return _from_plan(planned[target.name])  # in sync, invalid or unreadable: nothing to write
 
     try:
         if plan is None and processes != 1:
             from kedirivms.provision._procs import run_processes
 
             results = run_processes(
-                targets,
-                lambda t: _converge(t, inventory, rotate_passwords),
-                processes=processes,
-                concurrency=concurrency,
-                lost=_lost,
-                on_done=done,
+                targets, share, processes=processes, concurrency=concurrency, lost=_lost, on_done=done
             )
         else:
-            results = run_pool(targets, one, concurrency, done)
+            for name in [n for n, w in held.items() if not w.usable]:
+                held.pop(name).close()
+            # cameras the plan still holds open, or found with nothing to write, need no connect; the others
+            # (not planned, or their plan was applied already) are connected and converged
+            fresh = [t for t in targets if t.name not in held and _unplanned(planned.get(t.name))]
+            ready = [t for t in targets if t not in fresh]
+            by_name = dict(zip([t.name for t in ready], run_pool(ready, from_plan, concurrency, done), strict=True))
+            by_name.update(zip([t.name for t in fresh], share(fresh, concurrency, each_result(done)), strict=True))
+            results = [by_name[t.name] for t in targets]
     finally:
         for work in held.values():  # cameras of the plan that ``only`` left out
             work.close()

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from kedirivms._redact import redact_text
 from kedirivms.errors import InvalidArgument, KedirivmsError
-from kedirivms.fleet import CameraTarget, LoadedFleet, resolve_secret
-from kedirivms.onvif import Camera, CameraState, Timeouts
+from kedirivms.fleet import CameraTarget, LoadedFleet
+from kedirivms.onvif import Camera, CameraState
 from kedirivms.provision import _sections
+from kedirivms.provision._connect import Connected, for_each_connected
 
 __all__ = ["CameraPlan", "Change", "Plan", "plan"]
 
@@ -159,32 +160,17 @@ class CameraWork:
         return self.camera is not None and self.camera.state is CameraState.CONNECTED
 
 
-def open_camera(target: CameraTarget, inventory: LoadedFleet) -> tuple[Camera, tuple[str, ...]]:
-    """A (not yet connected) :class:`Camera` for ``target`` with its resolved password; and the secrets used."""
-    username = password = None
-    if target.credentials is not None:
-        username = target.credentials.username
-        password = resolve_secret(target.credentials, inventory.base_dir, camera=target.name)
-    cam = Camera(
-        target.address,
-        username=username,
-        password=password,
-        timeout=Timeouts(connect=min(3.0, target.timeout), read=target.timeout),
-        auth=target.auth,  # type: ignore[arg-type]
-        name=target.name,
-    )
-    return cam, (password,) if password else ()
-
-
-def examine(target: CameraTarget, inventory: LoadedFleet, *, rotate_passwords: bool = False) -> CameraWork:
-    """Read one camera and compute its changes and steps; never raises (failures become ``status='failed'``)."""
-    started = time.perf_counter()
+def examine(
+    target: CameraTarget, inventory: LoadedFleet, connected: Connected, *, rotate_passwords: bool = False
+) -> CameraWork:
+    """Read one connected camera and compute its changes and steps; never raises (failures, the connect's
+    included, become ``status='failed'``)."""
     base = {"name": target.name, "site": target.site, "address": target.address}
-    secrets: tuple[str, ...] = ()
-    camera: Camera | None = None
+    secrets = connected.secrets
+    camera = connected.camera
     try:
-        camera, secrets = open_camera(target, inventory)
-        camera.connect()
+        if camera is None:
+            raise _NotConnected(connected.error or "not connected")
         ctx = _sections.Context(camera, target, inventory, rotate_passwords)
         for section in _sections.SECTIONS:
             section(ctx)
@@ -196,17 +182,26 @@ def examine(target: CameraTarget, inventory: LoadedFleet, *, rotate_passwords: b
             status=status,
             changes=changes,
             problems=[redact_text(p, secrets) for p in ctx.problems],
-            duration_s=time.perf_counter() - started,
+            duration_s=time.perf_counter() - connected.started,
         )
         return CameraWork(cplan, ctx.steps, camera, secrets)
     except Exception as exc:  # noqa: BLE001 (one camera's surprise must not stop the fleet)
         if camera is not None:
             camera.close()
-        text = str(exc) if isinstance(exc, KedirivmsError) else f"unexpected {type(exc).__name__}: {exc}"
+        text = (
+            str(exc) if isinstance(exc, KedirivmsError | _NotConnected) else f"unexpected {type(exc).__name__}: {exc}"
+        )
         cplan = CameraPlan(
-            **base, status="failed", error=redact_text(text, secrets), duration_s=time.perf_counter() - started
+            **base,
+            status="failed",
+            error=redact_text(text, secrets),
+            duration_s=time.perf_counter() - connected.started,
         )
         return CameraWork(cplan, secrets=secrets)
+
+
+class _NotConnected(Exception):
+    """Internal: the camera could not be connected (the message is the connect's error, already redacted)."""
 
 
 def run_pool(
@@ -267,8 +262,8 @@ def plan(
 
     held: dict[str, CameraWork] = {}
 
-    def one(target: CameraTarget) -> CameraPlan:
-        work = examine(target, inventory, rotate_passwords=rotate_passwords)
+    def one(target: CameraTarget, connected: Connected) -> CameraPlan:
+        work = examine(target, inventory, connected, rotate_passwords=rotate_passwords)
         if work.plan.status == "changes":
             work.release()
             held[target.name] = work
@@ -279,19 +274,29 @@ def plan(
     if processes != 1:
         from kedirivms.provision._procs import run_processes
 
-        def closed(target: CameraTarget) -> CameraPlan:
-            work = examine(target, inventory, rotate_passwords=rotate_passwords)
+        def closed(target: CameraTarget, connected: Connected) -> CameraPlan:
+            work = examine(target, inventory, connected, rotate_passwords=rotate_passwords)
             work.close()
             return work.plan
 
         done = run_processes(
-            targets, closed, processes=processes, concurrency=concurrency, lost=_lost_plan, on_done=progress
+            targets,
+            lambda share, threads, report: for_each_connected(share, inventory, closed, threads, report),
+            processes=processes,
+            concurrency=concurrency,
+            lost=_lost_plan,
+            on_done=progress,
         )
     else:
-        done = run_pool(targets, one, concurrency, progress)
+        done = for_each_connected(targets, inventory, one, concurrency, each_result(progress))
     result = Plan(inventory=inventory.source, cameras=done, duration_s=time.perf_counter() - started)
     result._held = _Held(held, rotate_passwords)
     return result
+
+
+def each_result(fn: Callable[[R], None] | None) -> Callable[[Any, R], None] | None:
+    """A per-result callback as a per-(target, result) one."""
+    return None if fn is None else lambda _target, result: fn(result)
 
 
 def _lost_plan(target: CameraTarget, reason: str) -> CameraPlan:

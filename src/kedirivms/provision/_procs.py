@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from kedirivms.errors import InvalidArgument
-from kedirivms.provision._plan import run_pool
 
 T = TypeVar("T")
 R = TypeVar("R")
+# runs a share of the targets on `threads` threads, reporting (target, result) as each completes (from any
+# thread); returns the results in the share's order
+ShareRunner = Callable[[Sequence[T], int, Callable[[T, R], None] | None], list[R]]
 
 
 def can_fork() -> bool:
@@ -29,14 +32,15 @@ def can_fork() -> bool:
 
 def run_processes(
     targets: Sequence[T],
-    fn: Callable[[T], R],
+    run_share: ShareRunner[T, R],
     *,
     processes: int,
     concurrency: int,
     lost: Callable[[T, str], R],
     on_done: Callable[[R], None] | None = None,
 ) -> list[R]:
-    """Run ``fn`` over ``targets`` in ``processes`` forked workers of ``concurrency / processes`` threads each.
+    """Run ``targets`` in ``processes`` forked workers, each running its share with ``run_share`` on
+    ``concurrency / processes`` threads.
 
     Args:
         lost: the result of a target whose worker died before answering (with the reason).
@@ -48,7 +52,7 @@ def run_processes(
         raise InvalidArgument(f"processes must be >= 1, got {processes}", operation="provision")
     processes = min(processes, len(targets))
     if processes <= 1 or not can_fork():
-        return run_pool(targets, fn, concurrency, on_done)
+        return run_share(targets, concurrency, None if on_done is None else lambda _t, r: on_done(r))
     threads = max(1, math.ceil(concurrency / processes))
     mp = multiprocessing.get_context("fork")
     results: list[Any] = [None] * len(targets)
@@ -57,7 +61,7 @@ def run_processes(
     for w in range(processes):
         indices = list(range(w, len(targets), processes))
         reader, writer = mp.Pipe(duplex=False)
-        proc = mp.Process(target=_worker, args=(writer, indices, targets, fn, threads), daemon=True)
+        proc = mp.Process(target=_worker, args=(writer, indices, targets, run_share, threads), daemon=True)
         proc.start()
         writer.close()
         pending[reader] = set(indices)
@@ -93,10 +97,18 @@ def run_processes(
 
 
 def _worker(
-    conn: Connection, indices: list[int], targets: Sequence[Any], fn: Callable[[Any], Any], threads: int
+    conn: Connection, indices: list[int], targets: Sequence[Any], run_share: ShareRunner[Any, Any], threads: int
 ) -> None:
     """In the forked child: run this worker's share and send ``(index, result)`` as each completes."""
+    share = [targets[i] for i in indices]
+    where = {id(t): i for t, i in zip(share, indices, strict=True)}
+    lock = threading.Lock()  # results arrive from several threads; a Connection is not thread-safe
+
+    def send(target: Any, result: Any) -> None:
+        with lock:
+            conn.send((where[id(target)], result))
+
     try:
-        run_pool(indices, lambda i: (i, fn(targets[i])), threads, conn.send)
+        run_share(share, threads, send)
     finally:
         conn.close()

@@ -14,8 +14,7 @@ from kedirivms.discovery import DiscoveredDevice, discover
 from kedirivms.errors import ConfigError, KedirivmsError
 from kedirivms.fleet import parse_fleet, resolve_secret
 from kedirivms.fleet.settings import SecretRef
-from kedirivms.onvif import Camera, Timeouts
-from kedirivms.provision._plan import run_pool
+from kedirivms.onvif import ConnectResult, Timeouts, connect_cameras
 
 __all__ = ["bootstrap_inventory", "inventory_from_devices"]
 
@@ -26,13 +25,14 @@ def _slug(text: str) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")[:48]
 
 
-def _read_device(address: str, username: str | None, password: str | None, timeout: float) -> dict[str, str]:
-    """Manufacturer, model, serial, firmware and hostname of one device; {} when it cannot be read."""
+def _read_device(result: ConnectResult) -> dict[str, str]:
+    """Manufacturer, model, serial, firmware and hostname of one connected device (closed after); the error's
+    class name when it could not be connected or read."""
+    if result.camera is None:
+        return {"error": type(result.error).__name__}
     out: dict[str, str] = {}
     try:
-        with Camera(
-            address, username=username, password=password, timeout=Timeouts(connect=min(3.0, timeout), read=timeout)
-        ) as cam:
+        with result.camera as cam:
             info = cam.device.information()
             out = {
                 "model": f"{info.manufacturer} {info.model}".strip(),
@@ -168,12 +168,18 @@ def bootstrap_inventory(
         if password_file is not None:
             password = resolve_secret(SecretRef(password_file=os.fspath(password_file)), Path.cwd())
         addresses = [d.device_service_url or d.address for d in devices]
-        reads = run_pool(
+        read_t = max(timeout, 2.0)
+        # each device is read on the thread that connected it, as soon as it is connected (within the bound)
+        reads: dict[str, dict[str, str]] = {}
+        connect_cameras(
             addresses,
-            lambda a: _read_device(a, username, password, max(timeout, 2.0)),
-            concurrency,
+            concurrency=concurrency,
+            on_result=lambda r: reads.__setitem__(r.target, _read_device(r)),
+            username=username,
+            password=password,
+            timeout=Timeouts(connect=min(3.0, read_t), read=read_t),
         )
-        details = dict(zip(addresses, reads, strict=True))
+        details = {a: reads[a] for a in addresses}
     text = inventory_from_devices(devices, site=site, username=username, password_env=password_env, details=details)
     if output is not None:
         try:
