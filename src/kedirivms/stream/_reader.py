@@ -393,10 +393,11 @@ class Stream:
         per_read = read_t * 0.45
         # FFmpeg allocates per announced stream: a source announcing thousands would cost hundreds of MiB
         opts: dict[str, str] = {"max_streams": str(self.options.max_tracks)}
-        # PyAV's read time-out is an interrupt callback that takes the GIL and calls Python on every socket read
-        # and poll (~1000 a second for a 4 Mbit/s RTSP stream over TCP): measured 20 % of a bare demux's CPU.
-        # Over RTSP/TCP, FFmpeg's own socket time-out (below) already bounds a stalled read, so PyAV's is not
-        # armed there; UDP (datagrams that may stop without a socket error) and other live URLs keep it.
+        # PyAV's read time-out is an interrupt callback that takes the GIL on every socket read and poll (~1000 a
+        # second for a 4 Mbit/s RTSP stream over TCP: measured 20 % of a bare demux's CPU). It stays armed: it is
+        # the only bound on the time between *pictures*. FFmpeg's socket time-out restarts with every byte, so a
+        # camera whose encoder hung while RTCP reports keep its session alive would never be seen as stalled
+        # (tests/stream/test_pictureless_session.py).
         if self._source.lower().startswith(("rtsp://", "rtsps://")):
             opts["rtsp_transport"] = self.options.transport
             opts["timeout"] = str(int(per_read * 1_000_000))  # socket I/O time-out, microseconds
@@ -407,7 +408,6 @@ class Stream:
             opts["rw_timeout"] = str(int(read_t * 1_000_000))
             opts["timeout"] = str(int(open_t * 1_000_000))
         opts.update(self.options.ffmpeg_options)
-        py_read = None if opts.get("rtsp_transport") == "tcp" and "timeout" in opts else per_read
         checked = None
         if self._source.lower().startswith("rtsp://"):  # FFmpeg would read an SDP of any size: check it first
             checked = check_describe(
@@ -419,7 +419,7 @@ class Stream:
                 label=self._label,
             )
         try:
-            return av.open(self._source, mode="r", options=opts, timeout=(open_t, py_read))
+            return av.open(self._source, mode="r", options=opts, timeout=(open_t, per_read))
         finally:
             if checked is not None:  # kept open until FFmpeg's own DESCRIBE is answered (see _describe)
                 checked.close()
