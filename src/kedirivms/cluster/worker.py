@@ -109,6 +109,9 @@ class WorkerStatus(BaseModel):
     fenced_events: int = Field(description="Events refused because their camera's lease was no longer valid.")
     published: int = Field(description="Events acknowledged by JetStream.")
     queued: int = Field(description="Events waiting for JetStream.")
+    dropped: int = Field(
+        0, description="Events lost before JetStream had them: the oldest dropped from a full queue, or left at close."
+    )
 
 
 class Worker:
@@ -240,6 +243,7 @@ class Worker:
             fenced_events=self._fenced_events,
             published=stats.sent,
             queued=stats.queued,
+            dropped=stats.dropped + stats.failed,
         )
 
     def held(self) -> list[str]:
@@ -471,6 +475,7 @@ class Worker:
                     "fenced_events": status.fenced_events,
                     "published": status.published,
                     "queued": status.queued,
+                    "dropped": status.dropped,
                 },
             )
         )
