@@ -424,6 +424,26 @@ class NatsLink:
         ack = self._call(coro, wait + 0.5, f"publish {subject}")
         return PubAck(str(ack.stream), int(ack.seq), bool(ack.duplicate))
 
+    # -- plain subscriptions ----------------------------------------------------------------------------------------
+    def subscribe(self, subject: str, on_message: Callable[[str, dict[str, str]], None]) -> None:
+        """Call ``on_message(subject, headers)`` for each plain NATS message on ``subject`` (wildcards allowed).
+
+        The callback runs on the link's loop thread: it must return at once (set an event, count). The
+        subscription is renewed by the client after a reconnect, and ends with :meth:`close`.
+        """
+
+        async def _cb(msg: Any) -> None:
+            try:
+                on_message(msg.subject, dict(msg.headers or {}))
+            except Exception:  # a callback's bug must not stop the subscription
+                log.exception("nats %s: callback for %s failed", self.label, subject)
+
+        async def _sub() -> None:
+            await self._nc.subscribe(subject, cb=_cb)
+
+        self._jetstream()
+        self._call(_sub(), None, f"subscribe {subject}")
+
     # -- pull consumers ---------------------------------------------------------------------------------------------
     def pull_subscribe(self, stream: str, durable: str, *, ack_wait: float = 30.0, subject: str = ">") -> None:
         """Bind to (creating when missing) a durable pull consumer of ``stream`` delivering everything; calling it
