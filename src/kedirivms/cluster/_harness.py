@@ -37,8 +37,10 @@ def write_fleet(
     cameras: Sequence[tuple[str, str]],
     password_env: str,
     zones: Sequence[Zone] | None = None,
+    plugins: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """A fleet file of ``(name, device_url)`` cameras on one site, each running the queue plugin at 2 fps."""
+    """A fleet file of ``(name, device_url)`` cameras on one site, each running ``plugins`` (default: the queue
+    plugin at 2 fps)."""
     doc = {
         "version": 2,
         "sites": {
@@ -47,7 +49,9 @@ def write_fleet(
                     "credentials": {"username": "admin", "password_env": password_env},
                     "timeout": 2,
                     "events": False,
-                    "plugins": [{"name": "queue", "max_fps": 2, "config": {"interval_s": 1.0}}],
+                    "plugins": plugins
+                    if plugins is not None
+                    else [{"name": "queue", "max_fps": 2, "config": {"interval_s": 1.0}}],
                 },
                 "cameras": [
                     {"name": n, "address": url, "zones": [z.model_dump(mode="json") for z in zones or ZONES]}

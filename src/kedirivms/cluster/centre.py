@@ -78,6 +78,9 @@ class WorkerView(BaseModel):
 
     worker: str = Field(description="Worker id.")
     updated: float = Field(description="Time of its latest state (UNIX seconds).")
+    dropped: int = Field(
+        0, description="Events it lost before JetStream had them (its publish queue full), since it started."
+    )
     state: dict[str, Any] = Field(description="Its latest worker_state data.")
 
 
@@ -298,8 +301,12 @@ class CentreStore:
                 )
                 for c in cams
             ],  # fmt: skip
-            workers=[WorkerView(worker=w[0], state=json.loads(w[1]), updated=w[2]) for w in workers],
+            workers=[_worker_view(w[0], json.loads(w[1]), w[2]) for w in workers],
         )
+
+
+def _worker_view(worker: str, state: dict[str, Any], updated: float) -> WorkerView:
+    return WorkerView(worker=worker, updated=updated, dropped=int(state.get("dropped") or 0), state=state)
 
 
 class Centre:

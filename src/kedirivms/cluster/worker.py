@@ -80,6 +80,9 @@ class WorkerConfig(BaseModel):
     status_interval: float = Field(5.0, gt=0, description="How often camera and worker state is published, s.")
     stream_max_age: float = Field(7 * 86400, gt=0, description="Events stream retention: max age, seconds.")
     stream_max_bytes: int = Field(1 << 30, gt=0, description="Events stream retention: max size, bytes.")
+    publish_queue: int = Field(
+        100_000, ge=1, description="Events kept while JetStream does not answer; beyond, the oldest are dropped."
+    )
 
     @property
     def heartbeat(self) -> float:
@@ -149,7 +152,9 @@ class Worker:
         self._index = SharedIndex(fleet.recording.root if fleet.recording else None)
         self._make = make_pipeline
         self.link = NatsLink(config.servers, name=f"kedirivms-worker-{config.id}", timeout=2.0, domain=config.domain)
-        self.sink = JetStreamSink(self.link, lambda cam: self._sites.get(cam, FLEET_SITE), name="jetstream")
+        self.sink = JetStreamSink(
+            self.link, lambda cam: self._sites.get(cam, FLEET_SITE), name="jetstream", queue_size=config.publish_queue
+        )
         self.supervisor = CameraSupervisor(
             self._pipeline,
             max_connects=config.max_connects,
@@ -166,6 +171,7 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()  # a worker joined or left: assign again now, not at the next heartbeat
         self._member_seen: dict[str, float] = {}  # touched on the link's loop thread only
+        self._dropped_seen = 0
         self._threads: list[threading.Thread] = []
         self._last_status = 0.0
         self._started = False
@@ -494,6 +500,10 @@ class Worker:
             data.update(_status_dict(statuses.get(camera)))
             self.sink.submit(Event(camera=camera, source="worker", kind="camera_state", time=time.time(), data=data))
         status = self.status()
+        if status.dropped > self._dropped_seen:  # the loss is in every worker_state too (the centre shows it)
+            log.warning("worker %s: %d events dropped so far: the publish queue (%d) was full, NATS away too long",
+                        self.config.id, status.dropped, self.config.publish_queue)  # fmt: skip
+            self._dropped_seen = status.dropped
         self.sink.submit(
             Event(
                 camera=self.config.id,
