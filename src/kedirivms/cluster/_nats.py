@@ -70,7 +70,7 @@ class SourceState:
     Attributes:
         name: the origin stream's name.
         domain: the origin's JetStream domain (None: the same domain as the stream).
-        seq: the origin's last sequence stored so far (None when the server does not report it; 2.12+ does).
+        seq: the origin's last sequence copied so far (None if the server does not report it; 2.15 does).
         active: seconds since the source last showed activity (None: it has no source consumer now).
         error: the server's last error for this source, if any.
     """
