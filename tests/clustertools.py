@@ -1,5 +1,5 @@
 """Cluster test helpers (shared with the benchmarks and the demo, so they live in the library)."""
 
-from kedirivms.cluster._harness import WorkerProc, wait_for, write_fleet
+from kedirivms.cluster._harness import WorkerProc, lease_intervals, overlaps, wait_for, write_fleet
 
-__all__ = ["WorkerProc", "wait_for", "write_fleet"]
+__all__ = ["WorkerProc", "lease_intervals", "overlaps", "wait_for", "write_fleet"]

@@ -47,6 +47,32 @@ def test_publish_is_deduplicated_by_message_id(nats_single: NatsServer) -> None:
             link.publish("nobody.listens", b"x", msg_id="id-2", timeout=1.0)
 
 
+def test_source_states_and_plain_subscriptions(nats_single: NatsServer) -> None:
+    with NatsLink(nats_single.url) as link:
+        seen: list[tuple[str, dict[str, str]]] = []
+        link.ensure_kv("t-members")
+        link.subscribe("$KV.t-members.>", lambda subject, headers: seen.append((subject, headers)))
+        rev = link.kv_create("t-members", "w.a", b"1", ttl=30)
+        link.kv_delete("t-members", "w.a", last=rev)
+        link.ensure_stream("T_A", ["ta.>"], max_age=60)
+        link.ensure_stream("T_B", ["tb.>"], max_age=60)
+        for i in range(3):
+            link.publish("ta.x", b"x", msg_id=f"a{i}")
+        link.publish("tb.x", b"x", msg_id="b0")
+        link.ensure_stream("T_ALL", [], max_age=60, sources=[("T_A", None), ("T_B", None)])
+        deadline = time.monotonic() + 10
+        while link.stream_state("T_ALL")["messages"] < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        states = {s.name: s for s in link.stream_sources("T_ALL")}
+        assert set(states) == {"T_A", "T_B"} and all(s.domain is None for s in states.values())
+        assert (states["T_A"].seq, states["T_B"].seq) in ((3, 1), (None, None))  # older servers omit it
+        assert link.last_seq("T_A") == 3 and link.last_seq("T_NONE") is None
+        with pytest.raises(ClusterError):
+            link.stream_sources("T_NONE")
+        assert [s for s, _ in seen] == ["$KV.t-members.w.a"] * 2
+        assert seen[1][1].get("KV-Operation") == "DEL"
+
+
 def test_unreachable_and_unconnected_are_kedirivms_errors() -> None:
     link = NatsLink(f"nats://user:Hidden-pw@127.0.0.1:{free_port()}", timeout=1.0)
     with pytest.raises(ClusterError) as info:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from clustertools import WorkerProc, wait_for, write_fleet
+from clustertools import WorkerProc, lease_intervals, wait_for, write_fleet
 from kedirivms.cluster import EVENTS_STREAM, LEASE_BUCKET, Centre, Member, assign
 from kedirivms.cluster._nats import NatsLink
 from kedirivms.errors import ClusterError
@@ -43,22 +43,6 @@ def _holders(link: NatsLink) -> dict[str, str] | None:
 def _expected(names: list[str], workers: list[str]) -> dict[str, str | None]:
     members = [Member(id=w, capacity=100) for w in workers]
     return assign({n: ("kota", None) for n in names}, members)
-
-
-def _intervals(centre: Centre) -> dict[str, list[tuple[str, int, float, float | None]]]:
-    """Per camera: (worker, lease revision, leased at, ended at) from the centre's camera_state events."""
-    out: dict[str, list[tuple[str, int, float, float | None]]] = {}
-    open_: dict[tuple[str, str, int], float] = {}
-    for ev in centre.store.events(kind="camera_state", limit=100_000):
-        key = (ev.camera, str(ev.data["worker"]), int(ev.data["lease_revision"]))  # type: ignore[arg-type]
-        state = ev.data["state"]
-        if state == "leased":
-            open_[key] = ev.timestamp
-        elif state in ("released", "fenced", "lost") and key in open_:
-            out.setdefault(ev.camera, []).append((key[1], key[2], open_.pop(key), ev.timestamp))
-    for (camera, worker, rev), start in open_.items():
-        out.setdefault(camera, []).append((worker, rev, start, None))
-    return out
 
 
 def test_leases_rebalance_failover_and_fencing(cameras: VirtualFleet, hub: Any, tmp_path: Path) -> None:
@@ -107,7 +91,7 @@ def test_leases_rebalance_failover_and_fencing(cameras: VirtualFleet, hub: Any, 
         frozen_cams = {c for c, w in want.items() if w == frozen}
         frozen_revs = {
             (c, rev)
-            for c, ivs in _intervals(centre).items()
+            for c, ivs in lease_intervals(centre.store).items()
             for (w, rev, _s, end) in ivs
             if w == frozen and end is None
         }
@@ -134,8 +118,7 @@ def test_leases_rebalance_failover_and_fencing(cameras: VirtualFleet, hub: Any, 
         assert len(centre.store.event_ids()) == published
 
         # no camera was held by two live workers at once (leased..released intervals of the same camera)
-        for camera, ivs in _intervals(centre).items():
-            ivs.sort(key=lambda iv: iv[2])
+        for camera, ivs in lease_intervals(centre.store).items():
             for (w1, _r1, _s1, e1), (w2, _r2, s2, _e2) in zip(ivs, ivs[1:], strict=False):
                 if w1 in (victim, frozen) or w1 == w2:
                     continue  # a killed or frozen worker ran nothing after its death/freeze

@@ -46,6 +46,9 @@ def worker(
     domain: str | None = typer.Option(None, "--domain", help="JetStream domain (default: the server's own)."),
     status_interval: float = typer.Option(5.0, "--status-interval", min=0.2, help="State published every N s."),
     max_connects: int = typer.Option(8, "--max-connects", min=1, help="Cameras connecting at once."),
+    publish_queue: int = typer.Option(
+        100_000, "--publish-queue", min=1, help="Events kept while NATS is away; beyond, the oldest are dropped."
+    ),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long (default: until stopped)."),
     json: bool = typer.Option(False, "--json", help="Print a JSON status line every few seconds, no table."),
     log_level: str = typer.Option("warning", "--log-level", help="Log level on stderr: debug, info, warning, error."),
@@ -66,6 +69,7 @@ def worker(
         "domain": domain,
         "status_interval": status_interval,
         "max_connects": max_connects,
+        "publish_queue": publish_queue,
     }
     if worker_id:
         fields["id"] = worker_id
@@ -90,6 +94,8 @@ def worker(
 def _worker_table(status: Any) -> Table:
     table = Table(title=f"worker {status.id}: {len(status.cameras)}/{status.capacity} cameras, "
                   f"{len(status.members)} workers, {status.published} events published")  # fmt: skip
+    if status.dropped:
+        table.caption = f"[bold red]{status.dropped} events dropped (publish queue full: NATS away too long)[/]"
     for col in ("camera", "state", "frames", "attempts", "retry in s", "error"):
         table.add_column(col)
     for name, cam in sorted(status.cameras.items()):
@@ -162,6 +168,9 @@ def _centre_table(view: Any) -> Table:
             "-" if cam.queue_length is None else f"{cam.queue_length:.1f}",
             "-" if cam.wait_s is None else f"{cam.wait_s:.0f}", f"[{style}]{alerts}[/]", age,
         )  # fmt: skip
+    lost = [f"{w.worker} {w.dropped}" for w in view.workers if w.dropped]
+    if lost:  # events a worker dropped from its full publish queue never reach the centre: say so
+        table.caption = f"[bold red]events lost by workers before JetStream: {', '.join(lost)}[/]"
     return table
 
 

@@ -18,6 +18,10 @@ from typing import Any
 import yaml
 
 from kedirivms.analytics.zones import Zone
+from kedirivms.cluster.centre import CentreStore
+
+Interval = tuple[str, int, float, float | None]
+"""``(worker, lease revision, leased at, ended at or None)``: one lease of one camera, from the centre's events."""
 
 CLI = "import sys; from kedirivms.cli import main; main(sys.argv[1:])"
 ZONES = [
@@ -33,8 +37,10 @@ def write_fleet(
     cameras: Sequence[tuple[str, str]],
     password_env: str,
     zones: Sequence[Zone] | None = None,
+    plugins: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """A fleet file of ``(name, device_url)`` cameras on one site, each running the queue plugin at 2 fps."""
+    """A fleet file of ``(name, device_url)`` cameras on one site, each running ``plugins`` (default: the queue
+    plugin at 2 fps)."""
     doc = {
         "version": 2,
         "sites": {
@@ -43,7 +49,9 @@ def write_fleet(
                     "credentials": {"username": "admin", "password_env": password_env},
                     "timeout": 2,
                     "events": False,
-                    "plugins": [{"name": "queue", "max_fps": 2, "config": {"interval_s": 1.0}}],
+                    "plugins": plugins
+                    if plugins is not None
+                    else [{"name": "queue", "max_fps": 2, "config": {"interval_s": 1.0}}],
                 },
                 "cameras": [
                     {"name": n, "address": url, "zones": [z.model_dump(mode="json") for z in zones or ZONES]}
@@ -124,3 +132,40 @@ def wait_for(predicate: Any, timeout: float, step: float = 0.2) -> bool:
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+def lease_intervals(store: CentreStore) -> dict[str, list[Interval]]:
+    """Per camera, its leases as the centre saw them (``leased`` .. ``released``/``fenced``/``lost``), by start."""
+    out: dict[str, list[Interval]] = {}
+    open_: dict[tuple[str, str, int], float] = {}
+    for ev in store.events(kind="camera_state", limit=1_000_000):
+        key = (ev.camera, str(ev.data["worker"]), int(str(ev.data["lease_revision"])))
+        state = ev.data["state"]
+        if state == "leased":
+            open_[key] = ev.timestamp
+        elif state in ("released", "fenced", "lost") and key in open_:
+            out.setdefault(ev.camera, []).append((key[1], key[2], open_.pop(key), ev.timestamp))
+    for (camera, worker, rev), start in open_.items():
+        out.setdefault(camera, []).append((worker, rev, start, None))
+    for ivs in out.values():
+        ivs.sort(key=lambda iv: iv[2])
+    return out
+
+
+def overlaps(
+    intervals: dict[str, list[Interval]], *, bound: float = 0.0, dead: Sequence[str] = ()
+) -> list[tuple[str, Interval, Interval]]:
+    """Pairs of leases of the same camera on two workers that overlap by more than ``bound`` seconds (a lease of
+    a worker in ``dead`` -- killed or frozen -- is not counted: it ran nothing after that)."""
+    bad = []
+    for camera, ivs in intervals.items():
+        for i, first in enumerate(ivs):
+            if first[0] in dead:
+                continue
+            for later in ivs[i + 1 :]:
+                if later[0] == first[0]:
+                    continue
+                end = first[3] if first[3] is not None else float("inf")
+                if end - later[2] > bound:
+                    bad.append((camera, first, later))
+    return bad

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -37,7 +38,7 @@ try:
 except ImportError as exc:  # the optional extra is missing
     raise ConfigError("scale-out needs the nats-py client", hint="pip install 'kedirivms[cluster]'") from exc
 
-__all__ = ["KvEntry", "Message", "NatsLink", "PubAck", "retry"]
+__all__ = ["KvEntry", "Message", "NatsLink", "PubAck", "SourceState", "retry"]
 
 log = logging.getLogger("kedirivms.cluster")
 T = TypeVar("T")
@@ -60,6 +61,25 @@ class PubAck:
     stream: str
     seq: int
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """How one source of a stream is doing (from the stream's info).
+
+    Attributes:
+        name: the origin stream's name.
+        domain: the origin's JetStream domain (None: the same domain as the stream).
+        seq: the origin's last sequence copied so far (None if the server does not report it; 2.15 does).
+        active: seconds since the source last showed activity (None: it has no source consumer now).
+        error: the server's last error for this source, if any.
+    """
+
+    name: str
+    domain: str | None
+    seq: int | None
+    active: float | None
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -321,21 +341,64 @@ class NatsLink:
 
     def domain_answers(self, domain: str, stream: str, timeout: float = 1.0) -> bool:
         """Whether ``stream`` in JetStream ``domain`` answers now (a leaf reachable through its link)."""
+        return self.last_seq(stream, domain=domain, timeout=timeout) is not None
+
+    def last_seq(self, stream: str, *, domain: str | None = None, timeout: float = 1.0) -> int | None:
+        """The last sequence of ``stream`` in ``domain`` (None: this link's domain), or None if it does not
+        answer within ``timeout`` seconds (its domain unreachable, or its leader being elected)."""
         nc = self._nc
         if nc is None:
-            return False
+            return None
 
-        async def _probe() -> bool:
+        async def _probe() -> int | None:
+            js = nc.jetstream(domain=domain or self.domain, timeout=timeout)
             try:
-                await nc.jetstream(domain=domain, timeout=timeout).stream_info(stream)
-            except Exception:  # any failure means: not reachable now
-                return False
-            return True
+                info = await js.stream_info(stream)
+            except Exception:  # any failure means: not answering now
+                return None
+            return int(info.state.last_seq)
 
         try:
-            return bool(self._call(_probe(), timeout + 1.0, f"probe {domain}"))
+            return self._call(_probe(), timeout + 1.0, f"probe {domain or 'local'}/{stream}")
         except ClusterError:
-            return False
+            return None
+
+    def stream_sources(self, name: str, timeout: float | None = None) -> list[SourceState]:
+        """The state of each source of stream ``name``, in its configuration's order.
+
+        Raises:
+            ClusterError: the stream did not answer (or does not exist).
+        """
+        nc = self._nc
+        self._jetstream()
+        wait = timeout if timeout is not None else self.timeout
+        prefix = f"$JS.{self.domain}.API" if self.domain else "$JS.API"
+
+        async def _info() -> list[SourceState]:
+            # raw JSON: nats-py's StreamSourceInfo drops ``external`` (which source is which) and ``seq``
+            reply = json.loads((await nc.request(f"{prefix}.STREAM.INFO.{name}", b"", timeout=wait)).data)
+            if "error" in reply:
+                err = reply["error"]
+                raise ClusterError(f"JetStream refused: {err.get('description', err)}", operation=f"stream {name}")
+            out = []
+            for src in reply.get("sources") or []:
+                api = (src.get("external") or {}).get("api") or ""
+                parts = api.split(".")
+                domain = parts[1] if len(parts) == 4 and parts[0] == "$JS" and parts[3] == "API" else None
+                active = src.get("active")
+                error = src.get("error")
+                out.append(
+                    SourceState(
+                        name=str(src.get("name")),
+                        domain=domain,
+                        seq=int(src["seq"]) if "seq" in src else None,
+                        active=None if active is None or active < 0 else active / 1e9,
+                        error=None if not error else str(error.get("description", error)),
+                    )
+                )
+            return out
+
+        return self._call(_info(), wait + 0.5, f"stream {name}")
 
     def stream_leader(self, name: str) -> str | None:
         """The server name leading a stream on a JetStream cluster (None on a single server)."""
@@ -361,9 +424,30 @@ class NatsLink:
         ack = self._call(coro, wait + 0.5, f"publish {subject}")
         return PubAck(str(ack.stream), int(ack.seq), bool(ack.duplicate))
 
+    # -- plain subscriptions ----------------------------------------------------------------------------------------
+    def subscribe(self, subject: str, on_message: Callable[[str, dict[str, str]], None]) -> None:
+        """Call ``on_message(subject, headers)`` for each plain NATS message on ``subject`` (wildcards allowed).
+
+        The callback runs on the link's loop thread: it must return at once (set an event, count). The
+        subscription is renewed by the client after a reconnect, and ends with :meth:`close`.
+        """
+
+        async def _cb(msg: Any) -> None:
+            try:
+                on_message(msg.subject, dict(msg.headers or {}))
+            except Exception:  # a callback's bug must not stop the subscription
+                log.exception("nats %s: callback for %s failed", self.label, subject)
+
+        async def _sub() -> None:
+            await self._nc.subscribe(subject, cb=_cb)
+
+        self._jetstream()
+        self._call(_sub(), None, f"subscribe {subject}")
+
     # -- pull consumers ---------------------------------------------------------------------------------------------
     def pull_subscribe(self, stream: str, durable: str, *, ack_wait: float = 30.0, subject: str = ">") -> None:
-        """Bind to (creating when missing) a durable pull consumer of ``stream`` delivering everything."""
+        """Bind to (creating when missing) a durable pull consumer of ``stream`` delivering everything; calling it
+        again re-binds (and re-creates the consumer if the servers lost it)."""
 
         async def _sub() -> None:
             config = ConsumerConfig(
@@ -373,9 +457,13 @@ class NatsLink:
                 ack_wait=ack_wait,
                 max_ack_pending=10_000,
             )
-            self._subs[durable] = await self._js.pull_subscribe(
+            sub = await self._js.pull_subscribe(
                 subject if subject != ">" else "", durable=durable, stream=stream, config=config
             )
+            old, self._subs[durable] = self._subs.get(durable), sub
+            if old is not None:  # re-bound: the old inbox would only collect stray deliveries
+                with contextlib.suppress(Exception):
+                    await old.unsubscribe()
 
         self._call(_sub(), None, f"consumer {stream}/{durable}")
 
@@ -560,6 +648,12 @@ def _map(exc: Exception, operation: str, label: str) -> ClusterError:
         return ClusterTimeout("no answer in time", operation=operation, camera=label, hint="is NATS reachable?")
     if isinstance(exc, nats.js.errors.NoStreamResponseError):
         return ClusterError("no JetStream stream answered", operation=operation, camera=label)
+    if isinstance(exc, (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError)):
+        return ClusterError(
+            "no JetStream server answered (a leader being elected, or the stream or consumer is missing)",
+            operation=operation,
+            camera=label,
+        )
     if isinstance(exc, nats.js.errors.APIError):
         return ClusterError(f"JetStream refused: {exc.description or exc}", operation=operation, camera=label)
     if isinstance(exc, (nats.errors.Error, OSError, ConnectionError)):

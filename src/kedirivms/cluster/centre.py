@@ -31,6 +31,8 @@ log = logging.getLogger("kedirivms.cluster")
 _ALERT_ON = {"pile_up": "pile_up", "counter_unstaffed": "counter_unstaffed"}
 _ALERT_OFF = {"pile_up_cleared": "pile_up", "counter_staffed": "counter_unstaffed"}
 _LEASE_ENDS = ("released", "fenced", "lost")
+_WATCH_EVERY = 2.0  # seconds between checks of the centre stream's sources
+_SOURCE_IDLE = 5.0  # seconds without activity after which a source that is behind its origin is re-added
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -76,6 +78,9 @@ class WorkerView(BaseModel):
 
     worker: str = Field(description="Worker id.")
     updated: float = Field(description="Time of its latest state (UNIX seconds).")
+    dropped: int = Field(
+        0, description="Events it lost before JetStream had them (its publish queue full), since it started."
+    )
     state: dict[str, Any] = Field(description="Its latest worker_state data.")
 
 
@@ -296,8 +301,12 @@ class CentreStore:
                 )
                 for c in cams
             ],  # fmt: skip
-            workers=[WorkerView(worker=w[0], state=json.loads(w[1]), updated=w[2]) for w in workers],
+            workers=[_worker_view(w[0], json.loads(w[1]), w[2]) for w in workers],
         )
+
+
+def _worker_view(worker: str, state: dict[str, Any], updated: float) -> WorkerView:
+    return WorkerView(worker=worker, updated=updated, dropped=int(state.get("dropped") or 0), state=state)
 
 
 class Centre:
@@ -334,6 +343,7 @@ class Centre:
         self._watcher: threading.Thread | None = None
         self.received = 0
         self.malformed = 0
+        self.sources_resumed = 0
         self.last_error: str | None = None
 
     def start(self) -> Centre:
@@ -345,42 +355,72 @@ class Centre:
         self.link.connect(timeout=10.0)
         try:
             retry(lambda: ensure_events_stream(self.link, replicas=self._replicas))
-            retry(lambda: self._source(self._leafs))
+            retry(lambda: self._source(self._domains))
             retry(lambda: self.link.pull_subscribe(CENTRE_STREAM, self._durable))
         except BaseException:
             self.link.close()
             raise
         self._thread = threading.Thread(target=self._run, name="kedirivms-centre", daemon=True)
         self._thread.start()
-        if self._leafs:
-            self._watcher = threading.Thread(target=self._watch_leafs, name="kedirivms-centre-leafs", daemon=True)
-            self._watcher.start()
+        self._watcher = threading.Thread(target=self._watch_sources, name="kedirivms-centre-sources", daemon=True)
+        self._watcher.start()
         return self
 
-    def _source(self, leafs: Sequence[str]) -> None:
-        sources = [(EVENTS_STREAM, None), *((EVENTS_STREAM, d) for d in leafs)]
+    @property
+    def _domains(self) -> list[str | None]:
+        return [None, *self._leafs]  # None: the hub's own events stream
+
+    def _source(self, domains: Sequence[str | None]) -> None:
         self.link.ensure_stream(
-            CENTRE_STREAM, [], max_age=30 * 86400, replicas=self._replicas, sources=sources,
-            duplicate_window=600.0, timeout=10.0,
+            CENTRE_STREAM, [], max_age=30 * 86400, replicas=self._replicas,
+            sources=[(EVENTS_STREAM, d) for d in domains], duplicate_window=600.0, timeout=10.0,
         )  # fmt: skip
 
-    def _watch_leafs(self) -> None:
-        # JetStream retries a source that went quiet with a growing back-off (tens of seconds after a long cut);
-        # when a leaf answers again, re-adding its source makes the hub resume it at once, from where it stopped
-        # (the hub finds the last sequence it stored from that source; message ids de-duplicate the rest)
-        reachable = dict.fromkeys(self._leafs, True)
-        while not self._stop.wait(2.0):
-            for domain in self._leafs:
-                up = self.link.domain_answers(domain, EVENTS_STREAM)
-                if up and not reachable[domain]:
-                    try:
-                        self._source([d for d in self._leafs if d != domain])
-                        self._source(self._leafs)
-                        log.info("centre: leaf %s reachable again; its source resumed", domain)
-                    except ClusterError as exc:
-                        log.warning("centre: could not resume the source of leaf %s: %s", domain, exc)
-                        up = False
-                reachable[domain] = up
+    def _watch_sources(self) -> None:
+        # JetStream retries a source whose consumer could not be set up with a growing back-off (10 s, 20 s, ...
+        # up to 2 min): after a leaf's WAN cut, and after a whole-hub restart, where the hub's own source is set up
+        # before the events stream it reads has a leader. Re-adding a source makes the hub resume it at once,
+        # from the last origin sequence it stored (message ids de-duplicate the rest). A source is re-added when
+        # its origin answers again after not answering, or when its origin holds messages it has not sourced
+        # and it has shown no activity for _SOURCE_IDLE seconds, on two checks in a row.
+        reachable = dict.fromkeys(self._domains, True)
+        idle: set[str | None] = set()
+        while not self._stop.wait(_WATCH_EVERY):
+            try:
+                sources = {s.domain: s for s in self.link.stream_sources(CENTRE_STREAM, timeout=2.0)}
+            except ClusterError:
+                reachable[None] = False  # the hub is away or electing: its own source is re-added when it answers
+                continue
+            for domain in self._domains:
+                last = self.link.last_seq(EVENTS_STREAM, domain=domain)
+                if last is None:
+                    reachable[domain] = False
+                    idle.discard(domain)
+                    continue
+                src = sources.get(domain)
+                behind = src is None or (
+                    src.seq is not None and last > src.seq and (src.active is None or src.active > _SOURCE_IDLE)
+                )
+                kick = not reachable[domain] or (behind and domain in idle)
+                reachable[domain] = True
+                if behind and not kick:
+                    idle.add(domain)
+                    continue
+                idle.discard(domain)
+                if kick:
+                    reachable[domain] = self._resume(domain)  # a failed re-add is tried again next time
+
+    def _resume(self, domain: str | None) -> bool:
+        name = "the hub's events" if domain is None else f"leaf {domain}"
+        try:
+            self._source([d for d in self._domains if d != domain])
+            self._source(self._domains)
+        except ClusterError as exc:
+            log.warning("centre: could not resume the source of %s: %s", name, exc)
+            return False
+        self.sources_resumed += 1
+        log.info("centre: the source of %s resumed", name)
+        return True
 
     def close(self) -> None:
         """Stop consuming, disconnect and close the store; idempotent."""
@@ -415,8 +455,8 @@ class Centre:
                     self._rebind()
 
     def _rebind(self) -> None:
-        # after the whole cluster restarted, the consumer's pull requests may find no responder until the
-        # subscription is bound again (the durable consumer keeps its position on the servers)
+        # a pull request that found no responder: the consumer's leader is being elected (after a restart), or
+        # the servers lost the consumer; binding again re-creates a lost one (a live one keeps its position)
         try:
             self.link.pull_subscribe(CENTRE_STREAM, self._durable)
         except ClusterError as exc:

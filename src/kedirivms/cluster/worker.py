@@ -2,12 +2,14 @@
 
 ::
 
-    every heartbeat (lease_ttl / 4):
+    every heartbeat (lease_ttl / 4), and at once when a worker joins or leaves (its membership key appears or is
+    deleted: a plain subscription to the bucket's subjects):
       renew my membership key  w.<id>            (compare-and-set, per-key TTL = lease_ttl)
       read the live members  ->  assign(cameras, members)     rendezvous hashing, capacity, site pins
       renew each lease I hold cam.<camera>       (compare-and-set on its revision, TTL = lease_ttl)
       release leases no longer mine              (stop the pipeline first, then delete the key)
-      create leases newly mine                   (create fails while anyone else holds the key)
+      create leases newly mine                   (create fails while anyone else holds the key;
+                                                  tried again every 0.5 s until the holder lets go)
     fence thread (every 0.1 s):
       a lease not renewed for lease_ttl / 2  ->  stop that camera's pipeline, drop the lease
 
@@ -53,6 +55,7 @@ LEASE_BUCKET = "kedirivms-leases"
 """Key-value bucket of camera leases: ``cam.<camera>`` -> ``{"worker": id}``."""
 MEMBER_BUCKET = "kedirivms-workers"
 """Key-value bucket of live workers: ``w.<id>`` -> :class:`~kedirivms.cluster.assignment.Member` JSON."""
+_WANTED_RETRY = 0.5  # seconds between tries of a lease assigned here but still held by another worker
 
 
 class WorkerConfig(BaseModel):
@@ -78,6 +81,9 @@ class WorkerConfig(BaseModel):
     status_interval: float = Field(5.0, gt=0, description="How often camera and worker state is published, s.")
     stream_max_age: float = Field(7 * 86400, gt=0, description="Events stream retention: max age, seconds.")
     stream_max_bytes: int = Field(1 << 30, gt=0, description="Events stream retention: max size, bytes.")
+    publish_queue: int = Field(
+        100_000, ge=1, description="Events kept while JetStream does not answer; beyond, the oldest are dropped."
+    )
 
     @property
     def heartbeat(self) -> float:
@@ -110,6 +116,9 @@ class WorkerStatus(BaseModel):
     fenced_events: int = Field(description="Events refused because their camera's lease was no longer valid.")
     published: int = Field(description="Events acknowledged by JetStream.")
     queued: int = Field(description="Events waiting for JetStream.")
+    dropped: int = Field(
+        0, description="Events lost before JetStream had them: the oldest dropped from a full queue, or left at close."
+    )
 
 
 class Worker:
@@ -144,7 +153,9 @@ class Worker:
         self._index = SharedIndex(fleet.recording.root if fleet.recording else None)
         self._make = make_pipeline
         self.link = NatsLink(config.servers, name=f"kedirivms-worker-{config.id}", timeout=2.0, domain=config.domain)
-        self.sink = JetStreamSink(self.link, lambda cam: self._sites.get(cam, FLEET_SITE), name="jetstream")
+        self.sink = JetStreamSink(
+            self.link, lambda cam: self._sites.get(cam, FLEET_SITE), name="jetstream", queue_size=config.publish_queue
+        )
         self.supervisor = CameraSupervisor(
             self._pipeline,
             max_connects=config.max_connects,
@@ -159,6 +170,9 @@ class Worker:
         self._fenced = 0
         self._fenced_events = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a worker joined or left: assign again now, not at the next heartbeat
+        self._member_seen: dict[str, float] = {}  # touched on the link's loop thread only
+        self._dropped_seen = 0
         self._threads: list[threading.Thread] = []
         self._last_status = 0.0
         self._started = False
@@ -190,6 +204,7 @@ class Worker:
                 )
             )
             self._join()
+            self.link.subscribe(f"$KV.{MEMBER_BUCKET}.>", self._on_member_change)
         except BaseException:
             self.link.close()
             raise
@@ -206,6 +221,7 @@ class Worker:
     def close(self, timeout: float = 10.0) -> None:
         """Stop every camera, release the leases and membership (others take over at once), then disconnect."""
         self._stop.set()
+        self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
         self.supervisor.close(timeout)
@@ -246,6 +262,7 @@ class Worker:
             fenced_events=self._fenced_events,
             published=stats.sent,
             queued=stats.queued,
+            dropped=stats.dropped + stats.failed,
         )
 
     def held(self) -> list[str]:
@@ -301,16 +318,44 @@ class Worker:
         return out
 
     # -- the lease loop ---------------------------------------------------------------------------------------------
+    def _on_member_change(self, subject: str, headers: dict[str, str]) -> None:
+        # a key that appears (first seen, or back after a TTL of silence) or is deleted: a worker joined or left.
+        # Renewals of known keys (every heartbeat from every worker) change nothing and wake nobody.
+        key = subject.removeprefix(f"$KV.{MEMBER_BUCKET}.")
+        now = time.monotonic()
+        gone = headers.get("KV-Operation") in ("DEL", "PURGE")
+        seen = self._member_seen.pop(key, None) if gone else self._member_seen.get(key)
+        if not gone:
+            self._member_seen[key] = now
+        if key != _member_key(self.config.id) and (gone or seen is None or now - seen > self.config.lease_ttl):
+            self._wake.set()
+
     def _loop(self) -> None:
+        next_tick = 0.0
         while not self._stop.is_set():
-            started = time.monotonic()
+            woken = self._wake.is_set()
+            self._wake.clear()
             try:
-                self._tick()
+                if woken or time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.config.heartbeat
+                    self._tick()
+                elif self._wanted:
+                    self._acquire_wanted()
             except ClusterError as exc:
                 log.warning("worker %s: %s", self.config.id, exc)
             except Exception:
                 log.exception("worker %s: lease loop failed", self.config.id)
-            self._stop.wait(max(0.05, self.config.heartbeat - (time.monotonic() - started)))
+            delay = next_tick - time.monotonic()
+            if self._wanted:  # a camera assigned here is still held elsewhere: try again soon, not a heartbeat on
+                delay = min(delay, _WANTED_RETRY)
+            self._wake.wait(max(0.05, delay))
+
+    def _acquire_wanted(self) -> None:
+        with self._lock:
+            wanted = list(self._wanted)
+        still = [c for c in wanted if self._stop.is_set() or not self._acquire(c)]
+        with self._lock:
+            self._wanted = still
 
     def _tick(self) -> None:
         self._renew_all()  # the leases first: fencing counts from their renewals
@@ -461,6 +506,10 @@ class Worker:
             data.update(_status_dict(statuses.get(camera)))
             self.sink.submit(Event(camera=camera, source="worker", kind="camera_state", time=time.time(), data=data))
         status = self.status()
+        if status.dropped > self._dropped_seen:  # the loss is in every worker_state too (the centre shows it)
+            log.warning("worker %s: %d events dropped so far: the publish queue (%d) was full, NATS away too long",
+                        self.config.id, status.dropped, self.config.publish_queue)  # fmt: skip
+            self._dropped_seen = status.dropped
         self.sink.submit(
             Event(
                 camera=self.config.id,
@@ -477,6 +526,7 @@ class Worker:
                     "fenced_events": status.fenced_events,
                     "published": status.published,
                     "queued": status.queued,
+                    "dropped": status.dropped,
                 },
             )
         )
