@@ -161,13 +161,12 @@ def test_stitcher_hands_a_lost_person_to_a_new_track(frames: list, expected: lis
 
 def test_stitcher_refuses_someone_who_looks_different_and_untangles_a_trade() -> None:
     stitch = IdentityStitcher(stitch_s=4.0, radius_px=40.0, look_distance=20.0)
-    boxes = np.array([[90, 40, 110, 100], [140, 40, 160, 100]], float)
     anchors = np.array([[100, 100], [150, 100]], float)
-    assert stitch.update(0.0, np.array([1, 2]), anchors, _looks(50, 200), boxes).tolist() == [0, 1]
+    assert stitch.update(0.0, np.array([1, 2]), anchors, _looks(50, 200)).tolist() == [0, 1]
     # the tracker trades the two ids: each box now looks like the other person -> the person ids stay put
-    assert stitch.update(0.5, np.array([2, 1]), anchors, _looks(50, 200), boxes).tolist() == [0, 1]
+    assert stitch.update(0.5, np.array([2, 1]), anchors, _looks(50, 200)).tolist() == [0, 1]
     # person 0 lost; a new id appears where they were but looks like nobody seen: a new person
-    assert stitch.update(1.0, np.array([3, 1]), anchors, _looks(120, 200), boxes).tolist() == [2, 1]
+    assert stitch.update(1.0, np.array([3, 1]), anchors, _looks(120, 200)).tolist() == [2, 1]
 
 
 def test_appearance_reads_torso_and_legs_from_the_planes() -> None:

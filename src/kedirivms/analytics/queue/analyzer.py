@@ -541,7 +541,7 @@ class QueueAnalyzer:
             assert self._identity is not None and tracked.tracker_id is not None
             looks = appearance(planes, tracked.xyxy)
             anchors = tracked.get_anchors_coordinates(self._anchor)
-            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks, tracked.xyxy)
+            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks)
         return tracked
 
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:

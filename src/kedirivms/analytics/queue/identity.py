@@ -5,12 +5,17 @@ walking round the corner of a line, or missed once by the detector, moves too fa
 overlap its prediction, and comes back under a new tracker id. Two people side by side (the one being served and
 the next in line) can also trade ids. :class:`IdentityStitcher` sits after the tracker and hands out *person* ids:
 
-* a tracker id seen for the first time takes over the person lost most recently near where it appears, if any:
-  within ``radius_px`` of where they were last seen, widened by how far they could have walked since at their
-  own recent speed (people standing still must reappear close by; walkers may reappear further along);
-* with an appearance cue (mean colour of the torso and of the legs, :func:`appearance`), a candidate that looks
-  clearly different is refused, and two people standing close whose ids the tracker traded are given back their
-  own ids when each box looks like the other person.
+* a tracker id seen for the first time (or an unconfirmed track) takes over the lost person nearest to where it
+  appears, if any: within ``radius_px`` of where they were last seen, widened by how far they could have walked
+  since at their own recent speed (people standing still must reappear close by; walkers may reappear further
+  along);
+* with an appearance cue (mean luma and chroma of the torso and of the legs, :func:`appearance`, read from the
+  frame's planes without a colour conversion): a candidate that looks clearly different is refused; when a line
+  moves up and the tracker hands each person the id of the one ahead, the people seen are re-dealt among the
+  boxes by their looks; a box that looks unlike its person but like someone lost beside it goes to that person.
+
+Looks separate people only roughly (many wear dark clothes): on the counter scene's DNN boxes, one person's look
+changes by under 5 (of 255) between detections in 95 % of cases, while a quarter of neighbours differ by under 10.
 
 Everything downstream (waits, services, coasting) sees person ids, so a wait belongs to a person.
 """
@@ -31,7 +36,7 @@ def appearance(planes: tuple[np.ndarray, ...], boxes: np.ndarray) -> np.ndarray:
     Args:
         planes: the frame's planes, ``(Y, U, V)`` of a 4:2:0 or 4:4:4 picture (``U``/``V`` may be half size), or
             ``(Y,)`` alone (grey: chroma is taken as neutral).
-        boxes: ``(N, 2)``... ``(N, 4)`` xyxy boxes in the Y plane's pixels.
+        boxes: ``(N, 4)`` xyxy boxes in the Y plane's pixels.
 
     Returns:
         A new ``(N, 6)`` float32 array: ``Y, U, V`` of the torso (15-50 % of the box height, the middle half of
@@ -63,7 +68,7 @@ class _Person:
     last: float
     xy: tuple[float, float]
     speed: float = 0.0  # recent speed, pixels per second
-    look: np.ndarray | None = None  # appearance, updated from boxes that overlap nobody
+    look: np.ndarray | None = None  # appearance, a running mean over their boxes
 
 
 class IdentityStitcher:
@@ -120,7 +125,11 @@ class IdentityStitcher:
         self._people.clear()
 
     def update(
-        self, t: float, ids: np.ndarray, anchors: np.ndarray, looks: np.ndarray | None = None, boxes: np.ndarray | None = None
+        self,
+        t: float,
+        ids: np.ndarray,
+        anchors: np.ndarray,
+        looks: np.ndarray | None = None,
     ) -> np.ndarray:
         """Person ids for one detection's tracks.
 
@@ -129,7 +138,6 @@ class IdentityStitcher:
             ids: ``(N,)`` tracker ids (negative: unconfirmed; they are matched to people by place alone).
             anchors: ``(N, 2)`` each person's anchor point (the zone test point), pixels.
             looks: ``(N, 6)`` :func:`appearance` of each box, or ``None``.
-            boxes: ``(N, 4)`` xyxy boxes (to tell which boxes overlap someone: their looks are mixed), or ``None``.
 
         Returns:
             A new ``(N,)`` int array of person ids.
@@ -139,13 +147,12 @@ class IdentityStitcher:
             self._unconfirmed -= 1
             out[i] = self._unconfirmed
         xy = [(float(x), float(y)) for x, y in np.asarray(anchors, dtype=np.float64).reshape(-1, 2).tolist()]
-        alone = _alone(boxes) if boxes is not None else np.ones(len(out), dtype=bool)
         fresh = [i for i, tid in enumerate(out.tolist()) if tid not in self._person_of]
         present = {self._person_of[tid] for tid in out.tolist() if tid in self._person_of}
         self._claim(t, fresh, out, xy, looks, present)
         if looks is not None:
             self._untangle(t, out, xy, looks)
-            self._reclaim(t, out, xy, looks, alone)
+            self._reclaim(t, out, xy, looks)
         for i, tid in enumerate(out.tolist()):
             pid = self._person_of[tid]
             out[i] = pid
@@ -240,7 +247,7 @@ class IdentityStitcher:
                 for r in cycle:
                     self._person_of[int(ids[rows[r]])] = pids[r]
 
-    def _reclaim(self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray, alone: np.ndarray) -> None:
+    def _reclaim(self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray) -> None:
         """Give a box that looks unlike its person, but like someone lost near it, to that lost person.
 
         The tracker kept a lost person's id alive and matched it to whoever stepped into their place (the next in
@@ -281,13 +288,3 @@ class IdentityStitcher:
 def _look_diff(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two appearances (0-255 scale)."""
     return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).mean())
-
-
-def _alone(boxes: np.ndarray) -> np.ndarray:
-    """Which boxes overlap no other box (their colours are their own)."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    ix = np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0])
-    iy = np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1])
-    touch = (ix > 0) & (iy > 0)
-    np.fill_diagonal(touch, False)
-    return ~touch.any(axis=1)
