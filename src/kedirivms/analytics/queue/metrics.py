@@ -502,7 +502,8 @@ class ServiceTracker:
         best: tuple[float, _Stay | None] = (math.inf, None)
         for stay in self._stays:
             d = math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1])
-            if t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
+            leaving = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now
+            if not leaving and t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
                 best = (d, stay)
         return best[1]
 
