@@ -177,3 +177,10 @@ def test_appearance_reads_torso_and_legs_from_the_planes() -> None:
     look = appearance((y, u, v), np.array([[10, 0, 30, 40]], float))
     assert look.tolist() == [[200, 90, 160, 50, 90, 160]]
     assert appearance((y,), np.array([[10, 0, 30, 40]], float))[0, 1] == 128  # grey: neutral chroma
+
+
+def test_a_one_off_detection_is_not_a_confirmed_person() -> None:
+    # the analyzer coasts only confirmed people: a flickering false detection must not be kept for coast_s
+    stitch = IdentityStitcher(stitch_s=4.0, radius_px=40.0)
+    first = stitch.update(0.0, np.array([-1, 3]), np.array([[10, 10], [200, 100]], float))
+    assert not stitch.confirmed(int(first[0])) and stitch.confirmed(int(first[1]))

@@ -477,7 +477,8 @@ class QueueAnalyzer:
         trk = self.config.tracking
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
         for i, tid in enumerate(ids.tolist()):
-            if tid >= 0:
+            # a detection the tracker never confirmed is not coasted (a one-off false detection)
+            if tid >= 0 and (self._identity is None or self._identity.confirmed(tid)):
                 self._seen[tid] = (tracked.xyxy[i].copy(), t, t)
         born = self._identity.born if self._identity is not None else set()
         new = np.array([tid < 0 or tid in born for tid in ids.tolist()], dtype=bool)

@@ -69,6 +69,7 @@ class _Person:
     xy: tuple[float, float]
     speed: float = 0.0  # recent speed, pixels per second
     look: np.ndarray | None = None  # appearance, a running mean over their boxes
+    confirmed: bool = False  # seen under a confirmed tracker id at least once
 
 
 class IdentityStitcher:
@@ -114,6 +115,11 @@ class IdentityStitcher:
         if person is not None:
             person.last = max(person.last, t)
 
+    def confirmed(self, pid: int) -> bool:
+        """Whether person ``pid`` was ever seen under a confirmed tracker id (not a one-off detection)."""
+        person = self._people.get(pid)
+        return person is not None and person.confirmed
+
     def standing(self, pid: int) -> bool:
         """Whether person ``pid`` was standing (moving under a tenth of ``radius_px`` a second) when last seen."""
         person = self._people.get(pid)
@@ -153,10 +159,12 @@ class IdentityStitcher:
         if looks is not None:
             self._untangle(t, out, xy, looks)
             self._reclaim(t, out, xy, looks)
+        confirmed = np.asarray(ids) >= 0
         for i, tid in enumerate(out.tolist()):
             pid = self._person_of[tid]
             out[i] = pid
             person = self._people[pid]
+            person.confirmed = person.confirmed or bool(confirmed[i])
             dt = t - person.last
             if dt > 0:
                 step = math.hypot(xy[i][0] - person.xy[0], xy[i][1] - person.xy[1]) / dt
