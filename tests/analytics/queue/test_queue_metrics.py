@@ -226,6 +226,28 @@ OUT, LINE, DESK = (False, False), (True, False), (False, True)
             [(29.0, True)],
             id="late-switch-merged",
         ),
+        pytest.param(  # a line moves up and the ids slide back one person: the desk gets the earliest start (FIFO)
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 20.0, [(1, (50, 50), *LINE)]),
+                (4.4, 5.0, [(2, (50, 140), *OUT)]),
+                (5.0, 20.0, [(2, (50, 80), *LINE)]),
+                (20.0, 21.0, [(2, (50, 20), *DESK), (1, (50, 75), *LINE)]),  # the one ahead now carries id 2
+                (21.0, 30.0, [(1, (50, 50), *LINE)]),
+                (30.0, 31.0, [(1, (50, 20), *DESK)]),
+            ),
+            [(19.0, True), (25.0, True)],
+            id="ids-slide-back-as-the-line-moves",
+        ),
+        pytest.param(  # lost at the head of the line, found at the desk under a new id: served, not abandoned
+            _frames(
+                (0.4, 1.0, [(1, (50, 120), *OUT)]),
+                (1.0, 10.0, [(1, (50, 50), *LINE)]),
+                (11.0, 13.0, [(5, (80, 10), *DESK)]),
+            ),
+            [(10.0, True)],
+            id="found-at-the-desk",
+        ),
         pytest.param(  # lost in line for good (nobody takes over): abandoned with the time spent in line
             _frames((0.4, 1.0, [(1, (50, 120), *OUT)]), (1.0, 5.0, [(1, (50, 50), *LINE)]), (5.0, 20.0, [])),
             [(3.8, False)],

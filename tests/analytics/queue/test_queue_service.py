@@ -219,3 +219,19 @@ def test_service_stays(rows: list, expected: list) -> None:
         done += service.update(float(t), np.full(n, tid), np.full((n, 2), 50.0), np.full(n, inside))[0]
     done += service.update(60.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool))[0]
     assert [round(s.service_s, 3) for s in done] == expected
+
+
+def test_the_next_person_stepping_up_as_the_last_one_leaves_is_an_arrival() -> None:
+    # the one served (track 1) walks off the desk while the next (track 2) steps up beside their last place:
+    # a new stay that counts as an arrival (it used to continue the leaver's stay, and counter_stalled rose)
+    service = ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
+    service.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool))
+    arrivals = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        arrivals += service.update(float(t), np.array([1]), np.array([[50.0, 20.0]]), np.array([True]))[1]
+    arrivals += service.update(20.0, np.array([1, 2]), np.array([[50.0, 38.0], [52.0, 24.0]]), np.array([False, True]))[
+        1
+    ]
+    done, n = service.update(25.0, np.array([2]), np.array([[50.0, 20.0]]), np.array([True]))
+    assert arrivals + n == 2 and service.last_arrival == 20.0
+    assert [round(s.service_s, 3) for s in done] == [17.5]

@@ -30,6 +30,7 @@ from kedirivms.analytics.queue.detector import (
     PersonDetector,
     empty_detections,
 )
+from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.metrics import HourlyServiceStats, IntervalStats, ServiceTracker, WaitTracker
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.zones import Zones
@@ -108,6 +109,11 @@ class TrackingConfig(BaseModel):
         ge=0,
         description="A person the detector misses stays counted at their last box this long, s (occlusions, "
         "a missed detection between two hits).",
+    )
+    hidden_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="... and this long while someone seen covers their box (hidden behind the person in front), s.",
     )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
@@ -283,6 +289,18 @@ def _overlaps_any(box: np.ndarray, boxes: np.ndarray, iou: float = 0.2) -> bool:
     return bool((inter > iou * np.maximum(union, 1e-9)).any())
 
 
+def _covered(box: np.ndarray, boxes: np.ndarray, share: float = 0.3) -> bool:
+    """Whether one of ``boxes`` covers at least ``share`` of ``box`` and stands in front of it (nearer the camera:
+    lower in the picture)."""
+    boxes = boxes[boxes[:, 3] >= box[3]] if len(boxes) else boxes
+    if not len(boxes):
+        return False
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9)
+    return bool((ix * iy >= share * area).any())
+
+
 def _dnn_types() -> tuple[type, ...]:
     if "kedirivms.analytics.queue.onnx" not in sys.modules:
         return ()
@@ -354,7 +372,9 @@ class QueueAnalyzer:
         self._next_detect = -math.inf
         self._held: sv.Detections | None = None
         self._look: _Look | None = None
-        self._seen: dict[int, tuple[np.ndarray, float]] = {}
+        self._seen: dict[int, tuple[np.ndarray, float, float]] = {}  # person -> box, last detected, last kept
+        self._hidden: set[int] = set()  # people kept because someone seen covers them
+        self._identity: IdentityStitcher | None = None
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -371,11 +391,13 @@ class QueueAnalyzer:
             minimum_iou_threshold=trk.match_iou,
             high_conf_det_threshold=floor,
         )
+        self._identity = IdentityStitcher(stitch_s=trk.relink_s, radius_px=trk.relink_distance * wh[1])
         self._gate.reset()
         self._next_detect = -math.inf
         self._held = None
         self._look = None
         self._seen.clear()
+        self._hidden = set()
         self._waits = WaitTracker(
             reentry_grace_s=trk.reentry_grace_s,
             relink_s=trk.relink_s,
@@ -450,8 +472,10 @@ class QueueAnalyzer:
         assert self._zones is not None
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.full(len(tracked), -1, dtype=int)
         # waits and services follow people actually seen: a coasted box (confidence 0, a person the detector
-        # missed, counted at their last place) must not keep an old track id alive against an ID switch
-        seen = (ids >= 0) & (np.asarray(tracked.confidence) > 0) if len(tracked) else ids >= 0
+        # missed, counted at their last place) must not keep an old track id alive against an ID switch; someone
+        # hidden behind a person in front of them is still there, and keeps their wait
+        seen = (ids >= 0) & ((np.asarray(tracked.confidence) > 0) | np.isin(ids, list(self._hidden)))
+        seen = seen if len(tracked) else ids >= 0
         people = _select(tracked, seen)
         return _Look(
             tracked=tracked,
@@ -477,7 +501,7 @@ class QueueAnalyzer:
             det.confidence = np.ones(len(det), dtype=np.float32)
         if det.class_id is None:
             det.class_id = np.zeros(len(det), dtype=int)
-        tracked = self._track(det, t)
+        tracked = self._track(det, t, frame.planes if frame is not None else (y,))
         if self._rate_hz is not None:  # the DNN path: still things that look like people are not people
             tracked = _select(tracked, self._gate.update(y, t, tracked))
             tracked = self._coast(tracked, t)  # (background blobs split and merge: coasting them adds ghosts)
@@ -485,19 +509,38 @@ class QueueAnalyzer:
         return tracked
 
     def _coast(self, tracked: sv.Detections, t: float) -> sv.Detections:
-        """Add the people seen within ``coast_s`` that this detection missed, at their last box."""
-        limit = self.config.tracking.coast_s
+        """Add the people this detection missed, at their last box.
+
+        Someone missed is kept ``coast_s`` after they were last seen unless their box overlaps one seen now (that
+        is probably them, found again); someone who stood still is kept as long as ``hidden_s`` while a person in
+        front of them covers their box (in a line, the one in front hides the next).
+        """
+        trk = self.config.tracking
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
         for i, tid in enumerate(ids.tolist()):
-            if tid >= 0:
-                self._seen[tid] = (tracked.xyxy[i].copy(), t)
-        missing = [
-            tid
-            for tid, (box, seen) in self._seen.items()
-            if seen < t and t - seen <= limit and not _overlaps_any(box, tracked.xyxy)
-        ]
-        for tid in [tid for tid, (_, seen) in self._seen.items() if t - seen > limit]:
-            del self._seen[tid]
+            # a detection the tracker never confirmed is not coasted (a one-off false detection)
+            if tid >= 0 and (self._identity is None or self._identity.confirmed(tid)):
+                self._seen[tid] = (tracked.xyxy[i].copy(), t, t)
+        born = self._identity.born if self._identity is not None else set()
+        new = np.array([tid < 0 or tid in born for tid in ids.tolist()], dtype=bool)
+        fresh, known = tracked.xyxy[new], tracked.xyxy[~new]
+        missing = []
+        self._hidden = set()
+        for tid, (box, detected, kept) in list(self._seen.items()):
+            if detected >= t:
+                continue
+            still = self._identity is not None and self._identity.standing(tid)
+            if t - detected <= trk.hidden_s and still and _covered(box, known) and not _overlaps_any(box, fresh):
+                self._seen[tid] = (box, detected, t)
+                self._hidden.add(tid)
+                if self._identity is not None:
+                    self._identity.hold(tid, t)
+            elif t - kept > trk.coast_s:
+                del self._seen[tid]
+                continue
+            elif _overlaps_any(box, tracked.xyxy):
+                continue
+            missing.append(tid)
         if not missing:
             return tracked
         extra = sv.Detections(
@@ -515,8 +558,11 @@ class QueueAnalyzer:
             tracker_id=np.concatenate([ids.astype(int), extra.tracker_id]),
         )
 
-    def _track(self, det: sv.Detections, t: float) -> sv.Detections:
-        """ByteTrack on enlarged boxes; the returned boxes are the detector's again (``tracker_id`` -1: new)."""
+    def _track(self, det: sv.Detections, t: float, planes: tuple[np.ndarray, ...]) -> sv.Detections:
+        """ByteTrack on enlarged boxes, then person ids (:mod:`.identity`) instead of tracker ids (-1: new).
+
+        The returned boxes are the detector's again.
+        """
         if not len(det):
             out = self._tracker.update(empty_detections(), timestamp=t)
             out.tracker_id = np.zeros(0, dtype=int)
@@ -534,6 +580,10 @@ class QueueAnalyzer:
             c = (tracked.xyxy[:, :2] + tracked.xyxy[:, 2:]) / 2.0
             h = (tracked.xyxy[:, 2:] - tracked.xyxy[:, :2]) / (2.0 * k)
             tracked.xyxy = np.hstack([c - h, c + h]).astype(np.float32)
+            assert self._identity is not None and tracked.tracker_id is not None
+            looks = appearance(planes, tracked.xyxy)
+            anchors = tracked.get_anchors_coordinates(self._anchor)
+            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks)
         return tracked
 
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:

@@ -90,6 +90,8 @@ class WaitTracker:
         relink_px: how far (pixels) a new track may appear from a visit's person to belong to it.
         warmup_s: visits starting this soon after the first frame are censored (the person was already there).
         duplicate_s: two tracks of one visit seen side by side this long are two people, seconds.
+        fifo: one line, served in order: the visit reaching the service zone takes the earliest start of the
+            visits open (ids that slid along the line do not shorten waits).
 
     Example:
         >>> waits = WaitTracker(relink_px=20.0)
@@ -104,12 +106,14 @@ class WaitTracker:
         relink_px: float = 40.0,
         warmup_s: float = 1.0,
         duplicate_s: float = 1.5,
+        fifo: bool = True,
     ) -> None:
         self.reentry_grace_s = reentry_grace_s
         self.relink_s = relink_s
         self.relink_px = relink_px
         self.warmup_s = warmup_s
         self.duplicate_s = duplicate_s
+        self.fifo = fifo
         self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
         self._owner: dict[int, Visit] = {}
@@ -170,8 +174,11 @@ class WaitTracker:
         done: list[FinishedVisit] = []
         self._split_pairs(t, dt, rows)
         served = {id(self._owner[tid]): tid for tid, _, _, s in rows if s and tid in self._owner}
+        self._found_at_desk(t, rows, served)
         for visit in list(self._visits):
             if id(visit) in served:
+                if self.fifo:
+                    self._first_in_line(visit, served)
                 done.append(FinishedVisit(end=t, wait_s=t - visit.enter, served=True, censored=visit.censored))
                 self._close(visit, t, serving=served[id(visit)])
         self._forget_lost_tracks(t)
@@ -190,6 +197,47 @@ class WaitTracker:
             )
             self._close(visit, t)
         return done
+
+    def _found_at_desk(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]], served: dict) -> None:
+        """Someone new who appears in the service zone while a waiting person is lost is that person, served.
+
+        The step from the line to the desk is where people are hidden and ids are lost; a track first seen at
+        the desk came from the line.
+        """
+        for tid, xy, _, s in rows:
+            info = self._tracks[tid]
+            if not s or tid in self._owner or tid in self._retired or info.first < t - self.relink_s:
+                continue
+            lost = [v for v in self._visits if v.last_seen < t and id(v) not in served]
+            if not lost:
+                continue
+            visit = min(lost, key=lambda v: math.hypot(xy[0] - v.last_xy[0], xy[1] - v.last_xy[1]))
+            visit.tracks.add(tid)
+            self._owner[tid] = visit
+            self._see(visit, t, xy, False)
+            served[id(visit)] = tid
+
+    def _first_in_line(self, visit: Visit, served: dict[int, int]) -> None:
+        """Give the visit reaching the service zone the earliest start of the line (people do not overtake).
+
+        Ids slide along a line as it moves up (each person takes the id of the one ahead): the visit that reaches
+        the desk then carries a later start than the person's own. In one line, whoever reaches the desk is the
+        one who has waited longest, so the starts are traded: the earliest visit still in line (seen within the
+        last second) gives its start to the one served, and takes theirs.
+        """
+        now = visit.last_seen
+        first = min(
+            (
+                v
+                for v in self._visits
+                if id(v) not in served and v.enter < visit.enter and now - v.last_seen <= 1.0 and v.last_in >= now - 1.0
+            ),
+            key=lambda v: v.enter,
+            default=None,
+        )
+        if first is not None:
+            first.enter, visit.enter = visit.enter, first.enter
+            first.censored, visit.censored = visit.censored, first.censored
 
     def _see(self, visit: Visit, t: float, xy: tuple[float, float], in_line: bool) -> None:
         visit.last_seen, visit.last_xy = t, xy
@@ -454,7 +502,8 @@ class ServiceTracker:
         best: tuple[float, _Stay | None] = (math.inf, None)
         for stay in self._stays:
             d = math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1])
-            if t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
+            leaving = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now
+            if not leaving and t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
                 best = (d, stay)
         return best[1]
 
