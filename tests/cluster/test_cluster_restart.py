@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from clustertools import WorkerProc, lease_intervals, overlaps, wait_for, write_fleet
+from clustertools import WorkerProc, lease_intervals, overlaps, small_fleet, wait_for, write_fleet
 from kedirivms.cluster import EVENTS_STREAM, Centre
 from kedirivms.cluster._nats import NatsLink, retry
-from kedirivms.sim import EncoderSpec, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim import VirtualFleet
 
 PASSWORD = "Restart-s3cret-pw"
 ENV = "KEDIRIVMS_TEST_RESTART_PW"
@@ -25,8 +25,7 @@ TTL = 4.0
 
 @pytest.fixture(scope="module")
 def cameras() -> Iterator[VirtualFleet]:
-    small = EncoderSpec(width=320, height=240, fps=5, bitrate_kbps=128, gop=5)
-    with VirtualFleet.start(4, base=VirtualCameraConfig(password=PASSWORD, main=small, sub=small), rtsp=True) as f:
+    with small_fleet(4, PASSWORD) as f:
         yield f
 
 

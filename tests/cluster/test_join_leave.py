@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from clustertools import WorkerProc, lease_intervals, overlaps, wait_for, write_fleet
+from clustertools import WorkerProc, lease_intervals, overlaps, small_fleet, wait_for, write_fleet
 from kedirivms.cluster import EVENTS_STREAM, LEASE_BUCKET, Centre, Member, assign
 from kedirivms.cluster._nats import NatsLink
 from kedirivms.cluster._server import NatsServer
 from kedirivms.errors import ClusterError
-from kedirivms.sim import EncoderSpec, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim import VirtualFleet
 
 PASSWORD = "Join-leave-s3cret"
 ENV = "KEDIRIVMS_TEST_JOIN_LEAVE_PW"
@@ -26,9 +26,7 @@ TTL = 20.0  # long on purpose: a camera that moved faster than this was handed o
 
 @pytest.fixture(scope="module")
 def cameras() -> Iterator[VirtualFleet]:
-    small = EncoderSpec(width=320, height=240, fps=5, bitrate_kbps=128, gop=5)
-    base = VirtualCameraConfig(password=PASSWORD, main=small, sub=small)
-    with VirtualFleet.start(N_CAMERAS, base=base, rtsp=True) as fleet:
+    with small_fleet(N_CAMERAS, PASSWORD) as fleet:
         yield fleet
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from clustertools import WorkerProc, wait_for, write_fleet
+from clustertools import WorkerProc, small_fleet, wait_for, write_fleet
 from kedirivms.cluster import EVENTS_STREAM, LEASE_BUCKET, Centre
 from kedirivms.cluster._nats import NatsLink
-from kedirivms.sim import EncoderSpec, VirtualCameraConfig, VirtualFleet
+from kedirivms.sim import VirtualFleet
 
 PASSWORD = "Leaf-s3cret-pw"
 ENV = "KEDIRIVMS_TEST_LEAF_PW"
@@ -21,8 +21,7 @@ ENV = "KEDIRIVMS_TEST_LEAF_PW"
 
 @pytest.fixture(scope="module")
 def cameras() -> Iterator[VirtualFleet]:
-    small = EncoderSpec(width=320, height=240, fps=5, bitrate_kbps=128, gop=5)
-    with VirtualFleet.start(3, base=VirtualCameraConfig(password=PASSWORD, main=small, sub=small), rtsp=True) as f:
+    with small_fleet(3, PASSWORD) as f:
         yield f
 
 

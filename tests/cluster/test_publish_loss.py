@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from clustertools import WorkerProc, wait_for, write_fleet
+from clustertools import WorkerProc, small_fleet, wait_for, write_fleet
 from kedirivms.cluster import Centre
 from kedirivms.cluster._server import NatsServer, free_port, wait_jetstream
-from kedirivms.sim import EncoderSpec, VirtualCameraConfig, VirtualFleet
 
 PASSWORD = "Loss-s3cret-pw"
 ENV = "KEDIRIVMS_TEST_LOSS_PW"
@@ -30,9 +29,7 @@ def server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 def test_dropped_events_are_counted_and_shown_at_the_centre(server: NatsServer, tmp_path: Path) -> None:
-    small = EncoderSpec(width=320, height=240, fps=5, bitrate_kbps=128, gop=5)
-    base = VirtualCameraConfig(password=PASSWORD, main=small, sub=small)
-    with VirtualFleet.start(2, base=base, rtsp=True) as cams:
+    with small_fleet(2, PASSWORD) as cams:
         fleet = write_fleet(tmp_path / "fleet.yaml", "kota", [(f"cam-{i}", c.device_url) for i, c in enumerate(cams)],
                             ENV)  # fmt: skip
         centre = Centre([server.url], tmp_path / "centre.sqlite").start()

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.zones import Zones
@@ -98,3 +100,32 @@ def vtest_clip() -> Path:
     if not path.is_file():
         pytest.fail(f"{path} is missing: run `make footage` (takes it out of Debian's opencv-doc package)")
     return path
+
+
+def _const_model(tmp_path: Path, out: np.ndarray, size: int = 640, name: str = "m.onnx") -> Path:
+    """A real ONNX graph: its output is ``out`` plus 0 x the input's mean (so it reads the picture)."""
+    nodes = [
+        helper.make_node(
+            "Constant", [], ["c"], value=helper.make_tensor("v", TensorProto.FLOAT, out.shape, out.ravel())
+        ),
+        helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
+        helper.make_node("Constant", [], ["z"], value=helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])),
+        helper.make_node("Mul", ["m", "z"], ["mz"]),
+        helper.make_node("Add", ["c", "mz"], ["out"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, list(out.shape))],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="package")
+def const_model() -> Callable[..., Path]:
+    """``const_model(tmp_path, out, size=640, name="m.onnx")``: a real ONNX graph whose output is ``out``."""
+    return _const_model

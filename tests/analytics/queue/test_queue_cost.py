@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,30 +35,6 @@ def _mean_model(tmp_path: Path) -> Path:
         [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3])],
     )
     path = tmp_path / "mean.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
-    return path
-
-
-def _yolov8_model(tmp_path: Path, name: str) -> Path:
-    """A fixed 64x64 graph with one person in YOLOv8's layout (plus 0 x the picture, so it reads it)."""
-    out = np.zeros((1, 6, 16), np.float32)
-    out[0, :, 0] = [32, 32, 8, 16, 0.9, 0.0]
-    nodes = [
-        helper.make_node(
-            "Constant", [], ["c"], value=helper.make_tensor("v", TensorProto.FLOAT, out.shape, out.ravel())
-        ),
-        helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
-        helper.make_node("Constant", [], ["z"], value=helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])),
-        helper.make_node("Mul", ["m", "z"], ["mz"]),
-        helper.make_node("Add", ["c", "mz"], ["out"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, list(out.shape))],
-    )
-    path = tmp_path / name
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
     return path
 
@@ -162,8 +139,10 @@ def test_pictures_of_different_sizes_are_never_batched_together(tmp_path: Path) 
     assert max(session.stats.runs) >= 2  # batches did form
 
 
-def test_the_layout_is_probed_once_per_model_not_per_camera(tmp_path: Path) -> None:
-    path = _yolov8_model(tmp_path, "probe.onnx")
+def test_the_layout_is_probed_once_per_model_not_per_camera(tmp_path: Path, const_model: Callable[..., Path]) -> None:
+    out = np.zeros((1, 6, 16), np.float32)  # YOLOv8's layout: one person in the 64x64 input
+    out[0, :, 0] = [32, 32, 8, 16, 0.9, 0.0]
+    path = const_model(tmp_path, out, 64, "probe.onnx")
     detectors = [OnnxPersonDetector(path) for _ in range(6)]
     session = detectors[0].session
     assert all(d.session is session for d in detectors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +24,6 @@ ZONES = [
     {"name": "line", "kind": "queue", "points": [[0, 0], [1, 0], [1, 0.8], [0, 0.8]]},
     {"name": "desk", "kind": "counter", "points": [[0, 0.8], [1, 0.8], [1, 1], [0, 1]]},
 ]
-
-
-def _const_model(tmp_path: Path, out: np.ndarray, size: int = 640, name: str = "m.onnx") -> Path:
-    """A real ONNX graph: its output is ``out`` plus 0 x the input's mean (so it reads the picture)."""
-    nodes = [
-        helper.make_node(
-            "Constant", [], ["c"], value=helper.make_tensor("v", TensorProto.FLOAT, out.shape, out.ravel())
-        ),
-        helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
-        helper.make_node("Constant", [], ["z"], value=helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])),
-        helper.make_node("Mul", ["m", "z"], ["mz"]),
-        helper.make_node("Add", ["c", "mz"], ["out"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, list(out.shape))],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    path = tmp_path / name
-    onnx.save(model, str(path))
-    return path
 
 
 def _yolov8() -> np.ndarray:
@@ -89,9 +67,15 @@ LAYOUTS = [
 
 @pytest.mark.parametrize(("layout", "out", "size", "wh", "box"), LAYOUTS, ids=[r[0] for r in LAYOUTS])
 def test_each_layout_is_guessed_and_decoded(
-    tmp_path: Path, layout: str, out: np.ndarray, size: int, wh: tuple[int, int], box: list[float]
+    tmp_path: Path,
+    const_model: Callable[..., Path],
+    layout: str,
+    out: np.ndarray,
+    size: int,
+    wh: tuple[int, int],
+    box: list[float],
 ) -> None:
-    path = _const_model(tmp_path, out, size)
+    path = const_model(tmp_path, out, size)
     det = OnnxPersonDetector(path)
     found = det.detect(np.zeros((wh[1], wh[0]), np.uint8), 0.0)
     assert det.layout == layout
@@ -111,13 +95,13 @@ BAD = [
 
 @pytest.mark.parametrize(("name", "out", "size", "layout", "message"), BAD, ids=[r[0] for r in BAD])
 def test_bad_outputs_are_detector_errors_not_stream_errors(
-    tmp_path: Path, name: str, out: np.ndarray, size: int, layout: Any, message: str
+    tmp_path: Path, const_model: Callable[..., Path], name: str, out: np.ndarray, size: int, layout: Any, message: str
 ) -> None:
     out = out.copy()
     out[..., 4:] = 0.9  # scores high enough to reach the decoding
     det_args: dict[str, Any] = {"layout": layout, "person_class": 3 if name == "no such class" else 0}
     with pytest.raises(DetectorError, match=message) as info:
-        OnnxPersonDetector(_const_model(tmp_path, out, size), **det_args).detect(np.zeros((64, 64), np.uint8), 0.0)
+        OnnxPersonDetector(const_model(tmp_path, out, size), **det_args).detect(np.zeros((64, 64), np.uint8), 0.0)
     assert isinstance(info.value, AnalyticsError) and not isinstance(info.value, DecodeError)
 
 
