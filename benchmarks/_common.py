@@ -62,12 +62,17 @@ def start_fleet(n: int, password: str, *options: str) -> tuple[subprocess.Popen[
     """``kedirivms simulate`` with ``n`` virtual cameras (and ``options``) in a child process; returns (process,
     the cameras as its ``--json`` line lists them). Stop it with :func:`stop_fleet`."""
     argv = [sys.executable, "-c", "from kedirivms.cli import main; main()", "simulate", "-n", str(n), "-p", password]
-    proc = subprocess.Popen([*argv, "--json", *options], stdout=subprocess.PIPE, text=True)
+    return spawn_json([*argv, "--json", *options], "the virtual fleet")
+
+
+def spawn_json(argv: list[str], what: str, *, stdin: bool = False) -> tuple[subprocess.Popen[str], Any]:
+    """Start ``argv`` and read the JSON line it prints when ready; returns (process, that JSON)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else None, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
         proc.kill()
-        raise SystemExit("the virtual fleet did not start")
+        raise SystemExit(f"{what} did not start")
     return proc, json.loads(line)
 
 

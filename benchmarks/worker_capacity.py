@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import process_cpu_s
+from _common import process_cpu_s, spawn_json
 
 from kedirivms.cluster._harness import CLI, write_fleet
 from kedirivms.cluster._server import NatsServer, free_port, wait_jetstream
@@ -64,13 +64,8 @@ def serve(n: int, width: int, height: int, fps: int) -> None:
 
 def start_cameras(args: argparse.Namespace) -> tuple[subprocess.Popen[str], list[str]]:
     argv = [sys.executable, __file__, "--serve", "--cameras", str(args.cameras), "--size", args.size]
-    proc = subprocess.Popen([*argv, "--fps", str(args.fps)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("the virtual cameras did not start")
-    return proc, json.loads(line)
+    proc, urls = spawn_json([*argv, "--fps", str(args.fps)], "the virtual cameras", stdin=True)
+    return proc, list(urls)
 
 
 def baseline(fleet_path: str) -> None:

@@ -208,11 +208,16 @@ class SharedEncoder(AccessUnitSource):
         self.bitrate, self.gop, self.profile = bitrate, gop, profile
         self.sps, self.pps = self._probe()
 
+    @property
+    def pix_fmt(self) -> str:
+        """The encoder's input format."""
+        return "yuv420p"
+
     # -- parameters ------------------------------------------------------------------------------------------
     def _context(self) -> Any:
         ctx = av.CodecContext.create("libx264", "w")
         ctx.width, ctx.height = self.width, self.height
-        ctx.pix_fmt = "yuv420p"
+        ctx.pix_fmt = self.pix_fmt
         rate = Fraction(self.fps).limit_denominator(1001)
         ctx.time_base = 1 / rate
         ctx.framerate = rate
@@ -283,14 +288,26 @@ class SharedEncoder(AccessUnitSource):
     def _encode(self, ctx: Any, index: int, force: bool) -> AccessUnit | None:
         image = self.scene.render(index, index / self.fps, self.width, self.height)
         frame = _to_frame(image, self.width, self.height)
+        if frame.format.name != self.pix_fmt:
+            frame = frame.reformat(format=self.pix_fmt)
         frame.pts = index
         if force:
             frame.pict_type = av.video.frame.PictureType.I
         data = b"".join(bytes(p) for p in ctx.encode(frame))
         if not data:
             return None
-        nals = [nal for nal in find_startcodes(data) if (nal[0] & 0x1F) not in (6, 9)]  # drop SEI and AUD
-        return self._access_unit(index, any((nal[0] & 0x1F) == 5 for nal in nals), nals)
+        nals = [nal for nal in find_startcodes(data) if self._keep(nal)]
+        return self._access_unit(index, any(self._is_key(nal) for nal in nals), nals)
+
+    @staticmethod
+    def _keep(nal: bytes) -> bool:
+        """Whether a NAL unit is sent (SEI and access unit delimiters are not)."""
+        return (nal[0] & 0x1F) not in (6, 9)
+
+    @staticmethod
+    def _is_key(nal: bytes) -> bool:
+        """Whether a NAL unit makes its access unit a keyframe (an IDR slice)."""
+        return (nal[0] & 0x1F) == 5
 
 
 def _to_frame(image: np.ndarray, width: int, height: int) -> av.VideoFrame:

@@ -7,7 +7,7 @@ from typing import Any
 
 import av
 
-from kedirivms.sim._rtsp._encoder import AccessUnit, SharedEncoder, _to_frame, find_startcodes, fragment
+from kedirivms.sim._rtsp._encoder import SharedEncoder, find_startcodes, fragment
 
 VPS, SPS, PPS, AUD, SEI_PREFIX, SEI_SUFFIX = 32, 33, 34, 35, 39, 40
 FU = 49  # RFC 7798 fragmentation unit
@@ -68,16 +68,10 @@ class HevcEncoder(SharedEncoder):
         self.vps = found[VPS]
         return found[SPS], found[PPS]
 
-    def _encode(self, ctx: Any, index: int, force: bool) -> AccessUnit | None:
-        image = self.scene.render(index, index / self.fps, self.width, self.height)
-        frame = _to_frame(image, self.width, self.height)
-        if frame.format.name != self.pix_fmt:
-            frame = frame.reformat(format=self.pix_fmt)
-        frame.pts = index
-        if force:
-            frame.pict_type = av.video.frame.PictureType.I
-        data = b"".join(bytes(p) for p in ctx.encode(frame))
-        if not data:
-            return None
-        nals = [nal for nal in find_startcodes(data) if nal_type(nal) not in (AUD, SEI_PREFIX, SEI_SUFFIX)]
-        return self._access_unit(index, any(16 <= nal_type(nal) <= 23 for nal in nals), nals)
+    @staticmethod
+    def _keep(nal: bytes) -> bool:
+        return nal_type(nal) not in (AUD, SEI_PREFIX, SEI_SUFFIX)
+
+    @staticmethod
+    def _is_key(nal: bytes) -> bool:
+        return 16 <= nal_type(nal) <= 23  # IRAP pictures (BLA, IDR, CRA)
