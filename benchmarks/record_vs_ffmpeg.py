@@ -18,7 +18,11 @@ Caveat printed with the figures: the ffmpeg program is the system's (its FFmpeg 
 than the ones PyAV bundles). Load: the box's load average before and after; the server child encodes on the same
 cores.
 
-Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]``.
+``--source gst`` records from GStreamer's RTSP server instead (a third-party peer: ``x264enc``/``x265enc`` of
+``videotestsrc``, run by the system python with python3-gi; bitrate is x264enc's default, 2 Mbit/s).
+
+Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]
+[--source sim|gst]``.
 Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -99,6 +104,22 @@ def _ffmpeg_version() -> str:
     return line.split()[2] if len(line.split()) > 2 else line
 
 
+def _start_gst(spec: str, codec: str) -> tuple[subprocess.Popen[str], str]:
+    """GStreamer's RTSP server (tests/stream/gst_rtsp_server.py, system python) serving ``spec``'s size and rate."""
+    size, fps = spec.split("@")[0].split("x"), spec.split("@")[1].split(":")[0]
+    script = Path(__file__).resolve().parent.parent / "tests" / "stream" / "gst_rtsp_server.py"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = ["/usr/bin/python3", str(script), str(port), size[0], size[1], fps, codec]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    if not proc.stdout.readline().startswith("READY"):
+        proc.kill()
+        raise SystemExit("GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)")
+    return proc, f"rtsp://127.0.0.1:{port}/test"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", default="1920x1080@15:4000000", help="WxH@FPS:BITRATE of the stream")
@@ -106,13 +127,22 @@ def main() -> None:
     parser.add_argument("--warm", type=float, default=4.0, help="seconds before the window (connect, first GOP)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--codecs", default="h264,h265", help="comma-separated: h264, h265")
+    parser.add_argument("--source", choices=["sim", "gst"], default="sim", help="whose RTSP server serves the stream")
     args = parser.parse_args()
     import av
 
     fps = args.spec.split("@")[1].split(":")[0]
     codecs = {c: f"{c}={args.spec}:{fps}:{c}" for c in args.codecs.split(",")}
     load0 = os.getloadavg()[0]
-    server, port = start_sim_rtsp(list(codecs.values()))
+    if args.source == "gst":
+        servers, urls = [], {}
+        for codec in codecs:
+            proc, url = _start_gst(args.spec, codec)
+            servers.append(proc)
+            urls[codec] = url
+    else:
+        server, port = start_sim_rtsp(list(codecs.values()))
+        servers, urls = [server], {c: f"rtsp://127.0.0.1:{port}/{c}" for c in codecs}
     names = ["ffmpeg", "ffmpeg-frag", "kedirivms"]
     results: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}
     written: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}  # MB per second
@@ -122,15 +152,17 @@ def main() -> None:
             for r in range(args.rounds):
                 for codec in codecs:
                     out = Path(tmp) / f"{codec}-{r}"
-                    runs = _contenders(f"rtsp://127.0.0.1:{port}/{codec}", out)
+                    runs = _contenders(urls[codec], out)
                     order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
                     for name in order:
                         results[codec][name].append(_measure(runs[name], args.warm, args.seconds, out=out / name))
                         written[codec][name].append(_RATES.pop())
                 idle.append(_measure([sys.executable, "-c", _IDLE], 1.0, args.seconds, ready=True))
     finally:
-        server.terminate()
-        server.wait(20)
+        for server in servers:
+            server.terminate()
+            server.wait(20)
+    print(f"source: {'GStreamer RTSP server' if args.source == 'gst' else 'kedirivms virtual camera'}")
     print(f"one {args.spec} stream per codec over RTSP/TCP, {args.rounds} alternating rounds of {args.seconds:g} s; "
           f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
     print(f"ffmpeg program {_ffmpeg_version()}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")

@@ -23,8 +23,10 @@ def get_json(url: str) -> Any:
 
 def test_demo_prints_the_page_first_and_the_page_shows_its_counters_live(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "150"}
+    # the page lives as long as the story: long enough for the counters to come alive on a loaded box (with 10 s
+    # the demo once ended, and its page with it, before any camera had delivered a frame)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kedirivms.demo", "--seconds", "10", "--out", str(tmp_path), "--http", "127.0.0.1:0"],
+        [sys.executable, "-m", "kedirivms.demo", "--seconds", "25", "--out", str(tmp_path), "--http", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     try:
