@@ -16,7 +16,7 @@ from kedirivms.centre_web import CentreWeb, serve_centre
 from kedirivms.cluster import Centre
 from kedirivms.cluster._nats import NatsLink
 from kedirivms.cluster._server import NatsServer, free_port, wait_jetstream
-from kedirivms.cluster.events import JetStreamSink
+from kedirivms.cluster.events import FLEET_SITE, JetStreamSink
 
 SITES = {"mpp-kota": ("kediri-kota/mal pelayanan", ["loket-1", "loket-2", "loket-3"]),
          "kec-pare": ("pare/kecamatan", ["loket-a", "loket-b", "loket-c"])}  # fmt: skip
@@ -60,7 +60,7 @@ class CentreRig:
         self.web: CentreWeb = serve_centre(self.centre, "127.0.0.1:0", fleet=self.fleet)
         self.link = NatsLink([nats_url], name="test-worker", timeout=5.0)
         self.link.connect(timeout=10.0)
-        self.sink = JetStreamSink(self.link, SITE_OF.__getitem__).start()
+        self.sink = JetStreamSink(self.link, lambda cam: SITE_OF.get(cam, FLEET_SITE)).start()  # as a worker's
 
     @property
     def store(self) -> Any:

@@ -92,6 +92,13 @@ def test_tiles_states_groups_and_order(rig: CentreRig) -> None:
     assert spark["series"]["loket-1"][-1] == 3.5 and len(spark["series"]["loket-1"]) == 60
 
 
+def test_fleet_lists_events_a_worker_dropped(rig: CentreRig) -> None:
+    state = rig.publish(Event(camera="w-kota", source="worker", kind="worker_state", time=time.time(),
+                              data={"worker": "w-kota", "cameras": ["loket-1"], "dropped": 12}))  # fmt: skip
+    workers = wait_until(lambda: [w for w in get_json(rig.web.url + "api/fleet")["workers"] if w["worker"] == "w-kota"])
+    assert workers[0]["dropped"] == 12
+
+
 def test_unchanged_counters_answer_304(rig: CentreRig) -> None:
     status, _, headers = get(rig.web.url + "api/alerts")
     assert status == 200

@@ -30,6 +30,8 @@ def browser(rig: CentreRig) -> Iterator[Browser]:
         rig.running(cam)
         rig.publish(Event(camera=cam, source="queue", kind="queue_stats", time=now,
                           data={"length_mean": 1.0, "length_max": 2, "wait_mean_s": 20.0}))  # fmt: skip
+    rig.publish(Event(camera="w-pare", source="worker", kind="worker_state", time=now,
+                      data={"worker": "w-pare", "cameras": [], "dropped": 7}))  # fmt: skip
     last = rig.publish(Event(camera="loket-c", source="queue", kind="queue_stats", time=now,
                              data={"length_mean": 2.0, "length_max": 3, "wait_mean_s": 25.0}))  # fmt: skip
     rig.stored(last)
@@ -51,6 +53,12 @@ def test_a_tile_for_every_counter_grouped_by_site(browser: Browser) -> None:
     assert headings == ["kediri-kota", "mpp-kota", "pare", "kec-pare"]
     assert browser.wait_for(f"({TILE_STATE})('loket-c') === 'ok'")
     assert browser.evaluate("document.querySelector('#link').textContent") == "live"
+
+
+def test_header_says_which_worker_lost_events(browser: Browser) -> None:
+    browser.wait_for("document.querySelector('#dropped') !== null", REFRESH_BOUND)
+    totals = browser.evaluate("document.querySelector('#totals').textContent")
+    assert "6 counters" in totals and "w-pare dropped 7" in totals
 
 
 def test_pile_up_turns_its_tile_red_first_and_ack_round_trips(rig: CentreRig, browser: Browser) -> None:

@@ -188,7 +188,7 @@ class CentreData:
             "duplicates": view.duplicates,
             "counters": len(tiles),
             "states": states,
-            "workers": [{"worker": w.worker, "updated": w.updated} for w in view.workers],
+            "workers": [{"worker": w.worker, "updated": w.updated, "dropped": w.dropped} for w in view.workers],
         }
 
     # -- alerts ----------------------------------------------------------------------------------------------------

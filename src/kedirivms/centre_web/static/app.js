@@ -106,6 +106,21 @@ async function refreshSparks() {
   setTimeout(refreshSparks, 30000);
 }
 
+// the header: how many counters and workers, and any events a worker lost (its publish queue overflowed while NATS
+// was away: those never reach the centre, so the page must say so). Slow-moving: every 10 s is enough.
+async function refreshFleet() {
+  try {
+    const f = await api("/api/fleet", {etag: true});
+    if (f) {
+      const lost = f.workers.filter((w) => w.dropped > 0);
+      $("#totals").innerHTML = `${f.counters} counters · ${f.workers.length} workers` + (lost.length ?
+        ` · <span class="error" id="dropped">events lost: ${lost.map((w) => `${esc(w.worker)} dropped ${w.dropped}`).join(", ")}` +
+        " (publish queue full while NATS was away)</span>" : "");
+    }
+  } catch (e) { /* shown by the live link state */ }
+  setTimeout(refreshFleet, 10000);
+}
+
 async function loadHistory(ev) {
   if (ev) ev.preventDefault();
   const f = new FormData($("#history-filter"));
@@ -156,7 +171,7 @@ function showLogin() {
 
 function start() {
   $("#login").hidden = true; $("#main").hidden = false;
-  refresh(); refreshSparks(); loadHistory();
+  refresh(); refreshSparks(); refreshFleet(); loadHistory();
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
