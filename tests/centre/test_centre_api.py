@@ -93,8 +93,8 @@ def test_tiles_states_groups_and_order(rig: CentreRig) -> None:
 
 
 def test_fleet_lists_events_a_worker_dropped(rig: CentreRig) -> None:
-    state = rig.publish(Event(camera="w-kota", source="worker", kind="worker_state", time=time.time(),
-                              data={"worker": "w-kota", "cameras": ["loket-1"], "dropped": 12}))  # fmt: skip
+    rig.publish(Event(camera="w-kota", source="worker", kind="worker_state", time=time.time(),
+                      data={"worker": "w-kota", "cameras": ["loket-1"], "dropped": 12}))  # fmt: skip
     workers = wait_until(lambda: [w for w in get_json(rig.web.url + "api/fleet")["workers"] if w["worker"] == "w-kota"])
     assert workers[0]["dropped"] == 12
 
