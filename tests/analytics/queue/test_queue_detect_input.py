@@ -58,6 +58,8 @@ def test_any_input_size_runs_and_bad_regions_are_config_errors(frame71: Frame) -
     odd = OnnxPersonDetector(input_size=(400, 300))  # not a multiple of the model's 32-pixel stride
     assert odd.model_input(768, 576) == (384, 288)
     assert len(odd.detect_frame(frame71, 0.0)) >= 3
+    rendered = Frame(av.VideoFrame.from_ndarray(frame71.to_rgb(), format="rgb24"), time=0.0)  # no time base
+    assert len(OnnxPersonDetector(region=RIGHT).detect_frame(rendered, 0.0)) >= 3
     with pytest.raises(ConfigError):
         OnnxPersonDetector(region=(0.5, 0.2, 0.4, 0.9))
     whole = OnnxPersonDetector(region=(0.0, 0.0, 1.0, 1.0))  # the whole picture: no crop at all

@@ -23,7 +23,7 @@ up to a multiple of 32, not a square: a 640x360 camera runs at 416x256 instead o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -53,7 +53,7 @@ class _Letterbox:
     scale: float
     pad: tuple[int, int]
     canvas: tuple[int, int]  # (width, height) fed to the model
-    origin: tuple[int, int] = (0, 0)  # where the part fed to the model starts in the picture, pixels
+    origin: tuple[float, float] = (0.0, 0.0)  # where the part fed to the model starts in the picture, pixels
 
 
 class OnnxPersonDetector:
@@ -234,8 +234,11 @@ class OnnxPersonDetector:
         nw, nh, box = self._place(w, h, crop)
         if crop is None:
             bgr = frame.to_bgr(size=(nw, nh))
-        else:  # the region converted at its own size, then scaled (the frame's converter scales whole pictures)
-            bgr = cv2.resize(frame.to_bgr(roi=crop), (nw, nh), interpolation=cv2.INTER_AREA)
+        else:  # the whole picture scaled and converted in one pass, then the region's part of it taken
+            s = box.scale
+            ox, oy = round(crop[0] * s), round(crop[1] * s)
+            bgr = frame.to_bgr(size=(max(1, round(w * s)), max(1, round(h * s))))[oy : oy + nh, ox : ox + nw]
+            box = replace(box, origin=(ox / s, oy / s))
         return self._infer(self._blob(bgr, box), box, (w, h))
 
     # -- output -----------------------------------------------------------------------------------------------
