@@ -23,7 +23,7 @@ up to a multiple of 32, not a square: a 640x360 camera runs at 416x256 instead o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +34,7 @@ import supervision as sv
 
 from kedirivms.analytics.queue._session import SharedSession, shared_session
 from kedirivms.analytics.queue.detector import empty_detections
-from kedirivms.errors import DetectorError
+from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
 
@@ -53,6 +53,7 @@ class _Letterbox:
     scale: float
     pad: tuple[int, int]
     canvas: tuple[int, int]  # (width, height) fed to the model
+    origin: tuple[float, float] = (0.0, 0.0)  # where the part fed to the model starts in the picture, pixels
 
 
 class OnnxPersonDetector:
@@ -73,6 +74,10 @@ class OnnxPersonDetector:
             ``input_size`` when the model takes any size; the same scale, less work for pictures that are not
             square.
         parallel: most batches the shared session runs at once (see :class:`SharedSession`).
+        region: ``(x0, y0, x1, y1)``, fractions of the picture: only this part is fed to the model (the queue
+            analyzer passes its zones' bounding box and a margin). With ``trim_padding`` it gets as many model
+            pixels as the whole picture would have had (never more than its own), so people in it are seen
+            larger at the same cost; boxes come back in the whole picture's pixels. ``None``: the whole picture.
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.
@@ -95,14 +100,21 @@ class OnnxPersonDetector:
         layout: Layout = "auto",
         trim_padding: bool = True,
         parallel: int = 2,
+        region: tuple[float, float, float, float] | None = None,
     ) -> None:
         model = Path(path) if path is not None else default_model_path()
         self.session: SharedSession = shared_session(model, tuple(providers), threads, parallel)
         fixed = self.session.fixed_size
         if input_size is None:
             input_size = fixed or _metadata_size(self.session.metadata) or (640, 640)
-        self.input_size = input_size
         self.trim_padding = trim_padding and fixed is None
+        if self.trim_padding:  # the trimmed picture is a multiple of the largest stride: so must the bound be
+            s = _STRIDES[-1]
+            input_size = (max(s, input_size[0] // s * s), max(s, input_size[1] // s * s))
+        self.input_size = input_size
+        if region is not None and not (0 <= region[0] < region[2] <= 1 and 0 <= region[1] < region[3] <= 1):
+            raise ConfigError(f"detection region {region} is not within (0, 0, 1, 1)", operation="queue detector")
+        self.region = region
         self.person_class = person_class
         self.confidence = confidence
         self.nms_iou = nms_iou
@@ -111,19 +123,49 @@ class OnnxPersonDetector:
         self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # -- input ------------------------------------------------------------------------------------------------
-    def _place(self, w: int, h: int) -> tuple[int, int, _Letterbox]:
-        """The picture's size in the model and where it goes; resolves the layout for that input size."""
+    def _crop(self, w: int, h: int) -> tuple[int, int, int, int] | None:
+        """The region in pixels, ``(x, y, width, height)`` on even pixels; ``None``: the whole picture."""
+        if self.region is None:
+            return None
+        x0, y0, x1, y1 = self.region
+        px0, py0 = int(x0 * w) & ~1, int(y0 * h) & ~1
+        px1, py1 = min(w, math.ceil(x1 * w)), min(h, math.ceil(y1 * h))
+        if px1 - px0 < 2 or py1 - py0 < 2 or (px0, py0, px1, py1) == (0, 0, w, h):
+            return None
+        return px0, py0, px1 - px0, py1 - py0
+
+    def _place(self, w: int, h: int, crop: tuple[int, int, int, int] | None = None) -> tuple[int, int, _Letterbox]:
+        """The picture's (or ``crop``'s) size in the model and where it goes; resolves the layout for that size."""
         w_in, h_in = self.input_size
         scale = min(w_in / w, h_in / h)
+        if crop is not None:
+            cw, ch = crop[2], crop[3]
+            if self.trim_padding:
+                # as many model pixels as the whole picture would get (its cost), never more than the crop's own
+                full = self._trimmed(round(w * scale), round(h * scale), (w_in, h_in))
+                budget = full[0] * full[1]
+                scale = min(math.sqrt(budget / (cw * ch)), max(1.0, scale))
+                while scale > 0.05:
+                    canvas = self._trimmed(round(cw * scale), round(ch * scale), (1 << 30, 1 << 30))
+                    if canvas[0] * canvas[1] <= budget:
+                        break
+                    scale *= 0.97
+                w_in, h_in = 1 << 30, 1 << 30  # bounded by the budget, not by the picture's box
+            else:
+                scale = min(w_in / cw, h_in / ch)
+            w, h = cw, ch
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
         if self.trim_padding:
-            w_in, h_in = (
-                min(w_in, _STRIDES[-1] * math.ceil(nw / _STRIDES[-1])),
-                min(h_in, _STRIDES[-1] * math.ceil(nh / _STRIDES[-1])),
-            )
+            w_in, h_in = self._trimmed(nw, nh, (w_in, h_in))
         layout = self._resolve_layout((w_in, h_in))
         pad = (0, 0) if layout == "yolox" else ((w_in - nw) // 2, (h_in - nh) // 2)
-        return nw, nh, _Letterbox(scale, pad, (w_in, h_in))
+        return nw, nh, _Letterbox(scale, pad, (w_in, h_in), (crop[0], crop[1]) if crop else (0, 0))
+
+    @staticmethod
+    def _trimmed(nw: int, nh: int, bound: tuple[int, int]) -> tuple[int, int]:
+        """The model picture for an ``nw`` x ``nh`` picture: rounded up to the largest stride, within ``bound``."""
+        s = _STRIDES[-1]
+        return min(bound[0], s * math.ceil(nw / s)), min(bound[1], s * math.ceil(nh / s))
 
     def _blob(self, picture: np.ndarray, box: _Letterbox) -> np.ndarray:
         """``picture`` is already at the letterboxed size, BGR ``(h, w, 3)`` or luma ``(h, w)``."""
@@ -142,6 +184,14 @@ class OnnxPersonDetector:
         return blob
 
     # -- public -----------------------------------------------------------------------------------------------
+    def model_input(self, width: int, height: int) -> tuple[int, int]:
+        """The picture size ``(width, height)`` fed to the model for a ``width`` x ``height`` camera (its cost)."""
+        return self._place(width, height, self._crop(width, height))[2].canvas
+
+    def model_scale(self, width: int, height: int) -> float:
+        """Model pixels per camera pixel for a ``width`` x ``height`` camera (how large people are seen)."""
+        return self._place(width, height, self._crop(width, height))[2].scale
+
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:
         """Run the model on a luma picture (repeated into three channels) or a BGR ``(H, W, 3)`` array.
 
@@ -157,7 +207,11 @@ class OnnxPersonDetector:
         """
         del t
         h, w = y.shape[:2]
-        nw, nh, box = self._place(w, h)
+        crop = self._crop(w, h)
+        nw, nh, box = self._place(w, h, crop)
+        if crop is not None:
+            x, yy, cw, ch = crop
+            y = y[yy : yy + ch, x : x + cw]  # a view; still only read
         resized = cv2.resize(y, (nw, nh), interpolation=cv2.INTER_AREA)  # a new array; y is only read
         return self._infer(self._blob(resized, box), box, (w, h))
 
@@ -176,8 +230,15 @@ class OnnxPersonDetector:
         """
         del t
         w, h = int(frame.width), int(frame.height)
-        nw, nh, box = self._place(w, h)
-        bgr = frame.to_bgr(size=(nw, nh))
+        crop = self._crop(w, h)
+        nw, nh, box = self._place(w, h, crop)
+        if crop is None:
+            bgr = frame.to_bgr(size=(nw, nh))
+        else:  # the whole picture scaled and converted in one pass, then the region's part of it taken
+            s = box.scale
+            ox, oy = round(crop[0] * s), round(crop[1] * s)
+            bgr = frame.to_bgr(size=(max(1, round(w * s)), max(1, round(h * s))))[oy : oy + nh, ox : ox + nw]
+            box = replace(box, origin=(ox / s, oy / s))
         return self._infer(self._blob(bgr, box), box, (w, h))
 
     # -- output -----------------------------------------------------------------------------------------------
@@ -198,8 +259,9 @@ class OnnxPersonDetector:
         if len(score) == 0:
             return empty_detections()
         px, py = box.pad
-        xyxy[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - px) / box.scale, 0, wh[0])
-        xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale, 0, wh[1])
+        ox, oy = box.origin
+        xyxy[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - px) / box.scale + ox, 0, wh[0])
+        xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale + oy, 0, wh[1])
         det = sv.Detections(xyxy=xyxy, confidence=score, class_id=np.zeros(len(score), dtype=int))
         return det.with_nms(threshold=self.nms_iou)
 

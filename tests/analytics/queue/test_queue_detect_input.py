@@ -1,0 +1,122 @@
+"""The DNN detector's input: the zones' region fed larger at the same cost, any input size, people leaving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import supervision as sv
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue.analyzer import zones_region
+from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+from kedirivms.analytics.zones import Zones
+from kedirivms.errors import ConfigError
+from kedirivms.stream import Frame
+
+# vtest.avi frame 71: six walkers; the right part of the picture holds the group by the sign and the pair
+RIGHT = (0.45, 0.2, 1.0, 0.75)
+
+
+@pytest.fixture(scope="module")
+def frame71(vtest_clip: Path) -> Frame:
+    with av.open(str(vtest_clip)) as container:
+        for i, f in enumerate(container.decode(video=0)):
+            if i == 71:
+                return Frame(f, time=7.1, index=i).copy()
+    raise AssertionError("frame 71 not decoded")
+
+
+def _inside(xyxy: np.ndarray, region: tuple[float, float, float, float], wh: tuple[int, int]) -> np.ndarray:
+    cx, cy = (xyxy[:, 0] + xyxy[:, 2]) / 2 / wh[0], (xyxy[:, 1] + xyxy[:, 3]) / 2 / wh[1]
+    return (cx > region[0]) & (cx < region[2]) & (cy > region[1]) & (cy < region[3])
+
+
+def test_a_region_is_fed_larger_at_no_more_cost_and_boxes_come_back_in_picture_pixels(frame71: Frame) -> None:
+    whole = OnnxPersonDetector()
+    part = OnnxPersonDetector(region=RIGHT)
+    wh = (frame71.width, frame71.height)
+    full_in, part_in = whole.model_input(*wh), part.model_input(*wh)
+    assert part_in[0] * part_in[1] <= full_in[0] * full_in[1]  # the same model cost (or less)
+    assert part.model_scale(*wh) > 1.3 * whole.model_scale(*wh)  # people seen larger
+    everyone = whole.detect_frame(frame71, 0.0)
+    found = part.detect_frame(frame71, 0.0)
+    expected = everyone.xyxy[_inside(everyone.xyxy, RIGHT, wh)]
+    assert len(expected) >= 3 and len(found) >= len(expected)
+    assert _inside(found.xyxy, (0.4, 0.15, 1.01, 0.8), wh).all()  # nothing outside the region
+    for box in expected:  # each person found in the whole picture is found in the region, at the same place
+        centre = (box[:2] + box[2:]) / 2
+        near = np.abs((found.xyxy[:, :2] + found.xyxy[:, 2:]) / 2 - centre).max(axis=1)
+        assert near.min() < 0.25 * (box[3] - box[1]), box
+    grey = part.detect(frame71.y, 0.0)  # the luma path crops the same way
+    assert len(grey) >= len(expected) - 1 and _inside(grey.xyxy, (0.4, 0.15, 1.01, 0.8), wh).all()
+
+
+def test_any_input_size_runs_and_bad_regions_are_config_errors(frame71: Frame) -> None:
+    odd = OnnxPersonDetector(input_size=(400, 300))  # not a multiple of the model's 32-pixel stride
+    assert odd.model_input(768, 576) == (384, 288)
+    assert len(odd.detect_frame(frame71, 0.0)) >= 3
+    rendered = Frame(av.VideoFrame.from_ndarray(frame71.to_rgb(), format="rgb24"), time=0.0)  # no time base
+    assert len(OnnxPersonDetector(region=RIGHT).detect_frame(rendered, 0.0)) >= 3
+    with pytest.raises(ConfigError):
+        OnnxPersonDetector(region=(0.5, 0.2, 0.4, 0.9))
+    whole = OnnxPersonDetector(region=(0.0, 0.0, 1.0, 1.0))  # the whole picture: no crop at all
+    assert whole.model_input(640, 360) == (416, 256)
+
+
+def test_the_analyzer_feeds_the_zones_bounding_box() -> None:
+    zones = [
+        {"name": "line", "kind": "queue", "points": [[0.5, 0.4], [0.7, 0.4], [0.7, 0.9], [0.5, 0.9]]},
+        {"name": "desk", "kind": "counter", "points": [[0.55, 0.2], [0.65, 0.2], [0.65, 0.3], [0.55, 0.3]]},
+    ]
+    assert zones_region(Zones(zones=zones), 0.1) == pytest.approx((0.4, 0.1, 0.8, 1.0))
+    det = QueueAnalyzer(QueueConfig.model_validate({"zones": zones, "detector": "dnn"})).detector
+    assert isinstance(det, OnnxPersonDetector) and det.region == pytest.approx((0.4, 0.1, 0.8, 1.0))
+    assert det.model_scale(640, 360) > 1.3 * 416 / 640
+    off = {"zones": zones, "detector": "dnn", "dnn": {"crop_to_zones": False}}
+    det = QueueAnalyzer(QueueConfig.model_validate(off)).detector
+    assert isinstance(det, OnnxPersonDetector) and det.region is None
+
+
+class _Scripted(OnnxPersonDetector):
+    """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes."""
+
+    def __init__(self, boxes: list[list[float]], until: float) -> None:
+        super().__init__()
+        self.boxes, self.until = boxes, until
+
+    def detect_frame(self, frame: object, t: float) -> sv.Detections:
+        return self.detect(np.zeros((1, 1), np.uint8), t)
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        boxes = self.boxes if t < self.until else []
+        return sv.Detections(
+            xyxy=np.array(boxes, np.float32).reshape(-1, 4),
+            confidence=np.full(len(boxes), 0.9, np.float32),
+            class_id=np.zeros(len(boxes), int),
+        )
+
+
+def test_a_person_lost_at_the_pictures_edge_walked_out_and_is_not_kept() -> None:
+    edge, middle = [0.0, 100.0, 30.0, 200.0], [300.0, 100.0, 340.0, 200.0]
+    config = QueueConfig.model_validate(
+        {
+            "zones": [{"name": "all", "kind": "queue", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
+            "detector": "dnn",
+            "dnn": {"motion_gate": {"enabled": False}},
+            "unstaffed": {"enabled": False},
+        }
+    )
+    analyzer = QueueAnalyzer(config, detector=_Scripted([edge, middle], until=2.6))  # both seen, then neither
+    y = np.zeros((360, 640), np.uint8)
+    counts = {}
+    for k in range(40):
+        t = round(0.1 * k, 1)
+        analyzer.update(y, t)
+        assert analyzer.last is not None
+        counts[t] = analyzer.last.queue_length
+    assert counts[2.5] == 2  # (detections at 0, 0.3, 0.8, ... 2.3, 2.8, ...: 2 Hz)
+    assert counts[3.0] == 1  # the one in the middle is kept (a missed detection); the one at the edge left
+    assert counts[3.9] == 0  # ... until coast_s has passed
