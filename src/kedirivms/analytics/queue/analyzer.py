@@ -583,7 +583,8 @@ class QueueAnalyzer:
             assert self._identity is not None and tracked.tracker_id is not None
             looks = appearance(planes, tracked.xyxy)
             anchors = tracked.get_anchors_coordinates(self._anchor)
-            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks)
+            heights = tracked.xyxy[:, 3] - tracked.xyxy[:, 1]
+            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks, heights)
         return tracked
 
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:
