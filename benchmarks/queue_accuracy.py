@@ -24,6 +24,13 @@ standing still.
 Run: ``.venv/bin/python benchmarks/queue_accuracy.py`` (``--quick`` for shorter scenes, ``--no-codec``,
 ``--json`` for machine-readable output, ``--scenario NAME`` to run one).
 
+Developing: ``--seed-offset K`` runs the same scenarios with every seed moved by K (other people, other timings):
+tune on offsets, score on the shipped seeds (offset 0). ``--cache [DIR]`` records each scenario's detections and
+the frames they were made on (``.cache/queue-accuracy``, gitignored) and replays them on later runs, so a change
+to tracking, waits or alerts is measured without rendering, encoding or running the DNN again (a change to the
+detector's code or settings makes a new recording). ``--visitors`` prints each true visitor's queue entry, service
+entry and wait beside the measured visit matched to them.
+
 Real footage: ``benchmarks/queue_accuracy.py --clip .cache/footage/vtest.avi --truth
 tests/data/footage/vtest.truth.json`` (``make footage`` fetches the clip from Debian) scores the per-frame people
 count on the annotated frames with the default DNN detector (at ``--rate`` Hz, tracked in between), the DNN on
@@ -61,6 +68,9 @@ from kedirivms.analytics.queue.alerts import Hysteresis
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim.counter_scene import CounterScene, CounterTruth
 from kedirivms.stream import Frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _queue_replay import Recording, RecordingDetector, ReplayFrame, cache_key  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 360, 10.0
 ALERT_TOLERANCE_S = 3.0
@@ -258,9 +268,18 @@ class Result:
         }
 
 
-def run(scenario: Scenario, *, codec: bool, quick: bool, detector: str = "auto", seed_offset: int = 0) -> Result:
+def run(
+    scenario: Scenario,
+    *,
+    codec: bool,
+    quick: bool,
+    detector: str = "auto",
+    seed_offset: int = 0,
+    cache: Path | None = None,
+    visitors: bool = False,
+) -> Result:
     params = dict(scenario.scene)
-    params["seed"] = int(params["seed"]) + seed_offset  # other seeds: develop on them, score on the named ones
+    params["seed"] = int(params["seed"]) + seed_offset
     if quick:
         params["duration_s"] = min(float(params["duration_s"]), 240.0)
     view = "top" if detector == "background" else "oblique"
@@ -284,17 +303,47 @@ def run(scenario: Scenario, *, codec: bool, quick: bool, detector: str = "auto",
     analyzer = QueueAnalyzer(config)
     sel = np.nonzero(truth.times >= scenario.start_s)[0]
     times = truth.times[sel]
-    rendered = (scene.render(int(i), float(truth.times[i]), WIDTH, HEIGHT) for i in sel)
-    frames = _codec_roundtrip(rendered, WIDTH, HEIGHT) if codec else _raw_frames(rendered)
+    recorder, path = None, None
+    if cache is not None and config.detector_kind == "dnn":
+        key = cache_key(
+            scenario.name,
+            int(params["seed"]),
+            quick=quick,
+            codec=codec,
+            detector=config.detector_kind,
+            settings=config.dnn.model_dump_json() + repr(sorted(params.items())) + str(scenario.start_s),
+        )
+        path = cache / f"{key}.npz"
+        replay = path.exists()
+        recorder = RecordingDetector(analyzer.detector, Recording.load(path) if replay else Recording(), replay=replay)
+        analyzer.detector = recorder  # type: ignore[assignment]
+    frames: Iterator[Any]
+    if recorder is not None and recorder.replay:
+        blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+        planes = recorder.recording.planes
+        frames = (ReplayFrame(planes[k], 0.0) if k in planes else None for k in range(len(sel)))
+    else:
+        rendered = (scene.render(int(i), float(truth.times[i]), WIDTH, HEIGHT) for i in sel)
+        frames = _codec_roundtrip(rendered, WIDTH, HEIGHT) if codec else _raw_frames(rendered)
     lengths, events = [], []
+    spy = _VisitSpy(analyzer) if visitors else None
     t0 = time.perf_counter()
-    for t, frame in zip(times, frames, strict=False):
-        frame.time = float(t)
-        events += analyzer.update(frame.y, float(t), frame=frame)  # read-only luma; colour for the DNN
+    for k, (t, frame) in enumerate(zip(times, frames, strict=False)):
+        if recorder is not None:
+            recorder.index = k
+        if frame is None:  # replay: a frame the detector did not run on (the analyzer reads only its size)
+            events += analyzer.update(blank, float(t))
+        else:
+            frame.time = float(t)
+            events += analyzer.update(frame.y, float(t), frame=frame)  # read-only luma; colour for the DNN
+        if spy is not None:
+            spy.attach()
         assert analyzer.last is not None
         lengths.append(analyzer.last.queue_length)
     elapsed = time.perf_counter() - t0
     events += analyzer.flush()
+    if recorder is not None and not recorder.replay and path is not None:
+        recorder.recording.save(path)
     n = len(lengths)
     res = Result(scenario.name, frames=n, ms_per_frame=1000.0 * elapsed / max(n, 1))
     res.mae = float(np.abs(np.asarray(lengths) - truth.queue_length[sel][:n]).mean())
@@ -318,7 +367,80 @@ def run(scenario: Scenario, *, codec: bool, quick: bool, detector: str = "auto",
     res.wait_err_pct = 100.0 * abs(res.meas_wait - res.true_wait) / res.true_wait if res.true_wait else 0.0
     measured = [(e.kind, e.time) for e in events if e.kind not in ("queue_stats", "service_stats_hourly")]
     res.alerts = _match(_true_alerts(truth, scenario.start_s), measured)
+    if spy is not None:
+        _print_visitors(scenario.name, int(params["seed"]), truth, spy.visits, scenario.start_s, end)
     return res
+
+
+class _VisitSpy:
+    """Keeps every visit the analyzer's wait tracker finishes (for ``--visitors``)."""
+
+    def __init__(self, analyzer: QueueAnalyzer) -> None:
+        self.analyzer = analyzer
+        self.visits: list[Any] = []
+        self._wrapped: Any = None
+
+    def attach(self) -> None:
+        waits = self.analyzer._waits
+        if waits is None or waits is self._wrapped:
+            return
+        inner = waits.update
+
+        def update(*args: Any, **kwargs: Any) -> Any:
+            done = inner(*args, **kwargs)
+            self.visits.extend(done)
+            return done
+
+        waits.update = update  # type: ignore[method-assign]
+        self._wrapped = waits
+
+
+def _print_visitors(name: str, seed: int, truth: CounterTruth, visits: list[Any], start_s: float, end: float) -> None:
+    """Each true visitor beside the measured served visit ending nearest their service-zone entry (within 10 s)."""
+    served = [v for v in visits if v.served]
+    people = [p for p in truth.people if p.queue_enter_s is not None and p.queue_enter_s >= start_s + 1.0]
+    pairs = sorted(
+        (abs(v.end - p.service_enter_s), i, j)
+        for i, p in enumerate(people)
+        if p.service_enter_s is not None and p.service_enter_s <= end
+        for j, v in enumerate(served)
+        if abs(v.end - p.service_enter_s) <= 10.0
+    )
+    match: dict[int, int] = {}
+    used: set[int] = set()
+    for _d, i, j in pairs:
+        if i not in match and j not in used:
+            match[i] = j
+            used.add(j)
+    print(f"-- {name} (seed {seed}): true visitors and the measured served visit matched to each")
+    print(
+        f"{'id':>3} {'q_enter':>7} {'s_enter':>7} {'wait':>6} | {'m_enter':>7} {'m_end':>7} {'m_wait':>6} "
+        f"{'d_enter':>7} {'d_end':>6} {'cens':>4}  notes"
+    )
+    for i, p in enumerate(people):
+        notes = ("pair " if p.companion_of is not None else "") + ("grey " if p.grey else "") + f"x{p.scale:g}"
+        head = f"{p.id:>3} {p.queue_enter_s:>7.1f} {_f(p.service_enter_s):>7} {_f(p.wait_s):>6} |"
+        if i in match:
+            v = served[match[i]]
+            enter = v.end - v.wait_s
+            print(
+                f"{head} {enter:>7.1f} {v.end:>7.1f} {v.wait_s:>6.1f} {enter - p.queue_enter_s:>+7.1f} "
+                f"{v.end - (p.service_enter_s or 0.0):>+6.1f} {'c' if v.censored else '':>4}  {notes}"
+            )
+        else:
+            print(f"{head} {'-':>7} {'-':>7} {'-':>6} {'':>7} {'':>6} {'':>4}  {notes}")
+    matched = {id(served[j]) for j in used}
+    for v in visits:
+        if id(v) not in matched:
+            kind = "served" if v.served else "abandoned"
+            print(
+                f"    unmatched {kind} visit: enter {v.end - v.wait_s:.1f} end {v.end:.1f} wait {v.wait_s:.1f}"
+                f"{' (censored)' if v.censored else ''}"
+            )
+
+
+def _f(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
 
 
 def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int:
@@ -378,8 +500,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print results as JSON")
     ap.add_argument("--detector", choices=["auto", "dnn", "background"], default="auto", help="the queue detector")
     ap.add_argument(
-        "--seed-offset", type=int, default=0, help="add this to every scenario's seed (tune on other seeds than scored)"
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="add K to every scenario's seed: the same scenarios with other people and timings (develop on "
+        "offsets, score on 0, the shipped seeds)",
     )
+    ap.add_argument(
+        "--cache",
+        nargs="?",
+        type=Path,
+        const=Path(".cache/queue-accuracy"),
+        help="record each scenario's detections (and the frames they were made on) in DIR, default "
+        ".cache/queue-accuracy, and replay them on later runs instead of rendering and running the DNN",
+    )
+    ap.add_argument("--visitors", action="store_true", help="print each true visitor beside their measured visit")
     args = ap.parse_args(argv)
     if args.clip or args.truth:
         if not (args.clip and args.truth):
@@ -387,7 +522,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_clip(args.clip, args.truth, args.rate, args.json)
     chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
     results = [
-        run(s, codec=not args.no_codec, quick=args.quick, detector=args.detector, seed_offset=args.seed_offset)
+        run(
+            s,
+            codec=not args.no_codec,
+            quick=args.quick,
+            detector=args.detector,
+            seed_offset=args.seed_offset,
+            cache=args.cache,
+            visitors=args.visitors,
+        )
         for s in chosen
     ]
     goals = {s.name: s.goal for s in chosen}
@@ -398,9 +541,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(all(r.passed.values()) for r in counted) else 1
     mode = "rendered luma" if args.no_codec else "H.264 round trip (libx264 500 kbit/s)"
     kind = QueueConfig(zones=Zones(zones=tuple(CounterScene(0).zones())), detector=args.detector).detector_kind
-    seeds = f", seed offset {args.seed_offset}" if args.seed_offset else ""
+    seeds = f"seed offset {args.seed_offset}" if args.seed_offset else "the shipped seeds"
     print(
-        f"queue accuracy, {WIDTH}x{HEIGHT} @ {FPS:g} fps, {mode}, detector {kind}{seeds}, load {os.getloadavg()[0]:.1f}"
+        f"queue accuracy, {WIDTH}x{HEIGHT} @ {FPS:g} fps, {mode}, detector {kind}, {seeds}, "
+        f"load {os.getloadavg()[0]:.1f}" + (f", detections from {args.cache}" if args.cache else "")
     )
     head = f"{'scenario':<11} {'frames':>6} {'MAE':>6} {'wait true':>9} {'wait meas':>9} {'err %':>6} "
     head += f"{'served t/m':>10} {'alerts t/ok':>11} {'max dt':>6} {'missed':>6} {'false':>5} {'ms/fr':>6}"

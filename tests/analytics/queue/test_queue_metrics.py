@@ -88,7 +88,8 @@ def _feed(tracker: WaitTracker, rows: list[tuple[float, int, tuple[float, float]
     ],
 )  # fmt: skip
 def test_visit_rules(rows: list, expected: list) -> None:
-    tracker = WaitTracker(reentry_grace_s=3.0, relink_s=4.0, relink_px=20.0, warmup_s=1.0)
+    # each visit's own start (fifo off): with the ledger a lost person's start would stay for the next served
+    tracker = WaitTracker(reentry_grace_s=3.0, relink_s=4.0, relink_px=20.0, warmup_s=1.0, fifo=False)
     tracker.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, bool))  # first frame
     done = _feed(tracker, rows)
     done += tracker.update(20.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, bool))

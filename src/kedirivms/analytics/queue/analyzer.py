@@ -416,6 +416,7 @@ class QueueAnalyzer:
         self._seen: dict[int, tuple[np.ndarray, float, float]] = {}  # person -> box, last detected, last kept
         self._hidden: set[int] = set()  # people kept because someone seen covers them
         self._identity: IdentityStitcher | None = None
+        self._served_at: float | None = None  # the last wait that ended at the desk (the line moved)
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -482,6 +483,8 @@ class QueueAnalyzer:
         ids, centres, in_service = look.ids, look.centres, look.in_service
         finished = self._waits.update(t, ids, centres, look.in_queue, in_service)
         for visit in finished:
+            if visit.served:
+                self._served_at = visit.end
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
@@ -626,7 +629,8 @@ class QueueAnalyzer:
             assert self._identity is not None and tracked.tracker_id is not None
             looks = appearance(planes, tracked.xyxy)
             anchors = tracked.get_anchors_coordinates(self._anchor)
-            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks)
+            heights = tracked.xyxy[:, 3] - tracked.xyxy[:, 1]
+            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks, heights)
         return tracked
 
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:
@@ -667,9 +671,16 @@ class QueueAnalyzer:
         is_open = rule.is_open(t)
         waiting = length >= rule.min_waiting
         service = self._service
-        arrived = service.last_arrival is not None and service.last_arrival >= t  # someone reached it just now
+        # someone reached the desk just now: a new stay there, or a wait that ended there (the tracker may hand the
+        # one served's id to the next, whose stay then looks like the same one going on)
+        served = self._served_at
+        arrived = (service.last_arrival is not None and service.last_arrival >= t) or (
+            served is not None and served >= t
+        )
         raised_at = self._stalled.raised_at
-        resumed = raised_at is not None and service.arrived_since(raised_at)
+        resumed = raised_at is not None and (
+            service.arrived_since(raised_at) or (served is not None and served >= raised_at)
+        )
         if not is_open:
             tr = self._stalled.force_clear(t)
         else:

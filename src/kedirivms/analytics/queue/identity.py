@@ -68,8 +68,10 @@ class _Person:
     last: float
     xy: tuple[float, float]
     speed: float = 0.0  # recent speed, pixels per second
+    velocity: tuple[float, float] = (0.0, 0.0)  # recent velocity, pixels per second
     look: np.ndarray | None = None  # appearance, a running mean over their boxes
     confirmed: bool = False  # seen under a confirmed tracker id at least once
+    height: float = 0.0  # box height, a running mean over their single (not merged) boxes, pixels
 
 
 class IdentityStitcher:
@@ -82,6 +84,8 @@ class IdentityStitcher:
         max_walk_px: cap on that allowance, pixels.
         look_distance: appearance difference (mean absolute, 0-255 scale) above which two boxes are different
             people.
+        merged_height: a box this much taller than its person's usual box holds two people (one in front of
+            the other): its look is a mixture and is not used to re-deal it.
 
     Example:
         >>> stitch = IdentityStitcher(radius_px=40.0)
@@ -96,12 +100,14 @@ class IdentityStitcher:
         walk_factor: float = 1.5,
         max_walk_px: float = 150.0,
         look_distance: float = 10.0,
+        merged_height: float = 1.15,
     ) -> None:
         self.stitch_s = stitch_s
         self.radius_px = radius_px
         self.walk_factor = walk_factor
         self.max_walk_px = max_walk_px
         self.look_distance = look_distance
+        self.merged_height = merged_height
         self._person_of: dict[int, int] = {}  # tracker id -> person id
         self._people: dict[int, _Person] = {}
         self._next = 0
@@ -136,6 +142,7 @@ class IdentityStitcher:
         ids: np.ndarray,
         anchors: np.ndarray,
         looks: np.ndarray | None = None,
+        heights: np.ndarray | None = None,
     ) -> np.ndarray:
         """Person ids for one detection's tracks.
 
@@ -144,6 +151,7 @@ class IdentityStitcher:
             ids: ``(N,)`` tracker ids (negative: unconfirmed; they are matched to people by place alone).
             anchors: ``(N, 2)`` each person's anchor point (the zone test point), pixels.
             looks: ``(N, 6)`` :func:`appearance` of each box, or ``None``.
+            heights: ``(N,)`` box heights, pixels, or ``None`` (then every box is taken for one person).
 
         Returns:
             A new ``(N,)`` int array of person ids.
@@ -156,9 +164,11 @@ class IdentityStitcher:
         fresh = [i for i, tid in enumerate(out.tolist()) if tid not in self._person_of]
         present = {self._person_of[tid] for tid in out.tolist() if tid in self._person_of}
         self._claim(t, fresh, out, xy, looks, present)
+        self._step_in(t, out, xy)
+        merged = self._merged(out, heights)
         if looks is not None:
-            self._untangle(t, out, xy, looks)
-            self._reclaim(t, out, xy, looks)
+            self._untangle(t, out, xy, looks, merged)
+            self._reclaim(t, out, xy, looks, merged)
         confirmed = np.asarray(ids) >= 0
         for i, tid in enumerate(out.tolist()):
             pid = self._person_of[tid]
@@ -167,12 +177,23 @@ class IdentityStitcher:
             person.confirmed = person.confirmed or bool(confirmed[i])
             dt = t - person.last
             if dt > 0:
-                step = math.hypot(xy[i][0] - person.xy[0], xy[i][1] - person.xy[1]) / dt
-                person.speed = step if person.speed == 0.0 else 0.5 * person.speed + 0.5 * step
+                vx, vy = (xy[i][0] - person.xy[0]) / dt, (xy[i][1] - person.xy[1]) / dt
+                step = math.hypot(vx, vy)
+                first = person.speed == 0.0
+                person.speed = step if first else 0.5 * person.speed + 0.5 * step
+                if first:
+                    person.velocity = (vx, vy)
+                else:
+                    person.velocity = (0.5 * person.velocity[0] + 0.5 * vx, 0.5 * person.velocity[1] + 0.5 * vy)
             person.last, person.xy = t, xy[i]
+            if merged[i]:
+                continue  # a mixture of two people: neither their look nor their height
             if looks is not None:
                 look = looks[i].astype(np.float32)
                 person.look = look if person.look is None else 0.7 * person.look + 0.3 * look
+            if heights is not None:
+                h = float(heights[i])
+                person.height = h if person.height == 0.0 else 0.7 * person.height + 0.3 * h
         self._forget(t)
         return out
 
@@ -217,7 +238,56 @@ class IdentityStitcher:
                 self._people[pid] = _Person(pid, t, xy[i])
                 self.born.add(pid)
 
-    def _untangle(self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray) -> None:
+    def _merged(self, ids: np.ndarray, heights: np.ndarray | None) -> np.ndarray:
+        """Which boxes are much taller than their person's usual box (two people, one in front of the other)."""
+        out = np.zeros(len(ids), dtype=bool)
+        if heights is None:
+            return out
+        for i, tid in enumerate(ids.tolist()):
+            person = self._people[self._person_of[int(tid)]]
+            out[i] = person.height > 0.0 and float(heights[i]) > self.merged_height * person.height
+        return out
+
+    def _step_in(self, t: float, ids: np.ndarray, xy: list[tuple[float, float]]) -> None:
+        """Give a box that a standing person's id jumped to, onto the spot of someone unseen, to that someone.
+
+        Two people close together in depth (one stepping in front of another who stands still: the next in line
+        stepping up to the desk, the served one leaving behind them) often give the detector a single box, and
+        the tracker hands it to whichever id its enlarged boxes overlap best, often the one standing behind. The
+        box's anchor (the feet of the person in front) then lands where the one who was *not* matched stands
+        or is heading. A standing person's box that jumps more than a third of ``radius_px`` goes to the person
+        missing from this detection whose expected place (last place plus their recent velocity, for at most a
+        second) is nearer to it than the standing person's, within ``0.4 * radius_px``; the one standing behind
+        is then simply unseen (hidden).
+        """
+        present = {self._person_of[int(tid)] for tid in ids.tolist()}
+        for i, tid in enumerate(ids.tolist()):
+            person = self._people[self._person_of[int(tid)]]
+            if person.last >= t or person.speed >= 0.1 * self.radius_px:
+                continue
+            jump = math.hypot(xy[i][0] - person.xy[0], xy[i][1] - person.xy[1])
+            if jump <= self.radius_px / 3.0:
+                continue
+            best: tuple[float, _Person | None] = (min(jump, 0.4 * self.radius_px), None)
+            for other in self._people.values():
+                lost_for = t - other.last
+                if other.pid in present or lost_for <= 0 or lost_for > self.stitch_s:
+                    continue
+                ahead = min(lost_for, 1.0)
+                ex, ey = other.xy[0] + other.velocity[0] * ahead, other.xy[1] + other.velocity[1] * ahead
+                d = math.hypot(xy[i][0] - ex, xy[i][1] - ey)
+                if d < best[0]:
+                    best = (d, other)
+            if best[1] is not None:
+                pid = best[1].pid
+                present.discard(person.pid)
+                present.add(pid)
+                self._person_of = {k: p for k, p in self._person_of.items() if p != pid}
+                self._person_of[int(tid)] = pid
+
+    def _untangle(
+        self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray, merged: np.ndarray
+    ) -> None:
         """Re-deal the people seen on this detection among its boxes where their looks say the tracker mixed them.
 
         When a line moves up, each person steps towards the place of the one ahead, and the tracker may hand each
@@ -227,7 +297,7 @@ class IdentityStitcher:
         """
         from scipy.optimize import linear_sum_assignment  # scipy comes with trackers
 
-        rows = list(range(len(ids)))
+        rows = [i for i in range(len(ids)) if not merged[i]]
         people = [self._people[self._person_of[int(ids[i])]] for i in rows]
         if len(rows) < 2 or any(p.look is None for p in people):
             return
@@ -255,16 +325,19 @@ class IdentityStitcher:
                 for r in cycle:
                     self._person_of[int(ids[rows[r]])] = pids[r]
 
-    def _reclaim(self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray) -> None:
+    def _reclaim(
+        self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray, merged: np.ndarray
+    ) -> None:
         """Give a box that looks unlike its person, but like someone lost near it, to that lost person.
 
         The tracker kept a lost person's id alive and matched it to whoever stepped into their place (the next in
-        line stepping up to the desk while the one served leaves behind them).
+        line stepping up to the desk while the one served leaves behind them). Not when another box of this
+        detection looks more like the lost person: that is them (e.g. the one served walking away under a new id).
         """
         present = {self._person_of[int(tid)] for tid in ids.tolist()}
         for i, tid in enumerate(ids.tolist()):
             person = self._people[self._person_of[tid]]
-            if person.look is None or not self._differ(looks[i], person.look):
+            if merged[i] or person.look is None or not self._differ(looks[i], person.look):
                 continue
             best: tuple[float, int | None] = (math.inf, None)
             for other in self._people.values():
@@ -274,8 +347,12 @@ class IdentityStitcher:
                 d = math.hypot(xy[i][0] - other.xy[0], xy[i][1] - other.xy[1])
                 walk = min(self.max_walk_px, self.walk_factor * other.speed * lost_for)
                 diff = _look_diff(looks[i], other.look)
-                if d <= self.radius_px + walk and diff <= self.look_distance and diff < best[0]:
-                    best = (diff, other.pid)
+                if d > self.radius_px + walk or diff > self.look_distance or diff >= best[0]:
+                    continue
+                # another box of this detection that looks more like them is them (walking away, new id)
+                if any(j != i and not merged[j] and _look_diff(looks[j], other.look) < diff for j in range(len(ids))):
+                    continue
+                best = (diff, other.pid)
             if best[1] is not None:
                 present.discard(person.pid)
                 present.add(best[1])

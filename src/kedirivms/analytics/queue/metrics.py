@@ -19,6 +19,7 @@ someone, or picked up again as a "new" track), so a visit may hold several track
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -59,6 +60,8 @@ class Visit:
     born_xy: tuple[float, float] = (0.0, 0.0)
     walked_in: bool = True
     together: dict[int, float] = field(default_factory=dict)  # newer track -> seconds seen beside an older one
+    in_line_xy: tuple[float, float] = (0.0, 0.0)  # where last seen inside the queue zone
+    ledgered: bool = False  # its start is in the line's ledger (fifo)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class _Track:
     born_in_line: bool
     outside: bool  # seen out of both zones at some time
     in_line: bool = False  # in the queue zone on its last frame
+    came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
 
 
 class WaitTracker:
@@ -90,8 +94,11 @@ class WaitTracker:
         relink_px: how far (pixels) a new track may appear from a visit's person to belong to it.
         warmup_s: visits starting this soon after the first frame are censored (the person was already there).
         duplicate_s: two tracks of one visit seen side by side this long are two people, seconds.
-        fifo: one line, served in order: the visit reaching the service zone takes the earliest start of the
-            visits open (ids that slid along the line do not shorten waits).
+        fifo: one line, served in order: whoever reaches the service zone waited since the earliest arrival still
+            in the line's ledger (see :meth:`update`), so ids that slide along the line, are lost or switch do
+            not shorten waits.
+        duplicate_serve_s: with ``fifo``, a second arrival at the service zone this soon after the last one is
+            the same person seen twice (a duplicate box or id), not a second service, seconds.
 
     Example:
         >>> waits = WaitTracker(relink_px=20.0)
@@ -107,6 +114,7 @@ class WaitTracker:
         warmup_s: float = 1.0,
         duplicate_s: float = 1.5,
         fifo: bool = True,
+        duplicate_serve_s: float = 3.0,
     ) -> None:
         self.reentry_grace_s = reentry_grace_s
         self.relink_s = relink_s
@@ -114,6 +122,10 @@ class WaitTracker:
         self.warmup_s = warmup_s
         self.duplicate_s = duplicate_s
         self.fifo = fifo
+        self.duplicate_serve_s = duplicate_serve_s
+        self._ledger: list[tuple[float, bool]] = []  # (start, censored) of each person in line, earliest first
+        self._last_served = -math.inf
+        self._over_since: float | None = None  # since when the ledger holds more starts than people in line
         self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
         self._owner: dict[int, Visit] = {}
@@ -156,6 +168,8 @@ class WaitTracker:
             info = self._tracks.get(tid)
             if info is None:
                 info = self._tracks[tid] = _Track(first=t, last=t, xy=xy, born_in_line=q, outside=False)
+            if xy != info.xy:
+                info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
             if not q and not s:
                 info.outside = True
@@ -166,6 +180,9 @@ class WaitTracker:
             visit = self._owner.get(tid)
             if visit is not None:
                 self._see(visit, t, xy, q)
+        for tid, xy, q, s in rows:
+            if tid in self._retired and q and not s:
+                self._handed_over(tid, xy, t)
         for tid, xy, q, _ in rows:
             if tid in self._owner or tid in self._retired or not q:
                 continue
@@ -177,9 +194,17 @@ class WaitTracker:
         self._found_at_desk(t, rows, served)
         for visit in list(self._visits):
             if id(visit) in served:
-                if self.fifo:
+                if self.fifo and t - self._last_served < self.duplicate_serve_s:
+                    self._close(visit, t, serving=served[id(visit)])  # the one just served, seen twice
+                    continue
+                enter, censored = visit.enter, visit.censored
+                if self.fifo and self._ledger:
+                    enter, censored = self._ledger.pop(0)
+                elif self.fifo:
                     self._first_in_line(visit, served)
-                done.append(FinishedVisit(end=t, wait_s=t - visit.enter, served=True, censored=visit.censored))
+                    enter, censored = visit.enter, visit.censored
+                self._last_served = t
+                done.append(FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored))
                 self._close(visit, t, serving=served[id(visit)])
         self._forget_lost_tracks(t)
         for visit in list(self._visits):
@@ -190,13 +215,51 @@ class WaitTracker:
                     continue
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
+            elif visit.ledgered:  # seen walking out of the line: they left it, their start goes
+                self._unledger(visit.enter)
             done.append(
                 FinishedVisit(
                     end=visit.last_in, wait_s=visit.last_in - visit.enter, served=False, censored=visit.censored
                 )
             )
             self._close(visit, t)
+        if self.fifo:
+            self._reconcile(t, sum(1 for _, _, q, _ in rows if q))
         return done
+
+    def _ledger_add(self, visit: Visit) -> None:
+        if self.fifo and not visit.ledgered:
+            bisect.insort(self._ledger, (visit.enter, visit.censored))
+            visit.ledgered = True
+
+    def _unledger(self, enter: float) -> None:
+        if self._ledger:
+            k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
+            del self._ledger[k]
+
+    def _reconcile(self, t: float, in_line_now: int) -> None:
+        """Keep the ledger's count of starts between the people in line and one more.
+
+        Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
+        walking out of the line takes theirs away. A person lost for good keeps their start in the ledger (most
+        often they are still there, under a new id): the ledger is only trimmed (latest start first) once it has
+        held two more starts than the people seen in line for ``2 * relink_s``. People in line whose start is in
+        no ledger (found in the middle of the line, their arrival missed) add their own.
+        """
+        people = sum(1 for v in self._visits if v.last_in >= t)
+        if len(self._ledger) < people:
+            for visit in sorted((v for v in self._visits if not v.ledgered and v.last_in >= t), key=lambda v: v.enter):
+                if len(self._ledger) >= people:
+                    break
+                self._ledger_add(visit)
+        if len(self._ledger) > max(people, in_line_now) + 1:
+            if self._over_since is None:
+                self._over_since = t
+            elif t - self._over_since > 2.0 * self.relink_s:
+                self._ledger.pop()
+                self._over_since = t
+        else:
+            self._over_since = None
 
     def _found_at_desk(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]], served: dict) -> None:
         """Someone new who appears in the service zone while a waiting person is lost is that person, served.
@@ -216,6 +279,36 @@ class WaitTracker:
             self._owner[tid] = visit
             self._see(visit, t, xy, False)
             served[id(visit)] = tid
+
+    def _handed_over(self, tid: int, xy: tuple[float, float], t: float) -> None:
+        """A served person's track that jumps back onto the spot of the next one in line now follows that person.
+
+        Where the one served leaves the desk and the next steps up, the two pass close (one hides the other) and
+        the tracker often hands the leaver's id to the one stepping up, and theirs to the leaver, who walks away:
+        without this the waiting person's visit would follow the leaver out and end as abandoned, and their
+        own arrival at the desk would go uncounted. The track is taken over by the visit whose person was last
+        seen in line within a person's width of where it landed, if that person is not seen in line now and the
+        track moved there from further away than it now is from them (a served person who stays at the desk
+        does not jump).
+        """
+        info = self._tracks[tid]
+        if info.came_from is None:
+            return
+        moved = math.hypot(xy[0] - info.came_from[0], xy[1] - info.came_from[1])
+        best: tuple[float, Visit | None] = (math.inf, None)
+        for visit in self._visits:
+            if visit.last_in >= t or t - visit.last_in > self.relink_s:
+                continue
+            d = math.hypot(xy[0] - visit.in_line_xy[0], xy[1] - visit.in_line_xy[1])
+            if d <= self._apart_px and d < moved and d < best[0]:
+                best = (d, visit)
+        owner = best[1]
+        if owner is None:
+            return
+        self._retired.discard(tid)
+        owner.tracks.add(tid)
+        self._owner[tid] = owner
+        self._see(owner, t, xy, True)
 
     def _first_in_line(self, visit: Visit, served: dict[int, int]) -> None:
         """Give the visit reaching the service zone the earliest start of the line (people do not overtake).
@@ -242,7 +335,7 @@ class WaitTracker:
     def _see(self, visit: Visit, t: float, xy: tuple[float, float], in_line: bool) -> None:
         visit.last_seen, visit.last_xy = t, xy
         if in_line:
-            visit.last_in = t
+            visit.last_in, visit.in_line_xy = t, xy
 
     def _adopt(self, tid: int, xy: tuple[float, float], t: float) -> Visit | None:
         """The open visit whose person this new track is, if any (a lost one first, then one seen beside it)."""
@@ -280,6 +373,7 @@ class WaitTracker:
             last_in=t,
             last_seen=t,
             last_xy=xy,
+            in_line_xy=xy,
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
@@ -287,6 +381,8 @@ class WaitTracker:
         )
         self._visits.append(visit)
         self._owner[tid] = visit
+        if visit.walked_in:
+            self._ledger_add(visit)
         return visit
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
@@ -324,6 +420,7 @@ class WaitTracker:
             last_in=t if in_line else visit.last_in,
             last_seen=t,
             last_xy=xy,
+            in_line_xy=xy if in_line else visit.in_line_xy,
             censored=visit.censored if came_together else born - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
@@ -331,6 +428,7 @@ class WaitTracker:
         )
         self._visits.append(twin)
         self._owner[tid] = twin
+        self._ledger_add(twin)  # a second person
         return twin
 
     def _close(self, visit: Visit, t: float, serving: int | None = None) -> None:
@@ -368,7 +466,7 @@ class WaitTracker:
             if visit is lost or visit.walked_in or not lost.enter <= visit.enter <= lost.last_seen + self.relink_s:
                 continue
             d = math.hypot(visit.born_xy[0] - lost.last_xy[0], visit.born_xy[1] - lost.last_xy[1])
-            if d <= 2.0 * self.relink_px and d < best[0]:
+            if (d <= 2.0 * self.relink_px or self.fifo) and d < best[0]:
                 best = (d, visit)
         if best[1] is None:
             return False
