@@ -17,8 +17,8 @@ from kedirivms.analytics.queue import (
     QueueAnalyzer,
     QueueConfig,
     UnstaffedConfig,
+    person_detections,
 )
-from kedirivms.analytics.queue.detector import empty_detections
 from kedirivms.sim.counter_scene import CounterScene
 
 QUEUE = [(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)]
@@ -57,13 +57,7 @@ class ScriptedDetector:
         boxes = [[10 + 20 * i, 60, 20 + 20 * i, 70] for i in range(people)]
         if clerk:
             boxes.append([50, 5, 60, 15])
-        if not boxes:
-            return empty_detections()
-        return sv.Detections(
-            xyxy=np.array(boxes, np.float32),
-            confidence=np.full(len(boxes), 0.9, np.float32),
-            class_id=np.zeros(len(boxes), int),
-        )
+        return person_detections(boxes, 0.9)
 
 
 def _run(lengths: list[int], staffed: list[bool], config: QueueConfig, t0: float = 0.0) -> list[tuple[str, float]]:

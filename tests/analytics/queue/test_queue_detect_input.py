@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
 from kedirivms.analytics.queue.analyzer import zones_region
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.zones import Zones
@@ -92,11 +92,7 @@ class _Scripted(OnnxPersonDetector):
 
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:
         boxes = self.boxes if t < self.until else []
-        return sv.Detections(
-            xyxy=np.array(boxes, np.float32).reshape(-1, 4),
-            confidence=np.full(len(boxes), 0.9, np.float32),
-            class_id=np.zeros(len(boxes), int),
-        )
+        return person_detections(boxes, 0.9)
 
 
 def test_a_person_lost_at_the_pictures_edge_walked_out_and_is_not_kept() -> None:

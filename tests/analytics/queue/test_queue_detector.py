@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kedirivms.analytics.queue import BackgroundDetector, BackgroundDetectorConfig
+from kedirivms.analytics.queue import BackgroundDetector, BackgroundDetectorConfig, person_detections
 from kedirivms.errors import InvalidArgument
 
 
@@ -149,3 +149,14 @@ def test_a_still_line_of_low_contrast_people_stays_counted() -> None:
     got = np.asarray(counts)
     assert [float(np.median(got[i : i + 50])) for i in range(0, 300, 50)] == [4.0] * 6  # every 10 s
     assert np.abs(got - 4).mean() <= 0.1  # a noisy frame now and then, no drift
+
+
+def test_person_detections_from_plain_boxes() -> None:
+    det = person_detections([[1, 2, 3, 4], [5, 6, 7, 8]], 0.5, tracker_id=[7, 9])
+    assert det.xyxy.dtype == np.float32 and det.xyxy.shape == (2, 4)
+    assert det.confidence.tolist() == [0.5, 0.5] and det.class_id.tolist() == [0, 0]
+    assert det.tracker_id.tolist() == [7, 9]
+    empty = person_detections([], 0.9)
+    assert empty.xyxy.shape == (0, 4) and empty.confidence is not None and empty.tracker_id is None
+    with pytest.raises(ValueError):
+        person_detections([[1, 2, 3, 4]], [0.1, 0.2])  # one score per box, or one for all

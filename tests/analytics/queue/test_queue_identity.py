@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
@@ -46,11 +46,7 @@ class ScriptedDetector:
             boxes = np.zeros((0, 4))
         elif key in self.hide:
             boxes = boxes[who != self.hide[key]]
-        return sv.Detections(
-            xyxy=boxes.astype(np.float32).reshape(-1, 4),
-            confidence=np.full(len(boxes), 0.9, dtype=np.float32),
-            class_id=np.zeros(len(boxes), dtype=int),
-        )
+        return person_detections(boxes, 0.9)
 
 
 def _picture(det: ScriptedDetector, t: float) -> np.ndarray:

@@ -10,8 +10,7 @@ import pytest
 import supervision as sv
 from pydantic import ValidationError
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, StalledConfig
-from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, StalledConfig, person_detections
 from kedirivms.analytics.queue.metrics import ServiceTracker
 from kedirivms.sim.counter_scene import CounterScene
 
@@ -45,13 +44,7 @@ class Scripted:
 
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:
         boxes = self.script(t)
-        if not boxes:
-            return empty_detections()
-        return sv.Detections(
-            xyxy=np.array(boxes, np.float32),
-            confidence=np.full(len(boxes), 0.9, np.float32),
-            class_id=np.zeros(len(boxes), int),
-        )
+        return person_detections(boxes, 0.9)
 
 
 def _run(

@@ -12,6 +12,7 @@ from kedirivms.analytics.queue.detector import (
     BackgroundDetector,
     BackgroundDetectorConfig,
     PersonDetector,
+    person_detections,
 )
 from kedirivms.analytics.queue.plugin import QueuePlugin
 
@@ -30,4 +31,5 @@ __all__ = [
     "StalledConfig",
     "TrackingConfig",
     "UnstaffedConfig",
+    "person_detections",
 ]

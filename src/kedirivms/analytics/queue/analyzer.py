@@ -29,6 +29,7 @@ from kedirivms.analytics.queue.detector import (
     BackgroundDetectorConfig,
     PersonDetector,
     empty_detections,
+    person_detections,
 )
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.metrics import HourlyServiceStats, IntervalStats, ServiceTracker, WaitTracker
@@ -589,19 +590,13 @@ class QueueAnalyzer:
             missing.append(tid)
         if not missing:
             return tracked
-        extra = sv.Detections(
-            xyxy=np.stack([self._seen[tid][0] for tid in missing]).astype(np.float32),
-            confidence=np.zeros(len(missing), dtype=np.float32),
-            class_id=np.zeros(len(missing), dtype=int),
-            tracker_id=np.asarray(missing, dtype=int),
-        )
+        coasted = np.stack([self._seen[tid][0] for tid in missing])
         if not len(tracked):
-            return extra
-        return sv.Detections(
-            xyxy=np.concatenate([tracked.xyxy, extra.xyxy]).astype(np.float32),
-            confidence=np.concatenate([np.asarray(tracked.confidence, dtype=np.float32), extra.confidence]),
-            class_id=np.concatenate([np.asarray(tracked.class_id, dtype=int), extra.class_id]),
-            tracker_id=np.concatenate([ids.astype(int), extra.tracker_id]),
+            return person_detections(coasted, 0.0, missing)
+        return person_detections(
+            np.concatenate([tracked.xyxy, coasted]),
+            np.concatenate([np.asarray(tracked.confidence, dtype=np.float32), np.zeros(len(missing), np.float32)]),
+            np.concatenate([ids.astype(int), missing]),
         )
 
     def _track(self, det: sv.Detections, t: float, planes: tuple[np.ndarray, ...]) -> sv.Detections:
@@ -616,11 +611,8 @@ class QueueAnalyzer:
         k = self.config.tracking.box_scale
         centre = (det.xyxy[:, :2] + det.xyxy[:, 2:]) / 2.0
         half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
-        grown = sv.Detections(
-            xyxy=np.hstack([centre - half * k, centre + half * k]).astype(np.float32),
-            confidence=det.confidence,
-            class_id=det.class_id,
-        )
+        score = 1.0 if det.confidence is None else det.confidence  # a plugin's detector may give no scores
+        grown = person_detections(np.hstack([centre - half * k, centre + half * k]), score)
         tracked = self._tracker.update(grown, timestamp=t)
         if len(tracked):
             c = (tracked.xyxy[:, :2] + tracked.xyxy[:, 2:]) / 2.0

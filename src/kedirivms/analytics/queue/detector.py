@@ -20,11 +20,12 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 import supervision as sv
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
 from kedirivms.errors import InvalidArgument
 
-__all__ = ["BackgroundDetector", "BackgroundDetectorConfig", "PersonDetector", "empty_detections"]
+__all__ = ["BackgroundDetector", "BackgroundDetectorConfig", "PersonDetector", "empty_detections", "person_detections"]
 
 
 @runtime_checkable
@@ -47,6 +48,25 @@ def empty_detections() -> sv.Detections:
         confidence=np.zeros(0, dtype=np.float32),
         class_id=np.zeros(0, dtype=int),
     )
+
+
+def person_detections(
+    xyxy: ArrayLike, confidence: ArrayLike | float, tracker_id: ArrayLike | None = None
+) -> sv.Detections:
+    """People's boxes as :class:`supervision.Detections`: what a :class:`PersonDetector` returns.
+
+    Args:
+        xyxy: ``(N, 4)`` boxes in picture pixels (any sequence of four numbers each; none gives an empty result).
+        confidence: one score per box, or one score for all.
+        tracker_id: optional ids, one per box.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+    n = len(boxes)
+    if not n and tracker_id is None:
+        return empty_detections()
+    scores = np.broadcast_to(np.asarray(confidence, dtype=np.float32), (n,)).copy()
+    ids = None if tracker_id is None else np.asarray(tracker_id, dtype=int).reshape(n)
+    return sv.Detections(xyxy=boxes, confidence=scores, class_id=np.zeros(n, dtype=int), tracker_id=ids)
 
 
 class BackgroundDetectorConfig(BaseModel):
@@ -264,11 +284,7 @@ class BackgroundDetector:
                 boxes.append(box + np.array([x, y, x, y], dtype=np.float32))
                 scores.append(score)
         self._learn_length(singles)
-        return sv.Detections(
-            xyxy=np.stack(boxes).astype(np.float32),
-            confidence=np.asarray(scores, dtype=np.float32),
-            class_id=np.zeros(len(boxes), dtype=int),
-        )
+        return person_detections(np.stack(boxes), scores)
 
     def _person_length(self, frame_px: int) -> float:
         """One person's length along a blob's long axis, pixels: from ``person_area``, or learned; 0: unknown."""

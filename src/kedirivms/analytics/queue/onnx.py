@@ -33,7 +33,7 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue._session import SharedSession, shared_session
-from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.analytics.queue.detector import empty_detections, person_detections
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -262,8 +262,7 @@ class OnnxPersonDetector:
         ox, oy = box.origin
         xyxy[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - px) / box.scale + ox, 0, wh[0])
         xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale + oy, 0, wh[1])
-        det = sv.Detections(xyxy=xyxy, confidence=score, class_id=np.zeros(len(score), dtype=int))
-        return det.with_nms(threshold=self.nms_iou)
+        return person_detections(xyxy, score).with_nms(threshold=self.nms_iou)
 
     def _decode(self, out: np.ndarray, canvas: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         rows = out[0] if out.ndim == 3 else out
