@@ -349,8 +349,10 @@ class Recorder:
             )
         dts = packet.dts if packet.dts is not None else pts
         key = packet.is_keyframe
-        copy = av.Packet(packet)  # type: ignore[arg-type]  # a copy of the payload (buffer protocol)
-        self._enqueue(Pkt(copy, pts, dts, key, packet.duration or 0, template, self._anchor + st))
+        # the writer thread changes the packet's timestamps and stream: it gets the packet itself when nothing else
+        # uses it (a demux-only stream recorded once), else a copy of the payload (buffer protocol)
+        own = packet if self.stream.owns_packets(self._on_packet) else av.Packet(packet)  # type: ignore[arg-type]
+        self._enqueue(Pkt(own, pts, dts, key, packet.duration or 0, template, self._anchor + st))
         if key or now - self._batch_at >= _HANDOFF:
             self._hand_over(now)
 
@@ -381,9 +383,10 @@ class Recorder:
 
     def _run(self) -> None:
         inbox = self._inbox
+        idle = _IDLE if self.mode == "event" else None  # the idle pass does nothing in continuous mode: no wake-ups
         while True:
             try:
-                item = inbox.get(timeout=_IDLE)
+                item = inbox.get(timeout=idle)
             except queue.Empty:
                 self._idle()
                 continue

@@ -240,6 +240,14 @@ class Stream:
         """
         self._packet_listeners.append(listener)
 
+    def owns_packets(self, listener: PacketListener) -> bool:
+        """Whether ``listener`` is the only user of the demuxed packets (no decoding, no other listener).
+
+        Such a listener may keep a packet and change it (timestamps, stream) after the call instead of copying its
+        payload; the demux thread does not touch a packet again once its listeners have returned.
+        """
+        return not self.options.decode and self._packet_listeners == [listener]
+
     def remove_packet_listener(self, listener: PacketListener) -> None:
         """Stop calling ``listener``."""
         if listener in self._packet_listeners:
