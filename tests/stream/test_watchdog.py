@@ -31,7 +31,7 @@ def test_disarmed_per_packet_and_armed_after_the_bound(media: dict[str, Path], w
         assert wait_until(lambda: watch.armed, timeout=10), "the watchdog did not arm the read time-out"
         assert watch.fired == 1
         assert watch._info.timeout == 0.3
-        assert watch._info.start_time == watch.last
+        assert watch._info.start_time < watch.last  # PyAV's start of the read under way, not moved
         next(packets)  # a file read needs no wait: it completes before any interrupt check could abort it
         watch.packet()
         assert not watch.armed

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -104,6 +105,10 @@ class _Watchdog:
     """Arms a stream's read time-out once it has gone ``bound`` seconds without a packet; one thread for all."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        # also in a forked child: the parent's thread does not exist there and its lock may have been held
         self._cond = threading.Condition(threading.Lock())
         self._watches: set[Watch] = set()
         self._thread: threading.Thread | None = None
@@ -124,7 +129,7 @@ class _Watchdog:
         w = Watch(self, container, info, float(bound))
         with self._cond:
             self._watches.add(w)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="kedirivms-read-watchdog", daemon=True)
                 self._thread.start()
             self._cond.notify()
@@ -151,9 +156,9 @@ class _Watchdog:
                         continue
                     deadline = w.last + w.bound
                     if deadline <= now:
-                        # restart the bound from the read that is blocked (as PyAV does), then arm it: FFmpeg's
-                        # next interrupt check aborts the read if it still is blocked
-                        w._info.start_time = w.last
+                        # arm PyAV's time-out; its start is when PyAV began the read now under way (it sets it
+                        # before each read), so a read blocked since the last packet ends at FFmpeg's next
+                        # interrupt check, and one begun late (a slow consumer, a long decode) keeps its bound
                         w._info.timeout = w.bound
                         w.armed = True
                         w.fired += 1
@@ -163,3 +168,5 @@ class _Watchdog:
 
 
 watchdog = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=watchdog._reset)
