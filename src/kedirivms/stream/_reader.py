@@ -88,6 +88,7 @@ class Stream:
         self._dispatcher: threading.Thread | None = None
         self._frame_callbacks: list[FrameCallback] = []
         self._packet_listeners: list[PacketListener] = []
+        self._sole_listener: PacketListener | None = None
         self._state_callbacks: list[StateCallback] = []
         self._state = StreamState.NEW
         self._reason: str | None = None
@@ -239,6 +240,7 @@ class Stream:
         reconnect means new codec parameters (see :meth:`on_state`).
         """
         self._packet_listeners.append(listener)
+        self._relisted()
 
     def owns_packets(self, listener: PacketListener) -> bool:
         """Whether ``listener`` is the only user of the demuxed packets (no decoding, no other listener).
@@ -246,12 +248,18 @@ class Stream:
         Such a listener may keep a packet and change it (timestamps, stream) after the call instead of copying its
         payload; the demux thread does not touch a packet again once its listeners have returned.
         """
-        return not self.options.decode and self._packet_listeners == [listener]
+        sole = self._sole_listener
+        return sole is not None and (sole is listener or sole == listener)
 
     def remove_packet_listener(self, listener: PacketListener) -> None:
         """Stop calling ``listener``."""
         if listener in self._packet_listeners:
             self._packet_listeners.remove(listener)
+        self._relisted()
+
+    def _relisted(self) -> None:
+        one = len(self._packet_listeners) == 1 and not self.options.decode
+        self._sole_listener = self._packet_listeners[0] if one else None  # see owns_packets (asked per packet)
 
     def wait_for(self, *states: StreamState, timeout: float) -> bool:
         """Block until the stream is in one of ``states``; False after ``timeout`` seconds."""
