@@ -18,11 +18,14 @@ Caveat printed with the figures: the ffmpeg program is the system's (its FFmpeg 
 than the ones PyAV bundles). Load: the box's load average before and after; the server child encodes on the same
 cores.
 
+``--compare-src DIR`` adds a fourth contender, ``kedirivms@DIR``: the same recorder run from another source tree
+(``PYTHONPATH=DIR``, e.g. a ``git archive`` of an older commit's ``src``), for a before/after in one run.
+
 ``--source gst`` records from GStreamer's RTSP server instead (a third-party peer: ``x264enc``/``x265enc`` of
 ``videotestsrc``, run by the system python with python3-gi; bitrate is x264enc's default, 2 Mbit/s).
 
 Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]
-[--source sim|gst]``.
+[--source sim|gst] [--compare-src DIR]``.
 Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
@@ -52,10 +55,19 @@ _RATES: list[float] = []
 _FRAG = "movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000"
 
 
-def _measure(argv: list[str], warm: float, seconds: float, ready: bool = False, out: Path | None = None) -> float:
+def _measure(
+    argv: list[str],
+    warm: float,
+    seconds: float,
+    ready: bool = False,
+    out: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> float:
     """Share of one core the child ``argv`` used over ``seconds`` after ``warm``; with ``out``, also appends the
     MB/s it wrote under ``out`` in that window to ``_RATES``."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE if ready else subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE if ready else subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     try:
         if ready:  # the window starts once the child says its imports are done
             assert proc.stdout is not None
@@ -79,17 +91,20 @@ def _measure(argv: list[str], warm: float, seconds: float, ready: bool = False, 
     return (c1 - c0) / 1e9 / (t1 - t0)
 
 
-def _contenders(url: str, out: Path) -> dict[str, list[str]]:
+def _contenders(url: str, out: Path, names: list[str]) -> dict[str, list[str]]:
     """Each contender's command line, writing under ``out/<name>``."""
     ffmpeg = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
               "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1"]  # fmt: skip
-    for name in ("ffmpeg", "ffmpeg-frag", "kedirivms"):
+    for name in names:
         (out / name).mkdir(parents=True)
-    return {
+    runs = {
         "ffmpeg": [*ffmpeg, str(out / "ffmpeg" / "%03d.mp4")],
         "ffmpeg-frag": [*ffmpeg, "-segment_format_options", _FRAG, str(out / "ffmpeg-frag" / "%03d.mp4")],
         "kedirivms": [sys.executable, "-c", _RECORDER, url, str(out / "kedirivms")],
     }
+    if len(names) > 3:  # --compare-src: the same recorder from another tree
+        runs[names[3]] = [sys.executable, "-c", _RECORDER, url, str(out / names[3])]
+    return runs
 
 
 def _bytes(folder: Path) -> int:
@@ -128,6 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--codecs", default="h264,h265", help="comma-separated: h264, h265")
     parser.add_argument("--source", choices=["sim", "gst"], default="sim", help="whose RTSP server serves the stream")
+    parser.add_argument("--compare-src", type=Path, help="also record with the kedirivms package under this src dir")
     args = parser.parse_args()
     import av
 
@@ -144,6 +160,11 @@ def main() -> None:
         server, port = start_sim_rtsp(list(codecs.values()))
         servers, urls = [server], {c: f"rtsp://127.0.0.1:{port}/{c}" for c in codecs}
     names = ["ffmpeg", "ffmpeg-frag", "kedirivms"]
+    envs: dict[str, dict[str, str] | None] = dict.fromkeys(names)
+    if args.compare_src:
+        other = f"kedirivms@{args.compare_src}"
+        names.append(other)
+        envs[other] = dict(os.environ, PYTHONPATH=str(args.compare_src.resolve()))
     results: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}
     written: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}  # MB per second
     idle: list[float] = []
@@ -152,10 +173,11 @@ def main() -> None:
             for r in range(args.rounds):
                 for codec in codecs:
                     out = Path(tmp) / f"{codec}-{r}"
-                    runs = _contenders(urls[codec], out)
+                    runs = _contenders(urls[codec], out, names)
                     order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
                     for name in order:
-                        results[codec][name].append(_measure(runs[name], args.warm, args.seconds, out=out / name))
+                        cpu = _measure(runs[name], args.warm, args.seconds, out=out / name, env=envs[name])
+                        results[codec][name].append(cpu)
                         written[codec][name].append(_RATES.pop())
                 idle.append(_measure([sys.executable, "-c", _IDLE], 1.0, args.seconds, ready=True))
     finally:
@@ -167,14 +189,18 @@ def main() -> None:
           f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
     print(f"ffmpeg program {_ffmpeg_version()}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
     print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
-          f"   MB/s written (ffmpeg, frag, kedirivms)")  # fmt: skip
+          f"   MB/s written (ffmpeg, frag, kedirivms{', compared' if args.compare_src else ''})")  # fmt: skip
     ours_by_codec = {}
     for codec, res in results.items():
-        ff, frag, ours = (statistics.median(res[n]) for n in names)
+        ff, frag, ours = (statistics.median(res[n]) for n in names[:3])
         rates = [statistics.median(written[codec][n]) for n in names]
         ours_by_codec[codec] = ours
         print(f"{codec:6} {ff * 100:9.3f} {frag * 100:14.3f} {ours * 100:12.3f} {ours / ff:8.2f}x {ours / frag:6.2f}x"
               f"   {', '.join(f'{x:.3f}' for x in rates)}")  # fmt: skip
+        if len(names) > 3:
+            other = statistics.median(res[names[3]])
+            print(f"  {names[3]}: {other * 100:.3f} % ({other / ff:.2f}x ffmpeg, {other / frag:.2f}x frag); "
+                  f"kedirivms / it: {ours / other:.2f}x")  # fmt: skip
         if min(rates) < 0.8 * max(rates):
             print(f"  ! {codec}: the contenders did not write the same stream (MB/s above): not a like-for-like ratio")
     print(f"python idle (interpreter + kedirivms.record imported, sleeping): {statistics.median(idle) * 100:.3f} % "

@@ -165,3 +165,28 @@ def test_b_frames_from_a_file_source(tmp_path: Path) -> None:
     result = export(tmp_path / "rec", "bf", segs[0].start, segs[-1].end, tmp_path / "all.mp4")
     probe = ffprobe(result.path)
     assert probe["ok"] and probe["packets"] == 100 and abs(probe["duration"] - 4.0) < 0.05
+
+
+def test_decoding_stream_recorded_gets_copies(rtsp: RtspServer, tmp_path: Path) -> None:
+    """A stream that decodes shares its packets with the decoder: the writer gets copies (it rebases their
+    timestamps on its own thread); frames and segments both come out whole."""
+    seen: list[Any] = []
+    stream = open_stream(rtsp.url("cam2"))  # decodes
+    with stream, Recorder(stream, tmp_path, "dec", segment_seconds=1.0) as rec:
+        assert stream.owns_packets(rec._on_packet) is False
+        deadline = time.monotonic() + 30  # a hang bound
+        while rec.stats.segments < 2 and time.monotonic() < deadline:
+            seen.append(stream.read(timeout=10).stream_time)
+    assert rec.stats.segments >= 2 and rec.stats.packets_dropped == 0
+    assert seen == sorted(seen) and seen[-1] - seen[0] >= 1.0  # frame times untouched by the writer's rebasing
+    segs = check_root(tmp_path, "dec")
+    assert sum(s.packets for s in segs) == rec.stats.packets_written
+
+
+def test_demux_only_stream_lends_its_packets(rtsp: RtspServer, tmp_path: Path) -> None:
+    stream = open_stream(rtsp.url("cam2"), decode=False)
+    with stream, Recorder(stream, tmp_path, "own") as rec:
+        assert stream.owns_packets(rec._on_packet) is True
+        stream.add_packet_listener(print)  # a second user: copies again
+        assert stream.owns_packets(rec._on_packet) is False
+        stream.remove_packet_listener(print)

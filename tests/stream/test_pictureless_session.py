@@ -17,8 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from kedirivms.errors import StreamTimeout
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
-from kedirivms.stream import StreamState, open_stream
+from kedirivms.stream import StateChange, StreamState, open_stream
 
 
 def _sender_report() -> bytes:
@@ -143,3 +144,31 @@ def test_rtcp_without_pictures_is_a_stall(relay: tuple[_PictureCutRelay, str]) -
         while StreamState.DISCONNECTED not in states and time.monotonic() < deadline:
             time.sleep(0.1)
     assert StreamState.DISCONNECTED in states, states
+
+
+def test_read_time_out_is_disarmed_while_pictures_flow(relay: tuple[_PictureCutRelay, str]) -> None:
+    """PyAV's per-read callback is off in steady state; the watchdog arms it on the stall, same typed error."""
+    cut_relay, url = relay
+    changes: list[StateChange] = []
+    with open_stream(url, transport="tcp", timeout=(5.0, 2.0), decode=False) as stream:
+        stream.on_state(changes.append)
+        assert stream.wait_for(StreamState.STREAMING, timeout=10)
+        deadline = time.monotonic() + 10
+        while stream.stats.packets < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        watch = stream._watch
+        assert watch is not None, "PyAV's time-out state was not found: the watchdog is not in use"
+        assert stream.stats.packets >= 5
+        # steady state: PyAV's time-out reads "none", so its interrupt callback returns without the GIL
+        assert not watch.armed
+        assert watch._info.timeout == -1.0
+        assert watch.fired == 0
+        cut_relay.cut()
+        assert stream.wait_for(StreamState.DISCONNECTED, timeout=20)  # a hang bound, not a speed assertion
+        error = stream.last_error
+    assert watch.fired >= 1
+    # the same typed error and message as PyAV's own time-out gave
+    assert isinstance(error, StreamTimeout), error
+    assert error.message == "no data within 2 s"
+    reasons = [c.reason for c in changes if c.state is StreamState.DISCONNECTED]
+    assert reasons and "no data within 2 s" in (reasons[0] or ""), reasons

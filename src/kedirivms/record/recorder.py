@@ -119,6 +119,7 @@ class Recorder:
         self._anchor: float | None = None
         self._held: tuple[av.Packet, int] | None = None
         self._stale_template = False  # set by the writer when the muxer refused a segment's first packet
+        self._listener = self._on_packet  # one bound method: Stream.owns_packets compares it by identity first
         # writer-thread state
         self._writer: SegmentWriter | None = None
         self._seg_rel: str | None = None
@@ -230,7 +231,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name=f"kedirivms-record[{self.camera}]", daemon=True)
         self._thread.start()
         self.stream.on_state(self._on_state)
-        self.stream.add_packet_listener(self._on_packet)
+        self.stream.add_packet_listener(self._listener)
         if self._own_stream:
             self.stream.start()
         return self
@@ -240,7 +241,7 @@ class Recorder:
         if self._thread is None or self._state is RecorderState.CLOSED:
             self._state = RecorderState.CLOSED
             return
-        self.stream.remove_packet_listener(self._on_packet)
+        self.stream.remove_packet_listener(self._listener)
         if self._own_stream:
             self.stream.close()
         self._hand_over()  # what the demux thread had not handed over yet
@@ -349,8 +350,10 @@ class Recorder:
             )
         dts = packet.dts if packet.dts is not None else pts
         key = packet.is_keyframe
-        copy = av.Packet(packet)  # type: ignore[arg-type]  # a copy of the payload (buffer protocol)
-        self._enqueue(Pkt(copy, pts, dts, key, packet.duration or 0, template, self._anchor + st))
+        # the writer thread changes the packet's timestamps and stream: it gets the packet itself when nothing else
+        # uses it (a demux-only stream recorded once), else a copy of the payload (buffer protocol)
+        own = packet if self.stream.owns_packets(self._listener) else av.Packet(packet)  # type: ignore[arg-type]
+        self._enqueue(Pkt(own, pts, dts, key, packet.duration or 0, template, self._anchor + st))
         if key or now - self._batch_at >= _HANDOFF:
             self._hand_over(now)
 
@@ -381,9 +384,10 @@ class Recorder:
 
     def _run(self) -> None:
         inbox = self._inbox
+        idle = _IDLE if self.mode == "event" else None  # the idle pass does nothing in continuous mode: no wake-ups
         while True:
             try:
-                item = inbox.get(timeout=_IDLE)
+                item = inbox.get(timeout=idle)
             except queue.Empty:
                 self._idle()
                 continue

@@ -21,6 +21,7 @@ from kedirivms.stream._describe import check_describe
 from kedirivms.stream._errors import camera_label, is_live, map_av_error, source_text
 from kedirivms.stream._frame import Frame
 from kedirivms.stream._models import StateChange, StreamOptions, StreamState, StreamStats
+from kedirivms.stream._watchdog import Watch, watchdog
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -87,6 +88,7 @@ class Stream:
         self._dispatcher: threading.Thread | None = None
         self._frame_callbacks: list[FrameCallback] = []
         self._packet_listeners: list[PacketListener] = []
+        self._sole_listener: PacketListener | None = None
         self._state_callbacks: list[StateCallback] = []
         self._state = StreamState.NEW
         self._reason: str | None = None
@@ -102,6 +104,7 @@ class Stream:
         self._last_frame_mono: float | None = None
         self._geometry: tuple[int | None, int | None, str | None] = (None, None, None)
         self._index = 0
+        self._watch: Watch | None = None  # the current session's read time-out watch (None: PyAV's stays armed)
 
     # -- public surface -------------------------------------------------------------------------------------
     @property
@@ -237,11 +240,26 @@ class Stream:
         reconnect means new codec parameters (see :meth:`on_state`).
         """
         self._packet_listeners.append(listener)
+        self._relisted()
+
+    def owns_packets(self, listener: PacketListener) -> bool:
+        """Whether ``listener`` is the only user of the demuxed packets (no decoding, no other listener).
+
+        Such a listener may keep a packet and change it (timestamps, stream) after the call instead of copying its
+        payload; the demux thread does not touch a packet again once its listeners have returned.
+        """
+        sole = self._sole_listener
+        return sole is not None and (sole is listener or sole == listener)
 
     def remove_packet_listener(self, listener: PacketListener) -> None:
         """Stop calling ``listener``."""
         if listener in self._packet_listeners:
             self._packet_listeners.remove(listener)
+        self._relisted()
+
+    def _relisted(self) -> None:
+        one = len(self._packet_listeners) == 1 and not self.options.decode
+        self._sole_listener = self._packet_listeners[0] if one else None  # see owns_packets (asked per packet)
 
     def wait_for(self, *states: StreamState, timeout: float) -> bool:
         """Block until the stream is in one of ``states``; False after ``timeout`` seconds."""
@@ -352,6 +370,7 @@ class Stream:
         try:
             try:
                 container = self._open()
+                self._watch = watchdog.watch(container, container.read_timeout)
                 video = container.streams.video[0] if container.streams.video else None
                 if video is None:
                     raise StreamError("the source has no video stream", camera=self._label, operation="open")
@@ -381,6 +400,9 @@ class Stream:
             self._failures += 1
             self._set_state(StreamState.DISCONNECTED, reason, attempt)
         finally:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
             if container is not None:
                 with contextlib.suppress(Exception):  # closing a broken connection may complain
                     container.close()
@@ -394,10 +416,11 @@ class Stream:
         # FFmpeg allocates per announced stream: a source announcing thousands would cost hundreds of MiB
         opts: dict[str, str] = {"max_streams": str(self.options.max_tracks)}
         # PyAV's read time-out is an interrupt callback that takes the GIL on every socket read and poll (~1000 a
-        # second for a 4 Mbit/s RTSP stream over TCP: measured 20 % of a bare demux's CPU). It stays armed: it is
-        # the only bound on the time between *pictures*. FFmpeg's socket time-out restarts with every byte, so a
-        # camera whose encoder hung while RTCP reports keep its session alive would never be seen as stalled
-        # (tests/stream/test_pictureless_session.py).
+        # second for a 4 Mbit/s RTSP stream over TCP: measured 20 % of a bare demux's CPU). It is the only bound
+        # on the time between *pictures*: FFmpeg's socket time-out restarts with every byte, so a camera whose
+        # encoder hung while RTCP reports keep its session alive would never be seen as stalled
+        # (tests/stream/test_pictureless_session.py). So it is kept, but armed only once a stream has gone the
+        # per-read bound without a packet (_watchdog: one thread per process), not on every read.
         if self._source.lower().startswith(("rtsp://", "rtsps://")):
             opts["rtsp_transport"] = self.options.transport
             opts["timeout"] = str(int(per_read * 1_000_000))  # socket I/O time-out, microseconds
@@ -447,7 +470,10 @@ class Stream:
         tb = float(video.time_base) if video.time_base else 1 / 90000
         listeners = self._packet_listeners
         decode = self.options.decode
+        watch = self._watch
         for packet in container.demux(video):
+            if watch is not None:
+                watch.packet()  # disarms PyAV's read time-out until the watchdog sees a stall (see _watchdog)
             if self._closing.is_set():
                 raise _Stop
             if packet.size == 0:
