@@ -180,3 +180,32 @@ def test_a_one_off_detection_is_not_a_confirmed_person() -> None:
     stitch = IdentityStitcher(stitch_s=4.0, radius_px=40.0)
     first = stitch.update(0.0, np.array([-1, 3]), np.array([[10, 10], [200, 100]], float))
     assert not stitch.confirmed(int(first[0])) and stitch.confirmed(int(first[1]))
+
+
+# The desk hand-over (see test_queue_metrics.py): one box for two people, and an id jumping onto someone unseen.
+
+
+def test_a_box_holding_two_people_goes_to_the_one_in_front() -> None:
+    # A (tracker id 1) stands at the desk; B (id 2) stands next in line. As A leaves behind B the detector gives
+    # one tall box at B's feet, and the tracker hands it id 1. Its look is a mixture (like A's torso).
+    stitch = IdentityStitcher(stitch_s=4.0, radius_px=43.0, look_distance=10.0)
+    looks = np.array([[50, 128, 128, 50, 128, 128], [200, 128, 128, 200, 128, 128]], np.float32)
+    anchors = np.array([[230, 124], [200, 137]], float)
+    for t in (0.0, 0.5, 1.0):
+        assert stitch.update(t, np.array([1, 2]), anchors, looks, np.array([80.0, 86.0])).tolist() == [0, 1]
+    merged = np.array([[60, 128, 128, 180, 128, 128]], np.float32)
+    assert stitch.update(1.5, np.array([1]), np.array([[208, 141]], float), merged, np.array([104.0])).tolist() == [1]
+    # next detection: B alone (their look read off a partly hidden box, nearer A's) and A walking away, new id 3
+    boxes = np.array([[217, 132], [186, 111]], float)
+    seen = np.array([[56, 128, 128, 60, 128, 128], [50, 128, 128, 50, 128, 128]], np.float32)
+    got = stitch.update(2.0, np.array([1, 3]), boxes, seen, np.array([80.0, 74.0])).tolist()
+    assert got[0] == 1 and got[1] != 1
+
+
+@pytest.mark.parametrize("heights", [None, np.array([80.0])])
+def test_a_standing_persons_id_that_jumps_onto_someone_unseen_is_theirs(heights: np.ndarray | None) -> None:
+    # no look at all: the place decides (B unseen, the box lands on B's spot, far from A's)
+    stitch = IdentityStitcher(stitch_s=4.0, radius_px=43.0)
+    for t in (0.0, 0.5):
+        stitch.update(t, np.array([1, 2]), np.array([[230, 124], [200, 137]], float))
+    assert stitch.update(1.0, np.array([1]), np.array([[204, 139]], float), None, heights).tolist() == [1]
