@@ -6,14 +6,17 @@ The RTSP stall itself (pictures stop, RTCP keeps the session alive) is tests/str
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import av
 import pytest
 
+from kedirivms.sim.rtsp import RtspServer, StreamSpec
+from kedirivms.stream import StreamState, open_stream
 from kedirivms.stream import _watchdog as wd
-from kedirivms.stream import open_stream
 
 
 def test_disarmed_per_packet_and_armed_after_the_bound(media: dict[str, Path], wait_until: Callable[..., bool]) -> None:
@@ -64,3 +67,33 @@ def test_unwatched_stream_reads(media: dict[str, Path], monkeypatch: pytest.Monk
         frame = stream.read(timeout=10)
         assert frame.width == 320
         assert stream._watch is None
+
+
+def test_a_forked_child_watches_its_own_streams() -> None:
+    """Provisioning forks workers (provision/_procs.py): a child must not inherit the parent's watchdog state."""
+    with RtspServer("127.0.0.1", 0) as srv:
+        srv.add_stream("cam", StreamSpec(width=160, height=120, fps=10, bitrate=100_000, gop=10))
+        url = srv.url("cam")
+        with open_stream(url, transport="tcp", timeout=(5.0, 2.0), decode=False) as parent:
+            assert parent.wait_for(StreamState.STREAMING, timeout=10) and parent._watch is not None
+            pid = os.fork()
+            if pid == 0:  # the child: its own watchdog (thread and lock), its own stream
+                code = 1
+                try:
+                    fresh = wd.watchdog._thread is None and not wd.watchdog._watches
+                    with open_stream(url, transport="tcp", timeout=(5.0, 2.0), decode=False) as child:
+                        if fresh and child.wait_for(StreamState.STREAMING, timeout=10) and child._watch is not None:
+                            code = 0
+                finally:
+                    os._exit(code)
+            deadline = time.monotonic() + 60  # a hang bound: a deadlocked child fails here
+            while time.monotonic() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child hung")
+            assert os.waitstatus_to_exitcode(status) == 0
