@@ -205,9 +205,9 @@ def test_held_frames_reuse_the_zone_tests_and_change_nothing() -> None:
     for name, analyzer in (("fast", fast), ("slow", slow)):
         original = analyzer._zone_look
 
-        def counted(tracked: Any, name: str = name, original: Any = original) -> Any:
+        def counted(tracked: Any, t: float, name: str = name, original: Any = original) -> Any:
             looks[name] += 1
-            return original(tracked)
+            return original(tracked, t)
 
         analyzer._zone_look = counted  # type: ignore[method-assign]
     truth = scene.truth()

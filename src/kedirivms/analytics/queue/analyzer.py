@@ -129,6 +129,13 @@ class TrackingConfig(BaseModel):
         ge=0,
         description="... and this long while someone seen covers their box (hidden behind the person in front), s.",
     )
+    zone_hold: float = Field(
+        default=0.1,
+        ge=0,
+        description="A move between the queue and the service zone counts once the person's anchor is this far "
+        "from where they were placed, fraction of their box height (0: off). Boxes jitter at their foot edge where "
+        "neighbours overlap: the one served would be counted in the line again, the next in line served.",
+    )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
     relink_distance: float = Field(
@@ -416,6 +423,8 @@ class QueueAnalyzer:
         self._look: _Look | None = None
         self._seen: dict[int, tuple[np.ndarray, float, float]] = {}  # person -> box, last detected, last kept
         self._hidden: set[int] = set()  # people kept because someone seen covers them
+        # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
+        self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
         self._served_at: float | None = None  # the last wait that ended at the desk (the line moved)
 
@@ -441,6 +450,7 @@ class QueueAnalyzer:
         self._look = None
         self._seen.clear()
         self._hidden = set()
+        self._placed.clear()
         self._waits = WaitTracker(
             reentry_grace_s=trk.reentry_grace_s,
             relink_s=trk.relink_s,
@@ -479,7 +489,7 @@ class QueueAnalyzer:
         events += self._roll_hour(t)
         tracked = self._detect_and_track(y, t, frame)
         # a frame that holds the last detection reuses its zone tests (the waits and services still see the time)
-        look = self._look if self._look is not None and self._look.tracked is tracked else self._zone_look(tracked)
+        look = self._look if self._look is not None and self._look.tracked is tracked else self._zone_look(tracked, t)
         self._look = look
         ids, centres, in_service = look.ids, look.centres, look.in_service
         finished = self._waits.update(t, ids, centres, look.in_queue, in_service)
@@ -512,7 +522,7 @@ class QueueAnalyzer:
         self._prev_t = t
         return events
 
-    def _zone_look(self, tracked: sv.Detections) -> _Look:
+    def _zone_look(self, tracked: sv.Detections, t: float) -> _Look:
         """Zone tests of one detection's people (the same for every frame that holds it)."""
         assert self._zones is not None
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.full(len(tracked), -1, dtype=int)
@@ -521,16 +531,60 @@ class QueueAnalyzer:
         # hidden behind a person in front of them is still there, and keeps their wait
         seen = (ids >= 0) & ((np.asarray(tracked.confidence) > 0) | np.isin(ids, list(self._hidden)))
         seen = seen if len(tracked) else ids >= 0
-        people = _select(tracked, seen)
+        anchors = tracked.get_anchors_coordinates(self._anchor) if len(tracked) else np.zeros((0, 2))
+        in_queue = _ZoneSet.test(self._zones.queue, tracked)
+        in_service = _ZoneSet.test(self._zones.service, tracked)
+        self._hold_zones(t, ids, anchors, tracked.xyxy[:, 3] - tracked.xyxy[:, 1], in_queue, in_service)
         return _Look(
             tracked=tracked,
             ids=ids[seen],
-            centres=people.get_anchors_coordinates(self._anchor) if len(people) else np.zeros((0, 2)),
-            in_queue=_ZoneSet.test(self._zones.queue, people),
-            in_service=_ZoneSet.test(self._zones.service, people),
-            length=int(_ZoneSet.test(self._zones.queue, tracked).sum()),
+            centres=anchors[seen],
+            in_queue=in_queue[seen],
+            in_service=in_service[seen],
+            length=int(in_queue.sum()),
             staffed=bool(_ZoneSet.test(self._zones.counter, tracked).any()),
         )
+
+    def _hold_zones(
+        self,
+        t: float,
+        ids: np.ndarray,
+        anchors: np.ndarray,
+        heights: np.ndarray,
+        in_queue: np.ndarray,
+        in_service: np.ndarray,
+    ) -> None:
+        """Let nobody cross between the queue and the service zone without a step (``zone_hold``); edits in place.
+
+        Next to the desk the queue's and the service spot's borders meet: the box of the person being served ends
+        a few pixels lower whenever the next in line's leg overlaps it, and a fresh test on each detection would
+        count them in the line again (and end their service); the next in line's box may likewise reach over into
+        the service zone. A person's move from one of the two zones to the other counts only once their anchor is
+        ``zone_hold`` of their box height from where it was last placed; coming in from elsewhere or leaving the
+        two zones counts at once (the end of the line).
+        """
+        share = self.config.tracking.zone_hold
+        if share <= 0:
+            return
+        for i, pid in enumerate(ids.tolist()):
+            if pid < 0:
+                continue
+            zone = "service" if in_service[i] else "queue" if in_queue[i] else None
+            placed = self._placed.get(pid)
+            if zone is None:
+                self._placed.pop(pid, None)
+            elif (
+                placed is not None
+                and placed[1] != zone
+                and float(np.hypot(*(anchors[i] - placed[0]))) <= share * float(heights[i])
+            ):
+                in_queue[i], in_service[i] = placed[1] == "queue", placed[1] == "service"
+                self._placed[pid] = (placed[0], placed[1], t)
+            else:
+                self._placed[pid] = (anchors[i].copy(), zone, t)
+        forget = t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s)
+        for pid in [p for p, v in self._placed.items() if v[2] < forget]:
+            del self._placed[pid]
 
     def _detect_and_track(self, y: np.ndarray, t: float, frame: Any) -> sv.Detections:
         """Detect on this frame when due (every frame for the background detector), else hold the last people."""
