@@ -426,7 +426,6 @@ class QueueAnalyzer:
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
-        self._served_at: float | None = None  # the last wait that ended at the desk (the line moved)
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -495,7 +494,7 @@ class QueueAnalyzer:
         finished = self._waits.update(t, ids, centres, look.in_queue, in_service)
         for visit in finished:
             if visit.served:
-                self._served_at = visit.end
+                self._service.wait_ended(visit.end)
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
@@ -719,14 +718,9 @@ class QueueAnalyzer:
         service = self._service
         # someone reached the desk just now: a new stay there, or a wait that ended there (the tracker may hand the
         # one served's id to the next, whose stay then looks like the same one going on)
-        served = self._served_at
-        arrived = (service.last_arrival is not None and service.last_arrival >= t) or (
-            served is not None and served >= t
-        )
+        arrived = service.reached_since(t)
         raised_at = self._stalled.raised_at
-        resumed = raised_at is not None and (
-            service.arrived_since(raised_at) or (served is not None and served >= raised_at)
-        )
+        resumed = raised_at is not None and service.arrived_since(raised_at)
         if not is_open:
             tr = self._stalled.force_clear(t)
         else:

@@ -531,6 +531,7 @@ class ServiceTracker:
         self._stays: list[_Stay] = []
         self._owner: dict[int, _Stay] = {}
         self._first_t: float | None = None
+        self._wait_ended: float | None = None  # see wait_ended
         self.last_arrival: float | None = None
         """When someone last reached the service zone (a new stay began), seconds; ``None``: not yet."""
 
@@ -539,8 +540,20 @@ class ServiceTracker:
         """People in the service zone now (stays in progress)."""
         return len(self._stays)
 
+    def wait_ended(self, t: float) -> None:
+        """A wait ended at the service zone at ``t``: someone reached it, even when the tracker handed them the id of
+        the one served and their stay looks like that one's going on."""
+        self._wait_ended = t if self._wait_ended is None else max(self._wait_ended, t)
+
+    def reached_since(self, t0: float) -> bool:
+        """Whether someone reached the service zone at or after ``t0`` (a new stay, or a wait that ended there)."""
+        return any(x is not None and x >= t0 for x in (self.last_arrival, self._wait_ended))
+
     def arrived_since(self, t0: float) -> bool:
-        """Whether someone who reached the service zone at or after ``t0`` is still there."""
+        """Whether someone who reached the service zone at or after ``t0`` is still there, or a wait ended there
+        since."""
+        if self._wait_ended is not None and self._wait_ended >= t0:
+            return True
         return any(stay.enter >= t0 and stay.last_in >= stay.last_seen for stay in self._stays)
 
     def update(
