@@ -22,7 +22,7 @@ import supervision as sv
 
 import kedirivms.analytics.queue as queue_pkg
 
-_DETECTOR_SOURCES = ("detector.py", "onnx.py", "_session.py", "motion_gate.py")
+_DETECTOR_SOURCES = ("detector.py", "onnx.py", "_session.py", "motion_gate.py", "line_pass.py")
 
 
 def cache_key(name: str, seed: int, *, quick: bool, codec: bool, detector: str, settings: str) -> str:

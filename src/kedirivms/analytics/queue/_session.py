@@ -135,6 +135,11 @@ class SharedSession:
             return (shape[3], shape[2])
         return None
 
+    def waiting(self) -> int:
+        """Requests queued and not yet taken into a batch (other cameras waiting for the model)."""
+        with self._ready:
+            return len(self._queue)
+
     def remember(self, key: Any, make: Callable[[], _T]) -> _T:
         """What ``make()`` returns for ``key``, computed once per session (e.g. the output layout).
 

@@ -74,6 +74,18 @@ class DnnDetectorConfig(BaseModel):
         description="Margin round the zones' bounding box, fraction of the picture's width and height (heads "
         "above a zone, people walking up to it).",
     )
+    line_pass: Literal["off", "auto", "always"] = Field(
+        default="auto",
+        description="A second model pass on the queue zone's own crop at line_pass_scale, whose people replace "
+        "the first pass's in the zone (people standing close together in a line are told apart): auto = when "
+        "the first pass finds line_pass_min_people there and no other camera waits for the model; always; off.",
+    )
+    line_pass_scale: float = Field(
+        default=1.0, ge=0.1, le=4, description="Model pixels per camera pixel in the line pass's crop."
+    )
+    line_pass_min_people: int = Field(
+        default=1, ge=0, le=1000, description="People in the queue zone that make auto run the line pass."
+    )
     rate_hz: float = Field(
         default=2.0, gt=0, le=60, description="Detections per second; the tracker carries people in between."
     )
@@ -358,10 +370,15 @@ def zones_region(zones: Zones, margin: float) -> tuple[float, float, float, floa
 
 def _make_detector(config: QueueConfig) -> PersonDetector:
     if config.detector_kind == "dnn":
+        from kedirivms.analytics.queue.line_pass import LinePass
         from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 
         d = config.dnn
         region = zones_region(config.zones, d.crop_margin) if d.crop_to_zones else None
+        line = None
+        if d.line_pass != "off":
+            zone = config.zones.of_kind("queue")[0].points
+            line = LinePass(tuple(zone), d.line_pass, d.line_pass_scale, d.line_pass_min_people)
         return OnnxPersonDetector(
             d.model,
             person_class=d.person_class,
@@ -374,6 +391,7 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             trim_padding=d.trim_padding,
             parallel=d.parallel,
             region=region,
+            line=line,
         )
     return BackgroundDetector(config.background)
 

@@ -34,6 +34,7 @@ import supervision as sv
 
 from kedirivms.analytics.queue._session import SharedSession, shared_session
 from kedirivms.analytics.queue.detector import empty_detections, person_detections
+from kedirivms.analytics.queue.line_pass import LinePass
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -78,6 +79,8 @@ class OnnxPersonDetector:
             analyzer passes its zones' bounding box and a margin). With ``trim_padding`` it gets as many model
             pixels as the whole picture would have had (never more than its own), so people in it are seen
             larger at the same cost; boxes come back in the whole picture's pixels. ``None``: the whole picture.
+        line: a second pass on the queue zone's own crop, magnified (see :class:`LinePass`): its people replace
+            the first pass's in the zone. ``None``: one pass.
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.
@@ -101,6 +104,7 @@ class OnnxPersonDetector:
         trim_padding: bool = True,
         parallel: int = 2,
         region: tuple[float, float, float, float] | None = None,
+        line: LinePass | None = None,
     ) -> None:
         model = Path(path) if path is not None else default_model_path()
         self.session: SharedSession = shared_session(model, tuple(providers), threads, parallel)
@@ -115,6 +119,9 @@ class OnnxPersonDetector:
         if region is not None and not (0 <= region[0] < region[2] <= 1 and 0 <= region[1] < region[3] <= 1):
             raise ConfigError(f"detection region {region} is not within (0, 0, 1, 1)", operation="queue detector")
         self.region = region
+        self.line = line
+        self.line_runs = 0
+        """Second passes run so far (see ``line``)."""
         self.person_class = person_class
         self.confidence = confidence
         self.nms_iou = nms_iou
@@ -207,13 +214,15 @@ class OnnxPersonDetector:
         """
         del t
         h, w = y.shape[:2]
+        whole = y
         crop = self._crop(w, h)
         nw, nh, box = self._place(w, h, crop)
         if crop is not None:
             x, yy, cw, ch = crop
             y = y[yy : yy + ch, x : x + cw]  # a view; still only read
         resized = cv2.resize(y, (nw, nh), interpolation=cv2.INTER_AREA)  # a new array; y is only read
-        return self._infer(self._blob(resized, box), box, (w, h))
+        first = self._infer(self._blob(resized, box), box, (w, h))
+        return self._line_pass(first, whole, w, h)
 
     def detect_frame(self, frame: Any, t: float) -> sv.Detections:
         """Run the model on a :class:`~kedirivms.Frame` in colour, converted once at the model's input size.
@@ -239,7 +248,42 @@ class OnnxPersonDetector:
             ox, oy = round(crop[0] * s), round(crop[1] * s)
             bgr = frame.to_bgr(size=(max(1, round(w * s)), max(1, round(h * s))))[oy : oy + nh, ox : ox + nw]
             box = replace(box, origin=(ox / s, oy / s))
-        return self._infer(self._blob(bgr, box), box, (w, h))
+        first = self._infer(self._blob(bgr, box), box, (w, h))
+        return self._line_pass(first, frame, w, h)
+
+    # -- the line pass ------------------------------------------------------------------------------------------
+    def _line_pass(self, first: sv.Detections, source: Any, w: int, h: int) -> sv.Detections:
+        """``first`` with the queue zone's people replaced by a second pass on its crop, when ``line`` asks.
+
+        ``source`` is the picture: a :class:`~kedirivms.Frame` (converted in colour, only the crop) or the array
+        :meth:`detect` was given.
+        """
+        line = self.line
+        if line is None or not line.wanted(first, w, h, others_waiting=self.session.waiting() > 0):
+            return first
+        crop = line.crop(w, h)
+        if crop is None:
+            return first
+        x, y, cw, ch = crop
+        scale = line.scale
+        if not self.trim_padding:  # a model of fixed size: the crop must fit in it
+            scale = min(scale, self.input_size[0] / cw, self.input_size[1] / ch)
+        nw, nh = max(1, round(cw * scale)), max(1, round(ch * scale))
+        canvas = self._trimmed(nw, nh, (1 << 30, 1 << 30)) if self.trim_padding else self.input_size
+        layout = self._resolve_layout(canvas)
+        pad = (0, 0) if layout == "yolox" else ((canvas[0] - nw) // 2, (canvas[1] - nh) // 2)
+        box = _Letterbox(scale, pad, canvas, (float(x), float(y)))
+        if isinstance(source, np.ndarray):
+            part = source[y : y + ch, x : x + cw]  # a view; only read
+            resized = cv2.resize(part, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        else:  # the whole picture scaled and converted in one pass, then the crop's part of it taken
+            ox, oy = round(x * scale), round(y * scale)
+            whole = source.to_bgr(size=(max(1, round(w * scale)), max(1, round(h * scale))))
+            resized = whole[oy : oy + nh, ox : ox + nw]
+            box = replace(box, origin=(ox / scale, oy / scale))
+        self.line_runs += 1
+        second = self._infer(self._blob(resized, box), box, (w, h))
+        return line.merge(first, second, w, h, self.nms_iou)
 
     # -- output -----------------------------------------------------------------------------------------------
     def _resolve_layout(self, size: tuple[int, int]) -> Layout:
