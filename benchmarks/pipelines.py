@@ -109,6 +109,7 @@ def detector_stats() -> Any:
 
 
 _PER_CAMERA: Counter[int] = Counter()  # DNN detections per detector (one detector per camera)
+_LINE_PASSES: Counter[int] = Counter()  # second passes on the queue line's crop, per detector
 
 
 def count_detections() -> None:
@@ -118,8 +119,10 @@ def count_detections() -> None:
     original = OnnxPersonDetector.detect_frame
 
     def detect_frame(self: Any, frame: Any, t: float) -> Any:
+        runs = self.line_runs
         out = original(self, frame, t)
         _PER_CAMERA[id(self)] += 1
+        _LINE_PASSES[id(self)] += self.line_runs - runs
         return out
 
     OnnxPersonDetector.detect_frame = detect_frame  # type: ignore[method-assign]
@@ -151,11 +154,11 @@ def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: flo
     with AnalyticsRunner(cams) as runner:
         time.sleep(warmup)
         before = runner.metrics()
-        det0, per0 = _pictures(), Counter(_PER_CAMERA)
+        det0, per0, line0 = _pictures(), Counter(_PER_CAMERA), sum(_LINE_PASSES.values())
         cpu0, wall0 = self_cpu(), time.monotonic()
         time.sleep(seconds)
         cpu1, wall1 = self_cpu(), time.monotonic()
-        det1, per1 = _pictures(), Counter(_PER_CAMERA)
+        det1, per1, line1 = _pictures(), Counter(_PER_CAMERA), sum(_LINE_PASSES.values())
         after = runner.metrics()
     wall = wall1 - wall0
     frames = sum(a.frames - b.frames for a, b in zip(after.cameras, before.cameras, strict=True))
@@ -173,7 +176,9 @@ def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: flo
         "errors": sum(p.errors for p in plugin_rows),
         "latency_ms": (sum(p.latency_ms for p in plugin_rows) / len(plugin_rows)) if plugin_rows else None,
         "events": after.events,
-        "detections_per_camera_s": (det1 - det0) / wall / pipelines,
+        "detections_per_camera_s": sum(per1[k] - per0.get(k, 0) for k in per1 if k not in earlier) / wall / pipelines,
+        "pictures_per_camera_s": (det1 - det0) / wall / pipelines,  # model runs, line passes included
+        "line_pass_share": (line1 - line0) / max(1, sum(per1[k] - per0.get(k, 0) for k in per1 if k not in earlier)),
         "least_served_s": _least(per0, per1, earlier, pipelines) / wall,
     }
 
@@ -244,6 +249,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the shared model (default 1)")
     parser.add_argument("--parallel", type=int, default=None, help="batches the shared model runs at once")
     parser.add_argument("--no-before", action="store_true", help="skip the pre-issue-12 settings contender")
+    parser.add_argument("--no-line-off", action="store_true", help="skip the contender without the line pass")
     args = parser.parse_args()
     if args.serve:
         serve()
@@ -261,6 +267,11 @@ def main() -> None:
         before = queue_config(args.detector, args.rate, args.threads, trim_padding=False, parallel=1)
         contenders.append(
             ("+ queue (square, recompute)", [PluginSettings(name="queue", config=before, max_fps=FPS)], True)
+        )
+    if args.detector != "background" and not args.no_line_off:
+        one_pass = queue_config(args.detector, args.rate, args.threads, line_pass="off", **extra)
+        contenders.append(
+            ("+ queue (line pass off)", [PluginSettings(name="queue", config=one_pass, max_fps=FPS)], False)
         )
     rows: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in contenders}
     loads: list[float] = []
@@ -332,6 +343,8 @@ def main() -> None:
             got = med(label, "detections_per_camera_s")
             need = n * (base_cpu + (med(label, "cpu_per_pipeline") - base_cpu) * args.rate / got) if got else 0.0
             print(f"{label}: {need:.2f} cores for {n} cameras at {args.rate:g} Hz (CPU time per detection x asked)")
+            line_share = med(label, "line_pass_share")
+            print(f"{label}: line pass run on {100 * line_share:.0f}% of the detections (median of the rounds)")
         goal = (
             med(full_label, "least_served_s") >= 0.95 * args.rate and med(full_label, "fps_per_pipeline") >= 0.95 * FPS
         )

@@ -20,7 +20,7 @@ from kedirivms.stream import Frame
 
 # The counter scene's tight line (people touching, as in benchmarks/queue_accuracy.py "tight"), on a development
 # seed of that benchmark (never one it is scored on): at 130 s four people stand in the queue zone, close together.
-TIGHT = {"arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 240, "line_spacing": 0.035}
+TIGHT: dict[str, Any] = {"arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 240, "line_spacing": 0.035}
 SEED, T = 1507, 130.0
 
 
@@ -72,6 +72,10 @@ def test_auto_runs_only_with_people_in_the_line_and_the_model_free(tight_line: t
     assert not line.wanted(two, 640, 360, others_waiting=True)  # other cameras wait for the model: spare time only
     always = LinePass(line.zone, "always")
     assert always.wanted(person_detections([], 0.9), 640, 360, others_waiting=True)
+    # a line filling the picture (the footage's zone) would not be seen larger within the model's input box
+    whole = OnnxPersonDetector(line=LinePass(((0, 0), (1, 0), (1, 1), (0, 1)), "always"))
+    whole.detect(np.zeros((576, 768), np.uint8), 0.0)
+    assert whole.line_runs == 0
     # the merge: the first pass's people outside the zone stay, the second's inside it replace the first's
     outside = person_detections([[0, 0, 20, 40]], 0.8)
     first = person_detections(np.concatenate([outside.xyxy, one.xyxy]), 0.8)

@@ -22,9 +22,11 @@ import supervision as sv
 from kedirivms.analytics.queue.detector import person_detections
 from kedirivms.errors import ConfigError
 
-__all__ = ["LinePass", "LinePassMode"]
+__all__ = ["MIN_GAIN", "LinePass", "LinePassMode"]
 
 LinePassMode = Literal["off", "auto", "always"]
+MIN_GAIN = 1.2
+"""The line pass runs only when it sees people at least this much larger than the first pass does."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class LinePass:
         mode: ``"auto"``: run when the first pass finds at least ``min_people`` people standing in the zone and
             no other camera's request waits for the shared model (it uses spare model time only);
             ``"always"``: run on every detection.
-        scale: model pixels per camera pixel in the crop (the first pass gives about 0.8 on a 640x360 camera).
+        scale: model pixels per camera pixel in the crop (the first pass gives about 0.8 on a 640x360 camera);
+            less when the crop would cost more model pixels than the model's own input box. The pass is skipped
+            when that is not at least ``MIN_GAIN`` times the first pass's scale (a line filling the picture).
         min_people: people the first pass must find in the zone for ``"auto"`` to run the pass.
         head: margin above the zone's bounding box, fraction of the picture's height (the heads of people whose
             feet are at the zone's far edge).
@@ -72,6 +76,18 @@ class LinePass:
         if px1 - px0 < 8 or py1 - py0 < 8:
             return None
         return px0, py0, px1 - px0, py1 - py0
+
+    def plan_scale(self, crop_wh: tuple[int, int], first_scale: float, max_pixels: int) -> float | None:
+        """The crop's scale in the model, or ``None`` when the pass would not see people larger than the first.
+
+        Args:
+            crop_wh: the crop's size, pixels.
+            first_scale: model pixels per camera pixel of the first pass.
+            max_pixels: most model pixels the pass may cost (the model's own input box, e.g. 416 x 416): a line
+                that fills a large picture is not fed at full size.
+        """
+        scale = min(self.scale, math.sqrt(max_pixels / max(1, crop_wh[0] * crop_wh[1])))
+        return scale if scale >= MIN_GAIN * first_scale else None
 
     def inside(self, xyxy: np.ndarray, w: int, h: int) -> np.ndarray:
         """Which boxes (``(N, 4)`` pixels) stand in the zone: their bottom centre (the feet) is in the polygon."""

@@ -265,7 +265,11 @@ class OnnxPersonDetector:
         if crop is None:
             return first
         x, y, cw, ch = crop
-        scale = line.scale
+        first_scale = self._place(w, h, self._crop(w, h))[2].scale
+        planned = line.plan_scale((cw, ch), first_scale, self.input_size[0] * self.input_size[1])
+        if planned is None:
+            return first
+        scale = planned
         if not self.trim_padding:  # a model of fixed size: the crop must fit in it
             scale = min(scale, self.input_size[0] / cw, self.input_size[1] / ch)
         nw, nh = max(1, round(cw * scale)), max(1, round(ch * scale))
