@@ -323,7 +323,7 @@ def main() -> None:
         f"({med(full_label, 'latency_ms'):.2f} ms per frame on its thread); pipelines with the plugin cost "
         f"{full_cpu / base_cpu:.2f}x the decode-only baseline"
     )
-    if len(contenders) > 2:
+    if len(contenders) > 2 and contenders[2][0].startswith("+ queue (square"):
         old = contenders[2][0]
         ratio = med(full_label, "detections_per_camera_s") / med(old, "detections_per_camera_s")
         print(

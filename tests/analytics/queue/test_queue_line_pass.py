@@ -67,11 +67,11 @@ def test_auto_runs_only_with_people_in_the_line_and_the_model_free(tight_line: t
     one = person_detections([[feet[0] - 10, feet[1] - 60, feet[0] + 10, feet[1]]], 0.9)
     assert line.inside(one.xyxy, 640, 360).all()
     two = person_detections(np.concatenate([one.xyxy, one.xyxy + [4, 0, 4, 0]]), 0.9)
-    assert not line.wanted(one, 640, 360, others_waiting=False)  # fewer than line_pass_min_people
-    assert line.wanted(two, 640, 360, others_waiting=False)
-    assert not line.wanted(two, 640, 360, others_waiting=True)  # other cameras wait for the model: spare time only
+    assert not line.wanted(one, 640, 360, model_busy=False)  # fewer than line_pass_min_people
+    assert line.wanted(two, 640, 360, model_busy=False)
+    assert not line.wanted(two, 640, 360, model_busy=True)  # the shared model is busy: spare time only
     always = LinePass(line.zone, "always")
-    assert always.wanted(person_detections([], 0.9), 640, 360, others_waiting=True)
+    assert always.wanted(person_detections([], 0.9), 640, 360, model_busy=True)
     # a line filling the picture (the footage's zone) would not be seen larger within the model's input box
     whole = OnnxPersonDetector(line=LinePass(((0, 0), (1, 0), (1, 1), (0, 1)), "always"))
     whole.detect(np.zeros((576, 768), np.uint8), 0.0)

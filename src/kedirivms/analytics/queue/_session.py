@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,7 @@ class SharedSession:
         self._ready = threading.Condition()  # guards the queue, the leader count and the answers
         self._queue: list[_Request] = []
         self._leaders = 0
+        self._recent: deque[tuple[float, float]] = deque()  # (monotonic end, wall seconds) of recent batches
         self._memo: dict[Any, Any] = {}
         self._memo_lock = threading.Lock()
 
@@ -139,6 +141,16 @@ class SharedSession:
         """Requests queued and not yet taken into a batch (other cameras waiting for the model)."""
         with self._ready:
             return len(self._queue)
+
+    def busy_share(self, window_s: float = 2.0) -> float:
+        """How busy the model was over the last ``window_s`` seconds: time spent running batches (wall) over
+        the time ``parallel`` batches could have run, 0-1 (more when batches overlap the window's start)."""
+        now = time.monotonic()
+        with self._ready:
+            while self._recent and self._recent[0][0] < now - window_s:
+                self._recent.popleft()
+            spent = sum(seconds for _, seconds in self._recent)
+        return spent / (window_s * self.parallel)
 
     def remember(self, key: Any, make: Callable[[], _T]) -> _T:
         """What ``make()`` returns for ``key``, computed once per session (e.g. the output layout).
@@ -214,6 +226,9 @@ class SharedSession:
         seconds = time.perf_counter() - start
         with self._ready:
             self.stats.add(len(batch), seconds)
+            self._recent.append((time.monotonic(), seconds))
+            if len(self._recent) > 4096:  # bounded even if nobody asks busy_share
+                self._recent.popleft()
             for r in batch:
                 r.finished = True
 

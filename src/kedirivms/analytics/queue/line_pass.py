@@ -22,11 +22,13 @@ import supervision as sv
 from kedirivms.analytics.queue.detector import person_detections
 from kedirivms.errors import ConfigError
 
-__all__ = ["MIN_GAIN", "LinePass", "LinePassMode"]
+__all__ = ["MAX_BUSY", "MIN_GAIN", "LinePass", "LinePassMode"]
 
 LinePassMode = Literal["off", "auto", "always"]
 MIN_GAIN = 1.2
 """The line pass runs only when it sees people at least this much larger than the first pass does."""
+MAX_BUSY = 0.5
+"""``auto`` skips the line pass while the shared model is busier than this (share of its time, last 2 s)."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,8 @@ class LinePass:
     Args:
         zone: the queue zone's polygon, fractions of the picture (at least three points).
         mode: ``"auto"``: run when the first pass finds at least ``min_people`` people standing in the zone and
-            no other camera's request waits for the shared model (it uses spare model time only);
-            ``"always"``: run on every detection.
+            the shared model has time to spare (no other camera's picture waiting, and batches ran under
+            ``MAX_BUSY`` of its time over the last 2 s); ``"always"``: run on every detection.
         scale: model pixels per camera pixel in the crop (the first pass gives about 0.8 on a 640x360 camera);
             less when the crop would cost more model pixels than the model's own input box. The pass is skipped
             when that is not at least ``MIN_GAIN`` times the first pass's scale (a line filling the picture).
@@ -97,11 +99,15 @@ class LinePass:
         feet = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1).astype(np.float64)
         return np.array([cv2.pointPolygonTest(poly, (float(x), float(y)), False) >= 0 for x, y in feet], dtype=bool)
 
-    def wanted(self, first: sv.Detections, w: int, h: int, *, others_waiting: bool) -> bool:
-        """Whether to run the pass after ``first`` (the first pass's people in a ``w`` x ``h`` picture)."""
+    def wanted(self, first: sv.Detections, w: int, h: int, *, model_busy: bool) -> bool:
+        """Whether to run the pass after ``first`` (the first pass's people in a ``w`` x ``h`` picture).
+
+        ``model_busy``: other cameras' pictures wait for the shared model, or it ran batches more than
+        ``MAX_BUSY`` of its time over the last 2 s (``auto`` uses spare model time only).
+        """
         if self.mode == "always":
             return True
-        if others_waiting:
+        if model_busy:
             return False
         return int(self.inside(np.asarray(first.xyxy), w, h).sum()) >= self.min_people
 

@@ -34,7 +34,7 @@ import supervision as sv
 
 from kedirivms.analytics.queue._session import SharedSession, shared_session
 from kedirivms.analytics.queue.detector import empty_detections, person_detections
-from kedirivms.analytics.queue.line_pass import LinePass
+from kedirivms.analytics.queue.line_pass import MAX_BUSY, LinePass
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -255,11 +255,14 @@ class OnnxPersonDetector:
     def _line_pass(self, first: sv.Detections, source: Any, w: int, h: int) -> sv.Detections:
         """``first`` with the queue zone's people replaced by a second pass on its crop, when ``line`` asks.
 
-        ``source`` is the picture: a :class:`~kedirivms.Frame` (converted in colour, only the crop) or the array
-        :meth:`detect` was given.
+        ``source`` is the picture: a :class:`~kedirivms.Frame` (scaled and converted in colour in one pass, then
+        the crop taken) or the array :meth:`detect` was given.
         """
         line = self.line
-        if line is None or not line.wanted(first, w, h, others_waiting=self.session.waiting() > 0):
+        if line is None:
+            return first
+        busy = self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY
+        if not line.wanted(first, w, h, model_busy=busy):
             return first
         crop = line.crop(w, h)
         if crop is None:
