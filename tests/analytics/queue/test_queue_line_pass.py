@@ -51,6 +51,7 @@ def test_the_line_pass_counts_people_standing_close_together(tight_line: tuple[C
     assert in_line[0] <= true_length - 2  # one pass over the zones' box: two of the four are lost
     assert in_line[1] == true_length  # the line's own crop, magnified: all four
     assert two.line_runs == 1
+    assert 0 < two.session.busy_share() <= 1  # what auto's spare-time rule reads (one camera: nearly idle)
     grey = two.detect(frame.y, T)  # the luma path runs the same pass
     assert int(line.inside(grey.xyxy, 640, 360).sum()) >= true_length - 1 and two.line_runs == 2
 
