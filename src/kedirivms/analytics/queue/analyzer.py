@@ -498,7 +498,14 @@ class QueueAnalyzer:
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
-        stays, _ = self._service.update(t, ids, centres, in_service)
+        stays, _ = self._service.update(t, ids, centres, in_service, look.in_queue)
+        for when, leaver in self._service.handovers:  # an arrival at the desk the tracker hid by trading ids
+            handed = self._waits.served_at_desk(when, leaver)
+            if handed is not None:
+                self._service.wait_ended(handed.end)
+                self._interval.add_visit(handed)
+                if self._hour is not None:
+                    self._hour.served += 1
         for stay in stays:
             self._interval.add_stay(stay)
             if self._hour is not None and not stay.censored:

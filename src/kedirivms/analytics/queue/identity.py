@@ -297,9 +297,12 @@ class IdentityStitcher:
         """
         from scipy.optimize import linear_sum_assignment  # scipy comes with trackers
 
-        rows = [i for i in range(len(ids)) if not merged[i]]
+        # people first seen now have no look yet: they keep their boxes, the others are still re-dealt
+        rows = [
+            i for i in range(len(ids)) if not merged[i] and self._people[self._person_of[int(ids[i])]].look is not None
+        ]
         people = [self._people[self._person_of[int(ids[i])]] for i in rows]
-        if len(rows) < 2 or any(p.look is None for p in people):
+        if len(rows) < 2:
             return
         cost = np.full((len(rows), len(rows)), 1e6)
         for r, i in enumerate(rows):
