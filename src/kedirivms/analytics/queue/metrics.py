@@ -682,7 +682,7 @@ class ServiceTracker:
             # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels
             if s or q or before is None or not before[1] or t - before[0] > self.leave_grace_s:
                 continue
-            if math.hypot(xy[0] - before[2][0], xy[1] - before[2][1]) < self.relink_px:
+            if math.hypot(xy[0] - before[2][0], xy[1] - before[2][1]) < 0.5 * self.relink_px:
                 continue
             for stay in self._stays:
                 if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
