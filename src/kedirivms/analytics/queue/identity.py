@@ -297,12 +297,9 @@ class IdentityStitcher:
         """
         from scipy.optimize import linear_sum_assignment  # scipy comes with trackers
 
-        # people first seen now have no look yet: they keep their boxes, the others are still re-dealt
-        rows = [
-            i for i in range(len(ids)) if not merged[i] and self._people[self._person_of[int(ids[i])]].look is not None
-        ]
+        rows = [i for i in range(len(ids)) if not merged[i]]
         people = [self._people[self._person_of[int(ids[i])]] for i in rows]
-        if len(rows) < 2:
+        if len(rows) < 2 or any(p.look is None for p in people):
             return
         cost = np.full((len(rows), len(rows)), 1e6)
         for r, i in enumerate(rows):
