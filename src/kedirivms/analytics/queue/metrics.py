@@ -571,8 +571,8 @@ class ServiceTracker:
         self.depart_px = 2.0 * relink_px if depart_px is None else depart_px
         self._stays: list[_Stay] = []
         self._owner: dict[int, _Stay] = {}
-        # track -> (last seen, in the queue or service zone, where)
-        self._zone_of: dict[int, tuple[float, bool, tuple[float, float]]] = {}
+        # track -> (last seen, in the queue or service zone, where, top of its box)
+        self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
         """The hand-overs seen on the last :meth:`update`: (when the new person was seen at the spot, the leaver's
         track id)."""
@@ -609,6 +609,7 @@ class ServiceTracker:
         centres: np.ndarray,
         in_service: np.ndarray,
         in_queue: np.ndarray | None = None,
+        heads: np.ndarray | None = None,
     ) -> tuple[list[FinishedStay], int]:
         """Feed one frame of tracks.
 
@@ -618,6 +619,9 @@ class ServiceTracker:
             centres: ``(N, 2)`` centres, pixels.
             in_service: ``(N,)`` bool, centre inside the service zone.
             in_queue: ``(N,)`` bool, centre inside the queue zone; ``None``: hand-overs are not looked for.
+            heads: ``(N, 2)`` top centre of each person's box, pixels, or ``None``. With it a step out of the zones
+                counts only when the whole box moved: the box of someone standing half hidden behind the person in
+                front ends where that person hides their legs, and its foot point jumps while its top stays.
 
         Returns:
             The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
@@ -639,7 +643,8 @@ class ServiceTracker:
         done: list[FinishedStay] = []
         arrivals = 0
         if in_queue is not None:
-            arrivals += self._hand_over(t, rows, in_queue.tolist(), done)
+            tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
+            arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done)
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
@@ -669,27 +674,31 @@ class ServiceTracker:
         t: float,
         rows: list[tuple[int, tuple[float, float], bool]],
         in_queue: list[bool],
+        tops: list[tuple[float, float]],
         done: list[FinishedStay],
     ) -> int:
         """Split the stays whose person walked off while someone else stands at the spot (see the class docs).
 
         Returns how many people reached the spot this way (new stays).
         """
-        for (tid, xy, s), q in zip(rows, in_queue, strict=True):
+        for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
-            self._zone_of[tid] = (t, s or q, xy)
+            self._zone_of[tid] = (t, s or q, xy, top)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
-            # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels
+            # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
+            # its top stays
             if s or q or before is None or not before[1] or t - before[0] > self.leave_grace_s:
                 continue
-            if math.hypot(xy[0] - before[2][0], xy[1] - before[2][1]) < 0.5 * self.relink_px:
+            foot = math.hypot(xy[0] - before[2][0], xy[1] - before[2][1])
+            head = math.hypot(top[0] - before[3][0], top[1] - before[3][1])
+            if foot < 0.5 * self.relink_px or head < 0.25 * self.relink_px:
                 continue
             for stay in self._stays:
                 if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
                 if math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1]) <= self.depart_px:
                     stay.departed = (t, tid)
-        for tid in [k for k, (seen, _, _) in self._zone_of.items() if t - seen > self.relink_s]:
+        for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         arrivals = 0
         at_spot = {tid: xy for tid, xy, s in rows if s}
