@@ -296,6 +296,7 @@ class _Look:
     tracked: sv.Detections  # the detection (identity: a new detection is a new object)
     ids: np.ndarray  # track ids of the people seen (coasted boxes left out)
     centres: np.ndarray  # their anchors, (N, 2) pixels
+    heads: np.ndarray  # the top centres of their boxes, (N, 2) pixels
     in_queue: np.ndarray  # (N,) bool
     in_service: np.ndarray  # (N,) bool
     length: int  # people in the queue zone, coasted ones included
@@ -516,7 +517,14 @@ class QueueAnalyzer:
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
-        stays, _ = self._service.update(t, ids, centres, in_service)
+        stays, _ = self._service.update(t, ids, centres, in_service, look.in_queue, look.heads)
+        for when, leaver in self._service.handovers:  # an arrival at the desk the tracker hid by trading ids
+            handed = self._waits.served_at_desk(when, leaver)
+            if handed is not None:
+                self._service.wait_ended(handed.end)
+                self._interval.add_visit(handed)
+                if self._hour is not None:
+                    self._hour.served += 1
         for stay in stays:
             self._interval.add_stay(stay)
             if self._hour is not None and not stay.censored:
@@ -556,6 +564,7 @@ class QueueAnalyzer:
             tracked=tracked,
             ids=ids[seen],
             centres=anchors[seen],
+            heads=tracked.get_anchors_coordinates(sv.Position.TOP_CENTER)[seen] if len(tracked) else np.zeros((0, 2)),
             in_queue=in_queue[seen],
             in_service=in_service[seen],
             length=int(in_queue.sum()),

@@ -227,6 +227,34 @@ class WaitTracker:
             self._reconcile(t, sum(1 for _, _, q, _ in rows if q))
         return done
 
+    def served_at_desk(self, t: float, leaver: int) -> FinishedVisit | None:
+        """Someone reached the service zone whom no visit brought there: the ids were traded at the desk.
+
+        The service tracker saw a hand-over (:attr:`ServiceTracker.handovers`): the person served walked off under
+        track ``leaver`` while someone else stood at the spot. A visit that ``leaver`` carries belongs to the one
+        who stepped up (the tracker gave them each other's ids): it ends served now. With ``fifo`` the wait is
+        the line's earliest start, and a hand-over with no visit still takes it (that person's track had been
+        retired by an earlier mix-up). Nothing when a wait already ended at the desk within
+        ``duplicate_serve_s`` (the same arrival, seen by the visits).
+
+        Returns:
+            The served visit, or ``None``.
+        """
+        if t - self._last_served < self.duplicate_serve_s:
+            return None
+        visit = self._owner.get(leaver)
+        if visit is not None:
+            enter, censored = visit.enter, visit.censored
+            if self.fifo and self._ledger:
+                enter, censored = self._ledger.pop(0)
+            self._close(visit, t)
+        elif self.fifo and self._ledger:
+            enter, censored = self._ledger.pop(0)
+        else:
+            return None
+        self._last_served = t
+        return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
+
     def _ledger_add(self, visit: Visit) -> None:
         if self.fifo and not visit.ledgered:
             bisect.insort(self._ledger, (visit.enter, visit.censored))
@@ -492,6 +520,7 @@ class _Stay:
     last_xy: tuple[float, float]
     censored: bool
     tracks: set[int] = field(default_factory=set)
+    departed: tuple[float, int] | None = None  # someone walked off the spot beside its person: (when, their track)
 
 
 class ServiceTracker:
@@ -502,12 +531,22 @@ class ServiceTracker:
     within ``relink_px`` of a stay's person (lost, or still seen: a duplicate box) continues that stay. Stays
     shorter than ``min_service_s`` are people passing through, not services.
 
+    Given the queue zone too (``in_queue``), it also sees a *hand-over* the tracker hid: as the one served leaves
+    and the next steps up, the two pass close and the tracker often gives the one stepping up the leaver's id (or
+    slides every id in the line one place along), so the stay's id never leaves the spot and the new person's
+    arrival would go unseen. When someone walks out of the line or off the spot (into neither zone) within
+    ``depart_px`` of a stay's person while another of the stay's tracks is (or, within ``leave_grace_s``, gets)
+    in the service zone, the stay's person is the one who left: their stay ends where they left and the one at
+    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`.
+
     Args:
         leave_grace_s: time out of the zone that still counts as the same stay, seconds.
         relink_s: how long a lost person's stay waits for a new track, seconds.
         relink_px: how near (pixels) a new track must appear to continue a stay.
         min_service_s: shortest stay that counts as a service, seconds.
         warmup_s: stays starting this soon after the first frame are censored (their start is unknown).
+        depart_px: how near (pixels) to a stay's person someone must step out of the zones to have left the spot
+            (default: ``2 * relink_px``, about one detection period's walk at 2 Hz).
 
     Example:
         >>> service = ServiceTracker(relink_px=20.0)
@@ -522,14 +561,21 @@ class ServiceTracker:
         relink_px: float = 40.0,
         min_service_s: float = 2.0,
         warmup_s: float = 1.0,
+        depart_px: float | None = None,
     ) -> None:
         self.leave_grace_s = leave_grace_s
         self.relink_s = relink_s
         self.relink_px = relink_px
         self.min_service_s = min_service_s
         self.warmup_s = warmup_s
+        self.depart_px = 2.0 * relink_px if depart_px is None else depart_px
         self._stays: list[_Stay] = []
         self._owner: dict[int, _Stay] = {}
+        # track -> (last seen, in the queue or service zone, where, top of its box)
+        self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
+        self.handovers: list[tuple[float, int]] = []
+        """The hand-overs seen on the last :meth:`update`: (when the new person was seen at the spot, the leaver's
+        track id)."""
         self._first_t: float | None = None
         self._wait_ended: float | None = None  # see wait_ended
         self.last_arrival: float | None = None
@@ -557,7 +603,13 @@ class ServiceTracker:
         return any(stay.enter >= t0 and stay.last_in >= stay.last_seen for stay in self._stays)
 
     def update(
-        self, t: float, ids: np.ndarray, centres: np.ndarray, in_service: np.ndarray
+        self,
+        t: float,
+        ids: np.ndarray,
+        centres: np.ndarray,
+        in_service: np.ndarray,
+        in_queue: np.ndarray | None = None,
+        heads: np.ndarray | None = None,
     ) -> tuple[list[FinishedStay], int]:
         """Feed one frame of tracks.
 
@@ -566,6 +618,10 @@ class ServiceTracker:
             ids: ``(N,)`` tracker ids.
             centres: ``(N, 2)`` centres, pixels.
             in_service: ``(N,)`` bool, centre inside the service zone.
+            in_queue: ``(N,)`` bool, centre inside the queue zone; ``None``: hand-overs are not looked for.
+            heads: ``(N, 2)`` top centre of each person's box, pixels, or ``None``. With it a step out of the zones
+                counts only when the whole box moved: the box of someone standing half hidden behind the person in
+                front ends where that person hides their legs, and its foot point jumps while its top stays.
 
         Returns:
             The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
@@ -583,7 +639,12 @@ class ServiceTracker:
                 stay.last_seen, stay.last_xy = t, xy
                 if s:
                     stay.last_in = t
+        self.handovers = []
+        done: list[FinishedStay] = []
         arrivals = 0
+        if in_queue is not None:
+            tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
+            arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done)
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
@@ -597,7 +658,6 @@ class ServiceTracker:
             stay.tracks.add(tid)
             self._owner[tid] = stay
             stay.last_seen, stay.last_in, stay.last_xy = t, t, xy
-        done: list[FinishedStay] = []
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
@@ -608,6 +668,64 @@ class ServiceTracker:
                 if length + 1e-9 >= self.min_service_s:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
         return done, arrivals
+
+    def _hand_over(
+        self,
+        t: float,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        in_queue: list[bool],
+        tops: list[tuple[float, float]],
+        done: list[FinishedStay],
+    ) -> int:
+        """Split the stays whose person walked off while someone else stands at the spot (see the class docs).
+
+        Returns how many people reached the spot this way (new stays).
+        """
+        for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
+            before = self._zone_of.get(tid)
+            self._zone_of[tid] = (t, s or q, xy, top)
+            # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
+            # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
+            # its top stays
+            if s or q or before is None or not before[1] or t - before[0] > self.leave_grace_s:
+                continue
+            foot = math.hypot(xy[0] - before[2][0], xy[1] - before[2][1])
+            head = math.hypot(top[0] - before[3][0], top[1] - before[3][1])
+            if foot < 0.5 * self.relink_px or head < 0.25 * self.relink_px:
+                continue
+            for stay in self._stays:
+                if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
+                    continue  # (the stay's only person walking off ends it as usual)
+                if math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1]) <= self.depart_px:
+                    stay.departed = (t, tid)
+        for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
+            del self._zone_of[tid]
+        arrivals = 0
+        at_spot = {tid: xy for tid, xy, s in rows if s}
+        for stay in list(self._stays):
+            if stay.departed is None:
+                continue
+            left_at, leaver = stay.departed
+            if t - left_at > self.leave_grace_s:
+                stay.departed = None  # nobody stepped up: the stay goes on (or ends as usual)
+                continue
+            here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
+            if not here:
+                continue
+            self._stays.remove(stay)
+            if left_at - stay.enter + 1e-9 >= self.min_service_s:
+                done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
+            new = _Stay(enter=t, last_in=t, last_seen=t, last_xy=at_spot[here[0]], censored=False)
+            new.tracks = {tid for tid in stay.tracks if tid != leaver}
+            self._stays.append(new)
+            for tid in stay.tracks:
+                self._owner.pop(tid, None)
+            for tid in new.tracks:
+                self._owner[tid] = new
+            self.last_arrival = t
+            self.handovers.append((t, leaver))
+            arrivals += 1
+        return arrivals
 
     def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
         best: tuple[float, _Stay | None] = (math.inf, None)
