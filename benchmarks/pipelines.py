@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the shared model (default 1)")
     parser.add_argument("--parallel", type=int, default=None, help="batches the shared model runs at once")
     parser.add_argument("--no-before", action="store_true", help="skip the pre-issue-12 settings contender")
-    parser.add_argument("--no-line-off", action="store_true", help="skip the contender without the line pass")
+    parser.add_argument("--no-line-pass", action="store_true", help="skip the contender with line_pass: auto")
     args = parser.parse_args()
     if args.serve:
         serve()
@@ -268,10 +268,10 @@ def main() -> None:
         contenders.append(
             ("+ queue (square, recompute)", [PluginSettings(name="queue", config=before, max_fps=FPS)], True)
         )
-    if args.detector != "background" and not args.no_line_off:
-        one_pass = queue_config(args.detector, args.rate, args.threads, line_pass="off", **extra)
+    if args.detector != "background" and not args.no_line_pass:
+        two_pass = queue_config(args.detector, args.rate, args.threads, line_pass="auto", **extra)
         contenders.append(
-            ("+ queue (line pass off)", [PluginSettings(name="queue", config=one_pass, max_fps=FPS)], False)
+            ("+ queue (line pass auto)", [PluginSettings(name="queue", config=two_pass, max_fps=FPS)], False)
         )
     rows: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in contenders}
     loads: list[float] = []

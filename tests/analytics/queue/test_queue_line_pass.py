@@ -44,7 +44,7 @@ def test_the_line_pass_counts_people_standing_close_together(tight_line: tuple[C
     scene, frame, true_length = tight_line
     assert true_length == 4
     one = _detector(scene, line_pass="off")
-    two = _detector(scene)  # the default: auto
+    two = _detector(scene, line_pass="auto")
     assert one.line is None and two.line is not None and two.line.mode == "auto"
     line = two.line
     in_line = [int(line.inside(d.detect_frame(frame, T).xyxy, 640, 360).sum()) for d in (one, two)]

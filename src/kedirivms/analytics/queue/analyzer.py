@@ -75,7 +75,7 @@ class DnnDetectorConfig(BaseModel):
         "above a zone, people walking up to it).",
     )
     line_pass: Literal["off", "auto", "always"] = Field(
-        default="auto",
+        default="off",
         description="A second model pass on the queue zone's own crop at line_pass_scale, whose people replace "
         "the first pass's in the zone (people standing close together in a line are told apart): auto = when "
         "the first pass finds line_pass_min_people there and no other camera waits for the model; always; off.",
