@@ -26,7 +26,7 @@ bytes on disk *during* a window lag a low-bitrate stream by many seconds (GStrea
 Figures are medians of the rounds, as a share of one core; ratios are kedirivms / each ffmpeg in the same run.
 Caveat printed with the figures: the ffmpeg program is the system's (its FFmpeg libraries may be another version
 than the ones PyAV bundles). Load: the box's load average before and after; the server child encodes on the same
-cores.
+cores. ``--ffmpeg PROGRAM`` runs another ffmpeg build (e.g. a static one of a newer FFmpeg) in place of the system's.
 
 ``--compare-src DIR`` adds a fourth contender, ``kedirivms@DIR``: the same recorder run from another source tree
 (``PYTHONPATH=DIR``, e.g. a ``git archive`` of an older commit's ``src``), for a before/after in one run.
@@ -35,7 +35,7 @@ cores.
 ``videotestsrc``, run by the system python with python3-gi; bitrate is x264enc's default, 2 Mbit/s).
 
 Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]
-[--source sim|gst] [--compare-src DIR] [--floor]``.
+[--source sim|gst] [--compare-src DIR] [--floor] [--ffmpeg PROGRAM]``.
 Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
@@ -125,9 +125,9 @@ def _measure(
     return (c1 - c0) / 1e9 / (t1 - t0)
 
 
-def _contenders(url: str, out: Path, names: list[str]) -> dict[str, list[str]]:
-    """Each contender's command line, writing under ``out/<name>``."""
-    ffmpeg = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+def _contenders(url: str, out: Path, names: list[str], program: str = "ffmpeg") -> dict[str, list[str]]:
+    """Each contender's command line, writing under ``out/<name>``; ``program`` is the ffmpeg to run."""
+    ffmpeg = [program, "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
               "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1"]  # fmt: skip
     for name in names:
         (out / name).mkdir(parents=True)
@@ -150,9 +150,9 @@ def _bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*.mp4"))
 
 
-def _ffmpeg_version() -> str:
+def _ffmpeg_version(program: str) -> str:
     try:
-        line = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
+        line = subprocess.run([program, "-version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
     except (OSError, subprocess.SubprocessError):
         return "?"
     return line.split()[2] if len(line.split()) > 2 else line
@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--codecs", default="h264,h265", help="comma-separated: h264, h265")
     parser.add_argument("--source", choices=["sim", "gst"], default="sim", help="whose RTSP server serves the stream")
     parser.add_argument("--compare-src", type=Path, help="also record with the kedirivms package under this src dir")
+    parser.add_argument("--ffmpeg", default="ffmpeg", help="the ffmpeg program to compare with (default: on PATH)")
     parser.add_argument("--floor", action="store_true", help="also run bare PyAV demux and remux loops (no kedirivms)")
     args = parser.parse_args()
     import av
@@ -216,7 +217,7 @@ def main() -> None:
             for r in range(args.rounds):
                 for codec in codecs:
                     out = Path(tmp) / f"{codec}-{r}"
-                    runs = _contenders(urls[codec], out, names)
+                    runs = _contenders(urls[codec], out, names, args.ffmpeg)
                     order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
                     for name in order:
                         cpu = _measure(runs[name], args.warm, args.seconds, out=out / name, env=envs[name])
@@ -230,7 +231,7 @@ def main() -> None:
     print(f"source: {'GStreamer RTSP server' if args.source == 'gst' else 'kedirivms virtual camera'}")
     print(f"one {args.spec} stream per codec over RTSP/TCP, {args.rounds} alternating rounds of {args.seconds:g} s; "
           f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
-    print(f"ffmpeg program {_ffmpeg_version()}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
+    print(f"ffmpeg program {_ffmpeg_version(args.ffmpeg)}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
     print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
           f"   MB/s written ({', '.join(n for n in names if n != 'pyav-demux')})")  # fmt: skip
     ours_by_codec = {}
