@@ -242,9 +242,9 @@ def main() -> None:
         print(f"{codec:6} {ff * 100:9.3f} {frag * 100:14.3f} {ours * 100:12.3f} {ours / ff:8.2f}x {ours / frag:6.2f}x"
               f"   {', '.join(f'{x:.3f}' for x in rates)}")  # fmt: skip
         for name in names[3:]:
-            other = statistics.median(res[name])
-            print(f"  {name}: {other * 100:.3f} % ({other / ff:.2f}x ffmpeg, {other / frag:.2f}x frag); "
-                  f"kedirivms / it: {ours / other:.2f}x")  # fmt: skip
+            theirs = statistics.median(res[name])
+            print(f"  {name}: {theirs * 100:.3f} % ({theirs / ff:.2f}x ffmpeg, {theirs / frag:.2f}x frag); "
+                  f"kedirivms / it: {ours / theirs:.2f}x")  # fmt: skip
         if min(rates) < 0.8 * max(rates):
             print(f"  ! {codec}: the contenders did not write the same stream (MB/s above): not a like-for-like ratio")
     print(f"python idle (interpreter + kedirivms.record imported, sleeping): {statistics.median(idle) * 100:.3f} % "
