@@ -35,7 +35,7 @@ cores. ``--ffmpeg PROGRAM`` runs another ffmpeg build (e.g. a static one of a ne
 ``videotestsrc``, run by the system python with python3-gi; bitrate is x264enc's default, 2 Mbit/s).
 
 Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]
-[--source sim|gst] [--compare-src DIR] [--floor] [--ffmpeg PROGRAM]``.
+[--source sim|gst] [--compare-src DIR] [--floor] [--ffmpeg PROGRAM] [--transport tcp|udp]``.
 Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
@@ -56,14 +56,14 @@ from _common import process_cpu_ns, start_sim_rtsp
 _RECORDER = """
 import sys, time
 from kedirivms.record import Recorder
-url, root = sys.argv[1], sys.argv[2]
-with Recorder.open(url, root, "bench", segment_seconds=60.0):
+url, root, transport = sys.argv[1], sys.argv[2], sys.argv[3]
+with Recorder.open(url, root, "bench", segment_seconds=60.0, transport=transport):
     time.sleep(3600)
 """
 _IDLE = "import time, kedirivms.record; print('READY', flush=True); time.sleep(3600)"
 _RATES: list[float] = []
 _FRAG = "movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000"
-_PYAV_OPTS = '{"rtsp_transport": "tcp", "allowed_media_types": "video", "analyzeduration": "100000"}'
+_PYAV_OPTS = '{"rtsp_transport": sys.argv[2], "allowed_media_types": "video", "analyzeduration": "100000"}'
 _PYAV_DEMUX = f"""
 import sys, av
 c = av.open(sys.argv[1], options={_PYAV_OPTS})
@@ -75,7 +75,7 @@ import signal, sys, av
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the file (its last fragment) when terminated
 c = av.open(sys.argv[1], options={_PYAV_OPTS})
 v = c.streams.video[0]
-o = av.open(sys.argv[2] + "/0.mp4", "w", format="mp4",
+o = av.open(sys.argv[3] + "/0.mp4", "w", format="mp4",
             options={{"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"}})
 s = o.add_stream_from_template(v)
 try:
@@ -125,24 +125,26 @@ def _measure(
     return (c1 - c0) / 1e9 / (t1 - t0)
 
 
-def _contenders(url: str, out: Path, names: list[str], program: str = "ffmpeg") -> dict[str, list[str]]:
+def _contenders(
+    url: str, out: Path, names: list[str], program: str = "ffmpeg", transport: str = "tcp"
+) -> dict[str, list[str]]:
     """Each contender's command line, writing under ``out/<name>``; ``program`` is the ffmpeg to run."""
-    ffmpeg = [program, "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+    ffmpeg = [program, "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", transport,
               "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1"]  # fmt: skip
     for name in names:
         (out / name).mkdir(parents=True)
     runs = {
         "ffmpeg": [*ffmpeg, str(out / "ffmpeg" / "%03d.mp4")],
         "ffmpeg-frag": [*ffmpeg, "-segment_format_options", _FRAG, str(out / "ffmpeg-frag" / "%03d.mp4")],
-        "kedirivms": [sys.executable, "-c", _RECORDER, url, str(out / "kedirivms")],
+        "kedirivms": [sys.executable, "-c", _RECORDER, url, str(out / "kedirivms"), transport],
     }
     for name in names[3:]:
         if name == "pyav-demux":
-            runs[name] = [sys.executable, "-c", _PYAV_DEMUX, url]
+            runs[name] = [sys.executable, "-c", _PYAV_DEMUX, url, transport]
         elif name == "pyav-remux":
-            runs[name] = [sys.executable, "-c", _PYAV_REMUX, url, str(out / name)]
+            runs[name] = [sys.executable, "-c", _PYAV_REMUX, url, transport, str(out / name)]
         else:  # --compare-src: the same recorder from another tree
-            runs[name] = [sys.executable, "-c", _RECORDER, url, str(out / name)]
+            runs[name] = [sys.executable, "-c", _RECORDER, url, str(out / name), transport]
     return runs
 
 
@@ -183,6 +185,7 @@ def main() -> None:
     parser.add_argument("--codecs", default="h264,h265", help="comma-separated: h264, h265")
     parser.add_argument("--source", choices=["sim", "gst"], default="sim", help="whose RTSP server serves the stream")
     parser.add_argument("--compare-src", type=Path, help="also record with the kedirivms package under this src dir")
+    parser.add_argument("--transport", choices=["tcp", "udp"], default="tcp", help="RTSP lower transport, for all")
     parser.add_argument("--ffmpeg", default="ffmpeg", help="the ffmpeg program to compare with (default: on PATH)")
     parser.add_argument("--floor", action="store_true", help="also run bare PyAV demux and remux loops (no kedirivms)")
     args = parser.parse_args()
@@ -217,7 +220,7 @@ def main() -> None:
             for r in range(args.rounds):
                 for codec in codecs:
                     out = Path(tmp) / f"{codec}-{r}"
-                    runs = _contenders(urls[codec], out, names, args.ffmpeg)
+                    runs = _contenders(urls[codec], out, names, args.ffmpeg, args.transport)
                     order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
                     for name in order:
                         cpu = _measure(runs[name], args.warm, args.seconds, out=out / name, env=envs[name])
@@ -229,8 +232,8 @@ def main() -> None:
             server.terminate()
             server.wait(20)
     print(f"source: {'GStreamer RTSP server' if args.source == 'gst' else 'kedirivms virtual camera'}")
-    print(f"one {args.spec} stream per codec over RTSP/TCP, {args.rounds} alternating rounds of {args.seconds:g} s; "
-          f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
+    print(f"one {args.spec} stream per codec over RTSP/{args.transport.upper()}, {args.rounds} alternating rounds "
+          f"of {args.seconds:g} s; load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
     print(f"ffmpeg program {_ffmpeg_version(args.ffmpeg)}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
     print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
           f"   MB/s written ({', '.join(n for n in names if n != 'pyav-demux')})")  # fmt: skip
