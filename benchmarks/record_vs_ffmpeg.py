@@ -233,7 +233,8 @@ def main() -> None:
             server.wait(20)
     print(f"source: {'GStreamer RTSP server' if args.source == 'gst' else 'kedirivms virtual camera'}")
     print(f"one {args.spec} stream per codec over RTSP/{args.transport.upper()}, {args.rounds} alternating rounds "
-          f"of {args.seconds:g} s; load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
+          f"of {args.seconds:g} s; load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, "
+          f"on {os.cpu_count()} cores")  # fmt: skip
     print(f"ffmpeg program {_ffmpeg_version(args.ffmpeg)}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
     print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
           f"   MB/s written ({', '.join(n for n in names if n != 'pyav-demux')})")  # fmt: skip
