@@ -54,8 +54,9 @@ from pathlib import Path
 from _common import process_cpu_ns, start_sim_rtsp
 
 _RECORDER = """
-import sys, time
+import signal, sys, time
 from kedirivms.record import Recorder
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the recorder (its last fragment) when terminated
 url, root, transport = sys.argv[1], sys.argv[2], sys.argv[3]
 with Recorder.open(url, root, "bench", segment_seconds=60.0, transport=transport):
     time.sleep(3600)
