@@ -73,8 +73,8 @@ def _record(url: str, root: Path, seconds: float, load: list[float]) -> dict[str
         while time.monotonic() < end:
             time.sleep(1.0)
             load.append(float(Path("/proc/loadavg").read_text().split()[3].split("/")[0]))
-        stats = rec.stats
         reconnects = stream.stats.reconnects
+    stats = rec.stats  # once stopped: the packets still on their way to the writer are counted as written
     index = SegmentIndex(root)
     try:
         segments = index.segments("load")

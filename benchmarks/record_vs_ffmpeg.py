@@ -13,10 +13,20 @@ from /proc (all its threads, ns resolution) over a steady window after a warm-up
 * ``python idle``: a Python process that imported ``kedirivms.record`` and sleeps: the interpreter's own cost,
   printed separately (not subtracted from anything).
 
+``--floor`` adds two bare PyAV contenders, the same FFmpeg libraries as kedirivms without kedirivms: ``pyav-demux``
+(a ``container.demux()`` loop that drops every packet) and ``pyav-remux`` (that loop muxing every packet into one
+fragmented MP4, one thread, no segments, no index): what any PyAV-based recorder costs before its own Python,
+measured in the same run, so a gap to ffmpeg can be split into FFmpeg version + PyAV and kedirivms's own share.
+
+"MB/s written" checks that every contender recorded the same stream: all the bytes on disk once the contender has
+ended (its files closed), over its whole run. ffmpeg writes its output in 256 KiB blocks (fragments included), so
+bytes on disk *during* a window lag a low-bitrate stream by many seconds (GStreamer's ``videotestsrc`` ball:
+~17 KB/s, one block per 15 s: a 10 s window showed 0 MB/s for ffmpeg while it recorded the stream).
+
 Figures are medians of the rounds, as a share of one core; ratios are kedirivms / each ffmpeg in the same run.
 Caveat printed with the figures: the ffmpeg program is the system's (its FFmpeg libraries may be another version
 than the ones PyAV bundles). Load: the box's load average before and after; the server child encodes on the same
-cores.
+cores. ``--ffmpeg PROGRAM`` runs another ffmpeg build (e.g. a static one of a newer FFmpeg) in place of the system's.
 
 ``--compare-src DIR`` adds a fourth contender, ``kedirivms@DIR``: the same recorder run from another source tree
 (``PYTHONPATH=DIR``, e.g. a ``git archive`` of an older commit's ``src``), for a before/after in one run.
@@ -25,7 +35,7 @@ cores.
 ``videotestsrc``, run by the system python with python3-gi; bitrate is x264enc's default, 2 Mbit/s).
 
 Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]
-[--source sim|gst] [--compare-src DIR]``.
+[--source sim|gst] [--compare-src DIR] [--floor] [--ffmpeg PROGRAM] [--transport tcp|udp]``.
 Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
@@ -44,15 +54,40 @@ from pathlib import Path
 from _common import process_cpu_ns, start_sim_rtsp
 
 _RECORDER = """
-import sys, time
+import signal, sys, time
 from kedirivms.record import Recorder
-url, root = sys.argv[1], sys.argv[2]
-with Recorder.open(url, root, "bench", segment_seconds=60.0):
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the recorder (its last fragment) when terminated
+url, root, transport = sys.argv[1], sys.argv[2], sys.argv[3]
+with Recorder.open(url, root, "bench", segment_seconds=60.0, transport=transport):
     time.sleep(3600)
 """
 _IDLE = "import time, kedirivms.record; print('READY', flush=True); time.sleep(3600)"
 _RATES: list[float] = []
 _FRAG = "movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000"
+_PYAV_OPTS = '{"rtsp_transport": sys.argv[2], "allowed_media_types": "video", "analyzeduration": "100000"}'
+_PYAV_DEMUX = f"""
+import sys, av
+c = av.open(sys.argv[1], options={_PYAV_OPTS})
+for p in c.demux(c.streams.video[0]):
+    pass
+"""
+_PYAV_REMUX = f"""
+import signal, sys, av
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # close the file (its last fragment) when terminated
+c = av.open(sys.argv[1], options={_PYAV_OPTS})
+v = c.streams.video[0]
+o = av.open(sys.argv[3] + "/0.mp4", "w", format="mp4",
+            options={{"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"}})
+s = o.add_stream_from_template(v)
+try:
+    for p in c.demux(v):
+        if p.dts is None:
+            continue
+        p.stream = s
+        o.mux(p)
+finally:
+    o.close()
+"""
 
 
 def _measure(
@@ -63,8 +98,9 @@ def _measure(
     out: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> float:
-    """Share of one core the child ``argv`` used over ``seconds`` after ``warm``; with ``out``, also appends the
-    MB/s it wrote under ``out`` in that window to ``_RATES``."""
+    """Share of one core the child ``argv`` used over ``seconds`` after ``warm``; with ``out``, also appends to
+    ``_RATES`` the MB/s it wrote under ``out`` over its whole run, counted once it has ended (files closed)."""
+    start = time.monotonic()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE if ready else subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
@@ -75,12 +111,9 @@ def _measure(
         time.sleep(warm)
         if proc.poll() is not None:
             raise SystemExit(f"{argv[0]} ended early ({proc.returncode})")
-        b0 = _bytes(out) if out else 0
         c0, t0 = process_cpu_ns(proc.pid), time.monotonic()
         time.sleep(seconds)
         c1, t1 = process_cpu_ns(proc.pid), time.monotonic()
-        if out:
-            _RATES.append((_bytes(out) - b0) / 1e6 / (t1 - t0))
     finally:
         proc.terminate()
         try:
@@ -88,22 +121,31 @@ def _measure(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if out:
+        _RATES.append(_bytes(out) / 1e6 / (time.monotonic() - start))
     return (c1 - c0) / 1e9 / (t1 - t0)
 
 
-def _contenders(url: str, out: Path, names: list[str]) -> dict[str, list[str]]:
-    """Each contender's command line, writing under ``out/<name>``."""
-    ffmpeg = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+def _contenders(
+    url: str, out: Path, names: list[str], program: str = "ffmpeg", transport: str = "tcp"
+) -> dict[str, list[str]]:
+    """Each contender's command line, writing under ``out/<name>``; ``program`` is the ffmpeg to run."""
+    ffmpeg = [program, "-hide_banner", "-nostats", "-nostdin", "-loglevel", "error", "-rtsp_transport", transport,
               "-i", url, "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1"]  # fmt: skip
     for name in names:
         (out / name).mkdir(parents=True)
     runs = {
         "ffmpeg": [*ffmpeg, str(out / "ffmpeg" / "%03d.mp4")],
         "ffmpeg-frag": [*ffmpeg, "-segment_format_options", _FRAG, str(out / "ffmpeg-frag" / "%03d.mp4")],
-        "kedirivms": [sys.executable, "-c", _RECORDER, url, str(out / "kedirivms")],
+        "kedirivms": [sys.executable, "-c", _RECORDER, url, str(out / "kedirivms"), transport],
     }
-    if len(names) > 3:  # --compare-src: the same recorder from another tree
-        runs[names[3]] = [sys.executable, "-c", _RECORDER, url, str(out / names[3])]
+    for name in names[3:]:
+        if name == "pyav-demux":
+            runs[name] = [sys.executable, "-c", _PYAV_DEMUX, url, transport]
+        elif name == "pyav-remux":
+            runs[name] = [sys.executable, "-c", _PYAV_REMUX, url, transport, str(out / name)]
+        else:  # --compare-src: the same recorder from another tree
+            runs[name] = [sys.executable, "-c", _RECORDER, url, str(out / name), transport]
     return runs
 
 
@@ -111,9 +153,9 @@ def _bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*.mp4"))
 
 
-def _ffmpeg_version() -> str:
+def _ffmpeg_version(program: str) -> str:
     try:
-        line = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
+        line = subprocess.run([program, "-version"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
     except (OSError, subprocess.SubprocessError):
         return "?"
     return line.split()[2] if len(line.split()) > 2 else line
@@ -144,6 +186,9 @@ def main() -> None:
     parser.add_argument("--codecs", default="h264,h265", help="comma-separated: h264, h265")
     parser.add_argument("--source", choices=["sim", "gst"], default="sim", help="whose RTSP server serves the stream")
     parser.add_argument("--compare-src", type=Path, help="also record with the kedirivms package under this src dir")
+    parser.add_argument("--transport", choices=["tcp", "udp"], default="tcp", help="RTSP lower transport, for all")
+    parser.add_argument("--ffmpeg", default="ffmpeg", help="the ffmpeg program to compare with (default: on PATH)")
+    parser.add_argument("--floor", action="store_true", help="also run bare PyAV demux and remux loops (no kedirivms)")
     args = parser.parse_args()
     import av
 
@@ -165,6 +210,9 @@ def main() -> None:
         other = f"kedirivms@{args.compare_src}"
         names.append(other)
         envs[other] = dict(os.environ, PYTHONPATH=str(args.compare_src.resolve()))
+    if args.floor:
+        names += ["pyav-demux", "pyav-remux"]
+        envs.update(dict.fromkeys(names[-2:]))
     results: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}
     written: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}  # MB per second
     idle: list[float] = []
@@ -173,7 +221,7 @@ def main() -> None:
             for r in range(args.rounds):
                 for codec in codecs:
                     out = Path(tmp) / f"{codec}-{r}"
-                    runs = _contenders(urls[codec], out, names)
+                    runs = _contenders(urls[codec], out, names, args.ffmpeg, args.transport)
                     order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
                     for name in order:
                         cpu = _measure(runs[name], args.warm, args.seconds, out=out / name, env=envs[name])
@@ -185,22 +233,23 @@ def main() -> None:
             server.terminate()
             server.wait(20)
     print(f"source: {'GStreamer RTSP server' if args.source == 'gst' else 'kedirivms virtual camera'}")
-    print(f"one {args.spec} stream per codec over RTSP/TCP, {args.rounds} alternating rounds of {args.seconds:g} s; "
-          f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores")  # fmt: skip
-    print(f"ffmpeg program {_ffmpeg_version()}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
+    print(f"one {args.spec} stream per codec over RTSP/{args.transport.upper()}, {args.rounds} alternating rounds "
+          f"of {args.seconds:g} s; load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after, "
+          f"on {os.cpu_count()} cores")  # fmt: skip
+    print(f"ffmpeg program {_ffmpeg_version(args.ffmpeg)}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
     print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
-          f"   MB/s written (ffmpeg, frag, kedirivms{', compared' if args.compare_src else ''})")  # fmt: skip
+          f"   MB/s written ({', '.join(n for n in names if n != 'pyav-demux')})")  # fmt: skip
     ours_by_codec = {}
     for codec, res in results.items():
         ff, frag, ours = (statistics.median(res[n]) for n in names[:3])
-        rates = [statistics.median(written[codec][n]) for n in names]
+        rates = [statistics.median(written[codec][n]) for n in names if n != "pyav-demux"]  # it writes nothing
         ours_by_codec[codec] = ours
         print(f"{codec:6} {ff * 100:9.3f} {frag * 100:14.3f} {ours * 100:12.3f} {ours / ff:8.2f}x {ours / frag:6.2f}x"
               f"   {', '.join(f'{x:.3f}' for x in rates)}")  # fmt: skip
-        if len(names) > 3:
-            other = statistics.median(res[names[3]])
-            print(f"  {names[3]}: {other * 100:.3f} % ({other / ff:.2f}x ffmpeg, {other / frag:.2f}x frag); "
-                  f"kedirivms / it: {ours / other:.2f}x")  # fmt: skip
+        for name in names[3:]:
+            theirs = statistics.median(res[name])
+            print(f"  {name}: {theirs * 100:.3f} % ({theirs / ff:.2f}x ffmpeg, {theirs / frag:.2f}x frag); "
+                  f"kedirivms / it: {ours / theirs:.2f}x")  # fmt: skip
         if min(rates) < 0.8 * max(rates):
             print(f"  ! {codec}: the contenders did not write the same stream (MB/s above): not a like-for-like ratio")
     print(f"python idle (interpreter + kedirivms.record imported, sleeping): {statistics.median(idle) * 100:.3f} % "

@@ -13,7 +13,7 @@ import pytest
 from kedirivms.errors import InvalidArgument, RecordingError
 from kedirivms.record import Recorder, RecorderState, SegmentIndex, SegmentStatus, export
 from kedirivms.record._layout import INDEX_NAME, iter_segment_files
-from kedirivms.sim.rtsp import RtspServer
+from kedirivms.sim.rtsp import RtspServer, StreamSpec
 from kedirivms.stream import StreamState, open_stream
 
 from .conftest import GOP, SEGMENT, ffprobe
@@ -190,3 +190,45 @@ def test_demux_only_stream_lends_its_packets(rtsp: RtspServer, tmp_path: Path) -
         stream.add_packet_listener(print)  # a second user: copies again
         assert stream.owns_packets(rec._on_packet) is False
         stream.remove_packet_listener(print)
+
+
+class _InboxSpy:
+    """The recorder's inbox, noting each batch of packets the demux thread hands over."""
+
+    def __init__(self, inbox: Any) -> None:
+        self.inbox = inbox
+        self.batches: list[list[Any]] = []
+
+    def put(self, item: Any) -> None:
+        if isinstance(item, list):
+            self.batches.append(list(item))
+        self.inbox.put(item)
+
+    def get(self, timeout: float | None = None) -> Any:
+        return self.inbox.get(timeout=timeout)
+
+
+def test_writer_gets_one_batch_per_fragment(tmp_path: Path) -> None:
+    """Packets reach the writer once per MP4 fragment, with the packet that begins the next one, also when the
+    muxer cuts fragments by duration inside a long GOP: one writer wake-up per fragment (CPU), and no batch
+    holds back more than a fragment (what a crash can lose)."""
+    spec = StreamSpec(width=320, height=180, fps=10, bitrate=250_000, gop=30)  # 3 s GOP, 1 s fragments
+    with RtspServer("127.0.0.1", 0) as srv:
+        srv.add_stream("long", spec)
+        stream = open_stream(srv.url("long"), decode=False)
+        rec = Recorder(stream, tmp_path, "long", fragment_seconds=1.0, segment_seconds=60.0)
+        spy = _InboxSpy(rec._inbox)
+        rec._inbox = spy  # type: ignore[assignment]
+        with stream, rec:
+            deadline = time.monotonic() + 30  # a hang bound
+            while rec.stats.packets_written < 70 and time.monotonic() < deadline:
+                time.sleep(0.1)
+    assert rec.stats.packets_written >= 70 and rec.stats.packets_dropped == 0
+    packets = [p for batch in spy.batches for p in batch]
+    tick = packets[0].template.tick
+    media = (packets[-1].dts - packets[0].dts) * tick
+    for batch in spy.batches:
+        assert (batch[-1].dts - batch[0].dts) * tick <= 1.0 + 1e-6, [p.dts for p in batch]
+    # at each keyframe and every 0.5 s (the rule before) would be two a second here
+    assert len(spy.batches) <= media / 1.0 + 3, (len(spy.batches), media)
+    check_root(tmp_path, "long")

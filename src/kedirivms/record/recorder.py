@@ -32,10 +32,14 @@ log = logging.getLogger("kedirivms.record")
 
 _STOP = object()
 _RETRY_STORAGE = 2.0  # seconds between attempts to write again after a storage failure
-# The demux thread hands packets to the writer in batches, not one by one: at each keyframe (so the fragment
-# it closes reaches the file at once) and at least every _HANDOFF seconds. A wake-up per packet, or a writer
-# polling ten times a second, cost more CPU than the remux itself (measured, benchmarks/record_vs_ffmpeg.py).
-_HANDOFF = 0.5
+# The demux thread hands packets to the writer in batches, not one by one: one batch per MP4 fragment, handed
+# over with the packet that starts the next fragment (a keyframe, or the first packet fragment_seconds of dts
+# after the fragment's first: the muxer's frag_keyframe and frag_duration rules), so a fragment reaches the file
+# as soon as it is complete; and at the latest _HANDOFF_FRAGMENTS fragments' time after the last hand-over (a
+# stream whose timestamps stall). A wake-up per packet, or a writer polling ten times a second, cost more CPU
+# than the remux itself; handing over at each keyframe and every 0.5 s woke the writer 3.5-3.9 times a second,
+# this about once (measured per thread from /proc: docs/recording.md, Cost).
+_HANDOFF_FRAGMENTS = 2.0
 _IDLE = 0.5  # seconds the writer waits for work before its idle pass (event mode's post-roll on a stalled camera)
 
 
@@ -101,10 +105,11 @@ class Recorder:
         self._own_index = index is None
         self._own_stream = False
         self._max_queue = max_queue
-        # batches of packets (lists of Pkt, see _HANDOFF) and control messages, in order, for the writer thread
+        # batches of packets (lists of Pkt, see _HANDOFF_FRAGMENTS) and control messages, in order, for the writer
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._batch: list[Pkt] = []  # demux thread: packets not handed over yet
         self._batch_at = 0.0  # demux thread: time.time() of the last hand-over
+        self._frag_dts: int | None = None  # demux thread: dts of the packet that began the writer's fragment
         self._hand_lock = threading.Lock()
         self._queued = 0  # packets handed over (written by the demux thread only)
         self._taken = 0  # packets taken by the writer (written by the writer thread only)
@@ -314,6 +319,7 @@ class Recorder:
             self._video = video
             self._anchor = None
             self._held = None
+            self._frag_dts = None
         template = self._template
         if template is None or (not template.sized and not (packet.is_keyframe and template.learn_size(packet))):
             # no usable stream, or no picture size yet: segments start at a keyframe, whose decoding tells it
@@ -354,7 +360,14 @@ class Recorder:
         # uses it (a demux-only stream recorded once), else a copy of the payload (buffer protocol)
         own = packet if self.stream.owns_packets(self._listener) else av.Packet(packet)  # type: ignore[arg-type]
         self._enqueue(Pkt(own, pts, dts, key, packet.duration or 0, template, self._anchor + st))
-        if key or now - self._batch_at >= _HANDOFF:
+        frag = self._frag_dts
+        if (
+            key
+            or frag is None
+            or (dts - frag) * template.tick >= self.fragment_seconds
+            or now - self._batch_at >= self.fragment_seconds * _HANDOFF_FRAGMENTS
+        ):
+            self._frag_dts = dts  # this packet begins the muxer's next fragment (see _HANDOFF_FRAGMENTS)
             self._hand_over(now)
 
     def _enqueue(self, item: Pkt) -> None:
