@@ -46,6 +46,7 @@ def test_the_line_pass_counts_people_standing_close_together(tight_line: tuple[C
     one = _detector(scene, line_pass="off")
     two = _detector(scene, line_pass="auto")
     assert one.line is None and two.line is not None and two.line.mode == "auto"
+    assert _detector(scene).line is None  # off by default
     line = two.line
     in_line = [int(line.inside(d.detect_frame(frame, T).xyxy, 640, 360).sum()) for d in (one, two)]
     assert in_line[0] <= true_length - 2  # one pass over the zones' box: two of the four are lost
@@ -58,7 +59,7 @@ def test_the_line_pass_counts_people_standing_close_together(tight_line: tuple[C
 
 def test_auto_runs_only_with_people_in_the_line_and_the_model_free(tight_line: tuple[CounterScene, Frame, int]) -> None:
     scene, _, _ = tight_line
-    det = _detector(scene, line_pass_min_people=2)
+    det = _detector(scene, line_pass="auto", line_pass_min_people=2)
     blank = np.full((360, 640), 120, np.uint8)
     det.detect(blank, 0.0)
     assert det.line_runs == 0  # nobody in the line: one pass
