@@ -31,6 +31,7 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
     person_detections,
 )
+from kedirivms.analytics.queue.feet import FootEstimator
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.metrics import HourlyServiceStats, IntervalStats, ServiceTracker, WaitTracker
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
@@ -147,6 +148,11 @@ class TrackingConfig(BaseModel):
         description="A move between the queue and the service zone counts once the person's anchor is this far "
         "from where they were placed, fraction of their box height (0: off). Boxes jitter at their foot edge where "
         "neighbours overlap: the one served would be counted in the line again, the next in line served.",
+    )
+    feet_from_height: bool = Field(
+        default=True,
+        description="With the bottom_center anchor: a box whose bottom edge lies inside a lower box (legs hidden by "
+        "the person in front) is placed by its person's usual box height, not by its cut-off bottom edge.",
     )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
@@ -445,6 +451,9 @@ class QueueAnalyzer:
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
+        self._feet: FootEstimator | None = (
+            FootEstimator() if config.anchor == "bottom_center" and config.tracking.feet_from_height else None
+        )
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -469,6 +478,8 @@ class QueueAnalyzer:
         self._seen.clear()
         self._hidden = set()
         self._placed.clear()
+        if self._feet is not None:
+            self._feet.reset()
         self._waits = WaitTracker(
             reentry_grace_s=trk.reentry_grace_s,
             relink_s=trk.relink_s,
@@ -556,10 +567,11 @@ class QueueAnalyzer:
         # hidden behind a person in front of them is still there, and keeps their wait
         seen = (ids >= 0) & ((np.asarray(tracked.confidence) > 0) | np.isin(ids, list(self._hidden)))
         seen = seen if len(tracked) else ids >= 0
-        anchors = tracked.get_anchors_coordinates(self._anchor) if len(tracked) else np.zeros((0, 2))
-        in_queue = _ZoneSet.test(self._zones.queue, tracked)
-        in_service = _ZoneSet.test(self._zones.service, tracked)
-        self._hold_zones(t, ids, anchors, tracked.xyxy[:, 3] - tracked.xyxy[:, 1], in_queue, in_service)
+        placed = self._place_feet(tracked, ids, t)
+        anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
+        in_queue = _ZoneSet.test(self._zones.queue, placed)
+        in_service = _ZoneSet.test(self._zones.service, placed)
+        self._hold_zones(t, ids, anchors, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
         return _Look(
             tracked=tracked,
             ids=ids[seen],
@@ -570,6 +582,17 @@ class QueueAnalyzer:
             length=int(in_queue.sum()),
             staffed=bool(_ZoneSet.test(self._zones.counter, tracked).any()),
         )
+
+    def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
+        """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``)."""
+        if self._feet is None or not len(tracked):
+            return tracked
+        learn = np.asarray(tracked.confidence) > 0 if tracked.confidence is not None else None
+        xyxy = self._feet.place(t, tracked.xyxy, ids, learn)
+        self._feet.forget(t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s))
+        if np.array_equal(xyxy, tracked.xyxy):
+            return tracked
+        return sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)
 
     def _hold_zones(
         self,
