@@ -205,6 +205,8 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera], page:
                     fleet[0].trigger_motion(True)  # a camera-side event, forwarded to the sinks
                     motion_sent = True
                 live.update(board.table(deployment.metrics()))
+    except KeyboardInterrupt:  # Ctrl-C (or SIGINT) ends the story early; its results are still shown
+        console.print(f"[yellow]story ended early after {time.monotonic() - start:.0f} s")
     finally:
         deployment.close()
     console.print()

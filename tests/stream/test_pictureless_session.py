@@ -152,8 +152,9 @@ def test_read_time_out_is_disarmed_while_pictures_flow(relay: tuple[_PictureCutR
     changes: list[StateChange] = []
     with open_stream(url, transport="tcp", timeout=(5.0, 2.0), decode=False) as stream:
         stream.on_state(changes.append)
-        assert stream.wait_for(StreamState.STREAMING, timeout=10)
-        deadline = time.monotonic() + 10
+        # hang bounds, not speed assertions: 10 s was once too short on a loaded box
+        assert stream.wait_for(StreamState.STREAMING, timeout=30)
+        deadline = time.monotonic() + 30
         while stream.stats.packets < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
         watch = stream._watch

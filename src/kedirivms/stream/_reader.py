@@ -388,6 +388,10 @@ class Stream:
                 raise _Stop from None
             except Exception as exc:
                 op = "read" if streaming else "open"
+                if self._watch is not None and self._watch.stalled() and isinstance(exc, av.error.FFmpegError):
+                    # the watchdog's interrupt ended a read after a stall; FFmpeg's RTSP-over-TCP reader reports
+                    # an interrupt inside an interleaved frame's header as EIO, not as an exit (seen under load)
+                    exc = TimeoutError()
                 err = map_av_error(exc, self._source, op, read_timeout=self.options.timeout[1])
                 reason = str(err)
                 self._error = err
