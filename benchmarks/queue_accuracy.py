@@ -464,6 +464,7 @@ def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int
             idx = {f.index for f in truth.frames if (f.split or "all") == split}
             err = [c - e for i, _, e, c in score.per_frame if i in idx]
             by_split[split] = float(np.mean(np.abs(err))) if err else float("nan")
+        sv = score.services
         rows.append(
             {
                 "run": label,
@@ -472,6 +473,17 @@ def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int
                 "frames": score.frames,
                 "by_split": by_split,
                 "ms_per_frame": 1000.0 * score.seconds / max(score.decoded, 1),
+                "services": None
+                if sv is None
+                else {
+                    "truth": sv.truth,
+                    "measured": sv.measured,
+                    "missed": sv.missed,
+                    "false": sv.false,
+                    "duration_error_pct": sv.duration_error_pct,
+                    "start_error_s": sv.start_error_s,
+                    "rows": sv.rows,
+                },
             }
         )
     if as_json:
@@ -483,6 +495,16 @@ def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int
         for r in rows:
             cells = " ".join(f"{r['by_split'][s]:>14.3f}" for s in splits)
             print(f"{r['run']:<38} {r['mae']:>6.3f} {r['bias']:>+6.3f} {cells} {r['ms_per_frame']:>6.1f}")
+        if rows[0]["services"] is not None:
+            print("services (stays in the service zone matched to the truth's visits by overlap):")
+            head = f"{'true':>5} {'found':>5} {'missed':>6} {'false':>5} {'time err %':>10} {'start err s':>11}"
+            print(f"{'run':<38} {head}")
+            for r in rows:
+                v = r["services"]
+                print(
+                    f"{r['run']:<38} {v['truth']:>5} {v['measured']:>5} {v['missed']:>6} {v['false']:>5}"
+                    f" {v['duration_error_pct']:>10.1f} {v['start_error_s']:>11.2f}"
+                )
         print(
             f"goal: per-frame count MAE <= 0.5 with the default detector: {'PASS' if rows[0]['mae'] <= 0.5 else 'FAIL'}"
         )

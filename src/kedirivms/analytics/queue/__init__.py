@@ -14,11 +14,13 @@ from kedirivms.analytics.queue.detector import (
     PersonDetector,
     person_detections,
 )
+from kedirivms.analytics.queue.metrics import FinishedStay
 from kedirivms.analytics.queue.plugin import QueuePlugin
 
 __all__ = [
     "BackgroundDetector",
     "BackgroundDetectorConfig",
+    "FinishedStay",
     "FrameResult",
     "Hysteresis",
     "OpeningHours",

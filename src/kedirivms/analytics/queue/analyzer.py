@@ -12,6 +12,7 @@ come as ``pile_up`` / ``pile_up_cleared``, ``counter_unstaffed`` / ``counter_sta
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import sys
@@ -33,7 +34,13 @@ from kedirivms.analytics.queue.detector import (
 )
 from kedirivms.analytics.queue.feet import FootEstimator
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
-from kedirivms.analytics.queue.metrics import HourlyServiceStats, IntervalStats, ServiceTracker, WaitTracker
+from kedirivms.analytics.queue.metrics import (
+    FinishedStay,
+    HourlyServiceStats,
+    IntervalStats,
+    ServiceTracker,
+    WaitTracker,
+)
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.zones import Zones
 
@@ -268,6 +275,8 @@ class FrameResult:
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
+        services: the stays in the service zone that ended on this frame (each from reaching the zone to the last
+            moment in it; stays shorter than a service are left out), in the order they ended.
     """
 
     time: float
@@ -275,6 +284,7 @@ class FrameResult:
     smoothed_length: int
     staffed: bool | None
     detections: Any
+    services: tuple[FinishedStay, ...] = ()
 
 
 class _ZoneSet:
@@ -552,6 +562,7 @@ class QueueAnalyzer:
             smoothed_length=smoothed,
             staffed=staffed if self.counter_zone is not None else None,
             detections=tracked,
+            services=tuple(stays),
         )
         if self._prev_t is not None and t > self._prev_t:
             self._fps = 0.9 * self._fps + 0.1 / (t - self._prev_t)
@@ -610,11 +621,14 @@ class QueueAnalyzer:
         count them in the line again (and end their service); the next in line's box may likewise reach over into
         the service zone. A person's move from one of the two zones to the other counts only once their anchor is
         ``zone_hold`` of their box height from where it was last placed; coming in from elsewhere or leaving the
-        two zones counts at once (the end of the line).
+        two zones counts at once (the end of the line). A step up to a service spot nobody else holds counts at
+        once too: only the one served can reach over from there (a ceiling camera close to the desk sees the feet
+        of someone stepping up move much less than a tenth of their tall box).
         """
         share = self.config.tracking.zone_hold
         if share <= 0:
             return
+        present = set(ids.tolist())
         for i, pid in enumerate(ids.tolist()):
             if pid < 0:
                 continue
@@ -625,6 +639,7 @@ class QueueAnalyzer:
             elif (
                 placed is not None
                 and placed[1] != zone
+                and (zone == "queue" or self._spot_held(pid, present))
                 and float(np.hypot(*(anchors[i] - placed[0]))) <= share * float(heights[i])
             ):
                 in_queue[i], in_service[i] = placed[1] == "queue", placed[1] == "service"
@@ -634,6 +649,10 @@ class QueueAnalyzer:
         forget = t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s)
         for pid in [p for p, v in self._placed.items() if v[2] < forget]:
             del self._placed[pid]
+
+    def _spot_held(self, pid: int, present: set[int]) -> bool:
+        """Whether someone other than ``pid`` who is still in the picture was last placed at the service spot."""
+        return any(other != pid and v[1] == "service" and other in present for other, v in self._placed.items())
 
     def _detect_and_track(self, y: np.ndarray, t: float, frame: Any) -> sv.Detections:
         """Detect on this frame when due (every frame for the background detector), else hold the last people."""
@@ -833,6 +852,9 @@ class QueueAnalyzer:
         Args:
             t: end time, seconds (default: the last frame's time).
 
+        Stays in the service zone still open are ended (see :meth:`ServiceTracker.finish`) and counted in these
+        statistics; they are added to :attr:`last`'s ``services``.
+
         Returns:
             The last ``queue_stats`` event and, with a service zone, the partial hour's ``service_stats_hourly``
             (``partial: true``); nothing if no frame was analysed.
@@ -840,6 +862,14 @@ class QueueAnalyzer:
         if self._interval is None or not self._interval.lengths:
             return []
         end = t if t is not None else (self._prev_t or self._interval.start)
+        if self._service is not None:  # the stays the stream's end cut short: last.services
+            stays = self._service.finish(self._prev_t if self._prev_t is not None else end)
+            for stay in stays:
+                self._interval.add_stay(stay)
+                if self._hour is not None and not stay.censored:
+                    self._hour.services.append(stay.service_s)
+            if self.last is not None:
+                self.last = dataclasses.replace(self.last, services=self.last.services + tuple(stays))
         self._interval.end = max(end, self._interval.start)
         events = [self._stats_event(self._interval)]
         self._interval = IntervalStats(start=self._interval.end, end=self._interval.end + self.config.interval_s)

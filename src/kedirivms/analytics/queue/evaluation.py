@@ -5,7 +5,9 @@ the plugin config) and, for some frames, how many people stand in each zone, cou
 tracks give queue entry and service times. :func:`evaluate_clip` decodes the clip, runs a
 :class:`~kedirivms.analytics.queue.QueueAnalyzer` over every frame as a live camera would (the detector at its
 own rate, the tracker in between), counts the people whose anchor is inside each zone on the annotated frames
-and reports the mean absolute error. See ``docs/queue-analytics.md`` for the format and figures.
+and reports the mean absolute error; given tracks with service times, it also matches the analyzer's stays in the
+service zone to them and scores their times (:class:`ServiceScore`). See ``docs/queue-analytics.md`` for the
+format and figures.
 
 Example:
     >>> truth = FootageTruth.load("tests/data/footage/vtest.truth.json")
@@ -28,11 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kedirivms._exports import one_line
 from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue.metrics import FinishedStay
 from kedirivms.analytics.zones import Zone, Zones
 from kedirivms.errors import ConfigError, DecodeError
 from kedirivms.stream import Frame
 
-__all__ = ["ClipScore", "FootageTruth", "FrameTruth", "TrackTruth", "evaluate_clip"]
+__all__ = ["ClipScore", "FootageTruth", "FrameTruth", "ServiceScore", "TrackTruth", "evaluate_clip", "score_services"]
 
 
 class FrameTruth(BaseModel):
@@ -91,6 +94,37 @@ class FootageTruth(BaseModel):
 
 
 @dataclass
+class ServiceScore:
+    """How the analyzer timed the services of the truth's person tracks (those with both service times).
+
+    A measured stay in the service zone is matched to the true visit it overlaps most in time (one to one).
+
+    Attributes:
+        truth: true services; ``measured``: stays the analyzer reported; ``matched``: pairs found.
+        rows: ``(track id, true start, true end, measured start, measured end)`` per match, seconds.
+        duration_error_pct: mean of ``|measured - true| / true`` service time over the matches, percent.
+        start_error_s: median ``|measured - true|`` start time over the matches, seconds.
+    """
+
+    truth: int
+    measured: int
+    matched: int
+    rows: list[tuple[int, float, float, float, float]] = field(default_factory=list)
+    duration_error_pct: float = float("nan")
+    start_error_s: float = float("nan")
+
+    @property
+    def missed(self) -> int:
+        """True services with no measured stay."""
+        return self.truth - self.matched
+
+    @property
+    def false(self) -> int:
+        """Measured stays with no true service."""
+        return self.measured - self.matched
+
+
+@dataclass
 class ClipScore:
     """How the analyzer counted on the annotated frames.
 
@@ -101,6 +135,7 @@ class ClipScore:
         bias: mean signed error (positive: too many people).
         per_frame: ``(index, zone, truth, counted)`` rows.
         seconds: wall time of the whole run; ``decoded``: frames analysed.
+        services: service times against the truth's tracks (``None`` when it has no service times).
     """
 
     detector: str
@@ -110,6 +145,46 @@ class ClipScore:
     per_frame: list[tuple[int, str, int, int]] = field(default_factory=list)
     seconds: float = 0.0
     decoded: int = 0
+    services: ServiceScore | None = None
+
+
+def score_services(truth: FootageTruth, stays: list[FinishedStay]) -> ServiceScore:
+    """Match measured stays to the truth's services by overlap in time and score their times."""
+    true = [
+        (tr.id, tr.service_enter_s, tr.service_end_s)
+        for tr in truth.tracks
+        if tr.service_enter_s is not None and tr.service_end_s is not None
+    ]
+    measured = [(s.end - s.service_s, s.end) for s in stays]
+    pairs = sorted(
+        (
+            (min(end, m_end) - max(start, m_start), i, j)
+            for i, (_, start, end) in enumerate(true)
+            for j, (m_start, m_end) in enumerate(measured)
+            if min(end, m_end) > max(start, m_start)
+        ),
+        reverse=True,
+    )
+    used_t: set[int] = set()
+    used_m: set[int] = set()
+    rows = []
+    for _, i, j in pairs:
+        if i in used_t or j in used_m:
+            continue
+        used_t.add(i)
+        used_m.add(j)
+        rows.append((true[i][0], true[i][1], true[i][2], measured[j][0], measured[j][1]))
+    rows.sort()
+    dur = [abs((m_end - m_start) - (end - start)) / (end - start) for _, start, end, m_start, m_end in rows]
+    starts = [abs(m_start - start) for _, start, _, m_start, _ in rows]
+    return ServiceScore(
+        truth=len(true),
+        measured=len(measured),
+        matched=len(rows),
+        rows=rows,
+        duration_error_pct=100.0 * float(np.mean(dur)) if dur else float("nan"),
+        start_error_s=float(np.median(starts)) if starts else float("nan"),
+    )
 
 
 def count_in_zones(detections: sv.Detections, zones: Zones, wh: tuple[int, int], anchor: sv.Position) -> dict[str, int]:
@@ -126,6 +201,7 @@ def evaluate_clip(
     *,
     detector: Literal["auto", "dnn", "background"] = "auto",
     config: dict[str, Any] | None = None,
+    end_s: float | None = None,
 ) -> ClipScore:
     """Run the analyzer over a clip and score its counts on the annotated frames.
 
@@ -134,6 +210,8 @@ def evaluate_clip(
         truth: its annotation.
         detector: which detector to run.
         config: extra :class:`QueueConfig` fields (e.g. ``{"dnn": {"rate_hz": 10}}``); zones come from ``truth``.
+        end_s: stop decoding after this clip time, seconds (default: after the last annotated frame, or at the
+            clip's end when the truth times services). Truth past it is left out of the score.
 
     Returns:
         The :class:`ClipScore`.
@@ -156,9 +234,22 @@ def evaluate_clip(
         )
     except ValidationError as exc:
         raise ConfigError(f"bad evaluation config: {one_line(exc)}", operation="evaluate clip") from exc
+    if end_s is not None:
+        truth = truth.model_copy(
+            update={
+                "frames": tuple(f for f in truth.frames if f.index / (truth.fps or 10.0) <= end_s),
+                "tracks": tuple(tr for tr in truth.tracks if (tr.service_end_s or 0.0) <= end_s),
+            }
+        )
+        if not truth.frames:
+            raise ConfigError(f"no annotated frame before {end_s:g} s", operation="evaluate clip")
+    timed = any(tr.service_enter_s is not None and tr.service_end_s is not None for tr in truth.tracks)
+    if timed and not zones.of_kind("service"):
+        raise ConfigError("the truth times services but has no service zone", operation="evaluate clip")
     analyzer = QueueAnalyzer(cfg)
     wanted = {f.index: f for f in truth.frames}
     rows: list[tuple[int, str, int, int]] = []
+    stays: list[FinishedStay] = []
     start = time.perf_counter()
     decoded = 0
     try:
@@ -170,6 +261,8 @@ def evaluate_clip(
                 frame = Frame(av_frame, time=t, index=index)
                 analyzer.update(frame.y, t, frame=frame)
                 decoded += 1
+                assert analyzer.last is not None
+                stays += analyzer.last.services
                 if index in wanted:
                     assert analyzer.last is not None
                     got = count_in_zones(
@@ -177,10 +270,14 @@ def evaluate_clip(
                     )
                     for name, expected in wanted[index].counts.items():
                         rows.append((index, name, expected, got.get(name, 0)))
-                if index >= max(wanted):
-                    break
+                if (index >= max(wanted) and not timed) or (end_s is not None and t >= end_s):
+                    break  # services are timed to the clip's end (or end_s)
     except av.FFmpegError as exc:
         raise DecodeError(f"cannot decode {clip}: {exc}", operation="evaluate clip") from exc
+    if analyzer.last is not None:  # the clip's end: stays still open end there
+        before = len(analyzer.last.services)
+        analyzer.flush()
+        stays += analyzer.last.services[before:]
     errors = np.array([c - e for _, _, e, c in rows], dtype=np.float64)
     return ClipScore(
         detector=cfg.detector_kind,
@@ -190,6 +287,7 @@ def evaluate_clip(
         per_frame=rows,
         seconds=time.perf_counter() - start,
         decoded=decoded,
+        services=score_services(truth, stays) if timed else None,
     )
 
 

@@ -669,6 +669,22 @@ class ServiceTracker:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
         return done, arrivals
 
+    def finish(self, t: float) -> list[FinishedStay]:
+        """End every stay at the end of the stream (time ``t``) and return those long enough to be services.
+
+        A stay whose person was already out of the zone or lost ends where they were last in it, as it would have
+        after the grace time; one whose person is still in the zone at ``t`` is censored (its end is unknown).
+        """
+        done = []
+        for stay in self._stays:
+            length = stay.last_in - stay.enter
+            if length + 1e-9 >= self.min_service_s:
+                ongoing = stay.last_in >= t
+                done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored or ongoing))
+        self._stays.clear()
+        self._owner.clear()
+        return done
+
     def _hand_over(
         self,
         t: float,
