@@ -23,6 +23,7 @@ EXPECTED = {
     "provision_fleet.py": [r"apply loket-4: changed", r"plan again: 0 change\(s\); in sync: 4/4"],
     "queue_zones.py": [r"zone preview: .*queue_zones\.png \(640x360\)", r"kind: queue"],
     "read_frames.py": [r"decoded \d+, dropped \d+, fps [\d.]+, kept [1-9]\d* keyframes"],
+    "score_footage.py": [r"28 annotated frames, count MAE 0\.\d+", r"services: 6 of 6 found, 0 false"],
     "scale_out.py": [
         r"loket-1 +district-1 +running +frames [1-9]",
         r"clip of loket-1: [1-9]\d* bytes h264 from district-1 at /api/clips/",
