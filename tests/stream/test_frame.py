@@ -126,3 +126,24 @@ def test_save(media: dict[str, Path], tmp_path: Path, suffix: str, ok: bool) -> 
         assert img.size == (320, 240)
         back = np.asarray(img.convert("RGB"), dtype=int)
     assert np.abs(back - frame.to_rgb().astype(int)).mean() < 6
+
+
+@pytest.mark.parametrize("fmt", ["rgb24", "bgra", "gbrp"])
+def test_y_is_luma_for_pictures_without_a_luma_plane(fmt: str) -> None:
+    """RGB pictures (PNG, GIF and other file sources) give a (H, W) grey ``y``, as analytics plugins expect."""
+    rgb = np.zeros((24, 32, 3), np.uint8)
+    rgb[:, 16:] = (200, 40, 10)  # a red right half on a black left half
+    av_frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=fmt)
+    frame = Frame(av_frame, time=0.0, index=0)
+    y = frame.y
+    assert y.shape == (24, 32) and y.dtype == np.uint8 and not y.flags.writeable
+    assert y[:, :16].max() <= 16 and 60 < int(y[:, 16:].mean()) < 110  # grey of the red, not its red channel
+    assert frame.planes[0].shape[:2] == (24, 32)  # the planes stay the picture's own
+
+
+def test_y_of_a_real_gif_is_luma() -> None:
+    clip = Path(__file__).resolve().parents[1] / "data" / "footage" / "classroom.gif"
+    with av.open(str(clip)) as container:
+        av_frame = next(container.decode(video=0))
+    frame = Frame(av_frame, time=0.0, index=0)
+    assert frame.y.shape == (270, 480)

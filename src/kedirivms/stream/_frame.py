@@ -142,9 +142,19 @@ class Frame:
     # -- views (free) ---------------------------------------------------------------------------------------
     @property
     def y(self) -> np.ndarray:
-        """Luma (or the first plane) as a read-only ``(height, width)`` view; uint8, uint16 for > 8 bits."""
+        """Luma as a read-only ``(height, width)`` array; uint8, uint16 for > 8 bits.
+
+        A view of the luma plane, no copy, for YUV and grey pictures (every camera stream). A picture without a luma
+        plane (packed or planar RGB, a palette: GIF, PNG) is converted to 8-bit grey once (a copy).
+        """
         if self._y is None:
-            self._y = _view(self._av, 0, self.format)
+            fmt = self._av.format
+            if fmt.is_rgb or fmt.has_palette:
+                grey = self._av.reformat(format="gray").to_ndarray()
+                grey.flags.writeable = False
+                self._y = grey
+            else:
+                self._y = _view(self._av, 0, self.format)
         return self._y
 
     @property
@@ -155,7 +165,8 @@ class Frame:
         yuv422p: chroma ``(H, W/2)``; 10-bit formats give uint16 samples; packed RGB gives ``(H, W, 3)``.
         """
         if self._planes is None:
-            views = [self.y]
+            fmt = self._av.format
+            views = [_view(self._av, 0, self.format) if fmt.is_rgb or fmt.has_palette else self.y]
             count = len(_plane_layout(self._av, self.format))
             views.extend(_view(self._av, i, self.format) for i in range(1, count))
             self._planes = tuple(views)

@@ -86,3 +86,18 @@ def test_the_streams_end_ends_the_stays_it_cut_short() -> None:
     ended = sorted(service.finish(12.0), key=lambda s: s.end)
     assert [(s.end, s.service_s, s.censored) for s in ended] == [(10.0, 10.0, False), (12.0, 10.0, True)]
     assert service.finish(12.5) == []
+
+
+def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
+    """A GIF decodes to RGB pictures (no luma plane): the analyzer once crashed on them.
+
+    The four people sit still behind desks for the whole 3 s clip: the model finds all four on every frame; the
+    motion gate (on by default) holds back those who have not moved since the analyzer started (see the docs).
+    """
+    truth = FootageTruth.load(DATA / "classroom.truth.json")
+    ungated = evaluate_clip(
+        DATA / "classroom.gif", truth, detector="dnn", config={"dnn": {"motion_gate": {"enabled": False}}}
+    )
+    assert ungated.frames == 23 and ungated.mae == 0.0, ungated.per_frame
+    gated = evaluate_clip(DATA / "classroom.gif", truth, detector="dnn")
+    assert gated.frames == 23 and gated.bias <= 0.0  # people held back, never invented
