@@ -8,7 +8,6 @@ import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
 from kedirivms.analytics.queue.feet import FootEstimator, cut_off
-from kedirivms.analytics.queue.identity import IdentityStitcher
 
 # a 200x100 picture seen obliquely: the service spot above, the line below it (nearer the camera)
 ZONES = [
@@ -70,46 +69,23 @@ def test_cut_off_finds_the_box_in_front() -> None:
 
 
 def test_feet_go_by_the_usual_height_never_up_nor_past_the_one_in_front() -> None:
-    heights = {7: 30.0, 1: 70.0}
-    feet = FootEstimator(lambda pid: heights.get(pid, 0.0))
-    placed = feet.place(np.array([BEHIND_CUT, IN_FRONT], dtype=np.float32), np.array([7, 8]))
+    feet = FootEstimator()
+    feet.place(0.0, np.array([BEHIND_WHOLE], dtype=np.float32), np.array([7]))
+    assert feet.height(7) == pytest.approx(30.0)
+    placed = feet.place(1.0, np.array([BEHIND_CUT, IN_FRONT], dtype=np.float32), np.array([7, 8]))
     assert placed[0].tolist() == pytest.approx([100, 25, 110, 55])
     assert placed[1].tolist() == pytest.approx(IN_FRONT)
+    assert feet.height(7) == pytest.approx(30.0)  # a cut-off box teaches nothing
     # a person taller than the one in front reaches: their feet stop at that person's bottom edge
-    placed = feet.place(np.array([BEHIND_CUT, IN_FRONT], dtype=np.float32), np.array([1, 2]))
+    tall = FootEstimator()
+    tall.place(0.0, np.array([[100, 25, 110, 95]], dtype=np.float32), np.array([1]))
+    placed = tall.place(1.0, np.array([BEHIND_CUT, IN_FRONT], dtype=np.float32), np.array([1, 2]))
     assert placed[0, 3] == pytest.approx(IN_FRONT[3])
-    # unknown people (negative ids) and people never seen whole (height 0) keep their box
-    for ids in ([-1, 3], [3, 7]):
-        placed = feet.place(np.array([BEHIND_CUT, IN_FRONT], dtype=np.float32), np.array(ids))
-        assert placed[0].tolist() == pytest.approx(BEHIND_CUT)
-
-
-def test_one_usual_height_per_person_learnt_from_whole_boxes_only() -> None:
-    # the height lives with the person's identity: cut-off boxes and boxes holding two people teach nothing
-    stitch = IdentityStitcher(stitch_s=4.0, radius_px=40.0)
-    anchor = np.array([[105.0, 55.0]])
-    stitch.update(0.0, np.array([1]), anchor, None, np.array([30.0]), np.array([True]))
-    assert stitch.height(0) == pytest.approx(30.0)
-    stitch.update(0.5, np.array([1]), anchor, None, np.array([19.0]), np.array([False]))  # legs hidden
-    stitch.update(1.0, np.array([1]), anchor, None, np.array([60.0]), np.array([True]))  # two people, one box
-    assert stitch.height(0) == pytest.approx(30.0)
-    stitch.update(1.5, np.array([1]), anchor, None, np.array([32.0]), np.array([True]))
-    assert 30.0 < stitch.height(0) < 32.0
-    assert stitch.height(5) == 0.0  # nobody
-
-
-def test_the_analyzer_keeps_no_second_height() -> None:
-    cfg = QueueConfig.model_validate({"zones": ZONES, "smoothing_s": 0, "anchor": "bottom_center"})
-    analyzer = QueueAnalyzer(cfg, detector=Scripted(_line))
-    y = np.zeros((100, 200), np.uint8)
-    analyzer.update(y, 0.0)
-    assert analyzer._look is not None and len(analyzer._look.ids) == 1
-    pid = int(analyzer._look.ids[0])  # the one standing alone, seen whole
-    for i in range(1, 10):  # from 3 s on the person in front hides their legs
-        analyzer.update(y, 0.5 * i)
-    assert analyzer._identity is not None and analyzer._feet is not None
-    assert analyzer._feet.height(pid) == analyzer._identity.height(pid) == pytest.approx(30.0)
-    assert not hasattr(analyzer._feet, "_height")
+    # unknown people (negative ids) and people never seen whole keep their box
+    placed = FootEstimator().place(0.0, np.array([BEHIND_CUT, IN_FRONT], dtype=np.float32), np.array([-1, 3]))
+    assert placed[0].tolist() == pytest.approx(BEHIND_CUT)
+    tall.forget(before=2.0)
+    assert tall.height(1) == 0.0
 
 
 def test_only_with_the_bottom_center_anchor() -> None:

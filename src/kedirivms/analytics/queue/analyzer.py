@@ -31,7 +31,7 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
     person_detections,
 )
-from kedirivms.analytics.queue.feet import FootEstimator, cut_off
+from kedirivms.analytics.queue.feet import FootEstimator
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.metrics import HourlyServiceStats, IntervalStats, ServiceTracker, WaitTracker
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
@@ -452,9 +452,7 @@ class QueueAnalyzer:
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
         self._feet: FootEstimator | None = (
-            FootEstimator(self._usual_height)
-            if config.anchor == "bottom_center" and config.tracking.feet_from_height
-            else None
+            FootEstimator() if config.anchor == "bottom_center" and config.tracking.feet_from_height else None
         )
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
@@ -480,6 +478,8 @@ class QueueAnalyzer:
         self._seen.clear()
         self._hidden = set()
         self._placed.clear()
+        if self._feet is not None:
+            self._feet.reset()
         self._waits = WaitTracker(
             reentry_grace_s=trk.reentry_grace_s,
             relink_s=trk.relink_s,
@@ -583,15 +583,13 @@ class QueueAnalyzer:
             staffed=bool(_ZoneSet.test(self._zones.counter, tracked).any()),
         )
 
-    def _usual_height(self, pid: int) -> float:
-        """Person ``pid``'s usual box height (kept with their identity), pixels; 0 when not known."""
-        return self._identity.height(pid) if self._identity is not None else 0.0
-
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
         """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``)."""
         if self._feet is None or not len(tracked):
             return tracked
-        xyxy = self._feet.place(tracked.xyxy, ids)
+        learn = np.asarray(tracked.confidence) > 0 if tracked.confidence is not None else None
+        xyxy = self._feet.place(t, tracked.xyxy, ids, learn)
+        self._feet.forget(t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s))
         if np.array_equal(xyxy, tracked.xyxy):
             return tracked
         return sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)
@@ -727,8 +725,7 @@ class QueueAnalyzer:
             looks = appearance(planes, tracked.xyxy)
             anchors = tracked.get_anchors_coordinates(self._anchor)
             heights = tracked.xyxy[:, 3] - tracked.xyxy[:, 1]
-            whole = cut_off(tracked.xyxy) < 0  # a box whose legs the person in front hides is not their height
-            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks, heights, whole)
+            tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks, heights)
         return tracked
 
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:

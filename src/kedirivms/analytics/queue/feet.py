@@ -4,14 +4,10 @@ In an oblique view of a line, the person behind someone stands higher in the pic
 the one in front: the detector's box ends where the front person hides them, often well above the real feet, and
 its bottom centre (the ``bottom_center`` anchor that places people on the floor zones) jumps up. A box is *cut
 off* when its bottom edge lies inside another box that reaches lower (the person in front); its feet are then
-placed by the person's usual box height. That height is kept with the person's identity
-(:meth:`~kedirivms.analytics.queue.identity.IdentityStitcher.height`, learnt from their boxes that were neither cut
-off nor holding two people); :class:`FootEstimator` only reads it.
+estimated from the person's usual box height, learnt from their boxes that were not cut off.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
@@ -51,42 +47,66 @@ def cut_off(xyxy: np.ndarray, margin: float = 0.05) -> np.ndarray:
 
 
 class FootEstimator:
-    """Feet placed by each person's usual box height, for boxes cut off at the bottom.
+    """Per-person usual box height, and feet placed by it for boxes cut off at the bottom.
 
     Args:
-        height: person id -> their usual (uncut) box height in pixels, 0 when not known (e.g.
-            :meth:`~kedirivms.analytics.queue.identity.IdentityStitcher.height`).
         margin: see :func:`cut_off`.
-
-    Example:
-        >>> feet = FootEstimator(stitcher.height)
-        >>> placed = feet.place(boxes, person_ids)
+        merged_height: a box this much taller than the person's usual height is not learnt from (two people in one
+            box).
     """
 
-    def __init__(self, height: Callable[[int], float], *, margin: float = 0.05) -> None:
-        self.height = height
+    def __init__(self, *, margin: float = 0.05, merged_height: float = 1.15) -> None:
         self.margin = margin
+        self.merged_height = merged_height
+        self._height: dict[int, tuple[float, float]] = {}  # person -> usual height, last seen
 
-    def place(self, xyxy: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    def reset(self) -> None:
+        """Forget every person's height."""
+        self._height.clear()
+
+    def height(self, pid: int) -> float:
+        """Person ``pid``'s usual (uncut) box height, pixels; 0 when not known yet."""
+        known = self._height.get(pid)
+        return known[0] if known is not None else 0.0
+
+    def place(self, t: float, xyxy: np.ndarray, ids: np.ndarray, learn: np.ndarray | None = None) -> np.ndarray:
         """Boxes with the bottom edge of each cut-off box moved down to the person's estimated feet.
 
         The feet go ``usual height`` below the box's top, never above its own bottom edge nor below the bottom
-        edge of the box in front (the person behind stands behind them).
+        edge of the box in front (the person behind stands behind them). Boxes that are not cut off teach their
+        person's usual height (when ``learn`` is True for them).
 
         Args:
+            t: frame time, seconds.
             xyxy: ``(N, 4)`` boxes, pixels.
-            ids: ``(N,)`` person ids (negative: unknown, never moved).
+            ids: ``(N,)`` person ids (negative: unknown, never learnt from nor moved).
+            learn: ``(N,)`` bool, which boxes may teach a height (e.g. not coasted); default all.
 
         Returns:
             A new ``(N, 4)`` float32 array.
         """
         boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4).copy()
         front = cut_off(boxes, self.margin)
+        teach = np.ones(len(boxes), dtype=bool) if learn is None else np.asarray(learn, dtype=bool)
         for i, pid in enumerate(np.asarray(ids, dtype=int).tolist()):
-            if pid < 0 or front[i] < 0:
+            if pid < 0:
                 continue
+            h = float(boxes[i, 3] - boxes[i, 1])
             usual = self.height(pid)
-            if usual > float(boxes[i, 3] - boxes[i, 1]):
+            if front[i] < 0:
+                if teach[i] and (usual == 0.0 or h <= self.merged_height * usual):
+                    usual = h if usual == 0.0 else 0.8 * usual + 0.2 * h
+                if usual > 0.0:
+                    self._height[pid] = (usual, t)
+                continue
+            if usual > 0.0:
+                self._height[pid] = (usual, t)
+            if usual > h:
                 feet = min(float(boxes[i, 1]) + usual, float(boxes[front[i], 3]))
                 boxes[i, 3] = max(float(boxes[i, 3]), feet)
         return boxes
+
+    def forget(self, before: float) -> None:
+        """Drop the heights of people last seen before ``before``."""
+        for pid in [p for p, (_, seen) in self._height.items() if seen < before]:
+            del self._height[pid]

@@ -71,7 +71,7 @@ class _Person:
     velocity: tuple[float, float] = (0.0, 0.0)  # recent velocity, pixels per second
     look: np.ndarray | None = None  # appearance, a running mean over their boxes
     confirmed: bool = False  # seen under a confirmed tracker id at least once
-    height: float = 0.0  # usual box height: a running mean over their whole boxes (not cut off, not merged), pixels
+    height: float = 0.0  # box height, a running mean over their single (not merged) boxes, pixels
 
 
 class IdentityStitcher:
@@ -85,8 +85,7 @@ class IdentityStitcher:
         look_distance: appearance difference (mean absolute, 0-255 scale) above which two boxes are different
             people.
         merged_height: a box this much taller than its person's usual box holds two people (one in front of
-            the other): its look is a mixture and is not used to re-deal it, and it does not teach a height.
-        height_weight: the weight of each new whole box in a person's usual height (a running mean).
+            the other): its look is a mixture and is not used to re-deal it.
 
     Example:
         >>> stitch = IdentityStitcher(radius_px=40.0)
@@ -102,7 +101,6 @@ class IdentityStitcher:
         max_walk_px: float = 150.0,
         look_distance: float = 10.0,
         merged_height: float = 1.15,
-        height_weight: float = 0.2,
     ) -> None:
         self.stitch_s = stitch_s
         self.radius_px = radius_px
@@ -110,7 +108,6 @@ class IdentityStitcher:
         self.max_walk_px = max_walk_px
         self.look_distance = look_distance
         self.merged_height = merged_height
-        self.height_weight = height_weight
         self._person_of: dict[int, int] = {}  # tracker id -> person id
         self._people: dict[int, _Person] = {}
         self._next = 0
@@ -129,11 +126,6 @@ class IdentityStitcher:
         person = self._people.get(pid)
         return person is not None and person.confirmed
 
-    def height(self, pid: int) -> float:
-        """Person ``pid``'s usual box height, pixels, from their whole boxes (see :meth:`update`); 0 when not known."""
-        person = self._people.get(pid)
-        return person.height if person is not None else 0.0
-
     def standing(self, pid: int) -> bool:
         """Whether person ``pid`` was standing (moving under a tenth of ``radius_px`` a second) when last seen."""
         person = self._people.get(pid)
@@ -151,7 +143,6 @@ class IdentityStitcher:
         anchors: np.ndarray,
         looks: np.ndarray | None = None,
         heights: np.ndarray | None = None,
-        whole: np.ndarray | None = None,
     ) -> np.ndarray:
         """Person ids for one detection's tracks.
 
@@ -161,8 +152,6 @@ class IdentityStitcher:
             anchors: ``(N, 2)`` each person's anchor point (the zone test point), pixels.
             looks: ``(N, 6)`` :func:`appearance` of each box, or ``None``.
             heights: ``(N,)`` box heights, pixels, or ``None`` (then every box is taken for one person).
-            whole: ``(N,)`` bool, which boxes show the whole person (not cut off at the bottom by someone in front,
-                :func:`~kedirivms.analytics.queue.feet.cut_off`); only those teach the usual height. ``None``: all.
 
         Returns:
             A new ``(N,)`` int array of person ids.
@@ -202,9 +191,9 @@ class IdentityStitcher:
             if looks is not None:
                 look = looks[i].astype(np.float32)
                 person.look = look if person.look is None else 0.7 * person.look + 0.3 * look
-            if heights is not None and (whole is None or whole[i]):
-                h, k = float(heights[i]), self.height_weight
-                person.height = h if person.height == 0.0 else (1.0 - k) * person.height + k * h
+            if heights is not None:
+                h = float(heights[i])
+                person.height = h if person.height == 0.0 else 0.7 * person.height + 0.3 * h
         self._forget(t)
         return out
 
