@@ -14,6 +14,7 @@ Rasterising and point-in-polygon tests are supervision's (:func:`supervision.pol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -78,12 +79,7 @@ class Zone(BaseModel):
         Returns:
             A new ``(N, 2)`` int32 array of pixel coordinates (clamped to the picture).
         """
-        w, h = _check_resolution(resolution_wh)
-        pts = np.asarray(self.points, dtype=np.float64) * np.array([w, h], dtype=np.float64)
-        pts = np.round(pts)
-        pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
-        pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
-        return pts.astype(np.int32)
+        return _pixels(self.points, _check_resolution(resolution_wh))
 
     def mask(self, resolution_wh: tuple[int, int]) -> np.ndarray:
         """The zone rasterised at a resolution.
@@ -94,9 +90,7 @@ class Zone(BaseModel):
         Returns:
             A new ``(H, W)`` bool array, True inside the polygon.
         """
-        import supervision as sv
-
-        return sv.polygon_to_mask(self.to_pixels(resolution_wh), resolution_wh=resolution_wh).astype(bool)
+        return _raster(self.points, _check_resolution(resolution_wh)).copy()
 
     def polygon_zone(self, resolution_wh: tuple[int, int], anchor: Any = None) -> Any:
         """A :class:`supervision.PolygonZone` for this zone at a resolution (tests detections by an anchor).
@@ -121,9 +115,28 @@ class Zone(BaseModel):
             resolution_wh: picture ``(width, height)`` the points refer to.
 
         Returns:
-            A new ``(N,)`` bool array (points outside the picture are outside the zone).
+            A new ``(N,)`` bool array (points outside the picture are outside the zone; the polygon's edge pixels
+            are inside).
         """
-        return _lookup(self.mask(resolution_wh), points_px)
+        return _lookup(_raster(self.points, _check_resolution(resolution_wh)), points_px)
+
+
+@functools.lru_cache(maxsize=32)
+def _raster(points: tuple[tuple[float, float], ...], wh: tuple[int, int]) -> np.ndarray:
+    """The polygon rasterised at ``wh`` (read-only, shared: point tests run per detection on every camera)."""
+    import supervision as sv
+
+    mask = sv.polygon_to_mask(_pixels(points, wh), resolution_wh=wh).astype(bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def _pixels(points: tuple[tuple[float, float], ...], wh: tuple[int, int]) -> np.ndarray:
+    w, h = wh
+    pts = np.round(np.asarray(points, dtype=np.float64) * np.array([w, h], dtype=np.float64))
+    pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
+    pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
+    return pts.astype(np.int32)
 
 
 def _area(pts: np.ndarray) -> float:

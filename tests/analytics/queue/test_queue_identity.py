@@ -165,6 +165,32 @@ def test_stitcher_refuses_someone_who_looks_different_and_untangles_a_trade() ->
     assert stitch.update(1.0, np.array([3, 1]), anchors, _looks(120, 200)).tolist() == [2, 1]
 
 
+def test_a_trade_is_untangled_while_a_newcomer_enters_the_picture() -> None:
+    # found on the busy scene (seed offset 2000, 93.8 s): ByteTrack traded the ids of two people standing in line
+    # on the very detection that first saw someone walking in at the picture's edge; the newcomer, who has no look
+    # yet, switched the re-deal off for everybody, and the trade went through
+    stitch = IdentityStitcher(stitch_s=4.0, radius_px=40.0, look_distance=20.0)
+    anchors = np.array([[100, 100], [130, 100]], float)
+    assert stitch.update(0.0, np.array([1, 2]), anchors, _looks(50, 200)).tolist() == [0, 1]
+    with_newcomer = np.vstack([anchors, [[600, 300]]])
+    got = stitch.update(0.5, np.array([2, 1, 7]), with_newcomer, _looks(50, 200, 120)).tolist()
+    assert got == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("newcomer", "expected"), [(False, [1, 0]), (True, [0, 1, 2])])
+def test_walkers_are_not_re_dealt_far_from_their_path_while_a_newcomer_enters(newcomer: bool, expected: list) -> None:
+    # found on real footage (vtest.avi, 4.3 s) and the hard scene (seed offset 2000, 330.3 s): two people walking,
+    # whose looks (read off moving boxes over a sign, or a neighbour) would swap them 30-50 px across, while the
+    # tracker kept each on their path; the tracker's deal stays while someone new is in the picture
+    stitch = IdentityStitcher(stitch_s=4.0, radius_px=40.0, look_distance=20.0)
+    stitch.update(0.0, np.array([1, 2]), np.array([[100, 100], [130, 100]], float), _looks(50, 200))
+    stitch.update(0.5, np.array([1, 2]), np.array([[110, 100], [150, 100]], float), _looks(50, 200))
+    anchors, looks, ids = np.array([[120, 100], [145, 100]], float), _looks(200, 50), np.array([1, 2])
+    if newcomer:
+        anchors, looks, ids = np.vstack([anchors, [[600, 300]]]), _looks(200, 50, 120), np.array([1, 2, 7])
+    assert stitch.update(1.0, ids, anchors, looks).tolist() == expected
+
+
 def test_appearance_reads_torso_and_legs_from_the_planes() -> None:
     y = np.zeros((40, 40), dtype=np.uint8)
     y[:20], y[20:] = 200, 50

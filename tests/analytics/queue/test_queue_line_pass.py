@@ -105,3 +105,29 @@ def test_bad_line_pass_settings_are_refused(dnn: dict[str, Any], field: str) -> 
         LinePass(((0.1, 0.1), (0.2, 0.2)))
     with pytest.raises(ConfigError):
         LinePass(Zones(zones=zones).of_kind("queue")[0].points, scale=9.0)
+
+
+# A 100x50 picture; the zone's left half, x 0-50 and y 20-40 (pixels): who stands in it goes by the feet (the
+# bottom centre), tested as the zone itself tests points (its pixel mask, edge pixels inside).
+SQUARE = ((0.0, 0.4), (0.5, 0.4), (0.5, 0.8), (0.0, 0.8))
+
+
+@pytest.mark.parametrize(
+    ("box", "inside"),
+    [
+        pytest.param([10, 0, 20, 30], True, id="feet-inside"),
+        pytest.param([10, 0, 20, 20], True, id="feet-on-the-top-edge"),
+        pytest.param([45, 0, 55, 30], True, id="feet-on-the-right-edge"),
+        pytest.param([10, 0, 20, 19.5], False, id="feet-half-a-pixel-above"),
+        pytest.param([60, 0, 70, 30], False, id="feet-right-of-it-body-overlapping-nothing"),
+        pytest.param([40, 30, 80, 45], False, id="box-over-the-edge-feet-outside"),
+        pytest.param([10, 0, 20, 60], False, id="feet-below-the-picture"),
+    ],
+)
+def test_who_stands_in_the_line_is_the_zones_own_point_test(box: list[float], inside: bool) -> None:
+    line = LinePass(SQUARE)
+    xyxy = np.array([box], dtype=np.float64)
+    assert line.inside(xyxy, 100, 50).tolist() == [inside]
+    zone = Zones(zones=[{"name": "q", "kind": "queue", "points": SQUARE}]).zones[0]
+    assert zone.contains([((box[0] + box[2]) / 2, box[3])], (100, 50)).tolist() == [inside]
+    assert line.inside(np.zeros((0, 4)), 100, 50).tolist() == []

@@ -45,6 +45,10 @@ def test_mask_contains_and_pixels_agree() -> None:
     assert zone.contains(pts, (200, 100)).tolist() == [True, False, True, False, False]
     ys, xs = np.nonzero(mask)
     assert zone.contains(np.stack([xs, ys], axis=1), (200, 100)).all()
+    # the point test reuses one raster per resolution; a mask handed out is the caller's own copy
+    mask[:] = False
+    assert zone.contains(pts, (200, 100)).tolist() == [True, False, True, False, False]
+    assert zone.mask((200, 100)).flags.writeable and zone.mask((200, 100)).any()
 
 
 def test_zones_unique_and_lookup() -> None:

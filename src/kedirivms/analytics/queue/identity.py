@@ -294,12 +294,23 @@ class IdentityStitcher:
         the id of the one ahead. Each box is given the person it looks like, among the people who could have
         walked there; a cycle of changes is applied only when it is better by ``look_distance`` (one clear
         difference) than the tracker's own deal.
+
+        People first seen now have no look yet: they keep their boxes and the others are re-dealt among
+        themselves. While such a newcomer is in the picture, a cycle is applied only when each of its people
+        stands still or is put back within a third of ``radius_px`` of where they were last seen (the tracker
+        traded people standing in line): a newcomer is a track the tracker just started for someone it lost, and
+        the walkers near it are where ids are being lost and remade (a leaver at the desk, pedestrians crossing),
+        their looks read off moving boxes that overlap a neighbour or the background.
         """
         from scipy.optimize import linear_sum_assignment  # scipy comes with trackers
 
         rows = [i for i in range(len(ids)) if not merged[i]]
         people = [self._people[self._person_of[int(ids[i])]] for i in rows]
-        if len(rows) < 2 or any(p.look is None for p in people):
+        newcomer = any(p.look is None for p in people)
+        if newcomer:
+            rows = [i for i, p in zip(rows, people, strict=True) if p.look is not None]
+            people = [p for p in people if p.look is not None]
+        if len(rows) < 2:
             return
         cost = np.full((len(rows), len(rows)), 1e6)
         for r, i in enumerate(rows):
@@ -320,10 +331,19 @@ class IdentityStitcher:
                 r = int(deal[r])
             done.update(cycle)
             gain = sum(cost[r, r] - cost[r, deal[r]] for r in cycle)
-            if gain > self.look_distance:
-                pids = {r: people[int(deal[r])].pid for r in cycle}
-                for r in cycle:
-                    self._person_of[int(ids[rows[r]])] = pids[r]
+            if gain <= self.look_distance:
+                continue
+            if newcomer and not all(self._stays_put(people[int(deal[r])], xy[rows[r]]) for r in cycle):
+                continue
+            pids = {r: people[int(deal[r])].pid for r in cycle}
+            for r in cycle:
+                self._person_of[int(ids[rows[r]])] = pids[r]
+
+    def _stays_put(self, person: _Person, xy: tuple[float, float]) -> bool:
+        """Whether ``person``, given the box at ``xy``, stands still or stays within a third of ``radius_px``."""
+        if person.speed < 0.1 * self.radius_px:
+            return True
+        return math.hypot(xy[0] - person.xy[0], xy[1] - person.xy[1]) <= self.radius_px / 3.0
 
     def _reclaim(
         self, t: float, ids: np.ndarray, xy: list[tuple[float, float]], looks: np.ndarray, merged: np.ndarray

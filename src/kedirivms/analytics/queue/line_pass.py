@@ -11,15 +11,16 @@ first pass's people in the queue zone.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
 
-import cv2
 import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue.detector import person_detections
+from kedirivms.analytics.zones import Zone
 from kedirivms.errors import ConfigError
 
 __all__ = ["MAX_BUSY", "MIN_GAIN", "LinePass", "LinePassMode"]
@@ -92,12 +93,21 @@ class LinePass:
         return scale if scale >= MIN_GAIN * first_scale else None
 
     def inside(self, xyxy: np.ndarray, w: int, h: int) -> np.ndarray:
-        """Which boxes (``(N, 4)`` pixels) stand in the zone: their bottom centre (the feet) is in the polygon."""
-        if len(xyxy) == 0:
+        """Which boxes (``(N, 4)`` pixels) stand in the zone: their bottom centre (the feet) is in the polygon.
+
+        The test is the zone's own (:meth:`kedirivms.analytics.zones.Zone.contains`): a foot is inside when its
+        pixel is in the polygon rasterised at ``w`` x ``h``, the edge pixels included; outside the picture it is
+        outside.
+        """
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        if len(boxes) == 0:
             return np.zeros(0, dtype=bool)
-        poly = (np.asarray(self.zone, dtype=np.float32) * np.array([w, h], dtype=np.float32)).reshape(-1, 1, 2)
-        feet = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1).astype(np.float64)
-        return np.array([cv2.pointPolygonTest(poly, (float(x), float(y)), False) >= 0 for x, y in feet], dtype=bool)
+        feet = person_detections(boxes, 1.0).get_anchors_coordinates(sv.Position.BOTTOM_CENTER)
+        return self._polygon.contains(feet, (w, h))
+
+    @functools.cached_property
+    def _polygon(self) -> Zone:
+        return Zone(name="line_pass", kind="queue", points=self.zone)
 
     def wanted(self, first: sv.Detections, w: int, h: int, *, model_busy: bool) -> bool:
         """Whether to run the pass after ``first`` (the first pass's people in a ``w`` x ``h`` picture).
