@@ -15,8 +15,16 @@ CPU time (user + system) over a fixed window:
 
 The contenders alternate for ``--rounds`` rounds (medians printed). It prints CPU per pipeline (fraction of one
 core), pipelines per core (1 / that), the plugin's share, whether every pipeline kept up (plugin fps, frames
-dropped by the latest-frame slot), detections per second per camera (median and the least-served camera) and the
-DNN's latency per batch size (batches form when several cameras ask at once).
+dropped by the latest-frame slot), detections per second per camera and the DNN's latency per batch size (batches
+form when several cameras ask at once). Each camera's rate is given two ways: its count in the window (off by one
+detection either way by where the window falls: 29-31 in 15 s at an exact 2 Hz) and from the intervals between its
+detections in its own frame time, which the goal's "each camera" is judged on (median camera, 10th percentile,
+least served).
+
+``--compare-rev REV`` measures instead the default queue plugin of this tree against that of git revision REV
+(its ``src`` taken with ``git archive``), each contender in a fresh process of its own, alternating, and prints
+the same per-camera rates, their fairness (least / median: the figure that survives a shared box's load), the
+process's cores, the load average before and during each window, and the latency per batch size per contender.
 
 Goal (issue 12): >= 24 cameras of 640x360 @ 10 fps decoded, detected at >= 2 Hz each and tracked on a 2-core box:
 ``benchmarks/pipelines.py --pipelines 24``.
@@ -27,21 +35,25 @@ on the plugin thread (context update, timing, result check), plus the feeding si
 slot), and prints the overhead per frame in microseconds and as a share of the queue plugin's own time.
 
 Run: ``.venv/bin/python benchmarks/pipelines.py`` (``--pipelines N``, ``--seconds S``, ``--rounds R``,
-``--parallel P``, ``--threads T``, ``--quick``).
+``--parallel P``, ``--threads T``, ``--quick``, ``--compare-rev REV``).
 The figures depend on the machine and its load; nothing here is hard-coded.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from _common import self_cpu
@@ -108,8 +120,10 @@ def detector_stats() -> Any:
     return merged
 
 
-_PER_CAMERA: Counter[int] = Counter()  # DNN detections per detector (one detector per camera)
+_PER_CAMERA: Counter[int] = Counter()  # DNN detections per detector (one detector per camera), by a key of its own
 _LINE_PASSES: Counter[int] = Counter()  # second passes on the queue line's crop, per detector
+_KEYS = itertools.count(1)
+_DONE: dict[int, list[tuple[float, float]]] = {}  # per detector: (frame time, monotonic time answered)
 
 
 def count_detections() -> None:
@@ -121,8 +135,11 @@ def count_detections() -> None:
     def detect_frame(self: Any, frame: Any, t: float) -> Any:
         runs = self.line_runs
         out = original(self, frame, t)
-        _PER_CAMERA[id(self)] += 1
-        _LINE_PASSES[id(self)] += self.line_runs - runs
+        key = self.__dict__.get("_bench_key") or self.__dict__.setdefault("_bench_key", next(_KEYS))  # not id():
+        # the ids of ended cameras come back
+        _PER_CAMERA[key] += 1
+        _DONE.setdefault(key, []).append((float(t), time.monotonic()))
+        _LINE_PASSES[key] += self.line_runs - runs
         return out
 
     OnnxPersonDetector.detect_frame = detect_frame  # type: ignore[method-assign]
@@ -151,14 +168,17 @@ def recompute_held_frames(enabled: bool) -> Iterator[None]:
 def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: float, seconds: float) -> dict[str, Any]:
     cams = [CameraAnalytics(name=f"cam-{i}", source=url, plugins=plugins) for i in range(pipelines)]
     earlier = set(_PER_CAMERA)  # detectors of the contenders measured before
+    load_before = os.getloadavg()[0]
     with AnalyticsRunner(cams) as runner:
         time.sleep(warmup)
         before = runner.metrics()
         det0, per0, line0 = _pictures(), Counter(_PER_CAMERA), sum(_LINE_PASSES.values())
+        batches0 = _batch_totals()
         cpu0, wall0 = self_cpu(), time.monotonic()
         time.sleep(seconds)
         cpu1, wall1 = self_cpu(), time.monotonic()
         det1, per1, line1 = _pictures(), Counter(_PER_CAMERA), sum(_LINE_PASSES.values())
+        batches1 = _batch_totals()
         after = runner.metrics()
     wall = wall1 - wall0
     frames = sum(a.frames - b.frames for a, b in zip(after.cameras, before.cameras, strict=True))
@@ -180,7 +200,38 @@ def measure(url: str, pipelines: int, plugins: list[PluginSettings], warmup: flo
         "pictures_per_camera_s": (det1 - det0) / wall / pipelines,  # model runs, line passes included
         "line_pass_share": (line1 - line0) / max(1, sum(per1[k] - per0.get(k, 0) for k in per1 if k not in earlier)),
         "least_served_s": _least(per0, per1, earlier, pipelines) / wall,
+        "camera_rates": _camera_rates(earlier, wall0, wall1),
+        "camera_counts": sorted((per1[k] - per0.get(k, 0)) / wall for k in per1 if k not in earlier),
+        "batches": {
+            size: (runs - batches0.get(size, (0, 0.0))[0], secs - batches0.get(size, (0, 0.0))[1])
+            for size, (runs, secs) in batches1.items()
+            if runs > batches0.get(size, (0, 0.0))[0]
+        },
+        "cores": (cpu1 - cpu0) / wall,
+        "load_before": load_before,
+        "load_during": os.getloadavg()[0],  # the 1-minute average at the window's end
     }
+
+
+def _camera_rates(earlier: set[int], wall0: float, wall1: float) -> list[float]:
+    """Each camera's detections per second of its own frame time over the window, sorted (least served first).
+
+    From the intervals between its detections answered in the window: (n - 1) / (last - first frame time). A count
+    in a fixed window is off by one detection either way depending on where the window falls (29, 30 or 31 in 15 s
+    at an exact 2 Hz: 1.93-2.07), which the least of 24 cameras nearly always shows; the intervals are not.
+    """
+    rates = []
+    for key, done in _DONE.items():
+        if key in earlier:
+            continue
+        times = [t for t, answered in done if wall0 <= answered < wall1]
+        rates.append((len(times) - 1) / (times[-1] - times[0]) if len(times) > 2 and times[-1] > times[0] else 0.0)
+    return sorted(rates)
+
+
+def _batch_totals() -> dict[int, tuple[int, float]]:
+    stats = detector_stats()
+    return {k: (v, stats.seconds[k]) for k, v in stats.runs.items()} if stats is not None else {}
 
 
 def _least(per0: Counter[int], per1: Counter[int], earlier: set[int], pipelines: int) -> int:
@@ -237,6 +288,114 @@ def dispatch(url: str, n: int) -> dict[str, float]:
     return {"direct": direct, "pluggy": pluggy_call, "runner": runner_path, "feed": feed}
 
 
+# -- part 1, against another revision ------------------------------------------------------------------------------
+def child(spec: dict[str, Any]) -> None:
+    """``--child``: one measurement with the kedirivms on ``PYTHONPATH``, printed as one JSON line."""
+    import kedirivms
+
+    count_detections()
+    plugins = [PluginSettings(name="queue", config=spec["config"], max_fps=FPS)]
+    row = measure(spec["url"], spec["pipelines"], plugins, warmup=spec["warmup"], seconds=spec["seconds"])
+    row["src"] = str(Path(kedirivms.__file__).resolve().parents[1])
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+def export_rev(rev: str, into: Path) -> Path:
+    """The ``src`` folder of git revision ``rev`` of this repository, extracted under ``into``."""
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", rev, "src"], capture_output=True, check=True, timeout=120
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
+    return into / "src"
+
+
+def run_child(src: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """One measurement in a fresh process running the kedirivms under ``src``."""
+    env = dict(os.environ, PYTHONPATH=str(src))
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=spec["warmup"] + spec["seconds"] + 300,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            row: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            if Path(row["src"]) != src.resolve():
+                raise SystemExit(f"the contender ran {row['src']}, not {src}")
+            row["batches"] = {int(k): v for k, v in row["batches"].items()}
+            return row
+    raise SystemExit(f"the contender under {src} failed:\n{proc.stderr[-3000:]}")
+
+
+def _share(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of sorted ``values``, nearest rank."""
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def compare(args: argparse.Namespace, url: str, config: dict[str, Any]) -> None:
+    """This tree's queue plugin against revision ``args.compare_rev``'s, each in its own process, alternating."""
+    import kedirivms
+
+    here = Path(kedirivms.__file__).resolve().parents[1]
+    spec = {"url": url, "pipelines": args.pipelines, "config": config, "warmup": 6.0, "seconds": args.seconds}
+    with tempfile.TemporaryDirectory(prefix="kvms-rev-") as tmp:
+        contenders = [("this tree", here), (args.compare_rev, export_rev(args.compare_rev, Path(tmp)))]
+        rows: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in contenders}
+        for r in range(args.rounds):
+            for label, src in contenders if r % 2 == 0 else contenders[::-1]:
+                rows[label].append(run_child(src, spec))
+                print(f"  round {r + 1}: {label} done, load average {os.getloadavg()[0]:.1f}", flush=True)
+
+    def med(label: str, fn: Any) -> float:
+        return statistics.median(fn(row) for row in rows[label])
+
+    n = args.pipelines
+    loads = [row[k] for rs in rows.values() for row in rs for k in ("load_before", "load_during")]
+    print(
+        f"\n1b. {n} cameras, this tree against {args.compare_rev} (each contender in its own process, "
+        f"{args.seconds:g} s windows, medians of {args.rounds} alternating rounds; load average {min(loads):.1f}-"
+        f"{max(loads):.1f} on {os.cpu_count()} cores). Detections per camera per second of its own stream time "
+        "(from the intervals between its detections): median, 10th percentile, least served, least / median; "
+        "then the count in the window (median, least)"
+    )
+    print(
+        f"{'':16}{'cores':>6}{'decoded fps':>12}{'plugin fps':>11}{'median':>8}{'p10':>7}{'least':>7}"
+        f"{'least/med':>10}{'count med':>10}{'least':>7}{'load before':>12}{'during':>7}"
+    )
+    for label, _ in contenders:
+        print(
+            f"{label:16}{med(label, lambda r: r['cores']):>6.2f}{med(label, lambda r: r['fps_per_pipeline']):>12.1f}"
+            f"{med(label, lambda r: r['plugin_fps_per_pipeline']):>11.1f}"
+            f"{med(label, lambda r: statistics.median(r['camera_rates'])):>8.2f}"
+            f"{med(label, lambda r: _share(r['camera_rates'], 0.1)):>7.2f}"
+            f"{med(label, lambda r: r['camera_rates'][0]):>7.2f}"
+            f"{med(label, lambda r: r['camera_rates'][0] / statistics.median(r['camera_rates'])):>10.3f}"
+            f"{med(label, lambda r: statistics.median(r['camera_counts'])):>10.2f}"
+            f"{med(label, lambda r: r['camera_counts'][0]):>7.2f}"
+            f"{med(label, lambda r: r['load_before']):>12.1f}{med(label, lambda r: r['load_during']):>7.1f}"
+        )
+    for label, _ in contenders:
+        runs: Counter[int] = Counter()
+        secs: Counter[int] = Counter()
+        for row in rows[label]:
+            for size, (k, t) in row["batches"].items():
+                runs[size] += k
+                secs[size] += t
+        print(
+            f"detector latency per batch size, {label} (wall ms, all rounds): "
+            + ", ".join(f"{k}: {1000 * secs[k] / runs[k]:.0f} ({runs[k]}x)" for k in sorted(runs))
+        )
+    least = med("this tree", lambda r: r["camera_rates"][0])
+    print(
+        f"goal (issue 12: {n} cameras, each detected at >= {args.rate:g} Hz): least-served camera {least:.2f} Hz, "
+        f"{'MET' if least >= 0.99 * args.rate else 'NOT MET'} (>= 0.99 x asked: the interval estimate's resolution "
+        "is one frame in the window)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="analytics pipelines per core and hook-dispatch overhead")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -250,16 +409,34 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=None, help="batches the shared model runs at once")
     parser.add_argument("--no-before", action="store_true", help="skip the pre-issue-12 settings contender")
     parser.add_argument("--no-line-pass", action="store_true", help="skip the contender with line_pass: auto")
+    parser.add_argument(
+        "--compare-rev",
+        metavar="REV",
+        help="instead of the settings contenders: the default queue plugin of this tree against git revision REV's "
+        "(each in its own process, alternating)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve()
+        return
+    if args.child:
+        child(json.loads(args.child))
         return
     if args.quick:
         args.pipelines, args.seconds, args.rounds = 2, 5.0, 1
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}; {WIDTH}x{HEIGHT} @ {FPS:g} fps H.264")
-    count_detections()
     extra = {} if args.parallel is None else {"parallel": args.parallel}
+    if args.compare_rev:
+        camera, url = start_camera()
+        try:
+            compare(args, url, queue_config(args.detector, args.rate, args.threads, **extra))
+        finally:
+            camera.stdin.close()  # type: ignore[union-attr]
+            camera.wait(10)
+        return
+    count_detections()
     contenders: list[tuple[str, list[PluginSettings], bool]] = [("receive + decode (baseline)", [], False)]
     default = queue_config(args.detector, args.rate, args.threads, **extra)
     contenders.append(("+ queue plugin (default)", [PluginSettings(name="queue", config=default, max_fps=FPS)], False))
@@ -294,14 +471,21 @@ def main() -> None:
         values = [row[key] for row in rows[label] if row[key] is not None]
         return statistics.median(values) if values else float("nan")
 
+    def med_rates(label: str, q: float) -> float:
+        """Median over the rounds of the ``q`` quantile of the cameras' rates (from their detection intervals)."""
+        values = [_share(row["camera_rates"], q) for row in rows[label] if row["camera_rates"]]
+        return statistics.median(values) if values else float("nan")
+
     n = args.pipelines
     print(
         f"\n1. pipelines per core ({n} pipelines at once, {args.seconds:g} s window each, medians of {args.rounds} "
-        f"alternating rounds; load average during the run {min(loads):.1f}-{max(loads):.1f} on {cores} cores)"
+        f"alternating rounds; load average during the run {min(loads):.1f}-{max(loads):.1f} on {cores} cores). "
+        "Detections per camera per second: the count in the window (mean, least served camera), then from the "
+        "intervals between each camera's detections (median camera, 10th percentile, least served)"
     )
     print(
         f"{'':30}{'CPU/pipeline':>13}{'pipelines/core':>15}{'decoded fps':>12}{'plugin fps':>11}"
-        f"{'det/cam/s':>10}{'least':>7}{'total cores':>12}"
+        f"{'det/cam/s':>10}{'least':>7}{'median':>8}{'p10':>6}{'least':>7}{'total cores':>12}"
     )
     for label, plugins, _ in contenders:
         cpu = med(label, "cpu_per_pipeline")
@@ -310,8 +494,9 @@ def main() -> None:
             f"{med(label, 'plugin_fps_per_pipeline'):>11.1f}"
             + (
                 f"{med(label, 'detections_per_camera_s'):>10.2f}{med(label, 'least_served_s'):>7.2f}"
+                f"{med_rates(label, 0.5):>8.2f}{med_rates(label, 0.1):>6.2f}{med_rates(label, 0.0):>7.2f}"
                 if plugins
-                else " " * 17
+                else " " * 38
             )
             + f"{cpu * n:>12.2f}"
         )
@@ -345,9 +530,7 @@ def main() -> None:
             print(f"{label}: {need:.2f} cores for {n} cameras at {args.rate:g} Hz (CPU time per detection x asked)")
             line_share = med(label, "line_pass_share")
             print(f"{label}: line pass run on {100 * line_share:.0f}% of the detections (median of the rounds)")
-        goal = (
-            med(full_label, "least_served_s") >= 0.95 * args.rate and med(full_label, "fps_per_pipeline") >= 0.95 * FPS
-        )
+        goal = med_rates(full_label, 0.0) >= 0.99 * args.rate and med(full_label, "fps_per_pipeline") >= 0.95 * FPS
         print(
             f"goal (issue 12: {n} cameras decoded at {FPS:g} fps, each detected at >= {args.rate:g} Hz, within "
             f"this box's {cores} cores): {'MET' if goal else 'NOT MET'} with the default settings"

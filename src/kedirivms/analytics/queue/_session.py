@@ -1,12 +1,18 @@
 """One onnxruntime session per model per process, shared by every camera, batching concurrent requests.
 
 Cameras run their plugins on separate worker threads. Each detection request is queued; a waiting thread that
-finds fewer than ``parallel`` batches in flight *leads* one: it takes the oldest requests queued (up to
-``max_batch``, all of the same picture size), runs them as one call and files each caller's answer. Requests that
-arrive while a batch runs form the next batch, so batching adds no waiting of its own and a lone camera runs at
-batch size 1. Requests are served oldest first and a thread leads only while its own request is unanswered, so no
-camera is starved and none is kept serving the others; with ``parallel`` 2 a second batch runs beside the first on
-the other core (onnxruntime's ``run`` is thread-safe).
+finds fewer than ``parallel`` batches in flight *leads* one: it takes requests from the queue (all of the same
+picture size), runs them as one call and files each caller's answer. Requests that arrive while a batch runs form
+the next batch, so batching adds no waiting of its own and a lone camera runs at batch size 1. A thread leads only
+while its own request is unanswered, so none is kept serving the others; with ``parallel`` 2 a second batch runs
+beside the first on the other core (onnxruntime's ``run`` is thread-safe).
+
+Which requests go first is fair by *source* (by default the calling thread: one camera's plugin thread): the
+source answered longest ago first, then the oldest request, at most one request per source until every source
+queued has one in the batch. A camera that asks twice per detection (the line pass) or from several threads
+therefore does not take the others' turns, and a camera kept waiting is the first served when the model frees.
+A leader takes its share of the queue, not all of it, when another batch could start beside it: 12 requests and
+two free slots make two batches of 6 on two cores rather than one of 12 on one.
 
 What the detectors learn once about a model (its output layout) is kept on the session, so the 24th camera does
 not run a probe picture again (:meth:`SharedSession.remember`).
@@ -17,6 +23,7 @@ onnxruntime's own errors are mapped here, at the one boundary where the library 
 from __future__ import annotations
 
 import importlib
+import math
 import threading
 import time
 from collections import deque
@@ -54,10 +61,11 @@ class BatchStats:
 
 
 class _Request:
-    __slots__ = ("blob", "error", "finished", "result")
+    __slots__ = ("blob", "error", "finished", "result", "source")
 
-    def __init__(self, blob: np.ndarray) -> None:
+    def __init__(self, blob: np.ndarray, source: object) -> None:
         self.blob = blob
+        self.source = source
         self.finished = False
         self.result: np.ndarray | None = None
         self.error: BaseException | None = None
@@ -123,8 +131,9 @@ class SharedSession:
         self.max_batch = max_batch if not isinstance(batch_dim, int) else 1
         self.stats = BatchStats()
         self._ready = threading.Condition()  # guards the queue, the leader count and the answers
-        self._queue: list[_Request] = []
+        self._queue: list[_Request] = []  # in arrival order
         self._leaders = 0
+        self._served: dict[object, float] = {}  # source -> monotonic time its last answer was filed
         self._recent: deque[tuple[float, float]] = deque()  # (monotonic end, wall seconds) of recent batches
         self._memo: dict[Any, Any] = {}
         self._memo_lock = threading.Lock()
@@ -162,12 +171,13 @@ class SharedSession:
                 self._memo[key] = make()
             return self._memo[key]
 
-    def run(self, blob: np.ndarray, timeout: float = 30.0) -> np.ndarray:
+    def run(self, blob: np.ndarray, timeout: float = 30.0, *, source: object = None) -> np.ndarray:
         """Run the model on one picture, batched with whatever other threads ask at the same time.
 
         Args:
             blob: ``(1, C, H, W)`` float32 input.
             timeout: longest wait for the result, seconds.
+            source: who asks, for fair turns (any hashable, e.g. a camera name); default: the calling thread.
 
         Returns:
             The model's first output for this picture, ``(1, ...)`` (a new array).
@@ -175,7 +185,7 @@ class SharedSession:
         Raises:
             DetectorError: onnxruntime failed on the batch, or no result came within ``timeout``.
         """
-        req = _Request(blob)
+        req = _Request(blob, threading.get_ident() if source is None else source)
         deadline = time.monotonic() + timeout
         with self._ready:
             self._queue.append(req)
@@ -185,6 +195,8 @@ class SharedSession:
                     # request is unanswered, so no camera's thread is kept serving the others for long
                     batch = self._take()
                     self._leaders += 1
+                    if self._queue and self._leaders < self.parallel:
+                        self._ready.notify_all()  # requests left for a batch beside this one: a waiter leads it
                     self._ready.release()
                     try:
                         self._run_batch(batch)
@@ -225,6 +237,12 @@ class SharedSession:
                 r.error = exc
         seconds = time.perf_counter() - start
         with self._ready:
+            now = time.monotonic()
+            for r in batch:
+                self._served[r.source] = now
+            if len(self._served) > 4096:  # sources come and go (threads end): forget the long-idle ones
+                for key in [k for k, v in self._served.items() if v < now - 60.0]:
+                    del self._served[key]
             self.stats.add(len(batch), seconds)
             self._recent.append((time.monotonic(), seconds))
             if len(self._recent) > 4096:  # bounded even if nobody asks busy_share
@@ -233,15 +251,29 @@ class SharedSession:
                 r.finished = True
 
     def _take(self) -> list[_Request]:
-        """The oldest requests queued, up to ``max_batch``, of the oldest one's shape (called under the lock)."""
+        """The next batch, taken off the queue (called under the lock, before this leader is counted).
+
+        Sources answered longest ago first (never answered: first of all), then arrival order; one request per
+        source before any source's second; all of the first one's picture size; at most ``max_batch``, and only
+        this leader's share of the queue when other batches could start beside it (``parallel``).
+        """
         if not self._queue:
             return []
-        shape = self._queue[0].blob.shape
-        batch: list[_Request] = []
-        rest: list[_Request] = []
-        for r in self._queue:
-            (batch if len(batch) < self.max_batch and r.blob.shape == shape else rest).append(r)
-        self._queue = rest
+        order = sorted(range(len(self._queue)), key=lambda i: (self._served.get(self._queue[i].source, -math.inf), i))
+        shape = self._queue[order[0]].blob.shape
+        fits = [i for i in order if self._queue[i].blob.shape == shape]
+        free = max(1, self.parallel - self._leaders)
+        size = min(self.max_batch, -(-len(fits) // free))
+        firsts: list[int] = []
+        seconds: list[int] = []
+        seen: set[object] = set()
+        for i in fits:
+            source = self._queue[i].source
+            (seconds if source in seen else firsts).append(i)
+            seen.add(source)
+        chosen = set((firsts + seconds)[:size])
+        batch = [self._queue[i] for i in order if i in chosen]
+        self._queue = [r for i, r in enumerate(self._queue) if i not in chosen]
         return batch
 
 

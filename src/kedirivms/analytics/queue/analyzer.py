@@ -385,6 +385,21 @@ def zones_region(zones: Zones, margin: float) -> tuple[float, float, float, floa
     )
 
 
+def next_detection(due: float, t: float, period: float) -> float:
+    """When the detection after one made at frame time ``t``, due at ``due``, is due (frame time, seconds).
+
+    The schedule keeps its phase: a detection that comes late (its camera's thread waited for the shared model
+    while other cameras' pictures ran, and dropped frames meanwhile) does not push the following ones back, so a
+    camera keeps its rate as long as each detection comes within a period of its slot. Slots missed entirely are
+    skipped, not caught up in a burst. The first detection (``due`` is -inf), or a frame clock that stepped back,
+    starts the schedule half a period after ``t``.
+    """
+    late = t - due
+    if not math.isfinite(late) or late < 0:
+        return max(due + period, t + 0.5 * period)
+    return due + (math.floor(late / period) + 1) * period
+
+
 def _make_detector(config: QueueConfig) -> PersonDetector:
     if config.detector_kind == "dnn":
         from kedirivms.analytics.queue.line_pass import LinePass
@@ -659,9 +674,7 @@ class QueueAnalyzer:
         if self._held is not None and t < self._next_detect:
             return self._held
         if self._rate_hz is not None:
-            # next detection one period after this one; a late frame does not pull the following ones earlier
-            period = 1.0 / self._rate_hz
-            self._next_detect = max(self._next_detect + period, t + 0.5 * period)
+            self._next_detect = next_detection(self._next_detect, t, 1.0 / self._rate_hz)
         detect_frame = getattr(self.detector, "detect_frame", None)
         det = detect_frame(frame, t) if frame is not None and detect_frame is not None else self.detector.detect(y, t)
         if det.confidence is None:
