@@ -306,69 +306,76 @@ class Recorder:
 
     # ------------------------------------------------------------------------------ demux thread side
     def _on_packet(self, packet: Packet, video: VideoStream) -> None:
-        self._c["in"] += 1
-        if video is not self._video or (self._stale_template and packet.is_keyframe):
-            # a new stream, or the muxer refused to start a segment with the parameters captured so far:
-            # capture them again (FFmpeg may have learnt more of the stream since)
-            self._stale_template = False
-            try:
-                self._template = Template(video)
-            except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
-                log.warning("%s: cannot record this stream: %s", self.camera, exc)
-                self._template = None
-            self._video = video
-            self._anchor = None
-            self._held = None
-            self._frag_dts = None
+        # once per packet on the demux thread: attributes are read once into locals and the queue check is inline
+        c = self._c
+        c["in"] += 1
+        key = packet.is_keyframe
+        if video is not self._video or (self._stale_template and key):
+            self._new_template(video)
         template = self._template
-        if template is None or (not template.sized and not (packet.is_keyframe and template.learn_size(packet))):
+        if template is None or (
+            (template.width is None or template.height is None) and not (key and template.learn_size(packet))
+        ):
             # no usable stream, or no picture size yet: segments start at a keyframe, whose decoding tells it
-            self._c["skipped"] += 1
+            c["skipped"] += 1
             return
-        pts = packet.pts if packet.pts is not None else packet.dts
+        pts = packet.pts
+        dts = packet.dts
+        if pts is None:
+            pts = dts
         if pts is None:
             # FFmpeg's RTP demuxer gives the first picture (the IDR a server starts with) no timestamp until
             # RTCP sync: hold it and date it one frame before the next one rather than lose a whole GOP
-            if self._held is None and packet.is_keyframe:
+            if self._held is None and key:
                 self._held = (av.Packet(packet), packet.duration or 0)  # type: ignore[arg-type]
             else:
-                self._c["skipped"] += 1
+                c["skipped"] += 1
             return
         now = time.time()
-        st = pts * template.tick
+        tick = template.tick
+        st = pts * tick
         offset = now - st
-        if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
-            self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
+        anchor = self._anchor
+        if anchor is None or offset < anchor or offset - anchor > 2.0:
+            anchor = self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
         if self._held is not None:
             held, duration = self._held
             self._held = None
             step = duration or template.frame_ticks
-            self._enqueue(
-                Pkt(
-                    held,
-                    pts - step,
-                    pts - step,
-                    True,
-                    duration,
-                    template,
-                    self._anchor + st - step * template.tick,
-                )
-            )
-        dts = packet.dts if packet.dts is not None else pts
-        key = packet.is_keyframe
+            self._enqueue(Pkt(held, pts - step, pts - step, True, duration, template, anchor + st - step * tick))
+        if dts is None:
+            dts = pts
         # the writer thread changes the packet's timestamps and stream: it gets the packet itself when nothing else
         # uses it (a demux-only stream recorded once), else a copy of the payload (buffer protocol)
         own = packet if self.stream.owns_packets(self._listener) else av.Packet(packet)  # type: ignore[arg-type]
-        self._enqueue(Pkt(own, pts, dts, key, packet.duration or 0, template, self._anchor + st))
+        batch = self._batch
+        if self._queued + len(batch) - self._taken >= self._max_queue:
+            c["dropped"] += 1  # bounded: a stuck disk must not eat all memory (as _enqueue)
+        else:
+            batch.append(Pkt(own, pts, dts, key, packet.duration or 0, template, anchor + st))
         frag = self._frag_dts
         if (
             key
             or frag is None
-            or (dts - frag) * template.tick >= self.fragment_seconds
+            or (dts - frag) * tick >= self.fragment_seconds
             or now - self._batch_at >= self.fragment_seconds * _HANDOFF_FRAGMENTS
         ):
             self._frag_dts = dts  # this packet begins the muxer's next fragment (see _HANDOFF_FRAGMENTS)
             self._hand_over(now)
+
+    def _new_template(self, video: VideoStream) -> None:
+        """A new stream, or the muxer refused to start a segment with the parameters captured so far: capture
+        them again (FFmpeg may have learnt more of the stream since)."""
+        self._stale_template = False
+        try:
+            self._template = Template(video)
+        except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
+            log.warning("%s: cannot record this stream: %s", self.camera, exc)
+            self._template = None
+        self._video = video
+        self._anchor = None
+        self._held = None
+        self._frag_dts = None
 
     def _enqueue(self, item: Pkt) -> None:
         if self._queued + len(self._batch) - self._taken >= self._max_queue:
@@ -409,10 +416,29 @@ class Recorder:
                 return
             if isinstance(item, list):
                 self._taken += len(item)
-                for pkt in item:
-                    self._handle(pkt)
+                self._write_batch(item)
             else:
                 self._handle(item)
+
+    def _write_batch(self, batch: list[Pkt]) -> None:
+        """Write one hand-over's packets, in order.
+
+        The common packet (continuous mode, not paused, a segment open for its stream, not a keyframe: nothing to
+        decide) goes straight to :meth:`_write`; every other one through :meth:`_handle`, which decides.
+        """
+        if self._paused or self.mode != "continuous":
+            for pkt in batch:
+                self._handle(pkt)
+            return
+        for pkt in batch:
+            w = self._writer
+            if w is None or pkt.key or w.template is not pkt.template:
+                self._handle(pkt)
+                continue
+            try:
+                self._write(pkt)
+            except Exception:  # noqa: BLE001 - as _handle: the writer must survive anything and keep recording
+                log.exception("recorder %s: unexpected failure", self.camera)
 
     def _handle(self, item: Any) -> None:
         try:
