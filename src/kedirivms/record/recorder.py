@@ -397,7 +397,12 @@ class Recorder:
                 return
             if isinstance(item, list):
                 self._taken += len(item)
-                self._write_batch(self._date(item))
+                try:
+                    dated = self._date(item)
+                except Exception:  # noqa: BLE001 - as _handle: the writer must survive anything and keep recording
+                    log.exception("recorder %s: unexpected failure", self.camera)
+                    continue
+                self._write_batch(dated)
             else:
                 self._handle(item)
 
