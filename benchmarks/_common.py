@@ -43,6 +43,25 @@ def process_cpu_ns(pid: int) -> int:
     return total
 
 
+def thread_cpu(pid: int) -> dict[str, tuple[int, int]]:
+    """Per thread of process ``pid``, keyed ``name/tid``: (CPU ns so far, voluntary context switches so far), from
+    /proc/PID/task/*/schedstat and status; threads that cannot be read are left out."""
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            base = f"/proc/{pid}/task/{task}"
+            ns = int(Path(f"{base}/schedstat").read_text().split()[0])
+            status = Path(f"{base}/status").read_text()
+            name = status.split("\n", 1)[0].split(":", 1)[1].strip()
+            vol = int(status.split("voluntary_ctxt_switches:", 1)[1].split()[0])
+            out[f"{name}/{task}"] = (ns, vol)
+    return out
+
+
 def start_sim_rtsp(streams: list[str]) -> tuple[subprocess.Popen[str], int]:
     """``python -m kedirivms.sim.rtsp`` on a free port serving ``streams`` (``name=WxH@fps[:bitrate[:gop]]``);
     returns (process, port) once it prints ``READY <port>``. The caller terminates the process."""

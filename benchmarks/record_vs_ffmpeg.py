@@ -16,7 +16,10 @@ from /proc (all its threads, ns resolution) over a steady window after a warm-up
 ``--floor`` adds two bare PyAV contenders, the same FFmpeg libraries as kedirivms without kedirivms: ``pyav-demux``
 (a ``container.demux()`` loop that drops every packet) and ``pyav-remux`` (that loop muxing every packet into one
 fragmented MP4, one thread, no segments, no index): what any PyAV-based recorder costs before its own Python,
-measured in the same run, so a gap to ffmpeg can be split into FFmpeg version + PyAV and kedirivms's own share.
+measured in the same run, so a gap to ffmpeg can be split into FFmpeg version + PyAV and kedirivms's own share;
+and ``kedirivms-demux``, kedirivms's demux-only ``Stream`` with a packet listener that drops the packets (the
+reader's share apart from the recorder's). ``--threads`` prints each contender's CPU and voluntary context
+switches (wake-ups) by thread, from /proc/PID/task/*.
 
 "MB/s written" checks that every contender recorded the same stream: all the bytes on disk once the contender has
 ended (its files closed), over its whole run. ffmpeg writes its output in 256 KiB blocks (fragments included), so
@@ -35,7 +38,7 @@ cores. ``--ffmpeg PROGRAM`` runs another ffmpeg build (e.g. a static one of a ne
 ``videotestsrc``, run by the system python with python3-gi; bitrate is x264enc's default, 2 Mbit/s).
 
 Run: ``.venv/bin/python benchmarks/record_vs_ffmpeg.py [--spec 1920x1080@15:4000000] [--seconds 12] [--rounds 4]
-[--source sim|gst] [--compare-src DIR] [--floor] [--ffmpeg PROGRAM] [--transport tcp|udp]``.
+[--source sim|gst] [--compare-src DIR] [--floor] [--threads] [--ffmpeg PROGRAM] [--transport tcp|udp]``.
 Goals (issue 14): kedirivms <= 1.0x ffmpeg -c copy per stream; H.265 costs no more than H.264.
 """
 
@@ -51,18 +54,46 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import process_cpu_ns, start_sim_rtsp
+from _common import process_cpu_ns, start_sim_rtsp, thread_cpu
 
-_RECORDER = """
+# Python does not name OS threads: the children name theirs (/proc/self/task/TID/comm) for --threads
+_NAME_THREADS = """
+def name_threads():
+    import threading
+    for t in threading.enumerate():
+        name = t.name.split("[")[0].removeprefix("kedirivms-")[:15]
+        if t.native_id and t is not threading.main_thread():
+            with open(f"/proc/self/task/{t.native_id}/comm", "w") as f:
+                f.write(name)
+"""
+_RECORDER = f"""
 import signal, sys, time
 from kedirivms.record import Recorder
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the recorder (its last fragment) when terminated
 url, root, transport = sys.argv[1], sys.argv[2], sys.argv[3]
+{_NAME_THREADS}
 with Recorder.open(url, root, "bench", segment_seconds=60.0, transport=transport):
+    for _ in range(6):
+        time.sleep(0.5)
+        name_threads()
+    time.sleep(3600)
+"""
+_STREAM = f"""
+import signal, sys, time
+from kedirivms.stream import open_stream
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+{_NAME_THREADS}
+with open_stream(sys.argv[1], decode=False, transport=sys.argv[2]) as s:
+    s.add_packet_listener(lambda packet, video: None)
+    for _ in range(6):
+        time.sleep(0.5)
+        name_threads()
     time.sleep(3600)
 """
 _IDLE = "import time, kedirivms.record; print('READY', flush=True); time.sleep(3600)"
+_READERS = ("pyav-demux", "kedirivms-demux")  # contenders that write nothing
 _RATES: list[float] = []
+_THREADS: list[dict[str, tuple[float, float]]] = []  # per measured child: thread name -> (core share, wake-ups/s)
 _FRAG = "movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000"
 _PYAV_OPTS = '{"rtsp_transport": sys.argv[2], "allowed_media_types": "video", "analyzeduration": "100000"}'
 _PYAV_DEMUX = f"""
@@ -111,9 +142,9 @@ def _measure(
         time.sleep(warm)
         if proc.poll() is not None:
             raise SystemExit(f"{argv[0]} ended early ({proc.returncode})")
-        c0, t0 = process_cpu_ns(proc.pid), time.monotonic()
+        th0, c0, t0 = thread_cpu(proc.pid), process_cpu_ns(proc.pid), time.monotonic()
         time.sleep(seconds)
-        c1, t1 = process_cpu_ns(proc.pid), time.monotonic()
+        c1, t1, th1 = process_cpu_ns(proc.pid), time.monotonic(), thread_cpu(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -121,6 +152,13 @@ def _measure(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    per: dict[str, tuple[float, float]] = {}
+    for key, (ns, vol) in th1.items():
+        ns0, vol0 = th0.get(key, (0, 0))
+        name = key.rsplit("/", 1)[0]
+        cpu, wake = per.get(name, (0.0, 0.0))
+        per[name] = (cpu + (ns - ns0) / 1e9 / (t1 - t0), wake + (vol - vol0) / (t1 - t0))
+    _THREADS.append(per)
     if out:
         _RATES.append(_bytes(out) / 1e6 / (time.monotonic() - start))
     return (c1 - c0) / 1e9 / (t1 - t0)
@@ -144,6 +182,8 @@ def _contenders(
             runs[name] = [sys.executable, "-c", _PYAV_DEMUX, url, transport]
         elif name == "pyav-remux":
             runs[name] = [sys.executable, "-c", _PYAV_REMUX, url, transport, str(out / name)]
+        elif name == "kedirivms-demux":
+            runs[name] = [sys.executable, "-c", _STREAM, url, transport]
         else:  # --compare-src: the same recorder from another tree
             runs[name] = [sys.executable, "-c", _RECORDER, url, str(out / name), transport]
     return runs
@@ -189,6 +229,7 @@ def main() -> None:
     parser.add_argument("--transport", choices=["tcp", "udp"], default="tcp", help="RTSP lower transport, for all")
     parser.add_argument("--ffmpeg", default="ffmpeg", help="the ffmpeg program to compare with (default: on PATH)")
     parser.add_argument("--floor", action="store_true", help="also run bare PyAV demux and remux loops (no kedirivms)")
+    parser.add_argument("--threads", action="store_true", help="also print each contender's CPU and wake-ups by thread")
     args = parser.parse_args()
     import av
 
@@ -211,11 +252,12 @@ def main() -> None:
         names.append(other)
         envs[other] = dict(os.environ, PYTHONPATH=str(args.compare_src.resolve()))
     if args.floor:
-        names += ["pyav-demux", "pyav-remux"]
-        envs.update(dict.fromkeys(names[-2:]))
+        names += ["pyav-demux", "pyav-remux", "kedirivms-demux"]
+        envs.update(dict.fromkeys(names[-3:]))
     results: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}
     written: dict[str, dict[str, list[float]]] = {c: {n: [] for n in names} for c in codecs}  # MB per second
     idle: list[float] = []
+    by_thread: dict[str, dict[str, list[tuple[float, float]]]] = {}  # "codec contender" -> thread -> per round
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
@@ -227,6 +269,8 @@ def main() -> None:
                         cpu = _measure(runs[name], args.warm, args.seconds, out=out / name, env=envs[name])
                         results[codec][name].append(cpu)
                         written[codec][name].append(_RATES.pop())
+                        for thread, figures in _THREADS.pop().items():
+                            by_thread.setdefault(f"{codec} {name}", {}).setdefault(thread, []).append(figures)
                 idle.append(_measure([sys.executable, "-c", _IDLE], 1.0, args.seconds, ready=True))
     finally:
         for server in servers:
@@ -238,11 +282,11 @@ def main() -> None:
           f"on {os.cpu_count()} cores")  # fmt: skip
     print(f"ffmpeg program {_ffmpeg_version(args.ffmpeg)}; PyAV {av.__version__} with FFmpeg {av.ffmpeg_version_info}")
     print(f"{'codec':6} {'ffmpeg %':>9} {'ffmpeg-frag %':>14} {'kedirivms %':>12} {'/ ffmpeg':>9} {'/ frag':>7}"
-          f"   MB/s written ({', '.join(n for n in names if n != 'pyav-demux')})")  # fmt: skip
+          f"   MB/s written ({', '.join(n for n in names if n not in _READERS)})")  # fmt: skip
     ours_by_codec = {}
     for codec, res in results.items():
         ff, frag, ours = (statistics.median(res[n]) for n in names[:3])
-        rates = [statistics.median(written[codec][n]) for n in names if n != "pyav-demux"]  # it writes nothing
+        rates = [statistics.median(written[codec][n]) for n in names if n not in _READERS]
         ours_by_codec[codec] = ours
         print(f"{codec:6} {ff * 100:9.3f} {frag * 100:14.3f} {ours * 100:12.3f} {ours / ff:8.2f}x {ours / frag:6.2f}x"
               f"   {', '.join(f'{x:.3f}' for x in rates)}")  # fmt: skip
@@ -254,6 +298,12 @@ def main() -> None:
             print(f"  ! {codec}: the contenders did not write the same stream (MB/s above): not a like-for-like ratio")
     print(f"python idle (interpreter + kedirivms.record imported, sleeping): {statistics.median(idle) * 100:.3f} % "
           "(included in the kedirivms figures, not subtracted)")  # fmt: skip
+    if args.threads:
+        print("by thread (median CPU % of a core, voluntary context switches a second):")
+        for contender, threads in by_thread.items():
+            cells = [f"{t} {statistics.median(c for c, _ in v) * 100:.3f} % {statistics.median(w for _, w in v):.1f}/s"
+                     for t, v in sorted(threads.items())]  # fmt: skip
+            print(f"  {contender}: {'; '.join(cells)}")
     if "h264" in ours_by_codec and "h265" in ours_by_codec:
         print(f"H.265 / H.264 recording CPU (kedirivms): {ours_by_codec['h265'] / ours_by_codec['h264']:.2f}x")
     print("goals: kedirivms <= 1.0x ffmpeg -c copy; H.265 <= H.264")

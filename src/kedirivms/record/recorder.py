@@ -40,6 +40,9 @@ _RETRY_STORAGE = 2.0  # seconds between attempts to write again after a storage 
 # than the remux itself; handing over at each keyframe and every 0.5 s woke the writer 3.5-3.9 times a second,
 # this about once (measured per thread from /proc: docs/recording.md, Cost).
 _HANDOFF_FRAGMENTS = 2.0
+# What the demux thread hands over per packet: (packet, arrival time.time(), template) for a packet lent to the
+# writer, which reads its fields; (copy, arrival, template, pts, dts, keyframe, duration) for a copy of its payload.
+_Demuxed = tuple[Any, ...]
 _IDLE = 0.5  # seconds the writer waits for work before its idle pass (event mode's post-roll on a stalled camera)
 
 
@@ -105,9 +108,9 @@ class Recorder:
         self._own_index = index is None
         self._own_stream = False
         self._max_queue = max_queue
-        # batches of packets (lists of Pkt, see _HANDOFF_FRAGMENTS) and control messages, in order, for the writer
+        # batches of packets (lists of _Demuxed, see _HANDOFF_FRAGMENTS) and control messages, in order, for the writer
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._batch: list[Pkt] = []  # demux thread: packets not handed over yet
+        self._batch: list[_Demuxed] = []  # demux thread: packets not handed over yet
         self._batch_at = 0.0  # demux thread: time.time() of the last hand-over
         self._frag_dts: int | None = None  # demux thread: dts of the packet that began the writer's fragment
         self._hand_lock = threading.Lock()
@@ -121,11 +124,12 @@ class Recorder:
         # demux-thread state
         self._video: VideoStream | None = None
         self._template: Template | None = None
-        self._anchor: float | None = None
-        self._held: tuple[av.Packet, int] | None = None
         self._stale_template = False  # set by the writer when the muxer refused a segment's first packet
         self._listener = self._on_packet  # one bound method: Stream.owns_packets compares it by identity first
         # writer-thread state
+        self._dating: Template | None = None  # the template of the packets being dated (see _date)
+        self._anchor: float | None = None
+        self._held: tuple[av.Packet, int] | None = None
         self._writer: SegmentWriter | None = None
         self._seg_rel: str | None = None
         self._seg_start = 0.0
@@ -306,60 +310,38 @@ class Recorder:
 
     # ------------------------------------------------------------------------------ demux thread side
     def _on_packet(self, packet: Packet, video: VideoStream) -> None:
-        self._c["in"] += 1
-        if video is not self._video or (self._stale_template and packet.is_keyframe):
-            # a new stream, or the muxer refused to start a segment with the parameters captured so far:
-            # capture them again (FFmpeg may have learnt more of the stream since)
-            self._stale_template = False
-            try:
-                self._template = Template(video)
-            except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
-                log.warning("%s: cannot record this stream: %s", self.camera, exc)
-                self._template = None
-            self._video = video
-            self._anchor = None
-            self._held = None
-            self._frag_dts = None
+        # Once per packet on the demux thread, which does only what cannot wait: capture the codec parameters,
+        # note the arrival time, lend (or copy) the packet, and decide the hand-over. Dating the packet (pts, the
+        # wall-clock anchor, a held first picture) is the writer's, once per batch (_date): a packet arrives
+        # after tens of milliseconds of sleep, when this code is out of the CPU caches, and each line of Python
+        # here cost ~15x what it costs in a loop (measured per packet with the thread's CPU clock: 28 us).
+        c = self._c
+        c["in"] += 1
+        key = packet.is_keyframe
+        if video is not self._video or (self._stale_template and key):
+            self._new_template(video)
         template = self._template
-        if template is None or (not template.sized and not (packet.is_keyframe and template.learn_size(packet))):
+        if template is None or (
+            (template.width is None or template.height is None) and not (key and template.learn_size(packet))
+        ):
             # no usable stream, or no picture size yet: segments start at a keyframe, whose decoding tells it
-            self._c["skipped"] += 1
-            return
-        pts = packet.pts if packet.pts is not None else packet.dts
-        if pts is None:
-            # FFmpeg's RTP demuxer gives the first picture (the IDR a server starts with) no timestamp until
-            # RTCP sync: hold it and date it one frame before the next one rather than lose a whole GOP
-            if self._held is None and packet.is_keyframe:
-                self._held = (av.Packet(packet), packet.duration or 0)  # type: ignore[arg-type]
-            else:
-                self._c["skipped"] += 1
+            c["skipped"] += 1
             return
         now = time.time()
-        st = pts * template.tick
-        offset = now - st
-        if self._anchor is None or offset < self._anchor or offset - self._anchor > 2.0:
-            self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
-        if self._held is not None:
-            held, duration = self._held
-            self._held = None
-            step = duration or template.frame_ticks
-            self._enqueue(
-                Pkt(
-                    held,
-                    pts - step,
-                    pts - step,
-                    True,
-                    duration,
-                    template,
-                    self._anchor + st - step * template.tick,
-                )
-            )
-        dts = packet.dts if packet.dts is not None else pts
-        key = packet.is_keyframe
-        # the writer thread changes the packet's timestamps and stream: it gets the packet itself when nothing else
-        # uses it (a demux-only stream recorded once), else a copy of the payload (buffer protocol)
-        own = packet if self.stream.owns_packets(self._listener) else av.Packet(packet)  # type: ignore[arg-type]
-        self._enqueue(Pkt(own, pts, dts, key, packet.duration or 0, template, self._anchor + st))
+        dts = packet.dts
+        if self._queued + len(self._batch) - self._taken >= self._max_queue:
+            c["dropped"] += 1  # bounded: a stuck disk must not eat all memory
+        elif self.stream.owns_packets(self._listener):
+            # nothing else uses the packet (a demux-only stream recorded once): the writer gets it, reads its
+            # timestamps and changes them
+            self._batch.append((packet, now, template))
+        else:  # the writer changes timestamps and stream: it gets a copy of the payload (buffer protocol)
+            copy = av.Packet(packet)  # type: ignore[arg-type]
+            self._batch.append((copy, now, template, packet.pts, dts, key, packet.duration))
+        if dts is None:
+            dts = packet.pts
+            if dts is None:
+                return  # an undated packet (see _date) decides no hand-over
         frag = self._frag_dts
         if (
             key
@@ -370,11 +352,17 @@ class Recorder:
             self._frag_dts = dts  # this packet begins the muxer's next fragment (see _HANDOFF_FRAGMENTS)
             self._hand_over(now)
 
-    def _enqueue(self, item: Pkt) -> None:
-        if self._queued + len(self._batch) - self._taken >= self._max_queue:
-            self._c["dropped"] += 1  # bounded: a stuck disk must not eat all memory
-            return
-        self._batch.append(item)
+    def _new_template(self, video: VideoStream) -> None:
+        """A new stream, or the muxer refused to start a segment with the parameters captured so far: capture
+        them again (FFmpeg may have learnt more of the stream since)."""
+        self._stale_template = False
+        try:
+            self._template = Template(video)
+        except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
+            log.warning("%s: cannot record this stream: %s", self.camera, exc)
+            self._template = None
+        self._video = video
+        self._frag_dts = None
 
     def _hand_over(self, now: float | None = None) -> None:
         """Give the writer the packets batched so far (one wake-up for the lot)."""
@@ -409,10 +397,71 @@ class Recorder:
                 return
             if isinstance(item, list):
                 self._taken += len(item)
-                for pkt in item:
-                    self._handle(pkt)
+                try:
+                    dated = self._date(item)
+                except Exception:  # noqa: BLE001 - as _handle: the writer must survive anything and keep recording
+                    log.exception("recorder %s: unexpected failure", self.camera)
+                    continue
+                self._write_batch(dated)
             else:
                 self._handle(item)
+
+    def _date(self, batch: list[_Demuxed]) -> list[Pkt]:
+        """The batch's packets with their timestamps and wall-clock times (:class:`Pkt`), in order."""
+        out: list[Pkt] = []
+        for entry in batch:
+            if len(entry) == 3:  # a lent packet: its own fields (the demux thread is done with it)
+                packet, now, template = entry
+                pts, dts, key, duration = packet.pts, packet.dts, packet.is_keyframe, packet.duration
+            else:
+                packet, now, template, pts, dts, key, duration = entry
+            if template is not self._dating:  # a new stream (or its parameters captured again): a new clock
+                self._dating = template
+                self._anchor = None
+                self._held = None
+            if pts is None:
+                pts = dts
+            if pts is None:
+                # FFmpeg's RTP demuxer gives the first picture (the IDR a server starts with) no timestamp until
+                # RTCP sync: hold it and date it one frame before the next one rather than lose a whole GOP
+                if self._held is None and key:
+                    self._held = (packet, duration or 0)
+                else:
+                    self._c["skipped_w"] += 1
+                continue
+            tick = template.tick
+            st = pts * tick
+            offset = now - st
+            anchor = self._anchor
+            if anchor is None or offset < anchor or offset - anchor > 2.0:
+                anchor = self._anchor = offset  # least-delayed arrival maps pts to wall time; re-anchor on jumps
+            if self._held is not None:
+                held, held_duration = self._held
+                self._held = None
+                step = held_duration or template.frame_ticks
+                out.append(Pkt(held, pts - step, pts - step, True, held_duration, template, anchor + st - step * tick))
+            out.append(Pkt(packet, pts, dts if dts is not None else pts, key, duration or 0, template, anchor + st))
+        return out
+
+    def _write_batch(self, batch: list[Pkt]) -> None:
+        """Write one hand-over's packets, in order.
+
+        The common packet (continuous mode, not paused, a segment open for its stream, not a keyframe: nothing to
+        decide) goes straight to :meth:`_write`; every other one through :meth:`_handle`, which decides.
+        """
+        if self._paused or self.mode != "continuous":
+            for pkt in batch:
+                self._handle(pkt)
+            return
+        for pkt in batch:
+            w = self._writer
+            if w is None or pkt.key or w.template is not pkt.template:
+                self._handle(pkt)
+                continue
+            try:
+                self._write(pkt)
+            except Exception:  # noqa: BLE001 - as _handle: the writer must survive anything and keep recording
+                log.exception("recorder %s: unexpected failure", self.camera)
 
     def _handle(self, item: Any) -> None:
         try:

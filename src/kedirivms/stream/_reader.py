@@ -471,22 +471,29 @@ class Stream:
         self._dur_ticks = max(1, round(1 / (float(rate) * float(tb))))
 
     def _pump(self, container: InputContainer, video: VideoStream) -> None:
+        # the loop runs once per packet: names are bound to locals and the watch's packet() is inlined, since on a
+        # demux-only stream this Python is most of what kedirivms adds to FFmpeg's own work (docs/recording.md)
         tb = float(video.time_base) if video.time_base else 1 / 90000
         listeners = self._packet_listeners
         decode = self.options.decode
         watch = self._watch
+        closing = self._closing.is_set
+        monotonic = time.monotonic
+        c = self._c
         for packet in container.demux(video):
             if watch is not None:
-                watch.packet()  # disarms PyAV's read time-out until the watchdog sees a stall (see _watchdog)
-            if self._closing.is_set():
+                watch.last = monotonic()  # Watch.packet(), inlined
+                if watch.armed:
+                    watch.disarm()  # PyAV's read time-out stays off until the watchdog sees a stall (_watchdog)
+            if closing():
                 raise _Stop
-            if packet.size == 0:
+            size = packet.size
+            if size == 0:
                 if decode:
                     self._decode(video, packet, tb)  # flush delayed frames at the end of a file
                 continue
-            c = self._c
             c["packets"] += 1
-            c["bytes"] += packet.size
+            c["bytes"] += size
             if decode and packet.pts is not None:  # the anchor dates decoded frames; a demux-only stream has none
                 if self._first_pts is None:
                     self._first_pts = packet.pts

@@ -96,6 +96,10 @@ class Watch:
         if self.armed:
             self._dog.disarm(self)
 
+    def disarm(self) -> None:
+        """Disarm PyAV's time-out now (demux thread; :meth:`packet` does it when it is armed)."""
+        self._dog.disarm(self)
+
     def stalled(self) -> bool:
         """True when the watchdog armed PyAV's time-out for the stall now under way (no packet for ``bound`` s)."""
         return self.armed and self.fired > 0 and time.monotonic() - self.last >= self.bound
