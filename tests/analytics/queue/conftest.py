@@ -129,3 +129,17 @@ def _const_model(tmp_path: Path, out: np.ndarray, size: int = 640, name: str = "
 def const_model() -> Callable[..., Path]:
     """``const_model(tmp_path, out, size=640, name="m.onnx")``: a real ONNX graph whose output is ``out``."""
     return _const_model
+
+
+def mean_model(tmp_path: Path) -> Path:
+    """A real graph taking any batch and picture size: the mean of each channel, ``(N, 3)``."""
+    node = helper.make_node("ReduceMean", ["images"], ["out"], axes=[2, 3], keepdims=0)
+    graph = helper.make_graph(
+        [node],
+        "mean",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3])],
+    )
+    path = tmp_path / "mean.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path

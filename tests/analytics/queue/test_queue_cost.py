@@ -12,9 +12,7 @@ from typing import Any
 
 import av
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.queue._session import SharedSession
@@ -22,21 +20,9 @@ from kedirivms.analytics.queue.onnx import OnnxPersonDetector, default_model_pat
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
+from .conftest import mean_model
+
 PROVIDERS = ("CPUExecutionProvider",)
-
-
-def _mean_model(tmp_path: Path) -> Path:
-    """A real graph taking any batch and picture size: the mean of each channel, ``(N, 3)``."""
-    node = helper.make_node("ReduceMean", ["images"], ["out"], axes=[2, 3], keepdims=0)
-    graph = helper.make_graph(
-        [node],
-        "mean",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3])],
-    )
-    path = tmp_path / "mean.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
-    return path
 
 
 class _Slow:
@@ -84,7 +70,7 @@ def _hammer(session: SharedSession, pictures: list[np.ndarray], calls: int) -> t
 
 @pytest.mark.parametrize("parallel", [1, 2])
 def test_the_pool_runs_at_most_parallel_batches_and_answers_everyone(tmp_path: Path, parallel: int) -> None:
-    session = SharedSession(_mean_model(tmp_path), PROVIDERS, parallel=parallel)
+    session = SharedSession(mean_model(tmp_path), PROVIDERS, parallel=parallel)
     slow = _Slow(session._session)
     session._session = slow
     rng = np.random.default_rng(1)
@@ -101,7 +87,7 @@ def test_the_pool_runs_at_most_parallel_batches_and_answers_everyone(tmp_path: P
 def test_no_thread_is_kept_serving_the_others(tmp_path: Path) -> None:
     # one picture per batch and a busy queue: a thread leads only while its own request is unanswered, so no
     # call runs more batches than there are cameras (the old leader loop ran every batch until the queue was empty)
-    session = SharedSession(_mean_model(tmp_path), PROVIDERS, max_batch=1)
+    session = SharedSession(mean_model(tmp_path), PROVIDERS, max_batch=1)
     led: Counter[int] = Counter()
     most = [0]
     original = session._run_batch
@@ -130,7 +116,7 @@ def test_no_thread_is_kept_serving_the_others(tmp_path: Path) -> None:
 
 
 def test_pictures_of_different_sizes_are_never_batched_together(tmp_path: Path) -> None:
-    session = SharedSession(_mean_model(tmp_path), PROVIDERS)
+    session = SharedSession(mean_model(tmp_path), PROVIDERS)
     session._session = _Slow(session._session)  # slow batches: requests pile up, batches form
     pictures = [np.full((1, 3, 32 if i % 2 else 16, 16), i, np.float32) for i in range(6)]
     answers, errors = _hammer(session, pictures, calls=3)

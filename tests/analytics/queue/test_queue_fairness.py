@@ -10,28 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from kedirivms.analytics.queue._session import SharedSession, _Request
 from kedirivms.analytics.queue.analyzer import next_detection
 
+from .conftest import mean_model
+
 PROVIDERS = ("CPUExecutionProvider",)
-
-
-def _mean_model(tmp_path: Path) -> Path:
-    """A real graph taking any batch and picture size: the mean of each channel, ``(N, 3)``."""
-    node = helper.make_node("ReduceMean", ["images"], ["out"], axes=[2, 3], keepdims=0)
-    graph = helper.make_graph(
-        [node],
-        "mean",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3])],
-    )
-    path = tmp_path / "mean.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
-    return path
 
 
 class _Slow:
@@ -49,7 +35,7 @@ def test_a_camera_asking_from_several_threads_does_not_take_the_others_turns(tmp
     # camera "a" asks from three threads at once (like a camera with a second pass per detection), b-d from one
     # each; one picture per batch. Served oldest request first, "a" got three turns in six (half the model);
     # served by source, each camera gets a quarter.
-    session = SharedSession(_mean_model(tmp_path), PROVIDERS, max_batch=1, parallel=1)
+    session = SharedSession(mean_model(tmp_path), PROVIDERS, max_batch=1, parallel=1)
     session._session = _Slow(session._session)
     sources = ["a", "a", "a", "b", "c", "d"]
     served: Counter[str] = Counter()
@@ -85,7 +71,7 @@ def test_a_camera_asking_from_several_threads_does_not_take_the_others_turns(tmp
 
 
 def test_a_source_never_served_goes_before_the_others(tmp_path: Path) -> None:
-    session = SharedSession(_mean_model(tmp_path), PROVIDERS, max_batch=2, parallel=1)
+    session = SharedSession(mean_model(tmp_path), PROVIDERS, max_batch=2, parallel=1)
     picture = np.zeros((1, 3, 4, 4), np.float32)
     for source in ("a", "b", "c"):
         session.run(picture, source=source)
