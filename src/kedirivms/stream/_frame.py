@@ -79,6 +79,12 @@ def _view(frame: VideoFrame, index: int, name: str | None = None) -> np.ndarray:
     return arr
 
 
+def _without_luma(frame: VideoFrame) -> bool:
+    """Whether the picture's first plane is not luma (RGB, packed or planar, or palette indices)."""
+    fmt = frame.format
+    return bool(fmt.is_rgb or fmt.has_palette)
+
+
 class Frame:
     """One decoded picture with zero-copy views and explicit copies.
 
@@ -148,8 +154,7 @@ class Frame:
         plane (packed or planar RGB, a palette: GIF, PNG) is converted to 8-bit grey once (a copy).
         """
         if self._y is None:
-            fmt = self._av.format
-            if fmt.is_rgb or fmt.has_palette:
+            if _without_luma(self._av):
                 grey = self._av.reformat(format="gray").to_ndarray()
                 grey.flags.writeable = False
                 self._y = grey
@@ -165,8 +170,7 @@ class Frame:
         yuv422p: chroma ``(H, W/2)``; 10-bit formats give uint16 samples; packed RGB gives ``(H, W, 3)``.
         """
         if self._planes is None:
-            fmt = self._av.format
-            views = [_view(self._av, 0, self.format) if fmt.is_rgb or fmt.has_palette else self.y]
+            views = [_view(self._av, 0, self.format) if _without_luma(self._av) else self.y]
             count = len(_plane_layout(self._av, self.format))
             views.extend(_view(self._av, i, self.format) for i in range(1, count))
             self._planes = tuple(views)

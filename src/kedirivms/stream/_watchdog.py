@@ -76,7 +76,8 @@ def _locate(container: Any) -> _TimeoutInfo | None:
 class Watch:
     """One stream's read time-out under the watchdog (made by :meth:`_Watchdog.watch`).
 
-    The demux thread calls :meth:`packet` for every packet; that disarms PyAV's time-out.
+    Every packet restarts the bound and disarms PyAV's time-out: :meth:`packet` (``Stream._pump`` does the same
+    inline, once per packet).
     """
 
     __slots__ = ("_container", "_dog", "_info", "armed", "bound", "fired", "last")

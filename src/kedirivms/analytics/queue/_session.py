@@ -244,7 +244,7 @@ class SharedSession:
                 for key in [k for k, v in self._served.items() if v < now - 60.0]:
                     del self._served[key]
             self.stats.add(len(batch), seconds)
-            self._recent.append((time.monotonic(), seconds))
+            self._recent.append((now, seconds))
             if len(self._recent) > 4096:  # bounded even if nobody asks busy_share
                 self._recent.popleft()
             for r in batch:

@@ -561,10 +561,7 @@ class QueueAnalyzer:
                 self._interval.add_visit(handed)
                 if self._hour is not None:
                     self._hour.served += 1
-        for stay in stays:
-            self._interval.add_stay(stay)
-            if self._hour is not None and not stay.censored:
-                self._hour.services.append(stay.service_s)
+        self._count_stays(stays)
         length, staffed_now = look.length, look.staffed
         smoothed, staffed = self._smooth(t, length, staffed_now)
         self._interval.lengths.append(length)
@@ -664,6 +661,14 @@ class QueueAnalyzer:
         forget = t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s)
         for pid in [p for p, v in self._placed.items() if v[2] < forget]:
             del self._placed[pid]
+
+    def _count_stays(self, stays: list[FinishedStay]) -> None:
+        """Count finished services in the interval's and the hour's statistics (censored ones: not the hour's)."""
+        assert self._interval is not None
+        for stay in stays:
+            self._interval.add_stay(stay)
+            if self._hour is not None and not stay.censored:
+                self._hour.services.append(stay.service_s)
 
     def _spot_held(self, pid: int, present: set[int]) -> bool:
         """Whether someone other than ``pid`` who is still in the picture was last placed at the service spot."""
@@ -877,10 +882,7 @@ class QueueAnalyzer:
         end = t if t is not None else (self._prev_t or self._interval.start)
         if self._service is not None:  # the stays the stream's end cut short: last.services
             stays = self._service.finish(self._prev_t if self._prev_t is not None else end)
-            for stay in stays:
-                self._interval.add_stay(stay)
-                if self._hour is not None and not stay.censored:
-                    self._hour.services.append(stay.service_s)
+            self._count_stays(stays)
             if self.last is not None:
                 self.last = dataclasses.replace(self.last, services=self.last.services + tuple(stays))
         self._interval.end = max(end, self._interval.start)

@@ -264,7 +264,6 @@ def evaluate_clip(
                 assert analyzer.last is not None
                 stays += analyzer.last.services
                 if index in wanted:
-                    assert analyzer.last is not None
                     got = count_in_zones(
                         analyzer.last.detections, zones, (frame.width, frame.height), sv.Position.BOTTOM_CENTER
                     )
