@@ -3,9 +3,12 @@
 Person detectors fire on still things that look like people: a sign post, a coat on a rack, a poster, a
 mannequin. The gate remembers *places*: where detections stand, matched from one detection picture to the next by
 box overlap, whatever the tracker's ids (which switch often in a crowded line). A place first seen on the very
-first picture is scenery until something moves inside its box (change between two detection pictures, not counting
-change inside other people's boxes, so someone walking past a sign does not wake it up). A place that appears
-later came from somewhere: someone walked there, so it counts from the start. A place nobody stands on for
+first picture is scenery until something moves inside its box, not counting change inside other people's boxes
+(so someone walking past a sign does not wake it up). The evidence is the change since the previous detection
+picture (a quick movement) and since the oldest one at most ``max_gap_s`` old (a slow shift, as a seated clerk
+makes, adds up over seconds); the second only where the place stood alone in the same box in both pictures (someone
+who came to stand in front of a sign post, their body joined to its box, is not the post moving). A place that
+appears later came from somewhere: someone walked there, so it counts from the start. A place nobody stands on for
 ``memory_s`` is forgotten.
 
 The cost: a person who stands perfectly still from the moment the analyzer starts is counted from their first
@@ -15,6 +18,7 @@ as people step forward). ``motion_gate: {enabled: false}`` turns the gate off.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -37,17 +41,27 @@ class MotionGateConfig(BaseModel):
         default=0.04, gt=0, lt=1, description="Share of a box's pixels that must change for it to have moved."
     )
     max_gap_s: float = Field(
-        default=3.0, gt=0, description="Compare only with a picture at most this old (older: no evidence)."
+        default=3.0, gt=0, description="Compare with pictures at most this old, s (older: no evidence)."
     )
     memory_s: float = Field(default=10.0, ge=0, description="A place nobody stands on this long is forgotten, s.")
     same_place_iou: float = Field(default=0.5, gt=0, le=1, description="Overlap of two boxes on the same place.")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Place:
     box: np.ndarray
     last: float
     person: bool
+
+
+@dataclass
+class _Picture:
+    """A detection picture kept as evidence: its low-resolution luma, boxes (in its pixels) and their places."""
+
+    t: float
+    small: np.ndarray
+    boxes: np.ndarray
+    places: list[_Place]
 
 
 class MotionGate:
@@ -64,15 +78,13 @@ class MotionGate:
 
     def __init__(self, config: MotionGateConfig | None = None) -> None:
         self.config = config or MotionGateConfig()
-        self._prev: np.ndarray | None = None
-        self._prev_boxes = np.zeros((0, 4), dtype=np.float32)
-        self._prev_t = 0.0
+        self._history: deque[_Picture] = deque()  # the detection pictures of the last max_gap_s
         self._started = False
         self._places: list[_Place] = []
 
     def reset(self) -> None:
         """Forget every place and the previous picture (the next picture is a new start)."""
-        self._prev = None
+        self._history.clear()
         self._started = False
         self._places.clear()
 
@@ -94,64 +106,107 @@ class MotionGate:
         h, w = y.shape[:2]
         scale = min(1.0, cfg.width / w)
         small = cv2.resize(y, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        prev, prev_t, prev_boxes = self._prev, self._prev_t, self._prev_boxes
-        self._prev, self._prev_t, self._prev_boxes = small, t, det.xyxy * scale
+        boxes = det.xyxy * scale
+        history = self._history
+        while history and (t - history[0].t > cfg.max_gap_s or history[0].small.shape != small.shape):
+            history.popleft()
         first = not self._started
         self._started = True
-        if prev is None or prev.shape != small.shape or t - prev_t > cfg.max_gap_s:
-            moving = np.zeros(n, dtype=bool)
-        else:
-            moving = self._moving(small, prev, det.xyxy * scale, prev_boxes)
+        places = self._match(det.xyxy, t, first)
+        moving = np.zeros(n, dtype=bool)
+        undecided = np.array([not p.person for p in places], dtype=bool)  # only these need evidence
+        # evidence from the previous picture (a quick movement) and from the oldest one still recent enough (a slow
+        # shift, as a seated clerk makes, adds up between pictures far apart)
+        if history and undecided.any():
+            moving |= self._moving(small, boxes, places, history[-1], undecided)
+        if len(history) > 1 and (undecided & ~moving).any():
+            # only for a place that stood alone, in the same box, in both pictures: someone who came to stand in
+            # front of a sign post and left again is change there, not the post moving
+            ask = undecided & ~moving & _alone(det.xyxy, places, history[0], scale)
+            moving |= self._moving(small, boxes, places, history[0], ask)
         keep = np.zeros(n, dtype=bool)
-        known = len(self._places)
-        # overlaps with the places known before this picture, computed once; the surest matches are made first
-        overlap = _iou_matrix(det.xyxy, np.array([p.box for p in self._places]).reshape(-1, 4))
-        best = overlap.max(axis=1) if known else np.zeros(n)
-        for i in np.argsort(-best).tolist():
-            k = int(np.argmax(overlap[i])) if known else -1
-            if k < 0 or overlap[i, k] < cfg.same_place_iou:
-                self._places.append(_Place(det.xyxy[i].copy(), t, person=not first or bool(moving[i])))
-                place = self._places[-1]
-            else:
-                place = self._places[k]
-                overlap[:, k] = -1.0  # one detection per place
-                place.box, place.last = det.xyxy[i].copy(), t
-                place.person = place.person or bool(moving[i])
+        for i, place in enumerate(places):
+            place.person = place.person or bool(moving[i])
             keep[i] = place.person
+        history.append(_Picture(t, small, boxes, places))
         self._places = [p for p in self._places if t - p.last <= cfg.memory_s]
         return keep
 
-    def _moving(self, small: np.ndarray, prev: np.ndarray, boxes: np.ndarray, before: np.ndarray) -> np.ndarray:
-        """Which boxes changed inside, not counting change that belongs to other people.
+    def _match(self, xyxy: np.ndarray, t: float, first: bool) -> list[_Place]:
+        """The place of each detection: a known one it overlaps (surest matches first), else a new one."""
+        cfg = self.config
+        known = len(self._places)
+        overlap = _iou_matrix(xyxy, np.array([p.box for p in self._places]).reshape(-1, 4))
+        best = overlap.max(axis=1) if known else np.zeros(len(xyxy))
+        places: list[_Place | None] = [None] * len(xyxy)
+        for i in np.argsort(-best).tolist():
+            k = int(np.argmax(overlap[i])) if known else -1
+            if k < 0 or overlap[i, k] < cfg.same_place_iou:
+                place = _Place(xyxy[i].copy(), t, person=not first)  # someone walked there, unless at the start
+                self._places.append(place)
+            else:
+                place = self._places[k]
+                overlap[:, k] = -1.0  # one detection per place
+                place.box, place.last = xyxy[i].copy(), t
+            places[i] = place
+        return [p for p in places if p is not None]
+
+    def _moving(
+        self, small: np.ndarray, boxes: np.ndarray, places: list[_Place], ref: _Picture, ask: np.ndarray
+    ) -> np.ndarray:
+        """Which of the boxes ``ask`` selects changed inside since ``ref``, not counting other people's change.
 
         Change between two pictures belongs to whoever stood there in either: the other detections of this
-        picture and every detection of the previous one are cut out (grown by a quarter of their size).
+        picture and the other places' detections in ``ref`` are cut out (grown by a quarter of their size).
         """
         cfg = self.config
-        changed = cv2.absdiff(small, prev) > cfg.threshold
+        changed = cv2.absdiff(small, ref.small) > cfg.threshold
         if changed.mean() > 0.5:  # a global change (lights, auto exposure, camera moved): no evidence
             return np.zeros(len(boxes), dtype=bool)
         hh, ww = changed.shape
-        rects = np.round(boxes).astype(int)
         # motion at another person's edges is theirs (a walker's blur spills past their box): others' boxes are
         # grown by a quarter of their size before they are cut out of this one
-        both = np.vstack([boxes, before]).reshape(-1, 4)
+        both = np.vstack([boxes, ref.boxes]).reshape(-1, 4)
         grow = np.round((both[:, 2:] - both[:, :2]) * 0.25).astype(int)
         cut = np.round(both).astype(int)
         others = np.clip(np.hstack([cut[:, :2] - grow, cut[:, 2:] + grow]), 0, [ww, hh, ww, hh])
-        rects = np.clip(rects, 0, [ww, hh, ww, hh])
-        out = np.zeros(len(boxes), dtype=bool)
-        for i, (x0, y0, x1, y1) in enumerate(rects):
+        rects = np.clip(np.round(boxes).astype(int), 0, [ww, hh, ww, hh])
+        n = len(boxes)
+        out = np.zeros(n, dtype=bool)
+        for i in np.nonzero(ask)[0].tolist():
+            x0, y0, x1, y1 = rects[i]
             if x1 <= x0 or y1 <= y0:
                 continue
             own = np.ones((y1 - y0, x1 - x0), dtype=bool)
             for j, (a0, b0, a1, b1) in enumerate(others):
-                if j != i and _covers_not_self(boxes[i], both[j]) and a0 < x1 and a1 > x0 and b0 < y1 and b1 > y0:
+                # in this picture, a box on top of this one is a second box of the same person; in ``ref``, the
+                # place says whose box it was (someone who stood in front of a sign post is not the post)
+                mine = j == i or (_iou(boxes[i], both[j]) >= 0.5 if j < n else ref.places[j - n] is places[i])
+                if not mine and a0 < x1 and a1 > x0 and b0 < y1 and b1 > y0:
                     own[max(b0 - y0, 0) : b1 - y0, max(a0 - x0, 0) : a1 - x0] = False
             area = int(own.sum())
             if area:
                 out[i] = changed[y0:y1, x0:x1][own].sum() >= cfg.moving_fraction * area
         return out
+
+
+_SAME_BOX_IOU = 0.8
+
+
+def _alone(xyxy: np.ndarray, places: list[_Place], ref: _Picture, scale: float) -> np.ndarray:
+    """Which detections were in ``ref`` at their place, in the same box, and overlap no other box then or now."""
+    n = len(xyxy)
+    out = np.zeros(n, dtype=bool)
+    if not n:
+        return out
+    now = _iou_matrix(xyxy, xyxy) > 0
+    then = _iou_matrix(xyxy, ref.boxes / scale) > 0
+    for i, place in enumerate(places):
+        own = [j for j, p in enumerate(ref.places) if p is place]
+        # the same box then and now: a box that grew or shifted is someone else's body joined to it
+        same = bool(own) and _iou(xyxy[i], ref.boxes[own[0]] / scale) >= _SAME_BOX_IOU
+        out[i] = same and now[i].sum() == 1 and then[i].sum() == 1
+    return out
 
 
 def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
