@@ -45,6 +45,7 @@ import argparse
 import itertools
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -80,7 +81,17 @@ def serve() -> None:
         sys.stdin.read()  # until the parent closes the pipe
 
 
-def start_camera() -> tuple[subprocess.Popen[str], str]:
+ROOT = Path(__file__).resolve().parents[1]
+FOOTAGE = ROOT / ".cache" / "footage" / "vtest.avi"  # `make footage` (OpenCV's sample clip, from Debian)
+FOOTAGE_TRUTH = ROOT / "tests" / "data" / "footage" / "vtest.truth.json"
+GST_SERVER = ROOT / "tests" / "stream" / "gst_rtsp_server.py"
+ZONES: list[dict[str, Any]] | None = None  # the served picture's zones (None: the counter scene's)
+
+
+def start_camera(source: str = "sim") -> tuple[subprocess.Popen[str], str]:
+    """The camera process: the virtual camera (``sim``) or GStreamer's RTSP server serving real footage."""
+    if source == "gst-footage":
+        return _start_gst_footage()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -92,12 +103,57 @@ def start_camera() -> tuple[subprocess.Popen[str], str]:
     return proc, f"rtsp://127.0.0.1:{line.split()[1]}/sub"
 
 
+def stop_camera(proc: subprocess.Popen[str]) -> None:
+    """End the camera process (the virtual camera ends when its stdin closes; GStreamer's server is terminated)."""
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _start_gst_footage() -> tuple[subprocess.Popen[str], str]:
+    """GStreamer's RTSP server (system python, python3-gi) serving vtest.avi at 640x360 @ 10 fps H.264, looped.
+
+    ffmpeg encodes the clip once, six times over (8 minutes: longer than any run), at the benchmark's size, rate and
+    bitrate with a keyframe each second; the server sends that file in real time without re-encoding, one shared
+    stream for every camera. Zones: the clip's annotation (the whole picture is the queue zone).
+    """
+    global ZONES
+    if not FOOTAGE.exists():
+        raise SystemExit(f"{FOOTAGE} is missing: run `make footage`")
+    clip = Path(tempfile.mkdtemp(prefix="kedirivms-footage-")) / "vtest-640x360.mp4"
+    encode = [
+        "ffmpeg", "-nostdin", "-loglevel", "error", "-stream_loop", "5", "-i", str(FOOTAGE),
+        "-vf", f"scale={WIDTH}:{HEIGHT},fps={FPS:g}", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main",
+        "-b:v", "500k", "-g", str(int(FPS)), "-an", str(clip),
+    ]  # fmt: skip
+    subprocess.run(encode, check=True, timeout=600)
+    ZONES = json.loads(FOOTAGE_TRUTH.read_text())["zones"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = ["/usr/bin/python3", str(GST_SERVER), str(port), "0", "0", "0", f"file:{clip}"]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    if not proc.stdout.readline().startswith("READY"):
+        proc.kill()
+        raise SystemExit("GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)")
+    return proc, f"rtsp://127.0.0.1:{port}/test"
+
+
 def queue_config(detector: str, rate_hz: float, threads: int = 1, **dnn: Any) -> dict[str, Any]:
     from kedirivms.sim.counter_scene import CounterScene
 
-    zones = CounterScene(3).zones()  # the oblique view the camera serves: feet on the floor zones
+    # the oblique view the virtual camera serves (feet on the floor zones), or the footage's own
+    zones = ZONES if ZONES is not None else [z.model_dump(mode="json") for z in CounterScene(3).zones()]
+    # the footage has no counter: no counter alerts
+    alerts = {} if ZONES is None else {"unstaffed": {"enabled": False}, "stalled": {"enabled": False}}
     return {
-        "zones": [z.model_dump(mode="json") for z in zones],
+        **alerts,
+        "zones": zones,
         "anchor": "bottom_center",
         "detector": detector,
         "dnn": {"rate_hz": rate_hz, "threads": threads, **dnn},
@@ -415,6 +471,13 @@ def main() -> None:
         help="instead of the settings contenders: the default queue plugin of this tree against git revision REV's "
         "(each in its own process, alternating)",
     )
+    parser.add_argument(
+        "--source",
+        choices=["sim", "gst-footage"],
+        default="sim",
+        help="the cameras' stream: the virtual camera's counter scene (default), or real footage (OpenCV's "
+        "vtest.avi, `make footage`) served by GStreamer's RTSP server",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -427,16 +490,18 @@ def main() -> None:
         args.pipelines, args.seconds, args.rounds = 2, 5.0, 1
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}; {WIDTH}x{HEIGHT} @ {FPS:g} fps H.264")
+    where = "vtest.avi from GStreamer's RTSP server" if args.source == "gst-footage" else "the virtual camera's scene"
+    print(f"source: {where}")
     extra = {} if args.parallel is None else {"parallel": args.parallel}
     if args.compare_rev:
-        camera, url = start_camera()
+        camera, url = start_camera(args.source)
         try:
             compare(args, url, queue_config(args.detector, args.rate, args.threads, **extra))
         finally:
-            camera.stdin.close()  # type: ignore[union-attr]
-            camera.wait(10)
+            stop_camera(camera)
         return
     count_detections()
+    camera, url = start_camera(args.source)  # first: the footage brings its own zones
     contenders: list[tuple[str, list[PluginSettings], bool]] = [("receive + decode (baseline)", [], False)]
     default = queue_config(args.detector, args.rate, args.threads, **extra)
     contenders.append(("+ queue plugin (default)", [PluginSettings(name="queue", config=default, max_fps=FPS)], False))
@@ -452,7 +517,6 @@ def main() -> None:
         )
     rows: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in contenders}
     loads: list[float] = []
-    camera, url = start_camera()
     try:
         for r in range(args.rounds):
             order = contenders if r % 2 == 0 else [contenders[0], *reversed(contenders[1:])]
@@ -464,8 +528,7 @@ def main() -> None:
         stats = detector_stats()
         calls = dispatch(url, 20_000 if args.quick else 100_000)
     finally:
-        camera.stdin.close()  # type: ignore[union-attr]
-        camera.wait(10)
+        stop_camera(camera)
 
     def med(label: str, key: str) -> float:
         values = [row[key] for row in rows[label] if row[key] is not None]

@@ -1,7 +1,8 @@
 """A tiny GStreamer RTSP server used as a third-party peer (run with /usr/bin/python3 and python3-gi).
 
 Usage: gst_rtsp_server.py PORT [WIDTH HEIGHT FPS [CODEC]]; CODEC is h264 (x264enc, the default), h265 (x265enc,
-8-bit Main) or h265-10 (x265enc, 10-bit Main10). Prints ``READY PORT`` once it serves rtsp://127.0.0.1:PORT/test.
+8-bit Main), h265-10 (x265enc, 10-bit Main10) or file:PATH (an MP4 file's H.264 video as it is, in real time, no
+re-encoding; WIDTH HEIGHT FPS are then ignored). Prints ``READY PORT`` once it serves rtsp://127.0.0.1:PORT/test.
 """
 
 import sys
@@ -21,7 +22,9 @@ server.set_address("127.0.0.1")
 server.set_service(port)
 factory = GstRtspServer.RTSPMediaFactory()
 raw = f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1"
-if codec == "h264":
+if codec.startswith("file:"):
+    raw, encode = "", ""
+elif codec == "h264":
     encode = f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! rtph264pay name=pay0 pt=96"
 else:
     # x265 repeats VPS/SPS/PPS before each keyframe (repeat-headers), as cameras do
@@ -31,7 +34,12 @@ else:
         " ! rtph265pay name=pay0 pt=96 config-interval=-1"
     )
     raw += depth
-factory.set_launch(f"( {raw} ! {encode} )")
+if codec.startswith("file:"):
+    path = codec[len("file:") :]
+    launch = f'( filesrc location="{path}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )'
+else:
+    launch = f"( {raw} ! {encode} )"
+factory.set_launch(launch)
 factory.set_shared(True)
 server.get_mount_points().add_factory("/test", factory)
 if server.attach(None) == 0:
