@@ -6,8 +6,8 @@ box overlap, whatever the tracker's ids (which switch often in a crowded line). 
 first picture is scenery until something moves inside its box, not counting change inside other people's boxes
 (so someone walking past a sign does not wake it up). The evidence is the change since the previous detection
 picture (a quick movement) and since the oldest one at most ``max_gap_s`` old (a slow shift, as a seated clerk
-makes, adds up over seconds); the second only where the place stood alone in the same box in both pictures (someone
-who came to stand in front of a sign post, their body joined to its box, is not the post moving). A place that
+makes, adds up over seconds); the second only where the place has the same box in both pictures (someone who
+came to stand in front of a sign post, their body joined to its box, is not the post moving). A place that
 appears later came from somewhere: someone walked there, so it counts from the start. A place nobody stands on for
 ``memory_s`` is forgotten.
 
@@ -120,9 +120,9 @@ class MotionGate:
         if history and undecided.any():
             moving |= self._moving(small, boxes, places, history[-1], undecided)
         if len(history) > 1 and (undecided & ~moving).any():
-            # only for a place that stood alone, in the same box, in both pictures: someone who came to stand in
-            # front of a sign post and left again is change there, not the post moving
-            ask = undecided & ~moving & _alone(det.xyxy, places, history[0], scale)
+            # only for a place in the same box in both pictures: someone who came to stand in front of a sign post
+            # (the detector joins them to its box) and left again is change there, not the post moving
+            ask = undecided & ~moving & _same_box(det.xyxy, places, history[0], scale)
             moving |= self._moving(small, boxes, places, history[0], ask)
         keep = np.zeros(n, dtype=bool)
         for i, place in enumerate(places):
@@ -193,19 +193,16 @@ class MotionGate:
 _SAME_BOX_IOU = 0.8
 
 
-def _alone(xyxy: np.ndarray, places: list[_Place], ref: _Picture, scale: float) -> np.ndarray:
-    """Which detections were in ``ref`` at their place, in the same box, and overlap no other box then or now."""
-    n = len(xyxy)
-    out = np.zeros(n, dtype=bool)
-    if not n:
-        return out
-    now = _iou_matrix(xyxy, xyxy) > 0
-    then = _iou_matrix(xyxy, ref.boxes / scale) > 0
+def _same_box(xyxy: np.ndarray, places: list[_Place], ref: _Picture, scale: float) -> np.ndarray:
+    """Which detections were in ``ref`` at their place, in the same box (overlap >= ``_SAME_BOX_IOU``).
+
+    A box that grew or shifted since is someone else's body joined to it (a walker who stopped in front of a sign
+    post), or a person who moved, which the comparison with the previous picture sees.
+    """
+    out = np.zeros(len(xyxy), dtype=bool)
     for i, place in enumerate(places):
         own = [j for j, p in enumerate(ref.places) if p is place]
-        # the same box then and now: a box that grew or shifted is someone else's body joined to it
-        same = bool(own) and _iou(xyxy[i], ref.boxes[own[0]] / scale) >= _SAME_BOX_IOU
-        out[i] = same and now[i].sum() == 1 and then[i].sum() == 1
+        out[i] = bool(own) and _iou(xyxy[i], ref.boxes[own[0]] / scale) >= _SAME_BOX_IOU
     return out
 
 
