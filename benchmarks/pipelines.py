@@ -322,9 +322,17 @@ def per_call(fn: Any, n: int) -> float:
 
 
 def dispatch(url: str, n: int) -> dict[str, float]:
+    from kedirivms.errors import StreamError
     from kedirivms.stream import grab_frame
 
-    frame = grab_frame(url, timeout=15)
+    for attempt in range(3):  # a shared RTSP media may still be tearing down after the last contender's 24 clients
+        try:
+            frame = grab_frame(url, timeout=15)
+            break
+        except StreamError:
+            if attempt == 2:
+                raise
+            time.sleep(2.0)
     registry = PluginRegistry(entry_points=False, builtins=False)
     info = registry.register(Trivial)
     instance = PluginInstance(info, CameraInfo(name="bench"), validate_config(info, "bench", {}))
