@@ -83,6 +83,7 @@ class _Track:
     outside: bool  # seen out of both zones at some time
     in_line: bool = False  # in the queue zone on its last frame
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
+    lined: bool = False  # seen in the queue zone at some time
 
 
 class WaitTracker:
@@ -99,6 +100,8 @@ class WaitTracker:
             not shorten waits.
         duplicate_serve_s: with ``fifo``, a second arrival at the service zone this soon after the last one is
             the same person seen twice (a duplicate box or id), not a second service, seconds.
+        desk_arrivals: with ``fifo``, waits end only at the arrivals at the desk the caller reports
+            (:meth:`arrived`, from a :class:`ServiceTracker`), not when a visit's track reaches the service zone.
 
     Example:
         >>> waits = WaitTracker(relink_px=20.0)
@@ -115,6 +118,7 @@ class WaitTracker:
         duplicate_s: float = 1.5,
         fifo: bool = True,
         duplicate_serve_s: float = 3.0,
+        desk_arrivals: bool = False,
     ) -> None:
         self.reentry_grace_s = reentry_grace_s
         self.relink_s = relink_s
@@ -123,6 +127,7 @@ class WaitTracker:
         self.duplicate_s = duplicate_s
         self.fifo = fifo
         self.duplicate_serve_s = duplicate_serve_s
+        self.desk_arrivals = desk_arrivals and fifo
         self._ledger: list[tuple[float, bool]] = []  # (start, censored) of each person in line, earliest first
         self._last_served = -math.inf
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
@@ -171,6 +176,7 @@ class WaitTracker:
             if xy != info.xy:
                 info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
+            info.lined = info.lined or q
             if not q and not s:
                 info.outside = True
                 self._retired.discard(tid)
@@ -194,6 +200,9 @@ class WaitTracker:
         self._found_at_desk(t, rows, served)
         for visit in list(self._visits):
             if id(visit) in served:
+                if self.desk_arrivals:  # the desk's arrivals end the waits (see arrived)
+                    self._close(visit, t, serving=served[id(visit)])
+                    continue
                 if self.fifo and t - self._last_served < self.duplicate_serve_s:
                     self._close(visit, t, serving=served[id(visit)])  # the one just served, seen twice
                     continue
@@ -226,6 +235,49 @@ class WaitTracker:
         if self.fifo:
             self._reconcile(t, sum(1 for _, _, q, _ in rows if q))
         return done
+
+    def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
+        """Someone reached the service zone at ``t`` (a new stay there, :class:`ServiceTracker`): with
+        ``desk_arrivals``, a wait ends.
+
+        In one line served in order, whoever reaches the desk is the one who waited longest: the wait is taken from
+        the line's ledger of arrivals (the earliest start), whichever track ids the tracker gave the people on the
+        way. The ids are least reliable at the desk (the one stepping up and the one leaving pass close, the front
+        of the line stands beside the one served), so with ``desk_arrivals`` a visit whose track reaches the service
+        zone ends the visit but not a wait: the service tracker, which tells a new person at the spot from ids traded
+        there, counts the arrivals. An arrival within ``duplicate_serve_s`` of the last is the same one seen twice.
+
+        Args:
+            t: when, seconds.
+            track: the track that reached the spot, if known: one that was never in the line nor part of a visit
+                (someone who walked straight up to the desk, or crossed its zone) ends no wait.
+            leaver: the track of the one who walked off the spot as this person stepped up, if the service tracker
+                saw it (:attr:`ServiceTracker.handovers`): a visit it carries ends here, not as a person who left the
+                line (the tracker gave the leaver the id of someone in line), and keeps the ledger as it is.
+
+        Returns:
+            The served wait, censored when no start is left in the ledger (the person's arrival in the line was
+            not seen); ``None`` without ``desk_arrivals`` or for a duplicate.
+        """
+        if not self.desk_arrivals:
+            return None
+        if track is not None and leaver is None and not self._from_line(track):
+            return None
+        visit = self._owner.get(leaver) if leaver is not None else None
+        if visit is not None:
+            self._close(visit, t)
+        if t - self._last_served < self.duplicate_serve_s:
+            return None
+        self._last_served = t
+        if not self._ledger:
+            return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
+        enter, censored = self._ledger.pop(0)
+        return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
+
+    def _from_line(self, tid: int) -> bool:
+        """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
+        info = self._tracks.get(tid)
+        return tid in self._owner or tid in self._retired or (info is not None and info.lined)
 
     def served_at_desk(self, t: float, leaver: int) -> FinishedVisit | None:
         """Someone reached the service zone whom no visit brought there: the ids were traded at the desk.
@@ -520,7 +572,8 @@ class _Stay:
     last_xy: tuple[float, float]
     censored: bool
     tracks: set[int] = field(default_factory=set)
-    departed: tuple[float, int] | None = None  # someone walked off the spot beside its person: (when, their track)
+    departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
+    in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
 
 
 class ServiceTracker:
@@ -573,9 +626,14 @@ class ServiceTracker:
         self._owner: dict[int, _Stay] = {}
         # track -> (last seen, in the queue or service zone, where, top of its box)
         self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
+        # tracks first seen out of both zones near a stay's spot: track -> (when, where)
+        self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
-        """The hand-overs seen on the last :meth:`update`: (when the new person was seen at the spot, the leaver's
-        track id)."""
+        """The hand-overs seen on the last :meth:`update`: (when the leaver left the spot and the next person took it,
+        the leaver's track id)."""
+        self.arrivals: list[tuple[float, int, int | None]] = []
+        """The arrivals seen on the last :meth:`update`: (when, the track at the spot, the leaver's track for a
+        hand-over or ``None``)."""
         self._first_t: float | None = None
         self._wait_ended: float | None = None  # see wait_ended
         self.last_arrival: float | None = None
@@ -638,8 +696,9 @@ class ServiceTracker:
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
                 if s:
-                    stay.last_in = t
+                    stay.last_in, stay.in_xy = t, xy
         self.handovers = []
+        self.arrivals = []
         done: list[FinishedStay] = []
         arrivals = 0
         if in_queue is not None:
@@ -651,13 +710,14 @@ class ServiceTracker:
             stay = self._nearest(xy, t)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
-                stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored)
+                stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
                 self._stays.append(stay)
                 arrivals += 1
                 self.last_arrival = t
+                self.arrivals.append((t, tid, None))
             stay.tracks.add(tid)
             self._owner[tid] = stay
-            stay.last_seen, stay.last_in, stay.last_xy = t, t, xy
+            stay.last_seen, stay.last_in, stay.last_xy, stay.in_xy = t, t, xy, xy
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
@@ -700,6 +760,10 @@ class ServiceTracker:
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
+            if before is None and not s and not q:
+                self._born_out[tid] = (t, xy)
+            elif tid in self._born_out:
+                self._walked_off(t, tid, xy, s or q)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
             # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
             # its top stays
@@ -713,16 +777,18 @@ class ServiceTracker:
                 if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
                 if math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1]) <= self.depart_px:
-                    stay.departed = (t, tid)
+                    stay.departed = (t, tid, t)
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
+        for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
+            del self._born_out[tid]
         arrivals = 0
         at_spot = {tid: xy for tid, xy, s in rows if s}
         for stay in list(self._stays):
             if stay.departed is None:
                 continue
-            left_at, leaver = stay.departed
-            if t - left_at > self.leave_grace_s:
+            left_at, leaver, noticed = stay.departed
+            if t - noticed > self.leave_grace_s:
                 stay.departed = None  # nobody stepped up: the stay goes on (or ends as usual)
                 continue
             here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
@@ -731,17 +797,48 @@ class ServiceTracker:
             self._stays.remove(stay)
             if left_at - stay.enter + 1e-9 >= self.min_service_s:
                 done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
-            new = _Stay(enter=t, last_in=t, last_seen=t, last_xy=at_spot[here[0]], censored=False)
+            # the next one took the spot as the leaver left it
+            spot = at_spot[here[0]]
+            new = _Stay(enter=left_at, last_in=t, last_seen=t, last_xy=spot, censored=False, in_xy=spot)
             new.tracks = {tid for tid in stay.tracks if tid != leaver}
             self._stays.append(new)
             for tid in stay.tracks:
                 self._owner.pop(tid, None)
             for tid in new.tracks:
                 self._owner[tid] = new
-            self.last_arrival = t
-            self.handovers.append((t, leaver))
+            self.last_arrival = max(self.last_arrival or left_at, left_at)
+            self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
+            self.handovers.append((left_at, leaver))
+            self.arrivals.append((left_at, here[0], leaver))
             arrivals += 1
         return arrivals
+
+    def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool) -> None:
+        """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
+
+        Where the one served leaves and the next steps up, the detector may see the two as one box for a moment;
+        the tracker then keeps the id at the spot (it goes to the one stepping up) and the leaver comes back out
+        of that box under a new id, already beside the desk. Such a track, first seen within ``depart_px`` of the
+        spot of a stay at least ``min_service_s`` old, that then walks ``relink_px / 2`` further from the spot
+        while still out of the zones, within ``relink_s`` of its first sighting, is the stay's person leaving
+        (someone coming *to* the counter, e.g. the clerk back from a break, gets nearer instead).
+        """
+        born_t, born_xy = self._born_out[tid]
+        if in_zone:
+            del self._born_out[tid]
+            return
+        for stay in self._stays:
+            spot = stay.in_xy
+            if spot is None or stay.departed is not None or tid in stay.tracks:
+                continue
+            if born_t - stay.enter < self.min_service_s:
+                continue
+            was = math.hypot(born_xy[0] - spot[0], born_xy[1] - spot[1])
+            now = math.hypot(xy[0] - spot[0], xy[1] - spot[1])
+            if was <= self.depart_px and now - was >= 0.5 * self.relink_px:
+                stay.departed = (born_t, tid, t)
+                del self._born_out[tid]
+                return
 
     def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
         best: tuple[float, _Stay | None] = (math.inf, None)
