@@ -130,6 +130,7 @@ class WaitTracker:
         self.desk_arrivals = desk_arrivals and fifo
         self._ledger: list[tuple[float, bool]] = []  # (start, censored) of each person in line, earliest first
         self._last_served = -math.inf
+        self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
         self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
@@ -224,7 +225,7 @@ class WaitTracker:
                     continue
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
-            elif visit.ledgered:  # seen walking out of the line: they left it, their start goes
+            elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
                 self._unledger(visit.enter)
             done.append(
                 FinishedVisit(
@@ -263,6 +264,7 @@ class WaitTracker:
             return None
         if track is not None and leaver is None and not self._from_line(track):
             return None
+        self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
         visit = self._owner.get(leaver) if leaver is not None else None
         if visit is not None:
             self._close(visit, t)
@@ -273,6 +275,15 @@ class WaitTracker:
             return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
         enter, censored = self._ledger.pop(0)
         return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
+
+    def _left_for_desk(self, visit: Visit) -> bool:
+        """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
+
+        The one served walks off as the next steps up, and the tracker often hands the leaver the id of someone in
+        line (they pass close): the visit that walks out then is that person's, who is still in line (or the one
+        who reached the desk), not someone who gave up: their start stays in the ledger.
+        """
+        return self.desk_arrivals and any(abs(visit.last_in - a) <= self.reentry_grace_s for a in self._arrivals)
 
     def _from_line(self, tid: int) -> bool:
         """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
@@ -704,10 +715,15 @@ class ServiceTracker:
         if in_queue is not None:
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
             arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done)
+        lined = (
+            {tid for (tid, _, _), q in zip(rows, in_queue.tolist(), strict=True) if q}
+            if in_queue is not None
+            else set()
+        )
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
-            stay = self._nearest(xy, t)
+            stay = self._nearest(xy, t) or self._traded(xy, t, lined)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
                 stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
@@ -839,6 +855,28 @@ class ServiceTracker:
                 stay.departed = (born_t, tid, t)
                 del self._born_out[tid]
                 return
+
+    def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
+        """The stay whose id the tracker traded with the front of the line, if a newcomer at ``xy`` is its person.
+
+        The one served and the next in line stand a step apart; the tracker may swap their ids (their boxes overlap
+        when the detector sees them as one, or the filter's motion carries one box onto the other's place). The
+        stay's track is then seen in the queue zone, which the one served does not walk back into (a leaver steps
+        out of both zones), while a new track stands on the spot: the stay goes on under the new track, and its old
+        one, now the person in line, leaves it. Only for a stay whose person was on the spot within
+        ``leave_grace_s`` and whose every track seen now is in the line, within ``relink_px`` of the spot.
+        """
+        for stay in self._stays:
+            seen = {tid for tid in stay.tracks if self._zone_of.get(tid, (-math.inf,))[0] >= t}
+            spot = stay.in_xy
+            if not seen or not seen <= lined or spot is None or t - stay.last_in > self.leave_grace_s:
+                continue
+            if math.hypot(xy[0] - spot[0], xy[1] - spot[1]) <= self.relink_px:
+                for tid in seen:
+                    stay.tracks.discard(tid)
+                    self._owner.pop(tid, None)
+                return stay
+        return None
 
     def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
         best: tuple[float, _Stay | None] = (math.inf, None)
