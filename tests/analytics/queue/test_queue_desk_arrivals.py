@@ -58,6 +58,20 @@ def test_a_leaver_first_seen_beside_the_desk(step: float, arrivals: int) -> None
         assert service.last_arrival == 20.0
 
 
+def test_a_leaver_whose_first_step_is_short_is_still_a_hand_over() -> None:
+    # the one served leaves and the next in line steps up, and the tracker trades their ids: track 1 stays on the
+    # spot (now the next one), track 2 walks off; starting to walk, the leaver covers 9 px (under relink_px / 2) in
+    # the first detection period, then 12 px each (counter scene, absence development seed +2000, 495.8 s: 21.4 px
+    # against 21.6)
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    for k, t in enumerate(np.arange(20.0, 23.0, 0.5)):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (41.0 - 12.0 * k, 40.0), "out")])
+    assert seen == 2 and service.last_arrival == 20.0
+
+
 def test_ids_traded_between_the_one_served_and_the_front_of_the_line_are_no_arrival() -> None:
     # the one served (track 1) and the next in line (track 2) stand a step apart; the tracker swaps their ids
     # every 2 s: nobody new reached the spot

@@ -639,6 +639,8 @@ class ServiceTracker:
         self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
         # tracks first seen out of both zones near a stay's spot: track -> (when, where)
         self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
+        # tracks that stepped out of both zones: track -> (when, last foot point and box top in the zones)
+        self._stepped: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
         """The hand-overs seen on the last :meth:`update`: (when the leaver left the spot and the next person took it,
         the leaver's track id)."""
@@ -783,21 +785,35 @@ class ServiceTracker:
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
             # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
             # its top stays
-            if s or q or before is None or not before[1] or t - before[0] > self.leave_grace_s:
+            # (someone starting to walk may cover under that in their first detection period: the walk is measured
+            # from their last place in the zones for ``leave_grace_s``)
+            if s or q:
+                self._stepped.pop(tid, None)
                 continue
-            foot = math.hypot(xy[0] - before[2][0], xy[1] - before[2][1])
-            head = math.hypot(top[0] - before[3][0], top[1] - before[3][1])
+            if before is not None and before[1] and t - before[0] <= self.leave_grace_s:
+                self._stepped[tid] = (t, before[2], before[3])
+            out = self._stepped.get(tid)
+            if out is None or t - out[0] > self.leave_grace_s:
+                continue
+            foot = math.hypot(xy[0] - out[1][0], xy[1] - out[1][1])
+            head = math.hypot(top[0] - out[2][0], top[1] - out[2][1])
             if foot < 0.5 * self.relink_px or head < 0.25 * self.relink_px:
                 continue
+            del self._stepped[tid]
             for stay in self._stays:
                 if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
-                if math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1]) <= self.depart_px:
-                    stay.departed = (t, tid, t)
+                # where they left the zones or where they are now (ids jump: the leaver may carry the id of
+                # someone further down the line)
+                near = min(math.hypot(p[0] - stay.last_xy[0], p[1] - stay.last_xy[1]) for p in (out[1], xy))
+                if near <= self.depart_px:
+                    stay.departed = (out[0], tid, t)
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
             del self._born_out[tid]
+        for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
+            del self._stepped[tid]
         arrivals = 0
         at_spot = {tid: xy for tid, xy, s in rows if s}
         for stay in list(self._stays):
