@@ -373,7 +373,8 @@ def run(
 
 
 class _VisitSpy:
-    """Keeps every visit the analyzer's wait tracker finishes (for ``--visitors``)."""
+    """Keeps every visit the analyzer's wait tracker finishes, and each wait an arrival at the desk ends (for
+    ``--visitors``)."""
 
     def __init__(self, analyzer: QueueAnalyzer) -> None:
         self.analyzer = analyzer
@@ -392,6 +393,15 @@ class _VisitSpy:
             return done
 
         waits.update = update  # type: ignore[method-assign]
+        arrived = waits.arrived
+
+        def arrival(*args: Any, **kwargs: Any) -> Any:
+            wait = arrived(*args, **kwargs)
+            if wait is not None:
+                self.visits.append(wait)
+            return wait
+
+        waits.arrived = arrival  # type: ignore[method-assign]
         self._wrapped = waits
 
 

@@ -88,6 +88,15 @@ def _run(scene: CounterScene, t0: float, t1: float, **script: dict) -> list[tupl
                 return done
 
             waits.update = record  # type: ignore[method-assign]
+            arrived = waits.arrived
+
+            def record_arrival(*args: object, _orig: object = arrived) -> object:
+                visit = _orig(*args)  # type: ignore[operator]
+                if visit is not None and not visit.censored:
+                    served.append((visit.end, visit.wait_s))
+                return visit
+
+            waits.arrived = record_arrival  # type: ignore[method-assign]
     return served
 
 

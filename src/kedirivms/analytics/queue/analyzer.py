@@ -494,6 +494,7 @@ class QueueAnalyzer:
             minimum_consecutive_frames=1,
             minimum_iou_threshold=trk.match_iou,
             high_conf_det_threshold=floor,
+            frame_rate=self._rate_hz if self._rate_hz is not None else 30.0,
         )
         self._identity = IdentityStitcher(stitch_s=trk.relink_s, radius_px=trk.relink_distance * wh[1])
         self._gate.reset()
@@ -510,6 +511,7 @@ class QueueAnalyzer:
             relink_s=trk.relink_s,
             relink_px=trk.relink_distance * wh[1],
             warmup_s=max(1.0, 2.0 / self._fps),
+            desk_arrivals=self.service_zone is not None,
         )
         start = math.floor(t / self.config.interval_s) * self.config.interval_s
         self._interval = IntervalStats(start=start, end=start + self.config.interval_s)
@@ -554,11 +556,14 @@ class QueueAnalyzer:
             if self._hour is not None and visit.served:
                 self._hour.served += 1
         stays, _ = self._service.update(t, ids, centres, in_service, look.in_queue, look.heads)
-        for when, leaver in self._service.handovers:  # an arrival at the desk the tracker hid by trading ids
-            handed = self._waits.served_at_desk(when, leaver)
-            if handed is not None:
-                self._service.wait_ended(handed.end)
-                self._interval.add_visit(handed)
+        if self._waits.desk_arrivals:  # one line served in order: each arrival at the desk ends the longest wait
+            reached = [self._waits.arrived(*arrival) for arrival in self._service.arrivals]
+        else:  # an arrival at the desk the tracker hid by trading ids
+            reached = [self._waits.served_at_desk(when, leaver) for when, leaver in self._service.handovers]
+        for wait in reached:
+            if wait is not None:
+                self._service.wait_ended(t)
+                self._interval.add_visit(wait)
                 if self._hour is not None:
                     self._hour.served += 1
         self._count_stays(stays)

@@ -83,6 +83,7 @@ class _Track:
     outside: bool  # seen out of both zones at some time
     in_line: bool = False  # in the queue zone on its last frame
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
+    lined: bool = False  # seen in the queue zone at some time
 
 
 class WaitTracker:
@@ -99,6 +100,8 @@ class WaitTracker:
             not shorten waits.
         duplicate_serve_s: with ``fifo``, a second arrival at the service zone this soon after the last one is
             the same person seen twice (a duplicate box or id), not a second service, seconds.
+        desk_arrivals: with ``fifo``, waits end only at the arrivals at the desk the caller reports
+            (:meth:`arrived`, from a :class:`ServiceTracker`), not when a visit's track reaches the service zone.
 
     Example:
         >>> waits = WaitTracker(relink_px=20.0)
@@ -115,6 +118,7 @@ class WaitTracker:
         duplicate_s: float = 1.5,
         fifo: bool = True,
         duplicate_serve_s: float = 3.0,
+        desk_arrivals: bool = False,
     ) -> None:
         self.reentry_grace_s = reentry_grace_s
         self.relink_s = relink_s
@@ -123,8 +127,10 @@ class WaitTracker:
         self.duplicate_s = duplicate_s
         self.fifo = fifo
         self.duplicate_serve_s = duplicate_serve_s
+        self.desk_arrivals = desk_arrivals and fifo
         self._ledger: list[tuple[float, bool]] = []  # (start, censored) of each person in line, earliest first
         self._last_served = -math.inf
+        self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
         self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
@@ -171,6 +177,7 @@ class WaitTracker:
             if xy != info.xy:
                 info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
+            info.lined = info.lined or q
             if not q and not s:
                 info.outside = True
                 self._retired.discard(tid)
@@ -194,6 +201,9 @@ class WaitTracker:
         self._found_at_desk(t, rows, served)
         for visit in list(self._visits):
             if id(visit) in served:
+                if self.desk_arrivals:  # the desk's arrivals end the waits (see arrived)
+                    self._close(visit, t, serving=served[id(visit)])
+                    continue
                 if self.fifo and t - self._last_served < self.duplicate_serve_s:
                     self._close(visit, t, serving=served[id(visit)])  # the one just served, seen twice
                     continue
@@ -215,7 +225,7 @@ class WaitTracker:
                     continue
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
-            elif visit.ledgered:  # seen walking out of the line: they left it, their start goes
+            elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
                 self._unledger(visit.enter)
             done.append(
                 FinishedVisit(
@@ -226,6 +236,59 @@ class WaitTracker:
         if self.fifo:
             self._reconcile(t, sum(1 for _, _, q, _ in rows if q))
         return done
+
+    def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
+        """Someone reached the service zone at ``t`` (a new stay there, :class:`ServiceTracker`): with
+        ``desk_arrivals``, a wait ends.
+
+        In one line served in order, whoever reaches the desk is the one who waited longest: the wait is taken from
+        the line's ledger of arrivals (the earliest start), whichever track ids the tracker gave the people on the
+        way. The ids are least reliable at the desk (the one stepping up and the one leaving pass close, the front
+        of the line stands beside the one served), so with ``desk_arrivals`` a visit whose track reaches the service
+        zone ends the visit but not a wait: the service tracker, which tells a new person at the spot from ids traded
+        there, counts the arrivals. An arrival within ``duplicate_serve_s`` of the last is the same one seen twice.
+
+        Args:
+            t: when, seconds.
+            track: the track that reached the spot, if known: one that was never in the line nor part of a visit
+                (someone who walked straight up to the desk, or crossed its zone) ends no wait.
+            leaver: the track of the one who walked off the spot as this person stepped up, if the service tracker
+                saw it (:attr:`ServiceTracker.handovers`): a visit it carries ends here, not as a person who left the
+                line (the tracker gave the leaver the id of someone in line), and keeps the ledger as it is.
+
+        Returns:
+            The served wait, censored when no start is left in the ledger (the person's arrival in the line was
+            not seen); ``None`` without ``desk_arrivals`` or for a duplicate.
+        """
+        if not self.desk_arrivals:
+            return None
+        if track is not None and leaver is None and not self._from_line(track):
+            return None
+        self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
+        visit = self._owner.get(leaver) if leaver is not None else None
+        if visit is not None:
+            self._close(visit, t)
+        if t - self._last_served < self.duplicate_serve_s:
+            return None
+        self._last_served = t
+        if not self._ledger:
+            return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
+        enter, censored = self._ledger.pop(0)
+        return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
+
+    def _left_for_desk(self, visit: Visit) -> bool:
+        """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
+
+        The one served walks off as the next steps up, and the tracker often hands the leaver the id of someone in
+        line (they pass close): the visit that walks out then is that person's, who is still in line (or the one
+        who reached the desk), not someone who gave up: their start stays in the ledger.
+        """
+        return self.desk_arrivals and any(abs(visit.last_in - a) <= self.reentry_grace_s for a in self._arrivals)
+
+    def _from_line(self, tid: int) -> bool:
+        """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
+        info = self._tracks.get(tid)
+        return tid in self._owner or tid in self._retired or (info is not None and info.lined)
 
     def served_at_desk(self, t: float, leaver: int) -> FinishedVisit | None:
         """Someone reached the service zone whom no visit brought there: the ids were traded at the desk.
@@ -520,7 +583,8 @@ class _Stay:
     last_xy: tuple[float, float]
     censored: bool
     tracks: set[int] = field(default_factory=set)
-    departed: tuple[float, int] | None = None  # someone walked off the spot beside its person: (when, their track)
+    departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
+    in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
 
 
 class ServiceTracker:
@@ -573,9 +637,16 @@ class ServiceTracker:
         self._owner: dict[int, _Stay] = {}
         # track -> (last seen, in the queue or service zone, where, top of its box)
         self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
+        # tracks first seen out of both zones near a stay's spot: track -> (when, where)
+        self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
+        # tracks that stepped out of both zones: track -> (when, last foot point and box top in the zones)
+        self._stepped: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
-        """The hand-overs seen on the last :meth:`update`: (when the new person was seen at the spot, the leaver's
-        track id)."""
+        """The hand-overs seen on the last :meth:`update`: (when the leaver left the spot and the next person took it,
+        the leaver's track id)."""
+        self.arrivals: list[tuple[float, int, int | None]] = []
+        """The arrivals seen on the last :meth:`update`: (when, the track at the spot, the leaver's track for a
+        hand-over or ``None``)."""
         self._first_t: float | None = None
         self._wait_ended: float | None = None  # see wait_ended
         self.last_arrival: float | None = None
@@ -638,26 +709,33 @@ class ServiceTracker:
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
                 if s:
-                    stay.last_in = t
+                    stay.last_in, stay.in_xy = t, xy
         self.handovers = []
+        self.arrivals = []
         done: list[FinishedStay] = []
         arrivals = 0
         if in_queue is not None:
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
             arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done)
+        lined = (
+            {tid for (tid, _, _), q in zip(rows, in_queue.tolist(), strict=True) if q}
+            if in_queue is not None
+            else set()
+        )
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
-            stay = self._nearest(xy, t)
+            stay = self._nearest(xy, t) or self._traded(xy, t, lined)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
-                stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored)
+                stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
                 self._stays.append(stay)
                 arrivals += 1
                 self.last_arrival = t
+                self.arrivals.append((t, tid, None))
             stay.tracks.add(tid)
             self._owner[tid] = stay
-            stay.last_seen, stay.last_in, stay.last_xy = t, t, xy
+            stay.last_seen, stay.last_in, stay.last_xy, stay.in_xy = t, t, xy, xy
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
@@ -700,29 +778,49 @@ class ServiceTracker:
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
+            if before is None and not s and not q:
+                self._born_out[tid] = (t, xy)
+            elif tid in self._born_out:
+                self._walked_off(t, tid, xy, s or q)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
             # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
             # its top stays
-            if s or q or before is None or not before[1] or t - before[0] > self.leave_grace_s:
+            # (someone starting to walk may cover under that in their first detection period: the walk is measured
+            # from their last place in the zones for ``leave_grace_s``)
+            if s or q:
+                self._stepped.pop(tid, None)
                 continue
-            foot = math.hypot(xy[0] - before[2][0], xy[1] - before[2][1])
-            head = math.hypot(top[0] - before[3][0], top[1] - before[3][1])
+            if before is not None and before[1] and t - before[0] <= self.leave_grace_s:
+                self._stepped[tid] = (t, before[2], before[3])
+            out = self._stepped.get(tid)
+            if out is None or t - out[0] > self.leave_grace_s:
+                continue
+            foot = math.hypot(xy[0] - out[1][0], xy[1] - out[1][1])
+            head = math.hypot(top[0] - out[2][0], top[1] - out[2][1])
             if foot < 0.5 * self.relink_px or head < 0.25 * self.relink_px:
                 continue
+            del self._stepped[tid]
             for stay in self._stays:
                 if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
-                if math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1]) <= self.depart_px:
-                    stay.departed = (t, tid)
+                # where they left the zones or where they are now (ids jump: the leaver may carry the id of
+                # someone further down the line)
+                near = min(math.hypot(p[0] - stay.last_xy[0], p[1] - stay.last_xy[1]) for p in (out[1], xy))
+                if near <= self.depart_px:
+                    stay.departed = (out[0], tid, t)
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
+        for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
+            del self._born_out[tid]
+        for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
+            del self._stepped[tid]
         arrivals = 0
         at_spot = {tid: xy for tid, xy, s in rows if s}
         for stay in list(self._stays):
             if stay.departed is None:
                 continue
-            left_at, leaver = stay.departed
-            if t - left_at > self.leave_grace_s:
+            left_at, leaver, noticed = stay.departed
+            if t - noticed > self.leave_grace_s:
                 stay.departed = None  # nobody stepped up: the stay goes on (or ends as usual)
                 continue
             here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
@@ -731,17 +829,70 @@ class ServiceTracker:
             self._stays.remove(stay)
             if left_at - stay.enter + 1e-9 >= self.min_service_s:
                 done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
-            new = _Stay(enter=t, last_in=t, last_seen=t, last_xy=at_spot[here[0]], censored=False)
+            # the next one took the spot as the leaver left it
+            spot = at_spot[here[0]]
+            new = _Stay(enter=left_at, last_in=t, last_seen=t, last_xy=spot, censored=False, in_xy=spot)
             new.tracks = {tid for tid in stay.tracks if tid != leaver}
             self._stays.append(new)
             for tid in stay.tracks:
                 self._owner.pop(tid, None)
             for tid in new.tracks:
                 self._owner[tid] = new
-            self.last_arrival = t
-            self.handovers.append((t, leaver))
+            self.last_arrival = max(self.last_arrival or left_at, left_at)
+            self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
+            self.handovers.append((left_at, leaver))
+            self.arrivals.append((left_at, here[0], leaver))
             arrivals += 1
         return arrivals
+
+    def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool) -> None:
+        """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
+
+        Where the one served leaves and the next steps up, the detector may see the two as one box for a moment;
+        the tracker then keeps the id at the spot (it goes to the one stepping up) and the leaver comes back out
+        of that box under a new id, already beside the desk. Such a track, first seen within ``depart_px`` of the
+        spot of a stay at least ``min_service_s`` old, that then walks ``relink_px / 2`` further from the spot
+        while still out of the zones, within ``relink_s`` of its first sighting, is the stay's person leaving
+        (someone coming *to* the counter, e.g. the clerk back from a break, gets nearer instead).
+        """
+        born_t, born_xy = self._born_out[tid]
+        if in_zone:
+            del self._born_out[tid]
+            return
+        for stay in self._stays:
+            spot = stay.in_xy
+            if spot is None or stay.departed is not None or tid in stay.tracks:
+                continue
+            if born_t - stay.enter < self.min_service_s:
+                continue
+            was = math.hypot(born_xy[0] - spot[0], born_xy[1] - spot[1])
+            now = math.hypot(xy[0] - spot[0], xy[1] - spot[1])
+            if was <= self.depart_px and now - was >= 0.5 * self.relink_px:
+                stay.departed = (born_t, tid, t)
+                del self._born_out[tid]
+                return
+
+    def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
+        """The stay whose id the tracker traded with the front of the line, if a newcomer at ``xy`` is its person.
+
+        The one served and the next in line stand a step apart; the tracker may swap their ids (their boxes overlap
+        when the detector sees them as one, or the filter's motion carries one box onto the other's place). The
+        stay's track is then seen in the queue zone, which the one served does not walk back into (a leaver steps
+        out of both zones), while a new track stands on the spot: the stay goes on under the new track, and its old
+        one, now the person in line, leaves it. Only for a stay whose person was on the spot within
+        ``leave_grace_s`` and whose every track seen now is in the line, within ``relink_px`` of the spot.
+        """
+        for stay in self._stays:
+            seen = {tid for tid in stay.tracks if self._zone_of.get(tid, (-math.inf,))[0] >= t}
+            spot = stay.in_xy
+            if not seen or not seen <= lined or spot is None or t - stay.last_in > self.leave_grace_s:
+                continue
+            if math.hypot(xy[0] - spot[0], xy[1] - spot[1]) <= self.relink_px:
+                for tid in seen:
+                    stay.tracks.discard(tid)
+                    self._owner.pop(tid, None)
+                return stay
+        return None
 
     def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
         best: tuple[float, _Stay | None] = (math.inf, None)

@@ -1,0 +1,176 @@
+"""Waits end at the desk's arrivals, not where track ids say: ids traded at the desk, leavers under new ids, and a
+tracker whose motion model does not swap people standing still in a line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import supervision as sv
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, person_detections
+from kedirivms.analytics.queue.metrics import ServiceTracker, WaitTracker
+
+# a 200x100 picture: the clerk's side on top, the service spot below it, the line in the lower half
+ZONES = [
+    {"name": "line", "kind": "queue", "points": [(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)]},
+    {"name": "spot", "kind": "service", "points": [(0.0, 0.25), (1.0, 0.25), (1.0, 0.45), (0.0, 0.45)]},
+    {"name": "desk", "kind": "counter", "points": [(0.0, 0.0), (1.0, 0.0), (1.0, 0.2), (0.0, 0.2)]},
+]
+CLERK, SPOT, FRONT, BEHIND = [50, 5, 60, 15], [100, 30, 110, 40], [100, 50, 110, 60], [10, 60, 20, 70]
+
+
+def _service() -> ServiceTracker:
+    return ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
+
+
+def _feed(service: ServiceTracker, t: float, people: list[tuple[int, tuple[float, float], str]]) -> int:
+    """One frame: ``(track, centre, zone)`` with zone ``spot``, ``line`` or ``out``; returns the arrivals."""
+    ids = np.array([p[0] for p in people], dtype=int)
+    xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
+    spot = np.array([p[2] == "spot" for p in people], dtype=bool)
+    line = np.array([p[2] == "line" for p in people], dtype=bool)
+    _, arrivals = service.update(t, ids, xy, spot, line, heads=xy - (0.0, 40.0))
+    return arrivals
+
+
+@pytest.mark.parametrize(
+    ("step", "arrivals"),
+    [
+        # served at the spot (50, 20) from 2 s; at 20 s the next steps up and keeps the id at the spot, while the
+        # one served comes out of their merged box under a new id beside the desk and walks off (counter scene, stall
+        # development seed +1000, 264.3 s)
+        pytest.param(-12.0, 2, id="leaver-under-a-new-id-walks-off"),
+        # someone first seen beside the desk who walks *towards* it (the clerk back from a break) took nobody's place
+        pytest.param(+6.0, 1, id="newcomer-walking-up-is-no-leaver"),
+    ],
+)
+def test_a_leaver_first_seen_beside_the_desk(step: float, arrivals: int) -> None:
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    x = 30.0
+    for t in np.arange(20.0, 24.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (3, (x, 15.0), "out")])
+        x += step
+    assert seen == arrivals
+    if arrivals == 2:  # the next one took the spot when the leaver was first seen
+        assert service.last_arrival == 20.0
+
+
+def test_a_leaver_whose_first_step_is_short_is_still_a_hand_over() -> None:
+    # the one served leaves and the next in line steps up, and the tracker trades their ids: track 1 stays on the
+    # spot (now the next one), track 2 walks off; starting to walk, the leaver covers 9 px (under relink_px / 2) in
+    # the first detection period, then 12 px each (counter scene, absence development seed +2000, 495.8 s: 21.4 px
+    # against 21.6)
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    for k, t in enumerate(np.arange(20.0, 23.0, 0.5)):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (41.0 - 12.0 * k, 40.0), "out")])
+    assert seen == 2 and service.last_arrival == 20.0
+
+
+def test_ids_traded_between_the_one_served_and_the_front_of_the_line_are_no_arrival() -> None:
+    # the one served (track 1) and the next in line (track 2) stand a step apart; the tracker swaps their ids
+    # every 2 s: nobody new reached the spot
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 40.0, 0.5):
+        traded = t >= 20.0 and int((t - 20.0) // 2.0) % 2 == 0
+        at_spot, in_line = (2, 1) if traded else (1, 2)
+        seen += _feed(service, float(t), [(at_spot, (50.0, 20.0), "spot"), (in_line, (50.0, 40.0), "line")])
+    assert seen == 1
+
+
+def test_a_visit_reaching_the_desk_ends_no_wait_the_arrival_does() -> None:
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    none = np.zeros(0, bool)
+    waits.update(0.0, np.zeros(0, int), np.zeros((0, 2)), none, none)
+    for t in (2.0, 2.5):  # walks up, then into the line
+        y = 47.0 if t < 2.5 else 60.0
+        waits.update(t, np.array([7]), np.array([[50.0, y]]), np.array([t >= 2.5]), np.array([False]))
+    # the track reaches the service zone: the visit ends, the wait does not (the desk counts arrivals)
+    done = waits.update(9.0, np.array([7]), np.array([[50.0, 30.0]]), np.array([False]), np.array([True]))
+    assert done == []
+    # someone who walked straight up to the desk without queueing ends no wait
+    assert waits.arrived(9.0, track=99) is None
+    wait = waits.arrived(9.0, track=7)
+    assert wait is not None and wait.served and not wait.censored and wait.wait_s == pytest.approx(6.5)
+    assert waits.arrived(10.0, track=7) is None  # the same arrival seen again (duplicate_serve_s)
+
+
+class _Traded(QueueAnalyzer):
+    """B queues from 2 s and reaches the desk at 10 s; C queues from 4 s and stands at the front from 12 s. From
+    20 s to 40 s the tracker trades B's and C's ids every 2 s (as its person ids, after the identity layer)."""
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = [CLERK], [0]
+        b = [150, 43, 160, 51] if t < 2.0 else FRONT if t < 10.0 else SPOT  # (centre 47: out of both zones)
+        c = [20, 43, 30, 51] if t < 4.0 else BEHIND if t < 12.0 else FRONT
+        traded = 20.0 <= t < 40.0 and int((t - 20.0) // 2.0) % 2 == 0
+        boxes += [b, c]
+        ids += [3, 2] if traded else [2, 3]
+        return person_detections(boxes, 0.9, ids)
+
+
+def test_ids_traded_at_the_desk_end_one_wait() -> None:
+    cfg = QueueConfig.model_validate(
+        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
+    )
+    analyzer = _Traded(cfg, detector=_Jittered(0))  # (its boxes are not used: _detect_and_track is scripted)
+    y = np.zeros((100, 200), np.uint8)
+    events: list[QueueEvent] = [e for i in range(int(50 / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
+    events += analyzer.flush()
+    stats = [e.data for e in events if e.kind == "queue_stats"]
+    assert sum(int(d["served"]) for d in stats) == 1  # type: ignore[call-overload]
+    assert [d["wait_mean_s"] for d in stats if d["waits"]] == [8.0]  # B: in line at 2 s, at the desk at 10 s
+
+
+LINE = [(232.0, 154.0), (208.0, 180.0), (182.0, 199.0)]  # feet of the desk, the front and the next, 2 Hz boxes
+
+
+class _Jittered:
+    """Three people standing close in a diagonal line (the counter scene's desk and line head), boxes jittering by
+    2 px; once (at 5 s) the front two are seen as one box."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        boxes = []
+        for x, foot in LINE:
+            j = self.rng.normal(0.0, 2.0, 4)
+            boxes.append([x - 12 + j[0], foot - 60 + j[1], x + 12 + j[2], foot + j[3]])
+        if abs(t - 5.0) < 1e-6:
+            a, b = boxes[0], boxes[1]
+            boxes = [[min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])], boxes[2]]
+        return person_detections(np.array(boxes), 0.9)
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_people_standing_in_line_keep_their_ids_at_2_hz(seed: int) -> None:
+    # ByteTrack's Kalman filter steps once per detection: stepped in 30 fps frames (15 per detection at 2 Hz) the
+    # velocity a merged box gave it carried each box onto the neighbour's place, and the ids kept rotating
+    cfg = QueueConfig.model_validate(
+        {
+            "zones": [{"name": "line", "kind": "queue", "points": [(0.0, 0.3), (1.0, 0.3), (1.0, 1.0), (0.0, 1.0)]}],
+            "detector": "dnn",
+            "dnn": {"rate_hz": 2.0, "motion_gate": {"enabled": False}},
+            "unstaffed": {"enabled": False},
+        }
+    )
+    analyzer = QueueAnalyzer(cfg, detector=_Jittered(seed))
+    analyzer._rate_hz = 2.0  # the DNN path (detect at 2 Hz, track in between) with a scripted detector
+    y = np.full((360, 640), 100, np.uint8)
+    places: dict[int, set[int]] = {}
+    for i in range(300):
+        t = round(i * 0.1, 1)
+        analyzer.update(y, t)
+        assert analyzer.last is not None
+        det = analyzer.last.detections
+        if t > 7.0:
+            for pid, foot in zip(det.tracker_id.tolist(), det.xyxy[:, 3].tolist(), strict=True):
+                places.setdefault(pid, set()).add(min(range(3), key=lambda k: abs(LINE[k][1] - foot)))
+    assert sorted(places.values(), key=min) == [{0}, {1}, {2}], places
