@@ -94,6 +94,16 @@ class DnnDetectorConfig(BaseModel):
     line_pass_min_people: int = Field(
         default=1, ge=0, le=1000, description="People in the queue zone that make auto run the line pass."
     )
+    second_look: Literal["off", "auto", "always"] = Field(
+        default="auto",
+        description="Where non-maximum suppression removed a confident box beside the one it kept (people close "
+        "behind one another), run the model again on that spot magnified by second_look_magnify; its people "
+        "replace the first look's there when it finds more: auto = while no other camera waits for the model; "
+        "always; off.",
+    )
+    second_look_magnify: float = Field(
+        default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
+    )
     rate_hz: float = Field(
         default=2.0, gt=0, le=60, description="Detections per second; the tracker carries people in between."
     )
@@ -404,6 +414,7 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
     if config.detector_kind == "dnn":
         from kedirivms.analytics.queue.line_pass import LinePass
         from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+        from kedirivms.analytics.queue.second_look import SecondLook
 
         d = config.dnn
         region = zones_region(config.zones, d.crop_margin) if d.crop_to_zones else None
@@ -424,6 +435,7 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             parallel=d.parallel,
             region=region,
             line=line,
+            second_look=None if d.second_look == "off" else SecondLook(d.second_look, d.second_look_magnify),
         )
     return BackgroundDetector(config.background)
 
