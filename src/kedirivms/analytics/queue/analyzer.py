@@ -419,8 +419,8 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
         d = config.dnn
         region = zones_region(config.zones, d.crop_margin) if d.crop_to_zones else None
         line = None
+        zone = tuple(config.zones.of_kind("queue")[0].points)
         if d.line_pass != "off":
-            zone = config.zones.of_kind("queue")[0].points
             line = LinePass(tuple(zone), d.line_pass, d.line_pass_scale, d.line_pass_min_people)
         return OnnxPersonDetector(
             d.model,
@@ -435,7 +435,7 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             parallel=d.parallel,
             region=region,
             line=line,
-            second_look=None if d.second_look == "off" else SecondLook(d.second_look, d.second_look_magnify),
+            second_look=None if d.second_look == "off" else SecondLook(d.second_look, d.second_look_magnify, zone=zone),
         )
     return BackgroundDetector(config.background)
 

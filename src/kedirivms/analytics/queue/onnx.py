@@ -272,7 +272,7 @@ class OnnxPersonDetector:
             return first
         if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
             return first
-        spots = look.spots(np.asarray(first.xyxy), xyxy, score, self.nms_iou)
+        spots = look.spots(np.asarray(first.xyxy), xyxy, score, self.nms_iou, w, h)
         budget = look.budget * box.canvas[0] * box.canvas[1]
         scale = look.magnify * box.scale
         people = first
@@ -294,7 +294,7 @@ class OnnxPersonDetector:
             win = _Letterbox(nw / cw, pad, canvas, (float(x), float(y)))
             self.second_looks += 1
             second = self._infer(self._blob(resized, win), win, (w, h))
-            people = look.merge(people, spot, second)
+            people = look.merge(people, spot, second, w, h)
         return people
 
     # -- the line pass ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ nothing more; a window is a small picture (a person or two).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -22,6 +23,7 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue.detector import person_detections
+from kedirivms.analytics.zones import Zone
 from kedirivms.errors import ConfigError
 
 __all__ = ["SecondLook", "SecondLookMode"]
@@ -43,6 +45,9 @@ class SecondLook:
         min_score: least score of a removed box that makes its spot ambiguous.
         margin: the window reaches this share of the spot's width and height beyond it on every side.
         budget: most model pixels all windows of one picture may cost, as a multiple of the first look's.
+        zone: the queue zone's polygon (fractions of the picture): only spots where the box NMS removed stands in
+            it (its bottom centre) are looked at again (the line; the service spot and the desk hold one person
+            each, and the hand-overs there are read from the first look's boxes). ``None``: anywhere.
 
     Raises:
         ConfigError: a value out of range.
@@ -54,6 +59,7 @@ class SecondLook:
     min_score: float = 0.35
     margin: float = 0.25
     budget: float = 1.5
+    zone: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.magnify <= 4.0:
@@ -61,7 +67,22 @@ class SecondLook:
         if not (0 < self.max_overlap <= 1 and 0 <= self.min_score < 1 and 0 <= self.margin <= 2 and self.budget > 0):
             raise ConfigError("second look overlap, score, margin or budget out of range", operation="queue detector")
 
-    def spots(self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float) -> list[np.ndarray]:
+    def inside(self, xyxy: np.ndarray, w: int, h: int) -> np.ndarray:
+        """Which boxes (``(N, 4)`` pixels of a ``w`` x ``h`` picture) stand in ``zone`` (all without one)."""
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        if self.zone is None or not len(boxes):
+            return np.ones(len(boxes), dtype=bool)
+        feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
+        return self._polygon.contains(feet, (w, h))
+
+    @functools.cached_property
+    def _polygon(self) -> Zone:
+        assert self.zone is not None
+        return Zone(name="second_look", kind="queue", points=self.zone)
+
+    def spots(
+        self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
+    ) -> list[np.ndarray]:
         """The ambiguous spots of one picture: ``(x0, y0, x1, y1)`` pixels, overlapping ones joined.
 
         Args:
@@ -69,18 +90,21 @@ class SecondLook:
             candidates: ``(M, 4)`` the model's boxes over the confidence threshold, before NMS, pixels.
             scores: ``(M,)`` their scores.
             nms_iou: the NMS threshold (a candidate overlapping a kept box more than this was removed for it).
+            w: picture width, pixels.
+            h: picture height, pixels.
 
         Returns:
             Spots, most confident removed box first (each spot joins a kept box and the boxes removed for it).
         """
         cand = np.asarray(candidates, dtype=np.float64).reshape(-1, 4)
         score = np.asarray(scores, dtype=np.float64).reshape(-1)
+        standing = self.inside(cand, w, h)
         found: list[tuple[float, np.ndarray]] = []
         for box in np.asarray(kept, dtype=np.float64).reshape(-1, 4):
             if not len(cand):
                 break
             overlap = _iou(box, cand)
-            near = (overlap > nms_iou) & (overlap < self.max_overlap) & (score >= self.min_score)
+            near = (overlap > nms_iou) & (overlap < self.max_overlap) & (score >= self.min_score) & standing
             if near.any():
                 u = np.vstack([box[None], cand[near]])
                 spot = np.array([u[:, 0].min(), u[:, 1].min(), u[:, 2].max(), u[:, 3].max()])
@@ -111,16 +135,18 @@ class SecondLook:
         y1 = min(h, math.ceil(spot[3] + self.margin * sh))
         return x0, y0, max(2, x1 - x0), max(2, y1 - y0)
 
-    @staticmethod
-    def merge(people: sv.Detections, spot: np.ndarray, second: sv.Detections) -> sv.Detections:
-        """``people`` with those centred in ``spot`` replaced by ``second``'s centred there, if no fewer.
+    def merge(self, people: sv.Detections, spot: np.ndarray, second: sv.Detections, w: int, h: int) -> sv.Detections:
+        """``people`` with those centred in ``spot`` replaced by ``second``'s centred there, if more.
 
         Args:
             people: the people found so far (whole-picture pixels).
             spot: the ambiguous spot, ``(x0, y0, x1, y1)`` pixels.
             second: the second look's people (whole-picture pixels).
+            w: picture width, pixels.
+            h: picture height, pixels.
         """
         a, b = np.asarray(people.xyxy).reshape(-1, 4), np.asarray(second.xyxy).reshape(-1, 4)
+        del w, h  # (the spot was chosen in the zone; a box of someone half hidden may end outside it)
         in_a, in_b = _centred(a, spot), _centred(b, spot)
         if int(in_b.sum()) <= int(in_a.sum()):
             return people
