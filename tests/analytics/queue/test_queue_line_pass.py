@@ -34,7 +34,6 @@ def tight_line() -> tuple[CounterScene, Frame, int]:
 
 
 def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
-    dnn.setdefault("second_look", "off")  # the line pass alone (the second look finds these people too)
     config = QueueConfig.model_validate({"zones": scene.zones(), "detector": "dnn", "dnn": dnn})
     det = QueueAnalyzer(config).detector
     assert isinstance(det, OnnxPersonDetector)

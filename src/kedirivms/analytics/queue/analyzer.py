@@ -95,7 +95,7 @@ class DnnDetectorConfig(BaseModel):
         default=1, ge=0, le=1000, description="People in the queue zone that make auto run the line pass."
     )
     second_look: Literal["off", "auto", "always"] = Field(
-        default="auto",
+        default="off",
         description="Where non-maximum suppression removed a confident box beside the one it kept (people close "
         "behind one another), run the model again on that spot magnified by second_look_magnify; its people "
         "replace the first look's there when it finds more: auto = while no other camera waits for the model; "
