@@ -731,7 +731,8 @@ class QueueAnalyzer:
         for tid, (box, detected, kept) in list(self._seen.items()):
             if detected >= t:
                 continue
-            # seen on one detection only: a box once beside someone is no evidence of a person hidden behind them
+            # seen on one detection since the tracker confirmed them (two in all): a box that showed up beside
+            # someone for a moment is no evidence of a person hidden behind them
             still = self._identity is not None and self._identity.standing(tid) and self._hits.get(tid, 0) >= 2
             if t - detected <= trk.hidden_s and still and _covered(box, known) and not _overlaps_any(box, fresh):
                 self._seen[tid] = (box, detected, t)
