@@ -24,7 +24,7 @@ import kedirivms.analytics.queue as queue_pkg
 
 # the files whose code makes the recorded boxes; the motion gate is not one (it runs on the replayed planes, after
 # the detector), so a change to the gate replays
-_DETECTOR_SOURCES = ("detector.py", "onnx.py", "_session.py", "line_pass.py")
+_DETECTOR_SOURCES = ("detector.py", "onnx.py", "_session.py", "line_pass.py", "second_look.py")
 
 
 def cache_key(name: str, seed: int, *, quick: bool, codec: bool, detector: str, settings: str) -> str:

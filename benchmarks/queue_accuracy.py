@@ -461,6 +461,7 @@ def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int
     fps = truth.fps or 10.0
     runs = [
         (f"dnn (default, {rate_hz:g} Hz + tracking)", "dnn", {"dnn": {"rate_hz": rate_hz}}),
+        (f"dnn {rate_hz:g} Hz, second look always", "dnn", {"dnn": {"rate_hz": rate_hz, "second_look": "always"}}),
         (f"dnn every frame ({fps:g} Hz)", "dnn", {"dnn": {"rate_hz": fps}}),
         ("dnn every frame, no motion gate", "dnn", {"dnn": {"rate_hz": fps, "motion_gate": {"enabled": False}}}),
         ("background (CPU fallback)", "background", {}),

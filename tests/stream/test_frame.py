@@ -147,3 +147,13 @@ def test_y_of_a_real_gif_is_luma() -> None:
         av_frame = next(container.decode(video=0))
     frame = Frame(av_frame, time=0.0, index=0)
     assert frame.y.shape == (270, 480)
+
+
+def test_a_region_of_a_picture_made_from_an_array_converts() -> None:
+    """A picture made from an array has no time base: copies and regions of it convert all the same."""
+    i420 = np.full((36, 32), 128, np.uint8)
+    i420[:24, 16:] = 200  # a bright right half
+    frame = Frame(av.VideoFrame.from_ndarray(i420, format="yuv420p"), time=0.0, index=0)
+    part = frame.to_bgr((16, 4, 8, 10))
+    assert part.shape == (10, 8, 3) and int(part.mean()) > 180
+    assert frame.copy().to_bgr((0, 0, 8, 8)).shape == (8, 8, 3)

@@ -301,7 +301,8 @@ def _writable_view(frame: VideoFrame, index: int) -> np.ndarray:
 
 def _copy_props(src: VideoFrame, dst: VideoFrame) -> None:
     dst.pts = src.pts
-    dst.time_base = src.time_base
+    if src.time_base is not None:  # a picture made from an array has none (PyAV refuses to set None)
+        dst.time_base = src.time_base
     for name in ("color_range", "colorspace"):
         with contextlib.suppress(AttributeError, ValueError):  # older PyAV: read-only properties
             setattr(dst, name, getattr(src, name))

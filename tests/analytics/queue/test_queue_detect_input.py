@@ -116,3 +116,34 @@ def test_a_person_lost_at_the_pictures_edge_walked_out_and_is_not_kept() -> None
     assert counts[2.5] == 2  # (detections at 0, 0.3, 0.8, ... 2.3, 2.8, ...: 2 Hz)
     assert counts[3.0] == 1  # the one in the middle is kept (a missed detection); the one at the edge left
     assert counts[3.9] == 0  # ... until coast_s has passed
+
+
+class _OneOff(_Scripted):
+    """A person standing still, and on two detections a box beside them (higher up: as if behind them)."""
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        front, behind = [300.0, 150.0, 340.0, 250.0], [305.0, 120.0, 345.0, 215.0]
+        return person_detections([front, behind] if 0.7 < t < 1.4 else [front], 0.9)
+
+
+def test_a_box_seen_once_beside_someone_is_not_kept_as_hidden_behind_them() -> None:
+    # found on the counter scene (busy, seed offset 2000): a one-off box beside a person standing in line, covered
+    # by them, was kept as someone hidden behind them for tracking.hidden_s (30 s)
+    config = QueueConfig.model_validate(
+        {
+            "zones": [{"name": "all", "kind": "queue", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
+            "detector": "dnn",
+            "dnn": {"motion_gate": {"enabled": False}},
+            "unstaffed": {"enabled": False},
+        }
+    )
+    analyzer = QueueAnalyzer(config, detector=_OneOff([], until=0.0))
+    y = np.zeros((360, 640), np.uint8)
+    counts = {}
+    for k in range(60):
+        t = round(0.1 * k, 1)
+        analyzer.update(y, t)
+        assert analyzer.last is not None
+        counts[t] = analyzer.last.queue_length
+    assert counts[1.3] == 2  # (detections at 0.3, 0.8, 1.3, ...: the box beside is seen at 0.8 and 1.3)
+    assert counts[5.9] == 1  # not kept for hidden_s: only the person in front

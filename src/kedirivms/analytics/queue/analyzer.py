@@ -94,6 +94,16 @@ class DnnDetectorConfig(BaseModel):
     line_pass_min_people: int = Field(
         default=1, ge=0, le=1000, description="People in the queue zone that make auto run the line pass."
     )
+    second_look: Literal["off", "auto", "always"] = Field(
+        default="off",
+        description="Where non-maximum suppression removed a confident box beside the one it kept (people close "
+        "behind one another), run the model again on that spot magnified by second_look_magnify; its people "
+        "replace the first look's there when it finds more: auto = while no other camera waits for the model; "
+        "always; off.",
+    )
+    second_look_magnify: float = Field(
+        default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
+    )
     rate_hz: float = Field(
         default=2.0, gt=0, le=60, description="Detections per second; the tracker carries people in between."
     )
@@ -404,12 +414,13 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
     if config.detector_kind == "dnn":
         from kedirivms.analytics.queue.line_pass import LinePass
         from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+        from kedirivms.analytics.queue.second_look import SecondLook
 
         d = config.dnn
         region = zones_region(config.zones, d.crop_margin) if d.crop_to_zones else None
         line = None
+        zone = tuple(config.zones.of_kind("queue")[0].points)
         if d.line_pass != "off":
-            zone = config.zones.of_kind("queue")[0].points
             line = LinePass(tuple(zone), d.line_pass, d.line_pass_scale, d.line_pass_min_people)
         return OnnxPersonDetector(
             d.model,
@@ -424,6 +435,7 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             parallel=d.parallel,
             region=region,
             line=line,
+            second_look=None if d.second_look == "off" else SecondLook(d.second_look, d.second_look_magnify, zone=zone),
         )
     return BackgroundDetector(config.background)
 
@@ -473,6 +485,7 @@ class QueueAnalyzer:
         self._look: _Look | None = None
         self._seen: dict[int, tuple[np.ndarray, float, float]] = {}  # person -> box, last detected, last kept
         self._hidden: set[int] = set()  # people kept because someone seen covers them
+        self._hits: dict[int, int] = {}  # person -> detections they were seen on (while in _seen)
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
@@ -502,6 +515,7 @@ class QueueAnalyzer:
         self._held = None
         self._look = None
         self._seen.clear()
+        self._hits.clear()
         self._hidden = set()
         self._placed.clear()
         if self._feet is not None:
@@ -712,6 +726,7 @@ class QueueAnalyzer:
             # a detection the tracker never confirmed is not coasted (a one-off false detection)
             if tid >= 0 and (self._identity is None or self._identity.confirmed(tid)):
                 self._seen[tid] = (tracked.xyxy[i].copy(), t, t)
+                self._hits[tid] = self._hits.get(tid, 0) + 1
         wh = self._zones.wh if self._zones is not None else (0, 0)
         born = self._identity.born if self._identity is not None else set()
         new = np.array([tid < 0 or tid in born for tid in ids.tolist()], dtype=bool)
@@ -721,7 +736,9 @@ class QueueAnalyzer:
         for tid, (box, detected, kept) in list(self._seen.items()):
             if detected >= t:
                 continue
-            still = self._identity is not None and self._identity.standing(tid)
+            # seen on one detection since the tracker confirmed them (two in all): a box that showed up beside
+            # someone for a moment is no evidence of a person hidden behind them
+            still = self._identity is not None and self._identity.standing(tid) and self._hits.get(tid, 0) >= 2
             if t - detected <= trk.hidden_s and still and _covered(box, known) and not _overlaps_any(box, fresh):
                 self._seen[tid] = (box, detected, t)
                 self._hidden.add(tid)
@@ -729,6 +746,7 @@ class QueueAnalyzer:
                     self._identity.hold(tid, t)
             elif t - kept > trk.coast_s or _at_edge(box, wh):
                 del self._seen[tid]  # (a box at the picture's edge that is gone: the person walked out)
+                self._hits.pop(tid, None)
                 continue
             elif _overlaps_any(box, tracked.xyxy):
                 continue

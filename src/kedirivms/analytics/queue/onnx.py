@@ -35,6 +35,7 @@ import supervision as sv
 from kedirivms.analytics.queue._session import SharedSession, shared_session
 from kedirivms.analytics.queue.detector import empty_detections, person_detections
 from kedirivms.analytics.queue.line_pass import MAX_BUSY, LinePass
+from kedirivms.analytics.queue.second_look import SecondLook
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -81,6 +82,8 @@ class OnnxPersonDetector:
             larger at the same cost; boxes come back in the whole picture's pixels. ``None``: the whole picture.
         line: a second pass on the queue zone's own crop, magnified (see :class:`LinePass`): its people replace
             the first pass's in the zone. ``None``: one pass.
+        second_look: where NMS removed a confident box beside the one it kept (people close behind one another),
+            look again at that spot magnified (see :class:`SecondLook`). ``None``: never.
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.
@@ -105,6 +108,7 @@ class OnnxPersonDetector:
         parallel: int = 2,
         region: tuple[float, float, float, float] | None = None,
         line: LinePass | None = None,
+        second_look: SecondLook | None = None,
     ) -> None:
         model = Path(path) if path is not None else default_model_path()
         self.session: SharedSession = shared_session(model, tuple(providers), threads, parallel)
@@ -122,6 +126,9 @@ class OnnxPersonDetector:
         self.line = line
         self.line_runs = 0
         """Second passes run so far (see ``line``)."""
+        self.second_look = second_look
+        self.second_looks = 0
+        """Windows looked at again so far (see ``second_look``)."""
         self.person_class = person_class
         self.confidence = confidence
         self.nms_iou = nms_iou
@@ -221,7 +228,7 @@ class OnnxPersonDetector:
             x, yy, cw, ch = crop
             y = y[yy : yy + ch, x : x + cw]  # a view; still only read
         resized = cv2.resize(y, (nw, nh), interpolation=cv2.INTER_AREA)  # a new array; y is only read
-        first = self._infer(self._blob(resized, box), box, (w, h))
+        first = self._look(self._blob(resized, box), box, whole, w, h)
         return self._line_pass(first, whole, w, h)
 
     def detect_frame(self, frame: Any, t: float) -> sv.Detections:
@@ -248,8 +255,47 @@ class OnnxPersonDetector:
             ox, oy = round(crop[0] * s), round(crop[1] * s)
             bgr = frame.to_bgr(size=(max(1, round(w * s)), max(1, round(h * s))))[oy : oy + nh, ox : ox + nw]
             box = replace(box, origin=(ox / s, oy / s))
-        first = self._infer(self._blob(bgr, box), box, (w, h))
+        first = self._look(self._blob(bgr, box), box, frame, w, h)
         return self._line_pass(first, frame, w, h)
+
+    # -- the second look ----------------------------------------------------------------------------------------
+    def _look(self, blob: np.ndarray, box: _Letterbox, source: Any, w: int, h: int) -> sv.Detections:
+        """The first pass's people, looked at again where NMS had to choose between neighbours (``second_look``).
+
+        ``source`` is the picture: a :class:`~kedirivms.Frame` (the window converted in colour, then magnified) or
+        the array :meth:`detect` was given.
+        """
+        xyxy, score = self._candidates(blob, box, (w, h))
+        first = person_detections(xyxy, score).with_nms(threshold=self.nms_iou) if len(score) else empty_detections()
+        look = self.second_look
+        if look is None or len(first) == 0:
+            return first
+        if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
+            return first
+        spots = look.spots(np.asarray(first.xyxy), xyxy, score, self.nms_iou, w, h)
+        budget = look.budget * box.canvas[0] * box.canvas[1]
+        scale = look.magnify * box.scale
+        people = first
+        for spot in spots:
+            x, y, cw, ch = look.window(spot, w, h)
+            nw, nh = max(1, round(cw * scale)), max(1, round(ch * scale))
+            canvas = self._trimmed(nw, nh, (1 << 30, 1 << 30)) if self.trim_padding else self.input_size
+            if not self.trim_padding:  # a model of fixed size: the window must fit in it
+                fit = min(scale, canvas[0] / cw, canvas[1] / ch)
+                nw, nh = max(1, round(cw * fit)), max(1, round(ch * fit))
+            if canvas[0] * canvas[1] > budget:
+                continue
+            budget -= canvas[0] * canvas[1]
+            # an array is only read (a view); a frame converts the window alone, once
+            part = source[y : y + ch, x : x + cw] if isinstance(source, np.ndarray) else source.to_bgr((x, y, cw, ch))
+            resized = cv2.resize(part, (nw, nh), interpolation=cv2.INTER_LINEAR)
+            layout = self._resolve_layout(canvas)
+            pad = (0, 0) if layout == "yolox" else ((canvas[0] - nw) // 2, (canvas[1] - nh) // 2)
+            win = _Letterbox(nw / cw, pad, canvas, (float(x), float(y)))
+            self.second_looks += 1
+            second = self._infer(self._blob(resized, win), win, (w, h))
+            people = look.merge(people, spot, second, w, h)
+        return people
 
     # -- the line pass ------------------------------------------------------------------------------------------
     def _line_pass(self, first: sv.Detections, source: Any, w: int, h: int) -> sv.Detections:
@@ -305,15 +351,22 @@ class OnnxPersonDetector:
         return self.layout
 
     def _infer(self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int]) -> sv.Detections:
+        xyxy, score = self._candidates(blob, box, wh)
+        if len(score) == 0:
+            return empty_detections()
+        return person_detections(xyxy, score).with_nms(threshold=self.nms_iou)
+
+    def _candidates(self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's person boxes over the confidence threshold, before NMS, in the picture's pixels."""
         out = self.session.run(blob).astype(np.float32, copy=False)
         xyxy, score = self._decode(out, box.canvas)
         if len(score) == 0:
-            return empty_detections()
+            return xyxy.reshape(0, 4), score
         px, py = box.pad
         ox, oy = box.origin
         xyxy[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - px) / box.scale + ox, 0, wh[0])
         xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale + oy, 0, wh[1])
-        return person_detections(xyxy, score).with_nms(threshold=self.nms_iou)
+        return xyxy, score
 
     def _decode(self, out: np.ndarray, canvas: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         rows = out[0] if out.ndim == 3 else out

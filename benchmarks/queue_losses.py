@@ -1,0 +1,323 @@
+"""Where the queue analytics loses people: after which stage the count falls short of the truth.
+
+The DNN path turns a picture into a count in stages: the detector's boxes (the model's candidates, then
+non-maximum suppression, NMS), the tracker, the motion gate, then coasting (people missed now kept at their last
+box). This prints, per stage, the count error against the truth on the frames the detector ran on, so an
+under-count can be pinned on one stage before anything is changed:
+
+* counter scenes (``--scenario``, recorded detections replayed from ``--cache``, as ``queue_accuracy.py
+  --cache`` records them): people in the queue zone per detection, against the scene's true queue length; and
+  with ``--candidates N`` (the model run again on every N-th recorded picture) what became of each true person
+  standing in the queue zone: found (a kept box at their head), removed by NMS (a candidate over the confidence
+  threshold, nearer their head than anyone else's, that NMS dropped for a neighbour's box), only under the
+  threshold, or no candidate at all;
+* real footage (``--clip`` with ``--truth``): people in the picture on the annotated frames (``--split`` picks
+  the annotation rounds, e.g. the development frames ``design,seen``), from the latest detection at or before
+  each.
+
+Run (development seeds and frames only; see docs/queue-analytics.md):
+
+    PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --scenario tight --seed-offset 1000 --candidates 4
+    PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --clip .cache/footage/vtest.avi \\
+        --truth tests/data/footage/vtest.truth.json --split design,seen
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import supervision as sv
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.analytics.zones import Zones
+from kedirivms.sim import _counter_view as view
+from kedirivms.sim.counter_scene import CounterScene
+from kedirivms.stream import Frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import queue_accuracy as qa  # noqa: E402
+from _queue_replay import Recording, RecordingDetector, ReplayFrame, cache_key  # noqa: E402
+
+STAGES = ("detector", "tracker", "motion gate", "coasting", "counted")
+
+
+class StageSpy:
+    """Counts people after each stage of one analyzer's detections (wraps its private steps; read only).
+
+    ``count(det)`` says whom a stage's boxes count (the queue zone's people, or everyone in the picture).
+    """
+
+    def __init__(self, analyzer: QueueAnalyzer, count: Callable[[QueueAnalyzer, sv.Detections], int]) -> None:
+        self.now: dict[str, int] = {}
+        track, coast = analyzer._track, analyzer._coast
+
+        def tracked(det: sv.Detections, t: float, planes: tuple[np.ndarray, ...]) -> sv.Detections:
+            self.now = {"detector": count(analyzer, det)}
+            out = track(det, t, planes)
+            self.now["tracker"] = count(analyzer, out)
+            return out
+
+        def coasted(det: sv.Detections, t: float) -> sv.Detections:
+            self.now["motion gate"] = count(analyzer, det)
+            out = coast(det, t)
+            self.now["coasting"] = count(analyzer, out)
+            return out
+
+        setattr(analyzer, "_track", tracked)  # noqa: B010 (an instance attribute over the method)
+        setattr(analyzer, "_coast", coasted)  # noqa: B010
+
+
+def _in_queue(analyzer: QueueAnalyzer, det: sv.Detections) -> int:
+    zones = analyzer._zones
+    if zones is None or not len(det):
+        return 0
+    return int(zones.test(zones.queue, det).sum())
+
+
+def _report(title: str, rows: list[tuple[int, ...]]) -> None:
+    """``rows``: (truth, one count per stage); prints MAE, bias and the people missing / extra per stage."""
+    r = np.asarray(rows, dtype=np.float64).reshape(-1, 1 + len(STAGES))
+    print(f"{title}: {len(r)} pictures, {int(r[:, 0].sum())} people in the truth")
+    print(f"  {'after':12s} {'MAE':>6} {'bias':>7} {'missing':>8} {'extra':>6}")
+    for i, name in enumerate(STAGES, 1):
+        d = r[:, i] - r[:, 0]
+        missing, extra = -d.clip(max=0).sum(), d.clip(min=0).sum()
+        print(f"  {name:12s} {np.abs(d).mean():6.3f} {d.mean():+7.3f} {missing:8.0f} {extra:6.0f}")
+
+
+def scene_stages(name: str, offset: int, cache: Path, every: int) -> None:
+    """Replay one counter scene's recording, counting the queue zone after each stage; then the candidates."""
+    scenario = next(s for s in qa.SCENARIOS if s.name == name)
+    params = dict(scenario.scene)
+    params["seed"] = int(params["seed"]) + offset
+    params["duration_s"] = min(float(params["duration_s"]), 240.0)
+    scene = CounterScene(view="oblique", width=qa.WIDTH, height=qa.HEIGHT, fps=qa.FPS, **params)
+    truth = scene.truth()
+    config = QueueConfig(
+        zones=Zones(zones=tuple(scene.zones())),
+        pile_up=qa.PILE_UP,
+        unstaffed=qa.UNSTAFFED,
+        stalled=qa.STALLED,
+        detector="dnn",
+        anchor="bottom_center",
+    )
+    key = cache_key(
+        name,
+        int(params["seed"]),
+        quick=True,
+        codec=True,
+        detector="dnn",
+        settings=config.dnn.model_dump_json() + repr(sorted(params.items())) + str(scenario.start_s),
+    )
+    path = cache / f"{key}.npz"
+    if not path.exists():
+        raise SystemExit(f"no recording {path}: run queue_accuracy.py --quick --cache --seed-offset {offset} first")
+    recording = Recording.load(path)
+    analyzer = QueueAnalyzer(config)
+    live = analyzer.detector
+    replay = RecordingDetector(live, recording, replay=True)
+    analyzer.detector = replay
+    spy = StageSpy(analyzer, _in_queue)
+    blank = np.zeros((qa.HEIGHT, qa.WIDTH), dtype=np.uint8)
+    rows = []
+    for k, t in enumerate(truth.times):
+        replay.index = k
+        spy.now = {}
+        if k in recording.planes:
+            frame = ReplayFrame(recording.planes[k], float(t))
+            analyzer.update(frame.y, float(t), frame=frame)
+        else:
+            analyzer.update(blank, float(t))
+        if spy.now:
+            assert analyzer.last is not None
+            rows.append((int(truth.queue_length[k]), *(spy.now[s] for s in STAGES[:4]), analyzer.last.queue_length))
+    _report(f"{name} (seed {params['seed']}), queue zone, detection pictures", rows)
+    if every > 0:
+        candidates(scene, live, recording, every)
+
+
+def _i420_frame(planes: tuple[np.ndarray, ...], t: float) -> Frame:
+    w = planes[0].shape[1]
+    i420 = np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)])
+    return Frame(av.VideoFrame.from_ndarray(i420, format="yuv420p"), time=t)
+
+
+def candidates(scene: CounterScene, detector: Any, recording: Recording, every: int) -> None:
+    """What became of each true person in the queue zone: found, removed by NMS, under the threshold, no box.
+
+    The model runs again on every ``every``-th recorded picture (converted from the recorded planes, which may
+    move a box by a fraction of a pixel against the live run) with its candidates kept down to a score of 0.05.
+    """
+    from kedirivms.analytics.queue.detector import person_detections
+
+    conf = float(detector.confidence)
+    raw: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def infer(blob: np.ndarray, box: Any, wh: tuple[int, int]) -> sv.Detections:
+        out = detector.session.run(blob).astype(np.float32, copy=False)
+        xyxy, score = detector._decode(out, box.canvas)
+        px, py = box.pad
+        ox, oy = box.origin
+        xyxy[:, [0, 2]] = np.clip((xyxy[:, [0, 2]] - px) / box.scale + ox, 0, wh[0])
+        xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale + oy, 0, wh[1])
+        raw.append((xyxy, score))
+        return empty_detections()
+
+    detector._infer = infer
+    detector.confidence = 0.05
+    queue = next(z for z in scene.zones() if z.kind == "queue")
+    tally = {"found": 0, "removed by NMS": 0, "under the threshold": 0, "no candidate": 0}
+    kept_iou: list[float] = []
+    for k in sorted(recording.planes)[::every]:
+        t = k / qa.FPS
+        raw.clear()
+        detector.detect_frame(_i420_frame(recording.planes[k], t), t)
+        xyxy = np.concatenate([r[0] for r in raw]).reshape(-1, 4)
+        score = np.concatenate([r[1] for r in raw])
+        over = score >= conf
+        kept = person_detections(xyxy[over], score[over]).with_nms(threshold=detector.nms_iou).xyxy
+        ids, xy, _ = scene.positions(t)
+        if not len(ids):
+            continue
+        feet = view.project(xy) * (qa.WIDTH / 640.0, qa.HEIGHT / 360.0)
+        height = view.person_height(xy, scene._scale[ids]) * (qa.HEIGHT / 360.0)
+        people = np.stack([feet[:, 0] - 0.15 * height, feet[:, 1] - height, feet[:, 0] + 0.15 * height, feet[:, 1]], 1)
+        waiting = queue.contains(feet, (qa.WIDTH, qa.HEIGHT))
+        found = _match(kept, people)
+        nearest = _nearest(xyxy, people)
+        for i in np.nonzero(waiting)[0].tolist():
+            if i in found:
+                tally["found"] += 1
+                continue
+            mine = np.nonzero((nearest == i) & _heads(xyxy, people[i]))[0]
+            if len(mine) and score[mine].max() >= conf:
+                tally["removed by NMS"] += 1
+                best = mine[np.argmax(score[mine])]
+                kept_iou.append(float(_iou(xyxy[best], kept).max()) if len(kept) else 0.0)
+            elif len(mine):
+                tally["under the threshold"] += 1
+            else:
+                tally["no candidate"] += 1
+    total = sum(tally.values())
+    print(f"  true people in the queue zone on every {every}th detection picture: {total}")
+    for what, n in tally.items():
+        print(f"    {what:22s} {n:6d}  {100.0 * n / max(total, 1):5.1f} %")
+    if kept_iou:
+        q = np.quantile(kept_iou, [0.1, 0.5, 0.9])
+        print(f"    removed by NMS: overlap (IoU) with the box kept, 10/50/90 %: {q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f}")
+
+
+def _heads(boxes: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """Which ``boxes`` have their top centre at ``person``'s head (a quarter / a fifth of their height)."""
+    h = person[3] - person[1]
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2 - (person[0] + person[2]) / 2
+    return (np.abs(cx) < 0.25 * h) & (np.abs(boxes[:, 1] - person[1]) < 0.2 * h)
+
+
+def _head_distance(boxes: np.ndarray, person: np.ndarray) -> np.ndarray:
+    h = person[3] - person[1]
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2 - (person[0] + person[2]) / 2
+    return (np.abs(cx) + np.abs(boxes[:, 1] - person[1])) / h
+
+
+def _nearest(boxes: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """For each box, the person whose head is nearest its top centre."""
+    if not len(boxes):
+        return np.zeros(0, dtype=int)
+    return np.argmin(np.stack([_head_distance(boxes, p) for p in people], 1), axis=1)
+
+
+def _match(kept: np.ndarray, people: np.ndarray) -> set[int]:
+    """People with a kept box at their head, one box each (nearest pairs first)."""
+    pairs = sorted(
+        (float(_head_distance(kept[j : j + 1], people[i])[0]), i, j)
+        for i in range(len(people))
+        for j in np.nonzero(_heads(kept, people[i]))[0].tolist()
+    )
+    found: set[int] = set()
+    used: set[int] = set()
+    for _, i, j in pairs:
+        if i not in found and j not in used:
+            found.add(i)
+            used.add(j)
+    return found
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    inter = ix * iy
+    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return np.asarray(inter / np.maximum(union - inter, 1e-9))
+
+
+def clip_stages(clip: Path, truth_path: Path, splits: set[str] | None, rate_hz: float) -> None:
+    """The default DNN path over a clip, counting everyone in the picture after each stage."""
+    from kedirivms.analytics.queue import evaluation
+
+    truth = evaluation.FootageTruth.load(truth_path)
+    wanted = {f.index: f for f in truth.frames if splits is None or (f.split or "all") in splits}
+    spies: list[StageSpy] = []
+    real_init = QueueAnalyzer.__init__
+
+    def init(self: QueueAnalyzer, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        spies.append(StageSpy(self, lambda _a, det: len(det)))
+
+    QueueAnalyzer.__init__ = init  # type: ignore[method-assign]
+    try:
+        per_frame: dict[int, dict[str, int]] = {}
+        real_update = QueueAnalyzer.update
+
+        def update(self: QueueAnalyzer, y: np.ndarray, t: float, *, frame: Any = None) -> Any:
+            out = real_update(self, y, t, frame=frame)
+            index = int(round(t * (truth.fps or 10.0)))
+            if spies and spies[-1].now and index in wanted:
+                per_frame[index] = dict(spies[-1].now)
+            return out
+
+        QueueAnalyzer.update = update  # type: ignore[method-assign]
+        score = evaluation.evaluate_clip(clip, truth, detector="dnn", config={"dnn": {"rate_hz": rate_hz}})
+    finally:
+        QueueAnalyzer.__init__ = real_init  # type: ignore[method-assign]
+        QueueAnalyzer.update = real_update  # type: ignore[method-assign]
+    rows = [
+        (expected, *(per_frame[i][s] for s in STAGES[:4]), counted)
+        for i, _, expected, counted in score.per_frame
+        if i in wanted and i in per_frame
+    ]
+    label = ",".join(sorted(splits)) if splits else "all"
+    _report(f"{truth.clip} ({label} frames), people in the picture, latest detection", rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", action="append", help="counter scene(s) to replay (repeatable)")
+    ap.add_argument("--seed-offset", type=int, default=1000, help="seed offset of the recordings (develop on 1000)")
+    ap.add_argument("--cache", type=Path, default=Path(".cache/queue-accuracy"), help="the recordings' folder")
+    ap.add_argument("--candidates", type=int, default=0, metavar="N", help="classify the lost on every N-th picture")
+    ap.add_argument("--clip", type=Path, help="real footage (with --truth)")
+    ap.add_argument("--truth", type=Path, help="its annotation")
+    ap.add_argument("--split", help="annotation rounds to use, comma-separated (default: all)")
+    ap.add_argument("--rate", type=float, default=2.0, help="DNN detections per second for --clip")
+    args = ap.parse_args(argv)
+    print(f"load {os.getloadavg()[0]:.1f}")
+    if args.clip is not None:
+        if args.truth is None:
+            ap.error("--clip needs --truth")
+        clip_stages(args.clip, args.truth, set(args.split.split(",")) if args.split else None, args.rate)
+    for name in args.scenario or ([] if args.clip else ["tight"]):
+        scene_stages(name, args.seed_offset, args.cache, args.candidates)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

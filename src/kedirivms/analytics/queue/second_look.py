@@ -1,0 +1,168 @@
+"""A second look, magnified, where non-maximum suppression had to choose between a box and a confident neighbour.
+
+People standing close behind one another are the queue count's largest loss. Measured on the counter scenes'
+development seeds (``benchmarks/queue_losses.py``): the tracker and the motion gate drop nobody there; the people
+missed are lost in the detector, and most of those had a box of their own over the confidence threshold that
+non-maximum suppression (NMS) removed for the box of the person in front (median overlap 0.78). Those boxes
+cannot be told from the model's duplicate boxes of one person by their geometry (their overlap, top and bottom
+offsets and scores overlap with the duplicates'); every NMS rule that kept them also kept duplicates. Seen
+larger, the model separates them. So where NMS removed a confident box that is *not* a near copy of the box kept
+(overlap under ``max_overlap``), the spot is ambiguous: the model runs again on a window round the two, magnified,
+and the people it finds there replace the first look's (never fewer of them). A frame without such a spot costs
+nothing more; a window is a small picture (a person or two).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import supervision as sv
+
+from kedirivms.analytics.queue.detector import person_detections
+from kedirivms.analytics.zones import Zone
+from kedirivms.errors import ConfigError
+
+__all__ = ["SecondLook", "SecondLookMode"]
+
+SecondLookMode = Literal["off", "auto", "always"]
+
+
+@dataclass(frozen=True)
+class SecondLook:
+    """Where and how the second look runs.
+
+    Args:
+        mode: ``"auto"``: only while the shared model has time to spare (no other camera's picture waiting, and
+            batches ran under ``MAX_BUSY`` of its time over the last 2 s); ``"always"``: on every detection with
+            an ambiguous spot.
+        magnify: model pixels per camera pixel in a window, as a multiple of the first look's.
+        max_overlap: a removed box overlapping the box kept more than this (IoU) is a copy of it, not another
+            person; between the NMS threshold and this, the spot is ambiguous.
+        min_score: least score of a removed box that makes its spot ambiguous.
+        margin: the window reaches this share of the spot's width and height beyond it on every side.
+        budget: most model pixels all windows of one picture may cost, as a multiple of the first look's.
+        zone: the queue zone's polygon (fractions of the picture): only spots where the box NMS removed stands in
+            it (its bottom centre) are looked at again (the line; the service spot and the desk hold one person
+            each, and the hand-overs there are read from the first look's boxes). ``None``: anywhere.
+
+    Raises:
+        ConfigError: a value out of range.
+    """
+
+    mode: Literal["auto", "always"] = "auto"
+    magnify: float = 2.0
+    max_overlap: float = 0.85
+    min_score: float = 0.35
+    margin: float = 0.25
+    budget: float = 1.5
+    zone: tuple[tuple[float, float], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.magnify <= 4.0:
+            raise ConfigError(f"second look magnification {self.magnify} is not within 1-4", operation="queue detector")
+        if not (0 < self.max_overlap <= 1 and 0 <= self.min_score < 1 and 0 <= self.margin <= 2 and self.budget > 0):
+            raise ConfigError("second look overlap, score, margin or budget out of range", operation="queue detector")
+
+    def inside(self, xyxy: np.ndarray, w: int, h: int) -> np.ndarray:
+        """Which boxes (``(N, 4)`` pixels of a ``w`` x ``h`` picture) stand in ``zone`` (all without one)."""
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        if self.zone is None or not len(boxes):
+            return np.ones(len(boxes), dtype=bool)
+        feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
+        return self._polygon.contains(feet, (w, h))
+
+    @functools.cached_property
+    def _polygon(self) -> Zone:
+        assert self.zone is not None
+        return Zone(name="second_look", kind="queue", points=self.zone)
+
+    def spots(
+        self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
+    ) -> list[np.ndarray]:
+        """The ambiguous spots of one picture: ``(x0, y0, x1, y1)`` pixels, overlapping ones joined.
+
+        Args:
+            kept: ``(N, 4)`` boxes NMS kept, pixels.
+            candidates: ``(M, 4)`` the model's boxes over the confidence threshold, before NMS, pixels.
+            scores: ``(M,)`` their scores.
+            nms_iou: the NMS threshold (a candidate overlapping a kept box more than this was removed for it).
+            w: picture width, pixels.
+            h: picture height, pixels.
+
+        Returns:
+            Spots, most confident removed box first (each spot joins a kept box and the boxes removed for it).
+        """
+        cand = np.asarray(candidates, dtype=np.float64).reshape(-1, 4)
+        score = np.asarray(scores, dtype=np.float64).reshape(-1)
+        standing = self.inside(cand, w, h)
+        found: list[tuple[float, np.ndarray]] = []
+        for box in np.asarray(kept, dtype=np.float64).reshape(-1, 4):
+            if not len(cand):
+                break
+            overlap = _iou(box, cand)
+            near = (overlap > nms_iou) & (overlap < self.max_overlap) & (score >= self.min_score) & standing
+            if near.any():
+                u = np.vstack([box[None], cand[near]])
+                spot = np.array([u[:, 0].min(), u[:, 1].min(), u[:, 2].max(), u[:, 3].max()])
+                found.append((float(score[near].max()), spot))
+        found.sort(key=lambda f: -f[0])
+        spots = [s for _, s in found]
+        joined = True
+        while joined:  # windows that overlap are looked at once
+            joined = False
+            for i in range(len(spots)):
+                for j in range(i + 1, len(spots)):
+                    a, b = spots[i], spots[j]
+                    if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                        spots[i] = np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])])
+                        del spots[j]
+                        joined = True
+                        break
+                if joined:
+                    break
+        return spots
+
+    def window(self, spot: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
+        """The picture part looked at for ``spot``: ``(x, y, width, height)`` pixels (even origin), in the picture."""
+        sw, sh = spot[2] - spot[0], spot[3] - spot[1]
+        x0 = int(max(0.0, spot[0] - self.margin * sw)) & ~1
+        y0 = int(max(0.0, spot[1] - self.margin * sh)) & ~1
+        x1 = min(w, math.ceil(spot[2] + self.margin * sw))
+        y1 = min(h, math.ceil(spot[3] + self.margin * sh))
+        return x0, y0, max(2, x1 - x0), max(2, y1 - y0)
+
+    def merge(self, people: sv.Detections, spot: np.ndarray, second: sv.Detections, w: int, h: int) -> sv.Detections:
+        """``people`` with those centred in ``spot`` replaced by ``second``'s centred there, if more.
+
+        Args:
+            people: the people found so far (whole-picture pixels).
+            spot: the ambiguous spot, ``(x0, y0, x1, y1)`` pixels.
+            second: the second look's people (whole-picture pixels).
+            w: picture width, pixels.
+            h: picture height, pixels.
+        """
+        a, b = np.asarray(people.xyxy).reshape(-1, 4), np.asarray(second.xyxy).reshape(-1, 4)
+        del w, h  # (the spot was chosen in the zone; a box of someone half hidden may end outside it)
+        in_a, in_b = _centred(a, spot), _centred(b, spot)
+        if int(in_b.sum()) <= int(in_a.sum()):
+            return people
+        conf_a = np.asarray(people.confidence if people.confidence is not None else np.ones(len(a)), np.float32)
+        conf_b = np.asarray(second.confidence if second.confidence is not None else np.ones(len(b)), np.float32)
+        return person_detections(np.concatenate([a[~in_a], b[in_b]]), np.concatenate([conf_a[~in_a], conf_b[in_b]]))
+
+
+def _centred(boxes: np.ndarray, spot: np.ndarray) -> np.ndarray:
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    return (cx >= spot[0]) & (cx <= spot[2]) & (cy >= spot[1]) & (cy <= spot[3])
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    inter = ix * iy
+    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return np.asarray(inter / np.maximum(union - inter, 1e-9))

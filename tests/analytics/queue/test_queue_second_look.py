@@ -1,0 +1,113 @@
+"""The second look: where NMS removed a confident box beside the one it kept, the model looks again, magnified."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+from kedirivms.analytics.queue.second_look import SecondLook
+from kedirivms.errors import ConfigError
+from kedirivms.sim.counter_scene import CounterScene
+from kedirivms.stream import Frame
+
+pytest.importorskip("onnxruntime")
+
+# The counter scene's tight line (benchmarks/queue_accuracy.py "tight") on a development seed of that benchmark
+# (never one it is scored on): at 120 s four people stand in the queue zone, one half hidden behind another.
+TIGHT: dict[str, Any] = {"arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 240, "line_spacing": 0.035}
+SEED, T = 2507, 120.0
+
+
+@pytest.fixture(scope="module")
+def tight_line() -> tuple[CounterScene, Frame, int]:
+    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=SEED, **TIGHT)
+    truth = scene.truth()
+    i = int(np.searchsorted(truth.times, T))
+    frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, T, 640, 360), format="yuv420p"), time=T)
+    return scene, frame, int(truth.queue_length[i])
+
+
+def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
+    config = QueueConfig.model_validate({"zones": scene.zones(), "detector": "dnn", "dnn": dnn})
+    det = QueueAnalyzer(config).detector
+    assert isinstance(det, OnnxPersonDetector)
+    return det
+
+
+def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
+    queue = next(z for z in scene.zones() if z.kind == "queue")
+    boxes = np.asarray(xyxy).reshape(-1, 4)
+    feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
+    return int(queue.contains(feet, (640, 360)).sum())
+
+
+def test_the_person_half_hidden_behind_another_is_found(tight_line: tuple[CounterScene, Frame, int]) -> None:
+    scene, frame, true_length = tight_line
+    assert true_length == 4
+    assert _detector(scene).second_look is None  # off by default
+    default = _detector(scene, second_look="auto")
+    assert default.second_look is not None and default.second_look.mode == "auto"
+    assert default.second_look.zone == tuple(next(z for z in scene.zones() if z.kind == "queue").points)
+    one = _detector(scene, second_look="off")
+    assert one.second_look is None
+    assert _in_queue(scene, one.detect_frame(frame, T).xyxy) == true_length - 1  # NMS removed the one behind
+    assert _in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: all four
+    assert default.second_looks == 1  # one ambiguous spot in the picture, one small window
+    grey = default.detect(frame.y, T)  # the luma path looks again too
+    assert default.second_looks == 2 and _in_queue(scene, grey.xyxy) >= true_length - 1
+
+
+def test_only_spots_where_nms_removed_a_confident_box_that_is_no_copy_are_looked_at() -> None:
+    look = SecondLook()
+    kept = np.array([[100.0, 100.0, 140.0, 200.0], [300.0, 100.0, 340.0, 200.0]])
+    candidates = np.array(
+        [
+            [100.0, 100.0, 140.0, 200.0],  # the kept box itself
+            [101.0, 101.0, 141.0, 201.0],  # a near copy (IoU 0.95): the same person
+            [112.0, 92.0, 152.0, 190.0],  # IoU 0.58: someone standing just behind
+            [310.0, 96.0, 350.0, 196.0],  # IoU 0.64 with the second, but too weak
+        ]
+    )
+    scores = np.array([0.8, 0.7, 0.5, 0.2])
+    spots = look.spots(kept, candidates, scores, 0.45, 640, 360)
+    assert len(spots) == 1
+    np.testing.assert_allclose(spots[0], [100.0, 92.0, 152.0, 200.0])
+    x, y, w, h = look.window(spots[0], 640, 360)
+    assert (x, y) == (86, 64) and x + w >= 152 + 13 and y + h >= 200 + 27  # a quarter of the spot round it
+    assert look.window(np.array([0.0, 0.0, 40.0, 100.0]), 640, 360)[:2] == (0, 0)  # within the picture
+    # with the queue zone given, only people standing in it are looked for again (not at the desk, say)
+    line = SecondLook(zone=((0.0, 0.0), (0.2, 0.0), (0.2, 1.0), (0.0, 1.0)))  # x < 128 px
+    assert len(line.spots(kept, candidates, scores, 0.45, 640, 360)) == 0  # the one behind stands at x 132
+    wide = SecondLook(zone=((0.0, 0.0), (0.3, 0.0), (0.3, 1.0), (0.0, 1.0)))
+    assert len(wide.spots(kept, candidates, scores, 0.45, 640, 360)) == 1
+
+
+def test_the_second_look_replaces_the_spots_people_only_when_it_finds_more() -> None:
+    spot = np.array([100.0, 90.0, 160.0, 200.0])
+    first = person_detections([[100, 100, 140, 200], [400, 100, 440, 200]], [0.8, 0.9])
+    more = person_detections([[100, 100, 140, 200], [118, 90, 158, 188], [150, 300, 190, 359]], 0.6)
+    merged = SecondLook().merge(first, spot, more, 640, 360)
+    # the spot's one person became two; the person elsewhere stays; the window's box centred off the spot is not
+    # the second look's to add
+    assert sorted(merged.xyxy[:, 0].tolist()) == [100, 118, 400]
+    fewer = person_detections(np.zeros((0, 4)), 0.5)
+    assert SecondLook().merge(first, spot, fewer, 640, 360) is first  # never fewer people than the first look saw there
+
+
+@pytest.mark.parametrize(
+    ("dnn", "field"),
+    [({"second_look": "sometimes"}, "second_look"), ({"second_look_magnify": 0.5}, "second_look_magnify")],
+)
+def test_bad_second_look_settings_are_refused(dnn: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        QueueConfig.model_validate(
+            {"zones": [{"name": "q", "kind": "queue", "points": [[0, 0], [1, 0], [1, 1]]}], "dnn": dnn}
+        )
+    with pytest.raises(ConfigError):
+        SecondLook(magnify=8.0)
