@@ -321,18 +321,14 @@ def per_call(fn: Any, n: int) -> float:
     return best
 
 
-def dispatch(url: str, n: int) -> dict[str, float]:
-    from kedirivms.errors import StreamError
+def first_frame(url: str) -> Any:
+    """One decoded frame of the camera's stream, for the hook-dispatch part (taken before the contenders run)."""
     from kedirivms.stream import grab_frame
 
-    for attempt in range(3):  # a shared RTSP media may still be tearing down after the last contender's 24 clients
-        try:
-            frame = grab_frame(url, timeout=15)
-            break
-        except StreamError:
-            if attempt == 2:
-                raise
-            time.sleep(2.0)
+    return grab_frame(url, timeout=15)
+
+
+def dispatch(frame: Any, n: int) -> dict[str, float]:
     registry = PluginRegistry(entry_points=False, builtins=False)
     info = registry.register(Trivial)
     instance = PluginInstance(info, CameraInfo(name="bench"), validate_config(info, "bench", {}))
@@ -510,6 +506,11 @@ def main() -> None:
         return
     count_detections()
     camera, url = start_camera(args.source)  # first: the footage brings its own zones
+    try:
+        frame = first_frame(url)  # for part 2, now: a shared RTSP media may not serve again after 24 clients left
+    except BaseException:
+        stop_camera(camera)
+        raise
     contenders: list[tuple[str, list[PluginSettings], bool]] = [("receive + decode (baseline)", [], False)]
     default = queue_config(args.detector, args.rate, args.threads, **extra)
     contenders.append(("+ queue plugin (default)", [PluginSettings(name="queue", config=default, max_fps=FPS)], False))
@@ -534,7 +535,7 @@ def main() -> None:
                     warmup = 5.0 if plugins else 3.0
                     rows[label].append(measure(url, args.pipelines, plugins, warmup=warmup, seconds=args.seconds))
         stats = detector_stats()
-        calls = dispatch(url, 20_000 if args.quick else 100_000)
+        calls = dispatch(frame, 20_000 if args.quick else 100_000)
     finally:
         stop_camera(camera)
 
