@@ -40,7 +40,12 @@ if codec.startswith("file:"):
 else:
     launch = f"( {raw} ! {encode} )"
 factory.set_launch(launch)
-factory.set_shared(True)
+if codec.startswith("file:"):
+    # a media of its own for each client, from the file's start (no re-encoding: cheap): clients come and go in
+    # groups (benchmarks), and a shared media torn down as the last one leaves may not answer the next DESCRIBE
+    factory.set_shared(False)
+else:
+    factory.set_shared(True)
 server.get_mount_points().add_factory("/test", factory)
 if server.attach(None) == 0:
     sys.exit("cannot bind")
