@@ -62,6 +62,10 @@ class Stream:
         source: ``rtsp://`` (or any FFmpeg URL) or a file path.
         options: see :class:`StreamOptions`.
 
+    Attributes:
+        packet_owner: the packet listener that is the only user of the demuxed packets (see :meth:`owns_packets`),
+            or None; read-only, for a listener to compare with itself once per packet without a call.
+
     Example:
         >>> with Stream("rtsp://127.0.0.1:8554/Profile_1_sub") as s:
         ...     frame = s.read(timeout=5)
