@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -236,3 +237,34 @@ def test_writer_gets_one_batch_per_fragment(tmp_path: Path) -> None:
     # at each keyframe and every 0.5 s (the rule before) would be two a second here
     assert len(spy.batches) <= media / 1.0 + 3, (len(spy.batches), media)
     check_root(tmp_path, "long")
+
+
+def test_a_stuck_writer_bounds_the_queue(rtsp: RtspServer, tmp_path: Path) -> None:
+    """While the writer cannot write, at most ``max_queue`` packets wait for it; the rest are dropped and counted,
+    every packet received is either queued or dropped, and recording goes on once the writer is free again."""
+    free = threading.Event()
+    stream = open_stream(rtsp.url("cam2"), decode=False)
+    rec = Recorder(stream, tmp_path, "stuck", max_queue=12)
+    write_batch = rec._write_batch
+
+    def stuck(batch: Any) -> None:
+        free.wait(30)  # a hang bound
+        write_batch(batch)
+
+    rec._write_batch = stuck  # type: ignore[method-assign]
+    with stream, rec:
+        deadline = time.monotonic() + 30  # a hang bound
+        while rec.stats.packets_dropped < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = rec.stats
+        assert stats.packets_dropped >= 10
+        assert rec._queued - rec._taken <= 12  # the bound, counted in batches handed over
+        assert stats.packets_in >= stats.packets_dropped + rec._queued
+        free.set()
+        written = rec.stats.packets_written
+        while rec.stats.packets_written < written + 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert rec.stats.packets_written >= written + 20
+    stats = rec.stats
+    assert stats.packets_in == stats.packets_dropped + rec._queued + stats.packets_skipped - rec._c["skipped_w"]
+    check_root(tmp_path, "stuck")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 import os
 import queue
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -111,8 +113,9 @@ class Recorder:
         # batches of packets (lists of _Demuxed, see _HANDOFF_FRAGMENTS) and control messages, in order, for the writer
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._batch: list[_Demuxed] = []  # demux thread: packets not handed over yet
-        self._batch_at = 0.0  # demux thread: time.time() of the last hand-over
-        self._frag_dts: int | None = None  # demux thread: dts of the packet that began the writer's fragment
+        self._hand_by = 0.0  # demux thread: time.time() by which the next hand-over is due (_HANDOFF_FRAGMENTS)
+        self._frag_end = -math.inf  # demux thread: dts at which the muxer's current fragment ends (by duration)
+        self._frag_ticks = 0.0  # demux thread: fragment_seconds in the template's time-base ticks
         self._hand_lock = threading.Lock()
         self._queued = 0  # packets handed over (written by the demux thread only)
         self._taken = 0  # packets taken by the writer (written by the writer thread only)
@@ -125,7 +128,8 @@ class Recorder:
         self._video: VideoStream | None = None
         self._template: Template | None = None
         self._stale_template = False  # set by the writer when the muxer refused a segment's first packet
-        self._listener = self._on_packet  # one bound method: Stream.owns_packets compares it by identity first
+        self._unready = True  # demux thread: no template, or no picture size yet (see _prepare)
+        self._listener = self._on_packet  # one bound method: compared by identity with Stream.packet_owner
         # writer-thread state
         self._dating: Template | None = None  # the template of the packets being dated (see _date)
         self._anchor: float | None = None
@@ -192,7 +196,7 @@ class Recorder:
         return RecorderStats(
             camera=self.camera,
             state=self._state,
-            packets_in=c["in"],
+            packets_in=c["in"] + c["in_skipped"],  # counted per batch handed over, and when skipped
             packets_written=c["written"],
             packets_skipped=c["skipped"] + c["skipped_w"],  # each key has one writer thread
             packets_dropped=c["dropped"],
@@ -310,47 +314,53 @@ class Recorder:
 
     # ------------------------------------------------------------------------------ demux thread side
     def _on_packet(self, packet: Packet, video: VideoStream) -> None:
-        # Once per packet on the demux thread, which does only what cannot wait: capture the codec parameters,
-        # note the arrival time, lend (or copy) the packet, and decide the hand-over. Dating the packet (pts, the
-        # wall-clock anchor, a held first picture) is the writer's, once per batch (_date): a packet arrives
-        # after tens of milliseconds of sleep, when this code is out of the CPU caches, and each line of Python
-        # here cost ~15x what it costs in a loop (measured per packet with the thread's CPU clock: 28 us).
-        c = self._c
-        c["in"] += 1
-        key = packet.is_keyframe
-        if video is not self._video or (self._stale_template and key):
-            self._new_template(video)
+        # Once per packet on the demux thread, which does only what cannot wait: note the arrival time, lend (or
+        # copy) the packet, and decide the hand-over. Dating the packet (pts, the wall-clock anchor, a held first
+        # picture) is the writer's, once per batch (_date); counting and the queue's bound are done once per batch
+        # (_hand_over); a new stream, parameters to capture again or a picture size still unknown go through
+        # _prepare. A packet arrives after tens of milliseconds of sleep, when this code is out of the CPU caches,
+        # so each line of Python here costs ~15x what it costs in a loop (docs/recording.md, Cost).
         template = self._template
-        if template is None or (
-            (template.width is None or template.height is None) and not (key and template.learn_size(packet))
-        ):
-            # no usable stream, or no picture size yet: segments start at a keyframe, whose decoding tells it
-            c["skipped"] += 1
-            return
+        if video is not self._video or self._unready or self._stale_template:
+            template = self._prepare(packet, video)
+            if template is None:
+                return
         now = time.time()
         dts = packet.dts
-        if self._queued + len(self._batch) - self._taken >= self._max_queue:
-            c["dropped"] += 1  # bounded: a stuck disk must not eat all memory
-        elif self.stream.owns_packets(self._listener):
+        if self.stream.packet_owner is self._listener:
             # nothing else uses the packet (a demux-only stream recorded once): the writer gets it, reads its
             # timestamps and changes them
             self._batch.append((packet, now, template))
         else:  # the writer changes timestamps and stream: it gets a copy of the payload (buffer protocol)
             copy = av.Packet(packet)  # type: ignore[arg-type]
-            self._batch.append((copy, now, template, packet.pts, dts, key, packet.duration))
+            self._batch.append((copy, now, template, packet.pts, dts, packet.is_keyframe, packet.duration))
         if dts is None:
             dts = packet.pts
-            if dts is None:
-                return  # an undated packet (see _date) decides no hand-over
-        frag = self._frag_dts
-        if (
-            key
-            or frag is None
-            or (dts - frag) * template.tick >= self.fragment_seconds
-            or now - self._batch_at >= self.fragment_seconds * _HANDOFF_FRAGMENTS
-        ):
-            self._frag_dts = dts  # this packet begins the muxer's next fragment (see _HANDOFF_FRAGMENTS)
+            if dts is None:  # an undated packet (see _date) decides no hand-over, unless the batch is full
+                if len(self._batch) >= self._max_queue:
+                    self._hand_over(now)
+                return
+        if packet.is_keyframe or dts >= self._frag_end or now >= self._hand_by:
+            # this packet begins the muxer's next fragment (see _HANDOFF_FRAGMENTS)
+            self._frag_end = dts + self._frag_ticks
             self._hand_over(now)
+
+    def _prepare(self, packet: Packet, video: VideoStream) -> Template | None:
+        """The template for a packet :meth:`_on_packet` cannot take as is (None: skip the packet): capture the codec
+        parameters of a new stream, or again after the muxer refused them (at a keyframe), and learn a missing
+        picture size from a keyframe."""
+        key = packet.is_keyframe
+        if video is not self._video or (self._stale_template and key):
+            self._new_template(video)
+        template = self._template
+        if template is None or (not template.sized and not (key and template.learn_size(packet))):
+            # no usable stream, or no picture size yet: segments start at a keyframe, whose decoding tells it
+            self._c["in_skipped"] += 1
+            self._c["skipped"] += 1
+            self._unready = True
+            return None
+        self._unready = False
+        return template
 
     def _new_template(self, video: VideoStream) -> None:
         """A new stream, or the muxer refused to start a segment with the parameters captured so far: capture
@@ -361,18 +371,30 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - an unusable stream must not kill the demux thread
             log.warning("%s: cannot record this stream: %s", self.camera, exc)
             self._template = None
+        else:
+            # the fragment rule in time-base ticks (exact: Fraction), compared with each packet's dts
+            self._frag_ticks = float(Fraction(self.fragment_seconds) / self._template.time_base)
         self._video = video
-        self._frag_dts = None
+        self._frag_end = -math.inf  # the next dated packet begins a fragment
 
     def _hand_over(self, now: float | None = None) -> None:
-        """Give the writer the packets batched so far (one wake-up for the lot)."""
+        """Give the writer the packets batched so far (one wake-up for the lot), within the queue's bound."""
         with self._hand_lock:  # stop() hands over from another thread: never put one batch twice
-            self._batch_at = time.time() if now is None else now
+            now = time.time() if now is None else now
+            self._hand_by = now + self.fragment_seconds * _HANDOFF_FRAGMENTS
             batch = self._batch
             if batch:
                 self._batch = []
-                self._queued += len(batch)
-                self._inbox.put(batch)
+                c = self._c
+                c["in"] += len(batch)
+                room = self._max_queue - (self._queued - self._taken)
+                if len(batch) > room:  # bounded: a stuck disk must not eat all memory; the newest packets go
+                    keep = max(room, 0)
+                    c["dropped"] += len(batch) - keep
+                    del batch[keep:]
+                if batch:
+                    self._queued += len(batch)
+                    self._inbox.put(batch)
 
     def _on_state(self, change: StateChange) -> None:
         if change.state in (StreamState.DISCONNECTED, StreamState.ENDED, StreamState.CLOSED):

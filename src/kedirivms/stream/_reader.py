@@ -62,6 +62,10 @@ class Stream:
         source: ``rtsp://`` (or any FFmpeg URL) or a file path.
         options: see :class:`StreamOptions`.
 
+    Attributes:
+        packet_owner: the packet listener that is the only user of the demuxed packets (see :meth:`owns_packets`),
+            or None; read-only, for a listener to compare with itself once per packet without a call.
+
     Example:
         >>> with Stream("rtsp://127.0.0.1:8554/Profile_1_sub") as s:
         ...     frame = s.read(timeout=5)
@@ -84,11 +88,12 @@ class Stream:
         self._queue: collections.deque[Frame] = collections.deque()
         self._cb_queue: collections.deque[Frame] = collections.deque()
         self._closing = threading.Event()
+        self._stopping = False  # set with _closing: read by the demux loop once per packet without a call
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
         self._frame_callbacks: list[FrameCallback] = []
         self._packet_listeners: list[PacketListener] = []
-        self._sole_listener: PacketListener | None = None
+        self.packet_owner: PacketListener | None = None  # see owns_packets
         self._state_callbacks: list[StateCallback] = []
         self._state = StreamState.NEW
         self._reason: str | None = None
@@ -178,6 +183,7 @@ class Stream:
         Args:
             timeout: seconds to wait for the threads; default the larger time-out plus one second.
         """
+        self._stopping = True
         self._closing.set()
         with self._cond:
             self._cond.notify_all()
@@ -248,7 +254,7 @@ class Stream:
         Such a listener may keep a packet and change it (timestamps, stream) after the call instead of copying its
         payload; the demux thread does not touch a packet again once its listeners have returned.
         """
-        sole = self._sole_listener
+        sole = self.packet_owner
         return sole is not None and (sole is listener or sole == listener)
 
     def remove_packet_listener(self, listener: PacketListener) -> None:
@@ -259,7 +265,9 @@ class Stream:
 
     def _relisted(self) -> None:
         one = len(self._packet_listeners) == 1 and not self.options.decode
-        self._sole_listener = self._packet_listeners[0] if one else None  # see owns_packets (asked per packet)
+        # read once per packet by a listener (the recorder) as ``stream.packet_owner is listener``: owns_packets()
+        # without a call
+        self.packet_owner = self._packet_listeners[0] if one else None
 
     def wait_for(self, *states: StreamState, timeout: float) -> bool:
         """Block until the stream is in one of ``states``; False after ``timeout`` seconds."""
@@ -473,6 +481,9 @@ class Stream:
     def _pump(self, container: InputContainer, video: VideoStream) -> None:
         # the loop runs once per packet: names are bound to locals and the watch's packet() is inlined, since on a
         # demux-only stream this Python is most of what kedirivms adds to FFmpeg's own work (docs/recording.md)
+        if not self.options.decode:
+            self._pump_packets(container, video)
+            return
         tb = float(video.time_base) if video.time_base else 1 / 90000
         listeners = self._packet_listeners
         decode = self.options.decode
@@ -507,6 +518,32 @@ class Stream:
                     log.exception("packet listener %r failed on %s", listener, self._redacted)
             if decode and not self._should_skip(packet, tb):
                 self._decode(video, packet, tb)
+
+    def _pump_packets(self, container: InputContainer, video: VideoStream) -> None:
+        """:meth:`_pump` of a demux-only stream: packets to the listeners and nothing else, in as few bytecodes as
+        the counters allow (run once per packet after a sleep, when this code is out of the CPU caches: each
+        line costs microseconds, docs/recording.md)."""
+        listeners = self._packet_listeners
+        watch = self._watch
+        monotonic = time.monotonic
+        c = self._c
+        for packet in container.demux(video):
+            if watch is not None:
+                watch.last = monotonic()  # Watch.packet(), inlined
+                if watch.armed:
+                    watch.disarm()  # PyAV's read time-out stays off until the watchdog sees a stall (_watchdog)
+            if self._stopping:
+                raise _Stop
+            size = packet.size
+            if size == 0:
+                continue
+            c["packets"] += 1
+            c["bytes"] += size
+            for listener in listeners:
+                try:
+                    listener(packet, video)
+                except Exception:
+                    log.exception("packet listener %r failed on %s", listener, self._redacted)
 
     def _should_skip(self, packet: Packet, tb: float) -> bool:
         key = packet.is_keyframe
