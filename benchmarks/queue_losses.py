@@ -37,6 +37,7 @@ import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.queue.detector import empty_detections
+from kedirivms.analytics.queue.second_look import _iou
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
 from kedirivms.sim.counter_scene import CounterScene
@@ -249,14 +250,6 @@ def _match(kept: np.ndarray, people: np.ndarray) -> set[int]:
             found.add(i)
             used.add(j)
     return found
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
-    inter = ix * iy
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return np.asarray(inter / np.maximum(union - inter, 1e-9))
 
 
 def clip_stages(clip: Path, truth_path: Path, splits: set[str] | None, rate_hz: float) -> None:

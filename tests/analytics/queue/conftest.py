@@ -143,3 +143,31 @@ def mean_model(tmp_path: Path) -> Path:
     path = tmp_path / "mean.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
     return path
+
+
+# The counter scene's tight line (people touching, as in benchmarks/queue_accuracy.py "tight"), rendered on a
+# development seed of that benchmark (never one it is scored on)
+TIGHT: dict[str, Any] = {"arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 240, "line_spacing": 0.035}
+
+
+def tight_line_at(seed: int, t: float) -> tuple[CounterScene, Any, int]:
+    """The tight line's scene, its colour frame at ``t`` s and the true queue length then."""
+    import av
+
+    from kedirivms.stream import Frame
+
+    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=seed, **TIGHT)
+    truth = scene.truth()
+    i = int(np.searchsorted(truth.times, t))
+    frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, t, 640, 360), format="yuv420p"), time=t)
+    return scene, frame, int(truth.queue_length[i])
+
+
+def scene_detector(scene: CounterScene, **dnn: Any) -> Any:
+    """The DNN detector the analyzer builds for ``scene``'s zones with these ``dnn`` settings."""
+    from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+    config = QueueConfig.model_validate({"zones": scene.zones(), "detector": "dnn", "dnn": dnn})
+    det = QueueAnalyzer(config).detector
+    assert isinstance(det, OnnxPersonDetector)
+    return det

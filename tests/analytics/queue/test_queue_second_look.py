@@ -4,40 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue import QueueConfig, person_detections
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import SecondLook
 from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
+from .conftest import scene_detector, tight_line_at
+
 pytest.importorskip("onnxruntime")
 
 # The counter scene's tight line (benchmarks/queue_accuracy.py "tight") on a development seed of that benchmark
 # (never one it is scored on): at 120 s four people stand in the queue zone, one half hidden behind another.
-TIGHT: dict[str, Any] = {"arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 240, "line_spacing": 0.035}
 SEED, T = 2507, 120.0
 
 
 @pytest.fixture(scope="module")
 def tight_line() -> tuple[CounterScene, Frame, int]:
-    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=SEED, **TIGHT)
-    truth = scene.truth()
-    i = int(np.searchsorted(truth.times, T))
-    frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, T, 640, 360), format="yuv420p"), time=T)
-    return scene, frame, int(truth.queue_length[i])
+    return tight_line_at(SEED, T)
 
 
 def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
-    config = QueueConfig.model_validate({"zones": scene.zones(), "detector": "dnn", "dnn": dnn})
-    det = QueueAnalyzer(config).detector
-    assert isinstance(det, OnnxPersonDetector)
-    return det
+    return scene_detector(scene, **dnn)
 
 
 def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
