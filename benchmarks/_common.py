@@ -77,6 +77,23 @@ def start_sim_rtsp(streams: list[str]) -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.split()[1])
 
 
+GST_SERVER = Path(__file__).resolve().parents[1] / "tests" / "stream" / "gst_rtsp_server.py"
+
+
+def start_gst_rtsp(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """GStreamer's RTSP server (a third-party peer: tests/stream/gst_rtsp_server.py under the system python, with
+    python3-gi) on a free port, ``args`` as its usage says (``WIDTH HEIGHT FPS [CODEC]``); returns (process, URL)
+    once it prints ``READY <port>``. The caller terminates the process."""
+    argv = ["/usr/bin/python3", str(GST_SERVER), "0", *args]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY"):
+        proc.kill()
+        raise SystemExit("GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)")
+    return proc, f"rtsp://127.0.0.1:{line.split()[1]}/test"
+
+
 def start_fleet(n: int, password: str, *options: str) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
     """``kedirivms simulate`` with ``n`` virtual cameras (and ``options``) in a child process; returns (process,
     the cameras as its ``--json`` line lists them). Stop it with :func:`stop_fleet`."""

@@ -45,7 +45,6 @@ import argparse
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import self_cpu
+from _common import self_cpu, start_gst_rtsp
 
 from kedirivms import hookimpl
 from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, PluginRegistry, PluginSettings
@@ -84,7 +83,6 @@ def serve() -> None:
 ROOT = Path(__file__).resolve().parents[1]
 FOOTAGE = ROOT / ".cache" / "footage" / "vtest.avi"  # `make footage` (OpenCV's sample clip, from Debian)
 FOOTAGE_TRUTH = ROOT / "tests" / "data" / "footage" / "vtest.truth.json"
-GST_SERVER = ROOT / "tests" / "stream" / "gst_rtsp_server.py"
 ZONES: list[dict[str, Any]] | None = None  # the served picture's zones (None: the counter scene's)
 
 
@@ -118,8 +116,8 @@ def _start_gst_footage() -> tuple[subprocess.Popen[str], str]:
     """GStreamer's RTSP server (system python, python3-gi) serving vtest.avi at 640x360 @ 10 fps H.264, looped.
 
     ffmpeg encodes the clip once, six times over (8 minutes: longer than any run), at the benchmark's size, rate and
-    bitrate with a keyframe each second; the server sends that file in real time without re-encoding, one shared
-    stream for every camera. Zones: the clip's annotation (the whole picture is the queue zone).
+    bitrate with a keyframe each second; the server sends that file in real time without re-encoding, a media of its
+    own for each camera. Zones: the clip's annotation (the whole picture is the queue zone).
     """
     global ZONES
     if not FOOTAGE.exists():
@@ -132,16 +130,7 @@ def _start_gst_footage() -> tuple[subprocess.Popen[str], str]:
     ]  # fmt: skip
     subprocess.run(encode, check=True, timeout=600)
     ZONES = json.loads(FOOTAGE_TRUTH.read_text())["zones"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    argv = ["/usr/bin/python3", str(GST_SERVER), str(port), "0", "0", "0", f"file:{clip}"]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if not proc.stdout.readline().startswith("READY"):
-        proc.kill()
-        raise SystemExit("GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)")
-    return proc, f"rtsp://127.0.0.1:{port}/test"
+    return start_gst_rtsp("0", "0", "0", f"file:{clip}")
 
 
 def queue_config(detector: str, rate_hz: float, threads: int = 1, **dnn: Any) -> dict[str, Any]:

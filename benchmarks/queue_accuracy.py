@@ -533,7 +533,8 @@ def run_footage(rate_hz: float, as_json: bool) -> int:
     rows = []
     for truth_path in sorted(FOOTAGE_DIR.glob("*.truth.json")):
         truth = FootageTruth.load(truth_path)
-        clip = next((p for p in (FOOTAGE_DIR / truth.clip, Path(".cache/footage") / truth.clip) if p.exists()), None)
+        places = (FOOTAGE_DIR / truth.clip, FOOTAGE_DIR.parents[2] / ".cache" / "footage" / truth.clip)
+        clip = next((p for p in places if p.exists()), None)
         if clip is None:
             print(f"skipped {truth.clip}: not found (vtest.avi: run `make footage`)", file=sys.stderr)
             continue

@@ -36,8 +36,7 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
-from kedirivms.analytics.queue.detector import empty_detections
-from kedirivms.analytics.queue.second_look import _iou
+from kedirivms.analytics.queue.detector import box_iou, empty_detections
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
 from kedirivms.sim.counter_scene import CounterScene
@@ -157,7 +156,6 @@ def candidates(scene: CounterScene, detector: Any, recording: Recording, every: 
     The model runs again on every ``every``-th recorded picture (converted from the recorded planes, which may
     move a box by a fraction of a pixel against the live run) with its candidates kept down to a score of 0.05.
     """
-    from kedirivms.analytics.queue.detector import person_detections
 
     conf = float(detector.confidence)
     raw: list[tuple[np.ndarray, np.ndarray]] = []
@@ -184,7 +182,7 @@ def candidates(scene: CounterScene, detector: Any, recording: Recording, every: 
         xyxy = np.concatenate([r[0] for r in raw]).reshape(-1, 4)
         score = np.concatenate([r[1] for r in raw])
         over = score >= conf
-        kept = person_detections(xyxy[over], score[over]).with_nms(threshold=detector.nms_iou).xyxy
+        kept = detector._nms(xyxy[over], score[over]).xyxy  # what the detector keeps of them
         ids, xy, _ = scene.positions(t)
         if not len(ids):
             continue
@@ -202,7 +200,7 @@ def candidates(scene: CounterScene, detector: Any, recording: Recording, every: 
             if len(mine) and score[mine].max() >= conf:
                 tally["removed by NMS"] += 1
                 best = mine[np.argmax(score[mine])]
-                kept_iou.append(float(_iou(xyxy[best], kept).max()) if len(kept) else 0.0)
+                kept_iou.append(float(box_iou(xyxy[best][None], kept).max()) if len(kept) else 0.0)
             elif len(mine):
                 tally["under the threshold"] += 1
             else:

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,7 +53,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import process_cpu_ns, start_sim_rtsp, thread_cpu
+from _common import process_cpu_ns, start_gst_rtsp, start_sim_rtsp, thread_cpu
 
 # Python does not name OS threads: the children name theirs (/proc/self/task/TID/comm) for --threads
 _NAME_THREADS = """
@@ -202,19 +201,9 @@ def _ffmpeg_version(program: str) -> str:
 
 
 def _start_gst(spec: str, codec: str) -> tuple[subprocess.Popen[str], str]:
-    """GStreamer's RTSP server (tests/stream/gst_rtsp_server.py, system python) serving ``spec``'s size and rate."""
+    """GStreamer's RTSP server serving ``spec``'s size and rate."""
     size, fps = spec.split("@")[0].split("x"), spec.split("@")[1].split(":")[0]
-    script = Path(__file__).resolve().parent.parent / "tests" / "stream" / "gst_rtsp_server.py"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    argv = ["/usr/bin/python3", str(script), str(port), size[0], size[1], fps, codec]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if not proc.stdout.readline().startswith("READY"):
-        proc.kill()
-        raise SystemExit("GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)")
-    return proc, f"rtsp://127.0.0.1:{port}/test"
+    return start_gst_rtsp(size[0], size[1], fps, codec)
 
 
 def main() -> None:

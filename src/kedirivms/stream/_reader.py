@@ -88,7 +88,7 @@ class Stream:
         self._queue: collections.deque[Frame] = collections.deque()
         self._cb_queue: collections.deque[Frame] = collections.deque()
         self._closing = threading.Event()
-        self._stopping = False  # set with _closing: read by the demux loop once per packet without a call
+        self._stopping = False  # set with _closing: read by the demux loops once per packet without a call
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
         self._frame_callbacks: list[FrameCallback] = []
@@ -486,9 +486,7 @@ class Stream:
             return
         tb = float(video.time_base) if video.time_base else 1 / 90000
         listeners = self._packet_listeners
-        decode = self.options.decode
         watch = self._watch
-        closing = self._closing.is_set
         monotonic = time.monotonic
         c = self._c
         for packet in container.demux(video):
@@ -496,16 +494,15 @@ class Stream:
                 watch.last = monotonic()  # Watch.packet(), inlined
                 if watch.armed:
                     watch.disarm()  # PyAV's read time-out stays off until the watchdog sees a stall (_watchdog)
-            if closing():
+            if self._stopping:
                 raise _Stop
             size = packet.size
             if size == 0:
-                if decode:
-                    self._decode(video, packet, tb)  # flush delayed frames at the end of a file
+                self._decode(video, packet, tb)  # flush delayed frames at the end of a file
                 continue
             c["packets"] += 1
             c["bytes"] += size
-            if decode and packet.pts is not None:  # the anchor dates decoded frames; a demux-only stream has none
+            if packet.pts is not None:  # the anchor dates decoded frames
                 if self._first_pts is None:
                     self._first_pts = packet.pts
                 offset = time.time() - packet.pts * tb
@@ -516,7 +513,7 @@ class Stream:
                     listener(packet, video)
                 except Exception:
                     log.exception("packet listener %r failed on %s", listener, self._redacted)
-            if decode and not self._should_skip(packet, tb):
+            if not self._should_skip(packet, tb):
                 self._decode(video, packet, tb)
 
     def _pump_packets(self, container: InputContainer, video: VideoStream) -> None:

@@ -85,12 +85,12 @@ def test_the_second_look_replaces_the_spots_people_only_when_it_finds_more() -> 
     spot = np.array([100.0, 90.0, 160.0, 200.0])
     first = person_detections([[100, 100, 140, 200], [400, 100, 440, 200]], [0.8, 0.9])
     more = person_detections([[100, 100, 140, 200], [118, 90, 158, 188], [150, 300, 190, 359]], 0.6)
-    merged = SecondLook().merge(first, spot, more, 640, 360)
+    merged = SecondLook().merge(first, spot, more)
     # the spot's one person became two; the person elsewhere stays; the window's box centred off the spot is not
     # the second look's to add
     assert sorted(merged.xyxy[:, 0].tolist()) == [100, 118, 400]
     fewer = person_detections(np.zeros((0, 4)), 0.5)
-    assert SecondLook().merge(first, spot, fewer, 640, 360) is first  # never fewer people than the first look saw there
+    assert SecondLook().merge(first, spot, fewer) is first  # never fewer people than the first look saw there
 
 
 @pytest.mark.parametrize(

@@ -483,9 +483,9 @@ class QueueAnalyzer:
         self._next_detect = -math.inf
         self._held: sv.Detections | None = None
         self._look: _Look | None = None
-        self._seen: dict[int, tuple[np.ndarray, float, float]] = {}  # person -> box, last detected, last kept
+        # person -> box, last detected, last kept, detections seen on (since confirmed)
+        self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
-        self._hits: dict[int, int] = {}  # person -> detections they were seen on (while in _seen)
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
@@ -515,7 +515,6 @@ class QueueAnalyzer:
         self._held = None
         self._look = None
         self._seen.clear()
-        self._hits.clear()
         self._hidden = set()
         self._placed.clear()
         if self._feet is not None:
@@ -725,28 +724,27 @@ class QueueAnalyzer:
         for i, tid in enumerate(ids.tolist()):
             # a detection the tracker never confirmed is not coasted (a one-off false detection)
             if tid >= 0 and (self._identity is None or self._identity.confirmed(tid)):
-                self._seen[tid] = (tracked.xyxy[i].copy(), t, t)
-                self._hits[tid] = self._hits.get(tid, 0) + 1
+                hits = self._seen[tid][3] + 1 if tid in self._seen else 1
+                self._seen[tid] = (tracked.xyxy[i].copy(), t, t, hits)
         wh = self._zones.wh if self._zones is not None else (0, 0)
         born = self._identity.born if self._identity is not None else set()
         new = np.array([tid < 0 or tid in born for tid in ids.tolist()], dtype=bool)
         fresh, known = tracked.xyxy[new], tracked.xyxy[~new]
         missing = []
         self._hidden = set()
-        for tid, (box, detected, kept) in list(self._seen.items()):
+        for tid, (box, detected, kept, hits) in list(self._seen.items()):
             if detected >= t:
                 continue
             # seen on one detection since the tracker confirmed them (two in all): a box that showed up beside
             # someone for a moment is no evidence of a person hidden behind them
-            still = self._identity is not None and self._identity.standing(tid) and self._hits.get(tid, 0) >= 2
+            still = self._identity is not None and self._identity.standing(tid) and hits >= 2
             if t - detected <= trk.hidden_s and still and _covered(box, known) and not _overlaps_any(box, fresh):
-                self._seen[tid] = (box, detected, t)
+                self._seen[tid] = (box, detected, t, hits)
                 self._hidden.add(tid)
                 if self._identity is not None:
                     self._identity.hold(tid, t)
             elif t - kept > trk.coast_s or _at_edge(box, wh):
                 del self._seen[tid]  # (a box at the picture's edge that is gone: the person walked out)
-                self._hits.pop(tid, None)
                 continue
             elif _overlaps_any(box, tracked.xyxy):
                 continue

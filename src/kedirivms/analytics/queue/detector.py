@@ -50,6 +50,17 @@ def empty_detections() -> sv.Detections:
     )
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(len(a), len(b))`` intersection over union of two ``(N, 4)`` box arrays (xyxy; 0 where a union is empty)."""
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
 def person_detections(
     xyxy: ArrayLike, confidence: ArrayLike | float, tracker_id: ArrayLike | None = None
 ) -> sv.Detections:

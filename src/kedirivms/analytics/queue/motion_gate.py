@@ -26,6 +26,8 @@ import numpy as np
 import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field
 
+from kedirivms.analytics.queue.detector import box_iou
+
 __all__ = ["MotionGate", "MotionGateConfig"]
 
 
@@ -136,7 +138,7 @@ class MotionGate:
         """The place of each detection: a known one it overlaps (surest matches first), else a new one."""
         cfg = self.config
         known = len(self._places)
-        overlap = _iou_matrix(xyxy, np.array([p.box for p in self._places]).reshape(-1, 4))
+        overlap = box_iou(xyxy, np.array([p.box for p in self._places]).reshape(-1, 4))
         best = overlap.max(axis=1) if known else np.zeros(len(xyxy))
         places: list[_Place | None] = [None] * len(xyxy)
         for i in np.argsort(-best).tolist():
@@ -204,22 +206,6 @@ def _same_box(xyxy: np.ndarray, places: list[_Place], ref: _Picture, scale: floa
         own = [j for j, p in enumerate(ref.places) if p is place]
         out[i] = bool(own) and _iou(xyxy[i], ref.boxes[own[0]] / scale) >= _SAME_BOX_IOU
     return out
-
-
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` intersection over union of two box arrays (xyxy)."""
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
-
-
-def _covers_not_self(box: np.ndarray, other: np.ndarray) -> bool:
-    """Whether ``other`` is someone else's box (the same place in the previous picture is this one's own)."""
-    return _iou(box, other) < 0.5
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -266,7 +266,7 @@ class OnnxPersonDetector:
         the array :meth:`detect` was given.
         """
         xyxy, score = self._candidates(blob, box, (w, h))
-        first = person_detections(xyxy, score).with_nms(threshold=self.nms_iou) if len(score) else empty_detections()
+        first = self._nms(xyxy, score)
         look = self.second_look
         if look is None or len(first) == 0:
             return first
@@ -294,7 +294,7 @@ class OnnxPersonDetector:
             win = _Letterbox(nw / cw, pad, canvas, (float(x), float(y)))
             self.second_looks += 1
             second = self._infer(self._blob(resized, win), win, (w, h))
-            people = look.merge(people, spot, second, w, h)
+            people = look.merge(people, spot, second)
         return people
 
     # -- the line pass ------------------------------------------------------------------------------------------
@@ -351,7 +351,10 @@ class OnnxPersonDetector:
         return self.layout
 
     def _infer(self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int]) -> sv.Detections:
-        xyxy, score = self._candidates(blob, box, wh)
+        return self._nms(*self._candidates(blob, box, wh))
+
+    def _nms(self, xyxy: np.ndarray, score: np.ndarray) -> sv.Detections:
+        """The people left after non-maximum suppression of the model's candidate boxes."""
         if len(score) == 0:
             return empty_detections()
         return person_detections(xyxy, score).with_nms(threshold=self.nms_iou)

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import supervision as sv
 
-from kedirivms.analytics.queue.detector import person_detections
+from kedirivms.analytics.queue.detector import box_iou, person_detections
 from kedirivms.analytics.zones import Zone
 from kedirivms.errors import ConfigError
 
@@ -103,7 +103,7 @@ class SecondLook:
         for box in np.asarray(kept, dtype=np.float64).reshape(-1, 4):
             if not len(cand):
                 break
-            overlap = _iou(box, cand)
+            overlap = box_iou(box[None], cand)[0]
             near = (overlap > nms_iou) & (overlap < self.max_overlap) & (score >= self.min_score) & standing
             if near.any():
                 u = np.vstack([box[None], cand[near]])
@@ -135,18 +135,17 @@ class SecondLook:
         y1 = min(h, math.ceil(spot[3] + self.margin * sh))
         return x0, y0, max(2, x1 - x0), max(2, y1 - y0)
 
-    def merge(self, people: sv.Detections, spot: np.ndarray, second: sv.Detections, w: int, h: int) -> sv.Detections:
+    @staticmethod
+    def merge(people: sv.Detections, spot: np.ndarray, second: sv.Detections) -> sv.Detections:
         """``people`` with those centred in ``spot`` replaced by ``second``'s centred there, if more.
 
         Args:
             people: the people found so far (whole-picture pixels).
             spot: the ambiguous spot, ``(x0, y0, x1, y1)`` pixels.
-            second: the second look's people (whole-picture pixels).
-            w: picture width, pixels.
-            h: picture height, pixels.
+            second: the second look's people (whole-picture pixels); a box of someone half hidden may end outside
+                the zone the spot was chosen in.
         """
         a, b = np.asarray(people.xyxy).reshape(-1, 4), np.asarray(second.xyxy).reshape(-1, 4)
-        del w, h  # (the spot was chosen in the zone; a box of someone half hidden may end outside it)
         in_a, in_b = _centred(a, spot), _centred(b, spot)
         if int(in_b.sum()) <= int(in_a.sum()):
             return people
@@ -158,11 +157,3 @@ class SecondLook:
 def _centred(boxes: np.ndarray, spot: np.ndarray) -> np.ndarray:
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     return (cx >= spot[0]) & (cx <= spot[2]) & (cy >= spot[1]) & (cy <= spot[3])
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
-    inter = ix * iy
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return np.asarray(inter / np.maximum(union - inter, 1e-9))
