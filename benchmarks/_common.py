@@ -68,12 +68,18 @@ def start_sim_rtsp(streams: list[str]) -> tuple[subprocess.Popen[str], int]:
     argv = [sys.executable, "-m", "kedirivms.sim.rtsp", "--port", "0"]
     for stream in streams:
         argv += ["--stream", stream]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return start_ready(argv, "the RTSP server did not start", stderr=subprocess.DEVNULL)
+
+
+def start_ready(argv: list[str], failure: str, **popen: Any) -> tuple[subprocess.Popen[str], int]:
+    """Start a server that prints ``READY <port>`` once it serves (stdin and stdout piped); returns (process, port),
+    or exits with ``failure`` (the process killed)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **popen)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("READY"):
         proc.kill()
-        raise SystemExit("the RTSP server did not start")
+        raise SystemExit(failure)
     return proc, int(line.split()[1])
 
 
@@ -84,14 +90,9 @@ def start_gst_rtsp(*args: str) -> tuple[subprocess.Popen[str], str]:
     """GStreamer's RTSP server (a third-party peer: tests/stream/gst_rtsp_server.py under the system python, with
     python3-gi) on a free port, ``args`` as its usage says (``WIDTH HEIGHT FPS [CODEC]``); returns (process, URL)
     once it prints ``READY <port>``. The caller terminates the process."""
-    argv = ["/usr/bin/python3", str(GST_SERVER), "0", *args]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("READY"):
-        proc.kill()
-        raise SystemExit("GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)")
-    return proc, f"rtsp://127.0.0.1:{line.split()[1]}/test"
+    hint = "GStreamer's RTSP server did not start (make test installs python3-gi and gst-rtsp-server)"
+    proc, port = start_ready(["/usr/bin/python3", str(GST_SERVER), "0", *args], hint)
+    return proc, f"rtsp://127.0.0.1:{port}/test"
 
 
 def start_fleet(n: int, password: str, *options: str) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:

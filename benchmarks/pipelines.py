@@ -56,7 +56,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import self_cpu, start_gst_rtsp
+from _common import self_cpu, start_gst_rtsp, start_ready
 
 from kedirivms import hookimpl
 from kedirivms.analytics import AnalyticsRunner, CameraAnalytics, PluginRegistry, PluginSettings
@@ -90,15 +90,8 @@ def start_camera(source: str = "sim") -> tuple[subprocess.Popen[str], str]:
     """The camera process: the virtual camera (``sim``) or GStreamer's RTSP server serving real footage."""
     if source == "gst-footage":
         return _start_gst_footage()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("READY"):
-        proc.kill()
-        raise SystemExit("the virtual camera did not start")
-    return proc, f"rtsp://127.0.0.1:{line.split()[1]}/sub"
+    proc, port = start_ready([sys.executable, __file__, "--serve"], "the virtual camera did not start")
+    return proc, f"rtsp://127.0.0.1:{port}/sub"
 
 
 def stop_camera(proc: subprocess.Popen[str]) -> None:
