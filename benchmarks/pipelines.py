@@ -34,8 +34,12 @@ method, (b) through its pluggy hook caller (what the runner uses), (c) through t
 on the plugin thread (context update, timing, result check), plus the feeding side (rate check + latest-frame
 slot), and prints the overhead per frame in microseconds and as a share of the queue plugin's own time.
 
+``--source gst-footage`` measures the same on real footage from a server we did not write: OpenCV's vtest.avi
+(``make footage``), scaled by ffmpeg to 640x360 @ 10 fps H.264 and sent as it is by GStreamer's RTSP server, one
+RTSP session per camera; the zones are the clip's annotation.
+
 Run: ``.venv/bin/python benchmarks/pipelines.py`` (``--pipelines N``, ``--seconds S``, ``--rounds R``,
-``--parallel P``, ``--threads T``, ``--quick``, ``--compare-rev REV``).
+``--parallel P``, ``--threads T``, ``--quick``, ``--compare-rev REV``, ``--source sim|gst-footage``).
 The figures depend on the machine and its load; nothing here is hard-coded.
 """
 
