@@ -43,9 +43,8 @@ def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
 def test_the_person_half_hidden_behind_another_is_found(tight_line: tuple[CounterScene, Frame, int]) -> None:
     scene, frame, true_length = tight_line
     assert true_length == 4
-    assert _detector(scene).second_look is None  # off by default
-    default = _detector(scene, second_look="auto")
-    assert default.second_look is not None and default.second_look.mode == "auto"
+    default = _detector(scene)
+    assert default.second_look is not None and default.second_look.mode == "auto"  # on by default
     assert default.second_look.zone == tuple(next(z for z in scene.zones() if z.kind == "queue").points)
     one = _detector(scene, second_look="off")
     assert one.second_look is None

@@ -97,7 +97,7 @@ class DnnDetectorConfig(BaseModel):
         default=1, ge=0, le=1000, description="People in the queue zone that make auto run the line pass."
     )
     second_look: Literal["off", "auto", "always"] = Field(
-        default="off",
+        default="auto",
         description="Where non-maximum suppression removed a confident box beside the one it kept in the queue zone "
         "(people close behind one another), run the model again on that spot magnified by second_look_magnify; "
         "the people it adds there count in the queue zone (see tracking.second_look_confirm), never as tracks, "
