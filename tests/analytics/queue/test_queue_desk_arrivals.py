@@ -211,3 +211,19 @@ def test_a_hand_over_is_decided_on_the_next_detection(back_at_the_spot: bool, ar
     assert seen == arrivals
     if arrivals == 2:
         assert service.last_arrival == 20.0
+
+
+def test_a_leaver_missed_for_a_detection_after_stepping_off_under_the_stays_id() -> None:
+    # counter scene, busy development seed +1000, 323.8 s: the one served steps off the spot (150, 20) under the
+    # stay's id (still in the service zone), the id goes back to the one stepping up on the next detection while the
+    # leaver is not detected, and the leaver is first seen 42 px from the spot (over depart_px, 40), 22 px from
+    # where the stay's id stood, walking away: a hand-over
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (150.0, 20.0), "spot"), (2, (150.0, 40.0), "line")])
+    seen += _feed(service, 20.0, [(1, (130.0, 18.0), "spot")])
+    seen += _feed(service, 20.5, [(1, (150.0, 20.0), "spot")])
+    for k, t in enumerate(np.arange(21.0, 24.0, 0.5)):
+        seen += _feed(service, float(t), [(1, (150.0, 20.0), "spot"), (3, (108.0 - 12.0 * k, 18.0), "out")])
+    assert seen == 2 and service.last_arrival == 21.0

@@ -586,6 +586,7 @@ class _Stay:
     departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
     departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
+    recent: list[tuple[float, tuple[float, float]]] = field(default_factory=list)  # its tracks' places, last seconds
 
 
 class ServiceTracker:
@@ -718,6 +719,7 @@ class ServiceTracker:
             stay = self._owner.get(tid)
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
+                stay.recent = [r for r in stay.recent if t - r[0] <= self.leave_grace_s + self.relink_s] + [(t, xy)]
                 if s:
                     stay.last_in, stay.in_xy = t, xy
         self.handovers = []
@@ -866,7 +868,9 @@ class ServiceTracker:
         Where the one served leaves and the next steps up, the detector may see the two as one box for a moment;
         the tracker then keeps the id at the spot (it goes to the one stepping up) and the leaver comes back out
         of that box under a new id, already beside the desk. Such a track, first seen within ``depart_px`` of the
-        spot of a stay at least ``min_service_s`` old, that then walks ``relink_px / 2`` further from the spot
+        spot of a stay at least ``min_service_s`` old (or of where one of the stay's tracks was within
+        ``leave_grace_s`` before: the leaver stepping off under the stay's id, missed on the next detection, is
+        first seen a step further on), that then walks ``relink_px / 2`` further from the spot
         while still out of the zones, within ``relink_s`` of its first sighting, is the stay's person leaving
         (someone coming *to* the counter, e.g. the clerk back from a break, gets nearer instead).
         """
@@ -882,7 +886,17 @@ class ServiceTracker:
                 continue
             was = math.hypot(born_xy[0] - spot[0], born_xy[1] - spot[1])
             now = math.hypot(xy[0] - spot[0], xy[1] - spot[1])
-            if was <= self.depart_px and now - was >= 0.5 * self.relink_px:
+            # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
+            # off under the stay's id, then missed for a detection, is first seen further on)
+            near = min(
+                [was]
+                + [
+                    math.hypot(born_xy[0] - p[0], born_xy[1] - p[1])
+                    for w, p in stay.recent
+                    if born_t - self.leave_grace_s <= w < born_t
+                ]
+            )
+            if near <= self.depart_px and now - was >= 0.5 * self.relink_px:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
                 del self._born_out[tid]
                 return
