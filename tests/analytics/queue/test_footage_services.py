@@ -91,8 +91,9 @@ def test_the_streams_end_ends_the_stays_it_cut_short() -> None:
 def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
     """A GIF decodes to RGB pictures (no luma plane): the analyzer once crashed on them.
 
-    The four people sit still behind desks for the whole 3 s clip: the model finds all four on every frame; the
-    motion gate (on by default) holds back those who have not moved since the analyzer started (see the docs).
+    The four people sit still behind desks for the whole 3 s clip: the model finds all four on every frame. The
+    motion gate (on by default) once held them back until they moved (MAE 1.04); its start-up trial counts them
+    from the first picture, since none of them is ever perfectly still (see the docs).
     """
     truth = FootageTruth.load(DATA / "classroom.truth.json")
     ungated = evaluate_clip(
@@ -100,7 +101,8 @@ def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
     )
     assert ungated.frames == 23 and ungated.mae == 0.0, ungated.per_frame
     gated = evaluate_clip(DATA / "classroom.gif", truth, detector="dnn")
-    assert gated.frames == 23 and gated.bias <= 0.0  # people held back, never invented
+    assert gated.frames == 23 and gated.bias <= 0.0  # never invented
+    assert gated.mae <= 0.5, gated.per_frame  # the goal
 
 
 @pytest.mark.parametrize(
