@@ -124,3 +124,25 @@ def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(clip
     assert score.frames == len(t.frames) >= 18
     assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
     assert score.mae < 1.0  # most frames right
+
+
+@pytest.mark.parametrize(
+    "clip, truth",
+    [
+        ("people-detection.gif", "people-detection.truth.json"),
+        ("person-bicycle-car-detection.gif", "person-bicycle-car.truth.json"),
+        ("head-pose-face-detection-female-and-male.gif", "head-pose.truth.json"),
+    ],
+)
+def test_the_clips_held_out_from_the_start_trial_are_never_over_counted(clip: str, truth: str) -> None:
+    """Three more of Intel's previews, counted by eye before any code ran on them and held out while the motion
+    gate's start-up trial was built: a woman leaving an empty room, a cyclist and a car in a car park, two people
+    standing still facing the camera from the first frame. Nothing else is counted as a person (a door, a window, a
+    car): the trial counts places of the first picture only while they are not perfectly still. (The default
+    misses people on two of them: see the docs.)"""
+    t = FootageTruth.load(DATA / truth)
+    assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
+    assert "Creative Commons Attribution 4.0" in t.source
+    score = evaluate_clip(DATA / clip, t, detector="dnn")
+    assert score.frames == len(t.frames) >= 18
+    assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
