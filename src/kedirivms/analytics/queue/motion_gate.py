@@ -13,13 +13,14 @@ appears later came from somewhere: someone walked there, so it counts from the s
 
 A place of the first picture is *on trial* meanwhile (``start_trial``): it counts from that picture as long as no
 comparison with the previous picture finds it perfectly still (not one pixel of its own changed), for at most
-``max_gap_s``. A person breathes, blinks and shifts; a post's picture changes only by noise, which ``threshold`` is
-above. So seated clerks and a line that stood still when the analyzer (re)started count from its first picture,
-and a sign post drops out at the second.
+``max_gap_s``. A person breathes, blinks and shifts; a post's picture changes only by noise, which ``threshold``
+is meant to stay above. So seated clerks and a line that stood still when the analyzer (re)started count from its
+first picture, and a sign post drops out at the second.
 
-The cost: a person who stands perfectly still from the moment the analyzer starts, and whom one comparison finds
-without a changed pixel, is counted from their first movement; a look-alike whose picture flickers (noise above
-``threshold``) counts until ``max_gap_s``. ``motion_gate: {enabled: false}`` turns the gate off.
+The cost: after every start a still look-alike counts from the first detection picture to the second, and one
+whose picture flickers (noise above ``threshold``) until ``max_gap_s``; a person who stands perfectly still from the
+moment the analyzer starts, and whom one comparison finds without a changed pixel, is counted from their first
+movement. ``motion_gate: {enabled: false}`` turns the gate off.
 """
 
 from __future__ import annotations
