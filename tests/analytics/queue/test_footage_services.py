@@ -116,8 +116,7 @@ def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
 def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(clip: str, truth: str) -> None:
     """Intel's previews, counted by eye before any code ran on them: a worker crossing a hall of white pillars,
     two people walking up a corridor, three walking up to the camera and standing. The default detector never
-    counts a pillar, a wall or a window as a person (it may miss people: the motion gate holds back those in the
-    picture from the start until they move, see the docs)."""
+    counts a pillar, a wall or a window as a person (it may miss people, see the docs)."""
     t = FootageTruth.load(DATA / truth)
     assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
     score = evaluate_clip(DATA / clip, t, detector="dnn")
