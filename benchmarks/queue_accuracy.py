@@ -317,7 +317,11 @@ def run(
             quick=quick,
             codec=codec,
             detector=config.detector_kind,
-            settings=config.dnn.model_dump_json() + repr(sorted(params.items())) + str(scenario.start_s),
+            # (the motion gate runs on the replayed detections; its start-up trial, added after recordings were
+            # made, is left out of the key so that they still replay)
+            settings=config.dnn.model_dump_json(exclude={"motion_gate": {"start_trial"}})
+            + repr(sorted(params.items()))
+            + str(scenario.start_s),
         )
         path = cache / f"{key}.npz"
         replay = path.exists()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from kedirivms.errors import AuthenticationFailed, ConnectionFailed
-from kedirivms.sim._rtsp._encoder import AccessUnit, payloads_for
+from kedirivms.sim._rtsp._encoder import AccessUnit, AccessUnitSource, payloads_for
 from kedirivms.sim.rtsp import RtspServer, StreamSpec
 from kedirivms.sim.scene import MovingShapesScene, Scene, i420_planes
 from kedirivms.stream import Frame, grab_frame, open_stream
@@ -267,3 +267,49 @@ def test_hostile_input_does_not_hurt_the_server(rtsp_server: RtspServer, garbage
         assert reply is not None and reply.startswith(expect)
         assert (reply == b"") == (expect == b"")  # a close is not a reply, a reply is not a close
     assert grab_frame(rtsp_server.url("cam"), timeout=10).width == 320  # still serving everyone else
+
+
+class _EagerSource(AccessUnitSource):
+    """A source that hands a keyframe to a session the moment it subscribes (as a replay's first GOP does)."""
+
+    sps = bytes([0x67, 0x42, 0xC0, 0x1E, 0xD9, 0x00, 0xA0, 0x47, 0xFE, 0xC8])
+    pps = bytes([0x68, 0xCE, 0x38, 0x80])
+
+    def __init__(self) -> None:
+        super().__init__(16, 16, 10.0)
+
+    def subscribe(self, push: Callable[[AccessUnit], None]) -> None:
+        push(AccessUnit(0, True, time.time(), payloads_for([bytes([0x65, 0x88, 0x84, 0x00])])))
+        time.sleep(0.05)  # the server's thread is descheduled here, as on a loaded box: the sender runs first
+
+    def unsubscribe(self, push: Callable[[AccessUnit], None]) -> None:
+        pass
+
+
+class _EagerServer(RtspServer):
+    def _encoder(self, name: str) -> AccessUnitSource:
+        return _EagerSource()
+
+
+def test_play_reply_comes_before_the_first_interleaved_packet() -> None:
+    # FFmpeg drops interleaved RTP data that arrives ahead of PLAY's reply: a source with a picture ready at
+    # once (a replay) lost its first keyframe when the sender thread beat the reply onto the socket
+    with _EagerServer() as server:
+        server.add_stream("eager", StreamSpec(width=16, height=16))
+        url = server.url("eager")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            rtsp(sock, "DESCRIBE", url, 1)
+            tcp = "Transport: RTP/AVP/TCP;unicast;interleaved=0-1"
+            code, fields, _ = rtsp(sock, "SETUP", url + "/trackID=0", 2, tcp)
+            assert code == 200
+            session = fields["session"].split(";")[0]
+            sock.sendall(f"PLAY {url} RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n".encode())
+            data = b""
+            while len(data) < 16:
+                data += sock.recv(4096)
+            assert data.startswith(b"RTSP/1.0 200"), data[:40]
+            head, _, rest = data.partition(b"\r\n\r\n")
+            seq = int(head.decode().split("seq=")[1].split(";")[0])
+            while len(rest) < 8:
+                rest += sock.recv(4096)
+            assert rest[:1] == b"$" and int.from_bytes(rest[6:8], "big") == seq  # the first packet is RTP-Info's

@@ -91,8 +91,9 @@ def test_the_streams_end_ends_the_stays_it_cut_short() -> None:
 def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
     """A GIF decodes to RGB pictures (no luma plane): the analyzer once crashed on them.
 
-    The four people sit still behind desks for the whole 3 s clip: the model finds all four on every frame; the
-    motion gate (on by default) holds back those who have not moved since the analyzer started (see the docs).
+    The four people sit still behind desks for the whole 3 s clip: the model finds all four on every frame. The
+    motion gate (on by default) once held them back until they moved (MAE 1.04); its start-up trial counts them
+    from the first picture, since none of them is ever perfectly still (see the docs).
     """
     truth = FootageTruth.load(DATA / "classroom.truth.json")
     ungated = evaluate_clip(
@@ -100,7 +101,8 @@ def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
     )
     assert ungated.frames == 23 and ungated.mae == 0.0, ungated.per_frame
     gated = evaluate_clip(DATA / "classroom.gif", truth, detector="dnn")
-    assert gated.frames == 23 and gated.bias <= 0.0  # people held back, never invented
+    assert gated.frames == 23 and gated.bias <= 0.0  # never invented
+    assert gated.mae <= 0.5, gated.per_frame  # the goal
 
 
 @pytest.mark.parametrize(
@@ -114,11 +116,32 @@ def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
 def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(clip: str, truth: str) -> None:
     """Intel's previews, counted by eye before any code ran on them: a worker crossing a hall of white pillars,
     two people walking up a corridor, three walking up to the camera and standing. The default detector never
-    counts a pillar, a wall or a window as a person (it may miss people: the motion gate holds back those in the
-    picture from the start until they move, see the docs)."""
+    counts a pillar, a wall or a window as a person (it may miss people, see the docs)."""
     t = FootageTruth.load(DATA / truth)
     assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
     score = evaluate_clip(DATA / clip, t, detector="dnn")
     assert score.frames == len(t.frames) >= 18
     assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
     assert score.mae < 1.0  # most frames right
+
+
+@pytest.mark.parametrize(
+    "clip, truth",
+    [
+        ("people-detection.gif", "people-detection.truth.json"),
+        ("person-bicycle-car-detection.gif", "person-bicycle-car.truth.json"),
+        ("head-pose-face-detection-female-and-male.gif", "head-pose.truth.json"),
+    ],
+)
+def test_the_clips_held_out_from_the_start_trial_are_never_over_counted(clip: str, truth: str) -> None:
+    """Three more of Intel's previews, counted by eye before any code ran on them and held out while the motion
+    gate's start-up trial was built: a woman leaving an empty room, a cyclist and a car in a car park, two people
+    standing still facing the camera from the first frame. Nothing else is counted as a person (a door, a window, a
+    car): the trial counts places of the first picture only while they are not perfectly still. (The default
+    misses people on two of them: see the docs.)"""
+    t = FootageTruth.load(DATA / truth)
+    assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
+    assert "Creative Commons Attribution 4.0" in t.source
+    score = evaluate_clip(DATA / clip, t, detector="dnn")
+    assert score.frames == len(t.frames) >= 18
+    assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame

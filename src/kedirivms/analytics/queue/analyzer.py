@@ -593,7 +593,8 @@ class QueueAnalyzer:
         events += self._roll_hour(t)
         tracked = self._detect_and_track(y, t, frame)
         # a frame that holds the last detection reuses its zone tests (the waits and services still see the time)
-        look = self._look if self._look is not None and self._look.tracked is tracked else self._zone_look(tracked, t)
+        fresh = self._look is None or self._look.tracked is not tracked
+        look = self._zone_look(tracked, t) if fresh or self._look is None else self._look
         self._look = look
         ids, centres, in_service = look.ids, look.centres, look.in_service
         finished = self._waits.update(t, ids, centres, look.in_queue, in_service)
@@ -603,7 +604,7 @@ class QueueAnalyzer:
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
-        stays, _ = self._service.update(t, ids, centres, in_service, look.in_queue, look.heads)
+        stays, _ = self._service.update(t, ids, centres, in_service, look.in_queue, look.heads, fresh=fresh)
         if self._waits.desk_arrivals:  # one line served in order: each arrival at the desk ends the longest wait
             reached = [self._waits.arrived(*arrival) for arrival in self._service.arrivals]
         else:  # an arrival at the desk the tracker hid by trading ids

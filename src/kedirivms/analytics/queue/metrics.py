@@ -584,7 +584,9 @@ class _Stay:
     censored: bool
     tracks: set[int] = field(default_factory=set)
     departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
+    departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
+    recent: list[tuple[float, tuple[float, float]]] = field(default_factory=list)  # its tracks' places, last seconds
 
 
 class ServiceTracker:
@@ -648,6 +650,7 @@ class ServiceTracker:
         """The arrivals seen on the last :meth:`update`: (when, the track at the spot, the leaver's track for a
         hand-over or ``None``)."""
         self._first_t: float | None = None
+        self._detection = 0  # how many fresh detections were fed (see update)
         self._wait_ended: float | None = None  # see wait_ended
         self.last_arrival: float | None = None
         """When someone last reached the service zone (a new stay began), seconds; ``None``: not yet."""
@@ -681,6 +684,8 @@ class ServiceTracker:
         in_service: np.ndarray,
         in_queue: np.ndarray | None = None,
         heads: np.ndarray | None = None,
+        *,
+        fresh: bool = True,
     ) -> tuple[list[FinishedStay], int]:
         """Feed one frame of tracks.
 
@@ -693,6 +698,10 @@ class ServiceTracker:
             heads: ``(N, 2)`` top centre of each person's box, pixels, or ``None``. With it a step out of the zones
                 counts only when the whole box moved: the box of someone standing half hidden behind the person in
                 front ends where that person hides their legs, and its foot point jumps while its top stays.
+            fresh: the tracks come from a new detection (``False``: a frame between detections that repeats the
+                last one). A hand-over is decided on the detection after the one its leaver was seen walking off on:
+                a leaver back in the service zone by then was an id that jumped for one detection (onto the clerk
+                walking behind the desk), not someone who left.
 
         Returns:
             The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
@@ -700,6 +709,8 @@ class ServiceTracker:
         """
         if self._first_t is None:
             self._first_t = t
+        if fresh:
+            self._detection += 1
         rows = [
             (int(tid), (float(x), float(y)), bool(s))
             for tid, (x, y), s in zip(ids.tolist(), centres.tolist(), in_service.tolist(), strict=True)
@@ -708,6 +719,7 @@ class ServiceTracker:
             stay = self._owner.get(tid)
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
+                stay.recent = [r for r in stay.recent if t - r[0] <= self.leave_grace_s + self.relink_s] + [(t, xy)]
                 if s:
                     stay.last_in, stay.in_xy = t, xy
         self.handovers = []
@@ -807,7 +819,7 @@ class ServiceTracker:
                 # someone further down the line)
                 near = min(math.hypot(p[0] - stay.last_xy[0], p[1] - stay.last_xy[1]) for p in (out[1], xy))
                 if near <= self.depart_px:
-                    stay.departed = (out[0], tid, t)
+                    stay.departed, stay.departed_on = (out[0], tid, t), self._detection
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
@@ -822,6 +834,11 @@ class ServiceTracker:
             left_at, leaver, noticed = stay.departed
             if t - noticed > self.leave_grace_s:
                 stay.departed = None  # nobody stepped up: the stay goes on (or ends as usual)
+                continue
+            if self._detection <= stay.departed_on:
+                continue  # decided on the next detection
+            if leaver in at_spot:
+                stay.departed = None  # the leaver's id is back at the desk: it jumped for one detection
                 continue
             here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
             if not here:
@@ -851,7 +868,9 @@ class ServiceTracker:
         Where the one served leaves and the next steps up, the detector may see the two as one box for a moment;
         the tracker then keeps the id at the spot (it goes to the one stepping up) and the leaver comes back out
         of that box under a new id, already beside the desk. Such a track, first seen within ``depart_px`` of the
-        spot of a stay at least ``min_service_s`` old, that then walks ``relink_px / 2`` further from the spot
+        spot of a stay at least ``min_service_s`` old (or of where one of the stay's tracks was within
+        ``leave_grace_s`` before: the leaver stepping off under the stay's id, missed on the next detection, is
+        first seen a step further on), that then walks ``relink_px / 2`` further from the spot
         while still out of the zones, within ``relink_s`` of its first sighting, is the stay's person leaving
         (someone coming *to* the counter, e.g. the clerk back from a break, gets nearer instead).
         """
@@ -867,8 +886,18 @@ class ServiceTracker:
                 continue
             was = math.hypot(born_xy[0] - spot[0], born_xy[1] - spot[1])
             now = math.hypot(xy[0] - spot[0], xy[1] - spot[1])
-            if was <= self.depart_px and now - was >= 0.5 * self.relink_px:
-                stay.departed = (born_t, tid, t)
+            # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
+            # off under the stay's id, then missed for a detection, is first seen further on)
+            near = min(
+                [was]
+                + [
+                    math.hypot(born_xy[0] - p[0], born_xy[1] - p[1])
+                    for w, p in stay.recent
+                    if born_t - self.leave_grace_s <= w < born_t
+                ]
+            )
+            if near <= self.depart_px and now - was >= 0.5 * self.relink_px:
+                stay.departed, stay.departed_on = (born_t, tid, t), self._detection
                 del self._born_out[tid]
                 return
 

@@ -11,9 +11,16 @@ came to stand in front of a sign post, their body joined to its box, is not the 
 appears later came from somewhere: someone walked there, so it counts from the start. A place nobody stands on for
 ``memory_s`` is forgotten.
 
-The cost: a person who stands perfectly still from the moment the analyzer starts is counted from their first
-movement (a seated clerk shifts within seconds; a line that stands still when a mid-day restart happens counts
-as people step forward). ``motion_gate: {enabled: false}`` turns the gate off.
+A place of the first picture is *on trial* meanwhile (``start_trial``): it counts from that picture as long as no
+comparison with the previous picture finds it perfectly still (not one pixel of its own changed), for at most
+``max_gap_s``. A person breathes, blinks and shifts; a post's picture changes only by noise, which ``threshold``
+is meant to stay above. So seated clerks and a line that stood still when the analyzer (re)started count from its
+first picture, and a sign post drops out at the second.
+
+The cost: after every start a still look-alike counts from the first detection picture to the second, and one
+whose picture flickers (noise above ``threshold``) until ``max_gap_s``; a person who stands perfectly still from the
+moment the analyzer starts, and whom one comparison finds without a changed pixel, is counted from their first
+movement. ``motion_gate: {enabled: false}`` turns the gate off.
 """
 
 from __future__ import annotations
@@ -47,6 +54,10 @@ class MotionGateConfig(BaseModel):
     )
     memory_s: float = Field(default=10.0, ge=0, description="A place nobody stands on this long is forgotten, s.")
     same_place_iou: float = Field(default=0.5, gt=0, le=1, description="Overlap of two boxes on the same place.")
+    start_trial: bool = Field(
+        default=True,
+        description="Count a place of the first picture until it is seen perfectly still (at most max_gap_s).",
+    )
 
 
 @dataclass(eq=False)
@@ -54,6 +65,7 @@ class _Place:
     box: np.ndarray
     last: float
     person: bool
+    trial_until: float = float("-inf")  # a place of the first picture counts until then unless seen still
 
 
 @dataclass
@@ -120,7 +132,10 @@ class MotionGate:
         # evidence from the previous picture (a quick movement) and from the oldest one still recent enough (a slow
         # shift, as a seated clerk makes, adds up between pictures far apart)
         if history and undecided.any():
-            moving |= self._moving(small, boxes, places, history[-1], undecided)
+            moved, still = self._compare(small, boxes, places, history[-1], undecided)
+            moving |= moved
+            for i in np.nonzero(still)[0].tolist():
+                places[i].trial_until = float("-inf")  # perfectly still: not a person on trial any more
         if len(history) > 1 and (undecided & ~moving).any():
             # only for a place in the same box in both pictures: someone who came to stand in front of a sign post
             # (the detector joins them to its box) and left again is change there, not the post moving
@@ -129,7 +144,7 @@ class MotionGate:
         keep = np.zeros(n, dtype=bool)
         for i, place in enumerate(places):
             place.person = place.person or bool(moving[i])
-            keep[i] = place.person
+            keep[i] = place.person or t <= place.trial_until
         history.append(_Picture(t, small, boxes, places))
         self._places = [p for p in self._places if t - p.last <= cfg.memory_s]
         return keep
@@ -145,6 +160,8 @@ class MotionGate:
             k = int(np.argmax(overlap[i])) if known else -1
             if k < 0 or overlap[i, k] < cfg.same_place_iou:
                 place = _Place(xyxy[i].copy(), t, person=not first)  # someone walked there, unless at the start
+                if first and cfg.start_trial:
+                    place.trial_until = t + cfg.max_gap_s
                 self._places.append(place)
             else:
                 place = self._places[k]
@@ -156,15 +173,23 @@ class MotionGate:
     def _moving(
         self, small: np.ndarray, boxes: np.ndarray, places: list[_Place], ref: _Picture, ask: np.ndarray
     ) -> np.ndarray:
-        """Which of the boxes ``ask`` selects changed inside since ``ref``, not counting other people's change.
+        """Which of the boxes ``ask`` selects changed inside since ``ref``, not counting other people's change."""
+        return self._compare(small, boxes, places, ref, ask)[0]
+
+    def _compare(
+        self, small: np.ndarray, boxes: np.ndarray, places: list[_Place], ref: _Picture, ask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the boxes ``ask`` selects moved since ``ref``, and which were perfectly still (no pixel of their
+        own changed), not counting other people's change.
 
         Change between two pictures belongs to whoever stood there in either: the other detections of this
         picture and the other places' detections in ``ref`` are cut out (grown by a quarter of their size).
         """
         cfg = self.config
+        n = len(boxes)
         changed = cv2.absdiff(small, ref.small) > cfg.threshold
         if changed.mean() > 0.5:  # a global change (lights, auto exposure, camera moved): no evidence
-            return np.zeros(len(boxes), dtype=bool)
+            return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         hh, ww = changed.shape
         # motion at another person's edges is theirs (a walker's blur spills past their box): others' boxes are
         # grown by a quarter of their size before they are cut out of this one
@@ -173,8 +198,8 @@ class MotionGate:
         cut = np.round(both).astype(int)
         others = np.clip(np.hstack([cut[:, :2] - grow, cut[:, 2:] + grow]), 0, [ww, hh, ww, hh])
         rects = np.clip(np.round(boxes).astype(int), 0, [ww, hh, ww, hh])
-        n = len(boxes)
         out = np.zeros(n, dtype=bool)
+        still = np.zeros(n, dtype=bool)
         for i in np.nonzero(ask)[0].tolist():
             x0, y0, x1, y1 = rects[i]
             if x1 <= x0 or y1 <= y0:
@@ -188,8 +213,10 @@ class MotionGate:
                     own[max(b0 - y0, 0) : b1 - y0, max(a0 - x0, 0) : a1 - x0] = False
             area = int(own.sum())
             if area:
-                out[i] = changed[y0:y1, x0:x1][own].sum() >= cfg.moving_fraction * area
-        return out
+                moved = int(changed[y0:y1, x0:x1][own].sum())
+                out[i] = moved >= cfg.moving_fraction * area
+                still[i] = moved == 0
+        return out, still
 
 
 _SAME_BOX_IOU = 0.8

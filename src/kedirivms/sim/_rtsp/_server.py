@@ -59,7 +59,7 @@ class Connection:
         self.sock = sock
         self.peer = peer
         self.sessions: dict[str, Session] = {}
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.RLock()  # re-entered by PLAY, which holds it until its reply is out
         self._closed = False
 
     # -- I/O -------------------------------------------------------------------------------------------------
@@ -256,15 +256,18 @@ class Connection:
         if session is None:
             self._reply(cseq, 454)
             return
-        seq, rtptime = session.play()
         track = req.url.split("?", 1)[0].rstrip("/")
         if not track.endswith("trackID=0"):
             track += "/trackID=0"
-        self._reply(
-            cseq,
-            200,
-            {"Session": session.id, "Range": "npt=0.000-", "RTP-Info": f"url={track};seq={seq};rtptime={rtptime}"},
-        )
+        # the reply goes out before the first interleaved packet: a client reading the reply drops RTP data that
+        # comes ahead of it (FFmpeg does), which lost a replay's first keyframe on a loaded box
+        with self._send_lock:
+            seq, rtptime = session.play()
+            self._reply(
+                cseq,
+                200,
+                {"Session": session.id, "Range": "npt=0.000-", "RTP-Info": f"url={track};seq={seq};rtptime={rtptime}"},
+            )
 
     def _do_pause(self, req: Request, cseq: str, session: Session | None) -> None:
         # a live source: pausing stops delivery; the next PLAY resumes at a fresh IDR (GStreamer pauses

@@ -78,6 +78,8 @@ class Session:
 
     def play(self) -> tuple[int, int]:
         """Start (or resume) sending; returns (next sequence number, RTP time of the next picture)."""
+        # read before subscribing: once subscribed, the sender may number the first picture's packets at once
+        start = self.seq, self.rtp_time(self.encoder.next_index)
         if self._thread is None:
             self._thread = threading.Thread(target=self._send_loop, name=f"kedirivms-sim-rtp[{self.id}]", daemon=True)
             self._thread.start()
@@ -86,7 +88,7 @@ class Session:
             with self._cond:
                 self._need_key = True
             self.encoder.subscribe(self._push)
-        return self.seq, self.rtp_time(self.encoder.next_index)
+        return start
 
     def pause(self) -> None:
         """Stop delivery until the next :meth:`play` (the encoder stops if nobody else plays)."""
