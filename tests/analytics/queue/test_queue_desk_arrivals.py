@@ -227,3 +227,46 @@ def test_a_leaver_missed_for_a_detection_after_stepping_off_under_the_stays_id()
     for k, t in enumerate(np.arange(21.0, 24.0, 0.5)):
         seen += _feed(service, float(t), [(1, (150.0, 20.0), "spot"), (3, (108.0 - 12.0 * k, 18.0), "out")])
     assert seen == 2 and service.last_arrival == 21.0
+
+
+@pytest.mark.parametrize(
+    ("staffed", "line", "back", "arrivals"),
+    [
+        # counter scene, hard development seed +1000, 491.2 s: the one served (track 1) walks off undetected, the
+        # front of the line's id (2) goes to them on the way out, and the next one, small, steps up behind a tall
+        # person and has no box at the spot at all: an arrival nobody saw
+        pytest.param(True, True, False, 2, id="stepped-up-unseen"),
+        # the same departure with the clerk away (nobody is served, nobody is called) or nobody in line: no arrival
+        pytest.param(False, True, False, 1, id="clerk-away"),
+        pytest.param(True, False, False, 1, id="nobody-in-line"),
+        # the one served is seen walking off under their own id after the other track left: their stay ends as
+        # usual, the other track was someone else passing by
+        pytest.param(True, True, True, 1, id="served-person-seen-leaving"),
+    ],
+)
+def test_an_arrival_at_the_desk_nobody_saw(staffed: bool, line: bool, back: bool, arrivals: int) -> None:
+    service = _service()
+    seen = 0
+
+    def feed(t: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
+        nonlocal seen
+        ids = np.array([p[0] for p in people], dtype=int)
+        xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
+        spot = np.array([p[2] == "spot" for p in people], dtype=bool)
+        queue = np.array([p[2] == "line" for p in people], dtype=bool)
+        _, n = service.update(t, ids, xy, spot, queue, heads=xy - (0.0, 40.0), staffed=staffed)
+        seen += n
+
+    behind = [(3, (50.0, 60.0), "line")] if line else []
+    for t in np.arange(2.0, 20.0, 0.5):
+        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), *behind])
+    feed(20.0, behind)  # the one served and the front of the line are missed on this detection
+    for k, t in enumerate(np.arange(20.5, 24.0, 0.5)):
+        served = [(1, (60.0 + 12.0 * k, 10.0), "out")] if back else []
+        feed(float(t), [(2, (38.0 - 12.0 * k, 15.0), "out"), *served, *behind])
+    assert seen == arrivals
+    if arrivals == 2:  # dated when the leaver left, no track at the spot, the leaver's track given
+        assert service.arrivals == [] and service.last_arrival == 20.5
+        assert service.occupied == 1  # the spot is held: a track seen there now continues the stay
+        feed(24.0, [(5, (51.0, 21.0), "spot"), *behind])
+        assert seen == 2 and service.occupied == 1
