@@ -270,3 +270,43 @@ def test_an_arrival_at_the_desk_nobody_saw(staffed: bool, line: bool, back: bool
         assert service.occupied == 1  # the spot is held: a track seen there now continues the stay
         feed(24.0, [(5, (51.0, 21.0), "spot"), *behind])
         assert seen == 2 and service.occupied == 1
+
+
+class _SteppedUpUnseen(QueueAnalyzer):
+    """A is at the desk from the start; B queues from 2 s at the front, C behind from 3 s. At 20 s A and B are both
+    missed; from 20.5 s A walks off beside the desk under a new id while B, now at the desk, is never seen again."""
+
+    clerk = True
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = ([CLERK], [0]) if self.clerk else ([], [])
+        if t < 20.0:
+            boxes.append(SPOT)
+            ids.append(1)
+            if t >= 1.5:
+                boxes.append([100, 43, 110, 51] if t < 2.0 else FRONT)  # (centre 47: out of both zones)
+                ids.append(2)
+        elif t >= 20.5:
+            x = 85.0 - 10.0 * (t - 20.5) / 0.5
+            boxes.append([x, 17, x + 10, 27])
+            ids.append(4)
+        if t >= 2.5:
+            boxes.append([10, 43, 20, 51] if t < 3.0 else BEHIND)
+            ids.append(3)
+        return person_detections(boxes, 0.9, ids)
+
+
+@pytest.mark.parametrize(("clerk", "served"), [(True, 1), (False, 0)])
+def test_the_analyzer_ends_a_wait_at_an_arrival_nobody_saw(clerk: bool, served: int) -> None:
+    cfg = QueueConfig.model_validate(
+        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
+    )
+    analyzer = _SteppedUpUnseen(cfg, detector=_Jittered(0))  # (its boxes are not used: _detect_and_track is scripted)
+    analyzer.clerk = clerk
+    y = np.zeros((100, 200), np.uint8)
+    events: list[QueueEvent] = [e for i in range(int(26 / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
+    events += analyzer.flush()
+    stats = [e.data for e in events if e.kind == "queue_stats"]
+    assert sum(int(d["served"]) for d in stats) == served  # type: ignore[call-overload]
+    if served:  # B: in line at 2 s, stepped up as A left (first seen walking off at 20.5 s)
+        assert [d["wait_mean_s"] for d in stats if d["waits"]] == [18.5]
