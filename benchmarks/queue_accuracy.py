@@ -555,13 +555,15 @@ def run_footage(rate_hz: float, as_json: bool) -> int:
         print(json.dumps(rows, indent=2))
         return 0 if all(r["mae"] <= 0.5 for r in rows) else 1
     print(f"real footage, {len(rows)} clips, DNN at {rate_hz:g} Hz + tracking; load {os.getloadavg()[0]:.1f}")
-    print(f"{'clip':<42} {'frames':>6} {'MAE':>6} {'bias':>6} {'background':>10}  goal")
+    wide = max([20, *(len(r["clip"]) for r in rows)])
+    print(f"{'clip':<{wide}} {'frames':>6} {'MAE':>6} {'bias':>6} {'background':>10}  goal")
     for r in rows:
         ok = "PASS" if r["mae"] <= 0.5 else "FAIL"
-        print(f"{r['clip']:<42} {r['frames']:>6} {r['mae']:>6.3f} {r['bias']:>+6.3f} {r['background']:>10.3f}  {ok}")
+        row = f"{r['frames']:>6} {r['mae']:>6.3f} {r['bias']:>+6.3f} {r['background']:>10.3f}"
+        print(f"{r['clip']:<{wide}} {row}  {ok}")
     frames = sum(r["frames"] for r in rows)
     pooled = sum(r["mae"] * r["frames"] for r in rows) / max(frames, 1)
-    print(f"{'all annotated frames':<42} {frames:>6} {pooled:>6.3f}")
+    print(f"{'all annotated frames':<{wide}} {frames:>6} {pooled:>6.3f}")
     passed = sum(r["mae"] <= 0.5 for r in rows)
     print(f"goal: per-frame count MAE <= 0.5 with the default detector on every clip: {passed} of {len(rows)}")
     return 0 if passed == len(rows) else 1

@@ -227,3 +227,86 @@ def test_a_leaver_missed_for_a_detection_after_stepping_off_under_the_stays_id()
     for k, t in enumerate(np.arange(21.0, 24.0, 0.5)):
         seen += _feed(service, float(t), [(1, (150.0, 20.0), "spot"), (3, (108.0 - 12.0 * k, 18.0), "out")])
     assert seen == 2 and service.last_arrival == 21.0
+
+
+@pytest.mark.parametrize(
+    ("staffed", "line", "back", "arrivals"),
+    [
+        # counter scene, hard development seed +1000, 491.2 s: the one served (track 1) walks off undetected, the
+        # front of the line's id (2) goes to them on the way out, and the next one, small, steps up behind a tall
+        # person and has no box at the spot at all: an arrival nobody saw
+        pytest.param(True, True, False, 2, id="stepped-up-unseen"),
+        # the same departure with the clerk away (nobody is served, nobody is called) or nobody in line: no arrival
+        pytest.param(False, True, False, 1, id="clerk-away"),
+        pytest.param(True, False, False, 1, id="nobody-in-line"),
+        # the one served is seen walking off under their own id after the other track left: their stay ends as
+        # usual, the other track was someone else passing by
+        pytest.param(True, True, True, 1, id="served-person-seen-leaving"),
+    ],
+)
+def test_an_arrival_at_the_desk_nobody_saw(staffed: bool, line: bool, back: bool, arrivals: int) -> None:
+    service = _service()
+    seen = 0
+
+    def feed(t: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
+        nonlocal seen
+        ids = np.array([p[0] for p in people], dtype=int)
+        xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
+        spot = np.array([p[2] == "spot" for p in people], dtype=bool)
+        queue = np.array([p[2] == "line" for p in people], dtype=bool)
+        _, n = service.update(t, ids, xy, spot, queue, heads=xy - (0.0, 40.0), staffed=staffed)
+        seen += n
+
+    behind = [(3, (50.0, 60.0), "line")] if line else []
+    for t in np.arange(2.0, 20.0, 0.5):
+        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), *behind])
+    feed(20.0, behind)  # the one served and the front of the line are missed on this detection
+    for k, t in enumerate(np.arange(20.5, 24.0, 0.5)):
+        served = [(1, (60.0 + 12.0 * k, 10.0), "out")] if back else []
+        feed(float(t), [(2, (38.0 - 12.0 * k, 15.0), "out"), *served, *behind])
+    assert seen == arrivals
+    if arrivals == 2:  # dated when the leaver left, no track at the spot, the leaver's track given
+        assert service.arrivals == [] and service.last_arrival == 20.5
+        assert service.occupied == 1  # the spot is held: a track seen there now continues the stay
+        feed(24.0, [(5, (51.0, 21.0), "spot"), *behind])
+        assert seen == 2 and service.occupied == 1
+
+
+class _SteppedUpUnseen(QueueAnalyzer):
+    """A is at the desk from the start; B queues from 2 s at the front, C behind from 3 s. At 20 s A and B are both
+    missed; from 20.5 s A walks off beside the desk under a new id while B, now at the desk, is never seen again."""
+
+    clerk = True
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = ([CLERK], [0]) if self.clerk else ([], [])
+        if t < 20.0:
+            boxes.append(SPOT)
+            ids.append(1)
+            if t >= 1.5:
+                boxes.append([100, 43, 110, 51] if t < 2.0 else FRONT)  # (centre 47: out of both zones)
+                ids.append(2)
+        elif t >= 20.5:
+            x = 85.0 - 10.0 * (t - 20.5) / 0.5
+            boxes.append([x, 17, x + 10, 27])
+            ids.append(4)
+        if t >= 2.5:
+            boxes.append([10, 43, 20, 51] if t < 3.0 else BEHIND)
+            ids.append(3)
+        return person_detections(boxes, 0.9, ids)
+
+
+@pytest.mark.parametrize(("clerk", "served"), [(True, 1), (False, 0)])
+def test_the_analyzer_ends_a_wait_at_an_arrival_nobody_saw(clerk: bool, served: int) -> None:
+    cfg = QueueConfig.model_validate(
+        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
+    )
+    analyzer = _SteppedUpUnseen(cfg, detector=_Jittered(0))  # (its boxes are not used: _detect_and_track is scripted)
+    analyzer.clerk = clerk
+    y = np.zeros((100, 200), np.uint8)
+    events: list[QueueEvent] = [e for i in range(int(26 / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
+    events += analyzer.flush()
+    stats = [e.data for e in events if e.kind == "queue_stats"]
+    assert sum(int(d["served"]) for d in stats) == served  # type: ignore[call-overload]
+    if served:  # B: in line at 2 s, stepped up as A left (first seen walking off at 20.5 s)
+        assert [d["wait_mean_s"] for d in stats if d["waits"]] == [18.5]

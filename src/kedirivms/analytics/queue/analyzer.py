@@ -597,6 +597,7 @@ class QueueAnalyzer:
         look = self._zone_look(tracked, t) if fresh or self._look is None else self._look
         self._look = look
         ids, centres, in_service = look.ids, look.centres, look.in_service
+        staffing = self.counter_zone is not None  # (without a counter zone the clerk is taken to be there)
         finished = self._waits.update(t, ids, centres, look.in_queue, in_service)
         for visit in finished:
             if visit.served:
@@ -604,7 +605,9 @@ class QueueAnalyzer:
             self._interval.add_visit(visit)
             if self._hour is not None and visit.served:
                 self._hour.served += 1
-        stays, _ = self._service.update(t, ids, centres, in_service, look.in_queue, look.heads, fresh=fresh)
+        stays, _ = self._service.update(
+            t, ids, centres, in_service, look.in_queue, look.heads, fresh=fresh, staffed=look.staffed or not staffing
+        )
         if self._waits.desk_arrivals:  # one line served in order: each arrival at the desk ends the longest wait
             reached = [self._waits.arrived(*arrival) for arrival in self._service.arrivals]
         else:  # an arrival at the desk the tracker hid by trading ids

@@ -603,7 +603,10 @@ class ServiceTracker:
     arrival would go unseen. When someone walks out of the line or off the spot (into neither zone) within
     ``depart_px`` of a stay's person while another of the stay's tracks is (or, within ``leave_grace_s``, gets)
     in the service zone, the stay's person is the one who left: their stay ends where they left and the one at
-    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`.
+    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`. When nobody is seen
+    at the spot after such a departure and the stay's own tracks were not seen since, while people stand in line and
+    the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a small person behind a tall
+    one): the arrival is reported with no track, and a stay without tracks holds the spot.
 
     Args:
         leave_grace_s: time out of the zone that still counts as the same stay, seconds.
@@ -646,9 +649,9 @@ class ServiceTracker:
         self.handovers: list[tuple[float, int]] = []
         """The hand-overs seen on the last :meth:`update`: (when the leaver left the spot and the next person took it,
         the leaver's track id)."""
-        self.arrivals: list[tuple[float, int, int | None]] = []
-        """The arrivals seen on the last :meth:`update`: (when, the track at the spot, the leaver's track for a
-        hand-over or ``None``)."""
+        self.arrivals: list[tuple[float, int | None, int | None]] = []
+        """The arrivals seen on the last :meth:`update`: (when, the track at the spot or ``None`` for someone who
+        stepped up unseen, the leaver's track for a hand-over or ``None``)."""
         self._first_t: float | None = None
         self._detection = 0  # how many fresh detections were fed (see update)
         self._wait_ended: float | None = None  # see wait_ended
@@ -686,6 +689,7 @@ class ServiceTracker:
         heads: np.ndarray | None = None,
         *,
         fresh: bool = True,
+        staffed: bool = True,
     ) -> tuple[list[FinishedStay], int]:
         """Feed one frame of tracks.
 
@@ -702,6 +706,8 @@ class ServiceTracker:
                 last one). A hand-over is decided on the detection after the one its leaver was seen walking off on:
                 a leaver back in the service zone by then was an id that jumped for one detection (onto the clerk
                 walking behind the desk), not someone who left.
+            staffed: the clerk is at the desk (``False``: nobody is served, so nobody is taken to have stepped up
+                unseen after a departure; see the class docs).
 
         Returns:
             The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
@@ -728,7 +734,7 @@ class ServiceTracker:
         arrivals = 0
         if in_queue is not None:
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
-            arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done)
+            arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done, staffed)
         lined = (
             {tid for (tid, _, _), q in zip(rows, in_queue.tolist(), strict=True) if q}
             if in_queue is not None
@@ -782,6 +788,7 @@ class ServiceTracker:
         in_queue: list[bool],
         tops: list[tuple[float, float]],
         done: list[FinishedStay],
+        staffed: bool,
     ) -> int:
         """Split the stays whose person walked off while someone else stands at the spot (see the class docs).
 
@@ -833,7 +840,9 @@ class ServiceTracker:
                 continue
             left_at, leaver, noticed = stay.departed
             if t - noticed > self.leave_grace_s:
-                stay.departed = None  # nobody stepped up: the stay goes on (or ends as usual)
+                stay.departed = None  # nobody seen stepping up: the stay goes on (or ends as usual) ...
+                if stay.last_seen < left_at and staffed and any(in_queue):
+                    arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)  # ... or nobody is left
                 continue
             if self._detection <= stay.departed_on:
                 continue  # decided on the next detection
@@ -861,6 +870,37 @@ class ServiceTracker:
             self.arrivals.append((left_at, here[0], leaver))
             arrivals += 1
         return arrivals
+
+    def _stepped_up_unseen(self, stay: _Stay, left_at: float, leaver: int, t: float, done: list[FinishedStay]) -> int:
+        """The one served walked off (under track ``leaver``) and the front of the line took the spot unseen.
+
+        Called when nobody was seen stepping up within ``leave_grace_s`` of a departure while the stay's own tracks
+        have not been seen since the leaver walked off, people stand in line and the clerk is at the desk: in one
+        line served in order, the one served leaves because they were served, and the next one steps up. A small
+        person stepping up behind a tall one at the front of the line (who hides them) has no box at the spot at
+        all, so the hand-over rule, which needs someone seen there, misses the arrival and every later wait would
+        take a start too early. The stay ends where its person left; a stay without tracks holds the spot from
+        then (a track later seen there continues it) and the arrival is reported (:attr:`arrivals`, with no track).
+        A stall (the clerk seated, not serving) is not hidden: the person at the desk does not walk off then.
+
+        Returns:
+            1 (the arrival).
+        """
+        self._stays.remove(stay)
+        for tid in stay.tracks:
+            self._owner.pop(tid, None)
+        if left_at - stay.enter + 1e-9 >= self.min_service_s:
+            done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
+        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
+        # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
+        self._stays.append(
+            _Stay(enter=left_at, last_in=left_at, last_seen=left_at, last_xy=spot, censored=False, in_xy=spot)
+        )
+        self.last_arrival = max(self.last_arrival or left_at, left_at)
+        self.wait_ended(t)
+        self.handovers.append((left_at, leaver))
+        self.arrivals.append((left_at, None, leaver))
+        return 1
 
     def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool) -> None:
         """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
