@@ -21,6 +21,7 @@ import numpy as np
 import supervision as sv
 
 import kedirivms.analytics.queue as queue_pkg
+from kedirivms.analytics.queue.second_look import EXTRA, extra_mask
 
 # the files whose code makes the recorded boxes; the motion gate is not one (it runs on the replayed planes, after
 # the detector), so a change to the gate replays
@@ -55,6 +56,7 @@ class Recording:
 
     boxes: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # index -> xyxy, confidence
     planes: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    extra: dict[int, np.ndarray] = field(default_factory=dict)  # index -> the boxes the second look added
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +74,10 @@ class Recording:
             if sum(counts)
             else np.zeros(0, np.float32)
         )
+        if any(m.any() for m in self.extra.values()):
+            arrays["extra"] = np.concatenate(
+                [self.extra.get(i, np.zeros(n, bool)) for i, n in zip(idx.tolist(), counts, strict=True)]
+            )
         for p in range(3):
             arrays[f"p{p}"] = np.stack([self.planes[i][p] for i in idx.tolist()])
         tmp = path.with_suffix(".tmp.npz")
@@ -84,10 +90,12 @@ class Recording:
         with np.load(path) as z:
             idx, counts = z["idx"].tolist(), z["counts"].tolist()
             xyxy, conf = z["xyxy"], z["conf"]
+            extra = z["extra"] if "extra" in z.files else np.zeros(len(conf), dtype=bool)
             planes = [z[f"p{p}"] for p in range(3)]
             at = 0
             for k, (i, n) in enumerate(zip(idx, counts, strict=True)):
                 rec.boxes[i] = (xyxy[at : at + n], conf[at : at + n])
+                rec.extra[i] = extra[at : at + n].astype(bool)
                 rec.planes[i] = tuple(pl[k] for pl in planes)
                 at += n
         return rec
@@ -107,13 +115,18 @@ class RecordingDetector:
             if self.index not in self.recording.boxes:
                 raise RuntimeError(f"frame {self.index} was not recorded: delete the cache and run again")
             xyxy, conf = self.recording.boxes[self.index]
-            return sv.Detections(xyxy=xyxy.copy(), confidence=conf.copy(), class_id=np.zeros(len(xyxy), dtype=int))
+            det = sv.Detections(xyxy=xyxy.copy(), confidence=conf.copy(), class_id=np.zeros(len(xyxy), dtype=int))
+            extra = self.recording.extra.get(self.index)
+            if extra is not None and extra.any():
+                det.data[EXTRA] = extra.copy()
+            return det
         det = self.inner.detect_frame(frame, t)
         conf = det.confidence if det.confidence is not None else np.ones(len(det), np.float32)
         self.recording.boxes[self.index] = (
             np.asarray(det.xyxy, np.float32).copy(),
             np.asarray(conf, np.float32).copy(),
         )
+        self.recording.extra[self.index] = extra_mask(det).copy()
         self.recording.planes[self.index] = tuple(np.array(p) for p in frame.planes)
         return det
 

@@ -62,9 +62,11 @@ from kedirivms.analytics.queue import (
     QueueAnalyzer,
     QueueConfig,
     StalledConfig,
+    TrackingConfig,
     UnstaffedConfig,
 )
 from kedirivms.analytics.queue.alerts import Hysteresis
+from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim.counter_scene import CounterScene, CounterTruth
 from kedirivms.stream import Frame
@@ -277,6 +279,8 @@ def run(
     seed_offset: int = 0,
     cache: Path | None = None,
     visitors: bool = False,
+    second_look: str | None = None,
+    tracking: dict[str, Any] | None = None,
 ) -> Result:
     params = dict(scenario.scene)
     params["seed"] = int(params["seed"]) + seed_offset
@@ -299,6 +303,8 @@ def run(
         detector=detector,  # type: ignore[arg-type]
         background=background,
         anchor="center" if view == "top" else "bottom_center",
+        dnn=DnnDetectorConfig.model_validate({} if second_look is None else {"second_look": second_look}),
+        tracking=TrackingConfig.model_validate(tracking or {}),
     )
     analyzer = QueueAnalyzer(config)
     sel = np.nonzero(truth.times >= scenario.start_s)[0]
@@ -592,6 +598,16 @@ def main(argv: list[str] | None = None) -> int:
         ".cache/queue-accuracy, and replay them on later runs instead of rendering and running the DNN",
     )
     ap.add_argument("--visitors", action="store_true", help="print each true visitor beside their measured visit")
+    ap.add_argument(
+        "--second-look", choices=["off", "auto", "always"], help="dnn.second_look (default: the analyzer's, auto)"
+    )
+    ap.add_argument(
+        "--tracking",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a tracking setting (TrackingConfig; JSON value), repeatable: replays (not the detector's)",
+    )
     args = ap.parse_args(argv)
     if args.footage:
         return run_footage(args.rate, args.json)
@@ -609,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
             seed_offset=args.seed_offset,
             cache=args.cache,
             visitors=args.visitors,
+            second_look=args.second_look,
+            tracking={k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)},
         )
         for s in chosen
     ]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from kedirivms.analytics.queue import QueueConfig, person_detections
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
-from kedirivms.analytics.queue.second_look import SecondLook
+from kedirivms.analytics.queue.second_look import SecondLook, extra_mask
 from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
@@ -43,9 +43,8 @@ def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
 def test_the_person_half_hidden_behind_another_is_found(tight_line: tuple[CounterScene, Frame, int]) -> None:
     scene, frame, true_length = tight_line
     assert true_length == 4
-    assert _detector(scene).second_look is None  # off by default
-    default = _detector(scene, second_look="auto")
-    assert default.second_look is not None and default.second_look.mode == "auto"
+    default = _detector(scene)
+    assert default.second_look is not None and default.second_look.mode == "auto"  # on by default
     assert default.second_look.zone == tuple(next(z for z in scene.zones() if z.kind == "queue").points)
     one = _detector(scene, second_look="off")
     assert one.second_look is None
@@ -81,14 +80,15 @@ def test_only_spots_where_nms_removed_a_confident_box_that_is_no_copy_are_looked
     assert len(wide.spots(kept, candidates, scores, 0.45, 640, 360)) == 1
 
 
-def test_the_second_look_replaces_the_spots_people_only_when_it_finds_more() -> None:
+def test_the_second_look_adds_people_to_the_spot_only_when_it_finds_more() -> None:
     spot = np.array([100.0, 90.0, 160.0, 200.0])
     first = person_detections([[100, 100, 140, 200], [400, 100, 440, 200]], [0.8, 0.9])
     more = person_detections([[100, 100, 140, 200], [118, 90, 158, 188], [150, 300, 190, 359]], 0.6)
     merged = SecondLook().merge(first, spot, more)
-    # the spot's one person became two; the person elsewhere stays; the window's box centred off the spot is not
-    # the second look's to add
+    # the spot's one person became two (the one added marked); the person elsewhere stays; the window's box
+    # centred off the spot is not the second look's to add
     assert sorted(merged.xyxy[:, 0].tolist()) == [100, 118, 400]
+    assert merged.xyxy[extra_mask(merged)].tolist() == [[118, 90, 158, 188]]
     fewer = person_detections(np.zeros((0, 4)), 0.5)
     assert SecondLook().merge(first, spot, fewer) is first  # never fewer people than the first look saw there
 

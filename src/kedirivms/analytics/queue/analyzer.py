@@ -29,6 +29,7 @@ from kedirivms.analytics.queue.detector import (
     BackgroundDetector,
     BackgroundDetectorConfig,
     PersonDetector,
+    box_iou,
     empty_detections,
     person_detections,
 )
@@ -42,6 +43,7 @@ from kedirivms.analytics.queue.metrics import (
     WaitTracker,
 )
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
+from kedirivms.analytics.queue.second_look import EXTRA, extra_mask
 from kedirivms.analytics.zones import Zones
 
 __all__ = ["DnnDetectorConfig", "FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
@@ -95,11 +97,11 @@ class DnnDetectorConfig(BaseModel):
         default=1, ge=0, le=1000, description="People in the queue zone that make auto run the line pass."
     )
     second_look: Literal["off", "auto", "always"] = Field(
-        default="off",
-        description="Where non-maximum suppression removed a confident box beside the one it kept (people close "
-        "behind one another), run the model again on that spot magnified by second_look_magnify; its people "
-        "replace the first look's there when it finds more: auto = while no other camera waits for the model; "
-        "always; off.",
+        default="auto",
+        description="Where non-maximum suppression removed a confident box beside the one it kept in the queue zone "
+        "(people close behind one another), run the model again on that spot magnified by second_look_magnify; "
+        "the people it adds there count in the queue zone (see tracking.second_look_confirm), never as tracks, "
+        "waits or services: auto = while no other camera waits for the model; always; off.",
     )
     second_look_magnify: float = Field(
         default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
@@ -170,6 +172,20 @@ class TrackingConfig(BaseModel):
         default=True,
         description="With the bottom_center anchor: a box whose bottom edge lies inside a lower box (legs hidden by "
         "the person in front) is placed by its person's usual box height, not by its cut-off bottom edge.",
+    )
+    second_look_confirm: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="A person only the second look found (dnn.second_look) counts in the queue zone once found on "
+        "this many detections in a row at about the same place; they never start a track, a wait or a service.",
+    )
+    second_look_inside: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="... and not when at least this share of their box lies inside a box of the first look "
+        "(1: only when wholly inside).",
     )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
@@ -349,6 +365,22 @@ def _overlaps_any(box: np.ndarray, boxes: np.ndarray, iou: float = 0.2) -> bool:
     return bool((inter > iou * np.maximum(union, 1e-9)).any())
 
 
+def _inside_share(box: np.ndarray, boxes: np.ndarray) -> float:
+    """The largest share of ``box``'s area that lies inside one of ``boxes`` (0 without boxes)."""
+    if not len(boxes):
+        return 0.0
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    return float((ix * iy).max() / max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9))
+
+
+def _overlapping(box: np.ndarray, boxes: np.ndarray, iou: float) -> np.ndarray:
+    """Which of ``boxes`` overlap ``box`` more than ``iou``."""
+    if not len(boxes):
+        return np.zeros(0, dtype=bool)
+    return box_iou(np.asarray(box, dtype=np.float64)[None], np.asarray(boxes, dtype=np.float64))[0] > iou
+
+
 def _at_edge(box: np.ndarray, wh: tuple[int, int], margin: float = 0.01) -> bool:
     """Whether ``box`` touches the picture's edge (within ``margin`` of its width or height)."""
     w, h = wh
@@ -486,6 +518,8 @@ class QueueAnalyzer:
         # person -> box, last detected, last kept, detections seen on (since confirmed)
         self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
+        # the last detection's people the second look alone found, and on how many detections in a row each
+        self._added: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 4), np.float32), np.zeros(0, int))
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
@@ -516,6 +550,7 @@ class QueueAnalyzer:
         self._look = None
         self._seen.clear()
         self._hidden = set()
+        self._added = (np.zeros((0, 4), np.float32), np.zeros(0, int))
         self._placed.clear()
         if self._feet is not None:
             self._feet.reset()
@@ -625,7 +660,7 @@ class QueueAnalyzer:
             in_queue=in_queue[seen],
             in_service=in_service[seen],
             length=int(in_queue.sum()),
-            staffed=bool(_ZoneSet.test(self._zones.counter, tracked).any()),
+            staffed=bool(_ZoneSet.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
@@ -633,7 +668,10 @@ class QueueAnalyzer:
         if self._feet is None or not len(tracked):
             return tracked
         learn = np.asarray(tracked.confidence) > 0 if tracked.confidence is not None else None
-        xyxy = self._feet.place(t, tracked.xyxy, ids, learn)
+        extra = extra_mask(tracked)
+        xyxy = tracked.xyxy.copy()
+        # the second look's people place nobody's feet (a cut-off box is one whose bottom lies in a lower box)
+        xyxy[~extra] = self._feet.place(t, tracked.xyxy[~extra], ids[~extra], None if learn is None else learn[~extra])
         self._feet.forget(t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s))
         if np.array_equal(xyxy, tracked.xyxy):
             return tracked
@@ -708,12 +746,48 @@ class QueueAnalyzer:
             det.confidence = np.ones(len(det), dtype=np.float32)
         if det.class_id is None:
             det.class_id = np.zeros(len(det), dtype=int)
+        extra = extra_mask(det)
+        added = (np.asarray(det.xyxy, dtype=np.float32)[extra], np.asarray(det.confidence, dtype=np.float32)[extra])
+        if extra.any():
+            det = _select(det, ~extra)
         tracked = self._track(det, t, frame.planes if frame is not None else (y,))
         if self._rate_hz is not None:  # the DNN path: still things that look like people are not people
             tracked = _select(tracked, self._gate.update(y, t, tracked))
             tracked = self._coast(tracked, t)  # (background blobs split and merge: coasting them adds ghosts)
+            tracked = self._add_second_look(tracked, added)
         self._held = tracked
         return tracked
+
+    def _add_second_look(self, tracked: sv.Detections, found: tuple[np.ndarray, np.ndarray]) -> sv.Detections:
+        """``tracked`` and, after them, the people only the second look found that count (``data[EXTRA]``).
+
+        They have no track id (-1): they are counted in the zones and nowhere else (no track, wait, service or
+        coasting: the second look's boxes come and go between detections, and each change at the desk would read
+        as a hand-over). One counts once found on ``second_look_confirm`` detections in a row overlapping the
+        last one's (IoU 0.3), and not when ``second_look_inside`` of their box lies in a box of the first look (a
+        part of that person) or they overlap someone kept from an earlier detection (IoU 0.3: that person).
+        """
+        trk = self.config.tracking
+        added, score = found
+        last, streak = self._added
+        # detections in a row each was found on: one more than the longest of the last one's boxes it overlaps
+        runs = np.array([1 + max([0, *streak[_overlapping(box, last, 0.3)].tolist()]) for box in added], dtype=int)
+        self._added = (added, runs)
+        keep = runs >= trk.second_look_confirm
+        conf = np.asarray(tracked.confidence, dtype=np.float32) if len(tracked) else np.zeros(0, np.float32)
+        seen, kept = tracked.xyxy[conf > 0], tracked.xyxy[conf <= 0]
+        for i, box in enumerate(added):
+            keep[i] &= _inside_share(box, seen) < trk.second_look_inside and not _overlaps_any(box, kept, 0.3)
+        if not keep.any():
+            return tracked
+        ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
+        out = person_detections(
+            np.concatenate([tracked.xyxy.reshape(-1, 4), added[keep]]),
+            np.concatenate([conf, score[keep]]),
+            np.concatenate([ids.astype(int), np.full(int(keep.sum()), -1)]),
+        )
+        out.data[EXTRA] = np.arange(len(out)) >= len(tracked)
+        return out
 
     def _coast(self, tracked: sv.Detections, t: float) -> sv.Detections:
         """Add the people this detection missed, at their last box.

@@ -83,7 +83,8 @@ class OnnxPersonDetector:
         line: a second pass on the queue zone's own crop, magnified (see :class:`LinePass`): its people replace
             the first pass's in the zone. ``None``: one pass.
         second_look: where NMS removed a confident box beside the one it kept (people close behind one another),
-            look again at that spot magnified (see :class:`SecondLook`). ``None``: never.
+            look again at that spot magnified (see :class:`SecondLook`): the people it adds are marked in the
+            result's ``data``. ``None``: never.
 
     Raises:
         ConfigError: onnxruntime is not installed, or the file is missing or not a model it can load.

@@ -8,8 +8,10 @@ cannot be told from the model's duplicate boxes of one person by their geometry 
 offsets and scores overlap with the duplicates'); every NMS rule that kept them also kept duplicates. Seen
 larger, the model separates them. So where NMS removed a confident box that is *not* a near copy of the box kept
 (overlap under ``max_overlap``), the spot is ambiguous: the model runs again on a window round the two, magnified,
-and the people it finds there replace the first look's (never fewer of them). A frame without such a spot costs
-nothing more; a window is a small picture (a person or two).
+and when it finds more people there than the first look, those it adds are marked (``data[EXTRA]``); the first
+look's boxes stay as they were. The analyzer counts the people added in the queue zone, but gives them no track,
+wait or service: their boxes come and go between detections. A frame without such a spot costs nothing more; a
+window is a small picture (a person or two).
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from kedirivms.analytics.queue.detector import box_iou, person_detections
 from kedirivms.analytics.zones import Zone
 from kedirivms.errors import ConfigError
 
-__all__ = ["SecondLook", "SecondLookMode"]
+__all__ = ["EXTRA", "SecondLook", "SecondLookMode", "extra_mask"]
 
 SecondLookMode = Literal["off", "auto", "always"]
+
+EXTRA = "second_look"
+"""Key of the ``supervision.Detections.data`` array marking the people the second look added."""
 
 
 @dataclass(frozen=True)
@@ -137,21 +142,50 @@ class SecondLook:
 
     @staticmethod
     def merge(people: sv.Detections, spot: np.ndarray, second: sv.Detections) -> sv.Detections:
-        """``people`` with those centred in ``spot`` replaced by ``second``'s centred there, if more.
+        """``people`` and, when the second look finds more of them centred in ``spot``, the ones it adds.
+
+        The first look's boxes stay as they are (the tracker, the waits and the hand-overs at the desk read them;
+        the second look's boxes of the same people differ a little from one detection to the next). The second
+        look's boxes centred in the spot are paired one to one with the people found there so far, largest
+        overlap first; those left over are the people it adds, marked ``True`` in ``data[EXTRA]`` (the analyzer counts
+        them in the queue zone and nowhere else).
 
         Args:
-            people: the people found so far (whole-picture pixels).
+            people: the people found so far (whole-picture pixels); ``data[EXTRA]`` marks those added already.
             spot: the ambiguous spot, ``(x0, y0, x1, y1)`` pixels.
             second: the second look's people (whole-picture pixels); a box of someone half hidden may end outside
                 the zone the spot was chosen in.
+
+        Returns:
+            ``people`` itself when the second look finds no more people in the spot, else a new detections object.
         """
         a, b = np.asarray(people.xyxy).reshape(-1, 4), np.asarray(second.xyxy).reshape(-1, 4)
+        added = extra_mask(people)
         in_a, in_b = _centred(a, spot), _centred(b, spot)
         if int(in_b.sum()) <= int(in_a.sum()):
             return people
+        mine, theirs = np.nonzero(in_a)[0], np.nonzero(in_b)[0]
+        free = np.ones(len(theirs), dtype=bool)
+        if len(mine):
+            overlap = box_iou(a[mine], b[theirs])
+            for _ in range(len(mine)):  # pair the largest overlap first, one to one
+                i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
+                free[j] = False
+                overlap[i, :], overlap[:, j] = -1.0, -1.0
+        new = theirs[free]
         conf_a = np.asarray(people.confidence if people.confidence is not None else np.ones(len(a)), np.float32)
         conf_b = np.asarray(second.confidence if second.confidence is not None else np.ones(len(b)), np.float32)
-        return person_detections(np.concatenate([a[~in_a], b[in_b]]), np.concatenate([conf_a[~in_a], conf_b[in_b]]))
+        out = person_detections(np.concatenate([a, b[new]]), np.concatenate([conf_a, conf_b[new]]))
+        out.data[EXTRA] = np.concatenate([added, np.ones(len(new), dtype=bool)])
+        return out
+
+
+def extra_mask(det: sv.Detections) -> np.ndarray:
+    """Which of ``det``'s people the second look added (``data[EXTRA]``; none when it is absent)."""
+    mask = det.data.get(EXTRA) if det.data else None
+    if mask is None:
+        return np.zeros(len(det), dtype=bool)
+    return np.asarray(mask, dtype=bool).reshape(len(det))
 
 
 def _centred(boxes: np.ndarray, spot: np.ndarray) -> np.ndarray:
