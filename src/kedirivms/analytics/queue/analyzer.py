@@ -354,31 +354,28 @@ def _select(det: sv.Detections, keep: np.ndarray) -> sv.Detections:
     return out
 
 
-def _overlaps_any(box: np.ndarray, boxes: np.ndarray, iou: float = 0.2) -> bool:
-    """Whether ``box`` overlaps one of ``boxes`` (the person was found again, under another track id)."""
-    if not len(boxes):
-        return False
-    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
-    inter = ix * iy
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter
-    return bool((inter > iou * np.maximum(union, 1e-9)).any())
-
-
-def _inside_share(box: np.ndarray, boxes: np.ndarray) -> float:
-    """The largest share of ``box``'s area that lies inside one of ``boxes`` (0 without boxes)."""
-    if not len(boxes):
-        return 0.0
-    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
-    return float((ix * iy).max() / max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9))
-
-
 def _overlapping(box: np.ndarray, boxes: np.ndarray, iou: float) -> np.ndarray:
     """Which of ``boxes`` overlap ``box`` more than ``iou``."""
     if not len(boxes):
         return np.zeros(0, dtype=bool)
     return box_iou(np.asarray(box, dtype=np.float64)[None], np.asarray(boxes, dtype=np.float64))[0] > iou
+
+
+def _overlaps_any(box: np.ndarray, boxes: np.ndarray, iou: float = 0.2) -> bool:
+    """Whether ``box`` overlaps one of ``boxes`` (the person was found again, under another track id)."""
+    return bool(_overlapping(box, boxes, iou).any())
+
+
+def _inside_shares(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The share of ``box``'s area that lies inside each of ``boxes``."""
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    return np.asarray(ix * iy / max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9))
+
+
+def _inside_share(box: np.ndarray, boxes: np.ndarray) -> float:
+    """The largest share of ``box``'s area that lies inside one of ``boxes`` (0 without boxes)."""
+    return float(_inside_shares(box, boxes).max()) if len(boxes) else 0.0
 
 
 def _at_edge(box: np.ndarray, wh: tuple[int, int], margin: float = 0.01) -> bool:
@@ -394,12 +391,7 @@ def _covered(box: np.ndarray, boxes: np.ndarray, share: float = 0.3) -> bool:
     """Whether one of ``boxes`` covers at least ``share`` of ``box`` and stands in front of it (nearer the camera:
     lower in the picture)."""
     boxes = boxes[boxes[:, 3] >= box[3]] if len(boxes) else boxes
-    if not len(boxes):
-        return False
-    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
-    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
-    area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9)
-    return bool((ix * iy >= share * area).any())
+    return bool(len(boxes)) and bool((_inside_shares(box, boxes) >= share).any())
 
 
 def _dnn_types() -> tuple[type, ...]:
@@ -593,9 +585,10 @@ class QueueAnalyzer:
         events += self._roll_hour(t)
         tracked = self._detect_and_track(y, t, frame)
         # a frame that holds the last detection reuses its zone tests (the waits and services still see the time)
-        fresh = self._look is None or self._look.tracked is not tracked
-        look = self._zone_look(tracked, t) if fresh or self._look is None else self._look
-        self._look = look
+        look = self._look
+        fresh = look is None or look.tracked is not tracked
+        if look is None or fresh:
+            look = self._look = self._zone_look(tracked, t)
         ids, centres, in_service = look.ids, look.centres, look.in_service
         staffing = self.counter_zone is not None  # (without a counter zone the clerk is taken to be there)
         finished = self._waits.update(t, ids, centres, look.in_queue, in_service)

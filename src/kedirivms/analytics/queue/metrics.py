@@ -20,6 +20,7 @@ someone, or picked up again as a "new" track), so a visit may hold several track
 from __future__ import annotations
 
 import bisect
+import collections
 import math
 from dataclasses import dataclass, field
 
@@ -586,7 +587,8 @@ class _Stay:
     departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
     departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
-    recent: list[tuple[float, tuple[float, float]]] = field(default_factory=list)  # its tracks' places, last seconds
+    # its tracks' places over the last seconds, oldest first
+    recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
 
 
 class ServiceTracker:
@@ -725,7 +727,9 @@ class ServiceTracker:
             stay = self._owner.get(tid)
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
-                stay.recent = [r for r in stay.recent if t - r[0] <= self.leave_grace_s + self.relink_s] + [(t, xy)]
+                stay.recent.append((t, xy))
+                while t - stay.recent[0][0] > self.leave_grace_s + self.relink_s:
+                    stay.recent.popleft()
                 if s:
                     stay.last_in, stay.in_xy = t, xy
         self.handovers = []
@@ -852,24 +856,45 @@ class ServiceTracker:
             here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
             if not here:
                 continue
-            self._stays.remove(stay)
-            if left_at - stay.enter + 1e-9 >= self.min_service_s:
-                done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
             # the next one took the spot as the leaver left it
-            spot = at_spot[here[0]]
-            new = _Stay(enter=left_at, last_in=t, last_seen=t, last_xy=spot, censored=False, in_xy=spot)
-            new.tracks = {tid for tid in stay.tracks if tid != leaver}
-            self._stays.append(new)
-            for tid in stay.tracks:
-                self._owner.pop(tid, None)
-            for tid in new.tracks:
-                self._owner[tid] = new
-            self.last_arrival = max(self.last_arrival or left_at, left_at)
-            self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
-            self.handovers.append((left_at, leaver))
-            self.arrivals.append((left_at, here[0], leaver))
-            arrivals += 1
+            others = {tid for tid in stay.tracks if tid != leaver}
+            arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _pass_spot(
+        self,
+        stay: _Stay,
+        left_at: float,
+        leaver: int,
+        t: float,
+        done: list[FinishedStay],
+        spot: tuple[float, float],
+        tracks: set[int],
+        seen: float,
+        track: int | None,
+    ) -> int:
+        """End ``stay`` where its person (track ``leaver``) left it at ``left_at``; the next person holds the spot from
+        then: a new stay at ``spot`` with ``tracks``, last seen at ``seen``, whose arrival (at the spot under
+        ``track``, ``None``: unseen) ends the longest wait.
+
+        Returns:
+            1 (the arrival).
+        """
+        self._stays.remove(stay)
+        for tid in stay.tracks:
+            self._owner.pop(tid, None)
+        if left_at - stay.enter + 1e-9 >= self.min_service_s:
+            done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
+        new = _Stay(enter=left_at, last_in=seen, last_seen=seen, last_xy=spot, censored=False, in_xy=spot)
+        new.tracks = tracks
+        self._stays.append(new)
+        for tid in tracks:
+            self._owner[tid] = new
+        self.last_arrival = max(self.last_arrival or left_at, left_at)
+        self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
+        self.handovers.append((left_at, leaver))
+        self.arrivals.append((left_at, track, leaver))
+        return 1
 
     def _stepped_up_unseen(self, stay: _Stay, left_at: float, leaver: int, t: float, done: list[FinishedStay]) -> int:
         """The one served walked off (under track ``leaver``) and the front of the line took the spot unseen.
@@ -886,21 +911,9 @@ class ServiceTracker:
         Returns:
             1 (the arrival).
         """
-        self._stays.remove(stay)
-        for tid in stay.tracks:
-            self._owner.pop(tid, None)
-        if left_at - stay.enter + 1e-9 >= self.min_service_s:
-            done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
         spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
         # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
-        self._stays.append(
-            _Stay(enter=left_at, last_in=left_at, last_seen=left_at, last_xy=spot, censored=False, in_xy=spot)
-        )
-        self.last_arrival = max(self.last_arrival or left_at, left_at)
-        self.wait_ended(t)
-        self.handovers.append((left_at, leaver))
-        self.arrivals.append((left_at, None, leaver))
-        return 1
+        return self._pass_spot(stay, left_at, leaver, t, done, spot, set(), left_at, None)
 
     def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool) -> None:
         """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
