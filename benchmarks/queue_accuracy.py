@@ -317,9 +317,9 @@ def run(
             quick=quick,
             codec=codec,
             detector=config.detector_kind,
-            # (the motion gate runs on the replayed detections; its start-up trial, added after recordings were
-            # made, is left out of the key so that they still replay)
-            settings=config.dnn.model_dump_json(exclude={"motion_gate": {"start_trial"}})
+            # (the motion gate runs after the detector, on the replayed planes: none of its settings makes the
+            # recorded boxes, so none is in the key)
+            settings=config.dnn.model_dump_json(exclude={"motion_gate"})
             + repr(sorted(params.items()))
             + str(scenario.start_s),
         )
