@@ -106,42 +106,32 @@ def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
 
 
 @pytest.mark.parametrize(
-    "clip, truth",
+    "clip, truth, mostly_right",
     [
-        ("worker-zone-detection.gif", "worker-zone.truth.json"),
-        ("face-demographics-walking.gif", "walking.truth.json"),
-        ("face-demographics-walking-and-pause.gif", "walking-and-pause.truth.json"),
+        ("worker-zone-detection.gif", "worker-zone.truth.json", True),
+        ("face-demographics-walking.gif", "walking.truth.json", True),
+        ("face-demographics-walking-and-pause.gif", "walking-and-pause.truth.json", True),
+        # held out while the motion gate's start-up trial was built
+        ("people-detection.gif", "people-detection.truth.json", True),
+        ("person-bicycle-car-detection.gif", "person-bicycle-car.truth.json", False),
+        ("head-pose-face-detection-female-and-male.gif", "head-pose.truth.json", False),
     ],
 )
-def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(clip: str, truth: str) -> None:
+def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(
+    clip: str, truth: str, mostly_right: bool
+) -> None:
     """Intel's previews, counted by eye before any code ran on them: a worker crossing a hall of white pillars,
-    two people walking up a corridor, three walking up to the camera and standing. The default detector never
-    counts a pillar, a wall or a window as a person (it may miss people, see the docs)."""
-    t = FootageTruth.load(DATA / truth)
-    assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
-    score = evaluate_clip(DATA / clip, t, detector="dnn")
-    assert score.frames == len(t.frames) >= 18
-    assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
-    assert score.mae < 1.0  # most frames right
-
-
-@pytest.mark.parametrize(
-    "clip, truth",
-    [
-        ("people-detection.gif", "people-detection.truth.json"),
-        ("person-bicycle-car-detection.gif", "person-bicycle-car.truth.json"),
-        ("head-pose-face-detection-female-and-male.gif", "head-pose.truth.json"),
-    ],
-)
-def test_the_clips_held_out_from_the_start_trial_are_never_over_counted(clip: str, truth: str) -> None:
-    """Three more of Intel's previews, counted by eye before any code ran on them and held out while the motion
-    gate's start-up trial was built: a woman leaving an empty room, a cyclist and a car in a car park, two people
-    standing still facing the camera from the first frame. Nothing else is counted as a person (a door, a window, a
-    car): the trial counts places of the first picture only while they are not perfectly still. (The default
-    misses people on two of them: see the docs.)"""
+    two people walking up a corridor, three walking up to the camera and standing; and, held out while the motion
+    gate's start-up trial was built, a woman leaving an empty room, a cyclist and a car in a car park, two people
+    standing still facing the camera from the first frame. The default detector never counts a pillar, a wall, a
+    door, a window or a car as a person: the trial counts places of the first picture only while they are not
+    perfectly still. It misses people, most on the car park (a cyclist the model finds on few frames) and head-pose
+    (two people cut at the waist): see the docs."""
     t = FootageTruth.load(DATA / truth)
     assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
     assert "Creative Commons Attribution 4.0" in t.source
     score = evaluate_clip(DATA / clip, t, detector="dnn")
     assert score.frames == len(t.frames) >= 18
     assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
+    if mostly_right:
+        assert score.mae < 1.0  # most frames right

@@ -140,7 +140,7 @@ class MotionGate:
             # only for a place in the same box in both pictures: someone who came to stand in front of a sign post
             # (the detector joins them to its box) and left again is change there, not the post moving
             ask = undecided & ~moving & _same_box(det.xyxy, places, history[0], scale)
-            moving |= self._moving(small, boxes, places, history[0], ask)
+            moving |= self._compare(small, boxes, places, history[0], ask)[0]
         keep = np.zeros(n, dtype=bool)
         for i, place in enumerate(places):
             place.person = place.person or bool(moving[i])
@@ -169,12 +169,6 @@ class MotionGate:
                 place.box, place.last = xyxy[i].copy(), t
             places[i] = place
         return [p for p in places if p is not None]
-
-    def _moving(
-        self, small: np.ndarray, boxes: np.ndarray, places: list[_Place], ref: _Picture, ask: np.ndarray
-    ) -> np.ndarray:
-        """Which of the boxes ``ask`` selects changed inside since ``ref``, not counting other people's change."""
-        return self._compare(small, boxes, places, ref, ask)[0]
 
     def _compare(
         self, small: np.ndarray, boxes: np.ndarray, places: list[_Place], ref: _Picture, ask: np.ndarray
