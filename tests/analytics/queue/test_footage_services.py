@@ -115,6 +115,9 @@ def test_a_gif_clip_of_people_seated_still_is_scored() -> None:
         ("people-detection.gif", "people-detection.truth.json", True),
         ("person-bicycle-car-detection.gif", "person-bicycle-car.truth.json", False),
         ("head-pose-face-detection-female-and-male.gif", "head-pose.truth.json", False),
+        # held out until scored once on 2026-12-04 (tenth session)
+        ("head-pose-face-detection-male.gif", "head-pose-male.truth.json", True),
+        ("head-pose-face-detection-female.gif", "head-pose-female.truth.json", False),
     ],
 )
 def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(
@@ -126,7 +129,8 @@ def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(
     standing still facing the camera from the first frame. The default detector never counts a pillar, a wall, a
     door, a window or a car as a person: the trial counts places of the first picture only while they are not
     perfectly still. It misses people, most on the car park (a cyclist the model finds on few frames) and head-pose
-    (two people cut at the waist): see the docs."""
+    (two people cut at the waist): see the docs. Held out until scored once (tenth session): one man, then one woman,
+    standing still close to the camera; the woman is never counted (see the test below)."""
     t = FootageTruth.load(DATA / truth)
     assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
     assert "Creative Commons Attribution 4.0" in t.source
@@ -135,3 +139,47 @@ def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(
     assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
     if mostly_right:
         assert score.mae < 1.0  # most frames right
+
+
+def test_the_model_finds_the_woman_whose_box_reaches_the_pictures_bottom_edge() -> None:
+    """Head-pose (female): the model finds her on every annotated frame, one box reaching the picture's bottom edge.
+
+    The analyzer counts her on none (MAE 1.0, motion gate on or off, 2 Hz or every frame): what loses her is not
+    the model but the zone test of the next test.
+    """
+    import av
+
+    from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+    from kedirivms.stream import Frame
+
+    truth = FootageTruth.load(DATA / "head-pose-female.truth.json")
+    wanted = {f.index for f in truth.frames}
+    detector = OnnxPersonDetector()  # the shipped model, default confidence
+    seen = 0
+    with av.open(str(DATA / "head-pose-face-detection-female.gif")) as container:
+        for index, picture in enumerate(container.decode(video=0)):
+            if index not in wanted:
+                continue
+            found = detector.detect_frame(Frame(picture, time=index / 12.0, index=index), index / 12.0)
+            assert len(found) == 1, (index, found.xyxy)
+            assert found.xyxy[0, 3] == picture.height, (index, found.xyxy)  # cut by the bottom edge
+            seen += 1
+    assert seen == len(wanted) == 23
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known (2026-12-04, tenth session): a whole-picture zone's pixels end at the last row (h - 1), so the "
+    "bottom-centre anchor of a box that reaches the picture's bottom edge (y = h) is outside it",
+)
+def test_a_person_cut_by_the_pictures_bottom_edge_is_inside_a_whole_picture_zone() -> None:
+    """The woman's box on head-pose (female), frame 0, in the zone that covers the whole picture."""
+    import supervision as sv
+
+    from kedirivms.analytics.zones import Zone
+
+    zone = Zone(name="scene", kind="queue", points=[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    box = sv.Detections(
+        xyxy=np.array([[137.0, 44.0, 328.0, 270.0]]), confidence=np.array([0.88]), class_id=np.array([0])
+    )
+    assert zone.polygon_zone((480, 270), sv.Position.BOTTOM_CENTER).trigger(box).tolist() == [True]
