@@ -101,11 +101,14 @@ class Zone(BaseModel):
                 oblique ones where the feet mark the floor position).
 
         Returns:
-            A new ``supervision.PolygonZone``.
+            A new ``supervision.PolygonZone``. A side drawn on the picture's edge lies on it (``x = width`` or
+            ``y = height``, where a box reaching that edge ends), so a person cut by the edge is in the zone.
         """
         import supervision as sv
 
-        return sv.PolygonZone(polygon=self.to_pixels(resolution_wh), triggering_anchors=(anchor or sv.Position.CENTER,))
+        wh = _check_resolution(resolution_wh)
+        polygon = _pixels(self.points, wh, edge=True)
+        return sv.PolygonZone(polygon=polygon, triggering_anchors=(anchor or sv.Position.CENTER,))
 
     def contains(self, points_px: Sequence[Sequence[float]] | np.ndarray, resolution_wh: tuple[int, int]) -> np.ndarray:
         """Which pixel points lie inside the zone.
@@ -116,7 +119,8 @@ class Zone(BaseModel):
 
         Returns:
             A new ``(N,)`` bool array (points outside the picture are outside the zone; the polygon's edge pixels
-            are inside).
+            are inside, and so is a point on the picture's far edge, ``x = width`` or ``y = height``, where the zone
+            reaches it).
         """
         return _lookup(_raster(self.points, _check_resolution(resolution_wh)), points_px)
 
@@ -131,11 +135,13 @@ def _raster(points: tuple[tuple[float, float], ...], wh: tuple[int, int]) -> np.
     return mask
 
 
-def _pixels(points: tuple[tuple[float, float], ...], wh: tuple[int, int]) -> np.ndarray:
+def _pixels(points: tuple[tuple[float, float], ...], wh: tuple[int, int], *, edge: bool = False) -> np.ndarray:
+    """Vertices in pixels: in the last pixel row and column, or with ``edge`` on the picture's far edge."""
     w, h = wh
+    last = 0 if edge else 1
     pts = np.round(np.asarray(points, dtype=np.float64) * np.array([w, h], dtype=np.float64))
-    pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
-    pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
+    pts[:, 0] = np.clip(pts[:, 0], 0, w - last)
+    pts[:, 1] = np.clip(pts[:, 1], 0, h - last)
     return pts.astype(np.int32)
 
 
@@ -154,8 +160,9 @@ def _check_resolution(resolution_wh: tuple[int, int]) -> tuple[int, int]:
 def _lookup(mask: np.ndarray, points_px: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     pts = np.asarray(points_px, dtype=np.float64).reshape(-1, 2)
     h, w = mask.shape
-    xi = np.floor(pts[:, 0]).astype(np.int64)
-    yi = np.floor(pts[:, 1]).astype(np.int64)
+    # a point on the picture's far edge (a box reaching it ends there) is in the last pixel
+    xi = np.where(pts[:, 0] == w, w - 1, np.floor(pts[:, 0])).astype(np.int64)
+    yi = np.where(pts[:, 1] == h, h - 1, np.floor(pts[:, 1])).astype(np.int64)
     inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
     out = np.zeros(len(pts), dtype=bool)
     out[inside] = mask[yi[inside], xi[inside]]

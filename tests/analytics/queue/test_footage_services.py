@@ -167,11 +167,6 @@ def test_the_model_finds_the_woman_whose_box_reaches_the_pictures_bottom_edge() 
     assert seen == len(wanted) == 23
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known (2026-12-04, tenth session): a whole-picture zone's pixels end at the last row (h - 1), so the "
-    "bottom-centre anchor of a box that reaches the picture's bottom edge (y = h) is outside it",
-)
 def test_a_person_cut_by_the_pictures_bottom_edge_is_inside_a_whole_picture_zone() -> None:
     """The woman's box on head-pose (female), frame 0, in the zone that covers the whole picture."""
     import supervision as sv

@@ -51,6 +51,25 @@ def test_mask_contains_and_pixels_agree() -> None:
     assert zone.mask((200, 100)).flags.writeable and zone.mask((200, 100)).any()
 
 
+def test_a_point_on_the_pictures_far_edge_is_in_a_zone_drawn_to_that_edge() -> None:
+    """A box reaching the picture's right or bottom edge ends at x = width or y = height: its anchor is inside."""
+    import supervision as sv
+
+    whole = Zone(name="all", kind="queue", points=[(0, 0), (1, 0), (1, 1), (0, 1)])
+    left = Zone(name="left", kind="queue", points=[(0, 0), (0.5, 0), (0.5, 1), (0, 1)])
+    edge = np.array([[150.0, 100.0], [200.0, 50.0], [200.0, 100.0], [50.0, 100.0]])
+    assert whole.contains(edge, (200, 100)).tolist() == [True, True, True, True]
+    assert left.contains(edge, (200, 100)).tolist() == [False, False, False, True]
+    assert whole.contains([(200.5, 50.0), (50.0, 100.5)], (200, 100)).tolist() == [False, False]
+    boxes = sv.Detections(
+        xyxy=np.array([[80.0, 40.0, 120.0, 100.0], [170.0, 20.0, 200.0, 60.0], [20.0, 50.0, 60.0, 99.0]])
+    )
+    assert whole.polygon_zone((200, 100), sv.Position.BOTTOM_CENTER).trigger(boxes).tolist() == [True, True, True]
+    right = sv.Position.CENTER_RIGHT
+    assert whole.polygon_zone((200, 100), right).trigger(boxes).tolist() == [True, True, True]
+    assert left.polygon_zone((200, 100), right).trigger(boxes).tolist() == [False, False, True]
+
+
 def test_zones_unique_and_lookup() -> None:
     with pytest.raises(ValidationError, match="unique"):
         Zones(zones=(Zone(name="a", points=SQUARE), Zone(name="a", points=SQUARE)))
