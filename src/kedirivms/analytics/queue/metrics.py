@@ -63,7 +63,6 @@ class Visit:
     together: dict[int, float] = field(default_factory=dict)  # newer track -> seconds seen beside an older one
     in_line_xy: tuple[float, float] = (0.0, 0.0)  # where last seen inside the queue zone
     ledgered: bool = False  # its start is in the line's ledger (fifo)
-    from_desk: bool = False  # its first track came from the service zone: someone served, walking out
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,6 @@ class _Track:
     in_line: bool = False  # in the queue zone on its last frame
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
     lined: bool = False  # seen in the queue zone at some time
-    desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
 
 
 class WaitTracker:
@@ -131,8 +129,7 @@ class WaitTracker:
         self.fifo = fifo
         self.duplicate_serve_s = duplicate_serve_s
         self.desk_arrivals = desk_arrivals and fifo
-        # (start, censored, seen walking in) of each person in line, earliest first
-        self._ledger: list[tuple[float, bool, bool]] = []
+        self._ledger: list[tuple[float, bool]] = []  # (start, censored) of each person in line, earliest first
         self._last_served = -math.inf
         self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
@@ -181,7 +178,6 @@ class WaitTracker:
             if xy != info.xy:
                 info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
-            info.desk = info.desk or s
             info.lined = info.lined or q
             if not q and not s:
                 info.outside = True
@@ -214,7 +210,7 @@ class WaitTracker:
                     continue
                 enter, censored = visit.enter, visit.censored
                 if self.fifo and self._ledger:
-                    enter, censored, _ = self._ledger.pop(0)
+                    enter, censored = self._ledger.pop(0)
                 elif self.fifo:
                     self._first_in_line(visit, served)
                     enter, censored = visit.enter, visit.censored
@@ -271,8 +267,6 @@ class WaitTracker:
             return None
         self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
         visit = self._owner.get(leaver) if leaver is not None else None
-        if leaver is not None and leaver in self._tracks:
-            self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
         if visit is not None:
             self._close(visit, t)
         if t - self._last_served < self.duplicate_serve_s:
@@ -280,7 +274,7 @@ class WaitTracker:
         self._last_served = t
         if not self._ledger:
             return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
-        enter, censored, _ = self._ledger.pop(0)
+        enter, censored = self._ledger.pop(0)
         return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
 
     def _left_for_desk(self, visit: Visit) -> bool:
@@ -316,18 +310,18 @@ class WaitTracker:
         if visit is not None:
             enter, censored = visit.enter, visit.censored
             if self.fifo and self._ledger:
-                enter, censored, _ = self._ledger.pop(0)
+                enter, censored = self._ledger.pop(0)
             self._close(visit, t)
         elif self.fifo and self._ledger:
-            enter, censored, _ = self._ledger.pop(0)
+            enter, censored = self._ledger.pop(0)
         else:
             return None
         self._last_served = t
         return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
 
-    def _ledger_add(self, visit: Visit, seen: bool = False) -> None:
+    def _ledger_add(self, visit: Visit) -> None:
         if self.fifo and not visit.ledgered:
-            bisect.insort(self._ledger, (visit.enter, visit.censored, seen))
+            bisect.insort(self._ledger, (visit.enter, visit.censored))
             visit.ledgered = True
 
     def _unledger(self, enter: float) -> None:
@@ -340,15 +334,13 @@ class WaitTracker:
 
         Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
         walking out of the line takes theirs away. A person lost for good keeps their start in the ledger (most
-        often they are still there, under a new id): the ledger is only trimmed once it has held two more starts
-        than the people seen in line for ``2 * relink_s``, and then only of starts not seen walking in (see
-        :meth:`_trim`). People in line whose start is in no ledger (found in the middle of the line, their arrival
-        missed) add their own; someone who came from the service zone (served, walking out) adds none.
+        often they are still there, under a new id): the ledger is only trimmed (latest start first) once it has
+        held two more starts than the people seen in line for ``2 * relink_s``. People in line whose start is in
+        no ledger (found in the middle of the line, their arrival missed) add their own.
         """
         people = sum(1 for v in self._visits if v.last_in >= t)
         if len(self._ledger) < people:
-            missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
-            for visit in sorted(missing, key=lambda v: v.enter):
+            for visit in sorted((v for v in self._visits if not v.ledgered and v.last_in >= t), key=lambda v: v.enter):
                 if len(self._ledger) >= people:
                     break
                 self._ledger_add(visit)
@@ -356,23 +348,10 @@ class WaitTracker:
             if self._over_since is None:
                 self._over_since = t
             elif t - self._over_since > 2.0 * self.relink_s:
-                self._trim(people == 0 and in_line_now == 0)
+                self._ledger.pop()
                 self._over_since = t
         else:
             self._over_since = None
-
-    def _trim(self, empty: bool) -> None:
-        """Drop the latest start that was not seen walking in (or, with nobody seen in line, the latest).
-
-        People standing close share one box for minutes: the line then shows fewer people than it holds, and the
-        starts of people seen walking in are what is known best (a real start taken away makes every later wait
-        short). Starts inferred later (someone found in the middle of the line, a box split in two) go first.
-        """
-        unseen = [k for k, (_, _, seen) in enumerate(self._ledger) if not seen]
-        if unseen:
-            del self._ledger[unseen[-1]]
-        elif empty:
-            self._ledger.pop()
 
     def _found_at_desk(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]], served: dict) -> None:
         """Someone new who appears in the service zone while a waiting person is lost is that person, served.
@@ -490,14 +469,12 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
-            # someone coming from the desk (served, walking out across the line's zone) is no newcomer
-            walked_in=(info.outside or not info.born_in_line) and not info.desk,
-            from_desk=info.desk,
+            walked_in=info.outside or not info.born_in_line,
         )
         self._visits.append(visit)
         self._owner[tid] = visit
         if visit.walked_in:
-            self._ledger_add(visit, seen=True)
+            self._ledger_add(visit)
         return visit
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
