@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -449,6 +450,18 @@ def _print_visitors(name: str, seed: int, truth: CounterTruth, visits: list[Any]
             )
         else:
             print(f"{head} {'-':>7} {'-':>7} {'-':>6} {'':>7} {'':>6} {'':>4}  {notes}")
+    errors = [
+        abs(served[match[i]].wait_s - (p.wait_s or 0.0))
+        for i, p in enumerate(people)
+        if i in match and p.wait_s is not None and not served[match[i]].censored
+    ]
+    waits = [p.wait_s for p in people if p.wait_s is not None and (p.service_enter_s or math.inf) <= end]
+    if errors and waits:
+        # a mean wait can come out right from errors that cancel; this is each visitor's own error
+        print(
+            f"    per visitor: mean |measured - true wait| {np.mean(errors):.1f} s, "
+            f"{100.0 * np.mean(errors) / np.mean(waits):.1f} % of the true mean wait ({len(errors)} matched)"
+        )
     matched = {id(served[j]) for j in used}
     for v in visits:
         if id(v) not in matched:
