@@ -282,6 +282,8 @@ def run(
     visitors: bool = False,
     second_look: str | None = None,
     tracking: dict[str, Any] | None = None,
+    redetect: bool = False,
+    dnn: dict[str, Any] | None = None,
 ) -> Result:
     params = dict(scenario.scene)
     params["seed"] = int(params["seed"]) + seed_offset
@@ -304,14 +306,23 @@ def run(
         detector=detector,  # type: ignore[arg-type]
         background=background,
         anchor="center" if view == "top" else "bottom_center",
-        dnn=DnnDetectorConfig.model_validate({} if second_look is None else {"second_look": second_look}),
+        dnn=DnnDetectorConfig.model_validate(
+            {**(dnn or {}), **({} if second_look is None else {"second_look": second_look})}
+        ),
         tracking=TrackingConfig.model_validate(tracking or {}),
     )
     analyzer = QueueAnalyzer(config)
     sel = np.nonzero(truth.times >= scenario.start_s)[0]
     times = truth.times[sel]
     recorder, path = None, None
-    if cache is not None and config.detector_kind == "dnn":
+    source: dict[int, tuple[np.ndarray, ...]] | None = None
+    if redetect:  # the model to itself, as a camera alone: auto's second look on every detection that asks for it
+        if config.dnn.second_look == "auto":
+            config = config.model_copy(update={"dnn": config.dnn.model_copy(update={"second_look": "always"})})
+            analyzer = QueueAnalyzer(config)
+        source = _recorded_planes(cache, scenario.name, int(params["seed"]), quick=quick, codec=codec)
+        analyzer.detector = _FramesOnly(analyzer.detector)  # type: ignore[assignment]
+    elif cache is not None and config.detector_kind == "dnn":
         key = cache_key(
             scenario.name,
             int(params["seed"]),
@@ -329,7 +340,10 @@ def run(
         recorder = RecordingDetector(analyzer.detector, Recording.load(path) if replay else Recording(), replay=replay)
         analyzer.detector = recorder  # type: ignore[assignment]
     frames: Iterator[Any]
-    if recorder is not None and recorder.replay:
+    if source is not None:
+        blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+        frames = (_planes_frame(source[k]) if k in source else None for k in range(len(sel)))
+    elif recorder is not None and recorder.replay:
         blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
         planes = recorder.recording.planes
         frames = (ReplayFrame(planes[k], 0.0) if k in planes else None for k in range(len(sel)))
@@ -381,6 +395,37 @@ def run(
     if spy is not None:
         _print_visitors(scenario.name, int(params["seed"]), truth, spy.visits, scenario.start_s, end)
     return res
+
+
+def _recorded_planes(
+    cache: Path | None, name: str, seed: int, *, quick: bool, codec: bool
+) -> dict[int, tuple[np.ndarray, ...]]:
+    """The decoded frames of any recording of this scenario and seed (the frames do not depend on the detector)."""
+    tag = f"{'q' if quick else 'f'}{'c' if codec else 'r'}"
+    found = sorted((cache or Path()).glob(f"{name}-s{seed}-{tag}-dnn-*.npz"), key=lambda p: p.stat().st_mtime)
+    if cache is None or not found:
+        raise SystemExit(f"--redetect: no recording of {name} seed {seed} in {cache}: record one with --cache first")
+    return Recording.load(found[-1]).planes
+
+
+def _planes_frame(planes: tuple[np.ndarray, ...]) -> Frame:
+    """A frame over recorded I420 planes (what the detector converts, as it would the decoded frame)."""
+    w = planes[0].shape[1]
+    i420 = np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)])
+    return Frame(av.VideoFrame.from_ndarray(i420, format="yuv420p"), time=0.0)
+
+
+class _FramesOnly:
+    """The live detector, run on the recorded frames only (``--redetect``)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def detect_frame(self, frame: Any, t: float) -> Any:
+        return self.inner.detect_frame(frame, t)
+
+    def detect(self, y: np.ndarray, t: float) -> Any:
+        raise RuntimeError("--redetect: the analyzer asked for a detection on a frame that was not recorded")
 
 
 class _VisitSpy:
@@ -621,7 +666,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="a tracking setting (TrackingConfig; JSON value), repeatable: replays (not the detector's)",
     )
+    ap.add_argument(
+        "--redetect",
+        action="store_true",
+        help="run the current detector on the frames of any recording in --cache of each scenario and seed "
+        "(no rendering or encoding; nothing recorded): detector changes measured in about a minute a scene",
+    )
+    ap.add_argument(
+        "--dnn", action="append", default=[], metavar="KEY=VALUE", help="a dnn setting (DnnDetectorConfig; JSON value)"
+    )
     args = ap.parse_args(argv)
+    if args.redetect and args.cache is None:
+        ap.error("--redetect needs --cache")
     if args.footage:
         return run_footage(args.rate, args.json)
     if args.clip or args.truth:
@@ -640,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
             visitors=args.visitors,
             second_look=args.second_look,
             tracking={k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)},
+            redetect=args.redetect,
+            dnn={k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.dnn)},
         )
         for s in chosen
     ]

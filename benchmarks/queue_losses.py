@@ -115,7 +115,9 @@ def scene_stages(name: str, offset: int, cache: Path, every: int) -> None:
         quick=True,
         codec=True,
         detector="dnn",
-        settings=config.dnn.model_dump_json() + repr(sorted(params.items())) + str(scenario.start_s),
+        settings=config.dnn.model_dump_json(exclude={"motion_gate"})
+        + repr(sorted(params.items()))
+        + str(scenario.start_s),
     )
     path = cache / f"{key}.npz"
     if not path.exists():

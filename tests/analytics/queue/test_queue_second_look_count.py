@@ -54,10 +54,12 @@ class _Looks(OnnxPersonDetector):
         return det
 
 
-def _run(script: Any, seconds: float = 6.0, **tracking: Any) -> tuple[QueueAnalyzer, dict[float, int]]:
+def _run(
+    script: Any, seconds: float = 6.0, zones: list[dict[str, Any]] = ZONES, **tracking: Any
+) -> tuple[QueueAnalyzer, dict[float, int]]:
     config = QueueConfig.model_validate(
         {
-            "zones": ZONES,
+            "zones": zones,
             "detector": "dnn",
             "anchor": "bottom_center",
             "dnn": {"motion_gate": {"enabled": False}},
@@ -108,3 +110,21 @@ def test_a_second_look_box_inside_a_first_look_box_is_that_person() -> None:
     assert max(counts.values()) == 1 and max(mostly.values()) == 1
     _, counted = _run(lambda t: ([FRONT], [BEHIND]), second_look_inside=0.9)
     assert counted[5.9] == 2
+
+
+def test_a_second_look_box_cut_off_by_the_one_in_front_counts_at_its_feet() -> None:
+    # the queue zone starts at 0.55 of the height (198 px): the one behind is found with a box ending at 190 px,
+    # where FRONT hides their legs; as tall as FRONT, their feet are at 200 px, in the line
+    zones = [
+        {"name": "line", "kind": "queue", "points": [[0, 0.55], [0.5, 0.55], [0.5, 1], [0, 1]]},
+        {"name": "spot", "kind": "service", "points": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]},
+    ]
+    cut = [108.0, 100.0, 146.0, 190.0]
+    _, counts = _run(lambda t: ([FRONT], [cut]), zones=zones)
+    assert counts[0.0] == 1 and counts[5.9] == 2  # (found on two detections in a row: counted)
+    # without feet_from_height their box's bottom edge places them, above the line
+    _, unplaced = _run(lambda t: ([FRONT], [cut]), zones=zones, feet_from_height=False)
+    assert max(unplaced.values()) == 1
+    # a box nobody hides stays where it ends (above the line: not counted)
+    _, alone = _run(lambda t: ([FRONT], [[300.0, 100.0, 338.0, 190.0]]), zones=zones)
+    assert max(alone.values()) == 1

@@ -33,7 +33,7 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
     person_detections,
 )
-from kedirivms.analytics.queue.feet import FootEstimator
+from kedirivms.analytics.queue.feet import FootEstimator, feet_behind
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.metrics import (
     FinishedStay,
@@ -758,10 +758,14 @@ class QueueAnalyzer:
         coasting: the second look's boxes come and go between detections, and each change at the desk would read
         as a hand-over). One counts once found on ``second_look_confirm`` detections in a row overlapping the
         last one's (IoU 0.3), and not when ``second_look_inside`` of their box lies in a box of the first look (a
-        part of that person) or they overlap someone kept from an earlier detection (IoU 0.3: that person).
+        part of that person) or they overlap someone kept from an earlier detection (IoU 0.3: that person). With
+        ``feet_from_height``, a box cut off by someone in front reaches down to its feet first (:func:`feet_behind`):
+        the one found behind stands in the line even where their box ends above the queue zone.
         """
         trk = self.config.tracking
         added, score = found
+        if self._feet is not None and len(added):
+            added = feet_behind(tracked.xyxy, added)
         last, streak = self._added
         # detections in a row each was found on: one more than the longest of the last one's boxes it overlaps
         runs = np.array([1 + max([0, *streak[_overlapping(box, last, 0.3)].tolist()]) for box in added], dtype=int)

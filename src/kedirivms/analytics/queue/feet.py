@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FootEstimator", "cut_off"]
+__all__ = ["FootEstimator", "cut_off", "feet_behind"]
 
 
 def cut_off(xyxy: np.ndarray, margin: float = 0.05) -> np.ndarray:
@@ -44,6 +44,32 @@ def cut_off(xyxy: np.ndarray, margin: float = 0.05) -> np.ndarray:
             js = np.nonzero(front)[0]
             out[i] = int(js[np.argmax(boxes[js, 3])])
     return out
+
+
+def feet_behind(front: np.ndarray, xyxy: np.ndarray, margin: float = 0.05) -> np.ndarray:
+    """Boxes of people whose usual height is not known, each cut off at the bottom reaching down to its feet.
+
+    The second look's people have no track, so no height of their own is learnt; the one hidden behind the
+    person in front is found with a box ending where that person hides their legs, often above the queue zone.
+    A box cut off (:func:`cut_off`, among ``front`` and ``xyxy`` together) is taken to be as tall as the box that
+    hides it (two people standing close in one line), never reaching below that box's bottom edge.
+
+    Args:
+        front: ``(N, 4)`` boxes of the people already placed (they may hide the others), pixels.
+        xyxy: ``(M, 4)`` boxes to place, pixels.
+        margin: see :func:`cut_off`.
+
+    Returns:
+        A new ``(M, 4)`` float32 array.
+    """
+    placed = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4).copy()
+    boxes = np.concatenate([np.asarray(front, dtype=np.float32).reshape(-1, 4), placed])
+    hidden_by = cut_off(boxes, margin)[len(boxes) - len(placed) :]
+    for i, j in enumerate(hidden_by.tolist()):
+        if j >= 0:
+            feet = min(float(placed[i, 1] + boxes[j, 3] - boxes[j, 1]), float(boxes[j, 3]))
+            placed[i, 3] = max(float(placed[i, 3]), feet)
+    return placed
 
 
 class FootEstimator:
