@@ -17,6 +17,7 @@ import importlib
 import math
 import sys
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -322,13 +323,25 @@ class _ZoneSet:
         self.service = [z.polygon_zone(wh, anchor) for z in zones.of_kind("service")]
         self.counter = [z.polygon_zone(wh, anchor) for z in zones.of_kind("counter")]
 
-    @staticmethod
-    def test(polys: list[Any], det: sv.Detections) -> np.ndarray:
-        hit = np.zeros(len(det), dtype=bool)
-        if len(det):
-            for poly in polys:
-                hit |= poly.trigger(det)
+    def test(self, polys: list[Any], det: sv.Detections) -> np.ndarray:
+        return in_zones(polys, det, self.wh)
+
+
+def in_zones(zones: Sequence[sv.PolygonZone], det: sv.Detections, wh: tuple[int, int]) -> np.ndarray:
+    """``(N,)`` bool: which detections' anchors lie in any of ``zones`` (polygons at ``wh``'s resolution).
+
+    Boxes are clipped to the picture first. A person cut by the picture's edge has a box ending on it (a bottom at
+    the picture's height), one pixel past the last row a zone drawn up to that edge holds; a box reaching past it
+    (feet placed below a cut box) ends outside the picture. Both stand at the edge, in a zone drawn up to it.
+    """
+    hit = np.zeros(len(det), dtype=bool)
+    if not len(det):
         return hit
+    w, h = wh
+    clipped = sv.Detections(xyxy=np.clip(np.asarray(det.xyxy, dtype=np.float32), 0.0, [w - 1, h - 1, w - 1, h - 1]))
+    for zone in zones:
+        hit |= zone.trigger(clipped)
+    return hit
 
 
 @dataclass(frozen=True)
@@ -642,8 +655,8 @@ class QueueAnalyzer:
         seen = seen if len(tracked) else ids >= 0
         placed = self._place_feet(tracked, ids, t)
         anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
-        in_queue = _ZoneSet.test(self._zones.queue, placed)
-        in_service = _ZoneSet.test(self._zones.service, placed)
+        in_queue = self._zones.test(self._zones.queue, placed)
+        in_service = self._zones.test(self._zones.service, placed)
         self._hold_zones(t, ids, anchors, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
         return _Look(
             tracked=tracked,
@@ -653,7 +666,7 @@ class QueueAnalyzer:
             in_queue=in_queue[seen],
             in_service=in_service[seen],
             length=int(in_queue.sum()),
-            staffed=bool(_ZoneSet.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
+            staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
