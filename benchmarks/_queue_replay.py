@@ -57,6 +57,7 @@ class Recording:
     boxes: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # index -> xyxy, confidence
     planes: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
     extra: dict[int, np.ndarray] = field(default_factory=dict)  # index -> the boxes the second look added
+    closer: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # index -> look_closer's people
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,12 @@ class Recording:
             arrays["extra"] = np.concatenate(
                 [self.extra.get(i, np.zeros(n, bool)) for i, n in zip(idx.tolist(), counts, strict=True)]
             )
+        if self.closer:
+            cidx = sorted(self.closer)
+            arrays["cidx"] = np.array(cidx, dtype=np.int64)
+            arrays["ccounts"] = np.array([len(self.closer[i][0]) for i in cidx], dtype=np.int64)
+            arrays["cxyxy"] = np.concatenate([self.closer[i][0] for i in cidx]).reshape(-1, 4).astype(np.float32)
+            arrays["cconf"] = np.concatenate([self.closer[i][1] for i in cidx]).astype(np.float32)
         for p in range(3):
             arrays[f"p{p}"] = np.stack([self.planes[i][p] for i in idx.tolist()])
         tmp = path.with_suffix(".tmp.npz")
@@ -98,6 +105,11 @@ class Recording:
                 rec.extra[i] = extra[at : at + n].astype(bool)
                 rec.planes[i] = tuple(pl[k] for pl in planes)
                 at += n
+            if "cidx" in z.files:
+                at = 0
+                for i, n in zip(z["cidx"].tolist(), z["ccounts"].tolist(), strict=True):
+                    rec.closer[i] = (z["cxyxy"][at : at + n], z["cconf"][at : at + n])
+                    at += n
         return rec
 
 
@@ -128,6 +140,16 @@ class RecordingDetector:
         )
         self.recording.extra[self.index] = extra_mask(det).copy()
         self.recording.planes[self.index] = tuple(np.array(p) for p in frame.planes)
+        return det
+
+    def look_closer(self, frame: Any, regions: list[tuple[int, int, int, int]], **kwargs: Any) -> sv.Detections:
+        """The inner detector's closer look (recorded per frame), or the recorded one (none if none was)."""
+        if self.replay:
+            xyxy, conf = self.recording.closer.get(self.index, (np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
+            return sv.Detections(xyxy=xyxy.copy(), confidence=conf.copy(), class_id=np.zeros(len(xyxy), dtype=int))
+        det = self.inner.look_closer(frame, regions, **kwargs)
+        conf = det.confidence if det.confidence is not None else np.ones(len(det), np.float32)
+        self.recording.closer[self.index] = (np.asarray(det.xyxy, np.float32).copy(), np.asarray(conf).copy())
         return det
 
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:  # the analyzer calls detect_frame when it has one

@@ -17,6 +17,7 @@ import importlib
 import math
 import sys
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -105,6 +106,15 @@ class DnnDetectorConfig(BaseModel):
     )
     second_look_magnify: float = Field(
         default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
+    )
+    motion_look: Literal["off", "auto", "always"] = Field(
+        default="auto",
+        description="Where the picture changed since the last detection and nobody's box explains it (a person too "
+        "small for the model at the camera's scale), look there again magnified by motion_look_magnify and count "
+        "the people found as detections: auto = while no other camera waits for the model; always; off.",
+    )
+    motion_look_magnify: float = Field(
+        default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the closer look, times the first's."
     )
     rate_hz: float = Field(
         default=2.0, gt=0, le=60, description="Detections per second; the tracker carries people in between."
@@ -322,13 +332,25 @@ class _ZoneSet:
         self.service = [z.polygon_zone(wh, anchor) for z in zones.of_kind("service")]
         self.counter = [z.polygon_zone(wh, anchor) for z in zones.of_kind("counter")]
 
-    @staticmethod
-    def test(polys: list[Any], det: sv.Detections) -> np.ndarray:
-        hit = np.zeros(len(det), dtype=bool)
-        if len(det):
-            for poly in polys:
-                hit |= poly.trigger(det)
+    def test(self, polys: list[Any], det: sv.Detections) -> np.ndarray:
+        return in_zones(polys, det, self.wh)
+
+
+def in_zones(zones: Sequence[sv.PolygonZone], det: sv.Detections, wh: tuple[int, int]) -> np.ndarray:
+    """``(N,)`` bool: which detections' anchors lie in any of ``zones`` (polygons at ``wh``'s resolution).
+
+    Boxes are clipped to the picture first. A person cut by the picture's edge has a box ending on it (a bottom at
+    the picture's height), one pixel past the last row a zone drawn up to that edge holds; a box reaching past it
+    (feet placed below a cut box) ends outside the picture. Both stand at the edge, in a zone drawn up to it.
+    """
+    hit = np.zeros(len(det), dtype=bool)
+    if not len(det):
         return hit
+    w, h = wh
+    clipped = sv.Detections(xyxy=np.clip(np.asarray(det.xyxy, dtype=np.float32), 0.0, [w - 1, h - 1, w - 1, h - 1]))
+    for zone in zones:
+        hit |= zone.trigger(clipped)
+    return hit
 
 
 @dataclass(frozen=True)
@@ -642,8 +664,8 @@ class QueueAnalyzer:
         seen = seen if len(tracked) else ids >= 0
         placed = self._place_feet(tracked, ids, t)
         anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
-        in_queue = _ZoneSet.test(self._zones.queue, placed)
-        in_service = _ZoneSet.test(self._zones.service, placed)
+        in_queue = self._zones.test(self._zones.queue, placed)
+        in_service = self._zones.test(self._zones.service, placed)
         self._hold_zones(t, ids, anchors, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
         return _Look(
             tracked=tracked,
@@ -653,7 +675,7 @@ class QueueAnalyzer:
             in_queue=in_queue[seen],
             in_service=in_service[seen],
             length=int(in_queue.sum()),
-            staffed=bool(_ZoneSet.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
+            staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
@@ -739,6 +761,7 @@ class QueueAnalyzer:
             det.confidence = np.ones(len(det), dtype=np.float32)
         if det.class_id is None:
             det.class_id = np.zeros(len(det), dtype=int)
+        det = self._look_closer(y, t, frame, det)
         extra = extra_mask(det)
         added = (np.asarray(det.xyxy, dtype=np.float32)[extra], np.asarray(det.confidence, dtype=np.float32)[extra])
         if extra.any():
@@ -750,6 +773,36 @@ class QueueAnalyzer:
             tracked = self._add_second_look(tracked, added)
         self._held = tracked
         return tracked
+
+    def _look_closer(self, y: np.ndarray, t: float, frame: Any, det: sv.Detections) -> sv.Detections:
+        """``det`` and the people a closer look finds where something moved that no box explains (``motion_look``).
+
+        Boxes that explain change: this detection's and the people held since the last one (coasted included);
+        the gate adds the last detection picture's. A person found there who overlaps a box of ``det`` is that box;
+        one whose box touches the picture's edge is left out: the look is for people too small for the model inside
+        the picture, and someone cut by the edge is walking in or out, which the first look sees (in a counter
+        scene, such people found early cost a waiting visitor's wait: see the docs).
+        """
+        d = self.config.dnn
+        look = getattr(self.detector, "look_closer", None)
+        if self._rate_hz is None or d.motion_look == "off" or look is None or frame is None:
+            return det
+        boxes = np.asarray(det.xyxy, dtype=np.float32).reshape(-1, 4)
+        held = self._held.xyxy if self._held is not None and len(self._held) else np.zeros((0, 4), np.float32)
+        regions = self._gate.unexplained(y, t, np.vstack([boxes, held]))
+        if not regions:
+            return det
+        found = look(frame, regions, magnify=d.motion_look_magnify, when_idle=d.motion_look == "auto")
+        wh = (y.shape[1], y.shape[0])
+        new = [i for i, box in enumerate(found.xyxy) if not _overlaps_any(box, boxes, 0.1) and not _at_edge(box, wh)]
+        if not new:
+            return det
+        conf = np.ones(len(det), np.float32) if det.confidence is None else np.asarray(det.confidence, np.float32)
+        out = person_detections(
+            np.vstack([boxes, found.xyxy[new]]), np.concatenate([conf, np.asarray(found.confidence)[new]])
+        )
+        out.data[EXTRA] = np.concatenate([extra_mask(det), np.zeros(len(new), dtype=bool)])
+        return out
 
     def _add_second_look(self, tracked: sv.Detections, found: tuple[np.ndarray, np.ndarray]) -> sv.Detections:
         """``tracked`` and, after them, the people only the second look found that count (``data[EXTRA]``).

@@ -29,7 +29,7 @@ import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kedirivms._exports import one_line
-from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig, in_zones
 from kedirivms.analytics.queue.metrics import FinishedStay
 from kedirivms.analytics.zones import Zone, Zones
 from kedirivms.errors import ConfigError, DecodeError
@@ -188,11 +188,9 @@ def score_services(truth: FootageTruth, stays: list[FinishedStay]) -> ServiceSco
 
 
 def count_in_zones(detections: sv.Detections, zones: Zones, wh: tuple[int, int], anchor: sv.Position) -> dict[str, int]:
-    """People per zone: detections whose anchor point is inside each zone's polygon."""
-    out = {}
-    for zone in zones.zones:
-        out[zone.name] = int(zone.polygon_zone(wh, anchor).trigger(detections).sum()) if len(detections) else 0
-    return out
+    """People per zone: detections whose anchor point is inside each zone's polygon (boxes clipped to the picture,
+    so that a zone drawn up to the picture's edge holds the people that edge cuts, as the analyzer counts them)."""
+    return {zone.name: int(in_zones([zone.polygon_zone(wh, anchor)], detections, wh).sum()) for zone in zones.zones}
 
 
 def evaluate_clip(

@@ -25,6 +25,7 @@ movement. ``motion_gate: {enabled: false}`` turns the gate off.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -148,6 +149,49 @@ class MotionGate:
         history.append(_Picture(t, small, boxes, places))
         self._places = [p for p in self._places if t - p.last <= cfg.memory_s]
         return keep
+
+    def unexplained(
+        self, y: np.ndarray, t: float, boxes: np.ndarray, min_area: float = 0.001
+    ) -> list[tuple[int, int, int, int]]:
+        """Where the picture changed since the last detection picture and no box explains it (call before
+        :meth:`update` with the same picture): a person the detector missed, or anything else that moved.
+
+        Change inside ``boxes`` (this picture's people) and the last picture's boxes, each grown by a quarter of its
+        size, is theirs. Args: ``y`` luma (read only); ``t`` its time; ``boxes`` ``(N, 4)`` in ``y``'s pixels;
+        ``min_area`` the least share of the picture a region of change must cover.
+
+        Returns:
+            ``(x, y, width, height)`` in ``y``'s pixels, largest first; none when the gate is off, there is no
+            recent picture (older than ``max_gap_s``) or most of the picture changed (lights, exposure).
+        """
+        cfg = self.config
+        if not cfg.enabled or not self._history or t - self._history[-1].t > cfg.max_gap_s:
+            return []
+        ref = self._history[-1]
+        h, w = y.shape[:2]
+        scale = min(1.0, cfg.width / w)
+        small = cv2.resize(y, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        if small.shape != ref.small.shape:
+            return []
+        changed = (cv2.absdiff(small, ref.small) > cfg.threshold).astype(np.uint8)
+        if changed.mean() > 0.5:
+            return []
+        hh, ww = changed.shape
+        both = np.vstack([np.asarray(boxes, dtype=np.float64).reshape(-1, 4) * scale, ref.boxes.reshape(-1, 4)])
+        grow = (both[:, 2:] - both[:, :2]) * 0.25
+        lo = np.clip(np.floor(both[:, :2] - grow), 0, [ww, hh]).astype(int)
+        hi = np.clip(np.ceil(both[:, 2:] + grow), 0, [ww, hh]).astype(int)
+        for (x0, y0), (x1, y1) in zip(lo.tolist(), hi.tolist(), strict=True):
+            changed[y0:y1, x0:x1] = 0
+        n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(changed, np.ones((3, 3), np.uint8)))
+        out = []
+        for i in sorted(range(1, n), key=lambda k: -int(stats[k, 4])):
+            if stats[i, 4] < min_area * hh * ww:
+                break
+            x, yy, bw, bh = stats[i, :4].tolist()
+            x0, y0 = int(x / scale), int(yy / scale)
+            out.append((x0, y0, min(w, math.ceil((x + bw) / scale)) - x0, min(h, math.ceil((yy + bh) / scale)) - y0))
+        return out
 
     def _match(self, xyxy: np.ndarray, t: float, first: bool) -> list[_Place]:
         """The place of each detection: a known one it overlaps (surest matches first), else a new one."""
