@@ -302,3 +302,26 @@ def test_a_hand_over_the_tracker_hid_does_not_raise_counter_stalled() -> None:
     stats = [e.data for e in events if e.kind == "queue_stats"]
     # B's wait ended at the desk (A never waited in line); B's visit used to walk off with A, abandoned
     assert sum(int(d["served"]) for d in stats) == 1 and sum(int(d["abandoned"]) for d in stats) == 0  # type: ignore[call-overload]
+
+
+def test_a_hand_over_is_seen_from_the_spot_when_the_stay_also_holds_the_clerk() -> None:
+    # hard scene, development seed +3000, 283.8 s and 312.3 s: the clerk, walking back to the desk, crossed the spot
+    # as the one served reached it and joined their stay; standing behind the desk, out of both zones, the clerk's
+    # track was the stay's last seen place, and the leaver walking off under the next one's id (20 px from the
+    # spot, 78 px from the clerk) was measured from there: no hand-over, the next one's arrival went unseen
+    service = ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
+    service.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, bool))
+    ids = np.array([1, 2, 3])  # 1: at the spot (A, then B), 2: B in line (then A walking off), 3: the clerk
+    arrivals, services = 0, []
+    for t in np.arange(2.0, 30.0, 0.5):
+        leaver = (20.0, 40.0) if t >= 20.0 else (50.0, 40.0)
+        clerk = (60.0, 22.0) if t < 2.5 else (120.0, 5.0)  # on the spot for one detection, then behind the desk
+        centres = np.array([[50.0, 20.0], leaver, clerk])
+        heads = centres - [0.0, 20.0]
+        spot = np.array([True, False, t < 2.5])
+        line = np.array([False, t < 20.0, False])
+        done, n = service.update(float(t), ids, centres, spot, line, heads)
+        arrivals += n
+        services += [round(s.service_s, 3) for s in done]
+    assert arrivals == 2 and service.last_arrival == 20.0  # A at 2 s, B at 20 s
+    assert services == [18.0]  # A's stay ends where they walked off

@@ -827,8 +827,11 @@ class ServiceTracker:
                 if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
                 # where they left the zones or where they are now (ids jump: the leaver may carry the id of
-                # someone further down the line)
-                near = min(math.hypot(p[0] - stay.last_xy[0], p[1] - stay.last_xy[1]) for p in (out[1], xy))
+                # someone further down the line), from the spot or from where the stay's tracks were last seen (a
+                # track the stay took on that stands off the spot, e.g. the clerk crossing it on their way to the
+                # desk, moves that place away from the spot)
+                refs = (stay.last_xy,) if stay.in_xy is None else (stay.last_xy, stay.in_xy)
+                near = min(math.hypot(p[0] - r[0], p[1] - r[1]) for p in (out[1], xy) for r in refs)
                 if near <= self.depart_px:
                     stay.departed, stay.departed_on = (out[0], tid, t), self._detection
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
