@@ -280,25 +280,36 @@ class OnnxPersonDetector:
         scale = look.magnify * box.scale
         people = first
         for spot in spots:
-            x, y, cw, ch = look.window(spot, w, h)
-            nw, nh = max(1, round(cw * scale)), max(1, round(ch * scale))
-            canvas = self._trimmed(nw, nh, (1 << 30, 1 << 30)) if self.trim_padding else self.input_size
-            if not self.trim_padding:  # a model of fixed size: the window must fit in it
-                fit = min(scale, canvas[0] / cw, canvas[1] / ch)
-                nw, nh = max(1, round(cw * fit)), max(1, round(ch * fit))
-            if canvas[0] * canvas[1] > budget:
+            fed = self._window_blob(source, look.window(spot, w, h), scale, budget)
+            if fed is None:
                 continue
-            budget -= canvas[0] * canvas[1]
-            # an array is only read (a view); a frame converts the window alone, once
-            part = source[y : y + ch, x : x + cw] if isinstance(source, np.ndarray) else source.to_bgr((x, y, cw, ch))
-            resized = cv2.resize(part, (nw, nh), interpolation=cv2.INTER_LINEAR)
-            layout = self._resolve_layout(canvas)
-            pad = (0, 0) if layout == "yolox" else ((canvas[0] - nw) // 2, (canvas[1] - nh) // 2)
-            win = _Letterbox(nw / cw, pad, canvas, (float(x), float(y)))
+            blob, win = fed
+            budget -= win.canvas[0] * win.canvas[1]
             self.second_looks += 1
-            second = self._infer(self._blob(resized, win), win, (w, h))
+            second = self._infer(blob, win, (w, h))
             people = look.merge(people, spot, second)
         return people
+
+    def _window_blob(
+        self, source: Any, window: tuple[int, int, int, int], scale: float, budget: float
+    ) -> tuple[np.ndarray, _Letterbox] | None:
+        """The model's input for one window ``(x, y, width, height)`` of a picture scaled ``scale`` times, and where
+        it sits in the picture; ``None`` when its model input would cost more than ``budget`` pixels."""
+        x, y, cw, ch = window
+        nw, nh = max(1, round(cw * scale)), max(1, round(ch * scale))
+        canvas = self._trimmed(nw, nh, (1 << 30, 1 << 30)) if self.trim_padding else self.input_size
+        if not self.trim_padding:  # a model of fixed size: the window must fit in it
+            fit = min(scale, canvas[0] / cw, canvas[1] / ch)
+            nw, nh = max(1, round(cw * fit)), max(1, round(ch * fit))
+        if canvas[0] * canvas[1] > budget:
+            return None
+        # an array is only read (a view); a frame converts the window alone, once
+        part = source[y : y + ch, x : x + cw] if isinstance(source, np.ndarray) else source.to_bgr(window)
+        resized = cv2.resize(part, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        layout = self._resolve_layout(canvas)
+        pad = (0, 0) if layout == "yolox" else ((canvas[0] - nw) // 2, (canvas[1] - nh) // 2)
+        win = _Letterbox(nw / cw, pad, canvas, (float(x), float(y)))
+        return self._blob(resized, win), win
 
     # -- a closer look where something moved ---------------------------------------------------------------------
     def look_closer(
@@ -346,22 +357,14 @@ class OnnxPersonDetector:
             side = min(max(2.0 * max(rw, rh), h / 4.0), w, h)
             x = int(min(max(0.0, rx + rw / 2.0 - side / 2.0), w - side)) & ~1
             y = int(min(max(0.0, ry + rh / 2.0 - side / 2.0), h - side)) & ~1
-            cw, ch = min(w - x, math.ceil(side)), min(h - y, math.ceil(side))
-            nw, nh = max(1, round(cw * scale)), max(1, round(ch * scale))
-            canvas = self._trimmed(nw, nh, (1 << 30, 1 << 30)) if self.trim_padding else self.input_size
-            if not self.trim_padding:  # a model of fixed size: the window must fit in it
-                fit = min(scale, canvas[0] / cw, canvas[1] / ch)
-                nw, nh = max(1, round(cw * fit)), max(1, round(ch * fit))
-            if canvas[0] * canvas[1] > left:
+            window = (x, y, min(w - x, math.ceil(side)), min(h - y, math.ceil(side)))
+            fed = self._window_blob(frame, window, scale, left)
+            if fed is None:
                 continue
-            left -= canvas[0] * canvas[1]
-            part = frame[y : y + ch, x : x + cw] if isinstance(frame, np.ndarray) else frame.to_bgr((x, y, cw, ch))
-            resized = cv2.resize(part, (nw, nh), interpolation=cv2.INTER_LINEAR)
-            layout = self._resolve_layout(canvas)
-            pad = (0, 0) if layout == "yolox" else ((canvas[0] - nw) // 2, (canvas[1] - nh) // 2)
-            win = _Letterbox(nw / cw, pad, canvas, (float(x), float(y)))
+            blob, win = fed
+            left -= win.canvas[0] * win.canvas[1]
             self.closer_looks += 1
-            xyxy, score = self._candidates(self._blob(resized, win), win, (w, h))
+            xyxy, score = self._candidates(blob, win, (w, h))
             boxes.append(xyxy)
             scores.append(score)
         if not boxes:
