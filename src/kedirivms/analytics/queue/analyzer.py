@@ -339,9 +339,9 @@ class _ZoneSet:
 def in_zones(zones: Sequence[sv.PolygonZone], det: sv.Detections, wh: tuple[int, int]) -> np.ndarray:
     """``(N,)`` bool: which detections' anchors lie in any of ``zones`` (polygons at ``wh``'s resolution).
 
-    Boxes are clipped to the picture first. A person cut by the picture's edge has a box ending on it (a bottom at
-    the picture's height), one pixel past the last row a zone drawn up to that edge holds; a box reaching past it
-    (feet placed below a cut box) ends outside the picture. Both stand at the edge, in a zone drawn up to it.
+    Boxes are clipped to the picture first: feet placed below a box the picture's edge cuts end outside the
+    picture, yet that person stands at the edge, in a zone drawn up to it (a box ending on the edge itself is in
+    such a zone anyway, see :meth:`~kedirivms.analytics.zones.Zone.polygon_zone`).
     """
     hit = np.zeros(len(det), dtype=bool)
     if not len(det):
