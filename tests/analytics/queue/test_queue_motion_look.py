@@ -47,6 +47,22 @@ def test_the_gate_reports_change_no_box_explains() -> None:
     assert gate.unexplained(np.full((H, W), 200, np.uint8), 1.0, none) == []
 
 
+def test_the_gate_shrinks_a_picture_once_for_its_look_and_its_update(monkeypatch: Any) -> None:
+    from kedirivms.analytics.queue import motion_gate
+
+    calls = []
+    resize = motion_gate.cv2.resize
+    monkeypatch.setattr(motion_gate.cv2, "resize", lambda *a, **k: calls.append(1) or resize(*a, **k))
+    gate, none = MotionGate(), np.zeros((0, 4), np.float32)
+    gate.update(_walker(0.0), 0.0, person_detections(none, 0.5))
+    y = _walker(0.5)
+    assert len(gate.unexplained(y, 0.5, none)) == 1
+    gate.update(y, 0.5, person_detections(none, 0.5))
+    assert len(calls) == 2  # one per picture
+    gate.update(y.copy(), 1.0, person_detections(none, 0.5))  # another picture
+    assert len(calls) == 3
+
+
 class _Frame:
     def __init__(self, y: np.ndarray) -> None:
         self.y, self.planes, self.height, self.width = y, (y,), H, W

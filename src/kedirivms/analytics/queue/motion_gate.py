@@ -96,12 +96,14 @@ class MotionGate:
         self._history: deque[_Picture] = deque()  # the detection pictures of the last max_gap_s
         self._started = False
         self._places: list[_Place] = []
+        self._shrunk: tuple[float, np.ndarray, float, np.ndarray] | None = None  # the last (t, y, scale, small)
 
     def reset(self) -> None:
         """Forget every place and the previous picture (the next picture is a new start)."""
         self._history.clear()
         self._started = False
         self._places.clear()
+        self._shrunk = None
 
     def update(self, y: np.ndarray, t: float, det: sv.Detections) -> np.ndarray:
         """Feed one detection picture and its detections; return which ones count as people.
@@ -118,9 +120,7 @@ class MotionGate:
         n = len(det)
         if not cfg.enabled:
             return np.ones(n, dtype=bool)
-        h, w = y.shape[:2]
-        scale = min(1.0, cfg.width / w)
-        small = cv2.resize(y, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        scale, small = self._shrink(y, t)
         boxes = det.xyxy * scale
         history = self._history
         while history and (t - history[0].t > cfg.max_gap_s or history[0].small.shape != small.shape):
@@ -169,8 +169,7 @@ class MotionGate:
             return []
         ref = self._history[-1]
         h, w = y.shape[:2]
-        scale = min(1.0, cfg.width / w)
-        small = cv2.resize(y, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        scale, small = self._shrink(y, t)
         if small.shape != ref.small.shape:
             return []
         changed = (cv2.absdiff(small, ref.small) > cfg.threshold).astype(np.uint8)
@@ -213,6 +212,16 @@ class MotionGate:
                 place.box, place.last = xyxy[i].copy(), t
             places[i] = place
         return [p for p in places if p is not None]
+
+    def _shrink(self, y: np.ndarray, t: float) -> tuple[float, np.ndarray]:
+        """The picture at the gate's width (scale, luma); :meth:`unexplained` and :meth:`update` share one."""
+        if self._shrunk is not None and self._shrunk[0] == t and self._shrunk[1] is y:
+            return self._shrunk[2], self._shrunk[3]
+        h, w = y.shape[:2]
+        scale = min(1.0, self.config.width / w)
+        small = cv2.resize(y, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        self._shrunk = (t, y, scale, small)
+        return scale, small
 
     def _compare(
         self, small: np.ndarray, boxes: np.ndarray, places: list[_Place], ref: _Picture, ask: np.ndarray
