@@ -340,11 +340,10 @@ def run(
         recorder = RecordingDetector(analyzer.detector, Recording.load(path) if replay else Recording(), replay=replay)
         analyzer.detector = recorder  # type: ignore[assignment]
     frames: Iterator[Any]
+    blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)  # a replay's frame the detector did not run on
     if source is not None:
-        blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
         frames = (_planes_frame(source[k]) if k in source else None for k in range(len(sel)))
     elif recorder is not None and recorder.replay:
-        blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
         planes = recorder.recording.planes
         frames = (ReplayFrame(planes[k], 0.0) if k in planes else None for k in range(len(sel)))
     else:
@@ -423,6 +422,9 @@ class _FramesOnly:
 
     def detect_frame(self, frame: Any, t: float) -> Any:
         return self.inner.detect_frame(frame, t)
+
+    def look_closer(self, frame: Any, regions: list[tuple[int, int, int, int]], **kwargs: Any) -> Any:
+        return self.inner.look_closer(frame, regions, **kwargs)
 
     def detect(self, y: np.ndarray, t: float) -> Any:
         raise RuntimeError("--redetect: the analyzer asked for a detection on a frame that was not recorded")
