@@ -6,7 +6,8 @@ with the scene's true people by their heads. Each unit of error is then put down
 
 * under-count (a true person in the queue zone not counted there): *placed outside* (found, but their placed
   feet are outside the queue zone: in the service zone, or in neither), or *not found* (no placed box at their
-  head: the detector had one that the tracker or motion gate dropped, or it had none);
+  head: the detector had a box near it, which the tracker or the motion gate dropped or which is someone else's
+  box, or it had none);
 * over-count (someone counted in the queue zone who is not a true person there): a true person standing
   *elsewhere* whose feet were placed in the queue zone (in the service zone, walking in, leaving), or a box at
   nobody's head: *coasted* (kept at a last box), *hidden* (kept behind someone), the *second look*'s, or a
@@ -242,7 +243,7 @@ def analyse(
             else:
                 raw = np.asarray(rec.boxes.get(k, (np.zeros((0, 4)), np.zeros(0)))[0], dtype=np.float64)
                 had = _pair(raw.reshape(-1, 4), {kk: v[j : j + 1] for kk, v in tp.items()})
-                cause = "under: not found, the detector had a box" if had else "under: not found, no box"
+                cause = "under: not found, a detector box near their head" if had else "under: not found, no box"
             causes[cause] += 1
             per_person[pid][cause] += 1
             notes.append(f"  -{pid} {cause}")
