@@ -307,7 +307,8 @@ class FrameResult:
 
     Attributes:
         time: frame time, seconds.
-        queue_length: people in the queue zone on this frame.
+        queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
+            feet of the other, is not counted: :func:`spanning`).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
@@ -407,6 +408,44 @@ def _at_edge(box: np.ndarray, wh: tuple[int, int], margin: float = 0.01) -> bool
         return False
     mx, my = margin * w, margin * h
     return bool(box[0] <= mx or box[1] <= my or box[2] >= w - mx or box[3] >= h - my)
+
+
+def spanning(xyxy: np.ndarray, *, head: float = 0.1, shorter: float = 0.8) -> np.ndarray:
+    """Which boxes span two other people's boxes: the head of one and the feet of another (a merged box).
+
+    Two people one behind the other in an oblique view (the one behind higher in the picture) are sometimes
+    boxed together as well as apart: a box from the head of the one behind down to the feet of the one in front.
+    Box ``i`` spans when one box *A* begins where it begins (its top centre within ``head`` of ``i``'s height
+    of ``i``'s) and another box *B* ends where it ends (likewise at the bottom), *A* ending above where *B*
+    ends, both shorter than ``shorter`` times ``i``'s height: *A* and *B* are the two people, ``i`` one more box
+    of them.
+
+    Args:
+        xyxy: ``(N, 4)`` boxes, pixels.
+        head: how close the top (bottom) centres must be, fraction of the spanning box's height.
+        shorter: how much shorter than the spanning box both people's boxes must be.
+
+    Returns:
+        A new ``(N,)`` bool array.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    out = np.zeros(len(boxes), dtype=bool)
+    if len(boxes) < 3:
+        return out
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2.0
+    h = boxes[:, 3] - boxes[:, 1]
+    for i in range(len(boxes)):
+        near = head * h[i]
+        small = h < shorter * h[i]
+        small[i] = False
+        tops = small & (np.abs(cx - cx[i]) <= near) & (np.abs(boxes[:, 1] - boxes[i, 1]) <= near)
+        feet = small & (np.abs(cx - cx[i]) <= near) & (np.abs(boxes[:, 3] - boxes[i, 3]) <= near)
+        if tops.any() and feet.any():
+            out[i] = bool((boxes[tops, 3].min() < boxes[feet, 3].max() - near) and (tops | feet).sum() >= 2)
+    return out
+
+
+_SAME_BOX = 0.8  # IoU of two boxes of one person (a kept box and the same person's box seen under another id)
 
 
 def _covered(box: np.ndarray, boxes: np.ndarray, share: float = 0.3) -> bool:
@@ -674,7 +713,7 @@ class QueueAnalyzer:
             heads=tracked.get_anchors_coordinates(sv.Position.TOP_CENTER)[seen] if len(tracked) else np.zeros((0, 2)),
             in_queue=in_queue[seen],
             in_service=in_service[seen],
-            length=int(in_queue.sum()),
+            length=int((in_queue & ~spanning(tracked.xyxy)).sum()),
             staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
@@ -845,7 +884,8 @@ class QueueAnalyzer:
         Someone missed is kept ``coast_s`` after they were last seen unless their box overlaps one seen now (that
         is probably them, found again) or touches the picture's edge (they walked out of it); someone who stood
         still is kept as long as ``hidden_s`` while a person in front of them covers their box (in a line, the one
-        in front hides the next).
+        in front hides the next), unless a box seen now is nearly theirs (IoU 0.8: them, found again under another
+        id; the tracker may move one person's id onto another's box).
         """
         trk = self.config.tracking
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
@@ -866,7 +906,9 @@ class QueueAnalyzer:
             # seen on one detection since the tracker confirmed them (two in all): a box that showed up beside
             # someone for a moment is no evidence of a person hidden behind them
             still = self._identity is not None and self._identity.standing(tid) and hits >= 2
-            if t - detected <= trk.hidden_s and still and _covered(box, known) and not _overlaps_any(box, fresh):
+            # a box nearly the same as one seen now is that person found again under another id, not hidden
+            hidden = _covered(box, known) and not _overlaps_any(box, fresh) and not _overlaps_any(box, known, _SAME_BOX)
+            if t - detected <= trk.hidden_s and still and hidden:
                 self._seen[tid] = (box, detected, t, hits)
                 self._hidden.add(tid)
                 if self._identity is not None:
