@@ -27,6 +27,7 @@ Run (development seeds and frames only; see docs/queue-analytics.md):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -37,7 +38,7 @@ import av
 import numpy as np
 import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, TrackingConfig
 from kedirivms.analytics.queue.detector import box_iou, empty_detections
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
@@ -159,7 +160,9 @@ def _report_rules(rows: list[tuple[int, int, dict[str, int]]]) -> None:
     print(f"    (all of them counted: MAE {ceiling:.3f}, now {now:.3f})")
 
 
-def scene_stages(name: str, offset: int, cache: Path, every: int, rules: bool = False) -> None:
+def scene_stages(
+    name: str, offset: int, cache: Path, every: int, rules: bool = False, tracking: dict[str, Any] | None = None
+) -> None:
     """Replay one counter scene's recording, counting the queue zone after each stage; then the candidates."""
     scenario = next(s for s in qa.SCENARIOS if s.name == name)
     params = dict(scenario.scene)
@@ -174,6 +177,7 @@ def scene_stages(name: str, offset: int, cache: Path, every: int, rules: bool = 
         stalled=qa.STALLED,
         detector="dnn",
         anchor="bottom_center",
+        tracking=TrackingConfig.model_validate(tracking or {}),
     )
     key = cache_key(
         name,
@@ -370,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path(".cache/queue-accuracy"), help="the recordings' folder")
     ap.add_argument("--candidates", type=int, default=0, metavar="N", help="classify the lost on every N-th picture")
     ap.add_argument("--rules", action="store_true", help="which rule left out each of the second look's people")
+    ap.add_argument(
+        "--tracking",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a tracking setting (TrackingConfig; JSON value) for the counter scenes, repeatable",
+    )
     ap.add_argument("--clip", type=Path, help="real footage (with --truth)")
     ap.add_argument("--truth", type=Path, help="its annotation")
     ap.add_argument("--split", help="annotation rounds to use, comma-separated (default: all)")
@@ -381,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--clip needs --truth")
         clip_stages(args.clip, args.truth, set(args.split.split(",")) if args.split else None, args.rate)
     for name in args.scenario or ([] if args.clip else ["tight"]):
-        scene_stages(name, args.seed_offset, args.cache, args.candidates, args.rules)
+        tracking = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)}
+        scene_stages(name, args.seed_offset, args.cache, args.candidates, args.rules, tracking)
     return 0
 
 
