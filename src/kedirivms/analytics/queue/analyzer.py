@@ -188,7 +188,15 @@ class TrackingConfig(BaseModel):
         ge=1,
         le=10,
         description="A person only the second look found (dnn.second_look) counts in the queue zone once found on "
-        "this many detections in a row at about the same place; they never start a track, a wait or a service.",
+        "this many of the last second_look_window detections at about the same place; they never start a track, "
+        "a wait or a service.",
+    )
+    second_look_window: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="... of this many detections, this one included (the second look finds someone hidden on some "
+        "detections only; equal to second_look_confirm: on that many detections in a row).",
     )
     second_look_inside: float = Field(
         default=1.0,
@@ -202,6 +210,15 @@ class TrackingConfig(BaseModel):
     relink_distance: float = Field(
         default=0.12, ge=0, description="... and this close to where it was lost, fraction of picture height."
     )
+
+    @model_validator(mode="after")
+    def _confirm_within_window(self) -> TrackingConfig:
+        if self.second_look_confirm > self.second_look_window:
+            raise ValueError(
+                f"second_look_confirm {self.second_look_confirm} is more than second_look_window "
+                f"{self.second_look_window}: nobody the second look finds could count"
+            )
+        return self
 
 
 class QueueConfig(BaseModel):
@@ -571,8 +588,8 @@ class QueueAnalyzer:
         # person -> box, last detected, last kept, detections seen on (since confirmed)
         self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
-        # the last detection's people the second look alone found, and on how many detections in a row each
-        self._added: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 4), np.float32), np.zeros(0, int))
+        # the people the second look alone found on each of the last detections (second_look_window - 1 of them)
+        self._added: deque[np.ndarray] = deque(maxlen=max(1, config.tracking.second_look_window - 1))
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
@@ -603,7 +620,7 @@ class QueueAnalyzer:
         self._look = None
         self._seen.clear()
         self._hidden = set()
-        self._added = (np.zeros((0, 4), np.float32), np.zeros(0, int))
+        self._added.clear()
         self._placed.clear()
         if self._feet is not None:
             self._feet.reset()
@@ -848,9 +865,10 @@ class QueueAnalyzer:
 
         They have no track id (-1): they are counted in the zones and nowhere else (no track, wait, service or
         coasting: the second look's boxes come and go between detections, and each change at the desk would read
-        as a hand-over). One counts once found on ``second_look_confirm`` detections in a row overlapping the
-        last one's (IoU 0.3), and not when ``second_look_inside`` of their box lies in a box of the first look (a
-        part of that person) or they overlap someone kept from an earlier detection (IoU 0.3: that person). With
+        as a hand-over). One counts once found on ``second_look_confirm`` of the last ``second_look_window``
+        detections (this one and earlier ones with a box overlapping theirs, IoU 0.3), and not when
+        ``second_look_inside`` of their box lies in a box of the first look (a part of that person) or they overlap
+        someone kept from an earlier detection (IoU 0.3: that person). With
         ``feet_from_height``, a box cut off by someone in front reaches down to its feet first (:func:`feet_behind`):
         the one found behind stands in the line even where their box ends above the queue zone.
         """
@@ -858,11 +876,11 @@ class QueueAnalyzer:
         added, score = found
         if self._feet is not None and len(added):
             added = feet_behind(tracked.xyxy, added)
-        last, streak = self._added
-        # detections in a row each was found on: one more than the longest of the last one's boxes it overlaps
-        runs = np.array([1 + max([0, *streak[_overlapping(box, last, 0.3)].tolist()]) for box in added], dtype=int)
-        self._added = (added, runs)
-        keep = runs >= trk.second_look_confirm
+        # the detections each was found on: this one, and each earlier one in the window with a box overlapping it
+        found_on = np.array([1 + sum(_overlaps_any(box, old, 0.3) for old in self._added) for box in added], dtype=int)
+        if trk.second_look_window > 1:
+            self._added.append(added)
+        keep = found_on >= trk.second_look_confirm
         conf = np.asarray(tracked.confidence, dtype=np.float32) if len(tracked) else np.zeros(0, np.float32)
         seen, kept = tracked.xyxy[conf > 0], tracked.xyxy[conf <= 0]
         for i, box in enumerate(added):
