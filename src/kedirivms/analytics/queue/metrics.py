@@ -63,6 +63,7 @@ class Visit:
     together: dict[int, float] = field(default_factory=dict)  # newer track -> seconds seen beside an older one
     in_line_xy: tuple[float, float] = (0.0, 0.0)  # where last seen inside the queue zone
     ledgered: bool = False  # its start is in the line's ledger (fifo)
+    from_desk: bool = False  # its first track came from the service zone: someone served, walking out
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class _Track:
     in_line: bool = False  # in the queue zone on its last frame
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
     lined: bool = False  # seen in the queue zone at some time
+    desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
+    born_at_desk: bool = False  # first seen in the service zone (not in the line)
+    at_desk: bool = False  # in the service zone on its last frame
+    walked_on: bool = False  # lost out of both zones, and carried on by a newer track (see _walking_up)
+    walked_up: bool = False  # born in the line, carrying on a track lost on its way there (see _walking_up)
 
 
 class WaitTracker:
@@ -129,10 +135,14 @@ class WaitTracker:
         self.fifo = fifo
         self.duplicate_serve_s = duplicate_serve_s
         self.desk_arrivals = desk_arrivals and fifo
-        self._ledger: list[tuple[float, bool]] = []  # (start, censored) of each person in line, earliest first
+        # (start, censored, seen walking in) of each person in line, earliest first
+        self._ledger: list[tuple[float, bool, bool]] = []
         self._last_served = -math.inf
         self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
+        self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
+        self._line_seen = -math.inf  # when anybody was last seen in line
+        self._desk_left = -math.inf  # when a track last stepped out of the service zone
         self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
         self._owner: dict[int, Visit] = {}
@@ -171,13 +181,21 @@ class WaitTracker:
                 ids.tolist(), centres.tolist(), in_queue.tolist(), in_service.tolist(), strict=True
             )
         ]
+        present = {tid for tid, _, _, _ in rows}
         for tid, xy, q, s in rows:
             info = self._tracks.get(tid)
             if info is None:
-                info = self._tracks[tid] = _Track(first=t, last=t, xy=xy, born_in_line=q, outside=False)
+                info = self._tracks[tid] = _Track(
+                    first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
+                )
+                info.walked_up = not s and self._walking_up(xy, t, present) and q
+            if info.at_desk and not s:
+                self._desk_left = t
+            info.at_desk = s
             if xy != info.xy:
                 info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
+            info.desk = info.desk or s
             info.lined = info.lined or q
             if not q and not s:
                 info.outside = True
@@ -210,11 +228,12 @@ class WaitTracker:
                     continue
                 enter, censored = visit.enter, visit.censored
                 if self.fifo and self._ledger:
-                    enter, censored = self._ledger.pop(0)
+                    enter, censored, _ = self._ledger.pop(0)
                 elif self.fifo:
                     self._first_in_line(visit, served)
                     enter, censored = visit.enter, visit.censored
                 self._last_served = t
+                self._floor = max(self._floor - 1, 0)
                 done.append(FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored))
                 self._close(visit, t, serving=served[id(visit)])
         self._forget_lost_tracks(t)
@@ -263,18 +282,21 @@ class WaitTracker:
         """
         if not self.desk_arrivals:
             return None
-        if track is not None and leaver is None and not self._from_line(track):
+        if track is not None and leaver is None and not self._from_line(track) and not self._stepped_up(track, t):
             return None
         self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
         visit = self._owner.get(leaver) if leaver is not None else None
+        if leaver is not None and leaver in self._tracks:
+            self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
         if visit is not None:
             self._close(visit, t)
         if t - self._last_served < self.duplicate_serve_s:
             return None
         self._last_served = t
+        self._floor = max(self._floor - 1, 0)
         if not self._ledger:
             return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
-        enter, censored = self._ledger.pop(0)
+        enter, censored, _ = self._ledger.pop(0)
         return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
 
     def _left_for_desk(self, visit: Visit) -> bool:
@@ -285,6 +307,39 @@ class WaitTracker:
         who reached the desk), not someone who gave up: their start stays in the ledger.
         """
         return self.desk_arrivals and any(abs(visit.last_in - a) <= self.reentry_grace_s for a in self._arrivals)
+
+    def _walking_up(self, xy: tuple[float, float], t: float, present: set[int]) -> bool:
+        """Whether a new track at ``xy`` carries on the walk of someone lost on their way to the line.
+
+        At 2 Hz someone walking in covers about ``relink_px`` between detections, and the tracker often loses them
+        and starts a new id on each: the id that first stands in the line is then born there, like an id switch in
+        the middle of the line, though its person was seen walking in. A track last seen out of both zones (never in
+        the line nor at the desk: not someone served walking off), lost now for at most ``relink_s``, within one
+        detection period's walk (``2 * relink_px``) of ``xy``, is that person; each lost track is carried on once,
+        by the first new track near it (in the line or not yet).
+        """
+        best: tuple[float, _Track | None] = (math.inf, None)
+        for tid, info in self._tracks.items():
+            if tid in present or info.walked_on or info.lined or info.desk or not info.outside:
+                continue
+            d = math.hypot(xy[0] - info.xy[0], xy[1] - info.xy[1])
+            if t - info.last <= self.relink_s and d <= 2.0 * self.relink_px and d < best[0]:
+                best = (d, info)
+        if best[1] is None:
+            return False
+        best[1].walked_on = True
+        return True
+
+    def _stepped_up(self, tid: int, t: float) -> bool:
+        """Whether track ``tid``, first seen at the desk, is the front of the line stepping up as the one served left.
+
+        People standing close in line are often one box (the one behind hidden in the one in front's): the one
+        hidden is first seen on their own where nobody hides them any more, at the spot, right after the one served
+        stepped off it. Someone walking straight up to the desk is seen on their way (out of both zones); someone
+        first seen at the spot while nobody left it (a new id for the person standing there) arrives nowhere.
+        """
+        info = self._tracks.get(tid)
+        return info is not None and info.born_at_desk and not info.outside and t - self._desk_left <= self.relink_s
 
     def _from_line(self, tid: int) -> bool:
         """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
@@ -310,21 +365,23 @@ class WaitTracker:
         if visit is not None:
             enter, censored = visit.enter, visit.censored
             if self.fifo and self._ledger:
-                enter, censored = self._ledger.pop(0)
+                enter, censored, _ = self._ledger.pop(0)
             self._close(visit, t)
         elif self.fifo and self._ledger:
-            enter, censored = self._ledger.pop(0)
+            enter, censored, _ = self._ledger.pop(0)
         else:
             return None
         self._last_served = t
+        self._floor = max(self._floor - 1, 0)
         return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
 
-    def _ledger_add(self, visit: Visit) -> None:
+    def _ledger_add(self, visit: Visit, seen: bool = False) -> None:
         if self.fifo and not visit.ledgered:
-            bisect.insort(self._ledger, (visit.enter, visit.censored))
+            bisect.insort(self._ledger, (visit.enter, visit.censored, seen))
             visit.ledgered = True
 
     def _unledger(self, enter: float) -> None:
+        self._floor = max(self._floor - 1, 0)
         if self._ledger:
             k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
             del self._ledger[k]
@@ -334,24 +391,47 @@ class WaitTracker:
 
         Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
         walking out of the line takes theirs away. A person lost for good keeps their start in the ledger (most
-        often they are still there, under a new id): the ledger is only trimmed (latest start first) once it has
-        held two more starts than the people seen in line for ``2 * relink_s``. People in line whose start is in
-        no ledger (found in the middle of the line, their arrival missed) add their own.
+        often they are still there, under a new id, or hidden: people standing close are seen as fewer boxes for
+        minutes). The people in line are at least as many as were seen there at once, less those who reached the
+        desk or were seen walking out since (nobody else leaves a line unseen); the ledger is only trimmed once it
+        has held two more starts than that for ``2 * relink_s``, and then only of starts not seen walking in (see
+        :meth:`_trim`). With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
+        in no ledger (found in the middle of the line, their arrival missed) add their own; someone who came from
+        the service zone (served, walking out) adds none.
         """
         people = sum(1 for v in self._visits if v.last_in >= t)
         if len(self._ledger) < people:
-            for visit in sorted((v for v in self._visits if not v.ledgered and v.last_in >= t), key=lambda v: v.enter):
+            missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
+            for visit in sorted(missing, key=lambda v: v.enter):
                 if len(self._ledger) >= people:
                     break
                 self._ledger_add(visit)
-        if len(self._ledger) > max(people, in_line_now) + 1:
+        if people or in_line_now:
+            self._line_seen = t
+        elif t - self._line_seen > self.relink_s:
+            self._floor = 0  # nobody in line for a while: those not seen leaving left unseen
+        self._floor = max(self._floor, people, in_line_now)
+        if len(self._ledger) > self._floor + 1:
             if self._over_since is None:
                 self._over_since = t
             elif t - self._over_since > 2.0 * self.relink_s:
-                self._ledger.pop()
+                self._trim(people == 0 and in_line_now == 0)
                 self._over_since = t
         else:
             self._over_since = None
+
+    def _trim(self, empty: bool) -> None:
+        """Drop the latest start that was not seen walking in (or, with nobody seen in line, the latest).
+
+        People standing close share one box for minutes: the line then shows fewer people than it holds, and the
+        starts of people seen walking in are what is known best (a real start taken away makes every later wait
+        short). Starts inferred later (someone found in the middle of the line, a box split in two) go first.
+        """
+        unseen = [k for k, (_, _, seen) in enumerate(self._ledger) if not seen]
+        if unseen:
+            del self._ledger[unseen[-1]]
+        elif empty:
+            self._ledger.pop()
 
     def _found_at_desk(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]], served: dict) -> None:
         """Someone new who appears in the service zone while a waiting person is lost is that person, served.
@@ -469,13 +549,21 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
-            walked_in=info.outside or not info.born_in_line,
+            walked_in=self._walked_in(info),
+            from_desk=info.desk,
         )
         self._visits.append(visit)
         self._owner[tid] = visit
         if visit.walked_in:
-            self._ledger_add(visit)
+            self._ledger_add(visit, seen=True)
         return visit
+
+    @staticmethod
+    def _walked_in(info: _Track) -> bool:
+        """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, or carrying
+        on a track lost on its way to the line (:meth:`_walking_up`); not someone coming from the desk (served,
+        walking off across the line's zone)."""
+        return (info.outside or not info.born_in_line or info.walked_up) and not info.desk
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
         """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``."""

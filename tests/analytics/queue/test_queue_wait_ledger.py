@@ -1,0 +1,175 @@
+"""The line's ledger of starts (WaitTracker with desk arrivals): which starts it keeps, and which it never takes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kedirivms.analytics.queue.metrics import FinishedVisit, WaitTracker
+
+Row = tuple[int, tuple[float, float], str]  # track, centre, "line" / "spot" / "out"
+
+
+def _feed(waits: WaitTracker, t: float, rows: list[Row]) -> list[FinishedVisit]:
+    ids = np.array([r[0] for r in rows], dtype=int)
+    centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
+    in_queue = np.array([r[2] == "line" for r in rows], dtype=bool)
+    in_service = np.array([r[2] == "spot" for r in rows], dtype=bool)
+    return waits.update(t, ids, centres, in_queue, in_service)
+
+
+def _served(done: list[FinishedVisit | None]) -> list[float]:
+    return [round(v.wait_s, 3) for v in done if v is not None and v.served and not v.censored]
+
+
+def test_starts_seen_walking_in_are_kept_while_their_people_share_one_box() -> None:
+    """Four people walk into the line one by one; then the three behind the first stand so close to the one in front
+    that the detector sees one box for a minute. Their starts stay in the ledger: each arrival at the desk takes
+    its own person's start (the old ledger trimmed the latest two, and the last two waits came out censored)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    starts = {1: 1.0, 2: 2.0, 3: 3.0, 4: 4.0}
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 90.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, start in starts.items():
+            x = 40.0 * tid
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))  # walking up to the line
+            elif t >= start and (tid == 1 or t < 6.0):
+                rows.append((tid, (x, 60.0), "line"))  # from 6 s only the first one's box is seen
+        done += _feed(waits, t, rows)
+        for k, at in enumerate((30.0, 45.0, 60.0, 75.0)):
+            if t == at:
+                done.append(waits.arrived(t, track=1 if k == 0 else None))
+    assert _served(done) == [29.0, 43.0, 57.0, 71.0]
+
+
+def test_starts_seen_walking_in_are_still_dropped_when_nobody_is_in_line() -> None:
+    """Three people seen walking in, then nobody in line at all (they left unseen): the ledger drops the latest
+    starts down to the one it always tolerates (someone hidden), as it did before starts were told apart."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    held = []
+    for t in np.arange(0.0, 60.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, start in ((1, 1.0), (2, 2.0), (3, 3.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (40.0 * tid, 100.0), "out"))
+            elif start <= t < 5.0:
+                rows.append((tid, (40.0 * tid, 60.0), "line"))
+        _feed(waits, t, rows)
+        held.append(len(waits._ledger))
+    assert max(held) == 3
+    assert [entry[0] for entry in waits._ledger] == [1.0]
+
+
+@pytest.mark.parametrize("served_as", ["own track at the spot", "leaver reported by the desk"])
+def test_a_served_person_crossing_the_line_on_the_way_out_starts_no_wait(served_as: str) -> None:
+    """A is served at 10 s and walks off past the line, crossing the queue zone where they are lost (hidden behind
+    the people in line). B and C, seen walking in at 2 s and 20 s, keep their own starts: the crossing is no one
+    joining the line (the old code took it for a newcomer, and C's wait came out 5 s short)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 60.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((7, (50.0, 100.0), "out"))
+        elif t < 10.0:
+            rows.append((7, (50.0, 60.0), "line"))
+        elif t < 12.0:
+            if served_as == "own track at the spot":
+                rows.append((7, (50.0, 20.0), "spot"))
+        elif t < 14.0:
+            rows.append((7, (300.0, 100.0), "out"))  # walking off
+        elif t < 16.0:
+            rows.append((7, (300.0, 60.0), "line"))  # across the line's zone, then lost
+        for tid, start, x, at in ((8, 2.0, 100.0, 30.0), (9, 20.0, 150.0, 50.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < at:
+                rows.append((tid, (x, 60.0), "line"))
+            elif at <= t < at + 2.0:
+                rows.append((tid, (x, 20.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t == 10.0:
+            own = served_as == "own track at the spot"
+            done.append(waits.arrived(t, track=7) if own else waits.arrived(t, leaver=7))
+        if t in (30.0, 50.0):
+            done.append(waits.arrived(t, track=8 if t == 30.0 else 9))
+    assert _served(done) == [9.0, 28.0, 30.0]
+
+
+def test_starts_found_in_the_line_are_kept_while_its_people_share_one_box() -> None:
+    """Three people are first found in the middle of the line (no one saw them walk in: their starts are inferred)
+    and seen there at once; then the two behind stand so close to the front one that only one box is seen for a
+    minute. Nobody left the line, so it still holds three: their starts stay (the old ledger trimmed the latest
+    while fewer were seen, and the last wait came out censored)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 70.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, start in ((1, 1.0), (2, 2.0), (3, 3.0)):
+            if t >= start and (tid == 1 or t < 6.0):
+                rows.append((tid, (40.0 * tid, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        for k, at in enumerate((30.0, 45.0, 60.0)):
+            if t == at:
+                done.append(waits.arrived(t, track=1 if k == 0 else None))
+    assert _served(done) == [29.0, 43.0, 57.0]
+
+
+def test_someone_walking_in_under_a_new_id_is_a_start_seen_walking_in() -> None:
+    """B walks up, and the tracker gives them a new id on reaching the line (at 2 Hz a walker moves a box's width
+    between detections): track 2 seen out of the zones at 9.5 s, track 3 born in the line 30 px on at 10 s. B was
+    seen walking in: their start is in the ledger as such (kept when the ledger is trimmed; the old code took track
+    3 for an id switch in the middle of the line, an inferred start, trimmed first). A track born in the line with
+    nobody lost near it on the way in stays inferred."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 20.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t == 9.5:
+            rows.append((2, (100.0, 100.0), "out"))
+        elif t >= 10.0:
+            rows.append((3, (100.0, 70.0), "line"))
+        if t >= 12.0:
+            rows.append((4, (200.0, 70.0), "line"))  # found in the line, nobody seen walking up to it
+        done += _feed(waits, t, rows)
+    assert waits._ledger == [(10.0, False, True), (12.0, False, False)]
+    done.append(waits.arrived(20.0, track=None))
+    assert _served(done) == [10.0]
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_someone_first_seen_at_the_spot_as_the_one_served_left_it_stepped_up_from_the_line(left: bool) -> None:
+    """B waits in line from 2 s, hidden in the box of C in front of them from 10 s; A, served, walks off the spot at
+    20 s, and B is first seen on their own at the spot at 20.5 s (a new track): B stepped up from the line and their
+    wait ends (the old code took a track never seen in the line for someone who walked straight up to the desk and
+    ended no wait). With nobody leaving the spot, a new id seen there is nobody's arrival."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 20.0 or not left:
+            rows.append((1, (50.0, 20.0), "spot"))  # A, being served
+        else:
+            rows.append((1, (10.0, 30.0), "out"))  # walking off
+        if t == 1.5:
+            rows.append((2, (90.0, 100.0), "out"))
+        elif 2.0 <= t < 10.0:
+            rows.append((2, (90.0, 60.0), "line"))
+        if t == 3.5:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif t >= 4.0:
+            rows.append((4, (60.0, 60.0), "line"))  # C, in front of whom B is hidden from 10 s
+        if t >= 20.5:
+            rows.append((5, (52.0, 22.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t == 20.5:
+            done.append(waits.arrived(t, track=5))
+    assert _served(done) == ([18.5] if left else [])
