@@ -172,7 +172,7 @@ class TrackingConfig(BaseModel):
         description="... and this long while someone seen covers their box (hidden behind the person in front), s.",
     )
     hidden_score: float = Field(
-        default=0.45,
+        default=0.44,
         ge=0,
         le=1,
         description="... if the detector once gave them at least this score (DNN path). A box it was never surer "
