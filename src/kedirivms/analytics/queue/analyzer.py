@@ -171,13 +171,6 @@ class TrackingConfig(BaseModel):
         ge=0,
         description="... and this long while someone seen covers their box (hidden behind the person in front), s.",
     )
-    hidden_score: float = Field(
-        default=0.44,
-        ge=0,
-        le=1,
-        description="... if the detector once gave them at least this score (DNN path). A box it was never surer "
-        "of (a false box between two people standing close, just over dnn.confidence) is no evidence of a person.",
-    )
     zone_hold: float = Field(
         default=0.1,
         ge=0,
@@ -575,8 +568,8 @@ class QueueAnalyzer:
         self._next_detect = -math.inf
         self._held: sv.Detections | None = None
         self._look: _Look | None = None
-        # person -> box, last detected, last kept, detections seen on (since confirmed), highest score
-        self._seen: dict[int, tuple[np.ndarray, float, float, int, float]] = {}
+        # person -> box, last detected, last kept, detections seen on (since confirmed)
+        self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
         # the last detection's people the second look alone found, and on how many detections in a row each
         self._added: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 4), np.float32), np.zeros(0, int))
@@ -892,35 +885,31 @@ class QueueAnalyzer:
         is probably them, found again) or touches the picture's edge (they walked out of it); someone who stood
         still is kept as long as ``hidden_s`` while a person in front of them covers their box (in a line, the one
         in front hides the next), unless a box seen now is nearly theirs (IoU 0.8: them, found again under another
-        id; the tracker may move one person's id onto another's box), and only if the detector once gave them at
-        least ``hidden_score``.
+        id; the tracker may move one person's id onto another's box).
         """
         trk = self.config.tracking
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
-        scores = np.ones(len(ids)) if tracked.confidence is None else np.asarray(tracked.confidence, dtype=float)
         for i, tid in enumerate(ids.tolist()):
             # a detection the tracker never confirmed is not coasted (a one-off false detection)
             if tid >= 0 and (self._identity is None or self._identity.confirmed(tid)):
-                hits, best = (self._seen[tid][3] + 1, self._seen[tid][4]) if tid in self._seen else (1, 0.0)
-                self._seen[tid] = (tracked.xyxy[i].copy(), t, t, hits, max(best, float(scores[i])))
+                hits = self._seen[tid][3] + 1 if tid in self._seen else 1
+                self._seen[tid] = (tracked.xyxy[i].copy(), t, t, hits)
         wh = self._zones.wh if self._zones is not None else (0, 0)
         born = self._identity.born if self._identity is not None else set()
         new = np.array([tid < 0 or tid in born for tid in ids.tolist()], dtype=bool)
         fresh, known = tracked.xyxy[new], tracked.xyxy[~new]
         missing = []
         self._hidden = set()
-        for tid, (box, detected, kept, hits, best) in list(self._seen.items()):
+        for tid, (box, detected, kept, hits) in list(self._seen.items()):
             if detected >= t:
                 continue
-            # seen on one detection since the tracker confirmed them (two in all), or never with a score the
-            # model's true people reach: a box that showed up beside someone is no evidence of a person behind them
-            still = (
-                self._identity is not None and self._identity.standing(tid) and hits >= 2 and best >= trk.hidden_score
-            )
+            # seen on one detection since the tracker confirmed them (two in all): a box that showed up beside
+            # someone for a moment is no evidence of a person hidden behind them
+            still = self._identity is not None and self._identity.standing(tid) and hits >= 2
             # a box nearly the same as one seen now is that person found again under another id, not hidden
             hidden = _covered(box, known) and not _overlaps_any(box, fresh) and not _overlaps_any(box, known, _SAME_BOX)
             if t - detected <= trk.hidden_s and still and hidden:
-                self._seen[tid] = (box, detected, t, hits, best)
+                self._seen[tid] = (box, detected, t, hits)
                 self._hidden.add(tid)
                 if self._identity is not None:
                     self._identity.hold(tid, t)
