@@ -9,6 +9,7 @@ matched alert is listed with its delay against the truth.
 
     PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 1000
     PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 2000 --scenario stall --before 70
+    PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 4000 --truth-grace 1.0   # no detections
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import queue_accuracy as qa  # noqa: E402
 
 from kedirivms.analytics.queue import analyzer as qan  # noqa: E402
+from kedirivms.analytics.queue.alerts import Hysteresis  # noqa: E402
 
 
 def _spy() -> tuple[list[tuple[Any, ...]], Any]:
@@ -102,6 +104,32 @@ def trace(name: str, offset: int, cache: Path, before: float, after: float) -> N
             print(f"   {t:6.1f} {n:>6} {raw_n:>4} {med:>4} | {clerk!s:>5} {raw_st!s:>4} {st!s:>4} | {desk}")
 
 
+def truth_grace(name: str, offset: int, grace_s: float) -> None:
+    """The rules on the true series with and without ``grace_s`` (a true dip that short goes either way)."""
+    scenario = {s.name: s for s in qa.SCENARIOS}[name]
+    params = dict(scenario.scene)
+    params["seed"] = int(params["seed"]) + offset
+    params["duration_s"] = min(float(params["duration_s"]), 240.0)
+    truth = qa.CounterScene(view="oblique", width=qa.WIDTH, height=qa.HEIGHT, fps=qa.FPS, **params).truth()
+    runs = []
+    for grace in (0.0, grace_s):
+        pile = Hysteresis(qa.PILE_UP.for_s, qa.PILE_UP.clear_for_s, grace)
+        unstaffed = Hysteresis(qa.UNSTAFFED.for_s, qa.UNSTAFFED.clear_for_s, grace)
+        out = []
+        for t, n, present in zip(truth.times, truth.queue_length, truth.clerk_present, strict=True):
+            if t < scenario.start_s:
+                continue
+            for kind, tr in (
+                ("pile_up", pile.update(n >= qa.PILE_UP.threshold, n <= qa.PILE_UP.clear_level, float(t))),
+                ("counter_unstaffed", unstaffed.update(not present, bool(present), float(t))),
+            ):
+                if tr is not None:
+                    out.append(f"{kind}{'' if tr.raised else ' cleared'} {t:.1f}")
+        runs.append(out)
+    same = "the same" if runs[0] == runs[1] else "DIFFERENT"
+    print(f"{name:8} +{offset}: {same}: {', '.join(runs[0]) or '-'}" + ("" if runs[0] == runs[1] else f" / {runs[1]}"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", action="append", help="repeatable; default: the seven goal scenes")
@@ -109,9 +137,18 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path(".cache/queue-accuracy"), help="the recorded detections")
     ap.add_argument("--before", type=float, default=20.0, help="seconds shown before each alert")
     ap.add_argument("--after", type=float, default=5.0, help="seconds shown after each alert")
+    ap.add_argument(
+        "--truth-grace",
+        type=float,
+        metavar="S",
+        help="instead: the true pile_up and counter_unstaffed alerts with and without a grace of S seconds",
+    )
     args = ap.parse_args()
     for name in args.scenario or [s.name for s in qa.SCENARIOS if s.goal]:
-        trace(name, args.seed_offset, args.cache, args.before, args.after)
+        if args.truth_grace is not None:
+            truth_grace(name, args.seed_offset, args.truth_grace)
+        else:
+            trace(name, args.seed_offset, args.cache, args.before, args.after)
     return 0
 
 
