@@ -10,7 +10,8 @@ under-count can be pinned on one stage before anything is changed:
   with ``--candidates N`` (the model run again on every N-th recorded picture) what became of each true person
   standing in the queue zone: found (a kept box at their head), removed by NMS (a candidate over the confidence
   threshold, nearer their head than anyone else's, that NMS dropped for a neighbour's box), only under the
-  threshold, or no candidate at all;
+  threshold, or no candidate at all; with ``--rules``, how many of the people the second look added each of the
+  analyzer's rules left out of the queue zone, and the count had they been counted;
 * real footage (``--clip`` with ``--truth``): people in the picture on the annotated frames (``--split`` picks
   the annotation rounds, e.g. the development frames ``design,seen``), from the latest detection at or before
   each.
@@ -18,6 +19,7 @@ under-count can be pinned on one stage before anything is changed:
 Run (development seeds and frames only; see docs/queue-analytics.md):
 
     PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --scenario tight --seed-offset 1000 --candidates 4
+    PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --scenario tight --seed-offset 1000 --rules
     PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --clip .cache/footage/vtest.avi \\
         --truth tests/data/footage/vtest.truth.json --split design,seen
 """
@@ -25,6 +27,7 @@ Run (development seeds and frames only; see docs/queue-analytics.md):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -35,7 +38,7 @@ import av
 import numpy as np
 import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, TrackingConfig
 from kedirivms.analytics.queue.detector import box_iou, empty_detections
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
@@ -47,6 +50,55 @@ import queue_accuracy as qa  # noqa: E402
 from _queue_replay import Recording, RecordingDetector, ReplayFrame, cache_key  # noqa: E402
 
 STAGES = ("detector", "tracker", "motion gate", "coasting", "counted")
+RULES = ("counted", "found too seldom", "inside a first-look box", "over someone coasted")
+
+
+class RuleSpy:
+    """Which rule left out each person the second look added (``QueueAnalyzer._add_second_look``; read only).
+
+    Per detection, ``now[rule]`` is how many of the second look's people each rule left out in the queue zone (their
+    feet placed as the analyzer places them), and ``counted`` how many it counted there; a box left out by two
+    rules is given to the first of ``RULES``' order after ``counted`` that applies.
+    """
+
+    def __init__(self, analyzer: QueueAnalyzer) -> None:
+        from kedirivms.analytics.queue import analyzer as impl
+        from kedirivms.analytics.queue.feet import feet_behind
+        from kedirivms.analytics.queue.second_look import extra_mask
+
+        self.now: dict[str, int] = {}
+        add = analyzer._add_second_look
+        trk = analyzer.config.tracking
+
+        def added(tracked: sv.Detections, found: tuple[np.ndarray, np.ndarray]) -> sv.Detections:
+            boxes = found[0]
+            if analyzer._feet is not None and len(boxes):
+                boxes = feet_behind(tracked.xyxy, boxes)
+            window = list(analyzer._added)  # the earlier detections' boxes, before this one joins them
+            out = add(tracked, found)
+            zones = analyzer._zones
+            self.now = dict.fromkeys(RULES, 0)
+            if zones is None or not len(boxes):
+                return out
+            in_queue = zones.test(zones.queue, sv.Detections(xyxy=np.asarray(boxes, dtype=np.float32)))
+            conf = np.asarray(tracked.confidence, dtype=np.float32) if len(tracked) else np.zeros(0, np.float32)
+            seen = tracked.xyxy[conf > 0]
+            counted = out.xyxy[extra_mask(out)]
+            for box, queued in zip(boxes, in_queue.tolist(), strict=True):
+                if not queued:
+                    continue
+                if any(np.array_equal(box, c) for c in counted):
+                    rule = "counted"
+                elif 1 + sum(impl._overlaps_any(box, old, 0.3) for old in window) < trk.second_look_confirm:
+                    rule = "found too seldom"
+                elif impl._inside_share(box, seen) >= trk.second_look_inside:
+                    rule = "inside a first-look box"
+                else:
+                    rule = "over someone coasted"
+                self.now[rule] += 1
+            return out
+
+        setattr(analyzer, "_add_second_look", added)  # noqa: B010 (an instance attribute over the method)
 
 
 class StageSpy:
@@ -93,7 +145,24 @@ def _report(title: str, rows: list[tuple[int, ...]]) -> None:
         print(f"  {name:12s} {np.abs(d).mean():6.3f} {d.mean():+7.3f} {missing:8.0f} {extra:6.0f}")
 
 
-def scene_stages(name: str, offset: int, cache: Path, every: int) -> None:
+def _report_rules(rows: list[tuple[int, int, dict[str, int]]]) -> None:
+    """``rows``: (truth, counted, people the second look added per rule); what counting each rule's would give."""
+    truth = np.array([r[0] for r in rows], dtype=np.float64)
+    counted = np.array([r[1] for r in rows], dtype=np.float64)
+    print("  the second look's people in the queue zone, a picture (queue-length MAE were each rule's counted too):")
+    every = counted.copy()
+    for rule in RULES:
+        n = np.array([r[2].get(rule, 0) for r in rows], dtype=np.float64)
+        mae = "" if rule == "counted" else f"  MAE {np.abs(counted + n - truth).mean():.3f}"
+        every += 0 if rule == "counted" else n
+        print(f"    {rule:26s} {n.mean():6.3f}{mae}")
+    now, ceiling = np.abs(counted - truth).mean(), np.abs(every - truth).mean()
+    print(f"    (all of them counted: MAE {ceiling:.3f}, now {now:.3f})")
+
+
+def scene_stages(
+    name: str, offset: int, cache: Path, every: int, rules: bool = False, tracking: dict[str, Any] | None = None
+) -> None:
     """Replay one counter scene's recording, counting the queue zone after each stage; then the candidates."""
     scenario = next(s for s in qa.SCENARIOS if s.name == name)
     params = dict(scenario.scene)
@@ -108,6 +177,7 @@ def scene_stages(name: str, offset: int, cache: Path, every: int) -> None:
         stalled=qa.STALLED,
         detector="dnn",
         anchor="bottom_center",
+        tracking=TrackingConfig.model_validate(tracking or {}),
     )
     key = cache_key(
         name,
@@ -128,6 +198,8 @@ def scene_stages(name: str, offset: int, cache: Path, every: int) -> None:
     replay = RecordingDetector(live, recording, replay=True)
     analyzer.detector = replay
     spy = StageSpy(analyzer, _in_queue)
+    rule_spy = RuleSpy(analyzer) if rules else None
+    rule_rows: list[tuple[int, int, dict[str, int]]] = []
     blank = np.zeros((qa.HEIGHT, qa.WIDTH), dtype=np.uint8)
     rows = []
     for k, t in enumerate(truth.times):
@@ -141,7 +213,11 @@ def scene_stages(name: str, offset: int, cache: Path, every: int) -> None:
         if spy.now:
             assert analyzer.last is not None
             rows.append((int(truth.queue_length[k]), *(spy.now[s] for s in STAGES[:4]), analyzer.last.queue_length))
+            if rule_spy is not None:
+                rule_rows.append((int(truth.queue_length[k]), analyzer.last.queue_length, dict(rule_spy.now)))
     _report(f"{name} (seed {params['seed']}), queue zone, detection pictures", rows)
+    if rule_rows:
+        _report_rules(rule_rows)
     if every > 0:
         candidates(scene, live, recording, every)
 
@@ -297,6 +373,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-offset", type=int, default=1000, help="seed offset of the recordings (develop on 1000)")
     ap.add_argument("--cache", type=Path, default=Path(".cache/queue-accuracy"), help="the recordings' folder")
     ap.add_argument("--candidates", type=int, default=0, metavar="N", help="classify the lost on every N-th picture")
+    ap.add_argument("--rules", action="store_true", help="which rule left out each of the second look's people")
+    ap.add_argument(
+        "--tracking",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a tracking setting (TrackingConfig; JSON value) for the counter scenes, repeatable",
+    )
     ap.add_argument("--clip", type=Path, help="real footage (with --truth)")
     ap.add_argument("--truth", type=Path, help="its annotation")
     ap.add_argument("--split", help="annotation rounds to use, comma-separated (default: all)")
@@ -308,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--clip needs --truth")
         clip_stages(args.clip, args.truth, set(args.split.split(",")) if args.split else None, args.rate)
     for name in args.scenario or ([] if args.clip else ["tight"]):
-        scene_stages(name, args.seed_offset, args.cache, args.candidates)
+        tracking = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)}
+        scene_stages(name, args.seed_offset, args.cache, args.candidates, args.rules, tracking)
     return 0
 
 

@@ -128,14 +128,15 @@ def test_more_real_clips_are_what_their_truth_counts_and_never_over_counted(clip
     door, a window or a car as a person: the trial counts places of the first picture only while they are not
     perfectly still. Held out until scored once (tenth session): one man, then one woman, standing still close to
     the camera. Every clip is mostly right since the tenth session: people cut by the picture's bottom edge are in a
-    zone drawn to it (head-pose), and the closer look where something moved finds the car park's cyclist."""
+    zone drawn to it (head-pose), and the closer look where something moved finds the car park's cyclist: each meets
+    the goal (MAE <= 0.5) since then, and this test keeps it."""
     t = FootageTruth.load(DATA / truth)
     assert hashlib.sha256((DATA / clip).read_bytes()).hexdigest() == t.sha256
     assert "Creative Commons Attribution 4.0" in t.source
     score = evaluate_clip(DATA / clip, t, detector="dnn")
     assert score.frames == len(t.frames) >= 18
     assert all(got <= expected for _, _, expected, got in score.per_frame), score.per_frame
-    assert score.mae < 1.0, score.per_frame  # most frames right
+    assert score.mae <= 0.5, score.per_frame  # the goal, met on every clip since the tenth session
 
 
 def test_the_model_finds_the_woman_whose_box_reaches_the_pictures_bottom_edge() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import supervision as sv
+from pydantic import ValidationError
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, TrackingConfig, person_detections
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import EXTRA, SecondLook, extra_mask
 
@@ -92,14 +94,42 @@ def test_someone_the_second_look_finds_on_two_detections_in_a_row_counts_without
     assert stats.data["in_queue_now"] == 1  # no wait of their own either (the one in front is waiting)
 
 
+def _every_other(t: float) -> bool:
+    return t > 0.5 and round((t - 0.3) / 0.5) % 2 == 1  # (detections at 0, then 0.3 + 0.5 k): 0.8, 1.8, ...
+
+
 def test_the_second_looks_people_who_come_and_go_are_not_counted_nor_kept() -> None:
-    # found on every other detection: never two in a row
-    flicker = round  # (detections at 0.3 + 0.5 k)
-    analyzer, counts = _run(lambda t: ([FRONT], [BEHIND] if flicker((t - 0.3) / 0.5) % 2 else []))
+    # found on one detection only (0.8 s): never counted
+    _, one_off = _run(lambda t: ([FRONT], [BEHIND] if 0.5 < t < 1.0 else []))
+    assert max(one_off.values()) == 1
+    # found on every other detection, with a window of two (two in a row): never counted
+    analyzer, counts = _run(lambda t: ([FRONT], [BEHIND] if _every_other(t) else []), second_look_window=2)
     assert max(counts.values()) == 1
     # counted at once when one detection is enough, and not kept once gone (no coasting: they have no track)
     _, once = _run(lambda t: ([FRONT], [BEHIND] if 0.5 < t < 1.0 else []), second_look_confirm=1)
     assert once[0.8] == 2 and once[1.3] == 1
+
+
+def test_someone_the_second_look_finds_on_every_other_detection_counts_where_found() -> None:
+    # hidden behind the one in front, found by the second look on some detections only: found on two of the last
+    # three detections (second_look_window) at about the same place, they count on the detection that finds them
+    _, counts = _run(lambda t: ([FRONT], [BEHIND] if _every_other(t) else []))
+    assert counts[0.8] == 1  # found once: not yet
+    assert counts[1.3] == 1  # not found on this detection: not counted (no track, no coasting)
+    assert counts[1.8] == 2 and counts[2.3] == 1 and counts[5.8] == 2  # found again: counted where found
+    # found again elsewhere (a box overlapping none of the earlier ones, IoU 0.3): a new one, not yet counted
+    moved = [200.0, 128.0, 238.0, 226.0]
+    _, apart = _run(lambda t: ([FRONT], [BEHIND if t < 1.0 else moved] if _every_other(t) else []))
+    assert apart[1.8] == 1 and apart[2.8] == 2  # (there at 1.8: once; at 2.8: twice in the last three)
+    # on the old rule (two detections in a row) they never count
+    _, in_a_row = _run(lambda t: ([FRONT], [BEHIND] if _every_other(t) else []), second_look_window=2)
+    assert max(in_a_row.values()) == 1
+
+
+def test_the_second_look_confirm_fits_in_its_window() -> None:
+    with pytest.raises(ValidationError, match="more than second_look_window"):
+        TrackingConfig(second_look_confirm=3, second_look_window=2)
+    assert TrackingConfig(second_look_confirm=3, second_look_window=3).second_look_confirm == 3
 
 
 def test_a_second_look_box_inside_a_first_look_box_is_that_person() -> None:

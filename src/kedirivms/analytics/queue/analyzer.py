@@ -188,7 +188,15 @@ class TrackingConfig(BaseModel):
         ge=1,
         le=10,
         description="A person only the second look found (dnn.second_look) counts in the queue zone once found on "
-        "this many detections in a row at about the same place; they never start a track, a wait or a service.",
+        "this many of the last second_look_window detections at about the same place; they never start a track, "
+        "a wait or a service.",
+    )
+    second_look_window: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="... of this many detections, this one included (the second look finds someone hidden on some "
+        "detections only; equal to second_look_confirm: on that many detections in a row).",
     )
     second_look_inside: float = Field(
         default=1.0,
@@ -202,6 +210,15 @@ class TrackingConfig(BaseModel):
     relink_distance: float = Field(
         default=0.12, ge=0, description="... and this close to where it was lost, fraction of picture height."
     )
+
+    @model_validator(mode="after")
+    def _confirm_within_window(self) -> TrackingConfig:
+        if self.second_look_confirm > self.second_look_window:
+            raise ValueError(
+                f"second_look_confirm {self.second_look_confirm} is more than second_look_window "
+                f"{self.second_look_window}: nobody the second look finds could count"
+            )
+        return self
 
 
 class QueueConfig(BaseModel):
@@ -307,7 +324,8 @@ class FrameResult:
 
     Attributes:
         time: frame time, seconds.
-        queue_length: people in the queue zone on this frame.
+        queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
+            feet of the other, is not counted: :func:`spanning`).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
@@ -407,6 +425,44 @@ def _at_edge(box: np.ndarray, wh: tuple[int, int], margin: float = 0.01) -> bool
         return False
     mx, my = margin * w, margin * h
     return bool(box[0] <= mx or box[1] <= my or box[2] >= w - mx or box[3] >= h - my)
+
+
+def spanning(xyxy: np.ndarray, *, head: float = 0.1, shorter: float = 0.8) -> np.ndarray:
+    """Which boxes span two other people's boxes: the head of one and the feet of another (a merged box).
+
+    Two people one behind the other in an oblique view (the one behind higher in the picture) are sometimes
+    boxed together as well as apart: a box from the head of the one behind down to the feet of the one in front.
+    Box ``i`` spans when one box *A* begins where it begins (its top centre within ``head`` of ``i``'s height
+    of ``i``'s) and another box *B* ends where it ends (likewise at the bottom), *A* ending above where *B*
+    ends, both shorter than ``shorter`` times ``i``'s height: *A* and *B* are the two people, ``i`` one more box
+    of them.
+
+    Args:
+        xyxy: ``(N, 4)`` boxes, pixels.
+        head: how close the top (bottom) centres must be, fraction of the spanning box's height.
+        shorter: how much shorter than the spanning box both people's boxes must be.
+
+    Returns:
+        A new ``(N,)`` bool array.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    out = np.zeros(len(boxes), dtype=bool)
+    if len(boxes) < 3:
+        return out
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2.0
+    h = boxes[:, 3] - boxes[:, 1]
+    for i in range(len(boxes)):
+        near = head * h[i]
+        small = h < shorter * h[i]
+        small[i] = False
+        tops = small & (np.abs(cx - cx[i]) <= near) & (np.abs(boxes[:, 1] - boxes[i, 1]) <= near)
+        feet = small & (np.abs(cx - cx[i]) <= near) & (np.abs(boxes[:, 3] - boxes[i, 3]) <= near)
+        if tops.any() and feet.any():
+            out[i] = bool((boxes[tops, 3].min() < boxes[feet, 3].max() - near) and (tops | feet).sum() >= 2)
+    return out
+
+
+_SAME_BOX = 0.8  # IoU of two boxes of one person (a kept box and the same person's box seen under another id)
 
 
 def _covered(box: np.ndarray, boxes: np.ndarray, share: float = 0.3) -> bool:
@@ -532,8 +588,8 @@ class QueueAnalyzer:
         # person -> box, last detected, last kept, detections seen on (since confirmed)
         self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
-        # the last detection's people the second look alone found, and on how many detections in a row each
-        self._added: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 4), np.float32), np.zeros(0, int))
+        # the people the second look alone found on each of the last detections (second_look_window - 1 of them)
+        self._added: deque[np.ndarray] = deque(maxlen=max(1, config.tracking.second_look_window - 1))
         # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
         self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
         self._identity: IdentityStitcher | None = None
@@ -568,7 +624,7 @@ class QueueAnalyzer:
         self._look = None
         self._seen.clear()
         self._hidden = set()
-        self._added = (np.zeros((0, 4), np.float32), np.zeros(0, int))
+        self._added.clear()
         self._placed.clear()
         if self._feet is not None:
             self._feet.reset()
@@ -678,7 +734,7 @@ class QueueAnalyzer:
             heads=tracked.get_anchors_coordinates(sv.Position.TOP_CENTER)[seen] if len(tracked) else np.zeros((0, 2)),
             in_queue=in_queue[seen],
             in_service=in_service[seen],
-            length=int(in_queue.sum()),
+            length=int((in_queue & ~spanning(tracked.xyxy)).sum()),
             staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
@@ -813,9 +869,10 @@ class QueueAnalyzer:
 
         They have no track id (-1): they are counted in the zones and nowhere else (no track, wait, service or
         coasting: the second look's boxes come and go between detections, and each change at the desk would read
-        as a hand-over). One counts once found on ``second_look_confirm`` detections in a row overlapping the
-        last one's (IoU 0.3), and not when ``second_look_inside`` of their box lies in a box of the first look (a
-        part of that person) or they overlap someone kept from an earlier detection (IoU 0.3: that person). With
+        as a hand-over). One counts once found on ``second_look_confirm`` of the last ``second_look_window``
+        detections (this one and earlier ones with a box overlapping theirs, IoU 0.3), and not when
+        ``second_look_inside`` of their box lies in a box of the first look (a part of that person) or they overlap
+        someone kept from an earlier detection (IoU 0.3: that person). With
         ``feet_from_height``, a box cut off by someone in front reaches down to its feet first (:func:`feet_behind`):
         the one found behind stands in the line even where their box ends above the queue zone.
         """
@@ -823,11 +880,11 @@ class QueueAnalyzer:
         added, score = found
         if self._feet is not None and len(added):
             added = feet_behind(tracked.xyxy, added)
-        last, streak = self._added
-        # detections in a row each was found on: one more than the longest of the last one's boxes it overlaps
-        runs = np.array([1 + max([0, *streak[_overlapping(box, last, 0.3)].tolist()]) for box in added], dtype=int)
-        self._added = (added, runs)
-        keep = runs >= trk.second_look_confirm
+        # the detections each was found on: this one, and each earlier one in the window with a box overlapping it
+        found_on = np.array([1 + sum(_overlaps_any(box, old, 0.3) for old in self._added) for box in added], dtype=int)
+        if trk.second_look_window > 1:
+            self._added.append(added)
+        keep = found_on >= trk.second_look_confirm
         conf = np.asarray(tracked.confidence, dtype=np.float32) if len(tracked) else np.zeros(0, np.float32)
         seen, kept = tracked.xyxy[conf > 0], tracked.xyxy[conf <= 0]
         for i, box in enumerate(added):
@@ -849,7 +906,8 @@ class QueueAnalyzer:
         Someone missed is kept ``coast_s`` after they were last seen unless their box overlaps one seen now (that
         is probably them, found again) or touches the picture's edge (they walked out of it); someone who stood
         still is kept as long as ``hidden_s`` while a person in front of them covers their box (in a line, the one
-        in front hides the next).
+        in front hides the next), unless a box seen now is nearly theirs (IoU 0.8: them, found again under another
+        id; the tracker may move one person's id onto another's box).
         """
         trk = self.config.tracking
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
@@ -870,7 +928,9 @@ class QueueAnalyzer:
             # seen on one detection since the tracker confirmed them (two in all): a box that showed up beside
             # someone for a moment is no evidence of a person hidden behind them
             still = self._identity is not None and self._identity.standing(tid) and hits >= 2
-            if t - detected <= trk.hidden_s and still and _covered(box, known) and not _overlaps_any(box, fresh):
+            # a box nearly the same as one seen now is that person found again under another id, not hidden
+            hidden = _covered(box, known) and not _overlaps_any(box, fresh) and not _overlaps_any(box, known, _SAME_BOX)
+            if t - detected <= trk.hidden_s and still and hidden:
                 self._seen[tid] = (box, detected, t, hits)
                 self._hidden.add(tid)
                 if self._identity is not None:
