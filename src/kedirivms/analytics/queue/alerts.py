@@ -137,9 +137,14 @@ class Transition:
 class Hysteresis:
     """A two-sided timer: raise after ``on`` held ``for_s``, clear after ``off`` held ``clear_for_s``.
 
+    A break in the condition shorter than ``grace_s`` does not restart its timer (the condition is taken to have
+    held through it; nothing is decided during the break): a count that reads one under on a detection or two, as a
+    person the detector missed and did not carry, is one miss, not a departure and a return.
+
     Args:
         for_s: seconds the raise condition must hold.
         clear_for_s: seconds the clear condition must hold.
+        grace_s: breaks shorter than this are bridged, seconds (0: any break restarts the timer).
 
     Example:
         >>> h = Hysteresis(2.0, 1.0)
@@ -147,12 +152,14 @@ class Hysteresis:
         True
     """
 
-    def __init__(self, for_s: float, clear_for_s: float) -> None:
+    def __init__(self, for_s: float, clear_for_s: float, grace_s: float = 0.0) -> None:
         self.for_s = for_s
         self.clear_for_s = clear_for_s
+        self.grace_s = grace_s
         self.active = False
         self.raised_at: float | None = None
         self._since: float | None = None
+        self._broken: float | None = None
 
     def update(self, on: bool, off: bool, t: float) -> Transition | None:
         """Feed one observation.
@@ -167,8 +174,12 @@ class Hysteresis:
         """
         cond = off if self.active else on
         if not cond:
-            self._since = None
+            if self._since is not None and self._broken is None:
+                self._broken = t
+            if self._broken is None or t - self._broken + 1e-9 >= self.grace_s:  # (a break of grace_s or more)
+                self._since = self._broken = None
             return None
+        self._broken = None
         if self._since is None:
             self._since = t
         need = self.clear_for_s if self.active else self.for_s
@@ -176,13 +187,13 @@ class Hysteresis:
             return None
         since = self._since
         self.active = not self.active
-        self._since = None
+        self._since = self._broken = None
         self.raised_at = t if self.active else None
         return Transition(raised=self.active, time=t, since=since)
 
     def force_clear(self, t: float) -> Transition | None:
         """Clear at once (e.g. the counter closed); returns the transition if it was raised."""
-        self._since = None
+        self._since = self._broken = None
         if not self.active:
             return None
         self.active = False

@@ -614,6 +614,10 @@ class QueueAnalyzer:
             frame_rate=self._rate_hz if self._rate_hz is not None else 30.0,
         )
         self._identity = IdentityStitcher(stitch_s=trk.relink_s, radius_px=trk.relink_distance * wh[1])
+        # a person the detector misses stays counted coast_s (the DNN path's own line between a miss and a
+        # departure): a miss that is not coasted (their box overlaps someone seen, their track is not confirmed)
+        # must not restart the count's and the clerk's alert timers either (see Hysteresis.grace_s)
+        self._pile.grace_s = self._unstaffed.grace_s = trk.coast_s if self._rate_hz is not None else 0.0
         self._gate.reset()
         self._next_detect = -math.inf
         self._held = None
