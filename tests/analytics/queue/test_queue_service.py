@@ -325,3 +325,35 @@ def test_a_hand_over_is_seen_from_the_spot_when_the_stay_also_holds_the_clerk() 
         services += [round(s.service_s, 3) for s in done]
     assert arrivals == 2 and service.last_arrival == 20.0  # A at 2 s, B at 20 s
     assert services == [18.0]  # A's stay ends where they walked off
+
+
+@pytest.mark.parametrize(
+    ("top_moves", "stays"),
+    [
+        # tight scene, development seed +3000, 207.3-209.8 s: the foot point of the one served dropped 18 px into
+        # the line for 2.5 s, the top of their box 1 px; their return to the spot counted as a new arrival
+        pytest.param(False, [20.0], id="foot-edge-dips-top-still"),
+        pytest.param(True, [7.5, 9.0], id="stepped-back-into-the-line"),  # a real step: the service ended
+    ],
+)
+def test_the_one_served_whose_box_dips_into_the_line_is_still_served(top_moves: bool, stays: list[float]) -> None:
+    cfg = QueueConfig.model_validate(
+        {"zones": ZONES, "anchor": "bottom_center", "smoothing_s": 0, "unstaffed": {"enabled": False}}
+    )
+
+    class Dip(QueueAnalyzer):
+        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+            served = [100, 22, 110, 42]  # foot at y 42, in the spot (25-45); the line starts at 50
+            if 10.0 <= t < 13.0:  # the foot edge drops 14 px into the line (3 s, over leave_grace_s)
+                served = [100, 22 + 14 * top_moves, 110, 56]
+            return person_detections([CLERK, served, [10, 60, 20, 70]], 0.9, [0, 1, 2])
+
+    analyzer = Dip(cfg, detector=Scripted(lambda t: []))
+    y = np.zeros((100, 200), np.uint8)
+    done: list[float] = []
+    for i in range(int(20 / 0.5) + 1):
+        analyzer.update(y, 2.0 + i * 0.5)
+        done += [round(s.service_s, 3) for s in analyzer.last.services]
+    analyzer.flush()
+    done += [round(s.service_s, 3) for s in analyzer.last.services]
+    assert done == stays

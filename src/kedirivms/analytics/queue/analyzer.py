@@ -590,8 +590,9 @@ class QueueAnalyzer:
         self._hidden: set[int] = set()  # people kept because someone seen covers them
         # the people the second look alone found on each of the last detections (second_look_window - 1 of them)
         self._added: deque[np.ndarray] = deque(maxlen=max(1, config.tracking.second_look_window - 1))
-        # person -> anchor where they were placed, "queue" or "service", last seen (see TrackingConfig.zone_hold)
-        self._placed: dict[int, tuple[np.ndarray, str, float]] = {}
+        # person -> anchor where they were placed, "queue" or "service", last seen, top of their box then (see
+        # TrackingConfig.zone_hold)
+        self._placed: dict[int, tuple[np.ndarray, str, float, np.ndarray]] = {}
         self._identity: IdentityStitcher | None = None
         self._feet: FootEstimator | None = (
             FootEstimator() if config.anchor == "bottom_center" and config.tracking.feet_from_height else None
@@ -726,7 +727,8 @@ class QueueAnalyzer:
         anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
         in_queue = self._zones.test(self._zones.queue, placed)
         in_service = self._zones.test(self._zones.service, placed)
-        self._hold_zones(t, ids, anchors, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
+        tops = placed.get_anchors_coordinates(sv.Position.TOP_CENTER) if len(placed) else np.zeros((0, 2))
+        self._hold_zones(t, ids, anchors, tops, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
         return _Look(
             tracked=tracked,
             ids=ids[seen],
@@ -757,6 +759,7 @@ class QueueAnalyzer:
         t: float,
         ids: np.ndarray,
         anchors: np.ndarray,
+        tops: np.ndarray,
         heights: np.ndarray,
         in_queue: np.ndarray,
         in_service: np.ndarray,
@@ -770,7 +773,11 @@ class QueueAnalyzer:
         ``zone_hold`` of their box height from where it was last placed; coming in from elsewhere or leaving the
         two zones counts at once (the end of the line). A step up to a service spot nobody else holds counts at
         once too: only the one served can reach over from there (a ceiling camera close to the desk sees the feet
-        of someone stepping up move much less than a tenth of their tall box).
+        of someone stepping up move much less than a tenth of their tall box). A person moves only as far as both
+        ends of their box moved: the box of the one served whose foot edge drops into the line while its top stays
+        (the legs of the next in line, right behind them, taken into their box) is nobody's step. Someone leaving
+        the service zone while another holds the spot is not the one served (the next in line whose box reached
+        over): their anchor alone counts.
         """
         share = self.config.tracking.zone_hold
         if share <= 0:
@@ -787,15 +794,25 @@ class QueueAnalyzer:
                 placed is not None
                 and placed[1] != zone
                 and (zone == "queue" or self._spot_held(pid, present))
-                and float(np.hypot(*(anchors[i] - placed[0]))) <= share * float(heights[i])
+                and self._moved(anchors[i], tops[i], placed, zone == "queue" and self._spot_held(pid, present))
+                <= share * float(heights[i])
             ):
                 in_queue[i], in_service[i] = placed[1] == "queue", placed[1] == "service"
-                self._placed[pid] = (placed[0], placed[1], t)
+                self._placed[pid] = (placed[0], placed[1], t, placed[3])
             else:
-                self._placed[pid] = (anchors[i].copy(), zone, t)
+                self._placed[pid] = (anchors[i].copy(), zone, t, tops[i].copy())
         forget = t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s)
         for pid in [p for p, v in self._placed.items() if v[2] < forget]:
             del self._placed[pid]
+
+    @staticmethod
+    def _moved(
+        anchor: np.ndarray, top: np.ndarray, placed: tuple[np.ndarray, str, float, np.ndarray], beside: bool
+    ) -> float:
+        """How far a person moved from where they were ``placed``: as far as both ends of their box moved, or (when
+        ``beside``: someone else holds the service spot, so they are not the one served) as far as their anchor."""
+        foot = float(np.hypot(*(anchor - placed[0])))
+        return foot if beside else min(foot, float(np.hypot(*(top - placed[3]))))
 
     def _count_stays(self, stays: list[FinishedStay]) -> None:
         """Count finished services in the interval's and the hour's statistics (censored ones: not the hour's)."""
