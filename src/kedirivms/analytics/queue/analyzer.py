@@ -174,8 +174,9 @@ class TrackingConfig(BaseModel):
     zone_hold: float = Field(
         default=0.1,
         ge=0,
-        description="A move between the queue and the service zone counts once the person's anchor is this far "
-        "from where they were placed, fraction of their box height (0: off). Boxes jitter at their foot edge where "
+        description="A move between the queue and the service zone counts once the person's anchor (and, but for "
+        "someone leaving the service zone while another holds the spot, their box's top) is this far from where "
+        "they were placed, fraction of their box height (0: off). Boxes jitter at their foot edge where "
         "neighbours overlap: the one served would be counted in the line again, the next in line served.",
     )
     feet_from_height: bool = Field(
