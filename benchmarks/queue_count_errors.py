@@ -98,9 +98,15 @@ class _Spy:
             return out
 
         def held(
-            t: float, ids: np.ndarray, anchors: np.ndarray, heights: np.ndarray, in_q: np.ndarray, in_s: np.ndarray
+            t: float,
+            ids: np.ndarray,
+            anchors: np.ndarray,
+            tops: np.ndarray,
+            heights: np.ndarray,
+            in_q: np.ndarray,
+            in_s: np.ndarray,
         ) -> None:
-            hold(t, ids, anchors, heights, in_q, in_s)
+            hold(t, ids, anchors, tops, heights, in_q, in_s)
             tracked = current["tracked"]
             self.rows = {
                 "xyxy": np.asarray(tracked.xyxy, dtype=np.float64).reshape(-1, 4),
