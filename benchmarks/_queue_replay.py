@@ -154,3 +154,14 @@ class RecordingDetector:
 
     def detect(self, y: np.ndarray, t: float) -> sv.Detections:  # the analyzer calls detect_frame when it has one
         raise RuntimeError("replay needs frames (the DNN path)")
+
+
+def replay_step(analyzer: Any, replay: RecordingDetector, k: int, t: float, blank: np.ndarray) -> list[Any]:
+    """Feed the analyzer frame ``k`` of a replay: the recorded planes where the detector ran, else a blank luma
+    (which the analyzer reads only for its size); returns the analyzer's events."""
+    replay.index = k
+    planes = replay.recording.planes
+    if k in planes:
+        frame = ReplayFrame(planes[k], t)
+        return list(analyzer.update(frame.y, t, frame=frame))
+    return list(analyzer.update(blank, t))

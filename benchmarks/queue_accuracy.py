@@ -247,6 +247,25 @@ def _match(truth: list[tuple[str, float]], measured: list[tuple[str, float]]) ->
     }
 
 
+def recording_path(
+    cache: Path, scenario: Scenario, params: dict[str, Any], config: QueueConfig, *, quick: bool, codec: bool
+) -> Path:
+    """Where ``--cache`` keeps one scenario's detections (its seed and scene as in ``params``)."""
+    key = cache_key(
+        scenario.name,
+        int(params["seed"]),
+        quick=quick,
+        codec=codec,
+        detector=config.detector_kind,
+        # (the motion gate runs after the detector, on the replayed planes: none of its settings makes the recorded
+        # boxes, so none is in the key)
+        settings=config.dnn.model_dump_json(exclude={"motion_gate"})
+        + repr(sorted(params.items()))
+        + str(scenario.start_s),
+    )
+    return cache / f"{key}.npz"
+
+
 @dataclass
 class Result:
     name: str
@@ -323,19 +342,7 @@ def run(
         source = _recorded_planes(cache, scenario.name, int(params["seed"]), quick=quick, codec=codec)
         analyzer.detector = _FramesOnly(analyzer.detector)  # type: ignore[assignment]
     elif cache is not None and config.detector_kind == "dnn":
-        key = cache_key(
-            scenario.name,
-            int(params["seed"]),
-            quick=quick,
-            codec=codec,
-            detector=config.detector_kind,
-            # (the motion gate runs after the detector, on the replayed planes: none of its settings makes the
-            # recorded boxes, so none is in the key)
-            settings=config.dnn.model_dump_json(exclude={"motion_gate"})
-            + repr(sorted(params.items()))
-            + str(scenario.start_s),
-        )
-        path = cache / f"{key}.npz"
+        path = recording_path(cache, scenario, params, config, quick=quick, codec=codec)
         replay = path.exists()
         recorder = RecordingDetector(analyzer.detector, Recording.load(path) if replay else Recording(), replay=replay)
         analyzer.detector = recorder  # type: ignore[assignment]

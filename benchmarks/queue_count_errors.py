@@ -45,7 +45,7 @@ from kedirivms.sim.counter_scene import CounterScene
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import queue_accuracy as qa  # noqa: E402
-from _queue_replay import Recording, RecordingDetector, ReplayFrame, cache_key  # noqa: E402
+from _queue_replay import Recording, RecordingDetector, replay_step  # noqa: E402
 
 MATCH = 0.45  # a box belongs to a person when its top centre is within this share of their height of their head
 
@@ -65,17 +65,7 @@ def _setup(name: str, offset: int, cache: Path, recording: Path | None) -> tuple
         anchor="bottom_center",
     )
     if recording is None:
-        key = cache_key(
-            name,
-            int(params["seed"]),
-            quick=True,
-            codec=True,
-            detector="dnn",
-            settings=config.dnn.model_dump_json(exclude={"motion_gate"})
-            + repr(sorted(params.items()))
-            + str(scenario.start_s),
-        )
-        recording = cache / f"{key}.npz"
+        recording = qa.recording_path(cache, scenario, params, config, quick=True, codec=True)
     if not recording.exists():
         raise SystemExit(f"no recording {recording}: run queue_accuracy.py --quick --cache --seed-offset {offset}")
     analyzer = QueueAnalyzer(config)
@@ -210,13 +200,8 @@ def analyse(
     last_true_at_det = 0
     for k in range(len(truth.times)):
         t = float(truth.times[k])
-        replay.index = k
         spy.rows = None
-        if k in rec.planes:
-            frame = ReplayFrame(rec.planes[k], t)
-            analyzer.update(frame.y, t, frame=frame)
-        else:
-            analyzer.update(blank, t)
+        replay_step(analyzer, replay, k, t, blank)
         assert analyzer.last is not None
         length, true_len = analyzer.last.queue_length, int(truth.queue_length[k])
         n += 1

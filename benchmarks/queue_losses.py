@@ -47,7 +47,7 @@ from kedirivms.stream import Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import queue_accuracy as qa  # noqa: E402
-from _queue_replay import Recording, RecordingDetector, ReplayFrame, cache_key  # noqa: E402
+from _queue_replay import Recording, RecordingDetector, replay_step  # noqa: E402
 
 STAGES = ("detector", "tracker", "motion gate", "coasting", "counted")
 RULES = ("counted", "found too seldom", "inside a first-look box", "over someone coasted")
@@ -179,17 +179,7 @@ def scene_stages(
         anchor="bottom_center",
         tracking=TrackingConfig.model_validate(tracking or {}),
     )
-    key = cache_key(
-        name,
-        int(params["seed"]),
-        quick=True,
-        codec=True,
-        detector="dnn",
-        settings=config.dnn.model_dump_json(exclude={"motion_gate"})
-        + repr(sorted(params.items()))
-        + str(scenario.start_s),
-    )
-    path = cache / f"{key}.npz"
+    path = qa.recording_path(cache, scenario, params, config, quick=True, codec=True)
     if not path.exists():
         raise SystemExit(f"no recording {path}: run queue_accuracy.py --quick --cache --seed-offset {offset} first")
     recording = Recording.load(path)
@@ -203,13 +193,8 @@ def scene_stages(
     blank = np.zeros((qa.HEIGHT, qa.WIDTH), dtype=np.uint8)
     rows = []
     for k, t in enumerate(truth.times):
-        replay.index = k
         spy.now = {}
-        if k in recording.planes:
-            frame = ReplayFrame(recording.planes[k], float(t))
-            analyzer.update(frame.y, float(t), frame=frame)
-        else:
-            analyzer.update(blank, float(t))
+        replay_step(analyzer, replay, k, float(t), blank)
         if spy.now:
             assert analyzer.last is not None
             rows.append((int(truth.queue_length[k]), *(spy.now[s] for s in STAGES[:4]), analyzer.last.queue_length))

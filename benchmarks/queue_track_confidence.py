@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import queue_accuracy as qa  # noqa: E402
 import queue_count_errors as qce  # noqa: E402
-from _queue_replay import ReplayFrame  # noqa: E402
+from _queue_replay import RecordingDetector, replay_step  # noqa: E402
 
 STEPS = (0.40, 0.45, 0.50, 0.55, 0.60, 0.70)
 COUNTERS = ("quiet", "busy", "absence", "noisy", "tight", "hard", "stall")
@@ -38,19 +38,15 @@ def tracks(name: str, offset: int, cache: Path) -> list[tuple[float, bool, bool,
     truth = scene.truth()
     spy = qce._Spy(analyzer)
     replay = analyzer.detector
+    assert isinstance(replay, RecordingDetector)
     blank = np.zeros((qa.HEIGHT, qa.WIDTH), dtype=np.uint8)
     best: dict[int, float] = defaultdict(float)
     at_head: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     hidden: set[int] = set()
     for k in range(len(truth.times)):
         t = float(truth.times[k])
-        replay.index = k  # type: ignore[attr-defined]
         spy.rows = None
-        if k in rec.planes:
-            frame = ReplayFrame(rec.planes[k], t)
-            analyzer.update(frame.y, t, frame=frame)
-        else:
-            analyzer.update(blank, t)
+        replay_step(analyzer, replay, k, t, blank)
         rows = spy.rows
         if rows is None:
             continue
