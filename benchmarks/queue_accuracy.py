@@ -247,6 +247,28 @@ def _match(truth: list[tuple[str, float]], measured: list[tuple[str, float]]) ->
     }
 
 
+def quick_scene(
+    name: str, offset: int, tracking: dict[str, Any] | None = None
+) -> tuple[Scenario, dict[str, Any], CounterScene, QueueConfig]:
+    """One scenario as ``--quick --seed-offset`` runs it with the DNN: the scenario, its scene's parameters, the
+    scene and the analyzer's configuration (``tracking`` settings on top)."""
+    scenario = next(s for s in SCENARIOS if s.name == name)
+    params = dict(scenario.scene)
+    params["seed"] = int(params["seed"]) + offset
+    params["duration_s"] = min(float(params["duration_s"]), 240.0)
+    scene = CounterScene(view="oblique", width=WIDTH, height=HEIGHT, fps=FPS, **params)
+    config = QueueConfig(
+        zones=Zones(zones=tuple(scene.zones())),
+        pile_up=PILE_UP,
+        unstaffed=UNSTAFFED,
+        stalled=STALLED,
+        detector="dnn",
+        anchor="bottom_center",
+        tracking=TrackingConfig.model_validate(tracking or {}),
+    )
+    return scenario, params, scene, config
+
+
 def recording_path(
     cache: Path, scenario: Scenario, params: dict[str, Any], config: QueueConfig, *, quick: bool, codec: bool
 ) -> Path:

@@ -35,10 +35,9 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueAnalyzer
 from kedirivms.analytics.queue.analyzer import spanning
 from kedirivms.analytics.queue.second_look import extra_mask
-from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
 from kedirivms.sim import counter_scene as cs
 from kedirivms.sim.counter_scene import CounterScene
@@ -51,19 +50,7 @@ MATCH = 0.45  # a box belongs to a person when its top centre is within this sha
 
 
 def _setup(name: str, offset: int, cache: Path, recording: Path | None) -> tuple[CounterScene, Any, QueueAnalyzer]:
-    scenario = next(s for s in qa.SCENARIOS if s.name == name)
-    params = dict(scenario.scene)
-    params["seed"] = int(params["seed"]) + offset
-    params["duration_s"] = min(float(params["duration_s"]), 240.0)
-    scene = CounterScene(view="oblique", width=qa.WIDTH, height=qa.HEIGHT, fps=qa.FPS, **params)
-    config = QueueConfig(
-        zones=Zones(zones=tuple(scene.zones())),
-        pile_up=qa.PILE_UP,
-        unstaffed=qa.UNSTAFFED,
-        stalled=qa.STALLED,
-        detector="dnn",
-        anchor="bottom_center",
-    )
+    scenario, params, scene, config = qa.quick_scene(name, offset)
     if recording is None:
         recording = qa.recording_path(cache, scenario, params, config, quick=True, codec=True)
     if not recording.exists():

@@ -38,9 +38,8 @@ import av
 import numpy as np
 import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, TrackingConfig
+from kedirivms.analytics.queue import QueueAnalyzer
 from kedirivms.analytics.queue.detector import box_iou, empty_detections
-from kedirivms.analytics.zones import Zones
 from kedirivms.sim import _counter_view as view
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
@@ -164,21 +163,8 @@ def scene_stages(
     name: str, offset: int, cache: Path, every: int, rules: bool = False, tracking: dict[str, Any] | None = None
 ) -> None:
     """Replay one counter scene's recording, counting the queue zone after each stage; then the candidates."""
-    scenario = next(s for s in qa.SCENARIOS if s.name == name)
-    params = dict(scenario.scene)
-    params["seed"] = int(params["seed"]) + offset
-    params["duration_s"] = min(float(params["duration_s"]), 240.0)
-    scene = CounterScene(view="oblique", width=qa.WIDTH, height=qa.HEIGHT, fps=qa.FPS, **params)
+    scenario, params, scene, config = qa.quick_scene(name, offset, tracking)
     truth = scene.truth()
-    config = QueueConfig(
-        zones=Zones(zones=tuple(scene.zones())),
-        pile_up=qa.PILE_UP,
-        unstaffed=qa.UNSTAFFED,
-        stalled=qa.STALLED,
-        detector="dnn",
-        anchor="bottom_center",
-        tracking=TrackingConfig.model_validate(tracking or {}),
-    )
     path = qa.recording_path(cache, scenario, params, config, quick=True, codec=True)
     if not path.exists():
         raise SystemExit(f"no recording {path}: run queue_accuracy.py --quick --cache --seed-offset {offset} first")
