@@ -188,16 +188,19 @@ def run_deployment(path: Path, seconds: float, fleet: list[VirtualCamera], page:
     cameras = fleet_file.cameras()
     board = LiveBoard([c.name for c in cameras])
     deployment = Deployment(fleet_file, extra_sinks=[board.sink(), *([page.sink()] if page is not None else [])])
-    deployment.start()
-    if page is not None:
-        page.start(lambda: deployment.statuses)
-    deployment.wait_tried(15.0)
-    for status in deployment.statuses.values():
-        if status.error:
-            console.print(f"[yellow]{status.name} retrying: {status.error}")
     start = time.monotonic()
-    motion_sent = False
+    # Ctrl-C ends the story early from the moment the deployment starts: while its cameras are still being tried
+    # (events already flow) as well as while the board is shown
     try:
+        deployment.start()
+        if page is not None:
+            page.start(lambda: deployment.statuses)
+        deployment.wait_tried(15.0)
+        for status in deployment.statuses.values():
+            if status.error:
+                console.print(f"[yellow]{status.name} retrying: {status.error}")
+        start = time.monotonic()
+        motion_sent = False
         with Live(board.table(deployment.metrics()), console=console, refresh_per_second=1) as live:
             while time.monotonic() - start < seconds:
                 time.sleep(1.0)

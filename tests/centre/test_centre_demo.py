@@ -53,3 +53,33 @@ def test_demo_prints_the_page_first_and_the_page_shows_its_counters_live(tmp_pat
     assert "story ended early" in out, out
     assert (tmp_path / "queue_chart.png").read_bytes()[:4] == b"\x89PNG"  # the chart stays
     assert (tmp_path / "centre.sqlite").exists()
+
+
+# Ctrl-C while the deployment's cameras are still being tried: the test above sends SIGINT once the page shows an
+# event, and on a loaded box that came before the story's board, where the interrupt escaped (a traceback, or a
+# process held open by the deployment's threads)
+_CTRL_C_WHILE_TRIED = """
+import os, signal, sys
+from kedirivms.deploy import Deployment
+from kedirivms import demo
+
+tried = Deployment.wait_tried
+
+def interrupted(self, timeout):
+    os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as Ctrl-C sends it
+    return tried(self, timeout)
+
+Deployment.wait_tried = interrupted
+demo.main(sys.argv[1:])
+"""
+
+
+def test_ctrl_c_while_the_cameras_are_tried_ends_the_story_early(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "150"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_TRIED, "--seconds", "240", "--out", str(tmp_path), "--http", ""],
+        capture_output=True, text=True, env=env, timeout=100,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "story ended early" in proc.stdout and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert (tmp_path / "queue_chart.png").read_bytes()[:4] == b"\x89PNG"  # its results are still shown
