@@ -17,6 +17,12 @@ from .conftest import wait_until
 COUNTERS = {"loket-1", "loket-2", "loket-nvr"}
 
 
+def _sigint_as_ctrl_c() -> None:
+    """In the demo's process, before it starts: SIGINT does what Ctrl-C does, even where the tests were started
+    with SIGINT ignored (a background job of a non-interactive shell), which a child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as r:
         return json.loads(r.read())
@@ -29,7 +35,7 @@ def test_demo_prints_the_page_first_and_the_page_shows_its_counters_live(tmp_pat
     # page has shown its counters live; the demo then still writes its results
     proc = subprocess.Popen(
         [sys.executable, "-m", "kedirivms.demo", "--seconds", "240", "--out", str(tmp_path), "--http", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=_sigint_as_ctrl_c,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -78,7 +84,7 @@ def test_ctrl_c_while_the_cameras_are_tried_ends_the_story_early(tmp_path: Path)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "150"}
     proc = subprocess.run(
         [sys.executable, "-c", _CTRL_C_WHILE_TRIED, "--seconds", "240", "--out", str(tmp_path), "--http", ""],
-        capture_output=True, text=True, env=env, timeout=100,
+        capture_output=True, text=True, env=env, timeout=100, preexec_fn=_sigint_as_ctrl_c,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "story ended early" in proc.stdout and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
