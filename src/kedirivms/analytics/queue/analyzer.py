@@ -789,14 +789,15 @@ class QueueAnalyzer:
                 continue
             zone = "service" if in_service[i] else "queue" if in_queue[i] else None
             placed = self._placed.get(pid)
+            # someone else at the service spot (asked once: it reads every placed person)
+            held = placed is not None and placed[1] != zone and self._spot_held(pid, present)
             if zone is None:
                 self._placed.pop(pid, None)
             elif (
                 placed is not None
                 and placed[1] != zone
-                and (zone == "queue" or self._spot_held(pid, present))
-                and self._moved(anchors[i], tops[i], placed, zone == "queue" and self._spot_held(pid, present))
-                <= share * float(heights[i])
+                and (zone == "queue" or held)
+                and self._moved(anchors[i], tops[i], placed, zone == "queue" and held) <= share * float(heights[i])
             ):
                 in_queue[i], in_service[i] = placed[1] == "queue", placed[1] == "service"
                 self._placed[pid] = (placed[0], placed[1], t, placed[3])
