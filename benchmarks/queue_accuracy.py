@@ -664,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--footage", action="store_true", help="every annotated real clip (tests/data/footage), one row per clip"
     )
-    ap.add_argument("--truth", type=Path, help="its annotation (format: docs/queue-analytics.md)")
+    ap.add_argument("--truth", type=Path, help="its annotation (format: docs/queue-accuracy.md, Real footage)")
     ap.add_argument("--rate", type=float, default=2.0, help="DNN detections per second for --clip (default 2)")
     ap.add_argument("--no-codec", action="store_true", help="feed rendered luma, skip the H.264 round trip")
     ap.add_argument("--quick", action="store_true", help="scenes of at most 240 s")

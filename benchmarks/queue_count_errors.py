@@ -17,7 +17,7 @@ It prints the totals per cause, the frames between detections (the hold: people 
 detection), the people who carry most of the error, and with ``--frames`` every detection picture whose count
 is off (true ids, the counted boxes and their causes).
 
-Run (development seeds only; see docs/queue-analytics.md):
+Run (development seeds only; see docs/queue-accuracy.md):
 
     PYTHONPATH=src .venv/bin/python benchmarks/queue_count_errors.py --scenario hard --seed-offset 2000
 """

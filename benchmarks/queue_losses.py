@@ -16,7 +16,7 @@ under-count can be pinned on one stage before anything is changed:
   the annotation rounds, e.g. the development frames ``design,seen``), from the latest detection at or before
   each.
 
-Run (development seeds and frames only; see docs/queue-analytics.md):
+Run (development seeds and frames only; see docs/queue-accuracy.md):
 
     PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --scenario tight --seed-offset 1000 --candidates 4
     PYTHONPATH=src .venv/bin/python benchmarks/queue_losses.py --scenario tight --seed-offset 1000 --rules

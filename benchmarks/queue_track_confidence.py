@@ -7,9 +7,9 @@ person (its boxes were at someone's head on most of its pictures) or a *false* o
 a part of someone, a box between two people). It prints, per kind, how many ids had their highest score under
 each step, and the same for the ids the analyzer kept as hidden behind someone at least once: where the highest
 score ever seen separates the two is where a least score for keeping someone hidden could go (tried and left
-out: on fresh seeds the two overlap; docs/queue-analytics.md, "A least score for people kept as hidden").
+out: on fresh seeds the two overlap; docs/queue-accuracy.md, "A least score for people kept as hidden").
 
-Run (development seeds only; see docs/queue-analytics.md):
+Run (development seeds only; see docs/queue-accuracy.md):
 
     PYTHONPATH=src .venv/bin/python benchmarks/queue_track_confidence.py --seed-offset 1000 --seed-offset 2000
 """

@@ -1,6 +1,6 @@
 """One person, two boxes: a box spanning two people seen apart, and a kept box that is someone seen again.
 
-Both found on the counter scene's hard case (seed offset 2000; docs/queue-analytics.md, "One person counted
+Both found on the counter scene's hard case (seed offset 2000; docs/queue-accuracy.md, "One person counted
 twice"): a small visitor standing right behind another in the oblique line was boxed alone, the one in front was
 boxed alone, and the detector also gave a box from the head of the one behind to the feet of the one in front;
 and a person kept as hidden behind the one in front while the very same box was seen under another id.

@@ -223,5 +223,5 @@ def test_evaluation_smoke_on_real_footage(vtest_clip: Path) -> None:
     dnn = evaluate_clip(vtest_clip, early, detector="dnn")
     background = evaluate_clip(vtest_clip, early, detector="background")
     assert dnn.frames == len(early.frames) >= 10 and dnn.detector == "dnn" and background.detector == "background"
-    assert dnn.mae <= 1.0 and background.mae <= 3.0  # the full clip's figures are in docs/queue-analytics.md
+    assert dnn.mae <= 1.0 and background.mae <= 3.0  # the full clip's figures are in docs/queue-accuracy.md
     assert all(truth_n == counted for i, _, truth_n, counted in dnn.per_frame if i == 5)  # 3 walkers, not the sign

@@ -6,7 +6,7 @@ tracks give queue entry and service times. :func:`evaluate_clip` decodes the cli
 :class:`~kedirivms.analytics.queue.QueueAnalyzer` over every frame as a live camera would (the detector at its
 own rate, the tracker in between), counts the people whose anchor is inside each zone on the annotated frames
 and reports the mean absolute error; given tracks with service times, it also matches the analyzer's stays in the
-service zone to them and scores their times (:class:`ServiceScore`). See ``docs/queue-analytics.md`` for the
+service zone to them and scores their times (:class:`ServiceScore`). See ``docs/queue-accuracy.md`` for the
 format and figures.
 
 Example:
