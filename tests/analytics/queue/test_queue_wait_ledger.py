@@ -173,3 +173,36 @@ def test_someone_first_seen_at_the_spot_as_the_one_served_left_it_stepped_up_fro
         if t == 20.5:
             done.append(waits.arrived(t, track=5))
     assert _served(done) == ([18.5] if left else [])
+
+
+def test_boxes_of_one_person_do_not_hold_spurious_starts_in_the_ledger() -> None:
+    """Five people walk in; two of them are seen as two boxes on top of each other (a duplicate box) all along, and
+    twice a box split off a person in the middle of the line adds an inferred start (while someone else is hidden).
+    The people seen in line at once are counted by place, not by box or id: the duplicates do not hold the line's
+    count up, so the split boxes' starts are trimmed and the last visitor takes their own start (the old count, one
+    per box, kept them, and the fifth visitor waited from the first split)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    people = {1: (1.0, 40.0), 2: (2.0, 80.0), 3: (3.0, 120.0), 4: (6.0, 160.0), 5: (50.0, 163.0)}
+    served_at = {1: 70.0, 2: 80.0, 3: 90.0, 4: 100.0, 5: 110.0}
+    hidden = [(14.0, 17.0), (24.0, 27.0)]  # person 1 unseen while a split box shows up elsewhere
+    splits = {21: (15.0, 130.0), 22: (25.0, 90.0)}  # a box split off person 3, then off person 2, for 1.5 s
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 115.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, (start, x) in people.items():
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < served_at[tid]:
+                if tid == 1 and any(a <= t < b for a, b in hidden):
+                    continue
+                rows.append((tid, (x, 60.0), "line"))
+                if tid in (1, 2) and t >= 5.0:
+                    rows.append((10 + tid, (x + 2.0, 60.0), "line"))  # a duplicate box of the same person
+        for tid, (at, x) in splits.items():
+            if at <= t <= at + 1.5:
+                rows.append((tid, (x, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in served_at.values():
+            done.append(waits.arrived(t))
+    assert _served(done) == [69.0, 78.0, 87.0, 94.0, 60.0]

@@ -254,7 +254,7 @@ class WaitTracker:
             )
             self._close(visit, t)
         if self.fifo:
-            self._reconcile(t, sum(1 for _, _, q, _ in rows if q))
+            self._reconcile(t, self._apart([xy for _, xy, q, _ in rows if q]))
         return done
 
     def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
@@ -386,6 +386,15 @@ class WaitTracker:
             k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
             del self._ledger[k]
 
+    def _apart(self, points: list[tuple[float, float]]) -> int:
+        """How many people ``points`` are: boxes closer than ``_apart_px`` to one already counted are the same person
+        (a duplicate box, or an old id lingering beside a new one)."""
+        kept: list[tuple[float, float]] = []
+        for x, y in points:
+            if all(math.hypot(x - kx, y - ky) >= self._apart_px for kx, ky in kept):
+                kept.append((x, y))
+        return len(kept)
+
     def _reconcile(self, t: float, in_line_now: int) -> None:
         """Keep the ledger's count of starts between the people in line and one more.
 
@@ -393,13 +402,14 @@ class WaitTracker:
         walking out of the line takes theirs away. A person lost for good keeps their start in the ledger (most
         often they are still there, under a new id, or hidden: people standing close are seen as fewer boxes for
         minutes). The people in line are at least as many as were seen there at once, less those who reached the
-        desk or were seen walking out since (nobody else leaves a line unseen); the ledger is only trimmed once it
+        desk or were seen walking out since (nobody else leaves a line unseen), counted by place (:meth:`_apart`: a
+        duplicate box, or two ids on one person, is one person); the ledger is only trimmed once it
         has held two more starts than that for ``2 * relink_s``, and then only of starts not seen walking in (see
         :meth:`_trim`). With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
         in no ledger (found in the middle of the line, their arrival missed) add their own; someone who came from
         the service zone (served, walking out) adds none.
         """
-        people = sum(1 for v in self._visits if v.last_in >= t)
+        people = self._apart([v.in_line_xy for v in self._visits if v.last_in >= t])
         if len(self._ledger) < people:
             missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
             for visit in sorted(missing, key=lambda v: v.enter):
