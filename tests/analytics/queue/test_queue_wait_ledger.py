@@ -234,3 +234,26 @@ def test_an_id_that_jumps_from_the_lone_one_in_line_onto_the_desk_leaves_their_s
         if t == 40.0:
             done.append(waits.arrived(t, track=2))
     assert _served(done) == [19.0, 39.0]
+
+
+def test_someone_missed_for_a_while_and_found_again_where_they_stood_adds_no_start() -> None:
+    """Two people wait; the detector misses the first for ten seconds (their visit is lost for good, their start
+    stays: nobody saw them leave), then finds them again where they stood, under a new id beside the second, who is
+    split off as a second person. It is the one lost there, whose start the ledger holds: a third person walking in
+    later waits from their own start (the old ledger added the new id's start, and the third took it)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 75.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, start, x, end in ((1, 1.0, 40.0, 50.0), (2, 2.0, 58.0, 60.0), (3, 30.0, 100.0, 70.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < end and not (tid == 1 and t >= 10.0):
+                rows.append((tid, (x, 60.0), "line"))
+        if 20.0 <= t < 50.0:
+            rows.append((11, (41.0, 60.0), "line"))  # the first person, found again
+        done += _feed(waits, t, rows)
+        if t in (50.0, 60.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 58.0, 40.0]

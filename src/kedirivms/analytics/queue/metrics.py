@@ -144,6 +144,8 @@ class WaitTracker:
         self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
         self._line_seen = -math.inf  # when anybody was last seen in line
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
+        # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
+        self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
         # (when, where last in line, the start it took) of an arrival that left nobody in line (see _came_back)
         self._lone: tuple[float, tuple[float, float], tuple[float, bool, bool]] | None = None
         self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
@@ -248,6 +250,8 @@ class WaitTracker:
             if lost_for > self.relink_s:
                 if self._merge_lost(visit):
                     continue
+                if visit.ledgered:  # lost for good, not seen leaving: most often still there, unseen
+                    self._unseen.append((visit.enter, visit.censored, visit.in_line_xy))
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
             elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
@@ -647,8 +651,31 @@ class WaitTracker:
         )
         self._visits.append(twin)
         self._owner[tid] = twin
-        self._ledger_add(twin)  # a second person
+        unseen = None if came_together else self._unseen_here(xy)
+        if unseen is not None:  # someone lost there, whose start is in the ledger already
+            twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
+        else:
+            self._ledger_add(twin)  # a second person
         return twin
+
+    def _unseen_here(self, xy: tuple[float, float]) -> tuple[float, bool, tuple[float, float]] | None:
+        """The person lost for good near ``xy`` whose start the ledger still holds, if any (taken off the list).
+
+        A person the detector misses for longer than ``relink_s`` loses their visit, but not their start: nobody
+        saw them leave. Found again later where they stood, their new id comes up beside their neighbour and is
+        split off as a second person (:meth:`_spin_off`); within ``relink_px`` of where a lost person was last seen
+        in line, and while the ledger still holds that person's start, it is them, and adds no start.
+        """
+        held = {entry[0] for entry in self._ledger}
+        self._unseen = [u for u in self._unseen if u[0] in held]
+        best = min(
+            (u for u in self._unseen if math.hypot(xy[0] - u[2][0], xy[1] - u[2][1]) <= self.relink_px),
+            key=lambda u: math.hypot(xy[0] - u[2][0], xy[1] - u[2][1]),
+            default=None,
+        )
+        if best is not None:
+            self._unseen.remove(best)
+        return best
 
     def _close(self, visit: Visit, t: float, serving: int | None = None) -> None:
         """End ``visit``; a second person still in line beside the one served keeps waiting on a visit of their own."""
