@@ -257,3 +257,32 @@ def test_someone_missed_for_a_while_and_found_again_where_they_stood_adds_no_sta
         if t in (50.0, 60.0, 70.0):
             done.append(waits.arrived(t))
     assert _served(done) == [49.0, 58.0, 40.0]
+
+
+def test_the_front_of_the_line_found_again_after_its_id_moved_onto_the_one_just_served() -> None:
+    """The one at the front of the line loses their id to the one just served (a second arrival at the desk within
+    ``duplicate_serve_s``, not counted); they are found again where they stood under a new id beside the next in
+    line, split off as a second person. They are the front of the line, whose start the ledger holds: a newcomer
+    walking in later waits from their own start (the old ledger added the new id's start, and the newcomer took
+    it)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    people = {1: (1.0, 22.0, 19.0), 2: (2.0, 40.0, 20.0), 3: (3.0, 58.0, 60.0), 4: (40.0, 100.0, 70.0)}
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 75.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, (start, x, end) in people.items():
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (x, 60.0), "line"))
+            elif tid != 2 and end <= t < end + 2.0 or tid == 2 and end <= t < 45.0:
+                rows.append((tid, (30.0, 30.0), "spot"))  # from 20 s: the front person's id on the one served
+        if 30.0 <= t < 50.0:
+            rows.append((11, (41.0, 60.0), "line"))  # the front person, found again
+        elif 50.0 <= t < 52.0:
+            rows.append((11, (30.0, 30.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t in (19.0, 20.0, 50.0, 60.0, 70.0):
+            done.append(waits.arrived(t, track=2 if t == 20.0 else None))
+    assert _served(done) == [18.0, 48.0, 57.0, 30.0]

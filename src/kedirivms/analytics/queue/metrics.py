@@ -300,6 +300,10 @@ class WaitTracker:
         if visit is not None:
             self._close(visit, t)
         if t - self._last_served < self.duplicate_serve_s:
+            first = self._tracks.get(track) if track is not None else None
+            if first is not None and first.line_xy is not None and self._ledger:
+                # the id of the front of the line, moved onto the one just served: the front person is still there
+                self._unseen.append((self._ledger[0][0], self._ledger[0][1], first.line_xy))
             return None
         self._last_served = t
         self._floor = max(self._floor - 1, 0)
@@ -664,7 +668,9 @@ class WaitTracker:
         A person the detector misses for longer than ``relink_s`` loses their visit, but not their start: nobody
         saw them leave. Found again later where they stood, their new id comes up beside their neighbour and is
         split off as a second person (:meth:`_spin_off`); within ``relink_px`` of where a lost person was last seen
-        in line, and while the ledger still holds that person's start, it is them, and adds no start.
+        in line, and while the ledger still holds that person's start, it is them, and adds no start. The front of
+        the line whose id moved onto the one just served (an arrival within ``duplicate_serve_s``, not counted) is
+        such a person too, holding the earliest start (:meth:`arrived`).
         """
         held = {entry[0] for entry in self._ledger}
         self._unseen = [u for u in self._unseen if u[0] in held]
