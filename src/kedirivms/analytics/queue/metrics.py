@@ -298,6 +298,8 @@ class WaitTracker:
         if leaver is not None and leaver in self._tracks:
             self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
         if visit is not None:
+            if visit.ledgered:  # its person is still in line, without an id (see _unseen_here)
+                self._unseen.append((visit.enter, visit.censored, visit.in_line_xy))
             self._close(visit, t)
         if t - self._last_served < self.duplicate_serve_s:
             first = self._tracks.get(track) if track is not None else None
@@ -670,7 +672,8 @@ class WaitTracker:
         split off as a second person (:meth:`_spin_off`); within ``relink_px`` of where a lost person was last seen
         in line, and while the ledger still holds that person's start, it is them, and adds no start. The front of
         the line whose id moved onto the one just served (an arrival within ``duplicate_serve_s``, not counted) is
-        such a person too, holding the earliest start (:meth:`arrived`).
+        such a person too, holding the earliest start, and so is the one in line whose id the leaver walked off
+        with (:meth:`arrived`).
         """
         held = {entry[0] for entry in self._ledger}
         self._unseen = [u for u in self._unseen if u[0] in held]
