@@ -319,3 +319,25 @@ def test_someone_in_line_whose_id_the_leaver_took_and_found_again_adds_no_start(
         if t in (50.0, 60.0, 70.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.0, 48.0, 57.0, 30.0]
+
+
+def test_people_lost_in_line_are_forgotten_once_their_start_is_gone() -> None:
+    """A camera runs for months: each person lost in line for good is remembered (to take back their start if found
+    again) only while the ledger still holds that start, so the list stays as short as the line."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for k in range(200):
+        t0 = 20.0 * k
+        for t in np.arange(t0, t0 + 20.0, 0.5):
+            t = float(t)
+            if t < t0 + 0.5:
+                rows: list[Row] = [(k + 1, (40.0, 100.0), "out")]  # walking up to the line
+            elif t < t0 + 5.0:
+                rows = [(k + 1, (40.0, 60.0), "line")]
+            else:
+                rows = []  # lost in line for good (longer than relink_s)
+            done += _feed(waits, t, rows)
+            if t == t0 + 15.0:
+                done.append(waits.arrived(t))
+        assert len(waits._unseen) <= 1
+    assert _served(done) == [14.5] * 199  # the first was there on the first frame: an unknown start

@@ -251,7 +251,7 @@ class WaitTracker:
                 if self._merge_lost(visit):
                     continue
                 if visit.ledgered:  # lost for good, not seen leaving: most often still there, unseen
-                    self._unseen.append((visit.enter, visit.censored, visit.in_line_xy))
+                    self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
             elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
@@ -299,13 +299,13 @@ class WaitTracker:
             self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
         if visit is not None:
             if visit.ledgered:  # its person is still in line, without an id (see _unseen_here)
-                self._unseen.append((visit.enter, visit.censored, visit.in_line_xy))
+                self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
             self._close(visit, t)
         if t - self._last_served < self.duplicate_serve_s:
             first = self._tracks.get(track) if track is not None else None
             if first is not None and first.line_xy is not None and self._ledger:
                 # the id of the front of the line, moved onto the one just served: the front person is still there
-                self._unseen.append((self._ledger[0][0], self._ledger[0][1], first.line_xy))
+                self._remember_unseen(self._ledger[0][0], self._ledger[0][1], first.line_xy)
             return None
         self._last_served = t
         self._floor = max(self._floor - 1, 0)
@@ -664,6 +664,16 @@ class WaitTracker:
             self._ledger_add(twin)  # a second person
         return twin
 
+    def _remember_unseen(self, enter: float, censored: bool, xy: tuple[float, float]) -> None:
+        """Note a person in line without an id whose start the ledger holds; forget those whose start it no longer
+        holds (served, trimmed), so the list stays as short as the line on a camera that runs for months."""
+        self._prune_unseen()
+        self._unseen.append((enter, censored, xy))
+
+    def _prune_unseen(self) -> None:
+        held = {entry[0] for entry in self._ledger}
+        self._unseen = [u for u in self._unseen if u[0] in held]
+
     def _unseen_here(self, xy: tuple[float, float]) -> tuple[float, bool, tuple[float, float]] | None:
         """The person lost for good near ``xy`` whose start the ledger still holds, if any (taken off the list).
 
@@ -675,8 +685,7 @@ class WaitTracker:
         such a person too, holding the earliest start, and so is the one in line whose id the leaver walked off
         with (:meth:`arrived`).
         """
-        held = {entry[0] for entry in self._ledger}
-        self._unseen = [u for u in self._unseen if u[0] in held]
+        self._prune_unseen()
         best = min(
             (u for u in self._unseen if math.hypot(xy[0] - u[2][0], xy[1] - u[2][1]) <= self.relink_px),
             key=lambda u: math.hypot(xy[0] - u[2][0], xy[1] - u[2][1]),
