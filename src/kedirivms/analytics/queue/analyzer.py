@@ -1010,8 +1010,13 @@ class QueueAnalyzer:
     def _alerts(self, t: float, length: int, staffed: bool) -> list[QueueEvent]:
         out: list[QueueEvent] = []
         pu = self.config.pile_up
+        # a median holds a step some time after the readings did (half its window): each timer begins at the
+        # first reading of its condition in the window the median just followed (see Hysteresis.update's began)
+        recent = self._recent
         if pu.enabled:
-            tr = self._pile.update(length >= pu.threshold, length <= pu.clear_level, t)
+            pile = self._pile
+            began = next((r[0] for r in recent if (r[1] <= pu.clear_level if pile.active else r[1] >= pu.threshold)), t)
+            tr = pile.update(length >= pu.threshold, length <= pu.clear_level, t, began)
             if tr is not None:
                 kind = "pile_up" if tr.raised else "pile_up_cleared"
                 data: dict[str, JsonValue] = {"length": length, "threshold": pu.threshold, "since": round(tr.since, 3)}
@@ -1019,7 +1024,11 @@ class QueueAnalyzer:
         us = self.config.unstaffed
         if us.enabled and self.counter_zone is not None:
             is_open = us.is_open(t)
-            tr = self._unstaffed.update(not staffed, staffed, t) if is_open else self._unstaffed.force_clear(t)
+            if is_open:
+                began = next((r[0] for r in recent if r[2] == self._unstaffed.active), t)
+                tr = self._unstaffed.update(not staffed, staffed, t, began)
+            else:
+                tr = self._unstaffed.force_clear(t)
             if tr is not None:
                 kind = "counter_unstaffed" if tr.raised else "counter_staffed"
                 data = {"since": round(tr.since, 3), "open": is_open}
