@@ -580,6 +580,7 @@ class QueueAnalyzer:
         self._service: ServiceTracker | None = None
         self._hour: HourlyServiceStats | None = None
         self._stalled = Hysteresis(config.stalled.for_s, config.stalled.clear_for_s)
+        self._stall_from = -math.inf  # the first frame after the last arrival at the desk (inf: arriving now)
         dnn = isinstance(self.detector, _dnn_types()) or (detector is None and config.detector_kind == "dnn")
         self._rate_hz: float | None = config.dnn.rate_hz if dnn else None
         self._gate = MotionGate(config.dnn.motion_gate)
@@ -1049,10 +1050,22 @@ class QueueAnalyzer:
         arrived = service.reached_since(t)
         raised_at = self._stalled.raised_at
         resumed = raised_at is not None and service.arrived_since(raised_at)
+        # a run begins at the first reading of a line and of the clerk in the median's window (as pile_up's), never
+        # before the first frame after the last arrival
+        if arrived:
+            self._stall_from = math.inf
+        elif self._stall_from == math.inf:
+            self._stall_from = t
+        began = None
+        if not self._stalled.active:
+            line = next((r[0] for r in self._recent if r[1] >= rule.min_waiting), t)
+            clerk = next((r[0] for r in self._recent if r[2]), t)
+            began = max(line, clerk, self._stall_from)
         if not is_open:
             tr = self._stalled.force_clear(t)
         else:
-            tr = self._stalled.update(staffed and waiting and not arrived, resumed or not waiting or not staffed, t)
+            on = staffed and waiting and not arrived
+            tr = self._stalled.update(on, resumed or not waiting or not staffed, t, began)
         if tr is None:
             return []
         last = service.last_arrival
