@@ -5,7 +5,7 @@ Runs ``benchmarks/queue_accuracy.py``'s scenarios (from its detection cache: rec
 decides on, frame by frame where it changes: the true queue length and clerk beside the measured count on the
 frame, the median the rules use and the clerk seen; for ``counter_stalled`` the true and measured arrivals at the
 desk. A row is printed when any column changes, so a count that wobbles around a threshold shows as it is; each
-matched alert is listed with its delay against the truth.
+matched alert is listed with its delay against the truth, and the delays are summed up by kind at the end.
 
     PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 1000
     PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 2000 --scenario stall --before 70
@@ -44,8 +44,9 @@ def _spy() -> tuple[list[tuple[Any, ...]], Any]:
     return rows, inner
 
 
-def trace(name: str, offset: int, cache: Path, before: float, after: float) -> None:
-    """Run one scenario and print the window around each unmatched alert."""
+def trace(name: str, offset: int, cache: Path, before: float, after: float) -> list[tuple[str, float]]:
+    """Run one scenario and print the window around each unmatched alert; returns each matched alert's kind and
+    delay (measured - true, s)."""
     scenario = {s.name: s for s in qa.SCENARIOS}[name]
     rows, inner = _spy()
     try:
@@ -73,10 +74,12 @@ def trace(name: str, offset: int, cache: Path, before: float, after: float) -> N
     )
     used_t: set[int] = set()
     used_m: set[int] = set()
+    delays: list[tuple[str, float]] = []
     for _d, i, j in pairs:
         if i not in used_t and j not in used_m:
             used_t.add(i)
             used_m.add(j)
+            delays.append((truths[i][0], measured[j][1] - truths[i][1]))
             print(
                 f"   matched {truths[i][0]:<18} true {truths[i][1]:6.1f} measured {measured[j][1]:6.1f} "
                 f"delay {measured[j][1] - truths[i][1]:+5.1f} s"
@@ -102,6 +105,7 @@ def trace(name: str, offset: int, cache: Path, before: float, after: float) -> N
             desk += "reached " if reached else ""
             desk += " ".join(f"<{k}>" for k, _ in events)
             print(f"   {t:6.1f} {n:>6} {raw_n:>4} {med:>4} | {clerk!s:>5} {raw_st!s:>4} {st!s:>4} | {desk}")
+    return delays
 
 
 def truth_grace(name: str, offset: int, grace_s: float) -> None:
@@ -144,11 +148,20 @@ def main() -> int:
         help="instead: the true pile_up and counter_unstaffed alerts with and without a grace of S seconds",
     )
     args = ap.parse_args()
+    delays: list[tuple[str, float]] = []
     for name in args.scenario or [s.name for s in qa.SCENARIOS if s.goal]:
         if args.truth_grace is not None:
             truth_grace(name, args.seed_offset, args.truth_grace)
         else:
-            trace(name, args.seed_offset, args.cache, args.before, args.after)
+            delays += trace(name, args.seed_offset, args.cache, args.before, args.after)
+    if delays:  # each kind's delays against the truth, of the alerts matched within the tolerance
+        print(f"== matched alerts' delays, s (tolerance {qa.ALERT_TOLERANCE_S:g} s)")
+        for kind in sorted({k for k, _ in delays}):
+            d = [x for k, x in delays if k == kind]
+            print(
+                f"   {kind:<18} {len(d):>3} alerts  min {min(d):+5.1f}  max {max(d):+5.1f}  "
+                f"mean {sum(d) / len(d):+5.2f}  mean |d| {sum(abs(x) for x in d) / len(d):4.2f}"
+            )
     return 0
 
 

@@ -257,3 +257,48 @@ def test_counter_unstaffed_holds_through_a_box_seen_at_the_desk_for_two_detectio
     y = np.zeros((100, 200), np.uint8)
     events = [e for i in range(450) for e in analyzer.update(y, round(i * 0.1, 1))]
     assert _alerts(events) == [("counter_unstaffed", pytest.approx(32.5, abs=0.6))]
+
+
+def test_hysteresis_began_dates_a_new_run_only() -> None:
+    h = Hysteresis(2.0, 1.0)
+    # the smoothed condition holds from 1.0 s, its readings from 0.5 s: the run is timed from 0.5 s
+    assert h.update(True, False, 1.0, began=0.5) is None
+    assert h.update(True, False, 2.0, began=1.5) is None  # read only when a run starts
+    raised = h.update(True, False, 2.5, began=2.5)
+    assert raised is not None and raised.raised and raised.since == 0.5
+    # never before the last change of state: a clear run is not dated before the raise
+    cleared = h.update(False, True, 3.5, began=2.0)
+    assert cleared is not None and not cleared.raised and cleared.since == 2.5
+    # nor before a forced clear (the counter closed)
+    assert h.force_clear(4.0) is None
+    assert h.update(True, False, 4.5, began=3.0) is None
+    assert h.update(True, False, 5.9, began=5.9) is None
+    late = h.update(True, False, 6.0)
+    assert late is not None and late.since == 4.0
+
+
+def test_alert_timers_begin_at_the_readings_not_at_the_median() -> None:
+    # the DNN path at 2 Hz, frames at 10 Hz: the line reads 4, 6 from 5 s, 3 from 30 s; the clerk leaves at 2 s and
+    # is back at 40 s. The 1 s median follows each step half a second late; the timers begin at the step (as the
+    # truth's do), so each alert comes for_s after it, not half a second later
+    class _Steps(QueueAnalyzer):
+        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+            at = int(t * 2.0 + 1e-6) / 2.0  # the detection this frame holds
+            n = 6 if 5.0 <= at < 30.0 else 3 if at >= 30.0 else 4
+            clerk = [[50, 5, 60, 15]] if at < 2.0 or at >= 40.0 else []
+            boxes = [[10 + 20 * i, 60, 20 + 20 * i, 70] for i in range(n)] + clerk
+            return person_detections(boxes, 0.9, list(range(len(boxes))))
+
+    cfg = _config(pile_up={"threshold": 6, "for_s": 15.0, "clear_for_s": 15.0}, unstaffed={"for_s": 30.0})
+    analyzer = _Steps(cfg, detector=ScriptedDetector({}))
+    analyzer._rate_hz = 2.0
+    y = np.zeros((100, 200), np.uint8)
+    events = [e for i in range(600) for e in analyzer.update(y, round(i * 0.1, 1))]
+    got = {e.kind: (e.time, e.data["since"]) for e in events if e.kind != "queue_stats"}
+    approx = pytest.approx
+    assert got == {
+        "counter_unstaffed": (approx(32.0, abs=0.15), approx(2.0, abs=0.15)),
+        "pile_up": (approx(20.0, abs=0.15), approx(5.0, abs=0.15)),
+        "counter_staffed": (approx(43.0, abs=0.15), approx(40.0, abs=0.15)),
+        "pile_up_cleared": (approx(45.0, abs=0.15), approx(30.0, abs=0.15)),
+    }

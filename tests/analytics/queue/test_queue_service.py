@@ -357,3 +357,32 @@ def test_the_one_served_whose_box_dips_into_the_line_is_still_served(top_moves: 
     analyzer.flush()
     done += [round(s.service_s, 3) for s in analyzer.last.services]
     assert done == stays
+
+
+@pytest.mark.parametrize(
+    ("line_from", "desk_at", "stalled_at"),
+    [
+        # the line forms at 10 s (nobody reaches the desk): the 1 s median reads it half a second later, the stall's
+        # timer begins at the first reading, so counter_stalled comes 60 s after the line formed (70.5 s before)
+        pytest.param(10.0, None, 70.0, id="from-the-line's-first-reading"),
+        # someone reaches the desk at 20 s while two wait: the timer begins on the next frame, never before it
+        pytest.param(0.0, 20.0, 80.1, id="not-before-an-arrival"),
+    ],
+)
+def test_counter_stalled_timer_begins_at_the_readings(
+    line_from: float, desk_at: float | None, stalled_at: float
+) -> None:
+    class _Desk(QueueAnalyzer):  # the DNN path at 2 Hz, frames at 10 Hz
+        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+            at = int(t * 2.0 + 1e-6) / 2.0  # the detection this frame holds
+            boxes = [CLERK] + _waiting(2 if at >= line_from else 0)
+            boxes += [_at_desk()] if desk_at is not None and at >= desk_at else []
+            return person_detections(boxes, 0.9, list(range(len(boxes))))
+
+    cfg = QueueConfig.model_validate({"zones": ZONES, "stalled": {"for_s": 60.0}, "unstaffed": {"enabled": False}})
+    analyzer = _Desk(cfg, detector=Scripted(lambda t: []))
+    analyzer._rate_hz = 2.0
+    y = np.zeros((100, 200), np.uint8)
+    events = [e for i in range(1000) for e in analyzer.update(y, round(i * 0.1, 1))]
+    stalls = [(e.time, e.data["since"]) for e in events if e.kind == "counter_stalled"]
+    assert stalls == [(pytest.approx(stalled_at, abs=0.05), pytest.approx(stalled_at - 60.0, abs=0.05))]

@@ -6,6 +6,7 @@ held for ``clear_for_s`` seconds, so a value that wobbles around a threshold rai
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -160,14 +161,18 @@ class Hysteresis:
         self.raised_at: float | None = None
         self._since: float | None = None
         self._broken: float | None = None
+        self._floor = -math.inf  # no run begins before this: the last change of state, or of a forced clear
 
-    def update(self, on: bool, off: bool, t: float) -> Transition | None:
+    def update(self, on: bool, off: bool, t: float, began: float | None = None) -> Transition | None:
         """Feed one observation.
 
         Args:
             on: the raise condition holds now.
             off: the clear condition holds now (need not be ``not on``: the gap between is the hysteresis band).
             t: time, seconds (non-decreasing).
+            began: when the condition now timed (``off`` while raised, else ``on``) began, if known to be earlier
+                than ``t``: a smoothed condition holds some time after its raw readings did. Read only when a new
+                run starts, and never taken before the last change of state or :meth:`force_clear`.
 
         Returns:
             A :class:`Transition` when the state changed, else ``None``.
@@ -181,7 +186,7 @@ class Hysteresis:
             return None
         self._broken = None
         if self._since is None:
-            self._since = t
+            self._since = t if began is None else max(min(began, t), self._floor)
         need = self.clear_for_s if self.active else self.for_s
         if t - self._since + 1e-9 < need:
             return None
@@ -189,11 +194,13 @@ class Hysteresis:
         self.active = not self.active
         self._since = self._broken = None
         self.raised_at = t if self.active else None
+        self._floor = t
         return Transition(raised=self.active, time=t, since=since)
 
     def force_clear(self, t: float) -> Transition | None:
         """Clear at once (e.g. the counter closed); returns the transition if it was raised."""
         self._since = self._broken = None
+        self._floor = t
         if not self.active:
             return None
         self.active = False

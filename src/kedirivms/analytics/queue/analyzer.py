@@ -580,6 +580,7 @@ class QueueAnalyzer:
         self._service: ServiceTracker | None = None
         self._hour: HourlyServiceStats | None = None
         self._stalled = Hysteresis(config.stalled.for_s, config.stalled.clear_for_s)
+        self._stall_from = -math.inf  # the first frame after the last arrival at the desk (inf: arriving now)
         dnn = isinstance(self.detector, _dnn_types()) or (detector is None and config.detector_kind == "dnn")
         self._rate_hz: float | None = config.dnn.rate_hz if dnn else None
         self._gate = MotionGate(config.dnn.motion_gate)
@@ -1010,8 +1011,13 @@ class QueueAnalyzer:
     def _alerts(self, t: float, length: int, staffed: bool) -> list[QueueEvent]:
         out: list[QueueEvent] = []
         pu = self.config.pile_up
+        # a median holds a step some time after the readings did (half its window): each timer begins at the
+        # first reading of its condition in the window the median just followed (see Hysteresis.update's began)
+        recent = self._recent
         if pu.enabled:
-            tr = self._pile.update(length >= pu.threshold, length <= pu.clear_level, t)
+            pile = self._pile
+            began = next((r[0] for r in recent if (r[1] <= pu.clear_level if pile.active else r[1] >= pu.threshold)), t)
+            tr = pile.update(length >= pu.threshold, length <= pu.clear_level, t, began)
             if tr is not None:
                 kind = "pile_up" if tr.raised else "pile_up_cleared"
                 data: dict[str, JsonValue] = {"length": length, "threshold": pu.threshold, "since": round(tr.since, 3)}
@@ -1019,7 +1025,11 @@ class QueueAnalyzer:
         us = self.config.unstaffed
         if us.enabled and self.counter_zone is not None:
             is_open = us.is_open(t)
-            tr = self._unstaffed.update(not staffed, staffed, t) if is_open else self._unstaffed.force_clear(t)
+            if is_open:
+                began = next((r[0] for r in recent if r[2] == self._unstaffed.active), t)
+                tr = self._unstaffed.update(not staffed, staffed, t, began)
+            else:
+                tr = self._unstaffed.force_clear(t)
             if tr is not None:
                 kind = "counter_unstaffed" if tr.raised else "counter_staffed"
                 data = {"since": round(tr.since, 3), "open": is_open}
@@ -1040,10 +1050,22 @@ class QueueAnalyzer:
         arrived = service.reached_since(t)
         raised_at = self._stalled.raised_at
         resumed = raised_at is not None and service.arrived_since(raised_at)
+        # a run begins at the first reading of a line and of the clerk in the median's window (as pile_up's), never
+        # before the first frame after the last arrival
+        if arrived:
+            self._stall_from = math.inf
+        elif self._stall_from == math.inf:
+            self._stall_from = t
+        began = None
+        if not self._stalled.active:
+            line = next((r[0] for r in self._recent if r[1] >= rule.min_waiting), t)
+            clerk = next((r[0] for r in self._recent if r[2]), t)
+            began = max(line, clerk, self._stall_from)
         if not is_open:
             tr = self._stalled.force_clear(t)
         else:
-            tr = self._stalled.update(staffed and waiting and not arrived, resumed or not waiting or not staffed, t)
+            on = staffed and waiting and not arrived
+            tr = self._stalled.update(on, resumed or not waiting or not staffed, t, began)
         if tr is None:
             return []
         last = service.last_arrival
