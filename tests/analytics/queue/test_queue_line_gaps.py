@@ -98,6 +98,6 @@ def test_line_gaps_learn_the_pitch_before_filling_anything() -> None:
     feet = np.array([[100.0, 100.0 + 16.0 * k] for k in (0, 1, 2, 4)])  # one missing at 3
     xyxy = np.column_stack([feet[:, 0] - 15, feet[:, 1] - 80, feet[:, 0] + 15, feet[:, 1]])
     ids, counted = np.arange(4), np.ones(4, dtype=bool)
-    found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(10)]
-    assert found[0] == 0  # no pitch learnt yet (and nobody known to stand still)
-    assert found[-1] == 1 and gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6
+    found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(40)]
+    assert found[0] == 0 and found[32] == 0  # no pitch learnt yet: 3 distances a detection, 100 wanted
+    assert found[33] == 1 and found[-1] == 1 and gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6

@@ -7,8 +7,8 @@ the queue zone (the distance between neighbours on the floor, in units of their 
 cancels out) and counts, on each detection, the steps missing between two neighbours who stand still.
 
 It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
-close enough to hide each other) and where this detection shows at least one pair of neighbours at about that
-pitch. People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
+close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
+each other). People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
 have no box, no track and no wait.
 """
 
@@ -64,7 +64,6 @@ class LineGaps:
         min_pairs: distances the pitch needs before any gap is filled.
         still: a person stands still when their feet moved at most this far since the last detection, fraction of
             their box height (someone walking past the line opens gaps that nobody hides in).
-        band: a pair of neighbours stands at about the pitch when within this factor of it either way.
     """
 
     def __init__(
@@ -74,9 +73,8 @@ class LineGaps:
         *,
         gap: float = 1.6,
         quantile: float = 25.0,
-        min_pairs: int = 20,
+        min_pairs: int = 100,
         still: float = 0.1,
-        band: float = 1.4,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -84,7 +82,6 @@ class LineGaps:
         self.quantile = quantile
         self.min_pairs = min_pairs
         self.still = still
-        self.band = band
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
         self._last: dict[int, np.ndarray] = {}  # person -> feet on the last detection
 
@@ -139,8 +136,6 @@ class LineGaps:
         if pitch is None or pitch > self.max_pitch or len(pts) < 3:
             return 0
         standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
-        if not any(pitch / self.band <= d <= pitch * self.band for _, _, d in standing):
-            return 0  # no two neighbours stand at the pitch now: not a tight line on this detection
         found = 0
         for i, j, d in standing:
             if d < self.gap * pitch:
