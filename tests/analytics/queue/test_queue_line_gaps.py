@@ -101,3 +101,18 @@ def test_line_gaps_learn_the_pitch_before_filling_anything() -> None:
     found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(40)]
     assert found[0] == 0 and found[32] == 0  # no pitch learnt yet: 3 distances a detection, 100 wanted
     assert found[33] == 1 and found[-1] == 1 and gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6
+
+
+def test_a_duplicate_box_does_not_teach_the_pitch() -> None:
+    # a second-look (or kept) box lying on a person's own box is a step of nothing: learnt, it would shrink the
+    # pitch and fill an ordinary gap with several people
+    feet = np.array([[100.0, 100.0 + 16.0 * k] for k in (0, 1, 2, 4)] + [[101.0, 102.0]])
+    xyxy = np.column_stack([feet[:, 0] - 15, feet[:, 1] - 80, feet[:, 0] + 15, feet[:, 1]])
+    ids, counted = np.array([0, 1, 2, 3, -1]), np.ones(5, dtype=bool)
+    boxed = np.array([True, True, True, True, False])
+    gaps = LineGaps(0.3, 60.0)
+    found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted, boxed) for k in range(60)]
+    assert found[-1] == 1 and gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6
+    fooled = LineGaps(0.3, 60.0)
+    found = [fooled.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(40)]
+    assert fooled.pitch is not None and fooled.pitch < 0.15 and found[-1] == 2  # the one hidden, and a ghost

@@ -746,7 +746,8 @@ class QueueAnalyzer:
         counted = in_queue & ~spanning(tracked.xyxy)
         hidden = 0
         if self._gaps is not None and self._anchor == sv.Position.BOTTOM_CENTER and len(tracked):
-            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted)
+            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked)
+            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed)
         return _Look(
             tracked=tracked,
             ids=ids[seen],

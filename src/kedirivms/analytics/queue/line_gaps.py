@@ -2,9 +2,9 @@
 
 In a line of people standing close, each one hides most of the one behind, and the detector (with its second look)
 misses some of them: the people it finds stand at a regular step along the line (the line's *pitch*), with a gap
-of two or three steps where someone stands hidden. :class:`LineGaps` learns the pitch from the people counted in
-the queue zone (the distance between neighbours on the floor, in units of their box height, so that perspective
-cancels out) and counts, on each detection, the steps missing between two neighbours who stand still.
+of two or three steps where someone stands hidden. :class:`LineGaps` learns the pitch from the people the detector
+boxed in the queue zone (the distance between neighbours on the floor, in units of their box height, so that
+perspective cancels out) and counts, on each detection, the steps missing between two neighbours who stand still.
 
 It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
 close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
@@ -99,6 +99,7 @@ class LineGaps:
         xyxy: np.ndarray,
         ids: np.ndarray,
         counted: np.ndarray,
+        seen: np.ndarray | None = None,
     ) -> int:
         """People hidden in the line's gaps on the detection at ``t``.
 
@@ -108,6 +109,9 @@ class LineGaps:
             xyxy: ``(N, 4)`` their boxes (reaching down to the placed feet).
             ids: ``(N,)`` person ids (negative: no track, e.g. the second look's people, taken as standing still).
             counted: ``(N,)`` bool, the boxes counted in the queue zone.
+            seen: ``(N,)`` bool, the boxes the detector gave on this detection (not kept at a last box, not the
+                second look's): only distances between two of them teach the pitch, as a kept or second-look box
+                often lies on a box of the same person, a step of nothing (default: all).
 
         Returns:
             How many people to add to the count.
@@ -116,6 +120,7 @@ class LineGaps:
         xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
         ids = np.asarray(ids).reshape(-1)
         counted = np.asarray(counted, dtype=bool).reshape(-1)
+        seen = np.ones(len(feet), dtype=bool) if seen is None else np.asarray(seen, dtype=bool).reshape(-1)
         heights = np.maximum(feet[:, 1] - xyxy[:, 1], 1.0)
         still = np.ones(len(feet), dtype=bool)
         for k, pid in enumerate(ids.tolist()):
@@ -126,10 +131,10 @@ class LineGaps:
         if self.max_pitch <= 0:
             return 0
         rows = np.nonzero(counted)[0]
-        pts, hts, boxes, st = feet[rows], heights[rows], xyxy[rows], still[rows]
+        pts, hts, boxes, st, new = feet[rows], heights[rows], xyxy[rows], still[rows], seen[rows]
         edges = neighbours(pts)
         dists = [float(np.linalg.norm(pts[i] - pts[j])) / ((hts[i] + hts[j]) / 2.0) for i, j in edges]
-        self._pairs.extend((t, d) for d in dists)
+        self._pairs.extend((t, d) for (i, j), d in zip(edges, dists, strict=True) if new[i] and new[j])
         while self._pairs and self._pairs[0][0] < t - self.window_s:
             self._pairs.popleft()
         pitch = self.pitch
