@@ -337,7 +337,8 @@ class FrameResult:
     Attributes:
         time: frame time, seconds.
         queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
-            feet of the other, is not counted: :func:`spanning`).
+            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps are:
+            ``tracking.line_pitch``).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
