@@ -36,6 +36,7 @@ from kedirivms.analytics.queue.detector import (
 )
 from kedirivms.analytics.queue.feet import FootEstimator, feet_behind
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
+from kedirivms.analytics.queue.line_gaps import LineGaps
 from kedirivms.analytics.queue.metrics import (
     FinishedStay,
     HourlyServiceStats,
@@ -206,6 +207,16 @@ class TrackingConfig(BaseModel):
         description="... and not when at least this share of their box lies inside a box of the first look "
         "(1: only when wholly inside).",
     )
+    line_pitch: float = Field(
+        default=0.3,
+        ge=0,
+        description="A tight line (people standing this close or closer, fraction of their box height, neighbour to "
+        "neighbour on the floor) hides people: a gap of two or more of its steps between two people standing "
+        "still, behind someone seen, counts the steps missing (0: off; only the count changes).",
+    )
+    line_pitch_window_s: float = Field(
+        default=120.0, gt=0, description="... the line's step is learnt from the neighbours seen over this long, s."
+    )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
     relink_distance: float = Field(
@@ -326,7 +337,8 @@ class FrameResult:
     Attributes:
         time: frame time, seconds.
         queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
-            feet of the other, is not counted: :func:`spanning`).
+            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps are:
+            ``tracking.line_pitch``).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
@@ -599,6 +611,8 @@ class QueueAnalyzer:
         self._feet: FootEstimator | None = (
             FootEstimator() if config.anchor == "bottom_center" and config.tracking.feet_from_height else None
         )
+        tracking = config.tracking
+        self._gaps = LineGaps(tracking.line_pitch, tracking.line_pitch_window_s) if self._rate_hz else None
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -731,6 +745,11 @@ class QueueAnalyzer:
         in_service = self._zones.test(self._zones.service, placed)
         tops = placed.get_anchors_coordinates(sv.Position.TOP_CENTER) if len(placed) else np.zeros((0, 2))
         self._hold_zones(t, ids, anchors, tops, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
+        counted = in_queue & ~spanning(tracked.xyxy)
+        hidden = 0
+        if self._gaps is not None and self._anchor == sv.Position.BOTTOM_CENTER and len(tracked):
+            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked)
+            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed)
         return _Look(
             tracked=tracked,
             ids=ids[seen],
@@ -738,7 +757,7 @@ class QueueAnalyzer:
             heads=tracked.get_anchors_coordinates(sv.Position.TOP_CENTER)[seen] if len(tracked) else np.zeros((0, 2)),
             in_queue=in_queue[seen],
             in_service=in_service[seen],
-            length=int((in_queue & ~spanning(tracked.xyxy)).sum()),
+            length=int(counted.sum()) + hidden,
             staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 

@@ -1,0 +1,158 @@
+"""People hidden in the gaps of a tight line.
+
+In a line of people standing close, each one hides most of the one behind, and the detector (with its second look)
+misses some of them: the people it finds stand at a regular step along the line (the line's *pitch*), with a gap
+of two or three steps where someone stands hidden. :class:`LineGaps` learns the pitch from the people the detector
+boxed in the queue zone (the distance between neighbours on the floor, in units of their box height, so that
+perspective cancels out) and counts, on each detection, the steps missing between two neighbours who stand still.
+
+It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
+close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
+each other). People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
+have no box, no track and no wait.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+__all__ = ["LineGaps", "neighbours"]
+
+
+def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
+    """The edges of the minimum spanning tree of ``points`` (Prim): each person joined to their nearest neighbours.
+
+    In a line, the tree follows the line: each edge joins two people standing next to each other in it.
+
+    Args:
+        points: ``(N, 2)`` floor points (feet), pixels.
+
+    Returns:
+        ``N - 1`` index pairs (none for fewer than two points).
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    n = len(pts)
+    if n < 2:
+        return []
+    dist = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
+    inside = np.zeros(n, dtype=bool)
+    inside[0] = True
+    best = dist[0].copy()
+    parent = np.zeros(n, dtype=int)
+    edges: list[tuple[int, int]] = []
+    for _ in range(n - 1):
+        cand = np.where(inside, np.inf, best)
+        j = int(np.argmin(cand))
+        edges.append((int(parent[j]), j))
+        inside[j] = True
+        closer = dist[j] < best
+        best = np.where(closer, dist[j], best)
+        parent = np.where(closer, j, parent)
+    return edges
+
+
+class LineGaps:
+    """Learns a tight line's pitch and counts the people hidden in its gaps (see the module docstring).
+
+    Args:
+        max_pitch: the largest pitch, fraction of a person's box height, of a line whose gaps are filled (0: off).
+        window_s: the pitch is learnt from the neighbours seen over this long, s.
+        gap: a gap between two neighbours holds someone once it is this many pitches long.
+        quantile: the pitch is this percentile of the learnt distances (the line's gaps lengthen the others).
+        min_pairs: distances the pitch needs before any gap is filled.
+        still: a person stands still when their feet moved at most this far since the last detection, fraction of
+            their box height (someone walking past the line opens gaps that nobody hides in).
+    """
+
+    def __init__(
+        self,
+        max_pitch: float,
+        window_s: float,
+        *,
+        gap: float = 1.6,
+        quantile: float = 25.0,
+        min_pairs: int = 100,
+        still: float = 0.1,
+    ) -> None:
+        self.max_pitch = max_pitch
+        self.window_s = window_s
+        self.gap = gap
+        self.quantile = quantile
+        self.min_pairs = min_pairs
+        self.still = still
+        self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
+        self._last: dict[int, np.ndarray] = {}  # person -> feet on the last detection
+
+    @property
+    def pitch(self) -> float | None:
+        """The learnt pitch, fraction of a box height (``None`` until ``min_pairs`` distances were seen)."""
+        if len(self._pairs) < self.min_pairs:
+            return None
+        return float(np.percentile([d for _, d in self._pairs], self.quantile))
+
+    def hidden(
+        self,
+        t: float,
+        feet: np.ndarray,
+        xyxy: np.ndarray,
+        ids: np.ndarray,
+        counted: np.ndarray,
+        seen: np.ndarray | None = None,
+    ) -> int:
+        """People hidden in the line's gaps on the detection at ``t``.
+
+        Args:
+            t: detection time, s.
+            feet: ``(N, 2)`` placed feet of every box of the detection.
+            xyxy: ``(N, 4)`` their boxes (reaching down to the placed feet).
+            ids: ``(N,)`` person ids (negative: no track, e.g. the second look's people, taken as standing still).
+            counted: ``(N,)`` bool, the boxes counted in the queue zone.
+            seen: ``(N,)`` bool, the boxes the detector gave on this detection (not kept at a last box, not the
+                second look's): only distances between two of them teach the pitch, as a kept or second-look box
+                often lies on a box of the same person, a step of nothing (default: all).
+
+        Returns:
+            How many people to add to the count.
+        """
+        feet = np.asarray(feet, dtype=np.float64).reshape(-1, 2)
+        xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        ids = np.asarray(ids).reshape(-1)
+        counted = np.asarray(counted, dtype=bool).reshape(-1)
+        seen = np.ones(len(feet), dtype=bool) if seen is None else np.asarray(seen, dtype=bool).reshape(-1)
+        heights = np.maximum(feet[:, 1] - xyxy[:, 1], 1.0)
+        still = np.ones(len(feet), dtype=bool)
+        for k, pid in enumerate(ids.tolist()):
+            if pid >= 0:
+                before = self._last.get(int(pid))
+                still[k] = before is not None and float(np.linalg.norm(feet[k] - before)) <= self.still * heights[k]
+        self._last = {int(pid): feet[k].copy() for k, pid in enumerate(ids.tolist()) if pid >= 0}
+        if self.max_pitch <= 0:
+            return 0
+        rows = np.nonzero(counted)[0]
+        pts, hts, boxes, st, new = feet[rows], heights[rows], xyxy[rows], still[rows], seen[rows]
+        edges = neighbours(pts)
+        dists = [float(np.linalg.norm(pts[i] - pts[j])) / ((hts[i] + hts[j]) / 2.0) for i, j in edges]
+        self._pairs.extend((t, d) for (i, j), d in zip(edges, dists, strict=True) if new[i] and new[j])
+        while self._pairs and self._pairs[0][0] < t - self.window_s:
+            self._pairs.popleft()
+        pitch = self.pitch
+        if pitch is None or pitch > self.max_pitch or len(pts) < 3:
+            return 0
+        standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
+        found = 0
+        for i, j, d in standing:
+            if d < self.gap * pitch:
+                continue
+            steps = max(round(d / pitch), 2)
+            for s in range(1, steps):
+                spot = pts[i] + (pts[j] - pts[i]) * s / steps
+                inside = (
+                    (boxes[:, 0] <= spot[0])
+                    & (spot[0] <= boxes[:, 2])
+                    & (boxes[:, 1] <= spot[1])
+                    & (spot[1] <= boxes[:, 3])
+                )
+                found += int(inside.any())  # someone could stand hidden there: behind a person seen
+        return found

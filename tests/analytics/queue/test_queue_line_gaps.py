@@ -1,0 +1,118 @@
+"""People hidden in the gaps of a tight line (docs/queue-analytics.md, "The tight line's gaps").
+
+In a line of people standing close, each hides most of the one behind; the detector finds the others at the line's
+regular step, with a gap of two steps where someone stands hidden. A loose line's gaps, and gaps opened by people
+walking, are real and stay empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import supervision as sv
+
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue.line_gaps import LineGaps, neighbours
+from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+
+def _config(**tracking: float) -> QueueConfig:
+    return QueueConfig.model_validate(
+        {
+            "zones": [{"name": "all", "kind": "queue", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
+            "anchor": "bottom_center",
+            "detector": "dnn",
+            "dnn": {"motion_gate": {"enabled": False}},
+            "unstaffed": {"enabled": False},
+            "tracking": tracking,
+        }
+    )
+
+
+class _Scripted(OnnxPersonDetector):
+    """The shipped model's adapter (so the analyzer runs its DNN path) answering with boxes from a function."""
+
+    def __init__(self, boxes: Callable[[float], list[list[float]]]) -> None:
+        super().__init__()
+        self.boxes = boxes
+
+    def detect_frame(self, frame: object, t: float) -> sv.Detections:
+        return self.detect(np.zeros((1, 1), np.uint8), t)
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        return person_detections(self.boxes(t), 0.9)
+
+
+def _line(step: float, missing: int, n: int = 8, drift: float = 0.0) -> Callable[[float], list[list[float]]]:
+    """``n`` people 80 px tall, ``step`` px apart on both axes (moving ``drift`` px/s), the ``missing``-th unseen."""
+
+    def boxes(t: float) -> list[list[float]]:
+        out = []
+        for k in range(n):
+            if k == missing:
+                continue
+            fx, fy = 250.0 - step * k + drift * t, 100.0 + step * k
+            out.append([fx - 15.0, fy - 80.0, fx + 15.0, fy])
+        return out
+
+    return boxes
+
+
+def _counts(analyzer: QueueAnalyzer, seconds: float = 20.0) -> list[int]:
+    y = np.zeros((360, 640), np.uint8)
+    out = []
+    for k in range(int(seconds * 10)):
+        analyzer.update(y, round(0.1 * k, 1))
+        assert analyzer.last is not None
+        out.append(analyzer.last.queue_length)
+    return out
+
+
+def test_neighbours_follow_a_line() -> None:
+    pts = np.array([[0.0, 0.0], [30.0, 1.0], [10.0, 0.0], [20.0, 0.0]])
+    assert sorted(tuple(sorted(e)) for e in neighbours(pts)) == [(0, 2), (1, 3), (2, 3)]
+    assert neighbours(pts[:1]) == []
+
+
+def test_someone_hidden_in_a_tight_lines_gap_counts() -> None:
+    # 8 people at a step of 0.21 of their height (about 17 px of 80), the 5th never boxed: the gap behind the
+    # 6th (who covers the spot) is two steps long
+    counts = _counts(QueueAnalyzer(_config(), detector=_Scripted(_line(12.0, missing=4))))
+    assert counts[-1] == 8
+    assert set(counts[100:]) == {8}
+    off = _counts(QueueAnalyzer(_config(line_pitch=0), detector=_Scripted(_line(12.0, missing=4))))
+    assert set(off[100:]) == {7}  # the setting off: the code before
+
+
+def test_a_loose_lines_gap_and_people_walking_stay_empty() -> None:
+    # people 0.53 of their height apart do not hide each other: a gap there is a gap
+    assert set(_counts(QueueAnalyzer(_config(), detector=_Scripted(_line(30.0, missing=4))))[100:]) == {7}
+    # the same tight line walking past (10 px a detection, 0.12 of a height): its gaps are not a line's
+    walking = _line(12.0, missing=4, drift=20.0)
+    assert max(_counts(QueueAnalyzer(_config(), detector=_Scripted(walking)))[100:]) == 7
+
+
+def test_line_gaps_learn_the_pitch_before_filling_anything() -> None:
+    gaps = LineGaps(0.3, 60.0)
+    feet = np.array([[100.0, 100.0 + 16.0 * k] for k in (0, 1, 2, 4)])  # one missing at 3
+    xyxy = np.column_stack([feet[:, 0] - 15, feet[:, 1] - 80, feet[:, 0] + 15, feet[:, 1]])
+    ids, counted = np.arange(4), np.ones(4, dtype=bool)
+    found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(40)]
+    assert found[0] == 0 and found[32] == 0  # no pitch learnt yet: 3 distances a detection, 100 wanted
+    assert found[33] == 1 and found[-1] == 1 and gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6
+
+
+def test_a_duplicate_box_does_not_teach_the_pitch() -> None:
+    # a second-look (or kept) box lying on a person's own box is a step of nothing: learnt, it would shrink the
+    # pitch and fill an ordinary gap with several people
+    feet = np.array([[100.0, 100.0 + 16.0 * k] for k in (0, 1, 2, 4)] + [[101.0, 102.0]])
+    xyxy = np.column_stack([feet[:, 0] - 15, feet[:, 1] - 80, feet[:, 0] + 15, feet[:, 1]])
+    ids, counted = np.array([0, 1, 2, 3, -1]), np.ones(5, dtype=bool)
+    boxed = np.array([True, True, True, True, False])
+    gaps = LineGaps(0.3, 60.0)
+    found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted, boxed) for k in range(60)]
+    assert found[-1] == 1 and gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6
+    fooled = LineGaps(0.3, 60.0)
+    found = [fooled.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(40)]
+    assert fooled.pitch is not None and fooled.pitch < 0.15 and found[-1] == 2  # the one hidden, and a ghost
