@@ -310,3 +310,55 @@ def test_the_analyzer_ends_a_wait_at_an_arrival_nobody_saw(clerk: bool, served: 
     assert sum(int(d["served"]) for d in stats) == served  # type: ignore[call-overload]
     if served:  # B: in line at 2 s, stepped up as A left (first seen walking off at 20.5 s)
         assert [d["wait_mean_s"] for d in stats if d["waits"]] == [18.5]
+
+
+@pytest.mark.parametrize(
+    ("after", "arrivals", "services"),
+    [
+        # hard scene, development seed +6000, 197-245 s: the one served (A) is missed for 35 s, their stay ends
+        # (nobody saw them leave); seen again, they get the id of the one waiting alone at the front of the line (B),
+        # which steps onto the spot, and B comes back under a new id where they stood: A found again, no arrival
+        pytest.param("new-id-where-they-stood", 1, [8.0], id="front-of-the-lines-id-jumps-onto-the-one-served"),
+        # A left unseen and B stepped up: nobody is left where B stood, or the one behind walks up under their own id
+        pytest.param("nobody", 2, [8.0, 14.0], id="stepped-up-nobody-behind"),
+        pytest.param("the-one-behind", 2, [8.0, 14.0], id="stepped-up-the-one-behind-moves-up"),
+    ],
+)
+def test_the_front_of_the_lines_id_jumping_onto_someone_lost_at_the_desk(
+    after: str, arrivals: int, services: list[float]
+) -> None:
+    service = _service()
+    seen, done = 0, []
+
+    def feed(t: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
+        nonlocal seen
+        ids = np.array([p[0] for p in people], dtype=int)
+        xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
+        spot = np.array([p[2] == "spot" for p in people], dtype=bool)
+        queue = np.array([p[2] == "line" for p in people], dtype=bool)
+        stays, n = service.update(t, ids, xy, spot, queue, heads=xy - (0.0, 40.0))
+        seen += n
+        done.extend(round(s.service_s, 3) for s in stays)
+
+    behind = after == "the-one-behind"
+    for t in np.arange(2.0, 10.5, 0.5):  # A served, B next in line (C further back)
+        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")] + [(4, (50.0, 62.0), "line")] * behind)
+    for t in np.arange(10.5, 44.0, 0.5):  # both missed (C too)
+        feed(float(t), [])
+    for t in np.arange(44.0, 46.0, 0.5):  # B seen again, in line
+        feed(float(t), [(2, (50.0, 40.0), "line")])
+    feed(46.0, [(2, (50.0, 21.0), "spot")])  # track 2 steps onto the spot
+    for t in np.arange(46.5, 60.5, 0.5):
+        if after == "new-id-where-they-stood":
+            later = [(3, (49.0, 41.0), "line")] if t >= 47.0 else []
+        elif behind:
+            later = [(4, (50.0, max(40.0, 62.0 - 8.0 * (t - 46.0))), "line")]
+        else:
+            later = []
+        feed(float(t), [(2, (50.0, 21.0), "spot"), *later])
+    for t in np.arange(60.5, 70.0, 0.5):
+        feed(float(t), [])
+    assert seen == arrivals
+    assert done == services  # A's stay found again is A's service, counted once
+    if arrivals == 2:  # held back while undecided, dated when B stepped up
+        assert service.last_arrival == 46.0

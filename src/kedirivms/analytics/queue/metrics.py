@@ -759,6 +759,7 @@ class _Stay:
     departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
     departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
+    rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
     # its tracks' places over the last seconds, oldest first
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
 
@@ -781,6 +782,12 @@ class ServiceTracker:
     at the spot after such a departure and the stay's own tracks were not seen since, while people stand in line and
     the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a small person behind a tall
     one): the arrival is reported with no track, and a stay without tracks holds the spot.
+
+    A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
+    detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
+    front of the line onto them when they are seen again. An arrival from the line at that spot is held back for
+    ``relink_s``: a new id found in the line where the arriving track last stood meanwhile is the person still
+    waiting there, and the one at the spot is the one served, found again (no arrival); see :meth:`_jumped`.
 
     Args:
         leave_grace_s: time out of the zone that still counts as the same stay, seconds.
@@ -826,6 +833,12 @@ class ServiceTracker:
         self.arrivals: list[tuple[float, int | None, int | None]] = []
         """The arrivals seen on the last :meth:`update`: (when, the track at the spot or ``None`` for someone who
         stepped up unseen, the leaver's track for a hand-over or ``None``)."""
+        # where the person of a stay lost for good at the spot was last seen (nobody saw them leave): see _jumped
+        self._held: tuple[float, float] | None = None
+        # track -> (when, where) it was last seen in the queue zone
+        self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
+        # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line)
+        self._pending: tuple[_Stay, float, int, tuple[float, float]] | None = None
         self._first_t: float | None = None
         self._detection = 0  # how many fresh detections were fed (see update)
         self._wait_ended: float | None = None  # see wait_ended
@@ -908,7 +921,9 @@ class ServiceTracker:
         self.arrivals = []
         done: list[FinishedStay] = []
         arrivals = 0
+        born = {tid for tid, _, _ in rows if tid not in self._zone_of}
         if in_queue is not None:
+            arrivals += self._settle(t, rows, in_queue.tolist(), born)
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
             arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done, staffed)
         lined = (
@@ -924,22 +939,96 @@ class ServiceTracker:
                 censored = t - self._first_t < self.warmup_s
                 stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
                 self._stays.append(stay)
-                arrivals += 1
-                self.last_arrival = t
-                self.arrivals.append((t, tid, None))
+                line = self._line_xy.get(tid)
+                if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
+                    self._pending = (stay, t, tid, line[1])  # decided later (see _jumped)
+                else:
+                    arrivals += self._arrive(t, tid)
             stay.tracks.add(tid)
             self._owner[tid] = stay
             stay.last_seen, stay.last_in, stay.last_xy, stay.in_xy = t, t, xy, xy
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
+                arrivals += self._release(stay)
                 self._stays.remove(stay)
                 for tid in stay.tracks:
                     self._owner.pop(tid, None)
                 length = stay.last_in - stay.enter
-                if length + 1e-9 >= self.min_service_s:
+                lost_here = lost_for > self.relink_s and stay.last_in >= stay.last_seen and stay.in_xy is not None
+                if lost_here and length + 1e-9 >= self.min_service_s:
+                    self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
+                if length + 1e-9 >= self.min_service_s and not stay.rest:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
+        if in_queue is not None:
+            for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True):
+                if q and not s:
+                    self._line_xy[tid] = (t, xy)
+            for tid in [k for k, v in self._line_xy.items() if t - v[0] > self.relink_s]:
+                del self._line_xy[tid]
         return done, arrivals
+
+    def _arrive(self, t: float, tid: int | None) -> int:
+        """Count an arrival at the spot at ``t`` under track ``tid``: the desk holds nobody unseen any more.
+
+        Returns:
+            1.
+        """
+        self._held = None
+        self.last_arrival = t if self.last_arrival is None else max(self.last_arrival, t)
+        self.arrivals.append((t, tid, None))
+        return 1
+
+    def _holds(self, xy: tuple[float, float]) -> bool:
+        """Whether the desk still holds someone lost at the spot near ``xy`` (see :meth:`_jumped`)."""
+        return self._held is not None and math.hypot(xy[0] - self._held[0], xy[1] - self._held[1]) <= self.relink_px
+
+    def _settle(
+        self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool], born: set[int]
+    ) -> int:
+        """Decide an arrival held back (see :meth:`_jumped`): 1 when it stands, 0 while undecided or when it was an id
+        that jumped."""
+        if self._pending is None:
+            return 0
+        stay, when, tid, line = self._pending
+        if self._jumped(rows, in_queue, born, line):
+            self._pending, self._held = None, None
+            stay.rest = True
+            return 0
+        if t - when <= self.relink_s:
+            return 0
+        return self._release(stay)
+
+    def _release(self, stay: _Stay) -> int:
+        """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends): 1 if there was one."""
+        if self._pending is None or self._pending[0] is not stay:
+            return 0
+        _, when, tid, _ = self._pending
+        self._pending = None
+        return self._arrive(when, tid)
+
+    def _jumped(
+        self,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        in_queue: list[bool],
+        born: set[int],
+        line: tuple[float, float],
+    ) -> bool:
+        """Whether the id of the one waiting at the front of the line jumped onto the one served, found again.
+
+        The detector may miss the one served for longer than ``relink_s``: their stay ends, but nobody saw them
+        leave, so the desk still holds them. When they are seen again, the tracker may give them the id of the one
+        at the front of the line (standing a step behind, seen now and then): that id steps onto the spot like an
+        arrival, and the one still waiting comes back under a new id where they stood. A track first seen now in the
+        queue zone within ``0.35 * relink_px`` (closer than two people stand) of where the arriving track last stood
+        in line, within ``relink_s`` of its arrival, is that person: the arrival was the one served found again. If
+        the one served had left unseen and the next stepped up, their place in line is empty or taken by the one
+        behind, who walks up under their own id.
+        """
+        return any(
+            tid in born and q and not s and math.hypot(xy[0] - line[0], xy[1] - line[1]) <= 0.35 * self.relink_px
+            for (tid, xy, s), q in zip(rows, in_queue, strict=True)
+        )
 
     def finish(self, t: float) -> list[FinishedStay]:
         """End every stay at the end of the stream (time ``t``) and return those long enough to be services.
@@ -950,7 +1039,7 @@ class ServiceTracker:
         done = []
         for stay in self._stays:
             length = stay.last_in - stay.enter
-            if length + 1e-9 >= self.min_service_s:
+            if length + 1e-9 >= self.min_service_s and not stay.rest:
                 ongoing = stay.last_in >= t
                 done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored or ongoing))
         self._stays.clear()
@@ -1053,12 +1142,14 @@ class ServiceTracker:
         ``track``, ``None``: unseen) ends the longest wait.
 
         Returns:
-            1 (the arrival).
+            1 (the arrival), 2 with an arrival at ``stay`` still held back (see :meth:`_jumped`).
         """
+        arrivals = self._release(stay)
         self._stays.remove(stay)
         for tid in stay.tracks:
             self._owner.pop(tid, None)
-        if left_at - stay.enter + 1e-9 >= self.min_service_s:
+        self._held = None
+        if left_at - stay.enter + 1e-9 >= self.min_service_s and not stay.rest:
             done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
         new = _Stay(enter=left_at, last_in=seen, last_seen=seen, last_xy=spot, censored=False, in_xy=spot)
         new.tracks = tracks
@@ -1069,7 +1160,7 @@ class ServiceTracker:
         self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
         self.handovers.append((left_at, leaver))
         self.arrivals.append((left_at, track, leaver))
-        return 1
+        return arrivals + 1
 
     def _stepped_up_unseen(self, stay: _Stay, left_at: float, leaver: int, t: float, done: list[FinishedStay]) -> int:
         """The one served walked off (under track ``leaver``) and the front of the line took the spot unseen.
