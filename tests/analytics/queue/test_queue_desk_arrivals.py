@@ -23,12 +23,18 @@ def _service() -> ServiceTracker:
     return ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
 
 
-def _feed(service: ServiceTracker, t: float, people: list[tuple[int, tuple[float, float], str]]) -> int:
-    """One frame: ``(track, centre, zone)`` with zone ``spot``, ``line`` or ``out``; returns the arrivals."""
+def _arrays(people: list[tuple[int, tuple[float, float], str]]) -> tuple[np.ndarray, ...]:
+    """``(track, centre, zone)`` rows as the tracker's arrays: ids, centres, at the spot, in the line."""
     ids = np.array([p[0] for p in people], dtype=int)
     xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
     spot = np.array([p[2] == "spot" for p in people], dtype=bool)
     line = np.array([p[2] == "line" for p in people], dtype=bool)
+    return ids, xy, spot, line
+
+
+def _feed(service: ServiceTracker, t: float, people: list[tuple[int, tuple[float, float], str]]) -> int:
+    """One frame: ``(track, centre, zone)`` with zone ``spot``, ``line`` or ``out``; returns the arrivals."""
+    ids, xy, spot, line = _arrays(people)
     _, arrivals = service.update(t, ids, xy, spot, line, heads=xy - (0.0, 40.0))
     return arrivals
 
@@ -194,10 +200,7 @@ def test_a_hand_over_is_decided_on_the_next_detection(back_at_the_spot: bool, ar
     def frames(t0: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
         # one detection, then the frames (10 fps) that repeat it until the next one, 0.5 s later
         nonlocal seen
-        ids = np.array([p[0] for p in people], dtype=int)
-        xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
-        spot = np.array([p[2] == "spot" for p in people], dtype=bool)
-        line = np.array([p[2] == "line" for p in people], dtype=bool)
+        ids, xy, spot, line = _arrays(people)
         for k in range(5):
             _, n = service.update(t0 + 0.1 * k, ids, xy, spot, line, heads=xy - (0.0, 40.0), fresh=k == 0)
             seen += n
@@ -250,10 +253,7 @@ def test_an_arrival_at_the_desk_nobody_saw(staffed: bool, line: bool, back: bool
 
     def feed(t: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
         nonlocal seen
-        ids = np.array([p[0] for p in people], dtype=int)
-        xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
-        spot = np.array([p[2] == "spot" for p in people], dtype=bool)
-        queue = np.array([p[2] == "line" for p in people], dtype=bool)
+        ids, xy, spot, queue = _arrays(people)
         _, n = service.update(t, ids, xy, spot, queue, heads=xy - (0.0, 40.0), staffed=staffed)
         seen += n
 
@@ -332,10 +332,7 @@ def test_the_front_of_the_lines_id_jumping_onto_someone_lost_at_the_desk(
 
     def feed(t: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
         nonlocal seen
-        ids = np.array([p[0] for p in people], dtype=int)
-        xy = np.array([p[1] for p in people], dtype=float).reshape(-1, 2)
-        spot = np.array([p[2] == "spot" for p in people], dtype=bool)
-        queue = np.array([p[2] == "line" for p in people], dtype=bool)
+        ids, xy, spot, queue = _arrays(people)
         stays, n = service.update(t, ids, xy, spot, queue, heads=xy - (0.0, 40.0))
         seen += n
         done.extend(round(s.service_s, 3) for s in stays)
