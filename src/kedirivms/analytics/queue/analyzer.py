@@ -611,8 +611,10 @@ class QueueAnalyzer:
         self._feet: FootEstimator | None = (
             FootEstimator() if config.anchor == "bottom_center" and config.tracking.feet_from_height else None
         )
-        tracking = config.tracking
-        self._gaps = LineGaps(tracking.line_pitch, tracking.line_pitch_window_s) if self._rate_hz else None
+        # a tight line's gaps: placed feet on the DNN path only (see TrackingConfig.line_pitch)
+        trk = config.tracking
+        gaps = self._rate_hz is not None and config.anchor == "bottom_center" and trk.line_pitch > 0
+        self._gaps = LineGaps(trk.line_pitch, trk.line_pitch_window_s) if gaps else None
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -747,7 +749,7 @@ class QueueAnalyzer:
         self._hold_zones(t, ids, anchors, tops, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
         counted = in_queue & ~spanning(tracked.xyxy)
         hidden = 0
-        if self._gaps is not None and self._anchor == sv.Position.BOTTOM_CENTER and len(tracked):
+        if self._gaps is not None and len(tracked):
             boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked)
             hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed)
         return _Look(

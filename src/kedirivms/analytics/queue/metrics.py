@@ -37,6 +37,11 @@ __all__ = [
 ]
 
 
+# two people's centres are at least this share of relink_px apart: closer is one person (a duplicate box, an id
+# lingering beside a new one, or the same person back under a new id)
+_APART = 0.35
+
+
 @dataclass(eq=False)
 class Visit:
     """One person's stay in the queue.
@@ -148,7 +153,7 @@ class WaitTracker:
         self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
         # (when, where last in line, the start it took) of an arrival that left nobody in line (see _came_back)
         self._lone: tuple[float, tuple[float, float], tuple[float, bool, bool]] | None = None
-        self._apart_px = 0.35 * relink_px  # two people's centres are at least this far apart
+        self._apart_px = _APART * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
         self._owner: dict[int, Visit] = {}
         self._tracks: dict[int, _Track] = {}
@@ -330,7 +335,7 @@ class WaitTracker:
         lone, self._lone = self._lone, None
         if lone is None or t - lone[0] > self.relink_s:
             return False
-        if math.hypot(xy[0] - lone[1][0], xy[1] - lone[1][1]) > self.relink_px:
+        if math.dist(xy, lone[1]) > self.relink_px:
             return False
         visit.enter, visit.censored = lone[2][0], lone[2][1]
         self._ledger_add(visit, seen=lone[2][2])
@@ -359,7 +364,7 @@ class WaitTracker:
         for tid, info in self._tracks.items():
             if tid in present or info.walked_on or info.lined or info.desk or not info.outside:
                 continue
-            d = math.hypot(xy[0] - info.xy[0], xy[1] - info.xy[1])
+            d = math.dist(xy, info.xy)
             if t - info.last <= self.relink_s and d <= 2.0 * self.relink_px and d < best[0]:
                 best = (d, info)
         if best[1] is None:
@@ -493,7 +498,7 @@ class WaitTracker:
             lost = [v for v in self._visits if v.last_seen < t and id(v) not in served]
             if not lost:
                 continue
-            visit = min(lost, key=lambda v: math.hypot(xy[0] - v.last_xy[0], xy[1] - v.last_xy[1]))
+            visit = min(lost, key=lambda v: math.dist(xy, v.last_xy))
             visit.tracks.add(tid)
             self._owner[tid] = visit
             self._see(visit, t, xy, False)
@@ -513,12 +518,12 @@ class WaitTracker:
         info = self._tracks[tid]
         if info.came_from is None:
             return
-        moved = math.hypot(xy[0] - info.came_from[0], xy[1] - info.came_from[1])
+        moved = math.dist(xy, info.came_from)
         best: tuple[float, Visit | None] = (math.inf, None)
         for visit in self._visits:
             if visit.last_in >= t or t - visit.last_in > self.relink_s:
                 continue
-            d = math.hypot(xy[0] - visit.in_line_xy[0], xy[1] - visit.in_line_xy[1])
+            d = math.dist(xy, visit.in_line_xy)
             if d <= self._apart_px and d < moved and d < best[0]:
                 best = (d, visit)
         owner = best[1]
@@ -564,7 +569,7 @@ class WaitTracker:
         for visit in self._visits:
             if t - visit.last_seen > self.relink_s:
                 continue
-            d = math.hypot(xy[0] - visit.last_xy[0], xy[1] - visit.last_xy[1])
+            d = math.dist(xy, visit.last_xy)
             if d > self.relink_px:
                 continue
             if visit.last_seen < t and d < lost[0]:
@@ -623,7 +628,7 @@ class WaitTracker:
                 if tid not in seen or not others:
                     continue
                 xy = seen[tid][0]
-                if min(math.hypot(xy[0] - o[0], xy[1] - o[1]) for o in others) < self._apart_px:
+                if min(math.dist(xy, o) for o in others) < self._apart_px:
                     continue  # overlapping: one person in two boxes, not two people
                 visit.together[tid] += dt
                 if visit.together[tid] + 1e-9 < self.duplicate_s:
@@ -686,14 +691,9 @@ class WaitTracker:
         with (:meth:`arrived`).
         """
         self._prune_unseen()
-        best = min(
-            (u for u in self._unseen if math.hypot(xy[0] - u[2][0], xy[1] - u[2][1]) <= self.relink_px),
-            key=lambda u: math.hypot(xy[0] - u[2][0], xy[1] - u[2][1]),
-            default=None,
-        )
-        if best is not None:
-            self._unseen.remove(best)
-        return best
+        near = [(math.dist(xy, u[2]), k) for k, u in enumerate(self._unseen)]
+        d, k = min(near, default=(math.inf, -1))
+        return self._unseen.pop(k) if d <= self.relink_px else None
 
     def _close(self, visit: Visit, t: float, serving: int | None = None) -> None:
         """End ``visit``; a second person still in line beside the one served keeps waiting on a visit of their own."""
@@ -709,7 +709,7 @@ class WaitTracker:
     def _beside(self, info: _Track, serving: int, t: float, paired: bool) -> bool:
         """Whether a track of a served visit is a second person still in line (not a duplicate box)."""
         here = self._tracks[serving].xy
-        apart = math.hypot(info.xy[0] - here[0], info.xy[1] - here[1]) >= self._apart_px
+        apart = math.dist(info.xy, here) >= self._apart_px
         return paired and apart and info.last >= t and info.in_line
 
     def _forget_lost_tracks(self, t: float) -> None:
@@ -729,7 +729,7 @@ class WaitTracker:
         for visit in self._visits:
             if visit is lost or visit.walked_in or not lost.enter <= visit.enter <= lost.last_seen + self.relink_s:
                 continue
-            d = math.hypot(visit.born_xy[0] - lost.last_xy[0], visit.born_xy[1] - lost.last_xy[1])
+            d = math.dist(visit.born_xy, lost.last_xy)
             if (d <= 2.0 * self.relink_px or self.fifo) and d < best[0]:
                 best = (d, visit)
         if best[1] is None:
@@ -981,7 +981,7 @@ class ServiceTracker:
 
     def _holds(self, xy: tuple[float, float]) -> bool:
         """Whether the desk still holds someone lost at the spot near ``xy`` (see :meth:`_jumped`)."""
-        return self._held is not None and math.hypot(xy[0] - self._held[0], xy[1] - self._held[1]) <= self.relink_px
+        return self._held is not None and math.dist(xy, self._held) <= self.relink_px
 
     def _settle(
         self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool], born: set[int]
@@ -1020,13 +1020,13 @@ class ServiceTracker:
         leave, so the desk still holds them. When they are seen again, the tracker may give them the id of the one
         at the front of the line (standing a step behind, seen now and then): that id steps onto the spot like an
         arrival, and the one still waiting comes back under a new id where they stood. A track first seen now in the
-        queue zone within ``0.35 * relink_px`` (closer than two people stand) of where the arriving track last stood
+        queue zone within ``_APART * relink_px`` (closer than two people stand) of where the arriving track last stood
         in line, within ``relink_s`` of its arrival, is that person: the arrival was the one served found again. If
         the one served had left unseen and the next stepped up, their place in line is empty or taken by the one
         behind, who walks up under their own id.
         """
         return any(
-            tid in born and q and not s and math.hypot(xy[0] - line[0], xy[1] - line[1]) <= 0.35 * self.relink_px
+            tid in born and q and not s and math.dist(xy, line) <= _APART * self.relink_px
             for (tid, xy, s), q in zip(rows, in_queue, strict=True)
         )
 
@@ -1079,8 +1079,8 @@ class ServiceTracker:
             out = self._stepped.get(tid)
             if out is None or t - out[0] > self.leave_grace_s:
                 continue
-            foot = math.hypot(xy[0] - out[1][0], xy[1] - out[1][1])
-            head = math.hypot(top[0] - out[2][0], top[1] - out[2][1])
+            foot = math.dist(xy, out[1])
+            head = math.dist(top, out[2])
             if foot < 0.5 * self.relink_px or head < 0.25 * self.relink_px:
                 continue
             del self._stepped[tid]
@@ -1092,7 +1092,7 @@ class ServiceTracker:
                 # track the stay took on that stands off the spot, e.g. the clerk crossing it on their way to the
                 # desk, moves that place away from the spot)
                 refs = (stay.last_xy,) if stay.in_xy is None else (stay.last_xy, stay.in_xy)
-                near = min(math.hypot(p[0] - r[0], p[1] - r[1]) for p in (out[1], xy) for r in refs)
+                near = min(math.dist(p, r) for p in (out[1], xy) for r in refs)
                 if near <= self.depart_px:
                     stay.departed, stay.departed_on = (out[0], tid, t), self._detection
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
@@ -1203,17 +1203,12 @@ class ServiceTracker:
                 continue
             if born_t - stay.enter < self.min_service_s:
                 continue
-            was = math.hypot(born_xy[0] - spot[0], born_xy[1] - spot[1])
-            now = math.hypot(xy[0] - spot[0], xy[1] - spot[1])
+            was = math.dist(born_xy, spot)
+            now = math.dist(xy, spot)
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
             near = min(
-                [was]
-                + [
-                    math.hypot(born_xy[0] - p[0], born_xy[1] - p[1])
-                    for w, p in stay.recent
-                    if born_t - self.leave_grace_s <= w < born_t
-                ]
+                [was] + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
             )
             if near <= self.depart_px and now - was >= 0.5 * self.relink_px:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
@@ -1235,7 +1230,7 @@ class ServiceTracker:
             spot = stay.in_xy
             if not seen or not seen <= lined or spot is None or t - stay.last_in > self.leave_grace_s:
                 continue
-            if math.hypot(xy[0] - spot[0], xy[1] - spot[1]) <= self.relink_px:
+            if math.dist(xy, spot) <= self.relink_px:
                 for tid in seen:
                     stay.tracks.discard(tid)
                     self._owner.pop(tid, None)
@@ -1245,7 +1240,7 @@ class ServiceTracker:
     def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
         best: tuple[float, _Stay | None] = (math.inf, None)
         for stay in self._stays:
-            d = math.hypot(xy[0] - stay.last_xy[0], xy[1] - stay.last_xy[1])
+            d = math.dist(xy, stay.last_xy)
             leaving = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now
             if not leaving and t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
                 best = (d, stay)
