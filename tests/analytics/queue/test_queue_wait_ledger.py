@@ -321,6 +321,38 @@ def test_someone_in_line_whose_id_the_leaver_took_and_found_again_adds_no_start(
     assert _served(done) == [19.0, 48.0, 57.0, 30.0]
 
 
+def test_someone_whose_id_the_leaver_took_holding_the_earliest_start_adds_no_start_when_found_again() -> None:
+    """As above, but the one whose id the leaver took holds the earliest start in the ledger (ids and starts cross
+    in a crowded line): the one stepping up takes that start, and the person still in line, found again under a new
+    id, stands on the next start. The old ledger forgot them at once (their own start was gone) and added the new
+    id's start: the newcomer walking in later waited from it (49.5 s instead of 30 s)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    people = {1: (2.0, 40.0, 20.0), 2: (1.0, 58.0, 20.0), 3: (3.0, 76.0, 60.0), 4: (40.0, 120.0, 70.0)}
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 75.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(9, (30.0, 30.0), "spot")] if t < 20.0 else []  # the one being served
+        for tid, (start, x, end) in people.items():
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (x, 60.0), "line"))
+            elif tid == 2 and end <= t < end + 2.0:
+                rows.append((tid, (10.0 - 20.0 * (t - end), 30.0), "out"))  # the one served, walking off
+            elif tid != 2 and end <= t < end + 2.0:
+                rows.append((tid, (30.0, 30.0), "spot"))
+        if 20.5 <= t < 50.0:
+            rows.append((12, (57.0, 60.0), "line"))  # the one whose id the leaver took, found again
+        elif 50.0 <= t < 52.0:
+            rows.append((12, (30.0, 30.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t == 20.0:
+            done.append(waits.arrived(t, track=1, leaver=2))
+        if t in (50.0, 60.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 48.0, 57.0, 30.0]
+
+
 def test_people_lost_in_line_are_forgotten_once_their_start_is_gone() -> None:
     """A camera runs for months: each person lost in line for good is remembered (to take back their start if found
     again) only while the ledger still holds that start, so the list stays as short as the line."""

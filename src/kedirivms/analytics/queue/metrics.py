@@ -302,6 +302,7 @@ class WaitTracker:
         visit = self._owner.get(leaver) if leaver is not None else None
         if leaver is not None and leaver in self._tracks:
             self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
+        unseen = visit if visit is not None and visit.ledgered else None
         if visit is not None:
             if visit.ledgered:  # its person is still in line, without an id (see _unseen_here)
                 self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
@@ -317,6 +318,10 @@ class WaitTracker:
         if not self._ledger:
             return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
         entry = self._ledger.pop(0)
+        if unseen is not None and entry[0] == unseen.enter and self._ledger:
+            # the leaver's visit held the earliest start, which the one stepping up takes: the person whose id the
+            # leaver took still stands in line, on a start still in the ledger
+            self._remember_unseen(self._ledger[0][0], self._ledger[0][1], unseen.in_line_xy)
         info = self._tracks.get(track) if track is not None else None
         alone = not self._ledger and not any(v.last_in >= t for v in self._visits)
         if leaver is None and info is not None and info.line_xy is not None and alone:
