@@ -353,6 +353,34 @@ def test_someone_whose_id_the_leaver_took_holding_the_earliest_start_adds_no_sta
     assert _served(done) == [19.0, 48.0, 57.0, 30.0]
 
 
+@pytest.mark.parametrize("walkers", [2, 1])
+def test_two_walkers_lost_on_their_way_in_and_found_beside_each_other_are_two_starts(walkers: int) -> None:
+    """Two people walk up to the line side by side (both seen out of it at once); one steps in under their own id,
+    the other is lost and first seen again in the line beside them under a new id, and from then on the two are one
+    box. The new id carries on the second walker: a visit and a start of its own (the old ledger took it for an id
+    switch of the first and kept one start: the second arrival at the desk came out with no start). One walker who
+    comes into the line as two ids side by side is still one person, one start."""
+    waits = WaitTracker(relink_px=30.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 40.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0 and walkers == 2:
+            rows += [(1, (100.0, 110.0 - 10.0 * t), "out"), (2, (140.0, 110.0 - 10.0 * t), "out")]
+        elif t < 1.0:
+            rows.append((2, (120.0, 110.0 - 10.0 * t), "out"))
+        elif t == 1.0:
+            rows += [(1, (100.0, 60.0), "line"), (3, (122.0, 66.0), "line")]
+        elif t < 30.0:
+            rows.append((3, (122.0, 66.0), "line"))  # from now on one box
+        elif t < 32.0:
+            rows.append((3, (30.0, 30.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 30.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == ([19.0, 29.0] if walkers == 2 else [19.0])
+
+
 def test_people_lost_in_line_are_forgotten_once_their_start_is_gone() -> None:
     """A camera runs for months: each person lost in line for good is remembered (to take back their start if found
     again) only while the ledger still holds that start, so the list stays as short as the line."""

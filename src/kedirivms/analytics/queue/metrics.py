@@ -96,6 +96,7 @@ class _Track:
     at_desk: bool = False  # in the service zone on its last frame
     walked_on: bool = False  # lost out of both zones, and carried on by a newer track (see _walking_up)
     walked_up: bool = False  # born in the line, carrying on a track lost on its way there (see _walking_up)
+    carried: tuple[float, float] | None = None  # (first, last) sighting of the walker it carries on (walked_up)
     line_xy: tuple[float, float] | None = None  # where last seen in the queue zone
 
 
@@ -184,7 +185,7 @@ class WaitTracker:
         if self._first_t is None:
             self._first_t = t
         dt = t - self._prev_t if self._prev_t is not None else 0.0
-        self._prev_t = t
+        before, self._prev_t = self._prev_t, t
         rows = [
             (int(tid), (float(x), float(y)), bool(q), bool(s))
             for tid, (x, y), q, s in zip(
@@ -198,7 +199,12 @@ class WaitTracker:
                 info = self._tracks[tid] = _Track(
                     first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
                 )
-                info.walked_up = not s and self._walking_up(xy, t, present) and q
+                walker = self._walking_up(xy, t, present) if q and not s else None
+                info.walked_up = walker is not None
+                if walker is not None and before is not None and walker.last >= before:
+                    info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
+            elif info.walked_on:
+                info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
             if info.at_desk and not s:
                 self._desk_left = t
             info.at_desk = s
@@ -355,15 +361,15 @@ class WaitTracker:
         """
         return self.desk_arrivals and any(abs(visit.last_in - a) <= self.reentry_grace_s for a in self._arrivals)
 
-    def _walking_up(self, xy: tuple[float, float], t: float, present: set[int]) -> bool:
-        """Whether a new track at ``xy`` carries on the walk of someone lost on their way to the line.
+    def _walking_up(self, xy: tuple[float, float], t: float, present: set[int]) -> _Track | None:
+        """The walker lost on their way to the line whose walk a new track at ``xy`` carries on, if any.
 
         At 2 Hz someone walking in covers about ``relink_px`` between detections, and the tracker often loses them
         and starts a new id on each: the id that first stands in the line is then born there, like an id switch in
         the middle of the line, though its person was seen walking in. A track last seen out of both zones (never in
         the line nor at the desk: not someone served walking off), lost now for at most ``relink_s``, within one
         detection period's walk (``2 * relink_px``) of ``xy``, is that person; each lost track is carried on once,
-        by the first new track near it (in the line or not yet).
+        by the first new track near it (in the line or not yet), unless it is seen again (then it was not lost).
         """
         best: tuple[float, _Track | None] = (math.inf, None)
         for tid, info in self._tracks.items():
@@ -372,10 +378,9 @@ class WaitTracker:
             d = math.dist(xy, info.xy)
             if t - info.last <= self.relink_s and d <= 2.0 * self.relink_px and d < best[0]:
                 best = (d, info)
-        if best[1] is None:
-            return False
-        best[1].walked_on = True
-        return True
+        if best[1] is not None:
+            best[1].walked_on = True
+        return best[1]
 
     def _stepped_up(self, tid: int, t: float) -> bool:
         """Whether track ``tid``, first seen at the desk, is the front of the line stepping up as the one served left.
@@ -583,9 +588,12 @@ class WaitTracker:
                 beside = (d, visit)
         if lost[1] is not None:
             visit = lost[1]
-        elif beside[1] is not None and info.born_in_line and info.first >= t:
+        elif (
+            beside[1] is not None and info.born_in_line and info.first >= t and not self._walked_beside(info, beside[1])
+        ):
             # born in the middle of the line next to someone: an id switch while the old id lingers, or a
-            # second person who walked in hidden behind the first; _split_pairs tells which
+            # second person who walked in hidden behind the first; _split_pairs tells which (one carrying on a
+            # second walker seen beside the first on the way in is that second person: a visit of its own)
             visit = beside[1]
             visit.together[tid] = 0.0
         else:
@@ -593,6 +601,20 @@ class WaitTracker:
         visit.tracks.add(tid)
         self._owner[tid] = visit
         return visit
+
+    def _walked_beside(self, info: _Track, visit: Visit) -> bool:
+        """Whether a new track carries on a walker seen at the same time as ``visit``'s person: two people.
+
+        Two people walking in together are often lost and found again under new ids on their way: the id that
+        carries on one of them (:meth:`_walking_up`) is first seen in the line beside the other's visit, like an id
+        switch of that person. When the walker it carries on was seen while the visit's own track was (both at
+        once, out of the line), it is the second person and starts a visit of its own.
+        """
+        if info.carried is None or math.dist(info.xy, visit.last_xy) < self._apart_px:
+            return False  # (on top of the visit's person: a second box of them)
+        return any(
+            (other := self._tracks.get(tid)) is not None and other.first <= info.carried[1] for tid in visit.tracks
+        )
 
     def _start(self, tid: int, xy: tuple[float, float], t: float) -> Visit:
         assert self._first_t is not None
