@@ -199,9 +199,9 @@ class WaitTracker:
                 info = self._tracks[tid] = _Track(
                     first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
                 )
-                walker = self._walking_up(xy, t, present) if q and not s else None
-                info.walked_up = walker is not None
-                if walker is not None and before is not None and walker.last >= before:
+                walker = self._walking_up(xy, t, present) if not s else None
+                info.walked_up = walker is not None and q
+                if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
             elif info.walked_on:
                 info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
