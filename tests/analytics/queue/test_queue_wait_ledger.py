@@ -321,6 +321,34 @@ def test_someone_in_line_whose_id_the_leaver_took_and_found_again_adds_no_start(
     assert _served(done) == [19.0, 48.0, 57.0, 30.0]
 
 
+def test_a_walker_seen_again_after_a_new_id_took_their_walk_can_still_be_carried_on() -> None:
+    """As above, but on the way in a new id out of the line is first taken to carry on the second walker's walk, and
+    then the walker is seen again (so they were not lost) before being lost for good on the next step: the new id
+    that stands in the line beside the first walker still carries them on, a second start (the old ledger, and the
+    rule without the walker's release, kept one start)."""
+    waits = WaitTracker(relink_px=30.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 40.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.5:
+            rows.append((1, (100.0, 110.0 - 10.0 * t), "out"))
+        if t in (0.0, 1.0):
+            rows.append((2, (140.0, 110.0 - 10.0 * t), "out"))  # the second walker, missed at 0.5 s
+        elif t == 0.5:
+            rows.append((4, (170.0, 100.0), "out"))  # a new id near them for one detection
+        elif t == 1.5:
+            rows += [(1, (100.0, 60.0), "line"), (3, (122.0, 66.0), "line")]
+        elif 1.5 < t < 30.0:
+            rows.append((3, (122.0, 66.0), "line"))  # from now on one box
+        elif 30.0 <= t < 32.0:
+            rows.append((3, (30.0, 30.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 30.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [18.5, 28.5]
+
+
 def test_someone_whose_id_the_leaver_took_holding_the_earliest_start_adds_no_start_when_found_again() -> None:
     """As above, but the one whose id the leaver took holds the earliest start in the ledger (ids and starts cross
     in a crowded line): the one stepping up takes that start, and the person still in line, found again under a new
