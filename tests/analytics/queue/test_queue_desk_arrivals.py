@@ -359,3 +359,43 @@ def test_the_front_of_the_lines_id_jumping_onto_someone_lost_at_the_desk(
     assert done == services  # A's stay found again is A's service, counted once
     if arrivals == 2:  # held back while undecided, dated when B stepped up
         assert service.last_arrival == 46.0
+
+
+class _LoneJump(QueueAnalyzer):
+    """A is served from the start and missed from 8 s; B walks up at 2 s and waits alone at the front. At 20 s A is
+    seen again under B's id, and B gets a new id where they stood; A walks off at 40 s and B steps up."""
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = [CLERK], [0]
+        if t < 8.0:
+            boxes.append(SPOT)
+            ids.append(1)
+        if 1.5 <= t < 20.0:
+            boxes.append([100, 43, 110, 51] if t < 2.0 else FRONT)  # (centre 47: out of both zones)
+            ids.append(2)
+        elif 20.0 <= t < 40.0:
+            boxes.append(SPOT)  # A found again, under B's id
+            ids.append(2)
+        elif t >= 40.0:  # A walks off beside the desk
+            x = 85.0 - 10.0 * (t - 40.0) / 0.5
+            boxes.append([x, 17, x + 10, 27])
+            ids.append(2)
+        if t >= 20.5:
+            boxes.append(FRONT if t < 41.0 else SPOT)  # B, under a new id, then at the desk
+            ids.append(3)
+        return person_detections(boxes, 0.9, ids)
+
+
+def test_an_id_that_jumps_from_the_lone_one_in_line_onto_the_desk_leaves_their_start() -> None:
+    # B's wait runs from their own start: the jump of their id onto A is no arrival (A lost at the spot, a new id
+    # where B stood), so it neither takes B's start nor counts a service; B's real step-up at 41 s ends B's wait
+    cfg = QueueConfig.model_validate(
+        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
+    )
+    analyzer = _LoneJump(cfg, detector=_Jittered(0))  # (its boxes are not used: _detect_and_track is scripted)
+    y = np.zeros((100, 200), np.uint8)
+    events: list[QueueEvent] = [e for i in range(int(50 / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
+    events += analyzer.flush()
+    stats = [e.data for e in events if e.kind == "queue_stats"]
+    assert sum(int(d["served"]) for d in stats) == 1  # type: ignore[call-overload]
+    assert [d["wait_mean_s"] for d in stats if d["waits"]] == [39.0]  # B: in line at 2 s, at the desk at 41 s
