@@ -34,7 +34,7 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
     person_detections,
 )
-from kedirivms.analytics.queue.feet import FootEstimator, feet_behind
+from kedirivms.analytics.queue.feet import FootEstimator, feet_behind, feet_beside
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.line_gaps import LineGaps
 from kedirivms.analytics.queue.metrics import (
@@ -615,6 +615,7 @@ class QueueAnalyzer:
         trk = config.tracking
         gaps = self._rate_hz is not None and config.anchor == "bottom_center" and trk.line_pitch > 0
         self._gaps = LineGaps(trk.line_pitch, trk.line_pitch_window_s) if gaps else None
+        self._beside = np.zeros(0, dtype=bool)  # the last detection's boxes whose feet feet_beside placed
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -741,6 +742,7 @@ class QueueAnalyzer:
         # hidden behind a person in front of them is still there, and keeps their wait
         seen = (ids >= 0) & ((np.asarray(tracked.confidence) > 0) | np.isin(ids, list(self._hidden)))
         seen = seen if len(tracked) else ids >= 0
+        self._beside = np.zeros(len(tracked), dtype=bool)
         placed = self._place_feet(tracked, ids, t)
         anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
         in_queue = self._zones.test(self._zones.queue, placed)
@@ -750,7 +752,8 @@ class QueueAnalyzer:
         counted = in_queue & ~spanning(tracked.xyxy)
         hidden = 0
         if self._gaps is not None and len(tracked):
-            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked)
+            # (feet placed beside someone taller are a guess: they teach no pitch)
+            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & ~self._beside
             hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed)
         return _Look(
             tracked=tracked,
@@ -773,6 +776,10 @@ class QueueAnalyzer:
         # the second look's people place nobody's feet (a cut-off box is one whose bottom lies in a lower box)
         xyxy[~extra] = self._feet.place(t, tracked.xyxy[~extra], ids[~extra], None if learn is None else learn[~extra])
         self._feet.forget(t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s))
+        if self._gaps is not None and self._gaps.tight:  # people hide each other: also someone nobody boxed
+            placed = feet_beside(xyxy)
+            self._beside = placed[:, 3] != xyxy[:, 3]
+            xyxy = placed
         if np.array_equal(xyxy, tracked.xyxy):
             return tracked
         return sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)

@@ -92,6 +92,12 @@ class LineGaps:
             return None
         return float(np.percentile([d for _, d in self._pairs], self.quantile))
 
+    @property
+    def tight(self) -> bool:
+        """Whether the line is tight: its pitch is learnt and at most ``max_pitch`` (people hide each other)."""
+        pitch = self.pitch
+        return self.max_pitch > 0 and pitch is not None and pitch <= self.max_pitch
+
     def hidden(
         self,
         t: float,
