@@ -169,3 +169,29 @@ def test_feet_beside_reach_down_as_far_as_the_box_beside_is_tall() -> None:
     placed = feet_beside(boxes)
     assert placed[1].tolist() == [20.0, 30.0, 45.0, 130.0]  # cut off beside the first: 100 px below its top
     assert placed[[0, 2]].tolist() == boxes[[0, 2]].tolist()  # the tall one, and one beside nobody, stay
+
+
+def _front_missed(served_drift: float) -> Callable[[float], list[list[float]]]:
+    """A tight line of eight whose first stands a pitch (17 px) behind the one served; at 15 s the one served leaves,
+    the first steps up to the desk (moving ``served_drift`` px/s there) and the others move up a place, but the
+    new first in line is never boxed."""
+    line = _line(12.0, missing=-1)
+
+    def boxes(t: float) -> list[list[float]]:
+        if t < 15.0:
+            return [[247.0, 0.0, 277.0, 88.0], *line(t)]
+        dx = served_drift * (t - 15.0)
+        return [[247.0 + dx, 0.0, 277.0 + dx, 88.0], *line(t)[1:-1]]
+
+    return boxes
+
+
+def test_someone_hidden_at_a_tight_lines_front_counts() -> None:
+    # behind the one served, two pitches to the first boxed in line where one is usual: someone stands hidden there
+    # (nobody kept at a last box: the tracker follows the people who moved up by their places, not by who they are)
+    config = _desk_config(hidden_s=0)
+    counts = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(0.0))), seconds=25.0)
+    assert set(counts[100:150]) == {8} and set(counts[170:]) == {7}
+    # the one served walking off (40 px a second) leaves a gap nobody hides in
+    walking = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(40.0))), seconds=25.0)
+    assert set(walking[170:]) == {6}

@@ -212,7 +212,9 @@ class TrackingConfig(BaseModel):
         ge=0,
         description="A tight line (people standing this close or closer, fraction of their box height, neighbour to "
         "neighbour on the floor) hides people: a gap of two or more of its steps between two people standing "
-        "still, behind someone seen, counts the steps missing (0: off; only the count changes).",
+        "still, behind someone seen, counts the steps missing, and so do the steps between the one served and the "
+        "first in line beyond their usual distance; a box cut off beside a taller one on its row reaches down to "
+        "the feet (0: off; only the count changes).",
     )
     line_pitch_window_s: float = Field(
         default=120.0, gt=0, description="... the line's step is learnt from the neighbours seen over this long, s."
@@ -337,8 +339,8 @@ class FrameResult:
     Attributes:
         time: frame time, seconds.
         queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
-            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps are:
-            ``tracking.line_pitch``).
+            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps and at its
+            front are: ``tracking.line_pitch``).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
@@ -754,7 +756,7 @@ class QueueAnalyzer:
         if self._gaps is not None and len(tracked):
             # (feet placed beside someone taller are a guess: they teach no pitch)
             boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & ~self._beside
-            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed)
+            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed, in_service)
         return _Look(
             tracked=tracked,
             ids=ids[seen],
