@@ -617,7 +617,6 @@ class QueueAnalyzer:
         trk = config.tracking
         gaps = self._rate_hz is not None and config.anchor == "bottom_center" and trk.line_pitch > 0
         self._gaps = LineGaps(trk.line_pitch, trk.line_pitch_window_s) if gaps else None
-        self._beside = np.zeros(0, dtype=bool)  # the last detection's boxes whose feet feet_beside placed
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
@@ -744,8 +743,7 @@ class QueueAnalyzer:
         # hidden behind a person in front of them is still there, and keeps their wait
         seen = (ids >= 0) & ((np.asarray(tracked.confidence) > 0) | np.isin(ids, list(self._hidden)))
         seen = seen if len(tracked) else ids >= 0
-        self._beside = np.zeros(len(tracked), dtype=bool)
-        placed = self._place_feet(tracked, ids, t)
+        placed, beside = self._place_feet(tracked, ids, t)
         anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
         in_queue = self._zones.test(self._zones.queue, placed)
         in_service = self._zones.test(self._zones.service, placed)
@@ -755,7 +753,7 @@ class QueueAnalyzer:
         hidden = 0
         if self._gaps is not None and len(tracked):
             # (feet placed beside someone taller are a guess: they teach no pitch)
-            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & ~self._beside
+            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & ~beside
             hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed, in_service)
         return _Look(
             tracked=tracked,
@@ -768,10 +766,12 @@ class QueueAnalyzer:
             staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
-    def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
-        """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``)."""
+    def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:
+        """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``), and
+        which of them :func:`feet_beside` placed (in a tight line: cut off by someone nobody boxed)."""
+        beside = np.zeros(len(tracked), dtype=bool)
         if self._feet is None or not len(tracked):
-            return tracked
+            return tracked, beside
         learn = np.asarray(tracked.confidence) > 0 if tracked.confidence is not None else None
         extra = extra_mask(tracked)
         xyxy = tracked.xyxy.copy()
@@ -780,11 +780,12 @@ class QueueAnalyzer:
         self._feet.forget(t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s))
         if self._gaps is not None and self._gaps.tight:  # people hide each other: also someone nobody boxed
             placed = feet_beside(xyxy)
-            self._beside = placed[:, 3] != xyxy[:, 3]
+            beside = placed[:, 3] != xyxy[:, 3]
             xyxy = placed
         if np.array_equal(xyxy, tracked.xyxy):
-            return tracked
-        return sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)
+            return tracked, beside
+        moved = sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)
+        return moved, beside
 
     def _hold_zones(
         self,
