@@ -99,6 +99,16 @@ class _Spy:
                 "hidden": np.isin(ids, list(analyzer._hidden)),
             }
 
+        self.gaps = 0
+        if analyzer._gaps is not None:
+            hidden = analyzer._gaps.hidden
+
+            def gaps(*args: Any, **kwargs: Any) -> int:
+                self.gaps = hidden(*args, **kwargs)
+                return self.gaps
+
+            setattr(analyzer._gaps, "hidden", gaps)  # noqa: B010
+
         setattr(analyzer, "_zone_look", look)  # noqa: B010 (an instance attribute over the method)
         setattr(analyzer, "_hold_zones", held)  # noqa: B010
 
@@ -121,7 +131,23 @@ def _truth_people(scene: CounterScene, t: float) -> dict[str, np.ndarray]:
         "height": height,
         "in_q": cs._inside(masks["queue"], xy),
         "in_s": cs._inside(masks["service"], xy),
+        "arc": _arc(xy) if len(ids) else np.zeros(0),
     }
+
+
+def _arc(xy: np.ndarray) -> np.ndarray:
+    """Each floor point's distance along the line from its front slot (the nearest point of the queue path)."""
+    path = cs._QUEUE_PATH
+    seg = np.diff(path, axis=0)
+    lens = np.hypot(seg[:, 0], seg[:, 1])
+    cum = np.concatenate([[0.0], np.cumsum(lens)])
+    out = np.empty(len(xy))
+    for n, p in enumerate(np.asarray(xy, dtype=np.float64)):
+        u = np.clip(((p - path[:-1]) * seg).sum(axis=1) / lens**2, 0.0, 1.0)
+        near = path[:-1] + seg * u[:, None]
+        k = int(np.argmin(np.hypot(*(near - p).T)))
+        out[n] = cum[k] + u[k] * lens[k]
+    return out
 
 
 def _pair(boxes: np.ndarray, people: dict[str, np.ndarray], rank: np.ndarray | None = None) -> dict[int, int]:
@@ -183,11 +209,15 @@ def analyse(
     hold_err = det_err = moved = 0.0
     n = 0
     det_frames = 0
+    gap_fills = 0
+    place: Counter[str] = Counter()
+    signed: Counter[int] = Counter()
     last_len = 0
     last_true_at_det = 0
     for k in range(len(truth.times)):
         t = float(truth.times[k])
         spy.rows = None
+        spy.gaps = 0
         replay_step(analyzer, replay, k, t, blank)
         assert analyzer.last is not None
         length, true_len = analyzer.last.queue_length, int(truth.queue_length[k])
@@ -209,6 +239,9 @@ def analyse(
         pairs = _pair(rows["xyxy"], tp, (rows["conf"] <= 0) + 2 * rows["span"])
         by_person = {j: i for i, j in pairs.items()}
         notes = []
+        found_arc = [float(tp["arc"][j]) for i, j in pairs.items() if tp["in_q"][j] and rows["in_q"][i]]
+        gap_fills += spy.gaps
+        signed[length - true_len] += 1
         for j in np.nonzero(tp["in_q"])[0].tolist():
             pid = int(tp["ids"][j])
             i = by_person.get(j)
@@ -224,7 +257,18 @@ def analyse(
                 cause = "under: not found, a detector box near their head" if had else "under: not found, no box"
             causes[cause] += 1
             per_person[pid][cause] += 1
-            notes.append(f"  -{pid} {cause}")
+            arc = float(tp["arc"][j])
+            pos = (
+                "nobody found"
+                if not found_arc
+                else "front"
+                if arc < min(found_arc)
+                else "back"
+                if arc > max(found_arc)
+                else "middle"
+            )
+            place[f"{pos}: {cause.removeprefix('under: ')}"] += 1
+            notes.append(f"  -{pid} {cause} ({pos})")
         for i in np.nonzero(rows["in_q"])[0].tolist():
             j = pairs.get(i)
             if j is not None and tp["in_q"][j]:
@@ -250,7 +294,7 @@ def analyse(
             notes.append(f"  +{rows['ids'][i]} {cause} box {np.round(rows['xyxy'][i]).astype(int).tolist()}")
         if frames and (length != true_len or between[0] <= t <= between[1]):
             ids_q = [int(x) for x in tp["ids"][tp["in_q"]]]
-            print(f"t {t:6.1f} true {true_len} counted {length}  in line {ids_q}")
+            print(f"t {t:6.1f} true {true_len} counted {length} (gaps +{spy.gaps})  in line {ids_q}")
             for line in notes:
                 print(line)
             if verbose:
@@ -264,6 +308,14 @@ def analyse(
     print("  causes, person-pictures (detection pictures only):")
     for cause, c in sorted(causes.items(), key=lambda x: -x[1]):
         print(f"    {c:5d}  {cause}")
+    print("  the under-counted by their place in the line (against the people counted there):")
+    for key, c in sorted(place.items(), key=lambda x: -x[1]):
+        print(f"    {c:5d}  {key}")
+    print(f"  people the line's gaps added (tracking.line_pitch): {gap_fills}")
+    print(
+        "  detection pictures by signed error (counted - true): "
+        + ", ".join(f"{k:+d}: {signed[k]}" for k in sorted(signed))
+    )
     print("  people with the most error (pictures):")
     ranked = sorted(per_person.items(), key=lambda x: -sum(x[1].values()))[:12]
     for pid, cnt in ranked:

@@ -3,6 +3,8 @@ tracker whose motion model does not swap people standing still in a line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import supervision as sv
@@ -107,6 +109,21 @@ def test_a_visit_reaching_the_desk_ends_no_wait_the_arrival_does() -> None:
     assert waits.arrived(10.0, track=7) is None  # the same arrival seen again (duplicate_serve_s)
 
 
+def _scripted_config() -> QueueConfig:
+    return QueueConfig.model_validate(
+        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
+    )
+
+
+def _scripted_stats(analyzer: QueueAnalyzer, seconds: float) -> list[dict[str, Any]]:
+    """Every ``queue_stats`` of an analyzer whose ``_detect_and_track`` is scripted (the detector's boxes are not
+    used), run on blank 200x100 frames at 2 Hz for ``seconds``."""
+    y = np.zeros((100, 200), np.uint8)
+    events: list[QueueEvent] = [e for i in range(int(seconds / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
+    events += analyzer.flush()
+    return [e.data for e in events if e.kind == "queue_stats"]
+
+
 class _Traded(QueueAnalyzer):
     """B queues from 2 s and reaches the desk at 10 s; C queues from 4 s and stands at the front from 12 s. From
     20 s to 40 s the tracker trades B's and C's ids every 2 s (as its person ids, after the identity layer)."""
@@ -122,15 +139,8 @@ class _Traded(QueueAnalyzer):
 
 
 def test_ids_traded_at_the_desk_end_one_wait() -> None:
-    cfg = QueueConfig.model_validate(
-        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
-    )
-    analyzer = _Traded(cfg, detector=_Jittered(0))  # (its boxes are not used: _detect_and_track is scripted)
-    y = np.zeros((100, 200), np.uint8)
-    events: list[QueueEvent] = [e for i in range(int(50 / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
-    events += analyzer.flush()
-    stats = [e.data for e in events if e.kind == "queue_stats"]
-    assert sum(int(d["served"]) for d in stats) == 1  # type: ignore[call-overload]
+    stats = _scripted_stats(_Traded(_scripted_config(), detector=_Jittered(0)), 50.0)
+    assert sum(int(d["served"]) for d in stats) == 1
     assert [d["wait_mean_s"] for d in stats if d["waits"]] == [8.0]  # B: in line at 2 s, at the desk at 10 s
 
 
@@ -288,7 +298,7 @@ class _SteppedUpUnseen(QueueAnalyzer):
                 ids.append(2)
         elif t >= 20.5:
             x = 85.0 - 10.0 * (t - 20.5) / 0.5
-            boxes.append([x, 17, x + 10, 27])
+            boxes.append([round(x), 17, round(x) + 10, 27])
             ids.append(4)
         if t >= 2.5:
             boxes.append([10, 43, 20, 51] if t < 3.0 else BEHIND)
@@ -298,16 +308,10 @@ class _SteppedUpUnseen(QueueAnalyzer):
 
 @pytest.mark.parametrize(("clerk", "served"), [(True, 1), (False, 0)])
 def test_the_analyzer_ends_a_wait_at_an_arrival_nobody_saw(clerk: bool, served: int) -> None:
-    cfg = QueueConfig.model_validate(
-        {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}
-    )
-    analyzer = _SteppedUpUnseen(cfg, detector=_Jittered(0))  # (its boxes are not used: _detect_and_track is scripted)
+    analyzer = _SteppedUpUnseen(_scripted_config(), detector=_Jittered(0))
     analyzer.clerk = clerk
-    y = np.zeros((100, 200), np.uint8)
-    events: list[QueueEvent] = [e for i in range(int(26 / 0.5) + 1) for e in analyzer.update(y, i * 0.5)]
-    events += analyzer.flush()
-    stats = [e.data for e in events if e.kind == "queue_stats"]
-    assert sum(int(d["served"]) for d in stats) == served  # type: ignore[call-overload]
+    stats = _scripted_stats(analyzer, 26.0)
+    assert sum(int(d["served"]) for d in stats) == served
     if served:  # B: in line at 2 s, stepped up as A left (first seen walking off at 20.5 s)
         assert [d["wait_mean_s"] for d in stats if d["waits"]] == [18.5]
 
@@ -328,7 +332,8 @@ def test_the_front_of_the_lines_id_jumping_onto_someone_lost_at_the_desk(
     after: str, arrivals: int, services: list[float]
 ) -> None:
     service = _service()
-    seen, done = 0, []
+    seen = 0
+    done: list[float] = []
 
     def feed(t: float, people: list[tuple[int, tuple[float, float], str]]) -> None:
         nonlocal seen
@@ -359,3 +364,36 @@ def test_the_front_of_the_lines_id_jumping_onto_someone_lost_at_the_desk(
     assert done == services  # A's stay found again is A's service, counted once
     if arrivals == 2:  # held back while undecided, dated when B stepped up
         assert service.last_arrival == 46.0
+
+
+class _LoneJump(QueueAnalyzer):
+    """A is served from the start and missed from 8 s; B walks up at 2 s and waits alone at the front. At 20 s A is
+    seen again under B's id, and B gets a new id where they stood; A walks off at 40 s and B steps up."""
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = [CLERK], [0]
+        if t < 8.0:
+            boxes.append(SPOT)
+            ids.append(1)
+        if 1.5 <= t < 20.0:
+            boxes.append([100, 43, 110, 51] if t < 2.0 else FRONT)  # (centre 47: out of both zones)
+            ids.append(2)
+        elif 20.0 <= t < 40.0:
+            boxes.append(SPOT)  # A found again, under B's id
+            ids.append(2)
+        elif t >= 40.0:  # A walks off beside the desk
+            x = 85.0 - 10.0 * (t - 40.0) / 0.5
+            boxes.append([round(x), 17, round(x) + 10, 27])
+            ids.append(2)
+        if t >= 20.5:
+            boxes.append(FRONT if t < 41.0 else SPOT)  # B, under a new id, then at the desk
+            ids.append(3)
+        return person_detections(boxes, 0.9, ids)
+
+
+def test_an_id_that_jumps_from_the_lone_one_in_line_onto_the_desk_leaves_their_start() -> None:
+    # B's wait runs from their own start: the jump of their id onto A is no arrival (A lost at the spot, a new id
+    # where B stood), so it neither takes B's start nor counts a service; B's real step-up at 41 s ends B's wait
+    stats = _scripted_stats(_LoneJump(_scripted_config(), detector=_Jittered(0)), 50.0)
+    assert sum(int(d["served"]) for d in stats) == 1
+    assert [d["wait_mean_s"] for d in stats if d["waits"]] == [39.0]  # B: in line at 2 s, at the desk at 41 s

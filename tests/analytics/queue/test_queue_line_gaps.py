@@ -13,6 +13,7 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue.feet import feet_beside
 from kedirivms.analytics.queue.line_gaps import LineGaps, neighbours
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 
@@ -116,3 +117,81 @@ def test_a_duplicate_box_does_not_teach_the_pitch() -> None:
     fooled = LineGaps(0.3, 60.0)
     found = [fooled.hidden(0.5 * k, feet, xyxy, ids, counted) for k in range(40)]
     assert fooled.pitch is not None and fooled.pitch < 0.15 and found[-1] == 2  # the one hidden, and a ghost
+
+
+def _desk_config(**tracking: float) -> QueueConfig:
+    return QueueConfig.model_validate(
+        {
+            "zones": [
+                {"name": "desk", "kind": "service", "points": [[0, 0], [1, 0], [1, 99 / 360], [0, 99 / 360]]},
+                {"name": "line", "kind": "queue", "points": [[0, 99 / 360], [1, 99 / 360], [1, 1], [0, 1]]},
+            ],
+            "anchor": "bottom_center",
+            "detector": "dnn",
+            "dnn": {"motion_gate": {"enabled": False}},
+            "unstaffed": {"enabled": False},
+            "tracking": tracking,
+        }
+    )
+
+
+def _front_cut(shorter: float) -> Callable[[float], list[list[float]]]:
+    """The one served (90 px tall, feet on row 98) and behind them a tight line of seven; from 10 s the next in line
+    stands at its front, boxed down to row 98 only (its legs hidden by someone nobody boxed) and beginning
+    ``shorter`` px lower than the one served."""
+    line = _line(12.0, missing=0)
+
+    def boxes(t: float) -> list[list[float]]:
+        out = [[235.0, 8.0, 265.0, 98.0], *line(t)]
+        if t >= 10.0:
+            out.append([240.0, 8.0 + shorter, 262.0, 98.0])
+        return out
+
+    return boxes
+
+
+def test_the_front_of_a_tight_line_cut_off_by_someone_unboxed_counts_in_the_line() -> None:
+    # the one at the front of a tight line ends on the row of the one served: the same distance from the camera, yet
+    # 30 px shorter, their legs are hidden; as tall as the one served, their feet stand in the line
+    counts = _counts(QueueAnalyzer(_desk_config(), detector=_Scripted(_front_cut(30.0))))
+    assert set(counts[60:100]) == {7} and set(counts[110:]) == {8}
+    # without a tight line (line_pitch 0: the code before) they stay where their box ends, at the desk
+    assert set(_counts(QueueAnalyzer(_desk_config(line_pitch=0), detector=_Scripted(_front_cut(30.0))))[110:]) == {7}
+
+
+def test_someone_as_tall_as_the_one_beside_them_is_not_moved() -> None:
+    # a box beginning only 5 px lower than the one beside it on the same row is a person of their own height
+    assert set(_counts(QueueAnalyzer(_desk_config(), detector=_Scripted(_front_cut(5.0))))[110:]) == {7}
+
+
+def test_feet_beside_reach_down_as_far_as_the_box_beside_is_tall() -> None:
+    boxes = np.array([[0.0, 0.0, 30.0, 100.0], [20.0, 30.0, 45.0, 102.0], [100.0, 30.0, 130.0, 100.0]])
+    placed = feet_beside(boxes)
+    assert placed[1].tolist() == [20.0, 30.0, 45.0, 130.0]  # cut off beside the first: 100 px below its top
+    assert placed[[0, 2]].tolist() == boxes[[0, 2]].tolist()  # the tall one, and one beside nobody, stay
+
+
+def _front_missed(served_drift: float) -> Callable[[float], list[list[float]]]:
+    """A tight line of eight whose first stands a pitch (17 px) behind the one served; at 15 s the one served leaves,
+    the first steps up to the desk (moving ``served_drift`` px/s there) and the others move up a place, but the
+    new first in line is never boxed."""
+    line = _line(12.0, missing=-1)
+
+    def boxes(t: float) -> list[list[float]]:
+        if t < 15.0:
+            return [[247.0, 0.0, 277.0, 88.0], *line(t)]
+        dx = served_drift * (t - 15.0)
+        return [[247.0 + dx, 0.0, 277.0 + dx, 88.0], *line(t)[1:-1]]
+
+    return boxes
+
+
+def test_someone_hidden_at_a_tight_lines_front_counts() -> None:
+    # behind the one served, two pitches to the first boxed in line where one is usual: someone stands hidden there
+    # (nobody kept at a last box: the tracker follows the people who moved up by their places, not by who they are)
+    config = _desk_config(hidden_s=0)
+    counts = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(0.0))), seconds=25.0)
+    assert set(counts[100:150]) == {8} and set(counts[170:]) == {7}
+    # the one served walking off (40 px a second) leaves a gap nobody hides in
+    walking = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(40.0))), seconds=25.0)
+    assert set(walking[170:]) == {6}

@@ -208,34 +208,6 @@ def test_boxes_of_one_person_do_not_hold_spurious_starts_in_the_ledger() -> None
     assert _served(done) == [69.0, 78.0, 87.0, 94.0, 60.0]
 
 
-def test_an_id_that_jumps_from_the_lone_one_in_line_onto_the_desk_leaves_their_start() -> None:
-    """Someone waits alone at the front of the line while the one served is missed by the detector; their id jumps
-    onto the one served (an arrival at the desk) and a new id appears where they stood. That new id is the same
-    person: their wait, when they do reach the desk, runs from their own start (the old ledger had given the start
-    to the jump, and their real arrival a wait from the new id's first sighting)."""
-    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    done: list[FinishedVisit | None] = []
-    for t in np.arange(0.0, 45.0, 0.5):
-        t = float(t)
-        rows: list[Row] = []
-        if t == 0.5:
-            rows.append((1, (40.0, 100.0), "out"))
-        elif 1.0 <= t < 20.0:
-            rows.append((1, (40.0, 60.0), "line"))
-        elif 20.0 <= t < 39.0:
-            rows.append((1, (60.0, 30.0), "spot"))  # the id, now on the one served
-        if 20.5 <= t < 40.0:
-            rows.append((2, (41.0, 60.0), "line"))  # the one waiting, under a new id
-        elif t >= 40.0:
-            rows.append((2, (60.0, 30.0), "spot"))
-        done += _feed(waits, t, rows)
-        if t == 20.0:
-            done.append(waits.arrived(t, track=1))
-        if t == 40.0:
-            done.append(waits.arrived(t, track=2))
-    assert _served(done) == [19.0, 39.0]
-
-
 def test_someone_missed_for_a_while_and_found_again_where_they_stood_adds_no_start() -> None:
     """Two people wait; the detector misses the first for ten seconds (their visit is lost for good, their start
     stays: nobody saw them leave), then finds them again where they stood, under a new id beside the second, who is

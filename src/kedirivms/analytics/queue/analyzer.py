@@ -34,7 +34,7 @@ from kedirivms.analytics.queue.detector import (
     empty_detections,
     person_detections,
 )
-from kedirivms.analytics.queue.feet import FootEstimator, feet_behind
+from kedirivms.analytics.queue.feet import FootEstimator, feet_behind, feet_beside
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.line_gaps import LineGaps
 from kedirivms.analytics.queue.metrics import (
@@ -212,7 +212,9 @@ class TrackingConfig(BaseModel):
         ge=0,
         description="A tight line (people standing this close or closer, fraction of their box height, neighbour to "
         "neighbour on the floor) hides people: a gap of two or more of its steps between two people standing "
-        "still, behind someone seen, counts the steps missing (0: off; only the count changes).",
+        "still, behind someone seen, counts the steps missing, and so do the steps between the one served and the "
+        "first in line beyond their usual distance; a box cut off beside a taller one on its row reaches down to "
+        "the feet (0: off; only the count changes).",
     )
     line_pitch_window_s: float = Field(
         default=120.0, gt=0, description="... the line's step is learnt from the neighbours seen over this long, s."
@@ -337,8 +339,8 @@ class FrameResult:
     Attributes:
         time: frame time, seconds.
         queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
-            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps are:
-            ``tracking.line_pitch``).
+            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps and at its
+            front are: ``tracking.line_pitch``).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
@@ -741,7 +743,7 @@ class QueueAnalyzer:
         # hidden behind a person in front of them is still there, and keeps their wait
         seen = (ids >= 0) & ((np.asarray(tracked.confidence) > 0) | np.isin(ids, list(self._hidden)))
         seen = seen if len(tracked) else ids >= 0
-        placed = self._place_feet(tracked, ids, t)
+        placed, beside = self._place_feet(tracked, ids, t)
         anchors = placed.get_anchors_coordinates(self._anchor) if len(placed) else np.zeros((0, 2))
         in_queue = self._zones.test(self._zones.queue, placed)
         in_service = self._zones.test(self._zones.service, placed)
@@ -750,8 +752,9 @@ class QueueAnalyzer:
         counted = in_queue & ~spanning(tracked.xyxy)
         hidden = 0
         if self._gaps is not None and len(tracked):
-            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked)
-            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed)
+            # (feet placed beside someone taller are a guess: they teach no pitch)
+            boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & ~beside
+            hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed, in_service)
         return _Look(
             tracked=tracked,
             ids=ids[seen],
@@ -763,19 +766,26 @@ class QueueAnalyzer:
             staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
         )
 
-    def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> sv.Detections:
-        """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``)."""
+    def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:
+        """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``), and
+        which of them :func:`feet_beside` placed (in a tight line: cut off by someone nobody boxed)."""
+        beside = np.zeros(len(tracked), dtype=bool)
         if self._feet is None or not len(tracked):
-            return tracked
+            return tracked, beside
         learn = np.asarray(tracked.confidence) > 0 if tracked.confidence is not None else None
         extra = extra_mask(tracked)
         xyxy = tracked.xyxy.copy()
         # the second look's people place nobody's feet (a cut-off box is one whose bottom lies in a lower box)
         xyxy[~extra] = self._feet.place(t, tracked.xyxy[~extra], ids[~extra], None if learn is None else learn[~extra])
         self._feet.forget(t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s))
+        if self._gaps is not None and self._gaps.tight:  # people hide each other: also someone nobody boxed
+            placed = feet_beside(xyxy)
+            beside = placed[:, 3] != xyxy[:, 3]
+            xyxy = placed
         if np.array_equal(xyxy, tracked.xyxy):
-            return tracked
-        return sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)
+            return tracked, beside
+        moved = sv.Detections(xyxy=xyxy, confidence=tracked.confidence, class_id=tracked.class_id, tracker_id=ids)
+        return moved, beside
 
     def _hold_zones(
         self,

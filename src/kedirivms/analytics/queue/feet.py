@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FootEstimator", "cut_off", "feet_behind"]
+__all__ = ["FootEstimator", "cut_off", "feet_behind", "feet_beside"]
 
 
 def cut_off(xyxy: np.ndarray, margin: float = 0.05) -> np.ndarray:
@@ -69,6 +69,39 @@ def feet_behind(front: np.ndarray, xyxy: np.ndarray, margin: float = 0.05) -> np
         if j >= 0:
             feet = min(float(placed[i, 1] + boxes[j, 3] - boxes[j, 1]), float(boxes[j, 3]))
             placed[i, 3] = max(float(placed[i, 3]), feet)
+    return placed
+
+
+def feet_beside(xyxy: np.ndarray, *, row: float = 0.05, shorter: float = 0.15) -> np.ndarray:
+    """Boxes cut off by someone the detector missed, each reaching down as far as the box beside it is tall.
+
+    Two people whose feet stand on the same row of the picture stand as far from the camera as each other, and are
+    about as tall in it. Box ``i`` ends on the row where box ``j`` ends (within ``row`` of ``j``'s height), overlaps
+    it side by side, and begins lower than ``j`` by at least ``shorter`` of ``j``'s height: its person's legs are
+    hidden by someone nobody boxed (in a tight line, the next in line hides the legs of the one in front of them
+    whether the detector found them or not), and their feet lie ``j``'s height below ``i``'s top. People of
+    different sizes standing side by side look the same, so the caller uses it only where people hide each other.
+
+    Args:
+        xyxy: ``(N, 4)`` boxes, pixels.
+        row: how close the two bottom edges must be, fraction of the taller box's height.
+        shorter: how much lower the cut-off box must begin, fraction of the taller box's height.
+
+    Returns:
+        A new ``(N, 4)`` float32 array.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+    placed = boxes.copy()
+    h = boxes[:, 3] - boxes[:, 1]
+    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
+        beside = (
+            (np.minimum(boxes[:, 2], x2) > np.maximum(boxes[:, 0], x1))
+            & (np.abs(boxes[:, 3] - y2) <= row * h)
+            & (y1 - boxes[:, 1] >= shorter * h)
+        )
+        beside[i] = False
+        if beside.any():
+            placed[i, 3] = max(float(y2), y1 + float(h[beside].max()))
     return placed
 
 

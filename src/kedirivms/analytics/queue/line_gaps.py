@@ -4,7 +4,9 @@ In a line of people standing close, each one hides most of the one behind, and t
 misses some of them: the people it finds stand at a regular step along the line (the line's *pitch*), with a gap
 of two or three steps where someone stands hidden. :class:`LineGaps` learns the pitch from the people the detector
 boxed in the queue zone (the distance between neighbours on the floor, in units of their box height, so that
-perspective cancels out) and counts, on each detection, the steps missing between two neighbours who stand still.
+perspective cancels out) and counts, on each detection, the steps missing between two neighbours who stand still,
+and at the line's front the steps missing between the one served and the first in line (who usually stands a
+learnt distance behind them).
 
 It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
 close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
@@ -64,6 +66,7 @@ class LineGaps:
         min_pairs: distances the pitch needs before any gap is filled.
         still: a person stands still when their feet moved at most this far since the last detection, fraction of
             their box height (someone walking past the line opens gaps that nobody hides in).
+        min_front: distances from the one served to the first in line needed before the line's front is filled.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class LineGaps:
         quantile: float = 25.0,
         min_pairs: int = 100,
         still: float = 0.1,
+        min_front: int = 20,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -82,7 +86,9 @@ class LineGaps:
         self.quantile = quantile
         self.min_pairs = min_pairs
         self.still = still
+        self.min_front = min_front
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
+        self._fronts: deque[tuple[float, float]] = deque()  # (time, distance / height) from the one served
         self._last: dict[int, np.ndarray] = {}  # person -> feet on the last detection
 
     @property
@@ -92,6 +98,12 @@ class LineGaps:
             return None
         return float(np.percentile([d for _, d in self._pairs], self.quantile))
 
+    @property
+    def tight(self) -> bool:
+        """Whether the line is tight: its pitch is learnt and at most ``max_pitch`` (people hide each other)."""
+        pitch = self.pitch
+        return self.max_pitch > 0 and pitch is not None and pitch <= self.max_pitch
+
     def hidden(
         self,
         t: float,
@@ -100,6 +112,7 @@ class LineGaps:
         ids: np.ndarray,
         counted: np.ndarray,
         seen: np.ndarray | None = None,
+        served: np.ndarray | None = None,
     ) -> int:
         """People hidden in the line's gaps on the detection at ``t``.
 
@@ -112,6 +125,8 @@ class LineGaps:
             seen: ``(N,)`` bool, the boxes the detector gave on this detection (not kept at a last box, not the
                 second look's): only distances between two of them teach the pitch, as a kept or second-look box
                 often lies on a box of the same person, a step of nothing (default: all).
+            served: ``(N,)`` bool, the boxes placed in the service zone (the one served): the people hidden between
+                them and the first in line count too (default: none).
 
         Returns:
             How many people to add to the count.
@@ -138,8 +153,9 @@ class LineGaps:
         while self._pairs and self._pairs[0][0] < t - self.window_s:
             self._pairs.popleft()
         pitch = self.pitch
+        ahead = self._ahead(t, feet, heights, still, seen, counted, served, pitch)
         if pitch is None or pitch > self.max_pitch or len(pts) < 3:
-            return 0
+            return ahead
         standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
         found = 0
         for i, j, d in standing:
@@ -155,4 +171,41 @@ class LineGaps:
                     & (spot[1] <= boxes[:, 3])
                 )
                 found += int(inside.any())  # someone could stand hidden there: behind a person seen
-        return found
+        return found + ahead
+
+    def _ahead(
+        self,
+        t: float,
+        feet: np.ndarray,
+        heights: np.ndarray,
+        still: np.ndarray,
+        seen: np.ndarray,
+        counted: np.ndarray,
+        served: np.ndarray | None,
+        pitch: float | None,
+    ) -> int:
+        """People hidden at the line's front, between the one served and the first person counted in line.
+
+        The first in line usually stands a learnt distance behind the one served (the lower quartile of the distances
+        seen, both people boxed by the detector, over ``window_s``, once ``min_front`` were seen); each pitch more,
+        in a tight line with both standing still, is someone the detector missed (counted as the gaps are: from
+        ``gap - 1`` of a pitch on, rounded).
+        """
+        if served is None:
+            return 0
+        srv, line = np.nonzero(np.asarray(served, dtype=bool).reshape(-1))[0], np.nonzero(counted)[0]
+        if not len(srv) or not len(line):
+            return 0
+        d, i, j = min(
+            (float(np.linalg.norm(feet[a] - feet[b])) / ((heights[a] + heights[b]) / 2.0), int(a), int(b))
+            for a in srv
+            for b in line
+        )
+        if seen[i] and seen[j]:
+            self._fronts.append((t, d))
+        while self._fronts and self._fronts[0][0] < t - self.window_s:
+            self._fronts.popleft()
+        if len(self._fronts) < self.min_front or pitch is None or pitch > self.max_pitch or not (still[i] and still[j]):
+            return 0
+        extra = (d - float(np.percentile([x for _, x in self._fronts], self.quantile))) / pitch
+        return round(extra) if extra >= self.gap - 1.0 else 0

@@ -152,8 +152,6 @@ class WaitTracker:
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
         # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
         self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
-        # (when, where last in line, the start it took) of an arrival that left nobody in line (see _came_back)
-        self._lone: tuple[float, tuple[float, float], tuple[float, bool, bool]] | None = None
         self._apart_px = _APART * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
         self._owner: dict[int, Visit] = {}
@@ -328,29 +326,7 @@ class WaitTracker:
             # the leaver's visit held the earliest start, which the one stepping up takes: the person whose id the
             # leaver took still stands in line, on a start still in the ledger
             self._remember_unseen(self._ledger[0][0], self._ledger[0][1], unseen.in_line_xy)
-        info = self._tracks.get(track) if track is not None else None
-        alone = not self._ledger and not any(v.last_in >= t for v in self._visits)
-        if leaver is None and info is not None and info.line_xy is not None and alone:
-            self._lone = (t, info.line_xy, entry)  # nobody left in line: see _came_back
         return FinishedVisit(end=t, wait_s=t - entry[0], served=True, censored=entry[1])
-
-    def _came_back(self, visit: Visit, xy: tuple[float, float], t: float) -> bool:
-        """Whether a visit found in the line (not seen walking in) is the person an arrival just took from it.
-
-        Where the one served is missed by the detector for a while, the tracker can move the id of the one at the
-        front of the line onto them: the service tracker sees that id step up (an arrival), and a new id appears
-        where the front of the line stood. When that arrival left nobody else in the line, a new id there within
-        ``relink_s`` can only be the same person (anyone else in line would be seen, a newcomer seen walking in):
-        they take back the start the arrival took, so their own wait, when they do reach the desk, is whole.
-        """
-        lone, self._lone = self._lone, None
-        if lone is None or t - lone[0] > self.relink_s:
-            return False
-        if math.dist(xy, lone[1]) > self.relink_px:
-            return False
-        visit.enter, visit.censored = lone[2][0], lone[2][1]
-        self._ledger_add(visit, seen=lone[2][2])
-        return True
 
     def _left_for_desk(self, visit: Visit) -> bool:
         """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
@@ -635,8 +611,6 @@ class WaitTracker:
         self._owner[tid] = visit
         if visit.walked_in:
             self._ledger_add(visit, seen=True)
-        elif not visit.from_desk and self.desk_arrivals:
-            self._came_back(visit, xy, t)
         return visit
 
     @staticmethod
