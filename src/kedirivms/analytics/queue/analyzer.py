@@ -107,6 +107,14 @@ class DnnDetectorConfig(BaseModel):
     second_look_magnify: float = Field(
         default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
     )
+    second_look_weak: float = Field(
+        default=0.15,
+        ge=0,
+        lt=1,
+        description="The second look also runs where the model gave a box scored under `confidence` but at least "
+        "this, standing in the queue zone, that NMS would have kept beside every confident box (someone half "
+        "hidden between two people in the line, scored low at the first look's size); 0: off.",
+    )
     motion_look: Literal["off", "auto", "always"] = Field(
         default="auto",
         description="Where the picture changed since the last detection and nobody's box explains it (a person too "
@@ -538,7 +546,9 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             parallel=d.parallel,
             region=region,
             line=line,
-            second_look=None if d.second_look == "off" else SecondLook(d.second_look, d.second_look_magnify, zone=zone),
+            second_look=None
+            if d.second_look == "off"
+            else SecondLook(d.second_look, d.second_look_magnify, zone=zone, weak_score=d.second_look_weak),
         )
     return BackgroundDetector(config.background)
 
