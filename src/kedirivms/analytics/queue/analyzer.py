@@ -876,14 +876,17 @@ class QueueAnalyzer:
         look = getattr(self.detector, "look_closer", None)
         if self._rate_hz is None or d.motion_look == "off" or look is None or frame is None:
             return det
+        # the second look's people of this detection explain nothing yet: they count only once confirmed
+        # (tracking.second_look_confirm), and someone the closer look would find there must not go uncounted
         boxes = np.asarray(det.xyxy, dtype=np.float32).reshape(-1, 4)
+        first = boxes[~extra_mask(det)]
         held = self._held.xyxy if self._held is not None and len(self._held) else np.zeros((0, 4), np.float32)
-        regions = self._gate.unexplained(y, t, np.vstack([boxes, held]))
+        regions = self._gate.unexplained(y, t, np.vstack([first, held]))
         if not regions:
             return det
         found = look(frame, regions, magnify=d.motion_look_magnify, when_idle=d.motion_look == "auto")
         wh = (y.shape[1], y.shape[0])
-        new = [i for i, box in enumerate(found.xyxy) if not _overlaps_any(box, boxes, 0.1) and not _at_edge(box, wh)]
+        new = [i for i, box in enumerate(found.xyxy) if not _overlaps_any(box, first, 0.1) and not _at_edge(box, wh)]
         if not new:
             return det
         conf = np.ones(len(det), np.float32) if det.confidence is None else np.asarray(det.confidence, np.float32)
