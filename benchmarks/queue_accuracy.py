@@ -393,7 +393,8 @@ def run(
     frames: Iterator[Any]
     blank = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)  # a replay's frame the detector did not run on
     if source is not None:
-        frames = (_planes_frame(source[k]) if k in source else None for k in range(len(sel)))
+        again = _RecordedFrames(codec=codec)
+        frames = (again.frame(source[k]) if k in source else None for k in range(len(sel)))
     elif recorder is not None and recorder.replay:
         planes = recorder.recording.planes
         frames = (ReplayFrame(planes[k], 0.0) if k in planes else None for k in range(len(sel)))
@@ -460,11 +461,38 @@ def _recorded_planes(
     return Recording.load(found[-1]).planes
 
 
-def _planes_frame(planes: tuple[np.ndarray, ...]) -> Frame:
-    """A frame over recorded I420 planes (what the detector converts, as it would the decoded frame)."""
-    w = planes[0].shape[1]
-    i420 = np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)])
-    return Frame(av.VideoFrame.from_ndarray(i420, format="yuv420p"), time=0.0)
+class _RecordedFrames:
+    """Recorded I420 planes as frames the detector sees as it saw the originals (``--redetect``).
+
+    A decoder's frame converts to a scaled BGR picture differently from a frame made from the same planes (up to
+    29 levels; the chroma siting the decoder sets, which PyAV cannot set), so where the originals were decoded the
+    planes go through a lossless H.264 round trip (the same planes, a decoder's frame); rendered ones
+    (``--no-codec``) are made from the array, as they were.
+    """
+
+    def __init__(self, *, codec: bool) -> None:
+        self._enc: Any = None
+        self._dec: Any = None
+        if codec:
+            self._enc = av.CodecContext.create("libx264", "w")
+            self._enc.width, self._enc.height, self._enc.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+            self._enc.time_base = Fraction(1, int(FPS))
+            self._enc.options = {"qp": "0", "preset": "ultrafast", "tune": "zerolatency"}
+            self._dec = av.CodecContext.create("h264", "r")
+        self._pts = 0
+
+    def frame(self, planes: tuple[np.ndarray, ...]) -> Frame:
+        w = planes[0].shape[1]
+        vf = av.VideoFrame.from_ndarray(
+            np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)]), format="yuv420p"
+        )
+        if self._enc is None:
+            return Frame(vf, time=0.0)
+        vf.pts, self._pts = self._pts, self._pts + 1
+        out = [d for packet in self._enc.encode(vf) for d in self._dec.decode(packet)]
+        if len(out) != 1:
+            raise RuntimeError(f"--redetect: the lossless round trip gave {len(out)} frames for one")
+        return Frame(out[0], time=0.0)
 
 
 class _FramesOnly:
