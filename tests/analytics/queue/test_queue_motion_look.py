@@ -14,6 +14,7 @@ from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detecti
 from kedirivms.analytics.queue.evaluation import FootageTruth, evaluate_clip
 from kedirivms.analytics.queue.motion_gate import MotionGate
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+from kedirivms.analytics.queue.second_look import EXTRA
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "footage"
 W, H = 480, 270
@@ -156,3 +157,23 @@ def test_the_closer_look_finds_the_cyclist_the_first_look_misses_and_keeps_to_it
     assert len(detector.look_closer(pictures[21], [(350, 0, 40, 40)], budget=0.05, when_idle=False)) == 0
     assert detector.closer_looks == 2
     assert len(detector.look_closer(pictures[21], [], when_idle=False)) == 0
+
+
+class _SecondLooked(_Small):
+    """As :class:`_Small`, with the first look's answer holding one box the second look added (``data[EXTRA]``)."""
+
+    def detect_frame(self, frame: Any, t: float) -> sv.Detections:
+        det = person_detections(self.first, 0.8)
+        det.data[EXTRA] = np.arange(len(det)) == len(det) - 1
+        return det
+
+
+def test_a_second_look_box_not_yet_counted_explains_no_change() -> None:
+    # the second look's box covers the walker's whole path, but it counts only once confirmed (on two detections):
+    # until then the closer look is still asked there, about the same regions as without that box (before, the box
+    # explained the change and nobody was looked for); once counted, it is held and explains the change like any
+    looked = _SecondLooked([[300, 20, 340, 120], [90, 90, 240, 140]], [[150, 96, 170, 134]])
+    _run(looked, "auto")
+    first_only = _Small([[300, 20, 340, 120]], [[150, 96, 170, 134]])
+    _run(first_only, "auto")
+    assert len(first_only.asked) > 1 and looked.asked == first_only.asked[:1]

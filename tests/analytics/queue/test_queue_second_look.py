@@ -52,7 +52,8 @@ def test_the_person_half_hidden_behind_another_is_found(tight_line: tuple[Counte
     assert _in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: all four
     assert default.second_looks == 1  # one ambiguous spot in the picture, one small window
     grey = default.detect(frame.y, T)  # the luma path looks again too
-    assert default.second_looks == 2 and _in_queue(scene, grey.xyxy) >= true_length - 1
+    # (grey, the model also scores someone under its threshold beside the others: a weak box's spot, one more window)
+    assert default.second_looks == 3 and _in_queue(scene, grey.xyxy) >= true_length - 1
 
 
 def test_only_spots_where_nms_removed_a_confident_box_that_is_no_copy_are_looked_at() -> None:

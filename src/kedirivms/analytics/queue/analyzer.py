@@ -108,6 +108,14 @@ class DnnDetectorConfig(BaseModel):
     second_look_magnify: float = Field(
         default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
     )
+    second_look_weak: float = Field(
+        default=0.15,
+        ge=0,
+        lt=1,
+        description="The second look also runs where the model gave a box scored under `confidence` but at least "
+        "this, standing in the queue zone, that NMS would have kept beside every confident box (someone half "
+        "hidden between two people in the line, scored low at the first look's size); 0: off.",
+    )
     motion_look: Literal["off", "auto", "always"] = Field(
         default="auto",
         description="Where the picture changed since the last detection and nobody's box explains it (a person too "
@@ -552,7 +560,9 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             parallel=d.parallel,
             region=region,
             line=line,
-            second_look=None if d.second_look == "off" else SecondLook(d.second_look, d.second_look_magnify, zone=zone),
+            second_look=None
+            if d.second_look == "off"
+            else SecondLook(d.second_look, d.second_look_magnify, zone=zone, weak_score=d.second_look_weak),
         )
     return BackgroundDetector(config.background)
 
@@ -898,14 +908,17 @@ class QueueAnalyzer:
         look = getattr(self.detector, "look_closer", None)
         if self._rate_hz is None or d.motion_look == "off" or look is None or frame is None:
             return det
+        # the second look's people of this detection explain nothing yet: they count only once confirmed
+        # (tracking.second_look_confirm), and someone the closer look would find there must not go uncounted
         boxes = np.asarray(det.xyxy, dtype=np.float32).reshape(-1, 4)
+        first = boxes[~extra_mask(det)]
         held = self._held.xyxy if self._held is not None and len(self._held) else np.zeros((0, 4), np.float32)
-        regions = self._gate.unexplained(y, t, np.vstack([boxes, held]))
+        regions = self._gate.unexplained(y, t, np.vstack([first, held]))
         if not regions:
             return det
         found = look(frame, regions, magnify=d.motion_look_magnify, when_idle=d.motion_look == "auto")
         wh = (y.shape[1], y.shape[0])
-        new = [i for i, box in enumerate(found.xyxy) if not _overlaps_any(box, boxes, 0.1) and not _at_edge(box, wh)]
+        new = [i for i, box in enumerate(found.xyxy) if not _overlaps_any(box, first, 0.1) and not _at_edge(box, wh)]
         if not new:
             return det
         conf = np.ones(len(det), np.float32) if det.confidence is None else np.asarray(det.confidence, np.float32)

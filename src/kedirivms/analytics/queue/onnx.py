@@ -268,18 +268,24 @@ class OnnxPersonDetector:
         ``source`` is the picture: a :class:`~kedirivms.Frame` (the window converted in colour, then magnified) or
         the array :meth:`detect` was given.
         """
-        xyxy, score = self._candidates(blob, box, (w, h))
-        first = self._nms(xyxy, score)
         look = self.second_look
+        floor = min(self.confidence, look.weak_score) if look is not None and look.weak_score > 0 else None
+        xyxy, score = self._candidates(blob, box, (w, h), floor)
+        weak = score < self.confidence
+        weak_boxes = (xyxy[weak], score[weak])
+        xyxy, score = xyxy[~weak], score[~weak]
+        first = self._nms(xyxy, score)
         if look is None or len(first) == 0:
             return first
         if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
             return first
-        spots = look.spots(np.asarray(first.xyxy), xyxy, score, self.nms_iou, w, h)
+        kept = np.asarray(first.xyxy)
+        spots = look.spots(kept, xyxy, score, self.nms_iou, w, h)
+        weak_spots = look.weak_spots(kept, *weak_boxes, self.nms_iou, w, h)
         budget = look.budget * box.canvas[0] * box.canvas[1]
         scale = look.magnify * box.scale
         people = first
-        for spot in spots:
+        for i, spot in enumerate(spots + weak_spots):
             fed = self._window_blob(source, look.window(spot, w, h), scale, budget)
             if fed is None:
                 continue
@@ -287,7 +293,10 @@ class OnnxPersonDetector:
             budget -= win.canvas[0] * win.canvas[1]
             self.second_looks += 1
             second = self._infer(blob, win, (w, h))
-            people = look.merge(people, spot, second)
+            if i < len(spots):
+                people = look.merge(people, spot, second)
+            else:  # a weak box's spot: only people beside everyone found so far
+                people = look.merge_beside(people, spot, second, self.nms_iou)
         return people
 
     def _window_blob(
@@ -433,10 +442,13 @@ class OnnxPersonDetector:
             return empty_detections()
         return person_detections(xyxy, score).with_nms(threshold=self.nms_iou)
 
-    def _candidates(self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """The model's person boxes over the confidence threshold, before NMS, in the picture's pixels."""
+    def _candidates(
+        self, blob: np.ndarray, box: _Letterbox, wh: tuple[int, int], floor: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's person boxes over the confidence threshold (or ``floor``), before NMS, in the picture's
+        pixels."""
         out = self.session.run(blob).astype(np.float32, copy=False)
-        xyxy, score = self._decode(out, box.canvas)
+        xyxy, score = self._decode(out, box.canvas, floor)
         if len(score) == 0:
             return xyxy.reshape(0, 4), score
         px, py = box.pad
@@ -445,7 +457,10 @@ class OnnxPersonDetector:
         xyxy[:, [1, 3]] = np.clip((xyxy[:, [1, 3]] - py) / box.scale + oy, 0, wh[1])
         return xyxy, score
 
-    def _decode(self, out: np.ndarray, canvas: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def _decode(
+        self, out: np.ndarray, canvas: tuple[int, int], floor: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        floor = self.confidence if floor is None else floor
         rows = out[0] if out.ndim == 3 else out
         if rows.ndim != 2:
             raise DetectorError(
@@ -454,7 +469,7 @@ class OnnxPersonDetector:
         layout = self.layout
         try:
             if layout == "nms":  # x1 y1 x2 y2 score class
-                keep = (rows[:, 4] >= self.confidence) & (rows[:, 5].round() == self.person_class)
+                keep = (rows[:, 4] >= floor) & (rows[:, 5].round() == self.person_class)
                 return rows[keep, :4].copy(), rows[keep, 4].copy()
             if layout == "yolov8":  # (4 + C, N)
                 rows = rows.T
@@ -467,7 +482,7 @@ class OnnxPersonDetector:
                 operation="queue detector",
                 hint="check person_class and layout",
             ) from exc
-        keep = np.nonzero(scores >= self.confidence)[0]
+        keep = np.nonzero(scores >= floor)[0]
         cand = rows[keep]
         if layout == "yolox":
             grid, stride = self._yolox_grid(len(rows), canvas)

@@ -53,6 +53,10 @@ class SecondLook:
         zone: the queue zone's polygon (fractions of the picture): only spots where the box NMS removed stands in
             it (its bottom centre) are looked at again (the line; the service spot and the desk hold one person
             each, and the hand-overs there are read from the first look's boxes). ``None``: anywhere.
+        weak_score: a box the model scored under the detector's confidence but at least this, standing in
+            ``zone``, that NMS would have kept beside every kept box (overlap at most the NMS threshold, its centre
+            in none of them), is a spot too: someone half hidden between two people in a line, whom the model
+            scores low at the first look's size and finds when magnified. 0: off.
 
     Raises:
         ConfigError: a value out of range.
@@ -65,12 +69,15 @@ class SecondLook:
     margin: float = 0.25
     budget: float = 1.5
     zone: tuple[tuple[float, float], ...] | None = None
+    weak_score: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.magnify <= 4.0:
             raise ConfigError(f"second look magnification {self.magnify} is not within 1-4", operation="queue detector")
         if not (0 < self.max_overlap <= 1 and 0 <= self.min_score < 1 and 0 <= self.margin <= 2 and self.budget > 0):
             raise ConfigError("second look overlap, score, margin or budget out of range", operation="queue detector")
+        if not 0 <= self.weak_score < 1:
+            raise ConfigError(f"second look weak score {self.weak_score} is not within 0-1", operation="queue detector")
 
     def inside(self, xyxy: np.ndarray, w: int, h: int) -> np.ndarray:
         """Which boxes (``(N, 4)`` pixels of a ``w`` x ``h`` picture) stand in ``zone`` (all without one)."""
@@ -101,11 +108,39 @@ class SecondLook:
         Returns:
             Spots, most confident removed box first (each spot joins a kept box and the boxes removed for it).
         """
+        kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
+        return _joined([s for _, s in self._removed(kept, candidates, scores, nms_iou, w, h)])
+
+    def weak_spots(
+        self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
+    ) -> list[np.ndarray]:
+        """The spots of weak boxes (``weak_score``; none when it is 0), overlapping ones joined.
+
+        Args:
+            kept: ``(N, 4)`` boxes NMS kept, pixels.
+            candidates: ``(M, 4)`` the model's boxes under the confidence threshold, pixels.
+            scores: ``(M,)`` their scores.
+            nms_iou: the NMS threshold: a weak box overlapping a kept box more than this is a copy of it.
+            w: picture width, pixels.
+            h: picture height, pixels.
+
+        Returns:
+            Spots, strongest weak box first; their people are added with :meth:`merge_beside`.
+        """
+        if self.weak_score <= 0:
+            return []
+        kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
+        return _joined([s for _, s in self._weak(kept, candidates, scores, nms_iou, w, h)])
+
+    def _removed(
+        self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
+    ) -> list[tuple[float, np.ndarray]]:
+        """Spots where NMS removed a confident box for a kept one that is not its near copy."""
         cand = np.asarray(candidates, dtype=np.float64).reshape(-1, 4)
         score = np.asarray(scores, dtype=np.float64).reshape(-1)
         standing = self.inside(cand, w, h)
         found: list[tuple[float, np.ndarray]] = []
-        for box in np.asarray(kept, dtype=np.float64).reshape(-1, 4):
+        for box in kept:
             if not len(cand):
                 break
             overlap = box_iou(box[None], cand)[0]
@@ -115,21 +150,32 @@ class SecondLook:
                 spot = np.array([u[:, 0].min(), u[:, 1].min(), u[:, 2].max(), u[:, 3].max()])
                 found.append((float(score[near].max()), spot))
         found.sort(key=lambda f: -f[0])
-        spots = [s for _, s in found]
-        joined = True
-        while joined:  # windows that overlap are looked at once
-            joined = False
-            for i in range(len(spots)):
-                for j in range(i + 1, len(spots)):
-                    a, b = spots[i], spots[j]
-                    if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                        spots[i] = np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])])
-                        del spots[j]
-                        joined = True
-                        break
-                if joined:
-                    break
-        return spots
+        return found
+
+    def _weak(
+        self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
+    ) -> list[tuple[float, np.ndarray]]:
+        """Spots of weak boxes (``weak_score``) standing in the zone that NMS would have kept beside the kept
+        boxes: each the strongest of the weak boxes round it (they are suppressed among themselves first)."""
+        cand = np.asarray(candidates, dtype=np.float64).reshape(-1, 4)
+        score = np.asarray(scores, dtype=np.float64).reshape(-1)
+        pick = (score >= self.weak_score) & self.inside(cand, w, h)
+        cand, score = cand[pick], score[pick]
+        if len(kept) and len(cand):
+            centre = (cand[:, :2] + cand[:, 2:]) / 2
+            inside = (
+                (centre[:, None, 0] >= kept[None, :, 0])
+                & (centre[:, None, 0] <= kept[None, :, 2])
+                & (centre[:, None, 1] >= kept[None, :, 1])
+                & (centre[:, None, 1] <= kept[None, :, 3])
+            ).any(axis=1)
+            beside = (box_iou(cand, kept) <= nms_iou).all(axis=1) & ~inside
+            cand, score = cand[beside], score[beside]
+        found: list[tuple[float, np.ndarray]] = []
+        for i in np.argsort(-score, kind="stable").tolist():
+            if all(box_iou(cand[i][None], s[None])[0, 0] <= nms_iou for _, s in found):
+                found.append((float(score[i]), cand[i].copy()))
+        return found
 
     def window(self, spot: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
         """The picture part looked at for ``spot``: ``(x, y, width, height)`` pixels (even origin), in the picture."""
@@ -179,6 +225,26 @@ class SecondLook:
         out.data[EXTRA] = np.concatenate([added, np.ones(len(new), dtype=bool)])
         return out
 
+    @staticmethod
+    def merge_beside(people: sv.Detections, spot: np.ndarray, second: sv.Detections, nms_iou: float) -> sv.Detections:
+        """``people`` and the second look's people centred in a weak box's ``spot`` that overlap none of them.
+
+        A weak spot may lie beside a window looked at already, whose added people are in ``people``: a box of the
+        second look counts as someone new only where NMS would have kept it beside every person found so far
+        (overlap at most ``nms_iou``), and they are marked ``True`` in ``data[EXTRA]`` as :meth:`merge` marks them.
+        """
+        a, b = np.asarray(people.xyxy).reshape(-1, 4), np.asarray(second.xyxy).reshape(-1, 4)
+        new = _centred(b, spot)
+        if len(a) and new.any():
+            new &= (box_iou(b, a) <= nms_iou).all(axis=1)
+        if not new.any():
+            return people
+        conf_a = np.asarray(people.confidence if people.confidence is not None else np.ones(len(a)), np.float32)
+        conf_b = np.asarray(second.confidence if second.confidence is not None else np.ones(len(b)), np.float32)
+        out = person_detections(np.concatenate([a, b[new]]), np.concatenate([conf_a, conf_b[new]]))
+        out.data[EXTRA] = np.concatenate([extra_mask(people), np.ones(int(new.sum()), dtype=bool)])
+        return out
+
 
 def extra_mask(det: sv.Detections) -> np.ndarray:
     """Which of ``det``'s people the second look added (``data[EXTRA]``; none when it is absent)."""
@@ -186,6 +252,29 @@ def extra_mask(det: sv.Detections) -> np.ndarray:
     if mask is None:
         return np.zeros(len(det), dtype=bool)
     return np.asarray(mask, dtype=bool).reshape(len(det))
+
+
+def _joined(spots: list[np.ndarray]) -> list[np.ndarray]:
+    """``spots`` with the overlapping ones joined (windows that overlap are looked at once), in order."""
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(spots)):
+            for j in range(i + 1, len(spots)):
+                a, b = spots[i], spots[j]
+                if _meet(a, b):
+                    spots[i] = np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])])
+                    del spots[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return spots
+
+
+def _meet(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether boxes ``a`` and ``b`` overlap."""
+    return bool(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
 
 
 def _centred(boxes: np.ndarray, spot: np.ndarray) -> np.ndarray:
