@@ -260,14 +260,24 @@ def test_the_front_of_the_line_found_again_after_its_id_moved_onto_the_one_just_
     assert _served(done) == [18.0, 48.0, 57.0, 30.0]
 
 
-def test_someone_in_line_whose_id_the_leaver_took_and_found_again_adds_no_start() -> None:
+@pytest.mark.parametrize(
+    ("front", "taken"),
+    [
+        pytest.param(1.0, 2.0, id="the-front-holds-the-earliest-start"),
+        # ids and starts cross in a crowded line: the one whose id the leaver took holds the earliest start, which
+        # the one stepping up takes; the person still in line stands on the next start (the old ledger forgot them
+        # at once, their own start gone, and added the new id's start: the newcomer waited 49.5 s instead of 30 s)
+        pytest.param(2.0, 1.0, id="the-taken-id-holds-the-earliest-start"),
+    ],
+)
+def test_someone_in_line_whose_id_the_leaver_took_and_found_again_adds_no_start(front: float, taken: float) -> None:
     """The one served walks off under the id of someone still in line (the desk reports that id as the leaver) while
     the front of the line steps up. The one whose id was taken is found again where they stood under a new id
     beside the next in line, split off as a second person: their start is in the ledger already, so a newcomer
     walking in later waits from their own start (the old ledger added the new id's start, and the newcomer took
     it)."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    people = {1: (1.0, 40.0, 20.0), 2: (2.0, 58.0, 20.0), 3: (3.0, 76.0, 60.0), 4: (40.0, 120.0, 70.0)}
+    people = {1: (front, 40.0, 20.0), 2: (taken, 58.0, 20.0), 3: (3.0, 76.0, 60.0), 4: (40.0, 120.0, 70.0)}
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 75.0, 0.5):
         t = float(t)
@@ -282,7 +292,7 @@ def test_someone_in_line_whose_id_the_leaver_took_and_found_again_adds_no_start(
             elif tid != 2 and end <= t < end + 2.0:
                 rows.append((tid, (30.0, 30.0), "spot"))
         if 20.5 <= t < 50.0:
-            rows.append((12, (57.0, 60.0), "line"))  # the second in line, found again
+            rows.append((12, (57.0, 60.0), "line"))  # the one whose id the leaver took, found again
         elif 50.0 <= t < 52.0:
             rows.append((12, (30.0, 30.0), "spot"))
         done += _feed(waits, t, rows)
@@ -319,38 +329,6 @@ def test_a_walker_seen_again_after_a_new_id_took_their_walk_can_still_be_carried
         if t in (20.0, 30.0):
             done.append(waits.arrived(t))
     assert _served(done) == [18.5, 28.5]
-
-
-def test_someone_whose_id_the_leaver_took_holding_the_earliest_start_adds_no_start_when_found_again() -> None:
-    """As above, but the one whose id the leaver took holds the earliest start in the ledger (ids and starts cross
-    in a crowded line): the one stepping up takes that start, and the person still in line, found again under a new
-    id, stands on the next start. The old ledger forgot them at once (their own start was gone) and added the new
-    id's start: the newcomer walking in later waited from it (49.5 s instead of 30 s)."""
-    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    people = {1: (2.0, 40.0, 20.0), 2: (1.0, 58.0, 20.0), 3: (3.0, 76.0, 60.0), 4: (40.0, 120.0, 70.0)}
-    done: list[FinishedVisit | None] = []
-    for t in np.arange(0.0, 75.0, 0.5):
-        t = float(t)
-        rows: list[Row] = [(9, (30.0, 30.0), "spot")] if t < 20.0 else []  # the one being served
-        for tid, (start, x, end) in people.items():
-            if start - 0.5 <= t < start:
-                rows.append((tid, (x, 100.0), "out"))
-            elif start <= t < end:
-                rows.append((tid, (x, 60.0), "line"))
-            elif tid == 2 and end <= t < end + 2.0:
-                rows.append((tid, (10.0 - 20.0 * (t - end), 30.0), "out"))  # the one served, walking off
-            elif tid != 2 and end <= t < end + 2.0:
-                rows.append((tid, (30.0, 30.0), "spot"))
-        if 20.5 <= t < 50.0:
-            rows.append((12, (57.0, 60.0), "line"))  # the one whose id the leaver took, found again
-        elif 50.0 <= t < 52.0:
-            rows.append((12, (30.0, 30.0), "spot"))
-        done += _feed(waits, t, rows)
-        if t == 20.0:
-            done.append(waits.arrived(t, track=1, leaver=2))
-        if t in (50.0, 60.0, 70.0):
-            done.append(waits.arrived(t))
-    assert _served(done) == [19.0, 48.0, 57.0, 30.0]
 
 
 @pytest.mark.parametrize("walkers", [2, 1])
