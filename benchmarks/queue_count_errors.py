@@ -326,7 +326,8 @@ def analyse(
                 had = _pair(raw.reshape(-1, 4), {kk: v[j : j + 1] for kk, v in tp.items()})
                 cause = "under: not found, a detector box near their head" if had else "under: not found, no box"
                 if had:
-                    near[_near_kind(rec, k, raw.reshape(-1, 4), tp, j, rows, pairs, analyzer.config.dnn.confidence)] += 1
+                    conf_min = analyzer.config.dnn.confidence
+                    near[_near_kind(rec, k, raw.reshape(-1, 4), tp, j, rows, pairs, conf_min)] += 1
             causes[cause] += 1
             per_person[pid][cause] += 1
             arc = float(tp["arc"][j])
