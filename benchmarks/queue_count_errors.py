@@ -7,7 +7,8 @@ with the scene's true people by their heads. Each unit of error is then put down
 * under-count (a true person in the queue zone not counted there): *placed outside* (found, but their placed
   feet are outside the queue zone: in the service zone, or in neither), or *not found* (no placed box at their
   head: the detector had a box near it, which the tracker or the motion gate dropped or which is someone else's
-  box, or it had none);
+  box, or it had none; the first is split into *one box for two*, where each detector box near them is a
+  neighbour's, and boxes of their own that the analyzer lost, with the second look's rule that left them out);
 * over-count (someone counted in the queue zone who is not a true person there): a true person standing
   *elsewhere* whose feet were placed in the queue zone (in the service zone, walking in, leaving), or a box at
   nobody's head: *coasted* (kept at a last box), *hidden* (kept behind someone), the *second look*'s, or a
