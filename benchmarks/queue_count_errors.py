@@ -7,7 +7,8 @@ with the scene's true people by their heads. Each unit of error is then put down
 * under-count (a true person in the queue zone not counted there): *placed outside* (found, but their placed
   feet are outside the queue zone: in the service zone, or in neither), or *not found* (no placed box at their
   head: the detector had a box near it, which the tracker or the motion gate dropped or which is someone else's
-  box, or it had none);
+  box, or it had none; the first is split into *one box for two*, where each detector box near them is a
+  neighbour's, and boxes of their own that the analyzer lost, with the second look's rule that left them out);
 * over-count (someone counted in the queue zone who is not a true person there): a true person standing
   *elsewhere* whose feet were placed in the queue zone (in the service zone, walking in, leaving), or a box at
   nobody's head: *coasted* (kept at a last box), *hidden* (kept behind someone), the *second look*'s, or a
@@ -36,7 +37,7 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer
-from kedirivms.analytics.queue.analyzer import spanning
+from kedirivms.analytics.queue.analyzer import _inside_share, spanning
 from kedirivms.analytics.queue.second_look import extra_mask
 from kedirivms.sim import _counter_view as view
 from kedirivms.sim import counter_scene as cs
@@ -170,6 +171,75 @@ def _pair(boxes: np.ndarray, people: dict[str, np.ndarray], rank: np.ndarray | N
     return out
 
 
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    if not len(boxes):
+        return np.zeros(0)
+    lo, hi = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
+    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
+    return np.asarray(inter / np.maximum(area(box) + area(boxes) - inter, 1e-9))
+
+
+def _placed_as(box: np.ndarray, placed: np.ndarray) -> int | None:
+    """The placed box that is ``box`` (sides and top within 0.15 of its height: feet_behind may lengthen it)."""
+    if not len(placed):
+        return None
+    h = max(float(box[3] - box[1]), 1.0)
+    d = np.abs(placed[:, :3] - box[:3]).max(axis=1) / h
+    m = int(np.argmin(d))
+    return m if d[m] < 0.15 else None
+
+
+def _near_kind(
+    rec: Recording,
+    k: int,
+    raw: np.ndarray,
+    tp: dict[str, np.ndarray],
+    j: int,
+    rows: dict[str, np.ndarray],
+    pairs: dict[int, int],
+    confidence: float,
+) -> str:
+    """Why a person with a detector box near their head has no placed box: whose box it is, and where it went.
+
+    The detector's boxes are paired with every true person (nearest heads first, one each): a person who gets
+    none shares the box of someone beside them (*(b) one box for two*: nothing for the analyzer to find). A person
+    with a box of their own (*(a)*) lost a box in the analyzer: their own (scored under ``confidence``, the second
+    look's, or dropped by the tracker or a rule), or their own box was placed but went to a neighbour whose own
+    box was lost (then the neighbour's box is the one told).
+    """
+    raw_of = {jj: i for i, jj in _pair(raw, tp).items()}
+    own = raw_of.get(j)
+    if own is None:
+        return "(b) one box for two: the detector's box near them is a neighbour's"
+    placed = _placed_as(raw[own], rows["xyxy"])
+    lost, whose = own, "their own box"
+    if placed is not None:
+        other = pairs.get(placed)
+        if other is None or other not in raw_of:
+            return "(a) their own box placed, paired with nobody or a boxless neighbour"
+        lost, whose = raw_of[other], "their box placed as a neighbour's; the neighbour's own box"
+        if _placed_as(raw[lost], rows["xyxy"]) is not None:
+            return "(a) both boxes placed (pairing by heads swapped)"
+    conf = np.asarray(rec.boxes[k][1], dtype=np.float64)
+    extra = rec.extra.get(k)
+    if extra is not None and bool(extra[lost]):
+        # the rules of QueueAnalyzer._add_second_look, on the box as found (before feet_behind lengthens it)
+        box = raw[lost]
+        seen = rows["xyxy"][(rows["conf"] > 0) & ~rows["extra"]]
+        kept = rows["xyxy"][rows["conf"] <= 0]
+        if _inside_share(box, seen) >= 1.0 - 1e-6:
+            rule = "wholly inside a first-look box"
+        elif len(kept) and _iou(box, kept).max() > 0.3:
+            rule = "over someone coasted"
+        else:
+            rule = "not confirmed (found on too few detections)"
+        return f"(a) {whose} is the second look's, not placed: {rule}"
+    if conf[lost] < confidence:
+        return f"(a) {whose} scored under the confidence, not placed"
+    return f"(a) {whose} not placed (the tracker or a drop rule)"
+
+
 def _print_boxes(rows: dict[str, np.ndarray], tp: dict[str, np.ndarray], pairs: dict[int, int]) -> None:
     """Every placed box (Q/S: in the queue/service zone; h hidden, c coasted, x second look) and true person."""
     for i in range(len(rows["ids"])):
@@ -214,6 +284,7 @@ def analyse(
     signed: Counter[int] = Counter()
     last_len = 0
     last_true_at_det = 0
+    near: Counter[str] = Counter()
     for k in range(len(truth.times)):
         t = float(truth.times[k])
         spy.rows = None
@@ -255,6 +326,9 @@ def analyse(
                 raw = np.asarray(rec.boxes.get(k, (np.zeros((0, 4)), np.zeros(0)))[0], dtype=np.float64)
                 had = _pair(raw.reshape(-1, 4), {kk: v[j : j + 1] for kk, v in tp.items()})
                 cause = "under: not found, a detector box near their head" if had else "under: not found, no box"
+                if had:
+                    conf_min = analyzer.config.dnn.confidence
+                    near[_near_kind(rec, k, raw.reshape(-1, 4), tp, j, rows, pairs, conf_min)] += 1
             causes[cause] += 1
             per_person[pid][cause] += 1
             arc = float(tp["arc"][j])
@@ -308,6 +382,9 @@ def analyse(
     print("  causes, person-pictures (detection pictures only):")
     for cause, c in sorted(causes.items(), key=lambda x: -x[1]):
         print(f"    {c:5d}  {cause}")
+    print("  'a detector box near their head', split (whose box it is, where the analyzer lost it):")
+    for key, c in sorted(near.items(), key=lambda x: -x[1]):
+        print(f"    {c:5d}  {key}")
     print("  the under-counted by their place in the line (against the people counted there):")
     for key, c in sorted(place.items(), key=lambda x: -x[1]):
         print(f"    {c:5d}  {key}")

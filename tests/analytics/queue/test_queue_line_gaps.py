@@ -16,6 +16,7 @@ from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detecti
 from kedirivms.analytics.queue.feet import feet_beside
 from kedirivms.analytics.queue.line_gaps import LineGaps, neighbours
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+from kedirivms.analytics.queue.second_look import EXTRA
 
 
 def _config(**tracking: float) -> QueueConfig:
@@ -195,3 +196,51 @@ def test_someone_hidden_at_a_tight_lines_front_counts() -> None:
     # the one served walking off (40 px a second) leaves a gap nobody hides in
     walking = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(40.0))), seconds=25.0)
     assert set(walking[170:]) == {6}
+
+
+def _line_with_pair(step: float) -> Callable[[float], list[list[float]]]:
+    """A line of 8 (see :func:`_line`) whose 5th has someone close behind: one first-look box round both, and the
+    second look's box of the one behind, wholly inside it."""
+
+    def boxes(t: float) -> list[list[float]]:
+        out = _line(step, missing=-1)(t)
+        x0, y0, x1, y1 = out[4]
+        out[4] = [x0 - 22.0, y0 - 6.0, x1, y1]  # 52 px wide: the 5th and someone behind them, to the left
+        return out
+
+    return boxes
+
+
+class _PairLooks(_Scripted):
+    """:class:`_Scripted` with a box of the second look inside the 5th's box (given by ``inner``), marked as the
+    adapter marks them."""
+
+    def __init__(self, boxes: Callable[[float], list[list[float]]], inner: Callable[[list[float]], list[float]]):
+        super().__init__(boxes)
+        self.inner = inner
+
+    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+        first = self.boxes(t)
+        det = person_detections([*first, self.inner(first[4])], 0.9)
+        det.data[EXTRA] = np.arange(len(det)) == len(first)
+        return det
+
+
+def test_in_a_tight_line_a_second_look_box_inside_a_first_look_box_is_someone_behind() -> None:
+    # a tight line: the first look's box round two people standing close is one box for two, and the second
+    # look's box inside it is the one behind, not a part of the one in front
+    def behind(b: list[float]) -> list[float]:  # 24 px wide, the left of the 52 px box
+        return [b[0], b[1], b[0] + 24.0, b[3] - 6.0]
+
+    counts = _counts(QueueAnalyzer(_config(), detector=_PairLooks(_line_with_pair(12.0), behind)))
+    assert counts[-1] == 9 and set(counts[150:]) == {9}
+    # a loose line (people 0.53 of their height apart): a box inside someone's box is a part of them
+    loose = _counts(QueueAnalyzer(_config(), detector=_PairLooks(_line_with_pair(30.0), behind)))
+    assert set(loose[150:]) == {8}
+
+    # in the tight line too, a box inside one less than twice as wide is a part of that person (legs, torso)
+    def part(b: list[float]) -> list[float]:
+        return [b[0] + 20.0, b[1] + 20.0, b[2] - 4.0, b[3] - 4.0]
+
+    own = _counts(QueueAnalyzer(_config(), detector=_PairLooks(_line_with_pair(12.0), part)))
+    assert set(own[150:]) == {8}

@@ -213,7 +213,8 @@ class TrackingConfig(BaseModel):
         gt=0,
         le=1,
         description="... and not when at least this share of their box lies inside a box of the first look "
-        "(1: only when wholly inside).",
+        "(1: only when wholly inside; while the line is tight, see line_pitch, a first-look box at least twice as wide "
+        "as theirs is one box for two: they count).",
     )
     line_pitch: float = Field(
         default=0.3,
@@ -936,7 +937,9 @@ class QueueAnalyzer:
         as a hand-over). One counts once found on ``second_look_confirm`` of the last ``second_look_window``
         detections (this one and earlier ones with a box overlapping theirs, IoU 0.3), and not when
         ``second_look_inside`` of their box lies in a box of the first look (a part of that person) or they overlap
-        someone kept from an earlier detection (IoU 0.3: that person). With
+        someone kept from an earlier detection (IoU 0.3: that person); while the line is tight
+        (``tracking.line_pitch``) a box inside a first-look box at least twice as wide counts (that box is one for
+        two people). With
         ``feet_from_height``, a box cut off by someone in front reaches down to its feet first (:func:`feet_behind`):
         the one found behind stands in the line even where their box ends above the queue zone.
         """
@@ -951,8 +954,15 @@ class QueueAnalyzer:
         keep = found_on >= trk.second_look_confirm
         conf = np.asarray(tracked.confidence, dtype=np.float32) if len(tracked) else np.zeros(0, np.float32)
         seen, kept = tracked.xyxy[conf > 0], tracked.xyxy[conf <= 0]
+        # in a tight line a first-look box at least twice as wide as a box of the second look inside it is one box
+        # for two (the one behind counts), not a person and a part of them
+        tight = self._gaps is not None and self._gaps.tight
         for i, box in enumerate(added):
-            keep[i] &= _inside_share(box, seen) < trk.second_look_inside and not _overlaps_any(box, kept, 0.3)
+            shares = _inside_shares(box, seen) if len(seen) else np.zeros(0)
+            within = shares >= trk.second_look_inside
+            if tight and within.any():  # ... a first-look box at least twice as wide as theirs
+                within &= (seen[:, 2] - seen[:, 0]) < 2.0 * (box[2] - box[0])
+            keep[i] &= not within.any() and not _overlaps_any(box, kept, 0.3)
         if not keep.any():
             return tracked
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.zeros(0, dtype=int)
