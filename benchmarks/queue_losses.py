@@ -90,7 +90,7 @@ class RuleSpy:
                     rule = "counted"
                 elif 1 + sum(impl._overlaps_any(box, old, 0.3) for old in window) < trk.second_look_confirm:
                     rule = "found too seldom"
-                elif impl._inside_share(box, seen) >= trk.second_look_inside:
+                elif (impl._inside_shares(box, seen) >= trk.second_look_inside).any():
                     rule = "inside a first-look box"
                 else:
                     rule = "over someone coasted"

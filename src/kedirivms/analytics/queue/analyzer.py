@@ -437,11 +437,6 @@ def _inside_shares(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.asarray(ix * iy / max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-9))
 
 
-def _inside_share(box: np.ndarray, boxes: np.ndarray) -> float:
-    """The largest share of ``box``'s area that lies inside one of ``boxes`` (0 without boxes)."""
-    return float(_inside_shares(box, boxes).max()) if len(boxes) else 0.0
-
-
 def _at_edge(box: np.ndarray, wh: tuple[int, int], margin: float = 0.01) -> bool:
     """Whether ``box`` touches the picture's edge (within ``margin`` of its width or height)."""
     w, h = wh
@@ -958,9 +953,8 @@ class QueueAnalyzer:
         # for two (the one behind counts), not a person and a part of them
         tight = self._gaps is not None and self._gaps.tight
         for i, box in enumerate(added):
-            shares = _inside_shares(box, seen) if len(seen) else np.zeros(0)
-            within = shares >= trk.second_look_inside
-            if tight and within.any():  # ... a first-look box at least twice as wide as theirs
+            within = _inside_shares(box, seen) >= trk.second_look_inside
+            if tight:  # ... a first-look box at least twice as wide as theirs
                 within &= (seen[:, 2] - seen[:, 0]) < 2.0 * (box[2] - box[0])
             keep[i] &= not within.any() and not _overlaps_any(box, kept, 0.3)
         if not keep.any():

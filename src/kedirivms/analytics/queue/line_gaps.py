@@ -90,13 +90,13 @@ class LineGaps:
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
         self._fronts: deque[tuple[float, float]] = deque()  # (time, distance / height) from the one served
         self._last: dict[int, np.ndarray] = {}  # person -> feet on the last detection
+        self._pitch: float | None = None  # the pitch as of the last detection (see pitch)
 
     @property
     def pitch(self) -> float | None:
-        """The learnt pitch, fraction of a box height (``None`` until ``min_pairs`` distances were seen)."""
-        if len(self._pairs) < self.min_pairs:
-            return None
-        return float(np.percentile([d for _, d in self._pairs], self.quantile))
+        """The learnt pitch, fraction of a box height (``None`` until ``min_pairs`` distances were seen), as of the
+        last :meth:`hidden`."""
+        return self._pitch
 
     @property
     def tight(self) -> bool:
@@ -152,9 +152,10 @@ class LineGaps:
         self._pairs.extend((t, d) for (i, j), d in zip(edges, dists, strict=True) if new[i] and new[j])
         while self._pairs and self._pairs[0][0] < t - self.window_s:
             self._pairs.popleft()
-        pitch = self.pitch
+        enough = len(self._pairs) >= self.min_pairs
+        self._pitch = pitch = float(np.percentile([d for _, d in self._pairs], self.quantile)) if enough else None
         ahead = self._ahead(t, feet, heights, still, seen, counted, served, pitch)
-        if pitch is None or pitch > self.max_pitch or len(pts) < 3:
+        if pitch is None or not self.tight or len(pts) < 3:
             return ahead
         standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
         found = 0
@@ -205,7 +206,7 @@ class LineGaps:
             self._fronts.append((t, d))
         while self._fronts and self._fronts[0][0] < t - self.window_s:
             self._fronts.popleft()
-        if len(self._fronts) < self.min_front or pitch is None or pitch > self.max_pitch or not (still[i] and still[j]):
+        if len(self._fronts) < self.min_front or pitch is None or not self.tight or not (still[i] and still[j]):
             return 0
         extra = (d - float(np.percentile([x for _, x in self._fronts], self.quantile))) / pitch
         return round(extra) if extra >= self.gap - 1.0 else 0
