@@ -250,9 +250,13 @@ class LineGaps:
             if self._step is None or t - self._step[0] >= self.refit_s:
                 self._step = (t, step_modes(np.array([d for _, d in self._pairs])))
             step = self._step[1]
-            if step is not None:  # the mean of the gaps' count and the span's, halves up
-                found = int(np.floor((found + _spans(len(pts), standing, step)) / 2.0 + 0.5))
+            if step is not None:
+                found = self._checked(found, _spans(len(pts), standing, step))
         return found + ahead
+
+    def _checked(self, gaps: int, span: int) -> int:
+        """The people hidden in the gaps, from what the gaps and the line's span say: their mean, halves up."""
+        return int(np.floor((gaps + span) / 2.0 + 0.5))
 
     def _ahead(
         self,
