@@ -8,6 +8,12 @@ perspective cancels out) and counts, on each detection, the steps missing betwee
 and at the line's front the steps missing between the one served and the first in line (who usually stands a
 learnt distance behind them).
 
+A gap between two boxes does not tell one step from two well (the found boxes lengthen one step and shorten two),
+so the count in the gaps is checked against the line's span: the distances the pitch is learnt from are fitted with
+two modes, one step and two steps apart (and a flat background for everything else), which gives the length of
+one step along the line; a run of neighbours standing still holds ``round(span / step)`` steps, and the people
+added are the mean of what the gaps and the span say.
+
 It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
 close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
 each other). People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
@@ -20,7 +26,7 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["LineGaps", "neighbours"]
+__all__ = ["LineGaps", "neighbours", "step_modes"]
 
 
 def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
@@ -55,6 +61,67 @@ def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
     return edges
 
 
+def step_modes(distances: np.ndarray, iterations: int = 80) -> float | None:
+    """The length of one step along a line, from the distances between neighbours found in it.
+
+    The distances are fitted (expectation-maximisation) with two normal modes, the neighbours one step apart and
+    two steps apart (someone hidden between them), and a flat background over ``[0, max]`` (neighbours across a
+    longer gap, people beside the line). The step is the distance per step over both modes: ``(w1 m1 + w2 m2) /
+    (w1 + 2 w2)``. Found boxes measure one step too long and two steps too short, so neither mode alone is one
+    step; their weighted sum is the span of the steps they cover.
+
+    Args:
+        distances: distances between neighbours (any unit; the answer is in the same).
+        iterations: expectation-maximisation rounds.
+
+    Returns:
+        The step, or ``None`` for fewer than two distances or a degenerate fit.
+    """
+    x = np.asarray(distances, dtype=np.float64).reshape(-1)
+    if len(x) < 2 or float(x.max()) <= 0.0:
+        return None
+    width = float(x.max())
+    low = float(np.percentile(x, 20))
+    mean = np.array([low, 2.0 * low])
+    sd = np.full(2, float(np.std(x)) / 2.0 + 1e-3)
+    weight = np.array([0.45, 0.45, 0.1])
+    for _ in range(iterations):
+        normal = weight[:2] * np.exp(-0.5 * ((x[:, None] - mean) / sd) ** 2) / (sd * np.sqrt(2.0 * np.pi))
+        dens = np.concatenate([normal, np.full((len(x), 1), weight[2] / width)], axis=1)
+        share = dens / np.maximum(dens.sum(axis=1, keepdims=True), 1e-300)
+        n = share.sum(axis=0) + 1e-9
+        weight = n / len(x)
+        held = n[:2] < 1.0  # a mode that holds nobody keeps its place (no distance is two steps in a full line)
+        mean = np.where(held, mean, (share[:, :2] * x[:, None]).sum(axis=0) / n[:2])
+        sd = np.where(held, sd, np.sqrt((share[:, :2] * (x[:, None] - mean) ** 2).sum(axis=0) / n[:2]) + 1e-3)
+    order = np.argsort(mean)
+    w, m = weight[:2][order], mean[order]
+    step = float((w * m).sum() / (w[0] + 2.0 * w[1]))
+    return step if np.isfinite(step) and step > 0.0 else None
+
+
+def _spans(n: int, edges: list[tuple[int, int, float]], step: float) -> int:
+    """People missing in the runs of neighbours ``edges`` (index pairs and distances) of ``n`` people: each run
+    (connected part) spans ``round(sum of its distances / step)`` steps, one person each beyond those found."""
+    parent = list(range(n))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i, j, _ in edges:
+        parent[root(i)] = root(j)
+    span: dict[int, float] = {}
+    links: dict[int, int] = {}
+    for i, _, d in edges:
+        r = root(i)
+        span[r] = span.get(r, 0.0) + d
+        links[r] = links.get(r, 0) + 1
+    return sum(max(0, round(span[r] / step) - links[r]) for r in span)
+
+
 class LineGaps:
     """Learns a tight line's pitch and counts the people hidden in its gaps (see the module docstring).
 
@@ -67,6 +134,8 @@ class LineGaps:
         still: a person stands still when their feet moved at most this far since the last detection, fraction of
             their box height (someone walking past the line opens gaps that nobody hides in).
         min_front: distances from the one served to the first in line needed before the line's front is filled.
+        span: check the gaps against the line's span (see the module docstring; ``False``: the gaps alone).
+        refit_s: the step along the line (:func:`step_modes`) is fitted again this often, s.
     """
 
     def __init__(
@@ -79,6 +148,8 @@ class LineGaps:
         min_pairs: int = 100,
         still: float = 0.1,
         min_front: int = 20,
+        span: bool = True,
+        refit_s: float = 5.0,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -87,6 +158,9 @@ class LineGaps:
         self.min_pairs = min_pairs
         self.still = still
         self.min_front = min_front
+        self.span = span
+        self.refit_s = refit_s
+        self._step: tuple[float, float | None] | None = None  # (when fitted, the step along the line)
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
         self._fronts: deque[tuple[float, float]] = deque()  # (time, distance / height) from the one served
         self._last: dict[int, np.ndarray] = {}  # person -> feet on the last detection
@@ -172,7 +246,17 @@ class LineGaps:
                     & (spot[1] <= boxes[:, 3])
                 )
                 found += int(inside.any())  # someone could stand hidden there: behind a person seen
+        if self.span:
+            if self._step is None or t - self._step[0] >= self.refit_s:
+                self._step = (t, step_modes(np.array([d for _, d in self._pairs])))
+            step = self._step[1]
+            if step is not None:
+                found = self._checked(found, _spans(len(pts), standing, step))
         return found + ahead
+
+    def _checked(self, gaps: int, span: int) -> int:
+        """The people hidden in the gaps, from what the gaps and the line's span say: their mean, halves up."""
+        return int(np.floor((gaps + span) / 2.0 + 0.5))
 
     def _ahead(
         self,
