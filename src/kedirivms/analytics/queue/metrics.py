@@ -642,7 +642,10 @@ class WaitTracker:
 
         A track born soon after the visit began is someone who came in with that person: same start. One born
         long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
-        known better than their track's first sighting, so the neighbour's start is not lent to them.
+        known better than their track's first sighting, so the neighbour's start is not lent to them. One who came
+        with a person whose start is not in the ledger (both found in the line, e.g. two walkers given new ids
+        together) adds none: the ledger adds starts for people it sees in line and holds too few for (see
+        :meth:`_reconcile`), and they were most often counted there under their earlier ids.
         """
         visit.tracks.discard(tid)
         visit.together.pop(tid, None)
@@ -666,7 +669,7 @@ class WaitTracker:
         unseen = None if came_together else self._unseen_here(xy)
         if unseen is not None:  # someone lost there, whose start is in the ledger already
             twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
-        else:
+        elif visit.ledgered or not came_together:
             self._ledger_add(twin)  # a second person
         return twin
 
