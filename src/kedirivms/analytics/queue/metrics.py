@@ -1095,7 +1095,8 @@ class ServiceTracker:
                 # someone further down the line), from the spot or from where the stay's tracks were last seen (a
                 # track the stay took on that stands off the spot, e.g. the clerk crossing it on their way to the
                 # desk, moves that place away from the spot)
-                refs = (stay.last_xy,) if stay.in_xy is None else (stay.last_xy, stay.in_xy)
+                refs = [stay.last_xy] if stay.in_xy is None else [stay.last_xy, stay.in_xy]
+                refs += self._left_spot(stay, t, tid)
                 near = min(math.dist(p, r) for p in (out[1], xy) for r in refs)
                 if near <= self.depart_px:
                     stay.departed, stay.departed_on = (out[0], tid, t), self._detection
@@ -1128,6 +1129,25 @@ class ServiceTracker:
             others = {tid for tid in stay.tracks if tid != leaver}
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _left_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, float]]:
+        """Where tracks first seen out of both zones beside ``stay``'s spot (within ``depart_px``) were last seen, out
+        of the zones, if within ``leave_grace_s`` before ``t`` and not at ``t``.
+
+        The leaver often comes out of the box of the one stepping up under a new id, is missed on the next detection,
+        and is then seen a step further on, beyond ``depart_px`` of the spot: under the id of someone in line that
+        jumped onto them, or under a second new id. Their walk starts from these places as well as from the spot.
+        """
+        if stay.in_xy is None:
+            return []
+        places = []
+        for other, (_, born_xy) in self._born_out.items():
+            last = self._zone_of.get(other)
+            if other == tid or last is None or not 0.0 < t - last[0] <= self.leave_grace_s or last[1]:
+                continue
+            if math.dist(born_xy, stay.in_xy) <= self.depart_px:
+                places.append(last[2])
+        return places
 
     def _pass_spot(
         self,
@@ -1212,7 +1232,9 @@ class ServiceTracker:
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
             near = min(
-                [was] + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                [was]
+                + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
             )
             if near <= self.depart_px and now - was >= 0.5 * self.relink_px:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
