@@ -411,3 +411,28 @@ def test_two_people_given_new_ids_together_in_the_line_add_no_start_of_their_own
         if t in (40.0, 60.0, 80.0, 100.0):
             done.append(waits.arrived(t))
     assert _served(done) == [39.0, 40.0, 60.0, 70.0]
+
+
+def test_when_the_line_shows_one_more_than_the_ledger_holds_the_one_found_last_adds_the_start() -> None:
+    """A walks in at 1 s; at 10 s the tracker gives them a new id a step away, which takes A's start when the old
+    visit is lost for good (its start is already in the ledger). At 30 s B is first seen in the line, not seen
+    walking in: the line now shows two people and the ledger one start. B is the one it has not counted: the start
+    added is B's (30 s), not the one A's new visit carries (the old code added the earliest first: A's start twice,
+    and B's wait came out 29 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 80.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 10.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        elif 10.5 <= t < 50.0:
+            rows.append((2, (70.0, 60.0), "line"))  # A under a new id
+        if 30.0 <= t < 70.0:
+            rows.append((3, (150.0, 60.0), "line"))  # B, first seen in the line
+        done += _feed(waits, t, rows)
+        if t in (50.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 40.0]

@@ -434,13 +434,15 @@ class WaitTracker:
         duplicate box, or two ids on one person, is one person); the ledger is only trimmed once it
         has held two more starts than that for ``2 * relink_s``, and then only of starts not seen walking in (see
         :meth:`_trim`). With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
-        in no ledger (found in the middle of the line, their arrival missed) add their own; someone who came from
-        the service zone (served, walking out) adds none.
+        in no ledger (found in the middle of the line, their arrival missed) add their own, the latest first: when
+        more people are seen than the ledger holds starts for, those found last are the ones it has not counted (a
+        visit found earlier stood in line while the ledger held a start for everyone seen, e.g. someone under a new
+        id); someone who came from the service zone (served, walking out) adds none.
         """
         people = self._apart([v.in_line_xy for v in self._visits if v.last_in >= t])
         if len(self._ledger) < people:
             missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
-            for visit in sorted(missing, key=lambda v: v.enter):
+            for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
                 if len(self._ledger) >= people:
                     break
                 self._ledger_add(visit)
