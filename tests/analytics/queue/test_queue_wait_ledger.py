@@ -379,3 +379,60 @@ def test_people_lost_in_line_are_forgotten_once_their_start_is_gone() -> None:
                 done.append(waits.arrived(t))
         assert len(waits._unseen) <= 1
     assert _served(done) == [14.5] * 199  # the first was there on the first frame: an unknown start
+
+
+def test_two_people_given_new_ids_together_in_the_line_add_no_start_of_their_own() -> None:
+    """B and C walk into the line together and are first seen inside it (at 2 Hz a walker's first box is often
+    already in the queue zone): the ledger takes their starts from the people it sees there (20 s). At 21 s the
+    tracker gives both new ids a step further on, one beside the other; the pair is split in two after
+    ``duplicate_s``. The new ids are B and C again, whose starts the ledger holds: the one split off adds no start
+    (the old code added a third start for two people, and D, seen walking in at 30 s, took it: a wait 9 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 110.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 40.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        if 20.0 <= t < 21.0:
+            rows += [(2, (100.0, 60.0), "line"), (3, (160.0, 60.0), "line")]  # B and C, first seen in line
+        elif t >= 21.0:
+            if t < 60.0:
+                rows.append((4, (125.0, 60.0), "line"))  # B's new id
+            if t < 80.0:
+                rows.append((5, (138.0, 60.0), "line"))  # C's new id, beside B's
+        if 29.5 <= t < 30.0:
+            rows.append((6, (200.0, 100.0), "out"))
+        elif 30.0 <= t < 100.0:
+            rows.append((6, (200.0, 60.0), "line"))  # D, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (40.0, 60.0, 80.0, 100.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [39.0, 40.0, 60.0, 70.0]
+
+
+def test_when_the_line_shows_one_more_than_the_ledger_holds_the_one_found_last_adds_the_start() -> None:
+    """A walks in at 1 s; at 10 s the tracker gives them a new id a step away, which takes A's start when the old
+    visit is lost for good (its start is already in the ledger). At 30 s B is first seen in the line, not seen
+    walking in: the line now shows two people and the ledger one start. B is the one it has not counted: the start
+    added is B's (30 s), not the one A's new visit carries (the old code added the earliest first: A's start twice,
+    and B's wait came out 29 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 80.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 10.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        elif 10.5 <= t < 50.0:
+            rows.append((2, (70.0, 60.0), "line"))  # A under a new id
+        if 30.0 <= t < 70.0:
+            rows.append((3, (150.0, 60.0), "line"))  # B, first seen in the line
+        done += _feed(waits, t, rows)
+        if t in (50.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 40.0]

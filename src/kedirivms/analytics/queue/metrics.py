@@ -434,13 +434,15 @@ class WaitTracker:
         duplicate box, or two ids on one person, is one person); the ledger is only trimmed once it
         has held two more starts than that for ``2 * relink_s``, and then only of starts not seen walking in (see
         :meth:`_trim`). With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
-        in no ledger (found in the middle of the line, their arrival missed) add their own; someone who came from
-        the service zone (served, walking out) adds none.
+        in no ledger (found in the middle of the line, their arrival missed) add their own, the latest first: when
+        more people are seen than the ledger holds starts for, those found last are the ones it has not counted (a
+        visit found earlier stood in line while the ledger held a start for everyone seen, e.g. someone under a new
+        id); someone who came from the service zone (served, walking out) adds none.
         """
         people = self._apart([v.in_line_xy for v in self._visits if v.last_in >= t])
         if len(self._ledger) < people:
             missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
-            for visit in sorted(missing, key=lambda v: v.enter):
+            for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
                 if len(self._ledger) >= people:
                     break
                 self._ledger_add(visit)
@@ -642,7 +644,10 @@ class WaitTracker:
 
         A track born soon after the visit began is someone who came in with that person: same start. One born
         long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
-        known better than their track's first sighting, so the neighbour's start is not lent to them.
+        known better than their track's first sighting, so the neighbour's start is not lent to them. One who came
+        with a person whose start is not in the ledger (both found in the line, e.g. two walkers given new ids
+        together) adds none: the ledger adds starts for people it sees in line and holds too few for (see
+        :meth:`_reconcile`), and they were most often counted there under their earlier ids.
         """
         visit.tracks.discard(tid)
         visit.together.pop(tid, None)
@@ -666,7 +671,7 @@ class WaitTracker:
         unseen = None if came_together else self._unseen_here(xy)
         if unseen is not None:  # someone lost there, whose start is in the ledger already
             twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
-        else:
+        elif visit.ledgered or not came_together:
             self._ledger_add(twin)  # a second person
         return twin
 
@@ -1092,7 +1097,8 @@ class ServiceTracker:
                 # someone further down the line), from the spot or from where the stay's tracks were last seen (a
                 # track the stay took on that stands off the spot, e.g. the clerk crossing it on their way to the
                 # desk, moves that place away from the spot)
-                refs = (stay.last_xy,) if stay.in_xy is None else (stay.last_xy, stay.in_xy)
+                refs = [stay.last_xy] if stay.in_xy is None else [stay.last_xy, stay.in_xy]
+                refs += self._left_spot(stay, t, tid)
                 near = min(math.dist(p, r) for p in (out[1], xy) for r in refs)
                 if near <= self.depart_px:
                     stay.departed, stay.departed_on = (out[0], tid, t), self._detection
@@ -1125,6 +1131,25 @@ class ServiceTracker:
             others = {tid for tid in stay.tracks if tid != leaver}
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _left_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, float]]:
+        """Where tracks first seen out of both zones beside ``stay``'s spot (within ``depart_px``) were last seen, out
+        of the zones, if within ``leave_grace_s`` before ``t`` and not at ``t``.
+
+        The leaver often comes out of the box of the one stepping up under a new id, is missed on the next detection,
+        and is then seen a step further on, beyond ``depart_px`` of the spot: under the id of someone in line that
+        jumped onto them, or under a second new id. Their walk starts from these places as well as from the spot.
+        """
+        if stay.in_xy is None:
+            return []
+        places = []
+        for other, (_, born_xy) in self._born_out.items():
+            last = self._zone_of.get(other)
+            if other == tid or last is None or not 0.0 < t - last[0] <= self.leave_grace_s or last[1]:
+                continue
+            if math.dist(born_xy, stay.in_xy) <= self.depart_px:
+                places.append(last[2])
+        return places
 
     def _pass_spot(
         self,
@@ -1209,7 +1234,9 @@ class ServiceTracker:
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
             near = min(
-                [was] + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                [was]
+                + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
             )
             if near <= self.depart_px and now - was >= 0.5 * self.relink_px:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
