@@ -152,7 +152,8 @@ def cause(
     the clerk seen) is, with how often and by how much it was off. For ``counter_stalled`` and its resume: a
     stall whose true arrivals at the desk are within ``KNIFE_EDGE_S`` of ``for_s`` apart is a knife edge (an
     arrival is known to a detection, 0.5 s, and decided up to a detection or two later); else a true arrival
-    the desk did not see within ``KNIFE_EDGE_S`` (or one it saw that is not true) is the desk's count. First of
+    the desk did not see within ``KNIFE_EDGE_S`` (or one it saw that is not true) is the desk's count, and then a
+    line read empty (or waiting) or a clerk seen otherwise than the truth has them is the count. First of
     all, an alert the other side could not have made (its alert was already raised, or already cleared, by an
     earlier miss or false alert) follows from that one.
     """
@@ -204,7 +205,22 @@ def cause(
             + (f"true {', '.join(f'{s:.1f}' for s in unseen)} s not seen " if unseen else "")
             + (f"seen {', '.join(f'{a:.1f}' for a in extra)} s not true" if extra else "")
         ).rstrip()
-    return f"the rule (or the line/clerk it reads): the desk's arrivals match the truth's {lo:.1f}-{hi:.1f} s"
+    least = qa.STALLED.min_waiting
+    line = [r[0] for r, i in span if (r[2] >= least) != (int(truth.queue_length[i]) >= least)]
+    clerk = [r[0] for r, i in span if bool(r[4]) != bool(truth.clerk_present[i])]
+    if line or clerk:
+        return (
+            "the count: the desk's arrivals match the truth's, but "
+            + (
+                f"the line (median) read {'empty' if kind == 'counter_stalled' else 'waiting'} against the truth "
+                f"on {len(line)} of {len(span)} frames {line[0]:.1f}-{line[-1]:.1f} s"
+                if line
+                else ""
+            )
+            + (" and " if line and clerk else "")
+            + (f"the clerk seen off the truth on {len(clerk)} frames" if clerk else "")
+        )
+    return f"the rule: the desk's arrivals, the line and the clerk match the truth's {lo:.1f}-{hi:.1f} s"
 
 
 def truth_grace(name: str, offset: int, grace_s: float) -> None:

@@ -49,3 +49,14 @@ def test_a_stall_between_arrivals_a_hair_over_for_s_apart_is_a_knife_edge() -> N
     # arrivals 85 s apart: not an edge; the desk seeing none of them is the desk's count
     far = queue_alerts.cause("counter_stalled", 70.1, "missed", [], rows, truth, [10.0, 95.0])
     assert far == "the desk's arrivals: true 10.0 s not seen"
+
+
+def test_a_stall_missed_on_a_line_read_empty_is_the_count() -> None:
+    read_n = [1] * 600 + [0] * 15 + [1] * 385  # the one waiting missed for 1.5 s: the stall timer began again
+    rows, truth = _scene([1] * 1000, read_n)
+    rows[100] = (*rows[100][:6], [10.0], [])  # the desk saw the true arrival
+    got = queue_alerts.cause("counter_stalled", 70.0, "missed", [], rows, truth, [10.0, 80.0])
+    assert got == (
+        "the count: the desk's arrivals match the truth's, but the line (median) read empty against the truth on 15 of "
+        "601 frames 60.0-61.4 s"
+    )
