@@ -6,6 +6,8 @@ decides on, frame by frame where it changes: the true queue length and clerk bes
 frame, the median the rules use and the clerk seen; for ``counter_stalled`` the true and measured arrivals at the
 desk. A row is printed when any column changes, so a count that wobbles around a threshold shows as it is; each
 matched alert is listed with its delay against the truth, and the delays are summed up by kind at the end.
+Each unmatched alert gets a cause line (see :func:`cause`): the count (or the clerk seen, or the desk's
+arrivals), the truth's knife edge, an earlier unmatched alert it follows from, or the rule itself.
 
     PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 1000
     PYTHONPATH=$PWD/src python benchmarks/queue_alerts.py --seed-offset 2000 --scenario stall --before 70
@@ -88,6 +90,8 @@ def trace(name: str, offset: int, cache: Path, before: float, after: float) -> l
     index = {round(float(t), 3): i for i, t in enumerate(truth.times)}
     for kind, when, what in [(k, t, "missed") for k, t in a["missed"]] + [(k, t, "false") for k, t in a["false"]]:
         print(f"-- {what} {kind} at {when:.1f} s")
+        other = truths if what == "false" else measured
+        print("   cause: " + cause(kind, when, what, other, rows, truth, served))
         print(f"   {'t':>6} {'true n':>6} {'raw':>4} {'med':>4} | {'clerk':>5} {'raw':>4} {'med':>4} | desk")
         last: tuple[Any, ...] | None = None
         for t, raw_n, med, raw_st, st, reached, arrivals, events in rows:
@@ -106,6 +110,117 @@ def trace(name: str, offset: int, cache: Path, before: float, after: float) -> l
             desk += " ".join(f"<{k}>" for k, _ in events)
             print(f"   {t:6.1f} {n:>6} {raw_n:>4} {med:>4} | {clerk!s:>5} {raw_st!s:>4} {st!s:>4} | {desk}")
     return delays
+
+
+# how long each kind's timed condition must hold (the benchmark's rules), s
+_FOR_S = {
+    "pile_up": qa.PILE_UP.for_s,
+    "pile_up_cleared": qa.PILE_UP.clear_for_s,
+    "counter_unstaffed": qa.UNSTAFFED.for_s,
+    "counter_staffed": qa.UNSTAFFED.clear_for_s,
+    "counter_stalled": qa.STALLED.for_s,
+    "counter_resumed": qa.STALLED.clear_for_s,
+}
+_PAIRS = {
+    k: pair
+    for pair in (
+        ("pile_up", "pile_up_cleared"),
+        ("counter_unstaffed", "counter_staffed"),
+        ("counter_stalled", "counter_resumed"),
+    )
+    for k in pair
+}
+KNIFE_EDGE_S = 1.0  # a stall whose true arrivals are this close to the rule's for_s goes either way (see cause)
+
+
+def cause(
+    kind: str,
+    when: float,
+    what: str,
+    other: list[tuple[str, float]],
+    rows: list[tuple[Any, ...]],
+    truth: Any,
+    served: list[float],
+) -> str:
+    """Put an unmatched alert down to the count (or the clerk seen), the truth's knife edge, or the rule itself.
+
+    ``other``: the alerts on the other side (measured for a missed one, true for a false one). The span looked at
+    runs from the timer's start (``for_s`` before the earlier of this alert and the nearest of its kind on the
+    other side, if within a minute) to the later of the two. For ``pile_up`` and the clerk's alerts the rule's
+    condition on the median is set beside the same condition on the true series frame by frame: if they agree
+    throughout, the rule is to blame (the same timer on the same condition decided otherwise), else the count (or
+    the clerk seen) is, with how often and by how much it was off. For ``counter_stalled`` and its resume: a
+    stall whose true arrivals at the desk are within ``KNIFE_EDGE_S`` of ``for_s`` apart is a knife edge (an
+    arrival is known to a detection, 0.5 s, and decided up to a detection or two later); else a true arrival
+    the desk did not see within ``KNIFE_EDGE_S`` (or one it saw that is not true) is the desk's count, and then a
+    line read empty (or waiting) or a clerk seen otherwise than the truth has them is the count. First of
+    all, an alert the other side could not have made (its alert was already raised, or already cleared, by an
+    earlier miss or false alert) follows from that one.
+    """
+    pair = _PAIRS[kind]
+    last = next(((k, t) for k, t in reversed(other) if k in pair and t < when), None)  # the other side's state
+    if (last is not None and last[0] == pair[0]) == (kind == pair[0]):
+        side = "the truth" if what == "false" else "the measured side"
+        then = f"{last[0]} at {last[1]:.1f} s" if last is not None else f"no {pair[0]} yet"
+        return f"follows an earlier one: on {side}, {then}"
+    near = [t for k, t in other if k == kind and abs(t - when) <= 60.0]
+    twin = min(near, key=lambda t: abs(t - when)) if near else None
+    lo = min(when, twin if twin is not None else when) - _FOR_S[kind]
+    hi = max(when, twin if twin is not None else when)
+    index = {round(float(t), 3): i for i, t in enumerate(truth.times)}
+    span = [(r, index[round(r[0], 3)]) for r in rows if lo <= r[0] <= hi and round(r[0], 3) in index]
+    if kind.startswith("pile_up"):
+        th, low = qa.PILE_UP.threshold, qa.PILE_UP.clear_level
+        on = (lambda n: n >= th) if kind == "pile_up" else (lambda n: n <= low)
+        off = [(r[0], r[2] - int(truth.queue_length[i])) for r, i in span if on(r[2]) != on(int(truth.queue_length[i]))]
+        if not off:
+            return f"the rule: the median meets the condition as the truth does on every frame {lo:.1f}-{hi:.1f} s"
+        errs = sorted({e for _, e in off})
+        return (
+            f"the count: the median {'/'.join(f'{e:+d}' for e in errs)} against the truth's condition on "
+            f"{len(off)} of {len(span)} frames {lo:.1f}-{hi:.1f} s (first {off[0][0]:.1f}, last {off[-1][0]:.1f} s)"
+        )
+    if kind in ("counter_unstaffed", "counter_staffed"):
+        off = [r[0] for r, i in span if bool(r[4]) != bool(truth.clerk_present[i])]
+        if not off:
+            return f"the rule: the clerk seen as the truth has them on every frame {lo:.1f}-{hi:.1f} s"
+        return f"the clerk seen: off the truth on {len(off)} of {len(span)} frames {lo:.1f}-{hi:.1f} s"
+    # the stall's time: a resume comes clear_for_s after the arrival that ended it (and a detection or two later)
+    x = when if kind == "counter_stalled" else when - _FOR_S["counter_resumed"] - KNIFE_EDGE_S
+    before = [s for s in served if s <= x]
+    after = [s for s in served if s > x]
+    gap = (after[0] - before[-1]) if before and after else None
+    if gap is not None and abs(gap - qa.STALLED.for_s) <= KNIFE_EDGE_S:
+        return (
+            f"the truth's knife edge: true arrivals at {before[-1]:.1f} and {after[0]:.1f} s, {gap:.1f} s apart "
+            f"against for_s {qa.STALLED.for_s:g} s"
+        )
+    seen = sorted({a for r in rows for a in r[6] if lo - 1.0 <= a <= hi + 1.0})
+    true = [s for s in served if lo - 1.0 <= s <= hi + 1.0]
+    unseen = [s for s in true if not any(abs(a - s) <= KNIFE_EDGE_S for a in seen)]
+    extra = [a for a in seen if not any(abs(a - s) <= KNIFE_EDGE_S for s in true)]
+    if unseen or extra:
+        return (
+            "the desk's arrivals: "
+            + (f"true {', '.join(f'{s:.1f}' for s in unseen)} s not seen " if unseen else "")
+            + (f"seen {', '.join(f'{a:.1f}' for a in extra)} s not true" if extra else "")
+        ).rstrip()
+    least = qa.STALLED.min_waiting
+    line = [r[0] for r, i in span if (r[2] >= least) != (int(truth.queue_length[i]) >= least)]
+    clerk = [r[0] for r, i in span if bool(r[4]) != bool(truth.clerk_present[i])]
+    if line or clerk:
+        return (
+            "the count: the desk's arrivals match the truth's, but "
+            + (
+                f"the line (median) read {'empty' if kind == 'counter_stalled' else 'waiting'} against the truth "
+                f"on {len(line)} of {len(span)} frames {line[0]:.1f}-{line[-1]:.1f} s"
+                if line
+                else ""
+            )
+            + (" and " if line and clerk else "")
+            + (f"the clerk seen off the truth on {len(clerk)} frames" if clerk else "")
+        )
+    return f"the rule: the desk's arrivals, the line and the clerk match the truth's {lo:.1f}-{hi:.1f} s"
 
 
 def truth_grace(name: str, offset: int, grace_s: float) -> None:

@@ -437,3 +437,29 @@ def test_a_leaver_missed_once_beside_the_spot_and_seen_further_on_is_a_hand_over
     service, arrivals = _leaver_missed_once(carried_by_line)
     assert arrivals == 2  # A at 2 s, B when A was seen walking on
     assert service.last_arrival is not None and 20.0 < service.last_arrival <= 21.5
+
+
+@pytest.mark.parametrize(
+    ("gone", "stalled_at"),
+    [
+        # the one waiting is missed for 2 s (four detections): their visit outlives it, the stall's timer goes on
+        pytest.param(2.0, 60.0, id="a-miss-is-no-empty-line"),
+        # gone for 6 s, longer than the ledger keeps a lost visit (relink_s 4 s): the line was empty, the timer
+        # begins again when they are back
+        pytest.param(6.0, 96.0, id="gone-longer-than-relink_s"),
+    ],
+)
+def test_counter_stalled_holds_through_the_one_waiting_missed(gone: float, stalled_at: float) -> None:
+    class _Desk(QueueAnalyzer):  # the DNN path at 2 Hz, frames at 10 Hz; the same id for the one waiting
+        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+            at = int(t * 2.0 + 1e-6) / 2.0  # the detection this frame holds
+            boxes = [CLERK] + ([] if 30.0 <= at < 30.0 + gone else _waiting(1))
+            return person_detections(boxes, 0.9, list(range(len(boxes))))
+
+    cfg = QueueConfig.model_validate({"zones": ZONES, "stalled": {"for_s": 60.0}, "unstaffed": {"enabled": False}})
+    analyzer = _Desk(cfg, detector=Scripted(lambda t: []))
+    analyzer._rate_hz = 2.0
+    y = np.zeros((100, 200), np.uint8)
+    events = [e for i in range(1200) for e in analyzer.update(y, round(i * 0.1, 1))]
+    stalls = [e.time for e in events if e.kind == "counter_stalled"]
+    assert stalls == [pytest.approx(stalled_at, abs=0.6)]

@@ -108,7 +108,8 @@ class StalledConfig(_OpeningHoursRule):
     """``counter_stalled``: the counter is staffed and people wait, but nobody reaches the service zone.
 
     Raised when, within opening hours, someone is in the counter zone, at least ``min_waiting`` people are in
-    the queue zone, and nobody has reached the service zone for ``for_s`` seconds. Needs a ``counter`` and a
+    the queue zone, and nobody has reached the service zone for ``for_s`` seconds. Someone the detector misses for
+    a few seconds still waits (the analyzer's wait ledger keeps their visit ``relink_s``). Needs a ``counter`` and a
     ``service`` zone (without them the rule is off, unless ``enabled`` is set explicitly: then it is an error).
     """
 

@@ -1088,7 +1088,7 @@ class QueueAnalyzer:
 
     def _stall(self, t: float, length: int, staffed: bool) -> list[QueueEvent]:
         """``counter_stalled``: staffed, people waiting, nobody reaching the service zone for ``for_s``."""
-        assert self._service is not None and self.counter_zone is not None
+        assert self._service is not None and self._waits is not None and self.counter_zone is not None
         rule = self.config.stalled
         is_open = rule.is_open(t)
         waiting = length >= rule.min_waiting
@@ -1112,7 +1112,10 @@ class QueueAnalyzer:
         if not is_open:
             tr = self._stalled.force_clear(t)
         else:
-            on = staffed and waiting and not arrived
+            # someone waits while the line holds them or the wait ledger does: a visit outlives a miss of a few
+            # seconds (relink_s), the median of the count does not (the clear still reads the line as seen)
+            held = waiting or len(self._waits.open) >= rule.min_waiting
+            on = staffed and held and not arrived
             tr = self._stalled.update(on, resumed or not waiting or not staffed, t, began)
         if tr is None:
             return []
