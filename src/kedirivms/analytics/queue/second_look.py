@@ -162,20 +162,14 @@ class SecondLook:
         pick = (score >= self.weak_score) & self.inside(cand, w, h)
         cand, score = cand[pick], score[pick]
         if len(kept) and len(cand):
-            centre = (cand[:, :2] + cand[:, 2:]) / 2
-            inside = (
-                (centre[:, None, 0] >= kept[None, :, 0])
-                & (centre[:, None, 0] <= kept[None, :, 2])
-                & (centre[:, None, 1] >= kept[None, :, 1])
-                & (centre[:, None, 1] <= kept[None, :, 3])
-            ).any(axis=1)
+            inside = np.any([_centred(cand, box) for box in kept], axis=0)
             beside = (box_iou(cand, kept) <= nms_iou).all(axis=1) & ~inside
             cand, score = cand[beside], score[beside]
-        found: list[tuple[float, np.ndarray]] = []
-        for i in np.argsort(-score, kind="stable").tolist():
-            if all(box_iou(cand[i][None], s[None])[0, 0] <= nms_iou for _, s in found):
-                found.append((float(score[i]), cand[i].copy()))
-        return found
+        if not len(cand):
+            return []
+        weak = person_detections(cand, score).with_nms(threshold=nms_iou)
+        conf = np.asarray(weak.confidence)
+        return [(float(conf[i]), np.asarray(weak.xyxy[i], dtype=np.float64)) for i in np.argsort(-conf, kind="stable")]
 
     def window(self, spot: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
         """The picture part looked at for ``spot``: ``(x, y, width, height)`` pixels (even origin), in the picture."""
@@ -278,5 +272,6 @@ def _meet(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _centred(boxes: np.ndarray, spot: np.ndarray) -> np.ndarray:
+    """Which of ``boxes`` (``(N, 4)``) have their centre in ``spot`` (``(x0, y0, x1, y1)``, edges included)."""
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     return (cx >= spot[0]) & (cx <= spot[2]) & (cy >= spot[1]) & (cy <= spot[3])
