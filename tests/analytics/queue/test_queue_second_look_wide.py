@@ -45,14 +45,14 @@ def test_a_box_much_wider_for_its_height_than_the_others_is_looked_at() -> None:
 
 def test_the_detector_looks_again_at_a_wide_box(tight_line: tuple[CounterScene, Frame, int]) -> None:
     scene, frame, _ = tight_line
-    default = scene_detector(scene)
-    assert default.second_look is not None and default.second_look.wide == 1.5  # on by default
-    off = scene_detector(scene, second_look_wide=0)
+    off = scene_detector(scene)
+    assert off.second_look is not None and off.second_look.wide == 0  # off by default
+    wide = scene_detector(scene, second_look_wide=1.5)
     kept = off.detect(frame.y, T)  # (grey, the model draws one of the line's boxes wider than the others)
-    default.detect(frame.y, T)
-    assert off.wide_looks == 0 and default.wide_looks == 1
-    assert default.second_looks == off.second_looks + 1  # one window more, nothing else changed
-    assert default.second_look.wide_boxes(np.asarray(kept.xyxy)[~extra_mask(kept)], 640, 360) != []
+    wide.detect(frame.y, T)
+    assert off.wide_looks == 0 and wide.wide_looks == 1
+    assert wide.second_looks == off.second_looks + 1  # one window more, nothing else changed
+    assert wide.second_look.wide_boxes(np.asarray(kept.xyxy)[~extra_mask(kept)], 640, 360) != []
 
 
 def test_bad_wide_ratios_are_refused() -> None:

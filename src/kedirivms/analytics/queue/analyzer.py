@@ -117,12 +117,13 @@ class DnnDetectorConfig(BaseModel):
         "hidden between two people in the line, scored low at the first look's size); 0: off.",
     )
     second_look_wide: float = Field(
-        default=1.5,
+        default=0.0,
         ge=0,
         le=10,
         description="The second look also runs on a box the first look kept in the queue zone whose width over height "
         "is at least this many times the median of the picture's other boxes' (one box drawn round two people in "
-        "a line); the people it adds there count as those of second_look do (the box stays); 0: off.",
+        "a line); the people it adds there count as those of second_look do (the box stays); 0: off (measured: "
+        "one development scene better, two a little worse; see docs/queue-accuracy.md, fourteenth session).",
     )
     motion_look: Literal["off", "auto", "always"] = Field(
         default="auto",
