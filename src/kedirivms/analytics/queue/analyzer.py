@@ -116,6 +116,15 @@ class DnnDetectorConfig(BaseModel):
         "this, standing in the queue zone, that NMS would have kept beside every confident box (someone half "
         "hidden between two people in the line, scored low at the first look's size); 0: off.",
     )
+    second_look_wide: float = Field(
+        default=0.0,
+        ge=0,
+        le=10,
+        description="The second look also runs on a box the first look kept in the queue zone whose width over height "
+        "is at least this many times the median of the picture's other boxes' (one box drawn round two people in "
+        "a line); the people it adds there count as those of second_look do (the box stays); 0: off (measured: "
+        "one development scene better, two a little worse; see docs/queue-accuracy.md, fourteenth session).",
+    )
     motion_look: Literal["off", "auto", "always"] = Field(
         default="auto",
         description="Where the picture changed since the last detection and nobody's box explains it (a person too "
@@ -144,6 +153,13 @@ class DnnDetectorConfig(BaseModel):
     motion_gate: MotionGateConfig = Field(
         default_factory=MotionGateConfig, description="Count detections only once seen moving (signs, posters)."
     )
+
+    @field_validator("second_look_wide")
+    @classmethod
+    def _wide_ratio(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError("second_look_wide is 0 (off) or a ratio of at least 1")
+        return value
 
 
 def dnn_available() -> bool:
@@ -558,7 +574,9 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             line=line,
             second_look=None
             if d.second_look == "off"
-            else SecondLook(d.second_look, d.second_look_magnify, zone=zone, weak_score=d.second_look_weak),
+            else SecondLook(
+                d.second_look, d.second_look_magnify, zone=zone, weak_score=d.second_look_weak, wide=d.second_look_wide
+            ),
         )
     return BackgroundDetector(config.background)
 

@@ -130,6 +130,8 @@ class OnnxPersonDetector:
         self.second_look = second_look
         self.second_looks = 0
         """Windows looked at again so far (see ``second_look``)."""
+        self.wide_looks = 0
+        """Of those, windows round a first-look box much wider than the others (``SecondLook.wide``)."""
         self.closer_looks = 0
         """Windows looked at closer so far where something moved (see :meth:`look_closer`)."""
         self.person_class = person_class
@@ -285,6 +287,15 @@ class OnnxPersonDetector:
         budget = look.budget * box.canvas[0] * box.canvas[1]
         scale = look.magnify * box.scale
         people = first
+        for i in look.wide_boxes(kept, w, h):  # one box round two people: add the one the window tells apart
+            fed = self._window_blob(source, look.window(kept[i], w, h), scale, budget)
+            if fed is None:
+                continue
+            blob, win = fed
+            budget -= win.canvas[0] * win.canvas[1]
+            self.second_looks += 1
+            self.wide_looks += 1
+            people = look.merge(people, kept[i], self._infer(blob, win, (w, h)))
         for i, spot in enumerate(spots + weak_spots):
             fed = self._window_blob(source, look.window(spot, w, h), scale, budget)
             if fed is None:

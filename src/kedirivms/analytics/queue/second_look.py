@@ -11,7 +11,9 @@ larger, the model separates them. So where NMS removed a confident box that is *
 and when it finds more people there than the first look, those it adds are marked (``data[EXTRA]``); the first
 look's boxes stay as they were. The analyzer counts the people added in the queue zone, but gives them no track,
 wait or service: their boxes come and go between detections. A frame without such a spot costs nothing more; a
-window is a small picture (a person or two).
+window is a small picture (a person or two). Two more kinds of spot: a box the model scored under the confidence
+beside every kept box (``weak_score``), and a kept box much wider for its height than the picture's others, one
+box drawn round two people (``wide``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class SecondLook:
             ``zone``, that NMS would have kept beside every kept box (overlap at most the NMS threshold, its centre
             in none of them), is a spot too: someone half hidden between two people in a line, whom the model
             scores low at the first look's size and finds when magnified. 0: off.
+        wide: a box the first look kept standing in ``zone`` whose width over height is at least this many times
+            the median of the picture's other kept boxes' (those in ``zone``; all when none is) is looked at
+            again: one box drawn round two people in a line. When the window's people centred in it are two or
+            more (none of them another kept box), they replace it as people of the first look. 0: off.
 
     Raises:
         ConfigError: a value out of range.
@@ -70,6 +76,7 @@ class SecondLook:
     budget: float = 1.5
     zone: tuple[tuple[float, float], ...] | None = None
     weak_score: float = 0.0
+    wide: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.magnify <= 4.0:
@@ -78,6 +85,8 @@ class SecondLook:
             raise ConfigError("second look overlap, score, margin or budget out of range", operation="queue detector")
         if not 0 <= self.weak_score < 1:
             raise ConfigError(f"second look weak score {self.weak_score} is not within 0-1", operation="queue detector")
+        if self.wide != 0 and self.wide < 1:
+            raise ConfigError(f"second look wide ratio {self.wide} is not 0 or 1 and more", operation="queue detector")
 
     def inside(self, xyxy: np.ndarray, w: int, h: int) -> np.ndarray:
         """Which boxes (``(N, 4)`` pixels of a ``w`` x ``h`` picture) stand in ``zone`` (all without one)."""
@@ -132,6 +141,31 @@ class SecondLook:
         kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
         return _joined([s for _, s in self._weak(kept, candidates, scores, nms_iou, w, h)])
 
+    def wide_boxes(self, kept: np.ndarray, w: int, h: int) -> list[int]:
+        """Which kept boxes are drawn round more than one person (``wide``; none when it is 0), widest first.
+
+        Args:
+            kept: ``(N, 4)`` boxes NMS kept, pixels.
+            w: picture width, pixels.
+            h: picture height, pixels.
+
+        Returns:
+            Indices into ``kept`` of the boxes standing in ``zone`` whose width over height is at least ``wide``
+            times the median of the other kept boxes' (those in ``zone``, else all); none without another box.
+        """
+        kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
+        if self.wide <= 0 or len(kept) < 2:
+            return []
+        aspect = (kept[:, 2] - kept[:, 0]) / np.maximum(kept[:, 3] - kept[:, 1], 1e-9)
+        standing = self.inside(kept, w, h)
+        found: list[int] = []
+        for i in np.nonzero(standing)[0].tolist():
+            others = np.arange(len(kept)) != i
+            usual = others & standing if (others & standing).any() else others
+            if aspect[i] >= self.wide * float(np.median(aspect[usual])):
+                found.append(i)
+        return sorted(found, key=lambda i: -aspect[i])
+
     def _removed(
         self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
     ) -> list[tuple[float, np.ndarray]]:
@@ -162,20 +196,14 @@ class SecondLook:
         pick = (score >= self.weak_score) & self.inside(cand, w, h)
         cand, score = cand[pick], score[pick]
         if len(kept) and len(cand):
-            centre = (cand[:, :2] + cand[:, 2:]) / 2
-            inside = (
-                (centre[:, None, 0] >= kept[None, :, 0])
-                & (centre[:, None, 0] <= kept[None, :, 2])
-                & (centre[:, None, 1] >= kept[None, :, 1])
-                & (centre[:, None, 1] <= kept[None, :, 3])
-            ).any(axis=1)
+            inside = np.any([_centred(cand, box) for box in kept], axis=0)
             beside = (box_iou(cand, kept) <= nms_iou).all(axis=1) & ~inside
             cand, score = cand[beside], score[beside]
-        found: list[tuple[float, np.ndarray]] = []
-        for i in np.argsort(-score, kind="stable").tolist():
-            if all(box_iou(cand[i][None], s[None])[0, 0] <= nms_iou for _, s in found):
-                found.append((float(score[i]), cand[i].copy()))
-        return found
+        if not len(cand):
+            return []
+        weak = person_detections(cand, score).with_nms(threshold=nms_iou)
+        conf = np.asarray(weak.confidence)
+        return [(float(conf[i]), np.asarray(weak.xyxy[i], dtype=np.float64)) for i in np.argsort(-conf, kind="stable")]
 
     def window(self, spot: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
         """The picture part looked at for ``spot``: ``(x, y, width, height)`` pixels (even origin), in the picture."""
@@ -278,5 +306,6 @@ def _meet(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _centred(boxes: np.ndarray, spot: np.ndarray) -> np.ndarray:
+    """Which of ``boxes`` (``(N, 4)``) have their centre in ``spot`` (``(x0, y0, x1, y1)``, edges included)."""
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     return (cx >= spot[0]) & (cx <= spot[2]) & (cy >= spot[1]) & (cy <= spot[3])
