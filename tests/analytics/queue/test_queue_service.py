@@ -359,6 +359,23 @@ def test_the_one_served_whose_box_dips_into_the_line_is_still_served(top_moves: 
     assert done == stays
 
 
+def _stalls(boxes: Callable[[float], list[list[int]]], seconds: float) -> list[QueueEvent]:
+    """The ``counter_stalled`` events of an analyzer on the DNN path at 2 Hz fed frames at 10 Hz for ``seconds``,
+    whose detection at ``at`` s finds ``boxes(at)`` (ids in their order), with a 60 s stall rule."""
+
+    class _Desk(QueueAnalyzer):
+        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+            found = boxes(int(t * 2.0 + 1e-6) / 2.0)  # the detection this frame holds
+            return person_detections(found, 0.9, list(range(len(found))))
+
+    cfg = QueueConfig.model_validate({"zones": ZONES, "stalled": {"for_s": 60.0}, "unstaffed": {"enabled": False}})
+    analyzer = _Desk(cfg, detector=Scripted(lambda t: []))
+    analyzer._rate_hz = 2.0
+    y = np.zeros((100, 200), np.uint8)
+    events = [e for i in range(round(seconds * 10)) for e in analyzer.update(y, round(i * 0.1, 1))]
+    return [e for e in events if e.kind == "counter_stalled"]
+
+
 @pytest.mark.parametrize(
     ("line_from", "desk_at", "stalled_at"),
     [
@@ -372,19 +389,11 @@ def test_the_one_served_whose_box_dips_into_the_line_is_still_served(top_moves: 
 def test_counter_stalled_timer_begins_at_the_readings(
     line_from: float, desk_at: float | None, stalled_at: float
 ) -> None:
-    class _Desk(QueueAnalyzer):  # the DNN path at 2 Hz, frames at 10 Hz
-        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
-            at = int(t * 2.0 + 1e-6) / 2.0  # the detection this frame holds
-            boxes = [CLERK] + _waiting(2 if at >= line_from else 0)
-            boxes += [_at_desk()] if desk_at is not None and at >= desk_at else []
-            return person_detections(boxes, 0.9, list(range(len(boxes))))
+    def boxes(at: float) -> list[list[int]]:
+        desk = [_at_desk()] if desk_at is not None and at >= desk_at else []
+        return [CLERK, *_waiting(2 if at >= line_from else 0), *desk]
 
-    cfg = QueueConfig.model_validate({"zones": ZONES, "stalled": {"for_s": 60.0}, "unstaffed": {"enabled": False}})
-    analyzer = _Desk(cfg, detector=Scripted(lambda t: []))
-    analyzer._rate_hz = 2.0
-    y = np.zeros((100, 200), np.uint8)
-    events = [e for i in range(1000) for e in analyzer.update(y, round(i * 0.1, 1))]
-    stalls = [(e.time, e.data["since"]) for e in events if e.kind == "counter_stalled"]
+    stalls = [(e.time, e.data["since"]) for e in _stalls(boxes, 100.0)]
     assert stalls == [(pytest.approx(stalled_at, abs=0.05), pytest.approx(stalled_at - 60.0, abs=0.05))]
 
 
@@ -450,16 +459,8 @@ def test_a_leaver_missed_once_beside_the_spot_and_seen_further_on_is_a_hand_over
     ],
 )
 def test_counter_stalled_holds_through_the_one_waiting_missed(gone: float, stalled_at: float) -> None:
-    class _Desk(QueueAnalyzer):  # the DNN path at 2 Hz, frames at 10 Hz; the same id for the one waiting
-        def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
-            at = int(t * 2.0 + 1e-6) / 2.0  # the detection this frame holds
-            boxes = [CLERK] + ([] if 30.0 <= at < 30.0 + gone else _waiting(1))
-            return person_detections(boxes, 0.9, list(range(len(boxes))))
+    def boxes(at: float) -> list[list[int]]:  # the same id for the one waiting
+        return [CLERK, *([] if 30.0 <= at < 30.0 + gone else _waiting(1))]
 
-    cfg = QueueConfig.model_validate({"zones": ZONES, "stalled": {"for_s": 60.0}, "unstaffed": {"enabled": False}})
-    analyzer = _Desk(cfg, detector=Scripted(lambda t: []))
-    analyzer._rate_hz = 2.0
-    y = np.zeros((100, 200), np.uint8)
-    events = [e for i in range(1200) for e in analyzer.update(y, round(i * 0.1, 1))]
-    stalls = [e.time for e in events if e.kind == "counter_stalled"]
+    stalls = [e.time for e in _stalls(boxes, 120.0)]
     assert stalls == [pytest.approx(stalled_at, abs=0.6)]
