@@ -397,3 +397,30 @@ def test_an_id_that_jumps_from_the_lone_one_in_line_onto_the_desk_leaves_their_s
     stats = _scripted_stats(_LoneJump(_scripted_config(), detector=_Jittered(0)), 50.0)
     assert sum(int(d["served"]) for d in stats) == 1
     assert [d["wait_mean_s"] for d in stats if d["waits"]] == [39.0]  # B: in line at 2 s, at the desk at 41 s
+
+
+@pytest.mark.parametrize(
+    ("x", "arrivals"),
+    [
+        # counter scene, hard development seed +8000, 573.5 s: the one served (track 1, at the spot (50, 20)) is
+        # missed as the front of the line (2) steps up and takes the stay; 1.5 s later the leaver is seen under the
+        # id of someone in line (3), 51 px from where track 1 was last seen (over depart_px, 40): a hand-over
+        pytest.param(0.0, 2, id="leaver-seen-under-a-line-id-a-few-steps-on"),
+        # the one in line walking out of the zones far from the spot (over two detection periods' walk) is no leaver
+        pytest.param(-40.0, 1, id="someone-leaving-the-line-far-away"),
+    ],
+)
+def test_a_leaver_unseen_since_the_spot_found_under_a_line_id(x: float, arrivals: int) -> None:
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.5, 0.5):
+        seen += _feed(
+            service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (3, (20.0, 60.0), "line")]
+        )
+    seen += _feed(service, 20.5, [(2, (52.0, 21.0), "spot")])  # the leaver and the one behind are missed
+    seen += _feed(service, 21.0, [(2, (52.0, 21.0), "spot")])
+    for k, t in enumerate(np.arange(21.5, 23.5, 0.5)):
+        seen += _feed(service, float(t), [(2, (52.0, 21.0), "spot"), (3, (x - 12.0 * k, 10.0), "out")])
+    assert seen == arrivals
+    if arrivals == 2:  # dated when the leaver was last seen at the spot
+        assert service.last_arrival == 20.0

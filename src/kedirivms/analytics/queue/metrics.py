@@ -1100,8 +1100,13 @@ class ServiceTracker:
                 refs = [stay.last_xy] if stay.in_xy is None else [stay.last_xy, stay.in_xy]
                 refs += self._left_spot(stay, t, tid)
                 near = min(math.dist(p, r) for p in (out[1], xy) for r in refs)
+                # the stay's own person unseen since leaving the spot has walked on meanwhile
+                # (walking off from where and when that track was last seen)
+                gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
                 if near <= self.depart_px:
                     stay.departed, stay.departed_on = (out[0], tid, t), self._detection
+                elif gone:
+                    stay.departed, stay.departed_on = (max(gone), tid, t), self._detection
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
@@ -1131,6 +1136,27 @@ class ServiceTracker:
             others = {tid for tid in stay.tracks if tid != leaver}
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _gone_from_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, tuple[float, float]]]:
+        """When and where ``stay``'s tracks (other than ``tid``) were last seen, for those last seen beside its spot
+        (within ``relink_px``) in the service zone within ``leave_grace_s`` before ``t`` and not since, while the stay
+        is in the service zone now (another of its tracks).
+
+        The one served may be missed for a few detections as they walk off while the next steps up (taken into the
+        stay beside the spot), and be seen again under the id of someone in line, a few steps on: beyond
+        ``depart_px`` of the spot, but within two detection periods' walk (``2 * depart_px``) of where they were
+        last seen.
+        """
+        if stay.last_in < t:
+            return []
+        places = []
+        for other in stay.tracks:
+            last = self._zone_of.get(other)
+            if other == tid or last is None or not last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
+                continue
+            if stay.in_xy is not None and math.dist(last[2], stay.in_xy) <= self.relink_px:
+                places.append((last[0], last[2]))
+        return places
 
     def _left_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, float]]:
         """Where tracks first seen out of both zones beside ``stay``'s spot (within ``depart_px``) were last seen, out
