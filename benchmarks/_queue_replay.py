@@ -7,11 +7,13 @@ same frames (and a blank luma on the others, which the analyzer does not read), 
 or alerts is measured in seconds instead of minutes, on exactly the detections a full run would give.
 
 The cache key holds the scenario, its seed, ``--quick``, the codec round trip, the detector kind and a hash of
-the detector's source and model settings: a change there makes a new recording.
+the detector's code and model settings: a change there makes a new recording. The code is hashed as its syntax
+tree without docstrings (comments are not in it), so an edit to a detector file's docs or comments replays.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +37,19 @@ def cache_key(name: str, seed: int, *, quick: bool, codec: bool, detector: str, 
     for src in _DETECTOR_SOURCES:
         p = base / src
         if p.exists():
-            h.update(p.read_bytes())
+            h.update(_code(p))
     tag = f"{'q' if quick else 'f'}{'c' if codec else 'r'}"
     return f"{name}-s{seed}-{tag}-{detector}-{h.hexdigest()[:12]}"
+
+
+def _code(path: Path) -> bytes:
+    """``path``'s Python code as its syntax tree without docstrings or other bare strings (no line numbers)."""
+    return ast.dump(_NoDocs().visit(ast.parse(path.read_text(encoding="utf-8")))).encode()
+
+
+class _NoDocs(ast.NodeTransformer):
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr | None:
+        return None if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) else node
 
 
 class ReplayFrame:
