@@ -61,8 +61,8 @@ class SecondLook:
             scores low at the first look's size and finds when magnified. 0: off.
         wide: a box the first look kept standing in ``zone`` whose width over height is at least this many times
             the median of the picture's other kept boxes' (those in ``zone``; all when none is) is looked at
-            again: one box drawn round two people in a line. When the window's people centred in it are two or
-            more (none of them another kept box), they replace it as people of the first look. 0: off.
+            again: one box drawn round two people in a line. The people the window finds beyond the first look's
+            are the second look's (counted, not tracked); the box and its track stay. 0: off.
 
     Raises:
         ConfigError: a value out of range.
