@@ -103,23 +103,16 @@ def step_modes(distances: np.ndarray, iterations: int = 80) -> float | None:
 def _spans(n: int, edges: list[tuple[int, int, float]], step: float) -> int:
     """People missing in the runs of neighbours ``edges`` (index pairs and distances) of ``n`` people: each run
     (connected part) spans ``round(sum of its distances / step)`` steps, one person each beyond those found."""
-    parent = list(range(n))
+    if not edges:
+        return 0
+    from scipy.sparse import coo_array  # scipy comes with trackers; imported here, as identity.py does
+    from scipy.sparse.csgraph import connected_components
 
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for i, j, _ in edges:
-        parent[root(i)] = root(j)
-    span: dict[int, float] = {}
-    links: dict[int, int] = {}
-    for i, _, d in edges:
-        r = root(i)
-        span[r] = span.get(r, 0.0) + d
-        links[r] = links.get(r, 0) + 1
-    return sum(max(0, round(span[r] / step) - links[r]) for r in span)
+    i, j, d = (np.array(v) for v in zip(*edges, strict=True))
+    _, run = connected_components(coo_array((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False)
+    span = np.bincount(run[i], weights=d, minlength=n)
+    links = np.bincount(run[i], minlength=n)
+    return sum(max(0, round(float(span[r]) / step) - int(links[r])) for r in np.nonzero(links)[0])
 
 
 class LineGaps:
