@@ -20,7 +20,11 @@ from kedirivms.sim.scene import MovingShapesScene, Scene, i420_planes
 from kedirivms.stream import Frame, grab_frame, open_stream
 
 
-def rtsp(sock: socket.socket, method: str, url: str, cseq: int, *headers: str) -> tuple[int, dict[str, str], bytes]:
+def rtsp(
+    sock: socket.socket, method: str, url: str, cseq: int, *headers: str, after: list[bytes] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request and its reply: status, header fields (lower-case names), body. Bytes read past the reply (the
+    interleaved packets that may follow PLAY's reply in the same read) go to ``after`` when given."""
     lines = [f"{method} {url} RTSP/1.0", f"CSeq: {cseq}", *headers]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     buf = b""
@@ -33,6 +37,8 @@ def rtsp(sock: socket.socket, method: str, url: str, cseq: int, *headers: str) -
     while len(body) < length:
         body += sock.recv(4096)
     assert fields["cseq"] == str(cseq)
+    if after is not None:
+        after.append(body[length:])
     return int(lines[0].split()[1]), fields, body[:length]
 
 
@@ -56,10 +62,11 @@ def test_protocol_exchange_over_tcp(rtsp_server: RtspServer) -> None:
         code, fields, _ = rtsp(sock, "SETUP", url + "/trackID=0", 6, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
         assert code == 200 and "interleaved=0-1" in fields["transport"]
         session = fields["session"].split(";")[0]
-        code, fields, _ = rtsp(sock, "PLAY", url, 7, f"Session: {session}", "Range: npt=0.000-")
+        after: list[bytes] = []
+        code, fields, _ = rtsp(sock, "PLAY", url, 7, f"Session: {session}", "Range: npt=0.000-", after=after)
         assert code == 200 and "rtptime=" in fields["rtp-info"]
         # interleaved RTP follows: read until a complete first access unit (marker bit) arrived
-        data = b""
+        data = after[0]  # the first packets may come in the same read as the reply
         marker = False
         deadline = time.monotonic() + 10
         nal_types = set()
