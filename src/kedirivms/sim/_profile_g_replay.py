@@ -31,8 +31,12 @@ _AUD = 9
 
 
 def _nals(data: bytes, length_size: int) -> list[bytes]:
-    """NAL units of one packet: Annex B (start codes) or MP4 length-prefixed."""
-    if data[:4] == b"\x00\x00\x00\x01" or data[:3] == b"\x00\x00\x01":
+    """NAL units of one packet: MP4 length-prefixed (``length_size`` bytes), or Annex B when it is 0.
+
+    The file's extradata says which: a packet's first bytes cannot (a 256-511 byte NAL's 4-byte length starts
+    ``00 00 01``, like a start code).
+    """
+    if length_size == 0:
         return find_startcodes(data)
     out: list[bytes] = []
     pos = 0
@@ -47,7 +51,7 @@ def _nals(data: bytes, length_size: int) -> list[bytes]:
 
 
 def _parameter_sets(extradata: bytes) -> tuple[bytes, bytes, int]:
-    """(SPS, PPS, NAL length size) from avcC or Annex B extradata."""
+    """(SPS, PPS, NAL length size) from avcC extradata, or (SPS, PPS, 0) from Annex B extradata."""
     if extradata[:1] == b"\x01" and len(extradata) > 8:  # avcC (ISO/IEC 14496-15 5.2.4.1)
         length_size = (extradata[4] & 3) + 1
         pos = 6
@@ -58,7 +62,7 @@ def _parameter_sets(extradata: bytes) -> tuple[bytes, bytes, int]:
         pps = extradata[pos + 2 : pos + 2 + pps_len]
         return sps, pps, length_size
     sets = {nal[0] & 0x1F: nal for nal in find_startcodes(extradata)}
-    return sets.get(7, b""), sets.get(8, b""), 4
+    return sets.get(7, b""), sets.get(8, b""), 0
 
 
 class SegmentSource(AccessUnitSource):
@@ -71,6 +75,8 @@ class SegmentSource(AccessUnitSource):
         segments: the recorded files, oldest first, with the UTC epoch time of their first frame.
         speed: playback speed (1.0 = as recorded).
     """
+
+    lossless = True  # one source per session: a slow client slows the replay, it loses no packet
 
     def __init__(self, segments: list[tuple[Path, float]], speed: float = 1.0) -> None:  # noqa: D107
         with av.open(str(segments[0][0])) as first:

@@ -106,6 +106,9 @@ class AccessUnitSource:
     pps: bytes
     vps: bytes = b""  # H.265 only
     codec = "h264"  # or "h265"
+    # a live encoder drops a slow client's backlog and resumes at the next IDR; a lossless source (a recording's
+    # replay, one source per session) waits for its client instead, as TCP would, and loses nothing
+    lossless = False
 
     def __init__(self, width: int, height: int, fps: float) -> None:  # noqa: D107
         self.width, self.height, self.fps = width, height, fps

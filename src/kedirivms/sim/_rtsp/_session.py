@@ -97,6 +97,7 @@ class Session:
             self.encoder.unsubscribe(self._push)
             with self._cond:
                 self._queue.clear()
+                self._cond.notify_all()
 
     def close(self) -> None:
         """Stop sending and release the encoder subscription and sockets (idempotent)."""
@@ -112,19 +113,25 @@ class Session:
             if sock is not None:
                 sock.close()
 
-    # called on the encoder thread: never block
+    # called on the encoder thread: never blocks a live encoder (it has other clients); a lossless source has only
+    # this session and waits for it
     def _push(self, au: AccessUnit) -> None:
         with self._cond:
             if self._need_key and not au.key:
                 return
-            if len(self._queue) >= MAX_BACKLOG:
+            if self.encoder.lossless:
+                while len(self._queue) >= MAX_BACKLOG and not self._closed and self.playing:
+                    self._cond.wait(0.5)
+                if self._closed or not self.playing:
+                    return
+            elif len(self._queue) >= MAX_BACKLOG:
                 self._queue.clear()  # the client cannot keep up: resume at the next IDR, never mid-GOP
                 self._need_key = True
                 if not au.key:
                     return
             self._need_key = False
             self._queue.append(au)
-            self._cond.notify()
+            self._cond.notify_all()
 
     def _send_loop(self) -> None:
         next_sr = 0.0
@@ -135,6 +142,7 @@ class Session:
                 if self._closed:
                     return
                 au = self._queue.popleft()
+                self._cond.notify_all()  # room for a lossless source waiting in _push
             try:
                 self._send_au(au)
                 now = time.monotonic()
@@ -145,6 +153,7 @@ class Session:
                 log.debug("session %s: client went away: %s", self.id, exc)
                 with self._cond:
                     self._closed = True
+                    self._cond.notify_all()
                 self.encoder.unsubscribe(self._push)
                 return
 
