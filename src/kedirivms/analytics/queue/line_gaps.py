@@ -30,9 +30,10 @@ __all__ = ["LineGaps", "neighbours", "step_modes"]
 
 
 def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
-    """The edges of the minimum spanning tree of ``points`` (Prim): each person joined to their nearest neighbours.
+    """The edges of the minimum spanning tree of ``points`` (scipy's): each person joined to their nearest neighbours.
 
-    In a line, the tree follows the line: each edge joins two people standing next to each other in it.
+    In a line, the tree follows the line: each edge joins two people standing next to each other in it. (Where two
+    trees are equally short, which one is taken is scipy's choice.)
 
     Args:
         points: ``(N, 2)`` floor points (feet), pixels.
@@ -40,25 +41,17 @@ def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
     Returns:
         ``N - 1`` index pairs (none for fewer than two points).
     """
+    from scipy.sparse.csgraph import minimum_spanning_tree  # a core dependency; imported here, as _spans does
+
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     n = len(pts)
     if n < 2:
         return []
     dist = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
-    inside = np.zeros(n, dtype=bool)
-    inside[0] = True
-    best = dist[0].copy()
-    parent = np.zeros(n, dtype=int)
-    edges: list[tuple[int, int]] = []
-    for _ in range(n - 1):
-        cand = np.where(inside, np.inf, best)
-        j = int(np.argmin(cand))
-        edges.append((int(parent[j]), j))
-        inside[j] = True
-        closer = dist[j] < best
-        best = np.where(closer, dist[j], best)
-        parent = np.where(closer, j, parent)
-    return edges
+    # scipy reads a zero as no edge: one more on every edge keeps two feet on the same pixel joined, and every
+    # spanning tree has n - 1 edges, so the shortest tree is the same
+    tree = minimum_spanning_tree(dist + 1.0 - np.eye(n)).tocoo()
+    return [(int(i), int(j)) for i, j in zip(tree.row, tree.col, strict=True)]
 
 
 def step_modes(distances: np.ndarray, iterations: int = 80) -> float | None:
