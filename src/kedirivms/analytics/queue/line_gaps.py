@@ -122,6 +122,11 @@ class LineGaps:
         min_front: distances from the one served to the first in line needed before the line's front is filled.
         span: check the gaps against the line's span (see the module docstring; ``False``: the gaps alone).
         refit_s: the step along the line (:func:`step_modes`) is fitted again this often, s.
+        hold: once learnt tight, the line's gaps and front are filled with the last tight pitch while the learnt
+            one is longer or not learnt, until no two neighbours were boxed in line for ``window_s`` (the people the
+            detector misses lengthen the distances between those it finds, so a line it boxes badly looks loose;
+            ``False``: the rule before). Only the people added: :attr:`tight` (the analyzer's other rules) is the
+            learnt pitch's.
     """
 
     def __init__(
@@ -136,6 +141,7 @@ class LineGaps:
         min_front: int = 20,
         span: bool = True,
         refit_s: float = 5.0,
+        hold: bool = True,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -146,6 +152,8 @@ class LineGaps:
         self.min_front = min_front
         self.span = span
         self.refit_s = refit_s
+        self.hold = hold
+        self._held: float | None = None  # the last pitch learnt at most max_pitch (see hold)
         self._step: tuple[float, float | None] | None = None  # (when fitted, the step along the line)
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
         self._fronts: deque[tuple[float, float]] = deque()  # (time, distance / height) from the one served
@@ -214,8 +222,14 @@ class LineGaps:
             self._pairs.popleft()
         enough = len(self._pairs) >= self.min_pairs
         self._pitch = pitch = float(np.percentile([d for _, d in self._pairs], self.quantile)) if enough else None
+        if pitch is not None and pitch <= self.max_pitch:
+            self._held = pitch
+        elif not self._pairs:
+            self._held = None  # no two neighbours boxed in line for window_s: the line is gone
+        elif self.hold and self._held is not None:
+            pitch = self._held  # the people the detector misses lengthen the learnt pitch: the line is still tight
         ahead = self._ahead(t, feet, heights, still, seen, counted, served, pitch)
-        if pitch is None or not self.tight or len(pts) < 3:
+        if pitch is None or not pitch <= self.max_pitch or len(pts) < 3:
             return ahead
         standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
         found = 0
@@ -276,7 +290,12 @@ class LineGaps:
             self._fronts.append((t, d))
         while self._fronts and self._fronts[0][0] < t - self.window_s:
             self._fronts.popleft()
-        if len(self._fronts) < self.min_front or pitch is None or not self.tight or not (still[i] and still[j]):
+        if (
+            len(self._fronts) < self.min_front
+            or pitch is None
+            or not pitch <= self.max_pitch
+            or not (still[i] and still[j])
+        ):
             return 0
         extra = (d - float(np.percentile([x for _, x in self._fronts], self.quantile))) / pitch
         return round(extra) if extra >= self.gap - 1.0 else 0
