@@ -17,7 +17,8 @@ added are the mean of what the gaps and the span say.
 It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
 close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
 each other). People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
-have no box, no track and no wait.
+have no box, no track and no wait. Once learnt tight, a line stays tight for the people added while the detector
+boxes it badly (the people it misses lengthen the distances between those it finds) until it is gone (``hold``).
 """
 
 from __future__ import annotations
