@@ -17,7 +17,8 @@ added are the mean of what the gaps and the span say.
 It only speaks for a *tight* line: one whose learnt pitch is at most ``max_pitch`` of a person's height (people
 close enough to hide each other), learnt from enough neighbours (a line seen for a while, not a few people passing
 each other). People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
-have no box, no track and no wait.
+have no box, no track and no wait. Once learnt tight, a line stays tight for the people added while the detector
+boxes it badly (the people it misses lengthen the distances between those it finds) until it is gone (``hold``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ __all__ = ["LineGaps", "neighbours", "step_modes"]
 
 
 def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
-    """The edges of the minimum spanning tree of ``points`` (Prim): each person joined to their nearest neighbours.
+    """The edges of the minimum spanning tree of ``points`` (scipy's): each person joined to their nearest neighbours.
 
-    In a line, the tree follows the line: each edge joins two people standing next to each other in it.
+    In a line, the tree follows the line: each edge joins two people standing next to each other in it. (Where two
+    trees are equally short, which one is taken is scipy's choice.)
 
     Args:
         points: ``(N, 2)`` floor points (feet), pixels.
@@ -40,25 +42,17 @@ def neighbours(points: np.ndarray) -> list[tuple[int, int]]:
     Returns:
         ``N - 1`` index pairs (none for fewer than two points).
     """
+    from scipy.sparse.csgraph import minimum_spanning_tree  # a core dependency; imported here, as _spans does
+
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     n = len(pts)
     if n < 2:
         return []
     dist = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
-    inside = np.zeros(n, dtype=bool)
-    inside[0] = True
-    best = dist[0].copy()
-    parent = np.zeros(n, dtype=int)
-    edges: list[tuple[int, int]] = []
-    for _ in range(n - 1):
-        cand = np.where(inside, np.inf, best)
-        j = int(np.argmin(cand))
-        edges.append((int(parent[j]), j))
-        inside[j] = True
-        closer = dist[j] < best
-        best = np.where(closer, dist[j], best)
-        parent = np.where(closer, j, parent)
-    return edges
+    # scipy reads a zero as no edge: one more on every edge keeps two feet on the same pixel joined, and every
+    # spanning tree has n - 1 edges, so the shortest tree is the same
+    tree = minimum_spanning_tree(dist + 1.0 - np.eye(n)).tocoo()
+    return [(int(i), int(j)) for i, j in zip(tree.row, tree.col, strict=True)]
 
 
 def step_modes(distances: np.ndarray, iterations: int = 80) -> float | None:
@@ -129,6 +123,11 @@ class LineGaps:
         min_front: distances from the one served to the first in line needed before the line's front is filled.
         span: check the gaps against the line's span (see the module docstring; ``False``: the gaps alone).
         refit_s: the step along the line (:func:`step_modes`) is fitted again this often, s.
+        hold: once learnt tight, the line's gaps and front are filled with the last tight pitch while the learnt
+            one is longer or not learnt, until no two neighbours were boxed in line for ``window_s`` (the people the
+            detector misses lengthen the distances between those it finds, so a line it boxes badly looks loose;
+            ``False``: the rule before). Only the people added: :attr:`tight` (the analyzer's other rules) is the
+            learnt pitch's.
     """
 
     def __init__(
@@ -143,6 +142,7 @@ class LineGaps:
         min_front: int = 20,
         span: bool = True,
         refit_s: float = 5.0,
+        hold: bool = True,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -153,6 +153,8 @@ class LineGaps:
         self.min_front = min_front
         self.span = span
         self.refit_s = refit_s
+        self.hold = hold
+        self._held: float | None = None  # the last pitch learnt at most max_pitch (see hold)
         self._step: tuple[float, float | None] | None = None  # (when fitted, the step along the line)
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
         self._fronts: deque[tuple[float, float]] = deque()  # (time, distance / height) from the one served
@@ -221,8 +223,14 @@ class LineGaps:
             self._pairs.popleft()
         enough = len(self._pairs) >= self.min_pairs
         self._pitch = pitch = float(np.percentile([d for _, d in self._pairs], self.quantile)) if enough else None
+        if pitch is not None and pitch <= self.max_pitch:
+            self._held = pitch
+        elif not self._pairs:
+            self._held = None  # no two neighbours boxed in line for window_s: the line is gone
+        elif self.hold and self._held is not None:
+            pitch = self._held  # the people the detector misses lengthen the learnt pitch: the line is still tight
         ahead = self._ahead(t, feet, heights, still, seen, counted, served, pitch)
-        if pitch is None or not self.tight or len(pts) < 3:
+        if pitch is None or not pitch <= self.max_pitch or len(pts) < 3:
             return ahead
         standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
         found = 0
@@ -283,7 +291,12 @@ class LineGaps:
             self._fronts.append((t, d))
         while self._fronts and self._fronts[0][0] < t - self.window_s:
             self._fronts.popleft()
-        if len(self._fronts) < self.min_front or pitch is None or not self.tight or not (still[i] and still[j]):
+        if (
+            len(self._fronts) < self.min_front
+            or pitch is None
+            or not pitch <= self.max_pitch
+            or not (still[i] and still[j])
+        ):
             return 0
         extra = (d - float(np.percentile([x for _, x in self._fronts], self.quantile))) / pitch
         return round(extra) if extra >= self.gap - 1.0 else 0
