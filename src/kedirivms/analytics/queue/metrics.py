@@ -764,6 +764,11 @@ class _Stay:
     tracks: set[int] = field(default_factory=set)
     departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
     departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
+    # ``departed``'s track stepped out of the line (someone else's id on the leaver), where it was seen out of the
+    # zones, and whether it was seen back in the line since (see ServiceTracker._hand_over)
+    departed_lined: bool = False
+    departed_xy: tuple[float, float] = (0.0, 0.0)
+    departed_back: bool = False
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
     # its tracks' places over the last seconds, oldest first
@@ -784,10 +789,13 @@ class ServiceTracker:
     arrival would go unseen. When someone walks out of the line or off the spot (into neither zone) within
     ``depart_px`` of a stay's person while another of the stay's tracks is (or, within ``leave_grace_s``, gets)
     in the service zone, the stay's person is the one who left: their stay ends where they left and the one at
-    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`. When nobody is seen
-    at the spot after such a departure and the stay's own tracks were not seen since, while people stand in line and
-    the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a small person behind a tall
-    one): the arrival is reported with no track, and a stay without tracks holds the spot.
+    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`. A departure under the
+    id of someone in line waits until someone is seen out of the zones where it was seen; with nobody there, it
+    stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
+    nobody left). When nobody is seen at the spot after such a departure and the stay's own tracks were not seen
+    since, while people stand in line and the clerk is at the desk (``staffed``), the front of the line stepped up
+    unseen (a small person behind a tall one): the arrival is reported with no track, and a stay without tracks
+    holds the spot.
 
     A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
     detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
@@ -1103,10 +1111,11 @@ class ServiceTracker:
                 # the stay's own person unseen since leaving the spot has walked on meanwhile
                 # (walking off from where and when that track was last seen)
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
-                if near <= self.depart_px:
-                    stay.departed, stay.departed_on = (out[0], tid, t), self._detection
-                elif gone:
-                    stay.departed, stay.departed_on = (max(gone), tid, t), self._detection
+                if near <= self.depart_px or gone:
+                    left = out[0] if near <= self.depart_px else max(gone)
+                    stay.departed, stay.departed_on = (left, tid, t), self._detection
+                    stay.departed_lined = tid not in stay.tracks and self._from_line(tid, out[0])
+                    stay.departed_xy, stay.departed_back = xy, False
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
@@ -1115,11 +1124,20 @@ class ServiceTracker:
             del self._stepped[tid]
         arrivals = 0
         at_spot = {tid: xy for tid, xy, s in rows if s}
+        lined = {tid for (tid, _, s), q in zip(rows, in_queue, strict=True) if q and not s}
+        outside = [xy for (_, xy, s), q in zip(rows, in_queue, strict=True) if not s and not q]
         for stay in list(self._stays):
             if stay.departed is None:
                 continue
             left_at, leaver, noticed = stay.departed
-            if t - noticed > self.leave_grace_s:
+            if stay.departed_lined and leaver in lined:
+                stay.departed_back = True
+            here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
+            timed_out = t - noticed > self.leave_grace_s
+            # a departure under an id from the line with nobody seen walking off is decided once leave_grace_s is
+            # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
+            late = stay.departed_lined and not stay.departed_back and self._detection > stay.departed_on
+            if timed_out and not (late and here and leaver not in at_spot):
                 stay.departed = None  # nobody seen stepping up: the stay goes on (or ends as usual) ...
                 if stay.last_seen < left_at and staffed and any(in_queue):
                     arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)  # ... or nobody is left
@@ -1129,13 +1147,34 @@ class ServiceTracker:
             if leaver in at_spot:
                 stay.departed = None  # the leaver's id is back at the desk: it jumped for one detection
                 continue
-            here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
+            if stay.departed_lined and not timed_out and not self._walking_off(stay.departed_xy, outside):
+                continue
             if not here:
                 continue
             # the next one took the spot as the leaver left it
             others = {tid for tid in stay.tracks if tid != leaver}
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _from_line(self, tid: int, when: float) -> bool:
+        """Whether track ``tid``, seen stepping out of the zones at ``when``, was in the queue zone (the line, not the
+        spot) within ``leave_grace_s`` before."""
+        line = self._line_xy.get(tid)
+        return line is not None and 0.0 <= when - line[0] <= self.leave_grace_s + 1e-9
+
+    def _walking_off(self, xy: tuple[float, float], outside: list[tuple[float, float]]) -> bool:
+        """Whether someone is seen out of both zones within ``depart_px`` of ``xy``, where a leaver was seen walking
+        off.
+
+        A leaver often walks off under the id of someone in line (the tracker moves it onto them as they pass the
+        line), and that id may go back to its person in line a detection later while the leaver goes on under
+        another id. An id of someone in line may also land for a detection on a box out of the zones beside the spot
+        (a passer-by, a box between two people) and go back to its place, with nobody leaving. So a departure under
+        such an id is decided when someone is seen out of the zones where it was seen (the leaver, under any id),
+        or, with nobody seen there, once ``leave_grace_s`` is up: as a departure unless the id was seen back in the
+        line meanwhile.
+        """
+        return any(math.dist(xy, p) <= self.depart_px for p in outside)
 
     def _gone_from_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, tuple[float, float]]]:
         """When and where ``stay``'s tracks (other than ``tid``) were last seen, for those last seen beside its spot
