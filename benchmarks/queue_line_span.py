@@ -42,7 +42,7 @@ class _SpanOnly(LineGaps):
     def __init__(self, max_pitch: float, window_s: float, step: float | None = None) -> None:
         super().__init__(max_pitch, window_s, refit_s=math.inf if step is not None else 5.0)
         if step is not None:
-            self._step = (0.0, step)  # never fitted again (refit_s infinite)
+            self._step = (0.0, (step, 0.0))  # never fitted again (refit_s infinite)
 
     def _checked(self, gaps: int, span: int) -> int:
         return span

@@ -317,3 +317,16 @@ def test_a_tight_line_the_detector_boxes_badly_stays_tight_until_it_is_gone() ->
         held.hidden(140.0 + 0.5 * k, np.zeros((0, 2)), np.zeros((0, 4)), np.zeros(0, dtype=int), np.zeros(0, bool))
     ids, counted = np.arange(4), np.ones(4, dtype=bool)
     assert {held.hidden(205.0 + 0.5 * k, *_look([0, 2, 4, 6]), ids, counted) for k in range(200)} == {0}
+
+
+def test_a_held_lines_step_is_the_one_fitted_while_both_modes_showed() -> None:
+    # boxed at every other person, the window's distances are one mode 0.4 long, which the fit takes for one step:
+    # the span then says nobody is hidden and the mean with the gaps (three) adds two. While held, the step is at
+    # most the one fitted when the line showed a one-step and a two-step mode (0.2): the span says three too
+    two, before = LineGaps(0.3, 60.0), LineGaps(0.3, 60.0, two_step=False)
+    assert set(_boxed_badly(before)) == {2}  # the code before: the window's step, two steps long
+    assert set(_boxed_badly(two)) == {3}
+    # a line learnt tight and never held keeps the window's step: a full line gets nobody from its span
+    full_feet, full_xyxy = _found_line([0.21] * 6)
+    full, ids, counted = LineGaps(0.3, 120.0), np.arange(7), np.ones(7, dtype=bool)
+    assert {full.hidden(0.5 * k, full_feet, full_xyxy, ids, counted) for k in range(40)} == {0}

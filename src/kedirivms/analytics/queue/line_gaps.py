@@ -71,6 +71,12 @@ def step_modes(distances: np.ndarray, iterations: int = 80) -> float | None:
     Returns:
         The step, or ``None`` for fewer than two distances or a degenerate fit.
     """
+    fit = _step_fit(distances, iterations)
+    return None if fit is None else fit[0]
+
+
+def _step_fit(distances: np.ndarray, iterations: int = 80) -> tuple[float, float] | None:
+    """:func:`step_modes`'s step and the two-step mode's share of both modes' weight, ``w2 / (w1 + w2)``."""
     x = np.asarray(distances, dtype=np.float64).reshape(-1)
     if len(x) < 2 or float(x.max()) <= 0.0:
         return None
@@ -91,7 +97,7 @@ def step_modes(distances: np.ndarray, iterations: int = 80) -> float | None:
     order = np.argsort(mean)
     w, m = weight[:2][order], mean[order]
     step = float((w * m).sum() / (w[0] + 2.0 * w[1]))
-    return step if np.isfinite(step) and step > 0.0 else None
+    return (step, float(w[1] / (w[0] + w[1]))) if np.isfinite(step) and step > 0.0 else None
 
 
 def _spans(n: int, edges: list[tuple[int, int, float]], step: float) -> int:
@@ -128,6 +134,10 @@ class LineGaps:
             detector misses lengthen the distances between those it finds, so a line it boxes badly looks loose;
             ``False``: the rule before). Only the people added: :attr:`tight` (the analyzer's other rules) is the
             learnt pitch's.
+        two_step: while held, the step along the line is at most the step of the line's fit whose two-step mode
+            weighed most (``False``: the window's fit alone). A line the detector boxes at every other person
+            shows one mode, two steps long, which the fit takes for one step; a fit with both modes, a step
+            apart, has its scale from the line itself.
     """
 
     def __init__(
@@ -143,6 +153,7 @@ class LineGaps:
         span: bool = True,
         refit_s: float = 5.0,
         hold: bool = True,
+        two_step: bool = True,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -154,8 +165,10 @@ class LineGaps:
         self.span = span
         self.refit_s = refit_s
         self.hold = hold
+        self.two_step = two_step
+        self._two: tuple[float, float] | None = None  # the line's fit with the heaviest two-step mode: (share, step)
         self._held: float | None = None  # the last pitch learnt at most max_pitch (see hold)
-        self._step: tuple[float, float | None] | None = None  # (when fitted, the step along the line)
+        self._step: tuple[float, tuple[float, float] | None] | None = None  # (when fitted, the step along the line)
         self._pairs: deque[tuple[float, float]] = deque()  # (time, distance / height)
         self._fronts: deque[tuple[float, float]] = deque()  # (time, distance / height) from the one served
         self._last: dict[int, np.ndarray] = {}  # person -> feet on the last detection
@@ -223,12 +236,15 @@ class LineGaps:
             self._pairs.popleft()
         enough = len(self._pairs) >= self.min_pairs
         self._pitch = pitch = float(np.percentile([d for _, d in self._pairs], self.quantile)) if enough else None
+        held = False
         if pitch is not None and pitch <= self.max_pitch:
             self._held = pitch
         elif not self._pairs:
             self._held = None  # no two neighbours boxed in line for window_s: the line is gone
+            self._two = None
         elif self.hold and self._held is not None:
             pitch = self._held  # the people the detector misses lengthen the learnt pitch: the line is still tight
+            held = True
         ahead = self._ahead(t, feet, heights, still, seen, counted, served, pitch)
         if pitch is None or not pitch <= self.max_pitch or len(pts) < 3:
             return ahead
@@ -249,8 +265,13 @@ class LineGaps:
                 found += int(inside.any())  # someone could stand hidden there: behind a person seen
         if self.span:
             if self._step is None or t - self._step[0] >= self.refit_s:
-                self._step = (t, step_modes(np.array([d for _, d in self._pairs])))
-            step = self._step[1]
+                fit = _step_fit(np.array([d for _, d in self._pairs]))
+                self._step = (t, fit)
+                if fit is not None and (self._two is None or fit[1] >= self._two[0]):
+                    self._two = (fit[1], fit[0])
+            step = None if self._step[1] is None else self._step[1][0]
+            if step is not None and held and self.two_step and self._two is not None:
+                step = min(step, self._two[1])  # boxed at every other person, the window's one mode is two steps
             if step is not None:
                 found = self._checked(found, _spans(len(pts), standing, step))
         return found + ahead
