@@ -53,10 +53,29 @@ def test_the_first_in_line_the_model_scores_low_is_looked_at_again(busy_line: tu
     scene, frame, true_length = busy_line
     assert true_length == 7
     default = _detector(scene)
-    assert default.second_look is not None and default.second_look.weak_score == 0.15  # on by default
+    assert default.second_look is not None and default.second_look.weak_score == 0.01  # on by default
     off = _detector(scene, second_look_weak=0)
     assert _in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length - 1  # the first in line missed
     assert _in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: found
+    floor = _detector(scene, second_look_weak=0.15)  # the default before the fifteenth session finds them too
+    assert _in_queue(scene, floor.detect_frame(frame, T).xyxy) == true_length
+
+
+def test_the_first_in_line_scored_under_the_old_floor_is_looked_at_again() -> None:
+    pytest.importorskip("onnxruntime")
+    # the same scene at 230 s: three in the line, the first (in white, against the wall) right behind the one
+    # served; the model scores them under 0.11 at the first look's size and 0.76 magnified twice
+    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=SEED, **BUSY)
+    truth = scene.truth()
+    t = 230.0
+    i = int(np.searchsorted(truth.times, t))
+    frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, t, 640, 360), format="yuv420p"), time=t)
+    assert int(truth.queue_length[i]) == 3
+    old = _detector(scene, second_look_weak=0.15)
+    assert _in_queue(scene, old.detect_frame(frame, t).xyxy) == 2  # at 0.15 no spot there: missed
+    default = _detector(scene)
+    assert _in_queue(scene, default.detect_frame(frame, t).xyxy) == 3  # every weak box beside the others: found
+    assert default.second_looks > old.second_looks
 
 
 def test_only_weak_boxes_beside_every_kept_box_in_the_zone_are_spots() -> None:
@@ -76,6 +95,9 @@ def test_only_weak_boxes_beside_every_kept_box_in_the_zone_are_spots() -> None:
     spots = look.weak_spots(kept, weak, scores, 0.45, 640, 360)
     assert len(spots) == 1
     np.testing.assert_allclose(spots[0], weak[0])
+    low = SecondLook(weak_score=0.01, zone=look.zone).weak_spots(kept, weak, scores, 0.45, 640, 360)
+    assert len(low) == 2  # the weaker box beside the kept one is a spot at 0.01, after the stronger one
+    np.testing.assert_allclose(low[1], weak[4])
     assert look.spots(kept, weak, scores, 0.45, 640, 360) == []  # the removed-box spots are not theirs
     assert SecondLook(weak_score=0.0).weak_spots(kept, weak, scores, 0.45, 640, 360) == []  # off
 

@@ -109,12 +109,13 @@ class DnnDetectorConfig(BaseModel):
         default=2.0, ge=1, le=4, description="Model pixels per camera pixel of the second look, times the first's."
     )
     second_look_weak: float = Field(
-        default=0.15,
+        default=0.01,
         ge=0,
         lt=1,
         description="The second look also runs where the model gave a box scored under `confidence` but at least "
         "this, standing in the queue zone, that NMS would have kept beside every confident box (someone half "
-        "hidden between two people in the line, scored low at the first look's size); 0: off.",
+        "hidden between two people in the line, scored low at the first look's size), strongest first, as long "
+        "as the windows' budget lasts; 0.01 (the default) takes every box the model draws there, 0: off.",
     )
     second_look_wide: float = Field(
         default=0.0,
