@@ -40,6 +40,10 @@ __all__ = [
 # two people's centres are at least this share of relink_px apart: closer is one person (a duplicate box, an id
 # lingering beside a new one, or the same person back under a new id)
 _APART = 0.35
+# the line's last place is taken this soon after an arrival at the desk, seconds: one detection at 2 Hz, with slack
+_FAR_END_STEP_S = 1.0
+# someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
+_FAR_END_STAND_S = 2.0
 
 
 @dataclass(eq=False)
@@ -98,6 +102,9 @@ class _Track:
     walked_up: bool = False  # born in the line, carrying on a track lost on its way there (see _walking_up)
     carried: tuple[float, float] | None = None  # (first, last) sighting of the walker it carries on (walked_up)
     line_xy: tuple[float, float] | None = None  # where last seen in the queue zone
+    beyond: float | None = None  # when last seen just beyond the line's far end (see _mark_beyond)
+    beyond_since: float | None = None  # since when seen there without a break
+    joined: float = -math.inf  # the line's move at which a start was added for someone stepping in from there
 
 
 class WaitTracker:
@@ -150,6 +157,8 @@ class WaitTracker:
         self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
         self._line_seen = -math.inf  # when anybody was last seen in line
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
+        self._desk_xy: tuple[float, float] | None = None  # where someone was last seen in the service zone
+        self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
         # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
         self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
         self._apart_px = _APART * relink_px  # two people's centres are at least this far apart
@@ -216,6 +225,7 @@ class WaitTracker:
             if not q and not s:
                 info.outside = True
                 self._retired.discard(tid)
+        self._mark_beyond(t, rows)
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
         for tid, xy, q, _ in rows:
@@ -319,6 +329,7 @@ class WaitTracker:
             return None
         self._last_served = t
         self._floor = max(self._floor - 1, 0)
+        self._far_end_joins(t)
         if not self._ledger:
             return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
         entry = self._ledger.pop(0)
@@ -336,6 +347,61 @@ class WaitTracker:
         who reached the desk), not someone who gave up: their start stays in the ledger.
         """
         return self.desk_arrivals and any(abs(visit.last_in - a) <= self.reentry_grace_s for a in self._arrivals)
+
+    def _mark_beyond(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
+        """Note who stands just beyond the line's FAR END (the end away from the desk), out of both zones.
+
+        A line fuller than its zone goes on out of it: the next person stands a step beyond its last place and steps
+        in as the line moves up (:meth:`_far_end_joins`). Only the far end: a person beside the line where it bends is
+        another matter. Far end: the place in the line furthest from where someone was last seen at the desk; just
+        beyond it: within two ``relink_px`` of it and further from the desk. Someone served, or seen in line or
+        walking on, is not waiting there.
+        """
+        for _, xy, _, s in rows:
+            if s:
+                self._desk_xy = xy
+        line = [xy for _, xy, q, _ in rows if q]
+        if self._desk_xy is None or not line or not self.desk_arrivals:
+            return
+        desk = self._desk_xy
+        far = max(line, key=lambda p: math.dist(p, desk))
+        for tid, xy, q, s in rows:
+            info = self._tracks[tid]
+            if q or s or info.lined or info.desk or info.walked_on:
+                continue
+            if math.dist(xy, far) <= 2.0 * self.relink_px and math.dist(xy, desk) > math.dist(far, desk):
+                if info.beyond is None or info.beyond_since is None or t - info.beyond > self.relink_s:
+                    info.beyond_since = t
+                info.beyond = t
+
+    def _far_end_joins(self, t: float) -> None:
+        """Add a start at the line's move (an arrival at the desk at ``t``) when someone stood beyond its far end.
+
+        In a line fuller than its zone the next person stands a step beyond the zone's last place
+        (:meth:`_mark_beyond`) and steps in as the line moves up at a service. They are seldom seen walking in: the
+        tracker loses them on that step, or the ids stay on the places (the one who stood in the last place moves up
+        under a new id, the newcomer takes theirs, and whoever stands beyond now keeps the id from out there).
+        Without a start of their own the ledger later fills the gap with a stale one (:meth:`_reconcile`). Someone
+        seen standing beyond the far end (for ``_FAR_END_STAND_S`` at least, not walking past) within
+        ``_FAR_END_STEP_S`` before the move is such a newcomer: one start at the move, and their id is not counted
+        again as walking in (:meth:`_start`) nor carried on by a newer track (:meth:`_walking_up`).
+        """
+        waiting = [
+            info
+            for info in self._tracks.values()
+            if info.beyond is not None
+            and info.beyond_since is not None
+            and t - info.beyond <= _FAR_END_STEP_S
+            and info.beyond - info.beyond_since >= _FAR_END_STAND_S
+        ]
+        if not waiting or any(seen and abs(t - enter) <= _FAR_END_STEP_S for enter, _, seen in self._ledger):
+            return  # (nobody there, or the newcomer was seen walking in at this move)
+        for info in waiting:
+            info.joined = t
+            if info.last < t or info.in_line:
+                info.walked_on = True
+        self._joined = t
+        bisect.insort(self._ledger, (t, False, True))
 
     def _walking_up(self, xy: tuple[float, float], t: float, present: set[int]) -> _Track | None:
         """The walker lost on their way to the line whose walk a new track at ``xy`` carries on, if any.
@@ -606,12 +672,12 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
-            walked_in=self._walked_in(info),
+            walked_in=self._walked_in(info) and t - info.joined > self.relink_s,
             from_desk=info.desk,
         )
         self._visits.append(visit)
         self._owner[tid] = visit
-        if visit.walked_in:
+        if visit.walked_in and t - self._joined > _FAR_END_STEP_S:  # (not the one just counted at the far end)
             self._ledger_add(visit, seen=True)
         return visit
 
