@@ -323,10 +323,34 @@ def test_a_held_lines_step_is_the_one_fitted_while_both_modes_showed() -> None:
     # boxed at every other person, the window's distances are one mode 0.4 long, which the fit takes for one step:
     # the span then says nobody is hidden and the mean with the gaps (three) adds two. While held, the step is at
     # most the one fitted when the line showed a one-step and a two-step mode (0.2): the span says three too
-    two, before = LineGaps(0.3, 60.0), LineGaps(0.3, 60.0, two_step=False)
+    two, before = LineGaps(0.3, 60.0, recent=False), LineGaps(0.3, 60.0, two_step=False, recent=False)
     assert set(_boxed_badly(before)) == {2}  # the code before: the window's step, two steps long
     assert set(_boxed_badly(two)) == {3}
+    assert set(_boxed_badly(LineGaps(0.3, 60.0))) == {3}  # the recent fit's step (the default) says three too
     # a line learnt tight and never held keeps the window's step: a full line gets nobody from its span
     full_feet, full_xyxy = _found_line([0.21] * 6)
     full, ids, counted = LineGaps(0.3, 120.0), np.arange(7), np.ones(7, dtype=bool)
     assert {full.hidden(0.5 * k, full_feet, full_xyxy, ids, counted) for k in range(40)} == {0}
+
+
+def _boxed_for_two(gaps: LineGaps) -> list[int]:
+    """40 s of a tight line with one missed (steps of 0.2, one link two steps), then 60 s of it boxed with every
+    link 0.28 long (boxes round two people, their feet between them): the people added each 4 s from 56 s on."""
+    out, t = [], 0.0
+    for distances, seconds in (([0.2, 0.2, 0.4, 0.2, 0.2], 40.0), ([0.28] * 4, 60.0)):
+        feet, xyxy = _found_line(distances)
+        ids, counted = np.arange(len(feet)), np.ones(len(feet), dtype=bool)
+        for _ in range(int(seconds / 0.5)):
+            out.append(gaps.hidden(t, feet, xyxy, ids, counted))
+            t += 0.5
+    return out[112::8]
+
+
+def test_a_tight_lines_step_is_at_most_the_recent_fit_that_showed_both_modes() -> None:
+    # once every link measures 0.28 the learnt pitch is 0.28 (tight, never held) and the window's fit is one mode,
+    # 0.28 a step: neither the gaps nor the span add anyone. A fit made a little earlier over a full window showed
+    # both modes (a step of about 0.2): its step spans 1.12 of a height as five or six steps, one person hidden,
+    # until it is forgotten (window_s after it was made)
+    recent, before = _boxed_for_two(LineGaps(0.3, 20.0)), _boxed_for_two(LineGaps(0.3, 20.0, recent=False))
+    assert set(before) == {0}  # the code before: the window's step alone
+    assert recent[:4] == [1, 1, 1, 1] and set(recent[-6:]) == {0}

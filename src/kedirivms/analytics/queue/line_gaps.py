@@ -138,6 +138,10 @@ class LineGaps:
             weighed most (``False``: the window's fit alone). A line the detector boxes at every other person
             shows one mode, two steps long, which the fit takes for one step; a fit with both modes, a step
             apart, has its scale from the line itself.
+        recent: the step along the line is at most the step of the fit, among those made over the last ``window_s``
+            from a full window (the line seen for ``window_s``), whose two-step mode weighed most, held or not
+            (where there is none: ``two_step``'s rule; ``False``: ``two_step``'s rule alone). A line's early fits
+            (a short step that the line later outgrows) are never kept, and a fit is forgotten as the line changes.
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class LineGaps:
         refit_s: float = 5.0,
         hold: bool = True,
         two_step: bool = True,
+        recent: bool = True,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -166,6 +171,9 @@ class LineGaps:
         self.refit_s = refit_s
         self.hold = hold
         self.two_step = two_step
+        self.recent = recent
+        self._since = 0.0  # when the line's first distance since it was last gone was seen
+        self._fits: deque[tuple[float, float, float]] = deque()  # recent full-window fits: (time, two-step share, step)
         self._two: tuple[float, float] | None = None  # the line's fit with the heaviest two-step mode: (share, step)
         self._held: float | None = None  # the last pitch learnt at most max_pitch (see hold)
         self._step: tuple[float, tuple[float, float] | None] | None = None  # (when fitted, the step along the line)
@@ -231,6 +239,8 @@ class LineGaps:
         pts, hts, boxes, st, new = feet[rows], heights[rows], xyxy[rows], still[rows], seen[rows]
         edges = neighbours(pts)
         dists = [float(np.linalg.norm(pts[i] - pts[j])) / ((hts[i] + hts[j]) / 2.0) for i, j in edges]
+        if not self._pairs:
+            self._since = t
         self._pairs.extend((t, d) for (i, j), d in zip(edges, dists, strict=True) if new[i] and new[j])
         while self._pairs and self._pairs[0][0] < t - self.window_s:
             self._pairs.popleft()
@@ -242,6 +252,7 @@ class LineGaps:
         elif not self._pairs:
             self._held = None  # no two neighbours boxed in line for window_s: the line is gone
             self._two = None
+            self._fits.clear()
         elif self.hold and self._held is not None:
             pitch = self._held  # the people the detector misses lengthen the learnt pitch: the line is still tight
             held = True
@@ -269,8 +280,15 @@ class LineGaps:
                 self._step = (t, fit)
                 if fit is not None and (self._two is None or fit[1] >= self._two[0]):
                     self._two = (fit[1], fit[0])
+                if fit is not None and t - self._since >= self.window_s:
+                    self._fits.append((t, fit[1], fit[0]))  # a full window's fit, not the line's start
+            while self._fits and self._fits[0][0] < t - self.window_s:
+                self._fits.popleft()
             step = None if self._step[1] is None else self._step[1][0]
-            if step is not None and held and self.two_step and self._two is not None:
+            if step is not None and self.recent and self._fits:
+                # the recent fit that showed the two-step mode most: its scale is the line's own, as the line is now
+                step = min(step, max(self._fits, key=lambda f: (f[1], f[0]))[2])
+            elif step is not None and held and self.two_step and self._two is not None:
                 step = min(step, self._two[1])  # boxed at every other person, the window's one mode is two steps
             if step is not None:
                 found = self._checked(found, _spans(len(pts), standing, step))
