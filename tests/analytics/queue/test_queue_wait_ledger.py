@@ -464,3 +464,28 @@ def test_someone_standing_beyond_the_far_end_steps_in_as_the_line_moves_up(beyon
             done.append(waits.arrived(t))
     expected = [19.0, 38.0, 57.0, 60.0, 60.0] if beyond == "standing" else [19.0, 38.0, 57.0]
     assert _served(done) == expected
+
+
+def test_a_box_straying_out_beside_the_front_of_the_line_is_no_newcomer() -> None:
+    """Three people in line (seen walking in at 1, 2 and 3 s); at 10 s a second box of the front person strays out
+    of the zone for a detection and comes back into the line under a new id for a second, beside them. A newcomer
+    joins at the back: someone stepping in nearer the desk than the people behind adds no start. The fourth, who
+    walks in at the back at 30 s, waits 50 s (the old ledger gave them the stray box's start, 10.5 s: 69.5 s)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 81.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        for tid, start in ((1, 1.0), (2, 2.0), (3, 3.0), (4, 30.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (40.0 * tid, 100.0), "out"))
+            elif t >= start:
+                rows.append((tid, (40.0 * tid, 60.0), "line"))  # the ids stay on the places
+        if t == 10.0:
+            rows.append((7, (40.0, 45.0), "out"))
+        elif 10.5 <= t <= 11.0:
+            rows.append((7, (40.0, 55.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 40.0, 60.0, 80.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 38.0, 57.0, 50.0]

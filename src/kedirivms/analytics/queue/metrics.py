@@ -158,6 +158,7 @@ class WaitTracker:
         self._line_seen = -math.inf  # when anybody was last seen in line
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
         self._desk_xy: tuple[float, float] | None = None  # where someone was last seen in the service zone
+        self._line_now: list[tuple[float, float]] = []  # where the people in line are seen on this frame
         self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
         # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
         self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
@@ -226,6 +227,7 @@ class WaitTracker:
                 info.outside = True
                 self._retired.discard(tid)
         self._mark_beyond(t, rows)
+        self._line_now = [xy for _, xy, q, _ in rows if q]
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
         for tid, xy, q, _ in rows:
@@ -672,7 +674,7 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
-            walked_in=self._walked_in(info) and t - info.joined > self.relink_s,
+            walked_in=self._walked_in(info) and t - info.joined > self.relink_s and not self._cuts_in(xy),
             from_desk=info.desk,
         )
         self._visits.append(visit)
@@ -680,6 +682,21 @@ class WaitTracker:
         if visit.walked_in and t - self._joined > _FAR_END_STEP_S:  # (not the one just counted at the far end)
             self._ledger_add(visit, seen=True)
         return visit
+
+    def _cuts_in(self, xy: tuple[float, float]) -> bool:
+        """Whether someone stepping into the line at ``xy`` from out of both zones steps in ahead of its back.
+
+        A newcomer joins at the back of the line: nobody in line stands a step (``relink_px``) further from the
+        desk than they do. A track stepping in nearer the desk than that (``desk_arrivals``) is someone already
+        there whose box strayed out of the zone for a moment (the front of the line beside the desk, most often)
+        under a new id: not seen walking in. Their start, if the line lacks one, comes from the count by place
+        (:meth:`_reconcile`).
+        """
+        if not self.desk_arrivals or self._desk_xy is None:
+            return False
+        desk = self._desk_xy
+        here = math.dist(xy, desk)
+        return any(math.dist(p, desk) > here + self.relink_px for p in self._line_now)
 
     @staticmethod
     def _walked_in(info: _Track) -> bool:
