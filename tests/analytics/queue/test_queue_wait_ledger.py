@@ -175,6 +175,40 @@ def test_someone_first_seen_at_the_spot_as_the_one_served_left_it_stepped_up_fro
     assert _served(done) == ([18.5] if left else [])
 
 
+@pytest.mark.parametrize("empty", [True, False])
+def test_someone_first_seen_at_a_spot_empty_since_the_one_served_left_stepped_up_from_the_line(empty: bool) -> None:
+    """As above, but B gets no box at all for 7 s after stepping up (a small person at the spot): first seen at 27 s,
+    at a spot nobody was seen at since A walked off at 20 s, while B's start is in the ledger. B stepped up from the
+    line and their wait ends (the old code gave a hidden person ``relink_s`` after the spot was left, and took the
+    late first box for someone who walked straight up to the desk: hard +9000's missed arrival at 436.8 s). With
+    someone seen at the spot meanwhile (a passer-by crossing it), a new id there is nobody's arrival."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 35.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))  # A, being served
+        elif t < 22.0:
+            rows.append((1, (10.0 - 3.0 * (t - 20.0), 30.0), "out"))  # walking off, then gone
+        if t == 1.5:
+            rows.append((2, (90.0, 100.0), "out"))
+        elif 2.0 <= t < 10.0:
+            rows.append((2, (90.0, 60.0), "line"))
+        if t == 3.5:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif t >= 4.0:
+            rows.append((4, (60.0, 60.0), "line"))  # C, in front of whom B is hidden from 10 s
+        if not empty and t == 24.0:
+            rows.append((6, (48.0, 24.0), "spot"))  # someone crossing the spot
+        if t >= 27.0:
+            rows.append((5, (52.0, 22.0), "spot"))
+        done += _feed(waits, t, rows)
+        if t == 27.0:
+            done.append(waits.arrived(t, track=5))
+    assert _served(done) == ([25.0] if empty else [])
+
+
 def test_boxes_of_one_person_do_not_hold_spurious_starts_in_the_ledger() -> None:
     """Five people walk in; two of them are seen as two boxes on top of each other (a duplicate box) all along, and
     twice a box split off a person in the middle of the line adds an inferred start (while someone else is hidden).

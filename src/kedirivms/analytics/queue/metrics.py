@@ -97,6 +97,7 @@ class _Track:
     lined: bool = False  # seen in the queue zone at some time
     desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
     born_at_desk: bool = False  # first seen in the service zone (not in the line)
+    empty_desk: bool = False  # born at the desk when nobody had been seen in the service zone since the last left it
     at_desk: bool = False  # in the service zone on its last frame
     walked_on: bool = False  # lost out of both zones, and carried on by a newer track (see _walking_up)
     walked_up: bool = False  # born in the line, carrying on a track lost on its way there (see _walking_up)
@@ -157,6 +158,7 @@ class WaitTracker:
         self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
         self._line_seen = -math.inf  # when anybody was last seen in line
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
+        self._desk_seen = -math.inf  # when anybody was last seen in the service zone (before this frame)
         self._desk_xy: tuple[float, float] | None = None  # where someone was last seen in the service zone
         self._line_now: list[tuple[float, float]] = []  # where the people in line are seen on this frame
         self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
@@ -207,6 +209,7 @@ class WaitTracker:
                 info = self._tracks[tid] = _Track(
                     first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
                 )
+                info.empty_desk = info.born_at_desk and self._desk_seen < self._desk_left
                 walker = self._walking_up(xy, t, present) if not s else None
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
@@ -226,6 +229,8 @@ class WaitTracker:
             if not q and not s:
                 info.outside = True
                 self._retired.discard(tid)
+        if any(s for _, _, _, s in rows):
+            self._desk_seen = t
         self._mark_beyond(t, rows)
         self._line_now = [xy for _, xy, q, _ in rows if q]
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
@@ -432,10 +437,14 @@ class WaitTracker:
         People standing close in line are often one box (the one behind hidden in the one in front's): the one
         hidden is first seen on their own where nobody hides them any more, at the spot, right after the one served
         stepped off it. Someone walking straight up to the desk is seen on their way (out of both zones); someone
-        first seen at the spot while nobody left it (a new id for the person standing there) arrives nowhere.
+        first seen at the spot while nobody left it (a new id for the person standing there) arrives nowhere. A small
+        person may get no box at all for a while after stepping up: first seen at a spot that stood empty since the
+        one served left it (nobody in the service zone since), with people waiting in line, they stepped up too.
         """
         info = self._tracks.get(tid)
-        return info is not None and info.born_at_desk and not info.outside and t - self._desk_left <= self.relink_s
+        if info is None or not info.born_at_desk or info.outside:
+            return False
+        return t - self._desk_left <= self.relink_s or (info.empty_desk and bool(self._ledger))
 
     def _from_line(self, tid: int) -> bool:
         """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
