@@ -489,3 +489,26 @@ def test_a_box_straying_out_beside_the_front_of_the_line_is_no_newcomer() -> Non
         if t in (20.0, 40.0, 60.0, 80.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.0, 38.0, 57.0, 50.0]
+
+
+def test_a_box_on_the_gap_between_two_people_in_line_is_no_companion_of_either() -> None:
+    """Two people walk in a second apart and stand in line closer than a detection's walk; a few seconds later the
+    detector draws a third box on the gap between them, for half a minute, never apart from the two. It is no one
+    who came in with the first (the old ledger split it off as a companion with the first's start, and the third
+    visitor, walking in later, took that start: served 29 s late)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 75.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, start, x, end in ((1, 1.0, 40.0, 50.0), (2, 2.0, 55.0, 60.0), (3, 30.0, 100.0, 70.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (x, 60.0), "line"))
+        if 4.0 <= t < 40.0:
+            rows.append((12, (47.5, 60.0), "line"))  # the box on the gap between the two
+        done += _feed(waits, t, rows)
+        if t in (50.0, 60.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 58.0, 40.0]

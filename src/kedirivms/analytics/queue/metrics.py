@@ -716,11 +716,40 @@ class WaitTracker:
                 xy = seen[tid][0]
                 if min(math.dist(xy, o) for o in others) < self._apart_px:
                     continue  # overlapping: one person in two boxes, not two people
+                if seen[tid][1] and self._straddles(xy, others, visit, seen):
+                    continue  # a box on the gap between two people in line: not seen apart from them
                 visit.together[tid] += dt
                 if visit.together[tid] + 1e-9 < self.duplicate_s:
                     continue
                 xy, q = seen[tid]
                 self._spin_off(visit, tid, xy, q, t)
+
+    def _straddles(
+        self,
+        xy: tuple[float, float],
+        mine: list[tuple[float, float]],
+        visit: Visit,
+        seen: dict[int, tuple[tuple[float, float], bool]],
+    ) -> bool:
+        """Whether a box at ``xy`` lies between a box of ``visit`` and someone else in the queue zone now, both
+        ledgered: nearer to each of them than they are to each other, the two no farther apart than ``relink_px``
+        (neighbours in line, with no room for a third person between them).
+
+        The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
+        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`).
+        """
+        for other in self._visits:
+            if other is visit or not other.ledgered:
+                continue
+            for tid in other.tracks:
+                if tid not in seen or not seen[tid][1]:
+                    continue
+                there = seen[tid][0]
+                for here in mine:
+                    gap = math.dist(here, there)
+                    if gap <= self.relink_px and math.dist(xy, here) < gap and math.dist(xy, there) < gap:
+                        return True
+        return False
 
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
         """Move track ``tid`` out of ``visit`` into a visit of its own.
