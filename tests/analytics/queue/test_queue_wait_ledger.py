@@ -512,3 +512,68 @@ def test_a_box_on_the_gap_between_two_people_in_line_is_no_companion_of_either()
         if t in (50.0, 60.0, 70.0):
             done.append(waits.arrived(t))
     assert _served(done) == [49.0, 58.0, 40.0]
+def test_a_new_id_first_seen_just_out_of_the_zone_where_someone_in_line_vanished_is_no_walk_in() -> None:
+    """A walks in at 1 s, B at 5 s and stands where the line bends out of its zone. At 20 s B's id is lost and B
+    is found under a new id on the same detection, a few pixels away, with the centre just out of the zone; at
+    30 s B steps back into it. That id is B (already in the ledger), not a newcomer walking in: it adds no start,
+    and C, seen walking in at 60 s, keeps their own (the old code gave B's new id a start of 30 s, which C took:
+    a wait 30 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 100.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 50.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        if 4.5 <= t < 5.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 5.0 <= t < 20.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B
+        elif 20.0 <= t < 30.0:
+            rows.append((3, (84.0, 66.0), "out"))  # B under a new id, at the line's edge
+        elif 30.0 <= t < 70.0:
+            rows.append((3, (80.0, 60.0), "line"))
+        if 59.5 <= t < 60.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 60.0 <= t < 90.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (50.0, 70.0, 90.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 65.0, 30.0]
+
+
+def test_someone_in_line_standing_just_out_of_the_zone_and_stepping_back_is_no_walk_in() -> None:
+    """A walks in at 1 s, B at 5 s. As A reaches the desk (20 s) B steps up to where the line bends out of its zone
+    and stands there, the centre just out of it, for ten seconds before stepping back in. B was in line all along:
+    stepping back adds no start, and C, seen walking in at 60 s, keeps their own (the old code took B back as a
+    newcomer with a start of 30 s, which C took: a wait 30 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 100.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 20.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        else:
+            rows.append((1, (0.0, 60.0), "spot"))
+        if 4.5 <= t < 5.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 5.0 <= t < 20.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B
+        elif 20.0 <= t < 30.0:
+            rows.append((2, (84.0, 66.0), "out"))  # at the line's edge
+        elif 30.0 <= t < 70.0:
+            rows.append((2, (70.0, 60.0), "line"))
+        if 59.5 <= t < 60.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 60.0 <= t < 90.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (20.0, 70.0, 90.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 65.0, 30.0]

@@ -211,6 +211,9 @@ class WaitTracker:
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
+                if walker is None and not q and not s:
+                    info.line_xy = self._lost_in_line_here(xy, before, present)
+                    info.lined = info.line_xy is not None
             elif info.walked_on:
                 info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
             if info.at_desk and not s:
@@ -223,17 +226,17 @@ class WaitTracker:
                 info.line_xy = xy
             info.desk = info.desk or s
             info.lined = info.lined or q
-            if not q and not s:
+            if not q and not s and not self._at_line_edge(info, xy):
                 info.outside = True
                 self._retired.discard(tid)
         self._mark_beyond(t, rows)
         self._line_now = [xy for _, xy, q, _ in rows if q]
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
-        for tid, xy, q, _ in rows:
+        for tid, xy, q, s in rows:
             visit = self._owner.get(tid)
-            if visit is not None:
-                self._see(visit, t, xy, q)
+            if visit is not None:  # (standing just out of the zone where the line bends out of it: still in line)
+                self._see(visit, t, xy, q or (not s and self._at_line_edge(self._tracks[tid], xy)))
         for tid, xy, q, s in rows:
             if tid in self._retired and q and not s:
                 self._handed_over(tid, xy, t)
@@ -425,6 +428,32 @@ class WaitTracker:
         if best[1] is not None:
             best[1].walked_on = True
         return best[1]
+
+    def _lost_in_line_here(
+        self, xy: tuple[float, float], before: float | None, present: set[int]
+    ) -> tuple[float, float] | None:
+        """Where a person in line was last seen, within ``relink_px`` of ``xy``, whose visit lost its track on this
+        detection (seen in line on the last frame, not now), if anyone's.
+
+        Where the line bends out of its zone, people standing in it are seen with their centre just out of the
+        zone: an id that slides off such a person (onto the next one up, as the line moves) leaves them a new id
+        first seen out of both zones, like a newcomer walking in. Born there as a person in line vanished, it is
+        that person (:meth:`_at_line_edge`), not someone walking in.
+        """
+        if before is None:
+            return None
+        for visit in self._visits:
+            if visit.last_seen < before or visit.last_in < visit.last_seen or visit.tracks & present:
+                continue
+            if math.dist(xy, visit.in_line_xy) <= self.relink_px:
+                return visit.in_line_xy
+        return None
+
+    def _at_line_edge(self, info: _Track, xy: tuple[float, float]) -> bool:
+        """Whether a track of the line out of both zones stands within ``relink_px`` of where it was in line: a
+        person standing in a line that bends out of its zone, still in line (their visit does not end as walking
+        out of it, and stepping back in is no walk in)."""
+        return info.lined and info.line_xy is not None and math.dist(xy, info.line_xy) <= self.relink_px
 
     def _stepped_up(self, tid: int, t: float) -> bool:
         """Whether track ``tid``, first seen at the desk, is the front of the line stepping up as the one served left.
@@ -703,7 +732,7 @@ class WaitTracker:
         """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, or carrying
         on a track lost on its way to the line (:meth:`_walking_up`); not someone coming from the desk (served,
         walking off across the line's zone)."""
-        return (info.outside or not info.born_in_line or info.walked_up) and not info.desk
+        return (info.outside or (not info.born_in_line and not info.lined) or info.walked_up) and not info.desk
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
         """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``."""
