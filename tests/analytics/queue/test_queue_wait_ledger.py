@@ -577,3 +577,34 @@ def test_someone_in_line_standing_just_out_of_the_zone_and_stepping_back_is_no_w
         if t in (20.0, 70.0, 90.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.0, 65.0, 30.0]
+
+
+def test_someone_found_beside_another_long_after_adds_no_start_while_the_ledger_counts_everyone() -> None:
+    """A walks in at 1 s and B at 2 s; from 5 s B is hidden behind A (one box). At 20 s a second box comes up beside
+    A, further from where B was last seen than a lost person is looked for, and is split off as someone "born long
+    after". The ledger already holds a start for each person it sees: the box is B's (or someone the ledger counted
+    already) and adds no start; C, seen walking in at 40 s, keeps their own (the old code added a start of 20 s,
+    which C took: a wait 50 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 90.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 50.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        if 1.5 <= t < 2.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 2.0 <= t < 5.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B, then hidden
+        elif 20.0 <= t < 60.0:
+            rows.append((3, (55.0, 60.0), "line"))  # a second box beside A
+        if 39.5 <= t < 40.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 40.0 <= t < 70.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (50.0, 60.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 58.0, 30.0]

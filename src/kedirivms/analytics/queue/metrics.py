@@ -450,10 +450,11 @@ class WaitTracker:
         return None
 
     def _at_line_edge(self, info: _Track, xy: tuple[float, float]) -> bool:
-        """Whether a track of the line out of both zones stands within ``relink_px`` of where it was in line: a
-        person standing in a line that bends out of its zone, still in line (their visit does not end as walking
-        out of it, and stepping back in is no walk in)."""
-        return info.lined and info.line_xy is not None and math.dist(xy, info.line_xy) <= self.relink_px
+        """Whether a track of the line out of both zones stands where it was in line: a person standing in a line
+        that bends out of its zone, still in line (their visit does not end as walking out of it, and stepping back
+        in is no walk in). Within half a detection period's walk (``relink_px / 2``, see :meth:`_walking_up`): the
+        tracker often moves the last id in line onto a newcomer walking up beside it, who has walked further."""
+        return info.lined and info.line_xy is not None and math.dist(xy, info.line_xy) <= 0.5 * self.relink_px
 
     def _stepped_up(self, tid: int, t: float) -> bool:
         """Whether track ``tid``, first seen at the desk, is the front of the line stepping up as the one served left.
@@ -785,7 +786,10 @@ class WaitTracker:
 
         A track born soon after the visit began is someone who came in with that person: same start. One born
         long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
-        known better than their track's first sighting, so the neighbour's start is not lent to them. One who came
+        known better than their track's first sighting, so the neighbour's start is not lent to them, and it is
+        added only when the line shows more people than the ledger holds starts for (:meth:`_reconcile`, which
+        adds the ones found last first): most often the ledger counted them already (seen walking in, then hidden
+        behind the one in front). One who came
         with a person whose start is not in the ledger (both found in the line, e.g. two walkers given new ids
         together) adds none: the ledger adds starts for people it sees in line and holds too few for (see
         :meth:`_reconcile`), and they were most often counted there under their earlier ids.
@@ -812,7 +816,7 @@ class WaitTracker:
         unseen = None if came_together else self._unseen_here(xy)
         if unseen is not None:  # someone lost there, whose start is in the ledger already
             twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
-        elif visit.ledgered or not came_together:
+        elif visit.ledgered and came_together:
             self._ledger_add(twin)  # a second person
         return twin
 
