@@ -608,3 +608,45 @@ def test_someone_found_beside_another_long_after_adds_no_start_while_the_ledger_
         if t in (50.0, 60.0, 70.0):
             done.append(waits.arrived(t))
     assert _served(done) == [49.0, 58.0, 30.0]
+
+
+def test_the_front_of_the_line_under_a_served_persons_id_is_counted_when_someone_walks_in_unseen() -> None:
+    """A, C and B walk into the line; A is served; C stands hidden behind B's box for a while (their visit ends,
+    their start stays). The served person walks off, and the tracker moves their (retired) id onto C at the front,
+    where it stays. D then walks in first seen inside the zone, under a new id on each detection: the line's count
+    by place (B and D) matched the ledger (B's and C's starts) without C, so D's start was never added, and when D
+    was seen again under a new id after C and B were served, the ledger took that sighting as D's start. C under
+    the retired id counts, and D, first seen far from everyone, adds theirs."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 70.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t == 0.5:
+            rows.append((1, (100.0, 100.0), "out"))  # A walking up
+        elif 1.0 <= t < 5.0:
+            rows.append((1, (100.0, 60.0), "line"))
+        elif 5.0 <= t < 20.0:
+            rows.append((1, (140.0, 60.0), "spot"))  # A served
+        elif t >= 20.0 and t < 40.0:
+            rows.append((1, (100.0, 60.0), "line"))  # A's id moved onto C at the front
+        if t == 20.0:
+            rows.append((6, (140.0, 100.0), "out"))  # A walking off under a new id
+        if t == 1.5:
+            rows.append((5, (100.0, 100.0), "out"))  # C walking up
+        elif 2.0 <= t < 8.0:
+            rows.append((5, (100.0, 60.0) if t >= 5.0 else (80.0, 60.0), "line"))  # then hidden until 20 s
+        if t == 2.5:
+            rows.append((2, (60.0, 100.0), "out"))  # B walking up
+        elif 3.0 <= t < 50.0:
+            rows.append((2, (60.0, 60.0), "line"))
+        if 25.0 <= t < 38.0:  # D, first seen inside the zone under a new id on each of three detections
+            step = min(int((t - 25.0) / 0.5), 2)
+            rows.append((10 + step, (20.0, 60.0 + 20.0 * (2 - step)), "line"))
+        elif 52.0 <= t < 60.0:  # D hidden behind B, then seen again under a new id
+            rows.append((20, (20.0, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        for at, track in ((5.0, 1), (40.0, None), (50.0, None), (60.0, None)):
+            if t == at:
+                done.append(waits.arrived(t, track=track))
+    assert _served(done) == [4.0, 38.0, 47.0, 35.0]

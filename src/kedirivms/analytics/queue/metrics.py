@@ -105,6 +105,7 @@ class _Track:
     beyond: float | None = None  # when last seen just beyond the line's far end (see _mark_beyond)
     beyond_since: float | None = None  # since when seen there without a break
     joined: float = -math.inf  # the line's move at which a start was added for someone stepping in from there
+    queue_since: float | None = None  # since when in the queue zone (not the service zone) on every frame
 
 
 class WaitTracker:
@@ -222,6 +223,10 @@ class WaitTracker:
             if xy != info.xy:
                 info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
+            if not q or s:
+                info.queue_since = None
+            elif info.queue_since is None:
+                info.queue_since = t
             if q:
                 info.line_xy = xy
             info.desk = info.desk or s
@@ -287,7 +292,8 @@ class WaitTracker:
             )
             self._close(visit, t)
         if self.fifo:
-            self._reconcile(t, self._apart([xy for _, xy, q, _ in rows if q]))
+            held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
+            self._reconcile(t, self._apart([xy for _, xy, q, _ in rows if q]), held)
         return done
 
     def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
@@ -521,7 +527,26 @@ class WaitTracker:
                 kept.append((x, y))
         return len(kept)
 
-    def _reconcile(self, t: float, in_line_now: int) -> None:
+    def _holds_place(self, tid: int, t: float) -> bool:
+        """Whether retired track ``tid`` stands in the line: in the queue zone, out of the service zone, on every
+        frame for ``duplicate_s`` or more (someone served walking off crosses the zone in a detection or two).
+
+        The one served walks off as the next steps up, and the tracker often moves the served person's (retired)
+        id onto the front of the line as they pass: the front person then stands in line under a retired id that
+        no visit holds, and the line's count by place misses them (see :meth:`_reconcile`).
+        """
+        since = self._tracks[tid].queue_since if tid in self._retired else None
+        return since is not None and t - since >= self.duplicate_s
+
+    def _newcomer(self, visit: Visit, t: float, others: list[tuple[float, float]]) -> bool:
+        """Whether ``visit`` is someone new in line: begun within ``2 * relink_s`` and first seen farther than
+        ``relink_px`` from everyone else in line now (``others``), not beside someone (an id of a person counted
+        already, or a box seen for a detection between two people)."""
+        return visit.enter >= t - 2.0 * self.relink_s and all(
+            math.dist(visit.born_xy, xy) > self.relink_px for xy in others
+        )
+
+    def _reconcile(self, t: float, in_line_now: int, held: list[tuple[float, float]] | None = None) -> None:
         """Keep the ledger's count of starts between the people in line and one more.
 
         Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
@@ -535,15 +560,16 @@ class WaitTracker:
         in no ledger (found in the middle of the line, their arrival missed) add their own, the latest first: when
         more people are seen than the ledger holds starts for, those found last are the ones it has not counted (a
         visit found earlier stood in line while the ledger held a start for everyone seen, e.g. someone under a new
-        id); someone who came from the service zone (served, walking out) adds none.
+        id); someone who came from the service zone (served, walking out) adds none. People standing in line under
+        a retired id (``held``, see :meth:`_holds_place`) count too, but then only a newcomer adds a start
+        (:meth:`_newcomer`): someone walking in unseen (given a new id on every detection, first seen inside the
+        zone), whom the count had missed because the front person's id was retired.
         """
-        people = self._apart([v.in_line_xy for v in self._visits if v.last_in >= t])
-        if len(self._ledger) < people:
-            missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
-            for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
-                if len(self._ledger) >= people:
-                    break
-                self._ledger_add(visit)
+        seen = [v.in_line_xy for v in self._visits if v.last_in >= t]
+        people = self._apart(seen)
+        self._add_missing(t, people, None)
+        if held:
+            self._add_missing(t, self._apart(seen + held), held)
         if people or in_line_now:
             self._line_seen = t
         elif t - self._line_seen > self.relink_s:
@@ -557,6 +583,20 @@ class WaitTracker:
                 self._over_since = t
         else:
             self._over_since = None
+
+    def _add_missing(self, t: float, people: int, held: list[tuple[float, float]] | None) -> None:
+        """Add the starts of visits in line the ledger holds none for, the latest first, until it holds ``people``;
+        with ``held`` (people under retired ids counted) only newcomers' (:meth:`_newcomer`)."""
+        if len(self._ledger) >= people:
+            return
+        missing = [v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t]
+        if held is not None:
+            lined = [(v, v.in_line_xy) for v in self._visits if v.last_in >= t]
+            missing = [v for v in missing if self._newcomer(v, t, [xy for o, xy in lined if o is not v] + held)]
+        for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
+            if len(self._ledger) >= people:
+                break
+            self._ledger_add(visit)
 
     def _trim(self, empty: bool) -> None:
         """Drop the latest start that was not seen walking in (or, with nobody seen in line, the latest).
