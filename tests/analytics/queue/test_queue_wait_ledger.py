@@ -512,6 +512,8 @@ def test_a_box_on_the_gap_between_two_people_in_line_is_no_companion_of_either()
         if t in (50.0, 60.0, 70.0):
             done.append(waits.arrived(t))
     assert _served(done) == [49.0, 58.0, 40.0]
+
+
 def test_a_new_id_first_seen_just_out_of_the_zone_where_someone_in_line_vanished_is_no_walk_in() -> None:
     """A walks in at 1 s, B at 5 s and stands where the line bends out of its zone. At 20 s B's id is lost and B
     is found under a new id on the same detection, a few pixels away, with the centre just out of the zone; at
