@@ -76,9 +76,10 @@ def _feed(tracker: WaitTracker, rows: list[tuple[float, int, tuple[float, float]
              (9, 1, (0, 0), False, True)],
             [(7.0, True)],
         ),
-        # leaves the line for good: abandoned after the grace, wait = time in line
-        ([(2, 1, (0, 0), True, False), (5, 1, (0, 0), True, False), (6, 1, (0, 0), False, False),
-          (9, 1, (0, 0), False, False)], [(3.0, False)]),
+        # leaves the line for good (walks away from it; one standing just out of the zone where they stood in line
+        # is still in line): abandoned after the grace, wait = time in line
+        ([(2, 1, (0, 0), True, False), (5, 1, (0, 0), True, False), (6, 1, (50, 0), False, False),
+          (9, 1, (90, 0), False, False)], [(3.0, False)]),
         # ID switch: track 1 lost at (50, 50), track 2 appears nearby 1 s later and inherits the visit
         ([(2, 1, (50, 50), True, False), (3, -1, (0, 0), False, False), (4, 2, (55, 52), True, False),
           (8, 2, (55, 40), False, True)], [(6.0, True)]),

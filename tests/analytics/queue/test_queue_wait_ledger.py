@@ -523,3 +523,166 @@ def test_a_box_straying_out_beside_the_front_of_the_line_is_no_newcomer() -> Non
         if t in (20.0, 40.0, 60.0, 80.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.0, 38.0, 57.0, 50.0]
+
+
+def test_a_box_on_the_gap_between_two_people_in_line_is_no_companion_of_either() -> None:
+    """Two people walk in a second apart and stand in line closer than a detection's walk; a few seconds later the
+    detector draws a third box on the gap between them, for half a minute, never apart from the two. It is no one
+    who came in with the first (the old ledger split it off as a companion with the first's start, and the third
+    visitor, walking in later, took that start: served 29 s late)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 75.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        for tid, start, x, end in ((1, 1.0, 40.0, 50.0), (2, 2.0, 55.0, 60.0), (3, 30.0, 100.0, 70.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (x, 60.0), "line"))
+        if 4.0 <= t < 40.0:
+            rows.append((12, (47.5, 60.0), "line"))  # the box on the gap between the two
+        done += _feed(waits, t, rows)
+        if t in (50.0, 60.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 58.0, 40.0]
+
+
+def test_a_new_id_first_seen_just_out_of_the_zone_where_someone_in_line_vanished_is_no_walk_in() -> None:
+    """A walks in at 1 s, B at 5 s and stands where the line bends out of its zone. At 20 s B's id is lost and B
+    is found under a new id on the same detection, a few pixels away, with the centre just out of the zone; at
+    30 s B steps back into it. That id is B (already in the ledger), not a newcomer walking in: it adds no start,
+    and C, seen walking in at 60 s, keeps their own (the old code gave B's new id a start of 30 s, which C took:
+    a wait 30 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 100.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 50.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        if 4.5 <= t < 5.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 5.0 <= t < 20.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B
+        elif 20.0 <= t < 30.0:
+            rows.append((3, (84.0, 66.0), "out"))  # B under a new id, at the line's edge
+        elif 30.0 <= t < 70.0:
+            rows.append((3, (80.0, 60.0), "line"))
+        if 59.5 <= t < 60.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 60.0 <= t < 90.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (50.0, 70.0, 90.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 65.0, 30.0]
+
+
+def test_someone_in_line_standing_just_out_of_the_zone_and_stepping_back_is_no_walk_in() -> None:
+    """A walks in at 1 s, B at 5 s. As A reaches the desk (20 s) B steps up to where the line bends out of its zone
+    and stands there, the centre just out of it, for ten seconds before stepping back in. B was in line all along:
+    stepping back adds no start, and C, seen walking in at 60 s, keeps their own (the old code took B back as a
+    newcomer with a start of 30 s, which C took: a wait 30 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 100.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 20.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        else:
+            rows.append((1, (0.0, 60.0), "spot"))
+        if 4.5 <= t < 5.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 5.0 <= t < 20.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B
+        elif 20.0 <= t < 30.0:
+            rows.append((2, (84.0, 66.0), "out"))  # at the line's edge
+        elif 30.0 <= t < 70.0:
+            rows.append((2, (70.0, 60.0), "line"))
+        if 59.5 <= t < 60.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 60.0 <= t < 90.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (20.0, 70.0, 90.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 65.0, 30.0]
+
+
+def test_someone_found_beside_another_long_after_adds_no_start_while_the_ledger_counts_everyone() -> None:
+    """A walks in at 1 s and B at 2 s; from 5 s B is hidden behind A (one box). At 20 s a second box comes up beside
+    A, further from where B was last seen than a lost person is looked for, and is split off as someone "born long
+    after". The ledger already holds a start for each person it sees: the box is B's (or someone the ledger counted
+    already) and adds no start; C, seen walking in at 40 s, keeps their own (the old code added a start of 20 s,
+    which C took: a wait 50 s long)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 90.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 50.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        if 1.5 <= t < 2.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 2.0 <= t < 5.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B, then hidden
+        elif 20.0 <= t < 60.0:
+            rows.append((3, (55.0, 60.0), "line"))  # a second box beside A
+        if 39.5 <= t < 40.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 40.0 <= t < 70.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        done += _feed(waits, t, rows)
+        if t in (50.0, 60.0, 70.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [49.0, 58.0, 30.0]
+
+
+def test_the_front_of_the_line_under_a_served_persons_id_is_counted_when_someone_walks_in_unseen() -> None:
+    """A, C and B walk into the line; A is served; C stands hidden behind B's box for a while (their visit ends,
+    their start stays). The served person walks off, and the tracker moves their (retired) id onto C at the front,
+    where it stays. D then walks in first seen inside the zone, under a new id on each detection: the line's count
+    by place (B and D) matched the ledger (B's and C's starts) without C, so D's start was never added, and when D
+    was seen again under a new id after C and B were served, the ledger took that sighting as D's start. C under
+    the retired id counts, and D, first seen far from everyone, adds theirs."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 70.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t == 0.5:
+            rows.append((1, (100.0, 100.0), "out"))  # A walking up
+        elif 1.0 <= t < 5.0:
+            rows.append((1, (100.0, 60.0), "line"))
+        elif 5.0 <= t < 20.0:
+            rows.append((1, (140.0, 60.0), "spot"))  # A served
+        elif t >= 20.0 and t < 40.0:
+            rows.append((1, (100.0, 60.0), "line"))  # A's id moved onto C at the front
+        if t == 20.0:
+            rows.append((6, (140.0, 100.0), "out"))  # A walking off under a new id
+        if t == 1.5:
+            rows.append((5, (100.0, 100.0), "out"))  # C walking up
+        elif 2.0 <= t < 8.0:
+            rows.append((5, (100.0, 60.0) if t >= 5.0 else (80.0, 60.0), "line"))  # then hidden until 20 s
+        if t == 2.5:
+            rows.append((2, (60.0, 100.0), "out"))  # B walking up
+        elif 3.0 <= t < 50.0:
+            rows.append((2, (60.0, 60.0), "line"))
+        if 25.0 <= t < 38.0:  # D, first seen inside the zone under a new id on each of three detections
+            step = min(int((t - 25.0) / 0.5), 2)
+            rows.append((10 + step, (20.0, 60.0 + 20.0 * (2 - step)), "line"))
+        elif 52.0 <= t < 60.0:  # D hidden behind B, then seen again under a new id
+            rows.append((20, (20.0, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        for at, track in ((5.0, 1), (40.0, None), (50.0, None), (60.0, None)):
+            if t == at:
+                done.append(waits.arrived(t, track=track))
+    assert _served(done) == [4.0, 38.0, 47.0, 35.0]

@@ -106,6 +106,7 @@ class _Track:
     beyond: float | None = None  # when last seen just beyond the line's far end (see _mark_beyond)
     beyond_since: float | None = None  # since when seen there without a break
     joined: float = -math.inf  # the line's move at which a start was added for someone stepping in from there
+    queue_since: float | None = None  # since when in the queue zone (not the service zone) on every frame
 
 
 class WaitTracker:
@@ -214,6 +215,9 @@ class WaitTracker:
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
+                if walker is None and not q and not s:
+                    info.line_xy = self._lost_in_line_here(xy, before, present)
+                    info.lined = info.line_xy is not None
             elif info.walked_on:
                 info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
             if info.at_desk and not s:
@@ -222,11 +226,15 @@ class WaitTracker:
             if xy != info.xy:
                 info.came_from = info.xy
             info.last, info.xy, info.in_line = t, xy, q
+            if not q or s:
+                info.queue_since = None
+            elif info.queue_since is None:
+                info.queue_since = t
             if q:
                 info.line_xy = xy
             info.desk = info.desk or s
             info.lined = info.lined or q
-            if not q and not s:
+            if not q and not s and not self._at_line_edge(info, xy):
                 info.outside = True
                 self._retired.discard(tid)
         if any(s for _, _, _, s in rows):
@@ -235,10 +243,10 @@ class WaitTracker:
         self._line_now = [xy for _, xy, q, _ in rows if q]
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
-        for tid, xy, q, _ in rows:
+        for tid, xy, q, s in rows:
             visit = self._owner.get(tid)
-            if visit is not None:
-                self._see(visit, t, xy, q)
+            if visit is not None:  # (standing just out of the zone where the line bends out of it: still in line)
+                self._see(visit, t, xy, q or (not s and self._at_line_edge(self._tracks[tid], xy)))
         for tid, xy, q, s in rows:
             if tid in self._retired and q and not s:
                 self._handed_over(tid, xy, t)
@@ -289,7 +297,8 @@ class WaitTracker:
             )
             self._close(visit, t)
         if self.fifo:
-            self._reconcile(t, self._apart([xy for _, xy, q, _ in rows if q]))
+            held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
+            self._reconcile(t, self._apart([xy for _, xy, q, _ in rows if q]), held)
         return done
 
     def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
@@ -431,6 +440,33 @@ class WaitTracker:
             best[1].walked_on = True
         return best[1]
 
+    def _lost_in_line_here(
+        self, xy: tuple[float, float], before: float | None, present: set[int]
+    ) -> tuple[float, float] | None:
+        """Where a person in line was last seen, within ``relink_px`` of ``xy``, whose visit lost its track on this
+        detection (seen in line on the last frame, not now), if anyone's.
+
+        Where the line bends out of its zone, people standing in it are seen with their centre just out of the
+        zone: an id that slides off such a person (onto the next one up, as the line moves) leaves them a new id
+        first seen out of both zones, like a newcomer walking in. Born there as a person in line vanished, it is
+        that person (:meth:`_at_line_edge`), not someone walking in.
+        """
+        if before is None:
+            return None
+        for visit in self._visits:
+            if visit.last_seen < before or visit.last_in < visit.last_seen or visit.tracks & present:
+                continue
+            if math.dist(xy, visit.in_line_xy) <= self.relink_px:
+                return visit.in_line_xy
+        return None
+
+    def _at_line_edge(self, info: _Track, xy: tuple[float, float]) -> bool:
+        """Whether a track of the line out of both zones stands where it was in line: a person standing in a line
+        that bends out of its zone, still in line (their visit does not end as walking out of it, and stepping back
+        in is no walk in). Within half a detection period's walk (``relink_px / 2``, see :meth:`_walking_up`): the
+        tracker often moves the last id in line onto a newcomer walking up beside it, who has walked further."""
+        return info.lined and info.line_xy is not None and math.dist(xy, info.line_xy) <= 0.5 * self.relink_px
+
     def _stepped_up(self, tid: int, t: float) -> bool:
         """Whether track ``tid``, first seen at the desk, is the front of the line stepping up as the one served left.
 
@@ -500,7 +536,26 @@ class WaitTracker:
                 kept.append((x, y))
         return len(kept)
 
-    def _reconcile(self, t: float, in_line_now: int) -> None:
+    def _holds_place(self, tid: int, t: float) -> bool:
+        """Whether retired track ``tid`` stands in the line: in the queue zone, out of the service zone, on every
+        frame for ``duplicate_s`` or more (someone served walking off crosses the zone in a detection or two).
+
+        The one served walks off as the next steps up, and the tracker often moves the served person's (retired)
+        id onto the front of the line as they pass: the front person then stands in line under a retired id that
+        no visit holds, and the line's count by place misses them (see :meth:`_reconcile`).
+        """
+        since = self._tracks[tid].queue_since if tid in self._retired else None
+        return since is not None and t - since >= self.duplicate_s
+
+    def _newcomer(self, visit: Visit, t: float, others: list[tuple[float, float]]) -> bool:
+        """Whether ``visit`` is someone new in line: begun within ``2 * relink_s`` and first seen farther than
+        ``relink_px`` from everyone else in line now (``others``), not beside someone (an id of a person counted
+        already, or a box seen for a detection between two people)."""
+        return visit.enter >= t - 2.0 * self.relink_s and all(
+            math.dist(visit.born_xy, xy) > self.relink_px for xy in others
+        )
+
+    def _reconcile(self, t: float, in_line_now: int, held: list[tuple[float, float]] | None = None) -> None:
         """Keep the ledger's count of starts between the people in line and one more.
 
         Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
@@ -514,15 +569,16 @@ class WaitTracker:
         in no ledger (found in the middle of the line, their arrival missed) add their own, the latest first: when
         more people are seen than the ledger holds starts for, those found last are the ones it has not counted (a
         visit found earlier stood in line while the ledger held a start for everyone seen, e.g. someone under a new
-        id); someone who came from the service zone (served, walking out) adds none.
+        id); someone who came from the service zone (served, walking out) adds none. People standing in line under
+        a retired id (``held``, see :meth:`_holds_place`) count too, but then only a newcomer adds a start
+        (:meth:`_newcomer`): someone walking in unseen (given a new id on every detection, first seen inside the
+        zone), whom the count had missed because the front person's id was retired.
         """
-        people = self._apart([v.in_line_xy for v in self._visits if v.last_in >= t])
-        if len(self._ledger) < people:
-            missing = (v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t)
-            for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
-                if len(self._ledger) >= people:
-                    break
-                self._ledger_add(visit)
+        seen = [v.in_line_xy for v in self._visits if v.last_in >= t]
+        people = self._apart(seen)
+        self._add_missing(t, people, None)
+        if held:
+            self._add_missing(t, self._apart(seen + held), held)
         if people or in_line_now:
             self._line_seen = t
         elif t - self._line_seen > self.relink_s:
@@ -536,6 +592,20 @@ class WaitTracker:
                 self._over_since = t
         else:
             self._over_since = None
+
+    def _add_missing(self, t: float, people: int, held: list[tuple[float, float]] | None) -> None:
+        """Add the starts of visits in line the ledger holds none for, the latest first, until it holds ``people``;
+        with ``held`` (people under retired ids counted) only newcomers' (:meth:`_newcomer`)."""
+        if len(self._ledger) >= people:
+            return
+        missing = [v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t]
+        if held is not None:
+            lined = [(v, v.in_line_xy) for v in self._visits if v.last_in >= t]
+            missing = [v for v in missing if self._newcomer(v, t, [xy for o, xy in lined if o is not v] + held)]
+        for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
+            if len(self._ledger) >= people:
+                break
+            self._ledger_add(visit)
 
     def _trim(self, empty: bool) -> None:
         """Drop the latest start that was not seen walking in (or, with nobody seen in line, the latest).
@@ -712,7 +782,7 @@ class WaitTracker:
         """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, or carrying
         on a track lost on its way to the line (:meth:`_walking_up`); not someone coming from the desk (served,
         walking off across the line's zone)."""
-        return (info.outside or not info.born_in_line or info.walked_up) and not info.desk
+        return (info.outside or (not info.born_in_line and not info.lined) or info.walked_up) and not info.desk
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
         """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``."""
@@ -725,18 +795,50 @@ class WaitTracker:
                 xy = seen[tid][0]
                 if min(math.dist(xy, o) for o in others) < self._apart_px:
                     continue  # overlapping: one person in two boxes, not two people
+                if seen[tid][1] and self._straddles(xy, others, visit, seen):
+                    continue  # a box on the gap between two people in line: not seen apart from them
                 visit.together[tid] += dt
                 if visit.together[tid] + 1e-9 < self.duplicate_s:
                     continue
                 xy, q = seen[tid]
                 self._spin_off(visit, tid, xy, q, t)
 
+    def _straddles(
+        self,
+        xy: tuple[float, float],
+        mine: list[tuple[float, float]],
+        visit: Visit,
+        seen: dict[int, tuple[tuple[float, float], bool]],
+    ) -> bool:
+        """Whether a box at ``xy`` lies between a box of ``visit`` and someone else in the queue zone now, both
+        ledgered: nearer to each of them than they are to each other, the two no farther apart than ``relink_px``
+        (neighbours in line, with no room for a third person between them).
+
+        The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
+        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`).
+        """
+        for other in self._visits:
+            if other is visit or not other.ledgered:
+                continue
+            for tid in other.tracks:
+                if tid not in seen or not seen[tid][1]:
+                    continue
+                there = seen[tid][0]
+                for here in mine:
+                    gap = math.dist(here, there)
+                    if gap <= self.relink_px and math.dist(xy, here) < gap and math.dist(xy, there) < gap:
+                        return True
+        return False
+
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
         """Move track ``tid`` out of ``visit`` into a visit of its own.
 
         A track born soon after the visit began is someone who came in with that person: same start. One born
         long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
-        known better than their track's first sighting, so the neighbour's start is not lent to them. One who came
+        known better than their track's first sighting, so the neighbour's start is not lent to them, and it is
+        added only when the line shows more people than the ledger holds starts for (:meth:`_reconcile`, which
+        adds the ones found last first): most often the ledger counted them already (seen walking in, then hidden
+        behind the one in front). One who came
         with a person whose start is not in the ledger (both found in the line, e.g. two walkers given new ids
         together) adds none: the ledger adds starts for people it sees in line and holds too few for (see
         :meth:`_reconcile`), and they were most often counted there under their earlier ids.
@@ -763,7 +865,7 @@ class WaitTracker:
         unseen = None if came_together else self._unseen_here(xy)
         if unseen is not None:  # someone lost there, whose start is in the ledger already
             twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
-        elif visit.ledgered or not came_together:
+        elif visit.ledgered and came_together:
             self._ledger_add(twin)  # a second person
         return twin
 
