@@ -397,6 +397,21 @@ def test_counter_stalled_timer_begins_at_the_readings(
     assert stalls == [(pytest.approx(stalled_at, abs=0.05), pytest.approx(stalled_at - 60.0, abs=0.05))]
 
 
+def _update(service: ServiceTracker, t: float, rows: list[tuple[int, tuple[float, float], str]]) -> int:
+    """One detection of ``(track id, centre, "spot" | "line" | "out")`` rows (feet 20 px above the centre); returns
+    the arrivals counted."""
+    centres = np.array([r[1] for r in rows])
+    _, n = service.update(
+        t,
+        np.array([r[0] for r in rows]),
+        centres,
+        np.array([r[2] == "spot" for r in rows]),
+        np.array([r[2] == "line" for r in rows]),
+        centres - [0.0, 20.0],
+    )
+    return n
+
+
 def _leaver_missed_once(carried_by_line: bool) -> tuple[ServiceTracker, int]:
     """A (track 1) served at the spot (50, 20) from 2 s; B (track 2) next in line at (50, 40), C (track 3) last at
     (50, 100). At 20 s B steps up under A's id (track 1 stays on the spot) and A walks off under a new id (track 4),
@@ -419,16 +434,7 @@ def _leaver_missed_once(carried_by_line: bool) -> tuple[ServiceTracker, int]:
             rows += [(2, (50.0, 40.0), "line"), (3 if carried_by_line else 5, (walked, 15.0), "out")]
             if not carried_by_line:
                 rows.append((3, (50.0, 100.0), "line"))
-        centres = np.array([r[1] for r in rows])
-        _, n = service.update(
-            float(t),
-            np.array([r[0] for r in rows]),
-            centres,
-            np.array([r[2] == "spot" for r in rows]),
-            np.array([r[2] == "line" for r in rows]),
-            centres - [0.0, 20.0],
-        )
-        arrivals += n
+        arrivals += _update(service, float(t), rows)
     return service, arrivals
 
 
@@ -466,16 +472,7 @@ def _line_id_out_for_a_detection(back_at_once: bool) -> int:
             rows.append((4, (20.0, 45.0), "out"))
         elif t != 20.5 or back_at_once:
             rows.append((4, (50.0, 100.0), "line"))
-        centres = np.array([r[1] for r in rows])
-        _, n = service.update(
-            float(t),
-            np.array([r[0] for r in rows]),
-            centres,
-            np.array([r[2] == "spot" for r in rows]),
-            np.array([r[2] == "line" for r in rows]),
-            centres - [0.0, 20.0],
-        )
-        arrivals += n
+        arrivals += _update(service, float(t), rows)
     return arrivals
 
 
