@@ -237,10 +237,11 @@ class WaitTracker:
             if not q and not s and not self._at_line_edge(info, xy):
                 info.outside = True
                 self._retired.discard(tid)
-        if any(s for _, _, _, s in rows):
-            self._desk_seen = t
-        self._mark_beyond(t, rows)
+        at_desk = [xy for _, xy, _, s in rows if s]
+        if at_desk:
+            self._desk_seen, self._desk_xy = t, at_desk[-1]
         self._line_now = [xy for _, xy, q, _ in rows if q]
+        self._mark_beyond(t, rows)
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
         for tid, xy, q, s in rows:
@@ -298,7 +299,7 @@ class WaitTracker:
             self._close(visit, t)
         if self.fifo:
             held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
-            self._reconcile(t, self._apart([xy for _, xy, q, _ in rows if q]), held)
+            self._reconcile(t, self._apart(self._line_now), held)
         return done
 
     def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
@@ -373,10 +374,7 @@ class WaitTracker:
         beyond it: within two ``relink_px`` of it and further from the desk. Someone served, or seen in line or
         walking on, is not waiting there.
         """
-        for _, xy, _, s in rows:
-            if s:
-                self._desk_xy = xy
-        line = [xy for _, xy, q, _ in rows if q]
+        line = self._line_now
         if self._desk_xy is None or not line or not self.desk_arrivals:
             return
         desk = self._desk_xy
