@@ -11,7 +11,7 @@ import supervision as sv
 from pydantic import ValidationError
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, StalledConfig, person_detections
-from kedirivms.analytics.queue.metrics import ServiceTracker
+from kedirivms.analytics.queue.service import ServiceTracker
 from kedirivms.sim.counter_scene import CounterScene
 
 # a 200x100 picture: the clerk's side on top, the service spot below it, the line in the lower half

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kedirivms.analytics.queue.metrics import FinishedVisit, WaitTracker
+from kedirivms.analytics.queue.waits import FinishedVisit, WaitTracker
 
 Row = tuple[int, tuple[float, float], str]  # track, centre, "line" / "spot" / "out"
 

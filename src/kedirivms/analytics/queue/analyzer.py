@@ -37,15 +37,11 @@ from kedirivms.analytics.queue.detector import (
 from kedirivms.analytics.queue.feet import FootEstimator, feet_behind, feet_beside
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.line_gaps import LineGaps
-from kedirivms.analytics.queue.metrics import (
-    FinishedStay,
-    HourlyServiceStats,
-    IntervalStats,
-    ServiceTracker,
-    WaitTracker,
-)
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.queue.second_look import EXTRA, extra_mask
+from kedirivms.analytics.queue.service import FinishedStay, ServiceTracker
+from kedirivms.analytics.queue.stats import HourlyServiceStats, IntervalStats
+from kedirivms.analytics.queue.waits import WaitTracker
 from kedirivms.analytics.zones import Zones
 
 __all__ = ["DnnDetectorConfig", "FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
