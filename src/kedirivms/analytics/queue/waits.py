@@ -20,6 +20,7 @@ someone, or picked up again as a "new" track), so a visit may hold several track
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -806,18 +807,17 @@ class WaitTracker:
         The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
         an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`).
         """
-        for other in self._visits:
-            if other is visit or not other.ledgered:
-                continue
-            for tid in other.tracks:
-                if tid not in seen or not seen[tid][1]:
-                    continue
-                there = seen[tid][0]
-                for here in mine:
-                    gap = math.dist(here, there)
-                    if gap <= self.relink_px and math.dist(xy, here) < gap and math.dist(xy, there) < gap:
-                        return True
-        return False
+        theirs = [
+            seen[tid][0]
+            for other in self._visits
+            if other is not visit and other.ledgered
+            for tid in other.tracks
+            if tid in seen and seen[tid][1]
+        ]
+        return any(
+            (gap := math.dist(here, there)) <= self.relink_px and max(math.dist(xy, here), math.dist(xy, there)) < gap
+            for here, there in itertools.product(mine, theirs)
+        )
 
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
         """Move track ``tid`` out of ``visit`` into a visit of its own.
