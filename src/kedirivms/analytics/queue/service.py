@@ -107,6 +107,8 @@ class ServiceTracker:
         self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
         # tracks first seen out of both zones near a stay's spot: track -> (when, where)
         self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
+        # tracks first seen out of both zones that carry on a walker lost there: track -> where that walk began
+        self._walk_from: dict[int, tuple[float, float]] = {}
         # tracks that stepped out of both zones: track -> (when, last foot point and box top in the zones)
         self._stepped: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
@@ -346,6 +348,9 @@ class ServiceTracker:
             self._zone_of[tid] = (t, s or q, xy, top)
             if before is None and not s and not q:
                 self._born_out[tid] = (t, xy)
+                origin = self._walk_began(t, xy, {other for other, _, _ in rows})
+                if origin is not None:
+                    self._walk_from[tid] = origin
             elif tid in self._born_out:
                 self._walked_off(t, tid, xy, s or q)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
@@ -388,6 +393,8 @@ class ServiceTracker:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
             del self._born_out[tid]
+        for tid in [k for k in self._walk_from if k not in self._born_out]:
+            del self._walk_from[tid]
         for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
             del self._stepped[tid]
         arrivals = 0
@@ -562,7 +569,8 @@ class ServiceTracker:
                 continue
             if born_t - stay.enter < self.min_service_s:
                 continue
-            was = math.dist(born_xy, spot)
+            # (from where its walk began: a walker who came nearer under an earlier id is not walking off)
+            was = math.dist(self._walk_from.get(tid, born_xy), spot)
             now = math.dist(xy, spot)
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
@@ -575,6 +583,24 @@ class ServiceTracker:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
                 del self._born_out[tid]
                 return
+
+    def _walk_began(self, t: float, xy: tuple[float, float], present: set[int]) -> tuple[float, float] | None:
+        """Where the walk began that a track first seen out of both zones at ``xy`` carries on, if it carries one.
+
+        The tracker often loses someone walking past out of the zones and picks them up again under a new id a
+        detection or two on. A track first seen out of the zones, lost there within ``leave_grace_s`` (not seen now),
+        its last place within ``depart_px`` (about one detection period's walk) of ``xy``, is that walker: the walk
+        began where it did (or where the walk it carried on began). Nearest first.
+        """
+        best: tuple[float, tuple[float, float] | None] = (math.inf, None)
+        for other, (_, born_xy) in self._born_out.items():
+            last = self._zone_of.get(other)
+            if other in present or last is None or last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
+                continue
+            d = math.dist(last[2], xy)
+            if d <= self.depart_px and d < best[0]:
+                best = (d, self._walk_from.get(other, born_xy))
+        return best[1]
 
     def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
         """The stay whose id the tracker traded with the front of the line, if a newcomer at ``xy`` is its person.
