@@ -569,8 +569,8 @@ class ServiceTracker:
                 continue
             if born_t - stay.enter < self.min_service_s:
                 continue
-            # (from where its walk began: a walker who came nearer under an earlier id is not walking off)
-            was = math.dist(self._walk_from.get(tid, born_xy), spot)
+            # (from where its walk began, if further: a walker who came nearer under an earlier id, walking past)
+            was = max(math.dist(born_xy, spot), math.dist(self._walk_from.get(tid, born_xy), spot))
             now = math.dist(xy, spot)
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
