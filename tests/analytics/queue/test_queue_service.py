@@ -546,3 +546,45 @@ def _walker_coming_nearer(lost_on_the_way: bool) -> int:
 )
 def test_someone_walking_past_the_desk_who_came_nearer_is_no_leaver(lost_on_the_way: bool) -> None:
     assert _walker_coming_nearer(lost_on_the_way) == 1  # A at 2 s; nobody left the spot
+
+
+def _leaver_missed_at_the_spot(missed: bool) -> int:
+    """A (track 1) served at the spot (50, 20) from 2 s; B (2) next in line at (50, 40), C (3) last at (50, 100).
+    With ``missed``, A walks off after 20.5 s: missed at 21 s, and from 21.5 s B steps up under A's id (in the
+    queue zone at first, on the spot from 22.5 s). At 22 s A is first seen under a new id (4) out of both zones 48 px
+    from the spot (further than ``depart_px``, within two detection periods' walk), walking on. Without, A stays on
+    the spot and B in line throughout, never missed, and the one walking off is someone else. Returns the
+    arrivals."""
+    service = ServiceTracker(leave_grace_s=1.5, relink_s=4.0, relink_px=20.0, min_service_s=2.0, warmup_s=1.0)
+    service.update(0.0, np.zeros(0, int), np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, bool))
+    arrivals = 0
+    for t in np.arange(2.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[tuple[int, tuple[float, float], str]] = [(3, (50.0, 100.0), "line")]
+        if not missed or t <= 20.5:
+            rows += [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")]
+        elif t in (21.5, 22.0):
+            rows.append((1, (50.0, 32.0), "line"))  # B under A's id, stepping up
+        elif t >= 22.5:
+            rows.append((1, (50.0, 22.0), "spot"))
+        if t >= 22.0:
+            rows.append((4, (2.0 - 30.0 * (t - 22.0), 20.0), "out"))  # walking off
+        arrivals += _update(service, t, rows)
+    return arrivals
+
+
+@pytest.mark.parametrize(
+    ("missed", "arrivals"),
+    [
+        # hard scene, development seed +9000, 817.8 s: the one served missed for a detection as they left, the next
+        # one stepping up under their id, the leaver first seen under a new id 100 px from the spot (beyond
+        # ``depart_px``, 86 px) two detections on; the arrival went unseen and every later wait took the start of
+        # the one ahead
+        pytest.param(True, 2, id="missed-then-seen-further-on"),
+        pytest.param(False, 1, id="never-missed-someone-else-walking-off"),
+    ],
+)
+def test_a_leaver_missed_at_the_spot_and_first_seen_two_detections_on_is_a_hand_over(
+    missed: bool, arrivals: int
+) -> None:
+    assert _leaver_missed_at_the_spot(missed) == arrivals
