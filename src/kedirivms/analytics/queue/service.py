@@ -39,6 +39,8 @@ class _Stay:
     departed_back: bool = False
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
+    # the last detection on which none of its tracks was in the zone, and where its person was last seen there before
+    missed: tuple[float, tuple[float, float]] | None = None
     # its tracks' places over the last seconds, oldest first
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
 
@@ -107,6 +109,11 @@ class ServiceTracker:
         self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
         # tracks first seen out of both zones near a stay's spot: track -> (when, where)
         self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
+        # tracks first seen out of both zones that carry on a walker lost there: track -> where that walk began
+        self._walk_from: dict[int, tuple[float, float]] = {}
+        # tracks first seen out of both zones soon after a stay's person was missed at the spot: track -> (stay,
+        # where that person was last seen there), see _walked_off
+        self._born_missed: dict[int, list[tuple[_Stay, tuple[float, float]]]] = {}
         # tracks that stepped out of both zones: track -> (when, last foot point and box top in the zones)
         self._stepped: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
@@ -199,6 +206,11 @@ class ServiceTracker:
                     stay.recent.popleft()
                 if s:
                     stay.last_in, stay.in_xy = t, xy
+        if fresh:  # (a stay none of whose tracks is in the zone on this detection: its person missed at the spot)
+            for stay in self._stays:
+                first_miss = stay.missed is None or stay.missed[0] < stay.last_in
+                if stay.last_in < t and stay.in_xy is not None and first_miss:
+                    stay.missed = (t, stay.in_xy)
         self.handovers = []
         self.arrivals = []
         done: list[FinishedStay] = []
@@ -346,6 +358,14 @@ class ServiceTracker:
             self._zone_of[tid] = (t, s or q, xy, top)
             if before is None and not s and not q:
                 self._born_out[tid] = (t, xy)
+                origin = self._walk_began(t, xy, {other for other, _, _ in rows})
+                if origin is not None:
+                    self._walk_from[tid] = origin
+                self._born_missed[tid] = [
+                    (stay, stay.missed[1])
+                    for stay in self._stays
+                    if stay.missed is not None and t - stay.missed[0] <= self.leave_grace_s + 1e-9
+                ]
             elif tid in self._born_out:
                 self._walked_off(t, tid, xy, s or q)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
@@ -388,6 +408,10 @@ class ServiceTracker:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
             del self._born_out[tid]
+        for tid in [k for k in self._walk_from if k not in self._born_out]:
+            del self._walk_from[tid]
+        for tid in [k for k in self._born_missed if k not in self._born_out]:
+            del self._born_missed[tid]
         for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
             del self._stepped[tid]
         arrivals = 0
@@ -551,6 +575,13 @@ class ServiceTracker:
         first seen a step further on), that then walks ``relink_px / 2`` further from the spot
         while still out of the zones, within ``relink_s`` of its first sighting, is the stay's person leaving
         (someone coming *to* the counter, e.g. the clerk back from a break, gets nearer instead).
+
+        A track that carries on a walker lost out of the zones (:meth:`_walk_began`) is measured from where that walk
+        began when that is further from the spot: someone walking past the desk who came nearer under an earlier id
+        and walks on is not walking off the spot. When the stay's person was missed at the spot within
+        ``leave_grace_s`` before the track was first seen (the one stepping up may take their id a detection later),
+        the leaver may have walked on meanwhile, unseen: first seen within two detection periods' walk
+        (``2 * depart_px``, as in :meth:`_gone_from_spot`) of where they were last seen at the spot will do.
         """
         born_t, born_xy = self._born_out[tid]
         if in_zone:
@@ -562,7 +593,8 @@ class ServiceTracker:
                 continue
             if born_t - stay.enter < self.min_service_s:
                 continue
-            was = math.dist(born_xy, spot)
+            # (from where its walk began, if further: a walker who came nearer under an earlier id, walking past)
+            was = max(math.dist(born_xy, spot), math.dist(self._walk_from.get(tid, born_xy), spot))
             now = math.dist(xy, spot)
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
@@ -571,10 +603,33 @@ class ServiceTracker:
                 + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
                 + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
             )
-            if near <= self.depart_px and now - was >= 0.5 * self.relink_px:
+            # the stay's person missed at the spot a moment before (within leave_grace_s): they may have walked on
+            # meanwhile, unseen, from where they were last seen there (two detection periods' walk, as in
+            # _gone_from_spot)
+            missed = [p for other, p in self._born_missed.get(tid, []) if other is stay]
+            gone = any(math.dist(born_xy, p) <= 2.0 * self.depart_px for p in missed)
+            if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
                 del self._born_out[tid]
                 return
+
+    def _walk_began(self, t: float, xy: tuple[float, float], present: set[int]) -> tuple[float, float] | None:
+        """Where the walk began that a track first seen out of both zones at ``xy`` carries on, if it carries one.
+
+        The tracker often loses someone walking past out of the zones and picks them up again under a new id a
+        detection or two on. A track first seen out of the zones, lost there within ``leave_grace_s`` (not seen now),
+        its last place within ``depart_px`` (about one detection period's walk) of ``xy``, is that walker: the walk
+        began where it did (or where the walk it carried on began). Nearest first.
+        """
+        best: tuple[float, tuple[float, float] | None] = (math.inf, None)
+        for other, (_, born_xy) in self._born_out.items():
+            last = self._zone_of.get(other)
+            if other in present or last is None or last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
+                continue
+            d = math.dist(last[2], xy)
+            if d <= self.depart_px and d < best[0]:
+                best = (d, self._walk_from.get(other, born_xy))
+        return best[1]
 
     def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
         """The stay whose id the tracker traded with the front of the line, if a newcomer at ``xy`` is its person.

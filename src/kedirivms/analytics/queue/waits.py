@@ -743,7 +743,10 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
-            walked_in=self._walked_in(info) and t - info.joined > self.relink_s and not self._cuts_in(xy),
+            walked_in=self._walked_in(info)
+            and t - info.joined > self.relink_s
+            and not self._cuts_in(xy)
+            and not self._jumped_onto_someone(info, xy),
             from_desk=info.desk,
         )
         self._visits.append(visit)
@@ -766,6 +769,18 @@ class WaitTracker:
         desk = self._desk_xy
         here = math.dist(xy, desk)
         return any(math.dist(p, desk) > here + self.relink_px for p in self._line_now)
+
+    def _jumped_onto_someone(self, info: _Track, xy: tuple[float, float]) -> bool:
+        """Whether a track stepping into the line at ``xy`` jumped there onto someone seen in line now.
+
+        A newcomer walks into the line: between two detections they cover at most one detection period's walk
+        (``2 * relink_px``, see :meth:`_walking_up`). A track that comes further than that in one step, and lands on
+        someone already in line (closer than ``_apart_px``: one person, see :data:`APART`), is an id from elsewhere
+        (a passer-by's, out of the zones) that the tracker moved onto that person: not someone seen walking in.
+        """
+        if info.came_from is None or math.dist(xy, info.came_from) <= 2.0 * self.relink_px:
+            return False
+        return sum(math.dist(xy, p) < self._apart_px for p in self._line_now) > 1  # (xy itself is one of them)
 
     @staticmethod
     def _walked_in(info: _Track) -> bool:
