@@ -840,8 +840,9 @@ class QueueAnalyzer:
         the service zone while another holds the spot is not the one served (the next in line whose box reached
         over): their anchor alone counts. And the next in line stepping up while the one served, seen on this
         detection (not coasted nor kept as hidden), still stands in the service zone ahead of them (beyond their
-        anchor in the direction they stepped) stays in the line however far they moved: the spot holds one person,
-        and a box cut off above its feet reaches over into the service zone from the line's front.
+        anchor in the direction they stepped, by more than that step) stays in the line however far they moved:
+        the spot holds one person, and a box cut off above its feet reaches over into the service zone from the
+        line's front.
         """
         share = self.config.tracking.zone_hold
         if share <= 0:
@@ -861,7 +862,10 @@ class QueueAnalyzer:
                 and placed[1] != zone
                 and (zone == "queue" or held)
                 and (
-                    (placed[1] == "queue" and self._served_ahead(pid, placed[0], anchors[i], detected))
+                    (
+                        placed[1] == "queue"
+                        and self._served_ahead(pid, placed[0], anchors[i], detected, share * heights[i])
+                    )
                     or self._moved(anchors[i], tops[i], placed, zone == "queue" and held) <= share * float(heights[i])
                 )
             ):
@@ -890,12 +894,16 @@ class QueueAnalyzer:
             if self._hour is not None and not stay.censored:
                 self._hour.services.append(stay.service_s)
 
-    def _served_ahead(self, pid: int, came_from: np.ndarray, xy: np.ndarray, seen: set[int]) -> bool:
-        """Whether someone in ``seen`` other than ``pid`` was last placed in the service zone ahead of ``xy``: beyond
-        it in the direction ``pid`` stepped from ``came_from`` (the one served, in front of the next in line)."""
+    def _served_ahead(self, pid: int, came_from: np.ndarray, xy: np.ndarray, seen: set[int], least_px: float) -> bool:
+        """Whether someone in ``seen`` other than ``pid`` was last placed in the service zone ahead of ``xy``: more
+        than ``least_px`` beyond it in the direction ``pid`` stepped from ``came_from`` (the one served, in front of
+        the next in line; a box at their very place is no one else)."""
         step = np.asarray(xy, dtype=np.float64) - np.asarray(came_from, dtype=np.float64)
+        norm = float(np.hypot(*step))
+        if norm == 0.0:
+            return False
         return any(
-            other != pid and v[1] == "service" and other in seen and float(np.dot(v[0] - xy, step)) > 0.0
+            other != pid and v[1] == "service" and other in seen and float(np.dot(v[0] - xy, step)) > least_px * norm
             for other, v in self._placed.items()
         )
 
