@@ -132,6 +132,10 @@ class OnnxPersonDetector:
         """Windows looked at again so far (see ``second_look``)."""
         self.wide_looks = 0
         """Of those, windows round a first-look box much wider than the others (``SecondLook.wide``)."""
+        self.straddle_looks = 0
+        """Of those, windows round a first-look box between two others (``SecondLook.straddle``)."""
+        self.straddle_drops = 0
+        """First-look boxes those windows dropped (found nobody of their own, both neighbours)."""
         self.closer_looks = 0
         """Windows looked at closer so far where something moved (see :meth:`look_closer`)."""
         self.person_class = person_class
@@ -282,10 +286,25 @@ class OnnxPersonDetector:
         if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
             return first
         kept = np.asarray(first.xyxy)
-        spots = look.spots(kept, xyxy, score, self.nms_iou, w, h)
-        weak_spots = look.weak_spots(kept, *weak_boxes, self.nms_iou, w, h)
         budget = look.budget * box.canvas[0] * box.canvas[1]
         scale = look.magnify * box.scale
+        drop = np.zeros(len(kept), dtype=bool)
+        for i, around in look.straddling(kept, w, h):  # a box over the gap between two people: is it anyone?
+            window = look.window(kept[i], w, h)
+            fed = self._window_blob(source, window, scale, budget)
+            if fed is None:
+                continue
+            blob, win = fed
+            budget -= win.canvas[0] * win.canvas[1]
+            self.second_looks += 1
+            self.straddle_looks += 1
+            drop[i] = look.unfounded(kept, i, around, np.asarray(self._infer(blob, win, (w, h)).xyxy), window)
+        if drop.any():
+            self.straddle_drops += int(drop.sum())
+            first = first[~drop]  # type: ignore[assignment]
+            kept = np.asarray(first.xyxy)
+        spots = look.spots(kept, xyxy, score, self.nms_iou, w, h)
+        weak_spots = look.weak_spots(kept, *weak_boxes, self.nms_iou, w, h)
         people = first
         for i in look.wide_boxes(kept, w, h):  # one box round two people: add the one the window tells apart
             fed = self._window_blob(source, look.window(kept[i], w, h), scale, budget)
