@@ -23,6 +23,7 @@ up to a multiple of 32, not a square: a 640x360 camera runs at 416x256 instead o
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -33,9 +34,9 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue._session import SharedSession, shared_session
-from kedirivms.analytics.queue.detector import empty_detections, person_detections
+from kedirivms.analytics.queue.detector import box_iou, empty_detections, person_detections
 from kedirivms.analytics.queue.line_pass import MAX_BUSY, LinePass
-from kedirivms.analytics.queue.second_look import SecondLook
+from kedirivms.analytics.queue.second_look import STRADDLE_WINDOW, SecondLook
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -136,6 +137,8 @@ class OnnxPersonDetector:
         """Of those, windows round a first-look box between two others (``SecondLook.straddle``)."""
         self.straddle_drops = 0
         """First-look boxes those windows dropped (found nobody of their own, both neighbours)."""
+        self._unfounded: deque[np.ndarray] = deque(maxlen=STRADDLE_WINDOW - 1)
+        """The boxes the straddle windows found no one in, on each of the last detections (this camera's)."""
         self.closer_looks = 0
         """Windows looked at closer so far where something moved (see :meth:`look_closer`)."""
         self.person_class = person_class
@@ -282,8 +285,10 @@ class OnnxPersonDetector:
         xyxy, score = xyxy[~weak], score[~weak]
         first = self._nms(xyxy, score)
         if look is None or len(first) == 0:
+            self._unfounded.append(np.zeros((0, 4)))
             return first
         if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
+            self._unfounded.append(np.zeros((0, 4)))
             return first
         kept = np.asarray(first.xyxy)
         budget = look.budget * box.canvas[0] * box.canvas[1]
@@ -299,6 +304,12 @@ class OnnxPersonDetector:
             self.second_looks += 1
             self.straddle_looks += 1
             drop[i] = look.unfounded(kept, i, around, np.asarray(self._infer(blob, win, (w, h)).xyxy), window)
+        before = np.concatenate([np.zeros((0, 4)), *self._unfounded])
+        self._unfounded.append(kept[drop])
+        if len(before) and drop.any():  # dropped once the window said so on two of the last three detections
+            drop &= (box_iou(kept, before) > self.nms_iou).any(axis=1)
+        else:
+            drop[:] = False
         if drop.any():
             self.straddle_drops += int(drop.sum())
             first = first[~drop]  # type: ignore[assignment]

@@ -38,6 +38,11 @@ SecondLookMode = Literal["off", "auto", "always"]
 EXTRA = "second_look"
 """Key of the ``supervision.Detections.data`` array marking the people the second look added."""
 
+STRADDLE_WINDOW = 3
+"""A box between two people is dropped once its window found no one of its own on two of this many detections in
+a row, at about the same place (``straddle``; two of three, as the second look's people are counted by default:
+one detection's verdict is not enough to take a tracked box away)."""
+
 
 @dataclass(frozen=True)
 class SecondLook:
