@@ -137,8 +137,9 @@ class OnnxPersonDetector:
         """Of those, windows round a first-look box between two others (``SecondLook.straddle``)."""
         self.straddle_drops = 0
         """First-look boxes those windows dropped (found nobody of their own, both neighbours)."""
-        self._unfounded: deque[np.ndarray] = deque(maxlen=STRADDLE_WINDOW - 1)
-        """The boxes the straddle windows found no one in, on each of the last detections (this camera's)."""
+        self._shown: deque[np.ndarray] = deque(maxlen=STRADDLE_WINDOW - 1)
+        """The first look's boxes passed on at each of the last detections (this camera's): a box between two
+        people at about the place of one of them is someone seen before, never dropped."""
         self.closer_looks = 0
         """Windows looked at closer so far where something moved (see :meth:`look_closer`)."""
         self.person_class = person_class
@@ -285,10 +286,10 @@ class OnnxPersonDetector:
         xyxy, score = xyxy[~weak], score[~weak]
         first = self._nms(xyxy, score)
         if look is None or len(first) == 0:
-            self._unfounded.append(np.zeros((0, 4)))
+            self._shown.append(np.asarray(first.xyxy).reshape(-1, 4))
             return first
         if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
-            self._unfounded.append(np.zeros((0, 4)))
+            self._shown.append(np.asarray(first.xyxy).reshape(-1, 4))
             return first
         kept = np.asarray(first.xyxy)
         budget = look.budget * box.canvas[0] * box.canvas[1]
@@ -304,12 +305,10 @@ class OnnxPersonDetector:
             self.second_looks += 1
             self.straddle_looks += 1
             drop[i] = look.unfounded(kept, i, around, np.asarray(self._infer(blob, win, (w, h)).xyxy), window)
-        before = np.concatenate([np.zeros((0, 4)), *self._unfounded])
-        self._unfounded.append(kept[drop])
-        if len(before) and drop.any():  # dropped once the window said so on two of the last three detections
-            drop &= (box_iou(kept, before) > self.nms_iou).any(axis=1)
-        else:
-            drop[:] = False
+        before = np.concatenate([np.zeros((0, 4)), *self._shown])
+        if len(before) and drop.any():  # a box passed on at about the same place lately is someone's: it stays
+            drop &= ~(box_iou(kept, before) > self.nms_iou).any(axis=1)
+        self._shown.append(kept[~drop])
         if drop.any():
             self.straddle_drops += int(drop.sum())
             first = first[~drop]  # type: ignore[assignment]
