@@ -275,6 +275,9 @@ class OnnxPersonDetector:
     def _look(self, blob: np.ndarray, box: _Letterbox, source: Any, w: int, h: int) -> sv.Detections:
         """The first pass's people, looked at again where NMS had to choose between neighbours (``second_look``).
 
+        First a kept box between two people is looked at, and dropped when the window finds only them, unless a box
+        was passed on at about its place on one of this camera's last two detections (``SecondLook.straddle``).
+
         ``source`` is the picture: a :class:`~kedirivms.Frame` (the window converted in colour, then magnified) or
         the array :meth:`detect` was given.
         """
