@@ -78,13 +78,14 @@ class _Spy:
         def held(
             t: float,
             ids: np.ndarray,
+            detected: set[int],
             anchors: np.ndarray,
             tops: np.ndarray,
             heights: np.ndarray,
             in_q: np.ndarray,
             in_s: np.ndarray,
         ) -> None:
-            hold(t, ids, anchors, tops, heights, in_q, in_s)
+            hold(t, ids, detected, anchors, tops, heights, in_q, in_s)
             tracked = current["tracked"]
             self.rows = {
                 "xyxy": np.asarray(tracked.xyxy, dtype=np.float64).reshape(-1, 4),

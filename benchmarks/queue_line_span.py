@@ -8,10 +8,16 @@ learnt pitch, so the tight switch and the rules it turns on (feet beside someone
 inside a box for two) are the analyzer's, and the figures are exact: ``kept`` is the analyzer's own MAE.
 
 * ``gaps``: the gaps alone (``LineGaps(span=False)``, the rule before the fourteenth session);
+* ``any-gap``: the shipped rule with a gap looked for between any two neighbours standing still
+  (``LineGaps(seen_gaps=False)``, the rule before the sixteenth session);
 * ``kept``: the shipped rule (the mean of the gaps' and the span's count, the step from :func:`step_modes`);
 * ``span``: the span's count alone (the same step);
 * ``step=S`` (``--step S``, repeatable): the span's count alone with a constant step ``S`` (an oracle: the step
   along the line depends on the view; read the truth's with ``queue_line_step.py``).
+
+With ``--states``, the kept rule's error is split by sign and by the line's state on the frame's detection:
+*tight* (the learnt pitch at most ``max_pitch``), *held* (learnt tight before, longer or not learnt now: see
+``LineGaps(hold=True)``) or *none* (never learnt tight, or gone), in frames (summed absolute error, under and over).
 
 Run (development seeds only; see docs/queue-accuracy.md, "The tight line's span"):
 
@@ -78,8 +84,17 @@ def _record(name: str, offset: int, cache: Path) -> tuple[list[tuple[Any, ...]],
     return calls, np.array(frames), gaps.max_pitch, gaps.window_s
 
 
-def _mae(calls: list[tuple[Any, ...]], frames: np.ndarray, variant: LineGaps) -> float:
-    added = [variant.hidden(t, *args) for t, args, _ in calls]
+def _counts(calls: list[tuple[Any, ...]], frames: np.ndarray, variant: LineGaps) -> tuple[np.ndarray, list[str]]:
+    """Each frame's count with the people ``variant`` adds, and the line's state on each call (see ``--states``)."""
+    added, states = [], []
+    for t, args, _ in calls:
+        added.append(variant.hidden(t, *args))
+        if variant.tight:
+            states.append("tight")
+        elif variant.hold and variant._held is not None and variant._pairs:
+            states.append("held")
+        else:
+            states.append("none")
     counts = frames[:, 0].astype(np.float64)
     for k, (count, _, last) in enumerate(frames.tolist()):
         if last < 0:
@@ -88,7 +103,23 @@ def _mae(calls: list[tuple[Any, ...]], frames: np.ndarray, variant: LineGaps) ->
         base = int(np.asarray(args[3], dtype=bool).sum())  # the boxes counted in the queue zone
         if count == base + out:  # this frame's count is that call's (not a later detection's without boxes)
             counts[k] = base + added[last]
+    return counts, states
+
+
+def _mae(calls: list[tuple[Any, ...]], frames: np.ndarray, variant: LineGaps) -> float:
+    counts, _ = _counts(calls, frames, variant)
     return float(np.abs(counts - frames[:, 1]).mean())
+
+
+def _states(calls: list[tuple[Any, ...]], frames: np.ndarray, variant: LineGaps) -> None:
+    """Print the frames' error by sign and by the line's state on their detection."""
+    counts, states = _counts(calls, frames, variant)
+    err = counts - frames[:, 1]
+    state = np.array([states[last] if last >= 0 else "none" for last in frames[:, 2].tolist()])
+    for name in ("tight", "held", "none"):
+        sel = state == name
+        under, over = abs(float(err[sel & (err < 0)].sum())), float(err[sel & (err > 0)].sum())
+        print(f"    {name:<6} {int(sel.sum()):5d} frames, under {under:6.0f}, over {over:6.0f}")
 
 
 def _variant(label: str, step: float | None, max_pitch: float, window_s: float) -> LineGaps:
@@ -96,6 +127,8 @@ def _variant(label: str, step: float | None, max_pitch: float, window_s: float) 
         return LineGaps(max_pitch, window_s, span=False)
     if label == "kept":
         return LineGaps(max_pitch, window_s)
+    if label == "any-gap":
+        return LineGaps(max_pitch, window_s, seen_gaps=False)
     return _SpanOnly(max_pitch, window_s, step)
 
 
@@ -105,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-offset", type=int, default=1000, help="seed offset of the recordings (develop on 1000)")
     ap.add_argument("--cache", type=Path, default=Path(".cache/queue-accuracy"), help="the recordings' folder")
     ap.add_argument("--step", type=float, action="append", default=[], help="a constant step along the line")
+    ap.add_argument("--states", action="store_true", help="the error by sign and the line's state (both rules)")
     args = ap.parse_args(argv)
     for name in args.scenario or ["tight"]:
         calls, frames, max_pitch, window_s = _record(name, args.seed_offset, args.cache)
         print(f"{name} +{args.seed_offset}: queue-length MAE, {len(calls)} detections")
-        for label, step in [("gaps", None), ("kept", None), ("span", None)] + [(f"step={s:g}", s) for s in args.step]:
+        labels = [("gaps", None), ("any-gap", None), ("kept", None), ("span", None)]
+        for label, step in labels + [(f"step={s:g}", s) for s in args.step]:
             variant = _variant(label, step, max_pitch, window_s)
             print(f"  {label:<12} {_mae(calls, frames, variant):.3f}")
+            if args.states and label in ("any-gap", "kept"):
+                _states(calls, frames, _variant(label, step, max_pitch, window_s))
     return 0
 
 

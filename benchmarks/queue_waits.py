@@ -28,14 +28,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import queue_accuracy as qa  # noqa: E402
 
-from kedirivms.analytics.queue import metrics  # noqa: E402
+from kedirivms.analytics.queue import waits  # noqa: E402
 
 
 def record(name: str, offset: int, cache: Path, out: Path) -> None:
     """Run scenario ``name`` from the detection cache, keeping the WaitTracker's calls."""
     calls: list[tuple[Any, ...]] = []
     settings: dict[str, Any] = {}
-    cls = metrics.WaitTracker
+    cls = waits.WaitTracker
     init, update, arrived = cls.__init__, cls.update, cls.arrived
 
     def spy_init(self: Any, **kwargs: Any) -> None:
@@ -106,13 +106,13 @@ def replay(name: str, offset: int, out: Path, table: bool, trace: bool) -> None:
     """Feed a recording to the WaitTracker of the code on PYTHONPATH and print its waits against the truth."""
     with open(out / f"{name}-{offset}.pkl", "rb") as f:
         rec = pickle.load(f)
-    waits = metrics.WaitTracker(**rec["settings"])
+    tracker = waits.WaitTracker(**rec["settings"])
     now: list[float] = [0.0]
     why: list[str] = []
     if trace:
-        waits._ledger = _Ledger(now, why)
+        tracker._ledger = _Ledger(now, why)
         for method in ("_start", "_spin_off", "_reconcile", "_unledger", "arrived", "served_at_desk", "_merge_lost"):
-            inner = getattr(waits, method)
+            inner = getattr(tracker, method)
 
             def wrapped(*args: Any, _inner: Any = inner, _name: str = method, **kwargs: Any) -> Any:
                 why.append(_name)
@@ -121,15 +121,15 @@ def replay(name: str, offset: int, out: Path, table: bool, trace: bool) -> None:
                 finally:
                     why.pop()
 
-            setattr(waits, method, wrapped)
-    visits: list[metrics.FinishedVisit] = []
+            setattr(tracker, method, wrapped)
+    visits: list[waits.FinishedVisit] = []
     for call in rec["calls"]:
         if call[0] == "update":
             now[0] = call[1]
-            visits += waits.update(*call[1:])
+            visits += tracker.update(*call[1:])
         else:
             now[0] = call[1][0]
-            done = waits.arrived(*call[1], **call[2])
+            done = tracker.arrived(*call[1], **call[2])
             if done is not None:
                 visits.append(done)
     people = [

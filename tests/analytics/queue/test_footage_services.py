@@ -70,7 +70,7 @@ def test_end_before_any_annotated_frame_is_a_config_error() -> None:
 
 def test_the_streams_end_ends_the_stays_it_cut_short() -> None:
     """A visitor who left 1 s before the end (lost, not yet given up) is a service; one still there is censored."""
-    from kedirivms.analytics.queue.metrics import ServiceTracker
+    from kedirivms.analytics.queue.service import ServiceTracker
 
     service = ServiceTracker(relink_s=4.0, relink_px=20.0, warmup_s=0.0)
     t = 0.0

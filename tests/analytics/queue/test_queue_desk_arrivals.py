@@ -10,7 +10,8 @@ import pytest
 import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, QueueEvent, person_detections
-from kedirivms.analytics.queue.metrics import ServiceTracker, WaitTracker
+from kedirivms.analytics.queue.service import ServiceTracker
+from kedirivms.analytics.queue.waits import WaitTracker
 
 # a 200x100 picture: the clerk's side on top, the service spot below it, the line in the lower half
 ZONES = [

@@ -354,3 +354,29 @@ def test_a_tight_lines_step_is_at_most_the_recent_fit_that_showed_both_modes() -
     recent, before = _boxed_for_two(LineGaps(0.3, 20.0)), _boxed_for_two(LineGaps(0.3, 20.0, recent=False))
     assert set(before) == {0}  # the code before: the window's step alone
     assert recent[:4] == [1, 1, 1, 1] and set(recent[-6:]) == {0}
+
+
+def test_a_gap_is_only_looked_for_between_two_people_the_detector_boxed() -> None:
+    # seven people 0.2 of a height apart; the 4th is the second look's (or a kept box), its feet placed 0.7 of a step
+    # behind them: it measures 1.7 pitches to the one in front (a gap, by the gap rule) and 0.3 to the one behind.
+    # The pitch is learnt from pairs both boxed by the detector; a distance to a placed box is no gap: nobody is added
+    steps = [0.0, 1.0, 2.0, 3.7, 4.0, 5.0, 6.0]
+    feet = np.array([[100.0, 100.0 + 16.0 * k] for k in steps])
+    xyxy = np.column_stack([feet[:, 0] - 15, feet[:, 1] - 80, feet[:, 0] + 15, feet[:, 1]])
+    ids, counted = np.array([0, 1, 2, -1, 3, 4, 5]), np.ones(len(feet), dtype=bool)
+    boxed = np.array([True, True, True, False, True, True, True])
+
+    def added(gaps: LineGaps) -> set[int]:
+        found = [gaps.hidden(0.5 * k, feet, xyxy, ids, counted, boxed) for k in range(60)]
+        assert gaps.pitch is not None and abs(gaps.pitch - 0.2) < 1e-6
+        return set(found[40:])
+
+    assert added(LineGaps(0.3, 60.0)) == {0}
+    assert added(LineGaps(0.3, 60.0, seen_gaps=False)) == {1}  # the code before: the gaps' one, the span's none
+    assert added(LineGaps(0.3, 60.0, span=False)) == {0}
+    # a gap between two people the detector boxed still holds someone
+    gap = LineGaps(0.3, 60.0, span=False)
+    feet2 = np.array([[100.0, 100.0 + 16.0 * k] for k in (0, 1, 2, 4)])
+    xyxy2 = np.column_stack([feet2[:, 0] - 15, feet2[:, 1] - 80, feet2[:, 0] + 15, feet2[:, 1]])
+    found = [gap.hidden(0.5 * k, feet2, xyxy2, np.arange(4), np.ones(4, dtype=bool)) for k in range(40)]
+    assert found[-1] == 1

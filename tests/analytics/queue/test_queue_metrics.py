@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kedirivms.analytics.queue import QueueConfig
-from kedirivms.analytics.queue.metrics import FinishedVisit, WaitTracker
+from kedirivms.analytics.queue.waits import FinishedVisit, WaitTracker
 from kedirivms.sim.counter_scene import CounterScene
 
 

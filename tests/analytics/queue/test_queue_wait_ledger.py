@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kedirivms.analytics.queue.metrics import FinishedVisit, WaitTracker
+from kedirivms.analytics.queue.waits import FinishedVisit, WaitTracker
 
 Row = tuple[int, tuple[float, float], str]  # track, centre, "line" / "spot" / "out"
 
@@ -686,3 +686,29 @@ def test_the_front_of_the_line_under_a_served_persons_id_is_counted_when_someone
             if t == at:
                 done.append(waits.arrived(t, track=track))
     assert _served(done) == [4.0, 38.0, 47.0, 35.0]
+
+
+def test_an_id_from_outside_the_line_landing_on_someone_in_it_is_no_walk_in() -> None:
+    """Two people walk into the line at 1 and 2 s. A passer-by stands out of both zones; at 10 s the tracker moves
+    their id onto the second person in line, a jump longer than a detection's walk, on top of that person's own box
+    (which lingers a few seconds and is lost). That id adds no start: it lands on someone already there (closer than
+    a person's width: one person), and nobody walks that far between two detections. The third, who walks in at
+    30 s, waits 30 s (the old ledger took the jump for a newcomer and gave them its start, 10 s: 50 s)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 61.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        if t < 10.0:
+            rows.append((9, (80.0, 120.0 if t < 9.5 else 110.0), "out"))  # the passer-by, stepping closer
+        elif t < 40.0:
+            rows.append((9, (78.0, 60.0), "line"))  # their id, on the second person in line until served
+        for tid, start, end in ((1, 1.0, 20.0), (2, 2.0, 14.0), (3, 30.0, 60.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (40.0 * tid, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (40.0 * tid, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 40.0, 60.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 38.0, 30.0]

@@ -14,8 +14,8 @@ from kedirivms.analytics.queue.detector import (
     PersonDetector,
     person_detections,
 )
-from kedirivms.analytics.queue.metrics import FinishedStay
 from kedirivms.analytics.queue.plugin import QueuePlugin
+from kedirivms.analytics.queue.service import FinishedStay
 
 __all__ = [
     "BackgroundDetector",

@@ -37,15 +37,11 @@ from kedirivms.analytics.queue.detector import (
 from kedirivms.analytics.queue.feet import FootEstimator, feet_behind, feet_beside
 from kedirivms.analytics.queue.identity import IdentityStitcher, appearance
 from kedirivms.analytics.queue.line_gaps import LineGaps
-from kedirivms.analytics.queue.metrics import (
-    FinishedStay,
-    HourlyServiceStats,
-    IntervalStats,
-    ServiceTracker,
-    WaitTracker,
-)
 from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.queue.second_look import EXTRA, extra_mask
+from kedirivms.analytics.queue.service import FinishedStay, ServiceTracker
+from kedirivms.analytics.queue.stats import HourlyServiceStats, IntervalStats
+from kedirivms.analytics.queue.waits import WaitTracker
 from kedirivms.analytics.zones import Zones
 
 __all__ = ["DnnDetectorConfig", "FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
@@ -784,7 +780,9 @@ class QueueAnalyzer:
         in_queue = self._zones.test(self._zones.queue, placed)
         in_service = self._zones.test(self._zones.service, placed)
         tops = placed.get_anchors_coordinates(sv.Position.TOP_CENTER) if len(placed) else np.zeros((0, 2))
-        self._hold_zones(t, ids, anchors, tops, placed.xyxy[:, 3] - placed.xyxy[:, 1], in_queue, in_service)
+        detected = ids[np.asarray(tracked.confidence) > 0] if len(tracked) else ids
+        heights = placed.xyxy[:, 3] - placed.xyxy[:, 1]
+        self._hold_zones(t, ids, set(detected.tolist()), anchors, tops, heights, in_queue, in_service)
         counted = in_queue & ~spanning(tracked.xyxy)
         hidden = 0
         if self._gaps is not None and len(tracked):
@@ -827,6 +825,7 @@ class QueueAnalyzer:
         self,
         t: float,
         ids: np.ndarray,
+        detected: set[int],
         anchors: np.ndarray,
         tops: np.ndarray,
         heights: np.ndarray,
@@ -846,7 +845,11 @@ class QueueAnalyzer:
         ends of their box moved: the box of the one served whose foot edge drops into the line while its top stays
         (the legs of the next in line, right behind them, taken into their box) is nobody's step. Someone leaving
         the service zone while another holds the spot is not the one served (the next in line whose box reached
-        over): their anchor alone counts.
+        over): their anchor alone counts. And the next in line stepping up while the one served, seen on this
+        detection (not coasted nor kept as hidden), still stands in the service zone ahead of them (beyond their
+        anchor in the direction they stepped, by more than that step) stays in the line however far they moved:
+        the spot holds one person, and a box cut off above its feet reaches over into the service zone from the
+        line's front.
         """
         share = self.config.tracking.zone_hold
         if share <= 0:
@@ -865,7 +868,13 @@ class QueueAnalyzer:
                 placed is not None
                 and placed[1] != zone
                 and (zone == "queue" or held)
-                and self._moved(anchors[i], tops[i], placed, zone == "queue" and held) <= share * float(heights[i])
+                and (
+                    (
+                        placed[1] == "queue"
+                        and self._served_ahead(pid, placed[0], anchors[i], detected, share * heights[i])
+                    )
+                    or self._moved(anchors[i], tops[i], placed, zone == "queue" and held) <= share * float(heights[i])
+                )
             ):
                 in_queue[i], in_service[i] = placed[1] == "queue", placed[1] == "service"
                 self._placed[pid] = (placed[0], placed[1], t, placed[3])
@@ -891,6 +900,19 @@ class QueueAnalyzer:
             self._interval.add_stay(stay)
             if self._hour is not None and not stay.censored:
                 self._hour.services.append(stay.service_s)
+
+    def _served_ahead(self, pid: int, came_from: np.ndarray, xy: np.ndarray, seen: set[int], least_px: float) -> bool:
+        """Whether someone in ``seen`` other than ``pid`` was last placed in the service zone ahead of ``xy``: more
+        than ``least_px`` beyond it in the direction ``pid`` stepped from ``came_from`` (the one served, in front of
+        the next in line; a box at their very place is no one else)."""
+        step = np.asarray(xy, dtype=np.float64) - np.asarray(came_from, dtype=np.float64)
+        norm = float(np.hypot(*step))
+        if norm == 0.0:
+            return False
+        return any(
+            other != pid and v[1] == "service" and other in seen and float(np.dot(v[0] - xy, step)) > least_px * norm
+            for other, v in self._placed.items()
+        )
 
     def _spot_held(self, pid: int, present: set[int]) -> bool:
         """Whether someone other than ``pid`` who is still in the picture was last placed at the service spot."""

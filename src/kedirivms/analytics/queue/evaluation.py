@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kedirivms._exports import one_line
 from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig, in_zones
-from kedirivms.analytics.queue.metrics import FinishedStay
+from kedirivms.analytics.queue.service import FinishedStay
 from kedirivms.analytics.zones import Zone, Zones
 from kedirivms.errors import ConfigError, DecodeError
 from kedirivms.stream import Frame

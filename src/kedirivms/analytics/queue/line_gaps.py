@@ -19,6 +19,8 @@ close enough to hide each other), learnt from enough neighbours (a line seen for
 each other). People spaced loosely leave real gaps, which are never filled. Only the count changes: the inferred people
 have no box, no track and no wait. Once learnt tight, a line stays tight for the people added while the detector
 boxes it badly (the people it misses lengthen the distances between those it finds) until it is gone (``hold``).
+A gap is only looked for between two people the detector boxed on the detection, as the pitch is learnt from those
+(``seen_gaps``).
 """
 
 from __future__ import annotations
@@ -142,6 +144,10 @@ class LineGaps:
             from a full window (the line seen for ``window_s``), whose two-step mode weighed most, held or not
             (where there is none: ``two_step``'s rule; ``False``: ``two_step``'s rule alone). A line's early fits
             (a short step that the line later outgrows) are never kept, and a fit is forgotten as the line changes.
+        seen_gaps: a gap is only looked for between two neighbours both boxed by the detector on the detection
+            (``seen``), as the pitch is learnt only from such pairs: a kept box or the second look's has placed
+            feet, often a part of a step off its person, and a distance to it is no measure of the line's gaps
+            (``False``: between any two neighbours standing still). The span still takes every neighbour.
     """
 
     def __init__(
@@ -159,6 +165,7 @@ class LineGaps:
         hold: bool = True,
         two_step: bool = True,
         recent: bool = True,
+        seen_gaps: bool = True,
     ) -> None:
         self.max_pitch = max_pitch
         self.window_s = window_s
@@ -172,6 +179,7 @@ class LineGaps:
         self.hold = hold
         self.two_step = two_step
         self.recent = recent
+        self.seen_gaps = seen_gaps
         self._since = 0.0  # when the line's first distance since it was last gone was seen
         self._fits: deque[tuple[float, float, float]] = deque()  # recent full-window fits: (time, two-step share, step)
         self._two: tuple[float, float] | None = None  # the line's fit with the heaviest two-step mode: (share, step)
@@ -262,7 +270,7 @@ class LineGaps:
         standing = [(i, j, d) for (i, j), d in zip(edges, dists, strict=True) if st[i] and st[j]]
         found = 0
         for i, j, d in standing:
-            if d < self.gap * pitch:
+            if d < self.gap * pitch or (self.seen_gaps and not (new[i] and new[j])):
                 continue
             steps = max(round(d / pitch), 2)
             for s in range(1, steps):

@@ -1,0 +1,663 @@
+"""Service at the desk: stays in the service zone, arrivals there and the hand-overs the tracker hides."""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kedirivms.analytics.queue.waits import APART
+
+__all__ = ["FinishedStay", "ServiceTracker"]
+
+
+@dataclass(frozen=True)
+class FinishedStay:
+    """A stay in the service zone that ended: from reaching the zone to leaving it, seconds."""
+
+    end: float
+    service_s: float
+    censored: bool
+
+
+@dataclass(eq=False)
+class _Stay:
+    enter: float
+    last_in: float
+    last_seen: float
+    last_xy: tuple[float, float]
+    censored: bool
+    tracks: set[int] = field(default_factory=set)
+    departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
+    departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
+    # ``departed``'s track stepped out of the line (someone else's id on the leaver), where it was seen out of the
+    # zones, and whether it was seen back in the line since (see ServiceTracker._hand_over)
+    departed_lined: bool = False
+    departed_xy: tuple[float, float] = (0.0, 0.0)
+    departed_back: bool = False
+    in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
+    rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
+    # the last detection on which none of its tracks was in the zone, and where its person was last seen there before
+    missed: tuple[float, tuple[float, float]] | None = None
+    # its tracks' places over the last seconds, oldest first
+    recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
+
+
+class ServiceTracker:
+    """Times each person's stay in the service zone (being served) and notices arrivals there.
+
+    A stay starts when a person's centre reaches the service zone and ends when it has been out of the zone for
+    ``leave_grace_s`` or lost for ``relink_s``. As for visits, a stay belongs to a person: a new track appearing
+    within ``relink_px`` of a stay's person (lost, or still seen: a duplicate box) continues that stay. Stays
+    shorter than ``min_service_s`` are people passing through, not services.
+
+    Given the queue zone too (``in_queue``), it also sees a *hand-over* the tracker hid: as the one served leaves
+    and the next steps up, the two pass close and the tracker often gives the one stepping up the leaver's id (or
+    slides every id in the line one place along), so the stay's id never leaves the spot and the new person's
+    arrival would go unseen. When someone walks out of the line or off the spot (into neither zone) within
+    ``depart_px`` of a stay's person while another of the stay's tracks is (or, within ``leave_grace_s``, gets)
+    in the service zone, the stay's person is the one who left: their stay ends where they left and the one at
+    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`. A departure under the
+    id of someone in line waits until someone is seen out of the zones where it was seen; with nobody there, it
+    stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
+    nobody left). When nobody is seen at the spot after such a departure and the stay's own tracks were not seen
+    since, while people stand in line and the clerk is at the desk (``staffed``), the front of the line stepped up
+    unseen (a small person behind a tall one): the arrival is reported with no track, and a stay without tracks
+    holds the spot.
+
+    A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
+    detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
+    front of the line onto them when they are seen again. An arrival from the line at that spot is held back for
+    ``relink_s``: a new id found in the line where the arriving track last stood meanwhile is the person still
+    waiting there, and the one at the spot is the one served, found again (no arrival); see :meth:`_jumped`.
+
+    Args:
+        leave_grace_s: time out of the zone that still counts as the same stay, seconds.
+        relink_s: how long a lost person's stay waits for a new track, seconds.
+        relink_px: how near (pixels) a new track must appear to continue a stay.
+        min_service_s: shortest stay that counts as a service, seconds.
+        warmup_s: stays starting this soon after the first frame are censored (their start is unknown).
+        depart_px: how near (pixels) to a stay's person someone must step out of the zones to have left the spot
+            (default: ``2 * relink_px``, about one detection period's walk at 2 Hz).
+
+    Example:
+        >>> service = ServiceTracker(relink_px=20.0)
+        >>> stays, arrivals = service.update(t, ids, centres, in_service)
+    """
+
+    def __init__(
+        self,
+        *,
+        leave_grace_s: float = 1.5,
+        relink_s: float = 4.0,
+        relink_px: float = 40.0,
+        min_service_s: float = 2.0,
+        warmup_s: float = 1.0,
+        depart_px: float | None = None,
+    ) -> None:
+        self.leave_grace_s = leave_grace_s
+        self.relink_s = relink_s
+        self.relink_px = relink_px
+        self.min_service_s = min_service_s
+        self.warmup_s = warmup_s
+        self.depart_px = 2.0 * relink_px if depart_px is None else depart_px
+        self._stays: list[_Stay] = []
+        self._owner: dict[int, _Stay] = {}
+        # track -> (last seen, in the queue or service zone, where, top of its box)
+        self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
+        # tracks first seen out of both zones near a stay's spot: track -> (when, where)
+        self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
+        # tracks first seen out of both zones that carry on a walker lost there: track -> where that walk began
+        self._walk_from: dict[int, tuple[float, float]] = {}
+        # tracks first seen out of both zones soon after a stay's person was missed at the spot: track -> (stay,
+        # where that person was last seen there), see _walked_off
+        self._born_missed: dict[int, list[tuple[_Stay, tuple[float, float]]]] = {}
+        # tracks that stepped out of both zones: track -> (when, last foot point and box top in the zones)
+        self._stepped: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
+        self.handovers: list[tuple[float, int]] = []
+        """The hand-overs seen on the last :meth:`update`: (when the leaver left the spot and the next person took it,
+        the leaver's track id)."""
+        self.arrivals: list[tuple[float, int | None, int | None]] = []
+        """The arrivals seen on the last :meth:`update`: (when, the track at the spot or ``None`` for someone who
+        stepped up unseen, the leaver's track for a hand-over or ``None``)."""
+        # where the person of a stay lost for good at the spot was last seen (nobody saw them leave): see _jumped
+        self._held: tuple[float, float] | None = None
+        # track -> (when, where) it was last seen in the queue zone
+        self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
+        # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line)
+        self._pending: tuple[_Stay, float, int, tuple[float, float]] | None = None
+        self._first_t: float | None = None
+        self._detection = 0  # how many fresh detections were fed (see update)
+        self._wait_ended: float | None = None  # see wait_ended
+        self.last_arrival: float | None = None
+        """When someone last reached the service zone (a new stay began), seconds; ``None``: not yet."""
+
+    @property
+    def occupied(self) -> int:
+        """People in the service zone now (stays in progress)."""
+        return len(self._stays)
+
+    def wait_ended(self, t: float) -> None:
+        """A wait ended at the service zone at ``t``: someone reached it, even when the tracker handed them the id of
+        the one served and their stay looks like that one's going on."""
+        self._wait_ended = t if self._wait_ended is None else max(self._wait_ended, t)
+
+    def reached_since(self, t0: float) -> bool:
+        """Whether someone reached the service zone at or after ``t0`` (a new stay, or a wait that ended there)."""
+        return any(x is not None and x >= t0 for x in (self.last_arrival, self._wait_ended))
+
+    def arrived_since(self, t0: float) -> bool:
+        """Whether someone who reached the service zone at or after ``t0`` is still there, or a wait ended there
+        since."""
+        if self._wait_ended is not None and self._wait_ended >= t0:
+            return True
+        return any(stay.enter >= t0 and stay.last_in >= stay.last_seen for stay in self._stays)
+
+    def update(
+        self,
+        t: float,
+        ids: np.ndarray,
+        centres: np.ndarray,
+        in_service: np.ndarray,
+        in_queue: np.ndarray | None = None,
+        heads: np.ndarray | None = None,
+        *,
+        fresh: bool = True,
+        staffed: bool = True,
+    ) -> tuple[list[FinishedStay], int]:
+        """Feed one frame of tracks.
+
+        Args:
+            t: frame time, seconds (non-decreasing).
+            ids: ``(N,)`` tracker ids.
+            centres: ``(N, 2)`` centres, pixels.
+            in_service: ``(N,)`` bool, centre inside the service zone.
+            in_queue: ``(N,)`` bool, centre inside the queue zone; ``None``: hand-overs are not looked for.
+            heads: ``(N, 2)`` top centre of each person's box, pixels, or ``None``. With it a step out of the zones
+                counts only when the whole box moved: the box of someone standing half hidden behind the person in
+                front ends where that person hides their legs, and its foot point jumps while its top stays.
+            fresh: the tracks come from a new detection (``False``: a frame between detections that repeats the
+                last one). A hand-over is decided on the detection after the one its leaver was seen walking off on:
+                a leaver back in the service zone by then was an id that jumped for one detection (onto the clerk
+                walking behind the desk), not someone who left.
+            staffed: the clerk is at the desk (``False``: nobody is served, so nobody is taken to have stepped up
+                unseen after a departure; see the class docs).
+
+        Returns:
+            The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
+            how many people reached the zone on this frame.
+        """
+        if self._first_t is None:
+            self._first_t = t
+        if fresh:
+            self._detection += 1
+        rows = [
+            (int(tid), (float(x), float(y)), bool(s))
+            for tid, (x, y), s in zip(ids.tolist(), centres.tolist(), in_service.tolist(), strict=True)
+        ]
+        for tid, xy, s in rows:
+            stay = self._owner.get(tid)
+            if stay is not None:
+                stay.last_seen, stay.last_xy = t, xy
+                stay.recent.append((t, xy))
+                while t - stay.recent[0][0] > self.leave_grace_s + self.relink_s:
+                    stay.recent.popleft()
+                if s:
+                    stay.last_in, stay.in_xy = t, xy
+        if fresh:  # (a stay none of whose tracks is in the zone on this detection: its person missed at the spot)
+            for stay in self._stays:
+                first_miss = stay.missed is None or stay.missed[0] < stay.last_in
+                if stay.last_in < t and stay.in_xy is not None and first_miss:
+                    stay.missed = (t, stay.in_xy)
+        self.handovers = []
+        self.arrivals = []
+        done: list[FinishedStay] = []
+        arrivals = 0
+        born = {tid for tid, _, _ in rows if tid not in self._zone_of}
+        if in_queue is not None:
+            arrivals += self._settle(t, rows, in_queue.tolist(), born)
+            tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
+            arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done, staffed)
+        lined = (
+            {tid for (tid, _, _), q in zip(rows, in_queue.tolist(), strict=True) if q}
+            if in_queue is not None
+            else set()
+        )
+        for tid, xy, s in rows:
+            if tid in self._owner or not s:
+                continue
+            stay = self._nearest(xy, t) or self._traded(xy, t, lined)
+            if stay is None:
+                censored = t - self._first_t < self.warmup_s
+                stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
+                self._stays.append(stay)
+                line = self._line_xy.get(tid)
+                if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
+                    self._pending = (stay, t, tid, line[1])  # decided later (see _jumped)
+                else:
+                    arrivals += self._arrive(t, tid)
+            stay.tracks.add(tid)
+            self._owner[tid] = stay
+            stay.last_seen, stay.last_in, stay.last_xy, stay.in_xy = t, t, xy, xy
+        for stay in list(self._stays):
+            lost_for, out_for = t - stay.last_seen, t - stay.last_in
+            if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
+                arrivals += self._release(stay)
+                self._stays.remove(stay)
+                for tid in stay.tracks:
+                    self._owner.pop(tid, None)
+                length = stay.last_in - stay.enter
+                lost_here = lost_for > self.relink_s and stay.last_in >= stay.last_seen and stay.in_xy is not None
+                if lost_here and length + 1e-9 >= self.min_service_s:
+                    self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
+                if length + 1e-9 >= self.min_service_s and not stay.rest:
+                    done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
+        if in_queue is not None:
+            for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True):
+                if q and not s:
+                    self._line_xy[tid] = (t, xy)
+            for tid in [k for k, v in self._line_xy.items() if t - v[0] > self.relink_s]:
+                del self._line_xy[tid]
+        return done, arrivals
+
+    def _arrive(self, t: float, tid: int | None) -> int:
+        """Count an arrival at the spot at ``t`` under track ``tid``: the desk holds nobody unseen any more.
+
+        Returns:
+            1.
+        """
+        self._held = None
+        self.last_arrival = t if self.last_arrival is None else max(self.last_arrival, t)
+        self.arrivals.append((t, tid, None))
+        return 1
+
+    def _holds(self, xy: tuple[float, float]) -> bool:
+        """Whether the desk still holds someone lost at the spot near ``xy`` (see :meth:`_jumped`)."""
+        return self._held is not None and math.dist(xy, self._held) <= self.relink_px
+
+    def _settle(
+        self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool], born: set[int]
+    ) -> int:
+        """Decide an arrival held back (see :meth:`_jumped`): 1 when it stands, 0 while undecided or when it was an id
+        that jumped."""
+        if self._pending is None:
+            return 0
+        stay, when, tid, line = self._pending
+        if self._jumped(rows, in_queue, born, line):
+            self._pending, self._held = None, None
+            stay.rest = True
+            return 0
+        if t - when <= self.relink_s:
+            return 0
+        return self._release(stay)
+
+    def _release(self, stay: _Stay) -> int:
+        """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends): 1 if there was one."""
+        if self._pending is None or self._pending[0] is not stay:
+            return 0
+        _, when, tid, _ = self._pending
+        self._pending = None
+        return self._arrive(when, tid)
+
+    def _jumped(
+        self,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        in_queue: list[bool],
+        born: set[int],
+        line: tuple[float, float],
+    ) -> bool:
+        """Whether the id of the one waiting at the front of the line jumped onto the one served, found again.
+
+        The detector may miss the one served for longer than ``relink_s``: their stay ends, but nobody saw them
+        leave, so the desk still holds them. When they are seen again, the tracker may give them the id of the one
+        at the front of the line (standing a step behind, seen now and then): that id steps onto the spot like an
+        arrival, and the one still waiting comes back under a new id where they stood. A track first seen now in the
+        queue zone within ``APART * relink_px`` (closer than two people stand) of where the arriving track last stood
+        in line, within ``relink_s`` of its arrival, is that person: the arrival was the one served found again. If
+        the one served had left unseen and the next stepped up, their place in line is empty or taken by the one
+        behind, who walks up under their own id.
+        """
+        return any(
+            tid in born and q and not s and math.dist(xy, line) <= APART * self.relink_px
+            for (tid, xy, s), q in zip(rows, in_queue, strict=True)
+        )
+
+    def finish(self, t: float) -> list[FinishedStay]:
+        """End every stay at the end of the stream (time ``t``) and return those long enough to be services.
+
+        A stay whose person was already out of the zone or lost ends where they were last in it, as it would have
+        after the grace time; one whose person is still in the zone at ``t`` is censored (its end is unknown).
+        """
+        done = []
+        for stay in self._stays:
+            length = stay.last_in - stay.enter
+            if length + 1e-9 >= self.min_service_s and not stay.rest:
+                ongoing = stay.last_in >= t
+                done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored or ongoing))
+        self._stays.clear()
+        self._owner.clear()
+        return done
+
+    def _hand_over(
+        self,
+        t: float,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        in_queue: list[bool],
+        tops: list[tuple[float, float]],
+        done: list[FinishedStay],
+        staffed: bool,
+    ) -> int:
+        """Split the stays whose person walked off while someone else stands at the spot (see the class docs).
+
+        Returns how many people reached the spot this way (new stays).
+        """
+        for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
+            before = self._zone_of.get(tid)
+            self._zone_of[tid] = (t, s or q, xy, top)
+            if before is None and not s and not q:
+                self._born_out[tid] = (t, xy)
+                origin = self._walk_began(t, xy, {other for other, _, _ in rows})
+                if origin is not None:
+                    self._walk_from[tid] = origin
+                self._born_missed[tid] = [
+                    (stay, stay.missed[1])
+                    for stay in self._stays
+                    if stay.missed is not None and t - stay.missed[0] <= self.leave_grace_s + 1e-9
+                ]
+            elif tid in self._born_out:
+                self._walked_off(t, tid, xy, s or q)
+            # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
+            # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
+            # its top stays
+            # (someone starting to walk may cover under that in their first detection period: the walk is measured
+            # from their last place in the zones for ``leave_grace_s``)
+            if s or q:
+                self._stepped.pop(tid, None)
+                continue
+            if before is not None and before[1] and t - before[0] <= self.leave_grace_s:
+                self._stepped[tid] = (t, before[2], before[3])
+            out = self._stepped.get(tid)
+            if out is None or t - out[0] > self.leave_grace_s:
+                continue
+            foot = math.dist(xy, out[1])
+            head = math.dist(top, out[2])
+            if foot < 0.5 * self.relink_px or head < 0.25 * self.relink_px:
+                continue
+            del self._stepped[tid]
+            for stay in self._stays:
+                if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
+                    continue  # (the stay's only person walking off ends it as usual)
+                # where they left the zones or where they are now (ids jump: the leaver may carry the id of
+                # someone further down the line), from the spot or from where the stay's tracks were last seen (a
+                # track the stay took on that stands off the spot, e.g. the clerk crossing it on their way to the
+                # desk, moves that place away from the spot)
+                refs = [stay.last_xy] if stay.in_xy is None else [stay.last_xy, stay.in_xy]
+                refs += self._left_spot(stay, t, tid)
+                near = min(math.dist(p, r) for p in (out[1], xy) for r in refs)
+                # the stay's own person unseen since leaving the spot has walked on meanwhile
+                # (walking off from where and when that track was last seen)
+                gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
+                if near <= self.depart_px or gone:
+                    left = out[0] if near <= self.depart_px else max(gone)
+                    stay.departed, stay.departed_on = (left, tid, t), self._detection
+                    stay.departed_lined = tid not in stay.tracks and self._from_line(tid, out[0])
+                    stay.departed_xy, stay.departed_back = xy, False
+        for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
+            del self._zone_of[tid]
+        for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
+            del self._born_out[tid]
+        for tid in [k for k in self._walk_from if k not in self._born_out]:
+            del self._walk_from[tid]
+        for tid in [k for k in self._born_missed if k not in self._born_out]:
+            del self._born_missed[tid]
+        for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
+            del self._stepped[tid]
+        arrivals = 0
+        at_spot = {tid: xy for tid, xy, s in rows if s}
+        lined = {tid for (tid, _, s), q in zip(rows, in_queue, strict=True) if q and not s}
+        outside = [xy for (_, xy, s), q in zip(rows, in_queue, strict=True) if not s and not q]
+        for stay in list(self._stays):
+            if stay.departed is None:
+                continue
+            left_at, leaver, noticed = stay.departed
+            if stay.departed_lined and leaver in lined:
+                stay.departed_back = True
+            here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
+            timed_out = t - noticed > self.leave_grace_s
+            # a departure under an id from the line with nobody seen walking off is decided once leave_grace_s is
+            # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
+            late = stay.departed_lined and not stay.departed_back and self._detection > stay.departed_on
+            if timed_out and not (late and here and leaver not in at_spot):
+                stay.departed = None  # nobody seen stepping up: the stay goes on (or ends as usual) ...
+                if stay.last_seen < left_at and staffed and any(in_queue):
+                    arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)  # ... or nobody is left
+                continue
+            if self._detection <= stay.departed_on:
+                continue  # decided on the next detection
+            if leaver in at_spot:
+                stay.departed = None  # the leaver's id is back at the desk: it jumped for one detection
+                continue
+            if stay.departed_lined and not timed_out and not self._walking_off(stay.departed_xy, outside):
+                continue
+            if not here:
+                continue
+            # the next one took the spot as the leaver left it
+            others = {tid for tid in stay.tracks if tid != leaver}
+            arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
+        return arrivals
+
+    def _from_line(self, tid: int, when: float) -> bool:
+        """Whether track ``tid``, seen stepping out of the zones at ``when``, was in the queue zone (the line, not the
+        spot) within ``leave_grace_s`` before."""
+        line = self._line_xy.get(tid)
+        return line is not None and 0.0 <= when - line[0] <= self.leave_grace_s + 1e-9
+
+    def _walking_off(self, xy: tuple[float, float], outside: list[tuple[float, float]]) -> bool:
+        """Whether someone is seen out of both zones within ``depart_px`` of ``xy``, where a leaver was seen walking
+        off.
+
+        A leaver often walks off under the id of someone in line (the tracker moves it onto them as they pass the
+        line), and that id may go back to its person in line a detection later while the leaver goes on under
+        another id. An id of someone in line may also land for a detection on a box out of the zones beside the spot
+        (a passer-by, a box between two people) and go back to its place, with nobody leaving. So a departure under
+        such an id is decided when someone is seen out of the zones where it was seen (the leaver, under any id),
+        or, with nobody seen there, once ``leave_grace_s`` is up: as a departure unless the id was seen back in the
+        line meanwhile.
+        """
+        return any(math.dist(xy, p) <= self.depart_px for p in outside)
+
+    def _gone_from_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, tuple[float, float]]]:
+        """When and where ``stay``'s tracks (other than ``tid``) were last seen, for those last seen beside its spot
+        (within ``relink_px``) in the service zone within ``leave_grace_s`` before ``t`` and not since, while the stay
+        is in the service zone now (another of its tracks).
+
+        The one served may be missed for a few detections as they walk off while the next steps up (taken into the
+        stay beside the spot), and be seen again under the id of someone in line, a few steps on: beyond
+        ``depart_px`` of the spot, but within two detection periods' walk (``2 * depart_px``) of where they were
+        last seen.
+        """
+        if stay.last_in < t:
+            return []
+        places = []
+        for other in stay.tracks:
+            last = self._zone_of.get(other)
+            if other == tid or last is None or not last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
+                continue
+            if stay.in_xy is not None and math.dist(last[2], stay.in_xy) <= self.relink_px:
+                places.append((last[0], last[2]))
+        return places
+
+    def _left_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, float]]:
+        """Where tracks first seen out of both zones beside ``stay``'s spot (within ``depart_px``) were last seen, out
+        of the zones, if within ``leave_grace_s`` before ``t`` and not at ``t``.
+
+        The leaver often comes out of the box of the one stepping up under a new id, is missed on the next detection,
+        and is then seen a step further on, beyond ``depart_px`` of the spot: under the id of someone in line that
+        jumped onto them, or under a second new id. Their walk starts from these places as well as from the spot.
+        """
+        if stay.in_xy is None:
+            return []
+        places = []
+        for other, (_, born_xy) in self._born_out.items():
+            last = self._zone_of.get(other)
+            if other == tid or last is None or not 0.0 < t - last[0] <= self.leave_grace_s or last[1]:
+                continue
+            if math.dist(born_xy, stay.in_xy) <= self.depart_px:
+                places.append(last[2])
+        return places
+
+    def _pass_spot(
+        self,
+        stay: _Stay,
+        left_at: float,
+        leaver: int,
+        t: float,
+        done: list[FinishedStay],
+        spot: tuple[float, float],
+        tracks: set[int],
+        seen: float,
+        track: int | None,
+    ) -> int:
+        """End ``stay`` where its person (track ``leaver``) left it at ``left_at``; the next person holds the spot from
+        then: a new stay at ``spot`` with ``tracks``, last seen at ``seen``, whose arrival (at the spot under
+        ``track``, ``None``: unseen) ends the longest wait.
+
+        Returns:
+            1 (the arrival), 2 with an arrival at ``stay`` still held back (see :meth:`_jumped`).
+        """
+        arrivals = self._release(stay)
+        self._stays.remove(stay)
+        for tid in stay.tracks:
+            self._owner.pop(tid, None)
+        self._held = None
+        if left_at - stay.enter + 1e-9 >= self.min_service_s and not stay.rest:
+            done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
+        new = _Stay(enter=left_at, last_in=seen, last_seen=seen, last_xy=spot, censored=False, in_xy=spot)
+        new.tracks = tracks
+        self._stays.append(new)
+        for tid in tracks:
+            self._owner[tid] = new
+        self.last_arrival = max(self.last_arrival or left_at, left_at)
+        self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
+        self.handovers.append((left_at, leaver))
+        self.arrivals.append((left_at, track, leaver))
+        return arrivals + 1
+
+    def _stepped_up_unseen(self, stay: _Stay, left_at: float, leaver: int, t: float, done: list[FinishedStay]) -> int:
+        """The one served walked off (under track ``leaver``) and the front of the line took the spot unseen.
+
+        Called when nobody was seen stepping up within ``leave_grace_s`` of a departure while the stay's own tracks
+        have not been seen since the leaver walked off, people stand in line and the clerk is at the desk: in one
+        line served in order, the one served leaves because they were served, and the next one steps up. A small
+        person stepping up behind a tall one at the front of the line (who hides them) has no box at the spot at
+        all, so the hand-over rule, which needs someone seen there, misses the arrival and every later wait would
+        take a start too early. The stay ends where its person left; a stay without tracks holds the spot from
+        then (a track later seen there continues it) and the arrival is reported (:attr:`arrivals`, with no track).
+        A stall (the clerk seated, not serving) is not hidden: the person at the desk does not walk off then.
+
+        Returns:
+            1 (the arrival).
+        """
+        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
+        # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
+        return self._pass_spot(stay, left_at, leaver, t, done, spot, set(), left_at, None)
+
+    def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool) -> None:
+        """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
+
+        Where the one served leaves and the next steps up, the detector may see the two as one box for a moment;
+        the tracker then keeps the id at the spot (it goes to the one stepping up) and the leaver comes back out
+        of that box under a new id, already beside the desk. Such a track, first seen within ``depart_px`` of the
+        spot of a stay at least ``min_service_s`` old (or of where one of the stay's tracks was within
+        ``leave_grace_s`` before: the leaver stepping off under the stay's id, missed on the next detection, is
+        first seen a step further on), that then walks ``relink_px / 2`` further from the spot
+        while still out of the zones, within ``relink_s`` of its first sighting, is the stay's person leaving
+        (someone coming *to* the counter, e.g. the clerk back from a break, gets nearer instead).
+
+        A track that carries on a walker lost out of the zones (:meth:`_walk_began`) is measured from where that walk
+        began when that is further from the spot: someone walking past the desk who came nearer under an earlier id
+        and walks on is not walking off the spot. When the stay's person was missed at the spot within
+        ``leave_grace_s`` before the track was first seen (the one stepping up may take their id a detection later),
+        the leaver may have walked on meanwhile, unseen: first seen within two detection periods' walk
+        (``2 * depart_px``, as in :meth:`_gone_from_spot`) of where they were last seen at the spot will do.
+        """
+        born_t, born_xy = self._born_out[tid]
+        if in_zone:
+            del self._born_out[tid]
+            return
+        for stay in self._stays:
+            spot = stay.in_xy
+            if spot is None or stay.departed is not None or tid in stay.tracks:
+                continue
+            if born_t - stay.enter < self.min_service_s:
+                continue
+            # (from where its walk began, if further: a walker who came nearer under an earlier id, walking past)
+            was = max(math.dist(born_xy, spot), math.dist(self._walk_from.get(tid, born_xy), spot))
+            now = math.dist(xy, spot)
+            # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
+            # off under the stay's id, then missed for a detection, is first seen further on)
+            near = min(
+                [was]
+                + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
+            )
+            # the stay's person missed at the spot a moment before (within leave_grace_s): they may have walked on
+            # meanwhile, unseen, from where they were last seen there (two detection periods' walk, as in
+            # _gone_from_spot)
+            missed = [p for other, p in self._born_missed.get(tid, []) if other is stay]
+            gone = any(math.dist(born_xy, p) <= 2.0 * self.depart_px for p in missed)
+            if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
+                stay.departed, stay.departed_on = (born_t, tid, t), self._detection
+                del self._born_out[tid]
+                return
+
+    def _walk_began(self, t: float, xy: tuple[float, float], present: set[int]) -> tuple[float, float] | None:
+        """Where the walk began that a track first seen out of both zones at ``xy`` carries on, if it carries one.
+
+        The tracker often loses someone walking past out of the zones and picks them up again under a new id a
+        detection or two on. A track first seen out of the zones, lost there within ``leave_grace_s`` (not seen now),
+        its last place within ``depart_px`` (about one detection period's walk) of ``xy``, is that walker: the walk
+        began where it did (or where the walk it carried on began). Nearest first.
+        """
+        best: tuple[float, tuple[float, float] | None] = (math.inf, None)
+        for other, (_, born_xy) in self._born_out.items():
+            last = self._zone_of.get(other)
+            if other in present or last is None or last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
+                continue
+            d = math.dist(last[2], xy)
+            if d <= self.depart_px and d < best[0]:
+                best = (d, self._walk_from.get(other, born_xy))
+        return best[1]
+
+    def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
+        """The stay whose id the tracker traded with the front of the line, if a newcomer at ``xy`` is its person.
+
+        The one served and the next in line stand a step apart; the tracker may swap their ids (their boxes overlap
+        when the detector sees them as one, or the filter's motion carries one box onto the other's place). The
+        stay's track is then seen in the queue zone, which the one served does not walk back into (a leaver steps
+        out of both zones), while a new track stands on the spot: the stay goes on under the new track, and its old
+        one, now the person in line, leaves it. Only for a stay whose person was on the spot within
+        ``leave_grace_s`` and whose every track seen now is in the line, within ``relink_px`` of the spot.
+        """
+        for stay in self._stays:
+            seen = {tid for tid in stay.tracks if self._zone_of.get(tid, (-math.inf,))[0] >= t}
+            spot = stay.in_xy
+            if not seen or not seen <= lined or spot is None or t - stay.last_in > self.leave_grace_s:
+                continue
+            if math.dist(xy, spot) <= self.relink_px:
+                for tid in seen:
+                    stay.tracks.discard(tid)
+                    self._owner.pop(tid, None)
+                return stay
+        return None
+
+    def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
+        best: tuple[float, _Stay | None] = (math.inf, None)
+        for stay in self._stays:
+            d = math.dist(xy, stay.last_xy)
+            leaving = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now
+            if not leaving and t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
+                best = (d, stay)
+        return best[1]

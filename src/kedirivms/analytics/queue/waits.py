@@ -1,0 +1,943 @@
+"""Waits in the line: one visit per person, from entering the queue zone to being served or leaving.
+
+A *visit* is one person's stay in the line. It starts when the person's centre enters the queue zone and ends
+when it reaches the service zone (a *served* wait) or stays out of both zones longer than ``reentry_grace_s``
+(an *abandoned* visit); stepping out of the line briefly and back in continues the same visit.
+
+A visit belongs to a person, not to a track id: trackers switch ids (a person is briefly cut in two, lost behind
+someone, or picked up again as a "new" track), so a visit may hold several track ids over its life.
+
+* A track first seen *inside* the line (nobody walks into the middle of a line unseen) near an open visit joins
+  that visit. When the visit's old track vanishes, the new one simply carries on; if both keep being seen side by
+  side for ``duplicate_s`` they are two people who came in together, and the newcomer gets a visit of its own
+  with the same start (the earliest enter wins).
+* A track entering the line where a lost visit's person was last seen, within ``relink_s``, inherits that visit.
+* A visit whose tracks are all lost for ``relink_s`` is merged into a visit that began inside the line near it in
+  the meantime (a switch that was not caught at once: the earlier start wins); only when there is none is it
+  recorded as abandoned.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["FinishedVisit", "Visit", "WaitTracker"]
+
+
+# two people's centres are at least this share of relink_px apart: closer is one person (a duplicate box, an id
+# lingering beside a new one, or the same person back under a new id)
+APART = 0.35
+# the line's last place is taken this soon after an arrival at the desk, seconds: one detection at 2 Hz, with slack
+_FAR_END_STEP_S = 1.0
+# someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
+_FAR_END_STAND_S = 2.0
+
+
+@dataclass(eq=False)
+class Visit:
+    """One person's stay in the queue.
+
+    Attributes:
+        enter: when the person's centre first entered the queue zone, seconds.
+        last_in: last time seen inside the queue zone.
+        last_seen: last time any of its tracks was seen anywhere.
+        last_xy: last centre, pixels.
+        censored: the visit began while the analyzer was warming up (its start is unknown; not counted).
+        tracks: the track ids that belong to this person now.
+        born_xy: where the visit's first track was first seen, pixels.
+        walked_in: the first track was seen outside the line before entering it (a newcomer, not a switch).
+    """
+
+    enter: float
+    last_in: float
+    last_seen: float
+    last_xy: tuple[float, float]
+    censored: bool = False
+    tracks: set[int] = field(default_factory=set)
+    born_xy: tuple[float, float] = (0.0, 0.0)
+    walked_in: bool = True
+    together: dict[int, float] = field(default_factory=dict)  # newer track -> seconds seen beside an older one
+    in_line_xy: tuple[float, float] = (0.0, 0.0)  # where last seen inside the queue zone
+    ledgered: bool = False  # its start is in the line's ledger (fifo)
+    from_desk: bool = False  # its first track came from the service zone: someone served, walking out
+
+
+@dataclass(frozen=True)
+class FinishedVisit:
+    """A visit that ended: ``served`` (reached the service zone) or abandoned, with its wait in seconds."""
+
+    end: float
+    wait_s: float
+    served: bool
+    censored: bool
+
+
+@dataclass
+class _Track:
+    first: float
+    last: float
+    xy: tuple[float, float]
+    born_in_line: bool
+    outside: bool  # seen out of both zones at some time
+    in_line: bool = False  # in the queue zone on its last frame
+    came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
+    lined: bool = False  # seen in the queue zone at some time
+    desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
+    born_at_desk: bool = False  # first seen in the service zone (not in the line)
+    empty_desk: bool = False  # born at the desk when nobody had been seen in the service zone since the last left it
+    at_desk: bool = False  # in the service zone on its last frame
+    walked_on: bool = False  # lost out of both zones, and carried on by a newer track (see _walking_up)
+    walked_up: bool = False  # born in the line, carrying on a track lost on its way there (see _walking_up)
+    carried: tuple[float, float] | None = None  # (first, last) sighting of the walker it carries on (walked_up)
+    line_xy: tuple[float, float] | None = None  # where last seen in the queue zone
+    beyond: float | None = None  # when last seen just beyond the line's far end (see _mark_beyond)
+    beyond_since: float | None = None  # since when seen there without a break
+    joined: float = -math.inf  # the line's move at which a start was added for someone stepping in from there
+    queue_since: float | None = None  # since when in the queue zone (not the service zone) on every frame
+
+
+class WaitTracker:
+    """Turns tracked centres and zone membership into finished visits (one visit per person).
+
+    Args:
+        reentry_grace_s: time out of the queue zone that still counts as the same visit, seconds.
+        relink_s: how long a lost person's visit waits to be taken over by a new track, seconds.
+        relink_px: how far (pixels) a new track may appear from a visit's person to belong to it.
+        warmup_s: visits starting this soon after the first frame are censored (the person was already there).
+        duplicate_s: two tracks of one visit seen side by side this long are two people, seconds.
+        fifo: one line, served in order: whoever reaches the service zone waited since the earliest arrival still
+            in the line's ledger (see :meth:`update`), so ids that slide along the line, are lost or switch do
+            not shorten waits.
+        duplicate_serve_s: with ``fifo``, a second arrival at the service zone this soon after the last one is
+            the same person seen twice (a duplicate box or id), not a second service, seconds.
+        desk_arrivals: with ``fifo``, waits end only at the arrivals at the desk the caller reports
+            (:meth:`arrived`, from a :class:`ServiceTracker`), not when a visit's track reaches the service zone.
+
+    Example:
+        >>> waits = WaitTracker(relink_px=20.0)
+        >>> done = waits.update(t, ids, centres, in_queue, in_service)  # FinishedVisit list
+    """
+
+    def __init__(
+        self,
+        *,
+        reentry_grace_s: float = 3.0,
+        relink_s: float = 4.0,
+        relink_px: float = 40.0,
+        warmup_s: float = 1.0,
+        duplicate_s: float = 1.5,
+        fifo: bool = True,
+        duplicate_serve_s: float = 3.0,
+        desk_arrivals: bool = False,
+    ) -> None:
+        self.reentry_grace_s = reentry_grace_s
+        self.relink_s = relink_s
+        self.relink_px = relink_px
+        self.warmup_s = warmup_s
+        self.duplicate_s = duplicate_s
+        self.fifo = fifo
+        self.duplicate_serve_s = duplicate_serve_s
+        self.desk_arrivals = desk_arrivals and fifo
+        # (start, censored, seen walking in) of each person in line, earliest first
+        self._ledger: list[tuple[float, bool, bool]] = []
+        self._last_served = -math.inf
+        self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
+        self._over_since: float | None = None  # since when the ledger holds more starts than people in line
+        self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
+        self._line_seen = -math.inf  # when anybody was last seen in line
+        self._desk_left = -math.inf  # when a track last stepped out of the service zone
+        self._desk_seen = -math.inf  # when anybody was last seen in the service zone (before this frame)
+        self._desk_xy: tuple[float, float] | None = None  # where someone was last seen in the service zone
+        self._line_now: list[tuple[float, float]] = []  # where the people in line are seen on this frame
+        self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
+        # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
+        self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
+        self._apart_px = APART * relink_px  # two people's centres are at least this far apart
+        self._visits: list[Visit] = []
+        self._owner: dict[int, Visit] = {}
+        self._tracks: dict[int, _Track] = {}
+        self._retired: set[int] = set()  # tracks of finished visits: no new visit until seen out of the line
+        self._first_t: float | None = None
+        self._prev_t: float | None = None
+
+    @property
+    def open(self) -> list[Visit]:
+        """The visits in progress (people in line now, or lost for less than ``relink_s``)."""
+        return list(self._visits)
+
+    def update(
+        self, t: float, ids: np.ndarray, centres: np.ndarray, in_queue: np.ndarray, in_service: np.ndarray
+    ) -> list[FinishedVisit]:
+        """Feed one frame of tracks.
+
+        Args:
+            t: frame time, seconds (non-decreasing).
+            ids: ``(N,)`` tracker ids.
+            centres: ``(N, 2)`` centres, pixels.
+            in_queue: ``(N,)`` bool, centre inside the queue zone.
+            in_service: ``(N,)`` bool, centre inside the service zone.
+
+        Returns:
+            Visits that ended on this frame.
+        """
+        if self._first_t is None:
+            self._first_t = t
+        dt = t - self._prev_t if self._prev_t is not None else 0.0
+        before, self._prev_t = self._prev_t, t
+        rows = [
+            (int(tid), (float(x), float(y)), bool(q), bool(s))
+            for tid, (x, y), q, s in zip(
+                ids.tolist(), centres.tolist(), in_queue.tolist(), in_service.tolist(), strict=True
+            )
+        ]
+        present = {tid for tid, _, _, _ in rows}
+        for tid, xy, q, s in rows:
+            info = self._tracks.get(tid)
+            if info is None:
+                info = self._tracks[tid] = _Track(
+                    first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
+                )
+                info.empty_desk = info.born_at_desk and self._desk_seen < self._desk_left
+                walker = self._walking_up(xy, t, present) if not s else None
+                info.walked_up = walker is not None and q
+                if info.walked_up and walker is not None and before is not None and walker.last >= before:
+                    info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
+                if walker is None and not q and not s:
+                    info.line_xy = self._lost_in_line_here(xy, before, present)
+                    info.lined = info.line_xy is not None
+            elif info.walked_on:
+                info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
+            if info.at_desk and not s:
+                self._desk_left = t
+            info.at_desk = s
+            if xy != info.xy:
+                info.came_from = info.xy
+            info.last, info.xy, info.in_line = t, xy, q
+            if not q or s:
+                info.queue_since = None
+            elif info.queue_since is None:
+                info.queue_since = t
+            if q:
+                info.line_xy = xy
+            info.desk = info.desk or s
+            info.lined = info.lined or q
+            if not q and not s and not self._at_line_edge(info, xy):
+                info.outside = True
+                self._retired.discard(tid)
+        at_desk = [xy for _, xy, _, s in rows if s]
+        if at_desk:
+            self._desk_seen, self._desk_xy = t, at_desk[-1]
+        self._line_now = [xy for _, xy, q, _ in rows if q]
+        self._mark_beyond(t, rows)
+        # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
+        # new tracks look for the person they belong to
+        for tid, xy, q, s in rows:
+            visit = self._owner.get(tid)
+            if visit is not None:  # (standing just out of the zone where the line bends out of it: still in line)
+                self._see(visit, t, xy, q or (not s and self._at_line_edge(self._tracks[tid], xy)))
+        for tid, xy, q, s in rows:
+            if tid in self._retired and q and not s:
+                self._handed_over(tid, xy, t)
+        for tid, xy, q, _ in rows:
+            if tid in self._owner or tid in self._retired or not q:
+                continue
+            visit = self._adopt(tid, xy, t) or self._start(tid, xy, t)
+            self._see(visit, t, xy, q)
+        done: list[FinishedVisit] = []
+        self._split_pairs(t, dt, rows)
+        served = {id(self._owner[tid]): tid for tid, _, _, s in rows if s and tid in self._owner}
+        self._found_at_desk(t, rows, served)
+        for visit in list(self._visits):
+            if id(visit) in served:
+                if self.desk_arrivals:  # the desk's arrivals end the waits (see arrived)
+                    self._close(visit, t, serving=served[id(visit)])
+                    continue
+                if self.fifo and t - self._last_served < self.duplicate_serve_s:
+                    self._close(visit, t, serving=served[id(visit)])  # the one just served, seen twice
+                    continue
+                enter, censored = visit.enter, visit.censored
+                if self.fifo and self._ledger:
+                    enter, censored, _ = self._ledger.pop(0)
+                elif self.fifo:
+                    self._first_in_line(visit, served)
+                    enter, censored = visit.enter, visit.censored
+                self._last_served = t
+                self._floor = max(self._floor - 1, 0)
+                done.append(FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored))
+                self._close(visit, t, serving=served[id(visit)])
+        self._forget_lost_tracks(t)
+        for visit in list(self._visits):
+            lost_for = t - visit.last_seen
+            out_for = t - visit.last_in
+            if lost_for > self.relink_s:
+                if self._merge_lost(visit):
+                    continue
+                if visit.ledgered:  # lost for good, not seen leaving: most often still there, unseen
+                    self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
+            elif lost_for > 0 or out_for <= self.reentry_grace_s:
+                continue
+            elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
+                self._unledger(visit.enter)
+            done.append(
+                FinishedVisit(
+                    end=visit.last_in, wait_s=visit.last_in - visit.enter, served=False, censored=visit.censored
+                )
+            )
+            self._close(visit, t)
+        if self.fifo:
+            held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
+            self._reconcile(t, self._apart(self._line_now), held)
+        return done
+
+    def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
+        """Someone reached the service zone at ``t`` (a new stay there, :class:`ServiceTracker`): with
+        ``desk_arrivals``, a wait ends.
+
+        In one line served in order, whoever reaches the desk is the one who waited longest: the wait is taken from
+        the line's ledger of arrivals (the earliest start), whichever track ids the tracker gave the people on the
+        way. The ids are least reliable at the desk (the one stepping up and the one leaving pass close, the front
+        of the line stands beside the one served), so with ``desk_arrivals`` a visit whose track reaches the service
+        zone ends the visit but not a wait: the service tracker, which tells a new person at the spot from ids traded
+        there, counts the arrivals. An arrival within ``duplicate_serve_s`` of the last is the same one seen twice.
+
+        Args:
+            t: when, seconds.
+            track: the track that reached the spot, if known: one that was never in the line nor part of a visit
+                (someone who walked straight up to the desk, or crossed its zone) ends no wait.
+            leaver: the track of the one who walked off the spot as this person stepped up, if the service tracker
+                saw it (:attr:`ServiceTracker.handovers`): a visit it carries ends here, not as a person who left the
+                line (the tracker gave the leaver the id of someone in line), and keeps the ledger as it is.
+
+        Returns:
+            The served wait, censored when no start is left in the ledger (the person's arrival in the line was
+            not seen); ``None`` without ``desk_arrivals`` or for a duplicate.
+        """
+        if not self.desk_arrivals:
+            return None
+        if track is not None and leaver is None and not self._from_line(track) and not self._stepped_up(track, t):
+            return None
+        self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
+        visit = self._owner.get(leaver) if leaver is not None else None
+        if leaver is not None and leaver in self._tracks:
+            self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
+        unseen = visit if visit is not None and visit.ledgered else None
+        if visit is not None:
+            if visit.ledgered:  # its person is still in line, without an id (see _unseen_here)
+                self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
+            self._close(visit, t)
+        if t - self._last_served < self.duplicate_serve_s:
+            first = self._tracks.get(track) if track is not None else None
+            if first is not None and first.line_xy is not None and self._ledger:
+                # the id of the front of the line, moved onto the one just served: the front person is still there
+                self._remember_unseen(self._ledger[0][0], self._ledger[0][1], first.line_xy)
+            return None
+        self._last_served = t
+        self._floor = max(self._floor - 1, 0)
+        self._far_end_joins(t)
+        if not self._ledger:
+            return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
+        entry = self._ledger.pop(0)
+        if unseen is not None and entry[0] == unseen.enter and self._ledger:
+            # the leaver's visit held the earliest start, which the one stepping up takes: the person whose id the
+            # leaver took still stands in line, on a start still in the ledger
+            self._remember_unseen(self._ledger[0][0], self._ledger[0][1], unseen.in_line_xy)
+        return FinishedVisit(end=t, wait_s=t - entry[0], served=True, censored=entry[1])
+
+    def _left_for_desk(self, visit: Visit) -> bool:
+        """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
+
+        The one served walks off as the next steps up, and the tracker often hands the leaver the id of someone in
+        line (they pass close): the visit that walks out then is that person's, who is still in line (or the one
+        who reached the desk), not someone who gave up: their start stays in the ledger.
+        """
+        return self.desk_arrivals and any(abs(visit.last_in - a) <= self.reentry_grace_s for a in self._arrivals)
+
+    def _mark_beyond(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
+        """Note who stands just beyond the line's FAR END (the end away from the desk), out of both zones.
+
+        A line fuller than its zone goes on out of it: the next person stands a step beyond its last place and steps
+        in as the line moves up (:meth:`_far_end_joins`). Only the far end: a person beside the line where it bends is
+        another matter. Far end: the place in the line furthest from where someone was last seen at the desk; just
+        beyond it: within two ``relink_px`` of it and further from the desk. Someone served, or seen in line or
+        walking on, is not waiting there.
+        """
+        line = self._line_now
+        if self._desk_xy is None or not line or not self.desk_arrivals:
+            return
+        desk = self._desk_xy
+        far = max(line, key=lambda p: math.dist(p, desk))
+        for tid, xy, q, s in rows:
+            info = self._tracks[tid]
+            if q or s or info.lined or info.desk or info.walked_on:
+                continue
+            if math.dist(xy, far) <= 2.0 * self.relink_px and math.dist(xy, desk) > math.dist(far, desk):
+                if info.beyond is None or info.beyond_since is None or t - info.beyond > self.relink_s:
+                    info.beyond_since = t
+                info.beyond = t
+
+    def _far_end_joins(self, t: float) -> None:
+        """Add a start at the line's move (an arrival at the desk at ``t``) when someone stood beyond its far end.
+
+        In a line fuller than its zone the next person stands a step beyond the zone's last place
+        (:meth:`_mark_beyond`) and steps in as the line moves up at a service. They are seldom seen walking in: the
+        tracker loses them on that step, or the ids stay on the places (the one who stood in the last place moves up
+        under a new id, the newcomer takes theirs, and whoever stands beyond now keeps the id from out there).
+        Without a start of their own the ledger later fills the gap with a stale one (:meth:`_reconcile`). Someone
+        seen standing beyond the far end (for ``_FAR_END_STAND_S`` at least, not walking past) within
+        ``_FAR_END_STEP_S`` before the move is such a newcomer: one start at the move, and their id is not counted
+        again as walking in (:meth:`_start`) nor carried on by a newer track (:meth:`_walking_up`).
+        """
+        waiting = [
+            info
+            for info in self._tracks.values()
+            if info.beyond is not None
+            and info.beyond_since is not None
+            and t - info.beyond <= _FAR_END_STEP_S
+            and info.beyond - info.beyond_since >= _FAR_END_STAND_S
+        ]
+        if not waiting or any(seen and abs(t - enter) <= _FAR_END_STEP_S for enter, _, seen in self._ledger):
+            return  # (nobody there, or the newcomer was seen walking in at this move)
+        for info in waiting:
+            info.joined = t
+            if info.last < t or info.in_line:
+                info.walked_on = True
+        self._joined = t
+        bisect.insort(self._ledger, (t, False, True))
+
+    def _walking_up(self, xy: tuple[float, float], t: float, present: set[int]) -> _Track | None:
+        """The walker lost on their way to the line whose walk a new track at ``xy`` carries on, if any.
+
+        At 2 Hz someone walking in covers about ``relink_px`` between detections, and the tracker often loses them
+        and starts a new id on each: the id that first stands in the line is then born there, like an id switch in
+        the middle of the line, though its person was seen walking in. A track last seen out of both zones (never in
+        the line nor at the desk: not someone served walking off), lost now for at most ``relink_s``, within one
+        detection period's walk (``2 * relink_px``) of ``xy``, is that person; each lost track is carried on once,
+        by the first new track near it (in the line or not yet), unless it is seen again (then it was not lost).
+        """
+        best: tuple[float, _Track | None] = (math.inf, None)
+        for tid, info in self._tracks.items():
+            if tid in present or info.walked_on or info.lined or info.desk or not info.outside:
+                continue
+            d = math.dist(xy, info.xy)
+            if t - info.last <= self.relink_s and d <= 2.0 * self.relink_px and d < best[0]:
+                best = (d, info)
+        if best[1] is not None:
+            best[1].walked_on = True
+        return best[1]
+
+    def _lost_in_line_here(
+        self, xy: tuple[float, float], before: float | None, present: set[int]
+    ) -> tuple[float, float] | None:
+        """Where a person in line was last seen, within ``relink_px`` of ``xy``, whose visit lost its track on this
+        detection (seen in line on the last frame, not now), if anyone's.
+
+        Where the line bends out of its zone, people standing in it are seen with their centre just out of the
+        zone: an id that slides off such a person (onto the next one up, as the line moves) leaves them a new id
+        first seen out of both zones, like a newcomer walking in. Born there as a person in line vanished, it is
+        that person (:meth:`_at_line_edge`), not someone walking in.
+        """
+        if before is None:
+            return None
+        for visit in self._visits:
+            if visit.last_seen < before or visit.last_in < visit.last_seen or visit.tracks & present:
+                continue
+            if math.dist(xy, visit.in_line_xy) <= self.relink_px:
+                return visit.in_line_xy
+        return None
+
+    def _at_line_edge(self, info: _Track, xy: tuple[float, float]) -> bool:
+        """Whether a track of the line out of both zones stands where it was in line: a person standing in a line
+        that bends out of its zone, still in line (their visit does not end as walking out of it, and stepping back
+        in is no walk in). Within half a detection period's walk (``relink_px / 2``, see :meth:`_walking_up`): the
+        tracker often moves the last id in line onto a newcomer walking up beside it, who has walked further."""
+        return info.lined and info.line_xy is not None and math.dist(xy, info.line_xy) <= 0.5 * self.relink_px
+
+    def _stepped_up(self, tid: int, t: float) -> bool:
+        """Whether track ``tid``, first seen at the desk, is the front of the line stepping up as the one served left.
+
+        People standing close in line are often one box (the one behind hidden in the one in front's): the one
+        hidden is first seen on their own where nobody hides them any more, at the spot, right after the one served
+        stepped off it. Someone walking straight up to the desk is seen on their way (out of both zones); someone
+        first seen at the spot while nobody left it (a new id for the person standing there) arrives nowhere. A small
+        person may get no box at all for a while after stepping up: first seen at a spot that stood empty since the
+        one served left it (nobody in the service zone since), with people waiting in line, they stepped up too.
+        """
+        info = self._tracks.get(tid)
+        if info is None or not info.born_at_desk or info.outside:
+            return False
+        return t - self._desk_left <= self.relink_s or (info.empty_desk and bool(self._ledger))
+
+    def _from_line(self, tid: int) -> bool:
+        """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
+        info = self._tracks.get(tid)
+        return tid in self._owner or tid in self._retired or (info is not None and info.lined)
+
+    def served_at_desk(self, t: float, leaver: int) -> FinishedVisit | None:
+        """Someone reached the service zone whom no visit brought there: the ids were traded at the desk.
+
+        The service tracker saw a hand-over (:attr:`ServiceTracker.handovers`): the person served walked off under
+        track ``leaver`` while someone else stood at the spot. A visit that ``leaver`` carries belongs to the one
+        who stepped up (the tracker gave them each other's ids): it ends served now. With ``fifo`` the wait is
+        the line's earliest start, and a hand-over with no visit still takes it (that person's track had been
+        retired by an earlier mix-up). Nothing when a wait already ended at the desk within
+        ``duplicate_serve_s`` (the same arrival, seen by the visits).
+
+        Returns:
+            The served visit, or ``None``.
+        """
+        if t - self._last_served < self.duplicate_serve_s:
+            return None
+        visit = self._owner.get(leaver)
+        if visit is not None:
+            enter, censored = visit.enter, visit.censored
+            if self.fifo and self._ledger:
+                enter, censored, _ = self._ledger.pop(0)
+            self._close(visit, t)
+        elif self.fifo and self._ledger:
+            enter, censored, _ = self._ledger.pop(0)
+        else:
+            return None
+        self._last_served = t
+        self._floor = max(self._floor - 1, 0)
+        return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
+
+    def _ledger_add(self, visit: Visit, seen: bool = False) -> None:
+        if self.fifo and not visit.ledgered:
+            bisect.insort(self._ledger, (visit.enter, visit.censored, seen))
+            visit.ledgered = True
+
+    def _unledger(self, enter: float) -> None:
+        self._floor = max(self._floor - 1, 0)
+        if self._ledger:
+            k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
+            del self._ledger[k]
+
+    def _apart(self, points: list[tuple[float, float]]) -> int:
+        """How many people ``points`` are: boxes closer than ``_apart_px`` to one already counted are the same person
+        (a duplicate box, or an old id lingering beside a new one)."""
+        kept: list[tuple[float, float]] = []
+        for x, y in points:
+            if all(math.hypot(x - kx, y - ky) >= self._apart_px for kx, ky in kept):
+                kept.append((x, y))
+        return len(kept)
+
+    def _holds_place(self, tid: int, t: float) -> bool:
+        """Whether retired track ``tid`` stands in the line: in the queue zone, out of the service zone, on every
+        frame for ``duplicate_s`` or more (someone served walking off crosses the zone in a detection or two).
+
+        The one served walks off as the next steps up, and the tracker often moves the served person's (retired)
+        id onto the front of the line as they pass: the front person then stands in line under a retired id that
+        no visit holds, and the line's count by place misses them (see :meth:`_reconcile`).
+        """
+        since = self._tracks[tid].queue_since if tid in self._retired else None
+        return since is not None and t - since >= self.duplicate_s
+
+    def _newcomer(self, visit: Visit, t: float, others: list[tuple[float, float]]) -> bool:
+        """Whether ``visit`` is someone new in line: begun within ``2 * relink_s`` and first seen farther than
+        ``relink_px`` from everyone else in line now (``others``), not beside someone (an id of a person counted
+        already, or a box seen for a detection between two people)."""
+        return visit.enter >= t - 2.0 * self.relink_s and all(
+            math.dist(visit.born_xy, xy) > self.relink_px for xy in others
+        )
+
+    def _reconcile(self, t: float, in_line_now: int, held: list[tuple[float, float]] | None = None) -> None:
+        """Keep the ledger's count of starts between the people in line and one more.
+
+        Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
+        walking out of the line takes theirs away. A person lost for good keeps their start in the ledger (most
+        often they are still there, under a new id, or hidden: people standing close are seen as fewer boxes for
+        minutes). The people in line are at least as many as were seen there at once, less those who reached the
+        desk or were seen walking out since (nobody else leaves a line unseen), counted by place (:meth:`_apart`: a
+        duplicate box, or two ids on one person, is one person); the ledger is only trimmed once it
+        has held two more starts than that for ``2 * relink_s``, and then only of starts not seen walking in (see
+        :meth:`_trim`). With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
+        in no ledger (found in the middle of the line, their arrival missed) add their own, the latest first: when
+        more people are seen than the ledger holds starts for, those found last are the ones it has not counted (a
+        visit found earlier stood in line while the ledger held a start for everyone seen, e.g. someone under a new
+        id); someone who came from the service zone (served, walking out) adds none. People standing in line under
+        a retired id (``held``, see :meth:`_holds_place`) count too, but then only a newcomer adds a start
+        (:meth:`_newcomer`): someone walking in unseen (given a new id on every detection, first seen inside the
+        zone), whom the count had missed because the front person's id was retired.
+        """
+        seen = [v.in_line_xy for v in self._visits if v.last_in >= t]
+        people = self._apart(seen)
+        self._add_missing(t, people, None)
+        if held:
+            self._add_missing(t, self._apart(seen + held), held)
+        if people or in_line_now:
+            self._line_seen = t
+        elif t - self._line_seen > self.relink_s:
+            self._floor = 0  # nobody in line for a while: those not seen leaving left unseen
+        self._floor = max(self._floor, people, in_line_now)
+        if len(self._ledger) > self._floor + 1:
+            if self._over_since is None:
+                self._over_since = t
+            elif t - self._over_since > 2.0 * self.relink_s:
+                self._trim(people == 0 and in_line_now == 0)
+                self._over_since = t
+        else:
+            self._over_since = None
+
+    def _add_missing(self, t: float, people: int, held: list[tuple[float, float]] | None) -> None:
+        """Add the starts of visits in line the ledger holds none for, the latest first, until it holds ``people``;
+        with ``held`` (people under retired ids counted) only newcomers' (:meth:`_newcomer`)."""
+        if len(self._ledger) >= people:
+            return
+        missing = [v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t]
+        if held is not None:
+            lined = [(v, v.in_line_xy) for v in self._visits if v.last_in >= t]
+            missing = [v for v in missing if self._newcomer(v, t, [xy for o, xy in lined if o is not v] + held)]
+        for visit in sorted(missing, key=lambda v: v.enter, reverse=True):
+            if len(self._ledger) >= people:
+                break
+            self._ledger_add(visit)
+
+    def _trim(self, empty: bool) -> None:
+        """Drop the latest start that was not seen walking in (or, with nobody seen in line, the latest).
+
+        People standing close share one box for minutes: the line then shows fewer people than it holds, and the
+        starts of people seen walking in are what is known best (a real start taken away makes every later wait
+        short). Starts inferred later (someone found in the middle of the line, a box split in two) go first.
+        """
+        unseen = [k for k, (_, _, seen) in enumerate(self._ledger) if not seen]
+        if unseen:
+            del self._ledger[unseen[-1]]
+        elif empty:
+            self._ledger.pop()
+
+    def _found_at_desk(self, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]], served: dict) -> None:
+        """Someone new who appears in the service zone while a waiting person is lost is that person, served.
+
+        The step from the line to the desk is where people are hidden and ids are lost; a track first seen at
+        the desk came from the line.
+        """
+        for tid, xy, _, s in rows:
+            info = self._tracks[tid]
+            if not s or tid in self._owner or tid in self._retired or info.first < t - self.relink_s:
+                continue
+            lost = [v for v in self._visits if v.last_seen < t and id(v) not in served]
+            if not lost:
+                continue
+            visit = min(lost, key=lambda v: math.dist(xy, v.last_xy))
+            visit.tracks.add(tid)
+            self._owner[tid] = visit
+            self._see(visit, t, xy, False)
+            served[id(visit)] = tid
+
+    def _handed_over(self, tid: int, xy: tuple[float, float], t: float) -> None:
+        """A served person's track that jumps back onto the spot of the next one in line now follows that person.
+
+        Where the one served leaves the desk and the next steps up, the two pass close (one hides the other) and
+        the tracker often hands the leaver's id to the one stepping up, and theirs to the leaver, who walks away:
+        without this the waiting person's visit would follow the leaver out and end as abandoned, and their
+        own arrival at the desk would go uncounted. The track is taken over by the visit whose person was last
+        seen in line within a person's width of where it landed, if that person is not seen in line now and the
+        track moved there from further away than it now is from them (a served person who stays at the desk
+        does not jump).
+        """
+        info = self._tracks[tid]
+        if info.came_from is None:
+            return
+        moved = math.dist(xy, info.came_from)
+        best: tuple[float, Visit | None] = (math.inf, None)
+        for visit in self._visits:
+            if visit.last_in >= t or t - visit.last_in > self.relink_s:
+                continue
+            d = math.dist(xy, visit.in_line_xy)
+            if d <= self._apart_px and d < moved and d < best[0]:
+                best = (d, visit)
+        owner = best[1]
+        if owner is None:
+            return
+        self._retired.discard(tid)
+        owner.tracks.add(tid)
+        self._owner[tid] = owner
+        self._see(owner, t, xy, True)
+
+    def _first_in_line(self, visit: Visit, served: dict[int, int]) -> None:
+        """Give the visit reaching the service zone the earliest start of the line (people do not overtake).
+
+        Ids slide along a line as it moves up (each person takes the id of the one ahead): the visit that reaches
+        the desk then carries a later start than the person's own. In one line, whoever reaches the desk is the
+        one who has waited longest, so the starts are traded: the earliest visit still in line (seen within the
+        last second) gives its start to the one served, and takes theirs.
+        """
+        now = visit.last_seen
+        first = min(
+            (
+                v
+                for v in self._visits
+                if id(v) not in served and v.enter < visit.enter and now - v.last_seen <= 1.0 and v.last_in >= now - 1.0
+            ),
+            key=lambda v: v.enter,
+            default=None,
+        )
+        if first is not None:
+            first.enter, visit.enter = visit.enter, first.enter
+            first.censored, visit.censored = visit.censored, first.censored
+
+    def _see(self, visit: Visit, t: float, xy: tuple[float, float], in_line: bool) -> None:
+        visit.last_seen, visit.last_xy = t, xy
+        if in_line:
+            visit.last_in, visit.in_line_xy = t, xy
+
+    def _adopt(self, tid: int, xy: tuple[float, float], t: float) -> Visit | None:
+        """The open visit whose person this new track is, if any (a lost one first, then one seen beside it)."""
+        info = self._tracks[tid]
+        lost: tuple[float, Visit | None] = (math.inf, None)
+        beside: tuple[float, Visit | None] = (math.inf, None)
+        for visit in self._visits:
+            if t - visit.last_seen > self.relink_s:
+                continue
+            d = math.dist(xy, visit.last_xy)
+            if d > self.relink_px:
+                continue
+            if visit.last_seen < t and d < lost[0]:
+                lost = (d, visit)
+            elif visit.last_seen >= t and d < beside[0]:
+                beside = (d, visit)
+        if lost[1] is not None:
+            visit = lost[1]
+        elif (
+            beside[1] is not None and info.born_in_line and info.first >= t and not self._walked_beside(info, beside[1])
+        ):
+            # born in the middle of the line next to someone: an id switch while the old id lingers, or a
+            # second person who walked in hidden behind the first; _split_pairs tells which (one carrying on a
+            # second walker seen beside the first on the way in is that second person: a visit of its own)
+            visit = beside[1]
+            visit.together[tid] = 0.0
+        else:
+            return None
+        visit.tracks.add(tid)
+        self._owner[tid] = visit
+        return visit
+
+    def _walked_beside(self, info: _Track, visit: Visit) -> bool:
+        """Whether a new track carries on a walker seen at the same time as ``visit``'s person: two people.
+
+        Two people walking in together are often lost and found again under new ids on their way: the id that
+        carries on one of them (:meth:`_walking_up`) is first seen in the line beside the other's visit, like an id
+        switch of that person. When the walker it carries on was seen while the visit's own track was (both at
+        once, out of the line), it is the second person and starts a visit of its own.
+        """
+        if info.carried is None or math.dist(info.xy, visit.last_xy) < self._apart_px:
+            return False  # (on top of the visit's person: a second box of them)
+        return any(
+            (other := self._tracks.get(tid)) is not None and other.first <= info.carried[1] for tid in visit.tracks
+        )
+
+    def _start(self, tid: int, xy: tuple[float, float], t: float) -> Visit:
+        assert self._first_t is not None
+        info = self._tracks[tid]
+        visit = Visit(
+            enter=t,
+            last_in=t,
+            last_seen=t,
+            last_xy=xy,
+            in_line_xy=xy,
+            censored=t - self._first_t < self.warmup_s,
+            tracks={tid},
+            born_xy=xy,
+            walked_in=self._walked_in(info)
+            and t - info.joined > self.relink_s
+            and not self._cuts_in(xy)
+            and not self._jumped_onto_someone(info, xy),
+            from_desk=info.desk,
+        )
+        self._visits.append(visit)
+        self._owner[tid] = visit
+        if visit.walked_in and t - self._joined > _FAR_END_STEP_S:  # (not the one just counted at the far end)
+            self._ledger_add(visit, seen=True)
+        return visit
+
+    def _cuts_in(self, xy: tuple[float, float]) -> bool:
+        """Whether someone stepping into the line at ``xy`` from out of both zones steps in ahead of its back.
+
+        A newcomer joins at the back of the line: nobody in line stands a step (``relink_px``) further from the
+        desk than they do. A track stepping in nearer the desk than that (``desk_arrivals``) is someone already
+        there whose box strayed out of the zone for a moment (the front of the line beside the desk, most often)
+        under a new id: not seen walking in. Their start, if the line lacks one, comes from the count by place
+        (:meth:`_reconcile`).
+        """
+        if not self.desk_arrivals or self._desk_xy is None:
+            return False
+        desk = self._desk_xy
+        here = math.dist(xy, desk)
+        return any(math.dist(p, desk) > here + self.relink_px for p in self._line_now)
+
+    def _jumped_onto_someone(self, info: _Track, xy: tuple[float, float]) -> bool:
+        """Whether a track stepping into the line at ``xy`` jumped there onto someone seen in line now.
+
+        A newcomer walks into the line: between two detections they cover at most one detection period's walk
+        (``2 * relink_px``, see :meth:`_walking_up`). A track that comes further than that in one step, and lands on
+        someone already in line (closer than ``_apart_px``: one person, see :data:`APART`), is an id from elsewhere
+        (a passer-by's, out of the zones) that the tracker moved onto that person: not someone seen walking in.
+        """
+        if info.came_from is None or math.dist(xy, info.came_from) <= 2.0 * self.relink_px:
+            return False
+        return sum(math.dist(xy, p) < self._apart_px for p in self._line_now) > 1  # (xy itself is one of them)
+
+    @staticmethod
+    def _walked_in(info: _Track) -> bool:
+        """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, or carrying
+        on a track lost on its way to the line (:meth:`_walking_up`); not someone coming from the desk (served,
+        walking off across the line's zone)."""
+        return (info.outside or (not info.born_in_line and not info.lined) or info.walked_up) and not info.desk
+
+    def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
+        """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``."""
+        seen = {tid: (xy, q) for tid, xy, q, _ in rows}
+        for visit in list(self._visits):
+            for tid in list(visit.together):
+                others = [seen[o][0] for o in visit.tracks if o != tid and o in seen]
+                if tid not in seen or not others:
+                    continue
+                xy = seen[tid][0]
+                if min(math.dist(xy, o) for o in others) < self._apart_px:
+                    continue  # overlapping: one person in two boxes, not two people
+                if seen[tid][1] and self._straddles(xy, others, visit, seen):
+                    continue  # a box on the gap between two people in line: not seen apart from them
+                visit.together[tid] += dt
+                if visit.together[tid] + 1e-9 < self.duplicate_s:
+                    continue
+                xy, q = seen[tid]
+                self._spin_off(visit, tid, xy, q, t)
+
+    def _straddles(
+        self,
+        xy: tuple[float, float],
+        mine: list[tuple[float, float]],
+        visit: Visit,
+        seen: dict[int, tuple[tuple[float, float], bool]],
+    ) -> bool:
+        """Whether a box at ``xy`` lies between a box of ``visit`` and someone else in the queue zone now, both
+        ledgered: nearer to each of them than they are to each other, the two no farther apart than ``relink_px``
+        (neighbours in line, with no room for a third person between them).
+
+        The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
+        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`).
+        """
+        theirs = [
+            seen[tid][0]
+            for other in self._visits
+            if other is not visit and other.ledgered
+            for tid in other.tracks
+            if tid in seen and seen[tid][1]
+        ]
+        return any(
+            (gap := math.dist(here, there)) <= self.relink_px and max(math.dist(xy, here), math.dist(xy, there)) < gap
+            for here, there in itertools.product(mine, theirs)
+        )
+
+    def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
+        """Move track ``tid`` out of ``visit`` into a visit of its own.
+
+        A track born soon after the visit began is someone who came in with that person: same start. One born
+        long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
+        known better than their track's first sighting, so the neighbour's start is not lent to them, and it is
+        added only when the line shows more people than the ledger holds starts for (:meth:`_reconcile`, which
+        adds the ones found last first): most often the ledger counted them already (seen walking in, then hidden
+        behind the one in front). One who came
+        with a person whose start is not in the ledger (both found in the line, e.g. two walkers given new ids
+        together) adds none: the ledger adds starts for people it sees in line and holds too few for (see
+        :meth:`_reconcile`), and they were most often counted there under their earlier ids.
+        """
+        visit.tracks.discard(tid)
+        visit.together.pop(tid, None)
+        assert self._first_t is not None
+        info = self._tracks.get(tid)
+        born = info.first if info is not None else t
+        came_together = born - visit.enter <= 2.0 * self.relink_s
+        twin = Visit(
+            enter=visit.enter if came_together else born,
+            last_in=t if in_line else visit.last_in,
+            last_seen=t,
+            last_xy=xy,
+            in_line_xy=xy if in_line else visit.in_line_xy,
+            censored=visit.censored if came_together else born - self._first_t < self.warmup_s,
+            tracks={tid},
+            born_xy=xy,
+            walked_in=visit.walked_in,
+        )
+        self._visits.append(twin)
+        self._owner[tid] = twin
+        unseen = None if came_together else self._unseen_here(xy)
+        if unseen is not None:  # someone lost there, whose start is in the ledger already
+            twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
+        elif visit.ledgered and came_together:
+            self._ledger_add(twin)  # a second person
+        return twin
+
+    def _remember_unseen(self, enter: float, censored: bool, xy: tuple[float, float]) -> None:
+        """Note a person in line without an id whose start the ledger holds; forget those whose start it no longer
+        holds (served, trimmed), so the list stays as short as the line on a camera that runs for months."""
+        self._prune_unseen()
+        self._unseen.append((enter, censored, xy))
+
+    def _prune_unseen(self) -> None:
+        held = {entry[0] for entry in self._ledger}
+        self._unseen = [u for u in self._unseen if u[0] in held]
+
+    def _unseen_here(self, xy: tuple[float, float]) -> tuple[float, bool, tuple[float, float]] | None:
+        """The person lost for good near ``xy`` whose start the ledger still holds, if any (taken off the list).
+
+        A person the detector misses for longer than ``relink_s`` loses their visit, but not their start: nobody
+        saw them leave. Found again later where they stood, their new id comes up beside their neighbour and is
+        split off as a second person (:meth:`_spin_off`); within ``relink_px`` of where a lost person was last seen
+        in line, and while the ledger still holds that person's start, it is them, and adds no start. The front of
+        the line whose id moved onto the one just served (an arrival within ``duplicate_serve_s``, not counted) is
+        such a person too, holding the earliest start, and so is the one in line whose id the leaver walked off
+        with (:meth:`arrived`).
+        """
+        self._prune_unseen()
+        near = [(math.dist(xy, u[2]), k) for k, u in enumerate(self._unseen)]
+        d, k = min(near, default=(math.inf, -1))
+        return self._unseen.pop(k) if d <= self.relink_px else None
+
+    def _close(self, visit: Visit, t: float, serving: int | None = None) -> None:
+        """End ``visit``; a second person still in line beside the one served keeps waiting on a visit of their own."""
+        self._visits.remove(visit)
+        for tid in list(visit.tracks):
+            info = self._tracks.get(tid)
+            if serving is not None and info is not None and self._beside(info, serving, t, tid in visit.together):
+                self._spin_off(visit, tid, info.xy, True, t)
+                continue
+            self._owner.pop(tid, None)
+            self._retired.add(tid)
+
+    def _beside(self, info: _Track, serving: int, t: float, paired: bool) -> bool:
+        """Whether a track of a served visit is a second person still in line (not a duplicate box)."""
+        here = self._tracks[serving].xy
+        apart = math.dist(info.xy, here) >= self._apart_px
+        return paired and apart and info.last >= t and info.in_line
+
+    def _forget_lost_tracks(self, t: float) -> None:
+        for tid in [tid for tid, info in self._tracks.items() if t - info.last > self.relink_s]:
+            del self._tracks[tid]
+            self._retired.discard(tid)
+            visit = self._owner.pop(tid, None)
+            if visit is not None:
+                visit.tracks.discard(tid)
+                visit.together.pop(tid, None)
+                if len(visit.tracks) <= 1:
+                    visit.together.clear()
+
+    def _merge_lost(self, lost: Visit) -> bool:
+        """Hand a lost visit's start to a visit that began inside the line near it meanwhile (a late-caught switch)."""
+        best: tuple[float, Visit | None] = (math.inf, None)
+        for visit in self._visits:
+            if visit is lost or visit.walked_in or not lost.enter <= visit.enter <= lost.last_seen + self.relink_s:
+                continue
+            d = math.dist(visit.born_xy, lost.last_xy)
+            if (d <= 2.0 * self.relink_px or self.fifo) and d < best[0]:
+                best = (d, visit)
+        if best[1] is None:
+            return False
+        best[1].enter, best[1].censored = lost.enter, lost.censored
+        self._close(lost, lost.last_seen)
+        return True
