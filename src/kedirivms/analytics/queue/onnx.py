@@ -36,7 +36,7 @@ import supervision as sv
 from kedirivms.analytics.queue._session import SharedSession, shared_session
 from kedirivms.analytics.queue.detector import box_iou, empty_detections, person_detections
 from kedirivms.analytics.queue.line_pass import MAX_BUSY, LinePass
-from kedirivms.analytics.queue.second_look import STRADDLE_WINDOW, SecondLook
+from kedirivms.analytics.queue.second_look import STRADDLE_MEMORY, SecondLook
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -137,7 +137,7 @@ class OnnxPersonDetector:
         """Of those, windows round a first-look box between two others (``SecondLook.straddle``)."""
         self.straddle_drops = 0
         """First-look boxes those windows dropped (found nobody of their own, both neighbours)."""
-        self._shown: deque[np.ndarray] = deque(maxlen=STRADDLE_WINDOW - 1)
+        self._shown: deque[np.ndarray] = deque(maxlen=STRADDLE_MEMORY)
         """The first look's boxes passed on at each of the last detections (this camera's): a box between two
         people at about the place of one of them is someone seen before, never dropped."""
         self.closer_looks = 0

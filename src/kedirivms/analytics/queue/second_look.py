@@ -38,10 +38,10 @@ SecondLookMode = Literal["off", "auto", "always"]
 EXTRA = "second_look"
 """Key of the ``supervision.Detections.data`` array marking the people the second look added."""
 
-STRADDLE_WINDOW = 3
-"""A box between two people is dropped once its window found no one of its own on two of this many detections in
-a row, at about the same place (``straddle``; two of three, as the second look's people are counted by default:
-one detection's verdict is not enough to take a tracked box away)."""
+STRADDLE_MEMORY = 2
+"""A box between two people stays when a box was passed on at about its place on any of this camera's last this
+many detections (``straddle``): someone seen there before keeps their box and track; one window's verdict alone
+does not take a tracked person away."""
 
 
 @dataclass(frozen=True)
