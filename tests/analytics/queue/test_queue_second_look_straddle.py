@@ -12,7 +12,7 @@ import pytest
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
-from kedirivms.analytics.queue.second_look import SecondLook
+from kedirivms.analytics.queue.second_look import STRADDLE_PERSIST, SecondLook
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
@@ -101,6 +101,16 @@ def test_a_box_passed_on_at_that_place_lately_stays(busy_line: tuple[CounterScen
     again.detect_frame(frame, T)
     assert _in_queue(scene, again.detect_frame(frame, T + 0.5).xyxy) == true_length  # dropped before: dropped
     assert again.straddle_drops == 2
+
+
+def test_a_box_dropped_at_that_place_every_time_lately_stays(busy_line: tuple[CounterScene, Frame, int]) -> None:
+    pytest.importorskip("onnxruntime")
+    scene, frame, true_length = busy_line
+    det = _detector(scene)
+    counts = [_in_queue(scene, det.detect_frame(frame, T + k / 2).xyxy) for k in range(STRADDLE_PERSIST + 2)]
+    # dropped on each of the last four detections: someone standing hidden in a still line, kept from then on
+    assert counts == [true_length] * STRADDLE_PERSIST + [true_length + 1] * 2
+    assert det.straddle_drops == STRADDLE_PERSIST
 
 
 def test_the_setting() -> None:

@@ -43,6 +43,11 @@ STRADDLE_MEMORY = 2
 many detections (``straddle``): someone seen there before keeps their box and track; one window's verdict alone
 does not take a tracked person away."""
 
+STRADDLE_PERSIST = 4
+"""A box between two people dropped at about the same place on each of this camera's last this many detections
+stays (``straddle``): someone standing hidden between two others in a line that does not move, whom the window
+misses every time; a box drawn over a gap comes and goes."""
+
 
 @dataclass(frozen=True)
 class SecondLook:
