@@ -126,7 +126,8 @@ class DnnDetectorConfig(BaseModel):
         default=True,
         description="The second look also runs on a box the first look kept in the queue zone whose centre lies "
         "inside two other kept boxes (a box drawn over the gap between two people in a line), and drops it when "
-        "the magnified window finds both those people and nobody of its own; false: off.",
+        "the magnified window finds both those people and nobody of its own (not when a box was passed on at about its "
+        "place on one of the last two detections, nor when it was dropped there on each of the last four); false: off.",
     )
     motion_look: Literal["off", "auto", "always"] = Field(
         default="auto",
