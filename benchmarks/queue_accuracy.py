@@ -383,7 +383,8 @@ def run(
         assert cache is not None
         source = _recorded_planes(cache, scenario.name, int(params["seed"]), quick=quick, codec=codec)
         path = recording_path(cache, scenario, params, config, quick=quick, codec=codec)
-        recorder = RecordingDetector(_FramesOnly(analyzer.detector), Recording(), replay=False)
+        live = analyzer.detector
+        recorder = RecordingDetector(_FramesOnly(live), Recording(), replay=False)
         analyzer.detector = recorder  # type: ignore[assignment]
     elif cache is not None and config.detector_kind == "dnn":
         path = recording_path(cache, scenario, params, config, quick=quick, codec=codec)
@@ -422,6 +423,13 @@ def run(
         if source is not None:  # the frames as they were recorded (not as converted for the detector)
             recorder.recording.planes = {k: source[k] for k in recorder.recording.boxes}
         recorder.recording.save(path)
+    if source is not None and recorder is not None and hasattr(live, "second_looks"):  # the looks' cost (stderr)
+        shots = max(len(recorder.recording.boxes), 1)
+        print(
+            f"{scenario.name}: {live.second_looks / shots:.2f} second-look windows per detection "
+            f"({live.straddle_looks / shots:.2f} round a box between two people, {live.straddle_drops} dropped)",
+            file=sys.stderr,
+        )
     n = len(lengths)
     res = Result(scenario.name, frames=n, ms_per_frame=1000.0 * elapsed / max(n, 1))
     res.mae = float(np.abs(np.asarray(lengths) - truth.queue_length[sel][:n]).mean())

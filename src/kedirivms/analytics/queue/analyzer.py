@@ -122,6 +122,13 @@ class DnnDetectorConfig(BaseModel):
         "a line); the people it adds there count as those of second_look do (the box stays); 0: off (measured: "
         "one development scene better, two a little worse; see docs/queue-accuracy.md, fourteenth session).",
     )
+    second_look_straddle: bool = Field(
+        default=True,
+        description="The second look also runs on a box the first look kept in the queue zone whose centre lies "
+        "inside two other kept boxes (a box drawn over the gap between two people in a line), and drops it when "
+        "the magnified window finds both those people and nobody of its own (not when a box was passed on at about its "
+        "place on one of the last two detections, nor when it was dropped there on each of the last four); false: off.",
+    )
     motion_look: Literal["off", "auto", "always"] = Field(
         default="auto",
         description="Where the picture changed since the last detection and nobody's box explains it (a person too "
@@ -572,7 +579,12 @@ def _make_detector(config: QueueConfig) -> PersonDetector:
             second_look=None
             if d.second_look == "off"
             else SecondLook(
-                d.second_look, d.second_look_magnify, zone=zone, weak_score=d.second_look_weak, wide=d.second_look_wide
+                d.second_look,
+                d.second_look_magnify,
+                zone=zone,
+                weak_score=d.second_look_weak,
+                wide=d.second_look_wide,
+                straddle=d.second_look_straddle,
             ),
         )
     return BackgroundDetector(config.background)

@@ -23,6 +23,7 @@ up to a multiple of 32, not a square: a 640x360 camera runs at 416x256 instead o
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -33,9 +34,9 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue._session import SharedSession, shared_session
-from kedirivms.analytics.queue.detector import empty_detections, person_detections
+from kedirivms.analytics.queue.detector import box_iou, empty_detections, person_detections
 from kedirivms.analytics.queue.line_pass import MAX_BUSY, LinePass
-from kedirivms.analytics.queue.second_look import SecondLook
+from kedirivms.analytics.queue.second_look import STRADDLE_MEMORY, STRADDLE_PERSIST, SecondLook
 from kedirivms.errors import ConfigError, DetectorError
 
 __all__ = ["DEFAULT_MODEL", "Layout", "OnnxPersonDetector", "default_model_path"]
@@ -132,6 +133,16 @@ class OnnxPersonDetector:
         """Windows looked at again so far (see ``second_look``)."""
         self.wide_looks = 0
         """Of those, windows round a first-look box much wider than the others (``SecondLook.wide``)."""
+        self.straddle_looks = 0
+        """Of those, windows round a first-look box between two others (``SecondLook.straddle``)."""
+        self.straddle_drops = 0
+        """First-look boxes those windows dropped (found nobody of their own, both neighbours)."""
+        self._shown: deque[np.ndarray] = deque(maxlen=STRADDLE_MEMORY)
+        """The first look's boxes passed on at each of the last detections (this camera's): a box between two
+        people at about the place of one of them is someone seen before, never dropped."""
+        self._dropped: deque[np.ndarray] = deque(maxlen=STRADDLE_PERSIST)
+        """The boxes the straddle look dropped at each of the last detections (this camera's): a box dropped at about
+        the same place on every one of them is someone standing hidden, kept."""
         self.closer_looks = 0
         """Windows looked at closer so far where something moved (see :meth:`look_closer`)."""
         self.person_class = person_class
@@ -264,8 +275,25 @@ class OnnxPersonDetector:
         return self._line_pass(first, frame, w, h)
 
     # -- the second look ----------------------------------------------------------------------------------------
+    def _keep_straddling(self, kept: np.ndarray, drop: np.ndarray) -> np.ndarray:
+        """``drop`` (the straddle look's verdicts on ``kept``) less the boxes that are someone's: a box passed on at
+        about the same place on one of the last ``STRADDLE_MEMORY`` detections, or dropped there on each of the last
+        ``STRADDLE_PERSIST``; this detection's boxes passed on and dropped are remembered."""
+        before = np.concatenate([np.zeros((0, 4)), *self._shown])
+        if drop.any() and len(before):  # seen there lately: someone's box, it stays
+            drop &= ~(box_iou(kept, before) > self.nms_iou).any(axis=1)
+        if drop.any() and len(self._dropped) == self._dropped.maxlen:  # dropped there every time: someone hidden
+            drop &= ~np.all([(box_iou(kept, d) > self.nms_iou).any(axis=1) for d in self._dropped], axis=0)
+        self._dropped.append(kept[drop])
+        self._shown.append(kept[~drop])
+        return drop
+
     def _look(self, blob: np.ndarray, box: _Letterbox, source: Any, w: int, h: int) -> sv.Detections:
         """The first pass's people, looked at again where NMS had to choose between neighbours (``second_look``).
+
+        First a kept box between two people is looked at, and dropped when the window finds only them, unless a box
+        was passed on at about its place on one of this camera's last two detections or it was dropped there on each
+        of the last four (``SecondLook.straddle``, :meth:`_keep_straddling`).
 
         ``source`` is the picture: a :class:`~kedirivms.Frame` (the window converted in colour, then magnified) or
         the array :meth:`detect` was given.
@@ -277,15 +305,33 @@ class OnnxPersonDetector:
         weak_boxes = (xyxy[weak], score[weak])
         xyxy, score = xyxy[~weak], score[~weak]
         first = self._nms(xyxy, score)
+        kept = np.asarray(first.xyxy).reshape(-1, 4)
         if look is None or len(first) == 0:
+            self._keep_straddling(kept, np.zeros(len(kept), dtype=bool))
             return first
         if look.mode == "auto" and (self.session.waiting() > 0 or self.session.busy_share() > MAX_BUSY):
+            self._keep_straddling(kept, np.zeros(len(kept), dtype=bool))
             return first
-        kept = np.asarray(first.xyxy)
-        spots = look.spots(kept, xyxy, score, self.nms_iou, w, h)
-        weak_spots = look.weak_spots(kept, *weak_boxes, self.nms_iou, w, h)
         budget = look.budget * box.canvas[0] * box.canvas[1]
         scale = look.magnify * box.scale
+        drop = np.zeros(len(kept), dtype=bool)
+        for i, around in look.straddling(kept, w, h):  # a box over the gap between two people: is it anyone?
+            window = look.window(kept[i], w, h)
+            fed = self._window_blob(source, window, scale, budget)
+            if fed is None:
+                continue
+            blob, win = fed
+            budget -= win.canvas[0] * win.canvas[1]
+            self.second_looks += 1
+            self.straddle_looks += 1
+            drop[i] = look.unfounded(kept, i, around, np.asarray(self._infer(blob, win, (w, h)).xyxy), window)
+        drop = self._keep_straddling(kept, drop)
+        if drop.any():
+            self.straddle_drops += int(drop.sum())
+            first = first[~drop]  # type: ignore[assignment]
+            kept = np.asarray(first.xyxy)
+        spots = look.spots(kept, xyxy, score, self.nms_iou, w, h)
+        weak_spots = look.weak_spots(kept, *weak_boxes, self.nms_iou, w, h)
         people = first
         for i in look.wide_boxes(kept, w, h):  # one box round two people: add the one the window tells apart
             fed = self._window_blob(source, look.window(kept[i], w, h), scale, budget)

@@ -13,7 +13,8 @@ look's boxes stay as they were. The analyzer counts the people added in the queu
 wait or service: their boxes come and go between detections. A frame without such a spot costs nothing more; a
 window is a small picture (a person or two). Two more kinds of spot: a box the model scored under the confidence
 beside every kept box (``weak_score``), and a kept box much wider for its height than the picture's others, one
-box drawn round two people (``wide``).
+box drawn round two people (``wide``). A kept box between two people (``straddle``: its centre inside two other kept
+boxes) is looked at too, and dropped when the window finds both of them and no one of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ SecondLookMode = Literal["off", "auto", "always"]
 
 EXTRA = "second_look"
 """Key of the ``supervision.Detections.data`` array marking the people the second look added."""
+
+STRADDLE_MEMORY = 2
+"""A box between two people stays when a box was passed on at about its place on any of this camera's last this
+many detections (``straddle``): someone seen there before keeps their box and track; one window's verdict alone
+does not take a tracked person away."""
+
+STRADDLE_PERSIST = 4
+"""A box between two people dropped at about the same place on each of this camera's last this many detections
+stays (``straddle``): someone standing hidden between two others in a line that does not move, whom the window
+misses every time; a box drawn over a gap comes and goes."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class SecondLook:
             the median of the picture's other kept boxes' (those in ``zone``; all when none is) is looked at
             again: one box drawn round two people in a line. The people the window finds beyond the first look's
             are the second look's (counted, not tracked); the box and its track stay. 0: off.
+        straddle: a box the first look kept standing in ``zone`` whose centre lies inside two other kept boxes (a
+            box the model draws over the gap between two people in a line) is looked at again, and dropped from the
+            first look when the window finds both of those people and none of its own (:meth:`unfounded`).
 
     Raises:
         ConfigError: a value out of range.
@@ -77,6 +91,7 @@ class SecondLook:
     zone: tuple[tuple[float, float], ...] | None = None
     weak_score: float = 0.0
     wide: float = 0.0
+    straddle: bool = False
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.magnify <= 4.0:
@@ -165,6 +180,59 @@ class SecondLook:
             if aspect[i] >= self.wide * float(np.median(aspect[usual])):
                 found.append(i)
         return sorted(found, key=lambda i: -aspect[i])
+
+    def straddling(self, kept: np.ndarray, w: int, h: int) -> list[tuple[int, np.ndarray]]:
+        """The kept boxes between two people (``straddle``; none when off): each with the boxes it lies inside.
+
+        Args:
+            kept: ``(N, 4)`` boxes NMS kept, pixels.
+            w: picture width, pixels.
+            h: picture height, pixels.
+
+        Returns:
+            ``(i, around)`` for each box ``i`` standing in ``zone`` whose centre lies inside two or more other kept
+            boxes, ``around`` their indices into ``kept``; in ``kept``'s order.
+        """
+        kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
+        if not self.straddle or len(kept) < 3:
+            return []
+        found = []
+        for i in np.nonzero(self.inside(kept, w, h))[0].tolist():
+            inside = _holding(kept, kept[i])
+            inside[i] = False
+            if int(inside.sum()) >= 2:
+                found.append((i, np.nonzero(inside)[0]))
+        return found
+
+    @staticmethod
+    def unfounded(
+        kept: np.ndarray, i: int, around: np.ndarray, second: np.ndarray, window: tuple[int, int, int, int]
+    ) -> bool:
+        """Whether the window looked at round kept box ``i`` finds the people ``around`` it and none of its own.
+
+        Two pairings, one to one, largest overlap first (as :meth:`merge` pairs): the kept boxes centred in box
+        ``i`` with the window's people centred in it, where the window finds fewer people than kept boxes and
+        leaves ``i`` without one; and the kept boxes centred in the window with the window's people centred in it,
+        where every box of ``around`` has one. A window that finds nobody, or misses a neighbour, says nothing:
+        the box stays (a window round a small box may be too tight to show anyone whole).
+
+        Args:
+            kept: ``(N, 4)`` boxes the first look kept, pixels.
+            i: the box looked at.
+            around: the kept boxes it lies inside (:meth:`straddling`).
+            second: ``(M, 4)`` the window's people, whole-picture pixels.
+            window: the window ``(x, y, width, height)``, pixels.
+        """
+        kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
+        second = np.asarray(second, dtype=np.float64).reshape(-1, 4)
+        mine, theirs = np.nonzero(_centred(kept, kept[i]))[0], np.nonzero(_centred(second, kept[i]))[0]
+        if len(theirs) >= len(mine) or i in mine[list(_paired(kept[mine], second[theirs]))]:
+            return False
+        x, y, ww, wh = window
+        frame = np.array([x, y, x + ww, y + wh], dtype=np.float64)
+        mine, theirs = np.nonzero(_centred(kept, frame))[0], np.nonzero(_centred(second, frame))[0]
+        paired = set(mine[list(_paired(kept[mine], second[theirs]))].tolist())
+        return all(int(j) in paired for j in around)
 
     def _removed(
         self, kept: np.ndarray, candidates: np.ndarray, scores: np.ndarray, nms_iou: float, w: int, h: int
@@ -280,6 +348,27 @@ def extra_mask(det: sv.Detections) -> np.ndarray:
     if mask is None:
         return np.zeros(len(det), dtype=bool)
     return np.asarray(mask, dtype=bool).reshape(len(det))
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> list[int]:
+    """Rows of ``a`` paired one to one with boxes of ``b`` that overlap them, largest overlap first."""
+    if not len(a) or not len(b):
+        return []
+    overlap = box_iou(a, b)
+    rows = []
+    for _ in range(min(len(a), len(b))):
+        i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
+        if overlap[i, j] <= 0:
+            break
+        rows.append(int(i))
+        overlap[i, :], overlap[:, j] = -1.0, -1.0
+    return rows
+
+
+def _holding(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Which of ``boxes`` (``(N, 4)``) hold ``box``'s centre (edges included)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return (cx >= boxes[:, 0]) & (cx <= boxes[:, 2]) & (cy >= boxes[:, 1]) & (cy <= boxes[:, 3])
 
 
 def _joined(spots: list[np.ndarray]) -> list[np.ndarray]:
