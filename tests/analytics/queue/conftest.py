@@ -150,17 +150,31 @@ def mean_model(tmp_path: Path) -> Path:
 TIGHT: dict[str, Any] = {"arrival_rate_per_min": 3.0, "service_time_s": 36.0, "duration_s": 240, "line_spacing": 0.035}
 
 
-def tight_line_at(seed: int, t: float) -> tuple[CounterScene, Any, int]:
-    """The tight line's scene, its colour frame at ``t`` s and the true queue length then."""
+def line_at(seed: int, t: float, **params: Any) -> tuple[CounterScene, Any, int]:
+    """A counter scene (``params``, oblique 640x360 @ 10 fps), its colour frame at ``t`` s and the true queue length
+    then."""
     import av
 
     from kedirivms.stream import Frame
 
-    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=seed, **TIGHT)
+    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=seed, **params)
     truth = scene.truth()
     i = int(np.searchsorted(truth.times, t))
     frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, t, 640, 360), format="yuv420p"), time=t)
     return scene, frame, int(truth.queue_length[i])
+
+
+def tight_line_at(seed: int, t: float) -> tuple[CounterScene, Any, int]:
+    """The tight line's scene, its colour frame at ``t`` s and the true queue length then."""
+    return line_at(seed, t, **TIGHT)
+
+
+def in_queue(scene: CounterScene, xyxy: Any) -> int:
+    """How many of the boxes ``xyxy`` stand (bottom centre) in ``scene``'s queue zone."""
+    queue = next(z for z in scene.zones() if z.kind == "queue")
+    boxes = np.asarray(xyxy).reshape(-1, 4)
+    feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
+    return int(queue.contains(feet, (640, 360)).sum())
 
 
 def scene_detector(scene: CounterScene, **dnn: Any) -> Any:
@@ -171,3 +185,25 @@ def scene_detector(scene: CounterScene, **dnn: Any) -> Any:
     det = QueueAnalyzer(config).detector
     assert isinstance(det, OnnxPersonDetector)
     return det
+
+
+def scripted_detector(script: dict[float, list[list[float]]]) -> Any:
+    """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes: from each
+    time of ``script`` on, its boxes."""
+    import supervision as sv
+
+    from kedirivms.analytics.queue import person_detections
+    from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+    class Scripted(OnnxPersonDetector):
+        def __init__(self) -> None:
+            super().__init__()
+            self.script = sorted(script.items())
+
+        def detect_frame(self, frame: object, t: float) -> sv.Detections:
+            return self.detect(np.zeros((1, 1), np.uint8), t)
+
+        def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+            return person_detections([b for start, b in self.script if start <= t][-1], 0.9)
+
+    return Scripted()

@@ -9,11 +9,11 @@ and a person kept as hidden behind the one in front while the very same box was 
 from __future__ import annotations
 
 import numpy as np
-import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.queue.analyzer import spanning
-from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+
+from .conftest import scripted_detector
 
 # hard +2000 at 181.3 s: the small visitor behind (alone), the one in front (alone), and a box of the two
 BEHIND, FRONT, BOTH = [144.0, 131.0, 165.0, 181.0], [141.0, 175.0, 161.0, 232.0], [138.0, 132.0, 168.0, 233.0]
@@ -30,21 +30,6 @@ def _config() -> QueueConfig:
     )
 
 
-class _Scripted(OnnxPersonDetector):
-    """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes."""
-
-    def __init__(self, script: dict[float, list[list[float]]]) -> None:
-        super().__init__()
-        self.script = sorted(script.items())
-
-    def detect_frame(self, frame: object, t: float) -> sv.Detections:
-        return self.detect(np.zeros((1, 1), np.uint8), t)
-
-    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        boxes = [b for start, b in self.script if start <= t][-1]
-        return person_detections(boxes, 0.9)
-
-
 def test_spanning_boxes_are_those_from_one_persons_head_to_anothers_feet() -> None:
     assert spanning(np.array([BEHIND, FRONT, BOTH])).tolist() == [False, False, True]
     # without the one behind seen apart, the tall box is theirs (the feet of the one in front): it counts
@@ -59,7 +44,7 @@ def test_spanning_boxes_are_those_from_one_persons_head_to_anothers_feet() -> No
 
 
 def test_a_box_spanning_two_people_seen_apart_is_not_a_third_person() -> None:
-    analyzer = QueueAnalyzer(_config(), detector=_Scripted({0.0: [BEHIND, FRONT], 3.0: [BEHIND, FRONT, BOTH]}))
+    analyzer = QueueAnalyzer(_config(), detector=scripted_detector({0.0: [BEHIND, FRONT], 3.0: [BEHIND, FRONT, BOTH]}))
     y = np.zeros((360, 640), np.uint8)
     counts = {}
     for k in range(60):
@@ -76,7 +61,9 @@ def test_a_kept_box_that_is_someone_seen_now_under_another_id_is_not_kept_hidden
     # place but looking different (the tracker and the person ids take the box for someone new); the person's
     # kept box is that box: were it kept as hidden behind the one in front, one person would count twice
     person, front = [138.0, 95.0, 178.0, 187.0], [129.0, 142.0, 172.0, 231.0]
-    analyzer = QueueAnalyzer(_config(), detector=_Scripted({0.0: [person, front], 3.0: [front], 6.0: [person, front]}))
+    analyzer = QueueAnalyzer(
+        _config(), detector=scripted_detector({0.0: [person, front], 3.0: [front], 6.0: [person, front]})
+    )
     dark, lit = np.zeros((360, 640), np.uint8), np.zeros((360, 640), np.uint8)
     lit[95:187, 138:178] = 200
     counts = {}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
-from kedirivms.analytics.queue.onnx import OnnxPersonDetector
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+
+from .conftest import scripted_detector
 
 # 640x360: the service spot (y 72-137 px) in front of the desk, the line below it
 SERVED = [223.0, 53.0, 253.0, 118.0]  # feet (238, 118): at the spot, 13 px beyond the one stepping up
@@ -37,23 +37,8 @@ def _config() -> QueueConfig:
     )
 
 
-class _Scripted(OnnxPersonDetector):
-    """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes."""
-
-    def __init__(self, script: dict[float, list[list[float]]]) -> None:
-        super().__init__()
-        self.script = sorted(script.items())
-
-    def detect_frame(self, frame: object, t: float) -> sv.Detections:
-        return self.detect(np.zeros((1, 1), np.uint8), t)
-
-    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        boxes = [b for start, b in self.script if start <= t][-1]
-        return person_detections(boxes, 0.9)
-
-
 def _counts(script: dict[float, list[list[float]]], seconds: float) -> dict[float, int]:
-    analyzer = QueueAnalyzer(_config(), detector=_Scripted(script))
+    analyzer = QueueAnalyzer(_config(), detector=scripted_detector(script))
     y = np.zeros((360, 640), np.uint8)
     counts = {}
     for k in range(round(seconds * 10)):

@@ -15,7 +15,7 @@ from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
-from .conftest import scene_detector, tight_line_at
+from .conftest import in_queue, scene_detector, tight_line_at
 
 pytest.importorskip("onnxruntime")
 
@@ -33,13 +33,6 @@ def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
     return scene_detector(scene, **dnn)
 
 
-def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
-    queue = next(z for z in scene.zones() if z.kind == "queue")
-    boxes = np.asarray(xyxy).reshape(-1, 4)
-    feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
-    return int(queue.contains(feet, (640, 360)).sum())
-
-
 def test_the_person_half_hidden_behind_another_is_found(tight_line: tuple[CounterScene, Frame, int]) -> None:
     scene, frame, true_length = tight_line
     assert true_length == 4
@@ -48,12 +41,12 @@ def test_the_person_half_hidden_behind_another_is_found(tight_line: tuple[Counte
     assert default.second_look.zone == tuple(next(z for z in scene.zones() if z.kind == "queue").points)
     one = _detector(scene, second_look="off")
     assert one.second_look is None
-    assert _in_queue(scene, one.detect_frame(frame, T).xyxy) == true_length - 1  # NMS removed the one behind
-    assert _in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: all four
+    assert in_queue(scene, one.detect_frame(frame, T).xyxy) == true_length - 1  # NMS removed the one behind
+    assert in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: all four
     assert default.second_looks == 1  # one ambiguous spot in the picture, one small window
     grey = default.detect(frame.y, T)  # the luma path looks again too
     # (grey, the model also scores someone under its threshold beside the others: a weak box's spot, one more window)
-    assert default.second_looks == 3 and _in_queue(scene, grey.xyxy) >= true_length - 1
+    assert default.second_looks == 3 and in_queue(scene, grey.xyxy) >= true_length - 1
 
 
 def test_only_spots_where_nms_removed_a_confident_box_that_is_no_copy_are_looked_at() -> None:

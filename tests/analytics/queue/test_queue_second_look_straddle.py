@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 
@@ -15,6 +14,8 @@ from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import STRADDLE_PERSIST, SecondLook
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
+
+from .conftest import in_queue, line_at
 
 # The busy counter scene (benchmarks/queue_accuracy.py "busy", --quick) on a development seed (+4000, never one it
 # is scored on): at 141.8 s five people stand in the line and the model draws a sixth box between two of them.
@@ -28,11 +29,7 @@ BEHIND, FRONT, GAP = [100.0, 60.0, 140.0, 160.0], [130.0, 80.0, 176.0, 200.0], [
 
 @pytest.fixture(scope="module")
 def busy_line() -> tuple[CounterScene, Frame, int]:
-    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=SEED, **BUSY)
-    truth = scene.truth()
-    i = int(np.searchsorted(truth.times, T))
-    frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, T, 640, 360), format="yuv420p"), time=T)
-    return scene, frame, int(truth.queue_length[i])
+    return line_at(SEED, T, **BUSY)
 
 
 def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
@@ -42,13 +39,6 @@ def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
     det = QueueAnalyzer(config).detector
     assert isinstance(det, OnnxPersonDetector)
     return det
-
-
-def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
-    queue = next(z for z in scene.zones() if z.kind == "queue")
-    boxes = np.asarray(xyxy).reshape(-1, 4)
-    feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
-    return int(queue.contains(feet, (640, 360)).sum())
 
 
 def test_a_box_whose_centre_lies_inside_two_others_is_straddling() -> None:
@@ -80,8 +70,8 @@ def test_a_box_between_two_people_is_dropped(busy_line: tuple[CounterScene, Fram
     on = _detector(scene)
     assert on.second_look is not None and on.second_look.straddle  # on by default
     off = _detector(scene, second_look_straddle=False)
-    assert _in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length + 1  # the box on the gap counted
-    assert _in_queue(scene, on.detect_frame(frame, T).xyxy) == true_length
+    assert in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length + 1  # the box on the gap counted
+    assert in_queue(scene, on.detect_frame(frame, T).xyxy) == true_length
     assert on.straddle_drops == 1 and on.straddle_looks >= 1 and off.straddle_looks == 0
     assert on.second_looks >= off.second_looks + on.straddle_looks
 
@@ -95,11 +85,11 @@ def test_a_box_passed_on_at_that_place_lately_stays(busy_line: tuple[CounterScen
     det.second_look = replace(on, straddle=False)
     det.detect_frame(frame, T - 0.5)  # the box was passed on the detection before (a tracked person, maybe)
     det.second_look = on
-    assert _in_queue(scene, det.detect_frame(frame, T).xyxy) == true_length + 1  # so it stays
+    assert in_queue(scene, det.detect_frame(frame, T).xyxy) == true_length + 1  # so it stays
     assert det.straddle_drops == 0 and det.straddle_looks >= 1
     again = _detector(scene)
     again.detect_frame(frame, T)
-    assert _in_queue(scene, again.detect_frame(frame, T + 0.5).xyxy) == true_length  # dropped before: dropped
+    assert in_queue(scene, again.detect_frame(frame, T + 0.5).xyxy) == true_length  # dropped before: dropped
     assert again.straddle_drops == 2
 
 
@@ -107,7 +97,7 @@ def test_a_box_dropped_at_that_place_every_time_lately_stays(busy_line: tuple[Co
     pytest.importorskip("onnxruntime")
     scene, frame, true_length = busy_line
     det = _detector(scene)
-    counts = [_in_queue(scene, det.detect_frame(frame, T + k / 2).xyxy) for k in range(STRADDLE_PERSIST + 2)]
+    counts = [in_queue(scene, det.detect_frame(frame, T + k / 2).xyxy) for k in range(STRADDLE_PERSIST + 2)]
     # dropped on each of the last four detections: someone standing hidden in a still line, kept from then on
     assert counts == [true_length] * STRADDLE_PERSIST + [true_length + 1] * 2
     assert det.straddle_drops == STRADDLE_PERSIST

@@ -16,6 +16,8 @@ from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
+from .conftest import in_queue, line_at
+
 # The busy counter scene (benchmarks/queue_accuracy.py "busy", --quick) on a development seed of that benchmark
 # (+4000, never one it is scored on): at 70 s seven people stand in the line, the first of them right behind the
 # one served and half behind the second; the model scores them 0.15-0.26 at the first look's size.
@@ -25,18 +27,7 @@ SEED, T = 4202, 70.0
 
 @pytest.fixture(scope="module")
 def busy_line() -> tuple[CounterScene, Frame, int]:
-    scene = CounterScene(view="oblique", width=640, height=360, fps=10.0, seed=SEED, **BUSY)
-    truth = scene.truth()
-    i = int(np.searchsorted(truth.times, T))
-    frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, T, 640, 360), format="yuv420p"), time=T)
-    return scene, frame, int(truth.queue_length[i])
-
-
-def _in_queue(scene: CounterScene, xyxy: np.ndarray) -> int:
-    queue = next(z for z in scene.zones() if z.kind == "queue")
-    boxes = np.asarray(xyxy).reshape(-1, 4)
-    feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], axis=1)
-    return int(queue.contains(feet, (640, 360)).sum())
+    return line_at(SEED, T, **BUSY)
 
 
 def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
@@ -55,10 +46,10 @@ def test_the_first_in_line_the_model_scores_low_is_looked_at_again(busy_line: tu
     default = _detector(scene)
     assert default.second_look is not None and default.second_look.weak_score == 0.01  # on by default
     off = _detector(scene, second_look_weak=0)
-    assert _in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length - 1  # the first in line missed
-    assert _in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: found
+    assert in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length - 1  # the first in line missed
+    assert in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: found
     floor = _detector(scene, second_look_weak=0.15)  # the default before the fifteenth session finds them too
-    assert _in_queue(scene, floor.detect_frame(frame, T).xyxy) == true_length
+    assert in_queue(scene, floor.detect_frame(frame, T).xyxy) == true_length
 
 
 def test_the_first_in_line_scored_under_the_old_floor_is_looked_at_again() -> None:
@@ -72,9 +63,9 @@ def test_the_first_in_line_scored_under_the_old_floor_is_looked_at_again() -> No
     frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, t, 640, 360), format="yuv420p"), time=t)
     assert int(truth.queue_length[i]) == 3
     old = _detector(scene, second_look_weak=0.15)
-    assert _in_queue(scene, old.detect_frame(frame, t).xyxy) == 2  # at 0.15 no spot there: missed
+    assert in_queue(scene, old.detect_frame(frame, t).xyxy) == 2  # at 0.15 no spot there: missed
     default = _detector(scene)
-    assert _in_queue(scene, default.detect_frame(frame, t).xyxy) == 3  # every weak box beside the others: found
+    assert in_queue(scene, default.detect_frame(frame, t).xyxy) == 3  # every weak box beside the others: found
     assert default.second_looks > old.second_looks
 
 
