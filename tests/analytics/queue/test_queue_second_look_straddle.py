@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import STRADDLE_PERSIST, SecondLook
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
-from .conftest import in_queue, line_at
+from .conftest import in_queue, line_at, scene_detector
 
 # The busy counter scene (benchmarks/queue_accuracy.py "busy", --quick) on a development seed (+4000, never one it
 # is scored on): at 141.8 s five people stand in the line and the model draws a sixth box between two of them.
@@ -33,11 +32,7 @@ def busy_line() -> tuple[CounterScene, Frame, int]:
 
 
 def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
-    config = QueueConfig.model_validate(
-        {"zones": scene.zones(), "detector": "dnn", "dnn": {"second_look": "always", **dnn}}
-    )
-    det = QueueAnalyzer(config).detector
-    assert isinstance(det, OnnxPersonDetector)
+    det: OnnxPersonDetector = scene_detector(scene, **{"second_look": "always", **dnn})
     return det
 
 

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue import QueueConfig, person_detections
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import EXTRA, SecondLook, extra_mask
 from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
-from .conftest import in_queue, line_at
+from .conftest import in_queue, line_at, scene_detector
 
 # The busy counter scene (benchmarks/queue_accuracy.py "busy", --quick) on a development seed of that benchmark
 # (+4000, never one it is scored on): at 70 s seven people stand in the line, the first of them right behind the
@@ -31,11 +31,7 @@ def busy_line() -> tuple[CounterScene, Frame, int]:
 
 
 def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
-    config = QueueConfig.model_validate(
-        {"zones": scene.zones(), "detector": "dnn", "dnn": {"second_look": "always", **dnn}}
-    )
-    det = QueueAnalyzer(config).detector
-    assert isinstance(det, OnnxPersonDetector)
+    det: OnnxPersonDetector = scene_detector(scene, **{"second_look": "always", **dnn})
     return det
 
 
