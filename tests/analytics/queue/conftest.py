@@ -187,6 +187,11 @@ def scene_detector(scene: CounterScene, **dnn: Any) -> Any:
     return det
 
 
+def looking_detector(scene: CounterScene, **dnn: Any) -> Any:
+    """:func:`scene_detector` with the second look on every detection (``always``: a camera alone)."""
+    return scene_detector(scene, **{"second_look": "always", **dnn})
+
+
 def scripted_detector(script: dict[float, list[list[float]]]) -> Any:
     """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes: from each
     time of ``script`` on, its boxes."""

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
-from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import STRADDLE_PERSIST, SecondLook
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
-from .conftest import in_queue, line_at, scene_detector
+from .conftest import in_queue, line_at, looking_detector
 
 # The busy counter scene (benchmarks/queue_accuracy.py "busy", --quick) on a development seed (+4000, never one it
 # is scored on): at 141.8 s five people stand in the line and the model draws a sixth box between two of them.
@@ -29,11 +28,6 @@ BEHIND, FRONT, GAP = [100.0, 60.0, 140.0, 160.0], [130.0, 80.0, 176.0, 200.0], [
 @pytest.fixture(scope="module")
 def busy_line() -> tuple[CounterScene, Frame, int]:
     return line_at(SEED, T, **BUSY)
-
-
-def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
-    det: OnnxPersonDetector = scene_detector(scene, **{"second_look": "always", **dnn})
-    return det
 
 
 def test_a_box_whose_centre_lies_inside_two_others_is_straddling() -> None:
@@ -62,9 +56,9 @@ def test_a_box_between_two_people_is_dropped(busy_line: tuple[CounterScene, Fram
     pytest.importorskip("onnxruntime")
     scene, frame, true_length = busy_line
     assert true_length == 5
-    on = _detector(scene)
+    on = looking_detector(scene)
     assert on.second_look is not None and on.second_look.straddle  # on by default
-    off = _detector(scene, second_look_straddle=False)
+    off = looking_detector(scene, second_look_straddle=False)
     assert in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length + 1  # the box on the gap counted
     assert in_queue(scene, on.detect_frame(frame, T).xyxy) == true_length
     assert on.straddle_drops == 1 and on.straddle_looks >= 1 and off.straddle_looks == 0
@@ -74,7 +68,7 @@ def test_a_box_between_two_people_is_dropped(busy_line: tuple[CounterScene, Fram
 def test_a_box_passed_on_at_that_place_lately_stays(busy_line: tuple[CounterScene, Frame, int]) -> None:
     pytest.importorskip("onnxruntime")
     scene, frame, true_length = busy_line
-    det = _detector(scene)
+    det = looking_detector(scene)
     assert det.second_look is not None
     on = det.second_look
     det.second_look = replace(on, straddle=False)
@@ -82,7 +76,7 @@ def test_a_box_passed_on_at_that_place_lately_stays(busy_line: tuple[CounterScen
     det.second_look = on
     assert in_queue(scene, det.detect_frame(frame, T).xyxy) == true_length + 1  # so it stays
     assert det.straddle_drops == 0 and det.straddle_looks >= 1
-    again = _detector(scene)
+    again = looking_detector(scene)
     again.detect_frame(frame, T)
     assert in_queue(scene, again.detect_frame(frame, T + 0.5).xyxy) == true_length  # dropped before: dropped
     assert again.straddle_drops == 2
@@ -91,7 +85,7 @@ def test_a_box_passed_on_at_that_place_lately_stays(busy_line: tuple[CounterScen
 def test_a_box_dropped_at_that_place_every_time_lately_stays(busy_line: tuple[CounterScene, Frame, int]) -> None:
     pytest.importorskip("onnxruntime")
     scene, frame, true_length = busy_line
-    det = _detector(scene)
+    det = looking_detector(scene)
     counts = [in_queue(scene, det.detect_frame(frame, T + k / 2).xyxy) for k in range(STRADDLE_PERSIST + 2)]
     # dropped on each of the last four detections: someone standing hidden in a still line, kept from then on
     assert counts == [true_length] * STRADDLE_PERSIST + [true_length + 1] * 2

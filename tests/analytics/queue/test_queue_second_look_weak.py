@@ -10,13 +10,12 @@ import pytest
 from pydantic import ValidationError
 
 from kedirivms.analytics.queue import QueueConfig, person_detections
-from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import EXTRA, SecondLook, extra_mask
 from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame
 
-from .conftest import in_queue, line_at, scene_detector
+from .conftest import in_queue, line_at, looking_detector
 
 # The busy counter scene (benchmarks/queue_accuracy.py "busy", --quick) on a development seed of that benchmark
 # (+4000, never one it is scored on): at 70 s seven people stand in the line, the first of them right behind the
@@ -30,21 +29,16 @@ def busy_line() -> tuple[CounterScene, Frame, int]:
     return line_at(SEED, T, **BUSY)
 
 
-def _detector(scene: CounterScene, **dnn: Any) -> OnnxPersonDetector:
-    det: OnnxPersonDetector = scene_detector(scene, **{"second_look": "always", **dnn})
-    return det
-
-
 def test_the_first_in_line_the_model_scores_low_is_looked_at_again(busy_line: tuple[CounterScene, Frame, int]) -> None:
     pytest.importorskip("onnxruntime")
     scene, frame, true_length = busy_line
     assert true_length == 7
-    default = _detector(scene)
+    default = looking_detector(scene)
     assert default.second_look is not None and default.second_look.weak_score == 0.01  # on by default
-    off = _detector(scene, second_look_weak=0)
+    off = looking_detector(scene, second_look_weak=0)
     assert in_queue(scene, off.detect_frame(frame, T).xyxy) == true_length - 1  # the first in line missed
     assert in_queue(scene, default.detect_frame(frame, T).xyxy) == true_length  # looked at again: found
-    floor = _detector(scene, second_look_weak=0.15)  # the default before the fifteenth session finds them too
+    floor = looking_detector(scene, second_look_weak=0.15)  # the default before the fifteenth session finds them too
     assert in_queue(scene, floor.detect_frame(frame, T).xyxy) == true_length
 
 
@@ -58,9 +52,9 @@ def test_the_first_in_line_scored_under_the_old_floor_is_looked_at_again() -> No
     i = int(np.searchsorted(truth.times, t))
     frame = Frame(av.VideoFrame.from_ndarray(scene.render(i, t, 640, 360), format="yuv420p"), time=t)
     assert int(truth.queue_length[i]) == 3
-    old = _detector(scene, second_look_weak=0.15)
+    old = looking_detector(scene, second_look_weak=0.15)
     assert in_queue(scene, old.detect_frame(frame, t).xyxy) == 2  # at 0.15 no spot there: missed
-    default = _detector(scene)
+    default = looking_detector(scene)
     assert in_queue(scene, default.detect_frame(frame, t).xyxy) == 3  # every weak box beside the others: found
     assert default.second_looks > old.second_looks
 

@@ -279,9 +279,8 @@ class OnnxPersonDetector:
         """``drop`` (the straddle look's verdicts on ``kept``) less the boxes that are someone's: a box passed on at
         about the same place on one of the last ``STRADDLE_MEMORY`` detections, or dropped there on each of the last
         ``STRADDLE_PERSIST``; this detection's boxes passed on and dropped are remembered."""
-        before = np.concatenate([np.zeros((0, 4)), *self._shown])
-        if drop.any() and len(before):  # seen there lately: someone's box, it stays
-            drop &= ~(box_iou(kept, before) > self.nms_iou).any(axis=1)
+        if drop.any() and any(len(b) for b in self._shown):  # seen there lately: someone's box, it stays
+            drop &= ~(box_iou(kept, np.concatenate(list(self._shown))) > self.nms_iou).any(axis=1)
         if drop.any() and len(self._dropped) == self._dropped.maxlen:  # dropped there every time: someone hidden
             drop &= ~np.all([(box_iou(kept, d) > self.nms_iou).any(axis=1) for d in self._dropped], axis=0)
         self._dropped.append(kept[drop])
@@ -317,14 +316,11 @@ class OnnxPersonDetector:
         drop = np.zeros(len(kept), dtype=bool)
         for i, around in look.straddling(kept, w, h):  # a box over the gap between two people: is it anyone?
             window = look.window(kept[i], w, h)
-            fed = self._window_blob(source, window, scale, budget)
-            if fed is None:
+            if (seen := self._look_again(source, window, scale, budget, (w, h))) is None:
                 continue
-            blob, win = fed
-            budget -= win.canvas[0] * win.canvas[1]
-            self.second_looks += 1
+            second, budget = seen
             self.straddle_looks += 1
-            drop[i] = look.unfounded(kept, i, around, np.asarray(self._infer(blob, win, (w, h)).xyxy), window)
+            drop[i] = look.unfounded(kept, i, around, np.asarray(second.xyxy), window)
         drop = self._keep_straddling(kept, drop)
         if drop.any():
             self.straddle_drops += int(drop.sum())
@@ -334,27 +330,32 @@ class OnnxPersonDetector:
         weak_spots = look.weak_spots(kept, *weak_boxes, self.nms_iou, w, h)
         people = first
         for i in look.wide_boxes(kept, w, h):  # one box round two people: add the one the window tells apart
-            fed = self._window_blob(source, look.window(kept[i], w, h), scale, budget)
-            if fed is None:
+            if (seen := self._look_again(source, look.window(kept[i], w, h), scale, budget, (w, h))) is None:
                 continue
-            blob, win = fed
-            budget -= win.canvas[0] * win.canvas[1]
-            self.second_looks += 1
+            second, budget = seen
             self.wide_looks += 1
-            people = look.merge(people, kept[i], self._infer(blob, win, (w, h)))
+            people = look.merge(people, kept[i], second)
         for i, spot in enumerate(spots + weak_spots):
-            fed = self._window_blob(source, look.window(spot, w, h), scale, budget)
-            if fed is None:
+            if (seen := self._look_again(source, look.window(spot, w, h), scale, budget, (w, h))) is None:
                 continue
-            blob, win = fed
-            budget -= win.canvas[0] * win.canvas[1]
-            self.second_looks += 1
-            second = self._infer(blob, win, (w, h))
+            second, budget = seen
             if i < len(spots):
                 people = look.merge(people, spot, second)
             else:  # a weak box's spot: only people beside everyone found so far
                 people = look.merge_beside(people, spot, second, self.nms_iou)
         return people
+
+    def _look_again(
+        self, source: Any, window: tuple[int, int, int, int], scale: float, budget: float, size: tuple[int, int]
+    ) -> tuple[sv.Detections, float] | None:
+        """The people the model finds in one second-look ``window`` (counted in ``second_looks``) and the budget
+        left after it; ``None`` when the window would cost more than ``budget`` model pixels."""
+        fed = self._window_blob(source, window, scale, budget)
+        if fed is None:
+            return None
+        blob, win = fed
+        self.second_looks += 1
+        return self._infer(blob, win, size), budget - win.canvas[0] * win.canvas[1]
 
     def _window_blob(
         self, source: Any, window: tuple[int, int, int, int], scale: float, budget: float

@@ -226,12 +226,12 @@ class SecondLook:
         kept = np.asarray(kept, dtype=np.float64).reshape(-1, 4)
         second = np.asarray(second, dtype=np.float64).reshape(-1, 4)
         mine, theirs = np.nonzero(_centred(kept, kept[i]))[0], np.nonzero(_centred(second, kept[i]))[0]
-        if len(theirs) >= len(mine) or i in mine[list(_paired(kept[mine], second[theirs]))]:
+        if len(theirs) >= len(mine) or i in mine[[r for r, _ in _pairs(kept[mine], second[theirs], 0.0)]]:
             return False
         x, y, ww, wh = window
         frame = np.array([x, y, x + ww, y + wh], dtype=np.float64)
         mine, theirs = np.nonzero(_centred(kept, frame))[0], np.nonzero(_centred(second, frame))[0]
-        paired = set(mine[list(_paired(kept[mine], second[theirs]))].tolist())
+        paired = set(mine[[r for r, _ in _pairs(kept[mine], second[theirs], 0.0)]].tolist())
         return all(int(j) in paired for j in around)
 
     def _removed(
@@ -308,12 +308,7 @@ class SecondLook:
             return people
         mine, theirs = np.nonzero(in_a)[0], np.nonzero(in_b)[0]
         free = np.ones(len(theirs), dtype=bool)
-        if len(mine):
-            overlap = box_iou(a[mine], b[theirs])
-            for _ in range(len(mine)):  # pair the largest overlap first, one to one
-                i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
-                free[j] = False
-                overlap[i, :], overlap[:, j] = -1.0, -1.0
+        free[[j for _, j in _pairs(a[mine], b[theirs])]] = False  # paired with someone found so far
         new = theirs[free]
         conf_a = np.asarray(people.confidence if people.confidence is not None else np.ones(len(a)), np.float32)
         conf_b = np.asarray(second.confidence if second.confidence is not None else np.ones(len(b)), np.float32)
@@ -350,19 +345,20 @@ def extra_mask(det: sv.Detections) -> np.ndarray:
     return np.asarray(mask, dtype=bool).reshape(len(det))
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> list[int]:
-    """Rows of ``a`` paired one to one with boxes of ``b`` that overlap them, largest overlap first."""
+def _pairs(a: np.ndarray, b: np.ndarray, least: float = -1.0) -> list[tuple[int, int]]:
+    """Rows of ``a`` paired one to one with rows of ``b``, largest box overlap first, while it is over ``least``
+    (the default pairs every row of the shorter side)."""
     if not len(a) or not len(b):
         return []
     overlap = box_iou(a, b)
-    rows = []
+    pairs = []
     for _ in range(min(len(a), len(b))):
         i, j = np.unravel_index(int(np.argmax(overlap)), overlap.shape)
-        if overlap[i, j] <= 0:
+        if overlap[i, j] <= least:
             break
-        rows.append(int(i))
+        pairs.append((int(i), int(j)))
         overlap[i, :], overlap[:, j] = -1.0, -1.0
-    return rows
+    return pairs
 
 
 def _holding(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
