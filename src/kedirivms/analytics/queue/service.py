@@ -45,6 +45,18 @@ class _Stay:
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
 
 
+@dataclass
+class _Born:
+    """A track first seen out of both zones (see ``ServiceTracker._born_out``)."""
+
+    t: float
+    xy: tuple[float, float]
+    # where the walk began that it carries on (a walker lost out of the zones a moment before), see _walk_began
+    walk_from: tuple[float, float] | None
+    # (stay, where its person was last seen at the spot) for each stay whose person was missed there just before
+    missed: list[tuple[_Stay, tuple[float, float]]]
+
+
 class ServiceTracker:
     """Times each person's stay in the service zone (being served) and notices arrivals there.
 
@@ -107,13 +119,8 @@ class ServiceTracker:
         self._owner: dict[int, _Stay] = {}
         # track -> (last seen, in the queue or service zone, where, top of its box)
         self._zone_of: dict[int, tuple[float, bool, tuple[float, float], tuple[float, float]]] = {}
-        # tracks first seen out of both zones near a stay's spot: track -> (when, where)
-        self._born_out: dict[int, tuple[float, tuple[float, float]]] = {}
-        # tracks first seen out of both zones that carry on a walker lost there: track -> where that walk began
-        self._walk_from: dict[int, tuple[float, float]] = {}
-        # tracks first seen out of both zones soon after a stay's person was missed at the spot: track -> (stay,
-        # where that person was last seen there), see _walked_off
-        self._born_missed: dict[int, list[tuple[_Stay, tuple[float, float]]]] = {}
+        # tracks first seen out of both zones near a stay's spot: track -> when, where, and what it carries on
+        self._born_out: dict[int, _Born] = {}
         # tracks that stepped out of both zones: track -> (when, last foot point and box top in the zones)
         self._stepped: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
         self.handovers: list[tuple[float, int]] = []
@@ -357,15 +364,16 @@ class ServiceTracker:
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
             if before is None and not s and not q:
-                self._born_out[tid] = (t, xy)
-                origin = self._walk_began(t, xy, {other for other, _, _ in rows})
-                if origin is not None:
-                    self._walk_from[tid] = origin
-                self._born_missed[tid] = [
-                    (stay, stay.missed[1])
-                    for stay in self._stays
-                    if stay.missed is not None and t - stay.missed[0] <= self.leave_grace_s + 1e-9
-                ]
+                self._born_out[tid] = _Born(
+                    t,
+                    xy,
+                    self._walk_began(t, xy, {other for other, _, _ in rows}),
+                    [
+                        (stay, stay.missed[1])
+                        for stay in self._stays
+                        if stay.missed is not None and t - stay.missed[0] <= self.leave_grace_s + 1e-9
+                    ],
+                )
             elif tid in self._born_out:
                 self._walked_off(t, tid, xy, s or q)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
@@ -406,12 +414,8 @@ class ServiceTracker:
                     stay.departed_xy, stay.departed_back = xy, False
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
-        for tid in [k for k, v in self._born_out.items() if t - v[0] > self.relink_s]:
+        for tid in [k for k, v in self._born_out.items() if t - v.t > self.relink_s]:
             del self._born_out[tid]
-        for tid in [k for k in self._walk_from if k not in self._born_out]:
-            del self._walk_from[tid]
-        for tid in [k for k in self._born_missed if k not in self._born_out]:
-            del self._born_missed[tid]
         for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
             del self._stepped[tid]
         arrivals = 0
@@ -500,11 +504,11 @@ class ServiceTracker:
         if stay.in_xy is None:
             return []
         places = []
-        for other, (_, born_xy) in self._born_out.items():
+        for other, born in self._born_out.items():
             last = self._zone_of.get(other)
             if other == tid or last is None or not 0.0 < t - last[0] <= self.leave_grace_s or last[1]:
                 continue
-            if math.dist(born_xy, stay.in_xy) <= self.depart_px:
+            if math.dist(born.xy, stay.in_xy) <= self.depart_px:
                 places.append(last[2])
         return places
 
@@ -583,7 +587,8 @@ class ServiceTracker:
         the leaver may have walked on meanwhile, unseen: first seen within two detection periods' walk
         (``2 * depart_px``, as in :meth:`_gone_from_spot`) of where they were last seen at the spot will do.
         """
-        born_t, born_xy = self._born_out[tid]
+        born = self._born_out[tid]
+        born_t, born_xy = born.t, born.xy
         if in_zone:
             del self._born_out[tid]
             return
@@ -594,7 +599,7 @@ class ServiceTracker:
             if born_t - stay.enter < self.min_service_s:
                 continue
             # (from where its walk began, if further: a walker who came nearer under an earlier id, walking past)
-            was = max(math.dist(born_xy, spot), math.dist(self._walk_from.get(tid, born_xy), spot))
+            was = max(math.dist(born_xy, spot), math.dist(born.walk_from or born_xy, spot))
             now = math.dist(xy, spot)
             # near the spot, or near where one of the stay's tracks was a moment before (the leaver seen stepping
             # off under the stay's id, then missed for a detection, is first seen further on)
@@ -606,7 +611,7 @@ class ServiceTracker:
             # the stay's person missed at the spot a moment before (within leave_grace_s): they may have walked on
             # meanwhile, unseen, from where they were last seen there (two detection periods' walk, as in
             # _gone_from_spot)
-            missed = [p for other, p in self._born_missed.get(tid, []) if other is stay]
+            missed = [p for other, p in born.missed if other is stay]
             gone = any(math.dist(born_xy, p) <= 2.0 * self.depart_px for p in missed)
             if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
                 stay.departed, stay.departed_on = (born_t, tid, t), self._detection
@@ -622,13 +627,13 @@ class ServiceTracker:
         began where it did (or where the walk it carried on began). Nearest first.
         """
         best: tuple[float, tuple[float, float] | None] = (math.inf, None)
-        for other, (_, born_xy) in self._born_out.items():
+        for other, born in self._born_out.items():
             last = self._zone_of.get(other)
             if other in present or last is None or last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
                 continue
             d = math.dist(last[2], xy)
             if d <= self.depart_px and d < best[0]:
-                best = (d, self._walk_from.get(other, born_xy))
+                best = (d, born.walk_from or born.xy)
         return best[1]
 
     def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
