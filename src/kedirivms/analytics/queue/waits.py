@@ -196,7 +196,9 @@ class WaitTracker:
             )
         ]
         present = {tid for tid, _, _, _ in rows}
-        for tid, xy, q, s in rows:
+        # (new tracks in the line first: a walker lost on the way in is carried on by the one who reached the line
+        # before one still out of it claims them; see _walking_up)
+        for tid, xy, q, s in sorted(rows, key=lambda row: not row[2]):
             info = self._tracks.get(tid)
             if info is None:
                 info = self._tracks[tid] = _Track(
@@ -420,7 +422,8 @@ class WaitTracker:
         the middle of the line, though its person was seen walking in. A track last seen out of both zones (never in
         the line nor at the desk: not someone served walking off), lost now for at most ``relink_s``, within one
         detection period's walk (``2 * relink_px``) of ``xy``, is that person; each lost track is carried on once,
-        by the first new track near it (in the line or not yet), unless it is seen again (then it was not lost).
+        by the first new track near it (those in the line before those still out of it: of people walking up
+        together, the one who reached the line was ahead), unless it is seen again (then it was not lost).
         """
         best: tuple[float, _Track | None] = (math.inf, None)
         for tid, info in self._tracks.items():
