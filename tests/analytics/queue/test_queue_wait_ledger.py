@@ -500,6 +500,62 @@ def test_someone_standing_beyond_the_far_end_steps_in_as_the_line_moves_up(beyon
     assert _served(done) == expected
 
 
+def test_the_clerk_behind_the_desk_is_not_beyond_the_lines_far_end() -> None:
+    """Two people in line (seen walking in at 1 and 2 s), the clerk sitting behind the desk the whole time, out of
+    both zones. After the first is served at 20 s the line is one person, standing next to the spot: its far end is
+    by the desk, and the clerk is further from the spot than it. The clerk stands behind the desk, not past the far
+    end: the move at 40 s adds no start. The third, who walks in at 60 s, waits 20 s (the old rule added a start at
+    40 s, which the third took: 40 s, a wait error of 45 % on a development scene)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 81.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), (200, (-20.0, 60.0), "out")]  # the one served, the clerk
+        for tid, start, end in ((1, 1.0, 20.0), (2, 2.0, 40.0), (3, 60.0, 80.0)):
+            place = 55.0 if tid == 2 and t < 20.0 else 15.0  # the second moves up next to the spot at 20 s
+            if start - 0.5 <= t < start:
+                rows.append((tid, (place, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (place, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 40.0, 80.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 38.0, 20.0]
+
+
+def test_of_two_walking_up_together_the_one_who_reached_the_line_carries_on_their_walk() -> None:
+    """Two people stand in line, hidden from 5 s on (their starts kept). A and B walk up together, one box for both;
+    at 10.5 s the tracker drops it and gives each a new id: A already in the line, B still a step out of it, nearer
+    the group's last box. A carries on the walk (a start at 10.5 s), B walks in a second later under their own id.
+    A is hidden from 20 s until served. Each wait is served in order (the old rule let B's id, first in the rows,
+    carry on the walk: A had no start of their own, took B's when served and B's wait was lost; on a fresh
+    development scene, three walking up together, the wait error was 21 %)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 101.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        for tid, start in ((1, 1.0), (2, 2.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (40.0 * tid, 100.0), "out"))
+            elif start <= t < 5.0:
+                rows.append((tid, (40.0 * tid, 60.0), "line"))
+        if 9.5 <= t < 10.5:
+            rows.append((5, (150.0, 100.0), "out"))  # A and B: one box
+        elif 10.5 <= t < 11.5:
+            rows.append((7, (155.0, 100.0), "out"))  # B, still out
+            rows.append((6, (125.0, 75.0), "line"))  # A, in the line
+        elif t >= 11.5:
+            if t < 20.0:
+                rows.append((6, (125.0, 75.0), "line"))
+            if t < 90.0:
+                rows.append((7, (150.0, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (30.0, 50.0, 70.0, 90.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [29.0, 48.0, 59.5, 78.5]
+
+
 def test_a_box_straying_out_beside_the_front_of_the_line_is_no_newcomer() -> None:
     """Three people in line (seen walking in at 1, 2 and 3 s); at 10 s a second box of the front person strays out
     of the zone for a detection and comes back into the line under a new id for a second, beside them. A newcomer

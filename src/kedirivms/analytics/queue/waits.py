@@ -196,7 +196,9 @@ class WaitTracker:
             )
         ]
         present = {tid for tid, _, _, _ in rows}
-        for tid, xy, q, s in rows:
+        # (new tracks in the line first: a walker lost on the way in is carried on by the one who reached the line
+        # before one still out of it claims them; see _walking_up)
+        for tid, xy, q, s in sorted(rows, key=lambda row: not row[2]):
             info = self._tracks.get(tid)
             if info is None:
                 info = self._tracks[tid] = _Track(
@@ -363,8 +365,10 @@ class WaitTracker:
         A line fuller than its zone goes on out of it: the next person stands a step beyond its last place and steps
         in as the line moves up (:meth:`_far_end_joins`). Only the far end: a person beside the line where it bends is
         another matter. Far end: the place in the line furthest from where someone was last seen at the desk; just
-        beyond it: within two ``relink_px`` of it and further from the desk. Someone served, or seen in line or
-        walking on, is not waiting there.
+        beyond it: within two ``relink_px`` of it, further from the desk and on the far side of it (past the far end
+        as seen from the desk: with one person in line, the far end is next to the desk, and someone behind the desk,
+        such as the clerk, is further from the customer's spot but not beyond the line). Someone served, or seen in
+        line or walking on, is not waiting there.
         """
         line = self._line_now
         if self._desk_xy is None or not line or not self.desk_arrivals:
@@ -375,7 +379,8 @@ class WaitTracker:
             info = self._tracks[tid]
             if q or s or info.lined or info.desk or info.walked_on:
                 continue
-            if math.dist(xy, far) <= 2.0 * self.relink_px and math.dist(xy, desk) > math.dist(far, desk):
+            past = (xy[0] - far[0]) * (far[0] - desk[0]) + (xy[1] - far[1]) * (far[1] - desk[1]) > 0.0
+            if past and math.dist(xy, far) <= 2.0 * self.relink_px and math.dist(xy, desk) > math.dist(far, desk):
                 if info.beyond is None or info.beyond_since is None or t - info.beyond > self.relink_s:
                     info.beyond_since = t
                 info.beyond = t
@@ -417,7 +422,8 @@ class WaitTracker:
         the middle of the line, though its person was seen walking in. A track last seen out of both zones (never in
         the line nor at the desk: not someone served walking off), lost now for at most ``relink_s``, within one
         detection period's walk (``2 * relink_px``) of ``xy``, is that person; each lost track is carried on once,
-        by the first new track near it (in the line or not yet), unless it is seen again (then it was not lost).
+        by the first new track near it (those in the line before those still out of it: of people walking up
+        together, the one who reached the line was ahead), unless it is seen again (then it was not lost).
         """
         best: tuple[float, _Track | None] = (math.inf, None)
         for tid, info in self._tracks.items():
