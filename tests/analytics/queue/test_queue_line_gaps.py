@@ -380,3 +380,13 @@ def test_a_gap_is_only_looked_for_between_two_people_the_detector_boxed() -> Non
     xyxy2 = np.column_stack([feet2[:, 0] - 15, feet2[:, 1] - 80, feet2[:, 0] + 15, feet2[:, 1]])
     found = [gap.hidden(0.5 * k, feet2, xyxy2, np.arange(4), np.ones(4, dtype=bool)) for k in range(40)]
     assert found[-1] == 1
+
+
+def test_the_seen_gaps_rule_is_a_tracking_setting() -> None:
+    def rule(**tracking: float) -> bool:
+        analyzer = QueueAnalyzer(_config(**tracking), detector=_Scripted(_line(12.0, missing=4)))
+        assert analyzer._gaps is not None
+        return analyzer._gaps.seen_gaps
+
+    assert rule() is True
+    assert rule(line_gaps_seen=False) is False

@@ -248,6 +248,11 @@ class TrackingConfig(BaseModel):
     line_pitch_window_s: float = Field(
         default=120.0, gt=0, description="... the line's step is learnt from the neighbours seen over this long, s."
     )
+    line_gaps_seen: bool = Field(
+        default=True,
+        description="... and a gap counts only between two neighbours both boxed by the detector on that detection "
+        "(false: also next to someone only tracked or kept as hidden there).",
+    )
     reentry_grace_s: float = Field(default=3.0, ge=0, description="Out of the line this long is still one visit.")
     relink_s: float = Field(default=4.0, ge=0, description="A lost visit may pass to a new track within this, s.")
     relink_distance: float = Field(
@@ -649,7 +654,7 @@ class QueueAnalyzer:
         # a tight line's gaps: placed feet on the DNN path only (see TrackingConfig.line_pitch)
         trk = config.tracking
         gaps = self._rate_hz is not None and config.anchor == "bottom_center" and trk.line_pitch > 0
-        self._gaps = LineGaps(trk.line_pitch, trk.line_pitch_window_s) if gaps else None
+        self._gaps = LineGaps(trk.line_pitch, trk.line_pitch_window_s, seen_gaps=trk.line_gaps_seen) if gaps else None
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
