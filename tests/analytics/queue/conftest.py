@@ -192,23 +192,29 @@ def looking_detector(scene: CounterScene, **dnn: Any) -> Any:
     return scene_detector(scene, **{"second_look": "always", **dnn})
 
 
-def scripted_detector(script: dict[float, list[list[float]]]) -> Any:
+def scripted_detector(script: dict[float, list[list[float]]] | Callable[[float], Any]) -> Any:
     """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes: from each
-    time of ``script`` on, its boxes."""
+    time of ``script`` on, its boxes (or, given a function, the boxes, or the ``supervision.Detections``, it returns
+    for the detection's time)."""
     import supervision as sv
 
     from kedirivms.analytics.queue import person_detections
     from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 
-    class Scripted(OnnxPersonDetector):
-        def __init__(self) -> None:
-            super().__init__()
-            self.script = sorted(script.items())
+    if callable(script):
+        boxes = script
+    else:
+        steps = sorted(script.items())
 
+        def boxes(t: float) -> list[list[float]]:
+            return [b for start, b in steps if start <= t][-1]
+
+    class Scripted(OnnxPersonDetector):
         def detect_frame(self, frame: object, t: float) -> sv.Detections:
             return self.detect(np.zeros((1, 1), np.uint8), t)
 
         def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-            return person_detections([b for start, b in self.script if start <= t][-1], 0.9)
+            found = boxes(t)
+            return found if isinstance(found, sv.Detections) else person_detections(found, 0.9)
 
     return Scripted()

@@ -15,8 +15,9 @@ import supervision as sv
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
 from kedirivms.analytics.queue.feet import feet_beside
 from kedirivms.analytics.queue.line_gaps import LineGaps, neighbours, step_modes
-from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.queue.second_look import EXTRA
+
+from .conftest import scripted_detector
 
 
 def _config(**tracking: float) -> QueueConfig:
@@ -30,20 +31,6 @@ def _config(**tracking: float) -> QueueConfig:
             "tracking": tracking,
         }
     )
-
-
-class _Scripted(OnnxPersonDetector):
-    """The shipped model's adapter (so the analyzer runs its DNN path) answering with boxes from a function."""
-
-    def __init__(self, boxes: Callable[[float], list[list[float]]]) -> None:
-        super().__init__()
-        self.boxes = boxes
-
-    def detect_frame(self, frame: object, t: float) -> sv.Detections:
-        return self.detect(np.zeros((1, 1), np.uint8), t)
-
-    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        return person_detections(self.boxes(t), 0.9)
 
 
 def _line(step: float, missing: int, n: int = 8, drift: float = 0.0) -> Callable[[float], list[list[float]]]:
@@ -87,19 +74,19 @@ def test_neighbours_join_feet_on_the_same_pixel() -> None:
 def test_someone_hidden_in_a_tight_lines_gap_counts() -> None:
     # 8 people at a step of 0.21 of their height (about 17 px of 80), the 5th never boxed: the gap behind the
     # 6th (who covers the spot) is two steps long
-    counts = _counts(QueueAnalyzer(_config(), detector=_Scripted(_line(12.0, missing=4))))
+    counts = _counts(QueueAnalyzer(_config(), detector=scripted_detector(_line(12.0, missing=4))))
     assert counts[-1] == 8
     assert set(counts[100:]) == {8}
-    off = _counts(QueueAnalyzer(_config(line_pitch=0), detector=_Scripted(_line(12.0, missing=4))))
+    off = _counts(QueueAnalyzer(_config(line_pitch=0), detector=scripted_detector(_line(12.0, missing=4))))
     assert set(off[100:]) == {7}  # the setting off: the code before
 
 
 def test_a_loose_lines_gap_and_people_walking_stay_empty() -> None:
     # people 0.53 of their height apart do not hide each other: a gap there is a gap
-    assert set(_counts(QueueAnalyzer(_config(), detector=_Scripted(_line(30.0, missing=4))))[100:]) == {7}
+    assert set(_counts(QueueAnalyzer(_config(), detector=scripted_detector(_line(30.0, missing=4))))[100:]) == {7}
     # the same tight line walking past (10 px a detection, 0.12 of a height): its gaps are not a line's
     walking = _line(12.0, missing=4, drift=20.0)
-    assert max(_counts(QueueAnalyzer(_config(), detector=_Scripted(walking)))[100:]) == 7
+    assert max(_counts(QueueAnalyzer(_config(), detector=scripted_detector(walking)))[100:]) == 7
 
 
 def test_line_gaps_learn_the_pitch_before_filling_anything() -> None:
@@ -161,15 +148,17 @@ def _front_cut(shorter: float) -> Callable[[float], list[list[float]]]:
 def test_the_front_of_a_tight_line_cut_off_by_someone_unboxed_counts_in_the_line() -> None:
     # the one at the front of a tight line ends on the row of the one served: the same distance from the camera, yet
     # 30 px shorter, their legs are hidden; as tall as the one served, their feet stand in the line
-    counts = _counts(QueueAnalyzer(_desk_config(), detector=_Scripted(_front_cut(30.0))))
+    counts = _counts(QueueAnalyzer(_desk_config(), detector=scripted_detector(_front_cut(30.0))))
     assert set(counts[60:100]) == {7} and set(counts[110:]) == {8}
     # without a tight line (line_pitch 0: the code before) they stay where their box ends, at the desk
-    assert set(_counts(QueueAnalyzer(_desk_config(line_pitch=0), detector=_Scripted(_front_cut(30.0))))[110:]) == {7}
+    assert set(
+        _counts(QueueAnalyzer(_desk_config(line_pitch=0), detector=scripted_detector(_front_cut(30.0))))[110:]
+    ) == {7}
 
 
 def test_someone_as_tall_as_the_one_beside_them_is_not_moved() -> None:
     # a box beginning only 5 px lower than the one beside it on the same row is a person of their own height
-    assert set(_counts(QueueAnalyzer(_desk_config(), detector=_Scripted(_front_cut(5.0))))[110:]) == {7}
+    assert set(_counts(QueueAnalyzer(_desk_config(), detector=scripted_detector(_front_cut(5.0))))[110:]) == {7}
 
 
 def test_feet_beside_reach_down_as_far_as_the_box_beside_is_tall() -> None:
@@ -198,10 +187,10 @@ def test_someone_hidden_at_a_tight_lines_front_counts() -> None:
     # behind the one served, two pitches to the first boxed in line where one is usual: someone stands hidden there
     # (nobody kept at a last box: the tracker follows the people who moved up by their places, not by who they are)
     config = _desk_config(hidden_s=0)
-    counts = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(0.0))), seconds=25.0)
+    counts = _counts(QueueAnalyzer(config, detector=scripted_detector(_front_missed(0.0))), seconds=25.0)
     assert set(counts[100:150]) == {8} and set(counts[170:]) == {7}
     # the one served walking off (40 px a second) leaves a gap nobody hides in
-    walking = _counts(QueueAnalyzer(config, detector=_Scripted(_front_missed(40.0))), seconds=25.0)
+    walking = _counts(QueueAnalyzer(config, detector=scripted_detector(_front_missed(40.0))), seconds=25.0)
     assert set(walking[170:]) == {6}
 
 
@@ -218,19 +207,19 @@ def _line_with_pair(step: float) -> Callable[[float], list[list[float]]]:
     return boxes
 
 
-class _PairLooks(_Scripted):
-    """:class:`_Scripted` with a box of the second look inside the 5th's box (given by ``inner``), marked as the
-    adapter marks them."""
+def _pair_looks(
+    boxes: Callable[[float], list[list[float]]], inner: Callable[[list[float]], list[float]]
+) -> Callable[[float], sv.Detections]:
+    """``boxes`` and a box of the second look inside the 5th's box (given by ``inner``), marked as the adapter marks
+    them."""
 
-    def __init__(self, boxes: Callable[[float], list[list[float]]], inner: Callable[[list[float]], list[float]]):
-        super().__init__(boxes)
-        self.inner = inner
-
-    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        first = self.boxes(t)
-        det = person_detections([*first, self.inner(first[4])], 0.9)
+    def detect(t: float) -> sv.Detections:
+        first = boxes(t)
+        det = person_detections([*first, inner(first[4])], 0.9)
         det.data[EXTRA] = np.arange(len(det)) == len(first)
         return det
+
+    return detect
 
 
 def test_in_a_tight_line_a_second_look_box_inside_a_first_look_box_is_someone_behind() -> None:
@@ -239,17 +228,17 @@ def test_in_a_tight_line_a_second_look_box_inside_a_first_look_box_is_someone_be
     def behind(b: list[float]) -> list[float]:  # 24 px wide, the left of the 52 px box
         return [b[0], b[1], b[0] + 24.0, b[3] - 6.0]
 
-    counts = _counts(QueueAnalyzer(_config(), detector=_PairLooks(_line_with_pair(12.0), behind)))
+    counts = _counts(QueueAnalyzer(_config(), detector=scripted_detector(_pair_looks(_line_with_pair(12.0), behind))))
     assert counts[-1] == 9 and set(counts[150:]) == {9}
     # a loose line (people 0.53 of their height apart): a box inside someone's box is a part of them
-    loose = _counts(QueueAnalyzer(_config(), detector=_PairLooks(_line_with_pair(30.0), behind)))
+    loose = _counts(QueueAnalyzer(_config(), detector=scripted_detector(_pair_looks(_line_with_pair(30.0), behind))))
     assert set(loose[150:]) == {8}
 
     # in the tight line too, a box inside one less than twice as wide is a part of that person (legs, torso)
     def part(b: list[float]) -> list[float]:
         return [b[0] + 20.0, b[1] + 20.0, b[2] - 4.0, b[3] - 4.0]
 
-    own = _counts(QueueAnalyzer(_config(), detector=_PairLooks(_line_with_pair(12.0), part)))
+    own = _counts(QueueAnalyzer(_config(), detector=scripted_detector(_pair_looks(_line_with_pair(12.0), part))))
     assert set(own[150:]) == {8}
 
 
@@ -384,7 +373,7 @@ def test_a_gap_is_only_looked_for_between_two_people_the_detector_boxed() -> Non
 
 def test_the_seen_gaps_rule_is_a_tracking_setting() -> None:
     def rule(**tracking: float) -> bool:
-        analyzer = QueueAnalyzer(_config(**tracking), detector=_Scripted(_line(12.0, missing=4)))
+        analyzer = QueueAnalyzer(_config(**tracking), detector=scripted_detector(_line(12.0, missing=4)))
         assert analyzer._gaps is not None
         return analyzer._gaps.seen_gaps
 
