@@ -1,5 +1,8 @@
 """Where a counter scene's queue-length error comes from, person by person (development seeds only).
 
+It reads the count of people seen (``seen_length``, what ``line_count: seen`` reports): the detector's and the
+placement's errors, before the wait ledger's count (``line_count: ledger``) stands in for people it missed.
+
 Replays one scene's recorded detections (as ``queue_accuracy.py --cache`` records them) through the analyzer and,
 on every detection picture, pairs the people the analyzer placed (tracked, coasted, hidden, the second look's)
 with the scene's true people by their heads. Each unit of error is then put down to one cause:
@@ -292,7 +295,7 @@ def analyse(
         spy.gaps = 0
         replay_step(analyzer, replay, k, t, blank)
         assert analyzer.last is not None
-        length, true_len = analyzer.last.queue_length, int(truth.queue_length[k])
+        length, true_len = analyzer.last.seen_length, int(truth.queue_length[k])
         n += 1
         w = per_window[int(t // window)]
         w[0] += length - true_len

@@ -80,7 +80,7 @@ def _record(name: str, offset: int, cache: Path) -> tuple[list[tuple[Any, ...]],
     for k, i in enumerate(sel):  # as queue_accuracy.py replays: frames from the scenario's start
         replay_step(analyzer, replay, k, float(truth.times[i]), blank)
         assert analyzer.last is not None
-        frames.append((analyzer.last.queue_length, int(truth.queue_length[i]), len(calls) - 1))
+        frames.append((analyzer.last.seen_length, int(truth.queue_length[i]), len(calls) - 1))
     return calls, np.array(frames), gaps.max_pitch, gaps.window_s
 
 

@@ -183,9 +183,9 @@ def scene_stages(
         replay_step(analyzer, replay, k, float(t), blank)
         if spy.now:
             assert analyzer.last is not None
-            rows.append((int(truth.queue_length[k]), *(spy.now[s] for s in STAGES[:4]), analyzer.last.queue_length))
+            rows.append((int(truth.queue_length[k]), *(spy.now[s] for s in STAGES[:4]), analyzer.last.seen_length))
             if rule_spy is not None:
-                rule_rows.append((int(truth.queue_length[k]), analyzer.last.queue_length, dict(rule_spy.now)))
+                rule_rows.append((int(truth.queue_length[k]), analyzer.last.seen_length, dict(rule_spy.now)))
     _report(f"{name} (seed {params['seed']}), queue zone, detection pictures", rows)
     if rule_rows:
         _report_rules(rule_rows)

@@ -47,7 +47,7 @@ def _lengths(**tracking: object) -> list[tuple[float, int, int]]:
         t = 0.5 * i
         analyzer.update(y, t)
         assert analyzer._look is not None
-        out.append((t, analyzer.last.queue_length if analyzer.last else -1, int(analyzer._look.in_service.sum())))
+        out.append((t, analyzer.last.seen_length if analyzer.last else -1, int(analyzer._look.in_service.sum())))
     return out
 
 

@@ -54,7 +54,7 @@ def _counts(analyzer: QueueAnalyzer, seconds: float = 20.0) -> list[int]:
     for k in range(int(seconds * 10)):
         analyzer.update(y, round(0.1 * k, 1))
         assert analyzer.last is not None
-        out.append(analyzer.last.queue_length)
+        out.append(analyzer.last.seen_length)
     return out
 
 

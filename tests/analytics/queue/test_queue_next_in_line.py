@@ -45,7 +45,7 @@ def _counts(script: dict[float, list[list[float]]], seconds: float) -> dict[floa
         t = round(0.1 * k, 1)
         analyzer.update(y, t)
         assert analyzer.last is not None
-        counts[t] = analyzer.last.queue_length
+        counts[t] = analyzer.last.seen_length
     return counts
 
 

@@ -76,7 +76,7 @@ def _run(
         t = round(0.1 * k, 1)
         analyzer.update(y, t)
         assert analyzer.last is not None
-        counts[t] = analyzer.last.queue_length
+        counts[t] = analyzer.last.seen_length
     return analyzer, counts
 
 

@@ -289,6 +289,13 @@ class QueueConfig(BaseModel):
     detector: Literal["auto", "dnn", "background"] = Field(
         default="auto", description="Person detector: dnn, background, or auto (dnn when onnxruntime is installed)."
     )
+    line_count: Literal["auto", "seen", "ledger"] = Field(
+        default="auto",
+        description="How queue_length counts the line: 'seen', the people seen in the queue zone on each frame; "
+        "'ledger', the people who joined the line and have neither reached the service zone nor been seen walking "
+        "out of it (one line served in order; someone hidden behind the person in front still counts); 'auto', "
+        "the ledger when the camera has a service zone, else seen.",
+    )
     dnn: DnnDetectorConfig = Field(default_factory=DnnDetectorConfig, description="DNN detector settings.")
     background: BackgroundDetectorConfig = Field(
         default_factory=BackgroundDetectorConfig, description="CPU background detector settings (the fallback)."
@@ -337,6 +344,8 @@ class QueueConfig(BaseModel):
             raise ValueError("the queue plugin needs a zone of kind 'queue'")
         if self.unstaffed.enabled and not self.zones.of_kind("counter"):
             raise ValueError("counter_unstaffed needs a zone of kind 'counter' (or set unstaffed.enabled: false)")
+        if self.line_count == "ledger" and not self.zones.of_kind("service"):
+            raise ValueError("line_count 'ledger' needs a zone of kind 'service' (where the line is served)")
         asked = self.stalled.enabled and "enabled" in self.stalled.model_fields_set
         if asked and not (self.zones.of_kind("counter") and self.zones.of_kind("service")):
             raise ValueError("counter_stalled needs zones of kind 'counter' and 'service' (or stalled.enabled: false)")
@@ -372,14 +381,17 @@ class FrameResult:
 
     Attributes:
         time: frame time, seconds.
-        queue_length: people in the queue zone on this frame (a box spanning two others, the head of one and the
-            feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps and at its
-            front are: ``tracking.line_pitch``).
+        queue_length: people in line on this frame: ``seen_length``, or with ``line_count`` ``ledger`` (the
+            default where the camera has a service zone) everyone who joined the line and has not reached the
+            service zone nor been seen walking out (:meth:`WaitTracker.waiting`).
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
         services: the stays in the service zone that ended on this frame (each from reaching the zone to the last
             moment in it; stays shorter than a service are left out), in the order they ended.
+        seen_length: people seen in the queue zone on this frame (a box spanning two others, the head of one and
+            the feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps and at
+            its front are: ``tracking.line_pitch``).
     """
 
     time: float
@@ -388,6 +400,7 @@ class FrameResult:
     staffed: bool | None
     detections: Any
     services: tuple[FinishedStay, ...] = ()
+    seen_length: int = 0
 
 
 class _ZoneSet:
@@ -618,6 +631,8 @@ class QueueAnalyzer:
         self.counter_zone: str | None = counters[0].name if counters else None
         services = config.zones.of_kind("service")
         self.service_zone: str | None = services[0].name if services else None
+        line_count = config.line_count
+        self._count_ledger = line_count == "ledger" or (line_count == "auto" and self.service_zone is not None)
         self.last: FrameResult | None = None
         self._anchor = sv.Position.CENTER if config.anchor == "center" else sv.Position.BOTTOM_CENTER
         self._zones: _ZoneSet | None = None
@@ -754,6 +769,8 @@ class QueueAnalyzer:
                     self._hour.served += 1
         self._count_stays(stays)
         length, staffed_now = look.length, look.staffed
+        if self._count_ledger:
+            length = self._waits.waiting(t)
         smoothed, staffed = self._smooth(t, length, staffed_now)
         self._interval.lengths.append(length)
         if self.counter_zone is not None:
@@ -766,6 +783,7 @@ class QueueAnalyzer:
             staffed=staffed if self.counter_zone is not None else None,
             detections=tracked,
             services=tuple(stays),
+            seen_length=look.length,
         )
         if self._prev_t is not None and t > self._prev_t:
             self._fps = 0.9 * self._fps + 0.1 / (t - self._prev_t)

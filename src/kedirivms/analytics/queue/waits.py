@@ -170,6 +170,18 @@ class WaitTracker:
         """The visits in progress (people in line now, or lost for less than ``relink_s``)."""
         return list(self._visits)
 
+    def waiting(self, t: float) -> int:
+        """How many people stand in line at ``t`` by the ledger (``fifo`` only; 0 otherwise).
+
+        Everyone who joined the line and has not reached the desk nor been seen walking out of it holds a start in
+        the ledger, kept in step with the people seen in line (see :meth:`_reconcile`): someone hidden behind the
+        one in front, or boxed with a neighbour, is still counted. Once nobody has been seen in line for
+        ``relink_s``, the line is empty (a start left over from someone who left unseen counts nobody).
+        """
+        if not self.fifo or t - self._line_seen > self.relink_s:
+            return 0
+        return len(self._ledger)
+
     def update(
         self, t: float, ids: np.ndarray, centres: np.ndarray, in_queue: np.ndarray, in_service: np.ndarray
     ) -> list[FinishedVisit]:
