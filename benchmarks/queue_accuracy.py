@@ -346,6 +346,7 @@ def run(
     tracking: dict[str, Any] | None = None,
     redetect: bool = False,
     dnn: dict[str, Any] | None = None,
+    line_count: str = "auto",
 ) -> Result:
     params = dict(scenario.scene)
     params["seed"] = int(params["seed"]) + seed_offset
@@ -372,6 +373,7 @@ def run(
             {**(dnn or {}), **({} if second_look is None else {"second_look": second_look})}
         ),
         tracking=TrackingConfig.model_validate(tracking or {}),
+        line_count=line_count,
     )
     config = recorded(config)
     analyzer = QueueAnalyzer(config)
@@ -770,6 +772,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--dnn", action="append", default=[], metavar="KEY=VALUE", help="a dnn setting (DnnDetectorConfig; JSON value)"
     )
+    ap.add_argument(
+        "--line-count",
+        choices=["auto", "seen", "ledger"],
+        default="auto",
+        help="QueueConfig.line_count: how queue_length counts the line (auto: the wait ledger's count, the counter "
+        "scenes have a service zone; seen: the people seen in the queue zone)",
+    )
     args = ap.parse_args(argv)
     if args.redetect and args.cache is None:
         ap.error("--redetect needs --cache")
@@ -793,6 +802,7 @@ def main(argv: list[str] | None = None) -> int:
             tracking={k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)},
             redetect=args.redetect,
             dnn={k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.dnn)},
+            line_count=args.line_count,
         )
         for s in chosen
     ]

@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", action="append", help="only this scenario (repeatable; default: every goal scene)")
     ap.add_argument("--cache", nargs="?", type=Path, const=Path(".cache/queue-accuracy"), help="as queue_accuracy.py")
     ap.add_argument("--tracking", action="append", default=[], metavar="KEY=VALUE", help="as queue_accuracy.py")
+    ap.add_argument("--line-count", choices=["auto", "seen", "ledger"], default="auto", help="as queue_accuracy.py")
     ap.add_argument("--json", action="store_true", help="print every result as JSON")
     args = ap.parse_args(argv)
     tracking = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)}
@@ -61,7 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no such scenario: {args.scenario}")
     ks = offsets(args.offsets)
     results: dict[int, list[Any]] = {
-        k: [qa.run(s, codec=True, quick=True, seed_offset=k, cache=args.cache, tracking=tracking) for s in scenes]
+        k: [
+            qa.run(
+                s,
+                codec=True,
+                quick=True,
+                seed_offset=k,
+                cache=args.cache,
+                tracking=tracking,
+                line_count=args.line_count,
+            )
+            for s in scenes
+        ]
         for k in ks
     }
     if args.json:
