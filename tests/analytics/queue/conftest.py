@@ -218,3 +218,17 @@ def scripted_detector(script: dict[float, list[list[float]]] | Callable[[float],
             return found if isinstance(found, sv.Detections) else person_detections(found, 0.9)
 
     return Scripted()
+
+
+def scripted_frames(config: QueueConfig, script: Any, seconds: float) -> dict[float, Any]:
+    """Run a 640x360 analyzer on :func:`scripted_detector` ``script`` at 10 fps for ``seconds``: each frame's time
+    (rounded to 0.1 s) -> its :class:`~kedirivms.analytics.queue.FrameResult`."""
+    analyzer = QueueAnalyzer(config, detector=scripted_detector(script))
+    y = np.zeros((360, 640), np.uint8)
+    frames = {}
+    for k in range(round(seconds * 10)):
+        t = round(0.1 * k, 1)
+        analyzer.update(y, t)
+        assert analyzer.last is not None
+        frames[t] = analyzer.last
+    return frames

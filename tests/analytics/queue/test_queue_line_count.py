@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueConfig
 
-from .conftest import scripted_detector
+from .conftest import scripted_frames
 
 LINE_X = 240.0
 PLACES = (180.0, 230.0, 280.0)  # feet of the first, second and third in line (the queue zone: y 137-324 px)
@@ -68,15 +67,8 @@ def _three_then_one_box(t: float) -> list[list[float]]:
 
 
 def _run(config: QueueConfig, script: Callable[[float], list[list[float]]], seconds: float) -> dict[float, tuple]:
-    analyzer = QueueAnalyzer(config, detector=scripted_detector(script))
-    y = np.zeros((360, 640), np.uint8)
-    out = {}
-    for k in range(round(seconds * 10)):
-        t = round(0.1 * k, 1)
-        analyzer.update(y, t)
-        assert analyzer.last is not None
-        out[t] = (analyzer.last.queue_length, analyzer.last.seen_length)
-    return out
+    frames = scripted_frames(config, script, seconds)
+    return {t: (last.queue_length, last.seen_length) for t, last in frames.items()}
 
 
 def test_people_walked_into_the_line_count_while_the_detector_boxes_only_one_of_them() -> None:

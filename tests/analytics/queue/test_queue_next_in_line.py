@@ -8,12 +8,11 @@ for the whole 105 s they stood there, and the line counted one person short.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+from kedirivms.analytics.queue import QueueConfig
 
-from .conftest import scripted_detector
+from .conftest import scripted_frames
 
 # 640x360: the service spot (y 72-137 px) in front of the desk, the line below it
 SERVED = [223.0, 53.0, 253.0, 118.0]  # feet (238, 118): at the spot, 13 px beyond the one stepping up
@@ -38,15 +37,7 @@ def _config() -> QueueConfig:
 
 
 def _counts(script: dict[float, list[list[float]]], seconds: float) -> dict[float, int]:
-    analyzer = QueueAnalyzer(_config(), detector=scripted_detector(script))
-    y = np.zeros((360, 640), np.uint8)
-    counts = {}
-    for k in range(round(seconds * 10)):
-        t = round(0.1 * k, 1)
-        analyzer.update(y, t)
-        assert analyzer.last is not None
-        counts[t] = analyzer.last.seen_length
-    return counts
+    return {t: last.seen_length for t, last in scripted_frames(_config(), script, seconds).items()}
 
 
 def test_the_next_in_line_reaching_into_the_service_zone_beside_the_one_served_stays_in_line() -> None:
