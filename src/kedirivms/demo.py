@@ -17,6 +17,7 @@ Run: ``python -m kedirivms.demo [--seconds 70] [--out demo-output] [--http 127.0
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import time
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mqtt", help="Also publish events to this MQTT broker (mqtt://host:port).")
     parser.add_argument("--http", default="127.0.0.1:8088", help="The centre page's HOST:PORT ('' for none).")
     args = parser.parse_args(argv)
+    faulthandler.enable()  # a crash in native code (decoder, model, muxer) prints every thread's stack
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ[PASSWORD_ENV] = PASSWORD  # the deployment file refers to it by name, never in clear
     page = None
