@@ -24,8 +24,6 @@ from typing import Any
 
 import queue_accuracy as qa
 
-GOALS = ("mae", "wait", "alert_timing", "no_false_alert")
-
 
 def offsets(specs: list[str]) -> list[int]:
     """``K`` or ``FIRST:LAST:STEP`` (LAST included) items, in order, each once."""
@@ -56,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--line-count", choices=["auto", "seen", "ledger"], default="auto", help="as queue_accuracy.py")
     ap.add_argument("--json", action="store_true", help="print every result as JSON")
     args = ap.parse_args(argv)
-    tracking = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.tracking)}
+    tracking = qa.key_values(args.tracking)
     scenes = [s for s in qa.SCENARIOS if (s.name in args.scenario if args.scenario else s.goal)]
     if not scenes:
         ap.error(f"no such scenario: {args.scenario}")
@@ -104,13 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(f"sets meeting each goal, of {len(ks)}:")
-    print("goal                 " + " ".join(f"{n:>7}" for n in names) + "   every scene")
-    labels = {"mae": "MAE <= 0.3", "wait": "wait error <= 5 %", "alert_timing": "alerts within 3 s",
-              "no_false_alert": "no false alert"}  # fmt: skip
-    for goal in GOALS:
+    width = max(len(label) for label in qa.GOAL_LABELS.values())
+    print(f"{'goal':<{width}} " + " ".join(f"{n:>7}" for n in names) + "   every scene")
+    for goal, label in qa.GOAL_LABELS.items():
         per_scene = [sum(rs[i].passed[goal] for rs in results.values()) for i in range(len(scenes))]
         every = sum(all(r.passed[goal] for r in rs) for rs in results.values())
-        print(f"{labels[goal]:<20} " + " ".join(f"{n:>7}" for n in per_scene) + f"   {every:>11}")
+        print(f"{label:<{width}} " + " ".join(f"{n:>7}" for n in per_scene) + f"   {every:>11}")
     every_goal = sum(all(all(r.passed.values()) for r in rs) for rs in results.values())
     print(f"sets meeting every goal on every scene: {every_goal} of {len(ks)}")
     worst_mae = max((r.mae, k, r.name) for k, rs in results.items() for r in rs)

@@ -7,14 +7,15 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import supervision as sv
 
-from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig, person_detections
+from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
 from kedirivms.analytics.queue.analyzer import zones_region
 from kedirivms.analytics.queue.onnx import OnnxPersonDetector
 from kedirivms.analytics.zones import Zones
 from kedirivms.errors import ConfigError
 from kedirivms.stream import Frame
+
+from .conftest import scripted_frames
 
 # vtest.avi frame 71: six walkers; the right part of the picture holds the group by the sign and the pair
 RIGHT = (0.45, 0.2, 1.0, 0.75)
@@ -80,24 +81,8 @@ def test_the_analyzer_feeds_the_zones_bounding_box() -> None:
     assert isinstance(det, OnnxPersonDetector) and det.region is None
 
 
-class _Scripted(OnnxPersonDetector):
-    """The shipped model's adapter (so the analyzer runs its DNN path) answering with scripted boxes."""
-
-    def __init__(self, boxes: list[list[float]], until: float) -> None:
-        super().__init__()
-        self.boxes, self.until = boxes, until
-
-    def detect_frame(self, frame: object, t: float) -> sv.Detections:
-        return self.detect(np.zeros((1, 1), np.uint8), t)
-
-    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        boxes = self.boxes if t < self.until else []
-        return person_detections(boxes, 0.9)
-
-
-def test_a_person_lost_at_the_pictures_edge_walked_out_and_is_not_kept() -> None:
-    edge, middle = [0.0, 100.0, 30.0, 200.0], [300.0, 100.0, 340.0, 200.0]
-    config = QueueConfig.model_validate(
+def _all_zone() -> QueueConfig:
+    return QueueConfig.model_validate(
         {
             "zones": [{"name": "all", "kind": "queue", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
             "detector": "dnn",
@@ -105,45 +90,22 @@ def test_a_person_lost_at_the_pictures_edge_walked_out_and_is_not_kept() -> None
             "unstaffed": {"enabled": False},
         }
     )
-    analyzer = QueueAnalyzer(config, detector=_Scripted([edge, middle], until=2.6))  # both seen, then neither
-    y = np.zeros((360, 640), np.uint8)
-    counts = {}
-    for k in range(40):
-        t = round(0.1 * k, 1)
-        analyzer.update(y, t)
-        assert analyzer.last is not None
-        counts[t] = analyzer.last.queue_length
+
+
+def test_a_person_lost_at_the_pictures_edge_walked_out_and_is_not_kept() -> None:
+    edge, middle = [0.0, 100.0, 30.0, 200.0], [300.0, 100.0, 340.0, 200.0]
+    frames = scripted_frames(_all_zone(), lambda t: [edge, middle] if t < 2.6 else [], 4.0)  # both seen, then neither
+    counts = {t: last.queue_length for t, last in frames.items()}
     assert counts[2.5] == 2  # (detections at 0, 0.3, 0.8, ... 2.3, 2.8, ...: 2 Hz)
     assert counts[3.0] == 1  # the one in the middle is kept (a missed detection); the one at the edge left
     assert counts[3.9] == 0  # ... until coast_s has passed
 
 
-class _OneOff(_Scripted):
-    """A person standing still, and on two detections a box beside them (higher up: as if behind them)."""
-
-    def detect(self, y: np.ndarray, t: float) -> sv.Detections:
-        front, behind = [300.0, 150.0, 340.0, 250.0], [305.0, 120.0, 345.0, 215.0]
-        return person_detections([front, behind] if 0.7 < t < 1.4 else [front], 0.9)
-
-
 def test_a_box_seen_once_beside_someone_is_not_kept_as_hidden_behind_them() -> None:
     # found on the counter scene (busy, seed offset 2000): a one-off box beside a person standing in line, covered
     # by them, was kept as someone hidden behind them for tracking.hidden_s (30 s)
-    config = QueueConfig.model_validate(
-        {
-            "zones": [{"name": "all", "kind": "queue", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
-            "detector": "dnn",
-            "dnn": {"motion_gate": {"enabled": False}},
-            "unstaffed": {"enabled": False},
-        }
-    )
-    analyzer = QueueAnalyzer(config, detector=_OneOff([], until=0.0))
-    y = np.zeros((360, 640), np.uint8)
-    counts = {}
-    for k in range(60):
-        t = round(0.1 * k, 1)
-        analyzer.update(y, t)
-        assert analyzer.last is not None
-        counts[t] = analyzer.last.queue_length
+    front, behind = [300.0, 150.0, 340.0, 250.0], [305.0, 120.0, 345.0, 215.0]  # a person; a box as if behind them
+    frames = scripted_frames(_all_zone(), lambda t: [front, behind] if 0.7 < t < 1.4 else [front], 6.0)
+    counts = {t: last.queue_length for t, last in frames.items()}
     assert counts[1.3] == 2  # (detections at 0.3, 0.8, 1.3, ...: the box beside is seen at 0.8 and 1.3)
     assert counts[5.9] == 1  # not kept for hidden_s: only the person in front

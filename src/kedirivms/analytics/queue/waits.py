@@ -377,8 +377,7 @@ class WaitTracker:
         A line fuller than its zone goes on out of it: the next person stands a step beyond its last place and steps
         in as the line moves up (:meth:`_far_end_joins`). Only the far end: a person beside the line where it bends is
         another matter. Far end: the place in the line furthest from where someone was last seen at the desk; just
-        beyond it: within two ``relink_px`` of it, further from the desk and on the far side of it (past the far end
-        as seen from the desk: with one person in line, the far end is next to the desk, and someone behind the desk,
+        beyond it: within two ``relink_px`` of it and past it as seen from the desk (so also further from the desk: with one person in line, the far end is next to the desk, and someone behind the desk,
         such as the clerk, is further from the customer's spot but not beyond the line). Someone served, or seen in
         line or walking on, is not waiting there.
         """
@@ -391,8 +390,9 @@ class WaitTracker:
             info = self._tracks[tid]
             if q or s or info.lined or info.desk or info.walked_on:
                 continue
+            # past the far end as seen from the desk (which also puts them further from the desk than it)
             past = (xy[0] - far[0]) * (far[0] - desk[0]) + (xy[1] - far[1]) * (far[1] - desk[1]) > 0.0
-            if past and math.dist(xy, far) <= 2.0 * self.relink_px and math.dist(xy, desk) > math.dist(far, desk):
+            if past and math.dist(xy, far) <= 2.0 * self.relink_px:
                 if info.beyond is None or info.beyond_since is None or t - info.beyond > self.relink_s:
                     info.beyond_since = t
                 info.beyond = t
