@@ -768,3 +768,41 @@ def test_an_id_from_outside_the_line_landing_on_someone_in_it_is_no_walk_in() ->
         if t in (20.0, 40.0, 60.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.0, 38.0, 30.0]
+
+
+def test_an_id_first_seen_beside_the_spot_as_the_one_served_steps_off_is_no_walker_up() -> None:
+    """A is served at the spot while B and C wait (walked in at 1 and 2 s). At 20 s A steps off and the tracker gives
+    them a new id right beside the spot (track 5, out of both zones); at 20.5 s B steps up (an arrival), the tracker
+    moves C's id onto A walking away and C, still in line, gets a new id (track 6) a detection's walk from where
+    track 5 was lost. Track 6 is no newcomer carrying on a walker: track 5 was first seen beside the spot, someone
+    stepping off it. D walks in at 35 s and waits 15 s (the old ledger took track 6 for a walk-in at 20.5 s and gave
+    D its start: 29.5 s). Found on stall +22000 (docs/queue-accuracy.md, nineteenth session)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 60.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))  # A
+        elif t == 20.0:
+            rows.append((5, (62.0, 28.0), "out"))  # A stepping off, a new id beside the spot
+        elif t <= 21.0:
+            rows.append((3, (80.0 + 40.0 * (t - 20.5), 15.0), "out"))  # C's id, on A walking away
+        for tid, xy, start in ((2, (50.0, 40.0), 1.0), (3, (50.0, 60.0), 2.0)):  # B and C walking in
+            if start - 0.5 <= t < start:
+                rows.append((tid, (xy[0], 100.0), "out"))
+            elif start <= t <= 20.0:
+                rows.append((tid, xy, "line"))
+        if 20.5 <= t < 30.0:
+            rows.append((2, (50.0, 20.0), "spot"))  # B, served
+            rows.append((6, (52.0, 58.0), "line"))  # C under a new id
+        elif 30.0 <= t < 45.0:
+            rows.append((6, (50.0, 20.0), "spot"))  # C, served
+        if t == 34.5:
+            rows.append((7, (50.0, 100.0), "out"))  # D walking in
+        elif 35.0 <= t < 50.0:
+            rows.append((7, (50.0, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.5, 30.0, 50.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.5, 28.0, 15.0]

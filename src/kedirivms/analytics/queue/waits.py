@@ -89,6 +89,7 @@ class _Track:
     lined: bool = False  # seen in the queue zone at some time
     desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
     born_at_desk: bool = False  # first seen in the service zone (not in the line)
+    born_by_desk: bool = False  # first seen out of both zones within relink_px of the spot (see _walking_up)
     empty_desk: bool = False  # born at the desk when nobody had been seen in the service zone since the last left it
     at_desk: bool = False  # in the service zone on its last frame
     walked_on: bool = False  # lost out of both zones, and carried on by a newer track (see _walking_up)
@@ -217,6 +218,10 @@ class WaitTracker:
                     first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
                 )
                 info.empty_desk = info.born_at_desk and self._desk_seen < self._desk_left
+                # (first seen out of both zones right beside the spot: someone stepping off it under a new id)
+                info.born_by_desk = (
+                    not q and not s and self._desk_xy is not None and math.dist(xy, self._desk_xy) <= self.relink_px
+                )
                 walker = self._walking_up(xy, t, present) if not s else None
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
@@ -433,13 +438,15 @@ class WaitTracker:
         and starts a new id on each: the id that first stands in the line is then born there, like an id switch in
         the middle of the line, though its person was seen walking in. A track last seen out of both zones (never in
         the line nor at the desk: not someone served walking off), lost now for at most ``relink_s``, within one
-        detection period's walk (``2 * relink_px``) of ``xy``, is that person; each lost track is carried on once,
+        detection period's walk (``2 * relink_px``) of ``xy``, is that person (but not one first seen right beside
+        the spot, within ``relink_px`` of where someone was last seen at the desk: that is someone served stepping
+        off it whose id the tracker changed on the way, walking away); each lost track is carried on once,
         by the first new track near it (those in the line before those still out of it: of people walking up
         together, the one who reached the line was ahead), unless it is seen again (then it was not lost).
         """
         best: tuple[float, _Track | None] = (math.inf, None)
         for tid, info in self._tracks.items():
-            if tid in present or info.walked_on or info.lined or info.desk or not info.outside:
+            if tid in present or info.walked_on or info.lined or info.desk or info.born_by_desk or not info.outside:
                 continue
             d = math.dist(xy, info.xy)
             if t - info.last <= self.relink_s and d <= 2.0 * self.relink_px and d < best[0]:
