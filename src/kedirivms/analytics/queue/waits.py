@@ -382,9 +382,10 @@ class WaitTracker:
         A line fuller than its zone goes on out of it: the next person stands a step beyond its last place and steps
         in as the line moves up (:meth:`_far_end_joins`). Only the far end: a person beside the line where it bends is
         another matter. Far end: the place in the line furthest from where someone was last seen at the desk; just
-        beyond it: within two ``relink_px`` of it and past it as seen from the desk (so also further from the desk: with one person in line, the far end is next to the desk, and someone behind the desk,
-        such as the clerk, is further from the customer's spot but not beyond the line). Someone served, or seen in
-        line or walking on, is not waiting there.
+        beyond it: within two ``relink_px`` of it and past it as seen from the desk (so also further from the desk:
+        with one person in line, the far end is next to the desk, and someone behind the desk, such as the clerk, is
+        further from the customer's spot but not beyond the line). Someone served, or seen in line or walking on, is
+        not waiting there.
         """
         line = self._line_now
         if self._desk_xy is None or not line or not self.desk_arrivals:
