@@ -806,3 +806,57 @@ def test_an_id_first_seen_beside_the_spot_as_the_one_served_steps_off_is_no_walk
         if t in (20.5, 30.0, 50.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.5, 28.0, 15.0]
+
+
+def test_a_walker_lost_for_a_few_detections_is_carried_on_by_a_new_id_alone_at_the_lines_back() -> None:
+    """A and B walk into the line at 1 and 2 s and stand so close that the count by place takes them for one person.
+    C is seen walking up far out (at 9 s), lost for four detections, seen once at the line's back at 11 s, 180 px on,
+    with nobody else in line near them (no id of someone there), and then hidden in the line until they reach the
+    desk at 40 s. C walked in: their start is in the ledger, and they wait 29 s. (The old ledger carried on a walker
+    only one detection's walk, 80 px: C was found in the line, and the count by place, which took A and B for one,
+    never added a start for them: C's arrival ended nobody's wait.) Found on tight +23000 (nineteenth session)."""
+    waits = WaitTracker(relink_px=40.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 45.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (100.0, 0.0), "spot")] if t < 20.0 else []
+        for tid, xy, start, end in ((1, (100.0, 60.0), 1.0, 20.0), (2, (110.0, 62.0), 2.0, 30.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (xy[0], xy[1] + 40.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, xy, "line"))
+        if t == 9.0:
+            rows.append((3, (100.0, 320.0), "out"))
+        elif t == 11.0:
+            rows.append((4, (100.0, 140.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 30.0, 40.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 28.0, 29.0]
+
+
+def test_a_walker_going_on_along_the_line_under_a_new_id_carries_on_nobody_else() -> None:
+    """B walks into the line under three ids, one per detection (seen out at 9.5 s, in line at 10 s, 41 px further at
+    10.5 s: a step beyond relink_px, so the visit does not pass on); a passer-by lost at 9.5 s stands 90 px from
+    where the third id is first seen. That id is B walking on (their visit was lost a detection ago, a walk away),
+    not a newcomer alone at the line's back: it carries on nobody, and B holds one start. D, who walks in at 40 s
+    while the line is empty, waits 20 s (with B's third id taken for the passer-by walking in: 49.5 s)."""
+    waits = WaitTracker(relink_px=40.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 65.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t == 9.5:
+            rows += [(3, (330.0, 300.0), "out"), (9, (250.0, 372.0), "out")]  # B walking up; the passer-by
+        elif t == 10.0:
+            rows.append((4, (290.0, 290.0), "line"))
+        elif 10.5 <= t < 30.0:
+            rows.append((5, (250.0, 282.0), "line"))
+        if t == 39.5:
+            rows.append((7, (290.0, 330.0), "out"))  # D
+        elif 40.0 <= t < 60.0:
+            rows.append((7, (250.0, 282.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (30.0, 60.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [20.0, 20.0]

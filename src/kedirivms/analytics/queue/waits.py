@@ -33,6 +33,8 @@ __all__ = ["FinishedVisit", "Visit", "WaitTracker"]
 # lingering beside a new one, or the same person back under a new id)
 APART = 0.35
 # the line's last place is taken this soon after an arrival at the desk, seconds: one detection at 2 Hz, with slack
+# how far someone walking in goes each second, in relink_px (about relink_px between two detections at 2 Hz)
+_WALK_PER_S = 2.0
 _FAR_END_STEP_S = 1.0
 # someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
 _FAR_END_STAND_S = 2.0
@@ -222,7 +224,8 @@ class WaitTracker:
                 info.born_by_desk = (
                     not q and not s and self._desk_xy is not None and math.dist(xy, self._desk_xy) <= self.relink_px
                 )
-                walker = self._walking_up(xy, t, present) if not s else None
+                alone = q and self._alone(tid, xy, t, rows, present)
+                walker = self._walking_up(xy, t, present, alone) if not s else None
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
@@ -432,7 +435,7 @@ class WaitTracker:
         self._joined = t
         bisect.insort(self._ledger, (t, False, True))
 
-    def _walking_up(self, xy: tuple[float, float], t: float, present: set[int]) -> _Track | None:
+    def _walking_up(self, xy: tuple[float, float], t: float, present: set[int], alone: bool = False) -> _Track | None:
         """The walker lost on their way to the line whose walk a new track at ``xy`` carries on, if any.
 
         At 2 Hz someone walking in covers about ``relink_px`` between detections, and the tracker often loses them
@@ -443,18 +446,41 @@ class WaitTracker:
         the spot, within ``relink_px`` of where someone was last seen at the desk: that is someone served stepping
         off it whose id the tracker changed on the way, walking away); each lost track is carried on once,
         by the first new track near it (those in the line before those still out of it: of people walking up
-        together, the one who reached the line was ahead), unless it is seen again (then it was not lost).
+        together, the one who reached the line was ahead), unless it is seen again (then it was not lost). A new
+        track in the line standing ``alone`` (nobody else in line within ``relink_px``: no id of someone there) may
+        carry on a walker lost for longer, as far as they walk in that time (``relink_px`` plus
+        :data:`_WALK_PER_S` of it each second): someone walking in unseen behind the line for a few detections.
         """
         best: tuple[float, _Track | None] = (math.inf, None)
         for tid, info in self._tracks.items():
             if tid in present or info.walked_on or info.lined or info.desk or info.born_by_desk or not info.outside:
                 continue
             d = math.dist(xy, info.xy)
-            if t - info.last <= self.relink_s and d <= 2.0 * self.relink_px and d < best[0]:
+            reach = self.relink_px * max(2.0, 1.0 + _WALK_PER_S * (t - info.last)) if alone else 2.0 * self.relink_px
+            if t - info.last <= self.relink_s and d <= reach and d < best[0]:
                 best = (d, info)
         if best[1] is not None:
             best[1].walked_on = True
         return best[1]
+
+    def _alone(
+        self,
+        tid: int,
+        xy: tuple[float, float],
+        t: float,
+        rows: list[tuple[int, tuple[float, float], bool, bool]],
+        present: set[int],
+    ) -> bool:
+        """Whether new track ``tid`` at ``xy`` in the line is nobody else's id: nobody else in line within
+        ``relink_px``, and no visit lost for at most ``relink_s`` last seen within a detection period's walk
+        (``2 * relink_px``: someone walking on along the line under a new id)."""
+        if any(math.dist(xy, o) <= self.relink_px for i, o, q, _ in rows if q and i != tid):
+            return False
+        return not any(
+            t - v.last_seen <= self.relink_s and math.dist(xy, v.last_xy) <= 2.0 * self.relink_px
+            for v in self._visits
+            if not v.tracks & present
+        )
 
     def _lost_in_line_here(
         self, xy: tuple[float, float], before: float | None, present: set[int]
