@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,21 @@ def _feed(waits: WaitTracker, t: float, rows: list[Row]) -> list[FinishedVisit]:
 
 def _served(done: list[FinishedVisit | None]) -> list[float]:
     return [round(v.wait_s, 3) for v in done if v is not None and v.served and not v.censored]
+
+
+def _waits_of(
+    rows_at: Callable[[float], list[Row]], until: float, arrivals: tuple[float, ...], relink_px: float
+) -> list[float]:
+    """Feed the rows of each 0.5 s up to ``until`` to a tracker with desk arrivals, one arrival at each of
+    ``arrivals``: the served waits."""
+    waits = WaitTracker(relink_px=relink_px, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, until, 0.5):
+        t = float(t)
+        done += _feed(waits, t, rows_at(t))
+        if t in arrivals:
+            done.append(waits.arrived(t))
+    return _served(done)
 
 
 def test_starts_seen_walking_in_are_kept_while_their_people_share_one_box() -> None:
@@ -777,10 +794,8 @@ def test_an_id_first_seen_beside_the_spot_as_the_one_served_steps_off_is_no_walk
     track 5 was lost. Track 6 is no newcomer carrying on a walker: track 5 was first seen beside the spot, someone
     stepping off it. D walks in at 35 s and waits 15 s (the old ledger took track 6 for a walk-in at 20.5 s and gave
     D its start: 29.5 s). Found on stall +22000 (docs/queue-accuracy.md, nineteenth session)."""
-    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    done: list[FinishedVisit | None] = []
-    for t in np.arange(0.0, 60.0, 0.5):
-        t = float(t)
+
+    def rows_at(t: float) -> list[Row]:
         rows: list[Row] = []
         if t < 20.0:
             rows.append((1, (50.0, 20.0), "spot"))  # A
@@ -802,10 +817,9 @@ def test_an_id_first_seen_beside_the_spot_as_the_one_served_steps_off_is_no_walk
             rows.append((7, (50.0, 100.0), "out"))  # D walking in
         elif 35.0 <= t < 50.0:
             rows.append((7, (50.0, 60.0), "line"))
-        done += _feed(waits, t, rows)
-        if t in (20.5, 30.0, 50.0):
-            done.append(waits.arrived(t))
-    assert _served(done) == [19.5, 28.0, 15.0]
+        return rows
+
+    assert _waits_of(rows_at, 60.0, (20.5, 30.0, 50.0), 20.0) == [19.5, 28.0, 15.0]
 
 
 def test_a_walker_lost_for_a_few_detections_is_carried_on_by_a_new_id_alone_at_the_lines_back() -> None:
@@ -815,10 +829,8 @@ def test_a_walker_lost_for_a_few_detections_is_carried_on_by_a_new_id_alone_at_t
     desk at 40 s. C walked in: their start is in the ledger, and they wait 29 s. (The old ledger carried on a walker
     only one detection's walk, 80 px: C was found in the line, and the count by place, which took A and B for one,
     never added a start for them: C's arrival ended nobody's wait.) Found on tight +23000 (nineteenth session)."""
-    waits = WaitTracker(relink_px=40.0, desk_arrivals=True)
-    done: list[FinishedVisit | None] = []
-    for t in np.arange(0.0, 45.0, 0.5):
-        t = float(t)
+
+    def rows_at(t: float) -> list[Row]:
         rows: list[Row] = [(100, (100.0, 0.0), "spot")] if t < 20.0 else []
         for tid, xy, start, end in ((1, (100.0, 60.0), 1.0, 20.0), (2, (110.0, 62.0), 2.0, 30.0)):
             if start - 0.5 <= t < start:
@@ -829,10 +841,9 @@ def test_a_walker_lost_for_a_few_detections_is_carried_on_by_a_new_id_alone_at_t
             rows.append((3, (100.0, 320.0), "out"))
         elif t == 11.0:
             rows.append((4, (100.0, 140.0), "line"))
-        done += _feed(waits, t, rows)
-        if t in (20.0, 30.0, 40.0):
-            done.append(waits.arrived(t))
-    assert _served(done) == [19.0, 28.0, 29.0]
+        return rows
+
+    assert _waits_of(rows_at, 45.0, (20.0, 30.0, 40.0), 40.0) == [19.0, 28.0, 29.0]
 
 
 def test_a_walker_going_on_along_the_line_under_a_new_id_carries_on_nobody_else() -> None:
@@ -841,10 +852,8 @@ def test_a_walker_going_on_along_the_line_under_a_new_id_carries_on_nobody_else(
     where the third id is first seen. That id is B walking on (their visit was lost a detection ago, a walk away),
     not a newcomer alone at the line's back: it carries on nobody, and B holds one start. D, who walks in at 40 s
     while the line is empty, waits 20 s (with B's third id taken for the passer-by walking in: 49.5 s)."""
-    waits = WaitTracker(relink_px=40.0, desk_arrivals=True)
-    done: list[FinishedVisit | None] = []
-    for t in np.arange(0.0, 65.0, 0.5):
-        t = float(t)
+
+    def rows_at(t: float) -> list[Row]:
         rows: list[Row] = []
         if t == 9.5:
             rows += [(3, (330.0, 300.0), "out"), (9, (250.0, 372.0), "out")]  # B walking up; the passer-by
@@ -856,7 +865,6 @@ def test_a_walker_going_on_along_the_line_under_a_new_id_carries_on_nobody_else(
             rows.append((7, (290.0, 330.0), "out"))  # D
         elif 40.0 <= t < 60.0:
             rows.append((7, (250.0, 282.0), "line"))
-        done += _feed(waits, t, rows)
-        if t in (30.0, 60.0):
-            done.append(waits.arrived(t))
-    assert _served(done) == [20.0, 20.0]
+        return rows
+
+    assert _waits_of(rows_at, 65.0, (30.0, 60.0), 40.0) == [20.0, 20.0]
