@@ -32,9 +32,9 @@ __all__ = ["FinishedVisit", "Visit", "WaitTracker"]
 # two people's centres are at least this share of relink_px apart: closer is one person (a duplicate box, an id
 # lingering beside a new one, or the same person back under a new id)
 APART = 0.35
-# the line's last place is taken this soon after an arrival at the desk, seconds: one detection at 2 Hz, with slack
 # how far someone walking in goes each second, in relink_px (about relink_px between two detections at 2 Hz)
 _WALK_PER_S = 2.0
+# the line's last place is taken this soon after an arrival at the desk, seconds: one detection at 2 Hz, with slack
 _FAR_END_STEP_S = 1.0
 # someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
 _FAR_END_STAND_S = 2.0
