@@ -60,7 +60,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import av
 import cv2
@@ -93,6 +93,7 @@ GOAL_LABELS = {  # the goals of issue 12, keyed as Result.passed
     "alert_timing": f"every true alert matched within {ALERT_TOLERANCE_S:g} s",
     "no_false_alert": "no false alert",
 }
+LINE_COUNTS = get_args(QueueConfig.model_fields["line_count"].annotation)  # QueueConfig.line_count's choices
 PILE_UP = PileUpConfig(threshold=6, for_s=15.0, clear_for_s=15.0)
 UNSTAFFED = UnstaffedConfig(for_s=30.0, clear_for_s=3.0)
 STALLED = StalledConfig(for_s=60.0)
@@ -785,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--line-count",
-        choices=["auto", "seen", "ledger"],
+        choices=LINE_COUNTS,
         default="auto",
         help="QueueConfig.line_count: how queue_length counts the line (auto: the wait ledger's count, the counter "
         "scenes have a service zone; seen: the people seen in the queue zone)",

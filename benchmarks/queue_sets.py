@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", action="append", help="only this scenario (repeatable; default: every goal scene)")
     ap.add_argument("--cache", nargs="?", type=Path, const=Path(".cache/queue-accuracy"), help="as queue_accuracy.py")
     ap.add_argument("--tracking", action="append", default=[], metavar="KEY=VALUE", help="as queue_accuracy.py")
-    ap.add_argument("--line-count", choices=["auto", "seen", "ledger"], default="auto", help="as queue_accuracy.py")
+    ap.add_argument("--line-count", choices=qa.LINE_COUNTS, default="auto", help="as queue_accuracy.py")
     ap.add_argument("--json", action="store_true", help="print every result as JSON")
     args = ap.parse_args(argv)
     tracking = qa.key_values(args.tracking)

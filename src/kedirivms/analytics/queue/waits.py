@@ -224,8 +224,9 @@ class WaitTracker:
                 info.born_by_desk = (
                     not q and not s and self._desk_xy is not None and math.dist(xy, self._desk_xy) <= self.relink_px
                 )
-                alone = q and self._alone(tid, xy, t, rows, present)
-                walker = self._walking_up(xy, t, present, alone) if not s else None
+                walker = (
+                    self._walking_up(xy, t, present, q and self._alone(tid, xy, t, rows, present)) if not s else None
+                )
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
