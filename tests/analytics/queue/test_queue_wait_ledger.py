@@ -868,3 +868,33 @@ def test_a_walker_going_on_along_the_line_under_a_new_id_carries_on_nobody_else(
         return rows
 
     assert _waits_of(rows_at, 65.0, (30.0, 60.0), 40.0) == [20.0, 20.0]
+
+
+def test_a_box_on_the_gap_beside_someone_found_again_under_a_new_id_is_no_one_new() -> None:
+    """A walks in at 1 s, B at 2 s; B is missed from 10 s to 30 s and found again a step nearer A under a new id,
+    whose visit holds no start (B's own stays in the ledger from before). From 40 s the detector draws a third box
+    on the gap between A and B for 15 s. It lies between two people in line as much as between two with starts of
+    their own: no one new (the old test looked only at neighbours holding a start, split the box off as someone
+    found in the line and added a start of 40 s, which C, seen walking in at 50 s, took: served 10 s short)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 60.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+        if 1.5 <= t < 2.0:
+            rows.append((2, (80.0, 100.0), "out"))
+        elif 2.0 <= t < 10.0:
+            rows.append((2, (80.0, 60.0), "line"))  # B, then missed
+        elif 30.0 <= t < 70.0:
+            rows.append((5, (58.0, 60.0), "line"))  # B again, under a new id
+        if 40.0 <= t < 55.0:
+            rows.append((9, (49.0, 60.0), "line"))  # the box on the gap
+        if 49.5 <= t < 50.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 50.0 <= t < 80.0:
+            rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
+        return rows
+
+    assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=20.0) == [59.0, 68.0, 30.0]

@@ -868,17 +868,19 @@ class WaitTracker:
         visit: Visit,
         seen: dict[int, tuple[tuple[float, float], bool]],
     ) -> bool:
-        """Whether a box at ``xy`` lies between a box of ``visit`` and someone else in the queue zone now, both
-        ledgered: nearer to each of them than they are to each other, the two no farther apart than ``relink_px``
+        """Whether a box at ``xy`` lies between a box of ``visit`` and someone else's in the queue zone now:
+        nearer to each of them than they are to each other, the two no farther apart than ``relink_px``
         (neighbours in line, with no room for a third person between them).
 
         The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
-        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`).
+        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`). The
+        neighbour need not hold a start of their own: someone found again under a new id stands there all the
+        same, their start held in the ledger from before (see :meth:`_unseen_here`).
         """
         theirs = [
             seen[tid][0]
             for other in self._visits
-            if other is not visit and other.ledgered
+            if other is not visit
             for tid in other.tracks
             if tid in seen and seen[tid][1]
         ]
