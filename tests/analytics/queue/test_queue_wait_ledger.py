@@ -898,3 +898,26 @@ def test_a_box_on_the_gap_beside_someone_found_again_under_a_new_id_is_no_one_ne
         return rows
 
     assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=20.0) == [59.0, 68.0, 30.0]
+
+
+def test_a_second_box_of_someone_shifted_sideways_on_their_row_is_no_companion() -> None:
+    """A walks in at 1 s; from 5 s the detector often boxes them twice, the second box shifted sideways on the same
+    row of the picture, closer than a shoulder's width. Two people standing side by side are at least that far
+    apart: it is A, not someone who came in with them (the old test split it off as A's companion with A's start,
+    which B, seen walking in at 20 s, took: served 19 s long)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif t < 30.0:
+            rows.append((1, (40.0, 60.0), "line"))  # A
+            if t >= 5.0 and int(2 * t) % 2 == 0:
+                rows.append((2, (48.0, 61.0), "line"))  # A's second box, every other detection
+        if 19.5 <= t < 20.0:
+            rows.append((4, (120.0, 100.0), "out"))
+        elif 20.0 <= t < 40.0:
+            rows.append((4, (120.0, 60.0), "line"))  # B, seen walking in
+        return rows
+
+    assert _waits_of(rows_at, 50.0, (30.0, 40.0), relink_px=20.0) == [29.0, 20.0]
