@@ -157,3 +157,50 @@ def test_a_region_of_a_picture_made_from_an_array_converts() -> None:
     part = frame.to_bgr((16, 4, 8, 10))
     assert part.shape == (10, 8, 3) and int(part.mean()) > 180
     assert frame.copy().to_bgr((0, 0, 8, 8)).shape == (8, 8, 3)
+
+
+_CONVERT_FROM_THREADS = """
+import sys, threading
+import av, numpy as np
+from kedirivms.stream import Frame
+
+rng = np.random.default_rng(7)
+sizes = [(320, 180), (640, 360), (200, 112), (416, 234)]
+for round_ in range(int(sys.argv[1])):
+    frame = Frame(av.VideoFrame.from_ndarray(rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), format="bgr24")
+                  .reformat(format="yuv420p"), time=0.0)
+    want = {s: frame.to_bgr(size=s) for s in sizes}
+    frame = Frame(frame.av_frame.reformat(format="yuv420p"), time=0.0)  # a fresh frame: nothing converted yet
+    bad = []
+
+    def convert(size):
+        for _ in range(20):
+            if not np.array_equal(frame.to_bgr(size=size), want[size]):
+                bad.append(size)
+
+    threads = [threading.Thread(target=convert, args=(s,)) for s in sizes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if bad:
+        sys.exit(f"round {round_}: wrong pictures at {sorted(set(bad))}")
+print("ok")
+"""
+
+
+def test_one_frame_converted_from_several_threads_at_once() -> None:
+    """Every plugin of a camera gets the same frame on its own thread (the queue plugin scales it for its model, the
+    snapshot plugin for the page). PyAV converts with one scaler cached on the frame, and scales without the GIL:
+    two threads converting one frame at once shared it, and the demo's process died of a segmentation fault in CI.
+    Each conversion now has a scaler of its own; run in a child process so a crash is a failure, not the end of the
+    test run."""
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).parents[2] / "src")
+    proc = subprocess.run(
+        [sys.executable, "-c", _CONVERT_FROM_THREADS, "30"],
+        capture_output=True, text=True, timeout=300, env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode, proc.stdout, proc.stderr[-2000:])

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
 from av.video.plane import VideoPlane
+from av.video.reformatter import VideoReformatter
 
 from kedirivms.errors import DecodeError, InvalidArgument
 
@@ -51,6 +53,16 @@ def _plane_layout(frame: VideoFrame, name: str | None = None) -> _Layout:
         out.append((len(bits), dtype.itemsize, dtype, not fmt.is_planar))
     layout = _layouts[fmt.name] = tuple(out)
     return layout
+
+
+def _reformat(frame: VideoFrame, **kwargs: Any) -> VideoFrame:
+    """``frame.reformat(**kwargs)`` with a scaler of its own.
+
+    PyAV caches one scaler on each frame and scales without the GIL: two threads converting one frame at once (two
+    plugins of a camera get the same frame) shared it, and the process died. The caller also holds the frame's
+    lock: PyAV sets the source frame's colour fields for the time of a conversion.
+    """
+    return VideoReformatter().reformat(frame, **kwargs)
 
 
 def _view(frame: VideoFrame, index: int, name: str | None = None) -> np.ndarray:
@@ -108,6 +120,7 @@ class Frame:
         "_av",
         "_y",
         "_planes",
+        "_lock",
         "pts",
         "time_base",
         "stream_time",
@@ -129,6 +142,7 @@ class Frame:
         stream_time: float | None = None,
     ) -> None:
         self._av = av_frame
+        self._lock = threading.RLock()  # conversions of this picture, one at a time (see _reformat)
         self._y: np.ndarray | None = None
         self._planes: tuple[np.ndarray, ...] | None = None
         self.pts: int | None = av_frame.pts
@@ -155,7 +169,8 @@ class Frame:
         """
         if self._y is None:
             if _without_luma(self._av):
-                grey = self._av.reformat(format="gray").to_ndarray()
+                with self._lock:
+                    grey = _reformat(self._av, format="gray").to_ndarray()
                 grey.flags.writeable = False
                 self._y = grey
             else:
@@ -237,6 +252,10 @@ class Frame:
             image.save(path, "PNG")
 
     def _convert(self, fmt: str, roi: Roi | None, size: tuple[int, int] | None = None) -> np.ndarray:
+        with self._lock:
+            return self._convert_locked(fmt, roi, size)
+
+    def _convert_locked(self, fmt: str, roi: Roi | None, size: tuple[int, int] | None) -> np.ndarray:
         src = self._av
         if size is not None:
             w, h = (int(v) for v in size)
@@ -246,9 +265,9 @@ class Frame:
                     operation="frame conversion",
                     hint="size is (width, height) > 0 and applies to the whole picture",
                 )
-            return src.reformat(width=w, height=h, format=fmt, interpolation="AREA", threads=1).to_ndarray()
+            return _reformat(src, width=w, height=h, format=fmt, interpolation="AREA", threads=1).to_ndarray()
         if roi is None:
-            return src.reformat(format=fmt, threads=1).to_ndarray()
+            return _reformat(src, format=fmt, threads=1).to_ndarray()
         x, y, w, h = (int(v) for v in roi)
         if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > self.width or y + h > self.height:
             raise InvalidArgument(
@@ -271,7 +290,7 @@ class Frame:
             px0, py0 = round(x0 * sx), round(y0 * sy)
             target[...] = view[py0 : py0 + target.shape[0], px0 : px0 + target.shape[1]]
         _copy_props(src, crop)
-        rgb = crop.reformat(format=fmt, threads=1).to_ndarray()
+        rgb = _reformat(crop, format=fmt, threads=1).to_ndarray()
         return np.ascontiguousarray(rgb[y - y0 : y - y0 + h, x - x0 : x - x0 + w])
 
     def __repr__(self) -> str:
