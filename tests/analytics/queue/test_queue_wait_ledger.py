@@ -694,10 +694,8 @@ def test_someone_found_beside_another_long_after_adds_no_start_while_the_ledger_
     after". The ledger already holds a start for each person it sees: the box is B's (or someone the ledger counted
     already) and adds no start; C, seen walking in at 40 s, keeps their own (the old code added a start of 20 s,
     which C took: a wait 50 s long)."""
-    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    done: list[FinishedVisit | None] = []
-    for t in np.arange(0.0, 90.0, 0.5):
-        t = float(t)
+
+    def rows_at(t: float) -> list[Row]:
         rows: list[Row] = []
         if t < 1.0:
             rows.append((1, (40.0, 100.0), "out"))
@@ -713,10 +711,9 @@ def test_someone_found_beside_another_long_after_adds_no_start_while_the_ledger_
             rows.append((4, (120.0, 100.0), "out"))
         elif 40.0 <= t < 70.0:
             rows.append((4, (120.0, 60.0), "line"))  # C, seen walking in
-        done += _feed(waits, t, rows)
-        if t in (50.0, 60.0, 70.0):
-            done.append(waits.arrived(t))
-    assert _served(done) == [49.0, 58.0, 30.0]
+        return rows
+
+    assert _waits_of(rows_at, 90.0, (50.0, 60.0, 70.0), relink_px=20.0) == [49.0, 58.0, 30.0]
 
 
 def test_the_front_of_the_line_under_a_served_persons_id_is_counted_when_someone_walks_in_unseen() -> None:
