@@ -918,3 +918,35 @@ def test_a_second_box_of_someone_shifted_sideways_on_their_row_is_no_companion()
         return rows
 
     assert _waits_of(rows_at, 50.0, (30.0, 40.0), relink_px=20.0) == [29.0, 20.0]
+
+
+def test_a_box_on_the_row_of_the_one_in_front_is_no_sign_of_a_second_person() -> None:
+    """A walks in at 1 s, B at 2 s and stands behind A, C at 20 s behind B. From 10 s the detector draws B's box
+    shifted up onto A's row, half a body aside (B's id follows it), and boxes B's legs under a new id. The shifted
+    box lies on A's row closer than a shoulder's width: it is a second box of A, and B's two ids are one person
+    until A is served and B steps up (the old test split B's new id off as someone found in the line and added a
+    start of 10.5 s, which C took: served 9.5 s long)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (240.0, 180.0), "out"))
+        elif t < 60.0:
+            rows.append((1, (208.0, 141.0), "line"))  # A
+        if 1.5 <= t < 2.0:
+            rows.append((2, (240.0, 200.0), "out"))
+        elif 2.0 <= t < 10.0:
+            rows.append((2, (183.0, 157.0), "line"))  # B
+        elif 10.0 <= t < 60.0:
+            rows.append((2, (192.0, 142.0), "line"))  # B's box shifted onto A's row
+        if 10.5 <= t < 60.0:
+            rows.append((3, (183.0, 157.0), "line"))  # B's legs, under a new id
+        elif 60.0 <= t < 70.0:
+            rows.append((3, (208.0, 141.0), "line"))  # B steps up once A is served
+        if 19.5 <= t < 20.0:
+            rows.append((4, (240.0, 230.0), "out"))
+        elif 20.0 <= t < 80.0:
+            rows.append((4, (158.0, 186.0), "line"))  # C, seen walking in
+        return rows
+
+    assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=40.0) == [59.0, 68.0, 60.0]

@@ -863,7 +863,13 @@ class WaitTracker:
         return (info.outside or (not info.born_in_line and not info.lined) or info.walked_up) and not info.desk
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
-        """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``."""
+        """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``.
+
+        Not while the two are one person (:meth:`_one_person`), nor while either is one person with someone else's
+        track in line: the detector sometimes draws a box over the one in front and the top of the one behind,
+        its feet on the front person's row half a body aside; the id of the one behind follows it, and their legs
+        are boxed under a new id. That is a second box of the neighbour, and the two ids are one person.
+        """
         seen = {tid: (xy, q) for tid, xy, q, _ in rows}
         for visit in list(self._visits):
             for tid in list(visit.together):
@@ -873,7 +879,10 @@ class WaitTracker:
                 xy = seen[tid][0]
                 if any(self._one_person(xy, o) for o in others):
                     continue  # overlapping: one person in two boxes, not two people
-                if seen[tid][1] and self._straddles(xy, others, visit, seen):
+                theirs = self._others_in_line(visit, seen)
+                if any(self._one_person(mine, there) for mine in [xy, *others] for there in theirs):
+                    continue  # one of the two is a second box of a neighbour: one person beside them, not two
+                if seen[tid][1] and self._straddles(xy, others, theirs):
                     continue  # a box on the gap between two people in line: not seen apart from them
                 visit.together[tid] += dt
                 if visit.together[tid] + 1e-9 < self.duplicate_s:
@@ -881,29 +890,30 @@ class WaitTracker:
                 xy, q = seen[tid]
                 self._spin_off(visit, tid, xy, q, t)
 
-    def _straddles(
-        self,
-        xy: tuple[float, float],
-        mine: list[tuple[float, float]],
-        visit: Visit,
-        seen: dict[int, tuple[tuple[float, float], bool]],
-    ) -> bool:
-        """Whether a box at ``xy`` lies between a box of ``visit`` and someone else's in the queue zone now:
-        nearer to each of them than they are to each other, the two no farther apart than ``relink_px``
-        (neighbours in line, with no room for a third person between them).
-
-        The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
-        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`). The
-        neighbour need not hold a start of their own: someone found again under a new id stands there all the
-        same, their start held in the ledger from before (see :meth:`_unseen_here`).
-        """
-        theirs = [
+    def _others_in_line(
+        self, visit: Visit, seen: dict[int, tuple[tuple[float, float], bool]]
+    ) -> list[tuple[float, float]]:
+        """Where the tracks of every visit but ``visit`` are seen in the queue zone on this frame."""
+        return [
             seen[tid][0]
             for other in self._visits
             if other is not visit
             for tid in other.tracks
             if tid in seen and seen[tid][1]
         ]
+
+    def _straddles(
+        self, xy: tuple[float, float], mine: list[tuple[float, float]], theirs: list[tuple[float, float]]
+    ) -> bool:
+        """Whether a box at ``xy`` lies between a box of its visit (``mine``) and someone else's in the queue zone
+        now (``theirs``): nearer to each of them than they are to each other, the two no farther apart than
+        ``relink_px`` (neighbours in line, with no room for a third person between them).
+
+        The detector sometimes draws a box over the gap between two people standing close; the tracker gives it
+        an id beside one of them, and split off as a person it would add a second start (:meth:`_spin_off`). The
+        neighbour need not hold a start of their own: someone found again under a new id stands there all the
+        same, their start held in the ledger from before (see :meth:`_unseen_here`).
+        """
         return any(
             (gap := math.dist(here, there)) <= self.relink_px and max(math.dist(xy, here), math.dist(xy, there)) < gap
             for here, there in itertools.product(mine, theirs)
