@@ -425,3 +425,28 @@ def test_a_leaver_unseen_since_the_spot_found_under_a_line_id(x: float, arrivals
     assert seen == arrivals
     if arrivals == 2:  # dated when the leaver was last seen at the spot
         assert service.last_arrival == 20.0
+
+
+@pytest.mark.parametrize(
+    ("after", "arrivals"),
+    [
+        # A's id comes back to the spot, and B is found where they stood under a new id on that same detection: A
+        # found again (the old tracker ended A's stay when its id stood in line, and counted A's return as an arrival)
+        pytest.param("new-id-where-they-stood", 1, id="the-one-served-found-again"),
+        # nobody is found where B stood: B stepped up under the id (A left unseen while missed)
+        pytest.param("nobody", 2, id="the-front-of-the-line-stepped-up"),
+    ],
+)
+def test_the_id_of_the_one_served_standing_in_line_while_they_are_missed(after: str, arrivals: int) -> None:
+    """A is served, B waits at the front. From 10.5 s A is missed and A's id moves onto B, standing in line; B's own
+    id is gone. At 20.5 s A's id steps back onto the spot."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 10.5, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    for t in np.arange(10.5, 20.5, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 40.0), "line")])  # A's id on B
+    for t in np.arange(20.5, 35.0, 0.5):
+        found = [(3, (49.0, 41.0), "line")] if after == "new-id-where-they-stood" else []
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), *found])
+    assert seen == arrivals

@@ -81,7 +81,9 @@ class ServiceTracker:
 
     A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
     detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
-    front of the line onto them when they are seen again. An arrival from the line at that spot is held back for
+    front of the line onto them when they are seen again. So does a stay whose ids all stand in the line when it
+    ends: the one served leaves by walking away, and an id that steps back into the line has moved onto the one
+    waiting at the front while the one served was missed. An arrival from the line at that spot is held back for
     ``relink_s``: a new id found in the line where the arriving track last stood meanwhile is the person still
     waiting there, and the one at the spot is the one served, found again (no arrival); see :meth:`_jumped`.
 
@@ -243,11 +245,14 @@ class ServiceTracker:
                 line = self._line_xy.get(tid)
                 if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
                     self._pending = (stay, t, tid, line[1])  # decided later (see _jumped)
+                    if in_queue is not None:  # (the one waiting may be found under a new id on this very detection)
+                        arrivals += self._settle(t, rows, in_queue.tolist(), born)
                 else:
                     arrivals += self._arrive(t, tid)
             stay.tracks.add(tid)
             self._owner[tid] = stay
             stay.last_seen, stay.last_in, stay.last_xy, stay.in_xy = t, t, xy, xy
+        present = {tid for tid, _, _ in rows}
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
@@ -257,6 +262,9 @@ class ServiceTracker:
                     self._owner.pop(tid, None)
                 length = stay.last_in - stay.enter
                 lost_here = lost_for > self.relink_s and stay.last_in >= stay.last_seen and stay.in_xy is not None
+                # (or its ids stand in the line: one served steps off the spot by walking away, not into the line; their
+                # id moved onto the one waiting at the front while the detector missed them at the spot)
+                lost_here = lost_here or (lost_for <= 0 and stay.in_xy is not None and stay.tracks & present <= lined)
                 if lost_here and length + 1e-9 >= self.min_service_s:
                     self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
                 if length + 1e-9 >= self.min_service_s and not stay.rest:
