@@ -950,3 +950,34 @@ def test_a_box_on_the_row_of_the_one_in_front_is_no_sign_of_a_second_person() ->
         return rows
 
     assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=40.0) == [59.0, 68.0, 60.0]
+
+
+def test_an_id_that_jumped_onto_someone_in_line_from_elsewhere_counts_no_one_new() -> None:
+    """A walks in at 1 s, B at 2 s, C at 30 s. At 20 s the clerk's id, seen behind the desk (out of both zones), jumps
+    two detections' walk onto B, and then drifts a little aside of B until 55 s. It is an id from elsewhere on someone
+    counted already: no one new in the line's count by place (the old ledger added a start of 20 s for it, which C
+    took: served 10 s long)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = []
+        if t < 1.0:
+            rows.append((1, (240.0, 180.0), "out"))
+        elif t < 60.0:
+            rows.append((1, (208.0, 141.0), "line"))  # A
+        if 1.5 <= t < 2.0:
+            rows.append((2, (240.0, 200.0), "out"))
+        elif 2.0 <= t < 70.0:
+            rows.append((2, (158.0, 186.0), "line"))  # B
+        if t < 20.0:
+            rows.append((9, (180.0, 60.0), "out"))  # the clerk, behind the desk
+        elif t < 20.5:
+            rows.append((9, (165.0, 178.0), "line"))  # ... whose id jumps onto B
+        elif t < 55.0:
+            rows.append((9, (170.0, 174.0), "line"))  # ... and drifts aside of B
+        if 29.5 <= t < 30.0:
+            rows.append((4, (240.0, 230.0), "out"))
+        elif 30.0 <= t < 80.0:
+            rows.append((4, (120.0, 215.0), "line"))  # C, seen walking in
+        return rows
+
+    assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=40.0) == [59.0, 68.0, 50.0]

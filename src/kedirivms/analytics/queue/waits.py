@@ -72,6 +72,7 @@ class Visit:
     in_line_xy: tuple[float, float] = (0.0, 0.0)  # where last seen inside the queue zone
     ledgered: bool = False  # its start is in the line's ledger (fifo)
     from_desk: bool = False  # its first track came from the service zone: someone served, walking out
+    jumped: bool = False  # its first track jumped onto someone in line from elsewhere (see WaitTracker._start)
 
 
 @dataclass(frozen=True)
@@ -635,9 +636,10 @@ class WaitTracker:
         id); someone who came from the service zone (served, walking out) adds none. People standing in line under
         a retired id (``held``, see :meth:`_holds_place`) count too, but then only a newcomer adds a start
         (:meth:`_newcomer`): someone walking in unseen (given a new id on every detection, first seen inside the
-        zone), whom the count had missed because the front person's id was retired.
+        zone), whom the count had missed because the front person's id was retired. An id that jumped onto someone
+        in line from elsewhere counts nobody (:meth:`_jumped_onto_someone`).
         """
-        seen = [v.in_line_xy for v in self._visits if v.last_in >= t]
+        seen = [v.in_line_xy for v in self._visits if v.last_in >= t and not v.jumped]
         people = self._apart(seen)
         self._add_missing(t, people, None)
         if held:
@@ -661,7 +663,7 @@ class WaitTracker:
         with ``held`` (people under retired ids counted) only newcomers' (:meth:`_newcomer`)."""
         if len(self._ledger) >= people:
             return
-        missing = [v for v in self._visits if not v.ledgered and not v.from_desk and v.last_in >= t]
+        missing = [v for v in self._visits if not v.ledgered and not v.from_desk and not v.jumped and v.last_in >= t]
         if held is not None:
             lined = [(v, v.in_line_xy) for v in self._visits if v.last_in >= t]
             missing = [v for v in missing if self._newcomer(v, t, [xy for o, xy in lined if o is not v] + held)]
@@ -816,11 +818,11 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
-            walked_in=self._walked_in(info)
-            and t - info.joined > self.relink_s
-            and not self._cuts_in(xy)
-            and not self._jumped_onto_someone(info, xy),
             from_desk=info.desk,
+            jumped=self._jumped_onto_someone(info, xy),
+        )
+        visit.walked_in = (
+            self._walked_in(info) and t - info.joined > self.relink_s and not self._cuts_in(xy) and not visit.jumped
         )
         self._visits.append(visit)
         self._owner[tid] = visit
@@ -849,7 +851,10 @@ class WaitTracker:
         A newcomer walks into the line: between two detections they cover at most one detection period's walk
         (``2 * relink_px``, see :meth:`_walking_up`). A track that comes further than that in one step, and lands on
         someone already in line (closer than ``_apart_px``: one person, see :data:`APART`), is an id from elsewhere
-        (a passer-by's, out of the zones) that the tracker moved onto that person: not someone seen walking in.
+        (a passer-by's, out of the zones) that the tracker moved onto that person: not someone seen walking in. Its
+        visit is not counted in the line's count by place either, nor given a start there (:meth:`_reconcile`),
+        unless it carries on someone lost (:meth:`_merge_lost`): the person under it is counted already, and the id
+        drifts aside of them as the tracker follows both (the clerk's id, behind the desk, most often).
         """
         if info.came_from is None or math.dist(xy, info.came_from) <= 2.0 * self.relink_px:
             return False
@@ -1024,5 +1029,6 @@ class WaitTracker:
         if best[1] is None:
             return False
         best[1].enter, best[1].censored = lost.enter, lost.censored
+        best[1].jumped = False  # (carrying on someone lost: a person of the line's own)
         self._close(lost, lost.last_seen)
         return True
