@@ -39,6 +39,16 @@ def _waits_of(
     return _served(done)
 
 
+def _walking_in(
+    t: float, tid: int, start: float, until: float, line: tuple[float, float], out: tuple[float, float]
+) -> list[Row]:
+    """Track ``tid``'s row at ``t``: out of both zones at ``out`` for the half second before ``start``, then in line at
+    ``line`` until ``until`` (someone seen walking in), else none."""
+    if start - 0.5 <= t < start:
+        return [(tid, out, "out")]
+    return [(tid, line, "line")] if start <= t < until else []
+
+
 def test_starts_seen_walking_in_are_kept_while_their_people_share_one_box() -> None:
     """Four people walk into the line one by one; then the three behind the first stand so close to the one in front
     that the detector sees one box for a minute. Their starts stay in the ledger: each arrival at the desk takes
@@ -928,26 +938,15 @@ def test_a_box_on_the_row_of_the_one_in_front_is_no_sign_of_a_second_person() ->
     start of 10.5 s, which C took: served 9.5 s long)."""
 
     def rows_at(t: float) -> list[Row]:
-        rows: list[Row] = []
-        if t < 1.0:
-            rows.append((1, (240.0, 180.0), "out"))
-        elif t < 60.0:
-            rows.append((1, (208.0, 141.0), "line"))  # A
-        if 1.5 <= t < 2.0:
-            rows.append((2, (240.0, 200.0), "out"))
-        elif 2.0 <= t < 10.0:
-            rows.append((2, (183.0, 157.0), "line"))  # B
-        elif 10.0 <= t < 60.0:
+        rows = _walking_in(t, 1, 1.0, 60.0, (208.0, 141.0), (240.0, 180.0))  # A
+        rows += _walking_in(t, 2, 2.0, 10.0, (183.0, 157.0), (240.0, 200.0))  # B
+        if 10.0 <= t < 60.0:
             rows.append((2, (192.0, 142.0), "line"))  # B's box shifted onto A's row
         if 10.5 <= t < 60.0:
             rows.append((3, (183.0, 157.0), "line"))  # B's legs, under a new id
         elif 60.0 <= t < 70.0:
             rows.append((3, (208.0, 141.0), "line"))  # B steps up once A is served
-        if 19.5 <= t < 20.0:
-            rows.append((4, (240.0, 230.0), "out"))
-        elif 20.0 <= t < 80.0:
-            rows.append((4, (158.0, 186.0), "line"))  # C, seen walking in
-        return rows
+        return rows + _walking_in(t, 4, 20.0, 80.0, (158.0, 186.0), (240.0, 230.0))  # C
 
     assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=40.0) == [59.0, 68.0, 60.0]
 
@@ -959,25 +958,14 @@ def test_an_id_that_jumped_onto_someone_in_line_from_elsewhere_counts_no_one_new
     took: served 10 s long)."""
 
     def rows_at(t: float) -> list[Row]:
-        rows: list[Row] = []
-        if t < 1.0:
-            rows.append((1, (240.0, 180.0), "out"))
-        elif t < 60.0:
-            rows.append((1, (208.0, 141.0), "line"))  # A
-        if 1.5 <= t < 2.0:
-            rows.append((2, (240.0, 200.0), "out"))
-        elif 2.0 <= t < 70.0:
-            rows.append((2, (158.0, 186.0), "line"))  # B
+        rows = _walking_in(t, 1, 1.0, 60.0, (208.0, 141.0), (240.0, 180.0))  # A
+        rows += _walking_in(t, 2, 2.0, 70.0, (158.0, 186.0), (240.0, 200.0))  # B
         if t < 20.0:
             rows.append((9, (180.0, 60.0), "out"))  # the clerk, behind the desk
         elif t < 20.5:
             rows.append((9, (165.0, 178.0), "line"))  # ... whose id jumps onto B
         elif t < 55.0:
             rows.append((9, (170.0, 174.0), "line"))  # ... and drifts aside of B
-        if 29.5 <= t < 30.0:
-            rows.append((4, (240.0, 230.0), "out"))
-        elif 30.0 <= t < 80.0:
-            rows.append((4, (120.0, 215.0), "line"))  # C, seen walking in
-        return rows
+        return rows + _walking_in(t, 4, 30.0, 80.0, (120.0, 215.0), (240.0, 230.0))  # C
 
     assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=40.0) == [59.0, 68.0, 50.0]
