@@ -914,18 +914,10 @@ def test_a_second_box_of_someone_shifted_sideways_on_their_row_is_no_companion()
     which B, seen walking in at 20 s, took: served 19 s long)."""
 
     def rows_at(t: float) -> list[Row]:
-        rows: list[Row] = []
-        if t < 1.0:
-            rows.append((1, (40.0, 100.0), "out"))
-        elif t < 30.0:
-            rows.append((1, (40.0, 60.0), "line"))  # A
-            if t >= 5.0 and int(2 * t) % 2 == 0:
-                rows.append((2, (48.0, 61.0), "line"))  # A's second box, every other detection
-        if 19.5 <= t < 20.0:
-            rows.append((4, (120.0, 100.0), "out"))
-        elif 20.0 <= t < 40.0:
-            rows.append((4, (120.0, 60.0), "line"))  # B, seen walking in
-        return rows
+        rows = _walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0))  # A
+        if 5.0 <= t < 30.0 and int(2 * t) % 2 == 0:
+            rows.append((2, (48.0, 61.0), "line"))  # A's second box, every other detection
+        return rows + _walking_in(t, 4, 20.0, 40.0, (120.0, 60.0), (120.0, 100.0))  # B, seen walking in
 
     assert _waits_of(rows_at, 50.0, (30.0, 40.0), relink_px=20.0) == [29.0, 20.0]
 

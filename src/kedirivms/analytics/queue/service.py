@@ -225,15 +225,12 @@ class ServiceTracker:
         done: list[FinishedStay] = []
         arrivals = 0
         born = {tid for tid, _, _ in rows if tid not in self._zone_of}
-        if in_queue is not None:
-            arrivals += self._settle(t, rows, in_queue.tolist(), born)
+        queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
+        if queue is not None:
+            arrivals += self._settle(t, rows, queue, born)
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
-            arrivals += self._hand_over(t, rows, in_queue.tolist(), tops, done, staffed)
-        lined = (
-            {tid for (tid, _, _), q in zip(rows, in_queue.tolist(), strict=True) if q}
-            if in_queue is not None
-            else set()
-        )
+            arrivals += self._hand_over(t, rows, queue, tops, done, staffed)
+        lined = {tid for (tid, _, _), q in zip(rows, queue, strict=True) if q} if queue is not None else set()
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
@@ -245,8 +242,8 @@ class ServiceTracker:
                 line = self._line_xy.get(tid)
                 if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
                     self._pending = (stay, t, tid, line[1])  # decided later (see _jumped)
-                    if in_queue is not None:  # (the one waiting may be found under a new id on this very detection)
-                        arrivals += self._settle(t, rows, in_queue.tolist(), born)
+                    if queue is not None:  # (the one waiting may be found under a new id on this very detection)
+                        arrivals += self._settle(t, rows, queue, born)
                 else:
                     arrivals += self._arrive(t, tid)
             stay.tracks.add(tid)
@@ -269,8 +266,8 @@ class ServiceTracker:
                     self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
                 if length + 1e-9 >= self.min_service_s and not stay.rest:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
-        if in_queue is not None:
-            for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True):
+        if queue is not None:
+            for (tid, xy, s), q in zip(rows, queue, strict=True):
                 if q and not s:
                     self._line_xy[tid] = (t, xy)
             for tid in [k for k, v in self._line_xy.items() if t - v[0] > self.relink_s]:

@@ -586,14 +586,14 @@ class WaitTracker:
         return len(kept)
 
     def _one_person(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
-        """Whether two tracks of one visit at ``a`` and ``b`` are one person: closer than ``_apart_px``, or on one row
-        of the picture (within ``ROW * relink_px``) and closer side by side than a shoulder's width (``SIDE *
-        relink_px``).
+        """Whether tracks at ``a`` and ``b`` are one person: closer than ``_apart_px``, or on one row of the picture
+        (within ``ROW * relink_px``) and closer side by side than a shoulder's width (``SIDE * relink_px``).
 
         The detector sometimes boxes someone twice, the second box shifted half a body sideways onto whoever stands
         beside or behind them, at the same height: its feet land on the same row, a few pixels aside, and the
         tracker follows it on and off for minutes. Split off (:meth:`_split_pairs`) it would be a companion with
-        the first's start. Only the split asks this: the count by place (:meth:`_apart`) keeps ``APART`` (the row
+        the first's start; a visit's box that is one person with a neighbour's is that neighbour's second box. Only
+        the split asks this: the count by place (:meth:`_apart`) keeps ``APART`` (the row
         test there broke the shipped hard scene's count, not traced further; see docs/queue-accuracy.md).
         """
         if math.dist(a, b) < self._apart_px:
@@ -809,6 +809,8 @@ class WaitTracker:
     def _start(self, tid: int, xy: tuple[float, float], t: float) -> Visit:
         assert self._first_t is not None
         info = self._tracks[tid]
+        jumped = self._jumped_onto_someone(info, xy)
+        walked_in = self._walked_in(info) and t - info.joined > self.relink_s and not self._cuts_in(xy) and not jumped
         visit = Visit(
             enter=t,
             last_in=t,
@@ -818,11 +820,9 @@ class WaitTracker:
             censored=t - self._first_t < self.warmup_s,
             tracks={tid},
             born_xy=xy,
+            walked_in=walked_in,
             from_desk=info.desk,
-            jumped=self._jumped_onto_someone(info, xy),
-        )
-        visit.walked_in = (
-            self._walked_in(info) and t - info.joined > self.relink_s and not self._cuts_in(xy) and not visit.jumped
+            jumped=jumped,
         )
         self._visits.append(visit)
         self._owner[tid] = visit
