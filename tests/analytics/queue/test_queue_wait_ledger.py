@@ -961,3 +961,24 @@ def test_an_id_that_jumped_onto_someone_in_line_from_elsewhere_counts_no_one_new
         return rows + _walking_in(t, 4, 30.0, 80.0, (120.0, 215.0), (240.0, 230.0))  # C
 
     assert _waits_of(rows_at, 90.0, (60.0, 70.0, 80.0), relink_px=40.0) == [59.0, 68.0, 50.0]
+
+
+def test_an_id_born_beside_someone_in_line_ahead_of_its_back_is_no_walk_in() -> None:
+    """A, B and C walk into a line that runs down from the desk (1, 2, 3 s). At 20 s a new id is first seen out of
+    both zones right beside A, well ahead of the line's back (the box of someone in line cut off by the one in
+    front, its foot point short of the zone), and steps into the line on the next detection, on B, for a few
+    seconds. Nobody walked in: no start. D, who walks in at 40 s, waits 40 s (the old ledger gave the id a start of
+    20.5 s, which D took: 59.5 s)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = [(100, (200.0, 60.0), "spot")]  # the one served
+        rows += _walking_in(t, 1, 1.0, 50.0, (200.0, 100.0), (260.0, 100.0))  # A
+        rows += _walking_in(t, 2, 2.0, 60.0, (200.0, 140.0), (260.0, 140.0))  # B
+        rows += _walking_in(t, 3, 3.0, 70.0, (200.0, 180.0), (260.0, 180.0))  # C
+        if 20.0 <= t < 20.5:
+            rows.append((9, (230.0, 110.0), "out"))  # first seen beside A, out of the zones
+        elif 20.5 <= t < 26.0:
+            rows.append((9, (205.0, 150.0), "line"))  # ... then in line on B, and lost
+        return rows + _walking_in(t, 4, 40.0, 80.0, (200.0, 220.0), (260.0, 220.0))  # D
+
+    assert _waits_of(rows_at, 90.0, (50.0, 60.0, 70.0, 80.0), relink_px=40.0) == [49.0, 58.0, 67.0, 40.0]

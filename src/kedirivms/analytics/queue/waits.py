@@ -108,6 +108,7 @@ class _Track:
     beyond_since: float | None = None  # since when seen there without a break
     joined: float = -math.inf  # the line's move at which a start was added for someone stepping in from there
     queue_since: float | None = None  # since when in the queue zone (not the service zone) on every frame
+    amid: bool = False  # first seen out of both zones beside someone in line, ahead of its back (see _born_amid)
 
 
 class WaitTracker:
@@ -239,6 +240,7 @@ class WaitTracker:
                 if walker is None and not q and not s:
                     info.line_xy = self._lost_in_line_here(xy, before, present)
                     info.lined = info.line_xy is not None
+                    info.amid = self._born_amid(xy, [p for _, p, lq, _ in rows if lq])
             elif info.walked_on:
                 info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
             if info.at_desk and not s:
@@ -810,7 +812,13 @@ class WaitTracker:
         assert self._first_t is not None
         info = self._tracks[tid]
         jumped = self._jumped_onto_someone(info, xy)
-        walked_in = self._walked_in(info) and t - info.joined > self.relink_s and not self._cuts_in(xy) and not jumped
+        walked_in = (
+            self._walked_in(info)
+            and t - info.joined > self.relink_s
+            and not self._cuts_in(xy)
+            and not jumped
+            and not info.amid
+        )
         visit = Visit(
             enter=t,
             last_in=t,
@@ -844,6 +852,21 @@ class WaitTracker:
         desk = self._desk_xy
         here = math.dist(xy, desk)
         return any(math.dist(p, desk) > here + self.relink_px for p in self._line_now)
+
+    def _born_amid(self, xy: tuple[float, float], line: list[tuple[float, float]]) -> bool:
+        """Whether a track first seen out of both zones at ``xy`` was born amid the line (``line``: where people stand
+        in it now), so that stepping into it is no walk in.
+
+        A newcomer is first seen on their way to the line, and joins it at its back. In an oblique view the person
+        behind someone is half hidden by them, and the detector may box only their head and shoulders: the box ends
+        above the zone, its foot point out of both zones, and on the next detection the box reaches down into the
+        line. A track first seen out of the zones within ``relink_px`` of someone in line, nearer the desk than the
+        line's back by more than ``relink_px`` (as :meth:`_cuts_in` measures), is such a person already there.
+        """
+        if self._desk_xy is None or not any(math.dist(xy, p) <= self.relink_px for p in line):
+            return False
+        here = math.dist(xy, self._desk_xy)
+        return any(math.dist(p, self._desk_xy) > here + self.relink_px for p in line)
 
     def _jumped_onto_someone(self, info: _Track, xy: tuple[float, float]) -> bool:
         """Whether a track stepping into the line at ``xy`` jumped there onto someone seen in line now.
