@@ -982,3 +982,48 @@ def test_an_id_born_beside_someone_in_line_ahead_of_its_back_is_no_walk_in() -> 
         return rows + _walking_in(t, 4, 40.0, 80.0, (200.0, 220.0), (260.0, 220.0))  # D
 
     assert _waits_of(rows_at, 90.0, (50.0, 60.0, 70.0, 80.0), relink_px=40.0) == [49.0, 58.0, 67.0, 40.0]
+
+
+def test_a_walker_whose_id_moved_onto_someone_further_out_walks_in_under_the_new_one() -> None:
+    """A and B walk into the line (1, 2 s); from 10 s B is hidden behind A. C walks up with a companion who stays out
+    of the line: C is first seen out of both zones at 20 s; on the next detection C stands at the line's back under a
+    new id, and the tracker moved C's old id onto the companion, further out. C was seen walking in: their start is
+    20.5 s, and they wait 29.5 s (the old ledger saw no walk in, and with B hidden the count by place saw nobody
+    missing: C's arrival ended no wait)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = [(100, (200.0, 60.0), "spot")]  # the one served
+        rows += _walking_in(t, 1, 1.0, 30.0, (200.0, 100.0), (260.0, 100.0))  # A
+        rows += _walking_in(t, 2, 2.0, 10.0, (200.0, 140.0), (260.0, 140.0))  # B, hidden from 10 s
+        if 20.0 <= t < 20.5:
+            rows.append((3, (240.0, 215.0), "out"))  # C walking up
+        elif 20.5 <= t < 60.0:
+            rows.append((3, (265.0, 235.0), "out"))  # ... their id on the companion, further out
+        if 20.5 <= t < 50.0:
+            rows.append((7, (200.0, 180.0), "line"))  # C at the line's back under a new id
+        return rows
+
+    assert _waits_of(rows_at, 70.0, (30.0, 40.0, 50.0), relink_px=40.0) == [29.0, 38.0, 29.5]
+
+
+def test_the_one_served_walking_out_across_the_line_counts_nobody_in_it() -> None:
+    """A and B walk in (1, 2 s); from 5 s B is hidden, and from 8 s a box on nobody (a stray id in the line's zone)
+    is seen apart from everyone: the line's count by place is two, as the ledger holds. The one served leaves the
+    spot at 10 s and stands in the line's zone, apart from everyone, until 14 s. They were never in line: they count
+    nobody, so no start is added for the stray box. C walks in at 25 s and waits 15 s (the old ledger counted the
+    one served and added a start for the stray box, which had carried on B's lost visit: 2 s again, and C took it:
+    38 s)."""
+
+    def rows_at(t: float) -> list[Row]:
+        rows: list[Row] = []
+        if t < 10.0:
+            rows.append((100, (200.0, 60.0), "spot"))  # the one served
+        elif t < 14.0:
+            rows.append((100, (260.0, 120.0), "line"))  # ... walking out, standing in the line's zone
+        rows += _walking_in(t, 1, 1.0, 20.0, (200.0, 100.0), (260.0, 100.0))  # A
+        rows += _walking_in(t, 2, 2.0, 5.0, (200.0, 180.0), (260.0, 180.0))  # B, hidden from 5 s
+        if 8.0 <= t < 30.0:
+            rows.append((6, (150.0, 140.0), "line"))  # a stray box
+        return rows + _walking_in(t, 3, 25.0, 40.0, (200.0, 100.0), (260.0, 220.0))  # C
+
+    assert _waits_of(rows_at, 50.0, (20.0, 30.0, 40.0), relink_px=40.0) == [19.0, 28.0, 15.0]

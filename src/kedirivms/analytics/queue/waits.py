@@ -234,6 +234,8 @@ class WaitTracker:
                 walker = (
                     self._walking_up(xy, t, present, q and self._alone(tid, xy, t, rows, present)) if not s else None
                 )
+                if walker is None and q and not s:
+                    walker = self._walked_away_from(xy, t, rows)
                 info.walked_up = walker is not None and q
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
@@ -472,6 +474,31 @@ class WaitTracker:
             best[1].walked_on = True
         return best[1]
 
+    def _walked_away_from(
+        self, xy: tuple[float, float], t: float, rows: list[tuple[int, tuple[float, float], bool, bool]]
+    ) -> _Track | None:
+        """The walker whose walk a new track at ``xy`` in the line carries on while the walker's id went elsewhere.
+
+        Two people walk up together and only one joins the line (the other waits beside it, out of the zones): the
+        tracker may move the walker's id onto the companion, a step further out, as the walker reaches the line
+        under a new id. That id is not lost, so :meth:`_walking_up` does not see the walk, and the newcomer would
+        count as found in the line (no start while someone in line is hidden). A track first seen out of both zones
+        within ``relink_s`` (a fresh walker, not someone standing there), last seen within a detection period's walk
+        (``2 * relink_px``) of ``xy`` and now, out of both zones, further from ``xy`` by more than ``relink_px / 2``
+        (it moved away from the line, which a walker going in does not do) is that walker; nearest first.
+        """
+        best: tuple[float, _Track | None] = (math.inf, None)
+        for tid, now, q, s in rows:
+            info = self._tracks.get(tid)
+            if info is None or q or s or info.lined or info.desk or info.born_by_desk or not info.outside:
+                continue
+            if info.last >= t or t - info.first > self.relink_s:
+                continue  # (new this frame, or not a fresh walker)
+            was = math.dist(xy, info.xy)
+            if was <= 2.0 * self.relink_px and math.dist(xy, now) > was + 0.5 * self.relink_px and was < best[0]:
+                best = (was, info)
+        return best[1]
+
     def _alone(
         self,
         tid: int,
@@ -639,9 +666,11 @@ class WaitTracker:
         a retired id (``held``, see :meth:`_holds_place`) count too, but then only a newcomer adds a start
         (:meth:`_newcomer`): someone walking in unseen (given a new id on every detection, first seen inside the
         zone), whom the count had missed because the front person's id was retired. An id that jumped onto someone
-        in line from elsewhere counts nobody (:meth:`_jumped_onto_someone`).
+        in line from elsewhere counts nobody (:meth:`_jumped_onto_someone`), nor does someone who came from the
+        service zone (the one served walking out across the line's zone is not in it; counted, they made room for
+        the start of a stray box in line).
         """
-        seen = [v.in_line_xy for v in self._visits if v.last_in >= t and not v.jumped]
+        seen = [v.in_line_xy for v in self._visits if v.last_in >= t and not v.jumped and not v.from_desk]
         people = self._apart(seen)
         self._add_missing(t, people, None)
         if held:
