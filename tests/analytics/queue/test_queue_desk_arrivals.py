@@ -450,3 +450,35 @@ def test_the_id_of_the_one_served_standing_in_line_while_they_are_missed(after: 
         found = [(3, (49.0, 41.0), "line")] if after == "new-id-where-they-stood" else []
         seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), *found])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("after", "arrivals"),
+    [
+        # B is found again under their own id where A's id stood beside them: A's id was on A all along, their box
+        # dipping into the line (the old tracker counted A's return to the spot as an arrival)
+        pytest.param("b-own-id-again", 1, id="the-one-served-back-from-the-line"),
+        # C, behind, walks up to where B stood under their own id: B stepped up under A's id (A left unseen)
+        pytest.param("c-walks-up", 2, id="the-next-one-walks-up"),
+    ],
+)
+def test_an_id_beside_the_front_of_the_line_coming_back_to_the_spot(after: str, arrivals: int) -> None:
+    """A is served at the spot, B waits at the front, C behind. From 10.5 s A's id stands in the line's zone right
+    beside B's (A's box dipping down, or A's id on B with A missed) for 2 s, so A's stay ends; at 12.5 s A's id is back
+    at the spot while B and C are missed for a second."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 10.5, 0.5):
+        seen += _feed(
+            service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (3, (50.0, 60.0), "line")]
+        )
+    for t in np.arange(10.5, 12.5, 0.5):
+        seen += _feed(
+            service, float(t), [(1, (51.0, 38.0), "line"), (2, (50.0, 40.0), "line"), (3, (50.0, 60.0), "line")]
+        )
+    for t in np.arange(12.5, 13.5, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot")])
+    for t in np.arange(13.5, 25.0, 0.5):
+        back = (2, (50.0, 40.0), "line") if after == "b-own-id-again" else (3, (50.0, 41.0), "line")
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), back])
+    assert seen == arrivals

@@ -84,8 +84,9 @@ class ServiceTracker:
     front of the line onto them when they are seen again. So does a stay whose ids all stand in the line when it
     ends: the one served leaves by walking away, and an id that steps back into the line has moved onto the one
     waiting at the front while the one served was missed. An arrival from the line at that spot is held back for
-    ``relink_s``: a new id found in the line where the arriving track last stood meanwhile is the person still
-    waiting there, and the one at the spot is the one served, found again (no arrival); see :meth:`_jumped`.
+    ``relink_s``: a new id found in the line where the arriving track last stood meanwhile (or an id that stood there
+    beside it then) is the person still waiting there, and the one at the spot is the one served, found again (no
+    arrival); see :meth:`_jumped`.
 
     Args:
         leave_grace_s: time out of the zone that still counts as the same stay, seconds.
@@ -137,6 +138,9 @@ class ServiceTracker:
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
         # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line)
         self._pending: tuple[_Stay, float, int, tuple[float, float]] | None = None
+        # tracks that stood in line beside the held-back arrival's track when it was last there (see _jumped)
+        self._sharers: set[int] = set()
+        self._spot_t: dict[int, float] = {}  # track -> when it was last in the service zone
         self._first_t: float | None = None
         self._detection = 0  # how many fresh detections were fed (see update)
         self._wait_ended: float | None = None  # see wait_ended
@@ -242,6 +246,14 @@ class ServiceTracker:
                 line = self._line_xy.get(tid)
                 if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
                     self._pending = (stay, t, tid, line[1])  # decided later (see _jumped)
+                    self._sharers = {
+                        other
+                        for other, (w, p) in self._line_xy.items()
+                        if other != tid
+                        and t - self._spot_t.get(other, -math.inf) > self.relink_s
+                        and abs(w - line[0]) < 1e-6
+                        and math.dist(p, line[1]) <= APART * self.relink_px
+                    }
                     if queue is not None:  # (the one waiting may be found under a new id on this very detection)
                         arrivals += self._settle(t, rows, queue, born)
                 else:
@@ -266,6 +278,11 @@ class ServiceTracker:
                     self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
                 if length + 1e-9 >= self.min_service_s and not stay.rest:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
+        for tid, _, s in rows:
+            if s:
+                self._spot_t[tid] = t
+        for tid in [k for k, v in self._spot_t.items() if t - v > 2.0 * self.relink_s]:
+            del self._spot_t[tid]
         if queue is not None:
             for (tid, xy, s), q in zip(rows, queue, strict=True):
                 if q and not s:
@@ -330,9 +347,15 @@ class ServiceTracker:
         in line, within ``relink_s`` of its arrival, is that person: the arrival was the one served found again. If
         the one served had left unseen and the next stepped up, their place in line is empty or taken by the one
         behind, who walks up under their own id.
+
+        So is a track that stood in line beside the arriving track (within ``APART * relink_px``, on the detection
+        that track was last there) and was not at the spot within ``relink_s``, seen there again: two ids on the one
+        waiting at once, so the arriving id was the one served's, whose box dipped into the line or whose id lay on
+        the one waiting while they were missed. (The stay's own id, lingering in line after the next stepped up, is
+        no sign: it was at the spot a moment before.)
         """
         return any(
-            tid in born and q and not s and math.dist(xy, line) <= APART * self.relink_px
+            (tid in born or tid in self._sharers) and q and not s and math.dist(xy, line) <= APART * self.relink_px
             for (tid, xy, s), q in zip(rows, in_queue, strict=True)
         )
 
