@@ -482,3 +482,23 @@ def test_an_id_beside_the_front_of_the_line_coming_back_to_the_spot(after: str, 
         back = (2, (50.0, 40.0), "line") if after == "b-own-id-again" else (3, (50.0, 41.0), "line")
         seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), back])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(("leaves", "arrivals"), [(True, 2), (False, 1)])
+def test_a_leaver_seen_while_an_id_from_the_line_stepped_out_and_back(leaves: bool, arrivals: int) -> None:
+    """A is served, B waits at the front, C behind. At 10 s C's box steps out of the zones beside the line and is
+    back in line on the next detection (a departure under an id from the line, undecided). At 10.5 s B steps up and
+    the tracker gives them A's id at the spot, while A walks off under B's id. C's id went back into the line, so C
+    left nobody's place; A walking off is the departure: B's arrival (the old tracker looked at one departure at a
+    time and missed it). Control: B's id stays in line, nobody walks off: no arrival."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 10.0, 0.5):
+        seen += _feed(
+            service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (3, (50.0, 55.0), "line")]
+        )
+    seen += _feed(service, 10.0, [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (3, (62.0, 75.0), "out")])
+    for k, t in enumerate(np.arange(10.5, 20.0, 0.5)):
+        a = (2, (20.0 - 25.0 * k, 30.0), "out") if leaves else (2, (50.0, 40.0), "line")
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), a, (3, (50.0, 55.0), "line")])
+    assert seen == arrivals

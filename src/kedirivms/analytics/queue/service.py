@@ -37,6 +37,9 @@ class _Stay:
     departed_lined: bool = False
     departed_xy: tuple[float, float] = (0.0, 0.0)
     departed_back: bool = False
+    # a second departure seen while ``departed`` (under an id from the line) was undecided: (departed, departed_on,
+    # departed_lined, departed_xy), taken up when that one comes to nothing (see ServiceTracker._hand_over)
+    alternate: tuple[tuple[float, int, float], int, bool, tuple[float, float]] | None = None
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
     # the last detection on which none of its tracks was in the zone, and where its person was last seen there before
@@ -74,10 +77,11 @@ class ServiceTracker:
     the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`. A departure under the
     id of someone in line waits until someone is seen out of the zones where it was seen; with nobody there, it
     stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
-    nobody left). When nobody is seen at the spot after such a departure and the stay's own tracks were not seen
-    since, while people stand in line and the clerk is at the desk (``staffed``), the front of the line stepped up
-    unseen (a small person behind a tall one): the arrival is reported with no track, and a stay without tracks
-    holds the spot.
+    nobody left); someone else walking off meanwhile is kept and taken up then, unless their id went back too.
+    When nobody is seen at the spot after such a departure and the stay's own tracks were not seen since, while
+    people stand in line and the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a
+    small person behind a tall one): the arrival is reported with no track, and a stay without tracks holds the
+    spot.
 
     A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
     detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
@@ -423,7 +427,10 @@ class ServiceTracker:
                 continue
             del self._stepped[tid]
             for stay in self._stays:
-                if stay.departed is not None or t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
+                undecided = stay.departed is not None and stay.departed_lined and stay.departed[1] != tid
+                if stay.departed is not None and not (undecided and stay.alternate is None):
+                    continue
+                if t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
                 # where they left the zones or where they are now (ids jump: the leaver may carry the id of
                 # someone further down the line), from the spot or from where the stay's tracks were last seen (a
@@ -435,7 +442,11 @@ class ServiceTracker:
                 # the stay's own person unseen since leaving the spot has walked on meanwhile
                 # (walking off from where and when that track was last seen)
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
-                if near <= self.depart_px or gone:
+                if (near <= self.depart_px or gone) and stay.departed is not None:
+                    left = out[0] if near <= self.depart_px else max(gone)
+                    lined_id = tid not in stay.tracks and self._from_line(tid, out[0])
+                    stay.alternate = ((left, tid, t), self._detection, lined_id, xy)
+                elif near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
                     stay.departed, stay.departed_on = (left, tid, t), self._detection
                     stay.departed_lined = tid not in stay.tracks and self._from_line(tid, out[0])
@@ -462,14 +473,19 @@ class ServiceTracker:
             # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
             late = stay.departed_lined and not stay.departed_back and self._detection > stay.departed_on
             if timed_out and not (late and here and leaver not in at_spot):
-                stay.departed = None  # nobody seen stepping up: the stay goes on (or ends as usual) ...
-                if stay.last_seen < left_at and staffed and any(in_queue):
+                unseen = stay.last_seen < left_at and staffed and any(in_queue)
+                other = stay.alternate
+                stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
+                if unseen:
                     arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)  # ... or nobody is left
+                elif other is not None and other[0][1] not in lined:  # ... or another walked off meanwhile
+                    stay.departed, stay.departed_on, stay.departed_lined, stay.departed_xy = other
+                    stay.departed_back = False
                 continue
             if self._detection <= stay.departed_on:
                 continue  # decided on the next detection
             if leaver in at_spot:
-                stay.departed = None  # the leaver's id is back at the desk: it jumped for one detection
+                stay.departed, stay.alternate = None, None  # the leaver's id is back at the desk: it jumped
                 continue
             if stay.departed_lined and not timed_out and not self._walking_off(stay.departed_xy, outside):
                 continue
