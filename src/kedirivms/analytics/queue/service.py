@@ -140,10 +140,9 @@ class ServiceTracker:
         self._held: tuple[float, float] | None = None
         # track -> (when, where) it was last seen in the queue zone
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
-        # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line)
-        self._pending: tuple[_Stay, float, int, tuple[float, float]] | None = None
-        # tracks that stood in line beside the held-back arrival's track when it was last there (see _jumped)
-        self._sharers: set[int] = set()
+        # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
+        # tracks that stood there beside it then)
+        self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
         self._spot_t: dict[int, float] = {}  # track -> when it was last in the service zone
         self._first_t: float | None = None
         self._detection = 0  # how many fresh detections were fed (see update)
@@ -249,8 +248,7 @@ class ServiceTracker:
                 self._stays.append(stay)
                 line = self._line_xy.get(tid)
                 if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
-                    self._pending = (stay, t, tid, line[1])  # decided later (see _jumped)
-                    self._sharers = {
+                    beside = {
                         other
                         for other, (w, p) in self._line_xy.items()
                         if other != tid
@@ -258,6 +256,7 @@ class ServiceTracker:
                         and abs(w - line[0]) < 1e-6
                         and math.dist(p, line[1]) <= APART * self.relink_px
                     }
+                    self._pending = (stay, t, tid, line[1], beside)  # decided later (see _jumped)
                     if queue is not None:  # (the one waiting may be found under a new id on this very detection)
                         arrivals += self._settle(t, rows, queue, born)
                 else:
@@ -317,8 +316,8 @@ class ServiceTracker:
         that jumped."""
         if self._pending is None:
             return 0
-        stay, when, tid, line = self._pending
-        if self._jumped(rows, in_queue, born, line):
+        stay, when, tid, line, beside = self._pending
+        if self._jumped(rows, in_queue, born, line, beside):
             self._pending, self._held = None, None
             stay.rest = True
             return 0
@@ -330,7 +329,7 @@ class ServiceTracker:
         """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends): 1 if there was one."""
         if self._pending is None or self._pending[0] is not stay:
             return 0
-        _, when, tid, _ = self._pending
+        _, when, tid, _, _ = self._pending
         self._pending = None
         return self._arrive(when, tid)
 
@@ -340,6 +339,7 @@ class ServiceTracker:
         in_queue: list[bool],
         born: set[int],
         line: tuple[float, float],
+        beside: set[int],
     ) -> bool:
         """Whether the id of the one waiting at the front of the line jumped onto the one served, found again.
 
@@ -352,14 +352,14 @@ class ServiceTracker:
         the one served had left unseen and the next stepped up, their place in line is empty or taken by the one
         behind, who walks up under their own id.
 
-        So is a track that stood in line beside the arriving track (within ``APART * relink_px``, on the detection
-        that track was last there) and was not at the spot within ``relink_s``, seen there again: two ids on the one
-        waiting at once, so the arriving id was the one served's, whose box dipped into the line or whose id lay on
-        the one waiting while they were missed. (The stay's own id, lingering in line after the next stepped up, is
-        no sign: it was at the spot a moment before.)
+        So is a track that stood in line beside the arriving track (``beside``: within ``APART * relink_px``, on the
+        detection that track was last there) and was not at the spot within ``relink_s``, seen there again: two ids
+        on the one waiting at once, so the arriving id was the one served's, whose box dipped into the line or whose
+        id lay on the one waiting while they were missed. (The stay's own id, lingering in line after the next
+        stepped up, is no sign: it was at the spot a moment before.)
         """
         return any(
-            (tid in born or tid in self._sharers) and q and not s and math.dist(xy, line) <= APART * self.relink_px
+            (tid in born or tid in beside) and q and not s and math.dist(xy, line) <= APART * self.relink_px
             for (tid, xy, s), q in zip(rows, in_queue, strict=True)
         )
 
@@ -442,15 +442,19 @@ class ServiceTracker:
                 # the stay's own person unseen since leaving the spot has walked on meanwhile
                 # (walking off from where and when that track was last seen)
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
-                if (near <= self.depart_px or gone) and stay.departed is not None:
+                if near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
-                    lined_id = tid not in stay.tracks and self._from_line(tid, out[0])
-                    stay.alternate = ((left, tid, t), self._detection, lined_id, xy)
-                elif near <= self.depart_px or gone:
-                    left = out[0] if near <= self.depart_px else max(gone)
-                    stay.departed, stay.departed_on = (left, tid, t), self._detection
-                    stay.departed_lined = tid not in stay.tracks and self._from_line(tid, out[0])
-                    stay.departed_xy, stay.departed_back = xy, False
+                    departure = (
+                        (left, tid, t),
+                        self._detection,
+                        tid not in stay.tracks and self._from_line(tid, out[0]),
+                        xy,
+                    )
+                    if stay.departed is not None:
+                        stay.alternate = departure  # (taken up if the undecided one comes to nothing)
+                    else:
+                        stay.departed, stay.departed_on, stay.departed_lined, stay.departed_xy = departure
+                        stay.departed_back = False
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v.t > self.relink_s]:

@@ -218,6 +218,7 @@ class WaitTracker:
             )
         ]
         present = {tid for tid, _, _, _ in rows}
+        line_now = [xy for _, xy, q, _ in rows if q]
         # (new tracks in the line first: a walker lost on the way in is carried on by the one who reached the line
         # before one still out of it claims them; see _walking_up)
         for tid, xy, q, s in sorted(rows, key=lambda row: not row[2]):
@@ -242,7 +243,7 @@ class WaitTracker:
                 if walker is None and not q and not s:
                     info.line_xy = self._lost_in_line_here(xy, before, present)
                     info.lined = info.line_xy is not None
-                    info.amid = self._born_amid(xy, [p for _, p, lq, _ in rows if lq])
+                    info.amid = self._born_amid(xy, line_now)
             elif info.walked_on:
                 info.walked_on = False  # seen again: not lost, so carried on by nobody (a second walker)
             if info.at_desk and not s:
@@ -265,7 +266,7 @@ class WaitTracker:
         at_desk = [xy for _, xy, _, s in rows if s]
         if at_desk:
             self._desk_seen, self._desk_xy = t, at_desk[-1]
-        self._line_now = [xy for _, xy, q, _ in rows if q]
+        self._line_now = line_now
         self._mark_beyond(t, rows)
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
@@ -876,11 +877,15 @@ class WaitTracker:
         under a new id: not seen walking in. Their start, if the line lacks one, comes from the count by place
         (:meth:`_reconcile`).
         """
-        if not self.desk_arrivals or self._desk_xy is None:
+        return self.desk_arrivals and self._ahead_of_back(xy, self._line_now)
+
+    def _ahead_of_back(self, xy: tuple[float, float], line: list[tuple[float, float]]) -> bool:
+        """Whether ``xy`` lies nearer the desk than the back of the line (``line``: where people stand in it) by more
+        than ``relink_px``: someone in line stands a step further from the desk. False before the desk was seen."""
+        if self._desk_xy is None:
             return False
-        desk = self._desk_xy
-        here = math.dist(xy, desk)
-        return any(math.dist(p, desk) > here + self.relink_px for p in self._line_now)
+        here = math.dist(xy, self._desk_xy)
+        return any(math.dist(p, self._desk_xy) > here + self.relink_px for p in line)
 
     def _born_amid(self, xy: tuple[float, float], line: list[tuple[float, float]]) -> bool:
         """Whether a track first seen out of both zones at ``xy`` was born amid the line (``line``: where people stand
@@ -892,10 +897,7 @@ class WaitTracker:
         line. A track first seen out of the zones within ``relink_px`` of someone in line, nearer the desk than the
         line's back by more than ``relink_px`` (as :meth:`_cuts_in` measures), is such a person already there.
         """
-        if self._desk_xy is None or not any(math.dist(xy, p) <= self.relink_px for p in line):
-            return False
-        here = math.dist(xy, self._desk_xy)
-        return any(math.dist(p, self._desk_xy) > here + self.relink_px for p in line)
+        return any(math.dist(xy, p) <= self.relink_px for p in line) and self._ahead_of_back(xy, line)
 
     def _jumped_onto_someone(self, info: _Track, xy: tuple[float, float]) -> bool:
         """Whether a track stepping into the line at ``xy`` jumped there onto someone seen in line now.
