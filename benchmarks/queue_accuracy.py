@@ -77,6 +77,7 @@ from kedirivms.analytics.queue import (
 )
 from kedirivms.analytics.queue.alerts import Hysteresis
 from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
+from kedirivms.analytics.queue.evaluation import FootageTruth
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim.counter_scene import CounterScene, CounterTruth
 from kedirivms.stream import Frame
@@ -628,7 +629,7 @@ def _f(v: float | None) -> str:
 
 def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int:
     """Real footage: per-frame people-count error on the annotated frames, DNN default beside the fallback."""
-    from kedirivms.analytics.queue.evaluation import FootageTruth, evaluate_clip
+    from kedirivms.analytics.queue.evaluation import evaluate_clip
 
     truth = FootageTruth.load(truth_path)
     fps = truth.fps or 10.0
@@ -698,12 +699,10 @@ def run_clip(clip: Path, truth_path: Path, rate_hz: float, as_json: bool) -> int
 FOOTAGE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "footage"
 
 
-def run_footage(rate_hz: float, as_json: bool) -> int:
-    """Every annotated real clip (tests/data/footage, and vtest.avi when `make footage` has extracted it): the
-    default detector's and the fallback's per-frame count error, one row per clip."""
-    from kedirivms.analytics.queue.evaluation import FootageTruth, evaluate_clip
-
-    rows = []
+def footage_clips() -> list[tuple[FootageTruth, Path]]:
+    """Every annotated real clip and its truth (tests/data/footage, and vtest.avi when `make footage` has extracted
+    it), by the truth file's name; a clip not found is said on stderr and left out."""
+    found = []
     for truth_path in sorted(FOOTAGE_DIR.glob("*.truth.json")):
         truth = FootageTruth.load(truth_path)
         places = (FOOTAGE_DIR / truth.clip, FOOTAGE_DIR.parents[2] / ".cache" / "footage" / truth.clip)
@@ -711,6 +710,17 @@ def run_footage(rate_hz: float, as_json: bool) -> int:
         if clip is None:
             print(f"skipped {truth.clip}: not found (vtest.avi: run `make footage`)", file=sys.stderr)
             continue
+        found.append((truth, clip))
+    return found
+
+
+def run_footage(rate_hz: float, as_json: bool) -> int:
+    """Every annotated real clip (:func:`footage_clips`): the default detector's and the fallback's per-frame count
+    error, one row per clip."""
+    from kedirivms.analytics.queue.evaluation import evaluate_clip
+
+    rows = []
+    for truth, clip in footage_clips():
         dnn = evaluate_clip(clip, truth, detector="dnn", config={"dnn": {"rate_hz": rate_hz}})
         bg = evaluate_clip(clip, truth, detector="background")
         rows.append({"clip": truth.clip, "frames": dnn.frames, "mae": dnn.mae, "bias": dnn.bias, "background": bg.mae})

@@ -61,6 +61,9 @@ def test_the_first_two_visits_are_timed_on_the_real_clip() -> None:
     assert (score.services.matched, score.services.false) == (2, 0), score.services.rows
     assert score.services.duration_error_pct <= 20.0, score.services.rows
     assert score.mae <= 0.25, score.per_frame  # one person or nobody: counted right on (almost) every frame
+    # the run's own output, kept beside the score (benchmarks/queue_footage_trace.py compares it between versions)
+    assert len(score.stays) == score.services.measured and len(score.lengths) == score.decoded
+    assert score.decoded == 501  # decoded to end_s (10 fps), past the last annotated frame
 
 
 def test_end_before_any_annotated_frame_is_a_config_error() -> None:

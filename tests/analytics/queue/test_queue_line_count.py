@@ -124,3 +124,35 @@ def test_reaching_the_desk_takes_one_from_the_line() -> None:
 def test_line_count_ledger_needs_a_service_zone() -> None:
     with pytest.raises(ValidationError, match="line_count 'ledger' needs a zone of kind 'service'"):
         _config("ledger", service=False)
+
+
+def _served_and_leaver(t: float) -> list[list[float]]:
+    """A walks into the line at 4 s and steps up to the desk at 20-22 s (served there until the end); B walks in at
+    8 s behind A and walks off to the right from their place, out of both zones, at 30-33 s."""
+    boxes = []
+    a = _walk_in(t, 4.0, PLACES[0])
+    if a is not None:
+        if t >= 20.0:
+            k = min((t - 20.0) / 2.0, 1.0)
+            a = _box(DESK[0], PLACES[0] + (DESK[1] - PLACES[0]) * k)
+        boxes.append(a)
+    b = _walk_in(t, 8.0, PLACES[1])
+    if b is not None:
+        if t >= 30.0:
+            b = _box(LINE_X + 80.0 * min(t - 30.0, 3.0), PLACES[1])
+        boxes.append(b)
+    return boxes
+
+
+def test_each_wait_that_ends_is_given_on_the_frame_it_ends() -> None:
+    """``FrameResult.visits``: one person at a time, what ``queue_stats`` sums per interval."""
+    frames = scripted_frames(_config(), _served_and_leaver, 50.0)
+    ended = [(t, v) for t, last in frames.items() for v in last.visits]
+    served = [(t, v) for t, v in ended if v.served]
+    assert len(served) == 1, ended
+    t, visit = served[0]
+    assert 20.0 <= t <= 23.0 and visit.end == t
+    assert 15.0 <= visit.wait_s <= 19.0  # in line from 4 s (seen walking in from about 1 s) to the desk at 20-22 s
+    left = [(t, v) for t, v in ended if not v.served]
+    assert len(left) == 1 and left[0][0] >= 30.0, ended  # B walked off: a wait that ended unserved
+    assert all(not last.visits for t, last in frames.items() if t not in {t for t, _ in ended})

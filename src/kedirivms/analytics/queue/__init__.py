@@ -16,11 +16,13 @@ from kedirivms.analytics.queue.detector import (
 )
 from kedirivms.analytics.queue.plugin import QueuePlugin
 from kedirivms.analytics.queue.service import FinishedStay
+from kedirivms.analytics.queue.waits import FinishedVisit
 
 __all__ = [
     "BackgroundDetector",
     "BackgroundDetectorConfig",
     "FinishedStay",
+    "FinishedVisit",
     "FrameResult",
     "Hysteresis",
     "OpeningHours",

@@ -41,7 +41,7 @@ from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.queue.second_look import EXTRA, extra_mask
 from kedirivms.analytics.queue.service import FinishedStay, ServiceTracker
 from kedirivms.analytics.queue.stats import HourlyServiceStats, IntervalStats
-from kedirivms.analytics.queue.waits import WaitTracker
+from kedirivms.analytics.queue.waits import FinishedVisit, WaitTracker
 from kedirivms.analytics.zones import Zones
 
 __all__ = ["DnnDetectorConfig", "FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
@@ -389,6 +389,8 @@ class FrameResult:
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
         services: the stays in the service zone that ended on this frame (each from reaching the zone to the last
             moment in it; stays shorter than a service are left out), in the order they ended.
+        visits: the waits in line that ended on this frame (served: the person reached the desk; or abandoned), in
+            the order they ended: what ``queue_stats`` sums up per interval, one person at a time.
         seen_length: people seen in the queue zone on this frame (a box spanning two others, the head of one and
             the feet of the other, is not counted: :func:`spanning`; people hidden in a tight line's gaps and at
             its front are: ``tracking.line_pitch``).
@@ -401,6 +403,7 @@ class FrameResult:
     detections: Any
     services: tuple[FinishedStay, ...] = ()
     seen_length: int = 0
+    visits: tuple[FinishedVisit, ...] = ()
 
 
 class _ZoneSet:
@@ -761,8 +764,10 @@ class QueueAnalyzer:
             reached = [self._waits.arrived(*arrival) for arrival in self._service.arrivals]
         else:  # an arrival at the desk the tracker hid by trading ids
             reached = [self._waits.served_at_desk(when, leaver) for when, leaver in self._service.handovers]
+        ended = list(finished)
         for wait in reached:
             if wait is not None:
+                ended.append(wait)
                 self._service.wait_ended(t)
                 self._interval.add_visit(wait)
                 if self._hour is not None:
@@ -784,6 +789,7 @@ class QueueAnalyzer:
             detections=tracked,
             services=tuple(stays),
             seen_length=look.length,
+            visits=tuple(ended),
         )
         if self._prev_t is not None and t > self._prev_t:
             self._fps = 0.9 * self._fps + 0.1 / (t - self._prev_t)

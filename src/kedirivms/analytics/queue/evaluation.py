@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kedirivms._exports import one_line
 from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig, in_zones
 from kedirivms.analytics.queue.service import FinishedStay
+from kedirivms.analytics.queue.waits import FinishedVisit
 from kedirivms.analytics.zones import Zone, Zones
 from kedirivms.errors import ConfigError, DecodeError
 from kedirivms.stream import Frame
@@ -136,6 +137,9 @@ class ClipScore:
         per_frame: ``(index, zone, truth, counted)`` rows.
         seconds: wall time of the whole run; ``decoded``: frames analysed.
         services: service times against the truth's tracks (``None`` when it has no service times).
+        lengths: the analyzer's queue length on every decoded frame (:attr:`FrameResult.queue_length`).
+        visits: every wait in line it finished, in order; ``stays``: every stay in the service zone it reported
+            (the clip's end closes those still open).
     """
 
     detector: str
@@ -146,6 +150,9 @@ class ClipScore:
     seconds: float = 0.0
     decoded: int = 0
     services: ServiceScore | None = None
+    lengths: list[int] = field(default_factory=list)
+    visits: list[FinishedVisit] = field(default_factory=list)
+    stays: list[FinishedStay] = field(default_factory=list)
 
 
 def score_services(truth: FootageTruth, stays: list[FinishedStay]) -> ServiceScore:
@@ -209,7 +216,8 @@ def evaluate_clip(
         detector: which detector to run.
         config: extra :class:`QueueConfig` fields (e.g. ``{"dnn": {"rate_hz": 10}}``); zones come from ``truth``.
         end_s: stop decoding after this clip time, seconds (default: after the last annotated frame, or at the
-            clip's end when the truth times services). Truth past it is left out of the score.
+            clip's end when the truth times services; ``math.inf``: at the clip's end). Truth past it is left out
+            of the score.
 
     Returns:
         The :class:`ClipScore`.
@@ -248,6 +256,8 @@ def evaluate_clip(
     wanted = {f.index: f for f in truth.frames}
     rows: list[tuple[int, str, int, int]] = []
     stays: list[FinishedStay] = []
+    visits: list[FinishedVisit] = []
+    lengths: list[int] = []
     start = time.perf_counter()
     decoded = 0
     try:
@@ -261,14 +271,18 @@ def evaluate_clip(
                 decoded += 1
                 assert analyzer.last is not None
                 stays += analyzer.last.services
+                visits += analyzer.last.visits
+                lengths.append(analyzer.last.queue_length)
                 if index in wanted:
                     got = count_in_zones(
                         analyzer.last.detections, zones, (frame.width, frame.height), sv.Position.BOTTOM_CENTER
                     )
                     for name, expected in wanted[index].counts.items():
                         rows.append((index, name, expected, got.get(name, 0)))
-                if (index >= max(wanted) and not timed) or (end_s is not None and t >= end_s):
-                    break  # services are timed to the clip's end (or end_s)
+                if end_s is None and not timed and index >= max(wanted):
+                    break  # services are timed to the clip's end
+                if end_s is not None and t >= end_s:
+                    break
     except av.FFmpegError as exc:
         raise DecodeError(f"cannot decode {clip}: {exc}", operation="evaluate clip") from exc
     if analyzer.last is not None:  # the clip's end: stays still open end there
@@ -285,6 +299,9 @@ def evaluate_clip(
         seconds=time.perf_counter() - start,
         decoded=decoded,
         services=score_services(truth, stays) if timed else None,
+        lengths=lengths,
+        visits=visits,
+        stays=stays,
     )
 
 
