@@ -44,8 +44,9 @@ class _Stay:
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
     # the last detection on which none of its tracks was in the zone, and where its person was last seen there before
     missed: tuple[float, tuple[float, float]] | None = None
-    # its tracks' places over the last seconds, oldest first
+    # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
+    recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
 
 
 @dataclass
@@ -74,7 +75,10 @@ class ServiceTracker:
     arrival would go unseen. When someone walks out of the line or off the spot (into neither zone) within
     ``depart_px`` of a stay's person while another of the stay's tracks is (or, within ``leave_grace_s``, gets)
     in the service zone, the stay's person is the one who left: their stay ends where they left and the one at
-    the spot starts a new stay (an arrival). The leavers' track ids are in :attr:`handovers`. A departure under the
+    the spot starts a new stay (an arrival); so does the one at the spot under the stay's id as the leaver left,
+    when the model misses them there afterwards. The next in line stepping into the zone beside the one served
+    while that one walks off it is someone else (an arrival), not a second box on them. The leavers' track ids are
+    in :attr:`handovers`. A departure under the
     id of someone in line waits until someone is seen out of the zones where it was seen; with nobody there, it
     stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
     nobody left); someone else walking off meanwhile is kept and taken up then, unless their id went back too.
@@ -222,6 +226,9 @@ class ServiceTracker:
                     stay.recent.popleft()
                 if s:
                     stay.last_in, stay.in_xy = t, xy
+                    stay.recent_in.append((t, xy))
+                while stay.recent_in and t - stay.recent_in[0][0] > self.leave_grace_s + 1e-9:
+                    stay.recent_in.popleft()
         if fresh:  # (a stay none of whose tracks is in the zone on this detection: its person missed at the spot)
             for stay in self._stays:
                 first_miss = stay.missed is None or stay.missed[0] < stay.last_in
@@ -241,7 +248,7 @@ class ServiceTracker:
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
-            stay = self._nearest(xy, t) or self._traded(xy, t, lined)
+            stay = self._nearest(xy, t, tid) or self._traded(xy, t, lined)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
                 stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
@@ -476,6 +483,13 @@ class ServiceTracker:
             # a departure under an id from the line with nobody seen walking off is decided once leave_grace_s is
             # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
             late = stay.departed_lined and not stay.departed_back and self._detection > stay.departed_on
+            took = self._took_spot(stay, left_at, leaver) if timed_out and not here and leaver not in at_spot else None
+            if took is not None and not stay.departed_lined and self._detection > stay.departed_on:
+                # someone held the spot under the stay's id as the leaver left, and has not been boxed there since
+                spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
+                others = {tid for tid in stay.tracks if tid != leaver}
+                arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
+                continue
             if timed_out and not (late and here and leaver not in at_spot):
                 unseen = stay.last_seen < left_at and staffed and any(in_queue)
                 other = stay.alternate
@@ -499,6 +513,16 @@ class ServiceTracker:
             others = {tid for tid in stay.tracks if tid != leaver}
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
+        """A track of ``stay`` (not ``leaver``) seen at the spot when or after its person left it at ``left_at``.
+
+        The one stepping up often takes the served one's id at the spot as they leave; the model may then miss them
+        there for seconds (a big person, or one half hidden by the clerk). A departure waits for someone at the spot
+        on a later detection; when its time is up with nobody boxed there, the track that was at the spot as the
+        leaver left it is the next person: a hand-over, not a departure that came to nothing.
+        """
+        return next((tid for tid in stay.tracks if tid != leaver and self._spot_t.get(tid, -math.inf) >= left_at), None)
 
     def _from_line(self, tid: int, when: float) -> bool:
         """Whether track ``tid``, seen stepping out of the zones at ``when``, was in the queue zone (the line, not the
@@ -706,11 +730,28 @@ class ServiceTracker:
                 return stay
         return None
 
-    def _nearest(self, xy: tuple[float, float], t: float) -> _Stay | None:
+    def _moving_off(self, stay: _Stay, t: float) -> bool:
+        """Whether ``stay``'s person, in the zone now, is more than ``relink_px / 2`` from where they were in it
+        ``leave_grace_s`` before (walking off the spot, still in the zone; not a track of the stay in the line)."""
+        if stay.last_in < t or stay.in_xy is None or not stay.recent_in:
+            return False
+        return math.dist(stay.recent_in[0][1], stay.in_xy) > 0.5 * self.relink_px
+
+    def _nearest(self, xy: tuple[float, float], t: float, tid: int) -> _Stay | None:
+        """The stay a track ``tid`` reaching the zone at ``xy`` continues: the nearest whose person was seen within
+        ``relink_s`` and ``relink_px`` (lost, or still seen: a second box on them), if any.
+
+        Not a stay whose person is in the zone now, walking off the spot, when ``tid`` stood in the line within
+        ``leave_grace_s``: the next in line stepping up beside the one served as they leave is someone else.
+        """
         best: tuple[float, _Stay | None] = (math.inf, None)
+        line = self._line_xy.get(tid)
+        from_line = line is not None and t - line[0] <= self.leave_grace_s
         for stay in self._stays:
             d = math.dist(xy, stay.last_xy)
             leaving = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now
+            if from_line and stay.last_in >= t and self._moving_off(stay, t):
+                continue
             if not leaving and t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
                 best = (d, stay)
         return best[1]
