@@ -35,6 +35,11 @@ def main(argv: list[str]) -> None:
         )
         for track, start, end, m_start, m_end in services.rows:
             print(f"  visit {track}: {start:.1f}-{end:.1f} s true, {m_start:.1f}-{m_end:.1f} s measured")
+    # what the analyzer made of the clip, one person at a time (FrameResult.visits, gathered over the run)
+    for visit in score.visits:
+        kind = "served" if visit.served else "left the line"
+        note = " (censored)" if visit.censored else ""
+        print(f"  wait ended at {visit.end:.1f} s: {visit.wait_s:.1f} s, {kind}{note}")
 
 
 if __name__ == "__main__":
