@@ -272,8 +272,13 @@ def key_values(pairs: list[str]) -> dict[str, Any]:
 def recorded(config: QueueConfig) -> QueueConfig:
     """``config`` with every ``auto`` look of the DNN (second look, motion look, line pass) at ``always``: what a
     camera alone gets, whatever the benchmark's load (see the module docs)."""
-    looks = {k: "always" for k in _LOOKS if getattr(config.dnn, k) == "auto"}
+    looks = always_looks(config.dnn)
     return config.model_copy(update={"dnn": config.dnn.model_copy(update=looks)}) if looks else config
+
+
+def always_looks(dnn: DnnDetectorConfig) -> dict[str, str]:
+    """The settings that run every ``auto`` look of ``dnn`` as ``always``."""
+    return {k: "always" for k in _LOOKS if getattr(dnn, k) == "auto"}
 
 
 _LOOKS = ("second_look", "motion_look", "line_pass")

@@ -31,12 +31,6 @@ from kedirivms.analytics.queue.evaluation import ClipScore, evaluate_clip
 FORMAT = "kedirivms-footage-trace/1"
 
 
-def looks_always() -> dict[str, Any]:
-    """The DNN settings that run every ``auto`` look as ``always``."""
-    defaults = DnnDetectorConfig()
-    return {k: "always" for k in qa._LOOKS if getattr(defaults, k) == "auto"}
-
-
 def runs(lengths: list[int]) -> list[list[int]]:
     """``lengths`` as ``[value, frames]`` runs."""
     out: list[list[int]] = []
@@ -102,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.against}: not a {FORMAT} file", file=sys.stderr)
             return 2
         before = saved["clips"]
-    config = {"dnn": {"rate_hz": args.rate, **looks_always()}}
+    config = {"dnn": {"rate_hz": args.rate, **qa.always_looks(DnnDetectorConfig())}}
     clips: dict[str, Any] = {}
     changed = 0
     print(f"real footage, DNN at {args.rate:g} Hz + tracking, looks always; load {os.getloadavg()[0]:.1f}")
@@ -111,19 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         score = evaluate_clip(path, truth, detector="dnn", config=config, end_s=float("inf"))
         clip = clips[truth.clip] = trace(score)
         served = sum(v[2] for v in clip["visits"])
+        said = differences(before[truth.clip], clip) if truth.clip in before else []
         if truth.clip not in before:
             verdict = "-" if not before else "not in the file"
         else:
-            said = differences(before[truth.clip], clip)
             changed += bool(said)
             verdict = "same" if not said else "DIFFERS"
         print(
             f"{truth.clip:<44} {clip['frames']:>6} {clip['mae']:>6.3f} {len(clip['visits']):>6} {served:>6}"
             f" {len(clip['stays']):>5} {digest(clip):>10}  {verdict}"
         )
-        if truth.clip in before:
-            for line in differences(before[truth.clip], clip):
-                print(f"    {line}")
+        for line in said:
+            print(f"    {line}")
     for name in sorted(set(before) - set(clips)):
         print(f"{name:<44} in the file, not run here")
     if args.write is not None:

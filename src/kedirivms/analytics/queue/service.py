@@ -483,11 +483,11 @@ class ServiceTracker:
             # a departure under an id from the line with nobody seen walking off is decided once leave_grace_s is
             # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
             late = stay.departed_lined and not stay.departed_back and self._detection > stay.departed_on
+            others = {tid for tid in stay.tracks if tid != leaver}
             took = self._took_spot(stay, left_at, leaver) if timed_out and not here and leaver not in at_spot else None
             if took is not None and not stay.departed_lined and self._detection > stay.departed_on:
                 # someone held the spot under the stay's id as the leaver left, and has not been boxed there since
                 spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
-                others = {tid for tid in stay.tracks if tid != leaver}
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
                 continue
             if timed_out and not (late and here and leaver not in at_spot):
@@ -510,7 +510,6 @@ class ServiceTracker:
             if not here:
                 continue
             # the next one took the spot as the leaver left it
-            others = {tid for tid in stay.tracks if tid != leaver}
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
 
