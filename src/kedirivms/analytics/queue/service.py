@@ -22,6 +22,20 @@ class FinishedStay:
     censored: bool
 
 
+@dataclass
+class _Departure:
+    """Someone seen walking off a stay's spot, to be decided (see ``ServiceTracker._hand_over``)."""
+
+    left_at: float  # when they left the spot
+    track: int  # the leaver's track
+    noticed: float  # when the departure was noticed
+    on: int  # the detection it was noticed on (see ServiceTracker.update's ``fresh``)
+    # the track stepped out of the line (someone else's id on the leaver), and where it was seen out of the zones
+    lined: bool = False
+    xy: tuple[float, float] = (0.0, 0.0)
+    back: bool = False  # (``lined``) the track was seen back in the line since
+
+
 @dataclass(eq=False)
 class _Stay:
     enter: float
@@ -30,16 +44,10 @@ class _Stay:
     last_xy: tuple[float, float]
     censored: bool
     tracks: set[int] = field(default_factory=set)
-    departed: tuple[float, int, float] | None = None  # someone walked off the spot: (when, their track, noticed)
-    departed_on: int = 0  # the detection on which ``departed`` was noticed (see ServiceTracker.update's ``fresh``)
-    # ``departed``'s track stepped out of the line (someone else's id on the leaver), where it was seen out of the
-    # zones, and whether it was seen back in the line since (see ServiceTracker._hand_over)
-    departed_lined: bool = False
-    departed_xy: tuple[float, float] = (0.0, 0.0)
-    departed_back: bool = False
-    # a second departure seen while ``departed`` (under an id from the line) was undecided: (departed, departed_on,
-    # departed_lined, departed_xy), taken up when that one comes to nothing (see ServiceTracker._hand_over)
-    alternate: tuple[tuple[float, int, float], int, bool, tuple[float, float]] | None = None
+    departed: _Departure | None = None  # someone walked off the spot, not decided yet
+    # a second departure seen while ``departed`` (under an id from the line) was undecided, taken up when that one
+    # comes to nothing (see ServiceTracker._hand_over)
+    alternate: _Departure | None = None
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
     # the last detection on which none of its tracks was in the zone, and where its person was last seen there before
@@ -434,7 +442,7 @@ class ServiceTracker:
                 continue
             del self._stepped[tid]
             for stay in self._stays:
-                undecided = stay.departed is not None and stay.departed_lined and stay.departed[1] != tid
+                undecided = stay.departed is not None and stay.departed.lined and stay.departed.track != tid
                 if stay.departed is not None and not (undecided and stay.alternate is None):
                     continue
                 if t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
@@ -451,17 +459,12 @@ class ServiceTracker:
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
                 if near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
-                    departure = (
-                        (left, tid, t),
-                        self._detection,
-                        tid not in stay.tracks and self._from_line(tid, out[0]),
-                        xy,
-                    )
+                    from_line = tid not in stay.tracks and self._from_line(tid, out[0])
+                    departure = _Departure(left, tid, t, self._detection, from_line, xy)
                     if stay.departed is not None:
                         stay.alternate = departure  # (taken up if the undecided one comes to nothing)
                     else:
-                        stay.departed, stay.departed_on, stay.departed_lined, stay.departed_xy = departure
-                        stay.departed_back = False
+                        stay.departed = departure
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
         for tid in [k for k, v in self._born_out.items() if t - v.t > self.relink_s]:
@@ -475,17 +478,18 @@ class ServiceTracker:
         for stay in list(self._stays):
             if stay.departed is None:
                 continue
-            left_at, leaver, noticed = stay.departed
-            if stay.departed_lined and leaver in lined:
-                stay.departed_back = True
+            dep = stay.departed
+            left_at, leaver = dep.left_at, dep.track
+            if dep.lined and leaver in lined:
+                dep.back = True
             here = [tid for tid in stay.tracks if tid != leaver and tid in at_spot]
-            timed_out = t - noticed > self.leave_grace_s
+            timed_out = t - dep.noticed > self.leave_grace_s
             # a departure under an id from the line with nobody seen walking off is decided once leave_grace_s is
             # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
-            late = stay.departed_lined and not stay.departed_back and self._detection > stay.departed_on
+            late = dep.lined and not dep.back and self._detection > dep.on
             others = {tid for tid in stay.tracks if tid != leaver}
             took = self._took_spot(stay, left_at, leaver) if timed_out and not here and leaver not in at_spot else None
-            if took is not None and not stay.departed_lined and self._detection > stay.departed_on:
+            if took is not None and not dep.lined and self._detection > dep.on:
                 # someone held the spot under the stay's id as the leaver left, and has not been boxed there since
                 spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
@@ -496,16 +500,15 @@ class ServiceTracker:
                 stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
                 if unseen:
                     arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)  # ... or nobody is left
-                elif other is not None and other[0][1] not in lined:  # ... or another walked off meanwhile
-                    stay.departed, stay.departed_on, stay.departed_lined, stay.departed_xy = other
-                    stay.departed_back = False
+                elif other is not None and other.track not in lined:  # ... or another walked off meanwhile
+                    stay.departed = other
                 continue
-            if self._detection <= stay.departed_on:
+            if self._detection <= dep.on:
                 continue  # decided on the next detection
             if leaver in at_spot:
                 stay.departed, stay.alternate = None, None  # the leaver's id is back at the desk: it jumped
                 continue
-            if stay.departed_lined and not timed_out and not self._walking_off(stay.departed_xy, outside):
+            if dep.lined and not timed_out and not self._walking_off(dep.xy, outside):
                 continue
             if not here:
                 continue
@@ -685,7 +688,7 @@ class ServiceTracker:
             missed = [p for other, p in born.missed if other is stay]
             gone = any(math.dist(born_xy, p) <= 2.0 * self.depart_px for p in missed)
             if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
-                stay.departed, stay.departed_on = (born_t, tid, t), self._detection
+                stay.departed = _Departure(born_t, tid, t, self._detection)
                 del self._born_out[tid]
                 return
 
