@@ -556,3 +556,25 @@ def test_the_one_stepping_up_under_the_served_ones_id_then_missed_at_the_spot(st
     assert seen == arrivals
     if arrivals == 2:
         assert service.last_arrival == 20.0
+
+
+def test_a_walk_off_the_spot_after_a_line_id_stepped_out_and_back_is_a_hand_over() -> None:
+    """A (track 1) is served at (50, 20). At 10 s the id of someone in line (3) lands for a detection on a box out of
+    the zones right of the spot, then goes back to its place: a departure under an id from the line that comes to
+    nothing. At 20 s B steps up and keeps A's id at the spot while A comes out of their merged box under a new id
+    beside the desk and walks off: a hand-over. The walk-off used to inherit the first departure's line flags and its
+    place (seen back in the line; right of the spot), waited for someone walking off there and was dropped when its
+    time was up (counter scene, tight +14000, 233.3 s: decided a second late)."""
+    service = _service()
+    seen = 0
+    line = [(2, (50.0, 40.0), "line")]
+    for t in np.arange(2.0, 20.0, 0.5):
+        stepped_out = abs(t - 10.0) < 1e-9
+        third = (3, (70.0, 15.0), "out") if stepped_out else (3, (20.0, 60.0), "line")
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), *line, third])
+    x = 38.0
+    for t in np.arange(20.0, 24.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), (3, (20.0, 60.0), "line"), (5, (x, 15.0), "out")])
+        x -= 12.0
+    assert seen == 2
+    assert service.last_arrival == 20.0
