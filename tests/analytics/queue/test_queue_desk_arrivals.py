@@ -578,3 +578,38 @@ def test_a_walk_off_the_spot_after_a_line_id_stepped_out_and_back_is_a_hand_over
         x -= 12.0
     assert seen == 2
     assert service.last_arrival == 20.0
+
+
+@pytest.mark.parametrize(
+    ("missed_from", "x", "arrivals"),
+    [
+        pytest.param(20.0, 0.0, 2, id="leaver-seen-under-a-line-id-after-a-miss-at-the-spot"),
+        # the one in line walking out of the zones far from where A was missed (over two detection periods' walk)
+        pytest.param(20.0, -40.0, 1, id="someone-leaving-the-line-far-away"),
+        # A missed at the spot longer ago than leave_grace_s before the id stepped out of the line
+        pytest.param(19.5, 0.0, 1, id="missed-too-long-before"),
+    ],
+)
+def test_a_leaver_missed_at_the_spot_while_the_next_took_their_id(missed_from: float, x: float, arrivals: int) -> None:
+    """A (track 1) is served at (50, 20), B (2) and C (3) wait. A is missed at the spot as they walk off; a detection
+    later B stands at the spot under A's id (the tracker moved it onto them) and C under B's. 1.5 s after A was first
+    missed, the leaver is seen out of the zones under the id of someone in line (3), 51 px from where A was missed
+    (over depart_px, 40), and walks on under a new id: a hand-over dated when A was missed (counter scene, hard
+    +35000, 115.8 s and 142.8 s; a fresh set: every later wait was one place off). Controls: the one stepping out of
+    the line far from the spot, or A missed there too long before, is no leaver."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, missed_from, 0.5):
+        seen += _feed(
+            service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (3, (20.0, 60.0), "line")]
+        )
+    for t in np.arange(missed_from, 21.0, 0.5):  # A missed walking off; B stepping up
+        seen += _feed(service, float(t), [(2, (52.0, 36.0), "line"), (3, (20.0, 60.0), "line")])
+    line = [(1, (52.0, 21.0), "spot"), (2, (50.0, 40.0), "line")]
+    seen += _feed(service, 21.0, [*line, (3, (20.0, 60.0), "line")])
+    seen += _feed(service, 21.5, [*line, (3, (x, 10.0), "out")])
+    for k, t in enumerate(np.arange(22.0, 26.0, 0.5)):
+        seen += _feed(service, float(t), [*line, (3, (20.0, 60.0), "line"), (4, (x - 12.0 * (k + 1), 10.0), "out")])
+    assert seen == arrivals
+    if arrivals == 2:  # dated when A was first missed at the spot
+        assert service.last_arrival == missed_from

@@ -457,6 +457,11 @@ class ServiceTracker:
                 # the stay's own person unseen since leaving the spot has walked on meanwhile
                 # (walking off from where and when that track was last seen)
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
+                # ... or missed at the spot a moment before, while the next in line took their id there (as for a
+                # track first seen out of the zones, see _walked_off)
+                missed = stay.missed
+                if missed is not None and t - missed[0] <= self.leave_grace_s + 1e-9:
+                    gone += [missed[0]] if math.dist(xy, missed[1]) <= 2.0 * self.depart_px else []
                 if near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
                     from_line = tid not in stay.tracks and self._from_line(tid, out[0])
