@@ -50,8 +50,9 @@ class _Stay:
     alternate: _Departure | None = None
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
-    # the last detection on which none of its tracks was in the zone, and where its person was last seen there before
-    missed: tuple[float, tuple[float, float]] | None = None
+    # the last detection on which none of its tracks was in the zone, and where and when its person was last seen
+    # there before
+    missed: tuple[float, tuple[float, float], float] | None = None
     # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
     recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
@@ -241,7 +242,7 @@ class ServiceTracker:
             for stay in self._stays:
                 first_miss = stay.missed is None or stay.missed[0] < stay.last_in
                 if stay.last_in < t and stay.in_xy is not None and first_miss:
-                    stay.missed = (t, stay.in_xy)
+                    stay.missed = (t, stay.in_xy, stay.last_in)
         self.handovers = []
         self.arrivals = []
         done: list[FinishedStay] = []
@@ -458,10 +459,10 @@ class ServiceTracker:
                 # (walking off from where and when that track was last seen)
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
                 # ... or missed at the spot a moment before, while the next in line took their id there (as for a
-                # track first seen out of the zones, see _walked_off)
+                # track first seen out of the zones, see _walked_off): gone from where and when last seen there
                 missed = stay.missed
                 if missed is not None and t - missed[0] <= self.leave_grace_s + 1e-9:
-                    gone += [missed[0]] if math.dist(xy, missed[1]) <= 2.0 * self.depart_px else []
+                    gone += [missed[2]] if math.dist(xy, missed[1]) <= 2.0 * self.depart_px else []
                 if near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
                     from_line = tid not in stay.tracks and self._from_line(tid, out[0])
