@@ -283,6 +283,8 @@ class ServiceTracker:
         present = {tid for tid, _, _ in rows}
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
+            if stay.departed is not None and lost_for <= self.relink_s:
+                continue  # (its person was seen walking off: the hand-over step decides how the stay ends)
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
                 arrivals += self._release(stay)
                 self._stays.remove(stay)
@@ -501,7 +503,9 @@ class ServiceTracker:
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
                 continue
             if timed_out and not (late and here and leaver not in at_spot):
-                unseen = stay.last_seen < left_at and staffed and any(in_queue)
+                # (the stay's tracks but the leaver's: the leaver's id may jump onto someone in line)
+                seen = [self._zone_of[tid][0] for tid in stay.tracks if tid != leaver and tid in self._zone_of]
+                unseen = max(seen, default=-math.inf) < left_at and staffed and any(in_queue)
                 other = stay.alternate
                 stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
                 if unseen:
