@@ -283,9 +283,11 @@ class ServiceTracker:
         present = {tid for tid, _, _ in rows}
         for stay in list(self._stays):
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
-            if stay.departed is not None and lost_for <= self.relink_s:
-                continue  # (its person was seen walking off: the hand-over step decides how the stay ends)
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
+                dep = stay.departed  # (its person seen walking off, not decided yet: the front stepped up unseen?)
+                if dep is not None and queue is not None and self._stepped_up(stay, dep, staffed, queue):
+                    arrivals += self._stepped_up_unseen(stay, dep.left_at, dep.track, t, done)
+                    continue
                 arrivals += self._release(stay)
                 self._stays.remove(stay)
                 for tid in stay.tracks:
@@ -503,9 +505,7 @@ class ServiceTracker:
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
                 continue
             if timed_out and not (late and here and leaver not in at_spot):
-                # (the stay's tracks but the leaver's: the leaver's id may jump onto someone in line)
-                seen = [self._zone_of[tid][0] for tid in stay.tracks if tid != leaver and tid in self._zone_of]
-                unseen = max(seen, default=-math.inf) < left_at and staffed and any(in_queue)
+                unseen = self._stepped_up(stay, dep, staffed, in_queue)
                 other = stay.alternate
                 stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
                 if unseen:
@@ -525,6 +525,13 @@ class ServiceTracker:
             # the next one took the spot as the leaver left it
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _stepped_up(self, stay: _Stay, dep: _Departure, staffed: bool, in_queue: list[bool]) -> bool:
+        """Whether the front of the line took to be the one who stepped up unseen as ``dep``'s leaver walked off:
+        the clerk at the desk, someone in line, and none of the stay's tracks but the leaver's seen since it left
+        (the leaver's id may jump onto someone in line; see :meth:`_stepped_up_unseen`)."""
+        seen = [self._zone_of[tid][0] for tid in stay.tracks if tid != dep.track and tid in self._zone_of]
+        return max(seen, default=-math.inf) < dep.left_at and staffed and any(in_queue)
 
     def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
         """A track of ``stay`` (not ``leaver``) seen at the spot when or after its person left it at ``left_at``.
