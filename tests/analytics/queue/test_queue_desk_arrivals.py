@@ -615,22 +615,34 @@ def test_a_leaver_missed_at_the_spot_while_the_next_took_their_id(missed_from: f
         assert service.last_arrival == missed_from - 0.5
 
 
-@pytest.mark.parametrize(("line", "arrivals"), [(True, 2), (False, 1)])
-def test_the_next_in_line_stepping_up_unseen_as_the_leavers_id_jumps_into_the_line(line: bool, arrivals: int) -> None:
-    """A is served at (50, 20) under two tracks (4, lost, then 1). At 20 s A walks off under track 1 while B, next
-    in line and too small for the model next to C, steps up unboxed; a detection later A's id jumps onto C in line
-    and A walks on under C's. Nobody is boxed at the spot again: B stepped up unseen, an arrival dated when A left
-    (counter scene, hard +35000, 514.3 s: the stay used to end with its person taken to be still at the spot,
-    unseen, as their id stood in the line). Control: with nobody left in line, nobody stepped up."""
+@pytest.mark.parametrize(("line", "arrivals"), [("standing", 2), ("walking-in", 1), ("empty", 1)])
+def test_the_next_in_line_stepping_up_unseen_as_the_leavers_id_jumps_into_the_line(line: str, arrivals: int) -> None:
+    """A is served at (50, 20) under two tracks (4, lost, then 1); C and D wait in line. At 20 s A walks off under
+    track 1 while B, next in line and too small for the model beside C, steps up unboxed; a detection later A's id
+    jumps onto C and A walks on under C's. Nobody is boxed at the spot again: B stepped up unseen, an arrival dated
+    when A left (counter scene, hard +35000, 514.3 s: the stay used to end with its person taken to be still at the
+    spot, unseen, as their id stood in the line). Controls: nobody in line, or only someone walking in along it
+    (absence +17000, 141.3 s: a newcomer 140 px down the line, at the spot 4.5 s later), so nobody waits to step up."""
     service = _service()
     seen = 0
-    queue = [(3, (20.0, 60.0), "line")] if line else []
+
+    def queue(t: float) -> list[tuple[int, tuple[float, float], str]]:
+        if line == "standing":
+            return [(3, (20.0, 60.0), "line"), (6, (0.0, 75.0), "line")]
+        if line == "walking-in":  # (12 px a detection along the line, from its far end, from 15 s)
+            return [(3, (120.0 - 24.0 * (t - 15.0), 75.0), "line")] if t >= 15.0 else []
+        return []
+
     for t in np.arange(2.0, 20.0, 0.5):
-        seen += _feed(service, float(t), [(4 if t < 5.0 else 1, (50.0, 20.0), "spot"), *queue])
-    seen += _feed(service, 20.0, [(1, (30.0, 15.0), "out"), *queue])  # A walks off
+        seen += _feed(service, float(t), [(4 if t < 5.0 else 1, (50.0, 20.0), "spot"), *queue(float(t))])
+    seen += _feed(service, 20.0, [(1, (30.0, 15.0), "out"), *queue(20.0)])  # A walks off
     x = 18.0
     for t in np.arange(20.5, 26.0, 0.5):
-        rest = [(1, (20.0, 58.0), "line"), (3, (x, 15.0), "out")] if line else [(1, (x, 15.0), "out")]
+        rest = [(1, (x, 15.0), "out")]
+        if line == "standing":  # (A's id on C, C's on A)
+            rest = [(1, (20.0, 58.0), "line"), (6, (0.0, 75.0), "line"), (3, (x, 15.0), "out")]
+        elif line == "walking-in" and t < 22.0:
+            rest.append((3, (120.0 - 24.0 * (t - 15.0), 75.0), "line"))
         seen += _feed(service, float(t), rest)
         x -= 12.0
     assert seen == arrivals

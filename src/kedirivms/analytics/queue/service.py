@@ -153,6 +153,9 @@ class ServiceTracker:
         self._held: tuple[float, float] | None = None
         # track -> (when, where) it was last seen in the queue zone
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
+        # track in the queue zone -> since when and where it stands there (a step, relink_px / 2, starts it again)
+        self._standing: dict[int, tuple[float, tuple[float, float]]] = {}
+        self._waiting = False  # someone stood in line for leave_grace_s or longer (see _stepped_up)
         # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
         # tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
@@ -250,6 +253,7 @@ class ServiceTracker:
         born = {tid for tid, _, _ in rows if tid not in self._zone_of}
         queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
         if queue is not None:
+            self._stand(t, rows, queue)
             arrivals += self._settle(t, rows, queue, born)
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
             arrivals += self._hand_over(t, rows, queue, tops, done, staffed)
@@ -285,7 +289,7 @@ class ServiceTracker:
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
                 dep = stay.departed  # (its person seen walking off, not decided yet: the front stepped up unseen?)
-                if dep is not None and queue is not None and self._stepped_up(stay, dep, staffed, queue):
+                if dep is not None and queue is not None and self._stepped_up(stay, dep, staffed):
                     arrivals += self._stepped_up_unseen(stay, dep.left_at, dep.track, t, done)
                     continue
                 arrivals += self._release(stay)
@@ -505,7 +509,7 @@ class ServiceTracker:
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
                 continue
             if timed_out and not (late and here and leaver not in at_spot):
-                unseen = self._stepped_up(stay, dep, staffed, in_queue)
+                unseen = self._stepped_up(stay, dep, staffed)
                 other = stay.alternate
                 stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
                 if unseen:
@@ -526,12 +530,23 @@ class ServiceTracker:
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
 
-    def _stepped_up(self, stay: _Stay, dep: _Departure, staffed: bool, in_queue: list[bool]) -> bool:
-        """Whether the front of the line took to be the one who stepped up unseen as ``dep``'s leaver walked off:
-        the clerk at the desk, someone in line, and none of the stay's tracks but the leaver's seen since it left
-        (the leaver's id may jump onto someone in line; see :meth:`_stepped_up_unseen`)."""
+    def _stepped_up(self, stay: _Stay, dep: _Departure, staffed: bool) -> bool:
+        """Whether the front of the line is taken to have stepped up unseen as ``dep``'s leaver walked off: the clerk
+        at the desk, someone waiting in line (standing there for ``leave_grace_s``, not walking in along it), and none
+        of the stay's tracks but the leaver's seen since it left (the leaver's id may jump onto someone in line; see
+        :meth:`_stepped_up_unseen`)."""
         seen = [self._zone_of[tid][0] for tid in stay.tracks if tid != dep.track and tid in self._zone_of]
-        return max(seen, default=-math.inf) < dep.left_at and staffed and any(in_queue)
+        return max(seen, default=-math.inf) < dep.left_at and staffed and self._waiting
+
+    def _stand(self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool]) -> None:
+        """Follow where each track in the queue zone (not at the spot) stands and since when; sets ``_waiting``."""
+        lined = {}
+        for (tid, xy, s), q in zip(rows, in_queue, strict=True):
+            if q and not s:
+                was = self._standing.get(tid)
+                lined[tid] = was if was is not None and math.dist(xy, was[1]) <= 0.5 * self.relink_px else (t, xy)
+        self._standing = lined
+        self._waiting = any(t - since + 1e-9 >= self.leave_grace_s for since, _ in lined.values())
 
     def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
         """A track of ``stay`` (not ``leaver``) seen at the spot when or after its person left it at ``left_at``.
