@@ -86,15 +86,17 @@ class ServiceTracker:
     in the service zone, the stay's person is the one who left: their stay ends where they left and the one at
     the spot starts a new stay (an arrival); so does the one at the spot under the stay's id as the leaver left,
     when the model misses them there afterwards. The next in line stepping into the zone beside the one served
-    while that one walks off it is someone else (an arrival), not a second box on them. The leavers' track ids are
+    while that one walks off it is someone else (an arrival), not a second box on them. A stay's person missed at
+    the spot within ``leave_grace_s`` counts as leaving from where they were last seen there (the next one may have
+    taken their id at the spot meanwhile). The leavers' track ids are
     in :attr:`handovers`. A departure under the
     id of someone in line waits until someone is seen out of the zones where it was seen; with nobody there, it
     stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
     nobody left); someone else walking off meanwhile is kept and taken up then, unless their id went back too.
-    When nobody is seen at the spot after such a departure and the stay's own tracks were not seen since, while
-    people stand in line and the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a
-    small person behind a tall one): the arrival is reported with no track, and a stay without tracks holds the
-    spot.
+    When nobody is seen at the spot after such a departure (when its time is up, or when the stay ends) and the
+    stay's tracks but the leaver's were not seen since, while someone waits in line (stands there for
+    ``leave_grace_s``) and the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a small
+    person behind a tall one): the arrival is reported with no track, and a stay without tracks holds the spot.
 
     A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
     detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
