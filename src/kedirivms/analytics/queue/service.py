@@ -162,6 +162,7 @@ class ServiceTracker:
         # tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
         self._spot_t: dict[int, float] = {}  # track -> when it was last in the service zone
+        self._off_line: dict[int, float] = {}  # track -> when it was last seen out of the line (at the spot, or out)
         self._first_t: float | None = None
         self._detection = 0  # how many fresh detections were fed (see update)
         self._wait_ended: float | None = None  # see wait_ended
@@ -421,6 +422,8 @@ class ServiceTracker:
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
+            if s or not q:
+                self._off_line[tid] = t
             if before is None and not s and not q:
                 self._born_out[tid] = _Born(
                     t,
@@ -483,6 +486,8 @@ class ServiceTracker:
                         stay.departed = departure
         for tid in [k for k, v in self._zone_of.items() if t - v[0] > self.relink_s]:
             del self._zone_of[tid]
+        for tid in [k for k, v in self._off_line.items() if t - v > self.relink_s]:
+            del self._off_line[tid]
         for tid in [k for k, v in self._born_out.items() if t - v.t > self.relink_s]:
             del self._born_out[tid]
         for tid in [k for k, v in self._stepped.items() if t - v[0] > self.leave_grace_s]:
@@ -535,9 +540,10 @@ class ServiceTracker:
     def _stepped_up(self, stay: _Stay, dep: _Departure, staffed: bool) -> bool:
         """Whether the front of the line is taken to have stepped up unseen as ``dep``'s leaver walked off: the clerk
         at the desk, someone waiting in line (standing there for ``leave_grace_s``, not walking in along it), and none
-        of the stay's tracks but the leaver's seen since it left (the leaver's id may jump onto someone in line; see
-        :meth:`_stepped_up_unseen`)."""
-        seen = [self._zone_of[tid][0] for tid in stay.tracks if tid != dep.track and tid in self._zone_of]
+        of the stay's tracks but the leaver's seen out of the line since it left (the leaver's id may jump onto someone
+        in line, and so may the stay's other ids: a box of the next in line taken for a second box on the one served
+        goes back to the line with them; see :meth:`_stepped_up_unseen`)."""
+        seen = [self._off_line.get(tid, -math.inf) for tid in stay.tracks if tid != dep.track]
         return max(seen, default=-math.inf) < dep.left_at and staffed and self._waiting
 
     def _stand(self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool]) -> None:
