@@ -94,9 +94,10 @@ class ServiceTracker:
     stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
     nobody left); someone else walking off meanwhile is kept and taken up then, unless their id went back too.
     When nobody is seen at the spot after such a departure (when its time is up, or when the stay ends) and the
-    stay's tracks but the leaver's were not seen since, while someone waits in line (stands there for
-    ``leave_grace_s``) and the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a small
-    person behind a tall one): the arrival is reported with no track, and a stay without tracks holds the spot.
+    stay's tracks but the leaver's were not seen out of the line since, while someone waits in line (stands there
+    for ``leave_grace_s``) and the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a
+    small person behind a tall one): the arrival is reported with no track, and a stay without tracks holds the
+    spot.
 
     A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
     detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
