@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,15 @@ class FinishedStay:
     end: float
     service_s: float
     censored: bool
+
+
+class _Miss(NamedTuple):
+    """A stay's person missed at the spot: the first detection none of its tracks was in the zone, and where and
+    when they were last seen there before."""
+
+    t: float
+    xy: tuple[float, float]
+    seen: float
 
 
 @dataclass
@@ -50,9 +60,7 @@ class _Stay:
     alternate: _Departure | None = None
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
-    # the last detection on which none of its tracks was in the zone, and where and when its person was last seen
-    # there before
-    missed: tuple[float, tuple[float, float], float] | None = None
+    missed: _Miss | None = None  # the last time its person was missed at the spot
     # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
     recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
@@ -158,7 +166,6 @@ class ServiceTracker:
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
         # track in the queue zone -> since when and where it stands there (a step, relink_px / 2, starts it again)
         self._standing: dict[int, tuple[float, tuple[float, float]]] = {}
-        self._waiting = False  # someone stood in line for leave_grace_s or longer (see _stepped_up)
         # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
         # tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
@@ -247,9 +254,9 @@ class ServiceTracker:
                     stay.recent_in.popleft()
         if fresh:  # (a stay none of whose tracks is in the zone on this detection: its person missed at the spot)
             for stay in self._stays:
-                first_miss = stay.missed is None or stay.missed[0] < stay.last_in
+                first_miss = stay.missed is None or stay.missed.t < stay.last_in
                 if stay.last_in < t and stay.in_xy is not None and first_miss:
-                    stay.missed = (t, stay.in_xy, stay.last_in)
+                    stay.missed = _Miss(t, stay.in_xy, stay.last_in)
         self.handovers = []
         self.arrivals = []
         done: list[FinishedStay] = []
@@ -257,7 +264,8 @@ class ServiceTracker:
         born = {tid for tid, _, _ in rows if tid not in self._zone_of}
         queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
         if queue is not None:
-            self._stand(t, rows, queue)
+            if fresh:  # (a frame between detections repeats the last one's places)
+                self._stand(t, rows, queue)
             arrivals += self._settle(t, rows, queue, born)
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
             arrivals += self._hand_over(t, rows, queue, tops, done, staffed)
@@ -293,7 +301,7 @@ class ServiceTracker:
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
                 dep = stay.departed  # (its person seen walking off, not decided yet: the front stepped up unseen?)
-                if dep is not None and queue is not None and self._stepped_up(stay, dep, staffed):
+                if dep is not None and queue is not None and self._stepped_up(stay, dep, t, staffed):
                     arrivals += self._stepped_up_unseen(stay, dep.left_at, dep.track, t, done)
                     continue
                 arrivals += self._release(stay)
@@ -431,9 +439,9 @@ class ServiceTracker:
                     xy,
                     self._walk_began(t, xy, {other for other, _, _ in rows}),
                     [
-                        (stay, stay.missed[1])
+                        (stay, stay.missed.xy)
                         for stay in self._stays
-                        if stay.missed is not None and t - stay.missed[0] <= self.leave_grace_s + 1e-9
+                        if stay.missed is not None and t - stay.missed.t <= self.leave_grace_s + 1e-9
                     ],
                 )
             elif tid in self._born_out:
@@ -474,9 +482,10 @@ class ServiceTracker:
                 gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
                 # ... or missed at the spot a moment before, while the next in line took their id there (as for a
                 # track first seen out of the zones, see _walked_off): gone from where and when last seen there
-                missed = stay.missed
-                if missed is not None and t - missed[0] <= self.leave_grace_s + 1e-9:
-                    gone += [missed[2]] if math.dist(xy, missed[1]) <= 2.0 * self.depart_px else []
+                miss = stay.missed
+                recent = miss is not None and t - miss.t <= self.leave_grace_s + 1e-9
+                if miss is not None and recent and math.dist(xy, miss.xy) <= 2.0 * self.depart_px:
+                    gone.append(miss.seen)
                 if near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
                     from_line = tid not in stay.tracks and self._from_line(tid, out[0])
@@ -517,7 +526,7 @@ class ServiceTracker:
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
                 continue
             if timed_out and not (late and here and leaver not in at_spot):
-                unseen = self._stepped_up(stay, dep, staffed)
+                unseen = self._stepped_up(stay, dep, t, staffed)
                 other = stay.alternate
                 stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
                 if unseen:
@@ -538,24 +547,24 @@ class ServiceTracker:
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
 
-    def _stepped_up(self, stay: _Stay, dep: _Departure, staffed: bool) -> bool:
+    def _stepped_up(self, stay: _Stay, dep: _Departure, t: float, staffed: bool) -> bool:
         """Whether the front of the line is taken to have stepped up unseen as ``dep``'s leaver walked off: the clerk
         at the desk, someone waiting in line (standing there for ``leave_grace_s``, not walking in along it), and none
         of the stay's tracks but the leaver's seen out of the line since it left (the leaver's id may jump onto someone
         in line, and so may the stay's other ids: a box of the next in line taken for a second box on the one served
         goes back to the line with them; see :meth:`_stepped_up_unseen`)."""
         seen = [self._off_line.get(tid, -math.inf) for tid in stay.tracks if tid != dep.track]
-        return max(seen, default=-math.inf) < dep.left_at and staffed and self._waiting
+        waiting = any(t - since + 1e-9 >= self.leave_grace_s for since, _ in self._standing.values())
+        return max(seen, default=-math.inf) < dep.left_at and staffed and waiting
 
     def _stand(self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool]) -> None:
-        """Follow where each track in the queue zone (not at the spot) stands and since when; sets ``_waiting``."""
+        """Follow where each track in the queue zone (not at the spot) stands and since when."""
         lined = {}
         for (tid, xy, s), q in zip(rows, in_queue, strict=True):
             if q and not s:
                 was = self._standing.get(tid)
                 lined[tid] = was if was is not None and math.dist(xy, was[1]) <= 0.5 * self.relink_px else (t, xy)
         self._standing = lined
-        self._waiting = any(t - since + 1e-9 >= self.leave_grace_s for since, _ in lined.values())
 
     def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
         """A track of ``stay`` (not ``leaver``) seen at the spot when or after its person left it at ``left_at``.
