@@ -525,6 +525,16 @@ def spanning(xyxy: np.ndarray, *, head: float = 0.1, shorter: float = 0.8) -> np
 _SAME_BOX = 0.8  # IoU of two boxes of one person (a kept box and the same person's box seen under another id)
 
 
+def _stands_on(box: np.ndarray, boxes: np.ndarray, near: float = 0.1) -> bool:
+    """Whether one of ``boxes`` has its feet (bottom centre) within ``near`` of ``box``'s height of ``box``'s: a person
+    standing where that box stood (nobody stands hidden on someone else's feet)."""
+    if not len(boxes):
+        return False
+    feet = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2.0, boxes[:, 3]], axis=1)
+    d = np.hypot(feet[:, 0] - (box[0] + box[2]) / 2.0, feet[:, 1] - box[3])
+    return bool((d < near * max(float(box[3] - box[1]), 1.0)).any())
+
+
 def _covered(box: np.ndarray, boxes: np.ndarray, share: float = 0.3) -> bool:
     """Whether one of ``boxes`` covers at least ``share`` of ``box`` and stands in front of it (nearer the camera:
     lower in the picture)."""
@@ -1079,7 +1089,14 @@ class QueueAnalyzer:
             # someone for a moment is no evidence of a person hidden behind them
             still = self._identity is not None and self._identity.standing(tid) and hits >= 2
             # a box nearly the same as one seen now is that person found again under another id, not hidden
-            hidden = _covered(box, known) and not _overlaps_any(box, fresh) and not _overlaps_any(box, known, _SAME_BOX)
+            # (nor at the desk where someone seen now stands: the next one stepped onto the place of the one served;
+            # in a tight line two people's feet may be boxed that close)
+            hidden = (
+                _covered(box, known)
+                and not _overlaps_any(box, fresh)
+                and not _overlaps_any(box, known, _SAME_BOX)
+                and not (_stands_on(box, known) and self._at_desk(box))
+            )
             if t - detected <= trk.hidden_s and still and hidden:
                 self._seen[tid] = (box, detected, t, hits)
                 self._hidden.add(tid)
@@ -1101,6 +1118,12 @@ class QueueAnalyzer:
             np.concatenate([np.asarray(tracked.confidence, dtype=np.float32), np.zeros(len(missing), np.float32)]),
             np.concatenate([ids.astype(int), missing]),
         )
+
+    def _at_desk(self, box: np.ndarray) -> bool:
+        """Whether ``box`` stands in a service zone."""
+        if self._zones is None or not self._zones.service:
+            return False
+        return bool(self._zones.test(self._zones.service, sv.Detections(xyxy=box[None].astype(np.float32))).any())
 
     def _track(self, det: sv.Detections, t: float, planes: tuple[np.ndarray, ...]) -> sv.Detections:
         """ByteTrack on enlarged boxes, then person ids (:mod:`.identity`) instead of tracker ids (-1: new).
