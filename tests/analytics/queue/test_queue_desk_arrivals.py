@@ -672,3 +672,43 @@ def test_the_stays_ids_standing_in_the_line_do_not_hold_the_spot_after_a_departu
         seen += _feed(service, float(t), [(1, (45.0, 38.0), "line"), *walker, D])
         x -= 12.0
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(("height", "arrivals"), [(40.0, 2), (12.0, 1)])
+def test_a_part_of_someones_box_walking_off_beside_the_desk_is_no_leaver(height: float, arrivals: int) -> None:
+    """A (track 1) is served at (50, 20), B (2) waits. At 20 s a box first seen beside the desk walks off as a
+    leaver would (as in test_a_leaver_first_seen_beside_the_desk): a person's height, it is A leaving under a new id
+    while B took A's id at the spot; under half the height of the people seen, it is a part of someone (a head above
+    the one in front; counter scene tight +27000, 179.3 s: a 28-px box among people of 80 made a second arrival
+    nobody made, and every later wait started one place late)."""
+    service = _service()
+    seen = 0
+    people = [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")]
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), people)
+    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
+        ids, xy, spot, line = _arrays([*people, (3, (30.0 - 12.0 * k, 15.0), "out")])
+        heads = xy - (0.0, 40.0)
+        heads[2, 1] = xy[2, 1] - height
+        seen += service.update(float(t), ids, xy, spot, line, heads=heads)[1]
+    assert seen == arrivals
+
+
+@pytest.mark.parametrize(("unseen", "x", "arrivals"), [(2.5, 30.0, 2), (2.5, 130.0, 1)])
+def test_a_line_id_unseen_for_a_while_then_walking_off_beside_the_desk_is_the_leaver(
+    unseen: float, x: float, arrivals: int
+) -> None:
+    """A (track 1) is served at (50, 20); B waits in front under track 2, then under 3 (the tracker's new id for
+    them). At 20 s A walks off under track 2, unseen since it was B's 2.5 s before (over leave_grace_s), first seen
+    beside the desk, while B stands at the spot under A's id: A left, B arrived (counter scene tight +27000, 105.8 s:
+    an id last seen in line 2 s before, neither new nor a step out of the line, so the arrival was lost). Control:
+    the same id walking off far from the desk is nobody leaving it."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0 - unseen, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    for t in np.arange(20.0 - unseen, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (3, (50.0, 40.0), "line")])
+    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (x - 12.0 * k, 15.0), "out")])
+    assert seen == arrivals

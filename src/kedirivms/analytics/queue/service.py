@@ -428,12 +428,16 @@ class ServiceTracker:
 
         Returns how many people reached the spot this way (new stays).
         """
+        # (a box under half the height of the people seen is a part of someone, e.g. a head above the one in front)
+        least_h = 0.5 * float(np.median([xy[1] - top[1] for (_, xy, _), top in zip(rows, tops, strict=True)] or [0.0]))
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
             if s or not q:
                 self._off_line[tid] = t
-            if before is None and not s and not q:
+            # (a track unseen for longer than leave_grace_s is as good as new: its last place says little)
+            stale = before is None or (t - before[0] > self.leave_grace_s + 1e-9 and tid not in self._born_out)
+            if stale and not s and not q:
                 self._born_out[tid] = _Born(
                     t,
                     xy,
@@ -445,7 +449,7 @@ class ServiceTracker:
                     ],
                 )
             elif tid in self._born_out:
-                self._walked_off(t, tid, xy, s or q)
+                self._walked_off(t, tid, xy, s or q, xy[1] - top[1] < least_h)
             # stepped out of the line or off the spot (into neither zone) since its last sighting, a moment ago,
             # and walked: a box whose foot edge only jitters (hidden by someone in front) moves a few pixels, and
             # its top stays
@@ -692,7 +696,7 @@ class ServiceTracker:
         # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
         return self._pass_spot(stay, left_at, leaver, t, done, spot, set(), left_at, None)
 
-    def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool) -> None:
+    def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool, part: bool = False) -> None:
         """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
 
         Where the one served leaves and the next steps up, the detector may see the two as one box for a moment;
@@ -716,6 +720,8 @@ class ServiceTracker:
         if in_zone:
             del self._born_out[tid]
             return
+        if part:
+            return  # (a part of someone's box walks off nowhere)
         for stay in self._stays:
             spot = stay.in_xy
             if spot is None or stay.departed is not None or tid in stay.tracks:
