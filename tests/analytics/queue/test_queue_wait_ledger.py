@@ -1027,3 +1027,50 @@ def test_the_one_served_walking_out_across_the_line_counts_nobody_in_it() -> Non
         return rows + _walking_in(t, 3, 25.0, 40.0, (200.0, 100.0), (260.0, 220.0))  # C
 
     assert _waits_of(rows_at, 50.0, (20.0, 30.0, 40.0), relink_px=40.0) == [19.0, 28.0, 15.0]
+
+
+@pytest.mark.parametrize(("decided", "waits_served"), [(21.0, [19.0, 48.0, 30.0]), (None, [19.0, 48.0, 30.0])])
+def test_a_start_taken_for_someone_walking_out_comes_back_when_they_are_the_desks_leaver(
+    decided: float | None, waits_served: list[float]
+) -> None:
+    """The one served (9) walks off at 20 s under the id of B (2), who stood in line, hidden since 17.5 s; A (1)
+    steps up. The waits see track 2 out of the line for over ``reentry_grace_s`` at 21 s and take B's start away as
+    someone who left; the desk decides the hand-over (dated 20 s, leaver 2) a detection later, at 21 s. B is still in
+    line (found again at 22 s where they stood, under a new id) and keeps their start: they waited 48 s, not 28 s
+    from when they were found (counter scene, tight +18000, 157.3 s). Control: the hand-over known at 20 s, before
+    the start was taken."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 65.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(9, (30.0, 30.0), "spot")] if t < 20.0 else []
+        if t == 0.5:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif 1.0 <= t < 20.0:
+            rows.append((1, (40.0, 60.0), "line"))
+        elif 20.0 <= t < 22.0:
+            rows.append((1, (30.0, 30.0), "spot"))
+        if t == 1.5:
+            rows.append((2, (58.0, 100.0), "out"))
+        elif 2.0 <= t < 17.5:
+            rows.append((2, (58.0, 60.0), "line"))
+        elif 20.0 <= t < 23.0:
+            rows.append((2, (10.0 - 10.0 * (t - 20.0), 30.0), "out"))  # the one served, walking off under B's id
+        if 22.0 <= t < 50.0:
+            rows.append((12, (57.0, 60.0), "line"))  # B found again
+        elif 50.0 <= t < 52.0:
+            rows.append((12, (30.0, 30.0), "spot"))
+        if t == 29.5:
+            rows.append((3, (76.0, 100.0), "out"))
+        elif 30.0 <= t < 60.0:
+            rows.append((3, (76.0, 60.0), "line"))
+        elif 60.0 <= t < 62.0:
+            rows.append((3, (30.0, 30.0), "spot"))
+        if t == 20.0 and decided is None:
+            done.append(waits.arrived(20.0, track=1, leaver=2))
+        done += _feed(waits, t, rows)
+        if t == decided:
+            done.append(waits.arrived(20.0, track=1, leaver=2))
+        if t in (50.0, 60.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == waits_served

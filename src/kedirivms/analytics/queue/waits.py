@@ -157,6 +157,8 @@ class WaitTracker:
         self._ledger: list[tuple[float, bool, bool]] = []
         self._last_served = -math.inf
         self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
+        # visits seen walking out of the line: (when, the visit, the start taken away), see _walked_back
+        self._walked_out: list[tuple[float, Visit, tuple[float, bool, bool]]] = []
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
         self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
         self._line_seen = -math.inf  # when anybody was last seen in line
@@ -316,7 +318,10 @@ class WaitTracker:
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
             elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
-                self._unledger(visit.enter)
+                entry = self._unledger(visit.enter)
+                if self.desk_arrivals and entry is not None:
+                    self._walked_out = [out for out in self._walked_out if t - out[0] <= self.relink_s]
+                    self._walked_out.append((t, visit, entry))
             done.append(
                 FinishedVisit(
                     end=visit.last_in, wait_s=visit.last_in - visit.enter, served=False, censored=visit.censored
@@ -359,6 +364,8 @@ class WaitTracker:
         visit = self._owner.get(leaver) if leaver is not None else None
         if leaver is not None and leaver in self._tracks:
             self._tracks[leaver].desk = True  # walked off the spot: crossing the line on the way out is no arrival
+        if leaver is not None and visit is None:
+            self._walked_back(t, leaver)
         unseen = visit if visit is not None and visit.ledgered else None
         if visit is not None:
             if visit.ledgered:  # its person is still in line, without an id (see _unseen_here)
@@ -381,6 +388,22 @@ class WaitTracker:
             # leaver took still stands in line, on a start still in the ledger
             self._remember_unseen(self._ledger[0][0], self._ledger[0][1], unseen.in_line_xy)
         return FinishedVisit(end=t, wait_s=t - entry[0], served=True, censored=entry[1])
+
+    def _walked_back(self, t: float, leaver: int) -> None:
+        """Give back the start of a visit taken for someone who left the line, when its track is the leaver of an
+        arrival at ``t`` (see :meth:`_left_for_desk`).
+
+        A hand-over is decided a detection or two after the leaver walked off (the service tracker waits to see who
+        stepped up), so the visit the leaver carried may have been seen walking out of the line, and its start taken
+        away, before the arrival was known: its person is still in line, without an id.
+        """
+        for k, (_, gone, entry) in enumerate(self._walked_out):
+            if leaver in gone.tracks and abs(gone.last_in - t) <= self.reentry_grace_s:
+                del self._walked_out[k]
+                bisect.insort(self._ledger, entry)
+                self._floor += 1
+                self._remember_unseen(entry[0], entry[1], gone.in_line_xy)
+                return
 
     def _left_for_desk(self, visit: Visit) -> bool:
         """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
@@ -600,11 +623,13 @@ class WaitTracker:
             bisect.insort(self._ledger, (visit.enter, visit.censored, seen))
             visit.ledgered = True
 
-    def _unledger(self, enter: float) -> None:
+    def _unledger(self, enter: float) -> tuple[float, bool, bool] | None:
+        """Take away the start nearest ``enter`` (someone left the line); returns it."""
         self._floor = max(self._floor - 1, 0)
-        if self._ledger:
-            k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
-            del self._ledger[k]
+        if not self._ledger:
+            return None
+        k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
+        return self._ledger.pop(k)
 
     def _apart(self, points: list[tuple[float, float]]) -> int:
         """How many people ``points`` are: boxes closer than ``_apart_px`` to one already counted are the same person
