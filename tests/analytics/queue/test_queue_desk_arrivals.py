@@ -712,3 +712,42 @@ def test_a_line_id_unseen_for_a_while_then_walking_off_beside_the_desk_is_the_le
     for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
         seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (x - 12.0 * k, 15.0), "out")])
     assert seen == arrivals
+
+
+class _ClerksIdOnto(QueueAnalyzer):
+    """A is at the desk from the start; B queues from 2 s at the front, C behind from 3 s; someone stands at ``box``
+    under id 0 (the clerk at the counter, or someone beside the desk). At 20 s A walks off and B steps up under id
+    0 (the tracker moved it onto them); whoever had it is boxed again under a new id."""
+
+    box = CLERK
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = [self.box], [0 if t < 20.0 else 5]
+        if t < 20.0:
+            boxes.append(SPOT)
+            ids.append(1)
+        else:
+            x = 85.0 - 10.0 * (t - 20.0) / 0.5
+            boxes += [[round(x), 17, round(x) + 10, 27], SPOT]  # A walking off; B at the spot under id 0
+            ids += [1, 0]
+        if 1.5 <= t < 20.0:
+            boxes.append([100, 43, 110, 51] if t < 2.0 else FRONT)  # (centre 47: out of both zones)
+            ids.append(2)
+        if t >= 2.5:
+            boxes.append([10, 43, 20, 51] if t < 3.0 else BEHIND)
+            ids.append(3)
+        return person_detections(boxes, 0.9, ids)
+
+
+@pytest.mark.parametrize(("box", "served"), [(CLERK, 1), ([150, 18, 160, 26], 0)])
+def test_the_one_stepping_up_under_the_clerks_id_ends_a_wait(box: list[int], served: int) -> None:
+    """B's wait ends when they reach the desk under the clerk's id (counter scene, hard +28000, 151.8 s: a small
+    visitor stepping up took the clerk's id, never in the line, and their wait never ended; every later wait took a
+    start one place early). Control: an id from beside the desk, out of every zone, is someone walking up to it
+    (who ends no wait)."""
+    analyzer = _ClerksIdOnto(_scripted_config(), detector=_Jittered(0))
+    analyzer.box = box
+    stats = _scripted_stats(analyzer, 26.0)
+    assert sum(int(d["served"]) for d in stats) == served
+    if served:  # B: in line at 2 s, at the desk at 20 s
+        assert [d["wait_mean_s"] for d in stats if d["waits"]] == [18.0]

@@ -667,6 +667,7 @@ class QueueAnalyzer:
         self._next_detect = -math.inf
         self._held: sv.Detections | None = None
         self._look: _Look | None = None
+        self._at_counter: dict[int, float] = {}  # track -> when last seen in the counter zone (the clerk's ids)
         # person -> box, last detected, last kept, detections seen on (since confirmed)
         self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
@@ -709,6 +710,7 @@ class QueueAnalyzer:
         self._next_detect = -math.inf
         self._held = None
         self._look = None
+        self._at_counter.clear()
         self._seen.clear()
         self._hidden = set()
         self._added.clear()
@@ -771,7 +773,10 @@ class QueueAnalyzer:
             t, ids, centres, in_service, look.in_queue, look.heads, fresh=fresh, staffed=look.staffed or not staffing
         )
         if self._waits.desk_arrivals:  # one line served in order: each arrival at the desk ends the longest wait
-            reached = [self._waits.arrived(*arrival) for arrival in self._service.arrivals]
+            reached = [
+                self._waits.arrived(when, tid, leaver, clerk=self._clerks_id(tid, when))
+                for when, tid, leaver in self._service.arrivals
+            ]
         else:  # an arrival at the desk the tracker hid by trading ids
             reached = [self._waits.served_at_desk(when, leaver) for when, leaver in self._service.handovers]
         ended = list(finished)
@@ -824,6 +829,10 @@ class QueueAnalyzer:
         heights = placed.xyxy[:, 3] - placed.xyxy[:, 1]
         self._hold_zones(t, ids, set(detected.tolist()), anchors, tops, heights, in_queue, in_service)
         counted = in_queue & ~spanning(tracked.xyxy)
+        at_counter = self._zones.test(self._zones.counter, tracked)
+        keep = self.config.tracking.relink_s
+        self._at_counter = {tid: w for tid, w in self._at_counter.items() if t - w <= keep}
+        self._at_counter.update({int(tid): t for tid in ids[at_counter & (ids >= 0)].tolist()})
         hidden = 0
         if self._gaps is not None and len(tracked):
             # (feet placed beside someone taller are a guess: they teach no pitch)
@@ -837,7 +846,7 @@ class QueueAnalyzer:
             in_queue=in_queue[seen],
             in_service=in_service[seen],
             length=int(counted.sum()) + hidden,
-            staffed=bool(self._zones.test(self._zones.counter, tracked)[~extra_mask(tracked)].any()),
+            staffed=bool(at_counter[~extra_mask(tracked)].any()),
         )
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:
@@ -1118,6 +1127,11 @@ class QueueAnalyzer:
             np.concatenate([np.asarray(tracked.confidence, dtype=np.float32), np.zeros(len(missing), np.float32)]),
             np.concatenate([ids.astype(int), missing]),
         )
+
+    def _clerks_id(self, tid: int | None, t: float) -> bool:
+        """Whether track ``tid`` was seen in the counter zone within ``relink_s`` before ``t`` (the clerk's id)."""
+        seen = self._at_counter.get(tid) if tid is not None else None
+        return seen is not None and t - seen <= self.config.tracking.relink_s
 
     def _at_desk(self, box: np.ndarray) -> bool:
         """Whether ``box`` stands in a service zone."""

@@ -333,7 +333,9 @@ class WaitTracker:
             self._reconcile(t, self._apart(self._line_now), held)
         return done
 
-    def arrived(self, t: float, track: int | None = None, leaver: int | None = None) -> FinishedVisit | None:
+    def arrived(
+        self, t: float, track: int | None = None, leaver: int | None = None, clerk: bool = False
+    ) -> FinishedVisit | None:
         """Someone reached the service zone at ``t`` (a new stay there, :class:`ServiceTracker`): with
         ``desk_arrivals``, a wait ends.
 
@@ -351,6 +353,9 @@ class WaitTracker:
             leaver: the track of the one who walked off the spot as this person stepped up, if the service tracker
                 saw it (:attr:`ServiceTracker.handovers`): a visit it carries ends here, not as a person who left the
                 line (the tracker gave the leaver the id of someone in line), and keeps the ledger as it is.
+            clerk: ``track`` was the clerk's a moment before (seen in the counter zone): the tracker moved the clerk's
+                id across the desk onto the one stepping up from the line, who ends a wait while people wait in line
+                (the clerk does not walk round the desk onto the spot in one detection).
 
         Returns:
             The served wait, censored when no start is left in the ledger (the person's arrival in the line was
@@ -358,7 +363,8 @@ class WaitTracker:
         """
         if not self.desk_arrivals:
             return None
-        if track is not None and leaver is None and not self._from_line(track) and not self._stepped_up(track, t):
+        known = leaver is not None or (clerk and bool(self._ledger))  # (see clerk)
+        if track is not None and not known and not self._from_line(track) and not self._stepped_up(track, t):
             return None
         self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
         visit = self._owner.get(leaver) if leaver is not None else None
