@@ -720,16 +720,20 @@ class _ClerksIdOnto(QueueAnalyzer):
     0 (the tracker moved it onto them); whoever had it is boxed again under a new id."""
 
     box = CLERK
+    leaves = 20.0  # A walks off the spot then (B steps up at 20 s in any case)
 
     def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
         boxes, ids = [self.box], [0 if t < 20.0 else 5]
-        if t < 20.0:
+        if t < self.leaves:
             boxes.append(SPOT)
             ids.append(1)
-        else:
-            x = 85.0 - 10.0 * (t - 20.0) / 0.5
-            boxes += [[round(x), 17, round(x) + 10, 27], SPOT]  # A walking off; B at the spot under id 0
-            ids += [1, 0]
+        elif t < self.leaves + 4.0:
+            x = 85.0 - 10.0 * (t - self.leaves) / 0.5
+            boxes.append([round(x), 17, round(x) + 10, 27])  # A walking off
+            ids.append(1)
+        if t >= 20.0:
+            boxes.append(SPOT)  # B at the spot under id 0
+            ids.append(0)
         if 1.5 <= t < 20.0:
             boxes.append([100, 43, 110, 51] if t < 2.0 else FRONT)  # (centre 47: out of both zones)
             ids.append(2)
@@ -739,14 +743,22 @@ class _ClerksIdOnto(QueueAnalyzer):
         return person_detections(boxes, 0.9, ids)
 
 
-@pytest.mark.parametrize(("box", "served"), [(CLERK, 1), ([150, 18, 160, 26], 0)])
-def test_the_one_stepping_up_under_the_clerks_id_ends_a_wait(box: list[int], served: int) -> None:
-    """B's wait ends when they reach the desk under the clerk's id (counter scene, hard +28000, 151.8 s: a small
-    visitor stepping up took the clerk's id, never in the line, and their wait never ended; every later wait took a
-    start one place early). Control: an id from beside the desk, out of every zone, is someone walking up to it
-    (who ends no wait)."""
+@pytest.mark.parametrize(
+    ("box", "leaves", "served"),
+    [
+        pytest.param(CLERK, 20.0, 1, id="clerks-id-onto-the-one-stepping-up"),
+        pytest.param([150, 18, 160, 26], 20.0, 0, id="an-id-from-beside-the-desk"),
+        pytest.param(CLERK, 10.0, 0, id="clerks-id-onto-a-spot-empty-for-long"),
+    ],
+)
+def test_the_one_stepping_up_under_the_clerks_id_ends_a_wait(box: list[int], leaves: float, served: int) -> None:
+    """B's wait ends when they reach the desk under the clerk's id as A walks off (counter scene, hard +28000,
+    151.8 s: a small visitor stepping up took the clerk's id, never in the line, and their wait never ended; every
+    later wait took a start one place early). Controls: an id from beside the desk, out of every zone, is someone
+    walking up to it (who ends no wait); the clerk's id onto a spot left 10 s before is more often the one served,
+    missed there, found again (hard +24000, 232.3 s: that arrival ended a wait nobody finished)."""
     analyzer = _ClerksIdOnto(_scripted_config(), detector=_Jittered(0))
-    analyzer.box = box
+    analyzer.box, analyzer.leaves = box, leaves
     stats = _scripted_stats(analyzer, 26.0)
     assert sum(int(d["served"]) for d in stats) == served
     if served:  # B: in line at 2 s, at the desk at 20 s

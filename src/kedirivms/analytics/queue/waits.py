@@ -353,9 +353,11 @@ class WaitTracker:
             leaver: the track of the one who walked off the spot as this person stepped up, if the service tracker
                 saw it (:attr:`ServiceTracker.handovers`): a visit it carries ends here, not as a person who left the
                 line (the tracker gave the leaver the id of someone in line), and keeps the ledger as it is.
-            clerk: ``track`` was the clerk's a moment before (seen in the counter zone): the tracker moved the clerk's
-                id across the desk onto the one stepping up from the line, who ends a wait while people wait in line
-                (the clerk does not walk round the desk onto the spot in one detection).
+            clerk: ``track`` was the clerk's a moment before (seen in the counter zone): within ``relink_s`` of
+                someone stepping off the spot, with people waiting in line, the tracker moved the clerk's id across
+                the desk onto the one stepping up, who ends a wait (the clerk does not walk round the desk onto the
+                spot in one detection). Onto a spot that stood empty longer it is more often the one served, missed
+                there for a while, found again.
 
         Returns:
             The served wait, censored when no start is left in the ledger (the person's arrival in the line was
@@ -363,7 +365,8 @@ class WaitTracker:
         """
         if not self.desk_arrivals:
             return None
-        known = leaver is not None or (clerk and bool(self._ledger))  # (see clerk)
+        # (the clerk's id on whoever reached the spot as the one served stepped off it: see clerk)
+        known = leaver is not None or (clerk and bool(self._ledger) and t - self._desk_left <= self.relink_s)
         if track is not None and not known and not self._from_line(track) and not self._stepped_up(track, t):
             return None
         self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
