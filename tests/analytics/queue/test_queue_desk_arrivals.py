@@ -763,3 +763,27 @@ def test_the_one_stepping_up_under_the_clerks_id_ends_a_wait(box: list[int], lea
     assert sum(int(d["served"]) for d in stats) == served
     if served:  # B: in line at 2 s, at the desk at 20 s
         assert [d["wait_mean_s"] for d in stats if d["waits"]] == [18.0]
+
+
+@pytest.mark.parametrize(("leaves", "arrivals"), [(True, 2), (False, 1)])
+def test_a_leaver_whose_id_went_back_to_the_spot_walks_on_under_a_line_id(leaves: bool, arrivals: int) -> None:
+    """A (track 1) is served at (50, 20); B (2) waits at the front, C (3) further back. At 20 s A walks off under their
+    own id; a detection later that id is back at the spot, on B stepping up, and A walks on under C's id (3), C
+    found again in line under a new id (4). The departure under A's id came to nothing (the id is back at the
+    desk), but someone walked off meanwhile: a hand-over (counter scene, hard +28000, 450.8 s: the second walk off
+    was dropped because a departure was already noticed, and the arrival was lost). Control: nobody walks off
+    after the id went back (C stays in line)."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        twice = [(5, (51.0, 20.0), "spot")] if t < 10.0 else []  # (a second id on A for a while: the stay holds two)
+        rows = [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (3, (20.0, 60.0), "line")]
+        seen += _feed(service, float(t), rows + twice)
+    seen += _feed(service, 20.0, [(1, (40.0, 8.0), "out"), (2, (50.0, 40.0), "line"), (3, (20.0, 60.0), "line")])
+    for k, t in enumerate(np.arange(20.5, 24.0, 0.5)):
+        rows = [(1, (50.0, 21.0), "spot")]
+        rows += (
+            [(3, (30.0 - 12.0 * k, 5.0), "out"), (4, (20.0, 60.0), "line")] if leaves else [(3, (20.0, 60.0), "line")]
+        )
+        seen += _feed(service, float(t), rows)
+    assert seen == arrivals

@@ -469,8 +469,8 @@ class ServiceTracker:
                 continue
             del self._stepped[tid]
             for stay in self._stays:
-                undecided = stay.departed is not None and stay.departed.lined and stay.departed.track != tid
-                if stay.departed is not None and not (undecided and stay.alternate is None):
+                # (one more walking off while a departure is undecided: the one taken up if that comes to nothing)
+                if stay.departed is not None and (stay.alternate is not None or stay.departed.track == tid):
                     continue
                 if t - stay.enter < self.min_service_s or not stay.tracks - {tid}:
                     continue  # (the stay's only person walking off ends it as usual)
@@ -540,8 +540,11 @@ class ServiceTracker:
                 continue
             if self._detection <= dep.on:
                 continue  # decided on the next detection
-            if leaver in at_spot:
-                stay.departed, stay.alternate = None, None  # the leaver's id is back at the desk: it jumped
+            if leaver in at_spot:  # the leaver's id is back at the desk: it jumped (or another walked off meanwhile)
+                other = stay.alternate
+                stay.departed, stay.alternate = None, None
+                if other is not None and other.track not in at_spot and other.track not in lined:
+                    stay.departed = other
                 continue
             if dep.lined and not timed_out and not self._walking_off(dep.xy, outside):
                 continue
