@@ -90,8 +90,8 @@ def _run(scene: CounterScene, t0: float, t1: float, **script: dict) -> list[tupl
             waits.update = record  # type: ignore[method-assign]
             arrived = waits.arrived
 
-            def record_arrival(*args: object, _orig: object = arrived) -> object:
-                visit = _orig(*args)  # type: ignore[operator]
+            def record_arrival(*args: object, _orig: object = arrived, **kwargs: object) -> object:
+                visit = _orig(*args, **kwargs)  # type: ignore[operator]
                 if visit is not None and not visit.censored:
                     served.append((visit.end, visit.wait_s))
                 return visit
