@@ -586,8 +586,9 @@ def test_a_walk_off_the_spot_after_a_line_id_stepped_out_and_back_is_a_hand_over
         pytest.param(20.0, 0.0, 2, id="leaver-seen-under-a-line-id-after-a-miss-at-the-spot"),
         # the one in line walking out of the zones far from where A was missed (over two detection periods' walk)
         pytest.param(20.0, -40.0, 1, id="someone-leaving-the-line-far-away"),
-        # A missed at the spot longer ago than leave_grace_s before the id stepped out of the line
-        pytest.param(19.5, 0.0, 1, id="missed-too-long-before"),
+        # A missed at the spot longer ago than relink_s before the leaver is seen under a new id (and than
+        # leave_grace_s before the id stepped out of the line)
+        pytest.param(17.5, 0.0, 1, id="missed-too-long-before"),
     ],
 )
 def test_a_leaver_missed_at_the_spot_while_the_next_took_their_id(missed_from: float, x: float, arrivals: int) -> None:
@@ -787,3 +788,26 @@ def test_a_leaver_whose_id_went_back_to_the_spot_walks_on_under_a_line_id(leaves
         )
         seen += _feed(service, float(t), rows)
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(("unseen", "arrivals"), [(2.0, 2), (4.5, 1)])
+def test_a_leaver_unseen_for_two_seconds_after_a_miss_at_the_spot(unseen: float, arrivals: int) -> None:
+    """A (track 1) is served at (50, 20), B (2) waits. A is missed at the spot from 20 s (B, stepping up, covers
+    them), B stands there under A's id from 21 s, and A is first seen again ``unseen`` s after the miss, 60 px on
+    (under two detection periods' walk, over depart_px), walking away under a new id: A left when last seen at the
+    spot (counter scene, hard +18000, 248.8 s: the leaver unseen for 2 s, over leave_grace_s, so the arrival was
+    lost; found but dated when A was first seen again, every later wait was 1.4 s long). Control: a walker first
+    seen longer than relink_s after the miss is nobody known to have left the spot."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    for t in np.arange(20.0, 21.0, 0.5):
+        seen += _feed(service, float(t), [(2, (50.0, 34.0), "line")])
+    for t in np.arange(21.0, 20.0 + unseen, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot")])
+    for k, t in enumerate(np.arange(20.0 + unseen, 24.0 + unseen, 0.5)):
+        seen += _feed(service, float(t), [(1, (50.0, 21.0), "spot"), (4, (-10.0 - 12.0 * k, 20.0), "out")])
+    assert seen == arrivals
+    if arrivals == 2:
+        assert service.last_arrival == 19.5

@@ -74,8 +74,8 @@ class _Born:
     xy: tuple[float, float]
     # where the walk began that it carries on (a walker lost out of the zones a moment before), see _walk_began
     walk_from: tuple[float, float] | None
-    # (stay, where its person was last seen at the spot) for each stay whose person was missed there just before
-    missed: list[tuple[_Stay, tuple[float, float]]]
+    # (stay, its miss at the spot) for each stay whose person was missed there shortly before
+    missed: list[tuple[_Stay, _Miss]]
 
 
 class ServiceTracker:
@@ -443,9 +443,9 @@ class ServiceTracker:
                     xy,
                     self._walk_began(t, xy, {other for other, _, _ in rows}),
                     [
-                        (stay, stay.missed.xy)
+                        (stay, stay.missed)
                         for stay in self._stays
-                        if stay.missed is not None and t - stay.missed.t <= self.leave_grace_s + 1e-9
+                        if stay.missed is not None and t - stay.missed.t <= self.relink_s + 1e-9
                     ],
                 )
             elif tid in self._born_out:
@@ -744,10 +744,12 @@ class ServiceTracker:
             # the stay's person missed at the spot a moment before (within leave_grace_s): they may have walked on
             # meanwhile, unseen, from where they were last seen there (two detection periods' walk, as in
             # _gone_from_spot)
-            missed = [p for other, p in born.missed if other is stay]
-            gone = any(math.dist(born_xy, p) <= 2.0 * self.depart_px for p in missed)
+            gone = [
+                m.seen for other, m in born.missed if other is stay and math.dist(born_xy, m.xy) <= 2 * self.depart_px
+            ]
             if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
-                stay.departed = _Departure(born_t, tid, t, self._detection)
+                # (left when first seen beside the spot, or when last seen at it)
+                stay.departed = _Departure(born_t if near <= self.depart_px else max(gone), tid, t, self._detection)
                 del self._born_out[tid]
                 return
 
