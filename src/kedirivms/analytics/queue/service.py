@@ -713,10 +713,13 @@ class ServiceTracker:
 
         A track that carries on a walker lost out of the zones (:meth:`_walk_began`) is measured from where that walk
         began when that is further from the spot: someone walking past the desk who came nearer under an earlier id
-        and walks on is not walking off the spot. When the stay's person was missed at the spot within
-        ``leave_grace_s`` before the track was first seen (the one stepping up may take their id a detection later),
+        and walks on is not walking off the spot. When the stay's person was missed at the spot within ``relink_s``
+        before the track was first seen (the one stepping up may take their id a detection later, or cover them),
         the leaver may have walked on meanwhile, unseen: first seen within two detection periods' walk
-        (``2 * depart_px``, as in :meth:`_gone_from_spot`) of where they were last seen at the spot will do.
+        (``2 * depart_px``, as in :meth:`_gone_from_spot`) of where they were last seen at the spot will do, and
+        they left when last seen there. A track first seen after being unseen for longer than ``leave_grace_s`` is
+        taken as new (its last place says little), and a box under half the height of the people seen (a part of
+        someone) walks off nowhere.
         """
         born = self._born_out[tid]
         born_t, born_xy = born.t, born.xy
