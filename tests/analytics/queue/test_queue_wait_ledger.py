@@ -1029,6 +1029,16 @@ def test_the_one_served_walking_out_across_the_line_counts_nobody_in_it() -> Non
     assert _waits_of(rows_at, 50.0, (20.0, 30.0, 40.0), relink_px=40.0) == [19.0, 28.0, 15.0]
 
 
+def _queued(tid: int, t: float, x: float, start: float, desk: float) -> list[Row]:
+    """Track ``tid`` at ``t``: walking up at ``x`` half a second before ``start``, in line until ``desk``, then at
+    the spot for 2 s."""
+    if t == start - 0.5:
+        return [(tid, (x, 100.0), "out")]
+    if start <= t < desk:
+        return [(tid, (x, 60.0), "line")]
+    return [(tid, (30.0, 30.0), "spot")] if desk <= t < desk + 2.0 else []
+
+
 @pytest.mark.parametrize(("decided", "waits_served"), [(21.0, [19.0, 48.0, 30.0]), (None, [19.0, 48.0, 30.0])])
 def test_a_start_taken_for_someone_walking_out_comes_back_when_they_are_the_desks_leaver(
     decided: float | None, waits_served: list[float]
@@ -1044,12 +1054,7 @@ def test_a_start_taken_for_someone_walking_out_comes_back_when_they_are_the_desk
     for t in np.arange(0.0, 65.0, 0.5):
         t = float(t)
         rows: list[Row] = [(9, (30.0, 30.0), "spot")] if t < 20.0 else []
-        if t == 0.5:
-            rows.append((1, (40.0, 100.0), "out"))
-        elif 1.0 <= t < 20.0:
-            rows.append((1, (40.0, 60.0), "line"))
-        elif 20.0 <= t < 22.0:
-            rows.append((1, (30.0, 30.0), "spot"))
+        rows += _queued(1, t, 40.0, 1.0, 20.0) + _queued(3, t, 76.0, 30.0, 60.0)
         if t == 1.5:
             rows.append((2, (58.0, 100.0), "out"))
         elif 2.0 <= t < 17.5:
@@ -1060,12 +1065,6 @@ def test_a_start_taken_for_someone_walking_out_comes_back_when_they_are_the_desk
             rows.append((12, (57.0, 60.0), "line"))  # B found again
         elif 50.0 <= t < 52.0:
             rows.append((12, (30.0, 30.0), "spot"))
-        if t == 29.5:
-            rows.append((3, (76.0, 100.0), "out"))
-        elif 30.0 <= t < 60.0:
-            rows.append((3, (76.0, 60.0), "line"))
-        elif 60.0 <= t < 62.0:
-            rows.append((3, (30.0, 30.0), "spot"))
         if t == 20.0 and decided is None:
             done.append(waits.arrived(20.0, track=1, leaver=2))
         done += _feed(waits, t, rows)
