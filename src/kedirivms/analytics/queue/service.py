@@ -744,7 +744,7 @@ class ServiceTracker:
                 + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
                 + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
             )
-            # the stay's person missed at the spot a moment before (within leave_grace_s): they may have walked on
+            # the stay's person missed at the spot shortly before (within relink_s): they may have walked on
             # meanwhile, unseen, from where they were last seen there (two detection periods' walk, as in
             # _gone_from_spot)
             gone = [
