@@ -428,8 +428,10 @@ class ServiceTracker:
 
         Returns how many people reached the spot this way (new stays).
         """
-        # (a box under half the height of the people seen is a part of someone, e.g. a head above the one in front)
-        least_h = 0.5 * float(np.median([xy[1] - top[1] for (_, xy, _), top in zip(rows, tops, strict=True)] or [0.0]))
+        # (a box under half the height of the people seen is a part of someone, e.g. a head above the one in front;
+        # only a track already first seen out of the zones is asked, see _walked_off)
+        heights = [xy[1] - top[1] for (_, xy, _), top in zip(rows, tops, strict=True)] if self._born_out else []
+        least_h = 0.5 * float(np.median(heights)) if heights else 0.0
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
@@ -530,21 +532,18 @@ class ServiceTracker:
                 arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
                 continue
             if timed_out and not (late and here and leaver not in at_spot):
-                unseen = self._stepped_up(stay, dep, t, staffed)
-                other = stay.alternate
-                stay.departed, stay.alternate = None, None  # nobody seen stepping up: the stay goes on (or ends) ...
-                if unseen:
-                    arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)  # ... or nobody is left
-                elif other is not None and other.track not in lined:  # ... or another walked off meanwhile
-                    stay.departed = other
+                # nobody seen stepping up: the front stepped up unseen, or the stay goes on (or ends), or another
+                # walked off meanwhile
+                if self._stepped_up(stay, dep, t, staffed):
+                    stay.departed, stay.alternate = None, None
+                    arrivals += self._stepped_up_unseen(stay, left_at, leaver, t, done)
+                else:
+                    self._take_alternate(stay, lined)
                 continue
             if self._detection <= dep.on:
                 continue  # decided on the next detection
             if leaver in at_spot:  # the leaver's id is back at the desk: it jumped (or another walked off meanwhile)
-                other = stay.alternate
-                stay.departed, stay.alternate = None, None
-                if other is not None and other.track not in at_spot and other.track not in lined:
-                    stay.departed = other
+                self._take_alternate(stay, lined | set(at_spot))
                 continue
             if dep.lined and not timed_out and not self._walking_off(dep.xy, outside):
                 continue
@@ -553,6 +552,14 @@ class ServiceTracker:
             # the next one took the spot as the leaver left it
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    @staticmethod
+    def _take_alternate(stay: _Stay, back: set[int]) -> None:
+        """Drop ``stay``'s departure (it came to nothing) for its alternate, someone else seen walking off meanwhile,
+        unless the alternate's id is in ``back`` (seen back in the line, or at the spot: it was on someone else)."""
+        other = stay.alternate
+        stay.departed = other if other is not None and other.track not in back else None
+        stay.alternate = None
 
     def _stepped_up(self, stay: _Stay, dep: _Departure, t: float, staffed: bool) -> bool:
         """Whether the front of the line is taken to have stepped up unseen as ``dep``'s leaver walked off: the clerk

@@ -366,7 +366,7 @@ class WaitTracker:
         if not self.desk_arrivals:
             return None
         # (the clerk's id on whoever reached the spot as the one served stepped off it: see clerk)
-        known = leaver is not None or (clerk and bool(self._ledger) and t - self._desk_left <= self.relink_s)
+        known = leaver is not None or (clerk and bool(self._ledger) and self._desk_just_left(t))
         if track is not None and not known and not self._from_line(track) and not self._stepped_up(track, t):
             return None
         self._arrivals = [a for a in self._arrivals if t - a <= 2.0 * self.relink_s] + [t]
@@ -591,7 +591,11 @@ class WaitTracker:
         info = self._tracks.get(tid)
         if info is None or not info.born_at_desk or info.outside:
             return False
-        return t - self._desk_left <= self.relink_s or (info.empty_desk and bool(self._ledger))
+        return self._desk_just_left(t) or (info.empty_desk and bool(self._ledger))
+
+    def _desk_just_left(self, t: float) -> bool:
+        """Whether someone stepped out of the service zone within ``relink_s`` before ``t``."""
+        return t - self._desk_left <= self.relink_s
 
     def _from_line(self, tid: int) -> bool:
         """Whether track ``tid`` was in the line (seen in the queue zone, or part of a visit)."""
