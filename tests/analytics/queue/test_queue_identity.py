@@ -292,3 +292,37 @@ def test_a_person_served_whose_box_edge_jitters_is_not_counted_in_the_line() -> 
     assert all(n == 1 for t, n in lengths if t < 10.0), lengths
     # a person who really moves is placed anew: B stepping up to the desk leaves the line empty at once
     assert all(n == 0 for t, n in lengths if t >= 10.0), lengths
+
+
+# People walking in file a step apart (tight scene, seed offset 11000, 60.8-62.3 s): each reaches where the one
+# ahead was on the next detection, and the tracker hands each box the id of the one ahead.
+
+_STEP = np.array([-40.0, -15.0])  # one detection's walk (2 Hz), and the space between the two
+
+
+def _file_frames(standing: bool) -> list[tuple[float, list[tuple[int, np.ndarray]]]]:
+    places = [np.array([460.0, 350.0]) + k * _STEP for k in range(4)]
+    if standing:  # two people standing a step apart for a while; then the rear one is missed, someone new ahead
+        frames = [(0.5 * k, [(1, places[0]), (2, places[1])]) for k in range(4)]
+        return [*frames, (2.0, [(2, places[1]), (3, places[2])])]
+    return [
+        (0.0, [(1, places[0])]),  # A first seen
+        (0.5, [(1, places[0]), (2, places[1])]),  # B steps where A was (keeps A's id); A ahead as new
+        (1.0, [(2, places[1]), (3, places[2])]),  # again: B where A was, A ahead as new, B's id lost
+        (1.5, [(3, places[2]), (4, places[3])]),  # and again: A's new id is given to B, lost on the last
+    ]
+
+
+@pytest.mark.parametrize(("standing", "people"), [(False, 2), (True, 3)], ids=["walking", "standing-control"])
+def test_people_walking_in_file_keep_their_ids_when_the_tracker_hands_each_the_one_aheads(
+    standing: bool, people: int
+) -> None:
+    stitch = IdentityStitcher(stitch_s=4.0, radius_px=43.0)
+    seen: list[list[int]] = []
+    for t, rows in _file_frames(standing):
+        ids = np.array([r[0] for r in rows])
+        seen.append(stitch.update(t, ids, np.array([r[1] for r in rows], float)).tolist())
+    assert len({pid for frame in seen for pid in frame}) == people
+    if not standing:
+        # from the second detection on (the first that sees both), the one behind and the one ahead keep their ids
+        assert seen[2:] == [seen[1], seen[1]]

@@ -6,9 +6,11 @@ overlap its prediction, and comes back under a new tracker id. Two people side b
 the next in line) can also trade ids. :class:`IdentityStitcher` sits after the tracker and hands out *person* ids:
 
 * a tracker id seen for the first time (or an unconfirmed track) takes over the lost person nearest to where it
-  appears, if any: within ``radius_px`` of where they were last seen, widened by how far they could have walked
-  since at their own recent speed (people standing still must reappear close by; walkers may reappear further
-  along);
+  appears (a walker: to where they were heading), if any: within ``radius_px`` of where they were last seen,
+  widened by how far they could have walked since at their own recent speed (people standing still must reappear
+  close by; walkers may reappear further along);
+* people walking in file a step apart, whom the tracker hands each the id of the one ahead (the one in front
+  under a new id, the one at the back lost), each take the box a step ahead of them;
 * with an appearance cue (mean luma and chroma of the torso and of the legs, :func:`appearance`, read from the
   frame's planes without a colour conversion): a candidate that looks clearly different is refused; when a line
   moves up and the tracker hands each person the id of the one ahead, the people seen are re-dealt among the
@@ -72,6 +74,7 @@ class _Person:
     look: np.ndarray | None = None  # appearance, a running mean over their boxes
     confirmed: bool = False  # seen under a confirmed tracker id at least once
     height: float = 0.0  # box height, a running mean over their single (not merged) boxes, pixels
+    sightings: int = 1  # how many detections saw them
 
 
 class IdentityStitcher:
@@ -112,6 +115,7 @@ class IdentityStitcher:
         self._people: dict[int, _Person] = {}
         self._next = 0
         self._unconfirmed = -1
+        self._prev: float | None = None  # the time of the last update
         self.born: set[int] = set()
         """The person ids first seen on the last :meth:`update`."""
 
@@ -129,12 +133,13 @@ class IdentityStitcher:
     def standing(self, pid: int) -> bool:
         """Whether person ``pid`` was standing (moving under a tenth of ``radius_px`` a second) when last seen."""
         person = self._people.get(pid)
-        return person is not None and person.speed < 0.1 * self.radius_px
+        return person is not None and self._standing(person)
 
     def reset(self) -> None:
         """Forget every id (a new start, e.g. after a resolution change)."""
         self._person_of.clear()
         self._people.clear()
+        self._prev = None
 
     def update(
         self,
@@ -164,6 +169,7 @@ class IdentityStitcher:
         fresh = [i for i, tid in enumerate(out.tolist()) if tid not in self._person_of]
         present = {self._person_of[tid] for tid in out.tolist() if tid in self._person_of}
         self._claim(t, fresh, out, xy, looks, present)
+        self._walk_on(fresh, out, xy)
         self._step_in(t, out, xy)
         merged = self._merged(out, heights)
         if looks is not None:
@@ -177,6 +183,7 @@ class IdentityStitcher:
             person.confirmed = person.confirmed or bool(confirmed[i])
             dt = t - person.last
             if dt > 0:
+                person.sightings += 1
                 vx, vy = (xy[i][0] - person.xy[0]) / dt, (xy[i][1] - person.xy[1]) / dt
                 step = math.hypot(vx, vy)
                 first = person.speed == 0.0
@@ -195,6 +202,7 @@ class IdentityStitcher:
                 h = float(heights[i])
                 person.height = h if person.height == 0.0 else 0.7 * person.height + 0.3 * h
         self._forget(t)
+        self._prev = t
         return out
 
     def _claim(
@@ -219,6 +227,10 @@ class IdentityStitcher:
                     continue
                 if looks is not None and person.look is not None and self._differ(looks[i], person.look):
                     continue
+                if not self._standing(person):  # a walker: the nearest to where they were heading comes first
+                    ahead = min(lost_for, 1.0)
+                    ex, ey = person.xy[0] + person.velocity[0] * ahead, person.xy[1] + person.velocity[1] * ahead
+                    d = math.hypot(xy[i][0] - ex, xy[i][1] - ey)
                 pairs.append((d / (self.radius_px + walk), i, person.pid))
         taken: set[int] = set()
         self.born = set()
@@ -237,6 +249,97 @@ class IdentityStitcher:
                 self._person_of[int(ids[i])] = pid
                 self._people[pid] = _Person(pid, t, xy[i])
                 self.born.add(pid)
+
+    def _standing(self, person: _Person) -> bool:
+        """Whether ``person`` moved under a tenth of ``radius_px`` a second when last seen."""
+        return person.speed < 0.1 * self.radius_px
+
+    def _walk_on(self, fresh: list[int], ids: np.ndarray, xy: list[tuple[float, float]]) -> None:
+        """People walking in file, a step apart: give each the box a step ahead of them.
+
+        At a low detection rate, people walking one behind the other about a step (one detection's walk) apart
+        each reach where the one ahead was, and the tracker, whose boxes carry no velocity yet, hands each box the
+        id of the one ahead: the one in front comes under a new tracker id (a newcomer, or the one lost at the
+        back taken for them) and the one at the back is lost. When a new tracker id's box is a step ahead of a
+        person whose box stayed where they were (within half of ``radius_px``), that one a step ahead of another
+        such person, and so on back to someone a step behind who was seen on the last detection and is lost now,
+        or who is the one the new id was given to (every step alike, within ``max(radius_px / 3, 0.4 step)``),
+        each of them takes the box a step ahead, and a newcomer at the front is nobody new. The longest such file
+        is taken. Only people walking or new in the picture (seen on two detections at most): people standing in
+        line keep their boxes. Without someone lost at the back the boxes say nothing (the first step of people
+        walking in: the one behind may be someone new where the other was first seen).
+        """
+        prev = self._prev
+        if prev is None or not fresh:
+            return
+        box_of = {self._person_of[int(tid)]: i for i, tid in enumerate(ids.tolist())}
+        lost = [p for p in self._people.values() if p.last == prev and p.pid not in box_of and self._moving(p)]
+        best: tuple[int, _Person, list[_Person]] | None = None
+        for i in fresh:
+            owner = self._people[self._person_of[int(ids[i])]]
+            chain = self._file_behind(xy[i], owner, lost, box_of, xy)
+            if chain is not None and (best is None or len(chain) > len(best[2])):
+                best = (i, owner, chain)
+        if best is None:
+            return
+        i, owner, movers = best
+        if owner.pid in self.born:
+            del self._people[owner.pid]
+            self.born.discard(owner.pid)
+        moved = {p.pid for p in movers} | {owner.pid}
+        self._person_of = {k: p for k, p in self._person_of.items() if p not in moved}
+        for box, person in zip([i] + [box_of[p.pid] for p in movers[:-1]], movers, strict=True):
+            self._person_of[int(ids[box])] = person.pid
+
+    def _file_behind(
+        self,
+        front: tuple[float, float],
+        owner: _Person,
+        lost: list[_Person],
+        box_of: dict[int, int],
+        xy: list[tuple[float, float]],
+    ) -> list[_Person] | None:
+        """The people walking in file behind a new tracker id's box at ``front``, front first (see :meth:`_walk_on`).
+
+        The last is the one lost at the back (or ``owner``, the person the new id was given to); ``None`` if the
+        boxes make no such file.
+        """
+        prev, r = self._prev, self.radius_px
+        newcomer = owner.pid in self.born
+        ends = lost if newcomer or owner.last != prev or not self._moving(owner) else [*lost, owner]
+        if not ends:
+            return None
+        stayed = [
+            p
+            for p in self._people.values()
+            if p.pid in box_of
+            and p.pid not in self.born
+            and p.pid != owner.pid
+            and p.last == prev
+            and self._moving(p)
+            and math.dist(xy[box_of[p.pid]], p.xy) <= r / 2.0
+        ]
+        firsts = [p for p in stayed if r / 3.0 < math.dist(front, p.xy) <= 2.0 * r]
+        if not firsts:
+            return None
+        chain = [min(firsts, key=lambda p: math.dist(front, p.xy))]
+        step = (front[0] - chain[0].xy[0], front[1] - chain[0].xy[1])
+        tol = max(r / 3.0, 0.4 * math.hypot(*step))
+
+        def behind(people: list[_Person]) -> _Person | None:
+            want = (chain[-1].xy[0] - step[0], chain[-1].xy[1] - step[1])
+            taken = {c.pid for c in chain}
+            near = [p for p in people if p.pid not in taken and math.dist(want, p.xy) <= tol]
+            return min(near, key=lambda p: math.dist(want, p.xy)) if near else None
+
+        while (more := behind(stayed)) is not None:
+            chain.append(more)
+        end = behind(ends)
+        return None if end is None else [*chain, end]
+
+    def _moving(self, person: _Person) -> bool:
+        """Whether ``person`` was walking when last seen, or is new in the picture (seen on two detections at most)."""
+        return not self._standing(person) or person.sightings <= 2
 
     def _merged(self, ids: np.ndarray, heights: np.ndarray | None) -> np.ndarray:
         """Which boxes are much taller than their person's usual box (two people, one in front of the other)."""
@@ -341,7 +444,7 @@ class IdentityStitcher:
 
     def _stays_put(self, person: _Person, xy: tuple[float, float]) -> bool:
         """Whether ``person``, given the box at ``xy``, stands still or stays within a third of ``radius_px``."""
-        if person.speed < 0.1 * self.radius_px:
+        if self._standing(person):
             return True
         return math.hypot(xy[0] - person.xy[0], xy[1] - person.xy[1]) <= self.radius_px / 3.0
 
