@@ -1073,3 +1073,52 @@ def test_a_start_taken_for_someone_walking_out_comes_back_when_they_are_the_desk
         if t in (50.0, 60.0):
             done.append(waits.arrived(t))
     assert _served(done) == waits_served
+
+
+@pytest.mark.parametrize(("born_x", "expected"), [(200.0, [19.0, 28.0, 33.0]), (70.0, [19.0, 28.0])])
+def test_someone_first_seen_in_the_line_far_beyond_its_back_walked_in(born_x: float, expected: list) -> None:
+    """A and B walk in at 1 and 2 s; B is hidden behind A from 5 s on. At 7 s track 3 is first seen in the line's
+    zone 160 px beyond its back (people walking in file under ids the tracker hands on: tight scene, seed offset
+    27000, 109.3 s), and walks up. Nobody stands there: it is someone walking in, a start of their own (the old code
+    took it for an id switch in the line and handed it B's start when B was lost for good: one start for two).
+    Control: first seen just behind the back (30 px, under two steps), it may be B under a new id, and adds none."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 41.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        for tid, start, x, end in ((1, 1.0, 40.0, 20.0), (2, 2.0, 55.0, 5.0)):
+            if start - 0.5 <= t < start:
+                rows.append((tid, (x, 100.0), "out"))
+            elif start <= t < end:
+                rows.append((tid, (x, 60.0), "line"))
+        if 7.0 <= t < 40.0:
+            rows.append((3, (max(born_x - 20.0 * (t - 7.0), 70.0), 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 30.0, 40.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == expected
+
+
+def test_a_walker_whose_id_changes_on_the_way_in_far_beyond_the_lines_back_is_one_start() -> None:
+    """A stands in line from 1 s; B is seen walking in at 6.5 s and steps into the line's zone far beyond A at 7 s,
+    walking 30 px a detection, and the tracker gives B a new id at 7.5 s (quiet scene, seed offset 20000, 137.3 s).
+    Nobody stands there, but B's own visit was lost just now on the way in: the new id is B's, not a second walk-in
+    (the first version of the rule above added a start and served a third wait nobody had)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 41.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        if t == 0.5:
+            rows.append((1, (40.0, 100.0), "out"))
+        elif 1.0 <= t < 20.0:
+            rows.append((1, (40.0, 60.0), "line"))
+        if t == 6.5:
+            rows.append((3, (260.0, 100.0), "out"))
+        elif 7.0 <= t < 30.0:
+            rows.append((4 if t >= 7.5 else 3, (max(240.0 - 60.0 * (t - 7.0), 70.0), 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 30.0, 40.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == [19.0, 23.0]

@@ -109,6 +109,7 @@ class _Track:
     joined: float = -math.inf  # the line's move at which a start was added for someone stepping in from there
     queue_since: float | None = None  # since when in the queue zone (not the service zone) on every frame
     amid: bool = False  # first seen out of both zones beside someone in line, ahead of its back (see _born_amid)
+    behind: bool = False  # first seen in the line, two steps beyond its back (see _behind_back)
 
 
 class WaitTracker:
@@ -240,6 +241,7 @@ class WaitTracker:
                 if walker is None and q and not s:
                     walker = self._walked_away_from(xy, t, rows)
                 info.walked_up = walker is not None and q
+                info.behind = q and not s and self._behind_back(xy, line_now, t)
                 if info.walked_up and walker is not None and before is not None and walker.last >= before:
                     info.carried = (walker.first, walker.last)  # (seen up to the last detection: see _walked_beside)
                 if walker is None and not q and not s:
@@ -925,6 +927,32 @@ class WaitTracker:
         here = math.dist(xy, self._desk_xy)
         return any(math.dist(p, self._desk_xy) > here + self.relink_px for p in line)
 
+    def _behind_back(self, xy: tuple[float, float], line: list[tuple[float, float]], t: float) -> bool:
+        """Whether a track first seen in the line at ``xy`` stands two steps (``2 * relink_px``) further from the desk
+        than everyone else in it (``line``: where people stand in it now; someone must), with no visit lost in the
+        last ``relink_s`` beyond the line's back (a step, ``relink_px``) within walking reach of it (as
+        :meth:`_walking_up` reaches for a walker lost that long).
+
+        Nobody stands there: it is someone walking in, whom the tracker gave a new id on the way (people walking in
+        file, each reaching where the one ahead was), not an id switch in the line; unless a visit was lost on the
+        way in just now (the walker's own, under their previous id; someone hidden in the line is no walker).
+        False before the desk was seen.
+        """
+        if self._desk_xy is None:
+            return False
+        desk = self._desk_xy
+        others = [math.dist(p, desk) for p in line if p != xy]
+        if not others or max(others) >= math.dist(xy, desk) - 2.0 * self.relink_px:
+            return False
+        back = max(others) + self.relink_px
+        return not any(
+            v.last_seen < t
+            and t - v.last_seen <= self.relink_s
+            and math.dist(v.last_xy, desk) > back
+            and math.dist(xy, v.last_xy) <= self.relink_px * max(2.0, 1.0 + _WALK_PER_S * (t - v.last_seen))
+            for v in self._visits
+        )
+
     def _born_amid(self, xy: tuple[float, float], line: list[tuple[float, float]]) -> bool:
         """Whether a track first seen out of both zones at ``xy`` was born amid the line (``line``: where people stand
         in it now), so that stepping into it is no walk in.
@@ -957,7 +985,9 @@ class WaitTracker:
         """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, or carrying
         on a track lost on its way to the line (:meth:`_walking_up`); not someone coming from the desk (served,
         walking off across the line's zone)."""
-        return (info.outside or (not info.born_in_line and not info.lined) or info.walked_up) and not info.desk
+        return (
+            info.outside or (not info.born_in_line and not info.lined) or info.walked_up or info.behind
+        ) and not info.desk
 
     def _split_pairs(self, t: float, dt: float, rows: list[tuple[int, tuple[float, float], bool, bool]]) -> None:
         """Give a visit's newer track its own visit once it has been seen beside the older one ``duplicate_s``.
