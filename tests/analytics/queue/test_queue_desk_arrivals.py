@@ -811,3 +811,20 @@ def test_a_leaver_unseen_for_two_seconds_after_a_miss_at_the_spot(unseen: float,
     assert seen == arrivals
     if arrivals == 2:
         assert service.last_arrival == 19.5
+
+
+@pytest.mark.parametrize("line_first", [True, False], ids=["line-id-listed-first", "spot-id-listed-first"])
+def test_someone_at_the_spot_on_this_frame_is_not_gone_from_it(line_first: bool) -> None:
+    # one served at the spot (track 1) for minutes; at 10 s the box of someone standing in line (track 2) slips out
+    # of the zones, further from the spot than a leaver steps off it, and stays there (tight scene, seed offset
+    # 36000, 282.2 s: the line's tail at the zone's edge). The one at the spot is seen on every frame: nobody left
+    # it, so nobody walked off under the line's id. The old code asked whether the stay's tracks had been seen in
+    # the order the rows came in: with the line's id listed first, the one at the spot counted as unseen since
+    # the frame before, and a hand-over came out of nothing.
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 14.0, 0.5):
+        line = (2, (90.0, 60.0), "line") if t < 10.0 else (2, (90.0, 75.0), "out")
+        rows = [line, (1, (50.0, 20.0), "spot")]
+        seen += _feed(service, float(t), rows if line_first else rows[::-1])
+    assert seen == 1

@@ -432,6 +432,7 @@ class ServiceTracker:
         # only a track already first seen out of the zones is asked, see _walked_off)
         heights = [xy[1] - top[1] for (_, xy, _), top in zip(rows, tops, strict=True)] if self._born_out else []
         least_h = 0.5 * float(np.median(heights)) if heights else 0.0
+        seen = {tid for tid, _, _ in rows}
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             before = self._zone_of.get(tid)
             self._zone_of[tid] = (t, s or q, xy, top)
@@ -485,7 +486,11 @@ class ServiceTracker:
                 near = min(math.dist(p, r) for p in (out[1], xy) for r in refs)
                 # the stay's own person unseen since leaving the spot has walked on meanwhile
                 # (walking off from where and when that track was last seen)
-                gone = [w for w, p in self._gone_from_spot(stay, t, tid) if math.dist(xy, p) <= 2.0 * self.depart_px]
+                gone = [
+                    w
+                    for w, p in self._gone_from_spot(stay, t, seen - {tid})
+                    if math.dist(xy, p) <= 2.0 * self.depart_px
+                ]
                 # ... or missed at the spot a moment before, while the next in line took their id there (as for a
                 # track first seen out of the zones, see _walked_off): gone from where and when last seen there
                 miss = stay.missed
@@ -610,10 +615,11 @@ class ServiceTracker:
         """
         return any(math.dist(xy, p) <= self.depart_px for p in outside)
 
-    def _gone_from_spot(self, stay: _Stay, t: float, tid: int) -> list[tuple[float, tuple[float, float]]]:
-        """When and where ``stay``'s tracks (other than ``tid``) were last seen, for those last seen beside its spot
-        (within ``relink_px``) in the service zone within ``leave_grace_s`` before ``t`` and not since, while the stay
-        is in the service zone now (another of its tracks).
+    def _gone_from_spot(self, stay: _Stay, t: float, seen: set[int]) -> list[tuple[float, tuple[float, float]]]:
+        """When and where ``stay``'s tracks (other than those in ``seen``: on this frame, or the one stepping out)
+        were last seen, for those last seen beside its spot (within ``relink_px``) in the service zone within
+        ``leave_grace_s`` before ``t`` and not since, while the stay is in the service zone now (another of its
+        tracks).
 
         The one served may be missed for a few detections as they walk off while the next steps up (taken into the
         stay beside the spot), and be seen again under the id of someone in line, a few steps on: beyond
@@ -625,7 +631,7 @@ class ServiceTracker:
         places = []
         for other in stay.tracks:
             last = self._zone_of.get(other)
-            if other == tid or last is None or not last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
+            if other in seen or last is None or not last[1] or not 0.0 < t - last[0] <= self.leave_grace_s + 1e-9:
                 continue
             if stay.in_xy is not None and math.dist(last[2], stay.in_xy) <= self.relink_px:
                 places.append((last[0], last[2]))
