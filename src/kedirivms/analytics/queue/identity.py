@@ -338,8 +338,9 @@ class IdentityStitcher:
         return None if end is None else [*chain, end]
 
     def _moving(self, person: _Person) -> bool:
-        """Whether ``person`` was walking when last seen, or is new in the picture (seen on two detections at most)."""
-        return not self._standing(person) or person.sightings <= 2
+        """Whether ``person`` was walking when last seen (``radius_px`` a second or faster), or is new in the picture
+        (seen on three detections at most)."""
+        return person.speed >= self.radius_px or person.sightings <= 3
 
     def _merged(self, ids: np.ndarray, heights: np.ndarray | None) -> np.ndarray:
         """Which boxes are much taller than their person's usual box (two people, one in front of the other)."""
