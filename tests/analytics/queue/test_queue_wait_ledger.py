@@ -1088,10 +1088,7 @@ def test_someone_first_seen_in_the_line_far_beyond_its_back_walked_in(born_x: fl
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot")]
         for tid, start, x, end in ((1, 1.0, 40.0, 20.0), (2, 2.0, 55.0, 5.0)):
-            if start - 0.5 <= t < start:
-                rows.append((tid, (x, 100.0), "out"))
-            elif start <= t < end:
-                rows.append((tid, (x, 60.0), "line"))
+            rows += _walking_in(t, tid, start, end, (x, 60.0), (x, 100.0))
         if 7.0 <= t < 40.0:
             rows.append((3, (max(born_x - 20.0 * (t - 7.0), 70.0), 60.0), "line"))
         done += _feed(waits, t, rows)
@@ -1109,11 +1106,7 @@ def test_a_walker_whose_id_changes_on_the_way_in_far_beyond_the_lines_back_is_on
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 41.0, 0.5):
         t = float(t)
-        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
-        if t == 0.5:
-            rows.append((1, (40.0, 100.0), "out"))
-        elif 1.0 <= t < 20.0:
-            rows.append((1, (40.0, 60.0), "line"))
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 20.0, (40.0, 60.0), (40.0, 100.0))]
         if t == 6.5:
             rows.append((3, (260.0, 100.0), "out"))
         elif 7.0 <= t < 30.0:
