@@ -982,9 +982,9 @@ class WaitTracker:
 
     @staticmethod
     def _walked_in(info: _Track) -> bool:
-        """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, or carrying
-        on a track lost on its way to the line (:meth:`_walking_up`); not someone coming from the desk (served,
-        walking off across the line's zone)."""
+        """Whether a track entering the line is a newcomer seen walking in: seen out of both zones first, carrying
+        on a track lost on its way to the line (:meth:`_walking_up`), or first seen two steps beyond the line's back
+        (:meth:`_behind_back`); not someone coming from the desk (served, walking off across the line's zone)."""
         return (
             info.outside or (not info.born_in_line and not info.lined) or info.walked_up or info.behind
         ) and not info.desk
