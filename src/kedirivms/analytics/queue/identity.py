@@ -76,6 +76,11 @@ class _Person:
     height: float = 0.0  # box height, a running mean over their single (not merged) boxes, pixels
     sightings: int = 1  # how many detections saw them
 
+    def heading(self, lost_for: float) -> tuple[float, float]:
+        """Where they would be ``lost_for`` seconds after last seen at their recent velocity (for at most a second)."""
+        ahead = min(lost_for, 1.0)
+        return self.xy[0] + self.velocity[0] * ahead, self.xy[1] + self.velocity[1] * ahead
+
 
 class IdentityStitcher:
     """Maps tracker ids to person ids (see the module docs).
@@ -228,9 +233,7 @@ class IdentityStitcher:
                 if looks is not None and person.look is not None and self._differ(looks[i], person.look):
                     continue
                 if not self._standing(person):  # a walker: the nearest to where they were heading comes first
-                    ahead = min(lost_for, 1.0)
-                    ex, ey = person.xy[0] + person.velocity[0] * ahead, person.xy[1] + person.velocity[1] * ahead
-                    d = math.hypot(xy[i][0] - ex, xy[i][1] - ey)
+                    d = math.dist(xy[i], person.heading(lost_for))
                 pairs.append((d / (self.radius_px + walk), i, person.pid))
         taken: set[int] = set()
         self.born = set()
@@ -265,19 +268,30 @@ class IdentityStitcher:
         such person, and so on back to someone a step behind who was seen on the last detection and is lost now,
         or who is the one the new id was given to (every step alike, within ``max(radius_px / 3, 0.4 step)``),
         each of them takes the box a step ahead, and a newcomer at the front is nobody new. The longest such file
-        is taken. Only people walking or new in the picture (seen on two detections at most): people standing in
-        line keep their boxes. Without someone lost at the back the boxes say nothing (the first step of people
-        walking in: the one behind may be someone new where the other was first seen).
+        is taken. Only people walking (``radius_px`` a second or faster) or new in the picture (seen on three
+        detections at most, :meth:`_moving`): people standing in line, or moving slowly, keep their boxes. Without
+        someone lost at the back the boxes say nothing (the first step of people walking in: the one behind may be
+        someone new where the other was first seen).
         """
         prev = self._prev
         if prev is None or not fresh:
             return
         box_of = {self._person_of[int(tid)]: i for i, tid in enumerate(ids.tolist())}
         lost = [p for p in self._people.values() if p.last == prev and p.pid not in box_of and self._moving(p)]
+        # people seen on the last detection and on this one, whose box stayed where they were
+        stayed = [
+            p
+            for p in self._people.values()
+            if p.pid in box_of
+            and p.pid not in self.born
+            and p.last == prev
+            and self._moving(p)
+            and math.dist(xy[box_of[p.pid]], p.xy) <= self.radius_px / 2.0
+        ]
         best: tuple[int, _Person, list[_Person]] | None = None
         for i in fresh:
             owner = self._people[self._person_of[int(ids[i])]]
-            chain = self._file_behind(xy[i], owner, lost, box_of, xy)
+            chain = self._file_behind(xy[i], owner, lost, [p for p in stayed if p.pid != owner.pid])
             if chain is not None and (best is None or len(chain) > len(best[2])):
                 best = (i, owner, chain)
         if best is None:
@@ -292,33 +306,18 @@ class IdentityStitcher:
             self._person_of[int(ids[box])] = person.pid
 
     def _file_behind(
-        self,
-        front: tuple[float, float],
-        owner: _Person,
-        lost: list[_Person],
-        box_of: dict[int, int],
-        xy: list[tuple[float, float]],
+        self, front: tuple[float, float], owner: _Person, lost: list[_Person], stayed: list[_Person]
     ) -> list[_Person] | None:
         """The people walking in file behind a new tracker id's box at ``front``, front first (see :meth:`_walk_on`).
 
-        The last is the one lost at the back (or ``owner``, the person the new id was given to); ``None`` if the
-        boxes make no such file.
+        ``stayed``: the people whose box stayed where they were. The last is the one lost at the back (or ``owner``,
+        the person the new id was given to); ``None`` if the boxes make no such file.
         """
         prev, r = self._prev, self.radius_px
         newcomer = owner.pid in self.born
         ends = lost if newcomer or owner.last != prev or not self._moving(owner) else [*lost, owner]
         if not ends:
             return None
-        stayed = [
-            p
-            for p in self._people.values()
-            if p.pid in box_of
-            and p.pid not in self.born
-            and p.pid != owner.pid
-            and p.last == prev
-            and self._moving(p)
-            and math.dist(xy[box_of[p.pid]], p.xy) <= r / 2.0
-        ]
         firsts = [p for p in stayed if r / 3.0 < math.dist(front, p.xy) <= 2.0 * r]
         if not firsts:
             return None
@@ -377,9 +376,7 @@ class IdentityStitcher:
                 lost_for = t - other.last
                 if other.pid in present or lost_for <= 0 or lost_for > self.stitch_s:
                     continue
-                ahead = min(lost_for, 1.0)
-                ex, ey = other.xy[0] + other.velocity[0] * ahead, other.xy[1] + other.velocity[1] * ahead
-                d = math.hypot(xy[i][0] - ex, xy[i][1] - ey)
+                d = math.dist(xy[i], other.heading(lost_for))
                 if d < best[0]:
                     best = (d, other)
             if best[1] is not None:

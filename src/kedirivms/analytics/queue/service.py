@@ -444,7 +444,7 @@ class ServiceTracker:
                 self._born_out[tid] = _Born(
                     t,
                     xy,
-                    self._walk_began(t, xy, {other for other, _, _ in rows}),
+                    self._walk_began(t, xy, seen),
                     [
                         (stay, stay.missed)
                         for stay in self._stays

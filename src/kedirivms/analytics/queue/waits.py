@@ -502,12 +502,17 @@ class WaitTracker:
             if tid in present or info.walked_on or info.lined or info.desk or info.born_by_desk or not info.outside:
                 continue
             d = math.dist(xy, info.xy)
-            reach = self.relink_px * max(2.0, 1.0 + _WALK_PER_S * (t - info.last)) if alone else 2.0 * self.relink_px
+            reach = self._walk_reach(t - info.last) if alone else 2.0 * self.relink_px
             if t - info.last <= self.relink_s and d <= reach and d < best[0]:
                 best = (d, info)
         if best[1] is not None:
             best[1].walked_on = True
         return best[1]
+
+    def _walk_reach(self, lost_for: float) -> float:
+        """How far someone walking in may be from where they were lost ``lost_for`` seconds before: ``relink_px``
+        plus :data:`_WALK_PER_S` of it each second, and at least one detection period's walk (``2 * relink_px``)."""
+        return self.relink_px * max(2.0, 1.0 + _WALK_PER_S * lost_for)
 
     def _walked_away_from(
         self, xy: tuple[float, float], t: float, rows: list[tuple[int, tuple[float, float], bool, bool]]
@@ -949,7 +954,7 @@ class WaitTracker:
             v.last_seen < t
             and t - v.last_seen <= self.relink_s
             and math.dist(v.last_xy, desk) > back
-            and math.dist(xy, v.last_xy) <= self.relink_px * max(2.0, 1.0 + _WALK_PER_S * (t - v.last_seen))
+            and math.dist(xy, v.last_xy) <= self._walk_reach(t - v.last_seen)
             for v in self._visits
         )
 
