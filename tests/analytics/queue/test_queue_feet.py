@@ -93,3 +93,33 @@ def test_only_with_the_bottom_center_anchor() -> None:
     assert QueueAnalyzer(cfg, detector=Scripted(_line))._feet is None
     with pytest.raises(ValueError, match="feet_from_height"):
         QueueConfig.model_validate({"zones": ZONES, "tracking": {"feet_from_height": "sometimes"}})
+
+
+def test_a_box_reaching_down_to_someone_nearer_keeps_its_persons_feet_by_their_height() -> None:
+    """Two people in one box, the track's person the far one: someone walking past beyond the line (out of the
+    zones) boxed together with someone standing in it, the box's top on the walker's head and its bottom at the
+    other's feet, while the one in line has a box of their own too (counter scene, absence held-out seed +38000,
+    151.3 s: a passer-by's box 1.6 times their height put their feet in the line for a detection, and the line took
+    them for someone who walked in and left, or was served)."""
+    walker, in_line = [60, 17, 70, 47], [95, 50, 105, 80]  # 30 px tall, walking past; standing in line
+    merged = [70, 18, 110, 80]  # the walker's head down to the other's feet
+    feet = FootEstimator()
+    feet.place(0.0, np.array([walker, in_line], dtype=np.float32), np.array([5, 6]))
+    placed = feet.place(0.5, np.array([merged, in_line], dtype=np.float32), np.array([5, 6]))
+    assert placed.ravel().tolist() == pytest.approx([70, 18, 110, 48, *in_line])  # feet 30 px below their head
+    assert feet.height(5) == pytest.approx(30.0)  # a merged box teaches nothing
+    # with no box of its own for the one in line, the merged box is the only one they have: its bottom stays
+    alone = FootEstimator()
+    alone.place(0.0, np.array([walker], dtype=np.float32), np.array([5]))
+    assert alone.place(0.5, np.array([merged], dtype=np.float32), np.array([5]))[0, 3] == pytest.approx(80)
+    # the one in line given the merged box: its bottom kept its place (the box reaches up to someone farther
+    # away), so their feet stay where they were
+    line = FootEstimator()
+    line.place(0.0, np.array([in_line, walker], dtype=np.float32), np.array([6, 5]))
+    placed = line.place(0.5, np.array([[90, 18, 110, 80], walker], dtype=np.float32), np.array([6, 5]))
+    assert placed[0, 3] == pytest.approx(80)
+    # a box a little taller than usual (a step nearer the camera) keeps its bottom
+    near = FootEstimator()
+    near.place(0.0, np.array([walker, in_line], dtype=np.float32), np.array([7, 6]))
+    placed = near.place(0.5, np.array([[60, 17, 70, 52], in_line], dtype=np.float32), np.array([7, 6]))
+    assert placed[0, 3] == pytest.approx(52)

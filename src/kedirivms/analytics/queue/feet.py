@@ -4,7 +4,8 @@ In an oblique view of a line, the person behind someone stands higher in the pic
 the one in front: the detector's box ends where the front person hides them, often well above the real feet, and
 its bottom centre (the ``bottom_center`` anchor that places people on the floor zones) jumps up. A box is *cut
 off* when its bottom edge lies inside another box that reaches lower (the person in front); its feet are then
-estimated from the person's usual box height, learnt from their boxes that were not cut off.
+estimated from the person's usual box height, learnt from their boxes that were not cut off. The same height
+places the feet of someone whose box reaches down to the feet of a person nearer the camera (two people in one box).
 """
 
 from __future__ import annotations
@@ -112,16 +113,22 @@ class FootEstimator:
         margin: see :func:`cut_off`.
         merged_height: a box this much taller than the person's usual height is not learnt from (two people in one
             box).
+        far_height: a box this much taller than the person's usual height that reaches down to someone nearer the
+            camera, boxed on their own too, has its feet placed ``usual height`` below its top (see :meth:`place`).
     """
 
-    def __init__(self, *, margin: float = 0.05, merged_height: float = 1.15) -> None:
+    def __init__(self, *, margin: float = 0.05, merged_height: float = 1.15, far_height: float = 1.3) -> None:
         self.margin = margin
         self.merged_height = merged_height
+        self.far_height = far_height
         self._height: dict[int, tuple[float, float]] = {}  # person -> usual height, last seen
+        # person -> top and bottom of their last box of their usual height (not coasted, not cut off), when
+        self._last: dict[int, tuple[float, float, float]] = {}
 
     def reset(self) -> None:
         """Forget every person's height."""
         self._height.clear()
+        self._last.clear()
 
     def height(self, pid: int) -> float:
         """Person ``pid``'s usual (uncut) box height, pixels; 0 when not known yet."""
@@ -134,6 +141,11 @@ class FootEstimator:
         The feet go ``usual height`` below the box's top, never above its own bottom edge nor below the bottom
         edge of the box in front (the person behind stands behind them). Boxes that are not cut off teach their
         person's usual height (when ``learn`` is True for them).
+
+        A box ``far_height`` times its person's usual height or taller is two people in one box; when it kept the
+        top of their last box of usual height while its bottom moved down, and another box ends where it ends, it
+        reaches down to the feet of someone nearer the camera (someone standing in line, boxed together with a
+        walker passing beyond them): the person's feet go ``usual height`` below its top.
 
         Args:
             t: frame time, seconds.
@@ -155,8 +167,11 @@ class FootEstimator:
             if front[i] < 0:
                 if teach[i] and (usual == 0.0 or h <= self.merged_height * usual):
                     usual = h if usual == 0.0 else 0.8 * usual + 0.2 * h
+                    self._last[pid] = (float(boxes[i, 1]), float(boxes[i, 3]), t)
                 if usual > 0.0:
                     self._height[pid] = (usual, t)
+                if usual > 0.0 and h > self.far_height * usual and self._reaches_down(pid, boxes, i, usual):
+                    boxes[i, 3] = boxes[i, 1] + usual
                 continue
             if usual > 0.0:
                 self._height[pid] = (usual, t)
@@ -165,7 +180,31 @@ class FootEstimator:
                 boxes[i, 3] = max(float(boxes[i, 3]), feet)
         return boxes
 
+    def _reaches_down(self, pid: int, boxes: np.ndarray, i: int, usual: float) -> bool:
+        """Whether box ``i`` of person ``pid`` reaches down to the feet of someone nearer the camera who is boxed on
+        their own: it kept the person's last top (within a quarter of their height) while its bottom moved down half
+        their height or more since their last box of their usual height, and another box ends where it ends (within
+        a sixth of that box's height, its bottom centre within this box's width) with its top lower down.
+
+        With nobody else boxed there, the box is the only one the nearer person has, and its bottom stays theirs
+        (someone standing in line counts for more than a walker passing beyond it).
+        """
+        last = self._last.get(pid)
+        if last is None:
+            return False
+        x1, y1, x2, y2 = (float(v) for v in boxes[i])
+        if abs(y1 - last[0]) >= 0.25 * usual or y2 - last[1] <= 0.5 * usual:
+            return False
+        for j, (a1, b1, a2, b2) in enumerate(boxes.tolist()):
+            hj = b2 - b1
+            near = abs(b2 - y2) <= hj / 6.0 and x1 <= (a1 + a2) / 2.0 <= x2
+            if j != i and near and b1 - y1 >= 0.25 * hj:
+                return True
+        return False
+
     def forget(self, before: float) -> None:
-        """Drop the heights of people last seen before ``before``."""
+        """Drop the heights (and last boxes) of people last seen before ``before``."""
         for pid in [p for p, (_, seen) in self._height.items() if seen < before]:
             del self._height[pid]
+        for pid in [p for p, (_, _, seen) in self._last.items() if seen < before]:
+            del self._last[pid]
