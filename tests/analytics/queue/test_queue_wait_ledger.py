@@ -1097,6 +1097,38 @@ def test_someone_first_seen_in_the_line_far_beyond_its_back_walked_in(born_x: fl
     assert _served(done) == expected
 
 
+@pytest.mark.parametrize(
+    ("born", "in_line", "expected"),
+    [((20.0, 170.0), 3, [19.0, 28.0, 33.0]), ((-80.0, 90.0), 2, [19.0, 28.0])],
+    ids=["beyond-the-bend", "beside-the-one-in-front"],
+)
+def test_someone_first_seen_two_steps_beyond_a_bending_lines_back_walked_in(
+    born: tuple[float, float], in_line: int, expected: list
+) -> None:
+    """The desk at (0, 60); the line runs away from it to A (-100, 60), then bends back towards the picture's middle:
+    B stands at (-60, 110), nearer the desk than A, and is hidden from 5 s on. At 7 s track 3 is first seen in the
+    line's zone at (20, 170), 141 px from A (the one nearest it) and farther from the desk than A: someone walking in
+    under a new id, three in line (counter scene, busy +11000, 197.3 s: the newcomer's start was missing for 540 s,
+    MAE 0.681). The old rule asked for two steps beyond the person in line farthest from the desk, and in a line
+    that bends back the back of the line is not that person. Control: first seen a step from A, it may be B under a
+    new id: two in line, and nobody left for a third arrival."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 41.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        rows += _walking_in(t, 1, 1.0, 20.0, (-100.0, 60.0), (-100.0, 100.0))
+        rows += _walking_in(t, 2, 2.0, 5.0, (-60.0, 110.0), (-60.0, 150.0))
+        if 7.0 <= t < 40.0:
+            rows.append((3, born, "line"))
+        done += _feed(waits, t, rows)
+        if t == 15.0:
+            assert waits.waiting(t) == in_line
+        if t in (20.0, 30.0, 40.0)[: len(expected)]:
+            done.append(waits.arrived(t))
+    assert _served(done) == expected
+
+
 def test_a_walker_whose_id_changes_on_the_way_in_far_beyond_the_lines_back_is_one_start() -> None:
     """A stands in line from 1 s; B is seen walking in at 6.5 s and steps into the line's zone far beyond A at 7 s,
     walking 30 px a detection, and the tracker gives B a new id at 7.5 s (quiet scene, seed offset 20000, 137.3 s).

@@ -933,10 +933,11 @@ class WaitTracker:
         return any(math.dist(p, self._desk_xy) > here + self.relink_px for p in line)
 
     def _behind_back(self, xy: tuple[float, float], line: list[tuple[float, float]], t: float) -> bool:
-        """Whether a track first seen in the line at ``xy`` stands two steps (``2 * relink_px``) further from the desk
-        than everyone else in it (``line``: where people stand in it now; someone must), with no visit lost in the
-        last ``relink_s`` beyond the line's back (a step, ``relink_px``) within walking reach of it (as
-        :meth:`_walking_up` reaches for a walker lost that long).
+        """Whether a track first seen in the line at ``xy`` stands two steps (``2 * relink_px``) from everyone else in
+        it (``line``: where people stand in it now; someone must), farther from the desk than the one nearest it (the
+        back of the line: where a line bends, the person farthest from the desk need not be its back), with no visit
+        lost in the last ``relink_s`` more than a step (``relink_px``) farther from the desk than that one, within
+        walking reach of it (as :meth:`_walking_up` reaches for a walker lost that long).
 
         Nobody stands there: it is someone walking in, whom the tracker gave a new id on the way (people walking in
         file, each reaching where the one ahead was), not an id switch in the line; unless a visit was lost on the
@@ -946,10 +947,15 @@ class WaitTracker:
         if self._desk_xy is None:
             return False
         desk = self._desk_xy
-        others = [math.dist(p, desk) for p in line if p != xy]
-        if not others or max(others) >= math.dist(xy, desk) - 2.0 * self.relink_px:
+        others = [p for p in line if p != xy]
+        if not others:
             return False
-        back = max(others) + self.relink_px
+        # (two steps from everyone in it, beyond the nearest of them: where a line that bends stands farther out)
+        nearest = min(others, key=lambda p: math.dist(p, xy))
+        here = math.dist(xy, desk)
+        if math.dist(nearest, xy) <= 2.0 * self.relink_px or math.dist(nearest, desk) >= here:
+            return False
+        back = math.dist(nearest, desk) + self.relink_px
         return not any(
             v.last_seen < t
             and t - v.last_seen <= self.relink_s
