@@ -94,16 +94,21 @@ def feet_beside(xyxy: np.ndarray, *, row: float = 0.05, shorter: float = 0.15) -
     boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
     placed = boxes.copy()
     h = boxes[:, 3] - boxes[:, 1]
-    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
-        beside = (
-            (np.minimum(boxes[:, 2], x2) > np.maximum(boxes[:, 0], x1))
-            & (np.abs(boxes[:, 3] - y2) <= row * h)
-            & (y1 - boxes[:, 1] >= shorter * h)
-        )
-        beside[i] = False
+    for i, (_, y1, _, y2) in enumerate(boxes.tolist()):
+        beside = _ending_beside(boxes, i, row) & (y1 - boxes[:, 1] >= shorter * h)
         if beside.any():
             placed[i, 3] = max(float(y2), y1 + float(h[beside].max()))
     return placed
+
+
+def _ending_beside(boxes: np.ndarray, i: int, row: float) -> np.ndarray:
+    """Which boxes end on the row where box ``i`` ends (within ``row`` of their own height) and overlap it side by
+    side; ``i`` itself is left out. A new ``(N,)`` bool array."""
+    x1, _, x2, y2 = boxes[i].tolist()
+    h = boxes[:, 3] - boxes[:, 1]
+    out = (np.minimum(boxes[:, 2], x2) > np.maximum(boxes[:, 0], x1)) & (np.abs(boxes[:, 3] - y2) <= row * h)
+    out[i] = False
+    return out
 
 
 class FootEstimator:
@@ -192,15 +197,12 @@ class FootEstimator:
         last = self._last.get(pid)
         if last is None:
             return False
-        x1, y1, x2, y2 = (float(v) for v in boxes[i])
+        x1, y1, x2, y2 = boxes[i].tolist()
         if abs(y1 - last[0]) >= 0.25 * usual or y2 - last[1] <= 0.5 * usual:
             return False
-        for j, (a1, b1, a2, b2) in enumerate(boxes.tolist()):
-            hj = b2 - b1
-            near = abs(b2 - y2) <= hj / 6.0 and x1 <= (a1 + a2) / 2.0 <= x2
-            if j != i and near and b1 - y1 >= 0.25 * hj:
-                return True
-        return False
+        centre = (boxes[:, 0] + boxes[:, 2]) / 2.0
+        nearer = _ending_beside(boxes, i, 1.0 / 6.0) & (x1 <= centre) & (centre <= x2)
+        return bool((nearer & (boxes[:, 1] - y1 >= 0.25 * (boxes[:, 3] - boxes[:, 1]))).any())
 
     def forget(self, before: float) -> None:
         """Drop the heights (and last boxes) of people last seen before ``before``."""

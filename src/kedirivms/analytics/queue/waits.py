@@ -952,10 +952,10 @@ class WaitTracker:
             return False
         # (two steps from everyone in it, beyond the nearest of them: where a line that bends stands farther out)
         nearest = min(others, key=lambda p: math.dist(p, xy))
-        here = math.dist(xy, desk)
-        if math.dist(nearest, xy) <= 2.0 * self.relink_px or math.dist(nearest, desk) >= here:
+        back = math.dist(nearest, desk)  # (where the line's back stands from the desk)
+        if math.dist(nearest, xy) <= 2.0 * self.relink_px or back >= math.dist(xy, desk):
             return False
-        back = math.dist(nearest, desk) + self.relink_px
+        back += self.relink_px
         return not any(
             v.last_seen < t
             and t - v.last_seen <= self.relink_s
