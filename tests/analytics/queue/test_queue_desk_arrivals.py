@@ -828,3 +828,30 @@ def test_someone_at_the_spot_on_this_frame_is_not_gone_from_it(line_first: bool)
         rows = [line, (1, (50.0, 20.0), "spot")]
         seen += _feed(service, float(t), rows if line_first else rows[::-1])
     assert seen == 1
+
+
+@pytest.mark.parametrize(("b", "arrivals"), [("waited", 2), ("walking-in", 1)])
+def test_the_front_of_the_line_stepping_up_unseen_as_its_box_moves_towards_the_desk(b: str, arrivals: int) -> None:
+    """A is served at (50, 20) under two tracks (4, lost, then 1); B (track 2) waits at the front of the line. At
+    20 s A walks off under track 1 while B steps up to the spot unboxed; the box under B's id, boxing B's head with
+    the feet of the one behind, moves 8 px a detection up the line (never into the service zone). Someone waited in
+    line when A left: B stepped up unseen, an arrival dated when A left (counter scene, tight +36000, 159.8 s: the
+    waiting was asked of the line as it stood when the stay ended, where B's box had moved on; the arrival was missed
+    and every later wait took a start one place early). Control: B walked in along an otherwise empty line, 8 px a
+    detection from 16 s, and never stood in it (absence +17000), so nobody waited."""
+    service = _service()
+    seen = 0
+
+    def y_of(t: float) -> float:
+        if b == "waited":
+            return 38.0 if t < 20.0 else max(38.0 - 16.0 * (t - 20.0), 22.0)
+        return max(102.0 - 16.0 * (t - 16.0), 22.0)
+
+    for t in np.arange(2.0, 20.0, 0.5):
+        line = [(2, (45.0, y_of(float(t))), "line")] if b == "waited" or t >= 16.0 else []
+        seen += _feed(service, float(t), [(4 if t < 5.0 else 1, (50.0, 20.0), "spot"), *line])
+    for k, t in enumerate(np.arange(20.0, 26.0, 0.5)):
+        seen += _feed(service, float(t), [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, (45.0, y_of(float(t))), "line")])
+    assert seen == arrivals
+    if arrivals == 2:
+        assert service.last_arrival == 20.0

@@ -166,6 +166,8 @@ class ServiceTracker:
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
         # track in the queue zone -> since when and where it stands there (a step, relink_px / 2, starts it again)
         self._standing: dict[int, tuple[float, tuple[float, float]]] = {}
+        # track -> when it last stood in the line for leave_grace_s or longer (see _stepped_up)
+        self._waited: dict[int, float] = {}
         # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
         # tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
@@ -568,12 +570,16 @@ class ServiceTracker:
 
     def _stepped_up(self, stay: _Stay, dep: _Departure, t: float, staffed: bool) -> bool:
         """Whether the front of the line is taken to have stepped up unseen as ``dep``'s leaver walked off: the clerk
-        at the desk, someone waiting in line (standing there for ``leave_grace_s``, not walking in along it), and none
-        of the stay's tracks but the leaver's seen out of the line since it left (the leaver's id may jump onto someone
-        in line, and so may the stay's other ids: a box of the next in line taken for a second box on the one served
-        goes back to the line with them; see :meth:`_stepped_up_unseen`)."""
+        at the desk, someone in line now, someone other than the leaver's track who waited in line when it left
+        (stood there for ``leave_grace_s`` within ``leave_grace_s`` before it left, or since: not walking in along
+        it; the one waiting at the front may be moving up by now, their box taking in the feet of the one behind),
+        and none of the stay's tracks but the leaver's seen out of the line since it left (the leaver's id may jump
+        onto someone in line, and so may the stay's other ids: a box of the next in line taken for a second box on the
+        one served goes back to the line with them; see :meth:`_stepped_up_unseen`)."""
         seen = [self._off_line.get(tid, -math.inf) for tid in stay.tracks if tid != dep.track]
-        waiting = any(t - since + 1e-9 >= self.leave_grace_s for since, _ in self._standing.values())
+        waiting = bool(self._standing) and any(
+            tid != dep.track and when + self.leave_grace_s + 1e-9 >= dep.left_at for tid, when in self._waited.items()
+        )
         return max(seen, default=-math.inf) < dep.left_at and staffed and waiting
 
     def _stand(self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool]) -> None:
@@ -584,6 +590,9 @@ class ServiceTracker:
                 was = self._standing.get(tid)
                 lined[tid] = was if was is not None and math.dist(xy, was[1]) <= 0.5 * self.relink_px else (t, xy)
         self._standing = lined
+        self._waited.update({tid: t for tid, (since, _) in lined.items() if t - since + 1e-9 >= self.leave_grace_s})
+        for tid in [k for k, when in self._waited.items() if t - when > self.relink_s]:
+            del self._waited[tid]
 
     def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
         """A track of ``stay`` (not ``leaver``) seen at the spot when or after its person left it at ``left_at``.
