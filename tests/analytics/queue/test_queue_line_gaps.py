@@ -379,3 +379,38 @@ def test_the_seen_gaps_rule_is_a_tracking_setting() -> None:
 
     assert rule() is True
     assert rule(line_gaps_seen=False) is False
+
+
+def test_the_back_of_a_tight_line_placed_out_of_it_by_a_box_beside_them_stays_in_line() -> None:
+    """A tight line of eight, the line's zone ending 16 px below the back one's feet (row 184). From 10 s to 20 s a
+    tall box (two people in one) stands beside the back one, ending on their row: feet placed by it
+    (:func:`feet_beside`, 122 px below their top) fall out of the zone while their box stands still (counter scene,
+    tight +36000, 337-352 s: the visit ended as a walk out of the line, and stepping back in, as the tall box went,
+    was a walk in: a start nobody made). Nobody in the line moved, so none of their visits ends."""
+    line = _line(12.0, missing=-1)
+
+    def boxes(t: float) -> list[list[float]]:
+        return [*line(t), [170.0, 64.0, 200.0, 186.0]] if 10.0 <= t < 20.0 else line(t)
+
+    config = QueueConfig.model_validate(
+        {
+            "zones": [
+                {"name": "desk", "kind": "service", "points": [[0, 0], [1, 0], [1, 99 / 360], [0, 99 / 360]]},
+                {"name": "line", "kind": "queue", "points": [[0, 99 / 360], [1, 99 / 360], [1, 5 / 9], [0, 5 / 9]]},
+            ],
+            "anchor": "bottom_center",
+            "detector": "dnn",
+            "dnn": {"motion_gate": {"enabled": False}},
+            "unstaffed": {"enabled": False},
+        }
+    )
+    analyzer = QueueAnalyzer(config, detector=scripted_detector(boxes))
+    y = np.zeros((360, 640), np.uint8)
+    ended = []
+    for k in range(300):
+        analyzer.update(y, round(0.1 * k, 1))
+        assert analyzer.last is not None
+        ended += analyzer.last.visits
+    assert analyzer._gaps is not None and analyzer._gaps.tight  # (feet_beside places feet in a tight line only)
+    assert ended  # (the tall box's own visit, 10-20 s)
+    assert [v for v in ended if v.end - v.wait_s < 10.0] == []  # (the line's eight, in it from the start)

@@ -888,7 +888,9 @@ class QueueAnalyzer:
         count them in the line again (and end their service); the next in line's box may likewise reach over into
         the service zone. A person's move from one of the two zones to the other counts only once their anchor is
         ``zone_hold`` of their box height from where it was last placed; coming in from elsewhere or leaving the
-        two zones counts at once (the end of the line). A step up to a service spot nobody else holds counts at
+        service zone counts at once, and leaving the line counts once both ends of the box moved that far (feet
+        placed by a neighbour's box, :func:`feet_beside`, that was found on one detection and not the next move
+        while the box stands still). A step up to a service spot nobody else holds counts at
         once too: only the one served can reach over from there (a ceiling camera close to the desk sees the feet
         of someone stepping up move much less than a tenth of their tall box). A person moves only as far as both
         ends of their box moved: the box of the one served whose foot edge drops into the line while its top stays
@@ -911,7 +913,14 @@ class QueueAnalyzer:
             placed = self._placed.get(pid)
             # someone else at the service spot (asked once: it reads every placed person)
             held = placed is not None and placed[1] != zone and self._spot_held(pid, present)
-            if zone is None:
+            if zone is None and placed is not None and placed[1] == "queue":
+                # (out of the line only by a step: feet placed by a neighbour's box that came or went move alone)
+                if self._moved(anchors[i], tops[i], placed, False) <= share * float(heights[i]):
+                    in_queue[i] = True
+                    self._placed[pid] = (placed[0], placed[1], t, placed[3])
+                else:
+                    self._placed.pop(pid, None)
+            elif zone is None:
                 self._placed.pop(pid, None)
             elif (
                 placed is not None
