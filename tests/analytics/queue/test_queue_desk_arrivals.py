@@ -855,3 +855,41 @@ def test_the_front_of_the_line_stepping_up_unseen_as_its_box_moves_towards_the_d
     assert seen == arrivals
     if arrivals == 2:
         assert service.last_arrival == 20.0
+
+
+@pytest.mark.parametrize(("reach", "arrivals"), [(25.0, 2), (0.0, 1)])
+def test_the_front_of_the_line_boxed_down_to_the_one_behind_as_the_one_served_walks_off(
+    reach: float, arrivals: int
+) -> None:
+    """A (track 1, the stay's only track) is served at (50, 20); B (2) waits at the front of the line at (48, 45), C
+    (3) behind. At 20 s A walks off under their own id while B steps up to the spot; the detector boxes B from
+    their head at the spot down to C's feet, so B's id stays in the line (its foot point 1 px nearer the spot) while
+    its box's top reaches ``reach`` px up towards the spot. B stepped up unseen, an arrival dated when A was last at
+    the spot (counter scene, hard +28000, 256.6 s: the arrival was missed, and every later wait took a start one
+    place early). Control: B's box does not move (the clerk calls nobody): no arrival."""
+    service = _service()
+    seen = 0
+
+    def feed(
+        t: float, people: list[tuple[int, tuple[float, float], str]], tops: dict[int, tuple[float, float]]
+    ) -> None:
+        nonlocal seen
+        ids, xy, spot, line = _arrays(people)
+        heads = xy - (0.0, 40.0)
+        for i, tid in enumerate(ids.tolist()):
+            if tid in tops:
+                heads[i] = tops[tid]
+        seen += service.update(t, ids, xy, spot, line, heads=heads)[1]
+
+    for t in np.arange(2.0, 20.0, 0.5):
+        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")], {})
+    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
+        b = (48.0, 44.0) if reach else (48.0, 45.0)
+        feed(
+            float(t),
+            [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, b, "line"), (3, (44.0, 70.0), "line")],
+            {2: (49.0, 5.0 - reach)},
+        )
+    assert seen == arrivals
+    if arrivals == 2:
+        assert service.last_arrival == 19.5

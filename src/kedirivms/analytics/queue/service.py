@@ -102,10 +102,12 @@ class ServiceTracker:
     stands after ``leave_grace_s`` unless that id went back into the line (it was on someone else for a detection:
     nobody left); someone else walking off meanwhile is kept and taken up then, unless their id went back too.
     When nobody is seen at the spot after such a departure (when its time is up, or when the stay ends) and the
-    stay's tracks but the leaver's were not seen out of the line since, while someone waits in line (stands there
-    for ``leave_grace_s``) and the clerk is at the desk (``staffed``), the front of the line stepped up unseen (a
-    small person behind a tall one): the arrival is reported with no track, and a stay without tracks holds the
-    spot.
+    stay's tracks but the leaver's were not seen out of the line since, while someone other than the leaver waited in
+    line when they left (stood there for ``leave_grace_s``), someone is in line now and the clerk is at the desk
+    (``staffed``), the front of the line stepped up unseen (a small person behind a tall one, or one boxed from their
+    head at the spot down to the feet of the one behind): the arrival is reported with no track, and a stay without
+    tracks holds the spot. So it is when a served stay's only track walks off while the one at the front of the line
+    moves up towards the spot, unboxed there (see :meth:`_walked_off_alone`).
 
     A stay lost for good while its person stood at the spot (nobody saw them leave) still holds the desk: the
     detector misses the one served for long stretches, and the tracker may move the id of the one waiting at the
@@ -164,10 +166,12 @@ class ServiceTracker:
         self._held: tuple[float, float] | None = None
         # track -> (when, where) it was last seen in the queue zone
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
-        # track in the queue zone -> since when and where it stands there (a step, relink_px / 2, starts it again)
-        self._standing: dict[int, tuple[float, tuple[float, float]]] = {}
-        # track -> when it last stood in the line for leave_grace_s or longer (see _stepped_up)
-        self._waited: dict[int, float] = {}
+        # track in the queue zone -> since when and where it stands there, and its box's top then (a step,
+        # relink_px / 2, starts it again)
+        self._standing: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
+        # track -> when it last stood in the line for leave_grace_s or longer, where it stood there (its feet, and
+        # its box's top when it began standing there; see _stepped_up and _walked_off_alone)
+        self._waited: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
         # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
         # tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
@@ -266,10 +270,10 @@ class ServiceTracker:
         born = {tid for tid, _, _ in rows if tid not in self._zone_of}
         queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
         if queue is not None:
-            if fresh:  # (a frame between detections repeats the last one's places)
-                self._stand(t, rows, queue)
-            arrivals += self._settle(t, rows, queue, born)
             tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
+            if fresh:  # (a frame between detections repeats the last one's places)
+                self._stand(t, rows, queue, tops)
+            arrivals += self._settle(t, rows, queue, born)
             arrivals += self._hand_over(t, rows, queue, tops, done, staffed)
         lined = {tid for (tid, _, _), q in zip(rows, queue, strict=True) if q} if queue is not None else set()
         for tid, xy, s in rows:
@@ -305,6 +309,12 @@ class ServiceTracker:
                 dep = stay.departed  # (its person seen walking off, not decided yet: the front stepped up unseen?)
                 if dep is not None and queue is not None and self._stepped_up(stay, dep, t, staffed):
                     arrivals += self._stepped_up_unseen(stay, dep.left_at, dep.track, t, done)
+                    continue
+                walker = None
+                if lost_for <= 0 and queue is not None:
+                    walker = self._walked_off_alone(stay, rows, queue, tops, staffed)
+                if walker is not None:  # (and the front of the line moved up towards the spot)
+                    arrivals += self._stepped_up_unseen(stay, stay.last_in, walker, t, done)
                     continue
                 arrivals += self._release(stay)
                 self._stays.remove(stay)
@@ -578,20 +588,70 @@ class ServiceTracker:
         one served goes back to the line with them; see :meth:`_stepped_up_unseen`)."""
         seen = [self._off_line.get(tid, -math.inf) for tid in stay.tracks if tid != dep.track]
         waiting = bool(self._standing) and any(
-            tid != dep.track and when + self.leave_grace_s + 1e-9 >= dep.left_at for tid, when in self._waited.items()
+            tid != dep.track and when + self.leave_grace_s + 1e-9 >= dep.left_at
+            for tid, (when, _, _) in self._waited.items()
         )
         return max(seen, default=-math.inf) < dep.left_at and staffed and waiting
 
-    def _stand(self, t: float, rows: list[tuple[int, tuple[float, float], bool]], in_queue: list[bool]) -> None:
-        """Follow where each track in the queue zone (not at the spot) stands and since when."""
+    def _walked_off_alone(
+        self,
+        stay: _Stay,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        queue: list[bool],
+        tops: list[tuple[float, float]],
+        staffed: bool,
+    ) -> int | None:
+        """The track under which ``stay``'s person walked off the spot (seen out of both zones now, their stay the
+        only one and ``min_service_s`` long: served) while the one who waited at the front of the line moved up
+        towards the spot without being seen there; ``None`` otherwise.
+
+        The one stepping up may be boxed from their head at the spot down to the feet of the one behind them, who
+        took their place: that box stays in the line, its foot point moving up a little or not at all while its top
+        reaches up to the spot. The front of the line is the one in line nearest the spot now; they waited when the
+        one served left (stood in line for ``leave_grace_s`` within ``leave_grace_s`` before, see
+        :meth:`_stepped_up`), and their feet or their box's top moved ``relink_px / 4`` or more towards the spot from
+        where they stood. Someone waiting who is not called (the clerk stalls) does not move up.
+        """
+        spot = stay.in_xy
+        if spot is None or not staffed or len(self._stays) != 1 or stay.last_in - stay.enter < self.min_service_s:
+            return None
+        here = [(tid, s or q) for (tid, _, s), q in zip(rows, queue, strict=True) if tid in stay.tracks]
+        if not here or any(zoned for _, zoned in here):
+            return None
+        line = [(tid, xy, top) for (tid, xy, s), q, top in zip(rows, queue, tops, strict=True) if q and not s]
+        if not line:
+            return None
+        front, xy, top = min(line, key=lambda row: math.dist(row[1], spot))
+        waited = self._waited.get(front)
+        if waited is None or waited[0] + self.leave_grace_s + 1e-9 < stay.last_in:
+            return None
+        # (towards the spot from where they stood: their feet, or the top of their box reaching up to the spot)
+        way = (spot[0] - waited[1][0], spot[1] - waited[1][1])
+        norm = math.hypot(*way) or 1.0
+        feet = ((xy[0] - waited[1][0]) * way[0] + (xy[1] - waited[1][1]) * way[1]) / norm
+        head = ((top[0] - waited[2][0]) * way[0] + (top[1] - waited[2][1]) * way[1]) / norm
+        return here[0][0] if max(feet, head) >= 0.25 * self.relink_px else None
+
+    def _stand(
+        self,
+        t: float,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        in_queue: list[bool],
+        tops: list[tuple[float, float]],
+    ) -> None:
+        """Follow where each track in the queue zone (not at the spot) stands and since when, and where those who
+        waited there stood (feet and top of their box)."""
         lined = {}
-        for (tid, xy, s), q in zip(rows, in_queue, strict=True):
+        for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             if q and not s:
                 was = self._standing.get(tid)
-                lined[tid] = was if was is not None and math.dist(xy, was[1]) <= 0.5 * self.relink_px else (t, xy)
+                still = was is not None and math.dist(xy, was[1]) <= 0.5 * self.relink_px
+                lined[tid] = was if was is not None and still else (t, xy, top)
+                since, place, head = lined[tid]
+                if t - since + 1e-9 >= self.leave_grace_s:
+                    self._waited[tid] = (t, place, head)
         self._standing = lined
-        self._waited.update({tid: t for tid, (since, _) in lined.items() if t - since + 1e-9 >= self.leave_grace_s})
-        for tid in [k for k, when in self._waited.items() if t - when > self.relink_s]:
+        for tid in [k for k, (when, _, _) in self._waited.items() if t - when > self.relink_s]:
             del self._waited[tid]
 
     def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
