@@ -913,16 +913,16 @@ class QueueAnalyzer:
             placed = self._placed.get(pid)
             # someone else at the service spot (asked once: it reads every placed person)
             held = placed is not None and placed[1] != zone and self._spot_held(pid, present)
-            if zone is None and placed is not None and placed[1] == "queue":
-                # (out of the line only by a step: feet placed by a neighbour's box that came or went move alone)
-                if self._moved(anchors[i], tops[i], placed, False) <= share * float(heights[i]):
-                    in_queue[i] = True
-                    self._placed[pid] = (placed[0], placed[1], t, placed[3])
-                else:
-                    self._placed.pop(pid, None)
-            elif zone is None:
+            # (out of the line only by a step: feet placed by a neighbour's box that came or went move alone)
+            stepped_out = (
+                zone is None
+                and placed is not None
+                and placed[1] == "queue"
+                and self._moved(anchors[i], tops[i], placed, False) <= share * float(heights[i])
+            )
+            if zone is None and not stepped_out:
                 self._placed.pop(pid, None)
-            elif (
+            elif stepped_out or (
                 placed is not None
                 and placed[1] != zone
                 and (zone == "queue" or held)
@@ -934,9 +934,11 @@ class QueueAnalyzer:
                     or self._moved(anchors[i], tops[i], placed, zone == "queue" and held) <= share * float(heights[i])
                 )
             ):
+                assert placed is not None  # (held where they were placed)
                 in_queue[i], in_service[i] = placed[1] == "queue", placed[1] == "service"
                 self._placed[pid] = (placed[0], placed[1], t, placed[3])
             else:
+                assert zone is not None  # (out of both zones: forgotten or held above)
                 self._placed[pid] = (anchors[i].copy(), zone, t, tops[i].copy())
         forget = t - max(self.config.tracking.hidden_s, self.config.tracking.coast_s)
         for pid in [p for p, v in self._placed.items() if v[2] < forget]:

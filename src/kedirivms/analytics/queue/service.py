@@ -628,9 +628,12 @@ class ServiceTracker:
         # (towards the spot from where they stood: their feet, or the top of their box reaching up to the spot)
         way = (spot[0] - waited[1][0], spot[1] - waited[1][1])
         norm = math.hypot(*way) or 1.0
-        feet = ((xy[0] - waited[1][0]) * way[0] + (xy[1] - waited[1][1]) * way[1]) / norm
-        head = ((top[0] - waited[2][0]) * way[0] + (top[1] - waited[2][1]) * way[1]) / norm
-        return here[0][0] if max(feet, head) >= 0.25 * self.relink_px else None
+
+        def towards(now: tuple[float, float], then: tuple[float, float]) -> float:
+            return ((now[0] - then[0]) * way[0] + (now[1] - then[1]) * way[1]) / norm
+
+        moved = max(towards(xy, waited[1]), towards(top, waited[2]))
+        return here[0][0] if moved >= 0.25 * self.relink_px else None
 
     def _stand(
         self,
@@ -645,9 +648,10 @@ class ServiceTracker:
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             if q and not s:
                 was = self._standing.get(tid)
-                still = was is not None and math.dist(xy, was[1]) <= 0.5 * self.relink_px
-                lined[tid] = was if was is not None and still else (t, xy, top)
-                since, place, head = lined[tid]
+                if was is None or math.dist(xy, was[1]) > 0.5 * self.relink_px:
+                    was = (t, xy, top)
+                lined[tid] = was
+                since, place, head = was
                 if t - since + 1e-9 >= self.leave_grace_s:
                     self._waited[tid] = (t, place, head)
         self._standing = lined
