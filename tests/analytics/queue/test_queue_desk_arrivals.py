@@ -893,3 +893,96 @@ def test_the_front_of_the_line_boxed_down_to_the_one_behind_as_the_one_served_wa
     assert seen == arrivals
     if arrivals == 2:
         assert service.last_arrival == 19.5
+
+
+@pytest.mark.parametrize(("front_steps", "arrivals"), [(False, 2), (True, 3)])
+def test_the_one_who_stepped_up_unseen_boxed_at_the_spot_at_last_arrives_once(front_steps: bool, arrivals: int) -> None:
+    """As above: A (1) walks off at 20 s while B steps up unseen (an arrival dated 19.5 s), the line's front box (2)
+    standing where it stood. B stays unboxed at the spot for longer than ``relink_s`` (their stay, without tracks,
+    ends) and is boxed there at last at 34 s under a new track (4): the same person, not a second arrival; their stay
+    runs from 19.5 s (counter scene, hard +23000, 70.3 s, and hard +9000, 444.3 s: every later wait took a start
+    one place early). Control: the line's front steps up from where it stood at 30 s (and is lost), so the box at
+    the spot is the next person: an arrival."""
+    service = _service()
+    seen = 0
+
+    def feed(
+        t: float, people: list[tuple[int, tuple[float, float], str]], tops: dict[int, tuple[float, float]]
+    ) -> None:
+        nonlocal seen
+        ids, xy, spot, line = _arrays(people)
+        heads = xy - (0.0, 40.0)
+        for i, tid in enumerate(ids.tolist()):
+            if tid in tops:
+                heads[i] = tops[tid]
+        seen += service.update(t, ids, xy, spot, line, heads=heads)[1]
+
+    for t in np.arange(2.0, 20.0, 0.5):
+        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")], {})
+    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
+        feed(
+            float(t),
+            [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, (48.0, 44.0), "line"), (3, (44.0, 70.0), "line")],
+            {2: (49.0, -20.0)},
+        )
+    assert seen == 2
+    for t in np.arange(24.0, 34.0, 0.5):
+        front = (49.0, 30.0) if front_steps and t >= 30.0 else (48.0, 44.0)
+        feed(float(t), [(2, front, "line"), (3, (44.0, 70.0), "line")], {})
+    for t in np.arange(34.0, 40.0, 0.5):
+        line = [(3, (44.0, 70.0), "line")] if front_steps else [(2, (48.0, 44.0), "line"), (3, (44.0, 70.0), "line")]
+        feed(float(t), [(4, (50.0, 20.0), "spot"), *line], {})
+    assert seen == arrivals
+    (stay,) = service.finish(40.0)  # (B's from their arrival; the next one's from their first box at the spot)
+    assert stay.service_s == pytest.approx(5.5 if front_steps else 20.0)
+
+
+@pytest.mark.parametrize(("front_steps", "arrivals"), [(False, 2), (True, 3)])
+def test_the_next_at_the_spot_under_the_served_ones_id_when_that_id_jumps_into_the_line(
+    front_steps: bool, arrivals: int
+) -> None:
+    """A (1) is served at (50, 20); B (2) and C (3) wait in line. At 20 s B steps up and the tracker keeps A's id on
+    them at the spot, while A walks off under a new id (5); on the next detection id 1 jumps onto someone in line and
+    B is not boxed at the spot again for 7 s. Someone held the spot under the stay's id as A left: a hand-over, an
+    arrival dated 20 s, even though the stay (last at the spot at 20 s) ends before the departure's time is up
+    (counter scene, hard +17000, 388.3 s: the arrival came only when B was boxed at 395.3 s, and a stall was
+    missed). B, boxed at the spot at last under a new id (6) while the front of the line (2) stands where it stood,
+    is the one who arrived, not a second arrival. Control: the front of the line steps up from where it stood before
+    the box at the spot is seen (the next person: an arrival)."""
+    service = _service()
+    seen = 0
+    line = [(2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")]
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), *line])
+    for k, t in enumerate(np.arange(20.0, 27.0, 0.5)):
+        one = (50.0, 20.0) if k == 0 else (46.0, 58.0)
+        a = (35.0 - 15.0 * k, 15.0)
+        people = [(1, one, "spot" if k == 0 else "line"), *line]
+        seen += _feed(service, float(t), [*people, (5, a, "out")] if a[0] > 0 else people)
+    assert seen == 2
+    for t in np.arange(27.0, 30.0, 0.5):
+        front = (49.0, 32.0) if front_steps else (48.0, 45.0)
+        people = [(6, (50.0, 20.0), "spot"), (1, (46.0, 58.0), "line"), (2, front, "line")]
+        seen += _feed(service, float(t), people[1:] if t < 28.0 else people)
+    assert seen == arrivals
+
+
+def test_the_served_ones_own_last_place_at_the_spot_is_nobody_holding_it() -> None:
+    """A (1) is served at (50, 20), last boxed there at 19.5 s; at 20 s their id jumps onto someone in line and A is
+    seen walking off under a new id (5) first found a step beyond the spot, so they left when last seen there. That
+    last sighting is A's own: nobody held the spot under the stay's id after A left, so there is no hand-over when
+    the stay ends; B (2) stepping up from the front of the line at 23 s is the arrival (counter scene, busy +28000,
+    318.2 s: a hand-over nobody made, dated A's last sighting, once the stay's end decided its departure)."""
+    service = _service()
+    seen = 0
+    line = [(2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")]
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), *line])
+    for k, t in enumerate(np.arange(20.0, 23.0, 0.5)):
+        people = [(1, (46.0, 58.0), "line"), *line]
+        seen += _feed(service, float(t), [*people, (5, (8.0 - 15.0 * k, 14.0), "out")])
+    assert seen == 1
+    for t in np.arange(23.0, 30.0, 0.5):  # (held back relink_s: A's id stands in line, see ServiceTracker._jumped)
+        seen += _feed(service, float(t), [(2, (50.0, 21.0), "spot"), (1, (46.0, 58.0), "line"), line[1]])
+    assert seen == 2
+    assert service.last_arrival == 23.0

@@ -1275,7 +1275,10 @@ class QueueAnalyzer:
     def _setup_service(self, wh: tuple[int, int], t: float) -> None:
         trk = self.config.tracking
         self._service = ServiceTracker(
-            relink_s=trk.relink_s, relink_px=trk.relink_distance * wh[1], warmup_s=max(1.0, 2.0 / self._fps)
+            relink_s=trk.relink_s,
+            relink_px=trk.relink_distance * wh[1],
+            warmup_s=max(1.0, 2.0 / self._fps),
+            hidden_s=trk.hidden_s,
         )
         if self.service_zone is not None and self._hour is None:
             start = math.floor(t / 3600.0) * 3600.0

@@ -44,6 +44,8 @@ class _Departure:
     lined: bool = False
     xy: tuple[float, float] = (0.0, 0.0)
     back: bool = False  # (``lined``) the track was seen back in the line since
+    # ``left_at`` is when the leaver was last seen at the spot (not when they were first seen out of the zones)
+    last_at_spot: bool = False
 
 
 @dataclass(eq=False)
@@ -64,6 +66,18 @@ class _Stay:
     # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
     recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
+
+
+@dataclass(eq=False)
+class _Arrived:
+    """The last arrival at the spot, of someone not boxed there since, and who stood at the front of the line then
+    (see ``ServiceTracker._found_again``)."""
+
+    t: float  # when they reached the spot
+    stay: _Stay  # the stay they began (then the one they were found again in)
+    front: int  # the track standing in line nearest the spot then
+    since: float  # since when that track stood where it stood then
+    counted: bool = False  # their stay ended as a service (long enough), so a stay found again is its rest
 
 
 @dataclass
@@ -126,6 +140,9 @@ class ServiceTracker:
         warmup_s: stays starting this soon after the first frame are censored (their start is unknown).
         depart_px: how near (pixels) to a stay's person someone must step out of the zones to have left the spot
             (default: ``2 * relink_px``, about one detection period's walk at 2 Hz).
+        hidden_s: how long after they were last seen at the spot someone whose arrival was counted while nobody was
+            boxed there may be boxed there at last under a new track and be found again (see :meth:`_found_again`),
+            seconds (the analyzer passes ``tracking.hidden_s``).
 
     Example:
         >>> service = ServiceTracker(relink_px=20.0)
@@ -141,6 +158,7 @@ class ServiceTracker:
         min_service_s: float = 2.0,
         warmup_s: float = 1.0,
         depart_px: float | None = None,
+        hidden_s: float = 30.0,
     ) -> None:
         self.leave_grace_s = leave_grace_s
         self.relink_s = relink_s
@@ -148,6 +166,7 @@ class ServiceTracker:
         self.min_service_s = min_service_s
         self.warmup_s = warmup_s
         self.depart_px = 2.0 * relink_px if depart_px is None else depart_px
+        self.hidden_s = hidden_s
         self._stays: list[_Stay] = []
         self._owner: dict[int, _Stay] = {}
         # track -> (last seen, in the queue or service zone, where, top of its box)
@@ -175,6 +194,7 @@ class ServiceTracker:
         # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
         # tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
+        self._arrived: _Arrived | None = None  # the last arrival, of someone not boxed at the spot (_found_again)
         self._spot_t: dict[int, float] = {}  # track -> when it was last in the service zone
         self._off_line: dict[int, float] = {}  # track -> when it was last seen out of the line (at the spot, or out)
         self._first_t: float | None = None
@@ -282,10 +302,14 @@ class ServiceTracker:
             stay = self._nearest(xy, t, tid) or self._traded(xy, t, lined)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
+                found = self._found_again(t, tid, xy)  # (if so, their arrival was counted)
                 stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
                 self._stays.append(stay)
                 line = self._line_xy.get(tid)
-                if line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
+                if found is not None:  # (their stay runs from their arrival, or it was counted: this is its rest)
+                    stay.enter, stay.censored, stay.rest = found.t, found.stay.censored, found.counted
+                    found.stay, self._held = stay, None
+                elif line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
                     beside = {
                         other
                         for other, (w, p) in self._line_xy.items()
@@ -307,6 +331,10 @@ class ServiceTracker:
             lost_for, out_for = t - stay.last_seen, t - stay.last_in
             if lost_for > self.relink_s or (lost_for <= 0 and out_for > self.leave_grace_s):
                 dep = stay.departed  # (its person seen walking off, not decided yet: the front stepped up unseen?)
+                took = self._held_spot(stay, t, done) if queue is not None else None
+                if took is not None:  # (as when its time is up, see _hand_over: the stay ends before it is)
+                    arrivals += took
+                    continue
                 if dep is not None and queue is not None and self._stepped_up(stay, dep, t, staffed):
                     arrivals += self._stepped_up_unseen(stay, dep.left_at, dep.track, t, done)
                     continue
@@ -329,6 +357,8 @@ class ServiceTracker:
                     self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
                 if length + 1e-9 >= self.min_service_s and not stay.rest:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
+                    if self._arrived is not None and self._arrived.stay is stay:
+                        self._arrived.counted = True
         for tid, _, s in rows:
             if s:
                 self._spot_t[tid] = t
@@ -348,10 +378,19 @@ class ServiceTracker:
         Returns:
             1.
         """
-        self._held = None
+        self._held, self._arrived = None, None
         self.last_arrival = t if self.last_arrival is None else max(self.last_arrival, t)
         self.arrivals.append((t, tid, None))
         return 1
+
+    def _note_unboxed(self, t: float, stay: _Stay) -> None:
+        """Remember the arrival at ``t`` of someone not boxed at the spot since, who holds ``stay``, and the front of
+        the line then (see :meth:`_found_again`)."""
+        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
+        self._arrived = None
+        if self._standing:
+            front, (since, _, _) = min(self._standing.items(), key=lambda kv: math.dist(kv[1][1], spot))
+            self._arrived = _Arrived(t, stay, front, since)
 
     def _holds(self, xy: tuple[float, float]) -> bool:
         """Whether the desk still holds someone lost at the spot near ``xy`` (see :meth:`_jumped`)."""
@@ -513,6 +552,7 @@ class ServiceTracker:
                     left = out[0] if near <= self.depart_px else max(gone)
                     from_line = tid not in stay.tracks and self._from_line(tid, out[0])
                     departure = _Departure(left, tid, t, self._detection, from_line, xy)
+                    departure.last_at_spot = near > self.depart_px
                     if stay.departed is not None:
                         stay.alternate = departure  # (taken up if the undecided one comes to nothing)
                     else:
@@ -542,12 +582,11 @@ class ServiceTracker:
             # up: a departure unless the id was seen back in the line meanwhile (see _walking_off)
             late = dep.lined and not dep.back and self._detection > dep.on
             others = {tid for tid in stay.tracks if tid != leaver}
-            took = self._took_spot(stay, left_at, leaver) if timed_out and not here and leaver not in at_spot else None
-            if took is not None and not dep.lined and self._detection > dep.on:
-                # someone held the spot under the stay's id as the leaver left, and has not been boxed there since
-                spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
-                arrivals += self._pass_spot(stay, left_at, leaver, t, done, spot, others, self._spot_t[took], took)
-                continue
+            if timed_out and not here and leaver not in at_spot:
+                took = self._held_spot(stay, t, done)
+                if took is not None:
+                    arrivals += took
+                    continue
             if timed_out and not (late and here and leaver not in at_spot):
                 # nobody seen stepping up: the front stepped up unseen, or the stay goes on (or ends), or another
                 # walked off meanwhile
@@ -658,15 +697,58 @@ class ServiceTracker:
         for tid in [k for k, (when, _, _) in self._waited.items() if t - when > self.relink_s]:
             del self._waited[tid]
 
-    def _took_spot(self, stay: _Stay, left_at: float, leaver: int) -> int | None:
-        """A track of ``stay`` (not ``leaver``) seen at the spot when or after its person left it at ``left_at``.
+    def _held_spot(self, stay: _Stay, t: float, done: list[FinishedStay]) -> int | None:
+        """The hand-over (1 arrival, see :meth:`_pass_spot`) when someone held the spot under one of ``stay``'s tracks
+        as its person walked off (its departure, not under an id from the line, seen on an earlier detection) and
+        has not been boxed there since (:meth:`_took_spot`); ``None`` otherwise."""
+        dep = stay.departed
+        if dep is None or dep.lined or self._detection <= dep.on:
+            return None
+        took = self._took_spot(stay, dep)
+        if took is None:
+            return None
+        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
+        others = {tid for tid in stay.tracks if tid != dep.track}
+        arrivals = self._pass_spot(stay, dep.left_at, dep.track, t, done, spot, others, self._spot_t[took], took)
+        self._note_unboxed(dep.left_at, self._stays[-1])
+        return arrivals
+
+    def _took_spot(self, stay: _Stay, dep: _Departure) -> int | None:
+        """A track of ``stay`` (not the leaver's) seen at the spot when or after its person left it (``dep``).
 
         The one stepping up often takes the served one's id at the spot as they leave; the model may then miss them
         there for seconds (a big person, or one half hidden by the clerk). A departure waits for someone at the spot
         on a later detection; when its time is up with nobody boxed there, the track that was at the spot as the
-        leaver left it is the next person: a hand-over, not a departure that came to nothing.
+        leaver left it is the next person: a hand-over, not a departure that came to nothing. Where the leaver left
+        when last seen at the spot (first seen out of the zones further on), the stay's id there then was on the
+        leaver themself: only a sighting after it counts.
         """
-        return next((tid for tid in stay.tracks if tid != leaver and self._spot_t.get(tid, -math.inf) >= left_at), None)
+        after = dep.left_at + (1e-9 if dep.last_at_spot else -1e-9)
+        return next(
+            (tid for tid in stay.tracks if tid != dep.track and self._spot_t.get(tid, -math.inf) >= after), None
+        )
+
+    def _found_again(self, t: float, tid: int, xy: tuple[float, float]) -> _Arrived | None:
+        """The last arrival at the spot, if track ``tid``, first at the spot at ``xy``, is the person who arrived.
+
+        The detector may miss the one at the spot for longer than ``relink_s``: their stay ends, and when it boxes
+        them there again, under a new track, that would be a second arrival. Only for an arrival of someone nobody
+        has boxed at the spot since (:meth:`_note_unboxed`: they stepped up unseen, or held the spot under the
+        served one's id and were missed there after). With nobody else at the spot, a track not seen in the line
+        (within ``relink_s``) first seen within ``relink_px`` of the spot within ``hidden_s`` of when the one who
+        arrived was last seen there, while the one who stood at the front of the line when they arrived stands where
+        they stood ever since (the next to step up leaves the front; a front that moves on the spot,
+        ``relink_px / 2``, starts standing again), is that person: their stay goes on (from their arrival, unless it
+        was counted already), and their arrival is not counted again.
+        """
+        was = self._arrived
+        if was is None or self._stays or tid in self._line_xy:
+            return None
+        spot = was.stay.in_xy if was.stay.in_xy is not None else was.stay.last_xy
+        if t - was.stay.last_in > self.hidden_s or math.dist(xy, spot) > self.relink_px:
+            return None
+        standing = self._standing.get(was.front)  # (only tracks in line on this detection stand)
+        return was if standing is not None and standing[0] <= was.since + 1e-9 else None
 
     def _from_line(self, tid: int, when: float) -> bool:
         """Whether track ``tid``, seen stepping out of the zones at ``when``, was in the queue zone (the line, not the
@@ -761,6 +843,7 @@ class ServiceTracker:
         for tid in tracks:
             self._owner[tid] = new
         self.last_arrival = max(self.last_arrival or left_at, left_at)
+        self._arrived = None
         self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
         self.handovers.append((left_at, leaver))
         self.arrivals.append((left_at, track, leaver))
@@ -783,7 +866,9 @@ class ServiceTracker:
         """
         spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
         # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
-        return self._pass_spot(stay, left_at, leaver, t, done, spot, set(), left_at, None)
+        arrivals = self._pass_spot(stay, left_at, leaver, t, done, spot, set(), left_at, None)
+        self._note_unboxed(left_at, self._stays[-1])
+        return arrivals
 
     def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool, part: bool = False) -> None:
         """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
@@ -838,7 +923,9 @@ class ServiceTracker:
             ]
             if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
                 # (left when first seen beside the spot, or when last seen at it)
-                stay.departed = _Departure(born_t if near <= self.depart_px else max(gone), tid, t, self._detection)
+                beside = near <= self.depart_px
+                stay.departed = _Departure(born_t if beside else max(gone), tid, t, self._detection)
+                stay.departed.last_at_spot = not beside
                 del self._born_out[tid]
                 return
 
