@@ -82,8 +82,8 @@ def _run(scene: CounterScene, t0: float, t1: float, **script: dict) -> list[tupl
             assert waits is not None
             original = waits.update
 
-            def record(*args: object, _orig: object = original) -> list:
-                done = _orig(*args)  # type: ignore[operator]
+            def record(*args: object, _orig: object = original, **kwargs: object) -> list:
+                done = _orig(*args, **kwargs)  # type: ignore[operator]
                 served.extend((v.end, v.wait_s) for v in done if v.served and not v.censored)
                 return done
 

@@ -1147,3 +1147,41 @@ def test_a_walker_whose_id_changes_on_the_way_in_far_beyond_the_lines_back_is_on
         if t in (20.0, 30.0, 40.0):
             done.append(waits.arrived(t))
     assert _served(done) == [19.0, 23.0]
+
+
+@pytest.mark.parametrize(("untracked", "waiting"), [(1, 1), (0, 0)])
+def test_someone_only_a_closer_look_finds_in_line_keeps_the_line_from_emptying(untracked: int, waiting: int) -> None:
+    """A (1) walks into the line at 1 s and waits at the front; from 10 s the detector boxes them together with the
+    one served behind them (their track is lost) and only the second look finds them, with no track. The ledger
+    keeps their start, and the line is not empty while someone stands in it without a track (counter scene, absence
+    +10000, 253-308 s: the line read empty for 33 s and a stall went unraised). Control: nobody is seen in line at
+    all for ``relink_s``: the line is empty."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 40.0, 0.5):
+        t = float(t)
+        rows: list[Row] = _walking_in(t, 1, 1.0, 10.0, (50.0, 60.0), (50.0, 90.0))
+        ids = np.array([r[0] for r in rows], dtype=int)
+        centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
+        lined = np.array([r[2] == "line" for r in rows], dtype=bool)
+        waits.update(t, ids, centres, lined, np.zeros(len(rows), bool), untracked=untracked if t >= 10.0 else 0)
+        assert waits.waiting(t) == (1 if 1.0 <= t < 14.0 else waiting if t >= 14.0 else 0)
+    done = waits.arrived(40.0)
+    assert done is not None and done.wait_s == pytest.approx(39.0)
+
+
+@pytest.mark.parametrize(("second_at", "seen"), [(1.5, True), (5.0, False)])
+def test_a_companion_who_walked_in_beside_someone_keeps_a_start_seen_walking_in(second_at: float, seen: bool) -> None:
+    """A (1) walks into the line at 1 s; a second box (2) appears beside them at ``second_at`` and the two are seen
+    apart from then: two people. One first seen within ``duplicate_s`` of A, as A walked in, walked in with them:
+    their start (A's) is as well known as A's, and a trim of the ledger (the line shows fewer people than it holds
+    starts for, as a tight line does) keeps it (counter scene, tight +21000, 77.3 s: the companion's start was
+    trimmed and the line counted one short for ten minutes). Control: a box found beside A seconds later is someone
+    the detector missed until then: their start is a guess, trimmed first."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 12.0, 0.5):
+        t = float(t)
+        rows: list[Row] = _walking_in(t, 1, 1.0, 12.0, (40.0, 60.0), (40.0, 100.0))
+        if t >= second_at:
+            rows.append((2, (52.0, 60.0), "line"))
+        _feed(waits, t, rows)
+    assert sorted((enter, was_seen) for enter, _, was_seen in waits._ledger) == sorted([(1.0, True), (1.0, seen)])

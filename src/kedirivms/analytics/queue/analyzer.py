@@ -448,6 +448,7 @@ class _Look:
     in_service: np.ndarray  # (N,) bool
     length: int  # people in the queue zone, coasted ones included
     staffed: bool  # someone in the counter zone
+    untracked: int = 0  # people counted in the queue zone (not the service zone) with no track (the second look's)
 
 
 def _select(det: sv.Detections, keep: np.ndarray) -> sv.Detections:
@@ -762,7 +763,7 @@ class QueueAnalyzer:
             look = self._look = self._zone_look(tracked, t)
         ids, centres, in_service = look.ids, look.centres, look.in_service
         staffing = self.counter_zone is not None  # (without a counter zone the clerk is taken to be there)
-        finished = self._waits.update(t, ids, centres, look.in_queue, in_service)
+        finished = self._waits.update(t, ids, centres, look.in_queue, in_service, untracked=look.untracked)
         for visit in finished:
             if visit.served:
                 self._service.wait_ended(visit.end)
@@ -847,6 +848,7 @@ class QueueAnalyzer:
             in_service=in_service[seen],
             length=int(counted.sum()) + hidden,
             staffed=bool(at_counter[~extra_mask(tracked)].any()),
+            untracked=int((counted & ~in_service & (ids < 0)).sum()),
         )
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:

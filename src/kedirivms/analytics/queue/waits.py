@@ -196,7 +196,14 @@ class WaitTracker:
         return len(self._ledger)
 
     def update(
-        self, t: float, ids: np.ndarray, centres: np.ndarray, in_queue: np.ndarray, in_service: np.ndarray
+        self,
+        t: float,
+        ids: np.ndarray,
+        centres: np.ndarray,
+        in_queue: np.ndarray,
+        in_service: np.ndarray,
+        *,
+        untracked: int = 0,
     ) -> list[FinishedVisit]:
         """Feed one frame of tracks.
 
@@ -206,6 +213,8 @@ class WaitTracker:
             centres: ``(N, 2)`` centres, pixels.
             in_queue: ``(N,)`` bool, centre inside the queue zone.
             in_service: ``(N,)`` bool, centre inside the service zone.
+            untracked: people seen in the queue zone (not the service zone) without a track on this frame (found by
+                a closer look only): the line is not empty while they are there, though they start no visit.
 
         Returns:
             Visits that ended on this frame.
@@ -332,7 +341,7 @@ class WaitTracker:
             self._close(visit, t)
         if self.fifo:
             held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
-            self._reconcile(t, self._apart(self._line_now), held)
+            self._reconcile(t, self._apart(self._line_now), held, untracked)
         return done
 
     def arrived(
@@ -694,7 +703,9 @@ class WaitTracker:
             math.dist(visit.born_xy, xy) > self.relink_px for xy in others
         )
 
-    def _reconcile(self, t: float, in_line_now: int, held: list[tuple[float, float]] | None = None) -> None:
+    def _reconcile(
+        self, t: float, in_line_now: int, held: list[tuple[float, float]] | None = None, untracked: int = 0
+    ) -> None:
         """Keep the ledger's count of starts between the people in line and one more.
 
         Each person walking into the line adds their start; one reaching the desk takes the earliest; one seen
@@ -721,7 +732,7 @@ class WaitTracker:
         self._add_missing(t, people, None)
         if held:
             self._add_missing(t, self._apart(seen + held), held)
-        if people or in_line_now:
+        if people or in_line_now or untracked:  # (someone only a closer look found is someone in line too)
             self._line_seen = t
         elif t - self._line_seen > self.relink_s:
             self._floor = 0  # nobody in line for a while: those not seen leaving left unseen
@@ -1093,7 +1104,9 @@ class WaitTracker:
         if unseen is not None:  # someone lost there, whose start is in the ledger already
             twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
         elif visit.ledgered and came_together:
-            self._ledger_add(twin)  # a second person
+            # a second person; one who walked in beside them (first seen within duplicate_s of them, both walking
+            # in) is as well known as they are: a start seen walking in, kept when the ledger is trimmed
+            self._ledger_add(twin, seen=visit.walked_in and born - visit.enter <= self.duplicate_s + 1e-9)
         return twin
 
     def _remember_unseen(self, enter: float, censored: bool, xy: tuple[float, float]) -> None:
