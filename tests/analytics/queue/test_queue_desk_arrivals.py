@@ -35,6 +35,21 @@ def _arrays(people: list[tuple[int, tuple[float, float], str]]) -> tuple[np.ndar
     return ids, xy, spot, line
 
 
+def _feed_tops(
+    service: ServiceTracker,
+    t: float,
+    people: list[tuple[int, tuple[float, float], str]],
+    tops: dict[int, tuple[float, float]],
+) -> int:
+    """As :func:`_feed`, the tops of the boxes of the tracks in ``tops`` given (the rest 40 px above the centre)."""
+    ids, xy, spot, line = _arrays(people)
+    heads = xy - (0.0, 40.0)
+    for i, tid in enumerate(ids.tolist()):
+        if tid in tops:
+            heads[i] = tops[tid]
+    return service.update(t, ids, xy, spot, line, heads=heads)[1]
+
+
 def _feed(service: ServiceTracker, t: float, people: list[tuple[int, tuple[float, float], str]]) -> int:
     """One frame: ``(track, centre, zone)`` with zone ``spot``, ``line`` or ``out``; returns the arrivals."""
     ids, xy, spot, line = _arrays(people)
@@ -857,6 +872,20 @@ def test_the_front_of_the_line_stepping_up_unseen_as_its_box_moves_towards_the_d
         assert service.last_arrival == 20.0
 
 
+def _walks_off_as_the_front_is_boxed_down(service: ServiceTracker, reach: float) -> int:
+    """A (1) served at (50, 20) from 2 s, B (2) and C (3) in line; at 20 s A walks off under their own id while B's
+    box stays in the line, its top reaching ``reach`` px up towards the spot (see the tests below); the arrivals."""
+    seen = 0
+    line = [(2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")]
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), *line])
+    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
+        b = (48.0, 44.0) if reach else (48.0, 45.0)
+        people = [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, b, "line"), line[1]]
+        seen += _feed_tops(service, float(t), people, {2: (49.0, 5.0 - reach)})
+    return seen
+
+
 @pytest.mark.parametrize(("reach", "arrivals"), [(25.0, 2), (0.0, 1)])
 def test_the_front_of_the_line_boxed_down_to_the_one_behind_as_the_one_served_walks_off(
     reach: float, arrivals: int
@@ -868,28 +897,7 @@ def test_the_front_of_the_line_boxed_down_to_the_one_behind_as_the_one_served_wa
     the spot (counter scene, hard +28000, 256.6 s: the arrival was missed, and every later wait took a start one
     place early). Control: B's box does not move (the clerk calls nobody): no arrival."""
     service = _service()
-    seen = 0
-
-    def feed(
-        t: float, people: list[tuple[int, tuple[float, float], str]], tops: dict[int, tuple[float, float]]
-    ) -> None:
-        nonlocal seen
-        ids, xy, spot, line = _arrays(people)
-        heads = xy - (0.0, 40.0)
-        for i, tid in enumerate(ids.tolist()):
-            if tid in tops:
-                heads[i] = tops[tid]
-        seen += service.update(t, ids, xy, spot, line, heads=heads)[1]
-
-    for t in np.arange(2.0, 20.0, 0.5):
-        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")], {})
-    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
-        b = (48.0, 44.0) if reach else (48.0, 45.0)
-        feed(
-            float(t),
-            [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, b, "line"), (3, (44.0, 70.0), "line")],
-            {2: (49.0, 5.0 - reach)},
-        )
+    seen = _walks_off_as_the_front_is_boxed_down(service, reach)
     assert seen == arrivals
     if arrivals == 2:
         assert service.last_arrival == 19.5
@@ -904,34 +912,14 @@ def test_the_one_who_stepped_up_unseen_boxed_at_the_spot_at_last_arrives_once(fr
     one place early). Control: the line's front steps up from where it stood at 30 s (and is lost), so the box at
     the spot is the next person: an arrival."""
     service = _service()
-    seen = 0
-
-    def feed(
-        t: float, people: list[tuple[int, tuple[float, float], str]], tops: dict[int, tuple[float, float]]
-    ) -> None:
-        nonlocal seen
-        ids, xy, spot, line = _arrays(people)
-        heads = xy - (0.0, 40.0)
-        for i, tid in enumerate(ids.tolist()):
-            if tid in tops:
-                heads[i] = tops[tid]
-        seen += service.update(t, ids, xy, spot, line, heads=heads)[1]
-
-    for t in np.arange(2.0, 20.0, 0.5):
-        feed(float(t), [(1, (50.0, 20.0), "spot"), (2, (48.0, 45.0), "line"), (3, (44.0, 70.0), "line")], {})
-    for k, t in enumerate(np.arange(20.0, 24.0, 0.5)):
-        feed(
-            float(t),
-            [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, (48.0, 44.0), "line"), (3, (44.0, 70.0), "line")],
-            {2: (49.0, -20.0)},
-        )
+    seen = _walks_off_as_the_front_is_boxed_down(service, 25.0)
     assert seen == 2
     for t in np.arange(24.0, 34.0, 0.5):
         front = (49.0, 30.0) if front_steps and t >= 30.0 else (48.0, 44.0)
-        feed(float(t), [(2, front, "line"), (3, (44.0, 70.0), "line")], {})
+        seen += _feed(service, float(t), [(2, front, "line"), (3, (44.0, 70.0), "line")])
     for t in np.arange(34.0, 40.0, 0.5):
         line = [(3, (44.0, 70.0), "line")] if front_steps else [(2, (48.0, 44.0), "line"), (3, (44.0, 70.0), "line")]
-        feed(float(t), [(4, (50.0, 20.0), "spot"), *line], {})
+        seen += _feed(service, float(t), [(4, (50.0, 20.0), "spot"), *line])
     assert seen == arrivals
     (stay,) = service.finish(40.0)  # (B's from their arrival; the next one's from their first box at the spot)
     assert stay.service_s == pytest.approx(5.5 if front_steps else 20.0)
