@@ -67,6 +67,11 @@ class _Stay:
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
     recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
 
+    @property
+    def spot(self) -> tuple[float, float]:
+        """Where its person was last seen in the zone, else last seen at all."""
+        return self.in_xy if self.in_xy is not None else self.last_xy
+
 
 @dataclass(eq=False)
 class _Arrived:
@@ -386,10 +391,9 @@ class ServiceTracker:
     def _note_unboxed(self, t: float, stay: _Stay) -> None:
         """Remember the arrival at ``t`` of someone not boxed at the spot since, who holds ``stay``, and the front of
         the line then (see :meth:`_found_again`)."""
-        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
         self._arrived = None
         if self._standing:
-            front, (since, _, _) = min(self._standing.items(), key=lambda kv: math.dist(kv[1][1], spot))
+            front, (since, _, _) = min(self._standing.items(), key=lambda kv: math.dist(kv[1][1], stay.spot))
             self._arrived = _Arrived(t, stay, front, since)
 
     def _holds(self, xy: tuple[float, float]) -> bool:
@@ -551,8 +555,9 @@ class ServiceTracker:
                 if near <= self.depart_px or gone:
                     left = out[0] if near <= self.depart_px else max(gone)
                     from_line = tid not in stay.tracks and self._from_line(tid, out[0])
-                    departure = _Departure(left, tid, t, self._detection, from_line, xy)
-                    departure.last_at_spot = near > self.depart_px
+                    departure = _Departure(
+                        left, tid, t, self._detection, from_line, xy, last_at_spot=near > self.depart_px
+                    )
                     if stay.departed is not None:
                         stay.alternate = departure  # (taken up if the undecided one comes to nothing)
                     else:
@@ -707,11 +712,9 @@ class ServiceTracker:
         took = self._took_spot(stay, dep)
         if took is None:
             return None
-        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
         others = {tid for tid in stay.tracks if tid != dep.track}
-        arrivals = self._pass_spot(stay, dep.left_at, dep.track, t, done, spot, others, self._spot_t[took], took)
-        self._note_unboxed(dep.left_at, self._stays[-1])
-        return arrivals
+        seen = self._spot_t[took]
+        return self._pass_spot(stay, dep.left_at, dep.track, t, done, stay.spot, others, seen, took, unboxed=True)
 
     def _took_spot(self, stay: _Stay, dep: _Departure) -> int | None:
         """A track of ``stay`` (not the leaver's) seen at the spot when or after its person left it (``dep``).
@@ -744,8 +747,7 @@ class ServiceTracker:
         was = self._arrived
         if was is None or self._stays or tid in self._line_xy:
             return None
-        spot = was.stay.in_xy if was.stay.in_xy is not None else was.stay.last_xy
-        if t - was.stay.last_in > self.hidden_s or math.dist(xy, spot) > self.relink_px:
+        if t - was.stay.last_in > self.hidden_s or math.dist(xy, was.stay.spot) > self.relink_px:
             return None
         standing = self._standing.get(was.front)  # (only tracks in line on this detection stand)
         return was if standing is not None and standing[0] <= was.since + 1e-9 else None
@@ -822,10 +824,13 @@ class ServiceTracker:
         tracks: set[int],
         seen: float,
         track: int | None,
+        *,
+        unboxed: bool = False,
     ) -> int:
         """End ``stay`` where its person (track ``leaver``) left it at ``left_at``; the next person holds the spot from
         then: a new stay at ``spot`` with ``tracks``, last seen at ``seen``, whose arrival (at the spot under
-        ``track``, ``None``: unseen) ends the longest wait.
+        ``track``, ``None``: unseen) ends the longest wait. ``unboxed``: nobody has boxed them at the spot since they
+        took it (see :meth:`_found_again`).
 
         Returns:
             1 (the arrival), 2 with an arrival at ``stay`` still held back (see :meth:`_jumped`).
@@ -843,7 +848,10 @@ class ServiceTracker:
         for tid in tracks:
             self._owner[tid] = new
         self.last_arrival = max(self.last_arrival or left_at, left_at)
-        self._arrived = None
+        if unboxed:
+            self._note_unboxed(left_at, new)
+        else:
+            self._arrived = None
         self.wait_ended(t)  # (noticed now: the stall rule's timers run on frame times)
         self.handovers.append((left_at, leaver))
         self.arrivals.append((left_at, track, leaver))
@@ -864,11 +872,8 @@ class ServiceTracker:
         Returns:
             1 (the arrival).
         """
-        spot = stay.in_xy if stay.in_xy is not None else stay.last_xy
         # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
-        arrivals = self._pass_spot(stay, left_at, leaver, t, done, spot, set(), left_at, None)
-        self._note_unboxed(left_at, self._stays[-1])
-        return arrivals
+        return self._pass_spot(stay, left_at, leaver, t, done, stay.spot, set(), left_at, None, unboxed=True)
 
     def _walked_off(self, t: float, tid: int, xy: tuple[float, float], in_zone: bool, part: bool = False) -> None:
         """A track first seen out of both zones near a stay's spot that walks away from it is that stay's person.
@@ -924,8 +929,8 @@ class ServiceTracker:
             if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
                 # (left when first seen beside the spot, or when last seen at it)
                 beside = near <= self.depart_px
-                stay.departed = _Departure(born_t if beside else max(gone), tid, t, self._detection)
-                stay.departed.last_at_spot = not beside
+                left = born_t if beside else max(gone)
+                stay.departed = _Departure(left, tid, t, self._detection, last_at_spot=not beside)
                 del self._born_out[tid]
                 return
 
