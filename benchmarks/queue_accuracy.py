@@ -75,7 +75,6 @@ from kedirivms.analytics.queue import (
     TrackingConfig,
     UnstaffedConfig,
 )
-from kedirivms.analytics.queue.alerts import Hysteresis
 from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
 from kedirivms.analytics.queue.evaluation import FootageTruth
 from kedirivms.analytics.zones import Zones
@@ -83,6 +82,7 @@ from kedirivms.sim.counter_scene import CounterScene, CounterTruth
 from kedirivms.stream import Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _queue_alert_truth import match_alerts, true_alerts  # noqa: E402
 from _queue_replay import Recording, RecordingDetector, ReplayFrame, cache_key  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 360, 10.0
@@ -210,58 +210,24 @@ def _raw_frames(frames: Iterator[np.ndarray]) -> Iterator[Frame]:
 
 
 def _true_alerts(truth: CounterTruth, start_s: float) -> list[tuple[str, float]]:
-    """The alert rules applied to the true series (the same Hysteresis timers the analyzer uses)."""
-    out: list[tuple[str, float]] = []
-    pile = Hysteresis(PILE_UP.for_s, PILE_UP.clear_for_s)
-    unst = Hysteresis(UNSTAFFED.for_s, UNSTAFFED.clear_for_s)
-    stall = Hysteresis(STALLED.for_s, STALLED.clear_for_s)
-    served = sorted(p.service_enter_s for p in truth.people if p.service_enter_s is not None)
-    leaves = {p.service_enter_s: p.service_end_s for p in truth.people if p.service_enter_s is not None}
-    dt = 1.0 / FPS
-    for t, n, present in zip(truth.times, truth.queue_length, truth.clerk_present, strict=True):
-        t = float(t)
-        if t < start_s:
-            continue
-        tr = pile.update(n >= PILE_UP.threshold, n <= PILE_UP.clear_level, t)
-        if tr:
-            out.append(("pile_up" if tr.raised else "pile_up_cleared", t))
-        tr = unst.update(not present, bool(present), t)
-        if tr:
-            out.append(("counter_unstaffed" if tr.raised else "counter_staffed", t))
-        # counter_stalled: staffed, someone waiting, nobody reaching the service zone (as the analyzer decides it)
-        arrived = any(t - dt < s <= t for s in served)
-        raised_at = stall.raised_at
-        resumed = raised_at is not None and any(
-            s >= raised_at and s <= t and (leaves[s] is None or leaves[s] >= t) for s in served
-        )
-        waiting = n >= STALLED.min_waiting
-        tr = stall.update(bool(present) and waiting and not arrived, resumed or not waiting or not present, t)
-        if tr:
-            out.append(("counter_stalled" if tr.raised else "counter_resumed", t))
-    return out
+    """The alert rules applied to the counter scene's true series (the same Hysteresis timers the analyzer uses)."""
+    services = [(p.service_enter_s, p.service_end_s) for p in truth.people if p.service_enter_s is not None]
+    return true_alerts(
+        [float(t) for t in truth.times],
+        [int(n) for n in truth.queue_length],
+        [bool(c) for c in truth.clerk_present],
+        services,
+        fps=FPS,
+        start_s=start_s,
+        pile_up=PILE_UP,
+        unstaffed=UNSTAFFED,
+        stalled=STALLED,
+    )
 
 
 def _match(truth: list[tuple[str, float]], measured: list[tuple[str, float]]) -> dict[str, Any]:
     """Pair alerts of the same kind within the tolerance (nearest first)."""
-    pairs = sorted(
-        (abs(mt - tt), i, j)
-        for i, (tk, tt) in enumerate(truth)
-        for j, (mk, mt) in enumerate(measured)
-        if tk == mk and abs(mt - tt) <= ALERT_TOLERANCE_S
-    )
-    used_t, used_m, delays = set(), set(), []
-    for _d, i, j in pairs:
-        if i not in used_t and j not in used_m:
-            used_t.add(i)
-            used_m.add(j)
-            delays.append(measured[j][1] - truth[i][1])
-    return {
-        "truth": len(truth),
-        "matched": len(used_t),
-        "missed": [truth[i] for i in range(len(truth)) if i not in used_t],
-        "false": [measured[j] for j in range(len(measured)) if j not in used_m],
-        "max_abs_delay_s": round(max((abs(d) for d in delays), default=0.0), 2),
-    }
+    return match_alerts(truth, measured, ALERT_TOLERANCE_S)
 
 
 def key_values(pairs: list[str]) -> dict[str, Any]:
