@@ -63,6 +63,8 @@ class _Stay:
     in_xy: tuple[float, float] | None = None  # where its person was last seen in the zone (the spot)
     rest: bool = False  # the rest of a stay already counted (its person found again, see ServiceTracker._jumped)
     missed: _Miss | None = None  # the last time its person was missed at the spot
+    # a trade to a track not from the line (see ServiceTracker._traded): when, the tracks given up, the one taken
+    traded: tuple[float, frozenset[int], int] | None = None
     # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
     recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
@@ -304,7 +306,7 @@ class ServiceTracker:
         for tid, xy, s in rows:
             if tid in self._owner or not s:
                 continue
-            stay = self._nearest(xy, t, tid) or self._traded(xy, t, lined)
+            stay = self._nearest(xy, t, tid) or self._traded(xy, t, lined, tid) or self._traded_back(xy, t, tid)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
                 found = self._found_again(t, tid, xy)  # (if so, their arrival was counted)
@@ -952,7 +954,7 @@ class ServiceTracker:
                 best = (d, born.walk_from or born.xy)
         return best[1]
 
-    def _traded(self, xy: tuple[float, float], t: float, lined: set[int]) -> _Stay | None:
+    def _traded(self, xy: tuple[float, float], t: float, lined: set[int], tid: int) -> _Stay | None:
         """The stay whose id the tracker traded with the front of the line, if a newcomer at ``xy`` is its person.
 
         The one served and the next in line stand a step apart; the tracker may swap their ids (their boxes overlap
@@ -968,9 +970,33 @@ class ServiceTracker:
             if not seen or not seen <= lined or spot is None or t - stay.last_in > self.leave_grace_s:
                 continue
             if math.dist(xy, spot) <= self.relink_px:
-                for tid in seen:
-                    stay.tracks.discard(tid)
-                    self._owner.pop(tid, None)
+                for old in seen:
+                    stay.tracks.discard(old)
+                    self._owner.pop(old, None)
+                line = self._line_xy.get(tid)
+                from_line = line is not None and t - line[0] <= self.leave_grace_s
+                stay.traded = None if from_line else (t, frozenset(seen), tid)
+                return stay
+        return None
+
+    def _traded_back(self, xy: tuple[float, float], t: float, tid: int) -> _Stay | None:
+        """The stay a trade took ``tid`` from, if ``tid`` is back on the spot and the track it was traded to is not.
+
+        A trade to a track that was not in the line (the clerk walking off behind the desk, boxed together with the
+        one served for a detection) is undone when the stay's own track is back at the spot within ``relink_s``
+        while the track taken is out of the zone: the one served never left. A trade to a track from the line is
+        the ids swapped between the one served and the next, and stands.
+        """
+        for stay in self._stays:
+            if stay.traded is None:
+                continue
+            when, given, taken = stay.traded
+            if tid not in given or t - when > self.relink_s or stay.last_in >= t or stay.in_xy is None:
+                continue
+            if math.dist(xy, stay.in_xy) <= self.relink_px:
+                stay.tracks.discard(taken)
+                self._owner.pop(taken, None)
+                stay.traded = None
                 return stay
         return None
 
