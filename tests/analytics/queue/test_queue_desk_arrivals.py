@@ -1003,3 +1003,29 @@ def test_the_served_ones_id_back_on_the_spot_after_a_detection_on_someone_else(c
     for t in np.arange(21.0, 30.0, 0.5):
         seen += _feed(service, float(t), [(1, (50.0, 35.0), "spot"), (2, (80.0, 70.0), "line")])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("id_stays_in_line", "arrivals"),
+    [
+        # counter scene, stall development seed +29000, 127.3 s: the one served's id jumps onto the front of the line
+        # (whose own box is lost) and stays there; the spot is boxed again under a new id two seconds later, right
+        # where the one served stood: they never left, nobody new arrived
+        pytest.param(True, 1, id="served-ones-id-still-in-line"),
+        # the id leaves the line as the new one is boxed at the spot: the front of the line stepped up
+        pytest.param(False, 2, id="front-stepped-up"),
+    ],
+)
+def test_the_one_served_boxed_again_at_the_spot_while_their_id_stands_in_line(
+    id_stays_in_line: bool, arrivals: int
+) -> None:
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 35.0), "spot"), (2, (45.0, 55.0), "line")])
+    for t in np.arange(20.0, 22.0, 0.5):
+        seen += _feed(service, float(t), [(1, (45.0, 55.0), "line")])
+    for t in np.arange(22.0, 30.0, 0.5):
+        line = [(1, (45.0, 55.0), "line")] if id_stays_in_line else []
+        seen += _feed(service, float(t), [(3, (50.0, 35.0), "spot"), *line])
+    assert seen == arrivals

@@ -190,6 +190,8 @@ class ServiceTracker:
         stepped up unseen, the leaver's track for a hand-over or ``None``)."""
         # where the person of a stay lost for good at the spot was last seen (nobody saw them leave): see _jumped
         self._held: tuple[float, float] | None = None
+        # a stay that ended because its ids stand in the line (see _back_at_spot): the stay, when, whether counted
+        self._lined_end: tuple[_Stay, float, bool] | None = None
         # track -> (when, where) it was last seen in the queue zone
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
         # track in the queue zone -> since when and where it stands there, and its box's top then (a step,
@@ -310,10 +312,14 @@ class ServiceTracker:
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
                 found = self._found_again(t, tid, xy)  # (if so, their arrival was counted)
+                back = self._back_at_spot(t, tid, xy, lined)
                 stay = _Stay(enter=t, last_in=t, last_seen=t, last_xy=xy, censored=censored, in_xy=xy)
                 self._stays.append(stay)
                 line = self._line_xy.get(tid)
-                if found is not None:  # (their stay runs from their arrival, or it was counted: this is its rest)
+                if back is not None:  # (the one served, boxed again: their stay goes on, or its counted rest)
+                    stay.enter, stay.censored, stay.rest = back[0].enter, back[0].censored, back[1]
+                    self._lined_end = None
+                elif found is not None:  # (their stay runs from their arrival, or it was counted: this is its rest)
                     stay.enter, stay.censored, stay.rest = found.t, found.stay.censored, found.counted
                     found.stay, self._held = stay, None
                 elif line is not None and t - line[0] <= self.leave_grace_s and self._holds(xy):
@@ -362,6 +368,8 @@ class ServiceTracker:
                 lost_here = lost_here or (lost_for <= 0 and stay.in_xy is not None and stay.tracks & present <= lined)
                 if lost_here and length + 1e-9 >= self.min_service_s:
                     self._held = stay.in_xy  # lost at the spot, not seen leaving: most often still there, unseen
+                if lost_for <= 0 and lost_here:
+                    self._lined_end = (stay, t, length + 1e-9 >= self.min_service_s and not stay.rest)
                 if length + 1e-9 >= self.min_service_s and not stay.rest:
                     done.append(FinishedStay(end=stay.last_in, service_s=length, censored=stay.censored))
                     if self._arrived is not None and self._arrived.stay is stay:
@@ -385,7 +393,7 @@ class ServiceTracker:
         Returns:
             1.
         """
-        self._held, self._arrived = None, None
+        self._held, self._arrived, self._lined_end = None, None, None
         self.last_arrival = t if self.last_arrival is None else max(self.last_arrival, t)
         self.arrivals.append((t, tid, None))
         return 1
@@ -753,6 +761,26 @@ class ServiceTracker:
             return None
         standing = self._standing.get(was.front)  # (only tracks in line on this detection stand)
         return was if standing is not None and standing[0] <= was.since + 1e-9 else None
+
+    def _back_at_spot(
+        self, t: float, tid: int, xy: tuple[float, float], lined: set[int]
+    ) -> tuple[_Stay, bool] | None:
+        """The stay that ended because its ids stand in the line, if track ``tid``, first at the spot at ``xy``, is
+        its person boxed again, and whether that stay was counted.
+
+        The one served does not walk back into the line: a stay whose ids are seen only in the line ends (its id
+        jumped onto the front of the line, whose own box was lost), most often while its person still stands at the
+        spot, unboxed. With nobody else at the spot, a track not seen in the line (within ``relink_s``) first seen
+        within ``relink_px / 2`` of where that person stood, within ``relink_s`` of the stay's end, while one of
+        its ids still stands in the line on this frame (had the front stepped up, the id would have gone with
+        them), is that person: no arrival.
+        """
+        if self._lined_end is None or self._stays or tid in self._line_xy:
+            return None
+        stay, ended, counted = self._lined_end
+        if t - ended > self.relink_s or not stay.tracks & lined or math.dist(xy, stay.spot) > 0.5 * self.relink_px:
+            return None
+        return stay, counted
 
     def _from_line(self, tid: int, when: float) -> bool:
         """Whether track ``tid``, seen stepping out of the zones at ``when``, was in the queue zone (the line, not the
