@@ -1029,3 +1029,31 @@ def test_the_one_served_boxed_again_at_the_spot_while_their_id_stands_in_line(
         line = [(1, (45.0, 55.0), "line")] if id_stays_in_line else []
         seen += _feed(service, float(t), [(3, (50.0, 35.0), "spot"), *line])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("front_still_there", "arrivals"),
+    [
+        # counter scene, stall development seed +29000, 291.3 s: the one served and the front of the line stand a
+        # step apart, and the front's box once reached the spot (the stay took its id as a second box on the one
+        # served); then one box under the served one's id stands between the two, in the line, for two seconds (the
+        # stay ends), and the id is back on the spot with the other id in line again: the same two, nobody moved
+        pytest.param(True, 1, id="both-ids-back"),
+        # the id back on the spot with nobody in line: the front stepped up under it, the one served left unseen
+        pytest.param(False, 2, id="front-stepped-up"),
+    ],
+)
+def test_the_served_ones_own_id_back_on_the_spot_while_their_other_id_stands_in_line(
+    front_still_there: bool, arrivals: int
+) -> None:
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        front = (2, (48.0, 40.0), "spot") if t == 16.0 else (2, (45.0, 55.0), "line")
+        seen += _feed(service, float(t), [(1, (50.0, 35.0), "spot"), front])
+    for t in np.arange(20.0, 22.0, 0.5):
+        seen += _feed(service, float(t), [(1, (47.0, 52.0), "line")])
+    for t in np.arange(22.0, 30.0, 0.5):
+        line = [(2, (45.0, 55.0), "line")] if front_still_there else []
+        seen += _feed(service, float(t), [(1, (50.0, 35.0), "spot"), *line])
+    assert seen == arrivals

@@ -770,17 +770,20 @@ class ServiceTracker:
 
         The one served does not walk back into the line: a stay whose ids are seen only in the line ends (its id
         jumped onto the front of the line, whose own box was lost), most often while its person still stands at the
-        spot, unboxed. With nobody else at the spot, a track not seen in the line (within ``relink_s``) first seen
-        within ``relink_px / 2`` of where that person stood, within ``relink_s`` of the stay's end, while one of
-        its ids still stands in the line on this frame (had the front stepped up, the id would have gone with
-        them), is that person: no arrival.
+        spot, unboxed. With nobody else at the spot, a track first seen within ``relink_px / 2`` of where that person
+        stood, within ``relink_s`` of the stay's end, is that person (no arrival) when it is a track not seen in the
+        line (within ``relink_s``) while one of the stay's ids still stands in the line on this frame (had the front
+        stepped up, the id would have gone with them), or one of the stay's own ids while another of them stands in
+        the line (the two people the tracker swapped ids between, neither moved).
         """
-        if self._lined_end is None or self._stays or tid in self._line_xy:
+        if self._lined_end is None or self._stays:
             return None
         stay, ended, counted = self._lined_end
-        if t - ended > self.relink_s or not stay.tracks & lined or math.dist(xy, stay.spot) > 0.5 * self.relink_px:
+        if t - ended > self.relink_s or math.dist(xy, stay.spot) > 0.5 * self.relink_px:
             return None
-        return stay, counted
+        if tid in stay.tracks:
+            return (stay, counted) if (stay.tracks - {tid}) & lined else None
+        return (stay, counted) if tid not in self._line_xy and stay.tracks & lined else None
 
     def _from_line(self, tid: int, when: float) -> bool:
         """Whether track ``tid``, seen stepping out of the zones at ``when``, was in the queue zone (the line, not the
