@@ -1185,3 +1185,28 @@ def test_a_companion_who_walked_in_beside_someone_keeps_a_start_seen_walking_in(
             rows.append((2, (52.0, 60.0), "line"))
         _feed(waits, t, rows)
     assert sorted((enter, was_seen) for enter, _, was_seen in waits._ledger) == sorted([(1.0, True), (1.0, seen)])
+
+
+@pytest.mark.parametrize(
+    ("leap", "starts"),
+    [
+        # counter scene, hard +42000, 113.0 s: a small visitor standing in line is boxed twice (ids 12 and 13, a few
+        # pixels apart); the older id leaps half a body down the line onto a walker passing below them for three
+        # detections, then comes back: one person, one start (the pair was split and a start added: the line read
+        # one too many for 45 s and a pile-up was raised 35 s early)
+        pytest.param(30.0, 1, id="id-leaps-onto-a-walker-and-back"),
+        # a second box a few pixels off that drifts apart at a person's pace and stays: two people
+        pytest.param(0.0, 2, id="drifts-apart"),
+    ],
+)
+def test_a_second_id_that_leaps_off_someone_and_back_is_no_companion(leap: float, starts: int) -> None:
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 12.0, 0.5):
+        t = float(t)
+        leapt = leap and 6.0 <= t <= 7.0  # (the older id, 1, on the walker below)
+        rows: list[Row] = _walking_in(t, 1, 1.0, 12.0, (40.0, 60.0 + leap if leapt else 60.0), (40.0, 100.0))
+        if t >= 1.5:
+            y = 58.0 if leap else 58.0 - min(max(t - 5.5, 0.0), 2.0) * 8.0  # (8 px a second up the line, then still)
+            rows.append((2, (42.0, y), "line"))
+        _feed(waits, t, rows)
+    assert len(waits._ledger) == starts

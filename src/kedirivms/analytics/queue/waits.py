@@ -94,6 +94,7 @@ class _Track:
     outside: bool  # seen out of both zones at some time
     in_line: bool = False  # in the queue zone on its last frame
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
+    leapt: float = -math.inf  # when it last moved farther than relink_px between two sightings (an id switch)
     lined: bool = False  # seen in the queue zone at some time
     desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
     born_at_desk: bool = False  # first seen in the service zone (not in the line)
@@ -264,6 +265,8 @@ class WaitTracker:
             info.at_desk = s
             if xy != info.xy:
                 info.came_from = info.xy
+                if math.dist(xy, info.xy) > self.relink_px:
+                    info.leapt = t
             info.last, info.xy, info.in_line = t, xy, q
             if not q or s:
                 info.queue_since = None
@@ -1033,11 +1036,23 @@ class WaitTracker:
                     continue  # one of the two is a second box of a neighbour: one person beside them, not two
                 if seen[tid][1] and self._straddles(xy, others, theirs):
                     continue  # a box on the gap between two people in line: not seen apart from them
+                if self._leapt_apart(visit, t):
+                    continue  # an id that leapt off them onto someone passing: not a second person beside them
                 visit.together[tid] += dt
                 if visit.together[tid] + 1e-9 < self.duplicate_s:
                     continue
                 xy, q = seen[tid]
                 self._spin_off(visit, tid, xy, q, t)
+
+    def _leapt_apart(self, visit: Visit, t: float) -> bool:
+        """Whether a track of ``visit`` leapt (farther than ``relink_px`` between two sightings) within ``relink_s``.
+
+        Two boxes on one person that come apart by a leap are an id switch (the id jumped onto someone passing by),
+        not two people who came in together: those drift apart at a person's pace.
+        """
+        return any(
+            (info := self._tracks.get(tid)) is not None and t - info.leapt <= self.relink_s for tid in visit.tracks
+        )
 
     def _others_in_line(
         self, visit: Visit, seen: dict[int, tuple[tuple[float, float], bool]]
