@@ -1057,3 +1057,36 @@ def test_the_served_ones_own_id_back_on_the_spot_while_their_other_id_stands_in_
         line = [(2, (45.0, 55.0), "line")] if front_still_there else []
         seen += _feed(service, float(t), [(1, (50.0, 35.0), "spot"), *line])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("at_counter", "arrivals"),
+    [
+        # composite scene away-s1 (an independent generator's scene: people cut from real footage), 109.8 s: the
+        # clerk, hidden behind the one served until then, is first boxed at the clerk's side of the desk as they walk
+        # off on a break, while the one served walks along the desk and away: the clerk is no leaver from the spot,
+        # and the one served is no one stepping up (the waiting one's start was taken and the line read one short)
+        pytest.param(True, 1, id="clerk-first-seen-at-the-counter"),
+        # the same walk by a track first seen beside the desk, not at the clerk's side: someone leaving the spot
+        pytest.param(False, 2, id="leaver-first-seen-beside-the-desk"),
+    ],
+)
+def test_the_clerk_first_seen_at_the_counter_walking_off_is_no_leaver(at_counter: bool, arrivals: int) -> None:
+    service = _service()
+    seen = 0
+
+    def feed(t: float, people: list[tuple[int, tuple[float, float], str]], clerk: set[int]) -> None:
+        nonlocal seen
+        ids, xy, spot, line = _arrays(people)
+        counter = np.array([p[0] in clerk for p in people], dtype=bool)
+        seen += service.update(t, ids, xy, spot, line, heads=xy - (0.0, 40.0), counter=counter)[1]
+
+    for t in np.arange(2.0, 19.0, 0.5):
+        feed(float(t), [(1, (50.0, 35.0), "spot"), (2, (50.0, 60.0), "line")], set())
+    for k, t in enumerate(np.arange(19.0, 26.0, 0.5)):  # (the one served walks off along the desk from 19 s)
+        served = (1, (47.0 - 8.0 * k, 35.0), "spot" if k < 4 else "out")
+        people = [served, (2, (50.0, 60.0), "line")]
+        if t >= 20.0:  # (the clerk, first seen at 20 s, walks off the other way)
+            people.append((9, (50.0 + 10.0 * (k - 2), 15.0 - 2.0 * (k - 2)), "out"))
+        feed(float(t), people, {9} if at_counter and k < 5 else set())
+    assert seen == arrivals

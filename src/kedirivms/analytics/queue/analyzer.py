@@ -449,6 +449,7 @@ class _Look:
     length: int  # people in the queue zone, coasted ones included
     staffed: bool  # someone in the counter zone
     untracked: int = 0  # people counted in the queue zone (not the service zone) with no track (the second look's)
+    at_counter: np.ndarray | None = None  # (N,) bool, in the counter zone (None: no counter zone)
 
 
 def _select(det: sv.Detections, keep: np.ndarray) -> sv.Detections:
@@ -771,7 +772,15 @@ class QueueAnalyzer:
             if self._hour is not None and visit.served:
                 self._hour.served += 1
         stays, _ = self._service.update(
-            t, ids, centres, in_service, look.in_queue, look.heads, fresh=fresh, staffed=look.staffed or not staffing
+            t,
+            ids,
+            centres,
+            in_service,
+            look.in_queue,
+            look.heads,
+            fresh=fresh,
+            staffed=look.staffed or not staffing,
+            counter=look.at_counter,
         )
         if self._waits.desk_arrivals:  # one line served in order: each arrival at the desk ends the longest wait
             reached = [
@@ -849,6 +858,7 @@ class QueueAnalyzer:
             length=int(counted.sum()) + hidden,
             staffed=bool(at_counter[~extra_mask(tracked)].any()),
             untracked=int((counted & ~in_service & (ids < 0)).sum()),
+            at_counter=at_counter[seen] if self._zones.counter and len(at_counter) == len(ids) else None,
         )
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:

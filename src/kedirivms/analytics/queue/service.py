@@ -97,6 +97,9 @@ class _Born:
     walk_from: tuple[float, float] | None
     # (stay, its miss at the spot) for each stay whose person was missed there shortly before
     missed: list[tuple[_Stay, _Miss]]
+    # first seen at the counter while these stays' people walked off the spot under their own ids: the clerk, not
+    # their leaver (see ServiceTracker._hand_over)
+    beside_leaving: list[_Stay] = field(default_factory=list)
 
 
 class ServiceTracker:
@@ -244,6 +247,7 @@ class ServiceTracker:
         *,
         fresh: bool = True,
         staffed: bool = True,
+        counter: np.ndarray | None = None,
     ) -> tuple[list[FinishedStay], int]:
         """Feed one frame of tracks.
 
@@ -262,6 +266,9 @@ class ServiceTracker:
                 walking behind the desk), not someone who left.
             staffed: the clerk is at the desk (``False``: nobody is served, so nobody is taken to have stepped up
                 unseen after a departure; see the class docs).
+            counter: ``(N,)`` bool, in the counter zone (the clerk's side of the desk), or ``None``. A track first
+                seen there while the one served walks off the spot under their own id is the clerk (hidden behind
+                them until then), not someone leaving the spot.
 
         Returns:
             The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
@@ -303,7 +310,8 @@ class ServiceTracker:
             if fresh:  # (a frame between detections repeats the last one's places)
                 self._stand(t, rows, queue, tops)
             arrivals += self._settle(t, rows, queue, born)
-            arrivals += self._hand_over(t, rows, queue, tops, done, staffed)
+            clerks = set(ids[counter].tolist()) if counter is not None else set()
+            arrivals += self._hand_over(t, rows, queue, tops, done, staffed, clerks)
         lined = {tid for (tid, _, _), q in zip(rows, queue, strict=True) if q} if queue is not None else set()
         for tid, xy, s in rows:
             if tid in self._owner or not s:
@@ -488,10 +496,13 @@ class ServiceTracker:
         tops: list[tuple[float, float]],
         done: list[FinishedStay],
         staffed: bool,
+        clerks: set[int],
     ) -> int:
         """Split the stays whose person walked off while someone else stands at the spot (see the class docs).
 
-        Returns how many people reached the spot this way (new stays).
+        Returns how many people reached the spot this way (new stays). A track first seen in the counter zone
+        (``clerks``) while a stay's person walks off the spot under their own id is the clerk (hidden behind them
+        until then), not their leaver.
         """
         # (a box under half the height of the people seen is a part of someone, e.g. a head above the one in front;
         # only a track already first seen out of the zones is asked, see _walked_off)
@@ -515,6 +526,7 @@ class ServiceTracker:
                         for stay in self._stays
                         if stay.missed is not None and t - stay.missed.t <= self.relink_s + 1e-9
                     ],
+                    [stay for stay in self._stays if self._moving_off(stay, t)] if tid in clerks else [],
                 )
             elif tid in self._born_out:
                 self._walked_off(t, tid, xy, s or q, xy[1] - top[1] < least_h)
@@ -939,7 +951,7 @@ class ServiceTracker:
             return  # (a part of someone's box walks off nowhere)
         for stay in self._stays:
             spot = stay.in_xy
-            if spot is None or stay.departed is not None or tid in stay.tracks:
+            if spot is None or stay.departed is not None or tid in stay.tracks or stay in born.beside_leaving:
                 continue
             if born_t - stay.enter < self.min_service_s:
                 continue
