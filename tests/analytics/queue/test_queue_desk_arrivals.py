@@ -1090,3 +1090,23 @@ def test_the_clerk_first_seen_at_the_counter_walking_off_is_no_leaver(at_counter
             people.append((9, (50.0 + 10.0 * (k - 2), 15.0 - 2.0 * (k - 2)), "out"))
         feed(float(t), people, {9} if at_counter and k < 5 else set())
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("dip", "arrivals"),
+    [
+        # composite scene steady-s1 (an independent generator's scene), 176.8 s: the desk's zone is drawn a few pixels
+        # tall (far from the camera) and the box of the one served, standing still, has its foot point a few pixels
+        # out of it for five seconds: still at the spot, no second arrival when it is back in
+        pytest.param(3.0, 1, id="foot-point-jitters-out"),
+        # a step aside (more than a quarter of relink_px) out of both zones for as long: they left the spot
+        pytest.param(12.0, 2, id="stepped-aside"),
+    ],
+)
+def test_a_foot_point_that_dips_out_of_a_thin_desk_zone_is_still_at_the_spot(dip: float, arrivals: int) -> None:
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 30.0, 0.5):
+        here = (1, (50.0, 35.0 - dip), "out") if 10.0 <= t < 15.0 else (1, (50.0, 35.0), "spot")
+        seen += _feed(service, float(t), [here])
+    assert seen == arrivals

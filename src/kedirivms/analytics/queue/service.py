@@ -282,6 +282,11 @@ class ServiceTracker:
             (int(tid), (float(x), float(y)), bool(s))
             for tid, (x, y), s in zip(ids.tolist(), centres.tolist(), in_service.tolist(), strict=True)
         ]
+        if in_queue is not None:  # (a foot point that dips out of a thin zone beside the spot is still at the spot)
+            rows = [
+                (tid, xy, s or (not q and self._by_spot(tid, xy)))
+                for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True)
+            ]
         for tid, xy, s in rows:
             stay = self._owner.get(tid)
             if stay is not None:
@@ -405,6 +410,13 @@ class ServiceTracker:
         self.last_arrival = t if self.last_arrival is None else max(self.last_arrival, t)
         self.arrivals.append((t, tid, None))
         return 1
+
+    def _by_spot(self, tid: int, xy: tuple[float, float]) -> bool:
+        """Whether track ``tid``, seen out of both zones at ``xy``, is a stay's person within ``relink_px / 4`` of
+        where they were last seen at the spot: still there (a box's foot point jitters by that much; a zone drawn a
+        few pixels tall, as far from the camera, has it in and out while its person stands still), not leaving."""
+        stay = self._owner.get(tid)
+        return stay is not None and stay.in_xy is not None and math.dist(xy, stay.in_xy) <= 0.25 * self.relink_px
 
     def _note_unboxed(self, t: float, stay: _Stay) -> None:
         """Remember the arrival at ``t`` of someone not boxed at the spot since, who holds ``stay``, and the front of
