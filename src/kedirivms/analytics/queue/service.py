@@ -412,11 +412,16 @@ class ServiceTracker:
         return 1
 
     def _by_spot(self, tid: int, xy: tuple[float, float]) -> bool:
-        """Whether track ``tid``, seen out of both zones at ``xy``, is a stay's person within ``relink_px / 4`` of
-        where they were last seen at the spot: still there (a box's foot point jitters by that much; a zone drawn a
+        """Whether track ``tid``, seen out of both zones at ``xy``, is a stay's person within ``relink_px / 4`` across
+        and ``relink_px / 2`` up or down of where they were last seen at the spot: still there (a box's foot point
+        jitters by that much, most up and down, where its bottom meets the person behind or the desk; a zone drawn a
         few pixels tall, as far from the camera, has it in and out while its person stands still), not leaving."""
         stay = self._owner.get(tid)
-        return stay is not None and stay.in_xy is not None and math.dist(xy, stay.in_xy) <= 0.25 * self.relink_px
+        if stay is None or stay.in_xy is None:
+            return False
+        return (
+            abs(xy[0] - stay.in_xy[0]) <= 0.25 * self.relink_px and abs(xy[1] - stay.in_xy[1]) <= 0.5 * self.relink_px
+        )
 
     def _note_unboxed(self, t: float, stay: _Stay) -> None:
         """Remember the arrival at ``t`` of someone not boxed at the spot since, who holds ``stay``, and the front of
@@ -786,9 +791,7 @@ class ServiceTracker:
         standing = self._standing.get(was.front)  # (only tracks in line on this detection stand)
         return was if standing is not None and standing[0] <= was.since + 1e-9 else None
 
-    def _back_at_spot(
-        self, t: float, tid: int, xy: tuple[float, float], lined: set[int]
-    ) -> tuple[_Stay, bool] | None:
+    def _back_at_spot(self, t: float, tid: int, xy: tuple[float, float], lined: set[int]) -> tuple[_Stay, bool] | None:
         """The stay that ended because its ids stand in the line, if track ``tid``, first at the spot at ``xy``, is
         its person boxed again, and whether that stay was counted.
 
