@@ -225,11 +225,6 @@ def _true_alerts(truth: CounterTruth, start_s: float) -> list[tuple[str, float]]
     )
 
 
-def _match(truth: list[tuple[str, float]], measured: list[tuple[str, float]]) -> dict[str, Any]:
-    """Pair alerts of the same kind within the tolerance (nearest first)."""
-    return match_alerts(truth, measured, ALERT_TOLERANCE_S)
-
-
 def key_values(pairs: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` command-line settings (each value JSON) as a dict."""
     return {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in pairs)}
@@ -305,6 +300,19 @@ class Result:
     served_meas: int = 0
     alerts: dict[str, Any] = field(default_factory=dict)
     ms_per_frame: float = 0.0
+
+    def score_events(self, events: list[Any], true_waits: list[float], truth_alerts: list[tuple[str, float]]) -> None:
+        """Fill the wait and alert figures from the analyzer's events (waits from its ``queue_stats``) against the
+        true waits of the people served and the true alerts."""
+        stats = [e.data for e in events if e.kind == "queue_stats"]
+        meas_n = sum(int(d["waits"]) for d in stats)
+        self.served_true = len(true_waits)
+        self.served_meas = sum(int(d["served"]) for d in stats)
+        self.true_wait = float(np.mean(true_waits)) if true_waits else 0.0
+        self.meas_wait = sum((d["wait_mean_s"] or 0.0) * d["waits"] for d in stats) / meas_n if meas_n else 0.0
+        self.wait_err_pct = 100.0 * abs(self.meas_wait - self.true_wait) / self.true_wait if self.true_wait else 0.0
+        measured = [(e.kind, e.time) for e in events if e.kind not in ("queue_stats", "service_stats_hourly")]
+        self.alerts = match_alerts(truth_alerts, measured, ALERT_TOLERANCE_S)
 
     @property
     def passed(self) -> dict[str, bool]:
@@ -429,16 +437,7 @@ def run(
         and p.service_enter_s is not None
         and p.service_enter_s <= end
     ]
-    stats = [e.data for e in events if e.kind == "queue_stats"]
-    meas_waits_sum = sum((d["wait_mean_s"] or 0.0) * d["waits"] for d in stats)
-    meas_waits_n = sum(int(d["waits"]) for d in stats)
-    res.served_true = len(true_waits)
-    res.served_meas = sum(int(d["served"]) for d in stats)
-    res.true_wait = float(np.mean(true_waits)) if true_waits else 0.0
-    res.meas_wait = meas_waits_sum / meas_waits_n if meas_waits_n else 0.0
-    res.wait_err_pct = 100.0 * abs(res.meas_wait - res.true_wait) / res.true_wait if res.true_wait else 0.0
-    measured = [(e.kind, e.time) for e in events if e.kind not in ("queue_stats", "service_stats_hourly")]
-    res.alerts = _match(_true_alerts(truth, scenario.start_s), measured)
+    res.score_events(events, true_waits, _true_alerts(truth, scenario.start_s))
     if spy is not None:
         _print_visitors(scenario.name, int(params["seed"]), truth, spy.visits, scenario.start_s, end)
     return res

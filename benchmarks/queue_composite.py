@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from kedirivms.stream import Frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import queue_accuracy as qa  # noqa: E402
-from _queue_alert_truth import match_alerts, true_alerts  # noqa: E402
+from _queue_alert_truth import true_alerts  # noqa: E402
 from _queue_replay import Recording, RecordingDetector, cache_key, replay_step  # noqa: E402
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "queue-composite"
@@ -125,10 +126,6 @@ def score(clip: Path, truth: FootageTruth, scene: dict[str, Any], cache: Path | 
         and tr.queue_enter_s >= 1.0
         and tr.service_enter_s <= end
     ]
-    stats = [e.data for e in events if e.kind == "queue_stats"]
-    meas_n = sum(int(d["waits"]) for d in stats)
-    meas_wait = sum((d["wait_mean_s"] or 0.0) * d["waits"] for d in stats) / meas_n if meas_n else 0.0
-    true_wait = float(np.mean(true_waits)) if true_waits else 0.0
     services = [(tr.service_enter_s, tr.service_end_s) for tr in truth.tracks if tr.service_enter_s is not None]
     truth_alerts = true_alerts(
         times,
@@ -141,20 +138,13 @@ def score(clip: Path, truth: FootageTruth, scene: dict[str, Any], cache: Path | 
         unstaffed=qa.UNSTAFFED,
         stalled=qa.STALLED,
     )
-    measured = [(e.kind, e.time) for e in events if e.kind not in ("queue_stats", "service_stats_hourly")]
-    alerts = match_alerts(truth_alerts, measured, qa.ALERT_TOLERANCE_S)
+    scored = qa.Result(clip.stem, frames=m, mae=float(np.abs(np.asarray(lengths) - np.asarray(waiting[:m])).mean()))
+    scored.score_events(events, true_waits, truth_alerts)
     desk = score_services(truth, stays)
     res: dict[str, Any] = {
         "clip": clip.name,
-        "frames": m,
-        "mae": float(np.abs(np.asarray(lengths) - np.asarray(waiting[:m])).mean()),
+        **{k: v for k, v in asdict(scored).items() if k not in ("name", "ms_per_frame")},
         "bias": float((np.asarray(lengths) - np.asarray(waiting[:m])).mean()),
-        "true_wait": true_wait,
-        "meas_wait": meas_wait,
-        "wait_err_pct": 100.0 * abs(meas_wait - true_wait) / true_wait if true_wait else 0.0,
-        "served_true": len(true_waits),
-        "served_meas": sum(int(d["served"]) for d in stats),
-        "alerts": alerts,
         "desk": {
             "truth": desk.truth,
             "measured": desk.measured,
@@ -162,12 +152,7 @@ def score(clip: Path, truth: FootageTruth, scene: dict[str, Any], cache: Path | 
             "false": desk.false,
             "duration_error_pct": desk.duration_error_pct,
         },
-    }
-    res["passed"] = {
-        "mae": res["mae"] <= qa.GOAL_MAE,
-        "wait": res["wait_err_pct"] <= qa.GOAL_WAIT_PCT,
-        "alert_timing": not alerts["missed"],
-        "no_false_alert": not alerts["false"],
+        "passed": scored.passed,
     }
     return res
 
