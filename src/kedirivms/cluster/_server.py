@@ -19,7 +19,16 @@ from pathlib import Path
 
 from kedirivms.errors import ClusterError, ConfigError
 
-__all__ = ["NatsServer", "TcpRelay", "free_port", "hub_cluster", "leaf_node", "nats_server_binary", "wait_jetstream"]
+__all__ = [
+    "NatsServer",
+    "TcpRelay",
+    "free_port",
+    "free_ports",
+    "hub_cluster",
+    "leaf_node",
+    "nats_server_binary",
+    "wait_jetstream",
+]
 
 
 def nats_server_binary() -> str:
@@ -39,9 +48,22 @@ def nats_server_binary() -> str:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free right now on ``host``."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct TCP ports free right now on ``host``.
+
+    All are held bound until every one is chosen: ports taken one at a time may repeat (the kernel can hand the
+    same port out again once it is closed), and two servers configured on one port leave a cluster a node short.
+    """
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            s = stack.enter_context(socket.socket())
+            s.bind((host, 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
 
 
 class NatsServer:
@@ -66,12 +88,13 @@ class NatsServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> NatsServer:
-        """Start the process and wait until its client port accepts connections.
+        """Start the process and wait until it says it is ready and its client port accepts connections.
 
         Raises:
             ClusterError: it exited or did not listen within ``timeout`` seconds.
         """
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        offset = log.tell()  # the log is kept across restarts: only this run's lines count
         try:
             self.process = subprocess.Popen(
                 [nats_server_binary(), "-c", str(self.config_path)], stdout=log, stderr=log, start_new_session=True
@@ -82,12 +105,20 @@ class NatsServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ClusterError(f"nats-server {self.name} exited: see {self.log_path}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+            # a port that accepts could be another process's: only this process's own "ready" line counts
+            if self._ready_since(offset):
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                        return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
         raise ClusterError(f"nats-server {self.name} did not listen on {self.port}: see {self.log_path}")
+
+    def _ready_since(self, offset: int) -> bool:
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return b"Server is ready" in log.read()
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout``; idempotent."""
@@ -133,9 +164,8 @@ def wait_jetstream(url: str | list[str], timeout: float = 30.0) -> None:
 
 def hub_cluster(root: Path, size: int = 3, *, domain: str = "hub") -> list[NatsServer]:
     """A JetStream cluster of ``size`` servers (not started) that also accepts leaf nodes."""
-    clients = [free_port() for _ in range(size)]
-    routes = [free_port() for _ in range(size)]
-    leafs = [free_port() for _ in range(size)]
+    ports = free_ports(3 * size)
+    clients, routes, leafs = ports[:size], ports[size : 2 * size], ports[2 * size :]
     servers = []
     for i in range(size):
         peers = ", ".join(f'"nats-route://127.0.0.1:{p}"' for j, p in enumerate(routes) if j != i)
