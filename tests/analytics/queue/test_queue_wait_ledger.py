@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -398,7 +399,9 @@ def test_two_walkers_lost_on_their_way_in_and_found_beside_each_other_are_two_st
     the other is lost and first seen again in the line beside them under a new id, and from then on the two are one
     box. The new id carries on the second walker: a visit and a start of its own (the old ledger took it for an id
     switch of the first and kept one start: the second arrival at the desk came out with no start). One walker who
-    comes into the line as two ids side by side is still one person, one start."""
+    comes into the line as two ids side by side is still one person, one start (served at 20 s, gone from the line:
+    the arrival at 30 s has no start left; had they stood on in line, the 20-s arrival would have been a false one,
+    see test_starts_taken_by_false_arrivals_come_back_while_their_people_stand_in_line)."""
     waits = WaitTracker(relink_px=30.0, desk_arrivals=True)
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 40.0, 0.5):
@@ -410,9 +413,9 @@ def test_two_walkers_lost_on_their_way_in_and_found_beside_each_other_are_two_st
             rows.append((2, (120.0, 110.0 - 10.0 * t), "out"))
         elif t == 1.0:
             rows += [(1, (100.0, 60.0), "line"), (3, (122.0, 66.0), "line")]
-        elif t < 30.0:
+        elif t < 20.0 or (t < 30.0 and walkers == 2):  # (one walker: served at 20 s)
             rows.append((3, (122.0, 66.0), "line"))  # from now on one box
-        elif t < 32.0:
+        elif t < 32.0 and walkers == 2:
             rows.append((3, (30.0, 30.0), "spot"))
         done += _feed(waits, t, rows)
         if t in (20.0, 30.0):
@@ -505,16 +508,18 @@ def test_someone_standing_beyond_the_far_end_steps_in_as_the_line_moves_up(beyon
     beyond its far end, out of the zone. At each arrival at the desk the line moves up and the one beyond steps into
     the last place; the tracker keeps the ids on the places, so nobody is seen walking in. Each move is a start:
     the fourth and fifth waits are 60 s (the old ledger ran out of starts and censored them). Someone only walking
-    past beyond the far end as the line moves up is no newcomer."""
+    past beyond the far end as the line moves up is no newcomer: nobody steps in, so each move empties the last
+    place (its id is seen no more)."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 101.0, 0.5):
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot")]
         for tid, start in ((1, 1.0), (2, 2.0), (3, 3.0)):
+            emptied = 20.0 * (4 - tid) if beyond == "walking past" else math.inf  # (the last place first)
             if start - 0.5 <= t < start:
                 rows.append((tid, (40.0 * tid, 100.0), "out"))
-            elif t >= start:
+            elif start <= t < emptied:
                 rows.append((tid, (40.0 * tid, 60.0), "line"))  # the ids stay on the places
         if beyond == "standing" and t >= 4.0:
             rows.append((9, (155.0, 60.0), "out"))
@@ -587,16 +592,17 @@ def test_a_box_straying_out_beside_the_front_of_the_line_is_no_newcomer() -> Non
     """Three people in line (seen walking in at 1, 2 and 3 s); at 10 s a second box of the front person strays out
     of the zone for a detection and comes back into the line under a new id for a second, beside them. A newcomer
     joins at the back: someone stepping in nearer the desk than the people behind adds no start. The fourth, who
-    walks in at the back at 30 s, waits 50 s (the old ledger gave them the stray box's start, 10.5 s: 69.5 s)."""
+    walks in at the back at 30 s, waits 50 s (the old ledger gave them the stray box's start, 10.5 s: 69.5 s). The
+    ids stay on the places as the line moves up: at each arrival the last of the first three places empties."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 81.0, 0.5):
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot")]
-        for tid, start in ((1, 1.0), (2, 2.0), (3, 3.0), (4, 30.0)):
+        for tid, start, emptied in ((1, 1.0, 60.0), (2, 2.0, 40.0), (3, 3.0, 20.0), (4, 30.0, 80.0)):
             if start - 0.5 <= t < start:
                 rows.append((tid, (40.0 * tid, 100.0), "out"))
-            elif t >= start:
+            elif start <= t < emptied:
                 rows.append((tid, (40.0 * tid, 60.0), "line"))  # the ids stay on the places
         if t == 10.0:
             rows.append((7, (40.0, 45.0), "out"))
@@ -1081,7 +1087,8 @@ def test_someone_first_seen_in_the_line_far_beyond_its_back_walked_in(born_x: fl
     zone 160 px beyond its back (people walking in file under ids the tracker hands on: tight scene, seed offset
     27000, 109.3 s), and walks up. Nobody stands there: it is someone walking in, a start of their own (the old code
     took it for an id switch in the line and handed it B's start when B was lost for good: one start for two).
-    Control: first seen just behind the back (30 px, under two steps), it may be B under a new id, and adds none."""
+    Control: first seen just behind the back (30 px, under two steps), it may be B under a new id, and adds none
+    (B is served at 30 s, and track 3 is seen no more)."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 41.0, 0.5):
@@ -1089,7 +1096,7 @@ def test_someone_first_seen_in_the_line_far_beyond_its_back_walked_in(born_x: fl
         rows: list[Row] = [(100, (0.0, 60.0), "spot")]
         for tid, start, x, end in ((1, 1.0, 40.0, 20.0), (2, 2.0, 55.0, 5.0)):
             rows += _walking_in(t, tid, start, end, (x, 60.0), (x, 100.0))
-        if 7.0 <= t < 40.0:
+        if 7.0 <= t < (40.0 if len(expected) == 3 else 30.0):
             rows.append((3, (max(born_x - 20.0 * (t - 7.0), 70.0), 60.0), "line"))
         done += _feed(waits, t, rows)
         if t in (20.0, 30.0, 40.0):
@@ -1210,3 +1217,30 @@ def test_a_second_id_that_leaps_off_someone_and_back_is_no_companion(leap: float
             rows.append((2, (42.0, y), "line"))
         _feed(waits, t, rows)
     assert len(waits._ledger) == starts
+
+
+def test_starts_taken_by_false_arrivals_come_back_while_their_people_stand_in_line() -> None:
+    """Three people walk into the line at 1, 2 and 3 s; the first reaches the desk at 20 s. At 24 s and 28 s two more
+    arrivals are reported while the other two still stand in line, seen on every frame (in the composite scenes: the
+    line runs towards the camera, the front person's box merges with the one served's and the clerk's, and ids
+    traded there reach the spot): they take the starts of the two still waiting, and the ledger counted nobody in
+    a line of two until they were served. Once two people have been seen in line for ``2 * relink_s`` with the
+    ledger short, the latest starts taken come back: the line counts two again, and the real arrivals at 60 s and
+    75 s end the waits of 2 and 3 s starts."""
+    waits = WaitTracker(relink_px=40.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    counted: dict[float, int] = {}
+    for t in np.arange(0.0, 90.0, 0.5):
+        t = float(t)
+        rows = [
+            *_walking_in(t, 1, 1.0, 20.0, (40.0, 60.0), (40.0, 100.0)),
+            *_walking_in(t, 2, 2.0, 60.0, (120.0, 60.0), (120.0, 100.0)),
+            *_walking_in(t, 3, 3.0, 75.0, (200.0, 60.0), (200.0, 100.0)),
+        ]
+        done += _feed(waits, t, rows)
+        if t in (20.0, 24.0, 28.0, 60.0, 75.0):
+            done.append(waits.arrived(t))
+        counted[t] = waits.waiting(t)
+    assert counted[10.0] == 3 and counted[30.0] == 0  # the false arrivals took both starts
+    assert counted[50.0] == 2  # given back: both still stand in line
+    assert _served(done)[-2:] == [58.0, 72.0]

@@ -162,6 +162,8 @@ class WaitTracker:
         # visits seen walking out of the line: (when, the visit, the start taken away), see _walked_back
         self._walked_out: list[tuple[float, Visit, tuple[float, bool, bool]]] = []
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
+        self._short_since: float | None = None  # since when more people are seen in line than the ledger holds
+        self._taken: list[tuple[float, bool, bool]] = []  # starts arrivals took since the line was last empty
         self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
         self._line_seen = -math.inf  # when anybody was last seen in line
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
@@ -406,6 +408,7 @@ class WaitTracker:
         if not self._ledger:
             return FinishedVisit(end=t, wait_s=0.0, served=True, censored=True)
         entry = self._ledger.pop(0)
+        self._taken.append(entry)
         if unseen is not None and entry[0] == unseen.enter and self._ledger:
             # the leaver's visit held the earliest start, which the one stepping up takes: the person whose id the
             # leaver took still stands in line, on a start still in the ledger
@@ -739,7 +742,9 @@ class WaitTracker:
             self._line_seen = t
         elif t - self._line_seen > self.relink_s:
             self._floor = 0  # nobody in line for a while: those not seen leaving left unseen
+            self._taken.clear()  # (nobody served since stands in line)
         self._floor = max(self._floor, people, in_line_now)
+        self._give_back(t, people)
         if len(self._ledger) > self._floor + 1:
             if self._over_since is None:
                 self._over_since = t
@@ -748,6 +753,25 @@ class WaitTracker:
                 self._over_since = t
         else:
             self._over_since = None
+
+    def _give_back(self, t: float, people: int) -> None:
+        """Put back the latest start an arrival at the desk took, once more people have been seen in line than the
+        ledger holds for ``2 * relink_s`` and every one of them already gave theirs (see :meth:`_add_missing`).
+
+        Where the line runs towards the camera, the one served is hidden behind the front of the line, and the
+        boxes of the clerk, the one served and the front person merge and trade ids: an id reaching the spot from
+        there is taken for someone stepping up, and takes the start of someone who still stands in line. Those
+        people are seen in line for minutes while the ledger counts nobody; their starts are the latest taken
+        (the ledger hands out the earliest first).
+        """
+        if len(self._ledger) >= people or not self._taken:
+            self._short_since = None
+            return
+        if self._short_since is None:
+            self._short_since = t
+        elif t - self._short_since > 2.0 * self.relink_s:
+            bisect.insort(self._ledger, self._taken.pop())
+            self._short_since = t
 
     def _add_missing(self, t: float, people: int, held: list[tuple[float, float]] | None) -> None:
         """Add the starts of visits in line the ledger holds none for, the latest first, until it holds ``people``;
