@@ -94,6 +94,15 @@ GOAL_LABELS = {  # the goals of issue 12, keyed as Result.passed
     "alert_timing": f"every true alert matched within {ALERT_TOLERANCE_S:g} s",
     "no_false_alert": "no false alert",
 }
+# the analyzer's alert transitions (its other events are statistics and view warnings, not alerts)
+ALERT_KINDS = (
+    "pile_up",
+    "pile_up_cleared",
+    "counter_unstaffed",
+    "counter_staffed",
+    "counter_stalled",
+    "counter_resumed",
+)
 LINE_COUNTS = get_args(QueueConfig.model_fields["line_count"].annotation)  # QueueConfig.line_count's choices
 PILE_UP = PileUpConfig(threshold=6, for_s=15.0, clear_for_s=15.0)
 UNSTAFFED = UnstaffedConfig(for_s=30.0, clear_for_s=3.0)
@@ -311,7 +320,7 @@ class Result:
         self.true_wait = float(np.mean(true_waits)) if true_waits else 0.0
         self.meas_wait = sum((d["wait_mean_s"] or 0.0) * d["waits"] for d in stats) / meas_n if meas_n else 0.0
         self.wait_err_pct = 100.0 * abs(self.meas_wait - self.true_wait) / self.true_wait if self.true_wait else 0.0
-        measured = [(e.kind, e.time) for e in events if e.kind not in ("queue_stats", "service_stats_hourly")]
+        measured = [(e.kind, e.time) for e in events if e.kind in ALERT_KINDS]
         self.alerts = match_alerts(truth_alerts, measured, ALERT_TOLERANCE_S)
 
     @property

@@ -153,6 +153,9 @@ def score(clip: Path, truth: FootageTruth, scene: dict[str, Any], cache: Path | 
             "duration_error_pct": desk.duration_error_pct,
         },
         "passed": scored.passed,
+        # what the analyzer says about the view (kedirivms.analytics.queue.view_check)
+        "view": [f.code for f in analyzer.view_findings],
+        "desk_zone_share": analyzer.view_survey.desk_zone_share if analyzer.view_survey is not None else None,
     }
     return res
 
@@ -179,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['meas_wait']:6.1f} {r['wait_err_pct']:6.2f} % served {r['served_true']:>2}/{r['served_meas']:>2} "
                 f"alerts {a['matched']}/{a['truth']} missed {len(a['missed'])} false {len(a['false'])} "
                 f"desk {d['measured']}/{d['truth']} ({d['missed']} missed, {d['false']} false) "
+                f"view {','.join(r['view']) or '-'} "
                 f"{'PASS' if all(r['passed'].values()) else 'FAIL'}",
                 flush=True,
             )

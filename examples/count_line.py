@@ -6,7 +6,8 @@
 The virtual counter scene (our own renderer) draws a line whose people stand close, each half behind the one in
 front: the person detector gives one box for two, or none for someone hidden, for minutes. ``queue_length`` counts
 the people who walked into the line and have not reached the desk (the wait ledger); ``seen_length`` the people
-seen in the queue zone. Both are printed every 10 s beside the scene's truth, then their mean error.
+seen in the queue zone. Both are printed every 10 s beside the scene's truth, then their mean error, and what the
+analyzer found about the view (its service zone's height where people stand in it, over their box height).
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def main() -> None:
             print(f"{t:6.1f} {true_n:5d} {last.queue_length:6d} {last.seen_length:5d}")
     ledger, seen = np.asarray(errors, dtype=float).mean(axis=0)
     print(f"over {len(errors)} frames: line counted by its ledger: MAE {ledger:.3f}; people seen: MAE {seen:.3f}")
+    survey = analyzer.view_survey
+    share = survey.desk_zone_share if survey is not None else None
+    found = ", ".join(f.code for f in analyzer.view_findings) or "nothing wrong found"
+    print(f"view: desk zone {'not judged yet' if share is None else f'{share:.2f} of a person'}: {found}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,11 @@ EXAMPLES = TESTS.parent / "examples"
 COVERED_ELSEWHERE = {"patrol_presets.py", "watch_motion.py", "analytics_plugin.py"}
 # what each script run here must print: proof that it did its work, not only that it printed something
 EXPECTED = {
-    "count_line.py": [r"line_count: auto", r"line counted by its ledger: MAE 0\.\d+; people seen: MAE \d\.\d+"],
+    "count_line.py": [
+        r"line_count: auto",
+        r"line counted by its ledger: MAE 0\.\d+; people seen: MAE \d\.\d+",
+        r"view: desk zone 0\.[23]\d of a person: nothing wrong found",
+    ],
     "connect_fleet.py": [
         r"127\.0\.1\.3:\d+/onvif/device_service: connected in [\d.]+ s \(Media2\): .*ch2 H265 Main",
         r"127\.0\.0\.1:\d+: ConnectionFailed",

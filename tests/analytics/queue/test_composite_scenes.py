@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kedirivms.analytics.queue.evaluation import FootageTruth
+from kedirivms.analytics.queue.view_check import DESK_ZONE_SHARE
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -58,3 +59,5 @@ def test_the_composite_scorer_runs_the_analyzer_against_the_truth(composite: Pat
     assert row["frames"] == len(scene["frames"])
     assert 0.0 <= row["mae"] <= max(f["waiting"] for f in scene["frames"]) + 3
     assert set(row["passed"]) == {"mae", "wait", "alert_timing", "no_false_alert"}
+    share = row["desk_zone_share"]  # (None: fewer people seen at the desk than the survey needs in 40 s)
+    assert share is None or (row["view"] == ["desk_zone_thin"]) == (share < DESK_ZONE_SHARE), row

@@ -16,6 +16,7 @@ from kedirivms.analytics.queue.detector import (
 )
 from kedirivms.analytics.queue.plugin import QueuePlugin
 from kedirivms.analytics.queue.service import FinishedStay
+from kedirivms.analytics.queue.view_check import ViewFinding, ViewSurvey
 from kedirivms.analytics.queue.waits import FinishedVisit
 
 __all__ = [
@@ -35,5 +36,7 @@ __all__ = [
     "StalledConfig",
     "TrackingConfig",
     "UnstaffedConfig",
+    "ViewFinding",
+    "ViewSurvey",
     "person_detections",
 ]

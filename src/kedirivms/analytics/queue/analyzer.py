@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import math
 import sys
 from collections import deque
@@ -41,8 +42,11 @@ from kedirivms.analytics.queue.motion_gate import MotionGate, MotionGateConfig
 from kedirivms.analytics.queue.second_look import EXTRA, extra_mask
 from kedirivms.analytics.queue.service import FinishedStay, ServiceTracker
 from kedirivms.analytics.queue.stats import HourlyServiceStats, IntervalStats
+from kedirivms.analytics.queue.view_check import ViewFinding, ViewSurvey
 from kedirivms.analytics.queue.waits import FinishedVisit, WaitTracker
 from kedirivms.analytics.zones import Zones
+
+_log = logging.getLogger("kedirivms.analytics.queue")
 
 __all__ = ["DnnDetectorConfig", "FrameResult", "QueueAnalyzer", "QueueConfig", "QueueEvent", "TrackingConfig"]
 
@@ -363,7 +367,8 @@ class QueueEvent:
 
     Attributes:
         kind: ``queue_stats``, ``service_stats_hourly``, ``pile_up``, ``pile_up_cleared``, ``counter_unstaffed``,
-            ``counter_staffed``, ``counter_stalled`` or ``counter_resumed``.
+            ``counter_staffed``, ``counter_stalled``, ``counter_resumed`` or ``view_warning`` (once per finding about
+            the camera's view, see :attr:`QueueAnalyzer.view_findings`).
         time: when, seconds (the frame time it was decided on).
         zone: the zone concerned.
         data: JSON-compatible details.
@@ -686,11 +691,15 @@ class QueueAnalyzer:
         trk = config.tracking
         gaps = self._rate_hz is not None and config.anchor == "bottom_center" and trk.line_pitch > 0
         self._gaps = LineGaps(trk.line_pitch, trk.line_pitch_window_s, seen_gaps=trk.line_gaps_seen) if gaps else None
+        self._view: ViewSurvey | None = None  # what the view lets it see (set up with the zones, see view_findings)
+        self._told: set[str] = set()  # the view findings logged already
+        self._to_tell: list[ViewFinding] = []  # found on this frame: a view_warning event each
 
     def _setup(self, wh: tuple[int, int], t: float) -> None:
         from trackers import ByteTrackTracker  # imported late: it pulls scipy, only needed once frames arrive
 
         self._zones = _ZoneSet(self.config.zones, wh, self._anchor)
+        self._view = ViewSurvey([z.polygon for z in self._zones.service]) if self._zones.service else None
         trk = self.config.tracking
         # Every detection the detector keeps may start a track: ByteTrack's second, low-score stage is for boxes
         # under the detector's own threshold, which the DNN adapter already dropped (0.35 by default).
@@ -806,6 +815,8 @@ class QueueAnalyzer:
         if self.counter_zone is not None:
             self._interval.staffed.append(staffed)
         events += self._alerts(t, smoothed, staffed)
+        events += [self._view_event(t, finding) for finding in self._to_tell]
+        self._to_tell.clear()
         self.last = FrameResult(
             time=t,
             queue_length=length,
@@ -839,6 +850,7 @@ class QueueAnalyzer:
         heights = placed.xyxy[:, 3] - placed.xyxy[:, 1]
         self._hold_zones(t, ids, set(detected.tolist()), anchors, tops, heights, in_queue, in_service)
         counted = in_queue & ~spanning(tracked.xyxy)
+        self._survey(tracked, in_service)
         at_counter = self._zones.test(self._zones.counter, tracked)
         keep = self.config.tracking.relink_s
         self._at_counter = {tid: w for tid, w in self._at_counter.items() if t - w <= keep}
@@ -1344,6 +1356,39 @@ class QueueAnalyzer:
             start = self._hour.end
             self._hour = HourlyServiceStats(start=start, end=math.floor(start / 3600.0) * 3600.0 + 3600.0, first=start)
         return events
+
+    def _survey(self, tracked: sv.Detections, in_service: np.ndarray) -> None:
+        """Feed one detection's people (detected, not coasted) to the view survey; log each new finding once."""
+        if self._view is None or not len(tracked):
+            return
+        detected = np.asarray(tracked.confidence) > 0
+        self._view.add(tracked.xyxy[detected], in_service[detected])
+        for finding in self._view.findings():
+            if finding.code not in self._told:
+                self._told.add(finding.code)
+                self._to_tell.append(finding)
+                _log.warning("queue zone %s: %s", self.service_zone, finding.message)
+
+    def _view_event(self, t: float, finding: ViewFinding) -> QueueEvent:
+        data: dict[str, JsonValue] = {
+            "code": finding.code,
+            "message": finding.message,
+            "value": round(finding.value, 3),
+            "limit": finding.limit,
+        }
+        return QueueEvent("view_warning", t, self.service_zone or self.queue_zone, data)
+
+    @property
+    def view_survey(self) -> ViewSurvey | None:
+        """The survey of this camera's view (its figures, e.g. ``desk_zone_share``), or ``None`` without a service
+        zone or before the first frame."""
+        return self._view
+
+    @property
+    def view_findings(self) -> list[ViewFinding]:
+        """What about this camera's view makes the figures unreliable (see :mod:`.view_check`): empty when nothing
+        was found, or before enough people were seen at the desk."""
+        return self._view.findings() if self._view is not None else []
 
     @property
     def pile_up_active(self) -> bool:

@@ -31,9 +31,10 @@ class QueuePlugin:
     Emits events of kinds ``queue_stats`` (every ``interval_s``: lengths, waits, served, abandoned, service
     times), ``service_stats_hourly`` (each clock hour, with a service zone), ``pile_up`` / ``pile_up_cleared``
     (zone: the queue zone), ``counter_unstaffed`` / ``counter_staffed`` and ``counter_stalled`` /
-    ``counter_resumed`` (zone: the counter zone). A wait belongs to a person, not to a tracker id: it survives
-    id switches, and two people who walk in together both wait from when they came in. See
-    ``docs/queue-analytics.md`` for every field.
+    ``counter_resumed`` (zone: the counter zone), and ``view_warning`` (zone: the service zone; once per finding
+    that the camera's view makes the figures unreliable, e.g. ``desk_zone_thin``). A wait belongs to a person, not
+    to a tracker id: it survives id switches, and two people who walk in together both wait from when they came in.
+    See ``docs/queue-analytics.md`` for every field.
 
     Example:
         >>> from kedirivms.analytics import PluginSettings
