@@ -92,6 +92,14 @@ def test_tiles_states_groups_and_order(rig: CentreRig) -> None:
     assert spark["series"]["loket-1"][-1] == 3.5 and len(spark["series"]["loket-1"]) == 60
 
 
+def test_a_tile_lists_its_cameras_view_warnings(rig: CentreRig) -> None:
+    last = rig.publish(Event(camera="loket-c", source="queue", kind="view_warning", time=time.time(), zone="desk",
+                             data={"code": "desk_zone_thin", "value": 0.14, "limit": 0.2}))  # fmt: skip
+    rig.stored(last)
+    t = wait_until(lambda: (t := tiles(rig))["loket-c"]["view_warnings"] and t)
+    assert t["loket-c"]["view_warnings"] == ["desk_zone_thin"] and t["loket-b"]["view_warnings"] == []
+
+
 def test_fleet_lists_events_a_worker_dropped(rig: CentreRig) -> None:
     rig.publish(Event(camera="w-kota", source="worker", kind="worker_state", time=time.time(),
                       data={"worker": "w-kota", "cameras": ["loket-1"], "dropped": 12}))  # fmt: skip

@@ -61,6 +61,19 @@ def test_header_says_which_worker_lost_events(browser: Browser) -> None:
     assert "6 counters" in totals and "w-pare dropped 7" in totals
 
 
+def test_a_view_warning_shows_on_its_tile(rig: CentreRig, browser: Browser) -> None:
+    """A camera whose queue analytics found its view unreliable (``view_warning``) says so on its tile, once per
+    code; the other tiles say nothing about their view."""
+    data = {"code": "desk_zone_thin", "message": "the service zone is 13 px tall ...", "value": 0.14, "limit": 0.2}
+    for _ in range(2):  # (sent again after the worker restarts)
+        rig.publish(Event(camera="loket-2", source="queue", kind="view_warning", time=time.time(), zone="desk",
+                          data=data))  # fmt: skip
+    view = "(c) => document.querySelector(`.tile[data-camera='${c}'] .view`)?.textContent ?? null"
+    browser.wait_for(f"({view})('loket-2') === 'view: desk_zone_thin'", REFRESH_BOUND)
+    assert browser.evaluate(f"({view})('loket-1')") is None
+    assert browser.evaluate(f"({TILE_STATE})('loket-2')") == "ok"  # a finding about the view, not an alert
+
+
 def test_pile_up_turns_its_tile_red_first_and_ack_round_trips(rig: CentreRig, browser: Browser) -> None:
     rig.publish(Event(camera="loket-b", source="queue", kind="pile_up", time=time.time(), data={"length": 9}))
     browser.wait_for(f"({TILE_STATE})('loket-b') === 'pile_up'", REFRESH_BOUND)

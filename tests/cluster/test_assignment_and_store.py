@@ -70,3 +70,16 @@ def test_store_keeps_each_event_once_and_folds_out_of_order_leases() -> None:
         assert view.events == store.count() == 8 and view.duplicates == store.duplicates() == 1
         store.add(_ev("c1", "camera_state", {"worker": "b", "lease_revision": 7, "state": "fenced"}), site="kota")
         assert store.fleet_view().cameras[0].worker is None
+
+
+def test_view_warnings_are_kept_per_camera_once_each() -> None:
+    """A queue analytics' ``view_warning`` (sent once per analyzer run, so again after each restart) is kept per
+    camera and code: the fleet view lists the codes once each, and a camera without one lists none."""
+    with CentreStore(":memory:") as store:
+        warning = {"code": "desk_zone_thin", "message": "the service zone is 13 px tall ...", "value": 0.14}
+        store.add(_ev("c1", "view_warning", warning, zone="desk"), site="kota")
+        store.add(_ev("c1", "view_warning", warning, zone="desk"), site="kota")  # the worker restarted
+        store.add(_ev("c2", "queue_stats", {"length_mean": 1.0}), site="kota")
+        by = {c.camera: c for c in store.fleet_view().cameras}
+        assert by["c1"].view_warnings == ["desk_zone_thin"] and by["c2"].view_warnings == []
+        assert by["c1"].open_alerts == []  # a finding about the view, not an alert

@@ -113,6 +113,9 @@ class CentreData:
             alerts.setdefault(camera, []).append({"kind": kind, "since": opened})
         snaps = {r[0]: r[1] for r in self._rows("SELECT camera, max(time) FROM events WHERE kind = ? GROUP BY 1",
                                                  (SNAPSHOT_KIND,))}  # fmt: skip
+        views: dict[str, list[str]] = {}
+        for camera, code in self._rows("SELECT DISTINCT camera, code FROM view_warnings ORDER BY 1, 2"):
+            views.setdefault(camera, []).append(code)
         rows = self._rows(
             "SELECT camera, site, worker, state, last_frame_time, error, queue_length, queue_max, wait_s, updated "
             "FROM cameras"
@@ -135,6 +138,7 @@ class CentreData:
                 "state": state, "alerts": open_alerts, "queue_length": length, "queue_max": length_max,
                 "wait_s": wait, "last_frame_time": last_frame, "worker": worker, "pipeline": pipeline,
                 "error": error, "snapshot_time": snaps.get(camera), "updated": updated,
+                "view_warnings": views.get(camera, []),
             }  # fmt: skip
         for camera, site_id in self.known:
             if camera not in tiles:
@@ -143,7 +147,7 @@ class CentreData:
                     "camera": camera, "site": site_id, "district": site.district, "office": site.office,
                     "state": "offline", "alerts": [], "queue_length": None, "queue_max": None, "wait_s": None,
                     "last_frame_time": None, "worker": None, "pipeline": None, "error": None,
-                    "snapshot_time": None, "updated": None,
+                    "snapshot_time": None, "updated": None, "view_warnings": [],
                 }  # fmt: skip
         return sorted(tiles.values(), key=lambda t: (not t["alerts"], t["district"], t["office"], t["camera"]))
 

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS cameras (
 CREATE TABLE IF NOT EXISTS alerts (camera TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NOT NULL, opened REAL,
     PRIMARY KEY (camera, kind, zone));
 CREATE TABLE IF NOT EXISTS workers (worker TEXT PRIMARY KEY, data TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS view_warnings (camera TEXT NOT NULL, code TEXT NOT NULL, zone TEXT NOT NULL, time REAL,
+    PRIMARY KEY (camera, code, zone));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -70,6 +72,11 @@ class CameraView(BaseModel):
     queue_max: int | None = Field(description="Longest queue of the last interval.")
     wait_s: float | None = Field(description="Mean wait of the last interval, seconds.")
     open_alerts: list[str] = Field(description="Alerts open now (pile_up, counter_unstaffed).")
+    view_warnings: list[str] = Field(
+        default_factory=list,
+        description="What its queue analytics found about the view that makes its figures unreliable (view_warning "
+        "codes, e.g. desk_zone_thin), since the store began.",
+    )
     updated: float | None = Field(description="Time of the latest event folded in.")
 
 
@@ -202,6 +209,11 @@ class CentreStore:
                 "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?)",
                 (event.camera, _ALERT_ON[event.kind], event.zone or "", event.timestamp),
             )
+        elif event.kind == "view_warning":
+            db.execute(
+                "INSERT OR REPLACE INTO view_warnings VALUES (?,?,?,?)",
+                (event.camera, str(data.get("code") or "view"), event.zone or "", event.timestamp),
+            )
         elif event.kind in _ALERT_OFF:
             db.execute(
                 "DELETE FROM alerts WHERE camera = ? AND kind = ? AND zone = ?",
@@ -276,6 +288,9 @@ class CentreStore:
             alerts: dict[str, list[str]] = {}
             for camera, kind in self._db.execute("SELECT camera, kind FROM alerts ORDER BY kind"):
                 alerts.setdefault(camera, []).append(kind)
+            views: dict[str, list[str]] = {}
+            for camera, code in self._db.execute("SELECT camera, code FROM view_warnings ORDER BY code"):
+                views.setdefault(camera, []).append(code)
             workers = self._db.execute("SELECT worker, data, updated FROM workers ORDER BY worker").fetchall()
             events = int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
             dup = self._db.execute("SELECT value FROM counters WHERE name = 'duplicates'").fetchone()
@@ -296,6 +311,7 @@ class CentreStore:
                     queue_max=c[9],
                     wait_s=c[10],
                     open_alerts=sorted(set(alerts.get(c[0], []))),
+                    view_warnings=sorted(set(views.get(c[0], []))),
                     updated=c[11],
                     recorder=c[12],
                 )

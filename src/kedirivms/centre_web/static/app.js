@@ -52,7 +52,11 @@ function tile(c) {
   return `<div class="tile state-${esc(c.state)}" data-camera="${esc(c.camera)}" data-state="${esc(c.state)}">` +
     `<h4 title="${esc(c.camera)}">${esc(c.camera)}</h4><span class="badge">${esc(LABEL[c.state] || c.state)}${since}</span>` +
     `<div><span class="q">${q}</span> in queue${wait}</div>${sparkline(sparks[c.camera])}` +
-    `<div class="meta">last frame ${ago(c.last_frame_time)}${c.error ? " · " + esc(c.error) : ""}</div>${img}</div>`;
+    `<div class="meta">last frame ${ago(c.last_frame_time)}${c.error ? " · " + esc(c.error) : ""}</div>` +
+    // what the analytics found wrong with the camera's view: its figures are not to be trusted
+    (c.view_warnings && c.view_warnings.length ?
+      `<div class="meta view" title="the camera's view makes its queue figures unreliable">view: ` +
+      `${esc(c.view_warnings.join(", "))}</div>` : "") + `${img}</div>`;
 }
 
 function renderCounters() {
