@@ -1113,3 +1113,32 @@ def test_a_foot_point_that_dips_out_of_a_thin_desk_zone_is_still_at_the_spot(dip
         here = (1, (50.0, 35.0 - dip), "out") if 10.0 <= t < 15.0 else (1, (50.0, 35.0), "spot")
         seen += _feed(service, float(t), [here])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize("thin", [True, False])
+def test_the_front_dipping_into_a_thin_zone_beside_the_one_served_is_no_arrival(thin: bool) -> None:
+    """A arrives at the spot at 1 s and stands there; B stands at the front of the line and from 10 s on their foot
+    point dips into the service zone a step beside A (where the zone is thin: the desk far from the camera, B's legs
+    hidden by the one behind), for 20 s. With ``thin_zone`` (the analyzer's view survey found the zone too thin),
+    B reaches the spot only when A walks off at 30 s: two arrivals. Without it, B stepping in beside A is the next
+    person stepping up, counted at once (as before): three."""
+    service = _service()
+    service.thin_zone = thin
+    arrivals: list[float] = []
+    for t in np.arange(0.0, 40.0, 0.5):
+        t = float(t)
+        rows: list[tuple[int, tuple[float, float], str]] = []
+        if t < 30.0:
+            rows.append((1, (100.0, 35.0), "spot" if t >= 1.0 else "line"))  # A
+        else:
+            rows.append((1, (100.0 + 20.0 * (t - 30.0), 20.0), "out"))  # A walks off
+        if 10.0 <= t < 30.0:
+            rows.append((2, (130.0, 44.0), "spot"))  # B's foot point dips into the zone beside A
+        else:
+            rows.append((2, (130.0, 55.0), "line" if t < 30.0 else "spot"))
+        if _feed(service, t, rows):
+            arrivals.append(t)
+    if thin:
+        assert arrivals[0] == 1.0 and len(arrivals) == 2 and arrivals[1] >= 30.0, arrivals
+    else:
+        assert arrivals[:2] == [1.0, 10.0], arrivals

@@ -76,3 +76,4 @@ def test_the_analyzer_sends_a_thin_desk_zone_once_as_a_view_warning(caplog: pyte
     assert len(warnings) == 1 and warnings[0].zone == "desk"
     assert warnings[0].data["code"] == "desk_zone_thin" and warnings[0].data["limit"] == DESK_ZONE_SHARE
     assert [f.code for f in analyzer.view_findings] == ["desk_zone_thin"]
+    assert analyzer._service is not None and analyzer._service.thin_zone  # (the desk's rule for thin zones is on)

@@ -1363,7 +1363,10 @@ class QueueAnalyzer:
             return
         detected = np.asarray(tracked.confidence) > 0
         self._view.add(tracked.xyxy[detected], in_service[detected])
-        for finding in self._view.findings():
+        findings = self._view.findings()
+        if self._service is not None:  # (the front of the line dips into a thin zone: no arrival beside the served)
+            self._service.thin_zone = any(f.code == "desk_zone_thin" for f in findings)
+        for finding in findings:
             if finding.code not in self._told:
                 self._told.add(finding.code)
                 self._to_tell.append(finding)

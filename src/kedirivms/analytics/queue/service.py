@@ -68,6 +68,7 @@ class _Stay:
     # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
     recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
+    zone_seen: float = -math.inf  # when one of its tracks was last seen inside the zone itself (not only by the spot)
 
     @property
     def spot(self) -> tuple[float, float]:
@@ -177,6 +178,9 @@ class ServiceTracker:
         self.warmup_s = warmup_s
         self.depart_px = 2.0 * relink_px if depart_px is None else depart_px
         self.hidden_s = hidden_s
+        self.thin_zone = False
+        """The zone is thinner than a still person's foot point jitters (set by the analyzer from its view survey,
+        :mod:`.view_check`): see :meth:`_beside_the_served`."""
         self._stays: list[_Stay] = []
         self._owner: dict[int, _Stay] = {}
         # track -> (last seen, in the queue or service zone, where, top of its box)
@@ -282,6 +286,7 @@ class ServiceTracker:
             (int(tid), (float(x), float(y)), bool(s))
             for tid, (x, y), s in zip(ids.tolist(), centres.tolist(), in_service.tolist(), strict=True)
         ]
+        inside = {tid for tid, _, s in rows if s}  # (in the zone itself: see _beside_the_served)
         if in_queue is not None:  # (a foot point that dips out of a thin zone beside the spot is still at the spot)
             rows = [
                 (tid, xy, s or (not q and self._by_spot(tid, xy)))
@@ -297,6 +302,8 @@ class ServiceTracker:
                 if s:
                     stay.last_in, stay.in_xy = t, xy
                     stay.recent_in.append((t, xy))
+                if tid in inside:
+                    stay.zone_seen = t
                 while stay.recent_in and t - stay.recent_in[0][0] > self.leave_grace_s + 1e-9:
                     stay.recent_in.popleft()
         if fresh:  # (a stay none of whose tracks is in the zone on this detection: its person missed at the spot)
@@ -322,6 +329,8 @@ class ServiceTracker:
             if tid in self._owner or not s:
                 continue
             stay = self._nearest(xy, t, tid) or self._traded(xy, t, lined, tid) or self._traded_back(xy, t, tid)
+            if stay is None and self._beside_the_served(t):
+                continue  # (not yet: see _beside_the_served)
             if stay is None:
                 censored = t - self._first_t < self.warmup_s
                 found = self._found_again(t, tid, xy)  # (if so, their arrival was counted)
@@ -1057,6 +1066,25 @@ class ServiceTracker:
                 stay.traded = None
                 return stay
         return None
+
+    def _beside_the_served(self, t: float) -> bool:
+        """Whether someone reaching a thin zone (``thin_zone``) now is the front of the line dipping into it: the one
+        served was seen in the zone itself within ``leave_grace_s``, standing still (not walking off, no departure
+        pending), their stay at least ``min_service_s`` old.
+
+        One person is served at a time. Where the zone is thinner than the jitter of a still person's foot point
+        (a desk far from the camera), the box of the front of the line, its legs hidden by the person behind,
+        ends inside the zone a step in front of the one served: no arrival until the one served walks off (then
+        whoever stands in the zone arrives). Where the zone is tall enough, someone stepping up beside the one
+        served as they leave is the next person, and waits for nothing.
+        """
+        return self.thin_zone and any(
+            t - stay.zone_seen <= self.leave_grace_s
+            and stay.departed is None
+            and t - stay.enter >= self.min_service_s
+            and not self._moving_off(stay, t)
+            for stay in self._stays
+        )
 
     def _moving_off(self, stay: _Stay, t: float) -> bool:
         """Whether ``stay``'s person, in the zone now, is more than ``relink_px / 2`` from where they were in it
