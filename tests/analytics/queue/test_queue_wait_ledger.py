@@ -1244,3 +1244,35 @@ def test_starts_taken_by_false_arrivals_come_back_while_their_people_stand_in_li
     assert counted[10.0] == 3 and counted[30.0] == 0  # the false arrivals took both starts
     assert counted[50.0] == 2  # given back: both still stand in line
     assert _served(done)[-2:] == [58.0, 72.0]
+
+
+@pytest.mark.parametrize("thin", [True, False])
+def test_with_a_thin_zone_an_id_back_in_line_from_the_spot_gets_its_start_back(thin: bool) -> None:
+    """A, B and C walk in at 1, 2 and 3 s; A is served at 20 s. At 24 s B's id touches the spot (an arrival, which
+    takes B's start) and B stands back in their place under that id, which no visit holds any more; at 28 s a
+    second false arrival takes C's start. Both stand in line until served at 60 and 75 s. With ``thin_zone`` (the
+    analyzer's view survey named the desk zone thin) the ledger gives back starts against everyone seen in line:
+    two, and the waits are 58 and 72 s. Without it only the visits in line count (C): one start comes back (C's, the
+    latest taken), the line counts one of two until B is served, and B's wait is C's (57 s)."""
+    waits = WaitTracker(relink_px=40.0, desk_arrivals=True)
+    waits.thin_zone = thin
+    done: list[FinishedVisit | None] = []
+    counted: dict[float, int] = {}
+    for t in np.arange(0.0, 90.0, 0.5):
+        t = float(t)
+        b = (120.0, 60.0) if not 24.0 <= t < 25.0 else (120.0, 10.0)
+        rows = [
+            *_walking_in(t, 1, 1.0, 20.0, (40.0, 60.0), (40.0, 100.0)),
+            *_walking_in(t, 2, 2.0, 60.0, b, (120.0, 100.0)),
+            *_walking_in(t, 3, 3.0, 75.0, (200.0, 60.0), (200.0, 100.0)),
+        ]
+        rows = [(tid, xy, "spot" if xy[1] == 10.0 else zone) for tid, xy, zone in rows]
+        done += _feed(waits, t, rows)
+        if t in (20.0, 28.0, 60.0, 75.0):
+            done.append(waits.arrived(t))
+        elif t == 24.0:
+            done.append(waits.arrived(t, track=2))
+        counted[t] = waits.waiting(t)
+    assert counted[10.0] == 3 and counted[30.0] == 0
+    assert counted[50.0] == (2 if thin else 1)
+    assert _served(done)[-2:] == ([58.0, 72.0] if thin else [57.0, 72.0])

@@ -1366,6 +1366,8 @@ class QueueAnalyzer:
         findings = self._view.findings()
         if self._service is not None:  # (the front of the line dips into a thin zone: no arrival beside the served)
             self._service.thin_zone = any(f.code == "desk_zone_thin" for f in findings)
+            if self._waits is not None:
+                self._waits.thin_zone = self._service.thin_zone
         for finding in findings:
             if finding.code not in self._told:
                 self._told.add(finding.code)
