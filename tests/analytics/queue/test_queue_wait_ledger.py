@@ -1276,3 +1276,17 @@ def test_with_a_thin_zone_an_id_back_in_line_from_the_spot_gets_its_start_back(t
     assert counted[10.0] == 3 and counted[30.0] == 0
     assert counted[50.0] == (2 if thin else 1)
     assert _served(done)[-2:] == ([58.0, 72.0] if thin else [57.0, 72.0])
+
+
+def test_the_starts_kept_for_giving_back_stay_few_while_the_line_never_empties() -> None:
+    """A line that never empties all day (someone always standing in it) and an arrival every 10 s: the starts the
+    arrivals took are kept for giving back only for the latest few, not for the whole day."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for k in range(300):
+        for t in np.arange(10.0 * k, 10.0 * k + 10.0, 0.5):
+            t = float(t)
+            rows: list[Row] = [(k + 1, (40.0, 100.0), "out")] if t == 10.0 * k else [(k + 1, (40.0, 60.0), "line")]
+            rows.append((10_000, (120.0, 60.0), "line"))  # the one always there
+            _feed(waits, t, rows)
+        waits.arrived(10.0 * k + 9.5)
+    assert 0 < len(waits._taken) <= 32

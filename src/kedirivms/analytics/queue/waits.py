@@ -20,6 +20,7 @@ someone, or picked up again as a "new" track), so a visit may hold several track
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ _WALK_PER_S = 2.0
 _FAR_END_STEP_S = 1.0
 # someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
 _FAR_END_STAND_S = 2.0
+# the starts taken by the latest arrivals at the desk kept for giving back (see WaitTracker._give_back)
+_TAKEN_KEPT = 32
 
 
 @dataclass(eq=False)
@@ -166,7 +169,9 @@ class WaitTracker:
         """The service zone is thinner than a still person's foot point jitters (set by the analyzer from its view
         survey): the ledger gives back starts against everyone seen in line (see :meth:`_give_back`)."""
         self._short_since: float | None = None  # since when more people are seen in line than the ledger holds
-        self._taken: list[tuple[float, bool, bool]] = []  # starts arrivals took since the line was last empty
+        # starts arrivals took since the line was last empty, the latest last (a camera runs for months without the
+        # line emptying: only the latest takes can belong to people still in line)
+        self._taken: collections.deque[tuple[float, bool, bool]] = collections.deque(maxlen=_TAKEN_KEPT)
         self._floor = 0  # the fewest people in line now: the most seen at once, less those who left it since
         self._line_seen = -math.inf  # when anybody was last seen in line
         self._desk_left = -math.inf  # when a track last stepped out of the service zone
@@ -767,8 +772,8 @@ class WaitTracker:
         people are seen in line for minutes while the ledger counts nobody; their starts are the latest taken
         (the ledger hands out the earliest first).
 
-        ``people`` counts the visits in line by place; with ``thin_zone`` the analyzer passes everyone seen in line
-        by place, ids whose visit ended at the desk too: where the zone is thin, the front person whose id touched
+        ``people`` counts the visits in line by place; with ``thin_zone`` it counts everyone seen in line by place,
+        ids whose visit ended at the desk too: where the zone is thin, the front person whose id touched
         the spot stands back in line under that id, which no visit holds. Elsewhere a second box on someone in line
         is the likelier cause of more boxes than visits (counting them broke seven of our seed sets).
         """
