@@ -80,10 +80,13 @@ class ViewSurvey:
         self.min_people = min_people
         self._heights: deque[float] = deque(maxlen=keep)
         self._extents: deque[float] = deque(maxlen=keep)
+        self._found: list[ViewFinding] | None = None  # the findings since the last box was added (asked every frame)
 
     def add(self, xyxy: np.ndarray, in_service: np.ndarray) -> None:
         """One detection's boxes (``(N, 4)`` pixels, people actually detected) and which stand in the service zone."""
         boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)[np.asarray(in_service, dtype=bool)]
+        if len(boxes):
+            self._found = None
         for x1, y1, x2, y2 in boxes.tolist():
             foot = (x1 + x2) / 2.0
             self._heights.append(y2 - y1)
@@ -93,18 +96,31 @@ class ViewSurvey:
     def desk_zone_share(self) -> float | None:
         """The service zone's height where people stand in it over their box height (medians), or ``None`` before
         ``min_people`` were seen there."""
+        medians = self._medians()
+        return None if medians is None else medians[0] / max(medians[1], 1.0)
+
+    def _medians(self) -> tuple[float, float] | None:
+        """The zone's height where people stand in it and their box height (medians), once enough were seen."""
         if len(self._heights) < self.min_people:
             return None
-        return float(np.median(self._extents) / max(float(np.median(self._heights)), 1.0))
+        return float(np.median(self._extents)), float(np.median(self._heights))
 
     def findings(self) -> list[ViewFinding]:
         """What makes this view's figures unreliable (empty: nothing found, or not seen enough yet)."""
-        share = self.desk_zone_share
-        if share is None or share >= DESK_ZONE_SHARE:
+        if self._found is None:
+            self._found = self._judge()
+        return list(self._found)
+
+    def _judge(self) -> list[ViewFinding]:
+        medians = self._medians()
+        if medians is None:
             return []
-        tall = float(np.median(self._heights))
+        zone, tall = medians
+        share = zone / max(tall, 1.0)
+        if share >= DESK_ZONE_SHARE:
+            return []
         message = (
-            f"the service zone is {float(np.median(self._extents)):.0f} px tall where people stand in it, "
+            f"the service zone is {zone:.0f} px tall where people stand in it, "
             f"{share:.2f} of their box height ({tall:.0f} px; at least {DESK_ZONE_SHARE} needed): people standing "
             "at the desk step in and out of it and the front of the line dips into it, so arrivals, waits and the "
             "queue length are unreliable; draw the zone taller (down to where the feet of the one served are seen) "
