@@ -48,7 +48,7 @@ def test_a_zone_tall_enough_or_not_seen_enough_says_nothing() -> None:
 
 def test_the_analyzer_sends_a_thin_desk_zone_once_as_a_view_warning(caplog: pytest.LogCaptureFixture) -> None:
     """The analyzer over frames of someone standing at a desk whose zone is a thin strip (a recorded detector: the
-    person's box, the same on every frame): once 100 detections saw them there, one ``view_warning`` event, logged
+    person's box, the same on every frame): once 20 detections saw them there, one ``view_warning`` event, logged
     once, and the finding listed; never again after."""
     import supervision as sv
 
@@ -77,3 +77,57 @@ def test_the_analyzer_sends_a_thin_desk_zone_once_as_a_view_warning(caplog: pyte
     assert warnings[0].data["code"] == "desk_zone_thin" and warnings[0].data["limit"] == DESK_ZONE_SHARE
     assert [f.code for f in analyzer.view_findings] == ["desk_zone_thin"]
     assert analyzer._service is not None and analyzer._service.thin_zone  # (the desk's rule for thin zones is on)
+
+
+def _box(x: float, feet_y: float, h: float = 90.0) -> list[float]:
+    return [x - 15.0, feet_y - h, x + 15.0, feet_y]
+
+
+def _dipping_line(line_count: str, desk_top: float) -> list[tuple[float, int, int]]:
+    """(time, queue_length, seen_length) while the front of a line of two dips into the desk zone and steps back.
+
+    A recorded detector: someone is served at the desk for 5 s (the survey sees them), the front person P1 steps into
+    the desk zone at 8 s (an arrival) and back to their place in line at 9 s for good; P2 stands behind throughout.
+    """
+    import supervision as sv
+
+    from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
+
+    class Script:
+        def detect(self, y: np.ndarray, t: float) -> sv.Detections:
+            del y
+            people = [_box(320, 198)] if t < 5.0 else []  # the one served
+            people += [_box(200, 200 if 8.0 <= t < 9.0 else 225), _box(150, 290)]  # P1 (dipping), P2
+            xyxy = np.array(people, dtype=float)
+            return sv.Detections(xyxy=xyxy, confidence=np.full(len(xyxy), 0.9), class_id=np.zeros(len(xyxy), int))
+
+    zones = [
+        {"name": "line", "kind": "queue", "points": [[0.1, 0.6], [0.4, 0.6], [0.4, 0.9], [0.1, 0.9]]},
+        {"name": "desk", "kind": "service", "points": [[0.3, desk_top], [0.6, desk_top], [0.6, 0.57], [0.3, 0.57]]},
+        {"name": "staff", "kind": "counter", "points": [[0.4, 0.1], [0.6, 0.1], [0.6, 0.3], [0.4, 0.3]]},
+    ]
+    config = QueueConfig.model_validate(
+        {"zones": zones, "anchor": "bottom_center", "detector": "background", "line_count": line_count}
+    )
+    analyzer = QueueAnalyzer(config, detector=Script())
+    y = np.zeros((360, 640), dtype=np.uint8)
+    rows = []
+    for k in range(150):
+        analyzer.update(y, k / 10.0)
+        assert analyzer.last is not None
+        rows.append((k / 10.0, analyzer.last.queue_length, analyzer.last.seen_length))
+    return rows
+
+
+def test_in_a_thin_view_the_line_is_the_larger_of_its_ledger_and_the_people_seen() -> None:
+    """The front person's dip into a thin desk zone takes their start from the ledger (an arrival the view cannot
+    tell from a real one): with ``line_count: auto`` the line reads the two people seen; counted by the ledger alone
+    (``line_count: ledger``), or where the zone is tall enough (the survey names nothing), it reads one until the
+    ledger's give-back."""
+    after_dip = slice(95, 150)  # 9.5-14.9 s
+    thin = _dipping_line("auto", 0.53)  # 14 px for people 90 px tall: 0.16
+    assert {n for _, n, _ in thin[after_dip]} == {2} and {s for _, _, s in thin[after_dip]} == {2}
+    ledger = _dipping_line("ledger", 0.53)
+    assert {n for _, n, _ in ledger[after_dip]} == {1}
+    tall = _dipping_line("auto", 0.48)  # 32 px: 0.36, nothing named
+    assert {n for _, n, _ in tall[after_dip]} == {1}

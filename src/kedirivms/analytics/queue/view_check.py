@@ -75,7 +75,7 @@ class ViewSurvey:
         ['desk_zone_thin']
     """
 
-    def __init__(self, service: Sequence[np.ndarray], *, min_people: int = 100, keep: int = 500) -> None:
+    def __init__(self, service: Sequence[np.ndarray], *, min_people: int = 20, keep: int = 500) -> None:
         self._service = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in service]
         self.min_people = min_people
         self._heights: deque[float] = deque(maxlen=keep)
