@@ -204,6 +204,10 @@ class ServiceTracker:
         # track in the queue zone -> since when and where it stands there, and its box's top then (a step,
         # relink_px / 2, starts it again)
         self._standing: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
+        # the tracks in line on each detection over the last 2 * relink_s: feet and top of their box (_front_stayed)
+        self._lines: collections.deque[tuple[float, dict[int, tuple[tuple[float, float], tuple[float, float]]]]] = (
+            collections.deque()
+        )
         # track -> when it last stood in the line for leave_grace_s or longer, where it stood there (its feet, and
         # its box's top when it began standing there; see _stepped_up and _walked_off_alone)
         self._waited: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
@@ -677,13 +681,30 @@ class ServiceTracker:
         it; the one waiting at the front may be moving up by now, their box taking in the feet of the one behind),
         and none of the stay's tracks but the leaver's seen out of the line since it left (the leaver's id may jump
         onto someone in line, and so may the stay's other ids: a box of the next in line taken for a second box on the
-        one served goes back to the line with them; see :meth:`_stepped_up_unseen`)."""
+        one served goes back to the line with them; see :meth:`_stepped_up_unseen`), unless the front of the line
+        stands where it stood (:meth:`_front_stayed`)."""
         seen = [self._off_line.get(tid, -math.inf) for tid in stay.tracks if tid != dep.track]
         waiting = bool(self._standing) and any(
             tid != dep.track and when + self.leave_grace_s + 1e-9 >= dep.left_at
             for tid, (when, _, _) in self._waited.items()
         )
-        return max(seen, default=-math.inf) < dep.left_at and staffed and waiting
+        return max(seen, default=-math.inf) < dep.left_at and staffed and waiting and not self._front_stayed(stay, dep)
+
+    def _front_stayed(self, stay: _Stay, dep: _Departure) -> bool:
+        """Whether the one at the front of the line (nearest the spot) ``leave_grace_s`` before ``dep``'s leaver
+        walked off is seen in the line now where they stood then (their feet and their box's top within
+        ``relink_px / 4``), with nobody else at the desk: nobody from the line stepped up (the clerk seated, calling
+        nobody). An id that moved at all may have gone onto someone else (the tracker trades ids as people step up).
+        """
+        then = next((line for when, line in reversed(self._lines) if when <= dep.left_at - self.leave_grace_s), None)
+        if len(self._stays) > 1 or not then:
+            return False
+        spot = stay.spot
+        front, (xy, top) = min(then.items(), key=lambda row: math.dist(row[1][0], spot))
+        now = self._lines[-1][1].get(front)  # (None: their id left the line, e.g. on the leaver)
+        if now is None:
+            return False
+        return max(math.dist(now[0], xy), math.dist(now[1], top)) < 0.25 * self.relink_px
 
     def _walked_off_alone(
         self,
@@ -737,8 +758,10 @@ class ServiceTracker:
         """Follow where each track in the queue zone (not at the spot) stands and since when, and where those who
         waited there stood (feet and top of their box)."""
         lined = {}
+        now: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
         for (tid, xy, s), q, top in zip(rows, in_queue, tops, strict=True):
             if q and not s:
+                now[tid] = (xy, top)
                 was = self._standing.get(tid)
                 if was is None or math.dist(xy, was[1]) > 0.5 * self.relink_px:
                     was = (t, xy, top)
@@ -747,6 +770,9 @@ class ServiceTracker:
                 if t - since + 1e-9 >= self.leave_grace_s:
                     self._waited[tid] = (t, place, head)
         self._standing = lined
+        self._lines.append((t, now))
+        while self._lines and t - self._lines[0][0] > 2.0 * self.relink_s:
+            self._lines.popleft()
         for tid in [k for k, (when, _, _) in self._waited.items() if t - when > self.relink_s]:
             del self._waited[tid]
 
