@@ -298,8 +298,8 @@ class QueueConfig(BaseModel):
         description="How queue_length counts the line: 'seen', the people seen in the queue zone on each frame; "
         "'ledger', the people who joined the line and have neither reached the service zone nor been seen walking "
         "out of it (one line served in order; someone hidden behind the person in front still counts); 'auto', "
-        "the ledger when the camera has a service zone (the larger of the ledger and seen where the view survey "
-        "names the desk zone thin: arrivals at the desk are unreliable there), else seen.",
+        "the ledger when the camera has a service zone (seen where the view survey names the desk zone thin: "
+        "arrivals at the desk, which keep the ledger, are unreliable there), else seen.",
     )
     dnn: DnnDetectorConfig = Field(default_factory=DnnDetectorConfig, description="DNN detector settings.")
     background: BackgroundDetectorConfig = Field(
@@ -390,7 +390,7 @@ class FrameResult:
         queue_length: people in line on this frame: ``seen_length``, or with ``line_count`` ``ledger`` (the
             default where the camera has a service zone) everyone who joined the line and has not reached the
             service zone nor been seen walking out (:meth:`WaitTracker.waiting`); with ``auto`` where the view
-            survey names the desk zone thin, the larger of the two.
+            survey names the desk zone thin, ``seen_length``.
         smoothed_length: median length over ``smoothing_s`` (what ``pile_up`` uses).
         staffed: someone is in the counter zone (smoothed); ``None`` without a counter zone.
         detections: this frame's tracked people (``supervision.Detections`` with ``tracker_id``).
@@ -655,7 +655,7 @@ class QueueAnalyzer:
         self.service_zone: str | None = services[0].name if services else None
         line_count = config.line_count
         self._count_ledger = line_count == "ledger" or (line_count == "auto" and self.service_zone is not None)
-        # 'auto' in a view whose desk zone is thin: the larger of the ledger and the people seen (_line_length)
+        # 'auto' in a view whose desk zone is thin: the people seen (_line_length)
         self._auto_count = line_count == "auto"
         self.last: FrameResult | None = None
         self._anchor = sv.Position.CENTER if config.anchor == "center" else sv.Position.BOTTOM_CENTER
@@ -1363,17 +1363,15 @@ class QueueAnalyzer:
 
     def _line_length(self, t: float, seen: int) -> int:
         """The line counted by its ledger; with ``line_count: auto`` where the view survey names the desk zone thin,
-        the larger of the ledger and the people seen.
+        the people seen.
 
-        In such a view arrivals at the desk are unreliable (``desk_zone_thin``): the front of the line dipping into
-        the zone takes a start from the ledger, so the ledger reads short; the people seen read short where the line
-        hides some of them. Both err short, so the larger is taken.
+        The ledger is kept by arrivals at the desk, which such a view gets wrong (``desk_zone_thin``): the front of
+        the line dips into the zone, the one served reads above it, and ids trade between the two.
         """
         assert self._waits is not None and self._service is not None
-        ledger = self._waits.waiting(t)
         if self._auto_count and self._service.thin_zone:
-            return max(ledger, seen)
-        return ledger
+            return seen
+        return self._waits.waiting(t)
 
     def _survey(self, tracked: sv.Detections, in_service: np.ndarray) -> None:
         """Feed one detection's people (detected, not coasted) to the view survey; log each new finding once."""
