@@ -125,6 +125,23 @@ def test_a_visit_reaching_the_desk_ends_no_wait_the_arrival_does() -> None:
     assert waits.arrived(10.0, track=7) is None  # the same arrival seen again (duplicate_serve_s)
 
 
+def test_an_arrival_told_late_and_dated_before_the_last_is_no_duplicate_unless_it_is_near() -> None:
+    """Arrivals from the line into a thin zone are held back and told up to ``relink_s`` late, dated when they came
+    (``ServiceTracker._settle``): one dated 4 s before an arrival told first is another person; one dated 1 s before
+    is the same arrival seen twice (``duplicate_serve_s``, 3 s, either way)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    none = np.zeros(0, bool)
+    waits.update(0.0, np.zeros(0, int), np.zeros((0, 2)), none, none)
+    for t in np.arange(1.0, 20.0, 0.5):  # three walk into the line at 1, 2 and 3 s
+        ids = np.array([k for k in (7, 8, 9) if t >= k - 6.0])
+        xy = np.array([[50.0 + 12.0 * (k - 7), 60.0] for k in ids.tolist()]).reshape(-1, 2)
+        waits.update(float(t), ids, xy, np.ones(len(ids), bool), np.zeros(len(ids), bool))
+    told_first = waits.arrived(24.0, leaver=None, track=None)
+    assert told_first is not None
+    assert waits.arrived(20.0) is not None  # dated 4 s before: someone else
+    assert waits.arrived(23.0) is None  # dated 1 s before the first told: the same arrival
+
+
 def _scripted_config() -> QueueConfig:
     return QueueConfig.model_validate(
         {"zones": ZONES, "smoothing_s": 0, "interval_s": 60.0, "unstaffed": {"enabled": False}}

@@ -404,13 +404,13 @@ class WaitTracker:
             if visit.ledgered:  # its person is still in line, without an id (see _unseen_here)
                 self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
             self._close(visit, t)
-        if t - self._last_served < self.duplicate_serve_s:
+        if abs(t - self._last_served) < self.duplicate_serve_s:  # (an arrival held back is dated before it is told)
             first = self._tracks.get(track) if track is not None else None
             if first is not None and first.line_xy is not None and self._ledger:
                 # the id of the front of the line, moved onto the one just served: the front person is still there
                 self._remember_unseen(self._ledger[0][0], self._ledger[0][1], first.line_xy)
             return None
-        self._last_served = t
+        self._last_served = max(self._last_served, t)
         self._floor = max(self._floor - 1, 0)
         self._far_end_joins(t)
         if not self._ledger:
@@ -645,7 +645,7 @@ class WaitTracker:
         Returns:
             The served visit, or ``None``.
         """
-        if t - self._last_served < self.duplicate_serve_s:
+        if abs(t - self._last_served) < self.duplicate_serve_s:
             return None
         visit = self._owner.get(leaver)
         if visit is not None:
@@ -657,7 +657,7 @@ class WaitTracker:
             enter, censored, _ = self._ledger.pop(0)
         else:
             return None
-        self._last_served = t
+        self._last_served = max(self._last_served, t)
         self._floor = max(self._floor - 1, 0)
         return FinishedVisit(end=t, wait_s=t - enter, served=True, censored=censored)
 
