@@ -1215,3 +1215,18 @@ def test_the_front_of_the_line_dipping_into_a_thin_zone_and_back_is_no_arrival(
     assert seen == arrivals
     if arrivals:
         assert service.last_arrival == 10.0
+
+
+def test_two_held_back_arrivals_into_a_thin_zone_are_both_counted() -> None:
+    """In a thin zone every step into it from the line is held back (see the test above). B (2) reaches the spot at
+    10 s and stays; C (3), behind B, reaches it beside B at 11 s, before B's arrival is decided, and stays too (two
+    people called at once). Both arrived: the first held back is counted when the second is held (it was lost)."""
+    service = _service()
+    service.thin_zone = True
+    arrivals: list[float] = []
+    for t in np.arange(2.0, 24.0, 0.5):
+        b = (2, (50.0, 33.0), "spot") if t >= 10.0 else (2, (50.0, 40.0), "line")
+        c = (3, (90.0, 33.0), "spot") if t >= 11.0 else (3, (90.0, 45.0), "line")
+        _feed(service, float(t), [b, c])
+        arrivals += [when for when, _, _ in service.arrivals]
+    assert arrivals == [10.0, 11.0]

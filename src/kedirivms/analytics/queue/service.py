@@ -357,7 +357,10 @@ class ServiceTracker:
                         and abs(w - line[0]) < 1e-6
                         and math.dist(p, line[1]) <= APART * self.relink_px
                     }
-                    # decided later (see _jumped; in a thin zone, the front of the line dips in: see _settle)
+                    # decided later (see _jumped; in a thin zone, the front of the line dips in: see _settle); one
+                    # held back already is counted now (its time would be up before this one's)
+                    if self._pending is not None:
+                        arrivals += self._release(self._pending[0])
                     self._pending = (stay, t, tid, line[1], beside)
                     if queue is not None:  # (the one waiting may be found under a new id on this very detection)
                         arrivals += self._settle(t, rows, queue, born)
