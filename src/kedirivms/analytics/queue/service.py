@@ -709,9 +709,13 @@ class ServiceTracker:
 
     def _front_stayed(self, stay: _Stay, dep: _Departure) -> bool:
         """Whether the one at the front of the line (nearest the spot) ``leave_grace_s`` before ``dep``'s leaver
-        walked off is seen in the line now where they stood then (their feet and their box's top within
-        ``relink_px / 4``), with nobody else at the desk: nobody from the line stepped up (the clerk seated, calling
-        nobody). An id that moved at all may have gone onto someone else (the tracker trades ids as people step up).
+        walked off is seen in the line now where they stood then, with nobody else at the desk: nobody from the line
+        stepped up (the clerk seated, calling nobody).
+
+        Where they stood: their feet and their box's top each within ``relink_px / 2`` of where they were then (a
+        still person's foot point jitters by up to an eighth of their height, see :mod:`.view_check`) and less than
+        ``relink_px / 4`` nearer the spot (a step up the line). An id that moved further may have gone onto someone
+        else (the tracker trades ids as people step up).
         """
         then = next((line for when, line in reversed(self._lines) if when <= dep.left_at - self.leave_grace_s), None)
         if len(self._stays) > 1 or not then:
@@ -721,7 +725,14 @@ class ServiceTracker:
         now = self._lines[-1][1].get(front)  # (None: their id left the line, e.g. on the leaver)
         if now is None:
             return False
-        return max(math.dist(now[0], xy), math.dist(now[1], top)) < 0.25 * self.relink_px
+        way = (spot[0] - xy[0], spot[1] - xy[1])
+        norm = math.hypot(*way) or 1.0
+
+        def stayed(p: tuple[float, float], q: tuple[float, float]) -> bool:
+            towards = ((p[0] - q[0]) * way[0] + (p[1] - q[1]) * way[1]) / norm
+            return math.dist(p, q) < 0.5 * self.relink_px and towards < 0.25 * self.relink_px
+
+        return stayed(now[0], xy) and stayed(now[1], top)
 
     def _walked_off_alone(
         self,
