@@ -1231,3 +1231,21 @@ def test_two_held_back_arrivals_into_a_thin_zone_are_both_counted() -> None:
         _feed(service, float(t), [b, c])
         arrivals += [when for when, _, _ in service.arrivals]
     assert arrivals == [10.0, 11.0]
+
+
+def test_a_real_step_up_right_after_a_dip_into_a_thin_zone_arrives() -> None:
+    """B (2) dips into a thin zone at 10 s and is back at their place in line at 10.5 s (no arrival), then is called
+    and steps up at 11 s for good: one arrival, dated 11 s (the dropped stay does not hold B's track), noticed when
+    it is told (the stall rule's timers run on frame times)."""
+    service = _service()
+    service.thin_zone = True
+    arrivals: list[float] = []
+    told = None
+    for t in np.arange(2.0, 20.0, 0.5):
+        b = (2, (50.0, 33.0), "spot") if t == 10.0 or t >= 11.0 else (2, (50.0, 40.0), "line")
+        _feed(service, float(t), [b, (3, (20.0, 60.0), "line")])
+        if service.arrivals and told is None:
+            told = float(t)
+            assert service.reached_since(told)
+        arrivals += [when for when, _, _ in service.arrivals]
+    assert arrivals == [11.0] and told is not None and told > 11.0

@@ -1381,7 +1381,9 @@ class QueueAnalyzer:
         self._view.add(tracked.xyxy[detected], in_service[detected])
         findings = self._view.findings()
         if self._service is not None:  # (the front of the line dips into a thin zone: no arrival beside the served)
-            self._service.thin_zone = any(f.code == "desk_zone_thin" for f in findings)
+            # once named, for good: the view does not change under a running analyzer (new zones, a new analyzer)
+            thin = self._service.thin_zone or any(f.code == "desk_zone_thin" for f in findings)
+            self._service.thin_zone = thin
             if self._waits is not None:
                 self._waits.thin_zone = self._service.thin_zone
         for finding in findings:

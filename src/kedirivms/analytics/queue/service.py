@@ -76,6 +76,15 @@ class _Stay:
         return self.in_xy if self.in_xy is not None else self.last_xy
 
 
+def _towards(
+    origin: tuple[float, float], spot: tuple[float, float], now: tuple[float, float], then: tuple[float, float]
+) -> float:
+    """How far ``now`` lies from ``then`` in the direction from ``origin`` to ``spot`` (negative: away), pixels."""
+    way = (spot[0] - origin[0], spot[1] - origin[1])
+    norm = math.hypot(*way) or 1.0
+    return ((now[0] - then[0]) * way[0] + (now[1] - then[1]) * way[1]) / norm
+
+
 @dataclass(eq=False)
 class _Arrived:
     """The last arrival at the spot, of someone not boxed there since, and who stood at the front of the line then
@@ -141,7 +150,9 @@ class ServiceTracker:
     waiting at the front while the one served was missed. An arrival from the line at that spot is held back for
     ``relink_s``: a new id found in the line where the arriving track last stood meanwhile (or an id that stood there
     beside it then) is the person still waiting there, and the one at the spot is the one served, found again (no
-    arrival); see :meth:`_jumped`.
+    arrival); see :meth:`_jumped`. Where the zone is thin (``thin_zone``, from the analyzer's view survey) every
+    arrival from the line is held back so, and one whose track is seen back at its place in line meanwhile was the
+    front of the line dipping in (see :meth:`_settle`).
 
     Args:
         leave_grace_s: time out of the zone that still counts as the same stay, seconds.
@@ -204,15 +215,16 @@ class ServiceTracker:
         # track in the queue zone -> since when and where it stands there, and its box's top then (a step,
         # relink_px / 2, starts it again)
         self._standing: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
-        # the tracks in line on each detection over the last 2 * relink_s: feet and top of their box (_front_stayed)
+        # the tracks in line on each detection over the last 2 * max(relink_s, leave_grace_s): feet and top of their
+        # box (_front_stayed looks leave_grace_s before a departure decided up to relink_s after it)
         self._lines: collections.deque[tuple[float, dict[int, tuple[tuple[float, float], tuple[float, float]]]]] = (
             collections.deque()
         )
         # track -> when it last stood in the line for leave_grace_s or longer, where it stood there (its feet, and
         # its box's top when it began standing there; see _stepped_up and _walked_off_alone)
         self._waited: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
-        # an arrival from the line held back (see _jumped): (the stay, when, its track, where it stood in line, the
-        # tracks that stood there beside it then)
+        # an arrival from the line held back (see _jumped and _settle): (the stay, when, its track, where it stood in
+        # line, the tracks that stood there beside it then)
         self._pending: tuple[_Stay, float, int, tuple[float, float], set[int]] | None = None
         self._arrived: _Arrived | None = None  # the last arrival, of someone not boxed at the spot (_found_again)
         self._spot_t: dict[int, float] = {}  # track -> when it was last in the service zone
@@ -360,7 +372,7 @@ class ServiceTracker:
                     # decided later (see _jumped; in a thin zone, the front of the line dips in: see _settle); one
                     # held back already is counted now (its time would be up before this one's)
                     if self._pending is not None:
-                        arrivals += self._release(self._pending[0])
+                        arrivals += self._release(self._pending[0], t)
                     self._pending = (stay, t, tid, line[1], beside)
                     if queue is not None:  # (the one waiting may be found under a new id on this very detection)
                         arrivals += self._settle(t, rows, queue, born)
@@ -387,7 +399,7 @@ class ServiceTracker:
                 if walker is not None:  # (and the front of the line moved up towards the spot)
                     arrivals += self._stepped_up_unseen(stay, stay.last_in, walker, t, done)
                     continue
-                arrivals += self._release(stay)
+                arrivals += self._release(stay, t)
                 self._stays.remove(stay)
                 for tid in stay.tracks:
                     self._owner.pop(tid, None)
@@ -473,20 +485,25 @@ class ServiceTracker:
         if self.thin_zone and any(
             other == tid and q and not s and math.dist(xy, line) <= 0.5 * self.relink_px
             for (other, xy, s), q in zip(rows, in_queue, strict=True)
-        ):  # (the front of the line dipped into a thin zone and stepped back to its place)
+        ):  # (the front of the line dipped into a thin zone and stepped back to its place: its stay goes)
             self._pending = None
-            stay.rest = True
+            if stay in self._stays:
+                self._stays.remove(stay)
+            for other in stay.tracks:
+                self._owner.pop(other, None)
             return 0
         if t - when <= self.relink_s:
             return 0
-        return self._release(stay)
+        return self._release(stay, t)
 
-    def _release(self, stay: _Stay) -> int:
-        """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends): 1 if there was one."""
+    def _release(self, stay: _Stay, t: float) -> int:
+        """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends), dated when it came and
+        noticed at ``t`` (the stall rule's timers run on frame times): 1 if there was one."""
         if self._pending is None or self._pending[0] is not stay:
             return 0
         _, when, tid, _, _ = self._pending
         self._pending = None
+        self.wait_ended(t)
         return self._arrive(when, tid)
 
     def _jumped(
@@ -725,12 +742,9 @@ class ServiceTracker:
         now = self._lines[-1][1].get(front)  # (None: their id left the line, e.g. on the leaver)
         if now is None:
             return False
-        way = (spot[0] - xy[0], spot[1] - xy[1])
-        norm = math.hypot(*way) or 1.0
 
         def stayed(p: tuple[float, float], q: tuple[float, float]) -> bool:
-            towards = ((p[0] - q[0]) * way[0] + (p[1] - q[1]) * way[1]) / norm
-            return math.dist(p, q) < 0.5 * self.relink_px and towards < 0.25 * self.relink_px
+            return math.dist(p, q) < 0.5 * self.relink_px and _towards(xy, spot, p, q) < 0.25 * self.relink_px
 
         return stayed(now[0], xy) and stayed(now[1], top)
 
@@ -767,13 +781,7 @@ class ServiceTracker:
         if waited is None or waited[0] + self.leave_grace_s + 1e-9 < stay.last_in:
             return None
         # (towards the spot from where they stood: their feet, or the top of their box reaching up to the spot)
-        way = (spot[0] - waited[1][0], spot[1] - waited[1][1])
-        norm = math.hypot(*way) or 1.0
-
-        def towards(now: tuple[float, float], then: tuple[float, float]) -> float:
-            return ((now[0] - then[0]) * way[0] + (now[1] - then[1]) * way[1]) / norm
-
-        moved = max(towards(xy, waited[1]), towards(top, waited[2]))
+        moved = max(_towards(waited[1], spot, xy, waited[1]), _towards(waited[1], spot, top, waited[2]))
         return here[0][0] if moved >= 0.25 * self.relink_px else None
 
     def _stand(
@@ -799,7 +807,7 @@ class ServiceTracker:
                     self._waited[tid] = (t, place, head)
         self._standing = lined
         self._lines.append((t, now))
-        while self._lines and t - self._lines[0][0] > 2.0 * self.relink_s:
+        while self._lines and t - self._lines[0][0] > 2.0 * max(self.relink_s, self.leave_grace_s):
             self._lines.popleft()
         for tid in [k for k, (when, _, _) in self._waited.items() if t - when > self.relink_s]:
             del self._waited[tid]
@@ -958,7 +966,7 @@ class ServiceTracker:
         Returns:
             1 (the arrival), 2 with an arrival at ``stay`` still held back (see :meth:`_jumped`).
         """
-        arrivals = self._release(stay)
+        arrivals = self._release(stay, t)
         self._stays.remove(stay)
         for tid in stay.tracks:
             self._owner.pop(tid, None)
@@ -1129,7 +1137,8 @@ class ServiceTracker:
         One person is served at a time. Where the zone is thinner than the jitter of a still person's foot point
         (a desk far from the camera), the box of the front of the line, its legs hidden by the person behind,
         ends inside the zone a step in front of the one served: no arrival until the one served walks off (then
-        whoever stands in the zone arrives). Where the zone is tall enough, someone stepping up beside the one
+        whoever stands in the zone arrives, held back as every arrival from the line into a thin zone: see
+        :meth:`_settle`). Where the zone is tall enough, someone stepping up beside the one
         served as they leave is the next person, and waits for nothing.
         """
         return self.thin_zone and any(
