@@ -1379,6 +1379,8 @@ class QueueAnalyzer:
             return
         detected = np.asarray(tracked.confidence) > 0
         self._view.add(tracked.xyxy[detected], in_service[detected])
+        if self._service is not None and self._service.thin_zone and "desk_zone_thin" in self._told:
+            return  # (named and told for good: no medians to work out on every detection)
         findings = self._view.findings()
         if self._service is not None:  # (the front of the line dips into a thin zone: no arrival beside the served)
             # once named, for good: the view does not change under a running analyzer (new zones, a new analyzer)

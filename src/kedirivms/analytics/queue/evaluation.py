@@ -140,6 +140,8 @@ class ClipScore:
         lengths: the analyzer's queue length on every decoded frame (:attr:`FrameResult.queue_length`).
         visits: every wait in line it finished, in order; ``stays``: every stay in the service zone it reported
             (the clip's end closes those still open).
+        desk_zone_share: the view survey's figure at the clip's end (:class:`~.view_check.ViewSurvey`), ``None``
+            without a service zone or with too few people seen there; ``view_findings``: the codes it named.
     """
 
     detector: str
@@ -153,6 +155,8 @@ class ClipScore:
     lengths: list[int] = field(default_factory=list)
     visits: list[FinishedVisit] = field(default_factory=list)
     stays: list[FinishedStay] = field(default_factory=list)
+    desk_zone_share: float | None = None
+    view_findings: list[str] = field(default_factory=list)
 
 
 def score_services(truth: FootageTruth, stays: list[FinishedStay]) -> ServiceScore:
@@ -302,6 +306,8 @@ def evaluate_clip(
         lengths=lengths,
         visits=visits,
         stays=stays,
+        desk_zone_share=analyzer.view_survey.desk_zone_share if analyzer.view_survey is not None else None,
+        view_findings=[f.code for f in analyzer.view_findings],
     )
 
 

@@ -400,9 +400,7 @@ class ServiceTracker:
                     arrivals += self._stepped_up_unseen(stay, stay.last_in, walker, t, done)
                     continue
                 arrivals += self._release(stay, t)
-                self._stays.remove(stay)
-                for tid in stay.tracks:
-                    self._owner.pop(tid, None)
+                self._end(stay)
                 length = stay.last_in - stay.enter
                 lost_here = lost_for > self.relink_s and stay.last_in >= stay.last_seen and stay.in_xy is not None
                 # (or its ids stand in the line: one served steps off the spot by walking away, not into the line; their
@@ -487,14 +485,18 @@ class ServiceTracker:
             for (other, xy, s), q in zip(rows, in_queue, strict=True)
         ):  # (the front of the line dipped into a thin zone and stepped back to its place: its stay goes)
             self._pending = None
-            if stay in self._stays:
-                self._stays.remove(stay)
-            for other in stay.tracks:
-                self._owner.pop(other, None)
+            self._end(stay)
             return 0
         if t - when <= self.relink_s:
             return 0
         return self._release(stay, t)
+
+    def _end(self, stay: _Stay) -> None:
+        """Take ``stay`` off the desk: it holds no track any more."""
+        if stay in self._stays:
+            self._stays.remove(stay)
+        for tid in stay.tracks:
+            self._owner.pop(tid, None)
 
     def _release(self, stay: _Stay, t: float) -> int:
         """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends), dated when it came and
@@ -967,9 +969,7 @@ class ServiceTracker:
             1 (the arrival), 2 with an arrival at ``stay`` still held back (see :meth:`_jumped`).
         """
         arrivals = self._release(stay, t)
-        self._stays.remove(stay)
-        for tid in stay.tracks:
-            self._owner.pop(tid, None)
+        self._end(stay)
         self._held = None
         if left_at - stay.enter + 1e-9 >= self.min_service_s and not stay.rest:
             done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
