@@ -1290,3 +1290,57 @@ def test_the_starts_kept_for_giving_back_stay_few_while_the_line_never_empties()
             _feed(waits, t, rows)
         waits.arrived(10.0 * k + 9.5)
     assert 0 < len(waits._taken) <= 32
+
+
+@pytest.mark.parametrize(("behind", "in_line", "expected"), [(30.0, 3, [19.0, 24.0, 34.0]), (-30.0, 2, [19.0, 24.0])])
+def test_someone_first_seen_a_step_behind_a_walker_just_in_walked_in_behind_them(
+    behind: float, in_line: int, expected: list
+) -> None:
+    """C stands at the front from 1 s and is hidden from 4 s on (the ledger keeps C's start). A walks in at 6 s; at 7 s
+    track 3 is first seen in the line a step and a half (30 px) behind A, farther from the desk, and walks up behind A:
+    someone who walked in hidden behind A, with A's start (tight scene, seed offset 43000, 124.3 s: four walked in in
+    file, the third's start was missing for 420 s while people at the front stayed hidden, MAE 0.706). The line
+    shows two people and the ledger holds two starts (C's and A's), so the count by place added none: the old code
+    counted two in line at 15 s. Control: first seen as far ahead of A, nearer the desk, for a detection, it is no one
+    trailing A (a stray box, say), and adds no one."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 41.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 4.0, (40.0, 60.0), (40.0, 100.0))]
+        a_x = max(150.0 - 40.0 * (t - 6.0), 60.0)
+        if t == 5.5:
+            rows.append((2, (160.0, 100.0), "out"))
+        elif 6.0 <= t < 30.0:
+            rows.append((2, (a_x, 60.0), "line"))
+        if 7.0 <= t < 40.0 and behind > 0:
+            rows.append((3, (max(a_x + behind, 85.0), 60.0), "line"))
+        elif t == 7.0:
+            rows.append((3, (a_x + behind, 60.0), "line"))
+        done += _feed(waits, t, rows)
+        if t == 15.0:
+            assert waits.waiting(t) == in_line
+        if t in (20.0, 30.0, 40.0)[: len(expected)]:
+            done.append(waits.arrived(t))
+    assert _served(done) == expected
+
+
+@pytest.mark.parametrize(("lands", "in_line"), [(9.0, 2), (15.0, 3)])
+def test_a_walkers_id_that_leapt_onto_someone_in_line_splits_off_no_companion(lands: float, in_line: int) -> None:
+    """A stands in line from 1 s. B walks in at 10 s; at 11 s B's id leaps (81 px) onto A, landing 9 px from A (under
+    half a step: a second box of A's from then on), and B is boxed under a new id beside it, 16 px on, and stands
+    there. The two ids of B's visit stay apart, but one of them stands on A: no companion, two in line (busy scene,
+    seed offset 10000, 231.3 s: split off once the leap was 4 s old, a start too many for 190 s, MAE 0.444).
+    Control: landing 15 px from A (more than half a step), the id is no box of A's, and the two are two people."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 19.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (60.0, 0.0), "spot"), *_walking_in(t, 1, 1.0, 30.0, (60.0, 40.0), (60.0, 150.0))]
+        if t == 9.5:
+            rows.append((2, (60.0, 200.0), "out"))
+        elif 10.0 <= t < 11.0:
+            rows.append((2, (60.0, 150.0 - 40.0 * (t - 10.0)), "line"))
+        elif t >= 11.0:
+            rows += [(2, (60.0, 40.0 + lands), "line"), (3, (60.0, 56.0 + lands), "line")]
+        _feed(waits, t, rows)
+    assert waits.waiting(18.5) == in_line

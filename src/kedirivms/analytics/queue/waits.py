@@ -98,6 +98,7 @@ class _Track:
     in_line: bool = False  # in the queue zone on its last frame
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
     leapt: float = -math.inf  # when it last moved farther than relink_px between two sightings (an id switch)
+    landed: bool = False  # it leapt onto someone in line (a second box of theirs since; see _leapt_apart)
     lined: bool = False  # seen in the queue zone at some time
     desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
     born_at_desk: bool = False  # first seen in the service zone (not in the line)
@@ -277,6 +278,12 @@ class WaitTracker:
                 info.came_from = info.xy
                 if math.dist(xy, info.xy) > self.relink_px:
                     info.leapt = t
+                    # (onto someone standing in line, nearer them than half a step: an id switch for good, see
+                    # _leapt_apart)
+                    info.landed = info.landed or any(
+                        other != tid and q_other and math.dist(xy, p) < 0.5 * self.relink_px
+                        for other, p, q_other, _ in rows
+                    )
             info.last, info.xy, info.in_line = t, xy, q
             if not q or s:
                 info.queue_since = None
@@ -890,7 +897,8 @@ class WaitTracker:
             visit.last_in, visit.in_line_xy = t, xy
 
     def _adopt(self, tid: int, xy: tuple[float, float], t: float) -> Visit | None:
-        """The open visit whose person this new track is, if any (a lost one first, then one seen beside it)."""
+        """The open visit whose person this new track is, if any (a lost one first, then one seen beside it, or one
+        it trails: see :meth:`_trails`)."""
         info = self._tracks[tid]
         lost: tuple[float, Visit | None] = (math.inf, None)
         beside: tuple[float, Visit | None] = (math.inf, None)
@@ -898,7 +906,7 @@ class WaitTracker:
             if t - visit.last_seen > self.relink_s:
                 continue
             d = math.dist(xy, visit.last_xy)
-            if d > self.relink_px:
+            if d > self.relink_px and not (visit.last_seen >= t and self._trails(visit, xy, d, t)):
                 continue
             if visit.last_seen < t and d < lost[0]:
                 lost = (d, visit)
@@ -919,6 +927,33 @@ class WaitTracker:
         visit.tracks.add(tid)
         self._owner[tid] = visit
         return visit
+
+    def _trails(self, visit: Visit, xy: tuple[float, float], d: float, t: float) -> bool:
+        """Whether a track first seen in the line at ``xy``, ``d`` from ``visit``'s person, trails them: someone who
+        walked in hidden behind them (people walking in file), first boxed on the way the one ahead just came.
+
+        ``visit`` walked in within ``relink_s``; ``xy`` lies within two steps (``2 * relink_px``) of them, farther
+        from the desk than they stand, and within a shoulder's width (``SIDE * relink_px``) of their way in (from
+        where the visit's track was first seen to where it is now): where they were a moment ago. (An id that
+        jumped onto someone ahead, its walker boxed anew where they walk, is not on that way.) Nor is anyone's visit
+        lost within walking reach of ``xy`` in the last ``relink_s`` (a walker under a new id, counted already; see
+        :meth:`_behind_back`). Such a track is taken as beside ``visit`` (see :meth:`_adopt`): a second person once
+        the two are seen apart (:meth:`_split_pairs`), with their start (tight scene, seed offset 43000, 124.3 s: four
+        walked in in file and the third was first boxed 44 px behind the second, just over ``relink_px``: no start,
+        the line one short for 420 s).
+        """
+        if self._desk_xy is None or not visit.walked_in or t - visit.enter > self.relink_s or d > 2.0 * self.relink_px:
+            return False
+        if math.dist(xy, self._desk_xy) <= math.dist(visit.last_xy, self._desk_xy):
+            return False
+        if _to_segment(xy, visit.born_xy, visit.last_xy) > SIDE * self.relink_px:
+            return False
+        return not any(
+            v.last_seen < t
+            and t - v.last_seen <= self.relink_s
+            and math.dist(xy, v.last_xy) <= self._walk_reach(t - v.last_seen)
+            for v in self._visits
+        )
 
     def _walked_beside(self, info: _Track, visit: Visit) -> bool:
         """Whether a new track carries on a walker seen at the same time as ``visit``'s person: two people.
@@ -1082,13 +1117,18 @@ class WaitTracker:
                 self._spin_off(visit, tid, xy, q, t)
 
     def _leapt_apart(self, visit: Visit, t: float) -> bool:
-        """Whether a track of ``visit`` leapt (farther than ``relink_px`` between two sightings) within ``relink_s``.
+        """Whether a track of ``visit`` leapt (farther than ``relink_px`` between two sightings) within ``relink_s``,
+        or ever leapt onto someone standing in line (within ``relink_px / 2`` of their box: ``landed``).
 
         Two boxes on one person that come apart by a leap are an id switch (the id jumped onto someone passing by),
-        not two people who came in together: those drift apart at a person's pace.
+        not two people who came in together: those drift apart at a person's pace. An id that landed on someone in
+        line is a second box of theirs from then on, and the visit's person is the one under the other id: the two
+        ids come apart whenever that neighbour's own box strays (busy scene, seed offset 10000, 231.3 s: split off
+        once the leap was ``relink_s`` old, a start too many for 190 s).
         """
         return any(
-            (info := self._tracks.get(tid)) is not None and t - info.leapt <= self.relink_s for tid in visit.tracks
+            (info := self._tracks.get(tid)) is not None and (t - info.leapt <= self.relink_s or info.landed)
+            for tid in visit.tracks
         )
 
     def _others_in_line(
@@ -1230,3 +1270,11 @@ class WaitTracker:
         best[1].jumped = False  # (carrying on someone lost: a person of the line's own)
         self._close(lost, lost.last_seen)
         return True
+
+
+def _to_segment(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance from ``p`` to the segment from ``a`` to ``b``, pixels."""
+    ax, ay = b[0] - a[0], b[1] - a[1]
+    length2 = ax * ax + ay * ay
+    k = 0.0 if length2 == 0.0 else min(max(((p[0] - a[0]) * ax + (p[1] - a[1]) * ay) / length2, 0.0), 1.0)
+    return math.dist(p, (a[0] + k * ax, a[1] + k * ay))
