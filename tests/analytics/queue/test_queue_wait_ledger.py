@@ -40,6 +40,22 @@ def _waits_of(
     return _served(done)
 
 
+def _feed_and_serve(
+    waits: WaitTracker,
+    t: float,
+    rows: list[Row],
+    done: list[FinishedVisit | None],
+    in_line: int,
+    arrivals: tuple[float, ...],
+) -> None:
+    """Feed one frame; at 15 s check that the line holds ``in_line``; report an arrival at each of ``arrivals``."""
+    done += _feed(waits, t, rows)
+    if t == 15.0:
+        assert waits.waiting(t) == in_line
+    if t in arrivals:
+        done.append(waits.arrived(t))
+
+
 def _walking_in(
     t: float, tid: int, start: float, until: float, line: tuple[float, float], out: tuple[float, float]
 ) -> list[Row]:
@@ -1128,11 +1144,7 @@ def test_someone_first_seen_two_steps_beyond_a_bending_lines_back_walked_in(
         rows += _walking_in(t, 2, 2.0, 5.0, (-60.0, 110.0), (-60.0, 150.0))
         if 7.0 <= t < 40.0:
             rows.append((3, born, "line"))
-        done += _feed(waits, t, rows)
-        if t == 15.0:
-            assert waits.waiting(t) == in_line
-        if t in (20.0, 30.0, 40.0)[: len(expected)]:
-            done.append(waits.arrived(t))
+        _feed_and_serve(waits, t, rows, done, in_line, (20.0, 30.0, 40.0)[: len(expected)])
     assert _served(done) == expected
 
 
@@ -1317,11 +1329,7 @@ def test_someone_first_seen_a_step_behind_a_walker_just_in_walked_in_behind_them
             rows.append((3, (max(a_x + behind, 85.0), 60.0), "line"))
         elif t == 7.0:
             rows.append((3, (a_x + behind, 60.0), "line"))
-        done += _feed(waits, t, rows)
-        if t == 15.0:
-            assert waits.waiting(t) == in_line
-        if t in (20.0, 30.0, 40.0)[: len(expected)]:
-            done.append(waits.arrived(t))
+        _feed_and_serve(waits, t, rows, done, in_line, (20.0, 30.0, 40.0)[: len(expected)])
     assert _served(done) == expected
 
 
@@ -1344,3 +1352,65 @@ def test_a_walkers_id_that_leapt_onto_someone_in_line_splits_off_no_companion(la
             rows += [(2, (60.0, 40.0 + lands), "line"), (3, (60.0, 56.0 + lands), "line")]
         _feed(waits, t, rows)
     assert waits.waiting(18.5) == in_line
+
+
+def test_a_walker_in_line_under_a_new_id_each_detection_keeps_their_start_beside_a_companion() -> None:
+    """A stands in line from 1 s; C from 2 s, hidden from 4 s on (the ledger keeps C's start). Two walk in, in file,
+    22 px a detection (a step over ``relink_px``), the tracker giving each a new id on every detection: X is first
+    seen out of both zones at 5 s, in line at 5.5 s, then under id 13 a step on at 6 s; Y follows a detection behind
+    and reaches the line at 6 s where X stood at 5.5 s (hard scene, seed offset 41000, 159.8 s: X's new id was 43.3 px
+    from where X was lost, relink_px 43.2). X's new id carries X on, as far as a walker goes meanwhile; Y, seen
+    walking in, adds a start of their own: four in line (the old code took Y for X, lost there a moment before, and
+    left X with no start: three)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 12.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0))]
+        rows += _walking_in(t, 2, 2.0, 4.0, (60.0, 60.0), (60.0, 100.0))
+        for first, ids, stop in ((5.0, (10, 11, 13, 16, 17, 18, 19), 80.0), (5.5, (12, 14, 15, 20, 21, 22), 102.0)):
+            k = round((t - first) / 0.5)
+            if k >= 0:
+                x = max(210.0 - 22.0 * k, stop)
+                tid = ids[min(k, len(ids) - 1)]
+                rows.append((tid, (x, 60.0), "line" if x <= 190.0 else "out"))
+        _feed(waits, t, rows)
+    assert waits.waiting(11.5) == 4
+
+
+def test_someone_stepping_into_the_line_ahead_of_its_back_seen_a_moment_ago_is_no_walk_in() -> None:
+    """A, B and C stand in line at 40, 70 and 100 px from the desk; B is hidden from 5 s on (the ledger keeps B's
+    start). At 9.5 s a new id is first seen out of both zones below B's place, and at 10 s it stands in line where B
+    stood, on the one detection C is missed (tight scene, seed offset 2000, 19.3 s: a box at the line's bend, out of
+    its zone, then in it while the line's back was unboxed). The line's back, seen half a second before, stands a step
+    and a half farther from the desk: the new id stepped in ahead of the back, no newcomer (the old code measured the
+    back on that detection alone, counted a walk-in, and the line read one too many: four)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 14.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0))]
+        rows += _walking_in(t, 2, 2.0, 5.0, (70.0, 60.0), (70.0, 100.0))
+        if t != 10.0:
+            rows += _walking_in(t, 3, 3.0, 30.0, (100.0, 60.0), (100.0, 100.0))
+        if t == 9.5:
+            rows.append((4, (70.0, 90.0), "out"))
+        elif t >= 10.0:
+            rows.append((4, (70.0, 62.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(13.5) == 3
+
+
+def test_someone_found_beside_a_walker_long_after_they_walked_in_is_no_companion_of_theirs() -> None:
+    """H stands in line at 60 px from 1 s and is hidden from 3 s on (the ledger keeps H's start). B walks in at 5 s
+    and stands at 80 px; at 9.5 s a new id is boxed where H stood, beside B, and stays: after ``duplicate_s`` apart
+    it is split off B's visit. Born 4.5 s after B's start (more than ``relink_s``), it did not come in with B: it is H
+    found again, and holds H's start (hard scene, seed offset 11000, 95.3 s). The old code lent it B's start as a
+    companion's (within ``2 * relink_s``) and the line read one too many: three."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 14.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 3.0, (60.0, 60.0), (60.0, 100.0))]
+        rows += _walking_in(t, 2, 5.0, 30.0, (80.0, 60.0), (80.0, 100.0))
+        if t >= 9.5:
+            rows.append((3, (62.0, 60.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(13.5) == 2

@@ -179,6 +179,8 @@ class WaitTracker:
         self._desk_seen = -math.inf  # when anybody was last seen in the service zone (before this frame)
         self._desk_xy: tuple[float, float] | None = None  # where someone was last seen in the service zone
         self._line_now: list[tuple[float, float]] = []  # where the people in line are seen on this frame
+        # where people were seen in line over the last _FAR_END_STEP_S, by frame (see _cuts_in)
+        self._line_recent: collections.deque[tuple[float, list[tuple[float, float]]]] = collections.deque()
         self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
         # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
         self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
@@ -300,6 +302,9 @@ class WaitTracker:
         if at_desk:
             self._desk_seen, self._desk_xy = t, at_desk[-1]
         self._line_now = line_now
+        self._line_recent.append((t, line_now))
+        while t - self._line_recent[0][0] > _FAR_END_STEP_S + 1e-9:
+            self._line_recent.popleft()
         self._mark_beyond(t, rows)
         # first the visits whose tracks are known, so "is that person seen on this frame" is settled before
         # new tracks look for the person they belong to
@@ -897,8 +902,8 @@ class WaitTracker:
             visit.last_in, visit.in_line_xy = t, xy
 
     def _adopt(self, tid: int, xy: tuple[float, float], t: float) -> Visit | None:
-        """The open visit whose person this new track is, if any (a lost one first, then one seen beside it, or one
-        it trails: see :meth:`_trails`)."""
+        """The open visit whose person this new track is, if any: a lost one first (within ``relink_px``, or a walker
+        within walking reach: see :meth:`_lost_reach`), then one seen beside it, or one it trails (:meth:`_trails`)."""
         info = self._tracks[tid]
         lost: tuple[float, Visit | None] = (math.inf, None)
         beside: tuple[float, Visit | None] = (math.inf, None)
@@ -906,6 +911,9 @@ class WaitTracker:
             if t - visit.last_seen > self.relink_s:
                 continue
             d = math.dist(xy, visit.last_xy)
+            if visit.last_seen < t and d <= self._lost_reach(visit, t) and d < lost[0]:
+                lost = (d, visit)
+                continue
             if d > self.relink_px and not (visit.last_seen >= t and self._trails(visit, xy, d, t)):
                 continue
             if visit.last_seen < t and d < lost[0]:
@@ -927,6 +935,16 @@ class WaitTracker:
         visit.tracks.add(tid)
         self._owner[tid] = visit
         return visit
+
+    def _lost_reach(self, visit: Visit, t: float) -> float:
+        """How far from where ``visit``'s person was last seen a new track may carry them on: ``relink_px``, or for
+        someone walking in (a visit begun within ``relink_s``, seen walking in) as far as they walk meanwhile
+        (:meth:`_walk_reach`): at 2 Hz a walker covers about ``relink_px`` between two detections (hard scene, seed
+        offset 41000, 159.8 s: two walking in, in file, under new ids on every detection; the leader's new id stood
+        43.3 px from where they were lost, ``relink_px`` 43.2, and the follower's took the leader's visit)."""
+        if visit.walked_in and t - visit.enter <= self.relink_s:
+            return self._walk_reach(t - visit.last_seen)
+        return self.relink_px
 
     def _trails(self, visit: Visit, xy: tuple[float, float], d: float, t: float) -> bool:
         """Whether a track first seen in the line at ``xy``, ``d`` from ``visit``'s person, trails them: someone who
@@ -1002,13 +1020,18 @@ class WaitTracker:
     def _cuts_in(self, xy: tuple[float, float]) -> bool:
         """Whether someone stepping into the line at ``xy`` from out of both zones steps in ahead of its back.
 
-        A newcomer joins at the back of the line: nobody in line stands a step (``relink_px``) further from the
-        desk than they do. A track stepping in nearer the desk than that (``desk_arrivals``) is someone already
-        there whose box strayed out of the zone for a moment (the front of the line beside the desk, most often)
-        under a new id: not seen walking in. Their start, if the line lacks one, comes from the count by place
-        (:meth:`_reconcile`).
+        A newcomer joins at the back of the line: nobody in line (seen there over the last second: see
+        :meth:`_line_recent_places`) stands a step (``relink_px``) further from the desk than they do. A track
+        stepping in nearer the desk than that (``desk_arrivals``) is someone already there whose box strayed out of
+        the zone for a moment (the front of the line beside the desk, most often) under a new id: not seen walking
+        in. Their start, if the line lacks one, comes from the count by place (:meth:`_reconcile`).
         """
-        return self.desk_arrivals and self._ahead_of_back(xy, self._line_now)
+        return self.desk_arrivals and self._ahead_of_back(xy, self._line_recent_places())
+
+    def _line_recent_places(self) -> list[tuple[float, float]]:
+        """Where people were seen in line over the last detection period or so (``_FAR_END_STEP_S``): the line's back
+        may be unboxed on the very detection someone steps in (tight scene, seed offset 2000, 19.3 s)."""
+        return [p for _, line in self._line_recent for p in line]
 
     def _ahead_of_back(self, xy: tuple[float, float], line: list[tuple[float, float]]) -> bool:
         """Whether ``xy`` lies nearer the desk than the back of the line (``line``: where people stand in it) by more
@@ -1163,8 +1186,10 @@ class WaitTracker:
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
         """Move track ``tid`` out of ``visit`` into a visit of its own.
 
-        A track born soon after the visit began is someone who came in with that person: same start. One born
-        long after is someone the detector missed until then (e.g. merged with a neighbour): their start is not
+        A track born within ``relink_s`` of the visit's start is someone who came in with that person: same start.
+        One born later is someone the detector missed until then (e.g. merged with a neighbour; hard scene, seed
+        offset 11000, 95.3 s: someone hidden in line, found beside a walker 4.5 s after the walker's start, was lent
+        it while ``2 * relink_s`` was the limit): their start is not
         known better than their track's first sighting, so the neighbour's start is not lent to them, and it is
         added only when the line shows more people than the ledger holds starts for (:meth:`_reconcile`, which
         adds the ones found last first): most often the ledger counted them already (seen walking in, then hidden
@@ -1178,7 +1203,7 @@ class WaitTracker:
         assert self._first_t is not None
         info = self._tracks.get(tid)
         born = info.first if info is not None else t
-        came_together = born - visit.enter <= 2.0 * self.relink_s
+        came_together = born - visit.enter <= self.relink_s
         twin = Visit(
             enter=visit.enter if came_together else born,
             last_in=t if in_line else visit.last_in,
