@@ -1414,3 +1414,36 @@ def test_someone_found_beside_a_walker_long_after_they_walked_in_is_no_companion
             rows.append((3, (62.0, 60.0), "line"))
         _feed(waits, t, rows)
     assert waits.waiting(13.5) == 2
+
+
+@pytest.mark.parametrize(("counter", "waits_served"), [(True, [19.0, 28.0]), (False, [19.0, 19.5])])
+def test_an_id_in_line_that_walks_off_onto_the_clerk_leaves_its_persons_start(
+    counter: bool, waits_served: list
+) -> None:
+    """A and B walk into the line at 1 and 2 s. At 10 s the tracker moves B's id onto the clerk walking back to the
+    desk behind the line: the id walks off out of both zones and into the counter zone, and stays at the clerk's
+    seat; B is boxed again under a new id where B stood. B did not leave the line: their start stays, and their wait
+    is 28 s when they reach the desk at 30 s (absence scene, seed offset 45000, 240.8 s: the clerk back from a break;
+    B's wait read 11 s short). Control: the id walks off the same way out of the counter zone (someone giving up, and
+    B's new id someone else): the start goes, and B's wait runs from the new id's first sighting."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 31.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 20.0, (40.0, 60.0), (40.0, 100.0))]
+        rows += _walking_in(t, 2, 2.0, 10.0, (70.0, 60.0), (70.0, 100.0))
+        seat = [False] * len(rows)
+        if t >= 10.0:
+            rows.append((2, (min(60.0 + 20.0 * (t - 10.0), 120.0), -30.0), "out"))
+            seat.append(counter and t >= 11.0)
+        if t >= 10.5:
+            rows.append((3, (70.0 if t < 20.0 else 40.0, 60.0), "line"))
+            seat.append(False)
+        ids = np.array([r[0] for r in rows], dtype=int)
+        centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
+        in_queue = np.array([r[2] == "line" for r in rows], dtype=bool)
+        in_service = np.array([r[2] == "spot" for r in rows], dtype=bool)
+        done += waits.update(t, ids, centres, in_queue, in_service, at_counter=np.array(seat, dtype=bool))
+        if t in (20.0, 30.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == waits_served

@@ -777,7 +777,9 @@ class QueueAnalyzer:
             look = self._look = self._zone_look(tracked, t)
         ids, centres, in_service = look.ids, look.centres, look.in_service
         staffing = self.counter_zone is not None  # (without a counter zone the clerk is taken to be there)
-        finished = self._waits.update(t, ids, centres, look.in_queue, in_service, untracked=look.untracked)
+        finished = self._waits.update(
+            t, ids, centres, look.in_queue, in_service, untracked=look.untracked, at_counter=look.at_counter
+        )
         for visit in finished:
             if visit.served:
                 self._service.wait_ended(visit.end)

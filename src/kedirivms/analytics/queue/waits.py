@@ -179,6 +179,7 @@ class WaitTracker:
         self._desk_seen = -math.inf  # when anybody was last seen in the service zone (before this frame)
         self._desk_xy: tuple[float, float] | None = None  # where someone was last seen in the service zone
         self._line_now: list[tuple[float, float]] = []  # where the people in line are seen on this frame
+        self._clerk_seen: dict[int, float] = {}  # track -> when last seen in the counter zone (see _to_clerk)
         # where people were seen in line over the last _FAR_END_STEP_S, by frame (see _cuts_in)
         self._line_recent: collections.deque[tuple[float, list[tuple[float, float]]]] = collections.deque()
         self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
@@ -218,6 +219,7 @@ class WaitTracker:
         in_service: np.ndarray,
         *,
         untracked: int = 0,
+        at_counter: np.ndarray | None = None,
     ) -> list[FinishedVisit]:
         """Feed one frame of tracks.
 
@@ -229,6 +231,8 @@ class WaitTracker:
             in_service: ``(N,)`` bool, centre inside the service zone.
             untracked: people seen in the queue zone (not the service zone) without a track on this frame (found by
                 a closer look only): the line is not empty while they are there, though they start no visit.
+            at_counter: ``(N,)`` bool, in the counter zone (the clerk's side of the desk), or ``None``: a visit whose
+                id walks out of the line there went to the clerk (see :meth:`_to_clerk`).
 
         Returns:
             Visits that ended on this frame.
@@ -244,6 +248,12 @@ class WaitTracker:
             )
         ]
         present = {tid for tid, _, _, _ in rows}
+        if at_counter is not None:
+            for tid, counter in zip(ids.tolist(), at_counter.tolist(), strict=True):
+                if counter:
+                    self._clerk_seen[int(tid)] = t
+            for tid in [k for k, seen in self._clerk_seen.items() if t - seen > 2.0 * self.relink_s]:
+                del self._clerk_seen[tid]
         line_now = [xy for _, xy, q, _ in rows if q]
         # (new tracks in the line first: a walker lost on the way in is carried on by the one who reached the line
         # before one still out of it claims them; see _walking_up)
@@ -353,6 +363,10 @@ class WaitTracker:
                     self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
             elif lost_for > 0 or out_for <= self.reentry_grace_s:
                 continue
+            elif visit.ledgered and self._to_clerk(visit):  # its id went to the clerk: its person is still there
+                self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
+                self._close(visit, t)
+                continue
             elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
                 entry = self._unledger(visit.enter)
                 if self.desk_arrivals and entry is not None:
@@ -450,6 +464,14 @@ class WaitTracker:
                 self._floor += 1
                 self._remember_unseen(entry[0], entry[1], gone.in_line_xy)
                 return
+
+    def _to_clerk(self, visit: Visit) -> bool:
+        """Whether a visit seen walking out of the line walked into the counter zone (the clerk's side of the desk)
+        since it was last in line: the tracker moved its id onto the clerk walking past behind the line (back from
+        a break, most often), and its person still stands in line, without an id (absence scene, seed offset 45000,
+        240.8 s: the start of the one waiting was taken away, and their wait, found again later, read 11 s short).
+        Nobody waiting in line walks round the desk."""
+        return any(self._clerk_seen.get(tid, -math.inf) > visit.last_in for tid in visit.tracks)
 
     def _left_for_desk(self, visit: Visit) -> bool:
         """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
