@@ -1354,25 +1354,30 @@ def test_a_walkers_id_that_leapt_onto_someone_in_line_splits_off_no_companion(la
     assert waits.waiting(18.5) == in_line
 
 
-def test_a_walker_in_line_under_a_new_id_each_detection_keeps_their_start_beside_a_companion() -> None:
+@pytest.mark.parametrize("follower_first", [False, True])
+def test_a_walker_in_line_under_a_new_id_each_detection_keeps_their_start_beside_a_companion(
+    follower_first: bool,
+) -> None:
     """A stands in line from 1 s; C from 2 s, hidden from 4 s on (the ledger keeps C's start). Two walk in, in file,
     22 px a detection (a step over ``relink_px``), the tracker giving each a new id on every detection: X is first
     seen out of both zones at 5 s, in line at 5.5 s, then under id 13 a step on at 6 s; Y follows a detection behind
-    and reaches the line at 6 s where X stood at 5.5 s (hard scene, seed offset 41000, 159.8 s: X's new id was 43.3 px
+    and reaches the line at 6.5 s where X stood at 5.5 s (hard scene, seed offset 41000, 159.8 s: X's new id was 43.3 px
     from where X was lost, relink_px 43.2). X's new id carries X on, as far as a walker goes meanwhile; Y, seen
-    walking in, adds a start of their own: four in line (the old code took Y for X, lost there a moment before, and
-    left X with no start: three)."""
+    walking in, adds a start of their own: four in line, whichever order the tracker lists them in (the old code took
+    Y for X, lost there a moment before, and left X with no start: three)."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     for t in np.arange(0.0, 12.0, 0.5):
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0))]
         rows += _walking_in(t, 2, 2.0, 4.0, (60.0, 60.0), (60.0, 100.0))
-        for first, ids, stop in ((5.0, (10, 11, 13, 16, 17, 18, 19), 80.0), (5.5, (12, 14, 15, 20, 21, 22), 102.0)):
+        walkers: list[Row] = []
+        for first, ids, stop in ((5.0, (10, 11, 13, 16, 17, 18, 19), 80.0), (6.0, (12, 14, 15, 20, 21, 22), 102.0)):
             k = round((t - first) / 0.5)
             if k >= 0:
                 x = max(210.0 - 22.0 * k, stop)
                 tid = ids[min(k, len(ids) - 1)]
-                rows.append((tid, (x, 60.0), "line" if x <= 190.0 else "out"))
+                walkers.append((tid, (x, 60.0), "line" if x <= 190.0 else "out"))
+        rows += walkers[::-1] if follower_first else walkers
         _feed(waits, t, rows)
     assert waits.waiting(11.5) == 4
 
@@ -1447,3 +1452,51 @@ def test_an_id_in_line_that_walks_off_onto_the_clerk_leaves_its_persons_start(
         if t in (20.0, 30.0):
             done.append(waits.arrived(t))
     assert _served(done) == waits_served
+
+
+@pytest.mark.parametrize("step", [18.0, 22.0])
+def test_a_walker_stopping_close_behind_someone_keeps_their_companion(step: float) -> None:
+    """A stands in line. B walks in at ``step`` px a detection, a walking step (22 px is just over ``relink_px``, 20),
+    and stops 9 px behind A; B's companion is first boxed 16 px behind B at 12 s and stays: three in line. B's last
+    step onto their place is a walk, not an id that jumped onto A (see ``_JUMP_STEP``), so B's companion is split off
+    with B's start (found in review: the first version of the rule took any move over ``relink_px`` ending within half
+    a step of someone for an id that landed on them, and never split B's companion off)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (60.0, 0.0), "spot"), *_walking_in(t, 1, 1.0, 60.0, (60.0, 40.0), (60.0, 150.0))]
+        if t >= 9.5:
+            y = max(49.0 + step * 5 - step * (t - 9.5) * 2, 49.0)
+            rows.append((2, (60.0, y), "line" if y < 120 else "out"))
+        if t >= 12.0:
+            rows.append((3, (60.0, 65.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(29.5) == 3
+
+
+def test_the_clerks_own_id_walking_across_the_line_to_the_desk_holds_no_start() -> None:
+    """A stands in line. The clerk walks in from outside at 5 s across the line's zone (a start seen walking in) and
+    on, a walking step at a time, to the counter zone, and sits there. Their visit walked out of the line: its start
+    goes, one in line (found in review: the first version of the clerk rule kept every start whose id ended in the
+    counter zone; it now asks for an id that jumped there, as the tracker moves a waiting person's id onto the clerk
+    passing by)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 60.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 60.0, (40.0, 60.0), (40.0, 100.0))]
+        if t >= 4.5:
+            if t < 5.0:
+                clerk: Row = (50, (150.0, 80.0), "out")
+            elif t < 7.0:
+                clerk = (50, (150.0 - 20.0 * (t - 5.0), 60.0), "line")
+            else:
+                y = max(60.0 - 40.0 * (t - 7.0), -30.0)
+                clerk = (50, (110.0, y), "line" if y > 50.0 else "out")
+            rows.append(clerk)
+        ids = np.array([r[0] for r in rows], dtype=int)
+        centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
+        in_queue = np.array([r[2] == "line" for r in rows], dtype=bool)
+        in_service = np.array([r[2] == "spot" for r in rows], dtype=bool)
+        seat = np.array([r[0] == 50 and r[1][1] <= -20.0 for r in rows], dtype=bool)
+        waits.update(t, ids, centres, in_queue, in_service, at_counter=seat)
+    assert waits.waiting(59.5) == 1

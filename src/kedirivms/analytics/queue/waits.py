@@ -44,6 +44,9 @@ _WALK_PER_S = 2.0
 _FAR_END_STEP_S = 1.0
 # someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
 _FAR_END_STAND_S = 2.0
+# a move between two sightings longer than this many relink_px (a quarter beyond a walking step between two
+# detections at 2 Hz) is an id the tracker moved onto someone else, not a person's walk (see _leapt_apart, _to_clerk)
+_JUMP_STEP = 1.25
 # the starts taken by the latest arrivals at the desk kept for giving back (see WaitTracker._give_back)
 _TAKEN_KEPT = 32
 
@@ -99,6 +102,7 @@ class _Track:
     came_from: tuple[float, float] | None = None  # where it was before its last move, pixels
     leapt: float = -math.inf  # when it last moved farther than relink_px between two sightings (an id switch)
     landed: bool = False  # it leapt onto someone in line (a second box of theirs since; see _leapt_apart)
+    jumped_at: float = -math.inf  # when it last moved farther than a walking step allows (see _JUMP_STEP)
     lined: bool = False  # seen in the queue zone at some time
     desk: bool = False  # seen in the service zone, or walked off the spot (a served person, not a newcomer)
     born_at_desk: bool = False  # first seen in the service zone (not in the line)
@@ -288,8 +292,11 @@ class WaitTracker:
             info.at_desk = s
             if xy != info.xy:
                 info.came_from = info.xy
-                if math.dist(xy, info.xy) > self.relink_px:
+                step = math.dist(xy, info.xy)
+                if step > self.relink_px:
                     info.leapt = t
+                if step > _JUMP_STEP * self.relink_px:
+                    info.jumped_at = t
                     # (onto someone standing in line, nearer them than half a step: an id switch for good, see
                     # _leapt_apart)
                     info.landed = info.landed or any(
@@ -470,8 +477,15 @@ class WaitTracker:
         since it was last in line: the tracker moved its id onto the clerk walking past behind the line (back from
         a break, most often), and its person still stands in line, without an id (absence scene, seed offset 45000,
         240.8 s: the start of the one waiting was taken away, and their wait, found again later, read 11 s short).
-        Nobody waiting in line walks round the desk."""
-        return any(self._clerk_seen.get(tid, -math.inf) > visit.last_in for tid in visit.tracks)
+        Nobody waiting in line walks round the desk. Only for an id that jumped during the visit (a move longer
+        than a walking step allows, :data:`_JUMP_STEP`): the clerk's own id walking across the line's zone to the
+        desk keeps its visit's start out (it is taken away as for anyone walking out of the line)."""
+        return any(
+            self._clerk_seen.get(tid, -math.inf) > visit.last_in
+            and (info := self._tracks.get(tid)) is not None
+            and info.jumped_at > visit.enter
+            for tid in visit.tracks
+        )
 
     def _left_for_desk(self, visit: Visit) -> bool:
         """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
@@ -933,7 +947,7 @@ class WaitTracker:
             if t - visit.last_seen > self.relink_s:
                 continue
             d = math.dist(xy, visit.last_xy)
-            if visit.last_seen < t and d <= self._lost_reach(visit, t) and d < lost[0]:
+            if visit.last_seen < t and d <= self._lost_reach(visit, info, t) and d < lost[0]:
                 lost = (d, visit)
                 continue
             if d > self.relink_px and not (visit.last_seen >= t and self._trails(visit, xy, d, t)):
@@ -958,13 +972,14 @@ class WaitTracker:
         self._owner[tid] = visit
         return visit
 
-    def _lost_reach(self, visit: Visit, t: float) -> float:
-        """How far from where ``visit``'s person was last seen a new track may carry them on: ``relink_px``, or for
-        someone walking in (a visit begun within ``relink_s``, seen walking in) as far as they walk meanwhile
+    def _lost_reach(self, visit: Visit, info: _Track, t: float) -> float:
+        """How far from where ``visit``'s person was last seen a new track (``info``) may carry them on:
+        ``relink_px``, or for someone walking in (a visit begun within ``relink_s``, seen walking in), by a track
+        that carries on no walker of its own (:meth:`_walking_up`: a newcomer), as far as they walk meanwhile
         (:meth:`_walk_reach`): at 2 Hz a walker covers about ``relink_px`` between two detections (hard scene, seed
         offset 41000, 159.8 s: two walking in, in file, under new ids on every detection; the leader's new id stood
         43.3 px from where they were lost, ``relink_px`` 43.2, and the follower's took the leader's visit)."""
-        if visit.walked_in and t - visit.enter <= self.relink_s:
+        if visit.walked_in and t - visit.enter <= self.relink_s and not info.walked_up:
             return self._walk_reach(t - visit.last_seen)
         return self.relink_px
 
@@ -974,7 +989,7 @@ class WaitTracker:
 
         ``visit`` walked in within ``relink_s``; ``xy`` lies within two steps (``2 * relink_px``) of them, farther
         from the desk than they stand, and within a shoulder's width (``SIDE * relink_px``) of their way in (from
-        where the visit's track was first seen to where it is now): where they were a moment ago. (An id that
+        where the visit began in the line to where it is now): where they were a moment ago. (An id that
         jumped onto someone ahead, its walker boxed anew where they walk, is not on that way.) Nor is anyone's visit
         lost within walking reach of ``xy`` in the last ``relink_s`` (a walker under a new id, counted already; see
         :meth:`_behind_back`). Such a track is taken as beside ``visit`` (see :meth:`_adopt`): a second person once
@@ -1163,7 +1178,9 @@ class WaitTracker:
 
     def _leapt_apart(self, visit: Visit, t: float) -> bool:
         """Whether a track of ``visit`` leapt (farther than ``relink_px`` between two sightings) within ``relink_s``,
-        or ever leapt onto someone standing in line (within ``relink_px / 2`` of their box: ``landed``).
+        or ever leapt onto someone standing in line (a move longer than :data:`_JUMP_STEP` ``* relink_px``, to
+        within ``relink_px / 2`` of their box: ``landed``; someone walking up close behind a person in line moves a
+        walking step, about ``relink_px``, between two detections).
 
         Two boxes on one person that come apart by a leap are an id switch (the id jumped onto someone passing by),
         not two people who came in together: those drift apart at a person's pace. An id that landed on someone in
