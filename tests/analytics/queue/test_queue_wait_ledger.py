@@ -13,12 +13,14 @@ from kedirivms.analytics.queue.waits import FinishedVisit, WaitTracker
 Row = tuple[int, tuple[float, float], str]  # track, centre, "line" / "spot" / "out"
 
 
-def _feed(waits: WaitTracker, t: float, rows: list[Row]) -> list[FinishedVisit]:
+def _feed(waits: WaitTracker, t: float, rows: list[Row], seated: set[int] | None = None) -> list[FinishedVisit]:
+    """One frame of ``rows``; with ``seated``, those tracks are in the counter zone (the rest are not)."""
     ids = np.array([r[0] for r in rows], dtype=int)
     centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
     in_queue = np.array([r[2] == "line" for r in rows], dtype=bool)
     in_service = np.array([r[2] == "spot" for r in rows], dtype=bool)
-    return waits.update(t, ids, centres, in_queue, in_service)
+    at_counter = None if seated is None else np.array([r[0] in seated for r in rows], dtype=bool)
+    return waits.update(t, ids, centres, in_queue, in_service, at_counter=at_counter)
 
 
 def _served(done: list[FinishedVisit | None]) -> list[float]:
@@ -1437,18 +1439,11 @@ def test_an_id_in_line_that_walks_off_onto_the_clerk_leaves_its_persons_start(
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 20.0, (40.0, 60.0), (40.0, 100.0))]
         rows += _walking_in(t, 2, 2.0, 10.0, (70.0, 60.0), (70.0, 100.0))
-        seat = [False] * len(rows)
         if t >= 10.0:
             rows.append((2, (min(60.0 + 20.0 * (t - 10.0), 120.0), -30.0), "out"))
-            seat.append(counter and t >= 11.0)
         if t >= 10.5:
             rows.append((3, (70.0 if t < 20.0 else 40.0, 60.0), "line"))
-            seat.append(False)
-        ids = np.array([r[0] for r in rows], dtype=int)
-        centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
-        in_queue = np.array([r[2] == "line" for r in rows], dtype=bool)
-        in_service = np.array([r[2] == "spot" for r in rows], dtype=bool)
-        done += waits.update(t, ids, centres, in_queue, in_service, at_counter=np.array(seat, dtype=bool))
+        done += _feed(waits, t, rows, {2} if counter and t >= 11.0 else set())
         if t in (20.0, 30.0):
             done.append(waits.arrived(t))
     assert _served(done) == waits_served
@@ -1493,10 +1488,5 @@ def test_the_clerks_own_id_walking_across_the_line_to_the_desk_holds_no_start() 
                 y = max(60.0 - 40.0 * (t - 7.0), -30.0)
                 clerk = (50, (110.0, y), "line" if y > 50.0 else "out")
             rows.append(clerk)
-        ids = np.array([r[0] for r in rows], dtype=int)
-        centres = np.array([r[1] for r in rows], dtype=float).reshape(-1, 2)
-        in_queue = np.array([r[2] == "line" for r in rows], dtype=bool)
-        in_service = np.array([r[2] == "spot" for r in rows], dtype=bool)
-        seat = np.array([r[0] == 50 and r[1][1] <= -20.0 for r in rows], dtype=bool)
-        waits.update(t, ids, centres, in_queue, in_service, at_counter=seat)
+        _feed(waits, t, rows, {r[0] for r in rows if r[0] == 50 and r[1][1] <= -20.0})
     assert waits.waiting(59.5) == 1
