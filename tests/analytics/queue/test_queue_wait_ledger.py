@@ -1357,23 +1357,26 @@ def test_a_walkers_id_that_leapt_onto_someone_in_line_splits_off_no_companion(la
 
 
 @pytest.mark.parametrize("follower_first", [False, True])
+@pytest.mark.parametrize("follower_at", [5.5, 6.0])
 def test_a_walker_in_line_under_a_new_id_each_detection_keeps_their_start_beside_a_companion(
-    follower_first: bool,
+    follower_at: float, follower_first: bool
 ) -> None:
     """A stands in line from 1 s; C from 2 s, hidden from 4 s on (the ledger keeps C's start). Two walk in, in file,
     22 px a detection (a step over ``relink_px``), the tracker giving each a new id on every detection: X is first
     seen out of both zones at 5 s, in line at 5.5 s, then under id 13 a step on at 6 s; Y follows a detection behind
-    and reaches the line at 6.5 s where X stood at 5.5 s (hard scene, seed offset 41000, 159.8 s: X's new id was 43.3 px
-    from where X was lost, relink_px 43.2). X's new id carries X on, as far as a walker goes meanwhile; Y, seen
-    walking in, adds a start of their own: four in line, whichever order the tracker lists them in (the old code took
-    Y for X, lost there a moment before, and left X with no start: three)."""
+    (``follower_at`` 5.5: reaching the line at 6 s where X stood at 5.5 s, as X's new id is first seen) or two (hard
+    scene, seed offset 41000, 159.8 s: X's new id was 43.3 px from where X was lost, relink_px 43.2). X's new id
+    carries X on, as far as a walker goes meanwhile; Y, seen walking in, adds a start of their own: four in line,
+    whichever order the tracker lists them in (the old code took Y for X, lost there a moment before, and left X with
+    no start: three; the first version of the rule, when both new ids came on one detection, too if Y was listed
+    first: new tracks that carry on no walker of their own now claim the lost first, nearest first)."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     for t in np.arange(0.0, 12.0, 0.5):
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0))]
         rows += _walking_in(t, 2, 2.0, 4.0, (60.0, 60.0), (60.0, 100.0))
         walkers: list[Row] = []
-        for first, ids, stop in ((5.0, (10, 11, 13, 16, 17, 18, 19), 80.0), (6.0, (12, 14, 15, 20, 21, 22), 102.0)):
+        for first, ids, stop in ((5.0, (10, 11, 13, 16, 17, 18, 19), 80.0), (follower_at, (12, 14, 15, 20, 21), 102.0)):
             k = round((t - first) / 0.5)
             if k >= 0:
                 x = max(210.0 - 22.0 * k, stop)

@@ -332,11 +332,12 @@ class WaitTracker:
         for tid, xy, q, s in rows:
             if tid in self._retired and q and not s:
                 self._handed_over(tid, xy, t)
-        for tid, xy, q, _ in rows:
-            if tid in self._owner or tid in self._retired or not q:
-                continue
+        # (new tracks in the line that carry on no walker of their own first, then the nearest someone lost: of two
+        # new ids near a lost visit, the one not walking in carries it on, whatever order the tracker lists them in)
+        fresh = [(tid, xy) for tid, xy, q, _ in rows if q and tid not in self._owner and tid not in self._retired]
+        for tid, xy in sorted(fresh, key=lambda row: (self._tracks[row[0]].walked_up, self._nearest_lost(row[1], t))):
             visit = self._adopt(tid, xy, t) or self._start(tid, xy, t)
-            self._see(visit, t, xy, q)
+            self._see(visit, t, xy, True)
         done: list[FinishedVisit] = []
         self._split_pairs(t, dt, rows)
         served = {id(self._owner[tid]): tid for tid, _, _, s in rows if s and tid in self._owner}
@@ -971,6 +972,13 @@ class WaitTracker:
         visit.tracks.add(tid)
         self._owner[tid] = visit
         return visit
+
+    def _nearest_lost(self, xy: tuple[float, float], t: float) -> float:
+        """How far ``xy`` is from the nearest visit lost within ``relink_s`` (``inf`` when none is)."""
+        return min(
+            (math.dist(xy, v.last_xy) for v in self._visits if v.last_seen < t and t - v.last_seen <= self.relink_s),
+            default=math.inf,
+        )
 
     def _lost_reach(self, visit: Visit, info: _Track, t: float) -> float:
         """How far from where ``visit``'s person was last seen a new track (``info``) may carry them on:
