@@ -973,11 +973,22 @@ class WaitTracker:
         self._owner[tid] = visit
         return visit
 
+    def _lost_recently(self, t: float) -> list[Visit]:
+        """The visits not seen on this frame, lost within ``relink_s``."""
+        return [v for v in self._visits if v.last_seen < t and t - v.last_seen <= self.relink_s]
+
     def _nearest_lost(self, xy: tuple[float, float], t: float) -> float:
         """How far ``xy`` is from the nearest visit lost within ``relink_s`` (``inf`` when none is)."""
-        return min(
-            (math.dist(xy, v.last_xy) for v in self._visits if v.last_seen < t and t - v.last_seen <= self.relink_s),
-            default=math.inf,
+        return min((math.dist(xy, v.last_xy) for v in self._lost_recently(t)), default=math.inf)
+
+    def _walker_lost_near(self, xy: tuple[float, float], t: float, beyond: float = -math.inf) -> bool:
+        """Whether a visit lost within ``relink_s``, last seen farther than ``beyond`` from the desk, is within
+        walking reach of ``xy`` (:meth:`_walk_reach`): a walker under a new id, counted already."""
+        desk = self._desk_xy
+        return any(
+            (desk is None or math.dist(v.last_xy, desk) > beyond)
+            and math.dist(xy, v.last_xy) <= self._walk_reach(t - v.last_seen)
+            for v in self._lost_recently(t)
         )
 
     def _lost_reach(self, visit: Visit, info: _Track, t: float) -> float:
@@ -1011,12 +1022,7 @@ class WaitTracker:
             return False
         if _to_segment(xy, visit.born_xy, visit.last_xy) > SIDE * self.relink_px:
             return False
-        return not any(
-            v.last_seen < t
-            and t - v.last_seen <= self.relink_s
-            and math.dist(xy, v.last_xy) <= self._walk_reach(t - v.last_seen)
-            for v in self._visits
-        )
+        return not self._walker_lost_near(xy, t)
 
     def _walked_beside(self, info: _Track, visit: Visit) -> bool:
         """Whether a new track carries on a walker seen at the same time as ``visit``'s person: two people.
@@ -1109,14 +1115,7 @@ class WaitTracker:
         back = math.dist(nearest, desk)  # (where the line's back stands from the desk)
         if math.dist(nearest, xy) <= 2.0 * self.relink_px or back >= math.dist(xy, desk):
             return False
-        back += self.relink_px
-        return not any(
-            v.last_seen < t
-            and t - v.last_seen <= self.relink_s
-            and math.dist(v.last_xy, desk) > back
-            and math.dist(xy, v.last_xy) <= self._walk_reach(t - v.last_seen)
-            for v in self._visits
-        )
+        return not self._walker_lost_near(xy, t, beyond=back + self.relink_px)
 
     def _born_amid(self, xy: tuple[float, float], line: list[tuple[float, float]]) -> bool:
         """Whether a track first seen out of both zones at ``xy`` was born amid the line (``line``: where people stand
