@@ -272,8 +272,28 @@ ROUTES_PX: dict[str, list[tuple[float, float]]] = {
 }
 
 
-def make_layout(plate: np.ndarray, cam: Camera, wood: np.ndarray, wall: np.ndarray, size: tuple[int, int]) -> Layout:
-    """Place the desk (its front's middle under picture point (390, 112)), the line, zones and routes."""
+VIEWS = ("along", "across")
+
+
+def make_layout(
+    plate: np.ndarray,
+    cam: Camera,
+    wood: np.ndarray,
+    wall: np.ndarray,
+    size: tuple[int, int],
+    view: str = "along",
+) -> Layout:
+    """Place the desk, the line, zones and routes for a camera view (``VIEWS``).
+
+    ``along``: the desk's front middle under picture point (390, 112), about 25 m away, the line running from it
+    towards the camera (down-right in the picture). ``across``: the desk nearer (its front middle under (565, 268),
+    about 17 m away, on the paving beside the grass), the line running from beside its left leftwards across the
+    picture, bending a little away from the camera to pass behind the tripod, in front of the lamp post.
+    """
+    if view == "across":
+        return _layout_across(plate, cam, wood, wall, size)
+    if view != "along":
+        raise ValueError(f"unknown view {view!r}")
     w, h = size
     xd, zf = cam.to_floor(390.0, 112.0)
     plate, desk = make_desk(plate, cam, (xd, zf), (1.8, 0.7, 1.0), wood, wall)
@@ -283,6 +303,15 @@ def make_layout(plate: np.ndarray, cam: Camera, wood: np.ndarray, wall: np.ndarr
     end = np.array(cam.to_floor(628.0, 246.0))
     bend = head + (end - head) * 0.3 + np.array([-0.25, 0.0])
     path = np.array([head, bend, end])
+    zones = _zones(cam, desk, path, size)
+    routes = {k: [np.array(cam.to_floor(x, y)) for x, y in v] for k, v in ROUTES_PX.items()}
+    return Layout(plate, cam, desk, service, post, path, zones, routes, size)
+
+
+def _zones(cam: Camera, desk: Desk, path: np.ndarray, size: tuple[int, int]) -> list[Zone]:
+    """The 'line' (1.3 m wide band along the path), 'desk' (1 m deep strip in front) and 'staff' zones."""
+    w, h = size
+    zf = desk.z_front
 
     def norm(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
         return [(round(min(max(x / w, 0.0), 1.0), 4), round(min(max(y / h, 0.0), 1.0), 4)) for x, y in pts]
@@ -301,10 +330,51 @@ def make_layout(plate: np.ndarray, cam: Camera, wood: np.ndarray, wall: np.ndarr
         cam.to_image(desk.x1 + 0.3, zb - 0.1),
         cam.to_image(desk.x0 - 0.3, zb - 0.1),
     ]
-    zones = [
+    return [
         Zone(name="line", kind="queue", points=norm(line_px)),
         Zone(name="desk", kind="service", points=norm(desk_px)),
         Zone(name="staff", kind="counter", points=norm(staff_px)),
     ]
-    routes = {k: [np.array(cam.to_floor(x, y)) for x, y in v] for k, v in ROUTES_PX.items()}
+
+
+# The across view's routes (picture points, as ROUTES_PX). The desk stands on the paving at the right, the line
+# runs left from it onto the grass; the lamp post is behind the line, the tripod in front of it. Visitors come from
+# the left (straight to the line's tail), from the plaza at the top (down between the post and the staff area) or
+# from the right (round behind the staff area); entries from above end 1 m behind the line and in front of the
+# post, so that the walk on to one's place clears the post. The served leave to the right, down past the desk or
+# along the front of the line, in front of the tripod. Those who give up step out behind the line and walk off to
+# the left, in front of the post, on the grass or up into the plaza ("quit_*", taken instead of the exit's route).
+# Passers-by cross the plaza behind the staff area or the grass in front of the tripod.
+ROUTES_PX_ACROSS: dict[str, list[tuple[float, float]]] = {
+    "enter_right": [(690, 128), (560, 140), (440, 165), (385, 258)],
+    "enter_left": [(-40, 272), (20, 266)],
+    "enter_top": [(430, -30), (410, 100), (385, 258)],
+    "exit_left": [(520, 322), (430, 352), (200, 354), (-40, 348)],
+    "exit_right": [(620, 300), (690, 306)],
+    "exit_top": [(585, 325), (575, 420)],
+    "quit_left": [(-40, 254)],
+    "quit_right": [(180, 254), (120, 150), (-40, 90)],
+    "pass_left_right": [(-40, 92), (240, 128), (460, 148), (690, 146)],
+    "pass_top_left": [(505, -30), (330, 22), (-40, 58)],
+    "pass_top_right": [(505, -30), (560, 60), (690, 135)],
+    "pass_front_grass": [(-40, 340), (200, 352), (430, 351), (560, 332), (690, 334)],
+    "clerk": [(555, 150), (525, 40), (515, -30)],
+}
+
+
+def _layout_across(plate: np.ndarray, cam: Camera, wood: np.ndarray, wall: np.ndarray, size: tuple[int, int]) -> Layout:
+    """The across view: desk's front middle under (565, 268), the line leftwards from beside its front."""
+    xd, zf = cam.to_floor(565.0, 268.0)
+    plate, desk = make_desk(plate, cam, (xd, zf), (1.8, 0.7, 1.0), wood, wall)
+    service = np.array([xd, zf - 0.5])
+    post = np.array([xd, desk.z_back + 0.55])
+    # the head waits beside the service spot, 0.6 m left of the desk (the line zone then starts 0.3 m short of the
+    # desk zone, as in the along view); the line bends a little away from the camera to pass ~0.7 m behind the
+    # tripod's back foot (379, 300), then runs ~1.3 m in front of the lamp post (305, 243) to the picture's left
+    head = np.array([desk.x0 - 0.6, service[1] + 0.1])
+    bend = np.array(cam.to_floor(360.0, 278.0))
+    end = np.array(cam.to_floor(30.0, 284.0))
+    path = np.array([head, bend, end])
+    zones = _zones(cam, desk, path, size)
+    routes = {k: [np.array(cam.to_floor(x, y)) for x, y in v] for k, v in ROUTES_PX_ACROSS.items()}
     return Layout(plate, cam, desk, service, post, path, zones, routes, size)

@@ -9,9 +9,27 @@ visitors (Poisson arrivals, a line, a desk, a clerk, passers-by); every frame is
 and a slow brightness drift as H.264 at CCTV rates, with the truth (``kedirivms-footage-truth/1``) and a scene
 file (queue length, clerk presence, who is who).
 
+Two camera views (``--view``) of the same plate and camera; only where the desk and the line are differs:
+
+- ``along`` (default; files ``{scenario}-s{seed}``): the desk far off (its front about 25 m from the camera, under
+  picture point (390, 112)), the line running from it towards the camera, down-right in the picture. The one
+  served and the front of the line stand behind one another; the desk zone (1 m deep) is ~13 px tall for people
+  80-95 px tall.
+- ``across`` (files ``{scenario}-x-s{seed}``): the desk nearer, on the paving at the right (front about 16.7 m
+  away, under (565, 268)), the line running from beside its left leftwards across the picture onto the grass,
+  bending a little away from the camera to pass behind the tripod, in front of the lamp post (room for ~9-10
+  people). People in line stand side by side with floor between them; the desk zone is ~31 px tall where
+  the one served stands (a 1.7 m person: ~115 px, ratio ~0.27). Entries, exits, passers-by and the clerk's way
+  out have their own routes (``ROUTES_PX_ACROSS``), clear of the desk and staff zones and of the tripod's feet;
+  those who give up step out behind the line and walk off to the left.
+
+Zones follow the same conventions in both views: 'line' a 1.3 m wide band along the line's path from 0.2 m before
+its head to 0.6 m past its end; 'desk' the floor 0.05-1.05 m in front of the desk, 0.1 m wider each side; 'staff'
+the picture area where the feet of someone standing behind the desk show.
+
 Usage:
     python benchmarks/tools/composite_counter.py --out DIR --scenario steady --seed 1 [--duration 300]
-    python benchmarks/tools/composite_counter.py --out DIR --scenario all --seed 1 2 3
+    python benchmarks/tools/composite_counter.py --out DIR --scenario all --seed 1 2 3 [--view across]
 """
 
 from __future__ import annotations
@@ -288,8 +306,14 @@ class Sim:
         a.exit = str(self.rng.choice(["exit_left", "exit_right", "exit_top"], p=[0.35, 0.4, 0.25]))
         if a.abandoned:
             a.exit = str(self.rng.choice(["exit_left", "exit_right"]))
-            side = cplate.normal_at(self.lay.path, a.s) * (1.1 if a.exit == "exit_right" else -1.1)
-            a.route = [a.pos + side] + self._route(a.exit)[1:]
+            quit_name = a.exit.replace("exit_", "quit_")
+            if quit_name in self.lay.routes:  # a layout with its own ways out of the line: step out behind it
+                # (0.9 m from the line's path: out of its 0.65 m half-width zone, short of the lamp post behind it)
+                step = cplate.normal_at(self.lay.path, a.s) * (0.9 - a.lateral)
+                a.route = [a.pos + step] + self._route(quit_name)
+            else:
+                side = cplate.normal_at(self.lay.path, a.s) * (1.1 if a.exit == "exit_right" else -1.1)
+                a.route = [a.pos + side] + self._route(a.exit)[1:]
         else:
             a.route = self._route(a.exit)
         a.state, a.speed = "leave", float(self.rng.uniform(1.1, 1.4))
@@ -504,8 +528,8 @@ class Library:
     occluders: list[cplate.Occluder]
 
 
-def build_library() -> Library:
-    """Cut the people out of both clips, estimate the plate and its floor geometry, place the desk."""
+def build_library(view: str = "along") -> Library:
+    """Cut the people out of both clips, estimate the plate and its floor geometry, place the desk for ``view``."""
     x0, y0, cw, ch = cplate.CROP
     vt = cpeople.Source(VTEST, "vtest", threshold=28, min_height=55, track_scale=0.5)
     # the lamp post, its sign and the tripod (vtest px): people passing them are not cut out
@@ -533,7 +557,7 @@ def build_library() -> Library:
     cam = cplate.Camera(a=a + b * y0, b=b, focal=focal, cx=vt_bg.shape[1] / 2 - x0)
     plate = np.ascontiguousarray(vt_bg[y0 : y0 + ch, x0 : x0 + cw])
     wood, wall = cplate.textures(obo_bg)
-    layout = cplate.make_layout(plate, cam, wood, wall, (W, H))
+    layout = cplate.make_layout(plate, cam, wood, wall, (W, H), view)
     return Library(layout.plate, layout, vt_people + obo_people, cplate.occluders(plate))
 
 
@@ -558,26 +582,31 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def generate(lib: Library, out: Path, name: str, seed: int, duration: float) -> dict[str, object]:
+def stem_of(name: str, seed: int, view: str) -> str:
+    """Output file stem: ``{scenario}-s{seed}`` for the along view, ``{scenario}-x-s{seed}`` for across."""
+    return f"{name}-s{seed}" if view == "along" else f"{name}-x-s{seed}"
+
+
+def generate(lib: Library, out: Path, name: str, seed: int, duration: float, view: str = "along") -> dict[str, object]:
     """One scene: simulate (redrawing until the scenario's line peak holds), render, encode, write the truth."""
     scenario = SCENARIOS[name]
     index = list(SCENARIOS).index(name)
     n_frames = int(round(duration * FPS))
+    stem = stem_of(name, seed, view)
     for attempt in range(40):
         sim = Sim(lib.layout, lib.people, scenario, np.random.default_rng([index, seed, attempt]), FPS)
         sim.run(n_frames)
         if scenario.shaped(sim.waiting, FPS):
             break
     else:
-        print(f"{name}-s{seed}: no draw had the scenario's line ({scenario.peak}, {scenario.grows}); kept the last")
-    stem = f"{name}-s{seed}"
+        print(f"{stem}: no draw had the scenario's line ({scenario.peak}, {scenario.grows}); kept the last")
     mp4 = out / f"{stem}.mp4"
     noise_rng = np.random.default_rng([index, seed, 1000])
     encode(mp4, render(lib, sim, noise_rng))
     truth = truth_doc(lib.layout, sim, mp4)
     (out / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     summary = summarise(sim, name, seed)
-    scene = scene_doc(lib, sim, name, seed, attempt, duration, summary)
+    scene = scene_doc(lib, sim, name, seed, attempt, duration, summary, view)
     (out / f"{stem}.scene.json").write_text(json.dumps(scene, indent=1) + "\n", encoding="utf-8")
     return summary
 
@@ -673,14 +702,24 @@ def summarise(sim: Sim, name: str, seed: int) -> dict[str, object]:
 
 
 def scene_doc(
-    lib: Library, sim: Sim, name: str, seed: int, attempt: int, duration: float, summary: dict[str, object]
+    lib: Library,
+    sim: Sim,
+    name: str,
+    seed: int,
+    attempt: int,
+    duration: float,
+    summary: dict[str, object],
+    view: str = "along",
 ) -> dict[str, object]:
     """What the truth format has no field for: queue length, clerk presence, serving, who is who, parameters."""
     lay = lib.layout
+    # (the along view's files carry no "view" key, so that they stay as they were before there were two views)
+    view_key: dict[str, object] = {} if view == "along" else {"view": view}
     return {
         "format": "kedirivms-composite-scene/1",
         "summary": summary,
         "parameters": {
+            **view_key,
             "scenario": asdict(SCENARIOS[name]),
             "seed": seed,
             "attempt": attempt,
@@ -727,6 +766,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scenario", nargs="+", required=True, help=f"{', '.join(SCENARIOS)} or all")
     ap.add_argument("--seed", type=int, nargs="+", required=True)
     ap.add_argument("--duration", type=float, default=300.0, help="seconds (default 300)")
+    ap.add_argument(
+        "--view",
+        choices=cplate.VIEWS,
+        default="along",
+        help="along: desk far, line towards the camera (default); across: desk near, line across the picture",
+    )
     args = ap.parse_args(argv)
     names = list(SCENARIOS) if args.scenario == ["all"] else args.scenario
     for n in names:
@@ -734,13 +779,13 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"unknown scenario {n!r}")
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    lib = build_library()
+    lib = build_library(args.view)
     print(f"library: {len(lib.people)} people in {time.perf_counter() - t0:.1f} s")
     for n in names:
         for seed in args.seed:
             t1 = time.perf_counter()
-            summary = generate(lib, args.out, n, seed, args.duration)
-            print(f"{n}-s{seed}: {time.perf_counter() - t1:.1f} s {json.dumps(summary)}")
+            summary = generate(lib, args.out, n, seed, args.duration, args.view)
+            print(f"{stem_of(n, seed, args.view)}: {time.perf_counter() - t1:.1f} s {json.dumps(summary)}")
 
 
 if __name__ == "__main__":
