@@ -9,11 +9,14 @@ independent generator).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from kedirivms.analytics.queue import PileUpConfig, StalledConfig, UnstaffedConfig
 from kedirivms.analytics.queue.alerts import Hysteresis
+
+_EPS = 1e-6  # seconds: times closer than this are the same instant (float round-off of frame / fps)
 
 
 def true_alerts(
@@ -43,7 +46,10 @@ def true_alerts(
     stall = Hysteresis(stalled.for_s, stalled.clear_for_s)
     served = sorted(s for s, _ in services)
     leaves = dict(services)
-    dt = 1.0 / fps
+    # the frame each arrival counts on: the first whose time is not before it (times written as frame / fps and
+    # read back, 120.60000000000001 for frame 1206, are that frame's, not the next one's: compared as floats, such
+    # an arrival fell between two frames and was never counted, and a stall was raised where none was)
+    arrival_frames = {math.ceil(s * fps - _EPS) for s in served}
     for t_, n, here in zip(times, lengths, present, strict=True):
         t = float(t_)
         if t < start_s:
@@ -55,10 +61,10 @@ def true_alerts(
         if tr:
             out.append(("counter_unstaffed" if tr.raised else "counter_staffed", t))
         # counter_stalled: staffed, someone waiting, nobody reaching the service zone (as the analyzer decides it)
-        arrived = any(t - dt < s <= t for s in served)
+        arrived = round(t * fps) in arrival_frames
         raised_at = stall.raised_at
         resumed = raised_at is not None and any(
-            raised_at <= s <= t and (leaves[s] is None or (leaves[s] or 0.0) >= t) for s in served
+            raised_at - _EPS <= s <= t + _EPS and (leaves[s] is None or (leaves[s] or 0.0) >= t) for s in served
         )
         waiting = n >= stalled.min_waiting
         tr = stall.update(bool(here) and waiting and not arrived, resumed or not waiting or not here, t)
