@@ -160,7 +160,8 @@ class Sim:
         self.agents: list[Agent] = []
         self.visitors: list[Agent] = []
         self.passers: list[Agent] = []
-        self.line: list[Agent] = []
+        self.line: list[Agent] = []  # in order of reaching the line (a companion right behind their lead)
+        self.coming: list[Agent] = []  # visitors on their way to the line, not in it yet
         self.pending: list[tuple[float, Agent]] = []  # companions about to appear
         self.desk_user: Agent | None = None
         self.free_since = 0.0
@@ -245,12 +246,10 @@ class Sim:
             a.patience = lead.patience
         a.companion_of = lead.aid if lead else None
         self.visitors.append(a)
-        if lead is None:
-            self.line.append(a)
-        else:
+        self.coming.append(a)  # takes a place in line on reaching its back (``_step_coming``)
+        if lead is not None:
             self.agents.remove(a)  # appears a moment later
             a.state = "pending"
-            self.line.insert(self.line.index(lead) + 1 if lead in self.line else len(self.line), a)
         return a
 
     def _passer(self, t: float) -> None:
@@ -318,7 +317,8 @@ class Sim:
             a.route = self._route(a.exit)
         a.state, a.speed = "leave", float(self.rng.uniform(1.1, 1.4))
 
-    def _step_line(self, t: float) -> None:
+    def _step_line(self, t: float) -> float | None:
+        """Those in line: joining their place, giving up, moving up, being called; returns where its back is."""
         ahead_s: float | None = None
         for idx, a in enumerate(list(self.line)):
             if a.state == "pending":
@@ -357,6 +357,28 @@ class Sim:
                     self.line.remove(a)
                     self.desk_user, a.state, a.called_s, a.react_at = a, "to_desk", t, -1.0
                     a.speed = 0.9
+        return ahead_s
+
+    def _step_coming(self, back: float | None) -> None:
+        """Visitors on their way: walk their entry route, then to 1 m behind the back of the line; whoever gets
+        there first takes the place at the back (first come, first served; no place is kept for anyone still on
+        their way), a companion right behind their lead (they go on to their places in ``_step_line``)."""
+        for a in list(self.coming):
+            if a.state == "pending" or a not in self.coming:
+                continue
+            target = 0.0 if back is None else back + a.gap
+            a.slot = target
+            if a.route:
+                self._follow(a)
+            elif a.via:
+                a.via = not self._walk_to(a, self._line_point(a, target + 1.0), a.speed)
+            if a.route or a.via or a.companion_of is not None:  # (a companion joins with their lead)
+                continue
+            back = target
+            for b in [a] + [m for m in self.coming if m.companion_of == a.aid]:
+                self.coming.remove(b)
+                self.line.append(b)
+                back += b.gap if b is not a else 0.0
 
     def step(self, i: int) -> None:
         """Advance one frame and record its truth."""
@@ -372,7 +394,7 @@ class Sim:
                 self.agents.append(mate)
                 mate.state, mate.born = "approach", t
         before = {id(a): a.pos.copy() for a in self.agents}
-        self._step_line(t)
+        self._step_coming(self._step_line(t))
         for a in list(self.agents):
             if a.state == "to_desk" and self._walk_to(a, self.lay.service, a.speed):
                 a.state, a.done_at = "served", t + a.service_s
