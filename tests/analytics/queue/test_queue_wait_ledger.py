@@ -1493,3 +1493,51 @@ def test_the_clerks_own_id_walking_across_the_line_to_the_desk_holds_no_start() 
             rows.append(clerk)
         _feed(waits, t, rows, {r[0] for r in rows if r[0] == 50 and r[1][1] <= -20.0})
     assert waits.waiting(59.5) == 1
+
+
+@pytest.mark.parametrize(("stands_at", "waits_served"), [(70.0, [19.0, 28.0]), (100.0, [19.0])])
+def test_the_one_served_walking_off_past_the_line_with_someones_id_leaves_them_their_start(
+    stands_at: float, waits_served: list
+) -> None:
+    """A and B walk into the line at 1 and 2 s. The one served walks off the spot at 10 s along the front of the
+    line, a walking step at a time; as they pass B the tracker swaps their ids: the served person's id stands in
+    line where B stood and B's id walks on out of both zones. B did not leave: their start stays, and their wait is
+    28 s when they reach the desk at 30 s (composite across view, stall-x-s1 133.8 s: the line read one short for
+    two minutes). Control: the served person's id stands 30 px beyond B's place (more than ``relink_px``): someone
+    else, and B's id walking off is B leaving: their start goes (and someone served standing in line holds none)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 31.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [*_walking_in(t, 1, 1.0, 20.0, (40.0, 60.0), (40.0, 100.0))]
+        rows += _walking_in(t, 2, 2.0, 12.0, (70.0, 60.0), (70.0, 100.0))
+        if t < 10.0:
+            rows.append((100, (0.0, 60.0), "spot"))
+        elif t < 12.0:
+            rows.append((100, (40.0 * (t - 10.0), 85.0), "out"))
+        else:
+            rows.append((100, (stands_at, 60.0), "line"))
+            rows.append((2, (80.0 + 40.0 * (t - 12.0), 85.0), "out"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 30.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == waits_served
+
+
+def test_someone_walking_in_taken_for_a_person_missed_for_a_moment_is_split_off_when_they_are_seen_again() -> None:
+    """A stands in line from 1 s. At 10 s the detector misses A, and B, walking in a step at a time, is first seen
+    in line right beside A's place: taken for A (a person lost is carried on by a new id near where they were).
+    A's id is back on the next detection and B walks on and stands 40 px behind A: two people (composite across
+    view, stall-x-s1 188.8 s: the newcomer walked on to the line's back uncounted for 40 s)."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    walk = {9.0: (60.0, 100.0), 9.5: (52.0, 82.0), 10.0: (45.0, 64.0), 10.5: (58.0, 61.0), 11.0: (70.0, 60.0)}
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        if t != 10.0:
+            rows += _walking_in(t, 1, 1.0, 60.0, (40.0, 60.0), (40.0, 100.0))
+        if t >= 9.0:
+            xy = walk.get(t, (80.0, 60.0))
+            rows.append((5, xy, "out" if xy[1] > 70.0 else "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(29.5) == 2

@@ -119,6 +119,7 @@ class _Track:
     queue_since: float | None = None  # since when in the queue zone (not the service zone) on every frame
     amid: bool = False  # first seen out of both zones beside someone in line, ahead of its back (see _born_amid)
     behind: bool = False  # first seen in the line, two steps beyond its back (see _behind_back)
+    carries_on: float = -math.inf  # when it was taken for a lost visit's person (see _adopt, _seen_again)
 
 
 class WaitTracker:
@@ -332,6 +333,7 @@ class WaitTracker:
         for tid, xy, q, s in rows:
             if tid in self._retired and q and not s:
                 self._handed_over(tid, xy, t)
+        self._seen_again(present)
         # (new tracks in the line that carry on no walker of their own first, then the nearest someone lost: of two
         # new ids near a lost visit, the one not walking in carries it on, whatever order the tracker lists them in)
         fresh = [(tid, xy) for tid, xy, q, _ in rows if q and tid not in self._owner and tid not in self._retired]
@@ -374,6 +376,9 @@ class WaitTracker:
             elif visit.ledgered and self._to_clerk(visit):  # its id went to the clerk: its person is still there
                 self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
                 self._close(visit, t)
+                continue
+            elif visit.ledgered and (swap := self._swapped_with_leaver(visit, t, rows)) is not None:
+                self._swap_back(visit, *swap, t)  # the leaver walked off with its id; its person is still there
                 continue
             elif visit.ledgered and not self._left_for_desk(visit):  # seen walking out of the line: they left
                 entry = self._unledger(visit.enter)
@@ -487,6 +492,39 @@ class WaitTracker:
             and info.jumped_at > visit.enter
             for tid in visit.tracks
         )
+
+    def _swapped_with_leaver(
+        self, visit: Visit, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]]
+    ) -> tuple[Visit, int, tuple[float, float]] | None:
+        """Whether the id of someone served stands in the line now where ``visit`` (seen walking out of it) last
+        stood there, having come into the line as the visit's id walked out: the one served, walking off past the
+        line, took that person's id and left them theirs (composite across view, stall-x-s1 133.8 s: the start of
+        the one in line was taken away and the line read one short for two minutes). Someone served walking past
+        is a few steps on by the time the walk-out is decided (``reentry_grace_s`` later), not standing there.
+
+        Returns the served person's visit, the id and where it stands, or ``None``.
+        """
+        for tid, xy, q, s in rows:
+            other = self._owner.get(tid)
+            if not q or s or other is None or other is visit or other.ledgered or not other.from_desk:
+                continue
+            came = abs(other.enter - visit.last_in) <= self.reentry_grace_s
+            if came and math.dist(xy, visit.in_line_xy) <= self.relink_px:
+                return other, tid, xy
+        return None
+
+    def _swap_back(self, visit: Visit, other: Visit, tid: int, xy: tuple[float, float], t: float) -> None:
+        """Give ``visit`` the id ``tid`` standing at ``xy`` and ``other`` (the one served) the ids ``visit`` walked
+        out under (see :meth:`_swapped_with_leaver`)."""
+        walkers = set(visit.tracks)
+        other.tracks.discard(tid)
+        other.tracks |= walkers
+        for w in walkers:
+            self._owner[w] = other
+        other.last_in, other.in_line_xy, other.last_xy = visit.last_in, visit.in_line_xy, visit.last_xy
+        visit.tracks, visit.together = {tid}, {}
+        self._owner[tid] = visit
+        self._see(visit, t, xy, True)
 
     def _left_for_desk(self, visit: Visit) -> bool:
         """Whether a visit seen walking out of the line left it as someone reached the desk (``desk_arrivals``).
@@ -959,6 +997,8 @@ class WaitTracker:
                 beside = (d, visit)
         if lost[1] is not None:
             visit = lost[1]
+            if not info.born_in_line and t - visit.enter > 2.0 * self.relink_s:
+                info.carries_on = t  # (walked in from out of the zones, onto someone who stood in line a while)
         elif (
             beside[1] is not None and info.born_in_line and info.first >= t and not self._walked_beside(info, beside[1])
         ):
@@ -972,6 +1012,23 @@ class WaitTracker:
         visit.tracks.add(tid)
         self._owner[tid] = visit
         return visit
+
+    def _seen_again(self, present: set[int]) -> None:
+        """A track taken for a lost visit's person (:meth:`_adopt`) seen together with a track the visit had before
+        (its person seen again): the newer one is someone else or a second box of the same person, for
+        :meth:`_split_pairs` to tell (composite across view, stall-x-s1 188.8 s: someone walking in past the line was
+        taken for the person the detector missed there for one detection, and walked on to the line's back
+        uncounted). Only a track that walked in from out of both zones onto someone who had stood in line for
+        ``2 * relink_s`` (``carries_on``): two people walking in together trade ids all the way in, and a visit
+        begun moments ago is someone still walking in (hard scene, seed offset 27000, 64.3 s: a pair's second id
+        split off as a third person)."""
+        for visit in self._visits:
+            here = [(tid, self._tracks[tid]) for tid in visit.tracks if tid in present]
+            if len(here) < 2:
+                continue
+            for tid, info in here:
+                if tid not in visit.together and any(o != tid and i.first < info.carries_on for o, i in here):
+                    visit.together[tid] = 0.0
 
     def _lost_recently(self, t: float) -> list[Visit]:
         """The visits not seen on this frame, lost within ``relink_s``."""
