@@ -1277,3 +1277,22 @@ def test_a_box_beside_the_one_served_is_theirs_wherever_their_other_id_stands(li
         _feed(service, t, rows)
         arrivals += [when for when, _, _ in service.arrivals]
     assert arrivals[0] == 1.0 and len(arrivals) == 2 and arrivals[1] >= 30.0, arrivals
+
+
+@pytest.mark.parametrize(("front", "arrivals"), [("settled", 1), ("steps-up", 2)])
+def test_the_front_of_the_lines_last_step_into_their_place_is_no_step_up(front: str, arrivals: int) -> None:
+    """A (1) is served at (50, 20) from 2 s. B (2) walks in and stands at the front of the line at (48, 60) from
+    8 s, then takes a last short step (8 px, under half of ``relink_px``) to (48, 52) at 12 s and stands there. At
+    20 s A walks off under their own id and nobody is boxed at the spot again, B standing where they stood since 12 s:
+    nobody stepped up (composite across view, steady-x-s1 121.2 s: B's move was measured from where they first
+    stood, 12 px short of their place, and an unseen step-up was taken 3 s before B stepped up; a wait read 4 s short).
+    Control: B's box moves 6 px towards the spot after A left: an arrival, as before."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        line = [(2, (48.0, 60.0 if t < 12.0 else 52.0), "line")] if t >= 8.0 else []
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), *line])
+    for k, t in enumerate(np.arange(20.0, 26.0, 0.5)):
+        b = (48.0, 46.0) if front == "steps-up" and t >= 21.0 else (48.0, 52.0)
+        seen += _feed(service, float(t), [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, b, "line")])
+    assert seen == arrivals

@@ -782,8 +782,13 @@ class ServiceTracker:
         waited = self._waited.get(front)
         if waited is None or waited[0] + self.leave_grace_s + 1e-9 < stay.last_in:
             return None
-        # (towards the spot from where they stood: their feet, or the top of their box reaching up to the spot)
-        moved = max(_towards(waited[1], spot, xy, waited[1]), _towards(waited[1], spot, top, waited[2]))
+        # where they stood as the one served was about to leave (``leave_grace_s`` before last seen at the spot);
+        # where they first stood still may lie short of that (a last step into their place, composite across
+        # view, steady-x-s1 121.2 s: 12 px)
+        then = next((line for when, line in reversed(self._lines) if when <= stay.last_in - self.leave_grace_s), {})
+        place, head = then.get(front, (waited[1], waited[2]))
+        # (towards the spot from there: their feet, or the top of their box reaching up to the spot)
+        moved = max(_towards(place, spot, xy, place), _towards(place, spot, top, head))
         return here[0][0] if moved >= 0.25 * self.relink_px else None
 
     def _stand(
