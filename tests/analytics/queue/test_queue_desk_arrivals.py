@@ -1296,3 +1296,27 @@ def test_the_front_of_the_lines_last_step_into_their_place_is_no_step_up(front: 
         b = (48.0, 46.0) if front == "steps-up" and t >= 21.0 else (48.0, 52.0)
         seen += _feed(service, float(t), [(1, (30.0 - 12.0 * k, 15.0), "out"), (2, b, "line")])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(("front", "arrivals"), [("stands", 1), ("steps-up", 2)])
+def test_someone_walking_past_after_the_one_served_was_missed_for_a_moment_is_no_leaver(
+    front: str, arrivals: int
+) -> None:
+    """A (1) is served at (50, 20) from 2 s; B (2) waits at the front of the line. The detector misses A at 20 s and
+    boxes them at the spot again from 20.5 s under their id. At 23 s someone is first seen out of the zones 60 px
+    from the spot and walks away from it. B stands where they stood: nobody stepped up, A is still there, and the
+    walker is someone passing (composite across view, crowd-x-s1 217.8 s: taken for A leaving unseen 3.5 s after
+    the miss, a hand-over was counted and a start taken from the line). Control: B's box moves a step towards the
+    spot after the miss (B stepped up, A's id went to them): a hand-over, as before."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 30.0, 0.5):
+        t = float(t)
+        b = (48.0, 48.0) if front == "steps-up" and t >= 21.0 else (48.0, 60.0)
+        rows = [(2, b, "line")]
+        if t != 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        if t >= 23.0:
+            rows.append((9, (110.0 + 24.0 * (t - 23.0), 10.0), "out"))
+        seen += _feed(service, t, rows)
+    assert seen == arrivals

@@ -1029,9 +1029,11 @@ class ServiceTracker:
         before the track was first seen (the one stepping up may take their id a detection later, or cover them),
         the leaver may have walked on meanwhile, unseen: first seen within two detection periods' walk
         (``2 * depart_px``, as in :meth:`_gone_from_spot`) of where they were last seen at the spot will do, and
-        they left when last seen there. A track first seen after being unseen for longer than ``leave_grace_s`` is
-        taken as new (its last place says little), and a box under half the height of the people seen (a part of
-        someone) walks off nowhere.
+        they left when last seen there, unless they are back where they were since (:meth:`_back_in_place`) and the
+        front of the line stands where it stood (:meth:`_front_stayed`): nobody stepped up, and the track is someone
+        walking past (composite across view, crowd-x-s1 217.8 s). A track first seen after being unseen for longer
+        than ``leave_grace_s`` is taken as new (its last place says little), and a box under half the height of the
+        people seen (a part of someone) walks off nowhere.
         """
         born = self._born_out[tid]
         born_t, born_xy = born.t, born.xy
@@ -1066,9 +1068,29 @@ class ServiceTracker:
                 # (left when first seen beside the spot, or when last seen at it)
                 beside = near <= self.depart_px
                 left = born_t if beside else max(gone)
-                stay.departed = _Departure(left, tid, t, self._detection, last_at_spot=not beside)
+                departure = _Departure(left, tid, t, self._detection, last_at_spot=not beside)
+                if not beside and self._back_in_place(stay, born) and self._front_stayed(stay, departure):
+                    # (nobody stepped up from the line since: the one missed at the spot for a moment is still
+                    # there, under the stay's id, and this is someone else walking past)
+                    del self._born_out[tid]
+                    return
+                stay.departed = departure
                 del self._born_out[tid]
                 return
+
+    def _back_in_place(self, stay: _Stay, born: _Born) -> bool:
+        """Whether ``stay``'s person, missed at the spot before ``born`` was first seen, has been boxed in the zone
+        since, within ``relink_px / 4`` of where they were last seen there before the miss (the one stepping up
+        under their id stands a step nearer the line). Not where the zone is thin: there the one stepping up and
+        the front of the line are one box, which need not move (composite along view, rush-s2 91.2 s)."""
+        return (
+            not self.thin_zone
+            and stay.in_xy is not None
+            and any(
+                other is stay and stay.last_in > m.t and math.dist(stay.in_xy, m.xy) < 0.25 * self.relink_px
+                for other, m in born.missed
+            )
+        )
 
     def _walk_began(self, t: float, xy: tuple[float, float], present: set[int]) -> tuple[float, float] | None:
         """Where the walk began that a track first seen out of both zones at ``xy`` carries on, if it carries one.
