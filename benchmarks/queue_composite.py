@@ -140,7 +140,7 @@ def score(clip: Path, truth: FootageTruth, scene: dict[str, Any], cache: Path | 
     )
     scored = qa.Result(clip.stem, frames=m, mae=float(np.abs(np.asarray(lengths) - np.asarray(waiting[:m])).mean()))
     scored.score_events(events, true_waits, truth_alerts)
-    desk = score_services(truth, stays)
+    desk = score_services(truth, stays, end_s=end)  # (a service still going on at the end counts, as a stay does)
     res: dict[str, Any] = {
         "clip": clip.name,
         **{k: v for k, v in asdict(scored).items() if k not in ("name", "ms_per_frame")},

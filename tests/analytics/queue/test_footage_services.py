@@ -199,3 +199,21 @@ def test_the_view_survey_names_a_thin_zone_on_the_real_clip_and_not_the_annotate
     assert thin.view_findings == ["desk_zone_thin"] and thin.desk_zone_share is not None
     assert thin.desk_zone_share < 0.2
     assert thin.services is not None and thin.services.matched == 2, thin.services.rows
+
+
+def test_a_service_still_going_on_at_the_end_counts_when_the_end_is_given() -> None:
+    """A visitor still at the desk when the clip ends has no service end in the truth; the analyzer's flush ends
+    their stay at the last frame. Given that end (``end_s``), the two are matched; without it the service is not
+    counted and the stay reads as false."""
+    truth = FootageTruth.load(TRUTH)
+    first = truth.tracks[0]
+    assert first.service_enter_s is not None
+    open_visit = first.model_copy(update={"service_end_s": None})
+    end = first.service_enter_s + 20.0
+    stays = [FinishedStay(end=end, service_s=19.0, censored=False)]
+    only = truth.model_copy(update={"tracks": (open_visit,)})
+    with_end = score_services(only, stays, end_s=end)
+    assert (with_end.truth, with_end.matched, with_end.false) == (1, 1, 0)
+    assert with_end.start_error_s == pytest.approx(1.0)
+    without = score_services(only, stays)
+    assert (without.truth, without.matched, without.false) == (0, 0, 1)

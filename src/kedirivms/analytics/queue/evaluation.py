@@ -159,13 +159,17 @@ class ClipScore:
     view_findings: list[str] = field(default_factory=list)
 
 
-def score_services(truth: FootageTruth, stays: list[FinishedStay]) -> ServiceScore:
-    """Match measured stays to the truth's services by overlap in time and score their times."""
-    true = [
-        (tr.id, tr.service_enter_s, tr.service_end_s)
-        for tr in truth.tracks
-        if tr.service_enter_s is not None and tr.service_end_s is not None
-    ]
+def score_services(truth: FootageTruth, stays: list[FinishedStay], end_s: float | None = None) -> ServiceScore:
+    """Match measured stays to the truth's services by overlap in time and score their times.
+
+    With ``end_s`` (the last frame analysed, seconds), a true service still going on then counts too, ending there,
+    as the analyzer's open stays end there when it is flushed; without it only services with both times count.
+    """
+    true: list[tuple[int, float, float]] = []
+    for tr in truth.tracks:
+        ends = tr.service_end_s if tr.service_end_s is not None else end_s
+        if tr.service_enter_s is not None and ends is not None and tr.service_enter_s < ends:
+            true.append((tr.id, tr.service_enter_s, ends))
     measured = [(s.end - s.service_s, s.end) for s in stays]
     pairs = sorted(
         (
