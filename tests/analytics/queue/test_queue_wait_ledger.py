@@ -1541,3 +1541,25 @@ def test_someone_walking_in_taken_for_a_person_missed_for_a_moment_is_split_off_
             rows.append((5, xy, "out" if xy[1] > 70.0 else "line"))
         _feed(waits, t, rows)
     assert waits.waiting(29.5) == 2
+
+
+@pytest.mark.parametrize(("stands_until", "in_line"), [(30.0, 2), (11.0, 1)])
+def test_an_id_from_the_desk_standing_in_line_a_while_is_someone_waiting(stands_until: float, in_line: int) -> None:
+    """The one served's id (track 7, seen at the spot) moves into the line at 5.5 s and stands at (40, 60): the
+    tracker put it on someone waiting, whose own box it now is. A visit from the desk is taken for the one served
+    walking out across the line and counts nobody; once it has stood in line for ``2 * relink_s`` it is someone
+    waiting (composite across view, stall-x-s3, and a fresh set's rush-x-s5 231 s: the line read one short for
+    40 s). C walks in at 8 s. Control: the id stands in line until 11 s (under ``2 * relink_s``) and walks off: the
+    one served after all, one in line."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [*_walking_in(t, 2, 8.0, 60.0, (70.0, 60.0), (70.0, 100.0))]
+        if t < 5.5:
+            rows.append((7, (20.0, 20.0), "spot"))
+        elif t < stands_until:
+            rows.append((7, (40.0, 60.0), "line"))
+        elif t < stands_until + 2.0:
+            rows.append((7, (40.0 - 40.0 * (t - stands_until), 110.0), "out"))
+        _feed(waits, t, rows)
+    assert waits.waiting(29.5) == in_line

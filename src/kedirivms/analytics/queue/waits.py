@@ -330,6 +330,8 @@ class WaitTracker:
             visit = self._owner.get(tid)
             if visit is not None:  # (standing just out of the zone where the line bends out of it: still in line)
                 self._see(visit, t, xy, q or (not s and self._at_line_edge(self._tracks[tid], xy)))
+                if visit.from_desk and self._waits_in_line(tid, xy, t):
+                    visit.from_desk = False  # (someone waiting, not the one served walking out)
         for tid, xy, q, s in rows:
             if tid in self._retired and q and not s:
                 self._handed_over(tid, xy, t)
@@ -492,6 +494,20 @@ class WaitTracker:
             and info.jumped_at > visit.enter
             for tid in visit.tracks
         )
+
+    def _waits_in_line(self, tid: int, xy: tuple[float, float], t: float) -> bool:
+        """Whether track ``tid`` of a visit from the desk, at ``xy``, is someone waiting in line: in the queue zone on
+        every frame for ``2 * relink_s`` (the one served walks out across it in a few seconds), more than
+        ``relink_px`` from where someone was last seen at the desk (the one served, still at the spot, with their foot
+        point in the line: counter scene stall +8000, 86.8 s). Not where the zone is thin: there the one served's box
+        reaches into the line for minutes (composite along view, steady-s3).
+
+        The tracker moves the served person's id onto someone waiting as they pass, and that person then stands in
+        line under an id from the desk (composite across view, stall-x-s3; rush-x-s5 of a fresh set, 126 s to 231 s:
+        the line read one short)."""
+        since = self._tracks[tid].queue_since
+        far = self._desk_xy is None or math.dist(xy, self._desk_xy) > self.relink_px
+        return not self.thin_zone and since is not None and t - since >= 2.0 * self.relink_s and far
 
     def _swapped_with_leaver(
         self, visit: Visit, t: float, rows: list[tuple[int, tuple[float, float], bool, bool]]
