@@ -1495,7 +1495,7 @@ def test_the_clerks_own_id_walking_across_the_line_to_the_desk_holds_no_start() 
     assert waits.waiting(59.5) == 1
 
 
-@pytest.mark.parametrize(("stands_at", "waits_served"), [(70.0, [19.0, 28.0]), (100.0, [19.0])])
+@pytest.mark.parametrize(("stands_at", "waits_served"), [(70.0, [19.0, 28.0]), (100.0, [19.0, 18.0])])
 def test_the_one_served_walking_off_past_the_line_with_someones_id_leaves_them_their_start(
     stands_at: float, waits_served: list
 ) -> None:
@@ -1504,7 +1504,8 @@ def test_the_one_served_walking_off_past_the_line_with_someones_id_leaves_them_t
     line where B stood and B's id walks on out of both zones. B did not leave: their start stays, and their wait is
     28 s when they reach the desk at 30 s (composite across view, stall-x-s1 133.8 s: the line read one short for
     two minutes). Control: the served person's id stands 30 px beyond B's place (more than ``relink_px``): someone
-    else, and B's id walking off is B leaving: their start goes (and someone served standing in line holds none)."""
+    else, and B's id walking off is B leaving: their start goes; the id standing in line is someone waiting since it
+    was first seen there, 12 s (see ``_waits_in_line``), and waited 18 s when they reach the desk."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 31.0, 0.5):
