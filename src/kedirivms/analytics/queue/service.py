@@ -726,6 +726,11 @@ class ServiceTracker:
         )
         return max(seen, default=-math.inf) < dep.left_at and staffed and waiting and not self._front_stayed(stay, dep)
 
+    def _line_before(self, t: float) -> dict[int, tuple[tuple[float, float], tuple[float, float]]]:
+        """The line as it stood on the last detection at or before ``t``: track -> (feet, box top); empty when
+        ``t`` is older than the snapshots kept (see :meth:`_stand`)."""
+        return next((line for when, line in reversed(self._lines) if when <= t), {})
+
     def _front_stayed(self, stay: _Stay, dep: _Departure) -> bool:
         """Whether the one at the front of the line (nearest the spot) ``leave_grace_s`` before ``dep``'s leaver
         walked off is seen in the line now where they stood then, with nobody else at the desk: nobody from the line
@@ -736,7 +741,7 @@ class ServiceTracker:
         ``relink_px / 4`` nearer the spot (a step up the line). An id that moved further may have gone onto someone
         else (the tracker trades ids as people step up).
         """
-        then = next((line for when, line in reversed(self._lines) if when <= dep.left_at - self.leave_grace_s), None)
+        then = self._line_before(dep.left_at - self.leave_grace_s)
         if len(self._stays) > 1 or not then:
             return False
         spot = stay.spot
@@ -785,8 +790,7 @@ class ServiceTracker:
         # where they stood as the one served was about to leave (``leave_grace_s`` before last seen at the spot);
         # where they first stood still may lie short of that (a last step into their place, composite across
         # view, steady-x-s1 121.2 s: 12 px)
-        then = next((line for when, line in reversed(self._lines) if when <= stay.last_in - self.leave_grace_s), {})
-        place, head = then.get(front, (waited[1], waited[2]))
+        place, head = self._line_before(stay.last_in - self.leave_grace_s).get(front, (waited[1], waited[2]))
         # (towards the spot from there: their feet, or the top of their box reaching up to the spot)
         moved = max(_towards(place, spot, xy, place), _towards(place, spot, top, head))
         return here[0][0] if moved >= 0.25 * self.relink_px else None

@@ -1039,6 +1039,8 @@ class WaitTracker:
         begun moments ago is someone still walking in (hard scene, seed offset 27000, 64.3 s: a pair's second id
         split off as a third person)."""
         for visit in self._visits:
+            if len(visit.tracks) < 2:
+                continue  # (most visits: one id)
             here = [(tid, self._tracks[tid]) for tid in visit.tracks if tid in present]
             if len(here) < 2:
                 continue
