@@ -66,6 +66,18 @@ def test_the_first_two_visits_are_timed_on_the_real_clip() -> None:
     assert score.decoded == 501  # decoded to end_s (10 fps), past the last annotated frame
 
 
+def test_a_visit_still_at_the_stand_where_the_run_stops_is_scored_to_there() -> None:
+    """Cut at 30 s, the second visitor (at the stand 23.6-44.3 s) is still being served: the truth counts their
+    service up to 30 s, as the analyzer's stay is flushed there, and the two match (before, the service was dropped
+    from the truth and the stay read as false)."""
+    truth = FootageTruth.load(TRUTH)
+    score = evaluate_clip(CLIP, truth, detector="dnn", end_s=30.0)
+    assert score.services is not None
+    assert (score.services.truth, score.services.matched, score.services.false) == (2, 2, 0), score.services.rows
+    second = score.services.rows[1]
+    assert second[2] == pytest.approx(30.0) and second[4] == pytest.approx(30.0, abs=0.2), second
+
+
 def test_end_before_any_annotated_frame_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="no annotated frame"):
         evaluate_clip(CLIP, FootageTruth.load(TRUTH), detector="background", end_s=1.0)

@@ -168,6 +168,8 @@ def score_services(truth: FootageTruth, stays: list[FinishedStay], end_s: float 
     true: list[tuple[int, float, float]] = []
     for tr in truth.tracks:
         ends = tr.service_end_s if tr.service_end_s is not None else end_s
+        if ends is not None and end_s is not None:
+            ends = min(ends, end_s)
         if tr.service_enter_s is not None and ends is not None and tr.service_enter_s < ends:
             true.append((tr.id, tr.service_enter_s, ends))
     measured = [(s.end - s.service_s, s.end) for s in stays]
@@ -252,12 +254,13 @@ def evaluate_clip(
         truth = truth.model_copy(
             update={
                 "frames": tuple(f for f in truth.frames if f.index / (truth.fps or 10.0) <= end_s),
-                "tracks": tuple(tr for tr in truth.tracks if (tr.service_end_s or 0.0) <= end_s),
+                # (a service still going on at end_s counts, ending there, as the analyzer's last stay does)
+                "tracks": tuple(tr for tr in truth.tracks if (tr.service_enter_s or 0.0) < end_s),
             }
         )
         if not truth.frames:
             raise ConfigError(f"no annotated frame before {end_s:g} s", operation="evaluate clip")
-    timed = any(tr.service_enter_s is not None and tr.service_end_s is not None for tr in truth.tracks)
+    timed = any(tr.service_enter_s is not None for tr in truth.tracks)
     if timed and not zones.of_kind("service"):
         raise ConfigError("the truth times services but has no service zone", operation="evaluate clip")
     analyzer = QueueAnalyzer(cfg)
@@ -293,6 +296,7 @@ def evaluate_clip(
                     break
     except av.FFmpegError as exc:
         raise DecodeError(f"cannot decode {clip}: {exc}", operation="evaluate clip") from exc
+    last_t = (decoded - 1) / fps if decoded else 0.0  # (the last frame analysed)
     if analyzer.last is not None:  # the clip's end: stays still open end there
         before = len(analyzer.last.services)
         analyzer.flush()
@@ -306,7 +310,7 @@ def evaluate_clip(
         per_frame=rows,
         seconds=time.perf_counter() - start,
         decoded=decoded,
-        services=score_services(truth, stays) if timed else None,
+        services=score_services(truth, stays, end_s=last_t) if timed else None,
         lengths=lengths,
         visits=visits,
         stays=stays,
