@@ -141,6 +141,8 @@ class Recorder:
         self._last_end: float | None = None  # end (epoch) of the last closed segment of this run
         self._gap_from: tuple[float, str] | None = None  # open gap: (since, reason)
         self._names: set[str] = set()
+        self._seg_indexed = False  # the open (or just abandoned) segment's row made it into the index
+        self._unforgotten: set[str] = set()  # empty segments whose row the index refused to remove
         self._retry_at = 0.0
         self._record_until = 0.0
         self._preroll: collections.deque[list[Pkt]] = collections.deque()
@@ -416,6 +418,7 @@ class Recorder:
                 continue
             if item is _STOP:
                 self._close_segment()
+                self._forget_again()
                 return
             if isinstance(item, list):
                 self._taken += len(item)
@@ -611,7 +614,9 @@ class Recorder:
             if start - since > 0.05:
                 self._c["gaps"] += 1
                 self._safe_index(lambda ix: ix.add_gap(self.camera, since, start, reason))
-        self._safe_index(lambda ix: ix.put_segment(self._row(SegmentStatus.RECORDING)))
+        self._seg_indexed = self._safe_index(lambda ix: ix.put_segment(self._row(SegmentStatus.RECORDING)))
+        if self._seg_indexed and self._unforgotten:
+            self._forget_again()
         if self._error is not None:
             self._error = None
         self._state = RecorderState.RECORDING
@@ -715,12 +720,13 @@ class Recorder:
         """Forget a segment that holds no packet: its (empty) file and its ``recording`` row."""
         rel = self._seg_rel
         w.abort()
-        with contextlib.suppress(OSError):
-            w.path.unlink()
         self._writer = None
         self._seg_rel = None
-        if rel is not None:
-            self._safe_index(lambda ix: ix.remove_segment(rel))
+        if rel is None:
+            with contextlib.suppress(OSError):
+                w.path.unlink()
+        else:
+            self._forget(rel, indexed=self._seg_indexed)
 
     def _mux_rejected(
         self, exc: BaseException, operation: str, rel: str | None, *, header: bool, closing: bool = False
@@ -769,15 +775,33 @@ class Recorder:
         except OSError:
             fragments = 0
         if fragments == 0:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            self._safe_index(lambda ix: ix.remove_segment(rel))
+            self._forget(rel, indexed=self._seg_indexed)
             return
         self._safe_index(lambda ix: ix.reconcile(held={self.camera}, cameras={self.camera}))
 
-    def _safe_index(self, fn: Any) -> None:
-        if self._index is None:
+    def _forget(self, rel: str, *, indexed: bool) -> None:
+        """Drop a segment that holds nothing: its row first (if it was ``indexed``), then its file.
+
+        On a full disk the index may refuse the removal; the file then stays with its ``recording`` row (index and
+        files still agree, and reconcile settles the pair), and the removal is tried again once the index takes
+        writes again.
+        """
+        if indexed and not self._safe_index(lambda ix: ix.remove_segment(rel)):
+            self._unforgotten.add(rel)
             return
+        self._unforgotten.discard(rel)
+        with contextlib.suppress(OSError):
+            (self.root / rel).unlink()
+
+    def _forget_again(self) -> None:
+        """Retry the removals the index refused (called after it took a write)."""
+        for rel in sorted(self._unforgotten):
+            self._forget(rel, indexed=True)
+
+    def _safe_index(self, fn: Any) -> bool:
+        """Run one index update; a failure is counted, logged and kept as the recorder's error. True if it took."""
+        if self._index is None:
+            return True
         try:
             fn(self._index)
         except (KedirivmsError, OSError) as exc:
@@ -787,3 +811,5 @@ class Recorder:
             else:
                 self._error = StorageError(f"index update failed: {exc}", camera=self.camera, operation="index")
             log.error("%s: index update failed: %s", self.camera, exc)
+            return False
+        return True
