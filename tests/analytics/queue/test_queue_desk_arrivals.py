@@ -1320,3 +1320,57 @@ def test_someone_walking_past_after_the_one_served_was_missed_for_a_moment_is_no
             rows.append((9, (110.0 + 24.0 * (t - 23.0), 10.0), "out"))
         seen += _feed(service, t, rows)
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("front", "walker_y", "arrivals"), [("stands", 45.0, 1), ("steps-up", 45.0, 2), ("stands", 20.0, 2)]
+)
+def test_someone_walking_past_in_front_of_the_one_served_who_never_left_is_no_leaver(
+    front: str, walker_y: float, arrivals: int
+) -> None:
+    """A (1) is served at (50, 20) from 2 s and boxed at the spot throughout, standing still; B (2) waits at the front
+    of the line. At 23 s someone is first seen out of the zones beside the spot, 25 px lower in the picture (nearer
+    the camera), and walks away. A never left their place and B stands where they stood: nobody stepped up, and the
+    walker is someone passing between the camera and A (composite across view, crowd-x-s2 251.3 s: taken for A
+    leaving, their id going to the one stepping up; a hand-over was counted, A's service cut in two and a start taken
+    from the line). Controls: B's box moves a step towards the spot as the walker appears; the walker is first seen
+    level with the spot (as the one served stepping off it comes out of a box merged with the one stepping up, in
+    our renderer's hand-overs): a hand-over, as before."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 30.0, 0.5):
+        t = float(t)
+        b = (48.0, 48.0) if front == "steps-up" and t >= 23.0 else (48.0, 60.0)
+        rows = [(1, (50.0, 20.0), "spot"), (2, b, "line")]
+        if t >= 23.0:
+            rows.append((9, (80.0 + 24.0 * (t - 23.0), walker_y), "out"))
+        seen += _feed(service, t, rows)
+    assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("newcomer", "passer_y", "arrivals"), [("at-the-spot", 50.0, 1), ("a-step-off", 50.0, 2), ("at-the-spot", 20.0, 2)]
+)
+def test_the_one_served_boxed_again_at_once_under_a_new_id_as_a_passer_takes_theirs_arrives_no_one(
+    newcomer: str, passer_y: float, arrivals: int
+) -> None:
+    """A (1) is served at (50, 20) from 2 s; B (2) waits at the front of the line, standing still. At 20 s someone
+    walks between the camera and A: the tracker hands A's id to the passer, who carries it off out of the zones, 30 px
+    lower in the picture than the spot (nearer the camera), while A is boxed at the spot again under a new id (3) on
+    the same detection. A never left: no arrival (composite across view, crowd-x-s2 202.3 s: A's service was cut in
+    two and the new id counted as the next person, with a start taken from the line). Controls: the new id is first
+    seen 14 px off the spot, beyond a quarter of ``relink_px`` (someone else, stepping in as A walks off); A's id
+    walks off level with the spot (A stepping off it sideways, the next one at the spot under a new id: our
+    renderer's hard scene, seed offset 11000, 110.3 s): an arrival, as before."""
+    service = _service()
+    seen = 0
+    spot = (50.0, 20.0) if newcomer == "at-the-spot" else (64.0, 20.0)
+    for t in np.arange(2.0, 30.0, 0.5):
+        t = float(t)
+        rows = [(2, (48.0, 60.0), "line")]
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        else:
+            rows += [(1, (50.0 - 24.0 * (t - 19.0), passer_y), "out"), (3, spot, "spot")]
+        seen += _feed(service, t, rows)
+    assert seen == arrivals

@@ -550,6 +550,34 @@ def test_someone_standing_beyond_the_far_end_steps_in_as_the_line_moves_up(beyon
     assert _served(done) == expected
 
 
+@pytest.mark.parametrize(("where", "expected"), [("beside", [19.0, 38.0, 57.0]), ("beyond", [19.0, 38.0, 57.0, 60.0])])
+def test_someone_standing_beside_the_far_end_is_not_beyond_it(where: str, expected: list[float]) -> None:
+    """Three people in line, seen walking in at 1, 2 and 3 s, the line running across the picture from the desk at
+    x = 0 to its far end at x = 120; the tracker keeps the ids on the places as the line moves up at each arrival.
+    Someone stands from 4 s 35 px from the far end, off to its side (up the picture, a step along the line's
+    direction): a bystander beside the line, not the next in it, who never steps in (each move empties the last
+    place), and the moves add no start (composite across view,
+    crowd-x-s2 220.3 s: a bystander 70 px above the line's last place was counted in line for the rest of the scene).
+    Control: someone standing 35 px past the far end along the line steps in at the first move."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    done: list[FinishedVisit | None] = []
+    for t in np.arange(0.0, 81.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        for tid, start in ((1, 1.0), (2, 2.0), (3, 3.0)):
+            emptied = 20.0 * (4 - tid) if where == "beside" else math.inf  # (nobody steps in: the last place first)
+            if start - 0.5 <= t < start:
+                rows.append((tid, (40.0 * tid, 100.0), "out"))
+            elif start <= t < emptied:
+                rows.append((tid, (40.0 * tid, 60.0), "line"))
+        if t >= 4.0:
+            rows.append((9, (122.0, 25.0) if where == "beside" else (155.0, 60.0), "out"))
+        done += _feed(waits, t, rows)
+        if t in (20.0, 40.0, 60.0, 80.0):
+            done.append(waits.arrived(t))
+    assert _served(done) == expected
+
+
 def test_the_clerk_behind_the_desk_is_not_beyond_the_lines_far_end() -> None:
     """Two people in line (seen walking in at 1 and 2 s), the clerk sitting behind the desk the whole time, out of
     both zones. After the first is served at 20 s the line is one person, standing next to the spot: its far end is
@@ -1562,5 +1590,39 @@ def test_an_id_from_the_desk_standing_in_line_a_while_is_someone_waiting(stands_
             rows.append((7, (40.0, 60.0), "line"))
         elif t < stands_until + 2.0:
             rows.append((7, (40.0 - 40.0 * (t - stands_until), 110.0), "out"))
+        _feed(waits, t, rows)
+    assert waits.waiting(29.5) == in_line
+
+
+@pytest.mark.parametrize(
+    ("c_moves", "view", "thin", "in_line"),
+    [(True, "across", False, 2), (False, "across", False, 3), (True, "across", True, 3), (True, "towards", False, 3)],
+    ids=["place-taken", "place-kept", "thin-zone", "line-towards-the-camera"],
+)
+def test_someone_lost_from_the_line_whose_place_the_next_steps_into_left_it(
+    c_moves: bool, view: str, thin: bool, in_line: int
+) -> None:
+    """Someone is served at the desk throughout. A, B and C walk into the line at 1, 2 and 3 s and stand 40, 80 and
+    120 px from the desk, the line running across the picture. B is lost at 10 s (walking off behind the line, never
+    boxed again) and nobody is served; at 12 s C steps into B's place and stands there. The line does not move up
+    with nobody served: B left it unseen, and after C has stood in B's place for ``relink_s`` B's start goes
+    (composite across view, rush-x-s5 183.3 s: the line read one long for twenty seconds). Controls: C stays where
+    they stood (B may be there, hidden: their start is kept); the zone is thin, or the line runs towards the camera
+    (people in line hide each other there, and the line shuffles up under merging boxes: kept)."""
+
+    def at(d: float, off: float = 0.0) -> tuple[float, float]:
+        return (d, 60.0 + off) if view == "across" else (40.0 + off, 20.0 + d)
+
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    waits.thin_zone = thin
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows = [
+            (7, at(0.0), "spot"),
+            *_walking_in(t, 1, 1.0, 60.0, at(40.0), at(40.0, 40.0)),
+            *_walking_in(t, 2, 2.0, 10.0, at(80.0), at(80.0, 40.0)),
+        ]
+        c = at(82.0) if c_moves and t >= 12.0 else at(120.0)
+        rows += [(3, at(120.0, 40.0), "out")] if 2.5 <= t < 3.0 else [(3, c, "line")] if t >= 3.0 else []
         _feed(waits, t, rows)
     assert waits.waiting(29.5) == in_line
