@@ -1447,7 +1447,7 @@ def test_someone_found_beside_a_walker_long_after_they_walked_in_is_no_companion
     for t in np.arange(0.0, 14.0, 0.5):
         t = float(t)
         rows: list[Row] = [(100, (0.0, 60.0), "spot"), *_walking_in(t, 1, 1.0, 3.0, (60.0, 60.0), (60.0, 100.0))]
-        rows += _walking_in(t, 2, 5.0, 30.0, (80.0, 60.0), (80.0, 100.0))
+        rows += _walking_in(t, 2, 5.0, 30.0, (90.0, 60.0), (90.0, 100.0))
         if t >= 9.5:
             rows.append((3, (62.0, 60.0), "line"))
         _feed(waits, t, rows)
@@ -1626,3 +1626,24 @@ def test_someone_lost_from_the_line_whose_place_the_next_steps_into_left_it(
         rows += [(3, at(120.0, 40.0), "out")] if 2.5 <= t < 3.0 else [(3, c, "line")] if t >= 3.0 else []
         _feed(waits, t, rows)
     assert waits.waiting(29.5) == in_line
+
+
+@pytest.mark.parametrize(("box_stays", "in_line"), [(True, 2), (False, 3)], ids=["box-seen", "box-lost-too"])
+def test_a_box_found_amid_the_line_taken_for_someone_lost_holds_no_second_start(box_stays: bool, in_line: int) -> None:
+    """A and B walk in at 1 and 2 s and stand at x = 40 and 140. From 5 s the detector boxes someone at x = 100,
+    between them, never seen walking in: a start is added for them. B's box is lost at 6 s for good, and the box at
+    100 is taken for B (it began in the line near B while B was lost) and handed B's start. The box is seen in line,
+    and the ledger holds three starts for the two people seen: the box's own start goes (composite across view,
+    rush-x-s5 95.8 s: the line read one long for ten seconds and a `pile_up` came 15 s early). Control: the box is
+    lost at 6 s too (people hidden in line): every start stays."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 21.0, 0.5):
+        t = float(t)
+        rows = [
+            *_walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0)),
+            *_walking_in(t, 2, 2.0, 6.0, (140.0, 60.0), (140.0, 100.0)),
+        ]
+        if 5.0 <= t < (30.0 if box_stays else 6.0):
+            rows.append((9, (100.0, 60.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(20.0) == in_line
