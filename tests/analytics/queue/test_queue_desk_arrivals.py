@@ -1308,18 +1308,25 @@ def test_someone_walking_past_after_the_one_served_was_missed_for_a_moment_is_no
     walker is someone passing (composite across view, crowd-x-s1 217.8 s: taken for A leaving unseen 3.5 s after
     the miss, a hand-over was counted and a start taken from the line). Control: B's box moves a step towards the
     spot after the miss (B stepped up, A's id went to them): a hand-over, as before."""
+    assert _passer_by(21.0 if front == "steps-up" else None, 20.0, (110.0, 10.0)) == arrivals
+
+
+def _passer_by(steps_up_at: float | None, missed_at: float | None, walker: tuple[float, float]) -> int:
+    """A (1) is served at (50, 20) from 2 s, missed at ``missed_at``; B (2) waits at the front of the line at (48, 60)
+    and steps up to (48, 48) at ``steps_up_at``; from 23 s someone is seen out of the zones, first at ``walker``,
+    walking off to the right at 24 px/s. Returns the arrivals counted."""
     service = _service()
     seen = 0
     for t in np.arange(2.0, 30.0, 0.5):
         t = float(t)
-        b = (48.0, 48.0) if front == "steps-up" and t >= 21.0 else (48.0, 60.0)
+        b = (48.0, 48.0) if steps_up_at is not None and t >= steps_up_at else (48.0, 60.0)
         rows = [(2, b, "line")]
-        if t != 20.0:
+        if t != missed_at:
             rows.append((1, (50.0, 20.0), "spot"))
         if t >= 23.0:
-            rows.append((9, (110.0 + 24.0 * (t - 23.0), 10.0), "out"))
+            rows.append((9, (walker[0] + 24.0 * (t - 23.0), walker[1]), "out"))
         seen += _feed(service, t, rows)
-    assert seen == arrivals
+    return seen
 
 
 @pytest.mark.parametrize(
@@ -1336,16 +1343,7 @@ def test_someone_walking_past_in_front_of_the_one_served_who_never_left_is_no_le
     from the line). Controls: B's box moves a step towards the spot as the walker appears; the walker is first seen
     level with the spot (as the one served stepping off it comes out of a box merged with the one stepping up, in
     our renderer's hand-overs): a hand-over, as before."""
-    service = _service()
-    seen = 0
-    for t in np.arange(2.0, 30.0, 0.5):
-        t = float(t)
-        b = (48.0, 48.0) if front == "steps-up" and t >= 23.0 else (48.0, 60.0)
-        rows = [(1, (50.0, 20.0), "spot"), (2, b, "line")]
-        if t >= 23.0:
-            rows.append((9, (80.0 + 24.0 * (t - 23.0), walker_y), "out"))
-        seen += _feed(service, t, rows)
-    assert seen == arrivals
+    assert _passer_by(23.0 if front == "steps-up" else None, None, (80.0, walker_y)) == arrivals
 
 
 @pytest.mark.parametrize(

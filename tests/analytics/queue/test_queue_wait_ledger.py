@@ -1647,3 +1647,27 @@ def test_a_box_found_amid_the_line_taken_for_someone_lost_holds_no_second_start(
             rows.append((9, (100.0, 60.0), "line"))
         _feed(waits, t, rows)
     assert waits.waiting(20.0) == in_line
+
+
+@pytest.mark.parametrize(("walks_out_at", "in_line"), [(30.0, 1), (13.0, 2)], ids=["stood-long", "a-moment"])
+def test_someone_holding_no_start_of_their_own_who_walks_out_takes_one(walks_out_at: float, in_line: int) -> None:
+    """A and B walk in at 1 and 2 s (two starts). B's box is lost at 6 s for good (their start kept: B is most often
+    still there, unseen), and from 12 s B is boxed again under a new id 50 px further on (too far to be taken for B:
+    a visit with no start of its own, the ledger holding two for two people). At 30 s that id walks out of the line
+    and away: the line holds A alone, and the one who left takes a start with them (composite across view, rush-x-s5
+    270.7 s: someone who had stood in line two minutes gave up and walked off; the line read one long to the end).
+    Control: the new id walks out at 13 s, a moment after it was first seen (a passing walker or a second box, under
+    ``2 * relink_s`` in line): no start goes."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 41.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [
+            *_walking_in(t, 1, 1.0, 60.0, (40.0, 60.0), (40.0, 100.0)),
+            *_walking_in(t, 2, 2.0, 6.0, (80.0, 60.0), (80.0, 100.0)),
+        ]
+        if 12.0 <= t < walks_out_at:
+            rows.append((5, (130.0, 60.0), "line"))
+        elif walks_out_at <= t < walks_out_at + 6.0:
+            rows.append((5, (130.0, 100.0 + 20.0 * (t - walks_out_at)), "out"))
+        _feed(waits, t, rows)
+    assert waits.waiting(40.0) == in_line
