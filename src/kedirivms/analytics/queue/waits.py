@@ -570,11 +570,10 @@ class WaitTracker:
         off to the side of the line's last place is not next in it: composite across view, crowd-x-s2 220.3 s).
         Someone served, or seen in line or walking on, is not waiting there.
         """
-        line = self._line_now
-        if self._desk_xy is None or not line or not self.desk_arrivals:
+        ends = self._line_ends()
+        if ends is None or not self.desk_arrivals:
             return
-        desk = self._desk_xy
-        far = max(line, key=lambda p: math.dist(p, desk))
+        desk, far = ends
         for tid, xy, q, s in rows:
             info = self._tracks[tid]
             if q or s or info.lined or info.desk or info.walked_on:
@@ -775,9 +774,10 @@ class WaitTracker:
             bisect.insort(self._ledger, (visit.enter, visit.censored, seen))
             visit.ledgered = True
 
-    def _unledger(self, enter: float) -> tuple[float, bool, bool] | None:
-        """Take away the start nearest ``enter`` (someone left the line); returns it."""
-        self._floor = max(self._floor - 1, 0)
+    def _unledger(self, enter: float, *, left: bool = True) -> tuple[float, bool, bool] | None:
+        """Take away the start nearest ``enter`` (``left``: someone left the line, one fewer in it); returns it."""
+        if left:
+            self._floor = max(self._floor - 1, 0)
         if not self._ledger:
             return None
         k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
@@ -1381,11 +1381,19 @@ class WaitTracker:
     def _runs_across(self) -> bool:
         """Whether the line seen now runs across the picture: from where someone was last seen at the desk to its far
         end, within 30 degrees of the picture's rows (people in it stand side by side, not one behind the other)."""
-        if self._desk_xy is None or not self._line_now:
+        ends = self._line_ends()
+        if ends is None:
             return False
+        (dx, dy), (fx, fy) = ends
+        return abs(fy - dy) <= math.tan(math.radians(30.0)) * abs(fx - dx)
+
+    def _line_ends(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """Where someone was last seen at the desk, and the line's far end now (the place in line furthest from it);
+        ``None`` before anyone was seen at the desk or with nobody in line."""
+        if self._desk_xy is None or not self._line_now:
+            return None
         desk = self._desk_xy
-        far = max(self._line_now, key=lambda p: math.dist(p, desk))
-        return abs(far[1] - desk[1]) <= math.tan(math.radians(30.0)) * abs(far[0] - desk[0])
+        return desk, max(self._line_now, key=lambda p: math.dist(p, desk))
 
     def _left_unseen(self, t: float) -> None:
         """Take away the start of someone lost for good from the line (see :meth:`_unseen_here`) once someone else
@@ -1484,9 +1492,8 @@ class WaitTracker:
         if best[1] is None:
             return False
         visit = best[1]
-        if self._one_start_too_many(visit, lost):
-            k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - visit.enter))
-            del self._ledger[k]  # (the later of the two: the one person holds the lost visit's)
+        if self._one_start_too_many(visit, lost):  # (the later of the two: the one person holds the lost visit's)
+            self._unledger(visit.enter, left=False)
         visit.enter, visit.censored = lost.enter, lost.censored
         visit.jumped = False  # (carrying on someone lost: a person of the line's own)
         self._close(lost, lost.last_seen)
