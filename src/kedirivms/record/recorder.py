@@ -719,14 +719,11 @@ class Recorder:
     def _drop_empty(self, w: SegmentWriter) -> None:
         """Forget a segment that holds no packet: its (empty) file and its ``recording`` row."""
         rel = self._seg_rel
+        assert rel is not None  # (set with the writer, see _open_segment)
         w.abort()
         self._writer = None
         self._seg_rel = None
-        if rel is None:
-            with contextlib.suppress(OSError):
-                w.path.unlink()
-        else:
-            self._forget(rel, indexed=self._seg_indexed)
+        self._forget(rel, indexed=self._seg_indexed)
 
     def _mux_rejected(
         self, exc: BaseException, operation: str, rel: str | None, *, header: bool, closing: bool = False

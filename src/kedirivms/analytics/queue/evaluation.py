@@ -167,9 +167,9 @@ def score_services(truth: FootageTruth, stays: list[FinishedStay], end_s: float 
     """
     true: list[tuple[int, float, float]] = []
     for tr in truth.tracks:
-        ends = tr.service_end_s if tr.service_end_s is not None else end_s
-        if ends is not None and end_s is not None:
-            ends = min(ends, end_s)
+        ends = tr.service_end_s
+        if end_s is not None:
+            ends = end_s if ends is None else min(ends, end_s)
         if tr.service_enter_s is not None and ends is not None and tr.service_enter_s < ends:
             true.append((tr.id, tr.service_enter_s, ends))
     measured = [(s.end - s.service_s, s.end) for s in stays]

@@ -729,24 +729,25 @@ class ServiceTracker:
             tid != dep.track and when + self.leave_grace_s + 1e-9 >= dep.left_at
             for tid, (when, _, _) in self._waited.items()
         )
-        return max(seen, default=-math.inf) < dep.left_at and staffed and waiting and not self._front_stayed(stay, dep)
+        before = max(seen, default=-math.inf) < dep.left_at
+        return before and staffed and waiting and not self._front_stayed(stay, dep.left_at)
 
     def _line_before(self, t: float) -> dict[int, tuple[tuple[float, float], tuple[float, float]]]:
         """The line as it stood on the last detection at or before ``t``: track -> (feet, box top); empty when
         ``t`` is older than the snapshots kept (see :meth:`_stand`)."""
         return next((line for when, line in reversed(self._lines) if when <= t), {})
 
-    def _front_stayed(self, stay: _Stay, dep: _Departure) -> bool:
-        """Whether the one at the front of the line (nearest the spot) ``leave_grace_s`` before ``dep``'s leaver
-        walked off is seen in the line now where they stood then, with nobody else at the desk: nobody from the line
-        stepped up (the clerk seated, calling nobody).
+    def _front_stayed(self, stay: _Stay, left_at: float) -> bool:
+        """Whether the one at the front of the line (nearest the spot) ``leave_grace_s`` before the one served left
+        the spot (``left_at``) is seen in the line now where they stood then, with nobody else at the desk: nobody
+        from the line stepped up (the clerk seated, calling nobody).
 
         Where they stood: their feet and their box's top each within ``relink_px / 2`` of where they were then (a
         still person's foot point jitters by up to an eighth of their height, see :mod:`.view_check`) and less than
         ``relink_px / 4`` nearer the spot (a step up the line). An id that moved further may have gone onto someone
         else (the tracker trades ids as people step up).
         """
-        then = self._line_before(dep.left_at - self.leave_grace_s)
+        then = self._line_before(left_at - self.leave_grace_s)
         if len(self._stays) > 1 or not then:
             return False
         spot = stay.spot
@@ -1082,7 +1083,7 @@ class ServiceTracker:
                     still = self._held_still(stay, t) and self._in_front_of(spot, born_xy)
                 else:
                     still = self._back_in_place(stay, born)
-                if still and self._front_stayed(stay, departure):
+                if still and self._front_stayed(stay, left):
                     # (nobody stepped up from the line since: the one missed at the spot for a moment is still
                     # there under the stay's id, or the one never missed is, and this is someone walking past in
                     # front of them)
@@ -1149,14 +1150,12 @@ class ServiceTracker:
         ``leave_grace_s`` and whose every track seen now is in the line, within ``relink_px`` of the spot.
         """
         for stay in self._stays:
-            seen = {tid for tid in stay.tracks if self._zone_of.get(tid, (-math.inf,))[0] >= t}
+            seen = self._seen_now(stay, t)
             spot = stay.in_xy
             if not seen or not seen <= lined or spot is None or t - stay.last_in > self.leave_grace_s:
                 continue
             if math.dist(xy, spot) <= self.relink_px:
-                for old in seen:
-                    stay.tracks.discard(old)
-                    self._owner.pop(old, None)
+                self._give_up(stay, seen)
                 line = self._line_xy.get(tid)
                 from_line = line is not None and t - line[0] <= self.leave_grace_s
                 stay.traded = None if from_line else (t, frozenset(seen), tid)
@@ -1207,17 +1206,25 @@ class ServiceTracker:
             return None
         if stay.last_in - stay.enter < self.min_service_s or math.dist(xy, spot) > 0.25 * self.relink_px:
             return None
-        seen = {k for k in stay.tracks if self._zone_of.get(k, (-math.inf,))[0] >= t}
+        seen = self._seen_now(stay, t)
         if not seen or seen & lined or stay.last_in >= t:
             return None
         if not all(self._in_front_of(spot, self._zone_of[k][2]) for k in seen):
             return None  # (the stay's id stepped off beside or behind the spot: its person left, the next stepped up)
-        if not self._front_stayed(stay, _Departure(stay.last_in, min(seen), t, self._detection)):
+        if not self._front_stayed(stay, stay.last_in):
             return None
-        for old in seen:
+        self._give_up(stay, seen)
+        return stay
+
+    def _seen_now(self, stay: _Stay, t: float) -> set[int]:
+        """The ids of ``stay`` seen on this frame (``t``), anywhere."""
+        return {k for k in stay.tracks if self._zone_of.get(k, (-math.inf,))[0] >= t}
+
+    def _give_up(self, stay: _Stay, ids: set[int]) -> None:
+        """Take ``ids`` off ``stay``: they are someone else's now (a trade, a passer-by)."""
+        for old in ids:
             stay.tracks.discard(old)
             self._owner.pop(old, None)
-        return stay
 
     def _beside_the_served(self, t: float) -> bool:
         """Whether someone reaching a thin zone (``thin_zone``) now is the front of the line dipping into it: the one

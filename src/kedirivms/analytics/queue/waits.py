@@ -93,6 +93,20 @@ class FinishedVisit:
     censored: bool
 
 
+@dataclass(eq=False)
+class _Unseen:
+    """Someone lost for good from the line whose start the ledger still holds (see ``WaitTracker._unseen_here``)."""
+
+    enter: float
+    censored: bool
+    xy: tuple[float, float]  # where last seen in line
+    lost_at: float
+    # where the others in line stood when they were lost (see WaitTracker._left_unseen); emptied once the line
+    # moved up since, when those places say nothing
+    others: list[tuple[Visit, tuple[float, float]]]
+    filled_since: float | None = None  # since when someone else stands in their place
+
+
 @dataclass
 class _Track:
     first: float
@@ -190,11 +204,7 @@ class WaitTracker:
         # where people were seen in line over the last _FAR_END_STEP_S, by frame (see _cuts_in)
         self._line_recent: collections.deque[tuple[float, list[tuple[float, float]]]] = collections.deque()
         self._joined = -math.inf  # when a start was last added for someone stepping in at the far end
-        # (start, censored, where last in line) of visits lost for good with their start kept (see _unseen_here)
-        self._unseen: list[tuple[float, bool, tuple[float, float]]] = []
-        # start of such a visit -> (when it was lost, where the others in line stood then, since when someone else
-        # stands in its place): see _left_unseen
-        self._lost_places: dict[float, tuple[float, list[tuple[Visit, tuple[float, float]]], float | None]] = {}
+        self._unseen: list[_Unseen] = []  # visits lost for good with their start kept (see _unseen_here)
         self._apart_px = APART * relink_px  # two people's centres are at least this far apart
         self._visits: list[Visit] = []
         self._owner: dict[int, Visit] = {}
@@ -401,7 +411,7 @@ class WaitTracker:
         if self.fifo:
             held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
             self._reconcile(t, self._apart(self._line_now), held, untracked)
-            if self._lost_places:
+            if any(u.others for u in self._unseen):
                 self._left_unseen(t)
         return done
 
@@ -1351,7 +1361,7 @@ class WaitTracker:
         self._owner[tid] = twin
         unseen = None if came_together else self._unseen_here(xy)
         if unseen is not None:  # someone lost there, whose start is in the ledger already
-            twin.enter, twin.censored, twin.ledgered = unseen[0], unseen[1], True
+            twin.enter, twin.censored, twin.ledgered = unseen.enter, unseen.censored, True
         elif visit.ledgered and came_together:
             # a second person; one who walked in beside them (first seen within duplicate_s of them, both walking
             # in) is as well known as they are: a start seen walking in, kept when the ledger is trimmed
@@ -1364,19 +1374,16 @@ class WaitTracker:
         """Note a person in line without an id whose start the ledger holds; forget those whose start it no longer
         holds (served, trimmed), so the list stays as short as the line on a camera that runs for months."""
         self._prune_unseen()
-        self._unseen.append((enter, censored, xy))
         t = self._prev_t if self._prev_t is not None else enter
         when = t if lost_at is None else lost_at  # (where the others stood then)
         others = [
             (v, _place_at(v, when)) for v in self._visits if v.trail and v.trail[0][0] <= when and v.in_line_xy != xy
         ]
-        self._lost_places[enter] = (when, others, None)
+        self._unseen.append(_Unseen(enter, censored, xy, when, others))
 
     def _prune_unseen(self) -> None:
         held = {entry[0] for entry in self._ledger}
-        self._unseen = [u for u in self._unseen if u[0] in held]
-        kept = {u[0] for u in self._unseen}
-        self._lost_places = {k: v for k, v in self._lost_places.items() if k in kept}
+        self._unseen = [u for u in self._unseen if u.enter in held]
 
     def _runs_across(self) -> bool:
         """Whether the line seen now runs across the picture: from where someone was last seen at the desk to its far
@@ -1410,33 +1417,29 @@ class WaitTracker:
         merge and split (our renderer's tight scene, seed offset 0: with that view the rule took away the starts of
         people hidden in line, MAE 0.017 -> 0.754); nor where the zone is thin.
         """
-        self._prune_unseen()
-        if self.thin_zone or not self._runs_across() or self._apart(self._line_now) >= len(self._ledger):
+        if self.thin_zone or not self._runs_across() or not self._more_starts_than(self._line_now):
             return
-        for enter, censored, xy in list(self._unseen):
-            if enter not in self._lost_places:
-                continue  # (the line moved up since it was lost)
-            lost_at, others, since = self._lost_places[enter]
-            if self._last_served >= lost_at - self.relink_s:
-                del self._lost_places[enter]  # (the line moved up since, or was still moving up: places say nothing)
+        self._prune_unseen()
+        for u in [u for u in self._unseen if u.others]:
+            if self._last_served >= u.lost_at - self.relink_s:
+                u.others = []  # (the line moved up since, or was still moving up: the places say nothing)
                 continue
             filled = any(
                 other in self._visits
                 and other.last_in >= t
-                and math.dist(was, xy) >= self.relink_px
-                and math.dist(other.in_line_xy, xy) < self.relink_px
-                for other, was in others
+                and math.dist(was, u.xy) >= self.relink_px
+                and math.dist(other.in_line_xy, u.xy) < self.relink_px
+                for other, was in u.others
             )
             if not filled:
-                self._lost_places[enter] = (lost_at, others, None)
-            elif since is None:
-                self._lost_places[enter] = (lost_at, others, t)
-            elif t - since >= self.relink_s:
-                self._unseen.remove((enter, censored, xy))
-                del self._lost_places[enter]
-                self._unledger(enter)
+                u.filled_since = None
+            elif u.filled_since is None:
+                u.filled_since = t
+            elif t - u.filled_since >= self.relink_s:
+                self._unseen.remove(u)
+                self._unledger(u.enter)
 
-    def _unseen_here(self, xy: tuple[float, float]) -> tuple[float, bool, tuple[float, float]] | None:
+    def _unseen_here(self, xy: tuple[float, float]) -> _Unseen | None:
         """The person lost for good near ``xy`` whose start the ledger still holds, if any (taken off the list).
 
         A person the detector misses for longer than ``relink_s`` loses their visit, but not their start: nobody
@@ -1448,7 +1451,7 @@ class WaitTracker:
         with (:meth:`arrived`).
         """
         self._prune_unseen()
-        near = [(math.dist(xy, u[2]), k) for k, u in enumerate(self._unseen)]
+        near = [(math.dist(xy, u.xy), k) for k, u in enumerate(self._unseen)]
         d, k = min(near, default=(math.inf, -1))
         return self._unseen.pop(k) if d <= self.relink_px else None
 
@@ -1513,7 +1516,7 @@ class WaitTracker:
         if math.dist(visit.last_xy, visit.in_line_xy) < self.relink_px:
             return False  # (a foot point out of the zone's edge where they stand: not walking off)
         others = [v.in_line_xy for v in self._visits if v is not visit and v.last_in >= t and not v.from_desk]
-        return len(self._ledger) > self._apart(others)
+        return self._more_starts_than(others)
 
     def _one_start_too_many(self, visit: Visit, lost: Visit) -> bool:
         """Whether ``visit``, handed ``lost``'s start, leaves a start of its own in the ledger for nobody: both held
@@ -1527,8 +1530,12 @@ class WaitTracker:
             and lost.ledgered
             and self._prev_t is not None
             and visit.last_in >= self._prev_t
-            and len(self._ledger) > self._apart(self._line_now)
+            and self._more_starts_than(self._line_now)
         )
+
+    def _more_starts_than(self, places: list[tuple[float, float]]) -> bool:
+        """Whether the ledger holds more starts than the people at ``places`` (by :meth:`_apart`)."""
+        return len(self._ledger) > self._apart(places)
 
 
 def _place_at(visit: Visit, t: float) -> tuple[float, float]:
