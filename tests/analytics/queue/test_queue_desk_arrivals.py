@@ -1251,6 +1251,38 @@ def test_a_real_step_up_right_after_a_dip_into_a_thin_zone_arrives() -> None:
     assert arrivals == [11.0] and told is not None and told > 11.0
 
 
+@pytest.mark.parametrize(("steps_up_at", "arrivals"), [(23.0, [23.0]), (25.0, [25.0]), (None, [])])
+def test_a_leaver_walking_off_as_the_front_dips_into_a_thin_zone_is_no_unseen_step_up(
+    steps_up_at: float | None, arrivals: list[float]
+) -> None:
+    """A (1, boxed twice once) is served in a thin zone at (50, 20) from 2 s and walks off out of the zones from 20 s.
+    B (2), at the front of the line, dips into the zone at 20.5 s (held back), stands beside it at 21.5 s and back
+    at their place from 22 s; B steps up for good at ``steps_up_at``. B's step-up is the one arrival, and nobody
+    arrives while B only dipped (composite along view, steady-s2 242.3 s: A's departure was also taken for the front
+    stepping up unseen, an arrival too many, and every later wait took the start after its own)."""
+    service = _service()
+    service.thin_zone = True
+    seen: list[float] = []
+    for t in np.arange(2.0, 40.0, 0.5):
+        t = float(t)
+        rows = [(3, (50.0, 60.0), "line")]
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        elif t < 26.0:
+            rows.append((1, (50.0 - 24.0 * (t - 19.5), 20.0), "out"))
+        if t == 10.0:
+            rows.append((4, (52.0, 21.0), "spot"))
+        if t == 21.5:
+            rows.append((2, (50.0, 30.0), "out"))
+        elif t in (20.5, 21.0) or (steps_up_at is not None and t >= steps_up_at):
+            rows.append((2, (50.0, 24.0), "spot"))
+        else:
+            rows.append((2, (50.0, 40.0), "line"))
+        _feed(service, t, rows)
+        seen += [when for when, _, _ in service.arrivals]
+    assert seen == [2.0, *arrivals]
+
+
 @pytest.mark.parametrize("line_id_last", [False, True])
 def test_a_box_beside_the_one_served_is_theirs_wherever_their_other_id_stands(line_id_last: bool) -> None:
     """A is served at the spot from 1 s; at 5 s A is boxed twice and the second id (3) slides into the line and stands
@@ -1311,21 +1343,42 @@ def test_someone_walking_past_after_the_one_served_was_missed_for_a_moment_is_no
     assert _passer_by(21.0 if front == "steps-up" else None, 20.0, (110.0, 10.0)) == arrivals
 
 
-def _passer_by(steps_up_at: float | None, missed_at: float | None, walker: tuple[float, float]) -> int:
+def _passer_by(
+    steps_up_at: float | None,
+    missed_at: float | None,
+    walker: tuple[float, float],
+    *,
+    front: str = "waits",
+    served_hidden: bool = False,
+) -> int:
     """A (1) is served at (50, 20) from 2 s, missed at ``missed_at``; B (2) waits at the front of the line at (48, 60)
     and steps up to (48, 48) at ``steps_up_at``; from 23 s someone is seen out of the zones, first at ``walker``,
-    walking off to the right at 24 px/s. Returns the arrivals counted."""
+    walking off to the right at 24 px/s. ``front``: ``waits`` as said; ``hidden``: B's foot point 12 px higher while
+    the walker passes (23-24 s), B's box top where it was (their feet hidden behind the walker); ``none``: nobody in
+    the line until C (3) walks in far from the desk at 23 s and stays; ``through``: C is seen in the line from 21 s
+    to 22.5 s only. ``served_hidden``: A's foot point 12 px higher at 23 s, still at the spot, their box's top where it
+    was (their legs hidden behind the walker). Returns the arrivals counted."""
     service = _service()
     seen = 0
     for t in np.arange(2.0, 30.0, 0.5):
         t = float(t)
-        b = (48.0, 48.0) if steps_up_at is not None and t >= steps_up_at else (48.0, 60.0)
-        rows = [(2, b, "line")]
+        rows = []
+        tops = {}
+        if front in ("waits", "hidden"):
+            b = (48.0, 48.0) if steps_up_at is not None and t >= steps_up_at else (48.0, 60.0)
+            if front == "hidden" and 23.0 <= t <= 24.0:
+                rows.append((2, (48.0, 48.0), "line"))
+                tops[2] = (48.0, 20.0)
+            else:
+                rows.append((2, b, "line"))
+        elif (front == "none" and t >= 23.0) or (front == "through" and 21.0 <= t <= 22.5):
+            rows.append((3, (10.0, 65.0), "line"))
         if t != missed_at:
-            rows.append((1, (50.0, 20.0), "spot"))
+            rows.append((1, (50.0, 8.0) if served_hidden and t == 23.0 else (50.0, 20.0), "spot"))
+            tops[1] = (50.0, -20.0)
         if t >= 23.0:
             rows.append((9, (walker[0] + 24.0 * (t - 23.0), walker[1]), "out"))
-        seen += _feed(service, t, rows)
+        seen += _feed_tops(service, t, rows, tops)
     return seen
 
 
@@ -1347,16 +1400,44 @@ def test_someone_walking_past_in_front_of_the_one_served_who_never_left_is_no_le
 
 
 @pytest.mark.parametrize(
-    ("newcomer", "passer_y", "arrivals"), [("at-the-spot", 50.0, 1), ("a-step-off", 50.0, 2), ("at-the-spot", 20.0, 2)]
+    ("front", "served_hidden", "arrivals"),
+    [("hidden", False, 1), ("none", False, 1), ("through", False, 2), ("waits", True, 1), ("steps-up", True, 2)],
 )
-def test_the_one_served_boxed_again_at_once_under_a_new_id_as_a_passer_takes_theirs_arrives_no_one(
-    newcomer: str, passer_y: float, arrivals: int
+def test_a_passer_in_front_of_the_one_served_hiding_legs_or_with_nobody_in_line_is_no_leaver(
+    front: str, served_hidden: bool, arrivals: int
+) -> None:
+    """As the test above, A never leaving and someone passing in front of them (25 px lower, walking off), with the
+    line (1) seen from behind the passer: B's foot point rises 12 px while the box's top stays (the passer hides B's
+    feet; composite across view, away-x-s7 82.3 s: taken for B stepping up, a hand-over counted and A's service cut
+    in two); (2) empty before the passer, C walking into it far from the desk as the passer comes and staying there
+    (away-x-s7 25.3 s: nobody stood in line, so nothing said that nobody stepped up); (3) B waiting and A's own foot
+    point 12 px higher as the passer comes, their box's top where it was (steady-x-s7 250.3 s: A's legs hidden, taken
+    for A moving off the spot). Controls: C seen in the line before the passer comes and gone from it at once
+    (someone who walked through the line to the desk); B stepping up as A's legs are hidden: a hand-over, as before."""
+    steps_up_at = 23.0 if front == "steps-up" else None
+    front = "waits" if front == "steps-up" else front
+    assert _passer_by(steps_up_at, None, (80.0, 45.0), front=front, served_hidden=served_hidden) == arrivals
+
+
+@pytest.mark.parametrize(
+    ("newcomer", "passer_y", "later", "arrivals"),
+    [
+        ("at-the-spot", 50.0, 0.0, 1),
+        ("at-the-spot", 50.0, 0.5, 1),
+        ("a-step-off", 50.0, 0.0, 2),
+        ("at-the-spot", 20.0, 0.0, 2),
+    ],
+)
+def test_the_one_served_boxed_again_under_a_new_id_as_a_passer_takes_theirs_arrives_no_one(
+    newcomer: str, passer_y: float, later: float, arrivals: int
 ) -> None:
     """A (1) is served at (50, 20) from 2 s; B (2) waits at the front of the line, standing still. At 20 s someone
     walks between the camera and A: the tracker hands A's id to the passer, who carries it off out of the zones, 30 px
     lower in the picture than the spot (nearer the camera), while A is boxed at the spot again under a new id (3) on
-    the same detection. A never left: no arrival (composite across view, crowd-x-s2 202.3 s: A's service was cut in
-    two and the new id counted as the next person, with a start taken from the line). Controls: the new id is first
+    the same detection; or (``later``) the passer's box reaches into the zone 4 px beside A as they come (a second
+    box on A) and A is boxed again on the detection after their id was carried off (taken for A leaving). A never
+    left: no arrival (composite across view, crowd-x-s2 202.3 s, and rush-x-s2 277.3 s: A's service was cut in two
+    and the new id counted as the next person, with a start taken from the line). Controls: the new id is first
     seen 14 px off the spot, beyond a quarter of ``relink_px`` (someone else, stepping in as A walks off); A's id
     walks off level with the spot (A stepping off it sideways, the next one at the spot under a new id: our
     renderer's hard scene, seed offset 11000, 110.3 s): an arrival, as before."""
@@ -1368,7 +1449,11 @@ def test_the_one_served_boxed_again_at_once_under_a_new_id_as_a_passer_takes_the
         rows = [(2, (48.0, 60.0), "line")]
         if t < 20.0:
             rows.append((1, (50.0, 20.0), "spot"))
+            if later and t == 19.5:
+                rows.append((4, (54.0, 24.0), "spot"))
         else:
-            rows += [(1, (50.0 - 24.0 * (t - 19.0), passer_y), "out"), (3, spot, "spot")]
+            rows.append((1, (50.0 - 24.0 * (t - 19.0), passer_y), "out"))
+        if t >= 20.0 + later:
+            rows.append((3, spot, "spot"))
         seen += _feed(service, t, rows)
     assert seen == arrivals

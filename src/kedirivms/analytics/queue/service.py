@@ -65,15 +65,33 @@ class _Stay:
     missed: _Miss | None = None  # the last time its person was missed at the spot
     # a trade to a track not from the line (see ServiceTracker._traded): when, the tracks given up, the one taken
     traded: tuple[float, frozenset[int], int] | None = None
-    # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s
+    # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s,
+    # with the box's top
     recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
-    recent_in: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
+    recent_in: collections.deque[tuple[float, tuple[float, float], tuple[float, float]]] = field(
+        default_factory=collections.deque
+    )
     zone_seen: float = -math.inf  # when one of its tracks was last seen inside the zone itself (not only by the spot)
 
     @property
     def spot(self) -> tuple[float, float]:
         """Where its person was last seen in the zone, else last seen at all."""
         return self.in_xy if self.in_xy is not None else self.last_xy
+
+
+def _stood(
+    feet: tuple[float, float],
+    top: tuple[float, float],
+    was_feet: tuple[float, float],
+    was_top: tuple[float, float],
+    within: float,
+) -> bool:
+    """Whether a box with ``feet`` and ``top`` stands where one with ``was_feet`` and ``was_top`` stood: its foot point
+    ``within`` of the place, or its top there and its foot point straight above or below (someone passing in front
+    hides the legs: the box ends higher, or takes in the passer's, while its top stays)."""
+    if math.dist(feet, was_feet) < within:
+        return True
+    return math.dist(top, was_top) < within and abs(feet[0] - was_feet[0]) < within
 
 
 def _towards(
@@ -308,7 +326,9 @@ class ServiceTracker:
                 (tid, xy, s or (not q and self._by_spot(tid, xy)))
                 for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True)
             ]
-        for tid, xy, s in rows:
+        # (the top centre of each box; without heads, its centre)
+        tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
+        for (tid, xy, s), top in zip(rows, tops, strict=True):
             stay = self._owner.get(tid)
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
@@ -317,7 +337,7 @@ class ServiceTracker:
                     stay.recent.popleft()
                 if s:
                     stay.last_in, stay.in_xy = t, xy
-                    stay.recent_in.append((t, xy))
+                    stay.recent_in.append((t, xy, top))
                 if tid in inside:
                     stay.zone_seen = t
                 while stay.recent_in and t - stay.recent_in[0][0] > self.leave_grace_s + 1e-9:
@@ -334,7 +354,6 @@ class ServiceTracker:
         born = {tid for tid, _, _ in rows if tid not in self._zone_of}
         queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
         if queue is not None:
-            tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
             if fresh:  # (a frame between detections repeats the last one's places)
                 self._stand(t, rows, queue, tops)
             arrivals += self._settle(t, rows, queue, born)
@@ -502,6 +521,15 @@ class ServiceTracker:
             self._stays.remove(stay)
         for tid in stay.tracks:
             self._owner.pop(tid, None)
+
+    def _finish(self, stay: _Stay, left_at: float, t: float, done: list[FinishedStay]) -> int:
+        """End ``stay`` where its person left it (``left_at``), noticed at ``t``: a service if it lasted
+        ``min_service_s``. Returns the arrival held back for it, if any (see :meth:`_release`)."""
+        arrivals = self._release(stay, t)
+        self._end(stay)
+        if left_at - stay.enter + 1e-9 >= self.min_service_s and not stay.rest:
+            done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
+        return arrivals
 
     def _release(self, stay: _Stay, t: float) -> int:
         """Count the arrival held back for ``stay``, if any (its time is up, or the stay ends), dated when it came and
@@ -737,6 +765,21 @@ class ServiceTracker:
         ``t`` is older than the snapshots kept (see :meth:`_stand`)."""
         return next((line for when, line in reversed(self._lines) if when <= t), {})
 
+    def _stood_then(self, tid: int, left_at: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """Where ``tid`` stood in the line (feet, box top) as the one served was about to leave at ``left_at``: on the
+        last detection ``leave_grace_s`` before; or, when they were still walking in then (not in the line
+        ``leave_grace_s`` before that, or ``relink_px / 2`` from there), on the last one before they left (composite
+        across view, stall-x-s6 133.2 s: the next walked into the line and stood as the one served left; measured
+        from their walk, they had stepped up). ``None``: not in the line then."""
+        since = left_at - self.leave_grace_s
+        then = self._line_before(since).get(tid)
+        if then is None:
+            return None
+        before = self._line_before(since - self.leave_grace_s).get(tid)
+        if before is None or math.dist(before[0], then[0]) >= 0.5 * self.relink_px:
+            return self._line_before(left_at).get(tid, then)
+        return then
+
     def _front_stayed(self, stay: _Stay, left_at: float) -> bool:
         """Whether the one at the front of the line (nearest the spot) ``leave_grace_s`` before the one served left
         the spot (``left_at``) is seen in the line now where they stood then, with nobody else at the desk: nobody
@@ -745,21 +788,33 @@ class ServiceTracker:
         Where they stood: their feet and their box's top each within ``relink_px / 2`` of where they were then (a
         still person's foot point jitters by up to an eighth of their height, see :mod:`.view_check`) and less than
         ``relink_px / 4`` nearer the spot (a step up the line). An id that moved further may have gone onto someone
-        else (the tracker trades ids as people step up).
+        else (the tracker trades ids as people step up). A foot point that moved under a top that stayed, within
+        ``relink_px / 4`` (:func:`_stood`), is feet hidden behind someone passing in front (composite across view,
+        away-x-s7 82.3 s), not a step. Where they stood then: see :meth:`_stood_then`.
+
+        With nobody in the line then, nobody stepped up from it if everyone seen in the line since is in it now
+        (someone walking in to an empty line and on to the desk leaves the line; away-x-s7 25.3 s). Not known, and
+        taken as a step up, when the snapshots kept do not reach back that far.
         """
-        then = self._line_before(left_at - self.leave_grace_s)
-        if len(self._stays) > 1 or not then:
+        since = left_at - self.leave_grace_s
+        then = self._line_before(since)
+        if len(self._stays) > 1 or not self._lines or self._lines[0][0] > since:
             return False
+        now_line = self._lines[-1][1]
+        if not then:
+            return all(tid in now_line for when, line in self._lines if when >= since for tid in line)
         spot = stay.spot
-        front, (xy, top) = min(then.items(), key=lambda row: math.dist(row[1][0], spot))
-        now = self._lines[-1][1].get(front)  # (None: their id left the line, e.g. on the leaver)
+        front = min(then, key=lambda tid: math.dist(then[tid][0], spot))
+        xy, top = self._stood_then(front, left_at) or then[front]
+        now = now_line.get(front)  # (None: their id left the line, e.g. on the leaver)
         if now is None:
             return False
 
         def stayed(p: tuple[float, float], q: tuple[float, float]) -> bool:
             return math.dist(p, q) < 0.5 * self.relink_px and _towards(xy, spot, p, q) < 0.25 * self.relink_px
 
-        return stayed(now[0], xy) and stayed(now[1], top)
+        hidden = _stood(now[0], now[1], xy, top, 0.25 * self.relink_px)
+        return stayed(now[1], top) and (stayed(now[0], xy) or hidden)
 
     def _walked_off_alone(
         self,
@@ -793,10 +848,10 @@ class ServiceTracker:
         waited = self._waited.get(front)
         if waited is None or waited[0] + self.leave_grace_s + 1e-9 < stay.last_in:
             return None
-        # where they stood as the one served was about to leave (``leave_grace_s`` before last seen at the spot);
-        # where they first stood still may lie short of that (a last step into their place, composite across
-        # view, steady-x-s1 121.2 s: 12 px)
-        place, head = self._line_before(stay.last_in - self.leave_grace_s).get(front, (waited[1], waited[2]))
+        # where they stood as the one served was about to leave (last seen at the spot); where they first stood
+        # still may lie short of that (a last step into their place, composite across view, steady-x-s1 121.2 s:
+        # 12 px)
+        place, head = self._stood_then(front, stay.last_in) or (waited[1], waited[2])
         # (towards the spot from there: their feet, or the top of their box reaching up to the spot)
         moved = max(_towards(place, spot, xy, place), _towards(place, spot, top, head))
         return here[0][0] if moved >= 0.25 * self.relink_px else None
@@ -983,11 +1038,8 @@ class ServiceTracker:
         Returns:
             1 (the arrival), 2 with an arrival at ``stay`` still held back (see :meth:`_jumped`).
         """
-        arrivals = self._release(stay, t)
-        self._end(stay)
+        arrivals = self._finish(stay, left_at, t, done)
         self._held = None
-        if left_at - stay.enter + 1e-9 >= self.min_service_s and not stay.rest:
-            done.append(FinishedStay(end=left_at, service_s=left_at - stay.enter, censored=stay.censored))
         new = _Stay(enter=left_at, last_in=seen, last_seen=seen, last_xy=spot, censored=False, in_xy=spot)
         new.tracks = tracks
         self._stays.append(new)
@@ -1015,9 +1067,18 @@ class ServiceTracker:
         then (a track later seen there continues it) and the arrival is reported (:attr:`arrivals`, with no track).
         A stall (the clerk seated, not serving) is not hidden: the person at the desk does not walk off then.
 
+        Someone seen reaching the spot since the leaver left, whose arrival is held back (see :meth:`_jumped`), is
+        the one who stepped up, or the front of the line dipping in: the stay ends where its person left, and what is
+        counted is left to that decision (composite along view, steady-s2 242.3 s: counted as an unseen step-up too,
+        an arrival too many, and every later wait took the start after its own). (One counted already is told
+        again, with the leaver, as before: an arrival at the same time is one arrival to the wait ledger.)
+
         Returns:
-            1 (the arrival).
+            1 (the arrival), 0 when an arrival since is held back.
         """
+        held = self._pending[0] if self._pending is not None else None
+        if held is not None and held is not stay and held.enter >= left_at:
+            return self._finish(stay, left_at, t, done)
         # seen last when the leaver left: a track on the spot within relink_s continues it, else it ends unserved
         return self._pass_spot(stay, left_at, leaver, t, done, stay.spot, set(), left_at, None, unboxed=True)
 
@@ -1109,10 +1170,13 @@ class ServiceTracker:
 
     def _held_still(self, stay: _Stay, t: float) -> bool:
         """Whether ``stay``'s person is in the zone now and has stood within ``relink_px / 4`` of where they stand
-        for the last ``leave_grace_s`` (not where the zone is thin, as :meth:`_back_in_place`)."""
-        if self.thin_zone or stay.last_in < t or stay.in_xy is None:
+        for the last ``leave_grace_s`` (not where the zone is thin, as :meth:`_back_in_place`). Their legs hidden for
+        a moment by someone passing in front is no move (:func:`_stood`; composite across view, steady-x-s7 250.3 s).
+        """
+        if self.thin_zone or stay.last_in < t or stay.in_xy is None or not stay.recent_in:
             return False
-        return all(math.dist(p, stay.in_xy) < 0.25 * self.relink_px for _, p in stay.recent_in)
+        _, feet, top = stay.recent_in[-1]
+        return all(_stood(p, h, feet, top, 0.25 * self.relink_px) for _, p, h in stay.recent_in)
 
     def _in_front_of(self, spot: tuple[float, float], xy: tuple[float, float]) -> bool:
         """Whether someone first seen at ``xy`` stood at least ``relink_px / 2`` lower in the picture than ``spot``:
@@ -1190,9 +1254,11 @@ class ServiceTracker:
 
         Someone walking between the camera and the one served covers them for a moment; the tracker may then hand
         the stay's id to the passer, who carries it off out of the zones, while the one served comes back out of the
-        box under a new id, on the spot they never left (composite across view, crowd-x-s2 202.3 s). Only for a
-        track first seen now, in the zone within ``relink_px / 4`` of where the stay's person stood when last seen
-        in it (within ``leave_grace_s``), every track of the stay seen now out of both zones and nearer the camera than
+        box under a new id, on the spot they never left (composite across view, crowd-x-s2 202.3 s), at once or a
+        detection later, the passer's walk off already taken for their departure (rush-x-s2 277.3 s: the departure
+        is dropped). Only for a track first seen now, in the zone within ``relink_px / 4`` of where one of the stay's
+        tracks stood in it within ``leave_grace_s`` (the passer's box may reach into the zone beside the one served as
+        they come, a second box on them), every track of the stay seen now out of both zones and nearer the camera than
         the spot (:meth:`_in_front_of`: our renderer's hard scene, seed offset 11000, 110.3 s, the stay's id stepping
         off beside the spot as the next one stepped up under a new id: MAE 0.523 -> 1.323 without that limit), and the
         front of the line standing where it stood (:meth:`_front_stayed`: nobody stepped up); not where the zone is
@@ -1202,18 +1268,22 @@ class ServiceTracker:
             return None
         stay = self._stays[0]
         spot = stay.in_xy
-        if spot is None or stay.departed is not None or t - stay.last_in > self.leave_grace_s:
+        if spot is None or t - stay.last_in > self.leave_grace_s or stay.last_in - stay.enter < self.min_service_s:
             return None
-        if stay.last_in - stay.enter < self.min_service_s or math.dist(xy, spot) > 0.25 * self.relink_px:
+        if all(math.dist(xy, p) > 0.25 * self.relink_px for _, p, _ in stay.recent_in):
             return None
         seen = self._seen_now(stay, t)
+        dep = stay.departed
         if not seen or seen & lined or stay.last_in >= t:
+            return None
+        if dep is not None and (dep.track not in seen or stay.alternate is not None):
             return None
         if not all(self._in_front_of(spot, self._zone_of[k][2]) for k in seen):
             return None  # (the stay's id stepped off beside or behind the spot: its person left, the next stepped up)
         if not self._front_stayed(stay, stay.last_in):
             return None
         self._give_up(stay, seen)
+        stay.departed = None
         return stay
 
     def _seen_now(self, stay: _Stay, t: float) -> set[int]:
