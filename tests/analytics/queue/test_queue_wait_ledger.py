@@ -1547,6 +1547,29 @@ def test_someone_walking_in_taken_for_a_person_missed_for_a_moment_is_split_off_
     assert waits.waiting(29.5) == 2
 
 
+@pytest.mark.parametrize(("b_stands_at", "in_line"), [(80.0, 2), (44.0, 1)], ids=["apart", "one-person"])
+def test_two_walking_in_together_under_one_visit_are_split_once_they_stand_apart(
+    b_stands_at: float, in_line: int
+) -> None:
+    """A walks into the line at 1 s with B a step behind, unseen. At 2 s the detector misses A and first sees B in
+    line beside A's place: taken for A (a person lost is carried on by a new id near where they were). A's id is back
+    on the next detection, and B walks on to stand 40 px behind A: both ids on one visit, one start for two people.
+    Once the visit is ``2 * relink_s`` old and the two have stood apart for ``duplicate_s``, B is a visit of their
+    own, with A's start (composite across view, crowd-x-s7 67.0 s: a pair walking in together, one of them
+    uncounted for 75 s). Control: B's box stays on A (4 px off): one person in two boxes."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        if t != 2.0:
+            rows += _walking_in(t, 1, 1.0, 60.0, (40.0, 60.0), (40.0, 100.0))
+        if t >= 2.0:
+            x = min(42.0 + 13.0 * (t - 2.0) / 0.5, b_stands_at) if b_stands_at > 44.0 else b_stands_at
+            rows.append((5, (x, 62.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(29.5) == in_line
+
+
 @pytest.mark.parametrize(("stands_until", "in_line"), [(30.0, 2), (11.0, 1)])
 def test_an_id_from_the_desk_standing_in_line_a_while_is_someone_waiting(stands_until: float, in_line: int) -> None:
     """The one served's id (track 7, seen at the spot) moves into the line at 5.5 s and stands at (40, 60): the
