@@ -1570,6 +1570,31 @@ def test_two_walking_in_together_under_one_visit_are_split_once_they_stand_apart
     assert waits.waiting(29.5) == in_line
 
 
+@pytest.mark.parametrize(("step", "leap", "in_line"), [(24.0, False, 2), (16.0, False, 2), (24.0, True, 1)])
+def test_a_pair_walking_in_with_long_strides_is_told_apart_once_they_stand(
+    step: float, leap: bool, in_line: int
+) -> None:
+    """A walks into the line at 1 s and B, first seen in line a step behind at 1.5 s, walks in after them: both ids on
+    A's visit until the two are seen apart. They walk ``step`` px per detection (``relink_px`` 20) and stand from
+    about 7 s. A walker taking long strides keeps their pace: no id leap, and B is a visit of their own within
+    ``duplicate_s`` of standing apart (composite across view, rush-x-s7 107.3 s: 44 px steps, ``relink_px`` 43.2,
+    held as one person for 4 s and a `pile_up` 5.4 s late). Control: B's box leaps 30 px back off their pace at 6 s (an
+    id switch onto someone passing): not told apart for ``relink_s``."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 9.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (200.0, 60.0), "spot")]
+        if t == 0.5:
+            rows.append((1, (0.0, 100.0), "out"))
+        if t >= 1.0:
+            rows.append((1, (min(10.0 + step * (t - 1.0) / 0.5, 150.0), 60.0), "line"))
+        if t >= 1.5:
+            xb = min(8.0 + step * (t - 1.5) / 0.5, 110.0) + (-30.0 if leap and t >= 6.0 else 0.0)
+            rows.append((2, (xb, 62.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(8.5) == in_line
+
+
 @pytest.mark.parametrize(("stands_until", "in_line"), [(30.0, 2), (11.0, 1)])
 def test_an_id_from_the_desk_standing_in_line_a_while_is_someone_waiting(stands_until: float, in_line: int) -> None:
     """The one served's id (track 7, seen at the spot) moves into the line at 5.5 s and stands at (40, 60): the
