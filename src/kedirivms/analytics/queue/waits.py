@@ -1068,12 +1068,11 @@ class WaitTracker:
             if len(visit.tracks) < 2:
                 continue  # (most visits: one id)
             here = [(tid, self._tracks[tid]) for tid in visit.tracks if tid in present]
-            if len(here) < 2:
+            untold = [(tid, info) for tid, info in here if tid not in visit.together]
+            if len(here) < 2 or not untold:
                 continue
             settled = t - visit.enter > 2.0 * self.relink_s and not self.thin_zone and self._runs_across()
-            for tid, info in here:
-                if tid in visit.together:
-                    continue
+            for tid, info in untold:
                 if any(o != tid and (i.first < info.carries_on or (settled and i.first < info.first)) for o, i in here):
                     visit.together[tid] = 0.0
 
