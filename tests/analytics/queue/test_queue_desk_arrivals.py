@@ -1251,6 +1251,36 @@ def test_a_real_step_up_right_after_a_dip_into_a_thin_zone_arrives() -> None:
     assert arrivals == [11.0] and told is not None and told > 11.0
 
 
+@pytest.mark.parametrize(("steps_up", "arrivals"), [(False, [2.0]), (True, [2.0, 19.5])])
+def test_the_front_who_walked_into_the_line_as_the_one_served_left_is_measured_from_where_they_stood(
+    steps_up: bool, arrivals: list[float]
+) -> None:
+    """A (1) is served at (50, 20) from 2 s and walks off out of the zones from 20 s (last at the spot at 19.5 s).
+    B (2) walks into the line from 17 s, 12 px a detection towards the desk, and stands at (48, 60) from 19 s; C (3)
+    stands further back. B stands where they stood as A left: nobody stepped up (composite across view, stall-x-s6
+    133.2 s: measured from B's walk ``leave_grace_s`` before A left, B had "moved up" 36 px, and an unseen step-up
+    was counted during a stall). Control: B steps a further 12 px towards the desk at 21 s: the front stepped up
+    unseen, an arrival dated when A left."""
+    service = _service()
+    walk = {17.0: ((48.0, 110.0), "out"), 17.5: ((48.0, 96.0), "line"), 18.0: ((48.0, 84.0), "line")}
+    walk[18.5] = ((48.0, 72.0), "line")
+    seen: list[float] = []
+    for t in np.arange(2.0, 32.0, 0.5):
+        t = float(t)
+        rows = [(3, (10.0, 65.0), "line")]
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        elif t < 26.0:
+            rows.append((1, (50.0 - 24.0 * (t - 19.5), 20.0), "out"))
+        if t in walk:
+            rows.append((2, *walk[t]))
+        elif t >= 19.0:
+            rows.append((2, (48.0, 48.0) if steps_up and t >= 21.0 else (48.0, 60.0), "line"))
+        _feed(service, t, rows)
+        seen += [when for when, _, _ in service.arrivals]
+    assert seen == arrivals
+
+
 @pytest.mark.parametrize(("steps_up_at", "arrivals"), [(23.0, [23.0]), (25.0, [25.0]), (None, [])])
 def test_a_leaver_walking_off_as_the_front_dips_into_a_thin_zone_is_no_unseen_step_up(
     steps_up_at: float | None, arrivals: list[float]
