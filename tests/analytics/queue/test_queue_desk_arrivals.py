@@ -3,6 +3,7 @@ tracker whose motion model does not swap people standing still in a line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -1261,24 +1262,18 @@ def test_the_front_who_walked_into_the_line_as_the_one_served_left_is_measured_f
     133.2 s: measured from B's walk ``leave_grace_s`` before A left, B had "moved up" 36 px, and an unseen step-up
     was counted during a stall). Control: B steps a further 12 px towards the desk at 21 s: the front stepped up
     unseen, an arrival dated when A left."""
-    service = _service()
     walk = {17.0: ((48.0, 110.0), "out"), 17.5: ((48.0, 96.0), "line"), 18.0: ((48.0, 84.0), "line")}
     walk[18.5] = ((48.0, 72.0), "line")
-    seen: list[float] = []
-    for t in np.arange(2.0, 32.0, 0.5):
-        t = float(t)
+
+    def others(t: float) -> list[tuple[int, tuple[float, float], str]]:
         rows = [(3, (10.0, 65.0), "line")]
-        if t < 20.0:
-            rows.append((1, (50.0, 20.0), "spot"))
-        elif t < 26.0:
-            rows.append((1, (50.0 - 24.0 * (t - 19.5), 20.0), "out"))
         if t in walk:
             rows.append((2, *walk[t]))
         elif t >= 19.0:
             rows.append((2, (48.0, 48.0) if steps_up and t >= 21.0 else (48.0, 60.0), "line"))
-        _feed(service, t, rows)
-        seen += [when for when, _, _ in service.arrivals]
-    assert seen == arrivals
+        return rows
+
+    assert _arrivals_as_the_served_walks_off(_service(), 32.0, others) == arrivals
 
 
 @pytest.mark.parametrize(("steps_up_at", "arrivals"), [(23.0, [23.0]), (25.0, [25.0]), (None, [])])
@@ -1292,14 +1287,9 @@ def test_a_leaver_walking_off_as_the_front_dips_into_a_thin_zone_is_no_unseen_st
     stepping up unseen, an arrival too many, and every later wait took the start after its own)."""
     service = _service()
     service.thin_zone = True
-    seen: list[float] = []
-    for t in np.arange(2.0, 40.0, 0.5):
-        t = float(t)
+
+    def others(t: float) -> list[tuple[int, tuple[float, float], str]]:
         rows = [(3, (50.0, 60.0), "line")]
-        if t < 20.0:
-            rows.append((1, (50.0, 20.0), "spot"))
-        elif t < 26.0:
-            rows.append((1, (50.0 - 24.0 * (t - 19.5), 20.0), "out"))
         if t == 10.0:
             rows.append((4, (52.0, 21.0), "spot"))
         if t == 21.5:
@@ -1308,9 +1298,28 @@ def test_a_leaver_walking_off_as_the_front_dips_into_a_thin_zone_is_no_unseen_st
             rows.append((2, (50.0, 24.0), "spot"))
         else:
             rows.append((2, (50.0, 40.0), "line"))
+        return rows
+
+    assert _arrivals_as_the_served_walks_off(service, 40.0, others) == [2.0, *arrivals]
+
+
+def _arrivals_as_the_served_walks_off(
+    service: ServiceTracker, until: float, others: Callable[[float], list[tuple[int, tuple[float, float], str]]]
+) -> list[float]:
+    """A (1) is served at (50, 20) from 2 s and walks off out of the zones, to the left at 24 px/s, from 20 s (last
+    at the spot at 19.5 s); ``others(t)`` are everyone else's rows. Every half second up to ``until``; returns when
+    each arrival counted came."""
+    seen: list[float] = []
+    for t in np.arange(2.0, until, 0.5):
+        t = float(t)
+        rows = others(t)
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        elif t < 26.0:
+            rows.append((1, (50.0 - 24.0 * (t - 19.5), 20.0), "out"))
         _feed(service, t, rows)
         seen += [when for when, _, _ in service.arrivals]
-    assert seen == [2.0, *arrivals]
+    return seen
 
 
 @pytest.mark.parametrize("line_id_last", [False, True])

@@ -40,6 +40,9 @@ ROW = 0.1
 SIDE = 0.5
 # how far someone walking in goes each second, in relink_px (about relink_px between two detections at 2 Hz)
 _WALK_PER_S = 2.0
+# a line whose far end lies within 30 degrees of the picture's rows from the desk runs across the picture (the
+# slope's limit, see WaitTracker._runs_across)
+_ACROSS_SLOPE = math.tan(math.radians(30.0))
 # the line's last place is taken this soon after an arrival at the desk, seconds: one detection at 2 Hz, with slack
 _FAR_END_STEP_S = 1.0
 # someone seen this long beyond the line's far end is standing there (waiting), not walking past, seconds
@@ -410,9 +413,10 @@ class WaitTracker:
             self._close(visit, t)
         if self.fifo:
             held = [xy for tid, xy, q, s in rows if q and not s and self._holds_place(tid, t)]
-            self._reconcile(t, self._apart(self._line_now), held, untracked)
+            people = self._apart(self._line_now)  # (counted by place once per frame, for both steps below)
+            self._reconcile(t, people, held, untracked)
             if any(u.others for u in self._unseen):
-                self._left_unseen(t)
+                self._left_unseen(t, people)
         return done
 
     def arrived(
@@ -1409,7 +1413,7 @@ class WaitTracker:
         if ends is None:
             return False
         (dx, dy), (fx, fy) = ends
-        return abs(fy - dy) <= math.tan(math.radians(30.0)) * abs(fx - dx)
+        return abs(fy - dy) <= _ACROSS_SLOPE * abs(fx - dx)
 
     def _line_ends(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """Where someone was last seen at the desk, and the line's far end now (the place in line furthest from it);
@@ -1419,7 +1423,7 @@ class WaitTracker:
         desk = self._desk_xy
         return desk, max(self._line_now, key=lambda p: math.dist(p, desk))
 
-    def _left_unseen(self, t: float) -> None:
+    def _left_unseen(self, t: float, people: int) -> None:
         """Take away the start of someone lost for good from the line (see :meth:`_unseen_here`) once someone else
         has stood in their place for ``relink_s``, with nobody served since ``relink_s`` before they were lost: the
         line does not move up with nobody served, so they left it unseen (composite across view, rush-x-s5 183.3 s:
@@ -1432,9 +1436,10 @@ class WaitTracker:
         line than the ledger holds, and only where the line runs across the picture (:meth:`_runs_across`): where it
         runs towards the camera people in line hide each other for long, and the line shuffles up under boxes that
         merge and split (our renderer's tight scene, seed offset 0: with that view the rule took away the starts of
-        people hidden in line, MAE 0.017 -> 0.754); nor where the zone is thin.
+        people hidden in line, MAE 0.017 -> 0.754); nor where the zone is thin. ``people``: those seen in line now, by
+        place (:meth:`_apart`).
         """
-        if self.thin_zone or not self._runs_across() or not self._more_starts_than(self._line_now):
+        if self.thin_zone or len(self._ledger) <= people or not self._runs_across():
             return
         self._prune_unseen()
         for u in [u for u in self._unseen if u.others]:
