@@ -75,7 +75,7 @@ from kedirivms.analytics.queue import (
     TrackingConfig,
     UnstaffedConfig,
 )
-from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
+from kedirivms.analytics.queue.config import DnnDetectorConfig
 from kedirivms.analytics.queue.evaluation import FootageTruth
 from kedirivms.analytics.zones import Zones
 from kedirivms.sim.counter_scene import CounterScene, CounterTruth

@@ -40,7 +40,7 @@ import numpy as np
 import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer
-from kedirivms.analytics.queue.analyzer import _inside_shares, spanning
+from kedirivms.analytics.queue.boxes import inside_shares, spanning
 from kedirivms.analytics.queue.second_look import extra_mask
 from kedirivms.sim import _counter_view as view
 from kedirivms.sim import counter_scene as cs
@@ -232,7 +232,7 @@ def _near_kind(
         box = raw[lost]
         seen = rows["xyxy"][(rows["conf"] > 0) & ~rows["extra"]]
         kept = rows["xyxy"][rows["conf"] <= 0]
-        if (_inside_shares(box, seen) >= 1.0 - 1e-6).any():
+        if (inside_shares(box, seen) >= 1.0 - 1e-6).any():
             rule = "wholly inside a first-look box"
         elif len(kept) and _iou(box, kept).max() > 0.3:
             rule = "over someone coasted"

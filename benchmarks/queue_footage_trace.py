@@ -25,7 +25,7 @@ from typing import Any
 
 import queue_accuracy as qa
 
-from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
+from kedirivms.analytics.queue.config import DnnDetectorConfig
 from kedirivms.analytics.queue.evaluation import ClipScore, evaluate_clip
 
 FORMAT = "kedirivms-footage-trace/1"

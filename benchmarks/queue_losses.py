@@ -61,7 +61,7 @@ class RuleSpy:
     """
 
     def __init__(self, analyzer: QueueAnalyzer) -> None:
-        from kedirivms.analytics.queue import analyzer as impl
+        from kedirivms.analytics.queue.boxes import inside_shares, overlaps_any
         from kedirivms.analytics.queue.feet import feet_behind
         from kedirivms.analytics.queue.second_look import extra_mask
 
@@ -88,9 +88,9 @@ class RuleSpy:
                     continue
                 if any(np.array_equal(box, c) for c in counted):
                     rule = "counted"
-                elif 1 + sum(impl._overlaps_any(box, old, 0.3) for old in window) < trk.second_look_confirm:
+                elif 1 + sum(overlaps_any(box, old, 0.3) for old in window) < trk.second_look_confirm:
                     rule = "found too seldom"
-                elif (impl._inside_shares(box, seen) >= trk.second_look_inside).any():
+                elif (inside_shares(box, seen) >= trk.second_look_inside).any():
                     rule = "inside a first-look box"
                 else:
                     rule = "over someone coasted"

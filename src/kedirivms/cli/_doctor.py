@@ -38,7 +38,7 @@ def doctor(json: bool = JsonOption) -> None:
     from kedirivms.onvif._wsdl import wsdl_dir
 
     report["onvif_wsdl_dir"] = str(wsdl_dir())
-    from kedirivms.analytics.queue.analyzer import dnn_available
+    from kedirivms.analytics.queue.config import dnn_available
     from kedirivms.analytics.queue.onnx import default_model_path
 
     report["queue_detector"] = "dnn" if dnn_available() else "background"

@@ -13,7 +13,7 @@ import pytest
 import supervision as sv
 
 from kedirivms.analytics.queue import QueueAnalyzer, QueueConfig
-from kedirivms.analytics.queue.analyzer import spanning
+from kedirivms.analytics.queue.boxes import spanning
 from kedirivms.analytics.queue.identity import appearance
 
 from .conftest import scripted_detector

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
+from kedirivms.analytics.queue.config import DnnDetectorConfig
 from kedirivms.analytics.queue.second_look import STRADDLE_PERSIST, SecondLook
 from kedirivms.sim.counter_scene import CounterScene
 from kedirivms.stream import Frame

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from kedirivms.analytics.queue import QueueConfig
-from kedirivms.analytics.queue.analyzer import DnnDetectorConfig
+from kedirivms.analytics.queue.config import DnnDetectorConfig
 from kedirivms.analytics.queue.second_look import SecondLook, extra_mask
 from kedirivms.errors import ConfigError
 from kedirivms.sim.counter_scene import CounterScene

@@ -7,7 +7,8 @@ Use :class:`QueueAnalyzer` directly on luma frames, or enable the built-in plugi
 from __future__ import annotations
 
 from kedirivms.analytics.queue.alerts import Hysteresis, OpeningHours, PileUpConfig, StalledConfig, UnstaffedConfig
-from kedirivms.analytics.queue.analyzer import FrameResult, QueueAnalyzer, QueueConfig, QueueEvent, TrackingConfig
+from kedirivms.analytics.queue.analyzer import FrameResult, QueueAnalyzer, QueueEvent
+from kedirivms.analytics.queue.config import QueueConfig, TrackingConfig
 from kedirivms.analytics.queue.detector import (
     BackgroundDetector,
     BackgroundDetectorConfig,

@@ -29,7 +29,8 @@ import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kedirivms._exports import one_line
-from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig, in_zones
+from kedirivms.analytics.queue.analyzer import QueueAnalyzer, in_zones
+from kedirivms.analytics.queue.config import QueueConfig
 from kedirivms.analytics.queue.service import FinishedStay
 from kedirivms.analytics.queue.waits import FinishedVisit
 from kedirivms.analytics.zones import Zone, Zones

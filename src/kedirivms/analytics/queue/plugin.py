@@ -1,7 +1,7 @@
 """The built-in ``queue`` plugin: :class:`~kedirivms.analytics.queue.analyzer.QueueAnalyzer` on the plugin contract.
 
 Registered by the plugin registry under the name ``queue`` (``kedirivms.analytics.queue:QueuePlugin``). Its
-per-camera config is :class:`~kedirivms.analytics.queue.analyzer.QueueConfig`, e.g. in a deployment file::
+per-camera config is :class:`~kedirivms.analytics.queue.config.QueueConfig`, e.g. in a deployment file::
 
     plugins:
       - name: queue
@@ -20,7 +20,8 @@ from collections.abc import Iterable
 
 from kedirivms.analytics.events import Event
 from kedirivms.analytics.hookspecs import CONTRACT_VERSION, CameraInfo, PluginContext, hookimpl
-from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueConfig, QueueEvent
+from kedirivms.analytics.queue.analyzer import QueueAnalyzer, QueueEvent
+from kedirivms.analytics.queue.config import QueueConfig
 
 __all__ = ["QueuePlugin"]
 
