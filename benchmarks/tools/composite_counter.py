@@ -35,6 +35,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -553,7 +554,22 @@ class Library:
 def build_library(view: str = "along") -> Library:
     """Cut the people out of both clips, estimate the plate and its floor geometry, place the desk for ``view``."""
     x0, y0, cw, ch = cplate.CROP
-    vt = cpeople.Source(VTEST, "vtest", threshold=28, min_height=55, track_scale=0.5)
+    vt_people, vt_bg, obo_people, obo_bg = _cut_outs(VTEST)
+    a, b = cpeople.fit_height(vt_people)
+    steps = [(r.step[0], r.step[1], r.foot_y) for p in vt_people for r in p.walk if len(r.frames) >= 15]
+    focal = cplate.fit_focal(steps, a, b)
+    cam = cplate.Camera(a=a + b * y0, b=b, focal=focal, cx=vt_bg.shape[1] / 2 - x0)
+    plate = np.ascontiguousarray(vt_bg[y0 : y0 + ch, x0 : x0 + cw])
+    wood, wall = cplate.textures(obo_bg)
+    layout = cplate.make_layout(plate, cam, wood, wall, (W, H), view)
+    return Library(layout.plate, layout, vt_people + obo_people, cplate.occluders(plate))
+
+
+@functools.cache
+def _cut_outs(vtest: Path) -> tuple[list[cpeople.Identity], np.ndarray, list[cpeople.Identity], np.ndarray]:
+    """The people cut out of ``vtest`` and the one-by-one clip, and each clip's background (once per process: both
+    views use the same people)."""
+    vt = cpeople.Source(vtest, "vtest", threshold=28, min_height=55, track_scale=0.5)
     # the lamp post, its sign and the tripod (vtest px): people passing them are not cut out
     vt_people, vt_bg = cpeople.extract(vt, exclude=[(392, 0, 60, 400), (452, 330, 82, 160)])
     obo = cpeople.Source(
@@ -573,14 +589,7 @@ def build_library(view: str = "along") -> Library:
         every=2,
     )
     obo_people, obo_bg = cpeople.extract(obo)
-    a, b = cpeople.fit_height(vt_people)
-    steps = [(r.step[0], r.step[1], r.foot_y) for p in vt_people for r in p.walk if len(r.frames) >= 15]
-    focal = cplate.fit_focal(steps, a, b)
-    cam = cplate.Camera(a=a + b * y0, b=b, focal=focal, cx=vt_bg.shape[1] / 2 - x0)
-    plate = np.ascontiguousarray(vt_bg[y0 : y0 + ch, x0 : x0 + cw])
-    wood, wall = cplate.textures(obo_bg)
-    layout = cplate.make_layout(plate, cam, wood, wall, (W, H), view)
-    return Library(layout.plate, layout, vt_people + obo_people, cplate.occluders(plate))
+    return vt_people, vt_bg, obo_people, obo_bg
 
 
 def encode(path: Path, frames: Iterable[np.ndarray], bit_rate: int = 600_000) -> None:

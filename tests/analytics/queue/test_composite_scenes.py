@@ -21,12 +21,20 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def composite(vtest_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def generator(vtest_clip: Path) -> Any:
+    """The generator's module, reading people out of ``vtest_clip``."""
+    sys.path.insert(0, str(REPO / "benchmarks" / "tools"))
+    import composite_counter
+
+    composite_counter.VTEST = vtest_clip
+    return composite_counter
+
+
+@pytest.fixture(scope="module")
+def composite(generator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-s steady scene of the along view, seed 1 (the people cut out once for both views' libraries)."""
     out = tmp_path_factory.mktemp("composite")
-    env = {**os.environ, "KEDIRIVMS_FOOTAGE": str(vtest_clip.parent), "PYTHONPATH": str(REPO / "src")}
-    tool = REPO / "benchmarks" / "tools" / "composite_counter.py"
-    cmd = [sys.executable, str(tool), "--out", str(out), "--scenario", "steady", "--seed", "1", "--duration", "40"]
-    subprocess.run(cmd, check=True, env=env, timeout=600, capture_output=True)
+    generator.generate(generator.build_library("along"), out, "steady", 1, 40.0)
     return out
 
 
@@ -62,16 +70,6 @@ def test_the_composite_scorer_runs_the_analyzer_against_the_truth(composite: Pat
     assert set(row["passed"]) == {"mae", "wait", "alert_timing", "no_false_alert"}
     share = row["desk_zone_share"]  # (None: fewer people seen at the desk than the survey needs in 40 s)
     assert share is None or (row["view"] == ["desk_zone_thin"]) == (share < DESK_ZONE_SHARE), row
-
-
-@pytest.fixture(scope="module")
-def generator(vtest_clip: Path) -> Any:
-    """The generator's module, reading people out of ``vtest_clip``."""
-    sys.path.insert(0, str(REPO / "benchmarks" / "tools"))
-    import composite_counter
-
-    composite_counter.VTEST = vtest_clip
-    return composite_counter
 
 
 @pytest.fixture(scope="module")
