@@ -42,8 +42,11 @@ def test_worker_then_centre_json(
     assert [w["worker"] for w in view["workers"]] == ["cli-w1"] and view["events"] > 3
 
 
-def test_unreachable_nats_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("command", ["worker", "centre"])
+def test_unreachable_nats_is_one_line_error(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nobody listens at the NATS URL: after ``--connect-timeout`` a one-line error, no password in it."""
     fleet = write_fleet(tmp_path / "fleet.yaml", "kota", [("loket-1", "127.0.0.1:9")], ENV)
     url = f"nats://user:Hidden-pw@127.0.0.1:{free_port()}"
-    code, out, err = run(capsys, "worker", str(fleet), "--nats", url, "--seconds", "1")
+    args = [str(fleet)] if command == "worker" else ["--db", str(tmp_path / "centre.sqlite")]
+    code, out, err = run(capsys, command, *args, "--nats", url, "--seconds", "1", "--connect-timeout", "1.5")
     assert code != 0 and err.count("\n") == 1 and "error:" in err and "Hidden-pw" not in err + out

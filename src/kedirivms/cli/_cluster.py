@@ -15,6 +15,9 @@ from rich.table import Table
 from kedirivms.cli._app import app, console, emit_json, emit_json_line, err_console
 
 NatsOption = typer.Option(..., "--nats", help="NATS URL (repeatable): the district's leaf node, or the hub.")
+ConnectTimeoutOption = typer.Option(
+    10.0, "--connect-timeout", min=0.1, help="Seconds to wait for a NATS server at start; then a one-line error."
+)
 
 
 def _until_stopped(seconds: float | None, step: float, tick: Any) -> None:
@@ -46,6 +49,7 @@ def worker(
     domain: str | None = typer.Option(None, "--domain", help="JetStream domain (default: the server's own)."),
     status_interval: float = typer.Option(5.0, "--status-interval", min=0.2, help="State published every N s."),
     max_connects: int = typer.Option(8, "--max-connects", min=1, help="Cameras connecting at once."),
+    connect_timeout: float = ConnectTimeoutOption,
     publish_queue: int = typer.Option(
         100_000, "--publish-queue", min=1, help="Events kept while NATS is away; beyond, the oldest are dropped."
     ),
@@ -69,6 +73,7 @@ def worker(
         "domain": domain,
         "status_interval": status_interval,
         "max_connects": max_connects,
+        "connect_timeout": connect_timeout,
         "publish_queue": publish_queue,
     }
     if worker_id:
@@ -115,6 +120,7 @@ def centre(
     db: Path = typer.Option(Path("centre.sqlite"), "--db", help="SQLite store of events and the fleet view."),
     leaf: list[str] = typer.Option(None, "--leaf", help="JetStream domain of a district leaf to source (repeatable)."),
     replicas: int = typer.Option(1, "--replicas", min=1, help="Stream copies (3 on a 3-node cluster)."),
+    connect_timeout: float = ConnectTimeoutOption,
     seconds: float | None = typer.Option(None, "--seconds", help="Stop after this long (default: until stopped)."),
     json: bool = typer.Option(False, "--json", help="Print the fleet view as JSON (at the end), no live table."),
     http: str | None = typer.Option(None, "--http", help="Serve the web page on HOST:PORT (e.g. 127.0.0.1:8088)."),
@@ -130,7 +136,7 @@ def centre(
     """Store every event once (SQLite) and keep the current fleet view: holders, queues, alerts, last frames."""
     from kedirivms.cluster import Centre
 
-    c = Centre(nats, db, leaf_domains=leaf or [], replicas=replicas)
+    c = Centre(nats, db, leaf_domains=leaf or [], replicas=replicas, connect_timeout=connect_timeout)
     c.start()
     web = None
     try:

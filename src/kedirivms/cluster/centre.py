@@ -334,6 +334,7 @@ class Centre:
         leaf_domains: JetStream domains of the district leaf nodes whose events streams the hub sources.
         replicas: stream copies on the hub (3 on a 3-node cluster).
         durable: the durable consumer's name (a restarted centre resumes where it stopped).
+        connect_timeout: how long :meth:`start` waits for a NATS server, seconds.
 
     Example:
         >>> with Centre(["nats://hub:4222"], "centre.sqlite", leaf_domains=["pare"]) as c:  # doctest: +SKIP
@@ -348,8 +349,10 @@ class Centre:
         leaf_domains: Sequence[str] = (),
         replicas: int = 1,
         durable: str = "kedirivms-centre",
+        connect_timeout: float = 10.0,
     ) -> None:
         self.store = CentreStore(db)
+        self.connect_timeout = connect_timeout
         self.link = NatsLink(list(servers), name="kedirivms-centre", timeout=5.0)
         self._leafs = list(leaf_domains)
         self._replicas = replicas
@@ -368,7 +371,7 @@ class Centre:
         Raises:
             ClusterError: NATS unreachable or JetStream refused the set-up.
         """
-        self.link.connect(timeout=10.0)
+        self.link.connect(timeout=self.connect_timeout)
         try:
             retry(lambda: ensure_events_stream(self.link, replicas=self._replicas))
             retry(lambda: self._source(self._domains))

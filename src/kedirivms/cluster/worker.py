@@ -77,6 +77,7 @@ class WorkerConfig(BaseModel):
     lease_ttl: float = Field(10.0, ge=3, le=300, description="Lease (and membership) time-to-live, seconds.")
     replicas: int = Field(1, ge=1, le=5, description="Copies of the buckets and stream (3 on a JetStream cluster).")
     max_connects: int = Field(8, ge=1, description="Cameras connecting at once.")
+    connect_timeout: float = Field(10.0, gt=0, description="How long to wait for a NATS server at start, seconds.")
     backoff: tuple[float, float] = Field((1.0, 30.0), description="Camera retry back-off (first, cap), seconds.")
     status_interval: float = Field(5.0, gt=0, description="How often camera and worker state is published, s.")
     stream_max_age: float = Field(7 * 86400, gt=0, description="Events stream retention: max age, seconds.")
@@ -190,7 +191,7 @@ class Worker:
             raise InvalidArgument("the worker was already started", operation="start")
         self._started = True
         validate_plugins(list(self._targets.values()))
-        self.link.connect(timeout=10.0)
+        self.link.connect(timeout=self.config.connect_timeout)
         try:
             # a fresh cluster (or one that lost a node) elects stream leaders for a few seconds: retry the set-up
             retry(lambda: self.link.ensure_kv(LEASE_BUCKET, replicas=self.config.replicas, timeout=10.0))
