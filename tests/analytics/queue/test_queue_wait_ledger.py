@@ -1694,3 +1694,29 @@ def test_someone_holding_no_start_of_their_own_who_walks_out_takes_one(walks_out
             rows.append((5, (130.0, 100.0 + 20.0 * (t - walks_out_at)), "out"))
         _feed(waits, t, rows)
     assert waits.waiting(40.0) == in_line
+
+
+@pytest.mark.parametrize(("found_x", "in_line"), [(168.0, 1), (100.0, 2)])
+def test_a_fast_walker_found_just_past_a_detections_walk_is_not_taken_for_a_walker_lost_far_off(
+    found_x: float, in_line: int
+) -> None:
+    """Someone (track 1) walks by out of both zones until 1.5 s and is lost there. P walks up (track 2, out at 3 s),
+    steps into the line under a new id at 3.5 s (track 3, carrying P's walk on) and, striding fast, is lost at 4.5 s
+    and found under a third id at 5 s 42 px on, just over a detection period's walk (``2 * relink_px``, 40 px): as
+    far as P walks in that time, so P's visit carries on, not the far-off walker's (composite across view, rush-x-s4
+    165.8 s: 88 px a detection along the line's back, ``relink_px`` 43.2; the new id carried on a walker lost 266 px
+    away and P counted twice, the line one long for 65 s). Control: found 110 px on, beyond P's walk: someone else."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 12.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (300.0, 60.0), "spot")]
+        if 0.5 <= t <= 1.5:
+            rows.append((1, (60.0, 150.0), "out"))
+        if t == 3.0:
+            rows.append((2, (230.0, 80.0), "out"))
+        elif 3.5 <= t <= 4.0:
+            rows.append((3, (210.0, 60.0), "line"))
+        elif t >= 5.0:
+            rows.append((4, (found_x, 60.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(11.5) == in_line

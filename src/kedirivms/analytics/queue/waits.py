@@ -694,14 +694,22 @@ class WaitTracker:
     ) -> bool:
         """Whether new track ``tid`` at ``xy`` in the line is nobody else's id: nobody else in line within
         ``relink_px``, and no visit lost for at most ``relink_s`` last seen within a detection period's walk
-        (``2 * relink_px``: someone walking on along the line under a new id)."""
+        (``2 * relink_px``: someone walking on along the line under a new id), or, for someone still walking in
+        (:meth:`_still_walking_in`), within as far as they walk meanwhile (:meth:`_walk_reach`: a fast walker found
+        just past a detection period's walk, composite across view, rush-x-s4 165.8 s)."""
         if any(math.dist(xy, o) <= self.relink_px for i, o, q, _ in rows if q and i != tid):
             return False
         return not any(
-            t - v.last_seen <= self.relink_s and math.dist(xy, v.last_xy) <= 2.0 * self.relink_px
+            t - v.last_seen <= self.relink_s
+            and math.dist(xy, v.last_xy)
+            <= (self._walk_reach(t - v.last_seen) if self._still_walking_in(v, t) else 2.0 * self.relink_px)
             for v in self._visits
             if not v.tracks & present
         )
+
+    def _still_walking_in(self, visit: Visit, t: float) -> bool:
+        """Whether ``visit``'s person was seen walking in and began it within ``relink_s``."""
+        return visit.walked_in and t - visit.enter <= self.relink_s
 
     def _lost_in_line_here(
         self, xy: tuple[float, float], before: float | None, present: set[int]
@@ -1105,7 +1113,7 @@ class WaitTracker:
         (:meth:`_walk_reach`): at 2 Hz a walker covers about ``relink_px`` between two detections (hard scene, seed
         offset 41000, 159.8 s: two walking in, in file, under new ids on every detection; the leader's new id stood
         43.3 px from where they were lost, ``relink_px`` 43.2, and the follower's took the leader's visit)."""
-        if visit.walked_in and t - visit.enter <= self.relink_s and not info.walked_up:
+        if self._still_walking_in(visit, t) and not info.walked_up:
             return self._walk_reach(t - visit.last_seen)
         return self.relink_px
 
@@ -1123,7 +1131,7 @@ class WaitTracker:
         walked in in file and the third was first boxed 44 px behind the second, just over ``relink_px``: no start,
         the line one short for 420 s).
         """
-        if self._desk_xy is None or not visit.walked_in or t - visit.enter > self.relink_s or d > 2.0 * self.relink_px:
+        if self._desk_xy is None or not self._still_walking_in(visit, t) or d > 2.0 * self.relink_px:
             return False
         if math.dist(xy, self._desk_xy) <= math.dist(visit.last_xy, self._desk_xy):
             return False
