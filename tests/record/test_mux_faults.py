@@ -58,7 +58,7 @@ def test_rejected_packet_loses_at_most_one_gop(
     stream = open_stream(rtsp.url("cam"), decode=False)
     with stream, Recorder(stream, tmp_path, "m", segment_seconds=3.0) as rec:
         deadline = time.monotonic() + 30
-        while rec.stats.packets_written < 100 and time.monotonic() < deadline:
+        while rec.stats.packets_written < 70 and time.monotonic() < deadline:  # (past the last refused, 60)
             time.sleep(0.2)
         assert rec.state is RecorderState.RECORDING, rec.stats
         assert rec.error is None, rec.error  # not a storage error
