@@ -1720,3 +1720,34 @@ def test_a_fast_walker_found_just_past_a_detections_walk_is_not_taken_for_a_walk
             rows.append((4, (found_x, 60.0), "line"))
         _feed(waits, t, rows)
     assert waits.waiting(11.5) == in_line
+
+
+@pytest.mark.parametrize(
+    ("seen", "in_line"),
+    [
+        ({10.0: 75.0, 10.5: 90.0, 11.0: 105.0}, 1),  # walking off, 15 px a detection
+        ({10.0: 64.0, 10.5: 68.0, 11.0: 72.0}, 2),  # a foot point off the zone's edge
+        ({11.0: 130.0}, 2),  # found 70 px off after a loss: an id leap
+    ],
+)
+def test_someone_seen_walking_off_who_leaves_the_picture_before_the_grace_is_out_left(
+    seen: dict[float, float], in_line: int
+) -> None:
+    """A and B walk into the line at 1 and 2 s. From 10 s B walks out of it (``seen``: where B's box is, out of the
+    line, at each time) and is lost at 11.5 s (out of the picture) before ``reentry_grace_s`` out of the line has
+    passed. Seen walking off, at least ``relink_px`` (20) from their place, B left: their start goes (composite across
+    view, rush-x-s4 289.2 s: someone who gave up walked off to the picture's edge in 2.5 s; the start was kept as
+    someone unseen in line and the line read one long to the end). Controls: B's box last seen 12 px off their place
+    (a foot point off the zone's edge), or found once 70 px off after a loss (an id gone onto someone else: our
+    renderer's hard scene, seed offset 8000, 152.5 s), then lost: most often still there, unseen; the start stays."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 21.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [
+            *_walking_in(t, 1, 1.0, 30.0, (40.0, 60.0), (40.0, 100.0)),
+            *_walking_in(t, 2, 2.0, 10.0, (80.0, 60.0), (80.0, 100.0)),
+        ]
+        if t in seen:
+            rows.append((2, (80.0, seen[t]), "out"))
+        _feed(waits, t, rows)
+    assert waits.waiting(20.5) == in_line

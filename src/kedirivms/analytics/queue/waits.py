@@ -391,8 +391,8 @@ class WaitTracker:
                     continue
                 if visit.ledgered:  # lost for good, not seen leaving: most often still there, unseen
                     self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy, lost_at=visit.last_in)
-            elif lost_for > 0 or out_for <= self.reentry_grace_s:
-                continue
+            elif out_for <= self.reentry_grace_s or (lost_for > 0 and not self._walked_off(visit)):
+                continue  # (lost while walking off, as out of the picture: a walk-out, decided as if still seen)
             elif visit.ledgered and self._to_clerk(visit):  # its id went to the clerk: its person is still there
                 self._remember_unseen(visit.enter, visit.censored, visit.in_line_xy)
                 self._close(visit, t)
@@ -706,6 +706,14 @@ class WaitTracker:
             for v in self._visits
             if not v.tracks & present
         )
+
+    def _walked_off(self, visit: Visit) -> bool:
+        """Whether ``visit``'s person was last seen walking off: out of the line, at least ``relink_px`` from where
+        they stood in it (not a foot point off the zone's edge), with no id leap since they were last in it (a box
+        found far off after a loss is an id gone onto someone else, not a walk)."""
+        if visit.last_seen <= visit.last_in or math.dist(visit.last_xy, visit.in_line_xy) < self.relink_px:
+            return False
+        return all(info.leapt <= visit.last_in for tid in visit.tracks if (info := self._tracks.get(tid)) is not None)
 
     def _still_walking_in(self, visit: Visit, t: float) -> bool:
         """Whether ``visit``'s person was seen walking in and began it within ``relink_s``."""
