@@ -1529,3 +1529,26 @@ def test_the_one_stepping_up_boxed_under_the_id_of_the_one_served_who_left_unsee
             rows = [(1, (80.0, 40.0), "spot")]
         seen += _feed(service, t, rows)
     assert seen == arrivals
+
+
+class _HeldBackAtTheEnd(QueueAnalyzer):
+    """A (2) stands at the desk from 1 s and is lost there at 10 s (not seen leaving: the desk is held for them). B
+    (3) walks into the line at 2 s, stands at its front and steps up to the desk at 16 s: an arrival from the line
+    where someone was lost, held back for ``relink_s`` (the one waiting may be found back in line)."""
+
+    def _detect_and_track(self, y: np.ndarray, t: float, frame: object) -> sv.Detections:
+        boxes, ids = [CLERK], [0]
+        if 1.0 <= t < 10.0:
+            boxes, ids = [*boxes, SPOT], [*ids, 2]
+        boxes.append([20, 43, 30, 51] if t < 2.0 else FRONT if t < 16.0 else SPOT)  # (centre 47: out of both zones)
+        return person_detections(boxes, 0.9, [*ids, 3])
+
+
+@pytest.mark.parametrize("seconds", [17.5, 22.0])
+def test_an_arrival_held_back_when_the_stream_ends_ends_its_wait(seconds: float) -> None:
+    """The stream ends at 17.5 s, while B's arrival is still held back: the end of the stream decides it (nobody
+    was found back in line) and B's wait of 14 s is in the last ``queue_stats`` (composite across view, seeds 10-11,
+    rush-x-s11: someone who waited 155 s stepped up 4 s before the clip's end, and their wait was lost: waits 12.7 %
+    short). Control: the stream runs on past the hold (22 s): the same wait, counted once."""
+    stats = _scripted_stats(_HeldBackAtTheEnd(_scripted_config(), detector=_Jittered(0)), seconds)
+    assert [d["wait_mean_s"] for d in stats if d["waits"]] == [14.0]

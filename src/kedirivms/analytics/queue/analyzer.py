@@ -391,21 +391,10 @@ class QueueAnalyzer:
             staffed=look.staffed or not staffing,
             counter=look.at_counter,
         )
-        if self._waits.desk_arrivals:  # one line served in order: each arrival at the desk ends the longest wait
-            reached = [
-                self._waits.arrived(when, tid, leaver, clerk=self._clerks_id(tid, when))
-                for when, tid, leaver in self._service.arrivals
-            ]
-        else:  # an arrival at the desk the tracker hid by trading ids
-            reached = [self._waits.served_at_desk(when, leaver) for when, leaver in self._service.handovers]
         ended = list(finished)
-        for wait in reached:
-            if wait is not None:
-                ended.append(wait)
-                self._service.wait_ended(t)
-                self._interval.add_visit(wait)
-                if self._hour is not None:
-                    self._hour.served += 1
+        for wait in self._waits_ended_at_desk():
+            ended.append(wait)
+            self._service.wait_ended(t)
         self._count_stays(stays)
         length, staffed_now = look.length, look.staffed
         if self._count_ledger:
@@ -763,6 +752,27 @@ class QueueAnalyzer:
             np.concatenate([ids.astype(int), missing]),
         )
 
+    def _waits_ended_at_desk(self) -> list[FinishedVisit]:
+        """The waits that the service tracker's last arrivals ended, counted in this interval and hour.
+
+        One line served in order: each arrival at the desk ends the longest wait; without a ledger kept by arrivals,
+        an arrival at the desk the tracker hid by trading ids ends its person's visit.
+        """
+        assert self._service is not None and self._waits is not None and self._interval is not None
+        if self._waits.desk_arrivals:
+            reached = [
+                self._waits.arrived(when, tid, leaver, clerk=self._clerks_id(tid, when))
+                for when, tid, leaver in self._service.arrivals
+            ]
+        else:
+            reached = [self._waits.served_at_desk(when, leaver) for when, leaver in self._service.handovers]
+        ended = [wait for wait in reached if wait is not None]
+        for wait in ended:
+            self._interval.add_visit(wait)
+            if self._hour is not None:
+                self._hour.served += 1
+        return ended
+
     def _clerks_id(self, tid: int | None, t: float) -> bool:
         """Whether track ``tid`` was seen in the counter zone within ``relink_s`` before ``t`` (the clerk's id)."""
         seen = self._at_counter.get(tid) if tid is not None else None
@@ -933,7 +943,8 @@ class QueueAnalyzer:
             t: end time, seconds (default: the last frame's time).
 
         Stays in the service zone still open are ended (see :meth:`ServiceTracker.finish`) and counted in these
-        statistics; they are added to :attr:`last`'s ``services``.
+        statistics; they are added to :attr:`last`'s ``services``. An arrival at the desk still held back is decided
+        then: the wait it ends is counted too and added to :attr:`last`'s ``visits``.
 
         Returns:
             The last ``queue_stats`` event and, with a service zone, the partial hour's ``service_stats_hourly``
@@ -942,11 +953,14 @@ class QueueAnalyzer:
         if self._interval is None or not self._interval.lengths:
             return []
         end = t if t is not None else (self._prev_t or self._interval.start)
-        if self._service is not None:  # the stays the stream's end cut short: last.services
+        if self._service is not None:  # the stays the stream's end cut short, and the waits it decided: last
             stays = self._service.finish(self._prev_t if self._prev_t is not None else end)
             self._count_stays(stays)
+            waits = self._waits_ended_at_desk()
             if self.last is not None:
-                self.last = dataclasses.replace(self.last, services=self.last.services + tuple(stays))
+                self.last = dataclasses.replace(
+                    self.last, services=self.last.services + tuple(stays), visits=self.last.visits + tuple(waits)
+                )
         self._interval.end = max(end, self._interval.start)
         events = [self._stats_event(self._interval)]
         self._interval = IntervalStats(start=self._interval.end, end=self._interval.end + self.config.interval_s)

@@ -598,8 +598,13 @@ class ServiceTracker:
         """End every stay at the end of the stream (time ``t``) and return those long enough to be services.
 
         A stay whose person was already out of the zone or lost ends where they were last in it, as it would have
-        after the grace time; one whose person is still in the zone at ``t`` is censored (its end is unknown).
+        after the grace time; one whose person is still in the zone at ``t`` is censored (its end is unknown). An
+        arrival still held back (see :meth:`_jumped`) is decided with what was seen: nobody was found back in the line
+        where it came from, so it stands and is in :attr:`arrivals` (nothing the stream showed is lost at its end).
         """
+        self.handovers, self.arrivals = [], []
+        if self._pending is not None:
+            self._release(self._pending[0], t)
         done = []
         for stay in self._stays:
             length = stay.last_in - stay.enter
