@@ -1531,6 +1531,25 @@ def test_the_one_stepping_up_boxed_under_the_id_of_the_one_served_who_left_unsee
     assert seen == arrivals
 
 
+def test_the_one_served_walking_off_where_the_zones_overlap_is_not_the_next_under_their_id() -> None:
+    """A (1) is served at (50, 35) from 2 s, nobody in line. At 20 s the model misses A; at 20.5 s A's box is found
+    31 px off, walking away where the drawn zones overlap (in the service zone and in the line's at once), then A is
+    gone. A's own box in the line's zone is not someone else stepping up: no arrival (a real clip, Intel's
+    one-by-one-person-detection.mp4, 118.8 s: the first form of the rule ended a service 1 s early and counted an
+    arrival nobody made)."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 35.0), "spot")])
+    seen += _feed(service, 20.0, [])
+    ids, xy, both = np.array([1]), np.array([[80.0, 44.0]]), np.array([True])
+    _, arrived = service.update(20.5, ids, xy, both, both, heads=xy - (0.0, 40.0))
+    seen += arrived
+    for t in np.arange(21.0, 26.0, 0.5):
+        seen += _feed(service, float(t), [])
+    assert seen == 1
+
+
 class _HeldBackAtTheEnd(QueueAnalyzer):
     """A (2) stands at the desk from 1 s and is lost there at 10 s (not seen leaving: the desk is held for them). B
     (3) walks into the line at 2 s, stands at its front and steps up to the desk at 16 s: an arrival from the line

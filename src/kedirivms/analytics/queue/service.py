@@ -328,13 +328,15 @@ class ServiceTracker:
             ]
         # (the top centre of each box; without heads, its centre)
         tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
-        lined_now = (
-            [xy for (_, xy, _), q in zip(rows, in_queue.tolist(), strict=True) if q] if in_queue is not None else []
+        lined_now = (  # (in the queue zone only: where the zones overlap, someone at the spot is in both)
+            [(tid, xy) for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True) if q and not s]
+            if in_queue is not None
+            else []
         )
         taken: list[tuple[_Stay, int, tuple[float, float]]] = []  # (see _took_the_id)
         for (tid, xy, s), top in zip(rows, tops, strict=True):
             stay = self._owner.get(tid)
-            if stay is not None and s and fresh and self._took_the_id(stay, xy, t, lined_now):
+            if stay is not None and s and fresh and self._took_the_id(stay, tid, xy, t, lined_now):
                 taken.append((stay, tid, xy))
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
@@ -524,19 +526,24 @@ class ServiceTracker:
             return 0
         return self._release(stay, t)
 
-    def _took_the_id(self, stay: _Stay, xy: tuple[float, float], t: float, lined: list[tuple[float, float]]) -> bool:
-        """Whether a track of ``stay`` found in the zone at ``xy`` after its person was missed at the spot is the
-        next one stepping up under their id: found within ``relink_s`` of the miss, more than ``relink_px`` from where
-        its person was last seen at the spot, on top of someone seen in the line now (within ``APART * relink_px``: a
-        second box of the one stepping up, whose own id goes next). Composite across view, steady-x-s10 197.3 s: the
-        one served stepped off the picture's edge and the next was boxed under their id; one service ran on for 24 s.
+    def _took_the_id(
+        self, stay: _Stay, tid: int, xy: tuple[float, float], t: float, lined: list[tuple[int, tuple[float, float]]]
+    ) -> bool:
+        """Whether track ``tid`` of ``stay``, found in the zone at ``xy`` after its person was missed at the spot, is
+        the next one stepping up under their id: found within ``relink_s`` of the miss, more than ``relink_px`` from
+        where its person was last seen at the spot, on top of someone else seen in the line now, out of the service
+        zone (within ``APART * relink_px``: a second box of the one stepping up, whose own id goes next; ``lined``
+        holds the tracks in line with their places). Where the zones overlap the track itself may be in line too: it
+        is not someone else (a real clip, one-by-one-person-detection.mp4 118.8 s: the one served walking off).
+        Composite across view, steady-x-s10 197.3 s: the one served stepped off the picture's edge and the next was
+        boxed under their id; one service ran on for 24 s.
         """
         miss = stay.missed
         if miss is None or stay.last_in >= miss.t or t - miss.seen > self.relink_s:
             return False
         if math.dist(xy, miss.xy) <= self.relink_px:
             return False
-        return any(math.dist(xy, p) <= APART * self.relink_px for p in lined)
+        return any(other != tid and math.dist(xy, p) <= APART * self.relink_px for other, p in lined)
 
     def _end(self, stay: _Stay) -> None:
         """Take ``stay`` off the desk: it holds no track any more."""
