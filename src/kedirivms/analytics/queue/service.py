@@ -321,22 +321,23 @@ class ServiceTracker:
             for tid, (x, y), s in zip(ids.tolist(), centres.tolist(), in_service.tolist(), strict=True)
         ]
         inside = {tid for tid, _, s in rows if s}  # (in the zone itself: see _beside_the_served)
-        if in_queue is not None:  # (a foot point that dips out of a thin zone beside the spot is still at the spot)
+        queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
+        if queue is not None:  # (a foot point that dips out of a thin zone beside the spot is still at the spot)
             rows = [
-                (tid, xy, s or (not q and self._by_spot(tid, xy)))
-                for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True)
+                (tid, xy, s or (not q and self._by_spot(tid, xy))) for (tid, xy, s), q in zip(rows, queue, strict=True)
             ]
         # (the top centre of each box; without heads, its centre)
         tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
-        lined_now = (  # (in the queue zone only: where the zones overlap, someone at the spot is in both)
-            [(tid, xy) for (tid, xy, s), q in zip(rows, in_queue.tolist(), strict=True) if q and not s]
-            if in_queue is not None
-            else []
-        )
         taken: list[tuple[_Stay, int, tuple[float, float]]] = []  # (see _took_the_id)
         for (tid, xy, s), top in zip(rows, tops, strict=True):
             stay = self._owner.get(tid)
-            if stay is not None and s and fresh and self._took_the_id(stay, tid, xy, t, lined_now):
+            if (
+                stay is not None
+                and s
+                and fresh
+                and queue is not None
+                and self._took_the_id(stay, tid, xy, t, rows, queue)
+            ):
                 taken.append((stay, tid, xy))
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
@@ -360,7 +361,6 @@ class ServiceTracker:
         done: list[FinishedStay] = []
         arrivals = 0
         born = {tid for tid, _, _ in rows if tid not in self._zone_of}
-        queue = in_queue.tolist() if in_queue is not None else None  # (one list per frame, read by every step below)
         for stay, tid, xy in taken:  # (the next one, boxed under the id of the one served who left unseen)
             assert stay.missed is not None
             arrivals += self._pass_spot(stay, stay.missed.seen, tid, t, done, xy, {tid}, t, tid)
@@ -527,13 +527,19 @@ class ServiceTracker:
         return self._release(stay, t)
 
     def _took_the_id(
-        self, stay: _Stay, tid: int, xy: tuple[float, float], t: float, lined: list[tuple[int, tuple[float, float]]]
+        self,
+        stay: _Stay,
+        tid: int,
+        xy: tuple[float, float],
+        t: float,
+        rows: list[tuple[int, tuple[float, float], bool]],
+        in_queue: list[bool],
     ) -> bool:
         """Whether track ``tid`` of ``stay``, found in the zone at ``xy`` after its person was missed at the spot, is
         the next one stepping up under their id: found within ``relink_s`` of the miss, more than ``relink_px`` from
         where its person was last seen at the spot, on top of someone else seen in the line now, out of the service
-        zone (within ``APART * relink_px``: a second box of the one stepping up, whose own id goes next; ``lined``
-        holds the tracks in line with their places). Where the zones overlap the track itself may be in line too: it
+        zone (within ``APART * relink_px``: a second box of the one stepping up, whose own id goes next; ``rows`` and
+        ``in_queue`` are this frame's). Where the zones overlap the track itself may be in line too: it
         is not someone else (a real clip, one-by-one-person-detection.mp4 118.8 s: the one served walking off).
         Composite across view, steady-x-s10 197.3 s: the one served stepped off the picture's edge and the next was
         boxed under their id; one service ran on for 24 s.
@@ -543,7 +549,10 @@ class ServiceTracker:
             return False
         if math.dist(xy, miss.xy) <= self.relink_px:
             return False
-        return any(other != tid and math.dist(xy, p) <= APART * self.relink_px for other, p in lined)
+        return any(
+            q and not s and other != tid and math.dist(xy, p) <= APART * self.relink_px
+            for (other, p, s), q in zip(rows, in_queue, strict=True)
+        )
 
     def _end(self, stay: _Stay) -> None:
         """Take ``stay`` off the desk: it holds no track any more."""
