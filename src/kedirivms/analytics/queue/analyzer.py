@@ -377,9 +377,7 @@ class QueueAnalyzer:
         for visit in finished:
             if visit.served:
                 self._service.wait_ended(visit.end)
-            self._interval.add_visit(visit)
-            if self._hour is not None and visit.served:
-                self._hour.served += 1
+            self._count_visit(visit)
         stays, _ = self._service.update(
             t,
             ids,
@@ -768,10 +766,15 @@ class QueueAnalyzer:
             reached = [self._waits.served_at_desk(when, leaver) for when, leaver in self._service.handovers]
         ended = [wait for wait in reached if wait is not None]
         for wait in ended:
-            self._interval.add_visit(wait)
-            if self._hour is not None:
-                self._hour.served += 1
+            self._count_visit(wait)
         return ended
+
+    def _count_visit(self, visit: FinishedVisit) -> None:
+        """Count a wait that ended in this interval's statistics, and a served one in this hour's."""
+        assert self._interval is not None
+        self._interval.add_visit(visit)
+        if self._hour is not None and visit.served:
+            self._hour.served += 1
 
     def _clerks_id(self, tid: int | None, t: float) -> bool:
         """Whether track ``tid`` was seen in the counter zone within ``relink_s`` before ``t`` (the clerk's id)."""

@@ -709,11 +709,16 @@ class WaitTracker:
 
     def _walked_off(self, visit: Visit) -> bool:
         """Whether ``visit``'s person was last seen walking off: out of the line, at least ``relink_px`` from where
-        they stood in it (not a foot point off the zone's edge), with no id leap since they were last in it (a box
-        found far off after a loss is an id gone onto someone else, not a walk)."""
-        if visit.last_seen <= visit.last_in or math.dist(visit.last_xy, visit.in_line_xy) < self.relink_px:
+        they stood in it (:meth:`_off_its_place`), with no id leap since they were last in it (a box found far off
+        after a loss is an id gone onto someone else, not a walk)."""
+        if visit.last_seen <= visit.last_in or not self._off_its_place(visit):
             return False
         return all(info.leapt <= visit.last_in for tid in visit.tracks if (info := self._tracks.get(tid)) is not None)
+
+    def _off_its_place(self, visit: Visit) -> bool:
+        """Whether ``visit``'s person was last seen at least ``relink_px`` from where they last stood in line: walking
+        off, not a foot point out of the zone's edge where they stand."""
+        return math.dist(visit.last_xy, visit.in_line_xy) >= self.relink_px
 
     def _still_walking_in(self, visit: Visit, t: float) -> bool:
         """Whether ``visit``'s person was seen walking in and began it within ``relink_s``."""
@@ -1551,8 +1556,8 @@ class WaitTracker:
         who had stood in line two minutes gave up and walked off; the line read one long to the end)."""
         if visit.from_desk or visit.jumped or visit.last_in - visit.enter < 2.0 * self.relink_s:
             return False
-        if math.dist(visit.last_xy, visit.in_line_xy) < self.relink_px:
-            return False  # (a foot point out of the zone's edge where they stand: not walking off)
+        if not self._off_its_place(visit):
+            return False
         others = [v.in_line_xy for v in self._visits if v is not visit and v.last_in >= t and not v.from_desk]
         return self._more_starts_than(others)
 
