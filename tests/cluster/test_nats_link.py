@@ -3,6 +3,7 @@ publish de-duplication, and every failure as a kedirivms error (never a raw nats
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -71,6 +72,21 @@ def test_source_states_and_plain_subscriptions(nats_single: NatsServer) -> None:
             link.stream_sources("T_NONE")
         assert [s for s, _ in seen] == ["$KV.t-members.w.a"] * 2
         assert seen[1][1].get("KV-Operation") == "DEL"
+
+
+def test_connect_waits_for_its_loop_thread(nats_single: NatsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a loaded box the loop thread may start running after ``connect`` hands it the connection (seen: a worker
+    of the test suite exiting 'not connected (hint: call connect() first)' at start): connect waits for it."""
+    run_forever = asyncio.BaseEventLoop.run_forever
+
+    def late(self: asyncio.AbstractEventLoop) -> None:
+        time.sleep(0.3)
+        run_forever(self)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_forever", late)
+    with NatsLink(nats_single.url) as link:
+        link.ensure_kv("t-late")
+        assert link.kv_get("t-late", "nothing") is None
 
 
 def test_unreachable_and_unconnected_are_kedirivms_errors() -> None:

@@ -142,12 +142,15 @@ class NatsLink:
         Raises:
             ClusterError: no server answered within ``timeout`` seconds.
         """
+        wait = timeout if timeout is not None else self.timeout
         if self._loop is None:
             loop = asyncio.new_event_loop()
+            running = threading.Event()
+            loop.call_soon(running.set)
             self._thread = threading.Thread(target=loop.run_forever, name="kedirivms-nats", daemon=True)
             self._thread.start()
+            running.wait(wait)  # the thread may start late on a loaded box; _call refuses a loop not yet running
             self._loop = loop
-        wait = timeout if timeout is not None else self.timeout
 
         async def _connect() -> None:
             async def on_error(exc: Exception) -> None:
