@@ -334,7 +334,7 @@ class Recorder:
             # timestamps and changes them
             self._batch.append((packet, now, template))
         else:  # the writer changes timestamps and stream: it gets a copy of the payload (buffer protocol)
-            copy = av.Packet(packet)  # type: ignore[arg-type]
+            copy = av.Packet(packet)  # type: ignore[arg-type, unused-ignore]  # older PyAV stubs refuse a Packet
             self._batch.append((copy, now, template, packet.pts, dts, packet.is_keyframe, packet.duration))
         if dts is None:
             dts = packet.pts
