@@ -69,7 +69,7 @@ else
 endif
 
 test: $(STAMP) system-deps footage plain-smoke
-	$(VPY) -m pytest -q -p no:cacheprovider --durations=20
+	$(VPY) -m pytest -q -p no:cacheprovider --durations=20 -n 4 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -6,7 +6,9 @@ here only has to refuse non-loopback destinations from the pytest process itself
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +16,36 @@ from typing import Any
 import pytest
 
 from clitools import ServerProcess, free_port, sim_rtsp_process, wait_until
+
+# Tests that serve or sweep WS-Discovery (port 3702) on 127.0.1.x: they bind the same addresses and a sweep finds
+# the others' cameras, so under pytest-xdist they take turns (see _wsd_turn).
+_SHARED_WSD = (
+    "discovery/",
+    "integration/test_camera_stream.py",
+    "integration/test_connect_cameras.py",
+    "sim/test_fleet_cli.py",
+    "sim/test_sim_api.py",
+    "sim/test_simulate_output.py",
+    "test_examples.py::test_example_runs[discover_site.py]",
+)
+
+
+@pytest.fixture(autouse=True)
+def _wsd_turn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under ``pytest -n N`` (``make test``) hold a lock file shared by the workers while a test of ``_SHARED_WSD``
+    runs. Autouse, so it is set up before the test's own (function-scoped) responders and fleets."""
+    path = request.node.nodeid.removeprefix("tests/")
+    if "PYTEST_XDIST_WORKER" not in os.environ or not path.startswith(_SHARED_WSD):
+        yield
+        return
+    lock = tmp_path_factory.getbasetemp().parent / "wsd-127.0.1.lock"
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
