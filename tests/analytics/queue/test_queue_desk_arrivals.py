@@ -1571,3 +1571,40 @@ def test_an_arrival_held_back_when_the_stream_ends_ends_its_wait(seconds: float)
     short). Control: the stream runs on past the hold (22 s): the same wait, counted once."""
     stats = _scripted_stats(_HeldBackAtTheEnd(_scripted_config(), detector=_Jittered(0)), seconds)
     assert [d["wait_mean_s"] for d in stats if d["waits"]] == [14.0]
+
+
+@pytest.mark.parametrize(
+    ("leaves", "arrivals"),
+    [
+        # A walks off the spot under their own id (the whole box moves) and is lost: A is accounted for
+        pytest.param("walks", 2, id="seen-walking-off-under-own-id"),
+        # control: A's legs hidden for a detection (foot point up, box top where it was), then lost at the spot:
+        # nobody saw A leave, so the newcomer walking away may be A walking on unseen, as before
+        pytest.param("legs-hidden", 3, id="legs-hidden-then-lost"),
+    ],
+)
+def test_a_newcomer_near_the_desk_is_not_the_one_served_who_was_seen_walking_off(leaves: str, arrivals: int) -> None:
+    """A (track 1) is served at (50, 20) from 2 s with nobody in line. At 20 s A walks off to the right under their own
+    id and is lost (out of the picture); at 21 s a newcomer (3) is first seen 65 px above the spot, walking on past
+    it and so away from it; B walks into the line at 21.5 s (track 2; 4 from 22 s on), stands at its front and steps up
+    at 27 s. A was seen leaving, so
+    the newcomer is not A walking on unseen, and B, still seen in line, did not step up unseen when A left: two
+    arrivals (composite across view, rush-x-s13 125.8 s: a third, dated when A left, took B's start and every
+    later wait came out short)."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot")])
+    if leaves == "walks":
+        seen += _feed_tops(service, 20.0, [(1, (75.0, 22.0), "out")], {1: (75.0, -18.0)})
+    else:
+        seen += _feed_tops(service, 20.0, [(1, (50.0, 8.0), "out")], {1: (50.0, -20.0)})
+    seen += _feed(service, 20.5, [])
+    for k, t in enumerate(np.arange(21.0, 27.0, 0.5)):
+        rows = [(3, (50.0 - 12.0 * k, -45.0), "out")]
+        if t >= 21.5:
+            rows.append((2, (80.0, 40.0), "line") if t < 22.0 else (4, (70.0, 40.0), "line"))
+        seen += _feed(service, float(t), rows)
+    for t in np.arange(27.0, 32.0, 0.5):
+        seen += _feed(service, float(t), [(4, (50.0, 20.0), "spot")])
+    assert seen == arrivals

@@ -24,12 +24,13 @@ class FinishedStay:
 
 
 class _Miss(NamedTuple):
-    """A stay's person missed at the spot: the first detection none of its tracks was in the zone, and where and
-    when they were last seen there before."""
+    """A stay's person missed at the spot: the first detection none of its tracks was in the zone, and where (foot
+    point, box top) and when they were last seen there before."""
 
     t: float
     xy: tuple[float, float]
     seen: float
+    top: tuple[float, float]
 
 
 @dataclass
@@ -65,9 +66,11 @@ class _Stay:
     missed: _Miss | None = None  # the last time its person was missed at the spot
     # a trade to a track not from the line (see ServiceTracker._traded): when, the tracks given up, the one taken
     traded: tuple[float, frozenset[int], int] | None = None
-    # its tracks' places over the last seconds, oldest first; and those in the zone over the last leave_grace_s,
-    # with the box's top
-    recent: collections.deque[tuple[float, tuple[float, float]]] = field(default_factory=collections.deque)
+    # its tracks' places (foot point, box top, out of both zones) over the last seconds, oldest first; and those in
+    # the zone over the last leave_grace_s
+    recent: collections.deque[tuple[float, tuple[float, float], tuple[float, float], bool]] = field(
+        default_factory=collections.deque
+    )
     recent_in: collections.deque[tuple[float, tuple[float, float], tuple[float, float]]] = field(
         default_factory=collections.deque
     )
@@ -329,7 +332,7 @@ class ServiceTracker:
         # (the top centre of each box; without heads, its centre)
         tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
         taken: list[tuple[_Stay, int, tuple[float, float]]] = []  # (see _took_the_id)
-        for (tid, xy, s), top in zip(rows, tops, strict=True):
+        for k, ((tid, xy, s), top) in enumerate(zip(rows, tops, strict=True)):
             stay = self._owner.get(tid)
             if (
                 stay is not None
@@ -341,8 +344,9 @@ class ServiceTracker:
                 taken.append((stay, tid, xy))
             if stay is not None:
                 stay.last_seen, stay.last_xy = t, xy
-                stay.recent.append((t, xy))
-                while t - stay.recent[0][0] > self.leave_grace_s + self.relink_s:
+                stay.recent.append((t, xy, top, not s and not (queue is not None and queue[k])))
+                # (kept for as long as a miss at the spot is asked about: see _walked_off_seen)
+                while t - stay.recent[0][0] > self.leave_grace_s + 2.0 * self.relink_s:
                     stay.recent.popleft()
                 if s:
                     stay.last_in, stay.in_xy = t, xy
@@ -355,7 +359,8 @@ class ServiceTracker:
             for stay in self._stays:
                 first_miss = stay.missed is None or stay.missed.t < stay.last_in
                 if stay.last_in < t and stay.in_xy is not None and first_miss:
-                    stay.missed = _Miss(t, stay.in_xy, stay.last_in)
+                    was_top = stay.recent_in[-1][2] if stay.recent_in else stay.in_xy
+                    stay.missed = _Miss(t, stay.in_xy, stay.last_in, was_top)
         self.handovers = []
         self.arrivals = []
         done: list[FinishedStay] = []
@@ -1170,14 +1175,18 @@ class ServiceTracker:
             # off under the stay's id, then missed for a detection, is first seen further on)
             near = min(
                 [was]
-                + [math.dist(born_xy, p) for w, p in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                + [math.dist(born_xy, p) for w, p, _, _ in stay.recent if born_t - self.leave_grace_s <= w < born_t]
                 + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
             )
             # the stay's person missed at the spot shortly before (within relink_s): they may have walked on
             # meanwhile, unseen, from where they were last seen there (two detection periods' walk, as in
             # _gone_from_spot)
             gone = [
-                m.seen for other, m in born.missed if other is stay and math.dist(born_xy, m.xy) <= 2 * self.depart_px
+                m.seen
+                for other, m in born.missed
+                if other is stay
+                and math.dist(born_xy, m.xy) <= 2 * self.depart_px
+                and not self._walked_off_seen(stay, m)
             ]
             if (near <= self.depart_px or gone) and now - was >= 0.5 * self.relink_px:
                 # (left when first seen beside the spot, or when last seen at it)
@@ -1197,6 +1206,19 @@ class ServiceTracker:
                 stay.departed = departure
                 del self._born_out[tid]
                 return
+
+    def _walked_off_seen(self, stay: _Stay, miss: _Miss) -> bool:
+        """Whether ``stay``'s person, missed at the spot (``miss``), was seen walking off it under one of the stay's
+        own ids: seen since they were last at the spot out of both zones (one of its ids in the line is most often
+        the next one stepping up under it), their box moved at least ``relink_px / 2`` from where it stood
+        (:func:`_stood`: legs hidden by someone passing in front are no move). They were not unseen, so
+        someone first seen near the spot later is not them walking on (composite across view, rush-x-s13 125.8 s:
+        the one served walked off to the right edge under their id; a newcomer at the top of the picture 2 s later
+        was taken for them, and the front of the line for someone who had stepped up unseen)."""
+        return any(
+            out and w > miss.seen and not _stood(p, top, miss.xy, miss.top, 0.5 * self.relink_px)
+            for w, p, top, out in stay.recent
+        )
 
     def _back_in_place(self, stay: _Stay, born: _Born) -> bool:
         """Whether ``stay``'s person, missed at the spot before ``born`` was first seen, has been boxed in the zone
