@@ -1751,3 +1751,54 @@ def test_someone_seen_walking_off_who_leaves_the_picture_before_the_grace_is_out
             rows.append((2, (80.0, seen[t]), "out"))
         _feed(waits, t, rows)
     assert waits.waiting(20.5) == in_line
+
+
+@pytest.mark.parametrize(("lands", "waiting"), [(160.0, 2), (110.0, 1)], ids=["far-on-a-newcomer", "beside-its-person"])
+def test_an_id_lost_on_someone_in_line_given_to_a_newcomer_far_off_counts_the_newcomer(
+    lands: float, waiting: int
+) -> None:
+    """A walks in and stands in line at (100, 50) under track 1; at 8 s A is boxed under track 2 for a detection
+    (an id switch: one visit, two tracks), then under 1 again. B walks in from outside under track 3 at 11 s; at
+    12.5 s track 3 is lost and B is boxed under the old track 2, ``lands`` px along the line, while track 1 stays on
+    A. Far off, track 2 leapt onto someone else: B is a person of their own, and the line holds two (composite
+    across view, rush-x-s13 139.8 s: someone walking in went uncounted for 56 s). Control: track 2 back beside A,
+    10 px off, is A's second box, one person."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 20.0, 0.5):
+        t = float(t)
+        if t < 4.0:
+            rows: list[Row] = [(1, (100.0, 50.0 + 10.0 * (4.0 - t)), "out")]
+        elif t == 8.0:
+            rows = [(2, (100.0, 50.0), "line")]
+        else:
+            rows = [(1, (100.0, 50.0), "line")]
+        if 11.0 <= t < 12.5:
+            rows.append((3, (lands + 10.0 * (12.5 - t), 80.0 + 20.0 * (11.0 - t)), "out"))
+        elif t >= 12.5:
+            rows.append((2, (lands, 50.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(19.5) == waiting
+
+
+@pytest.mark.parametrize(("found_stays", "waiting"), [(False, 3), (True, 4)], ids=["found-box-lost", "found-one-stays"])
+def test_a_companion_split_off_takes_the_start_found_for_them_on_the_way_in(found_stays: bool, waiting: int) -> None:
+    """A stands in line (start 2 s). B walks in under track 5 (start 11.5 s); at 12 s a box no walk explains is found
+    in line ahead of B (track 6, 45 px on: a start is found for it), lost at 12.5 s; from 13 s C stands beside B
+    (track 7, 18 px off), and after ``duplicate_s`` the two are two people, C with B's start. The start found at 12 s
+    was C on the way in: it goes, and the line holds three (composite across view, rush-x-s13 219.3 s: a pair walking
+    in under changing ids, one more start than people for 28 s, and a false `pile_up`). Control: the box found at 12
+    s stays in line, someone of their own; four."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 20.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(1, (100.0, 50.0 + 10.0 * max(0.0, 2.0 - t)), "line" if t >= 2.0 else "out")]
+        if 10.0 <= t < 11.5:
+            rows.append((5, (130.0, 50.0 + 20.0 * (11.5 - t)), "out"))
+        elif t >= 11.5:
+            rows.append((5, (130.0, 50.0), "line"))
+        if t == 12.0 or (found_stays and t > 12.0):
+            rows.append((6, (175.0, 50.0), "line"))
+        if t >= 13.0:
+            rows.append((7, (148.0, 50.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(19.5) == waiting
