@@ -1608,3 +1608,35 @@ def test_a_newcomer_near_the_desk_is_not_the_one_served_who_was_seen_walking_off
     for t in np.arange(27.0, 32.0, 0.5):
         seen += _feed(service, float(t), [(4, (50.0, 20.0), "spot")])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("front_id_at_place", "arrivals"),
+    [
+        # the passer's id on B where B stood: B under a new id, still waiting
+        pytest.param(True, 1, id="front-under-the-passers-id"),
+        # control: the passer's id lands a step nearer the spot (B moving up), nobody where B stood
+        pytest.param(False, 2, id="front-moved-up"),
+    ],
+)
+def test_the_front_of_the_line_under_a_passers_id_still_stands_where_it_stood(
+    front_id_at_place: bool, arrivals: int
+) -> None:
+    """A (track 1) is served at (50, 20) from 2 s; B (2) waits at the front of the line at (50, 40). At 20 s someone
+    passing in front (5) hides A's legs for a detection (A's foot point up out of the zone, the box top where it was);
+    from 21 s the passer's id is on B and B's own id is gone, while the passer walks on under a new id (6), first
+    seen 60 px from the spot, walking away. A never left and B stands where B stood: no arrival (composite across
+    view, crowd-x-s12 57.3 s: the front's id gone from the line was taken for the front stepping up unseen, and a
+    13.9-s wait was counted that nobody waited). Control: where B stood is empty, the id a step nearer the spot."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line")])
+    passing = [(1, (50.0, 8.0), "out"), (2, (50.0, 40.0), "line"), (5, (90.0, 60.0), "out")]
+    seen += _feed_tops(service, 20.0, passing, {1: (50.0, -20.0)})
+    seen += _feed(service, 20.5, [(1, (50.0, 20.0), "spot"), (2, (50.0, 40.0), "line"), (5, (70.0, 60.0), "out")])
+    b = (50.0, 40.0) if front_id_at_place else (50.0, 30.0)
+    for k, t in enumerate(np.arange(21.0, 30.0, 0.5)):
+        rows = [(1, (50.0, 20.0), "spot"), (5, b, "line"), (6, (10.0 - 12.0 * k, 65.0), "out")]
+        seen += _feed(service, float(t), rows)
+    assert seen == arrivals
