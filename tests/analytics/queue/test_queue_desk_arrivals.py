@@ -1640,3 +1640,21 @@ def test_the_front_of_the_line_under_a_passers_id_still_stands_where_it_stood(
         rows = [(1, (50.0, 20.0), "spot"), (5, b, "line"), (6, (10.0 - 12.0 * k, 65.0), "out")]
         seen += _feed(service, float(t), rows)
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(("top_y", "arrivals"), [(-20.0, 1), (30.0, 2)], ids=["box-reaches-down", "walks-off"])
+def test_a_box_at_the_spot_while_the_served_ones_box_reaches_below_their_feet_is_theirs(
+    top_y: float, arrivals: int
+) -> None:
+    """A (track 1) is served at (50, 20), their box's top at (50, -20). For one detection at 20 s A's box reaches
+    down to (50, 45), out of the zone, its top where it was, and a second box (2) stands at the spot 8 px from A's
+    place: a second box on A, no one arriving (composite across view, stall-x-s12 236.8 s: a 4-s wait was counted
+    that nobody waited). Control: A's whole box moved off (its top too): the box at the spot is someone else."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 20.0, 0.5):
+        seen += _feed(service, float(t), [(1, (50.0, 20.0), "spot")])
+    seen += _feed_tops(service, 20.0, [(1, (50.0, 45.0), "out"), (2, (44.0, 25.0), "spot")], {1: (50.0, top_y)})
+    for t in np.arange(20.5, 26.0, 0.5):
+        seen += _feed(service, float(t), [(1 if top_y < 0 else 2, (50.0, 20.0), "spot")])
+    assert seen == arrivals

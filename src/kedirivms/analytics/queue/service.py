@@ -1389,6 +1389,18 @@ class ServiceTracker:
             for stay in self._stays
         )
 
+    def _still_at_spot(self, stay: _Stay, t: float) -> bool:
+        """Whether every box of ``stay``'s seen out of the zone now stands where its person last stood in it
+        (:func:`_stood`, within ``relink_px / 4``): a box whose foot point left the zone under a top that stayed
+        (legs hidden by someone passing, or a box reaching down past their feet), not someone walking off
+        (composite across view, stall-x-s12 236.8 s: the box of the one served reached 52 px below their feet for
+        a detection while a second box took their place, and that box was counted as someone arriving)."""
+        if not stay.recent_in:
+            return False
+        _, feet, top = stay.recent_in[-1]
+        now = [(p, h) for w, p, h, _ in stay.recent if w >= t]
+        return bool(now) and all(_stood(p, h, feet, top, 0.25 * self.relink_px) for p, h in now)
+
     def _moving_off(self, stay: _Stay, t: float) -> bool:
         """Whether ``stay``'s person, in the zone now, is more than ``relink_px / 2`` from where they were in it
         ``leave_grace_s`` before (walking off the spot, still in the zone; not a track of the stay in the line)."""
@@ -1411,9 +1423,11 @@ class ServiceTracker:
         from_line = line is not None and t - line[0] <= self.leave_grace_s
         for stay in self._stays:
             d = math.dist(xy, stay.last_xy)
-            if stay.in_xy is not None and stay.last_in >= stay.last_seen:  # (last seen at the spot, another id of
-                d = min(d, math.dist(xy, stay.in_xy))  # theirs in the line: near either is near them)
-            leaving = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now
+            out_now = stay.last_seen >= t and stay.last_in < t  # their person is seen out of the zone now ...
+            still = out_now and self._still_at_spot(stay, t)  # ... or only a box of theirs whose top stayed there
+            if stay.in_xy is not None and (stay.last_in >= stay.last_seen or still):  # (last seen at the spot,
+                d = min(d, math.dist(xy, stay.in_xy))  # another id of theirs in the line: near either is near them)
+            leaving = out_now and not still
             if from_line and stay.last_in >= t and self._moving_off(stay, t):
                 continue
             if not leaving and t - stay.last_seen <= self.relink_s and d <= self.relink_px and d < best[0]:
