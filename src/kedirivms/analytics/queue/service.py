@@ -1221,7 +1221,11 @@ class ServiceTracker:
         (:func:`_stood`: legs hidden by someone passing in front are no move). They were not unseen, so
         someone first seen near the spot later is not them walking on (composite across view, rush-x-s13 125.8 s:
         the one served walked off to the right edge under their id; a newcomer at the top of the picture 2 s later
-        was taken for them, and the front of the line for someone who had stepped up unseen)."""
+        was taken for them, and the front of the line for someone who had stepped up unseen). Not where the zone is
+        thin: there the front of the line stands in the stay's second box and steps in and out beside the spot
+        (composite along view, rush-s2 91.3 s: that id, seen out of the zones, was taken for the one served)."""
+        if self.thin_zone:
+            return False
         return any(
             out and w > miss.seen and not _stood(p, top, miss.xy, miss.top, 0.5 * self.relink_px)
             for w, p, top, out in stay.recent
