@@ -820,6 +820,11 @@ class WaitTracker:
         k = min(range(len(self._ledger)), key=lambda i: abs(self._ledger[i][0] - enter))
         return self._ledger.pop(k)
 
+    def _lined(self, t: float) -> list[tuple[float, float]]:
+        """Where the visits seen in line at ``t`` stand, but those whose id jumped onto someone in line from elsewhere
+        or came from the service zone (they count nobody, see :meth:`_reconcile`)."""
+        return [v.in_line_xy for v in self._visits if v.last_in >= t and not v.jumped and not v.from_desk]
+
     def _apart(self, points: list[tuple[float, float]]) -> int:
         """How many people ``points`` are: boxes closer than ``_apart_px`` to one already counted are the same person
         (a duplicate box, or an old id lingering beside a new one)."""
@@ -887,7 +892,7 @@ class WaitTracker:
         service zone (the one served walking out across the line's zone is not in it; counted, they made room for
         the start of a stray box in line).
         """
-        seen = [v.in_line_xy for v in self._visits if v.last_in >= t and not v.jumped and not v.from_desk]
+        seen = self._lined(t)
         people = self._apart(seen)
         self._add_missing(t, people, None)
         if held:
@@ -1434,8 +1439,7 @@ class WaitTracker:
             # a second person; one who walked in beside them (first seen within duplicate_s of them, both walking
             # in) is as well known as they are: a start seen walking in, kept when the ledger is trimmed
             self._ledger_add(twin, seen=visit.walked_in and born - visit.enter <= self.duplicate_s + 1e-9)
-            seen = [v.in_line_xy for v in self._visits if v.last_in >= t and not v.jumped and not v.from_desk]
-            if len(self._ledger) > max(self._floor, self._apart(seen)):
+            if len(self._ledger) > max(self._floor, self._apart(self._lined(t))):
                 # (the ledger counted the second already, from a start found for someone in line while the two
                 # walked in under changing ids: that found start goes; composite across view, rush-x-s13 219.3 s)
                 self._trim(False)
