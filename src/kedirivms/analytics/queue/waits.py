@@ -283,7 +283,8 @@ class WaitTracker:
         for tid, xy, q, s in sorted(rows, key=lambda row: not row[2]):
             info = self._tracks.get(tid)
             if info is not None and self._leapt_off(tid, info, xy, rows):
-                info = None  # (a new track from here: see _leapt_off)
+                self._forget_track(tid)  # (a new track from here: see _leapt_off)
+                info = None
             if info is None:
                 info = self._tracks[tid] = _Track(
                     first=t, last=t, xy=xy, born_in_line=q, outside=False, born_at_desk=s and not q
@@ -1383,20 +1384,21 @@ class WaitTracker:
         leaves its visit and is taken as first seen now, the newcomer's own (composite across view, rush-x-s13 139.8
         s: an id lost on someone standing in line came back 180 px on, on someone walking in at the back, and that
         person went uncounted for 56 s). A shorter leap, half a body onto someone passing, most often comes back
-        (see :meth:`_leapt_apart`). Forgets the track's past when so."""
+        (see :meth:`_leapt_apart`)."""
         visit = self._owner.get(tid)
         if visit is None or math.dist(xy, info.xy) <= 2.0 * self.relink_px:
             return False
-        stays = any(
+        return any(
             other != tid and other in visit.tracks and q and math.dist(p, xy) >= self.relink_px
             for other, p, q, _ in rows
         )
-        if stays:
-            visit.tracks.discard(tid)
-            visit.together.pop(tid, None)
-            del self._owner[tid]
-            del self._tracks[tid]
-        return stays
+
+    def _forget_track(self, tid: int) -> None:
+        """Take track ``tid`` out of its visit and forget its past: seen next, it is a new track."""
+        visit = self._owner.pop(tid)
+        visit.tracks.discard(tid)
+        visit.together.pop(tid, None)
+        del self._tracks[tid]
 
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
         """Move track ``tid`` out of ``visit`` into a visit of its own.
