@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -1250,10 +1251,17 @@ class ServiceTracker:
         for the last ``leave_grace_s`` (not where the zone is thin, as :meth:`_back_in_place`). Their legs hidden for
         a moment by someone passing in front is no move (:func:`_stood`; composite across view, steady-x-s7 250.3 s).
         """
-        if self.thin_zone or stay.last_in < t or stay.in_xy is None or not stay.recent_in:
+        if self.thin_zone or stay.last_in < t or stay.in_xy is None:
+            return False
+        return self._stand_where_last_in(stay, [(p, h) for _, p, h in stay.recent_in])
+
+    def _stand_where_last_in(self, stay: _Stay, boxes: list[tuple[tuple[float, float], tuple[float, float]]]) -> bool:
+        """Whether every one of ``boxes`` (foot point, top) stands where ``stay``'s person was last boxed in the zone
+        (:func:`_stood`, within ``relink_px / 4``); ``False`` with no such box or none kept."""
+        if not stay.recent_in or not boxes:
             return False
         _, feet, top = stay.recent_in[-1]
-        return all(_stood(p, h, feet, top, 0.25 * self.relink_px) for _, p, h in stay.recent_in)
+        return all(_stood(p, h, feet, top, 0.25 * self.relink_px) for p, h in boxes)
 
     def _in_front_of(self, spot: tuple[float, float], xy: tuple[float, float]) -> bool:
         """Whether someone first seen at ``xy`` stood at least ``relink_px / 2`` lower in the picture than ``spot``:
@@ -1399,11 +1407,8 @@ class ServiceTracker:
         (legs hidden by someone passing, or a box reaching down past their feet), not someone walking off
         (composite across view, stall-x-s12 236.8 s: the box of the one served reached 52 px below their feet for
         a detection while a second box took their place, and that box was counted as someone arriving)."""
-        if not stay.recent_in:
-            return False
-        _, feet, top = stay.recent_in[-1]
-        now = [(p, h) for w, p, h, _ in stay.recent if w >= t]
-        return bool(now) and all(_stood(p, h, feet, top, 0.25 * self.relink_px) for p, h in now)
+        now = [(p, h) for w, p, h, _ in itertools.takewhile(lambda r: r[0] >= t, reversed(stay.recent))]
+        return self._stand_where_last_in(stay, now)
 
     def _moving_off(self, stay: _Stay, t: float) -> bool:
         """Whether ``stay``'s person, in the zone now, is more than ``relink_px / 2`` from where they were in it

@@ -1393,13 +1393,6 @@ class WaitTracker:
             for other, p, q, _ in rows
         )
 
-    def _forget_track(self, tid: int) -> None:
-        """Take track ``tid`` out of its visit and forget its past: seen next, it is a new track."""
-        visit = self._owner.pop(tid)
-        visit.tracks.discard(tid)
-        visit.together.pop(tid, None)
-        del self._tracks[tid]
-
     def _spin_off(self, visit: Visit, tid: int, xy: tuple[float, float], in_line: bool, t: float) -> Visit:
         """Move track ``tid`` out of ``visit`` into a visit of its own.
 
@@ -1554,14 +1547,18 @@ class WaitTracker:
 
     def _forget_lost_tracks(self, t: float) -> None:
         for tid in [tid for tid, info in self._tracks.items() if t - info.last > self.relink_s]:
-            del self._tracks[tid]
-            self._retired.discard(tid)
-            visit = self._owner.pop(tid, None)
-            if visit is not None:
-                visit.tracks.discard(tid)
-                visit.together.pop(tid, None)
-                if len(visit.tracks) <= 1:
-                    visit.together.clear()
+            self._forget_track(tid)
+
+    def _forget_track(self, tid: int) -> None:
+        """Forget track ``tid`` and take it out of its visit: seen again, it is a new track."""
+        del self._tracks[tid]
+        self._retired.discard(tid)
+        visit = self._owner.pop(tid, None)
+        if visit is not None:
+            visit.tracks.discard(tid)
+            visit.together.pop(tid, None)
+            if len(visit.tracks) <= 1:
+                visit.together.clear()
 
     def _merge_lost(self, lost: Visit) -> bool:
         """Hand a lost visit's start to a visit that began inside the line near it meanwhile (a late-caught switch)."""
