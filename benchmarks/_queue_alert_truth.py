@@ -74,9 +74,17 @@ def true_alerts(
 
 
 def match_alerts(
-    truth: list[tuple[str, float]], measured: list[tuple[str, float]], tolerance_s: float
+    truth: list[tuple[str, float]],
+    measured: list[tuple[str, float]],
+    tolerance_s: float,
+    end_s: float | None = None,
 ) -> dict[str, Any]:
-    """Pair alerts of the same kind within ``tolerance_s`` (nearest first): counts, the missed and the false."""
+    """Pair alerts of the same kind within ``tolerance_s`` (nearest first): counts, the missed and the false.
+
+    With ``end_s`` (the last frame's time), an alert left unpaired within ``tolerance_s`` of the end is *censored*,
+    neither missed nor false: its partner may come after the clip ends, up to ``tolerance_s`` late, which the clip
+    cannot show (a true clear 1.3 s before the end, and the analyzer's 2 s later, would be a miss otherwise).
+    """
     pairs = sorted(
         (abs(mt - tt), i, j)
         for i, (tk, tt) in enumerate(truth)
@@ -89,10 +97,13 @@ def match_alerts(
             used_t.add(i)
             used_m.add(j)
             delays.append(measured[j][1] - truth[i][1])
+    cut = math.inf if end_s is None else end_s - tolerance_s
     return {
         "truth": len(truth),
         "matched": len(used_t),
-        "missed": [truth[i] for i in range(len(truth)) if i not in used_t],
-        "false": [measured[j] for j in range(len(measured)) if j not in used_m],
+        "missed": [truth[i] for i in range(len(truth)) if i not in used_t and truth[i][1] <= cut],
+        "false": [measured[j] for j in range(len(measured)) if j not in used_m and measured[j][1] <= cut],
+        "censored": [a for k, a in enumerate(truth) if k not in used_t and a[1] > cut]
+        + [a for k, a in enumerate(measured) if k not in used_m and a[1] > cut],
         "max_abs_delay_s": round(max((abs(d) for d in delays), default=0.0), 2),
     }

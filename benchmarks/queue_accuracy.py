@@ -310,9 +310,16 @@ class Result:
     alerts: dict[str, Any] = field(default_factory=dict)
     ms_per_frame: float = 0.0
 
-    def score_events(self, events: list[Any], true_waits: list[float], truth_alerts: list[tuple[str, float]]) -> None:
+    def score_events(
+        self,
+        events: list[Any],
+        true_waits: list[float],
+        truth_alerts: list[tuple[str, float]],
+        end_s: float | None = None,
+    ) -> None:
         """Fill the wait and alert figures from the analyzer's events (waits from its ``queue_stats``) against the
-        true waits of the people served and the true alerts."""
+        true waits of the people served and the true alerts (those within the tolerance of ``end_s``, the last
+        frame's time, left unpaired are censored: see ``match_alerts``)."""
         stats = [e.data for e in events if e.kind == "queue_stats"]
         meas_n = sum(int(d["waits"]) for d in stats)
         self.served_true = len(true_waits)
@@ -321,7 +328,7 @@ class Result:
         self.meas_wait = sum((d["wait_mean_s"] or 0.0) * d["waits"] for d in stats) / meas_n if meas_n else 0.0
         self.wait_err_pct = 100.0 * abs(self.meas_wait - self.true_wait) / self.true_wait if self.true_wait else 0.0
         measured = [(e.kind, e.time) for e in events if e.kind in ALERT_KINDS]
-        self.alerts = match_alerts(truth_alerts, measured, ALERT_TOLERANCE_S)
+        self.alerts = match_alerts(truth_alerts, measured, ALERT_TOLERANCE_S, end_s)
 
     @property
     def passed(self) -> dict[str, bool]:
@@ -446,7 +453,7 @@ def run(
         and p.service_enter_s is not None
         and p.service_enter_s <= end
     ]
-    res.score_events(events, true_waits, _true_alerts(truth, scenario.start_s))
+    res.score_events(events, true_waits, _true_alerts(truth, scenario.start_s), end)
     if spy is not None:
         _print_visitors(scenario.name, int(params["seed"]), truth, spy.visits, scenario.start_s, end)
     return res
@@ -845,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.name}: missed {kind} at {t:.1f} s")
         for kind, t in r.alerts["false"]:
             print(f"  {r.name}: false {kind} at {t:.1f} s")
+        for kind, t in r.alerts["censored"]:
+            print(f"  {r.name}: {kind} at {t:.1f} s unpaired within the tolerance of the end (censored)")
     return 0 if ok else 1
 
 

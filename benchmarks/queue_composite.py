@@ -139,7 +139,7 @@ def score(clip: Path, truth: FootageTruth, scene: dict[str, Any], cache: Path | 
         stalled=qa.STALLED,
     )
     scored = qa.Result(clip.stem, frames=m, mae=float(np.abs(np.asarray(lengths) - np.asarray(waiting[:m])).mean()))
-    scored.score_events(events, true_waits, truth_alerts)
+    scored.score_events(events, true_waits, truth_alerts, end)
     desk = score_services(truth, stays, end_s=end)  # (a service still going on at the end counts, as a stay does)
     res: dict[str, Any] = {
         "clip": clip.name,
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{stem:<16} {r['frames']:>5} MAE {r['mae']:.3f} ({r['bias']:+.2f}) wait {r['true_wait']:6.1f} "
                 f"{r['meas_wait']:6.1f} {r['wait_err_pct']:6.2f} % served {r['served_true']:>2}/{r['served_meas']:>2} "
                 f"alerts {a['matched']}/{a['truth']} missed {len(a['missed'])} false {len(a['false'])} "
+                f"censored {len(a['censored'])} "
                 f"desk {d['measured']}/{d['truth']} ({d['missed']} missed, {d['false']} false) "
                 f"view {','.join(r['view']) or '-'} "
                 f"{'PASS' if all(r['passed'].values()) else 'FAIL'}",

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
-from _queue_alert_truth import true_alerts  # noqa: E402
+from _queue_alert_truth import match_alerts, true_alerts  # noqa: E402
 
 from kedirivms.analytics.queue import PileUpConfig, StalledConfig, UnstaffedConfig
 
@@ -38,3 +38,17 @@ def test_an_arrival_read_back_as_a_float_a_hair_past_its_frame_counts_on_that_fr
 def test_an_arrival_between_two_frames_counts_on_the_next() -> None:
     alerts = _stalls([(10.0, 40.0), (60.0, 90.0), (100.55, 140.0), (150.0, 200.0)])
     assert alerts == [("counter_stalled", 210.1)]
+
+
+def test_an_alert_left_unpaired_within_the_tolerance_of_the_clip_end_is_censored_not_missed() -> None:
+    # a true clear 1.3 s before the end: the analyzer's may come up to 3 s later, after the clip ends
+    truth = [("pile_up", 150.0), ("pile_up_cleared", 298.6)]
+    measured = [("pile_up", 151.0), ("pile_up", 299.0)]
+    scored = match_alerts(truth, measured, 3.0, end_s=299.9)
+    assert scored["matched"] == 1
+    assert scored["missed"] == [] and scored["false"] == []
+    assert scored["censored"] == [("pile_up_cleared", 298.6), ("pile_up", 299.0)]
+    # without the end, or earlier than the tolerance before it, they are a miss and a false alert
+    assert match_alerts(truth, measured, 3.0)["missed"] == [("pile_up_cleared", 298.6)]
+    late = match_alerts([("pile_up_cleared", 290.0)], [("pile_up_cleared", 295.0)], 3.0, end_s=299.9)
+    assert late["missed"] == [("pile_up_cleared", 290.0)] and late["false"] == [("pile_up_cleared", 295.0)]
