@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from kedirivms.analytics.queue import QueueConfig
+from kedirivms.analytics.queue import PileUpConfig, QueueAnalyzer, QueueConfig
 
-from .conftest import scripted_frames
+from .conftest import scripted_detector, scripted_frames
 
 LINE_X = 240.0
 PLACES = (180.0, 230.0, 280.0)  # feet of the first, second and third in line (the queue zone: y 137-324 px)
@@ -156,3 +157,31 @@ def test_each_wait_that_ends_is_given_on_the_frame_it_ends() -> None:
     left = [(t, v) for t, v in ended if not v.served]
     assert len(left) == 1 and left[0][0] >= 30.0, ended  # B walked off: a wait that ended unserved
     assert all(not last.visits for t, last in frames.items() if t not in {t for t, _ in ended})
+
+
+def test_a_pile_up_clears_counted_from_when_the_leaver_was_last_seen_in_line() -> None:
+    """Three walk into the line (a pile-up at three); the third walks off to the right, out of both zones, at 40 s.
+    The walk-out is decided ``reentry_grace_s`` (3 s) after they were last seen in line (they may step back in),
+    but they left then: the clear's timer (10 s) counts from when they left, not from the decision."""
+
+    def script(t: float) -> list[list[float]]:
+        boxes = [_walk_in(t, start, place) for start, place in zip((4.0, 8.0, 12.0), PLACES, strict=True)]
+        if t >= 40.0:
+            boxes[2] = _box(LINE_X + 80.0 * min(t - 40.0, 3.0), PLACES[2])
+        return [b for b in boxes if b is not None]
+
+    config = _config().model_copy(
+        update={"pile_up": PileUpConfig(threshold=3, for_s=5.0, clear_below=2, clear_for_s=10.0)}
+    )
+    analyzer = QueueAnalyzer(config, detector=scripted_detector(script))
+    y = np.zeros((360, 640), np.uint8)
+    events = []
+    for k in range(700):
+        events += analyzer.update(y, round(0.1 * k, 1))
+    kinds = [(e.kind, e.time) for e in events if e.kind.startswith("pile_up")]
+    assert [k for k, _ in kinds] == ["pile_up", "pile_up_cleared"], kinds
+    cleared = next(e for e in events if e.kind == "pile_up_cleared")
+    # last seen in line by 41 s (80 px a second out of a zone ending 48 px to the right: gone within 0.6 s, and a
+    # detection each 0.5 s); the walk-out is decided 3 s later: without back-dating the clear came at 53.8 s
+    assert 40.0 <= cleared.data["since"] <= 41.5, cleared
+    assert cleared.time <= 51.5, cleared

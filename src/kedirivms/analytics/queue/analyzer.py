@@ -17,7 +17,7 @@ import logging
 import math
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +259,10 @@ class QueueAnalyzer:
         self._fps = 10.0
         self._prev_t: float | None = None
         self._recent: deque[tuple[float, int, bool]] = deque()
+        # the ledger's line lengths over the longest a walk-out takes to decide (time, length), and the last time a
+        # departure was back-dated into them (see _back_date)
+        self._ledger_lengths: deque[tuple[float, int]] = deque()
+        self._back_dated = -math.inf
         self._pile = Hysteresis(config.pile_up.for_s, config.pile_up.clear_for_s)
         self._unstaffed = Hysteresis(config.unstaffed.for_s, config.unstaffed.clear_for_s)
         self._interval: IntervalStats | None = None
@@ -397,6 +401,7 @@ class QueueAnalyzer:
         length, staffed_now = look.length, look.staffed
         if self._count_ledger:
             length = self._line_length(t, look.length)
+            self._back_date(t, length)
         smoothed, staffed = self._smooth(t, length, staffed_now)
         self._interval.lengths.append(length)
         if self.counter_zone is not None:
@@ -813,6 +818,44 @@ class QueueAnalyzer:
             tracked.tracker_id = self._identity.update(t, tracked.tracker_id, anchors, looks, heights)
         return tracked
 
+    def _back_date(self, t: float, length: int) -> None:
+        """Count the people seen walking out of the line on this frame out of the readings since they were last seen in
+        it, then keep this frame's reading.
+
+        A walk-out is decided ``reentry_grace_s`` after the person was last seen in line (they may step back in):
+        the readings in between counted them. One fewer each from then (the ledger's readings only), so the
+        ``pile_up`` clear timer runs from when they left (see :meth:`_alerts`; composite across view, rush-x-s10
+        206.3 s: someone giving up at 201.5 s, the clear 4.8 s late).
+        """
+        assert self._waits is not None and self._service is not None
+        kept = self._ledger_lengths
+        seen = self._auto_count and self._service.thin_zone  # (the people seen are counted: see _line_length)
+        for since in [] if seen else self._waits.departures:
+            self._back_dated = t
+            for k, (when, n) in enumerate(kept):
+                if when > since:
+                    kept[k] = (when, max(n - 1, 0))
+            for k, (when, n, staffed) in enumerate(self._recent):
+                if when > since:
+                    self._recent[k] = (when, max(n - 1, 0), staffed)
+        kept.append((t, length))
+        horizon = self.config.tracking.reentry_grace_s + self.config.tracking.relink_s
+        while kept[0][0] < t - horizon:
+            kept.popleft()
+
+    def _held_since(self, t: float, holds: Callable[[int], bool]) -> float:
+        """Since when the ledger's readings (back-dated departures taken out) have met ``holds`` without a break, up
+        to this frame (``t`` when this frame's does not, or when no departure was back-dated within them)."""
+        kept = self._ledger_lengths
+        if not kept or self._back_dated < kept[0][0]:
+            return t
+        since = t
+        for when, n in reversed(kept):
+            if not holds(n):
+                break
+            since = when
+        return since
+
     def _smooth(self, t: float, length: int, staffed: bool) -> tuple[int, bool]:
         recent = self._recent
         recent.append((t, length, staffed))
@@ -831,7 +874,11 @@ class QueueAnalyzer:
         recent = self._recent
         if pu.enabled:
             pile = self._pile
-            began = next((r[0] for r in recent if (r[1] <= pu.clear_level if pile.active else r[1] >= pu.threshold)), t)
+
+            def holds(n: int) -> bool:
+                return n <= pu.clear_level if pile.active else n >= pu.threshold
+
+            began = min(next((r[0] for r in recent if holds(r[1])), t), self._held_since(t, holds))
             tr = pile.update(length >= pu.threshold, length <= pu.clear_level, t, began)
             if tr is not None:
                 kind = "pile_up" if tr.raised else "pile_up_cleared"

@@ -189,6 +189,9 @@ class WaitTracker:
         self._arrivals: list[float] = []  # recent arrivals at the desk (desk_arrivals)
         # visits seen walking out of the line: (when, the visit, the start taken away), see _walked_back
         self._walked_out: list[tuple[float, Visit, tuple[float, bool, bool]]] = []
+        # when the people whose starts this frame took out of the ledger, seen walking out of the line, were last
+        # seen in it: a walk-out is decided reentry_grace_s later (they may step back in), and they left then
+        self.departures: list[float] = []
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
         self.thin_zone = False
         """The service zone is thinner than a still person's foot point jitters (set by the analyzer from its view
@@ -262,6 +265,7 @@ class WaitTracker:
         """
         if self._first_t is None:
             self._first_t = t
+        self.departures = []
         dt = t - self._prev_t if self._prev_t is not None else 0.0
         before, self._prev_t = self._prev_t, t
         rows = [
@@ -405,6 +409,8 @@ class WaitTracker:
                 continue
             elif (visit.ledgered or self._left_unledgered(visit, t)) and not self._left_for_desk(visit):
                 entry = self._unledger(visit.enter)  # (seen walking out of the line: they left)
+                if entry is not None:
+                    self.departures.append(visit.last_in)
                 if self.desk_arrivals and entry is not None:
                     self._walked_out = [out for out in self._walked_out if t - out[0] <= self.relink_s]
                     self._walked_out.append((t, visit, entry))
