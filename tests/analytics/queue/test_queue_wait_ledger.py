@@ -23,6 +23,11 @@ def _feed(waits: WaitTracker, t: float, rows: list[Row], seated: set[int] | None
     return waits.update(t, ids, centres, in_queue, in_service, at_counter=at_counter)
 
 
+def _down(rows: list[Row]) -> list[Row]:
+    """``rows`` in a line running down the picture (x and y swapped: the same distances), not across it."""
+    return [(tid, (y, x), kind) for tid, (x, y), kind in rows]
+
+
 def _served(done: list[FinishedVisit | None]) -> list[float]:
     return [round(v.wait_s, 3) for v in done if v is not None and v.served and not v.censored]
 
@@ -1319,7 +1324,9 @@ def test_someone_first_seen_a_step_behind_a_walker_just_in_walked_in_behind_them
     file, the third's start was missing for 420 s while people at the front stayed hidden, MAE 0.706). The line
     shows two people and the ledger holds two starts (C's and A's), so the count by place added none: the old code
     counted two in line at 15 s. Control: first seen as far ahead of A, nearer the desk, for a detection, it is no one
-    trailing A (a stray box, say), and adds no one."""
+    trailing A (a stray box, say), and adds no one. The line runs down the picture, as in that scene: C's start, kept
+    when C was taken for someone found at the spot, is one nobody seen or lost in line holds, which a line across the
+    picture gives up (``test_a_start_nobody_holds_in_a_line_across_the_picture_goes``)."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     done: list[FinishedVisit | None] = []
     for t in np.arange(0.0, 41.0, 0.5):
@@ -1334,7 +1341,7 @@ def test_someone_first_seen_a_step_behind_a_walker_just_in_walked_in_behind_them
             rows.append((3, (max(a_x + behind, 85.0), 60.0), "line"))
         elif t == 7.0:
             rows.append((3, (a_x + behind, 60.0), "line"))
-        _feed_and_serve(waits, t, rows, done, in_line, (20.0, 30.0, 40.0)[: len(expected)])
+        _feed_and_serve(waits, t, _down(rows), done, in_line, (20.0, 30.0, 40.0)[: len(expected)])
     assert _served(done) == expected
 
 
@@ -1802,3 +1809,27 @@ def test_a_companion_split_off_takes_the_start_found_for_them_on_the_way_in(foun
             rows.append((7, (148.0, 50.0), "line"))
         _feed(waits, t, rows)
     assert waits.waiting(19.5) == waiting
+
+
+@pytest.mark.parametrize(("across", "after"), [(True, 2), (False, 3)], ids=["across", "down"])
+def test_a_start_nobody_holds_in_a_line_across_the_picture_goes(across: bool, after: int) -> None:
+    """C stands at the front from 1 s; at 4 s C's box is gone as the one at the spot is new there (C taken for someone
+    found at the desk, and no arrival reported: C's start stays in the ledger). A and B walk in at 6 and 8 s and stand
+    in line, seen. Three starts, two people seen, nobody lost in line. In a line across the picture people stand side
+    by side with floor between them, and such a start is someone counted twice (composite across view, stall-x-s14
+    34.3 s: an id handed on at a hand-over, one person walked in twice; the line read one long for 24 s, and three
+    times more): after ``2 * relink_s`` the ledger holds the people seen. In a line down the picture the one in
+    front hides the one behind: the start is someone hidden, and stays."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    counts = {}
+    for t in np.arange(0.0, 40.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        rows += _walking_in(t, 1, 1.0, 4.0, (40.0, 60.0), (40.0, 100.0))
+        rows += _walking_in(t, 2, 6.0, 40.0, (60.0, 60.0), (60.0, 100.0))
+        rows += _walking_in(t, 3, 8.0, 40.0, (80.0, 60.0), (80.0, 100.0))
+        _feed(waits, t, rows if across else _down(rows))
+        counts[t] = waits.waiting(t)
+    assert counts[10.0] == 3  # (the extra start is not given up at once: a person may be hidden for a moment)
+    assert counts[14.0] == 3
+    assert [counts[t] for t in counts if t >= 16.0] == [after] * 48

@@ -887,7 +887,8 @@ class WaitTracker:
         desk or were seen walking out since (nobody else leaves a line unseen), counted by place (:meth:`_apart`: a
         duplicate box, or two ids on one person, is one person); the ledger is only trimmed once it
         has held two more starts than that for ``2 * relink_s``, and then only of starts not seen walking in (see
-        :meth:`_trim`). With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
+        :meth:`_trim`), or, in a line across the picture, one more that nobody in line holds (:meth:`_held_by_nobody`).
+        With nobody seen in line for ``relink_s`` the line is empty. People in line whose start is
         in no ledger (found in the middle of the line, their arrival missed) add their own, the latest first: when
         more people are seen than the ledger holds starts for, those found last are the ones it has not counted (a
         visit found earlier stood in line while the ledger held a start for everyone seen, e.g. someone under a new
@@ -911,14 +912,31 @@ class WaitTracker:
             self._taken.clear()  # (nobody served since stands in line)
         self._floor = max(self._floor, people, in_line_now)
         self._give_back(t, max(people, in_line_now) if self.thin_zone else people)
-        if len(self._ledger) > self._floor + 1:
+        over = len(self._ledger) - self._floor  # starts beyond the people known to stand in line
+        if over > 1 or (over == 1 and self._held_by_nobody(t, people)):
             if self._over_since is None:
                 self._over_since = t
             elif t - self._over_since > 2.0 * self.relink_s:
-                self._trim(people == 0 and in_line_now == 0)
+                self._trim(people == 0 and in_line_now == 0, latest=over == 1)
                 self._over_since = t
         else:
             self._over_since = None
+
+    def _held_by_nobody(self, t: float, people: int) -> bool:
+        """Whether, in a line across the picture, the ledger holds more starts than the people in line seen now
+        (``people``), lost meanwhile, or lost for good with their start kept (:meth:`_remember_unseen`).
+
+        Where people stand side by side with floor between them, nobody stays hidden behind a neighbour: a start
+        that none of them holds is someone counted twice (composite across view, stall-x-s14 34.3 s: at a hand-over
+        the id of the one who reached the desk moved onto someone waiting just out of the zone, whose own visit another
+        id carried on, and who then stepped in as a newcomer; the line read one long for 24 s, and three times more).
+        A line down the picture, or a thin desk zone, keeps one such start: the one in front hides the one behind.
+        """
+        if self.thin_zone or not self._runs_across():
+            return False
+        self._prune_unseen()
+        lost = sum(v.ledgered and v.last_in < t for v in self._visits)
+        return len(self._ledger) > people + lost + len(self._unseen)
 
     def _give_back(self, t: float, people: int) -> None:
         """Put back the latest start an arrival at the desk took, once more people have been seen in line than the
@@ -958,15 +976,19 @@ class WaitTracker:
                 break
             self._ledger_add(visit)
 
-    def _trim(self, empty: bool) -> None:
-        """Drop the latest start that was not seen walking in (or, with nobody seen in line, the latest).
+    def _trim(self, empty: bool, latest: bool = False) -> None:
+        """Drop the latest start that was not seen walking in (or, with nobody seen in line, or ``latest``, the latest).
 
         People standing close share one box for minutes: the line then shows fewer people than it holds, and the
         starts of people seen walking in are what is known best (a real start taken away makes every later wait
-        short). Starts inferred later (someone found in the middle of the line, a box split in two) go first.
+        short). Starts inferred later (someone found in the middle of the line, a box split in two) go first. A start
+        nobody holds in a line across the picture (:meth:`_held_by_nobody`) is the latest: the second count of
+        someone counted twice comes after their first.
         """
         unseen = [k for k, (_, _, seen) in enumerate(self._ledger) if not seen]
-        if unseen:
+        if latest:
+            self._ledger.pop()
+        elif unseen:
             del self._ledger[unseen[-1]]
         elif empty:
             self._ledger.pop()
