@@ -277,6 +277,8 @@ class QueueAnalyzer:
         self._held: sv.Detections | None = None
         self._look: _Look | None = None
         self._at_counter: dict[int, float] = {}  # track -> when last seen in the counter zone (the clerk's ids)
+        # the clerk's id and box last detected in the counter zone, and the ids at the desk in front of it then
+        self._clerk: tuple[int, np.ndarray, frozenset[int]] | None = None
         # person -> box, last detected, last kept, detections seen on (since confirmed)
         self._seen: dict[int, tuple[np.ndarray, float, float, int]] = {}
         self._hidden: set[int] = set()  # people kept because someone seen covers them
@@ -324,6 +326,7 @@ class QueueAnalyzer:
         self._held = None
         self._look = None
         self._at_counter.clear()
+        self._clerk = None
         self._seen.clear()
         self._hidden = set()
         self._added.clear()
@@ -452,6 +455,8 @@ class QueueAnalyzer:
             # (feet placed beside someone taller are a guess: they teach no pitch)
             boxed = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & ~beside
             hidden = self._gaps.hidden(t, anchors, placed.xyxy, ids, counted, boxed, in_service)
+        hidden_clerk = self._clerk_hidden(tracked, ids, at_counter, in_service)  # (kept up on every detection)
+        staffed = bool(at_counter[~extra_mask(tracked)].any()) or hidden_clerk
         return _Look(
             tracked=tracked,
             ids=ids[seen],
@@ -460,10 +465,45 @@ class QueueAnalyzer:
             in_queue=in_queue[seen],
             in_service=in_service[seen],
             length=int(counted.sum()) + hidden,
-            staffed=bool(at_counter[~extra_mask(tracked)].any()),
+            staffed=staffed,
             untracked=int((counted & ~in_service & (ids < 0)).sum()),
             at_counter=at_counter[seen] if self._zones.counter and len(at_counter) == len(ids) else None,
         )
+
+    def _clerk_hidden(
+        self, tracked: sv.Detections, ids: np.ndarray, at_counter: np.ndarray, in_service: np.ndarray
+    ) -> bool:
+        """Whether the clerk, not boxed now, is behind the one at the desk: last detected in the counter zone while
+        someone in the service zone stood in front of their box (nearer the camera, overlapping it), who still does.
+
+        The clerk behind the desk shows only their top; the one served stands right in front, and their box often
+        takes the clerk's from the detector for as long as they are served (composite across view, crowd-x-s15
+        76-112 s: a quarter of the clerk's box behind the one served, not detected for 36 s, and a false
+        ``counter_unstaffed``). A clerk who leaves is seen walking off: their id detected out of the counter zone.
+        """
+        if self._zones is None or not self._zones.counter or not len(tracked):
+            self._clerk = None
+            return False
+        boxes = tracked.xyxy
+        detected = (np.asarray(tracked.confidence) > 0) & ~extra_mask(tracked) & (ids >= 0)
+        here = np.flatnonzero(at_counter & detected)
+        if len(here):
+            k = int(here[0])
+            self._clerk = (int(ids[k]), boxes[k].copy(), frozenset(self._in_front(boxes[k], boxes, ids, in_service)))
+            return False
+        if self._clerk is None:
+            return False
+        clerk, box, before = self._clerk
+        if bool((detected & (ids == clerk)).any()) or not before & self._in_front(box, boxes, ids, in_service):
+            self._clerk = None  # (the clerk seen elsewhere, walking off; or the one in front gone)
+            return False
+        return True
+
+    @staticmethod
+    def _in_front(box: np.ndarray, boxes: np.ndarray, ids: np.ndarray, in_service: np.ndarray) -> set[int]:
+        """The ids in the service zone whose boxes overlap ``box`` and stand in front of it (their feet lower)."""
+        over = inside_shares(box, boxes) > 0
+        return {int(i) for i in ids[in_service & over & (boxes[:, 3] > box[3]) & (ids >= 0)].tolist()}
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:
         """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``), and
