@@ -26,7 +26,16 @@ import supervision as sv
 from pydantic import JsonValue
 
 from kedirivms.analytics.queue.alerts import Hysteresis
-from kedirivms.analytics.queue.boxes import at_edge, covered, inside_shares, overlaps_any, select, spanning, stands_on
+from kedirivms.analytics.queue.boxes import (
+    at_edge,
+    covered,
+    front_shares,
+    inside_shares,
+    overlaps_any,
+    select,
+    spanning,
+    stands_on,
+)
 from kedirivms.analytics.queue.config import DnnDetectorConfig, QueueConfig, TrackingConfig
 from kedirivms.analytics.queue.detector import BackgroundDetector, PersonDetector, empty_detections, person_detections
 from kedirivms.analytics.queue.feet import FootEstimator, feet_behind, feet_beside
@@ -501,9 +510,8 @@ class QueueAnalyzer:
 
     @staticmethod
     def _in_front(box: np.ndarray, boxes: np.ndarray, ids: np.ndarray, in_service: np.ndarray) -> set[int]:
-        """The ids in the service zone whose boxes overlap ``box`` and stand in front of it (their feet lower)."""
-        over = inside_shares(box, boxes) > 0
-        return {int(i) for i in ids[in_service & over & (boxes[:, 3] > box[3]) & (ids >= 0)].tolist()}
+        """The ids in the service zone whose boxes overlap ``box`` standing in front of it."""
+        return {int(i) for i in ids[in_service & (front_shares(box, boxes) > 0) & (ids >= 0)].tolist()}
 
     def _place_feet(self, tracked: sv.Detections, ids: np.ndarray, t: float) -> tuple[sv.Detections, np.ndarray]:
         """``tracked``, or a copy whose cut-off boxes reach down to their people's feet (``feet_from_height``), and

@@ -96,8 +96,15 @@ def stands_on(box: np.ndarray, boxes: np.ndarray, near: float = 0.1) -> bool:
     return bool((d < near * max(float(box[3] - box[1]), 1.0)).any())
 
 
+def front_shares(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The share of ``box`` each of ``boxes`` covers standing in front of it (nearer the camera: its feet not higher in
+    the picture); 0 for those behind it."""
+    if not len(boxes):
+        return np.zeros(0)
+    return np.where(boxes[:, 3] >= box[3], inside_shares(box, boxes), 0.0)
+
+
 def covered(box: np.ndarray, boxes: np.ndarray, share: float = 0.3) -> bool:
     """Whether one of ``boxes`` covers at least ``share`` of ``box`` and stands in front of it (nearer the camera:
     lower in the picture)."""
-    boxes = boxes[boxes[:, 3] >= box[3]] if len(boxes) else boxes
-    return bool(len(boxes)) and bool((inside_shares(box, boxes) >= share).any())
+    return bool((front_shares(box, boxes) >= share).any())
