@@ -185,3 +185,30 @@ def test_a_pile_up_clears_counted_from_when_the_leaver_was_last_seen_in_line() -
     # detection each 0.5 s); the walk-out is decided 3 s later: without back-dating the clear came at 53.8 s
     assert 40.0 <= cleared.data["since"] <= 41.5, cleared
     assert cleared.time <= 51.5, cleared
+
+
+def test_a_pile_up_counts_someone_found_in_line_from_when_they_stood_there() -> None:
+    """Two walk into the line; at 12 s two more walk up together as one box and stand at the back; at 14 s the box
+    comes apart into the two of them. The second is given the pair's start when the two are told apart (after
+    ``duplicate_s``), and the readings since they stood there count them: the pile-up (four for 5 s) dates its run from
+    when the pair reached the line, not from the split."""
+
+    def script(t: float) -> list[list[float]]:
+        boxes = [_walk_in(t, start, place) for start, place in ((4.0, PLACES[0]), (6.0, PLACES[1]))]
+        pair = _walk_in(t, 12.0, PLACES[2])
+        if pair is not None and t >= 14.0:
+            boxes += [pair, _box(LINE_X, PLACES[2] + 40.0)]
+        else:
+            boxes.append(pair)
+        return [b for b in boxes if b is not None]
+
+    config = _config().model_copy(update={"pile_up": PileUpConfig(threshold=4, for_s=5.0, clear_for_s=10.0)})
+    analyzer = QueueAnalyzer(config, detector=scripted_detector(script))
+    y = np.zeros((360, 640), np.uint8)
+    events = []
+    for k in range(300):
+        events += analyzer.update(y, round(0.1 * k, 1))
+    raised = [e for e in events if e.kind == "pile_up"]
+    assert len(raised) == 1, raised
+    assert analyzer.last is not None and analyzer.last.queue_length == 4
+    assert raised[0].data["since"] <= 13.0 and raised[0].time <= 18.0, raised[0]

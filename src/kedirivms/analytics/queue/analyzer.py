@@ -867,25 +867,30 @@ class QueueAnalyzer:
         return tracked
 
     def _back_date(self, t: float, length: int) -> None:
-        """Count the people seen walking out of the line on this frame out of the readings since they were last seen in
-        it, then keep this frame's reading.
+        """Correct the ledger's readings since a change it made on this frame came true, then keep this frame's.
 
         A walk-out is decided ``reentry_grace_s`` after the person was last seen in line (they may step back in):
-        the readings in between counted them. One fewer each from then (the ledger's readings only), so the
-        ``pile_up`` clear timer runs from when they left (see :meth:`_alerts`; composite across view, rush-x-s10
-        206.3 s: someone giving up at 201.5 s, the clear 4.8 s late).
+        the readings in between counted them, and count one fewer from then (``WaitTracker.departures``; composite
+        across view, rush-x-s10 206.3 s: someone giving up at 201.5 s, the ``pile_up`` clear 4.8 s late). A start
+        added for someone in line since before this frame (found in line, one of a pair told apart with the pair's
+        start: ``WaitTracker.joins``) counts one more from their start (away-x-s8 156.3 s: the sixth of a line
+        counted 7.4 s late, the ``pile_up`` with them). The alert timers date a run from these readings (see
+        :meth:`_held_since`); the lengths already reported are not changed.
         """
         assert self._waits is not None and self._service is not None
         kept = self._ledger_lengths
-        seen = self._auto_count and self._service.thin_zone  # (the people seen are counted: see _line_length)
-        for since in [] if seen else self._waits.departures:
+        waits = self._waits
+        changes = [(since, -1) for since in waits.departures] + [(since, 1) for since in waits.joins]
+        if self._auto_count and self._service.thin_zone:  # (the people seen are counted: see _line_length)
+            changes = []
+        for since, step in changes:
             self._back_dated = t
             for k, (when, n) in enumerate(kept):
                 if when > since:
-                    kept[k] = (when, max(n - 1, 0))
+                    kept[k] = (when, max(n + step, 0))
             for k, (when, n, staffed) in enumerate(self._recent):
                 if when > since:
-                    self._recent[k] = (when, max(n - 1, 0), staffed)
+                    self._recent[k] = (when, max(n + step, 0), staffed)
         kept.append((t, length))
         horizon = self.config.tracking.reentry_grace_s + self.config.tracking.relink_s
         while kept[0][0] < t - horizon:

@@ -192,6 +192,9 @@ class WaitTracker:
         # when the people whose starts this frame took out of the ledger, seen walking out of the line, were last
         # seen in it: a walk-out is decided reentry_grace_s later (they may step back in), and they left then
         self.departures: list[float] = []
+        # the starts this frame added to the ledger for people in line since before it (found in line, a pair told
+        # apart with the pair's start): the readings since counted them short
+        self.joins: list[float] = []
         self._over_since: float | None = None  # since when the ledger holds more starts than people in line
         self.thin_zone = False
         """The service zone is thinner than a still person's foot point jitters (set by the analyzer from its view
@@ -266,6 +269,7 @@ class WaitTracker:
         if self._first_t is None:
             self._first_t = t
         self.departures = []
+        self.joins = []
         dt = t - self._prev_t if self._prev_t is not None else 0.0
         before, self._prev_t = self._prev_t, t
         rows = [
@@ -817,6 +821,8 @@ class WaitTracker:
         if self.fifo and not visit.ledgered:
             bisect.insort(self._ledger, (visit.enter, visit.censored, seen))
             visit.ledgered = True
+            if self._prev_t is not None and visit.enter < self._prev_t:
+                self.joins.append(visit.enter)
 
     def _unledger(self, enter: float, *, left: bool = True) -> tuple[float, bool, bool] | None:
         """Take away the start nearest ``enter`` (``left``: someone left the line, one fewer in it); returns it."""
