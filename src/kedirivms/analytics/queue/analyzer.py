@@ -269,7 +269,7 @@ class QueueAnalyzer:
         self._prev_t: float | None = None
         self._recent: deque[tuple[float, int, bool]] = deque()
         # the ledger's line lengths over the longest a walk-out takes to decide (time, length), and the last time a
-        # departure was back-dated into them (see _back_date)
+        # change of the ledger was back-dated into them (see _back_date)
         self._ledger_lengths: deque[tuple[float, int]] = deque()
         self._back_dated = -math.inf
         self._pile = Hysteresis(config.pile_up.for_s, config.pile_up.clear_for_s)
@@ -897,8 +897,8 @@ class QueueAnalyzer:
             kept.popleft()
 
     def _held_since(self, t: float, holds: Callable[[int], bool]) -> float:
-        """Since when the ledger's readings (back-dated departures taken out) have met ``holds`` without a break, up
-        to this frame (``t`` when this frame's does not, or when no departure was back-dated within them)."""
+        """Since when the ledger's readings (back-dated, see :meth:`_back_date`) have met ``holds`` without a break,
+        up to this frame (``t`` when this frame's does not, or when nothing was back-dated within them)."""
         kept = self._ledger_lengths
         if not kept or self._back_dated < kept[0][0]:
             return t

@@ -158,6 +158,12 @@ class WaitTracker:
         desk_arrivals: with ``fifo``, waits end only at the arrivals at the desk the caller reports
             (:meth:`arrived`, from a :class:`ServiceTracker`), not when a visit's track reaches the service zone.
 
+    Attributes:
+        departures: on the last frame, when each person whose start it took out of the ledger on seeing them walk out
+            of the line was last seen in it (a walk-out is decided ``reentry_grace_s`` later).
+        joins: on the last frame, the starts it added to the ledger for people in line since before that frame (found
+            in line, one of a pair told apart with the pair's start).
+
     Example:
         >>> waits = WaitTracker(relink_px=20.0)
         >>> done = waits.update(t, ids, centres, in_queue, in_service)  # FinishedVisit list
