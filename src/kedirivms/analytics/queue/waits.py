@@ -944,7 +944,7 @@ class WaitTracker:
         id carried on, and who then stepped in as a newcomer; the line read one long for 24 s, and three times more).
         A line down the picture, or a thin desk zone, keeps one such start: the one in front hides the one behind.
         """
-        if self.thin_zone or not self._runs_across():
+        if not self._side_by_side():
             return False
         self._prune_unseen()
         lost = sum(v.ledgered and v.last_in < t for v in self._visits)
@@ -1144,7 +1144,7 @@ class WaitTracker:
             untold = [(tid, info) for tid, info in here if tid not in visit.together]
             if len(here) < 2 or not untold:
                 continue
-            settled = t - visit.enter > 2.0 * self.relink_s and not self.thin_zone and self._runs_across()
+            settled = t - visit.enter > 2.0 * self.relink_s and self._side_by_side()
             for tid, info in untold:
                 if any(o != tid and (i.first < info.carries_on or (settled and i.first < info.first)) for o, i in here):
                     visit.together[tid] = 0.0
@@ -1497,6 +1497,12 @@ class WaitTracker:
         held = {entry[0] for entry in self._ledger}
         self._unseen = [u for u in self._unseen if u.enter in held]
 
+    def _side_by_side(self) -> bool:
+        """Whether people in line stand side by side with floor between them: the line runs across the picture
+        (:meth:`_runs_across`) and the desk zone is not thin (where the line runs towards the camera, or the view is
+        that far, the one in front hides the one behind)."""
+        return not self.thin_zone and self._runs_across()
+
     def _runs_across(self) -> bool:
         """Whether the line seen now runs across the picture: from where someone was last seen at the desk to its far
         end, within 30 degrees of the picture's rows (people in it stand side by side, not one behind the other)."""
@@ -1530,7 +1536,7 @@ class WaitTracker:
         people hidden in line, MAE 0.017 -> 0.754); nor where the zone is thin. ``people``: those seen in line now, by
         place (:meth:`_apart`).
         """
-        if self.thin_zone or len(self._ledger) <= people or not self._runs_across():
+        if len(self._ledger) <= people or not self._side_by_side():
             return
         self._prune_unseen()
         for u in [u for u in self._unseen if u.others]:
