@@ -1658,3 +1658,39 @@ def test_a_box_at_the_spot_while_the_served_ones_box_reaches_below_their_feet_is
     for t in np.arange(20.5, 26.0, 0.5):
         seen += _feed(service, float(t), [(1 if top_y < 0 else 2, (50.0, 20.0), "spot")])
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(
+    ("front", "across", "arrivals"),
+    [("stands", True, [2.0, 30.0]), ("steps-up", True, [2.0, 20.0]), ("stands", False, [2.0, 20.0])],
+)
+def test_a_second_id_of_the_one_served_carried_off_by_a_passer_is_no_hand_over(
+    front: str, across: bool, arrivals: list[float]
+) -> None:
+    """A is served at (50, 20) from 2 s, boxed twice (ids 1 and 4) from 10 s; B (2) waits at the front of the line.
+    At 20 s a passer walking between the camera and A takes A's second id (4) off out of the zones, while id 1 stays
+    on A at the spot and B stands where they stood: nobody stepped up, and A's service goes on (composite across view,
+    crowd-x-s22 162.3 s: a hand-over was counted, A's service cut in two and a start taken from the line). The id the
+    passer took is no longer A's: when it later reaches the spot from the line as A walks off (30 s), that is an
+    arrival. Controls: B steps a step towards the spot as the passer comes (B stepped up, the next one at the spot
+    under A's id); the line not across the picture (``side_by_side`` off: the one stepping up may be boxed with the
+    one behind, whose box stays in the line): a hand-over, as before."""
+    service = _service()
+    service.side_by_side = across
+    seen: list[float] = []
+    for t in np.arange(2.0, 34.0, 0.5):
+        t = float(t)
+        b = (48.0, 48.0) if front == "steps-up" and t >= 20.0 else (48.0, 60.0)
+        rows = [(2, b, "line")] if t < 28.0 else []
+        rows.append((1, (50.0, 20.0), "spot") if t < 29.0 else (1, (50.0 - 24.0 * (t - 28.5), 20.0), "out"))
+        if 10.0 <= t < 20.0:
+            rows.append((4, (54.0, 22.0), "spot"))
+        elif 20.0 <= t < 24.0:
+            rows.append((4, (50.0 - 24.0 * (t - 19.0), 45.0), "out"))
+        elif 28.0 <= t < 30.0:
+            rows.append((4, (48.0, 60.0), "line"))
+        elif t >= 30.0:
+            rows.append((4, (50.0, 20.0), "spot"))
+        _feed(service, t, rows)
+        seen += [when for when, _, _ in service.arrivals]
+    assert seen[: len(arrivals)] == arrivals

@@ -1833,3 +1833,57 @@ def test_a_start_nobody_holds_in_a_line_across_the_picture_goes(across: bool, af
     assert counts[10.0] == 3  # (the extra start is not given up at once: a person may be hidden for a moment)
     assert counts[14.0] == 3
     assert [counts[t] for t in counts if t >= 16.0] == [after] * 48
+
+
+@pytest.mark.parametrize(
+    ("across", "front", "ends"), [(True, "stays", False), (True, "gone", True), (False, "stays", True)]
+)
+def test_someone_first_seen_at_the_desk_with_the_whole_line_in_place_ends_no_wait(
+    across: bool, front: str, ends: bool
+) -> None:
+    """D is served at the spot from 0 s; A and B walk into the line at 2 and 4 s and stand side by side. At 10 s D
+    walks off, and a new id is first seen at the spot (born there). In a line across the picture nobody hides behind
+    a neighbour, and A and B are both still seen where they stood: nobody from the line stepped up, and the new id
+    ends no wait (composite across view, rush-x-s22 141.8 s: a passer-by's new id in the zone as the one served
+    walked off took the first start in line). Controls: A's box gone as the new id comes (A stepped up, unboxed on
+    the way); a line down the picture, where the one in front hides the one behind."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    result = None
+    for t in np.arange(0.0, 12.0, 0.5):
+        t = float(t)
+        rows: list[Row] = []
+        if t < 10.0:
+            rows.append((100, (0.0, 60.0), "spot"))
+        elif t < 11.0:
+            rows.append((100, (0.0, 100.0 + 20.0 * (t - 9.5)), "out"))
+        if t >= 10.5:
+            rows.append((7, (2.0, 60.0), "spot"))
+        if front == "stays" or t < 10.5:
+            rows += _walking_in(t, 1, 2.0, 12.0, (40.0, 60.0), (40.0, 100.0))
+        rows += _walking_in(t, 2, 4.0, 12.0, (60.0, 60.0), (60.0, 100.0))
+        _feed(waits, t, rows if across else _down(rows))
+        if t == 10.5:
+            result = waits.arrived(t, track=7)
+    assert (result is not None and result.served) == ends
+
+
+@pytest.mark.parametrize(("leaps", "waiting"), [(True, 3), (False, 4)], ids=["id-leaps-onto-them", "walks-in"])
+def test_an_id_that_leaps_onto_someone_lost_in_line_adds_no_start(leaps: bool, waiting: int) -> None:
+    """A, B and C walk into a line across the picture and stand side by side; from 10 s C is not boxed (lost for good
+    after ``relink_s``, their start kept). At 20 s an id seen far off a detection before (someone walking past at the
+    top of the picture, 60 px away) is on C, where C stood: the tracker moved it onto C, found again, who adds no
+    start; the line holds three (composite across view, crowd-x-s22 99.8 s: it was counted one long for a minute).
+    Control: a track seen walking in, a step away a detection before, is someone new at the back of the line."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 26.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        rows += _walking_in(t, 1, 2.0, 26.0, (40.0, 60.0), (40.0, 100.0))
+        rows += _walking_in(t, 2, 4.0, 26.0, (60.0, 60.0), (60.0, 100.0))
+        rows += _walking_in(t, 3, 6.0, 10.0, (80.0, 60.0), (80.0, 100.0))
+        if t == 19.5:
+            rows.append((9, (82.0, 0.0) if leaps else (88.0, 75.0), "out"))
+        elif t >= 20.0:
+            rows.append((9, (82.0, 60.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(25.5) == waiting

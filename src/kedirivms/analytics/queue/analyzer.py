@@ -394,6 +394,7 @@ class QueueAnalyzer:
             if visit.served:
                 self._service.wait_ended(visit.end)
             self._count_visit(visit)
+        self._service.side_by_side = self._waits.side_by_side()
         stays, _ = self._service.update(
             t,
             ids,

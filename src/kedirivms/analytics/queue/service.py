@@ -214,6 +214,9 @@ class ServiceTracker:
         self.thin_zone = False
         """The zone is thinner than a still person's foot point jitters (set by the analyzer from its view survey,
         :mod:`.view_check`): see :meth:`_beside_the_served` and :meth:`_settle`."""
+        self.side_by_side = False
+        """The people in line stand side by side, the line across the picture (set by the analyzer on each frame from
+        :meth:`.WaitTracker.side_by_side`): see :meth:`_hand_over`."""
         self._stays: list[_Stay] = []
         self._owner: dict[int, _Stay] = {}
         # track -> (last seen, in the queue or service zone, where, top of its box)
@@ -780,6 +783,15 @@ class ServiceTracker:
             if dep.lined and not timed_out and not self._walking_off(dep.xy, outside):
                 continue
             if not here:
+                continue
+            if self.side_by_side and self._front_stayed(stay, left_at):
+                # in a line across the picture, where nobody in it hides behind a neighbour and the one stepping up
+                # is not boxed together with the one behind, the front of the line stood where it stood: nobody
+                # stepped up, the stay's own id at the spot is still its person, and the leaver someone passing near
+                # them under an id of theirs, which is not theirs any more (composite across view, crowd-x-s22 162.3
+                # s; rush-x-s22 117.8 s, an id of the stay on the clerk, a passer first seen behind the desk)
+                self._give_up(stay, {leaver})
+                self._take_alternate(stay, lined | set(at_spot))
                 continue
             # the next one took the spot as the leaver left it
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])

@@ -779,11 +779,26 @@ class WaitTracker:
         first seen at the spot while nobody left it (a new id for the person standing there) arrives nowhere. A small
         person may get no box at all for a while after stepping up: first seen at a spot that stood empty since the
         one served left it (nobody in the service zone since), with people waiting in line, they stepped up too.
+        Where people in line stand side by side (:meth:`side_by_side`) nobody hides behind a neighbour: someone
+        stepped up only if someone is missing from the line (:meth:`_missing_from_line`; composite across view,
+        rush-x-s22 141.8 s: a passer-by's new id in the zone as the one served walked off, the whole line still in
+        place, took the first start in line).
         """
         info = self._tracks.get(tid)
         if info is None or not info.born_at_desk or info.outside:
             return False
+        if self.side_by_side() and not self._missing_from_line(t):
+            return False
         return self._desk_just_left(t) or (info.empty_desk and bool(self._ledger))
+
+    def _missing_from_line(self, t: float) -> bool:
+        """Whether someone who stood in line may be missing from it now: a visit in line lost within ``relink_s``,
+        someone lost for good with their start kept (:meth:`_remember_unseen`), or more starts in the ledger than
+        people seen in line (by place, :meth:`_apart`)."""
+        self._prune_unseen()
+        if self._unseen or len(self._ledger) > self._apart(self._line_now):
+            return True
+        return any(v.last_in < t <= v.last_in + self.relink_s for v in self._visits)
 
     def _desk_just_left(self, t: float) -> bool:
         """Whether someone stepped out of the service zone within ``relink_s`` before ``t``."""
@@ -944,7 +959,7 @@ class WaitTracker:
         id carried on, and who then stepped in as a newcomer; the line read one long for 24 s, and three times more).
         A line down the picture, or a thin desk zone, keeps one such start: the one in front hides the one behind.
         """
-        if not self._side_by_side():
+        if not self.side_by_side():
             return False
         self._prune_unseen()
         lost = sum(v.ledgered and v.last_in < t for v in self._visits)
@@ -1144,7 +1159,7 @@ class WaitTracker:
             untold = [(tid, info) for tid, info in here if tid not in visit.together]
             if len(here) < 2 or not untold:
                 continue
-            settled = t - visit.enter > 2.0 * self.relink_s and self._side_by_side()
+            settled = t - visit.enter > 2.0 * self.relink_s and self.side_by_side()
             for tid, info in untold:
                 if any(o != tid and (i.first < info.carries_on or (settled and i.first < info.first)) for o, i in here):
                     visit.together[tid] = 0.0
@@ -1240,9 +1255,20 @@ class WaitTracker:
         )
         self._visits.append(visit)
         self._owner[tid] = visit
-        if visit.walked_in and t - self._joined > _FAR_END_STEP_S:  # (not the one just counted at the far end)
+        unseen = self._unseen_here(xy) if walked_in and self._leapt_here(info, xy) else None
+        if unseen is not None:  # (an id from elsewhere, onto someone lost in line whose start the ledger holds)
+            visit.enter, visit.censored, visit.ledgered, visit.walked_in = unseen.enter, unseen.censored, True, False
+        elif visit.walked_in and t - self._joined > _FAR_END_STEP_S:  # (not the one just counted at the far end)
             self._ledger_add(visit, seen=True)
         return visit
+
+    def _leapt_here(self, info: _Track, xy: tuple[float, float]) -> bool:
+        """Whether a track came to ``xy`` further than one detection period's walk (``2 * relink_px``, see
+        :meth:`_walking_up`) in one step: an id the tracker moved from elsewhere, not someone walking in. Landing
+        where someone lost for good from the line stood (:meth:`_unseen_here`), it is that person found again under
+        a passer-by's id, and adds no start (composite across view, crowd-x-s22 99.8 s: the id of someone walking
+        past at the top of the picture moved onto the third in line, unboxed for 5 s as they stepped up)."""
+        return info.came_from is not None and math.dist(xy, info.came_from) > 2.0 * self.relink_px
 
     def _cuts_in(self, xy: tuple[float, float]) -> bool:
         """Whether someone stepping into the line at ``xy`` from out of both zones steps in ahead of its back.
@@ -1316,7 +1342,7 @@ class WaitTracker:
         unless it carries on someone lost (:meth:`_merge_lost`): the person under it is counted already, and the id
         drifts aside of them as the tracker follows both (the clerk's id, behind the desk, most often).
         """
-        if info.came_from is None or math.dist(xy, info.came_from) <= 2.0 * self.relink_px:
+        if not self._leapt_here(info, xy):
             return False
         return sum(math.dist(xy, p) < self._apart_px for p in self._line_now) > 1  # (xy itself is one of them)
 
@@ -1497,7 +1523,7 @@ class WaitTracker:
         held = {entry[0] for entry in self._ledger}
         self._unseen = [u for u in self._unseen if u.enter in held]
 
-    def _side_by_side(self) -> bool:
+    def side_by_side(self) -> bool:
         """Whether people in line stand side by side with floor between them: the line runs across the picture
         (:meth:`_runs_across`) and the desk zone is not thin (where the line runs towards the camera, or the view is
         that far, the one in front hides the one behind)."""
@@ -1536,7 +1562,7 @@ class WaitTracker:
         people hidden in line, MAE 0.017 -> 0.754); nor where the zone is thin. ``people``: those seen in line now, by
         place (:meth:`_apart`).
         """
-        if len(self._ledger) <= people or not self._side_by_side():
+        if len(self._ledger) <= people or not self.side_by_side():
             return
         self._prune_unseen()
         for u in [u for u in self._unseen if u.others]:
