@@ -67,6 +67,8 @@ class Visit:
         tracks: the track ids that belong to this person now.
         born_xy: where the visit's first track was first seen, pixels.
         walked_in: the first track was seen outside the line before entering it (a newcomer, not a switch).
+        walking: the first track was seen walking up out of both zones, whether or not it stepped in at the line's
+            back (someone crossing the line to its back steps in ahead of it: not ``walked_in``, still walking).
     """
 
     enter: float
@@ -77,6 +79,7 @@ class Visit:
     tracks: set[int] = field(default_factory=set)
     born_xy: tuple[float, float] = (0.0, 0.0)
     walked_in: bool = True
+    walking: bool = False
     together: dict[int, float] = field(default_factory=dict)  # newer track -> seconds seen beside an older one
     in_line_xy: tuple[float, float] = (0.0, 0.0)  # where last seen inside the queue zone
     ledgered: bool = False  # its start is in the line's ledger (fifo)
@@ -715,13 +718,19 @@ class WaitTracker:
         ``relink_px``, and no visit lost for at most ``relink_s`` last seen within a detection period's walk
         (``2 * relink_px``: someone walking on along the line under a new id), or, for someone still walking in
         (:meth:`_still_walking_in`), within as far as they walk meanwhile (:meth:`_walk_reach`: a fast walker found
-        just past a detection period's walk, composite across view, rush-x-s4 165.8 s)."""
+        just past a detection period's walk, composite across view, rush-x-s4 165.8 s), someone crossing the line to
+        its back included (away-x-s23 188.3 s: lost in the middle of the line, found 113 px on at its back 1.1 s
+        later, and counted twice as the new id carried on someone lost walking past above the line)."""
         if any(math.dist(xy, o) <= self.relink_px for i, o, q, _ in rows if q and i != tid):
             return False
         return not any(
             t - v.last_seen <= self.relink_s
             and math.dist(xy, v.last_xy)
-            <= (self._walk_reach(t - v.last_seen) if self._still_walking_in(v, t) else 2.0 * self.relink_px)
+            <= (
+                self._walk_reach(t - v.last_seen)
+                if self._still_walking_in(v, t, crossing=True)
+                else 2.0 * self.relink_px
+            )
             for v in self._visits
             if not v.tracks & present
         )
@@ -739,9 +748,10 @@ class WaitTracker:
         off, not a foot point out of the zone's edge where they stand."""
         return math.dist(visit.last_xy, visit.in_line_xy) >= self.relink_px
 
-    def _still_walking_in(self, visit: Visit, t: float) -> bool:
-        """Whether ``visit``'s person was seen walking in and began it within ``relink_s``."""
-        return visit.walked_in and t - visit.enter <= self.relink_s
+    def _still_walking_in(self, visit: Visit, t: float, crossing: bool = False) -> bool:
+        """Whether ``visit``'s person was seen walking in and began it within ``relink_s``; with ``crossing``, walking
+        in across the line to its back counts too (``Visit.walking``)."""
+        return (visit.walked_in or (crossing and visit.walking)) and t - visit.enter <= self.relink_s
 
     def _lost_in_line_here(
         self, xy: tuple[float, float], before: float | None, present: set[int]
@@ -1250,6 +1260,7 @@ class WaitTracker:
             tracks={tid},
             born_xy=xy,
             walked_in=walked_in,
+            walking=self._walked_in(info) and not jumped,
             from_desk=info.desk,
             jumped=jumped,
         )
