@@ -1694,3 +1694,31 @@ def test_a_second_id_of_the_one_served_carried_off_by_a_passer_is_no_hand_over(
         _feed(service, t, rows)
         seen += [when for when, _, _ in service.arrivals]
     assert seen[: len(arrivals)] == arrivals
+
+
+@pytest.mark.parametrize(("seated", "arrivals"), [(True, 1), (False, 2)], ids=["at-the-counter", "not-at-the-counter"])
+def test_someone_walking_past_beside_the_clerk_who_holds_an_id_of_the_stay_is_no_leaver(
+    seated: bool, arrivals: int
+) -> None:
+    """A reaches the spot (50, 20) under track 5 at 2 s and is boxed twice on the next detection (a new id, 1, joins
+    A's stay); then the tracker moves id 5 onto the clerk behind the desk (60, -10), in the counter zone. B waits
+    in line. At 20 s someone walking past behind the desk is first seen beside the clerk (33 px off, 60 px from the
+    spot) and walks on away from the spot: the clerk's place is not where A stands or steps off from, and nobody
+    left (composite across view, rush-x-s22 117.8 s: a hand-over was counted, A's service cut in two and a start
+    taken from the line). Control: the same id standing there out of the counter zone (someone on the customer side
+    by the desk, as the one served may be stepping off): a hand-over, as before."""
+    service = _service()
+    seen = 0
+    for t in np.arange(2.0, 30.0, 0.5):
+        t = float(t)
+        rows = [(2, (48.0, 60.0), "line"), (5 if t == 2.0 else 1, (50.0, 20.0), "spot")]
+        if t == 2.5:
+            rows.append((5, (52.0, 21.0), "spot"))
+        elif t > 2.5:
+            rows.append((5, (60.0, -10.0), "out"))
+        if t >= 20.0:
+            rows.append((9, (90.0 + 24.0 * (t - 20.0), -25.0), "out"))
+        ids, xy, spot, line = _arrays(rows)
+        counter = np.array([seated and tid == 5 and t > 2.5 for tid, _, _ in rows], dtype=bool)
+        seen += service.update(t, ids, xy, spot, line, heads=xy - (0.0, 40.0), counter=counter)[1]
+    assert seen == arrivals

@@ -313,7 +313,8 @@ class ServiceTracker:
                 unseen after a departure; see the class docs).
             counter: ``(N,)`` bool, in the counter zone (the clerk's side of the desk), or ``None``. A track first
                 seen there while the one served walks off the spot under their own id is the clerk (hidden behind
-                them until then), not someone leaving the spot.
+                them until then), not someone leaving the spot; a stay's id seen there is on the clerk, and its place
+                is not the one served's.
 
         Returns:
             The stays that ended on this frame (services, and passers-by under ``min_service_s`` left out), and
@@ -336,6 +337,7 @@ class ServiceTracker:
         # (the top centre of each box; without heads, its centre)
         tops = [(float(x), float(y)) for x, y in heads.tolist()] if heads is not None else [xy for _, xy, _ in rows]
         taken: list[tuple[_Stay, int, tuple[float, float]]] = []  # (see _took_the_id)
+        at_counter = counter.tolist() if counter is not None else [False] * len(rows)
         for k, ((tid, xy, s), top) in enumerate(zip(rows, tops, strict=True)):
             stay = self._owner.get(tid)
             if (
@@ -347,7 +349,14 @@ class ServiceTracker:
             ):
                 taken.append((stay, tid, xy))
             if stay is not None:
-                stay.last_seen, stay.last_xy = t, xy
+                stay.last_seen = t
+                if not s and at_counter[k]:
+                    # an id of the stay on the clerk's side of the desk is on the clerk (the tracker moved the id of
+                    # the one stepping up onto the clerk behind them): its place is not where the one served stands
+                    # or steps off from (composite across view, rush-x-s22 117.8 s: someone walking past behind the
+                    # desk, first seen beside the clerk, was taken for the one served walking off)
+                    continue
+                stay.last_xy = xy
                 stay.recent.append((t, xy, top, not s and not (queue is not None and queue[k])))
                 # (kept for as long as a miss at the spot is asked about: see _walked_off_seen)
                 while t - stay.recent[0][0] > self.leave_grace_s + 2.0 * self.relink_s:
@@ -784,12 +793,12 @@ class ServiceTracker:
                 continue
             if not here:
                 continue
-            if self.side_by_side and self._front_stayed(stay, left_at):
-                # in a line across the picture, where nobody in it hides behind a neighbour and the one stepping up
-                # is not boxed together with the one behind, the front of the line stood where it stood: nobody
-                # stepped up, the stay's own id at the spot is still its person, and the leaver someone passing near
-                # them under an id of theirs, which is not theirs any more (composite across view, crowd-x-s22 162.3
-                # s; rush-x-s22 117.8 s, an id of the stay on the clerk, a passer first seen behind the desk)
+            if self.side_by_side and leaver in stay.tracks and self._front_stayed(stay, left_at):
+                # one of the stay's own ids walked off while another stayed at the spot, and in a line across the
+                # picture (nobody in it hides behind a neighbour, nor is the one stepping up boxed with the one
+                # behind) the front of the line stood where it stood: nobody stepped up, the id that stayed is still
+                # the one served, and the one that walked off went onto someone passing; it is not theirs any more
+                # (composite across view, crowd-x-s22 162.3 s: a hand-over counted, a start taken from the line)
                 self._give_up(stay, {leaver})
                 self._take_alternate(stay, lined | set(at_spot))
                 continue
