@@ -1889,15 +1889,22 @@ def test_an_id_that_leaps_onto_someone_lost_in_line_adds_no_start(leaps: bool, w
     assert waits.waiting(25.5) == waiting
 
 
-@pytest.mark.parametrize(("found", "waiting"), [(140.0, 5), (200.0, 6)], ids=["as-far-as-they-walk", "further-on"])
-def test_someone_crossing_the_line_to_its_back_under_a_new_id_is_counted_once(found: float, waiting: int) -> None:
+@pytest.mark.parametrize(
+    ("found", "carrier", "waiting"),
+    [(140.0, 6, 5), (140.0, 7, 5), (200.0, 6, 6)],
+    ids=["as-far-as-they-walk", "under-the-walkers-id", "further-on"],
+)
+def test_someone_crossing_the_line_to_its_back_under_a_new_id_is_counted_once(
+    found: float, carrier: int, waiting: int
+) -> None:
     """A, B, C and D stand side by side in a line across the picture; someone walks past above it (out of the zones)
     and is lost at 19 s. At 20 s E walks down into the line from above between B and C (ahead of its back: not seen
     walking in at the back; counted by place), is lost there, and a new id is first seen in line at its back 1.5 s
     later, 70 px on: as far as E walks meanwhile, so E's id, not someone new carrying on the walker lost above;
     counted once (composite across view, away-x-s23 188.3 s: someone crossing the middle of the line to its back
-    under a new id was counted twice, and a false `pile_up` came). Control: the new id first seen 130 px on, further
-    than E walks: someone who walked up, a sixth."""
+    under a new id was counted twice, and a false `pile_up` came); likewise under the id of the one walking past,
+    which the tracker moved onto E (stall-x-s23 159.3 s). Control: the new id first seen 130 px on, further than E
+    walks: someone who walked up, a sixth."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
     for t in np.arange(0.0, 30.0, 0.5):
         t = float(t)
@@ -1911,6 +1918,6 @@ def test_someone_crossing_the_line_to_its_back_under_a_new_id_is_counted_once(fo
         elif t == 20.0:
             rows.append((5, (70.0, 58.0), "line"))
         elif t >= 21.5:
-            rows.append((6, (found, 60.0), "line"))
+            rows.append((carrier, (found, 60.0), "line"))
         _feed(waits, t, rows)
     assert waits.waiting(29.5) == waiting

@@ -1198,8 +1198,12 @@ class WaitTracker:
         that carries on no walker of its own (:meth:`_walking_up`: a newcomer), as far as they walk meanwhile
         (:meth:`_walk_reach`): at 2 Hz a walker covers about ``relink_px`` between two detections (hard scene, seed
         offset 41000, 159.8 s: two walking in, in file, under new ids on every detection; the leader's new id stood
-        43.3 px from where they were lost, ``relink_px`` 43.2, and the follower's took the leader's visit)."""
-        if self._still_walking_in(visit, t) and not info.walked_up:
+        43.3 px from where they were lost, ``relink_px`` 43.2, and the follower's took the leader's visit). Someone
+        crossing the line to its back (``Visit.walking``) counts as walking in for a track seen out of both zones
+        (composite across view, stall-x-s23 159.3 s: the id of someone walking past moved onto them at the line's
+        back, and they were counted twice), not for one first seen in the line (stall-x-s18 218.8 s: the one walking
+        with them, unboxed until then, took their visit)."""
+        if self._still_walking_in(visit, t, crossing=info.outside) and not info.walked_up:
             return self._walk_reach(t - visit.last_seen)
         return self.relink_px
 
