@@ -1921,3 +1921,25 @@ def test_someone_crossing_the_line_to_its_back_under_a_new_id_is_counted_once(
             rows.append((carrier, (found, 60.0), "line"))
         _feed(waits, t, rows)
     assert waits.waiting(29.5) == waiting
+
+
+@pytest.mark.parametrize(("walks_on", "waiting"), [(True, 4), (False, 3)], ids=["walks-to-the-back", "stays-beside"])
+def test_an_id_that_landed_on_someone_in_line_and_walked_to_the_back_is_a_person(walks_on: bool, waiting: int) -> None:
+    """A, B and C stand side by side in a line across the picture. At 20 s an id seen above the line a detection
+    before (58 px away: more than a walk) lands on C, as if the tracker moved it there (it counts nobody); then it
+    walks on along the line to its back, 60 px past C, and stands there apart from everyone: someone who crossed
+    the line close behind C, a person of their own (composite across view, rush-x-s15 130.8 s: the line read one
+    short for 160 s). Control: the id stays beside C (a stray id on C, drifting), and counts nobody."""
+    waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
+    for t in np.arange(0.0, 30.0, 0.5):
+        t = float(t)
+        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+        for tid, (start, x) in enumerate(((2.0, 40.0), (4.0, 60.0), (6.0, 80.0)), start=1):
+            rows += _walking_in(t, tid, start, 30.0, (x, 60.0), (x, 100.0))
+        if t == 19.5:
+            rows.append((5, (75.0, 0.0), "out"))
+        elif t >= 20.0:
+            x = min(80.0 + 40.0 * (t - 20.0), 140.0) if walks_on else 82.0
+            rows.append((5, (x, 60.0), "line"))
+        _feed(waits, t, rows)
+    assert waits.waiting(29.5) == waiting

@@ -937,6 +937,7 @@ class WaitTracker:
         service zone (the one served walking out across the line's zone is not in it; counted, they made room for
         the start of a stray box in line).
         """
+        self._walked_off_landing(t)
         seen = self._lined(t)
         people = self._apart(seen)
         self._add_missing(t, people, None)
@@ -958,6 +959,23 @@ class WaitTracker:
                 self._over_since = t
         else:
             self._over_since = None
+
+    def _walked_off_landing(self, t: float) -> None:
+        """A visit whose id jumped onto someone in line (:meth:`_jumped_onto_someone`, it counts nobody) and has since
+        walked more than a detection period's walk (``2 * relink_px``) from where it landed, in the line, and stands
+        apart from everyone else in it (``_apart_px``), is a person of its own: someone crossing the line close behind
+        one standing in it (composite across view, rush-x-s15 130.8 s: two walked down through the line to its back,
+        the first taken for an id landing on the one they passed; the line read one short for 160 s)."""
+        for visit in self._visits:
+            if (
+                not visit.jumped
+                or visit.last_in < t
+                or math.dist(visit.in_line_xy, visit.born_xy) <= 2.0 * self.relink_px
+            ):
+                continue
+            others = [v.in_line_xy for v in self._visits if v is not visit and v.last_in >= t]
+            if all(math.dist(visit.in_line_xy, p) >= self._apart_px for p in others):
+                visit.jumped = False
 
     def _held_by_nobody(self, t: float, people: int) -> bool:
         """Whether, in a line across the picture, the ledger holds more starts than the people in line seen now
