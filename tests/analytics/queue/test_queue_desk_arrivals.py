@@ -1722,3 +1722,35 @@ def test_someone_walking_past_beside_the_clerk_who_holds_an_id_of_the_stay_is_no
         counter = np.array([seated and tid == 5 and t > 2.5 for tid, _, _ in rows], dtype=bool)
         seen += service.update(t, ids, xy, spot, line, heads=xy - (0.0, 40.0), counter=counter)[1]
     assert seen == arrivals
+
+
+@pytest.mark.parametrize(("across", "arrivals"), [(True, [2.0, 22.0]), (False, [2.0])], ids=["across", "down"])
+def test_the_next_in_line_waiting_under_an_id_of_the_one_served_arrives_when_they_step_up(
+    across: bool, arrivals: list[float]
+) -> None:
+    """A reaches the spot (50, 20) under track 3 at 2 s and is boxed twice on the next detection (a new id, 1, joins
+    A's stay); from 3 s the tracker leaves id 3 on B, who waits in line beside the desk (80, 22) for 17 s while A is
+    served under id 1. A walks off at 20 s (lost at 21 s) and B steps up under id 3 at 22 s: in a line across the
+    picture an id of the stay that stood in the line for ``2 * relink_s`` while another stood at the spot is B's, and
+    B's step up is an arrival (composite across view, steady-x-s25 209.3 s: B waited 50 s under A's first id, and the
+    two services read as one). Control: a line down the picture, where the one served's id may stay on the front of
+    the line beside them (their box reaching into it): no change."""
+    service = _service()
+    service.side_by_side = across
+    seen: list[float] = []
+    for t in np.arange(2.0, 26.0, 0.5):
+        t = float(t)
+        rows = []
+        if t == 2.0:
+            rows.append((3, (50.0, 20.0), "spot"))
+        elif t == 2.5:
+            rows += [(3, (52.0, 21.0), "spot"), (1, (50.0, 20.0), "spot")]
+        else:
+            rows.append((3, (80.0, 22.0), "line") if t < 22.0 else (3, (50.0, 20.0), "spot"))
+            if t < 20.0:
+                rows.append((1, (50.0, 20.0), "spot"))
+            elif t < 21.0:
+                rows.append((1, (50.0 - 24.0 * (t - 19.5), 40.0), "out"))
+        _feed(service, t, rows)
+        seen += [when for when, _, _ in service.arrivals]
+    assert seen == arrivals

@@ -237,6 +237,7 @@ class ServiceTracker:
         self._lined_end: tuple[_Stay, float, bool] | None = None
         # track -> (when, where) it was last seen in the queue zone
         self._line_xy: dict[int, tuple[float, tuple[float, float]]] = {}
+        self._lined_owned: dict[int, float] = {}  # a stay's id in the line since (see _waiting_under_stay_ids)
         # track in the queue zone -> since when and where it stands there, and its box's top then (a step,
         # relink_px / 2, starts it again)
         self._standing: dict[int, tuple[float, tuple[float, float], tuple[float, float]]] = {}
@@ -388,6 +389,7 @@ class ServiceTracker:
             arrivals += self._settle(t, rows, queue, born)
             clerks = set(ids[counter].tolist()) if counter is not None else set()
             arrivals += self._hand_over(t, rows, queue, tops, done, staffed, clerks)
+            self._waiting_under_stay_ids(t, rows, queue)
         lined = {tid for (tid, _, _), q in zip(rows, queue, strict=True) if q} if queue is not None else set()
         for tid, xy, s in rows:
             if tid in self._owner or not s:
@@ -805,6 +807,25 @@ class ServiceTracker:
             # the next one took the spot as the leaver left it
             arrivals += self._pass_spot(stay, left_at, leaver, t, done, at_spot[here[0]], others, t, here[0])
         return arrivals
+
+    def _waiting_under_stay_ids(
+        self, t: float, rows: list[tuple[int, tuple[float, float], bool]], queue: list[bool]
+    ) -> None:
+        """Give up a stay's id that has stood in the line, out of the zone, for ``2 * relink_s`` while another id of the
+        stay was at the spot, in a line across the picture (``side_by_side``): it is on someone waiting (the tracker
+        left the id of the one who stepped up on the next in line), whose step up to the spot later is an arrival, not
+        the stay's person back (composite across view, steady-x-s25 209.3 s: the next in line waited 50 s under the
+        served person's first id and reached the desk unseen as an arrival; the two services read as one)."""
+        at_spot = {tid for tid, _, s in rows if s}
+        for (tid, _, s), q in zip(rows, queue, strict=True):
+            stay = self._owner.get(tid)
+            if not self.side_by_side or stay is None or s or not q or not (stay.tracks - {tid}) & at_spot:
+                self._lined_owned.pop(tid, None)
+                continue
+            since = self._lined_owned.setdefault(tid, t)
+            if t - since >= 2.0 * self.relink_s:
+                self._give_up(stay, {tid})
+                del self._lined_owned[tid]
 
     @staticmethod
     def _take_alternate(stay: _Stay, back: set[int]) -> None:
