@@ -1309,15 +1309,25 @@ def _arrivals_as_the_served_walks_off(
     """A (1) is served at (50, 20) from 2 s and walks off out of the zones, to the left at 24 px/s, from 20 s (last
     at the spot at 19.5 s); ``others(t)`` are everyone else's rows. Every half second up to ``until``; returns when
     each arrival counted came."""
-    seen: list[float] = []
-    for t in np.arange(2.0, until, 0.5):
-        t = float(t)
+
+    def rows_at(t: float) -> list[tuple[int, tuple[float, float], str]]:
         rows = others(t)
         if t < 20.0:
             rows.append((1, (50.0, 20.0), "spot"))
         elif t < 26.0:
             rows.append((1, (50.0 - 24.0 * (t - 19.5), 20.0), "out"))
-        _feed(service, t, rows)
+        return rows
+
+    return _arrivals_seen(service, until, rows_at)
+
+
+def _arrivals_seen(
+    service: ServiceTracker, until: float, rows_at: Callable[[float], list[tuple[int, tuple[float, float], str]]]
+) -> list[float]:
+    """Feed ``rows_at(t)`` every half second from 2 s up to ``until``; returns when each arrival counted came."""
+    seen: list[float] = []
+    for t in np.arange(2.0, until, 0.5):
+        _feed(service, float(t), rows_at(float(t)))
         seen += [when for when, _, _ in service.arrivals]
     return seen
 
@@ -1677,9 +1687,8 @@ def test_a_second_id_of_the_one_served_carried_off_by_a_passer_is_no_hand_over(
     one behind, whose box stays in the line): a hand-over, as before."""
     service = _service()
     service.side_by_side = across
-    seen: list[float] = []
-    for t in np.arange(2.0, 34.0, 0.5):
-        t = float(t)
+
+    def rows_at(t: float) -> list[tuple[int, tuple[float, float], str]]:
         b = (48.0, 48.0) if front == "steps-up" and t >= 20.0 else (48.0, 60.0)
         rows = [(2, b, "line")] if t < 28.0 else []
         rows.append((1, (50.0, 20.0), "spot") if t < 29.0 else (1, (50.0 - 24.0 * (t - 28.5), 20.0), "out"))
@@ -1691,9 +1700,9 @@ def test_a_second_id_of_the_one_served_carried_off_by_a_passer_is_no_hand_over(
             rows.append((4, (48.0, 60.0), "line"))
         elif t >= 30.0:
             rows.append((4, (50.0, 20.0), "spot"))
-        _feed(service, t, rows)
-        seen += [when for when, _, _ in service.arrivals]
-    assert seen[: len(arrivals)] == arrivals
+        return rows
+
+    assert _arrivals_seen(service, 34.0, rows_at)[: len(arrivals)] == arrivals
 
 
 @pytest.mark.parametrize(("seated", "arrivals"), [(True, 1), (False, 2)], ids=["at-the-counter", "not-at-the-counter"])
@@ -1737,20 +1746,17 @@ def test_the_next_in_line_waiting_under_an_id_of_the_one_served_arrives_when_the
     the line beside them (their box reaching into it): no change."""
     service = _service()
     service.side_by_side = across
-    seen: list[float] = []
-    for t in np.arange(2.0, 26.0, 0.5):
-        t = float(t)
-        rows = []
+
+    def rows_at(t: float) -> list[tuple[int, tuple[float, float], str]]:
         if t == 2.0:
-            rows.append((3, (50.0, 20.0), "spot"))
-        elif t == 2.5:
-            rows += [(3, (52.0, 21.0), "spot"), (1, (50.0, 20.0), "spot")]
-        else:
-            rows.append((3, (80.0, 22.0), "line") if t < 22.0 else (3, (50.0, 20.0), "spot"))
-            if t < 20.0:
-                rows.append((1, (50.0, 20.0), "spot"))
-            elif t < 21.0:
-                rows.append((1, (50.0 - 24.0 * (t - 19.5), 40.0), "out"))
-        _feed(service, t, rows)
-        seen += [when for when, _, _ in service.arrivals]
-    assert seen == arrivals
+            return [(3, (50.0, 20.0), "spot")]
+        if t == 2.5:
+            return [(3, (52.0, 21.0), "spot"), (1, (50.0, 20.0), "spot")]
+        rows = [(3, (80.0, 22.0), "line") if t < 22.0 else (3, (50.0, 20.0), "spot")]
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        elif t < 21.0:
+            rows.append((1, (50.0 - 24.0 * (t - 19.5), 40.0), "out"))
+        return rows
+
+    assert _arrivals_seen(service, 26.0, rows_at) == arrivals
