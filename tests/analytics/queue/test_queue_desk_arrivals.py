@@ -1760,3 +1760,29 @@ def test_the_next_in_line_waiting_under_an_id_of_the_one_served_arrives_when_the
         return rows
 
     assert _arrivals_seen(service, 26.0, rows_at) == arrivals
+
+
+@pytest.mark.parametrize(("front", "arrivals"), [("stands", [2.0]), ("steps-up", [2.0, 20.0])])
+def test_a_passer_who_carried_off_an_id_of_the_one_served_is_no_leaver_under_a_new_id(
+    front: str, arrivals: list[float]
+) -> None:
+    """A is served at (50, 20), boxed twice (ids 1 and 4) from 10 s; B (2) waits in a line across the picture. At 20
+    s someone walking past behind the desk takes id 4 off (given up by A's stay: the front of the line stood where
+    it stood), is lost at 21 s and boxed again under a new id (9) at 21.5 s, walking on: not A walking off, though
+    id 4's places were beside where the new id is first seen (composite across view, rush-x-s24 135.8 s: a
+    hand-over counted, A's service cut in two). Control: B steps up as the passer comes (a hand-over, as before)."""
+    service = _service()
+    service.side_by_side = True
+
+    def rows_at(t: float) -> list[tuple[int, tuple[float, float], str]]:
+        b = (48.0, 48.0) if front == "steps-up" and t >= 20.0 else (48.0, 60.0)
+        rows = [(2, b, "line"), (1, (50.0, 20.0), "spot")]
+        if 10.0 <= t < 20.0:
+            rows.append((4, (54.0, 22.0), "spot"))
+        elif 20.0 <= t < 21.0:
+            rows.append((4, (90.0 - 24.0 * (t - 20.0), -40.0), "out"))
+        elif t >= 21.5:
+            rows.append((9, (90.0 - 24.0 * (t - 20.0), -40.0), "out"))
+        return rows
+
+    assert _arrivals_seen(service, 30.0, rows_at) == arrivals

@@ -67,9 +67,9 @@ class _Stay:
     missed: _Miss | None = None  # the last time its person was missed at the spot
     # a trade to a track not from the line (see ServiceTracker._traded): when, the tracks given up, the one taken
     traded: tuple[float, frozenset[int], int] | None = None
-    # its tracks' places (foot point, box top, out of both zones) over the last seconds, oldest first; and those in
-    # the zone over the last leave_grace_s
-    recent: collections.deque[tuple[float, tuple[float, float], tuple[float, float], bool]] = field(
+    # its tracks' places (foot point, box top, out of both zones, track) over the last seconds, oldest first; and
+    # those in the zone over the last leave_grace_s
+    recent: collections.deque[tuple[float, tuple[float, float], tuple[float, float], bool, int]] = field(
         default_factory=collections.deque
     )
     recent_in: collections.deque[tuple[float, tuple[float, float], tuple[float, float]]] = field(
@@ -358,7 +358,7 @@ class ServiceTracker:
                     # desk, first seen beside the clerk, was taken for the one served walking off)
                     continue
                 stay.last_xy = xy
-                stay.recent.append((t, xy, top, not s and not (queue is not None and queue[k])))
+                stay.recent.append((t, xy, top, not s and not (queue is not None and queue[k]), tid))
                 # (kept for as long as a miss at the spot is asked about: see _walked_off_seen)
                 while t - stay.recent[0][0] > self.leave_grace_s + 2.0 * self.relink_s:
                     stay.recent.popleft()
@@ -1225,7 +1225,7 @@ class ServiceTracker:
             # off under the stay's id, then missed for a detection, is first seen further on)
             near = min(
                 [was]
-                + [math.dist(born_xy, p) for w, p, _, _ in stay.recent if born_t - self.leave_grace_s <= w < born_t]
+                + [math.dist(born_xy, p) for w, p, _, _, _ in stay.recent if born_t - self.leave_grace_s <= w < born_t]
                 + [math.dist(born_xy, p) for p in self._left_spot(stay, born_t, tid)]
             )
             # the stay's person missed at the spot shortly before (within relink_s): they may have walked on
@@ -1271,7 +1271,7 @@ class ServiceTracker:
             return False
         return any(
             out and w > miss.seen and not _stood(p, top, miss.xy, miss.top, 0.5 * self.relink_px)
-            for w, p, top, out in stay.recent
+            for w, p, top, out, _ in stay.recent
         )
 
     def _back_in_place(self, stay: _Stay, born: _Born) -> bool:
@@ -1418,10 +1418,14 @@ class ServiceTracker:
         return {k for k in stay.tracks if self._zone_of.get(k, (-math.inf,))[0] >= t}
 
     def _give_up(self, stay: _Stay, ids: set[int]) -> None:
-        """Take ``ids`` off ``stay``: they are someone else's now (a trade, a passer-by)."""
+        """Take ``ids`` off ``stay``: they are someone else's now (a trade, a passer-by); their places go from its
+        recent ones (composite across view, rush-x-s24 135.8 s: a passer carried off a second id of the one served,
+        given up; its places behind the desk made the passer, boxed anew, the one served walking off)."""
         for old in ids:
             stay.tracks.discard(old)
             self._owner.pop(old, None)
+        if any(r[4] in ids for r in stay.recent):
+            stay.recent = collections.deque(r for r in stay.recent if r[4] not in ids)
 
     def _beside_the_served(self, t: float) -> bool:
         """Whether someone reaching a thin zone (``thin_zone``) now is the front of the line dipping into it: the one
@@ -1449,7 +1453,7 @@ class ServiceTracker:
         (legs hidden by someone passing, or a box reaching down past their feet), not someone walking off
         (composite across view, stall-x-s12 236.8 s: the box of the one served reached 52 px below their feet for
         a detection while a second box took their place, and that box was counted as someone arriving)."""
-        now = [(p, h) for w, p, h, _ in itertools.takewhile(lambda r: r[0] >= t, reversed(stay.recent))]
+        now = [(p, h) for w, p, h, _, _ in itertools.takewhile(lambda r: r[0] >= t, reversed(stay.recent))]
         return self._stand_where_last_in(stay, now)
 
     def _moving_off(self, stay: _Stay, t: float) -> bool:
