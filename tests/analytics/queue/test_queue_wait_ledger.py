@@ -1835,6 +1835,25 @@ def test_a_start_nobody_holds_in_a_line_across_the_picture_goes(across: bool, af
     assert [counts[t] for t in counts if t >= 16.0] == [after] * 48
 
 
+def _feed_each(
+    waits: WaitTracker, until: float, rows_at: Callable[[float], list[Row]], each: Callable[[float], None] | None = None
+) -> None:
+    """Feed ``rows_at(t)`` every half second from 0 s up to ``until``, then ``each(t)`` if given."""
+    for t in np.arange(0.0, until, 0.5):
+        _feed(waits, float(t), rows_at(float(t)))
+        if each is not None:
+            each(float(t))
+
+
+def _across(t: float, people: tuple[tuple[float, float], ...], until: float) -> list[Row]:
+    """The one served at the spot (0, 60), track 100, and ``people`` (start, x; tracks 1, 2, ...) seen walking up from
+    below into a line across the picture, each standing at (x, 60) from their start until ``until``."""
+    rows: list[Row] = [(100, (0.0, 60.0), "spot")]
+    for tid, (start, x) in enumerate(people, start=1):
+        rows += _walking_in(t, tid, start, until, (x, 60.0), (x, 100.0))
+    return rows
+
+
 @pytest.mark.parametrize(
     ("across", "front", "ends"), [(True, "stays", False), (True, "gone", True), (False, "stays", True)]
 )
@@ -1848,23 +1867,26 @@ def test_someone_first_seen_at_the_desk_with_the_whole_line_in_place_ends_no_wai
     walked off took the first start in line). Controls: A's box gone as the new id comes (A stepped up, unboxed on
     the way); a line down the picture, where the one in front hides the one behind."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    result = None
-    for t in np.arange(0.0, 12.0, 0.5):
-        t = float(t)
-        rows: list[Row] = []
+    results: list[FinishedVisit | None] = []
+
+    def rows_at(t: float) -> list[Row]:
+        rows = _across(t, ((2.0, 40.0), (4.0, 60.0)), 12.0)[1:]  # (the one served walks off below)
         if t < 10.0:
             rows.append((100, (0.0, 60.0), "spot"))
         elif t < 11.0:
             rows.append((100, (0.0, 100.0 + 20.0 * (t - 9.5)), "out"))
         if t >= 10.5:
             rows.append((7, (2.0, 60.0), "spot"))
-        if front == "stays" or t < 10.5:
-            rows += _walking_in(t, 1, 2.0, 12.0, (40.0, 60.0), (40.0, 100.0))
-        rows += _walking_in(t, 2, 4.0, 12.0, (60.0, 60.0), (60.0, 100.0))
-        _feed(waits, t, rows if across else _down(rows))
+        if front == "gone" and t >= 10.5:
+            rows = [r for r in rows if r[0] != 1]
+        return rows if across else _down(rows)
+
+    def arrive(t: float) -> None:
         if t == 10.5:
-            result = waits.arrived(t, track=7)
-    assert (result is not None and result.served) == ends
+            results.append(waits.arrived(t, track=7))
+
+    _feed_each(waits, 12.0, rows_at, arrive)
+    assert (results[0] is not None and results[0].served) == ends
 
 
 @pytest.mark.parametrize(("leaps", "waiting"), [(True, 3), (False, 4)], ids=["id-leaps-onto-them", "walks-in"])
@@ -1875,17 +1897,17 @@ def test_an_id_that_leaps_onto_someone_lost_in_line_adds_no_start(leaps: bool, w
     start; the line holds three (composite across view, crowd-x-s22 99.8 s: it was counted one long for a minute).
     Control: a track seen walking in, a step away a detection before, is someone new at the back of the line."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    for t in np.arange(0.0, 26.0, 0.5):
-        t = float(t)
-        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
-        rows += _walking_in(t, 1, 2.0, 26.0, (40.0, 60.0), (40.0, 100.0))
-        rows += _walking_in(t, 2, 4.0, 26.0, (60.0, 60.0), (60.0, 100.0))
-        rows += _walking_in(t, 3, 6.0, 10.0, (80.0, 60.0), (80.0, 100.0))
+
+    def rows_at(t: float) -> list[Row]:
+        rows = _across(t, ((2.0, 40.0), (4.0, 60.0)), 26.0)
+        rows += _walking_in(t, 3, 6.0, 10.0, (80.0, 60.0), (80.0, 100.0))  # (C, unboxed from 10 s)
         if t == 19.5:
             rows.append((9, (82.0, 0.0) if leaps else (88.0, 75.0), "out"))
         elif t >= 20.0:
             rows.append((9, (82.0, 60.0), "line"))
-        _feed(waits, t, rows)
+        return rows
+
+    _feed_each(waits, 26.0, rows_at)
     assert waits.waiting(25.5) == waiting
 
 
@@ -1906,11 +1928,9 @@ def test_someone_crossing_the_line_to_its_back_under_a_new_id_is_counted_once(
     which the tracker moved onto E (stall-x-s23 159.3 s). Control: the new id first seen 130 px on, further than E
     walks: someone who walked up, a sixth."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    for t in np.arange(0.0, 30.0, 0.5):
-        t = float(t)
-        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
-        for tid, (start, x) in enumerate(((2.0, 40.0), (4.0, 60.0), (6.0, 80.0), (8.0, 100.0)), start=1):
-            rows += _walking_in(t, tid, start, 30.0, (x, 60.0), (x, 100.0))
+
+    def rows_at(t: float) -> list[Row]:
+        rows = _across(t, ((2.0, 40.0), (4.0, 60.0), (6.0, 80.0), (8.0, 100.0)), 30.0)
         if 17.0 <= t <= 19.0:
             rows.append((7, (150.0 + 25.0 * (19.0 - t), 10.0), "out"))
         if t == 19.5:
@@ -1919,7 +1939,9 @@ def test_someone_crossing_the_line_to_its_back_under_a_new_id_is_counted_once(
             rows.append((5, (70.0, 58.0), "line"))
         elif t >= 21.5:
             rows.append((carrier, (found, 60.0), "line"))
-        _feed(waits, t, rows)
+        return rows
+
+    _feed_each(waits, 30.0, rows_at)
     assert waits.waiting(29.5) == waiting
 
 
@@ -1931,15 +1953,15 @@ def test_an_id_that_landed_on_someone_in_line_and_walked_to_the_back_is_a_person
     the line close behind C, a person of their own (composite across view, rush-x-s15 130.8 s: the line read one
     short for 160 s). Control: the id stays beside C (a stray id on C, drifting), and counts nobody."""
     waits = WaitTracker(relink_px=20.0, desk_arrivals=True)
-    for t in np.arange(0.0, 30.0, 0.5):
-        t = float(t)
-        rows: list[Row] = [(100, (0.0, 60.0), "spot")]
-        for tid, (start, x) in enumerate(((2.0, 40.0), (4.0, 60.0), (6.0, 80.0)), start=1):
-            rows += _walking_in(t, tid, start, 30.0, (x, 60.0), (x, 100.0))
+
+    def rows_at(t: float) -> list[Row]:
+        rows = _across(t, ((2.0, 40.0), (4.0, 60.0), (6.0, 80.0)), 30.0)
         if t == 19.5:
             rows.append((5, (75.0, 0.0), "out"))
         elif t >= 20.0:
             x = min(80.0 + 40.0 * (t - 20.0), 140.0) if walks_on else 82.0
             rows.append((5, (x, 60.0), "line"))
-        _feed(waits, t, rows)
+        return rows
+
+    _feed_each(waits, 30.0, rows_at)
     assert waits.waiting(29.5) == waiting
