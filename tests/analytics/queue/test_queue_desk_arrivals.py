@@ -1786,3 +1786,29 @@ def test_a_passer_who_carried_off_an_id_of_the_one_served_is_no_leaver_under_a_n
         return rows
 
     assert _arrivals_seen(service, 30.0, rows_at) == arrivals
+
+
+def test_a_stay_id_unseen_in_line_for_a_while_starts_its_wait_in_line_again() -> None:
+    """As the test above (a line across the picture), but id 3 is seen in line only 3-7 s and 15-21.5 s, unseen
+    between (under ``2 * relink_s`` each time): it never stood there ``2 * relink_s`` without a break, so it is not
+    given up, and its step up to the spot is the stay's own id back (the timer used to run from its first sighting)."""
+    service = _service()
+    service.side_by_side = True
+
+    def rows_at(t: float) -> list[tuple[int, tuple[float, float], str]]:
+        if t == 2.0:
+            return [(3, (50.0, 20.0), "spot")]
+        if t == 2.5:
+            return [(3, (52.0, 21.0), "spot"), (1, (50.0, 20.0), "spot")]
+        rows = []
+        if 3.0 <= t < 7.0 or 15.0 <= t < 22.0:
+            rows.append((3, (80.0, 22.0), "line"))
+        elif t >= 22.0:
+            rows.append((3, (50.0, 20.0), "spot"))
+        if t < 20.0:
+            rows.append((1, (50.0, 20.0), "spot"))
+        elif t < 21.0:
+            rows.append((1, (50.0 - 24.0 * (t - 19.5), 40.0), "out"))
+        return rows
+
+    assert _arrivals_seen(service, 26.0, rows_at) == [2.0]

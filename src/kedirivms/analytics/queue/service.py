@@ -817,15 +817,17 @@ class ServiceTracker:
         the stay's person back (composite across view, steady-x-s25 209.3 s: the next in line waited 50 s under the
         served person's first id and reached the desk unseen as an arrival; the two services read as one)."""
         at_spot = {tid for tid, _, s in rows if s}
+        lined: dict[int, float] = {}  # (an id not seen so on this frame starts again)
         for (tid, _, s), q in zip(rows, queue, strict=True):
             stay = self._owner.get(tid)
             if not self.side_by_side or stay is None or s or not q or not (stay.tracks - {tid}) & at_spot:
-                self._lined_owned.pop(tid, None)
                 continue
-            since = self._lined_owned.setdefault(tid, t)
+            since = self._lined_owned.get(tid, t)
             if t - since >= 2.0 * self.relink_s:
                 self._give_up(stay, {tid})
-                del self._lined_owned[tid]
+            else:
+                lined[tid] = since
+        self._lined_owned = lined
 
     @staticmethod
     def _take_alternate(stay: _Stay, back: set[int]) -> None:
